@@ -1,0 +1,1 @@
+"""Territory reference and geometry helpers: plain Python and shapely, no Flask, no ORM."""

@@ -1,0 +1,52 @@
+"""Configuration: safe defaults, overridden by ``REGISTRY_*`` environment variables, then by ``create_app``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # default: sqlite file in the instance folder
+    "READ_DATABASE_URL": None,  # optional read replica for public reads
+    "PAGE_SIZE": 20,
+    "MAX_PAGE_SIZE": 100,
+    "API_TITLE": "Registre des lieux du Pass numérique",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+    "JSON_SORT_KEYS": False,
+}
+
+
+def _coerce(value: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(value)
+    return value
+
+
+def load_config(instance_path: str | Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Merge defaults, ``REGISTRY_<KEY>`` environment variables and explicit overrides."""
+    config = dict(DEFAULTS)
+    for key, default in DEFAULTS.items():
+        env = os.environ.get(f"REGISTRY_{key}")
+        if env is not None and env != "":
+            config[key] = _coerce(env, default)
+    if env_secret := os.environ.get("REGISTRY_SECRET_KEY"):
+        config["SECRET_KEY"] = env_secret
+    config.update(overrides or {})
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = default_database_url(instance_path)
+    return config
+
+
+def default_database_url(instance_path: str | Path) -> str:
+    """The embedded default: a SpatiaLite file in the instance folder."""
+    path = Path(instance_path)
+    path.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path / 'registry.sqlite'}"

@@ -1,0 +1,96 @@
+"""Engines and sessions for SQLite + SpatiaLite (embedded default) and PostgreSQL + PostGIS."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+
+from geoalchemy2 import load_spatialite
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database or its spatial extension cannot be used; the message says what to install."""
+
+
+def sqlite_module() -> ModuleType:
+    """A DB-API sqlite module able to load extensions (the standard one, else pysqlite3 built from source)."""
+    if hasattr(sqlite3.Connection, "enable_load_extension"):
+        return sqlite3
+    try:
+        from pysqlite3 import dbapi2  # type: ignore[import-not-found]
+    except ImportError:
+        raise DatabaseUnavailable(
+            "Ce Python ne peut pas charger d'extension SQLite (SpatiaLite) : utilisez /usr/bin/python3 "
+            "(Debian) ou installez pysqlite3 compilé localement : "
+            "pip install --no-binary pysqlite3 pysqlite3"
+        ) from None
+    return dbapi2
+
+
+def _sqlite_on_connect(dbapi_conn, record) -> None:
+    try:
+        load_spatialite(dbapi_conn, record, init_mode="WGS84")
+    except Exception as exc:  # the driver's error types vary between sqlite3 and pysqlite3
+        raise DatabaseUnavailable(
+            f"SpatiaLite introuvable ({exc}) : installez le paquet Debian libsqlite3-mod-spatialite"
+        ) from exc
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.close()
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """Create an engine; SQLite connections get SpatiaLite (WGS84 only) and sane pragmas."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, module=sqlite_module(), **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        # pysqlite's own transaction handling would defer BEGIN; let SQLAlchemy emit it.
+        event.listen(engine, "connect", _disable_pysqlite_autobegin)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    raise DatabaseUnavailable(f"Base non prise en charge : {parsed.get_backend_name()} (sqlite ou postgresql)")
+
+
+def _disable_pysqlite_autobegin(dbapi_conn, record) -> None:
+    dbapi_conn.isolation_level = None
+
+
+def is_sqlite(bind) -> bool:
+    """True when the session, connection or engine talks to SQLite."""
+    return bind.dialect.name == "sqlite"
+
+
+class Database:
+    """The engines and session factories of one application (primary and optional read replica)."""
+
+    def __init__(self, url: str, read_url: str | None = None) -> None:
+        self.engine = make_engine(url)
+        self.read_engine = make_engine(read_url) if read_url else self.engine
+        self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        self.ReadSession = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session closed at the end of the block (commit is the caller's or the service's)."""
+        with self.Session() as session:
+            yield session
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()

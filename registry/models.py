@@ -1,0 +1,171 @@
+"""SQLAlchemy 2 typed models: territories, venues (national standard v1.0 + our own columns), facts, tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+JSONList = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every registry table."""
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Territory(Base):
+    """A région, département, EPCI or commune of the INSEE reference, with an optional boundary."""
+
+    __tablename__ = "territories"
+    __table_args__ = (
+        Index("ix_territories_kind_code", "kind", "code", unique=True),
+        Index("ix_territories_departement", "departement_code"),
+        Index("ix_territories_epci", "epci_code"),
+        Index("ix_territories_region", "region_code"),
+    )
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(9))
+    name: Mapped[str] = mapped_column(String(200))
+    population: Mapped[int | None] = mapped_column(Integer)
+    region_code: Mapped[str | None] = mapped_column(String(3))
+    departement_code: Mapped[str | None] = mapped_column(String(3))
+    epci_code: Mapped[str | None] = mapped_column(String(9))
+    epci_type: Mapped[str | None] = mapped_column(String(8))
+    boundary: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=True)
+    reference_point: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
+
+
+class CommuneAlias(Base):
+    """A code designating a current commune: municipal arrondissement, commune déléguée, former code."""
+
+    __tablename__ = "commune_aliases"
+
+    code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    commune_code: Mapped[str] = mapped_column(String(5))
+    nature: Mapped[str] = mapped_column(String(32))
+
+
+class Postcode(Base):
+    """A postcode served by a commune (a commune may have several, a postcode several communes)."""
+
+    __tablename__ = "postcodes"
+    __table_args__ = (Index("ix_postcodes_commune", "commune_code"),)
+
+    postcode: Mapped[str] = mapped_column(String(5), primary_key=True)
+    commune_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+
+
+class Venue(TimestampMixin, Base):
+    """A place giving digital-inclusion help: the national standard's fields plus our own bookkeeping.
+
+    Standard fields keep the standard's names; multi-valued ones are JSON lists. The standard's ``id`` is
+    the producer's identifier, kept as ``origin_id`` next to ``origin`` (the source we got the venue from);
+    ``id`` is ours.
+    """
+
+    __tablename__ = "venues"
+    __table_args__ = (
+        Index("ix_venues_origin", "origin", "origin_id", unique=True),
+        Index("ix_venues_commune", "commune_code"),
+        Index("ix_venues_status", "publication_status"),
+        Index("ix_venues_updated", "updated_at"),
+    )
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    origin: Mapped[str] = mapped_column(String(100), default="registry")
+    origin_id: Mapped[str | None] = mapped_column(String(200))
+    publication_status: Mapped[str] = mapped_column(String(16), default="draft")
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    commune_code: Mapped[str | None] = mapped_column(String(5))
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
+
+    # National standard v1.0 (schéma des lieux de médiation numérique)
+    pivot: Mapped[str | None] = mapped_column(String(14))
+    nom: Mapped[str] = mapped_column(String(250))
+    commune: Mapped[str] = mapped_column(String(200))
+    code_postal: Mapped[str] = mapped_column(String(5))
+    code_insee: Mapped[str | None] = mapped_column(String(5))
+    adresse: Mapped[str] = mapped_column(String(500))
+    complement_adresse: Mapped[str | None] = mapped_column(String(500))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    typologie: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    telephone: Mapped[str | None] = mapped_column(String(20))
+    courriels: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    site_web: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    horaires: Mapped[str | None] = mapped_column(Text)
+    presentation_resume: Mapped[str | None] = mapped_column(String(280))
+    presentation_detail: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(200))
+    itinerance: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    structure_parente: Mapped[str | None] = mapped_column(String(250))
+    date_maj: Mapped[date] = mapped_column(Date)
+    services: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    publics_specifiquement_adresses: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    prise_en_charge_specifique: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    frais_a_charge: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    dispositif_programmes_nationaux: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    formations_labels: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    autres_formations_labels: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    modalites_acces: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    modalites_accompagnement: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    fiche_acces_libre: Mapped[str | None] = mapped_column(String(500))
+    prise_rdv: Mapped[str | None] = mapped_column(String(500))
+
+    facts: Mapped[list[AuditFact]] = relationship(back_populates="venue", order_by="AuditFact.recorded_at")
+
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class AuditFact(Base):
+    """What an auditor established about a venue: a typed value, who recorded it, when, on what evidence.
+
+    Facts are never overwritten: a new value is a new row; the latest per name is the current one.
+    """
+
+    __tablename__ = "audit_facts"
+    __table_args__ = (Index("ix_audit_facts_venue_name", "venue_pk", "name", "recorded_at"),)
+
+    pk: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    venue_pk: Mapped[int] = mapped_column(ForeignKey("venues.pk", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    value_type: Mapped[str] = mapped_column(String(16))
+    value: Mapped[Any] = mapped_column(JSONList, nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    evidence: Mapped[str | None] = mapped_column(Text)
+
+    venue: Mapped[Venue] = relationship(back_populates="facts")
+
+
+class ApiToken(Base):
+    """An API token: only its SHA-256 hash is stored; the secret is shown once at creation."""
+
+    __tablename__ = "api_tokens"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    territories: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
