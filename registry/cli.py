@@ -1,0 +1,175 @@
+"""The ``registry`` command: database, territories, tokens, demo data, and Flask's ``run``."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from geodata.boundaries import BoundaryFileError
+from geodata.reference import KINDS
+from registry import create_app, migrations
+from registry.db import DatabaseUnavailable
+from registry.errors import RegistryError
+from registry.services import demo, territories, tokens
+from registry.web.context import database
+
+
+def _friendly_errors(command: Callable) -> Callable:
+    """Turn domain errors into a one-line CLI error (exit 1) instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except RegistryError as exc:
+            fields = "; ".join(f"{name} : {' '.join(messages)}" for name, messages in exc.errors.items())
+            raise click.ClickException(fields or exc.detail) from None
+        except (BoundaryFileError, DatabaseUnavailable) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+@contextmanager
+def _progressbar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr fed by a service's ``progress(done, total)`` callback."""
+    with click.progressbar(length=1, label=label, file=click.get_text_stream("stderr")) as bar:
+        def advance(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done)
+
+        yield advance
+
+
+def _needs_schema() -> None:
+    if migrations.current_revision(database().engine) is None:
+        raise click.ClickException("Base vide : lancez d'abord « registry db upgrade ».")
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
+def main() -> None:
+    """Registre des lieux d'inclusion numérique du Pass numérique."""
+
+
+@main.group("db")
+def db_group() -> None:
+    """Schéma de la base (migrations Alembic)."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+@_friendly_errors
+def db_upgrade(revision: str) -> None:
+    """Créer ou mettre à jour le schéma."""
+    engine = database().engine
+    click.echo(f"Migration de {engine.url.render_as_string(hide_password=True)} vers {revision}…")
+    migrations.upgrade(engine, revision)
+    click.echo(f"Schéma à la révision {migrations.current_revision(engine)}.")
+
+
+@db_group.command("current")
+@with_appcontext
+@_friendly_errors
+def db_current() -> None:
+    """Afficher la révision du schéma."""
+    click.echo(migrations.current_revision(database().engine) or "(base vide)")
+
+
+@main.group("territories")
+def territories_group() -> None:
+    """Référentiel des territoires (communes, EPCI, départements, régions)."""
+
+
+@territories_group.command("load")
+@with_appcontext
+@_friendly_errors
+def territories_load() -> None:
+    """Charger ou mettre à jour le référentiel INSEE livré avec le projet."""
+    _needs_schema()
+    with database().session() as session, _progressbar("Territoires") as advance:
+        report = territories.load_reference(session, progress=advance)
+    counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items())
+    click.echo(f"Référentiel {report.version} : {counts} ({report.created} créés, {report.updated} mis à jour).")
+
+
+@territories_group.command("import-boundaries")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--kind", type=click.Choice(KINDS), help="Type des territoires du fichier (deviné sinon).")
+@with_appcontext
+@_friendly_errors
+def territories_import_boundaries(file: Path, kind: str | None) -> None:
+    """Importer des contours (GeoJSON ou GeoJSON.gz, propriétés code et nom)."""
+    _needs_schema()
+    with database().session() as session, _progressbar("Contours") as advance:
+        report = territories.import_boundaries(session, file, kind=kind, progress=advance)
+    click.echo(f"{file} : {report.features} objets, {report.matched} territoires ({report.kind}) avec contour.")
+    for code, former in sorted(report.reconstructed.items()):
+        click.echo(f"  {code} : contour reconstitué avec les anciens codes {', '.join(former)}")
+    if report.unmatched:
+        click.echo(f"{len(report.unmatched)} codes absents du référentiel (ignorés) :")
+        for code, name in report.unmatched:
+            click.echo(f"  {code} {name or ''}".rstrip())
+    if report.still_missing:
+        click.echo(f"{len(report.still_missing)} communes des départements couverts restent sans contour : "
+                   + ", ".join(report.still_missing))
+
+
+@main.group("tokens")
+def tokens_group() -> None:
+    """Jetons d'API."""
+
+
+@tokens_group.command("create")
+@click.option("--name", required=True, help="À qui ou à quoi sert le jeton.")
+@click.option("--role", type=click.Choice(tokens.ROLES), required=True)
+@click.option("--territory", "territories_", multiple=True, help="ex. departement:12 (répétable).")
+@with_appcontext
+@_friendly_errors
+def tokens_create(name: str, role: str, territories_: tuple[str, ...]) -> None:
+    """Créer un jeton ; son secret n'est affiché qu'une fois."""
+    _needs_schema()
+    with database().session() as session:
+        created = tokens.create(session, name, role, list(territories_))
+    click.echo(f"Jeton « {name} » ({role}) créé. Conservez ce secret, il ne sera plus affiché :", err=True)
+    click.echo(created.secret)
+
+
+@tokens_group.command("list")
+@with_appcontext
+@_friendly_errors
+def tokens_list() -> None:
+    """Lister les jetons (préfixe, nom, rôle, territoires, état)."""
+    with database().session() as session:
+        for token in tokens.list_tokens(session):
+            state = f"révoqué le {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "actif"
+            click.echo(f"{token.prefix}  {token.role:<9}  {token.name}  {' '.join(token.territories)}  {state}")
+
+
+@tokens_group.command("revoke")
+@click.argument("prefix")
+@with_appcontext
+@_friendly_errors
+def tokens_revoke(prefix: str) -> None:
+    """Révoquer un jeton par son préfixe."""
+    with database().session() as session:
+        token = tokens.revoke(session, prefix)
+    click.echo(f"Jeton {token.prefix} ({token.name}) révoqué.")
+
+
+@main.command("demo")
+@with_appcontext
+@_friendly_errors
+def demo_command() -> None:
+    """Charger le jeu de démonstration (lieux fictifs en Aveyron)."""
+    _needs_schema()
+    with database().session() as session:
+        report = demo.load_demo(session)
+    click.echo(f"Démonstration : {report.created} lieux fictifs créés, {report.existing} déjà présents.")
+    click.echo(f"Base : {current_app.config['DATABASE_URL']}")

@@ -1,0 +1,201 @@
+"""Marshmallow schemas of the venue resource (input and output), with French error messages."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from registry import standard
+
+FRENCH_MESSAGES: dict[type, dict[str, str]] = {
+    fields.Field: {"required": "Champ obligatoire.", "null": "Ce champ ne peut pas être vide (null).",
+                   "validator_failed": "Valeur invalide."},
+    fields.String: {"invalid": "Texte attendu."},
+    fields.Float: {"invalid": "Nombre attendu.", "special": "Nombre fini attendu."},
+    fields.Integer: {"invalid": "Entier attendu."},
+    fields.Boolean: {"invalid": "Booléen attendu."},
+    fields.Date: {"invalid": "Date attendue au format AAAA-MM-JJ."},
+    fields.DateTime: {"invalid": "Date et heure attendues (ISO 8601)."},
+    fields.List: {"invalid": "Liste attendue."},
+    fields.Email: {"invalid": "Adresse électronique invalide."},
+    fields.URL: {"invalid": "Adresse web (URL) invalide."},
+    fields.UUID: {"invalid_uuid": "Identifiant (UUID) invalide."},
+}
+
+
+def _frenchify(field: fields.Field) -> None:
+    for cls in reversed(type(field).__mro__):
+        messages = FRENCH_MESSAGES.get(cls)
+        if messages:
+            for key, message in messages.items():
+                if key in field.error_messages:
+                    field.error_messages[key] = message
+    inner = getattr(field, "inner", None)
+    if inner is not None:
+        _frenchify(inner)
+
+
+class FrenchSchema(Schema):
+    """A schema whose built-in error messages are in French; unknown fields are rejected."""
+
+    error_messages = {"unknown": "Champ inconnu.", "type": "Objet JSON attendu."}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            _frenchify(field)
+
+
+def _vocabulary_list(name: str, **kwargs) -> fields.List:
+    values = standard.VOCABULARIES[name]
+    return fields.List(fields.String(), metadata={"items": {"enum": list(values)},
+                                                  "description": "Valeurs possibles : " + " | ".join(values)},
+                       **kwargs)
+
+
+class VenueStandardSchema(FrenchSchema):
+    """The national standard's fields (v1.0), multi-valued ones as JSON arrays."""
+
+    pivot = fields.String(allow_none=True, metadata={"description": "SIRET (14 chiffres) ou RNA (W + 9 chiffres)"})
+    nom = fields.String(validate=validate.Length(min=1, max=250, error="Entre 1 et 250 caractères."))
+    commune = fields.String(validate=validate.Length(min=1, max=200, error="Entre 1 et 200 caractères."))
+    code_postal = fields.String(validate=validate.Regexp(standard.POSTCODE_PATTERN,
+                                                         error="Code postal à 5 chiffres attendu."))
+    code_insee = fields.String(allow_none=True, validate=validate.Regexp(
+        standard.INSEE_PATTERN, error="Code INSEE de commune attendu (5 caractères, ex. 12202, 2A004)."))
+    adresse = fields.String(validate=validate.Length(min=1, max=500, error="Entre 1 et 500 caractères."))
+    complement_adresse = fields.String(allow_none=True, validate=validate.Length(max=500))
+    latitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(
+        min=-90, max=90, error="Latitude entre -90 et 90 attendue."))
+    longitude = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(
+        min=-180, max=180, error="Longitude entre -180 et 180 attendue."))
+    typologie = fields.List(fields.String(validate=validate.Length(min=1, max=50)))
+    telephone = fields.String(allow_none=True)
+    courriels = fields.List(fields.Email())
+    site_web = fields.List(fields.URL())
+    horaires = fields.String(allow_none=True, metadata={"description": "Format OpenStreetMap opening_hours"})
+    presentation_resume = fields.String(allow_none=True, validate=validate.Length(
+        max=280, error="280 caractères au plus."))
+    presentation_detail = fields.String(allow_none=True)
+    source = fields.String(allow_none=True, metadata={"description": "Structure qui a collecté la donnée"})
+    itinerance = _vocabulary_list("itinerance")
+    structure_parente = fields.String(allow_none=True)
+    date_maj = fields.Date(metadata={"description": "Date de mise à jour (par défaut : aujourd'hui)"})
+    services = _vocabulary_list("services")
+    publics_specifiquement_adresses = _vocabulary_list("publics_specifiquement_adresses")
+    prise_en_charge_specifique = _vocabulary_list("prise_en_charge_specifique")
+    frais_a_charge = _vocabulary_list("frais_a_charge")
+    dispositif_programmes_nationaux = _vocabulary_list("dispositif_programmes_nationaux")
+    formations_labels = _vocabulary_list("formations_labels")
+    autres_formations_labels = fields.List(fields.String(validate=validate.Length(min=1)))
+    modalites_acces = _vocabulary_list("modalites_acces")
+    modalites_accompagnement = _vocabulary_list("modalites_accompagnement")
+    fiche_acces_libre = fields.URL(allow_none=True)
+    prise_rdv = fields.URL(allow_none=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _check_standard_values(self, data: dict, **kwargs) -> None:
+        errors: dict[str, list[str]] = {}
+        for name in standard.VOCABULARIES:
+            for value in data.get(name) or []:
+                if standard.canonical_value(name, value) is None:
+                    errors.setdefault(name, []).append(
+                        f"« {value} » n'est pas une valeur du standard pour {name}.")
+        if data.get("pivot") and not standard.PIVOT_PATTERN.match(data["pivot"]):
+            errors["pivot"] = ["SIRET (14 chiffres), SIREN (9) ou RNA attendu : 9 à 14 lettres ou chiffres."]
+        if data.get("telephone") and standard.normalise_phone(data["telephone"]) is None:
+            errors["telephone"] = ["Numéro de téléphone français invalide (ex. 05 65 12 34 56 ou +33565123456)."]
+        if (data.get("latitude") is None) != (data.get("longitude") is None) and (
+                "latitude" in data or "longitude" in data):
+            errors["latitude" if data.get("latitude") is None else "longitude"] = [
+                "Latitude et longitude vont ensemble."]
+        if errors:
+            raise ValidationError(errors)
+
+
+class VenueCreateSchema(VenueStandardSchema):
+    """Input of ``POST /operator/venues``: the standard's fields, plus the origin of the record."""
+
+    class Meta:
+        ordered = True
+
+    origin = fields.String(validate=validate.Length(min=1, max=100),
+                           metadata={"description": "Source des données (par défaut : registry)"})
+    origin_id = fields.String(allow_none=True, validate=validate.Length(min=1, max=200),
+                              metadata={"description": "Identifiant du lieu dans sa source (« id » du standard)"})
+    publication_status = fields.String(validate=validate.OneOf(("draft", "published"),
+                                                               error="draft ou published attendu."))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("nom", "adresse", "code_postal"):
+            self.fields[name].required = True
+
+
+class VenueUpdateSchema(VenueStandardSchema):
+    """Input of ``PATCH /operator/venues/<id>``: any subset of the standard's fields."""
+
+
+class WarningSchema(Schema):
+    field = fields.String()
+    message = fields.String()
+
+
+class VenuePublicSchema(VenueStandardSchema):
+    """What anyone may read of a published venue."""
+
+    class Meta:
+        ordered = True
+
+    id = fields.UUID(dump_only=True)
+    commune_code = fields.String(dump_only=True, metadata={"description": "Commune actuelle (code INSEE)"})
+
+
+class VenueSchema(VenuePublicSchema):
+    """The operator's view of a venue."""
+
+    origin = fields.String(dump_only=True)
+    origin_id = fields.String(dump_only=True)
+    publication_status = fields.String(dump_only=True)
+    revision = fields.Integer(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class VenueWriteSchema(VenueSchema):
+    """A venue just written, with the warnings its input raised (e.g. a postcode foreign to the commune)."""
+
+    warnings = fields.List(fields.Nested(WarningSchema), dump_only=True)
+
+
+class PageLinksSchema(Schema):
+    next = fields.String(allow_none=True)
+    prev = fields.String(allow_none=True)
+
+
+def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
+    """A paginated envelope of ``item_schema`` items."""
+    return type(name, (Schema,), {
+        "items": fields.List(fields.Nested(item_schema)),
+        "total": fields.Integer(),
+        "page": fields.Integer(),
+        "per_page": fields.Integer(),
+        "links": fields.Nested(PageLinksSchema),
+    })
+
+
+class PaginationArgsSchema(FrenchSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, error="Page 1 ou plus."))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(
+        min=1, max=100, error="Entre 1 et 100 éléments par page."))
+
+
+class VenueListArgsSchema(PaginationArgsSchema):
+    q = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Nom ou commune"})
+    territory = fields.String(metadata={"description": "commune:12202, epci:<siren>, departement:12, region:76"})
+
+
+class OperatorVenueListArgsSchema(VenueListArgsSchema):
+    publication_status = fields.String(validate=validate.OneOf(("draft", "published", "unpublished"),
+                                                               error="draft, published ou unpublished attendu."))
+    origin = fields.String()
+    updated_since = fields.DateTime()

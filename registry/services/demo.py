@@ -1,0 +1,78 @@
+"""A small, clearly fictional set of venues in Aveyron, so that a newcomer sees something at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.errors import InvalidInput
+from registry.models import Territory, Venue
+from registry.services import venues
+
+ORIGIN = "demo"
+_ALL_DAYS = "Mo-Fr 09:00-12:00,14:00-17:30"
+# (origin_id, nom, code_insee, code_postal, adresse, lat, lon, typologie, services, frais, accompagnement, horaires)
+DEMO_VENUES = (
+    ("demo-rodez-mediatheque", "Médiathèque de démonstration de Rodez (fictif)", "12202", "12000",
+     "1 rue Fictive", 44.3506, 2.5750, ["BIB", "MUNI"],
+     ["Maîtrise des outils numériques du quotidien", "Accès internet et matériel informatique"],
+     ["Gratuit"], ["Accompagnement individuel", "Dans un atelier collectif"], "Tu-Sa 10:00-18:00"),
+    ("demo-millau-france-services", "France services de démonstration de Millau (fictif)", "12145", "12100",
+     "2 avenue Imaginaire", 44.0986, 3.0783, ["PREF"],
+     ["Aide aux démarches administratives", "Utilisation sécurisée du numérique"],
+     ["Gratuit"], ["Accompagnement individuel"], _ALL_DAYS),
+    ("demo-villefranche-epn", "Espace public numérique de démonstration de Villefranche (fictif)", "12300",
+     "12200", "3 place Inventée", 44.3517, 2.0347, ["EPN", "ASSO"],
+     ["Maîtrise des outils numériques du quotidien", "Loisirs et créations numériques"],
+     ["Gratuit sous condition"], ["Dans un atelier collectif", "En autonomie"], "Mo,We,Fr 14:00-18:00"),
+    ("demo-decazeville-tiers-lieu", "Tiers-lieu numérique de démonstration de Decazeville (fictif)", "12089",
+     "12300", "4 rue du Prototype", 44.5601, 2.2508, ["TIERS_LIEUX"],
+     ["Insertion professionnelle via le numérique", "Compréhension du monde numérique"],
+     ["Payant"], ["Dans un atelier collectif"], "Mo-Th 09:00-17:00"),
+    ("demo-espalion-centre-social", "Centre social de démonstration d'Espalion (fictif)", "12096", "12500",
+     "5 chemin de l'Exemple", 44.5228, 2.7639, ["CS"],
+     ["Parentalité et éducation avec le numérique", "Aide aux démarches administratives"],
+     ["Gratuit"], ["Accompagnement individuel"], "Mo-Fr 09:00-12:00"),
+    ("demo-saint-affrique-fablab", "FabLab de démonstration de Saint-Affrique (fictif)", "12208", "12400",
+     "6 impasse du Modèle", 43.9583, 2.8867, ["FABLAB", "ASSO"],
+     ["Loisirs et créations numériques", "Acquisition de matériel informatique à prix solidaire"],
+     ["Payant"], ["Dans un atelier collectif", "En autonomie"], "We 14:00-19:00; Sa 10:00-17:00"),
+    ("demo-onet-ccas", "CCAS de démonstration d'Onet-le-Château (fictif)", "12176", "12850",
+     "7 allée de l'Essai", 44.3650, 2.5933, ["CCAS"],
+     ["Aide aux démarches administratives"], ["Gratuit"], ["Accompagnement individuel"], "Mo-Fr 08:30-12:00"),
+    ("demo-capdenac-bus", "Bus numérique de démonstration du Figeacois (fictif)", "12052", "12700",
+     "Place de la Gare (itinérant)", 44.5775, 2.0797, ["ASSO"],
+     ["Maîtrise des outils numériques du quotidien"], ["Gratuit"], ["Accompagnement individuel"],
+     "Horaires variables selon la tournée"),
+)
+
+
+@dataclass
+class DemoReport:
+    created: int
+    existing: int
+
+
+def load_demo(session: Session, actor: str = "registry demo") -> DemoReport:
+    """Create the demo venues that are not there yet (idempotent). Needs the territory reference."""
+    if session.scalar(select(Territory.pk).where(Territory.kind == "commune").limit(1)) is None:
+        raise InvalidInput.on("territories", "Référentiel des territoires vide : lancez « registry territories load ».")
+    existing = set(session.scalars(select(Venue.origin_id).where(Venue.origin == ORIGIN)))
+    created = 0
+    for (origin_id, nom, insee, postcode, adresse, lat, lon, typologie, services, frais, accompagnement,
+         horaires) in DEMO_VENUES:
+        if origin_id in existing:
+            continue
+        venues.create(session, {
+            "origin": ORIGIN, "origin_id": origin_id, "publication_status": "published", "nom": nom,
+            "code_insee": insee, "code_postal": postcode, "adresse": adresse, "latitude": lat, "longitude": lon,
+            "typologie": typologie, "services": services, "frais_a_charge": frais,
+            "modalites_accompagnement": accompagnement, "modalites_acces": ["Se présenter", "Téléphoner"],
+            "horaires": horaires, "itinerance": ["Itinérant"] if "bus" in origin_id else ["Fixe"],
+            "source": "Jeu de démonstration du registre", "pivot": "00000000000000",
+            "presentation_resume": "Lieu fictif du jeu de démonstration : il n'existe pas.",
+        }, actor=actor)
+        created += 1
+    return DemoReport(created, len(existing))

@@ -1,0 +1,237 @@
+"""Territories: loading the INSEE reference, importing boundaries, resolving communes, membership filters."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from geoalchemy2.shape import from_shape
+from shapely.ops import unary_union
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from geodata.boundaries import BoundaryFileError, as_multipolygon, read_boundaries
+from geodata.reference import KIND_LABELS, REFERENCE_DIR, read_aliases, read_territories, reference_version
+from registry import spatial
+from registry.errors import InvalidInput, NotFound
+from registry.models import CommuneAlias, Postcode, Territory
+
+#: Called with (rows just done, total rows) as long work advances.
+Progress = Callable[[int, int], None]
+BATCH = 5000
+
+
+def _noop(_done: int, _total: int) -> None:
+    pass
+
+
+@dataclass
+class ReferenceReport:
+    """What ``load_reference`` did."""
+
+    version: str
+    counts: dict[str, int]
+    created: int
+    updated: int
+
+
+def load_reference(session: Session, directory: Path = REFERENCE_DIR, progress: Progress = _noop) -> ReferenceReport:
+    """Insert or update every territory of the reference (idempotent; boundaries are kept)."""
+    records = list(read_territories(directory))
+    populations: dict[tuple[str, str], int] = defaultdict(int)
+    for r in records:
+        if r.kind == "commune":
+            populations["departement", r.departement_code] += r.population or 0
+            if r.region_code:
+                populations["region", r.region_code] += r.population or 0
+    existing = {(kind, code): pk for pk, kind, code in session.execute(
+        select(Territory.pk, Territory.kind, Territory.code))}
+    inserts, updates, counts = [], [], defaultdict(int)
+    for r in records:
+        counts[r.kind] += 1
+        row = {"kind": r.kind, "code": r.code, "name": r.name,
+               "population": r.population if r.population is not None else populations.get((r.kind, r.code), 0),
+               "region_code": r.region_code, "departement_code": r.departement_code, "epci_code": r.epci_code,
+               "epci_type": r.epci_type}
+        if (r.kind, r.code) in existing:
+            updates.append({"pk": existing[r.kind, r.code], **row})
+        else:
+            inserts.append(row)
+    for rows, statement in ((inserts, insert(Territory)), (updates, update(Territory))):
+        for start in range(0, len(rows), BATCH):
+            session.execute(statement, rows[start:start + BATCH])
+            progress(len(rows[start:start + BATCH]), len(records))
+    session.execute(delete(Postcode))
+    session.execute(insert(Postcode), [{"postcode": p, "commune_code": r.code} for r in records
+                                       if r.kind == "commune" for p in set(r.postcodes)])
+    session.execute(delete(CommuneAlias))
+    session.execute(insert(CommuneAlias), [{"code": a.code, "commune_code": a.commune_code, "nature": a.nature}
+                                           for a in read_aliases(directory)])
+    session.commit()
+    return ReferenceReport(reference_version(directory), dict(counts), len(inserts), len(updates))
+
+
+@dataclass
+class BoundaryReport:
+    """What ``import_boundaries`` did, code by code where something needs the user's attention."""
+
+    kind: str
+    features: int = 0
+    matched: int = 0
+    reconstructed: dict[str, list[str]] = field(default_factory=dict)  # current code -> former codes merged in
+    unmatched: list[tuple[str, str | None]] = field(default_factory=list)  # (code, name) unknown to the reference
+    still_missing: list[str] = field(default_factory=list)  # territories of the file's scope left without boundary
+
+
+def _detect_kind(path: Path, codes: list[str]) -> str:
+    lengths = {len(code) for code in codes}
+    if lengths == {5}:
+        return "commune"
+    if lengths == {9}:
+        return "epci"
+    name = path.name.lower()
+    for kind in ("region", "departement"):
+        if kind in name:
+            return kind
+    raise BoundaryFileError(f"{path} : type de territoire indéterminé, précisez --kind "
+                            "(commune, epci, departement ou region)")
+
+
+def import_boundaries(session: Session, path: Path, kind: str | None = None,
+                      progress: Progress = _noop) -> BoundaryReport:
+    """Set the boundaries (and a reference point on their surface) of the territories a GeoJSON file holds.
+
+    Idempotent. Commune codes that the reference no longer has but that designate a current commune (former
+    communes merged since, municipal arrondissements) are merged into that commune's boundary; codes that
+    designate nothing are reported.
+    """
+    boundaries = list(read_boundaries(path))
+    kind = kind or _detect_kind(path, [b.code for b in boundaries])
+    if kind not in KIND_LABELS:
+        raise BoundaryFileError(f"type de territoire inconnu : {kind}")
+    report = BoundaryReport(kind=kind, features=len(boundaries))
+    known = dict(session.execute(select(Territory.code, Territory.pk).where(Territory.kind == kind)).all())
+    if not known:
+        raise BoundaryFileError("référentiel des territoires vide : lancez d'abord « registry territories load »")
+    aliases = dict(session.execute(select(CommuneAlias.code, CommuneAlias.commune_code)).all()) \
+        if kind == "commune" else {}
+    parts: dict[str, list] = defaultdict(list)
+    former: dict[str, list[str]] = defaultdict(list)
+    for boundary in boundaries:
+        if boundary.code in known:
+            parts[boundary.code].append(boundary.geometry)
+        elif aliases.get(boundary.code) in known:
+            target = aliases[boundary.code]
+            parts[target].append(boundary.geometry)
+            former[target].append(boundary.code)
+        else:
+            report.unmatched.append((boundary.code, boundary.name))
+    rows = []
+    for code, geometries in parts.items():
+        geometry = as_multipolygon(unary_union(geometries)) if len(geometries) > 1 else geometries[0]
+        rows.append({"pk": known[code], "boundary": from_shape(geometry, srid=4326),
+                     "reference_point": from_shape(geometry.point_on_surface(), srid=4326)})
+        if code in former:
+            report.reconstructed[code] = sorted(former[code])
+    for start in range(0, len(rows), 1000):
+        session.execute(update(Territory), rows[start:start + 1000])
+        progress(len(rows[start:start + 1000]), len(rows))
+    report.matched = len(rows)
+    if kind == "commune" and rows:
+        departements = select(Territory.departement_code).where(Territory.code.in_(list(parts))).distinct()
+        report.still_missing = list(session.scalars(
+            select(Territory.code).where(Territory.kind == "commune", Territory.boundary.is_(None),
+                                         Territory.departement_code.in_(departements)).order_by(Territory.code)))
+    session.commit()
+    return report
+
+
+def get(session: Session, kind: str, code: str) -> Territory:
+    """One territory by kind and code, or ``NotFound``."""
+    territory = session.scalar(select(Territory).where(Territory.kind == kind, Territory.code == code))
+    if territory is None:
+        raise NotFound(f"{KIND_LABELS.get(kind, kind)} {code} inconnu(e) du référentiel")
+    return territory
+
+
+@dataclass(frozen=True)
+class ResolvedCommune:
+    """A current commune found from a code that may be an alias (``nature`` says which kind)."""
+
+    commune: Territory
+    alias_nature: str | None = None
+
+
+def resolve_commune_code(session: Session, code: str) -> ResolvedCommune | None:
+    """The current commune a code designates (itself, or through an alias), or ``None``."""
+    commune = session.scalar(select(Territory).where(Territory.kind == "commune", Territory.code == code))
+    if commune is not None:
+        return ResolvedCommune(commune)
+    alias = session.get(CommuneAlias, code)
+    if alias is None:
+        return None
+    commune = session.scalar(select(Territory).where(Territory.kind == "commune",
+                                                     Territory.code == alias.commune_code))
+    return ResolvedCommune(commune, alias.nature) if commune is not None else None
+
+
+def commune_at(session: Session, lon: float, lat: float) -> Territory | None:
+    """The commune whose imported boundary contains the point (``None`` without boundaries or outside)."""
+    here = spatial.point(lon, lat)
+    return session.scalar(
+        select(Territory).where(
+            Territory.kind == "commune",
+            spatial.index_filter(session, Territory.pk, "territories", "boundary", here),
+            spatial.contains(session, Territory.boundary, here),
+        ).limit(1)
+    )
+
+
+def has_boundaries(session: Session, kind: str = "commune") -> bool:
+    """Whether any boundary of ``kind`` was imported."""
+    return session.scalar(select(Territory.pk).where(Territory.kind == kind,
+                                                     Territory.boundary.is_not(None)).limit(1)) is not None
+
+
+def postcodes_of(session: Session, commune_code: str) -> set[str]:
+    """The postcodes of a commune, its municipal arrondissements and former communes included."""
+    codes = select(CommuneAlias.code).where(CommuneAlias.commune_code == commune_code)
+    return set(session.scalars(select(Postcode.postcode).where(
+        or_(Postcode.commune_code == commune_code, Postcode.commune_code.in_(codes)))))
+
+
+def membership_filter(session: Session, commune_code_column: ColumnElement, kind: str,
+                      code: str) -> ColumnElement:
+    """SQL condition: the commune in ``commune_code_column`` belongs to territory ``kind:code``.
+
+    Raises ``InvalidInput`` (field ``territory``) when the territory is unknown.
+    """
+    if kind == "commune":
+        known = resolve_commune_code(session, code) is not None
+    else:
+        known = session.scalar(select(Territory.pk).where(Territory.kind == kind, Territory.code == code)) is not None
+    if not known:
+        raise InvalidInput.on("territory", f"{KIND_LABELS[kind]} {code} inconnu(e) du référentiel")
+    if kind == "commune":
+        return commune_code_column == code
+    column = {"departement": Territory.departement_code, "region": Territory.region_code,
+              "epci": Territory.epci_code}[kind]
+    return commune_code_column.in_(select(Territory.code).where(Territory.kind == "commune", column == code))
+
+
+def search(session: Session, query: str, kind: str | None = None, limit: int = 10) -> list[Territory]:
+    """Territories whose name starts with (or contains) ``query``, or communes having that postcode."""
+    query = query.strip()
+    statement = select(Territory)
+    if query.isdigit() and len(query) == 5:
+        statement = statement.where(Territory.kind == "commune", Territory.code.in_(
+            select(Postcode.commune_code).where(Postcode.postcode == query)))
+    else:
+        statement = statement.where(or_(func.lower(Territory.name).like(f"{query.lower()}%"),
+                                        Territory.code == query.upper()))
+        if kind:
+            statement = statement.where(Territory.kind == kind)
+    return list(session.scalars(statement.order_by(Territory.population.desc().nulls_last(), Territory.code)
+                                .limit(limit)))

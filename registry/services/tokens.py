@@ -1,0 +1,76 @@
+"""API tokens: created with a role, shown once, stored as a SHA-256 hash, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from geodata.reference import parse_territory_ref
+from registry.errors import InvalidInput, NotFound
+from registry.models import ApiToken, Territory, utcnow
+
+ROLES = ("admin", "operator", "territory")
+PREFIX = "rgt_"
+
+
+@dataclass
+class CreatedToken:
+    """A new token and its secret, which is never stored and cannot be shown again."""
+
+    token: ApiToken
+    secret: str
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create(session: Session, name: str, role: str, territories: list[str] | None = None) -> CreatedToken:
+    """Create a token; ``territory`` tokens need at least one known territory (``departement:12``...)."""
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput.on("name", "Nom du jeton obligatoire.")
+    if role not in ROLES:
+        raise InvalidInput.on("role", f"Rôle inconnu : {role} (admin, operator ou territory).")
+    refs = []
+    for value in territories or []:
+        try:
+            kind, code = parse_territory_ref(value)
+        except ValueError as exc:
+            raise InvalidInput.on("territories", str(exc)) from None
+        if session.scalar(select(Territory.pk).where(Territory.kind == kind, Territory.code == code)) is None:
+            raise InvalidInput.on("territories", f"Territoire inconnu : {kind}:{code}.")
+        refs.append(f"{kind}:{code}")
+    if role == "territory" and not refs:
+        raise InvalidInput.on("territories", "Un jeton « territory » doit nommer au moins un territoire.")
+    secret = PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(name=name, role=role, territories=refs, prefix=secret[:12], token_hash=_hash(secret))
+    session.add(token)
+    session.commit()
+    return CreatedToken(token, secret)
+
+
+def authenticate(session: Session, secret: str) -> ApiToken | None:
+    """The active token with this secret, or ``None``."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(secret)))
+    return token if token is not None and token.revoked_at is None else None
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    """Every token, newest first (secrets are not stored, only their prefix)."""
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc(), ApiToken.pk.desc())))
+
+
+def revoke(session: Session, prefix: str) -> ApiToken:
+    """Revoke the token whose secret starts with ``prefix`` (as ``registry tokens list`` shows it)."""
+    token = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))
+    if token is None:
+        raise NotFound(f"Aucun jeton {prefix}.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.commit()
+    return token

@@ -1,0 +1,215 @@
+"""Venues: create, update (optimistic concurrency on the revision), publish, read and list."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from geodata.france import area_of
+from geodata.reference import parse_territory_ref
+from registry import spatial, standard
+from registry.errors import Conflict, InvalidInput, NotFound, StaleRevision
+from registry.models import Venue
+from registry.services import territories
+from registry.services.pagination import Page, paginate
+
+STANDARD_FIELDS = (
+    "pivot", "nom", "commune", "code_postal", "code_insee", "adresse", "complement_adresse", "latitude",
+    "longitude", "typologie", "telephone", "courriels", "site_web", "horaires", "presentation_resume",
+    "presentation_detail", "source", "itinerance", "structure_parente", "date_maj", "services",
+    "publics_specifiquement_adresses", "prise_en_charge_specifique", "frais_a_charge",
+    "dispositif_programmes_nationaux", "formations_labels", "autres_formations_labels", "modalites_acces",
+    "modalites_accompagnement", "fiche_acces_libre", "prise_rdv",
+)
+LIST_FIELDS = tuple(standard.VOCABULARIES) + standard.FREE_LISTS
+PUBLICATION_STATUSES = ("draft", "published", "unpublished")
+
+
+@dataclass
+class Warning:
+    """Something odd in accepted input (kept, not rejected)."""
+
+    field: str
+    message: str
+
+
+@dataclass
+class WriteResult:
+    """A venue just written and the warnings its input raised."""
+
+    venue: Venue
+    warnings: list[Warning] = field(default_factory=list)
+
+
+def _normalise(data: dict[str, Any]) -> dict[str, Any]:
+    """Canonical spellings, deduplicated lists, stripped strings, phone in international format."""
+    clean: dict[str, Any] = {}
+    for name, value in data.items():
+        if isinstance(value, str):
+            value = value.strip() or None
+        if name in LIST_FIELDS:
+            values = [v.strip() for v in value or [] if v and v.strip()]
+            if name in standard.VOCABULARIES:
+                values = [standard.canonical_value(name, v) or v for v in values]
+            value = list(dict.fromkeys(values))
+        elif name == "telephone" and value:
+            value = standard.normalise_phone(value) or value
+        elif name == "pivot" and value:
+            value = value.replace(" ", "")
+        clean[name] = value
+    return clean
+
+
+def _check_point(lon: float | None, lat: float | None) -> None:
+    if lon is None or lat is None or area_of(lon, lat):
+        return
+    hint = " Latitude et longitude semblent inversées." if area_of(lat, lon) else ""
+    raise InvalidInput(
+        f"Point ({lat}, {lon}) hors de France et de ses territoires d'outre-mer.{hint}",
+        {"latitude": [f"Point hors de France et de ses territoires d'outre-mer.{hint}"],
+         "longitude": [f"Point hors de France et de ses territoires d'outre-mer.{hint}"]},
+    )
+
+
+def _locate(session: Session, venue: Venue, explicit_insee: bool) -> list[Warning]:
+    """Resolve the commune from ``code_insee`` (or from the point when boundaries are loaded)."""
+    warnings: list[Warning] = []
+    _check_point(venue.longitude, venue.latitude)
+    commune = None
+    if venue.code_insee:
+        resolved = territories.resolve_commune_code(session, venue.code_insee)
+        if resolved is None:
+            raise InvalidInput.on("code_insee", f"Code INSEE {venue.code_insee} inconnu du référentiel des communes.")
+        commune = resolved.commune
+        if resolved.alias_nature and explicit_insee:
+            warnings.append(Warning("code_insee", f"{venue.code_insee} ({resolved.alias_nature}) désigne la "
+                                                  f"commune {commune.name} ({commune.code})."))
+    elif venue.latitude is not None and territories.has_boundaries(session):
+        commune = territories.commune_at(session, venue.longitude, venue.latitude)
+        if commune is None:
+            warnings.append(Warning("latitude", "Aucune commune ne contient ce point : commune non déterminée."))
+        else:
+            venue.code_insee = commune.code
+    if commune is None and not venue.commune:
+        raise InvalidInput.on("commune", "Champ obligatoire (ou code_insee, ou des coordonnées dans une commune).")
+    venue.commune_code = commune.code if commune else None
+    if commune is not None:
+        venue.commune = venue.commune or commune.name
+        if venue.code_postal and venue.code_postal not in territories.postcodes_of(session, commune.code):
+            warnings.append(Warning("code_postal", f"Le code postal {venue.code_postal} n'est pas celui de "
+                                                   f"{commune.name} ({commune.code})."))
+    venue.geom = spatial.point_value(venue.longitude, venue.latitude)
+    return warnings
+
+
+def create(session: Session, data: dict[str, Any], actor: str) -> WriteResult:
+    """Record a new venue (``draft`` unless ``publication_status`` says ``published``)."""
+    data = _normalise(data)
+    venue = Venue(id=uuid.uuid4(), origin=data.pop("origin", None) or "registry",
+                  origin_id=data.pop("origin_id", None),
+                  publication_status=data.pop("publication_status", None) or "draft")
+    for name in LIST_FIELDS:
+        setattr(venue, name, [])
+    for name, value in data.items():
+        setattr(venue, name, value)
+    venue.date_maj = venue.date_maj or date.today()
+    warnings = _locate(session, venue, explicit_insee=bool(data.get("code_insee")))
+    if venue.origin_id and session.scalar(select(Venue.pk).where(Venue.origin == venue.origin,
+                                                                 Venue.origin_id == venue.origin_id)):
+        raise Conflict(f"Un lieu de la source {venue.origin} a déjà l'identifiant {venue.origin_id}.",
+                       {"origin_id": ["Déjà utilisé pour cette source."]})
+    session.add(venue)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("Lieu en double pour cette source.", {"origin_id": ["Déjà utilisé pour cette source."]})
+    return WriteResult(venue, warnings)
+
+
+def get(session: Session, venue_id: uuid.UUID, published_only: bool = False) -> Venue:
+    """One venue by id (only a published one when ``published_only``), or ``NotFound``."""
+    statement = select(Venue).where(Venue.id == venue_id)
+    if published_only:
+        statement = statement.where(Venue.publication_status == "published")
+    venue = session.scalar(statement)
+    if venue is None:
+        raise NotFound(f"Aucun lieu {venue_id}.")
+    return venue
+
+
+def update(session: Session, venue_id: uuid.UUID, changes: dict[str, Any], expected_revision: int,
+           actor: str) -> WriteResult:
+    """Apply ``changes`` to the venue if it is still at ``expected_revision``; a real change makes a new revision.
+
+    ``date_maj`` becomes today unless the changes set it. Nothing is written when the changes change nothing.
+    """
+    venue = get(session, venue_id)
+    if venue.revision != expected_revision:
+        raise StaleRevision(f"Le lieu est à la révision {venue.revision}, pas {expected_revision} : "
+                            "relisez-le avant de le modifier.")
+    changes = _normalise(changes)
+    changed = {name: value for name, value in changes.items() if getattr(venue, name) != value}
+    if not changed:
+        return WriteResult(venue)
+    for name, value in changed.items():
+        setattr(venue, name, value)
+    if "date_maj" not in changed:
+        venue.date_maj = date.today()
+    try:
+        warnings = _locate(session, venue, explicit_insee="code_insee" in changed)
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        raise StaleRevision("Le lieu a été modifié entre-temps : relisez-le avant de le modifier.") from None
+    except Exception:
+        session.rollback()
+        raise
+    return WriteResult(venue, warnings)
+
+
+def set_publication_status(session: Session, venue_id: uuid.UUID, status: str, actor: str) -> Venue:
+    """Publish or unpublish a venue (a new revision; nothing is deleted)."""
+    if status not in PUBLICATION_STATUSES:
+        raise InvalidInput.on("publication_status", f"Statut inconnu : {status}.")
+    venue = get(session, venue_id)
+    if venue.publication_status != status:
+        venue.publication_status = status
+        try:
+            session.commit()
+        except StaleDataError:
+            session.rollback()
+            raise StaleRevision("Le lieu a été modifié entre-temps.") from None
+    return venue
+
+
+def list_venues(session: Session, *, page: int = 1, per_page: int = 20, q: str | None = None,
+                territory: str | None = None, publication_status: str | None = None, origin: str | None = None,
+                updated_since: datetime | None = None, published_only: bool = False) -> Page:
+    """Venues matching the filters, by name then id."""
+    statement = select(Venue)
+    if published_only:
+        statement = statement.where(Venue.publication_status == "published")
+    if publication_status:
+        statement = statement.where(Venue.publication_status == publication_status)
+    if origin:
+        statement = statement.where(Venue.origin == origin)
+    if updated_since:
+        statement = statement.where(Venue.updated_at >= updated_since)
+    if q:
+        pattern = f"%{q.lower()}%"
+        statement = statement.where(or_(func.lower(Venue.nom).like(pattern), func.lower(Venue.commune).like(pattern)))
+    if territory:
+        try:
+            kind, code = parse_territory_ref(territory)
+        except ValueError as exc:
+            raise InvalidInput.on("territory", str(exc)) from None
+        statement = statement.where(territories.membership_filter(session, Venue.commune_code, kind, code))
+    return paginate(session, statement.order_by(Venue.nom, Venue.pk), page, per_page)

@@ -1,0 +1,62 @@
+"""What every API blueprint shares: a strict argument parser, pagination links, ETags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request, url_for
+from flask_smorest import Blueprint as SmorestBlueprint
+from marshmallow import RAISE, Schema
+from webargs.flaskparser import FlaskParser, abort
+
+from registry.errors import PreconditionRequired, StaleRevision
+from registry.services.pagination import Page
+
+
+class StrictParser(FlaskParser):
+    """Unknown query parameters are rejected too; malformed JSON is reported with its position."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": RAISE}
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        where = f" (ligne {error.lineno}, colonne {error.colno})" if hasattr(error, "lineno") else ""
+        abort(400, messages={"json": [f"Corps JSON invalide{where} : {getattr(error, 'msg', error)}."]})
+
+
+class Blueprint(SmorestBlueprint):
+    ARGUMENTS_PARSER = StrictParser()
+
+
+def dump_page(page: Page, schema: Schema, endpoint: str, **view_args: Any) -> dict[str, Any]:
+    """A page as the API returns it, with ``next`` / ``prev`` links keeping the query's filters."""
+
+    def link(number: int) -> str:
+        args = {**request.args.to_dict(), "page": number, "per_page": page.per_page}
+        return url_for(endpoint, _external=False, **view_args, **args)
+
+    return {"items": schema.dump(page.items, many=True), "total": page.total, "page": page.page,
+            "per_page": page.per_page,
+            "links": {"next": link(page.page + 1) if page.has_next else None,
+                      "prev": link(page.page - 1) if page.page > 1 else None}}
+
+
+def etag_of(revision: int) -> str:
+    """The strong ETag of a revision."""
+    return f'"{revision}"'
+
+
+def if_match_revision(current: int) -> int:
+    """The revision the client's ``If-Match`` names (``*`` means the current one); 428 without it."""
+    header = request.headers.get("If-Match")
+    if not header:
+        raise PreconditionRequired("En-tête If-Match requis : renvoyez l'ETag lu avec le lieu.")
+    if header.strip() == "*":
+        return current
+    tags = [tag.strip().removeprefix("W/").strip('"') for tag in header.split(",")]
+    for tag in tags:
+        if tag.isdigit() and int(tag) == current:
+            return current
+    numbers = [int(tag) for tag in tags if tag.isdigit()]
+    if not numbers:
+        raise StaleRevision(f"If-Match « {header} » ne désigne aucune révision de ce lieu.")
+    return numbers[0]

@@ -1,0 +1,48 @@
+"""Territory reference endpoints (search by name or postcode, one territory)."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from marshmallow import Schema, fields, validate
+
+from geodata.reference import KINDS
+from registry.schemas import FrenchSchema
+from registry.services import territories
+from registry.web.api_base import Blueprint
+from registry.web.context import read_session
+
+blp = Blueprint("territories", __name__, url_prefix="/api/v1", description="Référentiel des territoires (INSEE).")
+
+
+class TerritorySchema(Schema):
+    kind = fields.String()
+    code = fields.String()
+    name = fields.String()
+    population = fields.Integer(allow_none=True)
+    region_code = fields.String(allow_none=True)
+    departement_code = fields.String(allow_none=True)
+    epci_code = fields.String(allow_none=True)
+    has_boundary = fields.Function(lambda t: t.boundary is not None)
+
+
+class TerritorySearchArgs(FrenchSchema):
+    q = fields.String(required=True, validate=validate.Length(min=2, max=100, error="Entre 2 et 100 caractères."))
+    kind = fields.String(validate=validate.OneOf(KINDS, error="commune, epci, departement ou region attendu."))
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
+
+
+@blp.route("/territories")
+class TerritorySearch(MethodView):
+    @blp.arguments(TerritorySearchArgs, location="query", as_kwargs=True)
+    @blp.response(200, TerritorySchema(many=True))
+    def get(self, q: str, limit: int, kind: str | None = None):
+        """Chercher un territoire par nom, code ou code postal"""
+        return territories.search(read_session(), q, kind=kind, limit=limit)
+
+
+@blp.route("/territories/<any(region,departement,epci,commune):kind>/<code>")
+class TerritoryItem(MethodView):
+    @blp.response(200, TerritorySchema)
+    def get(self, kind: str, code: str):
+        """Lire un territoire"""
+        return territories.get(read_session(), kind, code.upper())

@@ -1,0 +1,35 @@
+"""Per-request database sessions."""
+
+from __future__ import annotations
+
+from flask import current_app, g
+from sqlalchemy.orm import Session
+
+from registry.db import Database
+
+
+def database() -> Database:
+    """The application's database."""
+    return current_app.extensions["registry.db"]
+
+
+def db_session() -> Session:
+    """The request's read-write session (primary database), closed at the end of the request."""
+    if "db_session" not in g:
+        g.db_session = database().Session()
+    return g.db_session
+
+
+def read_session() -> Session:
+    """The request's session for public reads (the read replica when one is configured)."""
+    if "read_session" not in g:
+        g.read_session = database().ReadSession()
+    return g.read_session
+
+
+def close_sessions(_exc: BaseException | None = None) -> None:
+    """Teardown: close whatever sessions the request opened."""
+    for name in ("db_session", "read_session"):
+        session = g.pop(name, None)
+        if session is not None:
+            session.close()

@@ -1,0 +1,77 @@
+"""Every API error as RFC 7807 problem details (JSON), never a stack trace."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+
+from flask import Flask, Response, current_app, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from registry.errors import RegistryError
+
+PROBLEM_JSON = "application/problem+json"
+FRENCH_TITLES = {400: "Requête invalide", 401: "Authentification requise", 403: "Accès refusé",
+                 404: "Introuvable", 405: "Méthode non autorisée", 409: "Conflit", 412: "Version périmée",
+                 413: "Requête trop volumineuse", 415: "Type de contenu non pris en charge",
+                 422: "Données invalides", 428: "En-tête If-Match requis", 500: "Erreur interne"}
+
+
+def problem(status: int, detail: str, errors: dict | None = None, title: str | None = None,
+            headers: dict[str, str] | None = None) -> Response:
+    """A problem-details response."""
+    body = {"type": "about:blank", "title": title or FRENCH_TITLES.get(status, HTTPStatus(status).phrase),
+            "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
+    response.headers.update(headers or {})
+    return response
+
+
+def _flatten_webargs(messages: dict) -> dict:
+    """webargs groups messages by location (``json``, ``query``...): keep the fields."""
+    flat: dict = {}
+    for location_messages in messages.values():
+        if isinstance(location_messages, dict):
+            flat.update(location_messages)
+        else:
+            flat.setdefault("body", []).extend(location_messages)
+    return flat
+
+
+def handle_registry_error(error: RegistryError) -> Response:
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    return problem(error.status, error.detail, error.errors, error.title, headers)
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    if status == 422 and "messages" in data:
+        errors = _flatten_webargs(data["messages"])
+        fields = ", ".join(sorted(errors))
+        return problem(422, f"Données invalides : {fields}.", errors)
+    if status == 400 and "messages" in data:
+        errors = _flatten_webargs(data["messages"])
+        return problem(400, "; ".join(str(m) for v in errors.values() for m in v), errors)
+    if not request.path.startswith("/api/"):
+        return error
+    detail = {404: "Aucune ressource à cette adresse.", 405: f"Méthode {request.method} non autorisée ici.",
+              413: "Requête trop volumineuse."}.get(status, error.description or "")
+    return problem(status, detail)
+
+
+def handle_unexpected(error: Exception) -> Response:
+    if isinstance(error, HTTPException):
+        return handle_http_exception(error)
+    current_app.logger.exception("Erreur non prévue sur %s %s", request.method, request.path)
+    return problem(500, "Erreur interne : elle a été journalisée.")
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers on ``app``."""
+    app.register_error_handler(RegistryError, handle_registry_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(InternalServerError, handle_unexpected)
+    app.register_error_handler(Exception, handle_unexpected)

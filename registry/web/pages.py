@@ -1,0 +1,33 @@
+"""Server-rendered pages: the home page and the API documentation (assets served by the app)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, render_template, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
+
+from registry.services import venues
+from registry.web.context import read_session
+
+pages = Blueprint("pages", __name__)
+SWAGGER_ASSETS = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
+                  "favicon-32x32.png", "favicon-16x16.png"}
+
+
+@pages.get("/")
+def home():
+    found = venues.list_venues(read_session(), published_only=True, per_page=50)
+    return render_template("home.html", page=found)
+
+
+@pages.get("/api/docs")
+def api_docs():
+    return render_template("api_docs.html")
+
+
+@pages.get("/api/docs/assets/<name>")
+def api_docs_asset(name: str):
+    if name not in SWAGGER_ASSETS:
+        abort(404)
+    return send_from_directory(Path(swagger_ui_path), name, max_age=86400)
