@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timezone
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from registry import standard
@@ -198,4 +200,4 @@ class OperatorVenueListArgsSchema(VenueListArgsSchema):
     publication_status = fields.String(validate=validate.OneOf(("draft", "published", "unpublished"),
                                                                error="draft, published ou unpublished attendu."))
     origin = fields.String()
-    updated_since = fields.DateTime()
+    updated_since = fields.AwareDateTime(default_timezone=timezone.utc)

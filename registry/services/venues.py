@@ -80,6 +80,11 @@ def _check_point(lon: float | None, lat: float | None) -> None:
 
 def _locate(session: Session, venue: Venue, explicit_insee: bool) -> list[Warning]:
     """Resolve the commune from ``code_insee`` (or from the point when boundaries are loaded)."""
+    with session.no_autoflush:
+        return _resolve_location(session, venue, explicit_insee)
+
+
+def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> list[Warning]:
     warnings: list[Warning] = []
     _check_point(venue.longitude, venue.latitude)
     commune = None

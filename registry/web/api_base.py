@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import request, url_for
 from flask_smorest import Blueprint as SmorestBlueprint
-from marshmallow import RAISE, Schema
+from marshmallow import RAISE
 from webargs.flaskparser import FlaskParser, abort
 
 from registry.errors import PreconditionRequired, StaleRevision
@@ -27,14 +27,14 @@ class Blueprint(SmorestBlueprint):
     ARGUMENTS_PARSER = StrictParser()
 
 
-def dump_page(page: Page, schema: Schema, endpoint: str, **view_args: Any) -> dict[str, Any]:
-    """A page as the API returns it, with ``next`` / ``prev`` links keeping the query's filters."""
+def page_body(page: Page, endpoint: str, **view_args: Any) -> dict[str, Any]:
+    """A page for a ``page_schema`` response, with ``next`` / ``prev`` links keeping the query's filters."""
 
     def link(number: int) -> str:
         args = {**request.args.to_dict(), "page": number, "per_page": page.per_page}
         return url_for(endpoint, _external=False, **view_args, **args)
 
-    return {"items": schema.dump(page.items, many=True), "total": page.total, "page": page.page,
+    return {"items": page.items, "total": page.total, "page": page.page,
             "per_page": page.per_page,
             "links": {"next": link(page.page + 1) if page.has_next else None,
                       "prev": link(page.page - 1) if page.page > 1 else None}}

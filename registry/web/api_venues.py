@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from registry import schemas
 from registry.services import venues
-from registry.web.api_base import Blueprint, dump_page, etag_of, if_match_revision
+from registry.web.api_base import Blueprint, page_body, etag_of, if_match_revision
 from registry.web.auth import BEARER, WRITE_ROLES, actor, require_role
 from registry.web.context import db_session, read_session
 
@@ -29,7 +29,7 @@ class PublicVenues(MethodView):
     def get(self, page: int, per_page: int, **filters):
         """Lister les lieux publiés"""
         found = venues.list_venues(read_session(), page=page, per_page=per_page, published_only=True, **filters)
-        return dump_page(found, schemas.VenuePublicSchema(), "venues.PublicVenues")
+        return page_body(found, "venues.PublicVenues")
 
 
 @public.route("/venues/<uuid:venue_id>")
@@ -68,7 +68,7 @@ class OperatorVenues(MethodView):
     def get(self, page: int, per_page: int, **filters):
         """Lister tous les lieux (brouillons et dépubliés compris)"""
         found = venues.list_venues(db_session(), page=page, per_page=per_page, **filters)
-        return dump_page(found, schemas.VenueSchema(), "operator_venues.OperatorVenues")
+        return page_body(found, "operator_venues.OperatorVenues")
 
     @operator.arguments(schemas.VenueCreateSchema)
     @operator.alt_response(201, schema=schemas.VenueWriteSchema, success=True,

@@ -32,11 +32,11 @@ def problem(status: int, detail: str, errors: dict | None = None, title: str | N
 def _flatten_webargs(messages: dict) -> dict:
     """webargs groups messages by location (``json``, ``query``...): keep the fields."""
     flat: dict = {}
-    for location_messages in messages.values():
+    for location, location_messages in messages.items():
         if isinstance(location_messages, dict):
             flat.update(location_messages)
         else:
-            flat.setdefault("body", []).extend(location_messages)
+            flat.setdefault(location, []).extend(location_messages)
     return flat
 
 

@@ -1,0 +1,56 @@
+# make run   — set up everything (venv, dependencies, SpatiaLite, database, territories, demo) and serve the app
+# make test  — run the whole test suite (SpatiaLite, and PostGIS when REGISTRY_TEST_POSTGIS_URL answers)
+
+VENV      ?= .venv
+BIN       := $(VENV)/bin
+HOST      ?= 127.0.0.1
+PORT      ?= 5000
+REGISTRY  := $(BIN)/registry
+PYTEST_ARGS ?=
+
+.PHONY: run setup venv system-deps database test benchmark clean-db reference
+
+run: setup
+	@echo "==> Registre servi sur http://$(HOST):$(PORT)/ (Ctrl-C pour arrêter)"
+	$(REGISTRY) run --host $(HOST) --port $(PORT)
+
+setup: system-deps venv database
+
+system-deps:
+	@echo "==> Bibliothèque SpatiaLite (libsqlite3-mod-spatialite)"
+	@sh scripts/ensure-system-deps.sh libsqlite3-mod-spatialite
+
+venv: $(BIN)/.installed
+
+$(BIN)/.installed: setup.cfg pyproject.toml
+	@set -e; picked="$$(sh scripts/pick-python.sh)"; python="$$(echo "$$picked" | head -n1)"; \
+	echo "==> Environnement virtuel $(VENV) avec $$python"; \
+	"$$python" -m venv $(VENV); \
+	$(BIN)/python -m pip install -q --upgrade pip; \
+	echo "==> Dépendances Python"; \
+	$(BIN)/python -m pip install -q -e ".[test]"; \
+	if echo "$$picked" | grep -q pysqlite3; then \
+	  echo "==> Ce Python ne charge pas d'extension SQLite : compilation de pysqlite3 (libsqlite3-dev requis)"; \
+	  sh scripts/ensure-system-deps.sh libsqlite3-dev build-essential; \
+	  $(BIN)/python -m pip install -q --no-binary pysqlite3 pysqlite3; \
+	fi
+	@touch $@
+
+database: venv
+	@echo "==> Schéma de la base"
+	$(REGISTRY) db upgrade
+	@echo "==> Référentiel des territoires"
+	$(REGISTRY) territories load
+	@echo "==> Jeu de démonstration"
+	$(REGISTRY) demo
+
+test: system-deps venv
+	@echo "==> Tests (SpatiaLite$${REGISTRY_TEST_POSTGIS_URL:+ et PostGIS : $$REGISTRY_TEST_POSTGIS_URL})"
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+reference: venv
+	@echo "==> Régénération de geodata/reference depuis @etalab/decoupage-administratif (npm)"
+	$(BIN)/python -m geodata.build_reference
+
+clean-db:
+	rm -f instance/registry.sqlite instance/registry.sqlite-wal instance/registry.sqlite-shm

@@ -1,0 +1,177 @@
+"""Fixtures: a fresh database per test on SpatiaLite and on PostGIS, an app, tokens, named venues.
+
+Each backend gets a template database once per session (schema migrated, territory reference loaded);
+each test gets a copy (a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL).
+
+PostGIS: ``REGISTRY_TEST_POSTGRES_URL`` names a server database to connect to for administration (default
+``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``). When it does not answer, PostGIS tests are
+skipped, unless ``REGISTRY_REQUIRE_POSTGIS=1`` (CI), where they fail.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from registry import create_app, migrations
+from registry.db import make_engine
+from registry.services import territories, tokens
+
+SHARED_DATA = Path(os.environ.get("REGISTRY_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+POSTGRES_ADMIN_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL",
+                                    "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REQUIRE_POSTGIS = os.environ.get("REGISTRY_REQUIRE_POSTGIS") == "1"
+BACKENDS = ("spatialite", "postgis")
+_counter = itertools.count()
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of ../shared/data, or skip the test when it is absent (a user's fresh clone has none)."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"données partagées absentes : {path}")
+    return path
+
+
+def _build_template(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        migrations.upgrade(engine)
+        with engine.connect() as connection:
+            from sqlalchemy.orm import Session
+
+            with Session(connection) as session:
+                territories.load_reference(session)
+            if engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "registry.sqlite"
+    _build_template(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgis_server() -> Iterator[tuple[object, str]]:
+    """An admin engine on the PostgreSQL server and the name of a migrated PostGIS template database."""
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server here"
+        admin.dispose()
+        if REQUIRE_POSTGIS:
+            pytest.fail(f"PostgreSQL injoignable ({POSTGRES_ADMIN_URL}) : {exc}")
+        pytest.skip(f"PostgreSQL injoignable ({POSTGRES_ADMIN_URL})")
+    template = f"registry_test_template_{os.getpid()}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{template}"'))
+        connection.execute(text(f'CREATE DATABASE "{template}"'))
+    url = make_url(POSTGRES_ADMIN_URL).set(database=template).render_as_string(hide_password=False)
+    try:
+        extension = create_engine(url, isolation_level="AUTOCOMMIT")
+        with extension.connect() as connection:
+            connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        extension.dispose()
+    except Exception as exc:  # noqa: BLE001
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{template}"'))
+        admin.dispose()
+        if REQUIRE_POSTGIS:
+            pytest.fail(f"Extension PostGIS indisponible : {exc}")
+        pytest.skip("Extension PostGIS indisponible (paquet postgresql-15-postgis-3)")
+    _build_template(url)
+    yield admin, template
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path) -> Iterator[str]:
+    """A fresh, migrated database with the territory reference, on each backend."""
+    if request.param == "spatialite":
+        path = tmp_path / "registry.sqlite"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    admin, template = request.getfixturevalue("postgis_server")
+    name = f"registry_test_{os.getpid()}_{next(_counter)}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def app(database_url):
+    application = create_app({"DATABASE_URL": database_url, "TESTING": True})
+    yield application
+    application.extensions["registry.db"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app):
+    with app.extensions["registry.db"].session() as db_session:
+        yield db_session
+
+
+@pytest.fixture
+def token_for(session):
+    """Create a token and return the Authorization header for it."""
+
+    def make(role: str = "operator", territories_: list[str] | None = None) -> dict[str, str]:
+        if role == "territory" and not territories_:
+            territories_ = ["departement:12"]
+        created = tokens.create(session, f"{role}-{uuid.uuid4().hex[:6]}", role, territories_)
+        return {"Authorization": f"Bearer {created.secret}"}
+
+    return make
+
+
+@pytest.fixture
+def operator(token_for) -> dict[str, str]:
+    return token_for("operator")
+
+
+RODEZ_MEDIATHEQUE = {
+    "nom": "Médiathèque de Rodez", "adresse": "2 avenue Victor Hugo", "code_postal": "12000",
+    "code_insee": "12202", "latitude": 44.3506, "longitude": 2.5750, "pivot": "21120202300017",
+    "services": ["Maîtrise des outils numériques du quotidien"], "frais_a_charge": ["Gratuit"],
+    "horaires": "Tu-Sa 10:00-18:00",
+}
+MILLAU_FRANCE_SERVICES = {
+    "nom": "France services de Millau", "adresse": "1 place du Mandarous", "code_postal": "12100",
+    "code_insee": "12145", "latitude": 44.0986, "longitude": 3.0783,
+    "services": ["Aide aux démarches administratives"], "telephone": "05 65 59 50 00",
+}
+
+
+@pytest.fixture
+def create_venue(client, operator):
+    """POST a venue through the API (defaults: the médiathèque de Rodez) and return the response."""
+
+    def make(expect: int = 201, **fields):
+        response = client.post("/api/v1/operator/venues", json={**RODEZ_MEDIATHEQUE, **fields}, headers=operator)
+        assert response.status_code == expect, response.get_json()
+        return response
+
+    return make

@@ -1,0 +1,277 @@
+"""The operator and public venue API, on SpatiaLite and PostGIS."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from registry.models import Venue
+from tests.conftest import MILLAU_FRANCE_SERVICES, RODEZ_MEDIATHEQUE
+
+OPERATOR_VENUES = "/api/v1/operator/venues"
+
+
+def count_venues(session) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(Venue))
+
+
+def test_created_venue_gets_its_commune_from_the_insee_code(create_venue):
+    response = create_venue()
+    body = response.get_json()
+    assert body["commune_code"] == "12202"
+    assert body["commune"] == "Rodez"
+    assert body["revision"] == 1
+    assert body["publication_status"] == "draft"
+    assert body["warnings"] == []
+    assert response.headers["ETag"] == '"1"'
+    assert response.headers["Location"].endswith(body["id"])
+
+
+def test_phone_is_normalised_and_lists_keep_the_standard_spelling(create_venue):
+    body = create_venue(**{**MILLAU_FRANCE_SERVICES, "services": ["Comprehension du monde numérique"]}).get_json()
+    assert body["telephone"] == "+33565595000"
+    assert body["services"] == ["Compréhension du monde numérique"]
+    assert body["commune"] == "Millau"
+
+
+def test_municipal_arrondissement_resolves_to_its_commune_with_a_warning(create_venue):
+    body = create_venue(code_insee="75112", code_postal="75012", latitude=48.84, longitude=2.39,
+                        nom="Lieu du 12e").get_json()
+    assert body["code_insee"] == "75112"
+    assert body["commune_code"] == "75056"
+    assert body["commune"] == "Paris"
+    assert [w["field"] for w in body["warnings"]] == ["code_insee"]
+
+
+def test_postcode_foreign_to_the_commune_is_a_warning_not_a_rejection(create_venue):
+    body = create_venue(code_postal="12100").get_json()
+    assert body["code_postal"] == "12100"
+    assert body["warnings"] == [{"field": "code_postal",
+                                 "message": "Le code postal 12100 n'est pas celui de Rodez (12202)."}]
+
+
+BAD_CREATIONS = [
+    pytest.param({"nom": "x", "couleur": "bleu"}, 422, "couleur", id="unknown-field"),
+    pytest.param({"latitude": 95.0}, 422, "latitude", id="latitude-out-of-range"),
+    pytest.param({"latitude": 40.0, "longitude": -30.0}, 422, "latitude", id="point-outside-france"),
+    pytest.param({"latitude": 2.575, "longitude": 44.35}, 422, "longitude", id="swapped-coordinates"),
+    pytest.param({"latitude": 44.35, "longitude": None}, 422, "longitude", id="latitude-without-longitude"),
+    pytest.param({"code_insee": "12999"}, 422, "code_insee", id="unknown-commune-code"),
+    pytest.param({"code_insee": "ABCDE"}, 422, "code_insee", id="malformed-commune-code"),
+    pytest.param({"services": ["Cours de cuisine"]}, 422, "services", id="service-outside-the-standard"),
+    pytest.param({"nom": ""}, 422, "nom", id="empty-name"),
+    pytest.param({"nom": None}, 422, "nom", id="null-name"),
+    pytest.param({"code_postal": "4000"}, 422, "code_postal", id="postcode-without-leading-zero"),
+    pytest.param({"telephone": "123"}, 422, "telephone", id="bad-phone"),
+    pytest.param({"courriels": ["pas-une-adresse"]}, 422, "courriels", id="bad-email"),
+    pytest.param({"pivot": "12-34"}, 422, "pivot", id="bad-pivot"),
+    pytest.param({"date_maj": "hier"}, 422, "date_maj", id="bad-date"),
+    pytest.param({"presentation_resume": "x" * 281}, 422, "presentation_resume", id="summary-too-long"),
+    pytest.param({"code_insee": None, "latitude": None, "longitude": None}, 422, "commune", id="no-commune-at-all"),
+]
+
+
+@pytest.mark.parametrize("fields, status, field", BAD_CREATIONS)
+def test_bad_venue_is_refused_naming_the_field_and_nothing_is_stored(client, operator, session, fields, status,
+                                                                     field):
+    response = client.post(OPERATOR_VENUES, json={**RODEZ_MEDIATHEQUE, **fields}, headers=operator)
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    assert field in response.get_json()["errors"]
+    assert count_venues(session) == 0
+
+
+def test_missing_required_fields_are_all_named(client, operator):
+    response = client.post(OPERATOR_VENUES, json={"pivot": "21120202300017"}, headers=operator)
+    assert response.status_code == 422
+    assert {"nom", "adresse", "code_postal"} <= set(response.get_json()["errors"])
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param('{"nom": "x",', id="truncated"),
+    pytest.param("nom=x", id="not-json"),
+])
+def test_malformed_json_is_a_400_that_says_where(client, operator, session, body):
+    response = client.post(OPERATOR_VENUES, data=body, content_type="application/json", headers=operator)
+    assert response.status_code == 400
+    assert "JSON invalide" in response.get_json()["errors"]["json"][0]
+    assert count_venues(session) == 0
+
+
+def test_a_json_array_is_not_a_venue(client, operator):
+    response = client.post(OPERATOR_VENUES, json=[RODEZ_MEDIATHEQUE], headers=operator)
+    assert response.status_code == 422
+
+
+def test_same_origin_id_twice_is_a_conflict(create_venue):
+    create_venue(origin="import-aveyron", origin_id="lieu-1")
+    response = create_venue(expect=409, origin="import-aveyron", origin_id="lieu-1")
+    assert "origin_id" in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize("headers, status", [
+    pytest.param({}, 401, id="no-token"),
+    pytest.param({"Authorization": "Bearer rgt_not-a-real-token"}, 401, id="unknown-token"),
+    pytest.param({"Authorization": "Basic dXNlcjpwYXNz"}, 401, id="not-bearer"),
+])
+def test_writes_need_a_valid_token(client, session, headers, status):
+    response = client.post(OPERATOR_VENUES, json=RODEZ_MEDIATHEQUE, headers=headers)
+    assert response.status_code == status
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert count_venues(session) == 0
+
+
+def test_territory_token_cannot_write(client, token_for, session):
+    response = client.post(OPERATOR_VENUES, json=RODEZ_MEDIATHEQUE, headers=token_for("territory"))
+    assert response.status_code == 403
+    assert count_venues(session) == 0
+
+
+def test_revoked_token_is_refused(client, session):
+    from registry.services import tokens
+
+    created = tokens.create(session, "ancien auditeur", "operator")
+    tokens.revoke(session, created.token.prefix)
+    response = client.get(OPERATOR_VENUES, headers={"Authorization": f"Bearer {created.secret}"})
+    assert response.status_code == 401
+
+
+def test_admin_token_can_write(client, token_for):
+    assert client.post(OPERATOR_VENUES, json=RODEZ_MEDIATHEQUE, headers=token_for("admin")).status_code == 201
+
+
+def test_update_with_current_etag_makes_a_new_revision(client, operator, create_venue):
+    venue = create_venue().get_json()
+    url = f"{OPERATOR_VENUES}/{venue['id']}"
+    etag = client.get(url, headers=operator).headers["ETag"]
+    response = client.patch(url, json={"nom": "Médiathèque Pierre-Bonnet"}, headers={**operator, "If-Match": etag})
+    assert response.status_code == 200
+    assert response.get_json()["nom"] == "Médiathèque Pierre-Bonnet"
+    assert response.get_json()["revision"] == 2
+    assert response.headers["ETag"] == '"2"'
+
+
+def test_stale_if_match_is_refused_and_changes_nothing(client, operator, create_venue):
+    venue = create_venue().get_json()
+    url = f"{OPERATOR_VENUES}/{venue['id']}"
+    client.patch(url, json={"nom": "Premier changement"}, headers={**operator, "If-Match": '"1"'})
+    response = client.patch(url, json={"nom": "Changement perdu"}, headers={**operator, "If-Match": '"1"'})
+    assert response.status_code == 412
+    current = client.get(url, headers=operator).get_json()
+    assert current["nom"] == "Premier changement"
+    assert current["revision"] == 2
+
+
+def test_update_without_if_match_is_refused(client, operator, create_venue):
+    venue = create_venue().get_json()
+    response = client.patch(f"{OPERATOR_VENUES}/{venue['id']}", json={"nom": "x"}, headers=operator)
+    assert response.status_code == 428
+
+
+def test_update_that_changes_nothing_keeps_the_revision(client, operator, create_venue):
+    venue = create_venue().get_json()
+    response = client.patch(f"{OPERATOR_VENUES}/{venue['id']}", json={"nom": venue["nom"]},
+                            headers={**operator, "If-Match": '"1"'})
+    assert response.status_code == 200
+    assert response.get_json()["revision"] == 1
+
+
+@pytest.mark.parametrize("changes, field", [
+    pytest.param({"code_insee": "99999"}, "code_insee", id="unknown-commune"),
+    pytest.param({"latitude": 10.0, "longitude": 10.0}, "latitude", id="outside-france"),
+    pytest.param({"frais_a_charge": ["Cher"]}, "frais_a_charge", id="fees-outside-the-standard"),
+    pytest.param({"revision": 7}, "revision", id="read-only-field"),
+])
+def test_bad_update_is_refused_and_the_venue_is_unchanged(client, operator, create_venue, changes, field):
+    venue = create_venue().get_json()
+    url = f"{OPERATOR_VENUES}/{venue['id']}"
+    response = client.patch(url, json=changes, headers={**operator, "If-Match": '"1"'})
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
+    after = client.get(url, headers=operator).get_json()
+    assert after == {name: value for name, value in venue.items() if name != "warnings"}
+
+
+def test_moving_a_venue_to_another_commune_updates_its_commune(client, operator, create_venue):
+    venue = create_venue().get_json()
+    response = client.patch(f"{OPERATOR_VENUES}/{venue['id']}",
+                            json={"code_insee": "12145", "code_postal": "12100", "commune": "Millau",
+                                  "latitude": 44.0986, "longitude": 3.0783},
+                            headers={**operator, "If-Match": '"1"'})
+    assert response.get_json()["commune_code"] == "12145"
+    listed = client.get(OPERATOR_VENUES, query_string={"territory": "commune:12145"}, headers=operator).get_json()
+    assert [v["id"] for v in listed["items"]] == [venue["id"]]
+
+
+def test_unknown_venue_is_404(client, operator):
+    response = client.get(f"{OPERATOR_VENUES}/00000000-0000-0000-0000-000000000000", headers=operator)
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_publication_controls_the_public_view(client, operator, create_venue):
+    venue = create_venue().get_json()
+    public_url = f"/api/v1/venues/{venue['id']}"
+    assert client.get(public_url).status_code == 404
+    published = client.post(f"{OPERATOR_VENUES}/{venue['id']}/publish", headers=operator)
+    assert published.get_json()["publication_status"] == "published"
+    public = client.get(public_url)
+    assert public.status_code == 200
+    assert "origin" not in public.get_json() and "revision" not in public.get_json()
+    assert client.post(f"{OPERATOR_VENUES}/{venue['id']}/unpublish", headers=operator).status_code == 200
+    assert client.get(public_url).status_code == 404
+    kept = client.get(f"{OPERATOR_VENUES}/{venue['id']}", headers=operator).get_json()
+    assert kept["publication_status"] == "unpublished"
+    assert client.get("/api/v1/venues").get_json()["total"] == 0
+
+
+def test_public_reads_need_no_token(client, create_venue):
+    create_venue(publication_status="published")
+    body = client.get("/api/v1/venues").get_json()
+    assert body["total"] == 1
+    assert body["items"][0]["nom"] == "Médiathèque de Rodez"
+
+
+def test_list_filters_by_territory_name_and_status(client, operator, create_venue):
+    create_venue(publication_status="published")
+    create_venue(**MILLAU_FRANCE_SERVICES)
+    create_venue(nom="Lieu de Montpellier", code_insee="34172", code_postal="34000", latitude=43.61,
+                 longitude=3.88)
+
+    def names(**query):
+        response = client.get(OPERATOR_VENUES, query_string=query, headers=operator)
+        assert response.status_code == 200, response.get_json()
+        return sorted(v["nom"] for v in response.get_json()["items"])
+
+    assert names(territory="departement:12") == ["France services de Millau", "Médiathèque de Rodez"]
+    assert names(territory="region:76") == ["France services de Millau", "Lieu de Montpellier",
+                                            "Médiathèque de Rodez"]
+    assert names(territory="epci:241200187") == ["Médiathèque de Rodez"]
+    assert names(q="millau") == ["France services de Millau"]
+    assert names(publication_status="published") == ["Médiathèque de Rodez"]
+
+
+def test_pagination_links_walk_every_venue_once(client, operator, create_venue):
+    for number in range(5):
+        create_venue(nom=f"Lieu {number}")
+    seen, url = [], f"{OPERATOR_VENUES}?per_page=2&territory=departement:12"
+    while url:
+        body = client.get(url, headers=operator).get_json()
+        assert body["total"] == 5
+        seen += [v["nom"] for v in body["items"]]
+        url = body["links"]["next"]
+    assert seen == [f"Lieu {n}" for n in range(5)]
+
+
+@pytest.mark.parametrize("query, field", [
+    pytest.param({"territory": "departement:999"}, "territory", id="unknown-territory"),
+    pytest.param({"territory": "canton:12"}, "territory", id="unknown-territory-kind"),
+    pytest.param({"per_page": 1000}, "per_page", id="page-too-large"),
+    pytest.param({"page": 0}, "page", id="page-zero"),
+    pytest.param({"colour": "blue"}, "colour", id="unknown-parameter"),
+])
+def test_bad_list_parameters_are_named(client, operator, query, field):
+    response = client.get(OPERATOR_VENUES, query_string=query, headers=operator)
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
