@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,7 +40,7 @@ def _friendly_errors(command: Callable) -> Callable:
 @contextmanager
 def _progressbar(label: str) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on stderr fed by a service's ``progress(done, total)`` callback."""
-    with click.progressbar(length=1, label=label, file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=1, label=label, file=sys.stderr) as bar:
         def advance(done: int, total: int) -> None:
             bar.length = max(total, 1)
             bar.update(done)

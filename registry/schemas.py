@@ -49,9 +49,8 @@ class FrenchSchema(Schema):
 
 def _vocabulary_list(name: str, **kwargs) -> fields.List:
     values = standard.VOCABULARIES[name]
-    return fields.List(fields.String(), metadata={"items": {"enum": list(values)},
-                                                  "description": "Valeurs possibles : " + " | ".join(values)},
-                       **kwargs)
+    return fields.List(fields.String(metadata={"enum": list(values)}),
+                       metadata={"description": "Valeurs du standard : " + " | ".join(values)}, **kwargs)
 
 
 class VenueStandardSchema(FrenchSchema):

@@ -116,6 +116,26 @@ def database_url(request, tmp_path) -> Iterator[str]:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request, tmp_path) -> Iterator[str]:
+    """A database with nothing in it (PostGIS: the extension only), on each backend."""
+    if request.param == "spatialite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
+        return
+    admin, _template = request.getfixturevalue("postgis_server")
+    name = f"registry_empty_{os.getpid()}_{next(_counter)}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("CREATE EXTENSION postgis"))
+    engine.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture
 def app(database_url):
     application = create_app({"DATABASE_URL": database_url, "TESTING": True})

@@ -1,0 +1,60 @@
+"""The OpenAPI document, the API docs page (no CDN) and the home page."""
+
+from __future__ import annotations
+
+import re
+
+from registry.services.venues import STANDARD_FIELDS
+
+
+def test_openapi_document_covers_every_api_route(app, client):
+    spec = client.get("/api/openapi.json").get_json()
+    documented = {(path, method.upper()) for path, item in spec["paths"].items() for method in item
+                  if method in ("get", "post", "patch", "put", "delete")}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method) in documented, f"{method} {path} absent du document OpenAPI"
+
+
+def test_venue_schemas_carry_every_field_of_the_standard(client):
+    schemas = client.get("/api/openapi.json").get_json()["components"]["schemas"]
+    for name in ("VenueCreate", "VenuePublic"):
+        assert set(STANDARD_FIELDS) <= set(schemas[name]["properties"]), name
+    assert set(schemas["VenueCreate"]["required"]) == {"nom", "adresse", "code_postal"}
+    assert "Aide aux démarches administratives" in schemas["VenueCreate"]["properties"]["services"]["items"]["enum"]
+
+
+def test_write_operations_declare_bearer_authentication(client):
+    spec = client.get("/api/openapi.json").get_json()
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert spec["paths"]["/api/v1/operator/venues"]["post"]["security"] == [{"bearerAuth": []}]
+
+
+def test_docs_page_loads_its_assets_from_the_app_only(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    urls = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert urls and all(url.startswith("/") or url.startswith("#") for url in urls), urls
+    for url in urls:
+        if url.startswith("/"):
+            assert client.get(url).status_code == 200, url
+    assert "<script>" not in html  # no inline script
+
+
+def test_home_page_lists_published_venues(client, create_venue):
+    create_venue(publication_status="published")
+    create_venue(nom="Brouillon caché", origin_id="brouillon")
+    html = client.get("/").get_data(as_text=True)
+    assert "Médiathèque de Rodez" in html
+    assert "Brouillon caché" not in html
+
+
+def test_unknown_api_route_is_a_json_problem(client):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    response = client.delete("/api/v1/venues")
+    assert response.status_code == 405 and response.mimetype == "application/problem+json"

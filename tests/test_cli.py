@@ -1,0 +1,126 @@
+"""The ``registry`` command, end to end on both backends."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from registry.cli import main
+from registry.models import ApiToken, Venue
+from registry.services import demo
+from tests.conftest import shared_file
+from tests.test_geodata import square, write_geojson
+
+
+@pytest.fixture
+def run():
+    """Invoke ``registry ARGS`` against a database URL; return the result (stdout and stderr apart)."""
+
+    def invoke(url: str, *args: str):
+        return CliRunner().invoke(main, list(args), env={"REGISTRY_DATABASE_URL": url}, catch_exceptions=False)
+
+    return invoke
+
+
+def test_fresh_database_is_set_up_by_upgrade_load_and_demo(run, empty_database_url):
+    assert run(empty_database_url, "db", "current").output.strip() == "(base vide)"
+    result = run(empty_database_url, "demo")
+    assert result.exit_code == 1 and "registry db upgrade" in result.output
+    assert run(empty_database_url, "db", "upgrade").exit_code == 0
+    assert run(empty_database_url, "db", "current").output.strip() == "0001"
+    assert run(empty_database_url, "db", "upgrade").exit_code == 0  # idempotent
+    result = run(empty_database_url, "demo")
+    assert result.exit_code == 1 and "registry territories load" in result.output
+    loaded = run(empty_database_url, "territories", "load")
+    assert loaded.exit_code == 0 and "34969 commune" in loaded.stdout
+    first = run(empty_database_url, "demo")
+    assert f"{len(demo.DEMO_VENUES)} lieux fictifs créés" in first.stdout
+    second = run(empty_database_url, "demo")
+    assert f"0 lieux fictifs créés, {len(demo.DEMO_VENUES)} déjà présents" in second.stdout
+
+
+def test_demo_venues_are_published_and_placed(run, database_url, client):
+    run(database_url, "demo")
+    body = client.get("/api/v1/venues", query_string={"territory": "departement:12", "per_page": 50}).get_json()
+    assert body["total"] == len(demo.DEMO_VENUES)
+    assert all("(fictif)" in venue["nom"] for venue in body["items"])
+    assert {venue["commune_code"][:2] for venue in body["items"]} == {"12"}
+
+
+def test_import_boundaries_reports_what_it_did(run, database_url, tmp_path):
+    path = write_geojson(tmp_path / "communes.geojson", [
+        {"type": "Feature", "properties": {"code": "12202", "nom": "Rodez"}, "geometry": square(2.5, 44.3)},
+        {"type": "Feature", "properties": {"code": "12999", "nom": "Inconnue"}, "geometry": square(3, 44)}])
+    result = run(database_url, "territories", "import-boundaries", str(path))
+    assert result.exit_code == 0
+    assert "1 territoires (commune) avec contour" in result.stdout
+    assert "12999 Inconnue" in result.stdout
+
+
+def test_import_of_the_real_aveyron_file(run, database_url):
+    path = shared_file("boundaries", "communes-12-aveyron-2018.geojson")
+    result = run(database_url, "territories", "import-boundaries", str(path))
+    assert result.exit_code == 0
+    assert "285 objets" in result.stdout
+    assert "12218 : contour reconstitué avec les anciens codes 12076" in result.stdout
+
+
+@pytest.mark.parametrize("content, message", [
+    pytest.param(None, "introuvable", id="missing-file"),
+    pytest.param("[1, 2", "GeoJSON illisible", id="broken-json"),
+    pytest.param(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": square(0, 0)}]}), "objet n° 1", id="feature-without-code"),
+])
+def test_bad_boundary_file_is_named_and_nothing_changes(run, database_url, session, tmp_path, content, message):
+    path = tmp_path / "contours.geojson"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    result = run(database_url, "territories", "import-boundaries", str(path))
+    assert result.exit_code == 1
+    assert message in result.output and str(path) in result.output
+    assert "Traceback" not in result.output
+
+
+def test_tokens_are_created_listed_and_revoked(run, database_url, session, client):
+    created = run(database_url, "tokens", "create", "--name", "auditrice Aveyron", "--role", "operator")
+    assert created.exit_code == 0
+    secret = created.stdout.strip()
+    assert secret.startswith("rgt_")
+    stored = session.scalar(select(ApiToken))
+    assert secret not in (stored.token_hash, stored.prefix) and stored.token_hash != secret
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/operator/venues", headers=headers).status_code == 200
+    listed = run(database_url, "tokens", "list").stdout
+    assert stored.prefix in listed and "auditrice Aveyron" in listed and "actif" in listed
+    assert run(database_url, "tokens", "revoke", stored.prefix).exit_code == 0
+    assert client.get("/api/v1/operator/venues", headers=headers).status_code == 401
+    assert "révoqué" in run(database_url, "tokens", "list").stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    pytest.param(["--name", "x", "--role", "territory"], "au moins un territoire", id="territory-without-scope"),
+    pytest.param(["--name", "x", "--role", "territory", "--territory", "departement:999"], "departement:999",
+                 id="unknown-territory"),
+    pytest.param(["--name", "x", "--role", "operator", "--territory", "12"], "type:code", id="malformed-territory"),
+    pytest.param(["--name", " ", "--role", "operator"], "Nom du jeton", id="blank-name"),
+])
+def test_bad_token_requests_are_refused_and_nothing_is_stored(run, database_url, session, args, message):
+    result = run(database_url, "tokens", "create", *args)
+    assert result.exit_code == 1 and message in result.output
+    assert session.scalar(select(func.count()).select_from(ApiToken)) == 0
+
+
+def test_revoking_an_unknown_token_is_an_error(run, database_url):
+    result = run(database_url, "tokens", "revoke", "rgt_nothing")
+    assert result.exit_code == 1 and "Aucun jeton" in result.output
+
+
+def test_failed_boundary_import_leaves_venues_alone(run, database_url, session):
+    run(database_url, "demo")
+    count = session.scalar(select(func.count()).select_from(Venue))
+    run(database_url, "territories", "import-boundaries", "/nonexistent.geojson")
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Venue)) == count

@@ -1,0 +1,107 @@
+"""The shipped territory reference and the boundary readers (no database)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from shapely.geometry import MultiPolygon
+
+from geodata.boundaries import BoundaryFileError, read_boundaries
+from geodata.france import area_of
+from geodata.reference import parse_territory_ref, read_aliases, read_territories, reference_version
+
+
+def test_reference_holds_every_level_with_parents_and_populations():
+    records = list(read_territories())
+    by_kind = {kind: [r for r in records if r.kind == kind] for kind in ("region", "departement", "epci", "commune")}
+    assert len(by_kind["region"]) == 18
+    assert len(by_kind["departement"]) == 109
+    assert len(by_kind["epci"]) > 1200
+    assert len(by_kind["commune"]) > 34_000
+    rodez = next(r for r in by_kind["commune"] if r.code == "12202")
+    assert (rodez.name, rodez.departement_code, rodez.region_code, rodez.epci_code) == ("Rodez", "12", "76",
+                                                                                       "241200187")
+    assert "12000" in rodez.postcodes and rodez.population > 20_000
+    assert reference_version() == "@etalab/decoupage-administratif@6.0.0"
+
+
+def test_aliases_point_paris_arrondissements_to_paris():
+    aliases = {a.code: a for a in read_aliases()}
+    assert aliases["75112"].commune_code == "75056"
+    assert aliases["75112"].nature == "arrondissement-municipal"
+    assert aliases["12076"].commune_code == "12218"
+
+
+@pytest.mark.parametrize("value, expected", [
+    pytest.param("departement:12", ("departement", "12"), id="departement"),
+    pytest.param(" Commune:2a004 ", ("commune", "2A004"), id="case-and-spaces"),
+    pytest.param("epci:241200187", ("epci", "241200187"), id="epci"),
+])
+def test_territory_references_parse(value, expected):
+    assert parse_territory_ref(value) == expected
+
+
+@pytest.mark.parametrize("value", ["12", "canton:12", "departement:", ":12"])
+def test_bad_territory_references_say_what_is_expected(value):
+    with pytest.raises(ValueError, match="type:code"):
+        parse_territory_ref(value)
+
+
+@pytest.mark.parametrize("lon, lat, area", [
+    pytest.param(2.575, 44.35, "France métropolitaine et Corse", id="rodez"),
+    pytest.param(9.45, 42.70, "France métropolitaine et Corse", id="bastia"),
+    pytest.param(55.45, -20.88, "La Réunion", id="saint-denis-reunion"),
+    pytest.param(166.45, -22.27, "Nouvelle-Calédonie", id="noumea"),
+    pytest.param(-0.13, 51.51, None, id="london"),
+    pytest.param(44.35, 2.575, None, id="rodez-swapped"),
+])
+def test_points_are_placed_in_france_or_not(lon, lat, area):
+    assert area_of(lon, lat) == area
+
+
+def square(x: float, y: float, size: float = 0.1) -> dict:
+    return {"type": "Polygon", "coordinates": [[[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]]]}
+
+
+def write_geojson(path, features, gz=False):
+    document = json.dumps({"type": "FeatureCollection", "features": features})
+    if gz:
+        with gzip.open(path, "wt", encoding="utf-8") as fh:
+            fh.write(document)
+    else:
+        path.write_text(document, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["geojson", "geojson.gz"])
+def test_boundaries_are_read_from_plain_and_gzipped_files(tmp_path, gz):
+    name = "communes.geojson.gz" if gz else "communes.geojson"
+    path = write_geojson(tmp_path / name, [
+        {"type": "Feature", "properties": {"code": "12202", "nom": "Rodez"}, "geometry": square(2.5, 44.3)}], gz)
+    [boundary] = read_boundaries(path)
+    assert boundary.code == "12202" and boundary.name == "Rodez"
+    assert isinstance(boundary.geometry, MultiPolygon)
+
+
+@pytest.mark.parametrize("content, message", [
+    pytest.param("{not json", "GeoJSON illisible", id="not-json"),
+    pytest.param('{"type": "Feature"}', "FeatureCollection", id="not-a-collection"),
+    pytest.param(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"nom": "x"}, "geometry": square(0, 0)}]}), "objet n° 1", id="no-code"),
+    pytest.param(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "12202"}, "geometry": {"type": "Point", "coordinates": [1, 2]}}]}),
+        "12202", id="point-instead-of-polygon"),
+])
+def test_bad_boundary_files_name_the_file_and_the_feature(tmp_path, content, message):
+    path = tmp_path / "bad.geojson"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(BoundaryFileError, match=message) as error:
+        list(read_boundaries(path))
+    assert str(path) in str(error.value)
+
+
+def test_missing_boundary_file_is_named(tmp_path):
+    with pytest.raises(BoundaryFileError, match="introuvable"):
+        list(read_boundaries(tmp_path / "absent.geojson"))

@@ -1,0 +1,119 @@
+"""Territory reference in the database, boundary imports and commune resolution, on both backends."""
+
+from __future__ import annotations
+
+import pytest
+from shapely.geometry import Point
+from sqlalchemy import func, select
+
+from geodata.boundaries import BoundaryFileError
+from registry.models import Territory
+from registry.services import territories
+from tests.conftest import shared_file
+from tests.test_geodata import square, write_geojson
+
+
+def test_loading_the_reference_twice_changes_nothing(session):
+    before = session.scalar(select(func.count()).select_from(Territory))
+    report = territories.load_reference(session)
+    assert report.created == 0 and report.updated == before
+    assert session.scalar(select(func.count()).select_from(Territory)) == before
+
+
+def test_departement_and_region_populations_are_the_sums_of_their_communes(session):
+    aveyron = territories.get(session, "departement", "12")
+    communes = session.scalar(select(func.sum(Territory.population)).where(
+        Territory.kind == "commune", Territory.departement_code == "12"))
+    assert aveyron.population == communes > 270_000
+    assert aveyron.region_code == "76"
+
+
+def synthetic_boundaries(tmp_path):
+    """Rodez, Millau, a former commune merged into Sévérac d'Aveyron (12076 → 12218) and an unknown code."""
+    return write_geojson(tmp_path / "communes-test.geojson", [
+        {"type": "Feature", "properties": {"code": "12202", "nom": "Rodez"}, "geometry": square(2.5, 44.3)},
+        {"type": "Feature", "properties": {"code": "12145", "nom": "Millau"}, "geometry": square(3.0, 44.0)},
+        {"type": "Feature", "properties": {"code": "12218", "nom": "Sévérac"}, "geometry": square(3.0, 44.3)},
+        {"type": "Feature", "properties": {"code": "12076", "nom": "Lapanouse"}, "geometry": square(3.1, 44.3)},
+        {"type": "Feature", "properties": {"code": "12999", "nom": "Nulle part"}, "geometry": square(4.0, 44.0)},
+    ])
+
+
+def test_boundaries_import_reports_merged_and_unknown_codes(session, tmp_path):
+    report = territories.import_boundaries(session, synthetic_boundaries(tmp_path))
+    assert report.kind == "commune"
+    assert report.matched == 3
+    assert report.reconstructed == {"12218": ["12076"]}
+    assert report.unmatched == [("12999", "Nulle part")]
+    severac = territories.get(session, "commune", "12218")
+    assert territories.commune_at(session, 3.15, 44.35).code == "12218"  # inside the former 12076 part
+    assert severac.reference_point is not None
+
+
+def test_boundaries_import_is_idempotent(session, tmp_path):
+    path = synthetic_boundaries(tmp_path)
+    first = territories.import_boundaries(session, path)
+    second = territories.import_boundaries(session, path)
+    assert (first.matched, first.reconstructed, first.unmatched) == (second.matched, second.reconstructed,
+                                                                      second.unmatched)
+    assert session.scalar(select(func.count()).where(Territory.boundary.is_not(None))) == 3
+
+
+def test_commune_is_found_from_a_point_only_inside_a_boundary(session, tmp_path):
+    assert territories.commune_at(session, 2.55, 44.35) is None  # no boundary yet
+    territories.import_boundaries(session, synthetic_boundaries(tmp_path))
+    assert territories.commune_at(session, 2.55, 44.35).code == "12202"
+    assert territories.commune_at(session, 3.05, 44.05).code == "12145"
+    assert territories.commune_at(session, 2.0, 44.0) is None
+
+
+def test_venue_without_insee_code_gets_its_commune_from_the_point(session, tmp_path, create_venue):
+    territories.import_boundaries(session, synthetic_boundaries(tmp_path))
+    body = create_venue(code_insee=None, latitude=44.05, longitude=3.05, code_postal="12100").get_json()
+    assert body["code_insee"] == "12145"
+    assert body["commune"] == "Millau"
+    assert body["warnings"] == []
+
+
+def test_file_whose_kind_cannot_be_guessed_asks_for_it(session, tmp_path):
+    path = write_geojson(tmp_path / "contours.geojson", [
+        {"type": "Feature", "properties": {"code": "12"}, "geometry": square(2, 44)}])
+    with pytest.raises(BoundaryFileError, match="--kind"):
+        territories.import_boundaries(session, path)
+    report = territories.import_boundaries(session, path, kind="departement")
+    assert report.matched == 1
+
+
+def test_real_aveyron_2018_boundaries_against_the_2026_reference(session):
+    report = territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    assert report.features == 285
+    assert report.unmatched == []
+    assert report.reconstructed == {"12218": ["12076"]}
+    assert report.still_missing == []
+    assert territories.commune_at(session, 2.5750, 44.3506).code == "12202"  # Rodez, place d'Armes
+    assert territories.commune_at(session, 3.0783, 44.0986).code == "12145"  # Millau
+    rodez = territories.get(session, "commune", "12202")
+    from geoalchemy2.shape import to_shape
+
+    assert to_shape(rodez.boundary).contains(to_shape(rodez.reference_point))
+    assert to_shape(rodez.boundary).contains(Point(2.5750, 44.3506))
+
+
+def test_real_departements_file_is_recognised_by_its_name(session):
+    report = territories.import_boundaries(session, shared_file("boundaries", "departements-2018-simplified.geojson"))
+    assert report.kind == "departement"
+    assert report.matched == 96 and report.unmatched == []
+
+
+def test_search_by_name_and_by_postcode(session):
+    assert territories.search(session, "Rodez")[0].code == "12202"
+    assert "12176" in {t.code for t in territories.search(session, "12850")}  # Onet-le-Château
+    assert territories.search(session, "Aveyron", kind="departement")[0].code == "12"
+
+
+def test_territory_api(client):
+    assert client.get("/api/v1/territories/commune/12202").get_json()["name"] == "Rodez"
+    assert client.get("/api/v1/territories/departement/99").status_code == 404
+    found = client.get("/api/v1/territories", query_string={"q": "millau"}).get_json()
+    assert found[0]["code"] == "12145" and found[0]["has_boundary"] is False
+    assert client.get("/api/v1/territories", query_string={"q": "m", "kind": "canton"}).status_code == 422
