@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flask import Flask
 
+from registry.hookspecs import hookimpl
+
+__all__ = ["create_app", "hookimpl"]
 __version__ = "0.1.0"
 
 

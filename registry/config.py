@@ -10,6 +10,8 @@ from typing import Any
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # default: sqlite file in the instance folder
     "READ_DATABASE_URL": None,  # optional read replica for public reads
+    "DISABLED_PLUGINS": "",  # comma-separated entry-point names not to load
+    "CRITERIA_PARAMS": "",  # JSON: {"<criteria set id>": {"<criterion id>": {"<param>": value}}}
     "PAGE_SIZE": 20,
     "MAX_PAGE_SIZE": 100,
     "API_TITLE": "Registre des lieux du Pass numérique",

@@ -188,3 +188,23 @@ class ApiToken(Base):
     territories: Mapped[list[str]] = mapped_column(JSONList, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EvaluationRecord(Base):
+    """The stored result of one criteria set on one revision of a venue, criterion by criterion."""
+
+    __tablename__ = "evaluations"
+    __table_args__ = (Index("ix_evaluations_venue_set", "venue_pk", "criteria_set", "evaluated_at"),)
+
+    pk: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    venue_pk: Mapped[int] = mapped_column(ForeignKey("venues.pk", ondelete="CASCADE"))
+    venue_revision: Mapped[int] = mapped_column(Integer)
+    criteria_set: Mapped[str] = mapped_column(String(100))
+    criteria_set_version: Mapped[str] = mapped_column(String(50))
+    overall: Mapped[str] = mapped_column(String(16))
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSONList)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONList, default=dict)
+    evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    evaluated_by: Mapped[str] = mapped_column(String(200))
+
+    venue: Mapped[Venue] = relationship()

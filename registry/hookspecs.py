@@ -1,0 +1,41 @@
+"""Hook specifications of the registry's plugin system (pluggy, project name ``registry``).
+
+Plugins implement these with ``@registry.hookimpl`` and are found through the ``registry`` entry-point
+group. List-returning hooks aggregate every plugin's answer. See ``docs/plugins.md``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from flask import Blueprint
+
+    from registry.eligibility import CriteriaSet
+
+hookspec = pluggy.HookspecMarker("registry")
+hookimpl = pluggy.HookimplMarker("registry")
+
+
+@hookspec
+def registry_criteria_sets() -> list[CriteriaSet]:
+    """Return the criteria sets (labels, qualifications) this plugin provides."""
+
+
+@hookspec
+def registry_venue_changed(venue: Any, change: str, actor: str) -> None:
+    """Be told that a venue was created or changed (``change``: ``created``, ``updated``, ``published``,
+    ``unpublished``) by ``actor``. Called after the change is committed; must not raise."""
+
+
+@hookspec
+def registry_blueprints() -> list[Blueprint]:
+    """Return Flask blueprints to register on the application (pages or endpoints of the plugin)."""
+
+
+@hookspec
+def registry_cli_commands() -> list[click.Command]:
+    """Return click commands to add to the ``registry`` command."""

@@ -1,0 +1,126 @@
+"""Evaluations: criteria sets run on venues' facts, stored per venue revision; one by one or in bulk."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from geodata.reference import parse_territory_ref
+from registry.eligibility import VENUE_FACTS, CriteriaSet, Evaluation, VenueFacts, evaluate
+from registry.errors import InvalidInput, NotFound
+from registry.models import EvaluationRecord, Venue, utcnow
+from registry.services import facts as facts_service
+from registry.services import territories, venues
+from registry.services.criteria import Catalogue
+
+Progress = Callable[[int, int], None]
+
+
+def _results(evaluation: Evaluation) -> list[dict[str, Any]]:
+    return [{**asdict(r), "status": r.status.value, "missing": list(r.missing)} for r in evaluation.results]
+
+
+def _row(venue_pk: int, revision: int, criteria_set: CriteriaSet, evaluation: Evaluation,
+         params: dict, actor: str) -> dict[str, Any]:
+    return {"venue_pk": venue_pk, "venue_revision": revision, "criteria_set": criteria_set.id,
+            "criteria_set_version": criteria_set.version, "overall": evaluation.overall.value,
+            "results": _results(evaluation), "params": params, "evaluated_by": actor,
+            "evaluated_at": utcnow()}
+
+
+def evaluate_venue(session: Session, venue_id: uuid.UUID, catalogue: Catalogue, set_id: str, actor: str,
+                   today: date | None = None) -> EvaluationRecord:
+    """Evaluate one venue's current revision against a criteria set and store the result."""
+    criteria_set = catalogue.get(set_id)
+    venue = venues.get(session, venue_id)
+    params = catalogue.params(set_id)
+    evaluation = evaluate(criteria_set, facts_service.venue_facts(session, venue, today), params)
+    record = EvaluationRecord(**_row(venue.pk, venue.revision, criteria_set, evaluation, params, actor))
+    session.add(record)
+    session.commit()
+    return record
+
+
+def get(session: Session, evaluation_pk: int) -> EvaluationRecord:
+    """One stored evaluation, or ``NotFound``."""
+    record = session.get(EvaluationRecord, evaluation_pk)
+    if record is None:
+        raise NotFound(f"Aucune évaluation {evaluation_pk}.")
+    return record
+
+
+def latest_for_venue(session: Session, venue_id: uuid.UUID) -> list[EvaluationRecord]:
+    """The latest evaluation of the venue for each criteria set."""
+    venue = venues.get(session, venue_id)
+    newest = (select(func.max(EvaluationRecord.pk)).where(EvaluationRecord.venue_pk == venue.pk)
+              .group_by(EvaluationRecord.criteria_set))
+    return list(session.scalars(select(EvaluationRecord).where(EvaluationRecord.pk.in_(newest))
+                                .order_by(EvaluationRecord.criteria_set)))
+
+
+def _latest_results(session: Session, venue_pks: list[int], set_ids: list[str]) -> dict[tuple[int, str], tuple]:
+    newest = (select(func.max(EvaluationRecord.pk)).where(EvaluationRecord.venue_pk.in_(venue_pks),
+                                                          EvaluationRecord.criteria_set.in_(set_ids))
+              .group_by(EvaluationRecord.venue_pk, EvaluationRecord.criteria_set))
+    rows = session.execute(select(EvaluationRecord.venue_pk, EvaluationRecord.criteria_set,
+                                  EvaluationRecord.venue_revision, EvaluationRecord.overall,
+                                  EvaluationRecord.results, EvaluationRecord.params)
+                           .where(EvaluationRecord.pk.in_(newest)))
+    return {(pk, set_id): (revision, overall, results, params)
+            for pk, set_id, revision, overall, results, params in rows}
+
+
+def bulk_evaluate(session: Session, catalogue: Catalogue, set_ids: list[str], actor: str,
+                  territory: str | None = None, progress: Progress = lambda done, total: None,
+                  batch_size: int = 2000, today: date | None = None) -> dict[str, Counter]:
+    """Evaluate every venue (of a territory) against the sets; one commit per batch.
+
+    A venue whose latest evaluation already says the same thing for the same revision is not stored again,
+    so re-running is cheap and the history only grows when something changed.
+    Returns, per set, how many venues are eligible, ineligible or incomplete (and ``unchanged``).
+    """
+    criteria_sets = [catalogue.get(set_id) for set_id in set_ids]
+    params = {s.id: catalogue.params(s.id) for s in criteria_sets}
+    columns = [Venue.pk, Venue.revision] + [getattr(Venue, name) for name in VENUE_FACTS]
+    statement = select(*columns)
+    if territory:
+        try:
+            kind, code = parse_territory_ref(territory)
+        except ValueError as exc:
+            raise InvalidInput.on("territory", str(exc)) from None
+        statement = statement.where(territories.membership_filter(session, Venue.commune_code, kind, code))
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    counts = {s.id: Counter() for s in criteria_sets}
+    last_pk = 0
+    while True:
+        batch = session.execute(statement.where(Venue.pk > last_pk).order_by(Venue.pk).limit(batch_size)).all()
+        if not batch:
+            break
+        last_pk = batch[-1].pk
+        pks = [row.pk for row in batch]
+        audit = facts_service.current_values(session, pks)
+        previous = _latest_results(session, pks, set_ids)
+        rows = []
+        for row in batch:
+            facts = VenueFacts({name: getattr(row, name) for name in VENUE_FACTS}, audit.get(row.pk, {}), today)
+            for criteria_set in criteria_sets:
+                evaluation = evaluate(criteria_set, facts, params[criteria_set.id])
+                counts[criteria_set.id][evaluation.overall.value] += 1
+                new = _row(row.pk, row.revision, criteria_set, evaluation, params[criteria_set.id], actor)
+                if previous.get((row.pk, criteria_set.id)) == (row.revision, new["overall"], new["results"],
+                                                               new["params"]):
+                    counts[criteria_set.id]["unchanged"] += 1
+                    continue
+                rows.append(new)
+        if rows:
+            session.execute(insert(EvaluationRecord), rows)
+        session.commit()
+        progress(len(batch), total)
+    return counts
