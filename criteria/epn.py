@@ -43,8 +43,8 @@ def initiation_share(facts, min_share):
     if opening is None or opening.hours == 0:
         return unknown("horaires", "Horaires non lisibles : impossible de calculer la part d'initiation")
     share = free / opening.hours
-    text = f"{share:.0%} du temps d'ouverture ({free:g} h sur {opening.hours:g} h)"
-    return met(text) if share >= min_share else unmet(f"{text}, {min_share:.0%} requis")
+    text = f"{share * 100:.0f} % du temps d'ouverture ({free:g} h sur {opening.hours:g} h)"
+    return met(text) if share >= min_share else unmet(f"{text}, {min_share * 100:.0f} % requis")
 
 
 @criterion(id="reseau-national", title="Membre du réseau national", facts=(NETWORK,),

@@ -17,7 +17,8 @@ from geodata.reference import KINDS
 from registry import create_app, migrations
 from registry.db import DatabaseUnavailable
 from registry.errors import RegistryError
-from registry.services import demo, territories, tokens
+from registry.plugins import describe_plugins, installed_entry_points
+from registry.services import demo, evaluations, territories, tokens
 from registry.web.context import database
 
 
@@ -164,6 +165,41 @@ def tokens_revoke(prefix: str) -> None:
     click.echo(f"Jeton {token.prefix} ({token.name}) révoqué.")
 
 
+@main.command("plugins")
+@with_appcontext
+def plugins_command() -> None:
+    """Lister les plugins chargés, leur version et leurs hooks."""
+    pm = current_app.extensions["registry.plugins"]
+    loaded = describe_plugins(pm)
+    for info in loaded:
+        origin = f"{info.distribution} {info.version}" if info.distribution else "(enregistré directement)"
+        click.echo(f"{info.name:<20} {origin:<32} {', '.join(info.hooks)}")
+    blocked = sorted(set(installed_entry_points()) - {info.name for info in loaded})
+    if blocked:
+        click.echo("Désactivés : " + ", ".join(blocked))
+    for criteria_set in current_app.extensions["registry.criteria"].sets.values():
+        click.echo(f"  jeu de critères {criteria_set.key} : {criteria_set.title} ({len(criteria_set.criteria)} critères)")
+
+
+@main.command("evaluate")
+@click.option("--criteria-set", "set_ids", multiple=True, required=True,
+              help="Identifiant du jeu (répétable), ex. pass-numerique ; « all » pour tous.")
+@click.option("--territory", help="Seulement les lieux de ce territoire, ex. departement:12.")
+@with_appcontext
+@_friendly_errors
+def evaluate_command(set_ids: tuple[str, ...], territory: str | None) -> None:
+    """Réévaluer en masse les lieux sur un ou plusieurs jeux de critères."""
+    _needs_schema()
+    catalogue = current_app.extensions["registry.criteria"]
+    ids = sorted(catalogue.sets) if "all" in set_ids else [catalogue.get(i).id for i in set_ids]
+    with database().session() as session, _progressbar("Évaluations") as advance:
+        counts = evaluations.bulk_evaluate(session, catalogue, ids, actor="registry evaluate", territory=territory,
+                                           progress=advance)
+    for set_id, by_overall in counts.items():
+        figures = ", ".join(f"{by_overall[k]} {k}" for k in ("eligible", "ineligible", "incomplete"))
+        click.echo(f"{set_id} : {figures} ({by_overall['unchanged']} inchangées, non réenregistrées)")
+
+
 @main.command("demo")
 @with_appcontext
 @_friendly_errors
@@ -171,6 +207,6 @@ def demo_command() -> None:
     """Charger le jeu de démonstration (lieux fictifs en Aveyron)."""
     _needs_schema()
     with database().session() as session:
-        report = demo.load_demo(session)
+        report = demo.load_demo(session, plugins=current_app.extensions["registry.plugins"])
     click.echo(f"Démonstration : {report.created} lieux fictifs créés, {report.existing} déjà présents.")
     click.echo(f"Base : {current_app.config['DATABASE_URL']}")

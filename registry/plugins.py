@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata
 
+import logging
+
 import pluggy
 
 from registry import hookspecs
@@ -53,3 +55,13 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
 def installed_entry_points() -> list[str]:
     """Names of the ``registry`` entry points installed (loaded or not)."""
     return sorted(ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP))
+
+
+def notify_venue_changed(pm: pluggy.PluginManager | None, venue: object, change: str, actor: str) -> None:
+    """Call ``registry_venue_changed`` after a committed change; a failing plugin is logged, never raised."""
+    if pm is None:
+        return
+    try:
+        pm.hook.registry_venue_changed(venue=venue, change=change, actor=actor)
+    except Exception:  # noqa: BLE001 - a plugin must not undo or hide a committed change
+        logging.getLogger("registry.plugins").exception("registry_venue_changed a échoué (%s)", change)

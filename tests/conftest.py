@@ -174,7 +174,7 @@ def operator(token_for) -> dict[str, str]:
 
 RODEZ_MEDIATHEQUE = {
     "nom": "Médiathèque de Rodez", "adresse": "2 avenue Victor Hugo", "code_postal": "12000",
-    "code_insee": "12202", "latitude": 44.3506, "longitude": 2.5750, "pivot": "21120202300017",
+    "code_insee": "12202", "latitude": 44.3506, "longitude": 2.5750, "pivot": "43493312300029",
     "services": ["Maîtrise des outils numériques du quotidien"], "frais_a_charge": ["Gratuit"],
     "horaires": "Tu-Sa 10:00-18:00",
 }

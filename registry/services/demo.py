@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pluggy import PluginManager
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -55,7 +56,7 @@ class DemoReport:
     existing: int
 
 
-def load_demo(session: Session, actor: str = "registry demo") -> DemoReport:
+def load_demo(session: Session, actor: str = "registry demo", plugins: PluginManager | None = None) -> DemoReport:
     """Create the demo venues that are not there yet (idempotent). Needs the territory reference."""
     if session.scalar(select(Territory.pk).where(Territory.kind == "commune").limit(1)) is None:
         raise InvalidInput.on("territories", "Référentiel des territoires vide : lancez « registry territories load ».")
@@ -73,6 +74,6 @@ def load_demo(session: Session, actor: str = "registry demo") -> DemoReport:
             "horaires": horaires, "itinerance": ["Itinérant"] if "bus" in origin_id else ["Fixe"],
             "source": "Jeu de démonstration du registre", "pivot": "00000000000000",
             "presentation_resume": "Lieu fictif du jeu de démonstration : il n'existe pas.",
-        }, actor=actor)
+        }, actor=actor, plugins=plugins)
         created += 1
     return DemoReport(created, len(existing))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from pluggy import PluginManager
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from geodata.reference import parse_territory_ref
 from registry import spatial, standard
 from registry.errors import Conflict, InvalidInput, NotFound, StaleRevision
 from registry.models import Venue
+from registry.plugins import notify_venue_changed
 from registry.services import territories
 from registry.services.pagination import Page, paginate
 
@@ -114,7 +116,7 @@ def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> l
     return warnings
 
 
-def create(session: Session, data: dict[str, Any], actor: str) -> WriteResult:
+def create(session: Session, data: dict[str, Any], actor: str, plugins: PluginManager | None = None) -> WriteResult:
     """Record a new venue (``draft`` unless ``publication_status`` says ``published``)."""
     data = _normalise(data)
     venue = Venue(id=uuid.uuid4(), origin=data.pop("origin", None) or "registry",
@@ -136,6 +138,7 @@ def create(session: Session, data: dict[str, Any], actor: str) -> WriteResult:
     except IntegrityError:
         session.rollback()
         raise Conflict("Lieu en double pour cette source.", {"origin_id": ["Déjà utilisé pour cette source."]})
+    notify_venue_changed(plugins, venue, "created", actor)
     return WriteResult(venue, warnings)
 
 
@@ -151,7 +154,7 @@ def get(session: Session, venue_id: uuid.UUID, published_only: bool = False) -> 
 
 
 def update(session: Session, venue_id: uuid.UUID, changes: dict[str, Any], expected_revision: int,
-           actor: str) -> WriteResult:
+           actor: str, plugins: PluginManager | None = None) -> WriteResult:
     """Apply ``changes`` to the venue if it is still at ``expected_revision``; a real change makes a new revision.
 
     ``date_maj`` becomes today unless the changes set it. Nothing is written when the changes change nothing.
@@ -177,10 +180,12 @@ def update(session: Session, venue_id: uuid.UUID, changes: dict[str, Any], expec
     except Exception:
         session.rollback()
         raise
+    notify_venue_changed(plugins, venue, "updated", actor)
     return WriteResult(venue, warnings)
 
 
-def set_publication_status(session: Session, venue_id: uuid.UUID, status: str, actor: str) -> Venue:
+def set_publication_status(session: Session, venue_id: uuid.UUID, status: str, actor: str,
+                           plugins: PluginManager | None = None) -> Venue:
     """Publish or unpublish a venue (a new revision; nothing is deleted)."""
     if status not in PUBLICATION_STATUSES:
         raise InvalidInput.on("publication_status", f"Statut inconnu : {status}.")
@@ -192,6 +197,7 @@ def set_publication_status(session: Session, venue_id: uuid.UUID, status: str, a
         except StaleDataError:
             session.rollback()
             raise StaleRevision("Le lieu a été modifié entre-temps.") from None
+        notify_venue_changed(plugins, venue, status, actor)
     return venue
 
 

@@ -11,7 +11,7 @@ from registry import schemas
 from registry.services import venues
 from registry.web.api_base import Blueprint, page_body, etag_of, if_match_revision
 from registry.web.auth import BEARER, WRITE_ROLES, actor, require_role
-from registry.web.context import db_session, read_session
+from registry.web.context import db_session, plugins, read_session
 
 public = Blueprint("venues", __name__, url_prefix="/api/v1",
                    description="Lieux publiés, en lecture libre.")
@@ -76,7 +76,7 @@ class OperatorVenues(MethodView):
     @operator.doc(security=BEARER)
     def post(self, data: dict):
         """Créer un lieu"""
-        result = venues.create(db_session(), data, actor=actor())
+        result = venues.create(db_session(), data, actor=actor(), plugins=plugins())
         response = _written(result, 201)
         response.headers["Location"] = url_for("operator_venues.OperatorVenue", venue_id=result.venue.id)
         return response
@@ -103,13 +103,14 @@ class OperatorVenue(MethodView):
         session = db_session()
         current = venues.get(session, venue_id)
         expected = if_match_revision(current.revision)
-        return _written(venues.update(session, venue_id, changes, expected, actor=actor()), 200)
+        return _written(venues.update(session, venue_id, changes, expected, actor=actor(), plugins=plugins()), 200)
 
 
 def _publication_view(status: str, summary: str):
     @require_role(*WRITE_ROLES)
     def view(venue_id: uuid.UUID):
-        return _with_etag(venues.set_publication_status(db_session(), venue_id, status, actor=actor()))
+        return _with_etag(venues.set_publication_status(db_session(), venue_id, status, actor=actor(),
+                                                       plugins=plugins()))
 
     view.__doc__ = summary
     return view

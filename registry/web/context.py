@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, g
+from pluggy import PluginManager
 from sqlalchemy.orm import Session
 
 from registry.db import Database
@@ -33,3 +34,8 @@ def close_sessions(_exc: BaseException | None = None) -> None:
         session = g.pop(name, None)
         if session is not None:
             session.close()
+
+
+def plugins() -> PluginManager:
+    """The application's plugin manager."""
+    return current_app.extensions["registry.plugins"]
