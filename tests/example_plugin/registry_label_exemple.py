@@ -1,0 +1,61 @@
+"""A third-party plugin, as an outside team would write it: a new label with no change to the registry.
+
+The tests install it through a ``registry`` entry point (see ``tests/test_plugins.py``).
+"""
+
+from __future__ import annotations
+
+import click
+from flask import Blueprint
+
+from registry import hookimpl
+from registry.eligibility import CriteriaSet, Fact, criterion, met, unknown, unmet
+
+WIFI = Fact("public_wifi", "boolean", "Wi-Fi public gratuit")
+CHANGES: list[tuple[str, str]] = []
+
+
+@criterion(id="wifi", title="Wi-Fi public gratuit", facts=(WIFI,), source="Charte du label d'exemple, art. 1")
+def wifi(facts):
+    value = facts.get(WIFI.name)
+    if value is None:
+        return unknown(WIFI.name, "Wi-Fi non renseigné")
+    return met("Wi-Fi public gratuit") if value else unmet("Pas de Wi-Fi public")
+
+
+LABEL_EXEMPLE = CriteriaSet(id="label-exemple", version="1", title="Label d'exemple",
+                            description="Un label ajouté par un plugin tiers.", label="Label d'exemple",
+                            criteria=(wifi,))
+
+pages = Blueprint("label_exemple", __name__)
+
+
+@pages.get("/label-exemple")
+def page():
+    return "Label d'exemple"
+
+
+@click.command("label-exemple")
+def command():
+    """Commande ajoutée par le plugin d'exemple."""
+    click.echo("bonjour du label d'exemple")
+
+
+@hookimpl
+def registry_criteria_sets():
+    return [LABEL_EXEMPLE]
+
+
+@hookimpl
+def registry_venue_changed(venue, change, actor):
+    CHANGES.append((venue.nom, change))
+
+
+@hookimpl
+def registry_blueprints():
+    return [pages]
+
+
+@hookimpl
+def registry_cli_commands():
+    return [command]

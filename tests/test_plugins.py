@@ -1,0 +1,134 @@
+"""The plugin system: entry points, configuration, and each hook with a third-party plugin."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from registry import create_app
+from registry.plugins import describe_plugins, make_plugin_manager
+from tests.conftest import RODEZ_MEDIATHEQUE
+
+BUILT_IN_SETS = {"pass-numerique", "france-services", "epn", "aidants-connect"}
+EXAMPLE_DIR = Path(__file__).parent / "example_plugin"
+DOCS = Path(__file__).parents[1] / "docs" / "plugins.md"
+
+
+@pytest.fixture
+def installed_example(tmp_path, monkeypatch):
+    """Install the example plugin as a distribution with a ``registry`` entry point (as pip would)."""
+    dist_info = tmp_path / "registry_label_exemple-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: registry-label-exemple\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text("[registry]\nlabel_exemple = registry_label_exemple\n")
+    monkeypatch.syspath_prepend(str(EXAMPLE_DIR))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import registry_label_exemple
+
+    registry_label_exemple.CHANGES.clear()
+    return registry_label_exemple
+
+
+@pytest.fixture
+def example_app(installed_example, database_url):
+    application = create_app({"DATABASE_URL": database_url})
+    yield application
+    application.extensions["registry.db"].dispose()
+
+
+def test_built_in_criteria_sets_are_found_through_entry_points():
+    pm = make_plugin_manager()
+    assert {info.name for info in describe_plugins(pm)} >= {"pass_numerique", "france_services", "epn",
+                                                            "aidants_connect"}
+    sets = {s.id for provided in pm.hook.registry_criteria_sets() for s in provided}
+    assert sets == BUILT_IN_SETS
+
+
+def test_each_app_gets_its_own_manager():
+    first, second = make_plugin_manager(), make_plugin_manager()
+    assert first is not second
+
+
+def test_configuration_disables_a_plugin(tmp_path):
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}", "DISABLED_PLUGINS": "epn, france_services"})
+    assert set(app.extensions["registry.criteria"].sets) == {"pass-numerique", "aidants-connect"}
+
+
+def test_configuration_overrides_parameters_and_rejects_unknown_ones(tmp_path):
+    url = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    app = create_app({"DATABASE_URL": url,
+                      "CRITERIA_PARAMS": '{"france-services": {"heures-hebdomadaires": {"min_hours": 30}}}'})
+    assert app.extensions["registry.criteria"].params("france-services")["heures-hebdomadaires"] == {"min_hours": 30}
+    with pytest.raises(ValueError, match="min_heures"):
+        create_app({"DATABASE_URL": url,
+                    "CRITERIA_PARAMS": '{"france-services": {"heures-hebdomadaires": {"min_heures": 30}}}'})
+
+
+def test_hook_registry_criteria_sets(example_app, installed_example):
+    """Installing the plugin package adds its label; nothing in registry/ changed."""
+    assert set(example_app.extensions["registry.criteria"].sets) == BUILT_IN_SETS | {"label-exemple"}
+    client = example_app.test_client()
+    detail = client.get("/api/v1/criteria-sets/label-exemple").get_json()
+    assert detail["criteria"][0]["facts"][0]["name"] == "public_wifi"
+    plugins = {info.name: info for info in describe_plugins(example_app.extensions["registry.plugins"])}
+    assert plugins["label_exemple"].version == "1.0"
+    assert "registry_criteria_sets" in plugins["label_exemple"].hooks
+
+
+def test_hook_registry_venue_changed(example_app, installed_example):
+    from registry.services import tokens
+
+    with example_app.extensions["registry.db"].session() as session:
+        secret = tokens.create(session, "op", "operator").secret
+    client = example_app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    venue = client.post("/api/v1/operator/venues", json=RODEZ_MEDIATHEQUE, headers=headers).get_json()
+    client.patch(f"/api/v1/operator/venues/{venue['id']}", json={"nom": "Médiathèque"},
+                 headers={**headers, "If-Match": '"1"'})
+    client.post(f"/api/v1/operator/venues/{venue['id']}/publish", headers=headers)
+    assert installed_example.CHANGES == [("Médiathèque de Rodez", "created"), ("Médiathèque", "updated"),
+                                         ("Médiathèque", "published")]
+
+
+def test_a_failing_venue_changed_plugin_does_not_undo_the_change(database_url, client, operator):
+    class Broken:
+        @staticmethod
+        def registry_venue_changed(venue, change, actor):
+            raise RuntimeError("boom")
+
+    from registry import hookimpl
+
+    Broken.registry_venue_changed = hookimpl(Broken.registry_venue_changed)
+    app = create_app({"DATABASE_URL": database_url}, plugins=(Broken(),))
+    response = app.test_client().post("/api/v1/operator/venues", json=RODEZ_MEDIATHEQUE, headers=operator)
+    assert response.status_code == 201
+    assert client.get(f"/api/v1/operator/venues/{response.get_json()['id']}", headers=operator).status_code == 200
+    app.extensions["registry.db"].dispose()
+
+
+def test_hook_registry_blueprints(example_app):
+    assert example_app.test_client().get("/label-exemple").get_data(as_text=True) == "Label d'exemple"
+
+
+def test_hook_registry_cli_commands(installed_example, database_url):
+    from registry.cli import main
+
+    result = CliRunner().invoke(main, ["label-exemple"], env={"REGISTRY_DATABASE_URL": database_url})
+    assert result.output.strip() == "bonjour du label d'exemple"
+    listed = CliRunner().invoke(main, ["plugins"], env={"REGISTRY_DATABASE_URL": database_url}).output
+    assert "label_exemple" in listed and "registry-label-exemple 1.0" in listed
+    assert "label-exemple@1" in listed
+
+
+def test_every_hook_has_a_test_and_a_section_in_the_docs():
+    pm = make_plugin_manager()
+    hooks = [name for name in dir(pm.hook) if name.startswith("registry_")]
+    assert hooks
+    docs = DOCS.read_text(encoding="utf-8")
+    tests = Path(__file__).read_text(encoding="utf-8")
+    for name in hooks:
+        assert re.search(rf"^### `{name}", docs, re.MULTILINE), f"{name} absent de docs/plugins.md"
+        assert f"def test_hook_{name}(" in tests, f"{name} sans test"
