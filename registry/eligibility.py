@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from registry import hours
 
@@ -33,8 +33,7 @@ class Overall(StrEnum):
     INCOMPLETE = "incomplete"
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What one criterion concluded, with a reason in French and, when unknown, the facts missing."""
 
     status: Status
@@ -165,8 +164,9 @@ class VenueFacts:
         return hours.weekly_opening(self.get("horaires"))
 
 
-@dataclass(frozen=True)
-class CriterionResult:
+class CriterionResult(NamedTuple):
+    """One criterion's outcome within an evaluation."""
+
     criterion_id: str
     title: str
     severity: str
@@ -203,9 +203,10 @@ def evaluate(criteria_set: CriteriaSet, facts: VenueFacts,
              params: Mapping[str, Mapping[str, Any]] | None = None) -> Evaluation:
     """Evaluate every criterion; ``params`` overrides parameters per criterion id."""
     params = params or {}
-    results = tuple(
-        CriterionResult(c.id, c.title, c.severity, outcome.status, outcome.reason, outcome.missing)
-        for c in criteria_set.criteria
-        for outcome in (c.evaluate(facts, params.get(c.id)),)
-    )
+    results = []
+    for c in criteria_set.criteria:
+        overrides = params.get(c.id)
+        status, reason, missing = c.check(facts, **({**c.params, **overrides} if overrides else c.params))
+        results.append(CriterionResult(c.id, c.title, c.severity, status, reason, missing))
+    results = tuple(results)
     return Evaluation(criteria_set.key, overall_of(results), results)

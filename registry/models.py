@@ -202,8 +202,11 @@ class EvaluationRecord(Base):
     criteria_set: Mapped[str] = mapped_column(String(100))
     criteria_set_version: Mapped[str] = mapped_column(String(50))
     overall: Mapped[str] = mapped_column(String(16))
-    results: Mapped[list[dict[str, Any]]] = mapped_column(JSONList)
-    params: Mapped[dict[str, Any]] = mapped_column(JSONList, default=dict)
+    # Plain JSON (text), not JSONB: never queried inside, and much cheaper to write in bulk.
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    digest: Mapped[str] = mapped_column(String(32), doc="Hash of revision, results and params: unchanged re-runs "
+                                                        "are not stored again")
     evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     evaluated_by: Mapped[str] = mapped_column(String(200))
 

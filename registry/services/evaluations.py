@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from geodata.reference import parse_territory_ref
+from registry.db import bulk_insert
 from registry.eligibility import VENUE_FACTS, CriteriaSet, Evaluation, VenueFacts, evaluate
 from registry.errors import InvalidInput, NotFound
 from registry.models import EvaluationRecord, Venue, utcnow
@@ -24,15 +26,28 @@ Progress = Callable[[int, int], None]
 
 
 def _results(evaluation: Evaluation) -> list[dict[str, Any]]:
-    return [{**asdict(r), "status": r.status.value, "missing": list(r.missing)} for r in evaluation.results]
+    # Status members are str: they serialise as their value.
+    return [{"criterion_id": r.criterion_id, "title": r.title, "severity": r.severity, "status": r.status,
+             "reason": r.reason, "missing": list(r.missing)} for r in evaluation.results]
+
+
+def _digest(revision: int, evaluation: Evaluation, params_key: str) -> str:
+    """A fingerprint of what an evaluation says (``params_key``: the set and its parameters, as text)."""
+    text = "\x1f".join([str(revision), params_key] + [
+        f"{r.criterion_id}\x1e{r.status}\x1e{r.reason}\x1e{' '.join(r.missing)}" for r in evaluation.results])
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _params_key(criteria_set: CriteriaSet, params: dict) -> str:
+    return f"{criteria_set.key}{json.dumps(params, sort_keys=True)}"
 
 
 def _row(venue_pk: int, revision: int, criteria_set: CriteriaSet, evaluation: Evaluation,
-         params: dict, actor: str) -> dict[str, Any]:
+         params: dict, actor: str, digest: str) -> dict[str, Any]:
     return {"venue_pk": venue_pk, "venue_revision": revision, "criteria_set": criteria_set.id,
-            "criteria_set_version": criteria_set.version, "overall": evaluation.overall.value,
-            "results": _results(evaluation), "params": params, "evaluated_by": actor,
-            "evaluated_at": utcnow()}
+            "criteria_set_version": criteria_set.version, "overall": str(evaluation.overall),
+            "results": _results(evaluation), "params": params, "evaluated_by": actor, "evaluated_at": utcnow(),
+            "digest": digest}
 
 
 def evaluate_venue(session: Session, venue_id: uuid.UUID, catalogue: Catalogue, set_id: str, actor: str,
@@ -42,7 +57,8 @@ def evaluate_venue(session: Session, venue_id: uuid.UUID, catalogue: Catalogue, 
     venue = venues.get(session, venue_id)
     params = catalogue.params(set_id)
     evaluation = evaluate(criteria_set, facts_service.venue_facts(session, venue, today), params)
-    record = EvaluationRecord(**_row(venue.pk, venue.revision, criteria_set, evaluation, params, actor))
+    digest = _digest(venue.revision, evaluation, _params_key(criteria_set, params))
+    record = EvaluationRecord(**_row(venue.pk, venue.revision, criteria_set, evaluation, params, actor, digest))
     session.add(record)
     session.commit()
     return record
@@ -65,16 +81,13 @@ def latest_for_venue(session: Session, venue_id: uuid.UUID) -> list[EvaluationRe
                                 .order_by(EvaluationRecord.criteria_set)))
 
 
-def _latest_results(session: Session, venue_pks: list[int], set_ids: list[str]) -> dict[tuple[int, str], tuple]:
+def _latest_digests(session: Session, venue_pks: list[int], set_ids: list[str]) -> dict[tuple[int, str], str]:
     newest = (select(func.max(EvaluationRecord.pk)).where(EvaluationRecord.venue_pk.in_(venue_pks),
                                                           EvaluationRecord.criteria_set.in_(set_ids))
               .group_by(EvaluationRecord.venue_pk, EvaluationRecord.criteria_set))
-    rows = session.execute(select(EvaluationRecord.venue_pk, EvaluationRecord.criteria_set,
-                                  EvaluationRecord.venue_revision, EvaluationRecord.overall,
-                                  EvaluationRecord.results, EvaluationRecord.params)
+    rows = session.execute(select(EvaluationRecord.venue_pk, EvaluationRecord.criteria_set, EvaluationRecord.digest)
                            .where(EvaluationRecord.pk.in_(newest)))
-    return {(pk, set_id): (revision, overall, results, params)
-            for pk, set_id, revision, overall, results, params in rows}
+    return {(pk, set_id): digest for pk, set_id, digest in rows}
 
 
 def bulk_evaluate(session: Session, catalogue: Catalogue, set_ids: list[str], actor: str,
@@ -88,6 +101,7 @@ def bulk_evaluate(session: Session, catalogue: Catalogue, set_ids: list[str], ac
     """
     criteria_sets = [catalogue.get(set_id) for set_id in set_ids]
     params = {s.id: catalogue.params(s.id) for s in criteria_sets}
+    params_keys = {s.id: _params_key(s, params[s.id]) for s in criteria_sets}
     columns = [Venue.pk, Venue.revision] + [getattr(Venue, name) for name in VENUE_FACTS]
     statement = select(*columns)
     if territory:
@@ -106,21 +120,21 @@ def bulk_evaluate(session: Session, catalogue: Catalogue, set_ids: list[str], ac
         last_pk = batch[-1].pk
         pks = [row.pk for row in batch]
         audit = facts_service.current_values(session, pks)
-        previous = _latest_results(session, pks, set_ids)
+        previous = _latest_digests(session, pks, set_ids)
         rows = []
         for row in batch:
             facts = VenueFacts({name: getattr(row, name) for name in VENUE_FACTS}, audit.get(row.pk, {}), today)
             for criteria_set in criteria_sets:
                 evaluation = evaluate(criteria_set, facts, params[criteria_set.id])
-                counts[criteria_set.id][evaluation.overall.value] += 1
-                new = _row(row.pk, row.revision, criteria_set, evaluation, params[criteria_set.id], actor)
-                if previous.get((row.pk, criteria_set.id)) == (row.revision, new["overall"], new["results"],
-                                                               new["params"]):
+                counts[criteria_set.id][evaluation.overall] += 1
+                digest = _digest(row.revision, evaluation, params_keys[criteria_set.id])
+                if previous.get((row.pk, criteria_set.id)) == digest:
                     counts[criteria_set.id]["unchanged"] += 1
                     continue
-                rows.append(new)
+                rows.append(_row(row.pk, row.revision, criteria_set, evaluation, params[criteria_set.id], actor,
+                                 digest))
         if rows:
-            session.execute(insert(EvaluationRecord), rows)
+            bulk_insert(session, EvaluationRecord.__table__, rows)
         session.commit()
         progress(len(batch), total)
     return counts

@@ -8,7 +8,6 @@ Stored evaluations: one criteria set on one revision of a venue, criterion by cr
 """
 from alembic import op
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 revision = '0002'
 down_revision = '0001'
@@ -24,8 +23,9 @@ def upgrade() -> None:
     sa.Column('criteria_set', sa.String(length=100), nullable=False),
     sa.Column('criteria_set_version', sa.String(length=50), nullable=False),
     sa.Column('overall', sa.String(length=16), nullable=False),
-    sa.Column('results', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('params', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('results', sa.JSON(), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('digest', sa.String(length=32), nullable=False),
     sa.Column('evaluated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('evaluated_by', sa.String(length=200), nullable=False),
     sa.ForeignKeyConstraint(['venue_pk'], ['venues.pk'], ondelete='CASCADE'),
