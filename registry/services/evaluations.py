@@ -7,6 +7,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -26,9 +27,17 @@ Progress = Callable[[int, int], None]
 
 
 def _results(evaluation: Evaluation) -> list[dict[str, Any]]:
-    # Status members are str: they serialise as their value.
-    return [{"criterion_id": r.criterion_id, "title": r.title, "severity": r.severity, "status": r.status,
-             "reason": r.reason, "missing": list(r.missing)} for r in evaluation.results]
+    # Titles are not stored (the criteria set has them: see ``titled_results``); Status members serialise as str.
+    return [{"criterion_id": r.criterion_id, "severity": r.severity, "status": r.status, "reason": r.reason,
+             "missing": list(r.missing)} for r in evaluation.results]
+
+
+def titled_results(record: EvaluationRecord, catalogue: Catalogue) -> list[dict[str, Any]]:
+    """A stored evaluation's results with each criterion's title (its id when the set is no longer loaded)."""
+    criteria_set = catalogue.sets.get(record.criteria_set)
+    titles = {c.id: c.title for c in criteria_set.criteria} if criteria_set else {}
+    return [{**result, "title": titles.get(result["criterion_id"], result["criterion_id"])}
+            for result in record.results]
 
 
 def _digest(revision: int, evaluation: Evaluation, params_key: str) -> str:
@@ -93,10 +102,12 @@ def _latest_digests(session: Session, venue_pks: list[int], set_ids: list[str]) 
 def bulk_evaluate(session: Session, catalogue: Catalogue, set_ids: list[str], actor: str,
                   territory: str | None = None, progress: Progress = lambda done, total: None,
                   batch_size: int = 2000, today: date | None = None) -> dict[str, Counter]:
-    """Evaluate every venue (of a territory) against the sets; one commit per batch.
+    """Evaluate every venue (of a territory) against the sets; each batch is written and committed at once.
 
     A venue whose latest evaluation already says the same thing for the same revision is not stored again,
-    so re-running is cheap and the history only grows when something changed.
+    so re-running is cheap and the history only grows when something changed. While a batch is written (by a
+    second connection, in a worker thread) the next one is read and evaluated: the database and Python work
+    on the two cores at once.
     Returns, per set, how many venues are eligible, ineligible or incomplete (and ``unchanged``).
     """
     criteria_sets = [catalogue.get(set_id) for set_id in set_ids]
@@ -112,29 +123,40 @@ def bulk_evaluate(session: Session, catalogue: Catalogue, set_ids: list[str], ac
         statement = statement.where(territories.membership_filter(session, Venue.commune_code, kind, code))
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     counts = {s.id: Counter() for s in criteria_sets}
-    last_pk = 0
-    while True:
-        batch = session.execute(statement.where(Venue.pk > last_pk).order_by(Venue.pk).limit(batch_size)).all()
-        if not batch:
-            break
-        last_pk = batch[-1].pk
-        pks = [row.pk for row in batch]
-        audit = facts_service.current_values(session, pks)
-        previous = _latest_digests(session, pks, set_ids)
-        rows = []
-        for row in batch:
-            facts = VenueFacts({name: getattr(row, name) for name in VENUE_FACTS}, audit.get(row.pk, {}), today)
-            for criteria_set in criteria_sets:
-                evaluation = evaluate(criteria_set, facts, params[criteria_set.id])
-                counts[criteria_set.id][evaluation.overall] += 1
-                digest = _digest(row.revision, evaluation, params_keys[criteria_set.id])
-                if previous.get((row.pk, criteria_set.id)) == digest:
-                    counts[criteria_set.id]["unchanged"] += 1
-                    continue
-                rows.append(_row(row.pk, row.revision, criteria_set, evaluation, params[criteria_set.id], actor,
-                                 digest))
-        if rows:
-            bulk_insert(session, EvaluationRecord.__table__, rows)
-        session.commit()
-        progress(len(batch), total)
+
+    def write(rows: list[dict[str, Any]], done: int) -> None:
+        with Session(session.get_bind()) as writer:
+            bulk_insert(writer, EvaluationRecord.__table__, rows)
+            writer.commit()
+        progress(done, total)
+
+    last_pk, pending = 0, None
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        while True:
+            batch = session.execute(statement.where(Venue.pk > last_pk).order_by(Venue.pk).limit(batch_size)).all()
+            if not batch:
+                break
+            last_pk = batch[-1].pk
+            pks = [row.pk for row in batch]
+            audit = facts_service.current_values(session, pks)
+            previous = _latest_digests(session, pks, set_ids)
+            session.rollback()  # end the read snapshot: nothing was written through this session
+            rows = []
+            for row in batch:
+                facts = VenueFacts({name: getattr(row, name) for name in VENUE_FACTS}, audit.get(row.pk, {}), today)
+                for criteria_set in criteria_sets:
+                    evaluation = evaluate(criteria_set, facts, params[criteria_set.id])
+                    counts[criteria_set.id][evaluation.overall.value] += 1
+                    digest = _digest(row.revision, evaluation, params_keys[criteria_set.id])
+                    if previous.get((row.pk, criteria_set.id)) == digest:
+                        counts[criteria_set.id]["unchanged"] += 1
+                        continue
+                    rows.append(_row(row.pk, row.revision, criteria_set, evaluation, params[criteria_set.id],
+                                     actor, digest))
+            if pending is not None:
+                pending.result()  # surfaces a failed write before going on
+            pending = executor.submit(write, rows, len(batch))
+        if pending is not None:
+            pending.result()
+    session.rollback()  # the caller's next read must see the last batch, not a snapshot taken before it
     return counts

@@ -96,7 +96,9 @@ class EvaluationSchema(Schema):
     criteria_set = fields.String()
     criteria_set_version = fields.String()
     overall = fields.String(metadata={"enum": ["eligible", "ineligible", "incomplete"]})
-    results = fields.List(fields.Nested(CriterionResultSchema))
+    results = fields.Function(lambda e: CriterionResultSchema(many=True).dump(
+        evaluations.titled_results(e, catalogue())), metadata={"type": "array", "items": {
+            "$ref": "#/components/schemas/CriterionResult"}})
     missing_facts = fields.Function(lambda e: list(dict.fromkeys(
         name for r in e.results if r["severity"] == "required" for name in r["missing"])))
     params = fields.Dict()

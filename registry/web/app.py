@@ -39,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
                                 "numérique. Les champs des lieux sont ceux du schéma national des lieux de "
                                 "médiation numérique v1.0.", "x-registry-version": __version__}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.components.schema("CriterionResult", schema=api_criteria.CriterionResultSchema)
     for blueprint in (api_venues.public, api_venues.operator, api_territories.blp, api_criteria.public,
                       api_criteria.operator):
         api.register_blueprint(blueprint)

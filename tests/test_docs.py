@@ -1,0 +1,18 @@
+"""The documentation stays true to the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from registry.plugins import make_plugin_manager
+from registry.services.criteria import build_catalogue
+
+DOCS = Path(__file__).parents[1] / "docs"
+
+
+def test_criteria_page_lists_every_built_in_criterion_with_its_severity():
+    page = (DOCS / "criteria.md").read_text(encoding="utf-8")
+    for criteria_set in build_catalogue(make_plugin_manager()).sets.values():
+        assert f"## `{criteria_set.key}`" in page
+        for criterion in criteria_set.criteria:
+            assert f"| `{criterion.id}`: {criterion.title} | {criterion.severity} |" in page, criterion.id
