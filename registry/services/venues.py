@@ -35,7 +35,7 @@ PUBLICATION_STATUSES = ("draft", "published", "unpublished")
 
 
 @dataclass
-class Warning:
+class InputWarning:
     """Something odd in accepted input (kept, not rejected)."""
 
     field: str
@@ -47,7 +47,7 @@ class WriteResult:
     """A venue just written and the warnings its input raised."""
 
     venue: Venue
-    warnings: list[Warning] = field(default_factory=list)
+    warnings: list[InputWarning] = field(default_factory=list)
 
 
 def _normalise(data: dict[str, Any]) -> dict[str, Any]:
@@ -80,14 +80,14 @@ def _check_point(lon: float | None, lat: float | None) -> None:
     )
 
 
-def _locate(session: Session, venue: Venue, explicit_insee: bool) -> list[Warning]:
+def _locate(session: Session, venue: Venue, explicit_insee: bool) -> list[InputWarning]:
     """Resolve the commune from ``code_insee`` (or from the point when boundaries are loaded)."""
     with session.no_autoflush:
         return _resolve_location(session, venue, explicit_insee)
 
 
-def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> list[Warning]:
-    warnings: list[Warning] = []
+def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> list[InputWarning]:
+    warnings: list[InputWarning] = []
     _check_point(venue.longitude, venue.latitude)
     commune = None
     if venue.code_insee:
@@ -96,12 +96,12 @@ def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> l
             raise InvalidInput.on("code_insee", f"Code INSEE {venue.code_insee} inconnu du référentiel des communes.")
         commune = resolved.commune
         if resolved.alias_nature and explicit_insee:
-            warnings.append(Warning("code_insee", f"{venue.code_insee} ({resolved.alias_nature}) désigne la "
+            warnings.append(InputWarning("code_insee", f"{venue.code_insee} ({resolved.alias_nature}) désigne la "
                                                   f"commune {commune.name} ({commune.code})."))
     elif venue.latitude is not None and territories.has_boundaries(session):
         commune = territories.commune_at(session, venue.longitude, venue.latitude)
         if commune is None:
-            warnings.append(Warning("latitude", "Aucune commune ne contient ce point : commune non déterminée."))
+            warnings.append(InputWarning("latitude", "Aucune commune ne contient ce point : commune non déterminée."))
         else:
             venue.code_insee = commune.code
     if commune is None and not venue.commune:
@@ -110,7 +110,7 @@ def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> l
     if commune is not None:
         venue.commune = venue.commune or commune.name
         if venue.code_postal and venue.code_postal not in territories.postcodes_of(session, commune.code):
-            warnings.append(Warning("code_postal", f"Le code postal {venue.code_postal} n'est pas celui de "
+            warnings.append(InputWarning("code_postal", f"Le code postal {venue.code_postal} n'est pas celui de "
                                                    f"{commune.name} ({commune.code})."))
     venue.geom = spatial.point_value(venue.longitude, venue.latitude)
     return warnings

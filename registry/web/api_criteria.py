@@ -133,7 +133,7 @@ class CriteriaSetItem(MethodView):
 
 
 @operator.route("/venues/<uuid:venue_id>/facts")
-class VenueFacts(MethodView):
+class VenueAuditFacts(MethodView):
     decorators = [require_role(*WRITE_ROLES)]
 
     @operator.response(200, VenueFactsSchema)
