@@ -18,6 +18,7 @@ from benchmarks.db import fresh_database, postgis_available
 from registry.db import make_engine
 from registry.models import AuditFact, EvaluationRecord, Venue
 from registry.plugins import make_plugin_manager
+from registry.services.context import Context
 from registry.services.criteria import build_catalogue
 from registry.services.evaluations import bulk_evaluate
 
@@ -45,11 +46,11 @@ def run(backend: str, count: int) -> float:
             load(session, count)
             print(f"[{backend}] {count} venues and their facts loaded in {time.perf_counter() - started:.1f} s")
             started = time.perf_counter()
-            counts = bulk_evaluate(session, catalogue, set_ids, actor="bench")
+            counts = bulk_evaluate(session, set_ids, Context("bench", catalogue=catalogue))
             elapsed = time.perf_counter() - started
             stored = session.scalar(select(func.count()).select_from(EvaluationRecord))
             started = time.perf_counter()
-            rerun = bulk_evaluate(session, catalogue, set_ids, actor="bench")
+            rerun = bulk_evaluate(session, set_ids, Context("bench", catalogue=catalogue))
             rerun_elapsed = time.perf_counter() - started
         engine.dispose()
     rate = count * len(set_ids) / elapsed

@@ -19,6 +19,7 @@ from registry.db import DatabaseUnavailable
 from registry.errors import RegistryError
 from registry.plugins import describe_plugins, installed_entry_points
 from registry.services import demo, evaluations, territories, tokens
+from registry.services.context import Context
 from registry.web.context import database
 
 
@@ -47,6 +48,11 @@ def _progressbar(label: str) -> Iterator[Callable[[int, int], None]]:
             bar.update(done)
 
         yield advance
+
+
+def _context(actor: str) -> Context:
+    return Context(actor=actor, plugins=current_app.extensions["registry.plugins"],
+                   catalogue=current_app.extensions["registry.criteria"])
 
 
 def _needs_schema() -> None:
@@ -193,7 +199,7 @@ def evaluate_command(set_ids: tuple[str, ...], territory: str | None) -> None:
     catalogue = current_app.extensions["registry.criteria"]
     ids = sorted(catalogue.sets) if "all" in set_ids else [catalogue.get(i).id for i in set_ids]
     with database().session() as session, _progressbar("Évaluations") as advance:
-        counts = evaluations.bulk_evaluate(session, catalogue, ids, actor="registry evaluate", territory=territory,
+        counts = evaluations.bulk_evaluate(session, ids, _context("registry evaluate"), territory=territory,
                                            progress=advance)
     for set_id, by_overall in counts.items():
         figures = ", ".join(f"{by_overall[k]} {k}" for k in ("eligible", "ineligible", "incomplete"))
@@ -207,6 +213,6 @@ def demo_command() -> None:
     """Charger le jeu de démonstration (lieux fictifs en Aveyron)."""
     _needs_schema()
     with database().session() as session:
-        report = demo.load_demo(session, plugins=current_app.extensions["registry.plugins"])
+        report = demo.load_demo(session, _context("registry demo"))
     click.echo(f"Démonstration : {report.created} lieux fictifs créés, {report.existing} déjà présents.")
     click.echo(f"Base : {current_app.config['DATABASE_URL']}")

@@ -12,6 +12,7 @@ DEFAULTS: dict[str, Any] = {
     "READ_DATABASE_URL": None,  # optional read replica for public reads
     "DISABLED_PLUGINS": "",  # comma-separated entry-point names not to load
     "CRITERIA_PARAMS": "",  # JSON: {"<criteria set id>": {"<criterion id>": {"<param>": value}}}
+    "QUALIFICATION_VALIDITY_DAYS": 365,
     "PAGE_SIZE": 20,
     "MAX_PAGE_SIZE": 100,
     "API_TITLE": "Registre des lieux du Pass numérique",

@@ -32,6 +32,12 @@ def registry_venue_changed(venue: Any, change: str, actor: str) -> None:
 
 
 @hookspec
+def registry_qualification_decided(qualification: Any, action: str, actor: str) -> None:
+    """Be told of a decision on a qualification (``action``: ``submit``, ``qualify``, ``suspend``... or
+    ``expire`` and ``needs_review`` when the registry itself acts). Called after commit; must not raise."""
+
+
+@hookspec
 def registry_blueprints() -> list[Blueprint]:
     """Return Flask blueprints to register on the application (pages or endpoints of the plugin)."""
 

@@ -211,3 +211,51 @@ class EvaluationRecord(Base):
     evaluated_by: Mapped[str] = mapped_column(String(200))
 
     venue: Mapped[Venue] = relationship()
+
+
+class JournalEntry(Base):
+    """One write to the registry: who, what, when, the state before and after. Append-only.
+
+    The ORM refuses to update or delete entries (``registry.services.journal``) and so does the database
+    (triggers created by migration 0003).
+    """
+
+    __tablename__ = "journal_entries"
+    __table_args__ = (Index("ix_journal_venue", "venue_pk", "pk"), Index("ix_journal_subject", "subject_type",
+                                                                         "subject_id"))
+
+    pk: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    venue_pk: Mapped[int | None] = mapped_column(Integer)
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class Qualification(TimestampMixin, Base):
+    """An operator's decision on a venue for one criteria set (label), with its life cycle and validity."""
+
+    __tablename__ = "qualifications"
+    __table_args__ = (Index("ix_qualifications_venue_set", "venue_pk", "criteria_set", unique=True),
+                      Index("ix_qualifications_status", "status", "valid_until"))
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    venue_pk: Mapped[int] = mapped_column(ForeignKey("venues.pk"))
+    criteria_set: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    needs_review: Mapped[bool] = mapped_column(default=False)
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    evaluation_pk: Mapped[int | None] = mapped_column(ForeignKey("evaluations.pk"))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    venue: Mapped[Venue] = relationship()
+    evaluation: Mapped[EvaluationRecord | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}

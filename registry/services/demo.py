@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pluggy import PluginManager
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.errors import InvalidInput
 from registry.models import Territory, Venue
 from registry.services import venues
+from registry.services.context import Context
 
 ORIGIN = "demo"
 _ALL_DAYS = "Mo-Fr 09:00-12:00,14:00-17:30"
@@ -56,7 +56,7 @@ class DemoReport:
     existing: int
 
 
-def load_demo(session: Session, actor: str = "registry demo", plugins: PluginManager | None = None) -> DemoReport:
+def load_demo(session: Session, ctx: Context) -> DemoReport:
     """Create the demo venues that are not there yet (idempotent). Needs the territory reference."""
     if session.scalar(select(Territory.pk).where(Territory.kind == "commune").limit(1)) is None:
         raise InvalidInput.on("territories", "Référentiel des territoires vide : lancez « registry territories load ».")
@@ -74,6 +74,6 @@ def load_demo(session: Session, actor: str = "registry demo", plugins: PluginMan
             "horaires": horaires, "itinerance": ["Itinérant"] if "bus" in origin_id else ["Fixe"],
             "source": "Jeu de démonstration du registre", "pivot": "00000000000000",
             "presentation_resume": "Lieu fictif du jeu de démonstration : il n'existe pas.",
-        }, actor=actor, plugins=plugins)
+        }, ctx)
         created += 1
     return DemoReport(created, len(existing))

@@ -8,7 +8,6 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,8 +18,8 @@ from registry.db import bulk_insert
 from registry.eligibility import VENUE_FACTS, CriteriaSet, Evaluation, VenueFacts, evaluate
 from registry.errors import InvalidInput, NotFound
 from registry.models import EvaluationRecord, Venue, utcnow
-from registry.services import facts as facts_service
-from registry.services import territories, venues
+from registry.services import fact_values, journal, lookup, territories
+from registry.services.context import Context
 from registry.services.criteria import Catalogue
 
 Progress = Callable[[int, int], None]
@@ -59,31 +58,43 @@ def _row(venue_pk: int, revision: int, criteria_set: CriteriaSet, evaluation: Ev
             "digest": digest}
 
 
-def evaluate_venue(session: Session, venue_id: uuid.UUID, catalogue: Catalogue, set_id: str, actor: str,
-                   today: date | None = None) -> EvaluationRecord:
-    """Evaluate one venue's current revision against a criteria set and store the result."""
-    criteria_set = catalogue.get(set_id)
-    venue = venues.get(session, venue_id)
-    params = catalogue.params(set_id)
-    evaluation = evaluate(criteria_set, facts_service.venue_facts(session, venue, today), params)
+def store_evaluation(session: Session, venue: Venue, set_id: str, ctx: Context) -> EvaluationRecord:
+    """Evaluate the venue's current revision against a criteria set; add the record and its journal entry
+    to the session (the caller commits)."""
+    criteria_set = ctx.catalogue.get(set_id)
+    params = ctx.catalogue.params(set_id)
+    evaluation = evaluate(criteria_set, fact_values.venue_facts(session, venue, ctx.today), params)
     digest = _digest(venue.revision, evaluation, _params_key(criteria_set, params))
-    record = EvaluationRecord(**_row(venue.pk, venue.revision, criteria_set, evaluation, params, actor, digest))
+    record = EvaluationRecord(**_row(venue.pk, venue.revision, criteria_set, evaluation, params, ctx.actor, digest))
     session.add(record)
+    session.flush()
+    journal.record(session, ctx.actor, "evaluation.stored", "venue", venue.id, venue.pk,
+                   after={"evaluation": record.pk, "criteria_set": criteria_set.key, "revision": venue.revision,
+                          "overall": record.overall})
+    return record
+
+
+def evaluate_venue(session: Session, venue_id: uuid.UUID, set_id: str, ctx: Context) -> EvaluationRecord:
+    """Evaluate one venue's current revision against a criteria set and store the result."""
+    ctx.catalogue.get(set_id)
+    venue = lookup.venue_by_id(session, venue_id, ctx.scope)
+    record = store_evaluation(session, venue, set_id, ctx)
     session.commit()
     return record
 
 
-def get(session: Session, evaluation_pk: int) -> EvaluationRecord:
-    """One stored evaluation, or ``NotFound``."""
+def get(session: Session, evaluation_pk: int, scope: tuple[str, ...] = ()) -> EvaluationRecord:
+    """One stored evaluation, or ``NotFound``; ``Forbidden`` when its venue is outside ``scope``."""
     record = session.get(EvaluationRecord, evaluation_pk)
     if record is None:
         raise NotFound(f"Aucune évaluation {evaluation_pk}.")
+    lookup.venue_by_id(session, record.venue.id, scope)
     return record
 
 
-def latest_for_venue(session: Session, venue_id: uuid.UUID) -> list[EvaluationRecord]:
+def latest_for_venue(session: Session, venue_id: uuid.UUID, scope: tuple[str, ...] = ()) -> list[EvaluationRecord]:
     """The latest evaluation of the venue for each criteria set."""
-    venue = venues.get(session, venue_id)
+    venue = lookup.venue_by_id(session, venue_id, scope)
     newest = (select(func.max(EvaluationRecord.pk)).where(EvaluationRecord.venue_pk == venue.pk)
               .group_by(EvaluationRecord.criteria_set))
     return list(session.scalars(select(EvaluationRecord).where(EvaluationRecord.pk.in_(newest))
@@ -99,17 +110,18 @@ def _latest_digests(session: Session, venue_pks: list[int], set_ids: list[str]) 
     return {(pk, set_id): digest for pk, set_id, digest in rows}
 
 
-def bulk_evaluate(session: Session, catalogue: Catalogue, set_ids: list[str], actor: str,
-                  territory: str | None = None, progress: Progress = lambda done, total: None,
-                  batch_size: int = 2000, today: date | None = None) -> dict[str, Counter]:
+def bulk_evaluate(session: Session, set_ids: list[str], ctx: Context, territory: str | None = None,
+                  progress: Progress = lambda done, total: None, batch_size: int = 2000) -> dict[str, Counter]:
     """Evaluate every venue (of a territory) against the sets; each batch is written and committed at once.
 
     A venue whose latest evaluation already says the same thing for the same revision is not stored again,
     so re-running is cheap and the history only grows when something changed. While a batch is written (by a
     second connection, in a worker thread) the next one is read and evaluated: the database and Python work
     on the two cores at once.
+    Each batch adds one journal entry (``evaluations.bulk``) summing up what it stored.
     Returns, per set, how many venues are eligible, ineligible or incomplete (and ``unchanged``).
     """
+    catalogue, today = ctx.catalogue, ctx.today
     criteria_sets = [catalogue.get(set_id) for set_id in set_ids]
     params = {s.id: catalogue.params(s.id) for s in criteria_sets}
     params_keys = {s.id: _params_key(s, params[s.id]) for s in criteria_sets}
@@ -121,12 +133,17 @@ def bulk_evaluate(session: Session, catalogue: Catalogue, set_ids: list[str], ac
         except ValueError as exc:
             raise InvalidInput.on("territory", str(exc)) from None
         statement = statement.where(territories.membership_filter(session, Venue.commune_code, kind, code))
+    if ctx.scope:
+        statement = statement.where(territories.scope_filter(session, Venue.commune_code, ctx.scope))
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     counts = {s.id: Counter() for s in criteria_sets}
 
-    def write(rows: list[dict[str, Any]], done: int) -> None:
+    def write(rows: list[dict[str, Any]], done: int, first_pk: int, last_pk: int) -> None:
         with Session(session.get_bind()) as writer:
             bulk_insert(writer, EvaluationRecord.__table__, rows)
+            journal.record(writer, ctx.actor, "evaluations.bulk", "evaluations", f"{first_pk}-{last_pk}",
+                           after={"stored": len(rows), "venues": done, "criteria_sets": list(set_ids),
+                                  "venue_pks": [first_pk, last_pk]})
             writer.commit()
         progress(done, total)
 
@@ -138,7 +155,7 @@ def bulk_evaluate(session: Session, catalogue: Catalogue, set_ids: list[str], ac
                 break
             last_pk = batch[-1].pk
             pks = [row.pk for row in batch]
-            audit = facts_service.current_values(session, pks)
+            audit = fact_values.current_values(session, pks)
             previous = _latest_digests(session, pks, set_ids)
             session.rollback()  # end the read snapshot: nothing was written through this session
             rows = []
@@ -152,10 +169,10 @@ def bulk_evaluate(session: Session, catalogue: Catalogue, set_ids: list[str], ac
                         counts[criteria_set.id]["unchanged"] += 1
                         continue
                     rows.append(_row(row.pk, row.revision, criteria_set, evaluation, params[criteria_set.id],
-                                     actor, digest))
+                                     ctx.actor, digest))
             if pending is not None:
                 pending.result()  # surfaces a failed write before going on
-            pending = executor.submit(write, rows, len(batch))
+            pending = executor.submit(write, rows, len(batch), batch[0].pk, last_pk)
         if pending is not None:
             pending.result()
     session.rollback()  # the caller's next read must see the last batch, not a snapshot taken before it

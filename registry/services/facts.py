@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.eligibility import VENUE_FACTS, Fact, VenueFacts
+from registry.eligibility import Fact
 from registry.errors import InvalidInput
-from registry.models import AuditFact, Venue
-from registry.services import venues
+from registry.models import AuditFact
+from registry.services import fact_values, journal, lookup, qualifications
+from registry.services.context import Context
 
 TYPE_LABELS = {"boolean": "un booléen (true ou false)", "integer": "un entier positif ou nul",
                "number": "un nombre positif ou nul", "string": "un texte non vide",
@@ -46,45 +45,31 @@ def coerce(fact: Fact, value: Any) -> Any:
     return value
 
 
-def _typed(value_type: str, value: Any) -> Any:
-    return date.fromisoformat(value) if value_type == "date" and value is not None else value
-
-
-def record(session: Session, venue_id: uuid.UUID, name: str, value: Any, evidence: str | None, actor: str,
-           declared: dict[str, Fact]) -> AuditFact:
-    """Record a new value of an audit fact that some criteria set declares."""
-    venue = venues.get(session, venue_id)
+def record(session: Session, venue_id: uuid.UUID, name: str, value: Any, evidence: str | None,
+           ctx: Context) -> AuditFact:
+    """Record a new value of an audit fact that some criteria set declares; held qualifications are reviewed."""
+    venue = lookup.venue_by_id(session, venue_id, ctx.scope)
+    declared = ctx.catalogue.audit_facts()
     fact = declared.get(name)
     if fact is None:
         raise InvalidInput.on("name", f"Fait inconnu : {name}. Faits possibles : {', '.join(sorted(declared))}.")
+    previous = fact_values.current_values(session, [venue.pk]).get(venue.pk, {}).get(name)
     row = AuditFact(venue_pk=venue.pk, name=name, value_type=fact.type, value=coerce(fact, value),
-                    recorded_by=actor, evidence=(evidence or "").strip() or None)
+                    recorded_by=ctx.actor, evidence=(evidence or "").strip() or None)
     session.add(row)
+    journal.record(session, ctx.actor, "fact.recorded", "venue", venue.id, venue.pk,
+                   before={name: previous}, after={name: row.value, "evidence": row.evidence})
+    session.flush()
+    flagged = qualifications.review_held(session, venue, ctx)
     session.commit()
+    qualifications.notify(ctx, flagged, "needs_review")
     return row
 
 
-def history(session: Session, venue_id: uuid.UUID) -> list[AuditFact]:
+def history(session: Session, venue_id: uuid.UUID, scope: tuple[str, ...] = ()) -> list[AuditFact]:
     """Every fact recorded on a venue, newest first."""
-    venue = venues.get(session, venue_id)
+    venue = lookup.venue_by_id(session, venue_id, scope)
     return list(session.scalars(select(AuditFact).where(AuditFact.venue_pk == venue.pk)
                                 .order_by(AuditFact.recorded_at.desc(), AuditFact.pk.desc())))
 
 
-def current_values(session: Session, venue_pks: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """The latest value of each fact, typed, for many venues in one query."""
-    values: dict[int, dict[str, Any]] = defaultdict(dict)
-    pks = list(venue_pks)
-    if not pks:
-        return values
-    rows = session.execute(select(AuditFact.venue_pk, AuditFact.name, AuditFact.value_type, AuditFact.value)
-                           .where(AuditFact.venue_pk.in_(pks)).order_by(AuditFact.recorded_at, AuditFact.pk))
-    for venue_pk, name, value_type, value in rows:
-        values[venue_pk][name] = _typed(value_type, value)
-    return values
-
-
-def venue_facts(session: Session, venue: Venue, today: date | None = None) -> VenueFacts:
-    """What criteria may read of one venue."""
-    fields = {name: getattr(venue, name) for name in VENUE_FACTS}
-    return VenueFacts(fields, current_values(session, [venue.pk]).get(venue.pk, {}), today)

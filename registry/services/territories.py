@@ -9,7 +9,7 @@ from pathlib import Path
 
 from geoalchemy2.shape import from_shape
 from shapely.ops import unary_union
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, delete, false, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from geodata.boundaries import BoundaryFileError, as_multipolygon, read_boundaries
@@ -235,3 +235,26 @@ def search(session: Session, query: str, kind: str | None = None, limit: int = 1
             statement = statement.where(Territory.kind == kind)
     return list(session.scalars(statement.order_by(Territory.population.desc().nulls_last(), Territory.code)
                                 .limit(limit)))
+
+
+def scope_filter(session: Session, commune_code_column: ColumnElement, scope: tuple[str, ...]) -> ColumnElement:
+    """SQL condition: the commune belongs to one of the ``scope`` territories (``departement:12``...)."""
+    condition = false()
+    for ref in scope:
+        kind, _, code = ref.partition(":")
+        condition = or_(condition, membership_filter(session, commune_code_column, kind, code))
+    return condition
+
+
+def in_scope(session: Session, commune_code: str | None, scope: tuple[str, ...]) -> bool:
+    """Whether a commune belongs to one of the ``scope`` territories (always, when the scope is empty)."""
+    if not scope:
+        return True
+    if commune_code is None:
+        return False
+    commune = session.scalar(select(Territory).where(Territory.kind == "commune", Territory.code == commune_code))
+    if commune is None:
+        return False
+    codes = {"commune": commune.code, "departement": commune.departement_code, "region": commune.region_code,
+             "epci": commune.epci_code}
+    return any(codes.get(ref.partition(":")[0]) == ref.partition(":")[2] for ref in scope)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from pluggy import PluginManager
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -16,10 +15,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from geodata.france import area_of
 from geodata.reference import parse_territory_ref
 from registry import spatial, standard
-from registry.errors import Conflict, InvalidInput, NotFound, StaleRevision
+from registry.errors import Conflict, Forbidden, InvalidInput, StaleRevision
 from registry.models import Venue
 from registry.plugins import notify_venue_changed
-from registry.services import territories
+from registry.services import journal, lookup, qualifications, territories
+from registry.services.context import Context
 from registry.services.pagination import Page, paginate
 
 STANDARD_FIELDS = (
@@ -116,7 +116,11 @@ def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> l
     return warnings
 
 
-def create(session: Session, data: dict[str, Any], actor: str, plugins: PluginManager | None = None) -> WriteResult:
+def _snapshot(venue: Venue, names) -> dict[str, Any]:
+    return {name: getattr(venue, name) for name in names}
+
+
+def create(session: Session, data: dict[str, Any], ctx: Context) -> WriteResult:
     """Record a new venue (``draft`` unless ``publication_status`` says ``published``)."""
     data = _normalise(data)
     venue = Venue(id=uuid.uuid4(), origin=data.pop("origin", None) or "registry",
@@ -126,40 +130,40 @@ def create(session: Session, data: dict[str, Any], actor: str, plugins: PluginMa
         setattr(venue, name, [])
     for name, value in data.items():
         setattr(venue, name, value)
-    venue.date_maj = venue.date_maj or date.today()
+    venue.date_maj = venue.date_maj or ctx.day()
     warnings = _locate(session, venue, explicit_insee=bool(data.get("code_insee")))
+    if not territories.in_scope(session, venue.commune_code, ctx.scope):
+        raise Forbidden(f"Ce lieu serait hors de votre périmètre ({', '.join(ctx.scope)}).")
     if venue.origin_id and session.scalar(select(Venue.pk).where(Venue.origin == venue.origin,
                                                                  Venue.origin_id == venue.origin_id)):
         raise Conflict(f"Un lieu de la source {venue.origin} a déjà l'identifiant {venue.origin_id}.",
                        {"origin_id": ["Déjà utilisé pour cette source."]})
     session.add(venue)
     try:
+        session.flush()
+        journal.record(session, ctx.actor, "venue.created", "venue", venue.id, venue.pk,
+                       after=_snapshot(venue, STANDARD_FIELDS + ("origin", "origin_id", "publication_status")))
         session.commit()
     except IntegrityError:
         session.rollback()
         raise Conflict("Lieu en double pour cette source.", {"origin_id": ["Déjà utilisé pour cette source."]})
-    notify_venue_changed(plugins, venue, "created", actor)
+    notify_venue_changed(ctx.plugins, venue, "created", ctx.actor)
     return WriteResult(venue, warnings)
 
 
-def get(session: Session, venue_id: uuid.UUID, published_only: bool = False) -> Venue:
-    """One venue by id (only a published one when ``published_only``), or ``NotFound``."""
-    statement = select(Venue).where(Venue.id == venue_id)
-    if published_only:
-        statement = statement.where(Venue.publication_status == "published")
-    venue = session.scalar(statement)
-    if venue is None:
-        raise NotFound(f"Aucun lieu {venue_id}.")
-    return venue
+def get(session: Session, venue_id: uuid.UUID, published_only: bool = False, scope: tuple[str, ...] = ()) -> Venue:
+    """One venue by id (only a published one when ``published_only``), within ``scope``."""
+    return lookup.venue_by_id(session, venue_id, scope, published_only)
 
 
 def update(session: Session, venue_id: uuid.UUID, changes: dict[str, Any], expected_revision: int,
-           actor: str, plugins: PluginManager | None = None) -> WriteResult:
+           ctx: Context) -> WriteResult:
     """Apply ``changes`` to the venue if it is still at ``expected_revision``; a real change makes a new revision.
 
     ``date_maj`` becomes today unless the changes set it. Nothing is written when the changes change nothing.
+    The venue's held qualifications are re-evaluated on the new revision (``qualifications.review_held``).
     """
-    venue = get(session, venue_id)
+    venue = get(session, venue_id, scope=ctx.scope)
     if venue.revision != expected_revision:
         raise StaleRevision(f"Le lieu est à la révision {venue.revision}, pas {expected_revision} : "
                             "relisez-le avant de le modifier.")
@@ -167,12 +171,19 @@ def update(session: Session, venue_id: uuid.UUID, changes: dict[str, Any], expec
     changed = {name: value for name, value in changes.items() if getattr(venue, name) != value}
     if not changed:
         return WriteResult(venue)
+    before = _snapshot(venue, list(changed) + (["date_maj"] if "date_maj" not in changed else []))
     for name, value in changed.items():
         setattr(venue, name, value)
     if "date_maj" not in changed:
-        venue.date_maj = date.today()
+        venue.date_maj = ctx.day()
     try:
         warnings = _locate(session, venue, explicit_insee="code_insee" in changed)
+        if not territories.in_scope(session, venue.commune_code, ctx.scope):
+            raise Forbidden(f"Ce lieu serait hors de votre périmètre ({', '.join(ctx.scope)}).")
+        session.flush()
+        journal.record(session, ctx.actor, "venue.updated", "venue", venue.id, venue.pk, before=before,
+                       after={**_snapshot(venue, before), "revision": venue.revision})
+        flagged = qualifications.review_held(session, venue, ctx)
         session.commit()
     except StaleDataError:
         session.rollback()
@@ -180,32 +191,40 @@ def update(session: Session, venue_id: uuid.UUID, changes: dict[str, Any], expec
     except Exception:
         session.rollback()
         raise
-    notify_venue_changed(plugins, venue, "updated", actor)
+    notify_venue_changed(ctx.plugins, venue, "updated", ctx.actor)
+    qualifications.notify(ctx, flagged, "needs_review")
     return WriteResult(venue, warnings)
 
 
-def set_publication_status(session: Session, venue_id: uuid.UUID, status: str, actor: str,
-                           plugins: PluginManager | None = None) -> Venue:
+def set_publication_status(session: Session, venue_id: uuid.UUID, status: str, ctx: Context) -> Venue:
     """Publish or unpublish a venue (a new revision; nothing is deleted)."""
     if status not in PUBLICATION_STATUSES:
         raise InvalidInput.on("publication_status", f"Statut inconnu : {status}.")
-    venue = get(session, venue_id)
+    venue = get(session, venue_id, scope=ctx.scope)
     if venue.publication_status != status:
+        before = venue.publication_status
         venue.publication_status = status
         try:
+            session.flush()
+            journal.record(session, ctx.actor, f"venue.{status}", "venue", venue.id, venue.pk,
+                           before={"publication_status": before},
+                           after={"publication_status": status, "revision": venue.revision})
             session.commit()
         except StaleDataError:
             session.rollback()
             raise StaleRevision("Le lieu a été modifié entre-temps.") from None
-        notify_venue_changed(plugins, venue, status, actor)
+        notify_venue_changed(ctx.plugins, venue, status, ctx.actor)
     return venue
 
 
 def list_venues(session: Session, *, page: int = 1, per_page: int = 20, q: str | None = None,
                 territory: str | None = None, publication_status: str | None = None, origin: str | None = None,
-                updated_since: datetime | None = None, published_only: bool = False) -> Page:
-    """Venues matching the filters, by name then id."""
+                updated_since: datetime | None = None, published_only: bool = False,
+                scope: tuple[str, ...] = ()) -> Page:
+    """Venues matching the filters (and within ``scope`` when given), by name then id."""
     statement = select(Venue)
+    if scope:
+        statement = statement.where(territories.scope_filter(session, Venue.commune_code, scope))
     if published_only:
         statement = statement.where(Venue.publication_status == "published")
     if publication_status:

@@ -12,8 +12,8 @@ from registry.schemas import FrenchSchema
 from registry.services import evaluations, facts
 from registry.services.criteria import Catalogue
 from registry.web.api_base import Blueprint
-from registry.web.auth import BEARER, WRITE_ROLES, actor, require_role
-from registry.web.context import db_session
+from registry.web.auth import BEARER, WRITE_ROLES, require_role
+from registry.web.context import db_session, service_context
 
 public = Blueprint("criteria", __name__, url_prefix="/api/v1",
                    description="Jeux de critères (labels, qualifications) fournis par les plugins.")
@@ -140,7 +140,7 @@ class VenueAuditFacts(MethodView):
     @operator.doc(security=BEARER)
     def get(self, venue_id: uuid.UUID):
         """Faits d'audit d'un lieu : valeurs courantes et historique"""
-        rows = facts.history(db_session(), venue_id)
+        rows = facts.history(db_session(), venue_id, service_context().scope)
         current: dict = {}
         for row in reversed(rows):
             current[row.name] = row.value
@@ -152,7 +152,7 @@ class VenueAuditFacts(MethodView):
     def post(self, data: dict, venue_id: uuid.UUID):
         """Enregistrer un fait d'audit (avec sa preuve) ; les valeurs précédentes sont conservées"""
         return facts.record(db_session(), venue_id, data["name"], data["value"], data.get("evidence"),
-                            actor(), catalogue().audit_facts())
+                            service_context())
 
 
 @operator.route("/venues/<uuid:venue_id>/evaluations")
@@ -163,14 +163,14 @@ class VenueEvaluations(MethodView):
     @operator.doc(security=BEARER)
     def get(self, venue_id: uuid.UUID):
         """Dernière évaluation du lieu pour chaque jeu de critères"""
-        return evaluations.latest_for_venue(db_session(), venue_id)
+        return evaluations.latest_for_venue(db_session(), venue_id, service_context().scope)
 
     @operator.arguments(EvaluationInputSchema)
     @operator.response(201, EvaluationSchema)
     @operator.doc(security=BEARER)
     def post(self, data: dict, venue_id: uuid.UUID):
         """Évaluer la révision courante du lieu sur un jeu de critères"""
-        record = evaluations.evaluate_venue(db_session(), venue_id, catalogue(), data["criteria_set"], actor())
+        record = evaluations.evaluate_venue(db_session(), venue_id, data["criteria_set"], service_context())
         return record, 201, {"Location": url_for("operator_evaluations.EvaluationItem", evaluation_id=record.pk)}
 
 
@@ -182,4 +182,4 @@ class EvaluationItem(MethodView):
     @operator.doc(security=BEARER)
     def get(self, evaluation_id: int):
         """Lire une évaluation, critère par critère"""
-        return evaluations.get(db_session(), evaluation_id)
+        return evaluations.get(db_session(), evaluation_id, service_context().scope)

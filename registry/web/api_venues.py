@@ -10,8 +10,8 @@ from flask.views import MethodView
 from registry import schemas
 from registry.services import venues
 from registry.web.api_base import Blueprint, page_body, etag_of, if_match_revision
-from registry.web.auth import BEARER, WRITE_ROLES, actor, require_role
-from registry.web.context import db_session, plugins, read_session
+from registry.web.auth import BEARER, WRITE_ROLES, require_role
+from registry.web.context import db_session, read_session, service_context
 
 public = Blueprint("venues", __name__, url_prefix="/api/v1",
                    description="Lieux publiés, en lecture libre.")
@@ -67,7 +67,8 @@ class OperatorVenues(MethodView):
     @operator.doc(security=BEARER)
     def get(self, page: int, per_page: int, **filters):
         """Lister tous les lieux (brouillons et dépubliés compris)"""
-        found = venues.list_venues(db_session(), page=page, per_page=per_page, **filters)
+        found = venues.list_venues(db_session(), page=page, per_page=per_page, scope=service_context().scope,
+                                   **filters)
         return page_body(found, "operator_venues.OperatorVenues")
 
     @operator.arguments(schemas.VenueCreateSchema)
@@ -76,7 +77,7 @@ class OperatorVenues(MethodView):
     @operator.doc(security=BEARER)
     def post(self, data: dict):
         """Créer un lieu"""
-        result = venues.create(db_session(), data, actor=actor(), plugins=plugins())
+        result = venues.create(db_session(), data, service_context())
         response = _written(result, 201)
         response.headers["Location"] = url_for("operator_venues.OperatorVenue", venue_id=result.venue.id)
         return response
@@ -90,7 +91,7 @@ class OperatorVenue(MethodView):
     @operator.doc(security=BEARER)
     def get(self, venue_id: uuid.UUID):
         """Lire un lieu"""
-        return _with_etag(venues.get(db_session(), venue_id))
+        return _with_etag(venues.get(db_session(), venue_id, scope=service_context().scope))
 
     @operator.arguments(schemas.VenueUpdateSchema)
     @operator.alt_response(200, schema=schemas.VenueWriteSchema, success=True,
@@ -100,17 +101,16 @@ class OperatorVenue(MethodView):
                                                  "description": "ETag de la révision lue"}])
     def patch(self, changes: dict, venue_id: uuid.UUID):
         """Modifier un lieu (If-Match obligatoire ; 412 si la révision a changé)"""
-        session = db_session()
-        current = venues.get(session, venue_id)
+        session, ctx = db_session(), service_context()
+        current = venues.get(session, venue_id, scope=ctx.scope)
         expected = if_match_revision(current.revision)
-        return _written(venues.update(session, venue_id, changes, expected, actor=actor(), plugins=plugins()), 200)
+        return _written(venues.update(session, venue_id, changes, expected, ctx), 200)
 
 
 def _publication_view(status: str, summary: str):
     @require_role(*WRITE_ROLES)
     def view(venue_id: uuid.UUID):
-        return _with_etag(venues.set_publication_status(db_session(), venue_id, status, actor=actor(),
-                                                       plugins=plugins()))
+        return _with_etag(venues.set_publication_status(db_session(), venue_id, status, service_context()))
 
     view.__doc__ = summary
     return view

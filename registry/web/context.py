@@ -7,6 +7,7 @@ from pluggy import PluginManager
 from sqlalchemy.orm import Session
 
 from registry.db import Database
+from registry.services.context import Context
 
 
 def database() -> Database:
@@ -39,3 +40,13 @@ def close_sessions(_exc: BaseException | None = None) -> None:
 def plugins() -> PluginManager:
     """The application's plugin manager."""
     return current_app.extensions["registry.plugins"]
+
+
+def service_context() -> Context:
+    """Who acts in this request, with the app's plugins and criteria, and the token's territory scope."""
+    from registry.web.auth import actor, current_token
+
+    token = current_token()
+    scope = tuple(token.territories) if token is not None and token.role != "admin" else ()
+    return Context(actor=actor(), plugins=plugins(), catalogue=current_app.extensions["registry.criteria"],
+                   scope=scope)

@@ -1,0 +1,64 @@
+"""The append-only journal: every write to venues, facts, evaluations and qualifications leaves an entry."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from registry.models import JournalEntry, Venue
+
+
+class JournalIsAppendOnly(RuntimeError):
+    """Raised when code tries to update or delete a journal entry."""
+
+
+def jsonable(value: Any) -> Any:
+    """A value as JSON can hold it (dates in ISO format, UUIDs as text)."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def record(session: Session, actor: str, action: str, subject_type: str, subject_id: Any,
+           venue_pk: int | None = None, before: Any = None, after: Any = None) -> JournalEntry:
+    """Add an entry to the session (it is committed with the write it describes)."""
+    entry = JournalEntry(actor=actor, action=action, subject_type=subject_type, subject_id=str(subject_id),
+                         venue_pk=venue_pk, before=jsonable(before), after=jsonable(after))
+    session.add(entry)
+    return entry
+
+
+def venue_history(session: Session, venue: Venue) -> list[JournalEntry]:
+    """Every entry about a venue, newest first."""
+    return list(session.scalars(select(JournalEntry).where(JournalEntry.venue_pk == venue.pk)
+                                .order_by(JournalEntry.pk.desc())))
+
+
+@event.listens_for(JournalEntry, "before_update")
+def _refuse_update(mapper, connection, target) -> None:
+    raise JournalIsAppendOnly("journal entries cannot be updated")
+
+
+@event.listens_for(JournalEntry, "before_delete")
+def _refuse_delete(mapper, connection, target) -> None:
+    raise JournalIsAppendOnly("journal entries cannot be deleted")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_changes(state) -> None:
+    if (state.is_update or state.is_delete) and state.bind_mapper is not None \
+            and state.bind_mapper.class_ is JournalEntry:
+        raise JournalIsAppendOnly("journal entries cannot be updated or deleted")
