@@ -18,7 +18,7 @@ from registry import create_app, migrations
 from registry.db import DatabaseUnavailable
 from registry.errors import RegistryError
 from registry.plugins import describe_plugins, installed_entry_points
-from registry.services import demo, evaluations, territories, tokens
+from registry.services import demo, evaluations, qualifications, territories, tokens
 from registry.services.context import Context
 from registry.web.context import database
 
@@ -204,6 +204,25 @@ def evaluate_command(set_ids: tuple[str, ...], territory: str | None) -> None:
     for set_id, by_overall in counts.items():
         figures = ", ".join(f"{by_overall[k]} {k}" for k in ("eligible", "ineligible", "incomplete"))
         click.echo(f"{set_id} : {figures} ({by_overall['unchanged']} inchangées, non réenregistrées)")
+
+
+@main.group("qualifications")
+def qualifications_group() -> None:
+    """Qualifications des lieux."""
+
+
+@qualifications_group.command("expire")
+@with_appcontext
+@_friendly_errors
+def qualifications_expire() -> None:
+    """Faire expirer les qualifications arrivées à échéance (sans danger depuis cron)."""
+    _needs_schema()
+    with database().session() as session:
+        expired = qualifications.expire_due(session, _context("registry qualifications expire"))
+    click.echo(f"{len(expired)} qualification(s) expirée(s).")
+    for qualification in expired:
+        click.echo(f"  {qualification.venue.nom} : {qualification.criteria_set}, "
+                   f"échue le {qualification.valid_until:%d/%m/%Y}")
 
 
 @main.command("demo")

@@ -141,6 +141,12 @@ class WarningSchema(Schema):
     message = fields.String()
 
 
+class LabelSchema(Schema):
+    criteria_set = fields.String()
+    label = fields.String()
+    valid_until = fields.Date(allow_none=True)
+
+
 class VenuePublicSchema(VenueStandardSchema):
     """What anyone may read of a published venue."""
 
@@ -149,6 +155,8 @@ class VenuePublicSchema(VenueStandardSchema):
 
     id = fields.UUID(dump_only=True)
     commune_code = fields.String(dump_only=True, metadata={"description": "Commune actuelle (code INSEE)"})
+    labels = fields.List(fields.Nested(LabelSchema), dump_only=True, metadata={
+        "description": "Labels actifs aujourd'hui (qualification en cours de validité)"})
 
 
 class VenueSchema(VenuePublicSchema):

@@ -29,6 +29,7 @@ def installed_example(tmp_path, monkeypatch):
     import registry_label_exemple
 
     registry_label_exemple.CHANGES.clear()
+    registry_label_exemple.DECISIONS.clear()
     return registry_label_exemple
 
 
@@ -91,6 +92,28 @@ def test_hook_registry_venue_changed(example_app, installed_example):
     client.post(f"/api/v1/operator/venues/{venue['id']}/publish", headers=headers)
     assert installed_example.CHANGES == [("Médiathèque de Rodez", "created"), ("Médiathèque", "updated"),
                                          ("Médiathèque", "published")]
+
+
+def test_hook_registry_qualification_decided(example_app, installed_example):
+    from registry.services import tokens
+
+    with example_app.extensions["registry.db"].session() as session:
+        secret = tokens.create(session, "op", "operator").secret
+    client = example_app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    venue = client.post("/api/v1/operator/venues", json=RODEZ_MEDIATHEQUE, headers=headers).get_json()
+    url = f"/api/v1/operator/venues/{venue['id']}/qualifications/label-exemple/decisions"
+    for action in ("submit", "start_review"):
+        assert client.post(url, json={"action": action}, headers=headers).status_code == 200
+    client.post(f"/api/v1/operator/venues/{venue['id']}/facts", json={"name": "public_wifi", "value": True},
+                headers=headers)
+    assert client.post(url, json={"action": "qualify"}, headers=headers).status_code == 200
+    client.post(f"/api/v1/operator/venues/{venue['id']}/facts", json={"name": "public_wifi", "value": False},
+                headers=headers)
+    assert installed_example.DECISIONS == [("label-exemple", "submit", "submitted"),
+                                           ("label-exemple", "start_review", "under_review"),
+                                           ("label-exemple", "qualify", "qualified"),
+                                           ("label-exemple", "needs_review", "qualified")]
 
 
 def test_a_failing_venue_changed_plugin_does_not_undo_the_change(database_url, client, operator):

@@ -217,6 +217,16 @@ def active_labels(session: Session, venue_pks: list[int], today: date) -> dict[i
     return labels
 
 
+def attach_labels(session: Session, venues: list[Venue], ctx: Context) -> list[Venue]:
+    """Set on each venue the labels it may show today (``criteria_set``, ``label``, ``valid_until``)."""
+    active = active_labels(session, [v.pk for v in venues], ctx.day())
+    for venue in venues:
+        venue.labels = [{"criteria_set": q.criteria_set, "valid_until": q.valid_until,
+                         "label": ctx.catalogue.sets[q.criteria_set].label if q.criteria_set in ctx.catalogue.sets
+                         else q.criteria_set} for q in active[venue.pk]]
+    return venues
+
+
 def work_queue(session: Session, ctx: Context, *, page: int = 1, per_page: int = 50, status: str | None = None,
                criteria_set: str | None = None, territory: str | None = None, needs_review: bool | None = None,
                expiring_within_days: int | None = None) -> Page:

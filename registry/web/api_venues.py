@@ -8,7 +8,7 @@ from flask import jsonify, url_for
 from flask.views import MethodView
 
 from registry import schemas
-from registry.services import venues
+from registry.services import qualifications, venues
 from registry.web.api_base import Blueprint, page_body, etag_of, if_match_revision
 from registry.web.auth import BEARER, WRITE_ROLES, require_role
 from registry.web.context import db_session, read_session, service_context
@@ -28,7 +28,9 @@ class PublicVenues(MethodView):
     @public.response(200, PublicPage)
     def get(self, page: int, per_page: int, **filters):
         """Lister les lieux publiés"""
-        found = venues.list_venues(read_session(), page=page, per_page=per_page, published_only=True, **filters)
+        session = read_session()
+        found = venues.list_venues(session, page=page, per_page=per_page, published_only=True, **filters)
+        qualifications.attach_labels(session, found.items, service_context())
         return page_body(found, "venues.PublicVenues")
 
 
@@ -37,7 +39,9 @@ class PublicVenue(MethodView):
     @public.response(200, schemas.VenuePublicSchema)
     def get(self, venue_id: uuid.UUID):
         """Lire un lieu publié"""
-        return venues.get(read_session(), venue_id, published_only=True)
+        session = read_session()
+        venue = venues.get(session, venue_id, published_only=True)
+        return qualifications.attach_labels(session, [venue], service_context())[0]
 
 
 def _written(result: venues.WriteResult, status: int):

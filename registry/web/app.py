@@ -13,7 +13,7 @@ from registry.config import load_config
 from registry.db import Database
 from registry.plugins import make_plugin_manager
 from registry.services.criteria import build_catalogue
-from registry.web import api_criteria, api_territories, api_venues, pages
+from registry.web import api_criteria, api_qualifications, api_territories, api_venues, pages
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
 
@@ -41,7 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.components.schema("CriterionResult", schema=api_criteria.CriterionResultSchema)
     for blueprint in (api_venues.public, api_venues.operator, api_territories.blp, api_criteria.public,
-                      api_criteria.operator):
+                      api_criteria.operator, api_qualifications.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(pages.pages)
     for blueprints in pm.hook.registry_blueprints():

@@ -13,6 +13,7 @@ from registry.eligibility import CriteriaSet, Fact, criterion, met, unknown, unm
 
 WIFI = Fact("public_wifi", "boolean", "Wi-Fi public gratuit")
 CHANGES: list[tuple[str, str]] = []
+DECISIONS: list[tuple[str, str, str]] = []
 
 
 @criterion(id="wifi", title="Wi-Fi public gratuit", facts=(WIFI,), source="Charte du label d'exemple, art. 1")
@@ -49,6 +50,11 @@ def registry_criteria_sets():
 @hookimpl
 def registry_venue_changed(venue, change, actor):
     CHANGES.append((venue.nom, change))
+
+
+@hookimpl
+def registry_qualification_decided(qualification, action, actor):
+    DECISIONS.append((qualification.criteria_set, action, qualification.status))
 
 
 @hookimpl
