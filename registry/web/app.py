@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import secrets
+from pathlib import Path
+
 from flask import Flask
 from flask_smorest import Api
+from flask_wtf import CSRFProtect
 
 from registry import __version__
 from registry.config import load_config
 from registry.db import Database
 from registry.plugins import make_plugin_manager
 from registry.services.criteria import build_catalogue
-from registry.web import api_criteria, api_qualifications, api_territories, api_venues, pages
+from registry.web import api_criteria, api_qualifications, api_territories, api_venues, auditor, pages
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
 
@@ -27,6 +31,10 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     app = Flask("registry", instance_relative_config=True, template_folder="web/templates",
                 static_folder="web/static")
     app.config.update(load_config(app.instance_path, config))
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.json.ensure_ascii = False  # UTF-8 JSON: « é » rather than « \u00e9 »
     app.extensions["registry.db"] = Database(app.config["DATABASE_URL"], app.config["READ_DATABASE_URL"])
     app.teardown_appcontext(close_sessions)
     disabled = [name.strip() for name in app.config["DISABLED_PLUGINS"].split(",") if name.strip()]
@@ -40,10 +48,13 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
                                 "médiation numérique v1.0.", "x-registry-version": __version__}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.components.schema("CriterionResult", schema=api_criteria.CriterionResultSchema)
+    csrf = CSRFProtect(app)
     for blueprint in (api_venues.public, api_venues.operator, api_territories.blp, api_criteria.public,
                       api_criteria.operator, api_qualifications.blp):
         api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)  # bearer tokens, no cookies: nothing to forge
     app.register_blueprint(pages.pages)
+    app.register_blueprint(auditor.auditor)
     for blueprints in pm.hook.registry_blueprints():
         for blueprint in blueprints or []:
             app.register_blueprint(blueprint)
@@ -52,3 +63,13 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
             app.cli.add_command(command)
     register_error_handlers(app)
     return app
+
+
+def _instance_secret(instance: Path) -> str:
+    """A secret key kept in the instance folder (made once), so sessions survive restarts and workers agree."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from http import HTTPStatus
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from registry.errors import RegistryError
@@ -40,7 +40,9 @@ def _flatten_webargs(messages: dict) -> dict:
     return flat
 
 
-def handle_registry_error(error: RegistryError) -> Response:
+def handle_registry_error(error: RegistryError):
+    if not request.path.startswith("/api/"):
+        return render_template("error.html", title=error.title, detail=error.detail), error.status
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
     return problem(error.status, error.detail, error.errors, error.title, headers)
 

@@ -1,0 +1,129 @@
+"""The auditors' pages in a real headless Chromium, driven from Python with the keyboard only.
+
+Needs Debian's ``chromium`` and ``chromium-driver``; skipped without them, except in CI
+(``REGISTRY_REQUIRE_BROWSER=1``), where their absence fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from registry import create_app
+from registry.services import tokens
+from tests.conftest import RODEZ_MEDIATHEQUE
+from tests.test_api_evaluations import PASS_NUMERIQUE_FACTS
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+if not (CHROMIUM and CHROMEDRIVER):
+    if os.environ.get("REGISTRY_REQUIRE_BROWSER") == "1":
+        raise RuntimeError("chromium et chromium-driver sont requis (apt-get install chromium chromium-driver)")
+    pytest.skip("chromium / chromedriver absents", allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+@pytest.fixture
+def live_server(database_url):
+    app = create_app({"DATABASE_URL": database_url})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    app.extensions["registry.db"].dispose()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager reach the network
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1280,2000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+
+
+def message_shows(driver, text: str) -> bool:
+    """Wait until the page's messages say ``text`` (the form's answer page has loaded)."""
+
+    def shown(d) -> bool:
+        try:
+            return text in d.find_element(By.CSS_SELECTOR, ".messages").text
+        except (NoSuchElementException, StaleElementReferenceException):
+            return False
+
+    WebDriverWait(driver, 10).until(shown)
+    return True
+
+
+def press_enter_on(driver, css: str) -> None:
+    """Focus an element as Tab would, then press Enter: no mouse."""
+    element = driver.find_element(By.CSS_SELECTOR, css)
+    driver.execute_script("arguments[0].focus()", element)
+    assert driver.switch_to.active_element == element
+    element.send_keys(Keys.ENTER)
+
+
+@pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
+def test_an_auditor_reviews_and_qualifies_a_venue_by_keyboard(live_server, browser, tmp_path):
+    app, base = live_server
+    with app.extensions["registry.db"].session() as session:
+        secret = tokens.create(session, "Auditrice Aveyron", "operator", ["departement:12"]).secret
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    venue = client.post("/api/v1/operator/venues", headers=headers, json={
+        **RODEZ_MEDIATHEQUE, "modalites_accompagnement": ["Accompagnement individuel"],
+        "modalites_acces": ["Se présenter"], "publication_status": "published"}).get_json()
+    for name, value in PASS_NUMERIQUE_FACTS.items():
+        if name != "trained_mediators":
+            client.post(f"/api/v1/operator/venues/{venue['id']}/facts", headers=headers,
+                        json={"name": name, "value": value})
+    client.post(f"/api/v1/operator/venues/{venue['id']}/qualifications/pass-numerique/decisions", headers=headers,
+                json={"action": "submit"})
+
+    # Log in: the token field has the focus; type and press Enter.
+    browser.get(f"{base}/auditeur/")
+    assert "Connexion" in browser.title
+    assert browser.switch_to.active_element.get_attribute("id") == "jeton"
+    browser.switch_to.active_element.send_keys(secret, Keys.ENTER)
+    assert "File de travail" in browser.find_element(By.TAG_NAME, "h1").text
+    assert "Médiathèque de Rodez" in browser.find_element(By.TAG_NAME, "table").text
+
+    # Open the venue from the queue.
+    press_enter_on(browser, "table a")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Médiathèque de Rodez"
+
+    # Record the missing fact with its evidence.
+    field = browser.find_element(By.ID, "fait-trained_mediators")
+    field.send_keys("2")
+    evidence = browser.find_element(By.ID, "preuve-trained_mediators")
+    evidence.send_keys("attestations de formation", Keys.ENTER)
+    assert message_shows(browser, "Nombre de médiateurs numériques formés : enregistré.")
+
+    # Review, then qualify: the evaluation runs on the current revision.
+    press_enter_on(browser, "#jeu-pass-numerique ~ form.decision button[value=start_review]")
+    assert message_shows(browser, "Décision enregistrée : en examen.")
+    press_enter_on(browser, "#jeu-pass-numerique ~ form.decision button[value=qualify]")
+    assert message_shows(browser, "Décision enregistrée : qualifié.")
+    section = browser.find_element(By.XPATH, "//section[h2[@id='jeu-pass-numerique']]")
+    assert "Dernière évaluation : eligible" in section.text
+    assert "qualification.qualify" in browser.find_element(By.XPATH, "//section[h2[@id='journal']]").text
+    browser.save_screenshot(str(tmp_path / "auditeur.png"))
+
+    public = client.get(f"/api/v1/venues/{venue['id']}").get_json()
+    assert [label["label"] for label in public["labels"]] == ["Accepte le Pass numérique"]
