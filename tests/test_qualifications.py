@@ -223,3 +223,11 @@ def test_operator_scope_hides_and_protects_venues_outside_it(client, token_for, 
                          headers={**aveyron, "If-Match": '"1"'})
     assert moved.status_code == 403
     assert client.get(f"{OPERATOR}/venues/{rodez}", headers=aveyron).get_json()["commune_code"] == "12202"
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_the_history_cannot_be_changed_through_the_api(client, operator, venue_id, session, method):
+    entries = journal_count(session)
+    response = getattr(client, method)(f"{OPERATOR}/venues/{venue_id}/history", json={}, headers=operator)
+    assert response.status_code == 405
+    assert journal_count(session) == entries
