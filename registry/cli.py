@@ -18,7 +18,7 @@ from registry import create_app, migrations
 from registry.db import DatabaseUnavailable
 from registry.errors import RegistryError
 from registry.plugins import describe_plugins, installed_entry_points
-from registry.services import demo, evaluations, qualifications, territories, tokens
+from registry.services import coverage, coverage_formats, demo, evaluations, qualifications, territories, tokens
 from registry.services.context import Context
 from registry.web.context import database
 
@@ -31,8 +31,7 @@ def _friendly_errors(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except RegistryError as exc:
-            fields = "; ".join(f"{name} : {' '.join(messages)}" for name, messages in exc.errors.items())
-            raise click.ClickException(fields or exc.detail) from None
+            raise click.ClickException(exc.detail) from None
         except (BoundaryFileError, DatabaseUnavailable) as exc:
             raise click.ClickException(str(exc)) from None
 
@@ -223,6 +222,44 @@ def qualifications_expire() -> None:
     for qualification in expired:
         click.echo(f"  {qualification.venue.nom} : {qualification.criteria_set}, "
                    f"échue le {qualification.valid_until:%d/%m/%Y}")
+
+
+@main.command("coverage")
+@click.argument("territory")
+@click.option("--label", "criteria_set", default="pass-numerique", show_default=True,
+              help="Jeu de critères dont le label compte.")
+@click.option("--bands", default="5,10,20", show_default=True, help="Tranches de distance en km.")
+@click.option("--format", "output", type=click.Choice(("csv", "json", "geojson")), default="csv", show_default=True)
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False, writable=True),
+              help="Fichier à écrire (sinon la sortie standard).")
+@with_appcontext
+@_friendly_errors
+def coverage_command(territory: str, criteria_set: str, bands: str, output: str, output_file: str | None) -> None:
+    """Couverture d'un territoire (departement:12, epci:<siren>, region:76, commune:12202 ou france)."""
+    _needs_schema()
+    try:
+        distances = tuple(float(b) for b in bands.split(","))
+    except ValueError:
+        raise click.BadParameter("distances en km séparées par des virgules (ex. 5,10,20)", param_hint="--bands")
+    kind, code = coverage.parse_target(territory)
+    with database().session() as session:
+        with _progressbar("Couverture") as advance:
+            report = coverage.compute(session, kind, code, _context("registry coverage"), criteria_set, distances,
+                                      progress=advance)
+        if output == "csv":
+            text = coverage_formats.to_csv(report)
+        elif output == "geojson":
+            text = coverage_formats.to_json_text(coverage_formats.to_geojson(session, report))
+        else:
+            text = coverage_formats.to_json_text(coverage_formats.CoverageSchema().dump(report))
+    if output_file:
+        Path(output_file).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+    summary = ", ".join(f"{'≤ ' + format(b.band_km, 'g') + ' km' if b.band_km is not None else 'au-delà'} : "
+                        f"{b.share:.1%}" for b in report.by_band)
+    click.echo(f"{report.name} : {len(report.communes)} communes, {report.population} habitants, "
+               f"{report.qualified_venues} lieux qualifiés en France ({summary}). {report.note}", err=True)
 
 
 @main.command("demo")

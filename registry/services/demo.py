@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from registry.errors import InvalidInput
 from registry.models import Territory, Venue
-from registry.services import venues
+from registry.services import facts, qualifications, venues
 from registry.services.context import Context
 
 ORIGIN = "demo"
@@ -50,6 +50,14 @@ DEMO_VENUES = (
 )
 
 
+#: A fictional SIRET with a valid checksum (SIREN 000000000 belongs to nobody).
+DEMO_SIRET = "00000000000018"
+#: Audit facts that make a demo venue eligible for the Pass numérique (all fictional).
+DEMO_FACTS = {"legal_representative": "Représentant fictif", "zero_cost_with_pass": True,
+              "bank_details_checked": True, "trained_mediators": 1}
+QUALIFIED = 5  # the first venues are qualified, the others stay without a label
+
+
 @dataclass
 class DemoReport:
     created: int
@@ -66,14 +74,24 @@ def load_demo(session: Session, ctx: Context) -> DemoReport:
          horaires) in DEMO_VENUES:
         if origin_id in existing:
             continue
-        venues.create(session, {
+        result = venues.create(session, {
             "origin": ORIGIN, "origin_id": origin_id, "publication_status": "published", "nom": nom,
             "code_insee": insee, "code_postal": postcode, "adresse": adresse, "latitude": lat, "longitude": lon,
             "typologie": typologie, "services": services, "frais_a_charge": frais,
             "modalites_accompagnement": accompagnement, "modalites_acces": ["Se présenter", "Téléphoner"],
             "horaires": horaires, "itinerance": ["Itinérant"] if "bus" in origin_id else ["Fixe"],
-            "source": "Jeu de démonstration du registre", "pivot": "00000000000000",
+            "source": "Jeu de démonstration du registre", "pivot": DEMO_SIRET,
             "presentation_resume": "Lieu fictif du jeu de démonstration : il n'existe pas.",
         }, ctx)
+        if created < QUALIFIED:
+            _qualify(session, result.venue, ctx)
         created += 1
     return DemoReport(created, len(existing))
+
+
+def _qualify(session: Session, venue: Venue, ctx: Context) -> None:
+    signed = ctx.day().isoformat()
+    for name, value in {**DEMO_FACTS, "charter_signed_on": signed, "terms_signed_on": signed}.items():
+        facts.record(session, venue.id, name, value, "jeu de démonstration", ctx)
+    for action in ("submit", "start_review", "qualify"):
+        qualifications.decide(session, venue.id, "pass-numerique", action, ctx)

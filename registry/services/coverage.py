@@ -1,0 +1,232 @@
+"""Coverage of a territory by qualified venues: distance from each commune to the nearest one, bands, aggregates.
+
+Set-based: one query for the communes (with their reference point), one for the qualified venues, then a spatial
+index in memory (``geodata.distances``) with exact great-circle distances. Never one round trip per commune.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from geodata.distances import PointIndex
+from geodata.reference import KIND_LABELS, parse_territory_ref
+from registry.errors import Forbidden, InvalidInput
+from registry.models import Qualification, Territory, Venue
+from registry.services import territories
+from registry.services.context import Context
+
+DEFAULT_BANDS = (5.0, 10.0, 20.0)
+FRANCE = "france"
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class CommuneCoverage:
+    """One commune's figures; distances are ``None`` without a reference point (no boundary imported)."""
+
+    code: str
+    name: str
+    population: int
+    departement_code: str | None
+    epci_code: str | None
+    lon: float | None
+    lat: float | None
+    nearest_venue_id: str | None = None
+    nearest_venue_nom: str | None = None
+    distance_m: float | None = None
+    venues_within: list[int] = field(default_factory=list)  # per band
+    itinerant_venues: list[str] = field(default_factory=list)  # within the largest band
+    venues_in_commune: int = 0
+    band: float | None = None  # smallest band (km) holding the nearest venue; inf beyond the largest; None unknown
+
+
+@dataclass
+class AreaFigures:
+    """Qualified venues located in an EPCI or a département, and their density."""
+
+    kind: str
+    code: str
+    name: str
+    population: int
+    venues: int
+
+    @property
+    def venues_per_10k(self) -> float | None:
+        return round(self.venues / self.population * 10_000, 2) if self.population else None
+
+
+@dataclass
+class BandFigures:
+    band_km: float | None  # None: beyond the largest band
+    communes: int
+    population: int
+    share: float
+
+
+@dataclass
+class CoverageReport:
+    """The coverage of a territory for one label."""
+
+    kind: str
+    code: str
+    name: str
+    criteria_set: str
+    label: str
+    bands: tuple[float, ...]
+    computed_on: date
+    communes: list[CommuneCoverage]
+    qualified_venues: int
+    boundaries: str  # "complete", "partial" or "none"
+    by_band: list[BandFigures] = field(default_factory=list)
+    unknown_distance_population: int = 0
+    communes_without_venue: list[str] = field(default_factory=list)
+    epci: list[AreaFigures] = field(default_factory=list)
+    departements: list[AreaFigures] = field(default_factory=list)
+
+    @property
+    def population(self) -> int:
+        return sum(c.population for c in self.communes)
+
+    @property
+    def note(self) -> str:
+        """What the report can and cannot say, in French."""
+        if self.boundaries == "complete":
+            return "Distances calculées depuis un point de chaque commune (contours importés)."
+        missing = sum(1 for c in self.communes if c.lon is None)
+        return (f"{missing} commune(s) sans contour importé : leurs distances sont inconnues ; seuls les "
+                "décomptes par code (lieux par commune et par EPCI) les couvrent. Importez les contours avec "
+                "« registry territories import-boundaries ».")
+
+
+def _communes_statement(session: Session, kind: str, code: str):
+    statement = select(Territory.code, Territory.name, Territory.population, Territory.departement_code,
+                       Territory.epci_code, func.ST_X(Territory.reference_point), func.ST_Y(Territory.reference_point)
+                       ).where(Territory.kind == "commune")
+    if kind == FRANCE:
+        return statement
+    return statement.where(territories.membership_filter(session, Territory.code, kind, code))
+
+
+def check_access(session: Session, kind: str, code: str, scope: tuple[str, ...]) -> None:
+    """``Forbidden`` unless every commune of the territory lies within ``scope`` (empty scope: everything)."""
+    if not scope:
+        return
+    if kind == FRANCE:
+        raise Forbidden("La couverture nationale est réservée aux jetons sans périmètre.")
+    if f"{kind}:{code}" in scope:
+        return
+    communes = _communes_statement(session, kind, code).with_only_columns(Territory.code).subquery()
+    outside = session.scalar(select(func.count()).select_from(communes).where(
+        ~communes.c.code.in_(select(Territory.code).where(
+            Territory.kind == "commune", territories.scope_filter(session, Territory.code, scope)))))
+    if outside:
+        raise Forbidden(f"Ce territoire déborde de votre périmètre ({', '.join(scope)}).")
+
+
+def parse_target(value: str) -> tuple[str, str]:
+    """``departement:12`` or ``france``; ``InvalidInput`` on field ``territory`` otherwise."""
+    if value.strip().lower() == FRANCE:
+        return FRANCE, "FR"
+    try:
+        return parse_territory_ref(value)
+    except ValueError as exc:
+        raise InvalidInput.on("territory", str(exc)) from None
+
+
+def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: str = "pass-numerique",
+            bands: tuple[float, ...] = DEFAULT_BANDS, progress: Progress = lambda done, total: None) -> CoverageReport:
+    """The coverage report of a territory (``kind`` may be ``france``) for the label of ``criteria_set``."""
+    label_set = ctx.catalogue.get(criteria_set)
+    bands = tuple(sorted({float(b) for b in bands}))
+    if not bands or bands[0] <= 0 or bands[-1] > 200:
+        raise InvalidInput.on("bands", "Des distances entre 0 et 200 km sont attendues (ex. 5,10,20).")
+    name = "France" if kind == FRANCE else territories.get(session, kind, code).name
+    check_access(session, kind, code, ctx.scope)
+    today = ctx.day()
+    steps = 4
+    rows = session.execute(_communes_statement(session, kind, code).order_by(Territory.code)).all()
+    communes = [CommuneCoverage(r[0], r[1], r[2] or 0, r[3], r[4], r[5], r[6], venues_within=[0] * len(bands))
+                for r in rows]
+    progress(1, steps)
+    venues = session.execute(
+        select(Venue.id, Venue.nom, Venue.longitude, Venue.latitude, Venue.commune_code, Venue.itinerance)
+        .join(Qualification, Qualification.venue_pk == Venue.pk)
+        .where(Qualification.criteria_set == criteria_set, Qualification.status == "qualified",
+               or_(Qualification.valid_until.is_(None), Qualification.valid_until >= today),
+               Venue.publication_status == "published")).all()
+    progress(1, steps)
+    report = CoverageReport(kind, code, name, criteria_set, label_set.label, bands, today, communes, len(venues),
+                            "none")
+    _distances(report, venues)
+    progress(1, steps)
+    _aggregates(session, report, venues)
+    progress(1, steps)
+    return report
+
+
+def _distances(report: CoverageReport, venues: list) -> None:
+    located = [v for v in venues if v.longitude is not None and v.latitude is not None]
+    index = PointIndex(np.array([v.longitude for v in located]), np.array([v.latitude for v in located]))
+    with_point = [c for c in report.communes if c.lon is not None]
+    report.boundaries = ("complete" if len(with_point) == len(report.communes) and report.communes
+                         else "partial" if with_point else "none")
+    per_commune = Counter(v.commune_code for v in venues)
+    for commune in report.communes:
+        commune.venues_in_commune = per_commune.get(commune.code, 0)
+    if not with_point:
+        return
+    lon, lat = np.array([c.lon for c in with_point]), np.array([c.lat for c in with_point])
+    nearest, distance = index.nearest(lon, lat)
+    query, found, pair_distance = index.within(lon, lat, report.bands[-1] * 1000)
+    itinerant = np.array(["Itinérant" in (v.itinerance or []) for v in located], dtype=bool)
+    counts = [np.bincount(query[pair_distance <= band * 1000], minlength=len(with_point)) for band in report.bands]
+    for i, commune in enumerate(with_point):
+        if nearest[i] >= 0:
+            venue = located[nearest[i]]
+            commune.nearest_venue_id, commune.nearest_venue_nom = str(venue.id), venue.nom
+            commune.distance_m = round(float(distance[i]), 1)
+        commune.venues_within = [int(c[i]) for c in counts]
+    for i, j in zip(query[itinerant[found]], found[itinerant[found]]):
+        with_point[i].itinerant_venues.append(located[j].nom)
+    for commune in with_point:
+        commune.band = next((b for b in report.bands if commune.distance_m is not None
+                              and commune.distance_m <= b * 1000), float("inf"))
+
+
+def _aggregates(session: Session, report: CoverageReport, venues: list) -> None:
+    total = report.population or 1
+    known = [c for c in report.communes if c.lon is not None]
+    report.unknown_distance_population = sum(c.population for c in report.communes if c.lon is None)
+    for band in (*report.bands, None):
+        members = [c for c in known if (c.band == band if band is not None else c.band == float("inf"))]
+        population = sum(c.population for c in members)
+        report.by_band.append(BandFigures(band, len(members), population, round(population / total, 4)))
+    report.communes_without_venue = [c.code for c in known if c.venues_within and c.venues_within[-1] == 0]
+    per_commune = Counter(v.commune_code for v in venues)
+    for kind, attribute, target in (("epci", "epci_code", report.epci),
+                                    ("departement", "departement_code", report.departements)):
+        codes = sorted({getattr(c, attribute) for c in report.communes if getattr(c, attribute)})
+        if not codes:
+            continue
+        areas = session.execute(select(Territory.code, Territory.name, Territory.population)
+                                .where(Territory.kind == kind, Territory.code.in_(codes))).all()
+        members = dict(session.execute(select(Territory.code, getattr(Territory, attribute)).where(
+            Territory.kind == "commune", getattr(Territory, attribute).in_(codes))).all())
+        counted = Counter()
+        for commune_code, n in per_commune.items():
+            if commune_code in members:
+                counted[members[commune_code]] += n
+        target.extend(AreaFigures(kind, a.code, a.name, a.population or 0, counted.get(a.code, 0))
+                      for a in sorted(areas))
+
+
+def describe_kind(kind: str) -> str:
+    """A territory kind in French."""
+    return "France" if kind == FRANCE else KIND_LABELS[kind]

@@ -1,0 +1,71 @@
+"""Coverage of a territory by qualified venues (JSON, CSV, GeoJSON); any token, within its territories."""
+
+from __future__ import annotations
+
+from flask import Response, request
+from flask.views import MethodView
+from marshmallow import ValidationError, fields, validate, validates
+
+from registry.schemas import FrenchSchema
+from registry.services import coverage, coverage_formats
+from registry.web.api_base import Blueprint
+from registry.web.auth import BEARER, require_role
+from registry.web.context import read_session, service_context
+
+blp = Blueprint("coverage", __name__, url_prefix="/api/v1",
+                description="Couverture des territoires par les lieux qualifiés (jeton requis ; un jeton "
+                            "« territory » ne voit que ses territoires).")
+FORMATS = {"json": "application/json", "csv": "text/csv", "geojson": "application/geo+json"}
+
+
+class CoverageArgsSchema(FrenchSchema):
+    label = fields.String(load_default="pass-numerique", metadata={"description": "Jeu de critères du label"})
+    bands = fields.String(load_default="5,10,20", metadata={"description": "Tranches de distance en km"})
+    format = fields.String(validate=validate.OneOf(tuple(FORMATS), error="json, csv ou geojson attendu."))
+
+    @validates("bands")
+    def _bands(self, value: str, **kwargs) -> None:
+        try:
+            [float(b) for b in value.split(",")]
+        except ValueError:
+            raise ValidationError("Distances en km séparées par des virgules attendues (ex. 5,10,20).") from None
+
+
+def wanted_format(explicit: str | None) -> str:
+    """``format`` parameter, else the Accept header, else JSON."""
+    if explicit:
+        return explicit
+    best = request.accept_mimetypes.best_match(list(FORMATS.values()) + ["*/*"])
+    return next((name for name, mime in FORMATS.items() if mime == best), "json")
+
+
+def render(report: coverage.CoverageReport, output: str, session) -> Response:
+    """The report in the wanted format, with a file name for downloads."""
+    filename = f"couverture-{report.kind}-{report.code}-{report.criteria_set}"
+    if output == "csv":
+        body, mime = coverage_formats.to_csv(report), "text/csv; charset=utf-8"
+    elif output == "geojson":
+        body = coverage_formats.to_json_text(coverage_formats.to_geojson(session, report))
+        mime = "application/geo+json"
+    else:
+        body, mime = coverage_formats.to_json_text(coverage_formats.CoverageSchema().dump(report)), "application/json"
+    response = Response(body, mimetype=mime)
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}.{output}"'
+    return response
+
+
+@blp.route("/territories/<any(region,departement,epci,commune):kind>/<code>/coverage")
+class Coverage(MethodView):
+    decorators = [require_role("admin", "operator", "territory")]
+
+    @blp.arguments(CoverageArgsSchema, location="query", as_kwargs=True)
+    @blp.alt_response(200, schema=coverage_formats.CoverageSchema, success=True,
+                      description="JSON ; CSV (une ligne par commune) ou GeoJSON (communes et chiffres) avec "
+                                  "format=csv|geojson ou l'en-tête Accept")
+    @blp.doc(security=BEARER)
+    def get(self, kind: str, code: str, label: str, bands: str, format: str | None = None):
+        """Couverture d'un territoire : distance de chaque commune au lieu qualifié le plus proche"""
+        session = read_session()
+        report = coverage.compute(session, kind, code.upper(), service_context(), criteria_set=label,
+                                  bands=tuple(float(b) for b in bands.split(",")))
+        return render(report, wanted_format(format), session)
