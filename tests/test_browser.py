@@ -14,8 +14,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from registry import create_app
-from registry.services import tokens
-from tests.conftest import RODEZ_MEDIATHEQUE
+from registry.services import demo, territories, tokens
+from registry.services.context import Context
+from tests.conftest import RODEZ_MEDIATHEQUE, shared_file
 from tests.test_api_evaluations import PASS_NUMERIQUE_FACTS
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -27,7 +28,8 @@ if not (CHROMIUM and CHROMEDRIVER):
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,  # noqa: E402
+                                        WebDriverException)
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -58,17 +60,27 @@ def browser(tmp_path):
     driver.quit()
 
 
-def message_shows(driver, text: str) -> bool:
-    """Wait until the page's messages say ``text`` (the form's answer page has loaded)."""
+def _wait_text(driver, css: str, text: str) -> bool:
+    """Wait until the element ``css`` of the current page says ``text`` (the new page has loaded)."""
 
     def shown(d) -> bool:
         try:
-            return text in d.find_element(By.CSS_SELECTOR, ".messages").text
-        except (NoSuchElementException, StaleElementReferenceException):
+            return text in d.find_element(By.CSS_SELECTOR, css).text
+        except (NoSuchElementException, StaleElementReferenceException, WebDriverException):
             return False
 
     WebDriverWait(driver, 10).until(shown)
     return True
+
+
+def message_shows(driver, text: str) -> bool:
+    """Wait until the page's messages say ``text``."""
+    return _wait_text(driver, ".messages", text)
+
+
+def heading_shows(driver, text: str) -> bool:
+    """Wait until the page's main heading says ``text``."""
+    return _wait_text(driver, "h1", text)
 
 
 def press_enter_on(driver, css: str) -> None:
@@ -101,12 +113,12 @@ def test_an_auditor_reviews_and_qualifies_a_venue_by_keyboard(live_server, brows
     assert "Connexion" in browser.title
     assert browser.switch_to.active_element.get_attribute("id") == "jeton"
     browser.switch_to.active_element.send_keys(secret, Keys.ENTER)
-    assert "File de travail" in browser.find_element(By.TAG_NAME, "h1").text
+    assert heading_shows(browser, "File de travail")
     assert "Médiathèque de Rodez" in browser.find_element(By.TAG_NAME, "table").text
 
     # Open the venue from the queue.
     press_enter_on(browser, "table a")
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Médiathèque de Rodez"
+    assert heading_shows(browser, "Médiathèque de Rodez")
 
     # Record the missing fact with its evidence.
     field = browser.find_element(By.ID, "fait-trained_mediators")
@@ -127,3 +139,30 @@ def test_an_auditor_reviews_and_qualifies_a_venue_by_keyboard(live_server, brows
 
     public = client.get(f"/api/v1/venues/{venue['id']}").get_json()
     assert [label["label"] for label in public["labels"]] == ["Accepte le Pass numérique"]
+
+
+@pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
+def test_a_collectivite_reads_its_coverage_map(live_server, browser, tmp_path):
+    app, base = live_server
+    boundaries = shared_file("boundaries", "communes-12-aveyron-2018.geojson")
+    with app.extensions["registry.db"].session() as session:
+        territories.import_boundaries(session, boundaries)
+        demo.load_demo(session, Context("demo", plugins=app.extensions["registry.plugins"],
+                                        catalogue=app.extensions["registry.criteria"]))
+        secret = tokens.create(session, "CD12", "territory", ["departement:12"]).secret
+
+    browser.get(f"{base}/couverture/")
+    browser.switch_to.active_element.send_keys(secret, Keys.ENTER)
+    assert heading_shows(browser, "Couverture des territoires")
+    press_enter_on(browser, "main a[href='/couverture/departement/12']")
+    assert heading_shows(browser, "Couverture : Aveyron")
+    paths = browser.find_elements(By.CSS_SELECTOR, "svg.choropleth path")
+    assert len(paths) == 285
+    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.choropleth circle.venue")) == demo.QUALIFIED
+    fills = {path.get_attribute("fill") for path in paths}
+    assert len(fills) >= 3  # several distance bands are shown
+    table = browser.find_element(By.XPATH, "//section[h2[@id='synthese']]//table").text
+    assert "à 5 km au plus" in table and "%" in table
+    link = browser.find_element(By.PARTIAL_LINK_TEXT, "CSV")
+    assert "/couverture/departement/12/telecharger.csv" in link.get_attribute("href")
+    browser.save_screenshot(str(tmp_path / "couverture.png"))

@@ -89,6 +89,7 @@ class CoverageReport:
     communes_without_venue: list[str] = field(default_factory=list)
     epci: list[AreaFigures] = field(default_factory=list)
     departements: list[AreaFigures] = field(default_factory=list)
+    venue_points: list[tuple[float, float, str]] = field(default_factory=list)  # (lon, lat, nom), for maps
 
     @property
     def population(self) -> int:
@@ -173,6 +174,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
 
 def _distances(report: CoverageReport, venues: list) -> None:
     located = [v for v in venues if v.longitude is not None and v.latitude is not None]
+    report.venue_points = [(v.longitude, v.latitude, v.nom) for v in located]
     index = PointIndex(np.array([v.longitude for v in located]), np.array([v.latitude for v in located]))
     with_point = [c for c in report.communes if c.lon is not None]
     report.boundaries = ("complete" if len(with_point) == len(report.communes) and report.communes

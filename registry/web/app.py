@@ -17,7 +17,8 @@ from registry.config import load_config
 from registry.db import Database
 from registry.plugins import make_plugin_manager
 from registry.services.criteria import build_catalogue
-from registry.web import api_coverage, api_criteria, api_qualifications, api_territories, api_venues, auditor, pages
+from registry.web import (api_coverage, api_criteria, api_qualifications, api_territories, api_venues, auditor,
+                          collectivites, pages)
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
 
@@ -55,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
         csrf.exempt(blueprint)  # bearer tokens, no cookies: nothing to forge
     app.register_blueprint(pages.pages)
     app.register_blueprint(auditor.auditor)
+    app.register_blueprint(collectivites.collectivites)
     for blueprints in pm.hook.registry_blueprints():
         for blueprint in blueprints or []:
             app.register_blueprint(blueprint)

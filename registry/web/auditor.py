@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
-from registry.errors import RegistryError
+from registry.errors import Forbidden, RegistryError
 from registry.models import ApiToken
 from registry.services import evaluations, facts, journal, qualifications, tokens, venues
 from registry.services.context import Context
@@ -19,28 +19,36 @@ from registry.web.context import db_session, plugins
 auditor = Blueprint("auditor", __name__, url_prefix="/auditeur")
 
 
-def _user() -> ApiToken | None:
-    """The token the auditor logged in with (checked again on every request: revocation is immediate)."""
-    if "auditor_token" not in g:
+def session_user() -> ApiToken | None:
+    """The token the user logged in with (checked again on every request: revocation is immediate)."""
+    if "session_token" not in g:
         pk = session.get("token_pk")
         token = db_session().get(ApiToken, pk) if pk else None
-        g.auditor_token = token if token is not None and token.revoked_at is None and token.role in WRITE_ROLES \
-            else None
-    return g.auditor_token
+        g.session_token = token if token is not None and token.revoked_at is None else None
+    return g.session_token
 
 
-def login_required(view: Callable) -> Callable:
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        if _user() is None:
-            return redirect(url_for("auditor.login", next=request.full_path))
-        return view(*args, **kwargs)
+def login_required(view: Callable | None = None, *, roles: tuple[str, ...] = WRITE_ROLES) -> Callable:
+    """Pages: redirect to the login page without a session; 403 for a role not in ``roles``."""
 
-    return wrapper
+    def decorate(page: Callable) -> Callable:
+        @functools.wraps(page)
+        def wrapper(*args, **kwargs):
+            user = session_user()
+            if user is None:
+                return redirect(url_for("auditor.login", next=request.full_path))
+            if user.role not in roles:
+                raise Forbidden(f"Le rôle « {user.role} » n'ouvre pas cette page.")
+            return page(*args, **kwargs)
+
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
 
 
-def _context() -> Context:
-    user = _user()
+def page_context() -> Context:
+    """The service context of the logged-in page user."""
+    user = session_user()
     return Context(actor=f"token:{user.name}", plugins=plugins(), catalogue=current_app.extensions["registry.criteria"],
                    scope=tuple(user.territories) if user.role != "admin" else ())
 
@@ -66,14 +74,16 @@ def _flash_errors(view: Callable) -> Callable:
 def login():
     if request.method == "POST":
         token = tokens.authenticate(db_session(), request.form.get("jeton", "").strip())
-        if token is None or token.role not in WRITE_ROLES:
-            flash("Jeton inconnu, révoqué, ou sans rôle d'opérateur.", "erreur")
+        if token is None:
+            flash("Jeton inconnu ou révoqué.", "erreur")
             return render_template("auditor/login.html"), 401
         session.clear()
         session["token_pk"] = token.pk
         session.permanent = True
         target = request.args.get("next", "")
-        return redirect(target if target.startswith("/auditeur") else url_for("auditor.queue"))
+        if target.startswith(("/auditeur", "/couverture")) and not target.startswith("//"):
+            return redirect(target)
+        return redirect(url_for("auditor.queue") if token.role in WRITE_ROLES else url_for("collectivites.index"))
     return render_template("auditor/login.html")
 
 
@@ -87,7 +97,7 @@ def logout():
 @auditor.get("/")
 @login_required
 def queue():
-    ctx = _context()
+    ctx = page_context()
     args = request.args
     filters: dict[str, Any] = {
         "status": args.get("status") or None, "criteria_set": args.get("criteria_set") or None,
@@ -102,13 +112,13 @@ def queue():
     except RegistryError as exc:
         found, search, error = None, None, exc.detail
     return render_template("auditor/queue.html", page=found, search=search, error=error, args=args,
-                           statuses=qualifications.STATUS_LABELS, sets=ctx.catalogue.sets, user=_user())
+                           statuses=qualifications.STATUS_LABELS, sets=ctx.catalogue.sets, user=session_user())
 
 
 @auditor.get("/lieux/<uuid:venue_id>")
 @login_required
 def venue(venue_id: uuid.UUID):
-    ctx, db = _context(), db_session()
+    ctx, db = page_context(), db_session()
     found = venues.get(db, venue_id, scope=ctx.scope)
     history = facts.history(db, venue_id, ctx.scope)
     current: dict[str, Any] = {}
@@ -122,7 +132,7 @@ def venue(venue_id: uuid.UUID):
              "actions": qualifications.allowed_actions(held[s.id].status if s.id in held else None)}
             for s in sorted(ctx.catalogue.sets.values(), key=lambda s: s.id)]
     return render_template("auditor/venue.html", venue=found, facts=ctx.catalogue.audit_facts(), current=current,
-                           sets=sets, journal=journal.venue_history(db, found), user=_user(),
+                           sets=sets, journal=journal.venue_history(db, found), user=session_user(),
                            action_labels=qualifications.ACTION_LABELS, statuses=qualifications.STATUS_LABELS)
 
 
@@ -147,7 +157,7 @@ def _parse(fact_type: str, raw: str) -> Any:
 @login_required
 @_flash_errors
 def record_fact(venue_id: uuid.UUID):
-    ctx = _context()
+    ctx = page_context()
     name = request.form.get("name", "")
     fact = ctx.catalogue.audit_facts().get(name)
     if fact is None:
@@ -168,7 +178,7 @@ def record_fact(venue_id: uuid.UUID):
 @_flash_errors
 def evaluate(venue_id: uuid.UUID):
     set_id = request.form.get("criteria_set", "")
-    record = evaluations.evaluate_venue(db_session(), venue_id, set_id, _context())
+    record = evaluations.evaluate_venue(db_session(), venue_id, set_id, page_context())
     flash(f"Évaluation {set_id} : {record.overall}.", "info")
     return redirect(url_for("auditor.venue", venue_id=venue_id, _anchor=f"jeu-{set_id}"))
 
@@ -178,7 +188,7 @@ def evaluate(venue_id: uuid.UUID):
 @_flash_errors
 def decide(venue_id: uuid.UUID, set_id: str):
     qualification = qualifications.decide(
-        db_session(), venue_id, set_id, request.form.get("action", ""), _context(),
+        db_session(), venue_id, set_id, request.form.get("action", ""), page_context(),
         reason=request.form.get("reason"), override=bool(request.form.get("override")),
         validity_days=current_app.config["QUALIFICATION_VALIDITY_DAYS"])
     flash(f"Décision enregistrée : {qualifications.STATUS_LABELS[qualification.status]}.", "info")
