@@ -1,0 +1,106 @@
+"""Coverage of all communes of France, and of one département, against N synthetic venues (60 % qualified).
+
+    python -m benchmarks.bench_coverage [--venues 100000] [--backend spatialite --backend postgis]
+
+Needs ../shared/data/boundaries/communes-2018.geojson.gz (all communes). Targets: France ≤ 10 s on PostGIS;
+one département ≤ 1 s on PostGIS and ≤ 3 s on SpatiaLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from benchmarks.db import fresh_database, postgis_available
+from registry.db import make_engine
+from registry.models import Qualification, Territory, Venue
+from registry.plugins import make_plugin_manager
+from registry.services import coverage, territories
+from registry.services.context import Context
+from registry.services.criteria import build_catalogue
+
+BOUNDARIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "boundaries" / "communes-2018.geojson.gz"
+TARGETS = {("postgis", "france"): 10.0, ("postgis", "departement"): 1.0, ("spatialite", "departement"): 3.0}
+
+
+def populate(session: Session, count: int, seed: int = 3) -> None:
+    """Venues scattered around communes' reference points (weighted by population); 60 % qualified."""
+    rng = random.Random(seed)
+    communes = session.execute(select(Territory.code, Territory.name, Territory.population,
+                                      func.ST_X(Territory.reference_point), func.ST_Y(Territory.reference_point))
+                               .where(Territory.kind == "commune", Territory.reference_point.is_not(None))).all()
+    chosen = rng.choices(communes, weights=[max(c.population or 1, 1) for c in communes], k=count)
+    rows = []
+    for number, c in enumerate(chosen):
+        lon, lat = c[3] + rng.gauss(0, 0.02), c[4] + rng.gauss(0, 0.015)
+        rows.append({"id": uuid.UUID(int=rng.getrandbits(128)), "origin": "bench", "origin_id": str(number),
+                     "publication_status": "published", "revision": 1, "commune_code": c.code,
+                     "nom": f"Lieu {number}", "commune": c.name, "code_postal": "00000", "adresse": "1 rue",
+                     "latitude": lat, "longitude": lon, "geom": f"SRID=4326;POINT({lon} {lat})",
+                     "date_maj": date(2026, 1, 1), "itinerance": ["Itinérant" if rng.random() < 0.03 else "Fixe"],
+                     **{name: [] for name in ("typologie", "courriels", "site_web", "services", "frais_a_charge",
+                                              "publics_specifiquement_adresses", "prise_en_charge_specifique",
+                                              "dispositif_programmes_nationaux", "formations_labels",
+                                              "autres_formations_labels", "modalites_acces",
+                                              "modalites_accompagnement")}})
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(Venue), rows[start:start + 5000])
+    pks = list(session.scalars(select(Venue.pk)))
+    qualified = rng.sample(pks, int(len(pks) * 0.6))
+    until = date.today() + timedelta(days=365)
+    for start in range(0, len(qualified), 10_000):
+        session.execute(insert(Qualification), [
+            {"id": uuid.uuid4(), "venue_pk": pk, "criteria_set": "pass-numerique", "status": "qualified",
+             "needs_review": False, "valid_from": date.today(), "valid_until": until, "version": 1}
+            for pk in qualified[start:start + 10_000]])
+    session.commit()
+
+
+def run(backend: str, count: int) -> None:
+    ctx = Context("bench", catalogue=build_catalogue(make_plugin_manager()))
+    with fresh_database(backend) as url:
+        engine = make_engine(url)
+        with Session(engine) as session:
+            started = time.perf_counter()
+            territories.load_reference(session)
+            report = territories.import_boundaries(session, BOUNDARIES)
+            populate(session, count)
+            print(f"[{backend}] set-up: {report.matched} communes with boundaries, {count} venues "
+                  f"({time.perf_counter() - started:.0f} s)")
+            for kind, code in (("departement", "12"), ("departement", "75"), ("france", "FR")):
+                timings = []
+                for _ in range(3):
+                    session.expire_all()
+                    started = time.perf_counter()
+                    result = coverage.compute(session, kind, code, ctx)
+                    timings.append(time.perf_counter() - started)
+                best = min(timings)
+                target = TARGETS.get((backend, kind))
+                versus = f" (target ≤ {target:g} s: {target / best:.1f}× faster)" if target else ""
+                share = next(b.share for b in result.by_band if b.band_km == result.bands[0])
+                print(f"[{backend}] {kind} {code}: {len(result.communes)} communes in {best:.2f} s "
+                      f"(best of 3){versus}; {share:.0%} of the population within {result.bands[0]:g} km")
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--venues", type=int, default=100_000)
+    parser.add_argument("--backend", action="append", choices=("spatialite", "postgis"))
+    args = parser.parse_args()
+    if not BOUNDARIES.exists():
+        sys.exit(f"{BOUNDARIES} absent : ce banc a besoin des contours de toutes les communes.")
+    for backend in args.backend or ["spatialite"] + (["postgis"] if postgis_available() else []):
+        run(backend, args.venues)
+
+
+if __name__ == "__main__":
+    main()
