@@ -30,11 +30,15 @@ def test_pages_need_a_login(client):
     assert response.status_code == 302 and "/auditeur/connexion" in response.headers["Location"]
 
 
-def test_a_wrong_or_non_operator_token_cannot_log_in(client, token_for):
+def test_a_wrong_token_cannot_log_in_and_a_territory_token_cannot_audit(client, token_for):
     page = client.get("/auditeur/connexion").get_data(as_text=True)
     assert client.post("/auditeur/connexion", data={"jeton": "rgt_faux", "csrf_token": csrf(page)}).status_code == 401
     territory = token_for("territory")["Authorization"].split()[1]
-    assert client.post("/auditeur/connexion", data={"jeton": territory, "csrf_token": csrf(page)}).status_code == 401
+    response = client.post("/auditeur/connexion", data={"jeton": territory, "csrf_token": csrf(page)})
+    assert response.status_code == 302 and response.headers["Location"] == "/couverture/"
+    assert client.get("/auditeur/").status_code == 403
+    assert client.get("/couverture/departement/12").status_code == 200
+    assert client.get("/couverture/departement/81").status_code == 403
 
 
 def test_forms_without_the_csrf_token_are_refused(client, session):
