@@ -45,7 +45,9 @@ database: venv
 	$(REGISTRY) demo
 
 test: system-deps venv
-	@echo "==> Tests (SpatiaLite$${REGISTRY_TEST_POSTGIS_URL:+ et PostGIS : $$REGISTRY_TEST_POSTGIS_URL})"
+	@echo "==> Analyse statique (ruff)"
+	$(BIN)/ruff check registry geodata criteria plugins benchmarks tests
+	@echo "==> Tests (SpatiaLite, et PostGIS si le serveur répond : $${REGISTRY_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres})"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 reference: venv

@@ -8,7 +8,6 @@ import re
 import pytest
 
 from registry.services import tokens
-from tests.conftest import RODEZ_MEDIATHEQUE
 
 
 def csrf(html: str) -> str:

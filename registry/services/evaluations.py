@@ -13,10 +13,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from geodata.reference import parse_territory_ref
 from registry.db import bulk_insert
 from registry.eligibility import VENUE_FACTS, CriteriaSet, Evaluation, VenueFacts, evaluate
-from registry.errors import InvalidInput, NotFound
+from registry.errors import NotFound
 from registry.models import EvaluationRecord, Venue, utcnow
 from registry.services import fact_values, journal, lookup, territories
 from registry.services.context import Context
@@ -126,15 +125,7 @@ def bulk_evaluate(session: Session, set_ids: list[str], ctx: Context, territory:
     params = {s.id: catalogue.params(s.id) for s in criteria_sets}
     params_keys = {s.id: _params_key(s, params[s.id]) for s in criteria_sets}
     columns = [Venue.pk, Venue.revision] + [getattr(Venue, name) for name in VENUE_FACTS]
-    statement = select(*columns)
-    if territory:
-        try:
-            kind, code = parse_territory_ref(territory)
-        except ValueError as exc:
-            raise InvalidInput.on("territory", str(exc)) from None
-        statement = statement.where(territories.membership_filter(session, Venue.commune_code, kind, code))
-    if ctx.scope:
-        statement = statement.where(territories.scope_filter(session, Venue.commune_code, ctx.scope))
+    statement = select(*columns).where(*territories.venue_filters(session, Venue.commune_code, territory, ctx.scope))
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     counts = {s.id: Counter() for s in criteria_sets}
 

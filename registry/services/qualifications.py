@@ -25,7 +25,6 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from geodata.reference import parse_territory_ref
 from registry.errors import Conflict, InvalidInput, NotFound, StaleRevision
 from registry.models import EvaluationRecord, Qualification, Venue
 from registry.services import evaluations, journal, lookup, territories
@@ -248,13 +247,6 @@ def work_queue(session: Session, ctx: Context, *, page: int = 1, per_page: int =
             Qualification.status.in_(("submitted", "under_review", "changes_requested")),
             Qualification.needs_review.is_(True),
             and_(Qualification.status.in_(HELD), Qualification.valid_until <= today + timedelta(days=30))))
-    if territory:
-        try:
-            kind, code = parse_territory_ref(territory)
-        except ValueError as exc:
-            raise InvalidInput.on("territory", str(exc)) from None
-        statement = statement.where(territories.membership_filter(session, Venue.commune_code, kind, code))
-    if ctx.scope:
-        statement = statement.where(territories.scope_filter(session, Venue.commune_code, ctx.scope))
+    statement = statement.where(*territories.venue_filters(session, Venue.commune_code, territory, ctx.scope))
     return paginate(session, statement.order_by(Qualification.needs_review.desc(), Qualification.updated_at,
                                                 Qualification.pk), page, per_page)

@@ -13,7 +13,8 @@ from sqlalchemy import ColumnElement, delete, false, func, insert, or_, select, 
 from sqlalchemy.orm import Session
 
 from geodata.boundaries import BoundaryFileError, as_multipolygon, read_boundaries
-from geodata.reference import KIND_LABELS, REFERENCE_DIR, read_aliases, read_territories, reference_version
+from geodata.reference import (KIND_LABELS, REFERENCE_DIR, parse_territory_ref, read_aliases, read_territories,
+                               reference_version)
 from registry import spatial
 from registry.errors import InvalidInput, NotFound
 from registry.models import CommuneAlias, Postcode, Territory
@@ -258,3 +259,21 @@ def in_scope(session: Session, commune_code: str | None, scope: tuple[str, ...])
     codes = {"commune": commune.code, "departement": commune.departement_code, "region": commune.region_code,
              "epci": commune.epci_code}
     return any(codes.get(ref.partition(":")[0]) == ref.partition(":")[2] for ref in scope)
+
+
+def venue_filters(session: Session, commune_code_column: ColumnElement, territory: str | None = None,
+                  scope: tuple[str, ...] = ()) -> list[ColumnElement]:
+    """Conditions restricting venues to a ``territory`` reference (``departement:12``) and to an actor's scope.
+
+    ``InvalidInput`` on field ``territory`` for a malformed or unknown territory.
+    """
+    conditions = []
+    if territory:
+        try:
+            kind, code = parse_territory_ref(territory)
+        except ValueError as exc:
+            raise InvalidInput.on("territory", str(exc)) from None
+        conditions.append(membership_filter(session, commune_code_column, kind, code))
+    if scope:
+        conditions.append(scope_filter(session, commune_code_column, scope))
+    return conditions

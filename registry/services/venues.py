@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from geodata.france import area_of
-from geodata.reference import parse_territory_ref
 from registry import spatial, standard
 from registry.errors import Conflict, Forbidden, InvalidInput, StaleRevision
 from registry.models import Venue
@@ -222,9 +221,7 @@ def list_venues(session: Session, *, page: int = 1, per_page: int = 20, q: str |
                 updated_since: datetime | None = None, published_only: bool = False,
                 scope: tuple[str, ...] = ()) -> Page:
     """Venues matching the filters (and within ``scope`` when given), by name then id."""
-    statement = select(Venue)
-    if scope:
-        statement = statement.where(territories.scope_filter(session, Venue.commune_code, scope))
+    statement = select(Venue).where(*territories.venue_filters(session, Venue.commune_code, territory, scope))
     if published_only:
         statement = statement.where(Venue.publication_status == "published")
     if publication_status:
@@ -236,10 +233,4 @@ def list_venues(session: Session, *, page: int = 1, per_page: int = 20, q: str |
     if q:
         pattern = f"%{q.lower()}%"
         statement = statement.where(or_(func.lower(Venue.nom).like(pattern), func.lower(Venue.commune).like(pattern)))
-    if territory:
-        try:
-            kind, code = parse_territory_ref(territory)
-        except ValueError as exc:
-            raise InvalidInput.on("territory", str(exc)) from None
-        statement = statement.where(territories.membership_filter(session, Venue.commune_code, kind, code))
     return paginate(session, statement.order_by(Venue.nom, Venue.pk), page, per_page)

@@ -8,7 +8,6 @@ Territories (INSEE reference, optional boundaries), postcodes, commune aliases, 
 standard v1.0 fields), audit facts and API tokens. Spatial indexes: R*Tree on SpatiaLite, GiST on PostGIS.
 """
 from alembic import op
-import geoalchemy2
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
