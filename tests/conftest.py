@@ -195,3 +195,34 @@ def create_venue(client, operator):
         return response
 
     return make
+
+
+PASS_NUMERIQUE_FACTS = {
+    "legal_representative": "Mme Rouquette", "zero_cost_with_pass": True, "charter_signed_on": "2026-09-01",
+    "terms_signed_on": "2026-09-01", "bank_details_checked": True, "trained_mediators": 2,
+}
+
+
+def qualify(client, headers, venue_id: str, set_id: str = "pass-numerique") -> None:
+    """Record the Pass numérique facts and walk the venue to ``qualified`` through the API."""
+    for name, value in PASS_NUMERIQUE_FACTS.items():
+        response = client.post(f"/api/v1/operator/venues/{venue_id}/facts", json={"name": name, "value": value},
+                               headers=headers)
+        assert response.status_code == 201, response.get_json()
+    for action in ("submit", "start_review", "qualify"):
+        response = client.post(f"/api/v1/operator/venues/{venue_id}/qualifications/{set_id}/decisions",
+                               json={"action": action}, headers=headers)
+        assert response.status_code == 200, response.get_json()
+
+
+@pytest.fixture
+def qualified(client, operator, create_venue):
+    """Create a published venue that qualifies for the Pass numérique; returns its id."""
+
+    def make(**fields) -> str:
+        venue_id = create_venue(publication_status="published", modalites_accompagnement=["Accompagnement individuel"],
+                                modalites_acces=["Se présenter"], **fields).get_json()["id"]
+        qualify(client, operator, venue_id)
+        return venue_id
+
+    return make

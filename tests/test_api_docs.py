@@ -45,8 +45,8 @@ def test_docs_page_loads_its_assets_from_the_app_only(client):
     assert "<script>" not in html  # no inline script
 
 
-def test_home_page_lists_published_venues(client, create_venue):
-    create_venue(publication_status="published")
+def test_home_page_lists_qualified_venues(client, create_venue, qualified):
+    qualified()
     create_venue(nom="Brouillon caché", origin_id="brouillon")
     html = client.get("/").get_data(as_text=True)
     assert "Médiathèque de Rodez" in html

@@ -8,13 +8,9 @@ from sqlalchemy import func, select
 
 from registry.cli import main
 from registry.models import AuditFact, EvaluationRecord
-from tests.conftest import MILLAU_FRANCE_SERVICES
+from tests.conftest import MILLAU_FRANCE_SERVICES, PASS_NUMERIQUE_FACTS
 
 OPERATOR = "/api/v1/operator"
-PASS_NUMERIQUE_FACTS = {
-    "legal_representative": "Mme Rouquette", "zero_cost_with_pass": True, "charter_signed_on": "2026-09-01",
-    "terms_signed_on": "2026-09-01", "bank_details_checked": True, "trained_mediators": 2,
-}
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from registry.models import Venue
-from tests.conftest import MILLAU_FRANCE_SERVICES, RODEZ_MEDIATHEQUE
+from tests.conftest import MILLAU_FRANCE_SERVICES, RODEZ_MEDIATHEQUE, qualify
 
 OPERATOR_VENUES = "/api/v1/operator/venues"
 
@@ -211,9 +211,11 @@ def test_unknown_venue_is_404(client, operator):
 
 
 def test_publication_controls_the_public_view(client, operator, create_venue):
-    venue = create_venue().get_json()
+    venue = create_venue(modalites_accompagnement=["Accompagnement individuel"],
+                         modalites_acces=["Se présenter"]).get_json()
+    qualify(client, operator, venue["id"])
     public_url = f"/api/v1/venues/{venue['id']}"
-    assert client.get(public_url).status_code == 404
+    assert client.get(public_url).status_code == 404  # qualified but still a draft
     published = client.post(f"{OPERATOR_VENUES}/{venue['id']}/publish", headers=operator)
     assert published.get_json()["publication_status"] == "published"
     public = client.get(public_url)
@@ -223,14 +225,15 @@ def test_publication_controls_the_public_view(client, operator, create_venue):
     assert client.get(public_url).status_code == 404
     kept = client.get(f"{OPERATOR_VENUES}/{venue['id']}", headers=operator).get_json()
     assert kept["publication_status"] == "unpublished"
-    assert client.get("/api/v1/venues").get_json()["total"] == 0
+    assert client.get("/api/v1/venues").get_json()["numberMatched"] == 0
 
 
-def test_public_reads_need_no_token(client, create_venue):
-    create_venue(publication_status="published")
+def test_public_reads_need_no_token_and_show_qualified_venues_only(client, create_venue, qualified):
+    qualified()
+    create_venue(nom="Publié mais pas qualifié", publication_status="published")
     body = client.get("/api/v1/venues").get_json()
-    assert body["total"] == 1
-    assert body["items"][0]["nom"] == "Médiathèque de Rodez"
+    assert body["numberMatched"] == 1
+    assert body["features"][0]["properties"]["nom"] == "Médiathèque de Rodez"
 
 
 def test_list_filters_by_territory_name_and_status(client, operator, create_venue):

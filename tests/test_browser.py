@@ -16,8 +16,7 @@ from werkzeug.serving import make_server
 from registry import create_app
 from registry.services import demo, territories, tokens
 from registry.services.context import Context
-from tests.conftest import RODEZ_MEDIATHEQUE, shared_file
-from tests.test_api_evaluations import PASS_NUMERIQUE_FACTS
+from tests.conftest import PASS_NUMERIQUE_FACTS, RODEZ_MEDIATHEQUE, shared_file
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 if not (CHROMIUM and CHROMEDRIVER):

@@ -46,9 +46,11 @@ def test_fresh_database_is_set_up_by_upgrade_load_and_demo(run, empty_database_u
 def test_demo_venues_are_published_and_placed(run, database_url, client):
     run(database_url, "demo")
     body = client.get("/api/v1/venues", query_string={"territory": "departement:12", "per_page": 50}).get_json()
-    assert body["total"] == len(demo.DEMO_VENUES)
-    assert all("(fictif)" in venue["nom"] for venue in body["items"])
-    assert {venue["commune_code"][:2] for venue in body["items"]} == {"12"}
+    assert body["numberMatched"] == demo.QUALIFIED  # the public sees the qualified ones
+    venues = [feature["properties"] for feature in body["features"]]
+    assert all("(fictif)" in venue["nom"] for venue in venues)
+    assert {venue["commune_code"][:2] for venue in venues} == {"12"}
+    assert {label["label"] for venue in venues for label in venue["labels"]} == {"Accepte le Pass numérique"}
 
 
 def test_import_boundaries_reports_what_it_did(run, database_url, tmp_path):

@@ -16,7 +16,6 @@ from registry.cli import main
 from registry.services import coverage, territories
 from registry.services.context import Context
 from tests.conftest import shared_file
-from tests.test_api_evaluations import PASS_NUMERIQUE_FACTS, record
 from tests.test_geodata import square, write_geojson
 
 OPERATOR = "/api/v1/operator"
@@ -36,25 +35,12 @@ def test_point_index_matches_brute_force_everywhere():
         assert sorted(found[query == i]) == sorted(np.nonzero(brute <= 20_000)[0])
 
 
-def qualify(client, headers, venue_id):
-    for name, value in PASS_NUMERIQUE_FACTS.items():
-        record(client, headers, venue_id, name, value)
-    for action in ("submit", "start_review", "qualify"):
-        response = client.post(f"{OPERATOR}/venues/{venue_id}/qualifications/pass-numerique/decisions",
-                               json={"action": action}, headers=headers)
-        assert response.status_code == 200, response.get_json()
-
-
 @pytest.fixture
-def qualified(client, operator, create_venue):
-    """Qualified, published venues at given points; returns a function (lon, lat, **fields) -> id."""
+def qualified(qualified):
+    """Qualified venues at given points: (lon, lat, **fields) -> id."""
 
     def make(lon: float, lat: float, **fields):
-        venue_id = create_venue(latitude=lat, longitude=lon, publication_status="published",
-                                modalites_accompagnement=["Accompagnement individuel"],
-                                modalites_acces=["Se présenter"], **fields).get_json()["id"]
-        qualify(client, operator, venue_id)
-        return venue_id
+        return qualified(latitude=lat, longitude=lon, **fields)
 
     return make
 

@@ -12,7 +12,8 @@ from registry.cli import main
 from registry.models import JournalEntry, Qualification
 from registry.services.journal import JournalIsAppendOnly
 from tests.conftest import MILLAU_FRANCE_SERVICES
-from tests.test_api_evaluations import PASS_NUMERIQUE_FACTS, record
+from tests.conftest import PASS_NUMERIQUE_FACTS
+from tests.test_api_evaluations import record
 
 OPERATOR = "/api/v1/operator"
 TODAY = date.today()
@@ -39,7 +40,9 @@ def decide(client, headers, venue_id, action, expect=200, set_id="pass-numerique
 
 
 def public_labels(client, venue_id):
-    return [label["label"] for label in client.get(f"/api/v1/venues/{venue_id}").get_json()["labels"]]
+    """The labels the public sees on the venue (a venue without any active label is not public: 404)."""
+    response = client.get(f"/api/v1/venues/{venue_id}")
+    return [] if response.status_code == 404 else [label["label"] for label in response.get_json()["labels"]]
 
 
 def journal_count(session) -> int:

@@ -1,4 +1,4 @@
-"""Venue endpoints: the public read-only view and the operator's read-write view."""
+"""Venue endpoints of operators (read-write). The public view is ``api_search``."""
 
 from __future__ import annotations
 
@@ -8,40 +8,15 @@ from flask import jsonify, url_for
 from flask.views import MethodView
 
 from registry import schemas
-from registry.services import qualifications, venues
+from registry.services import venues
 from registry.web.api_base import Blueprint, page_body, etag_of, if_match_revision
 from registry.web.auth import BEARER, WRITE_ROLES, require_role
-from registry.web.context import db_session, read_session, service_context
+from registry.web.context import db_session, service_context
 
-public = Blueprint("venues", __name__, url_prefix="/api/v1",
-                   description="Lieux publiés, en lecture libre.")
 operator = Blueprint("operator_venues", __name__, url_prefix="/api/v1/operator",
                      description="Gestion des lieux par les opérateurs (jeton operator ou admin).")
 
-PublicPage = schemas.page_schema(schemas.VenuePublicSchema, "VenuePublicPage")
 OperatorPage = schemas.page_schema(schemas.VenueSchema, "VenuePage")
-
-
-@public.route("/venues")
-class PublicVenues(MethodView):
-    @public.arguments(schemas.VenueListArgsSchema, location="query", as_kwargs=True)
-    @public.response(200, PublicPage)
-    def get(self, page: int, per_page: int, **filters):
-        """Lister les lieux publiés"""
-        session = read_session()
-        found = venues.list_venues(session, page=page, per_page=per_page, published_only=True, **filters)
-        qualifications.attach_labels(session, found.items, service_context())
-        return page_body(found, "venues.PublicVenues")
-
-
-@public.route("/venues/<uuid:venue_id>")
-class PublicVenue(MethodView):
-    @public.response(200, schemas.VenuePublicSchema)
-    def get(self, venue_id: uuid.UUID):
-        """Lire un lieu publié"""
-        session = read_session()
-        venue = venues.get(session, venue_id, published_only=True)
-        return qualifications.attach_labels(session, [venue], service_context())[0]
 
 
 def _written(result: venues.WriteResult, status: int):

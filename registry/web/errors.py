@@ -41,6 +41,8 @@ def _flatten_webargs(messages: dict) -> dict:
 
 
 def handle_registry_error(error: RegistryError):
+    if request.path.startswith("/ogc"):
+        return problem(error.status, error.detail, error.errors, error.title)
     if not request.path.startswith("/api/"):
         return render_template("error.html", title=error.title, detail=error.detail), error.status
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
@@ -57,7 +59,7 @@ def handle_http_exception(error: HTTPException) -> Response:
     if status == 400 and "messages" in data:
         errors = _flatten_webargs(data["messages"])
         return problem(400, "; ".join(str(m) for v in errors.values() for m in v), errors)
-    if not request.path.startswith("/api/"):
+    if not request.path.startswith(("/api/", "/ogc")):
         return error
     detail = {404: "Aucune ressource à cette adresse.", 405: f"Méthode {request.method} non autorisée ici.",
               413: "Requête trop volumineuse."}.get(status, error.description or "")

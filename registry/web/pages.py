@@ -7,8 +7,8 @@ from pathlib import Path
 from flask import Blueprint, abort, render_template, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
-from registry.services import venues
-from registry.web.context import read_session
+from registry.services import search
+from registry.web.context import read_session, service_context
 
 pages = Blueprint("pages", __name__)
 SWAGGER_ASSETS = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
@@ -17,7 +17,7 @@ SWAGGER_ASSETS = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalo
 
 @pages.get("/")
 def home():
-    found = venues.list_venues(read_session(), published_only=True, per_page=50)
+    found = search.search(read_session(), search.SearchQuery(), service_context(), limit=50)
     return render_template("home.html", page=found)
 
 

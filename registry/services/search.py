@@ -1,0 +1,213 @@
+"""Public search of qualified venues: near a point, in a box or a territory, by service, public, fees,
+accompaniment, typology, opening hours and name. Only published venues with a label valid today."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from geoalchemy2 import Geography
+from opening_hours import OpeningHours, ParserError
+from sqlalchemy import ColumnElement, and_, cast, exists, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from geodata.distances import METRES_PER_DEGREE_LAT
+from geodata.reference import parse_territory_ref
+from registry import spatial
+from registry.db import is_sqlite
+from registry.errors import InvalidInput, NotFound
+from registry.models import Qualification, Territory, Venue
+from registry.services import territories
+from registry.services.context import Context
+
+LIST_FILTERS = {"services": "services", "publics": "publics_specifiquement_adresses", "fees": "frais_a_charge",
+                "accompaniment": "modalites_accompagnement", "typology": "typologie"}
+AUTO_RADII_KM = (10, 50, 200, 1000, 20_000)
+
+
+@dataclass
+class SearchQuery:
+    """What the public asks for (all optional but the label, which defaults to the Pass numérique)."""
+
+    label: str = "pass-numerique"
+    near: tuple[float, float] | None = None  # (lon, lat)
+    radius_km: float | None = None
+    bbox: tuple[float, float, float, float] | None = None  # (min lon, min lat, max lon, max lat)
+    territory: str | None = None
+    lists: dict[str, list[str]] = field(default_factory=dict)  # filter name -> accepted values (any of)
+    open_at: datetime | None = None
+    q: str | None = None
+    properties: dict[str, str] = field(default_factory=dict)  # exact matches on standard fields (OGC API)
+
+
+@dataclass
+class SearchResult:
+    venues: list[Venue]
+    distances: dict[int, float]  # venue pk -> metres (near searches)
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + self.limit < self.total
+
+
+def _contains(session: Session, column, value: str) -> ColumnElement:
+    """The JSON list ``column`` holds ``value``."""
+    if is_sqlite(session.get_bind()):
+        each = func.json_each(column).table_valued("value")
+        return exists(select(literal(1)).select_from(each).where(each.c.value == value))
+    return column.contains([value])
+
+
+def _box(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
+    dlat = radius_m / METRES_PER_DEGREE_LAT
+    dlon = min(dlat / math.cos(math.radians(min(abs(lat) + dlat, 89.9))), 180)
+    return lon - dlon, lat - dlat, lon + dlon, lat + dlat
+
+
+def _envelope(box: tuple[float, float, float, float]) -> ColumnElement:
+    min_x, min_y, max_x, max_y = box
+    return func.ST_GeomFromText(f"POLYGON(({min_x!r} {min_y!r}, {max_x!r} {min_y!r}, {max_x!r} {max_y!r}, "
+                                f"{min_x!r} {max_y!r}, {min_x!r} {min_y!r}))", 4326)
+
+
+def _in_box(session: Session, box: tuple[float, float, float, float]) -> ColumnElement:
+    envelope = _envelope(box)
+    if is_sqlite(session.get_bind()):
+        return and_(spatial.index_filter(session, Venue.pk, "venues", "geom", envelope),
+                    func.MbrIntersects(Venue.geom, envelope) == 1)
+    return Venue.geom.op("&&")(envelope)
+
+
+def distance_m(session: Session, lon: float, lat: float) -> ColumnElement:
+    """Distance in metres on the WGS84 ellipsoid from the venue to a point."""
+    here = spatial.point(lon, lat)
+    if is_sqlite(session.get_bind()):
+        return func.ST_Distance(Venue.geom, here, 1)
+    return func.ST_Distance(cast(Venue.geom, _geography()), cast(here, _geography()))
+
+
+def _geography() -> Geography:
+    return Geography(srid=4326)
+
+
+def _within(session: Session, lon: float, lat: float, radius_m: float) -> ColumnElement:
+    if is_sqlite(session.get_bind()):
+        return and_(_in_box(session, _box(lon, lat, radius_m)), distance_m(session, lon, lat) <= radius_m)
+    return func.ST_DWithin(cast(Venue.geom, _geography()), cast(spatial.point(lon, lat), _geography()), radius_m)
+
+
+@lru_cache(maxsize=65_536)
+def _hours(expression: str) -> OpeningHours | None:
+    try:
+        return OpeningHours(expression)
+    except (ParserError, ValueError, TypeError):
+        return None
+
+
+def is_open(expression: str | None, moment: datetime) -> bool | None:
+    """Whether the venue is open at ``moment`` (local time); ``None`` when its hours cannot be read."""
+    parsed = _hours(expression.strip()) if expression and expression.strip() else None
+    if parsed is None:
+        return None
+    try:
+        return bool(parsed.is_open(moment.replace(tzinfo=None)))
+    except (ValueError, TypeError):
+        return None
+
+
+def _base(session: Session, query: SearchQuery, ctx: Context):
+    ctx.catalogue.get(query.label)
+    today = ctx.day()
+    labelled = exists().where(Qualification.venue_pk == Venue.pk, Qualification.criteria_set == query.label,
+                              Qualification.status == "qualified",
+                              or_(Qualification.valid_until.is_(None), Qualification.valid_until >= today))
+    statement = select(Venue).where(Venue.publication_status == "published", labelled)
+    for name, values in query.lists.items():
+        column = getattr(Venue, LIST_FILTERS[name])
+        statement = statement.where(or_(*[_contains(session, column, value) for value in values]))
+    if query.q:
+        pattern = f"%{query.q.lower()}%"
+        statement = statement.where(or_(func.lower(Venue.nom).like(pattern), func.lower(Venue.commune).like(pattern)))
+    if query.bbox:
+        statement = statement.where(_in_box(session, query.bbox))
+    if query.territory:
+        statement = statement.where(_territory(session, query.territory))
+    for name, value in query.properties.items():
+        statement = statement.where(getattr(Venue, name) == value)
+    return statement
+
+
+def _territory(session: Session, reference: str) -> ColumnElement:
+    """By code membership, or inside the territory's boundary when it was imported."""
+    try:
+        kind, code = parse_territory_ref(reference)
+    except ValueError as exc:
+        raise InvalidInput.on("territory", str(exc)) from None
+    by_code = territories.membership_filter(session, Venue.commune_code, kind, code)
+    boundary = session.scalar(select(Territory.pk).where(Territory.kind == kind, Territory.code == code,
+                                                         Territory.boundary.is_not(None)))
+    if boundary is None:
+        return by_code
+    outline = select(Territory.boundary).where(Territory.pk == boundary).scalar_subquery()
+    return or_(by_code, spatial.contains(session, outline, Venue.geom))
+
+
+def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, limit: int = 20) -> SearchResult:
+    """Qualified venues matching ``query``, nearest first for a ``near`` search, else by name."""
+    statement = _base(session, query, ctx)
+    distance = None
+    if query.near:
+        lon, lat = query.near
+        distance = distance_m(session, lon, lat).label("distance_m")
+        radii = [query.radius_km] if query.radius_km else list(AUTO_RADII_KM)
+        for radius in radii:  # without a radius, widen until the page can be filled
+            candidate = statement.where(_within(session, lon, lat, radius * 1000))
+            total = _count(session, candidate)
+            if total >= offset + limit or radius == radii[-1]:
+                statement = candidate
+                break
+        ordered = statement.add_columns(distance).order_by(distance, Venue.pk)
+    else:
+        ordered = statement.order_by(Venue.nom, Venue.pk)
+    if query.open_at is not None:
+        return _filtered_by_hours(session, ordered, query.open_at, offset, limit, distance is not None)
+    total = _count(session, statement)
+    rows = session.execute(ordered.offset(offset).limit(limit)).all()
+    venues = [row[0] for row in rows]
+    distances = {row[0].pk: float(row[1]) for row in rows} if distance is not None else {}
+    return SearchResult(venues, distances, total, offset, limit)
+
+
+def _count(session: Session, statement) -> int:
+    return session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+
+
+def _filtered_by_hours(session: Session, ordered, moment: datetime, offset: int, limit: int,
+                       with_distance: bool) -> SearchResult:
+    """Opening hours are not SQL: read the candidates' hours, keep those open at ``moment``, then page."""
+    keys = session.execute(ordered.with_only_columns(Venue.pk, Venue.horaires)).all()
+    open_pks = [pk for pk, hours in keys if is_open(hours, moment)]
+    page = open_pks[offset:offset + limit]
+    rows = {row[0].pk: row for row in session.execute(ordered.where(Venue.pk.in_(page)))} if page else {}
+    venues = [rows[pk][0] for pk in page]
+    distances = {pk: float(rows[pk][1]) for pk in page} if with_distance else {}
+    return SearchResult(venues, distances, len(open_pks), offset, limit)
+
+
+
+
+def public_venue(session: Session, venue_id, ctx: Context) -> Venue:
+    """A published venue holding at least one label valid today, or ``NotFound``."""
+    today = ctx.day()
+    labelled = exists().where(Qualification.venue_pk == Venue.pk, Qualification.status == "qualified",
+                              or_(Qualification.valid_until.is_(None), Qualification.valid_until >= today))
+    venue = session.scalar(select(Venue).where(Venue.id == venue_id, Venue.publication_status == "published",
+                                               labelled))
+    if venue is None:
+        raise NotFound(f"Aucun lieu qualifié {venue_id}.")
+    return venue

@@ -1,0 +1,143 @@
+"""Public search of qualified venues (GeoJSON by default, CSV or JSON on request) and one venue's public view."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import Response, request, url_for
+from flask.views import MethodView
+from marshmallow import ValidationError, fields, validate, validates
+
+from registry import schemas, standard
+from registry.services import qualifications, search
+from registry.web.api_base import Blueprint
+from registry.web.context import read_session, service_context
+
+blp = Blueprint("venues", __name__, url_prefix="/api/v1",
+                description="Recherche publique des lieux qualifiés (sans jeton).")
+PARIS = ZoneInfo("Europe/Paris")
+FORMATS = {"geojson": "application/geo+json", "csv": "text/csv", "json": "application/json"}
+
+
+def _pair_list(value: str, count: int, name: str) -> list[float]:
+    try:
+        numbers = [float(part) for part in value.split(",")]
+    except ValueError:
+        raise ValidationError(f"{count} nombres séparés par des virgules attendus.") from None
+    if len(numbers) != count:
+        raise ValidationError(f"{count} nombres séparés par des virgules attendus ({name}).")
+    return numbers
+
+
+class SearchArgsSchema(schemas.FrenchSchema):
+    near = fields.String(metadata={"description": "lon,lat : tri par distance (distance_m dans chaque résultat)"})
+    radius_km = fields.Float(validate=validate.Range(min=0.1, max=1000, error="Entre 0,1 et 1 000 km."))
+    bbox = fields.String(metadata={"description": "lon min,lat min,lon max,lat max"})
+    territory = fields.String(metadata={"description": "commune:12202, epci:<siren>, departement:12, region:76"})
+    label = fields.String(load_default="pass-numerique", metadata={"description": "Jeu de critères du label"})
+    services = fields.List(fields.String(validate=validate.OneOf(standard.VOCABULARIES["services"])))
+    publics = fields.List(fields.String(validate=validate.OneOf(
+        standard.VOCABULARIES["publics_specifiquement_adresses"])))
+    fees = fields.List(fields.String(validate=validate.OneOf(standard.VOCABULARIES["frais_a_charge"])))
+    accompaniment = fields.List(fields.String(validate=validate.OneOf(
+        standard.VOCABULARIES["modalites_accompagnement"])))
+    typology = fields.List(fields.String())
+    open_at = fields.AwareDateTime(default_timezone=PARIS, metadata={"description": "Ouvert à cette date et heure"})
+    open_now = fields.Boolean()
+    q = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Nom ou commune"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    format = fields.String(validate=validate.OneOf(tuple(FORMATS)))
+
+    @validates("near")
+    def _near(self, value: str, **kwargs) -> None:
+        lon, lat = _pair_list(value, 2, "lon,lat")
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValidationError("Longitude entre -180 et 180, latitude entre -90 et 90.")
+
+    @validates("bbox")
+    def _bbox(self, value: str, **kwargs) -> None:
+        min_x, min_y, max_x, max_y = _pair_list(value, 4, "bbox")
+        if not (min_x < max_x and min_y < max_y):
+            raise ValidationError("bbox : minimums avant maximums.")
+
+
+def _query(args: dict) -> search.SearchQuery:
+    moment = args.get("open_at")
+    if args.get("open_now"):
+        moment = datetime.now(timezone.utc)
+    return search.SearchQuery(
+        label=args["label"], near=tuple(_pair_list(args["near"], 2, "near")) if args.get("near") else None,
+        radius_km=args.get("radius_km"), bbox=tuple(_pair_list(args["bbox"], 4, "bbox")) if args.get("bbox") else None,
+        territory=args.get("territory"), q=args.get("q"),
+        lists={name: args[name] for name in search.LIST_FILTERS if args.get(name)},
+        open_at=moment.astimezone(PARIS) if moment else None)
+
+
+def feature(venue, distance: float | None) -> dict:
+    """A venue as a GeoJSON feature with its public fields, labels and distance."""
+    properties = schemas.VenuePublicSchema().dump(venue)
+    if distance is not None:
+        properties["distance_m"] = round(distance, 1)
+    geometry = ({"type": "Point", "coordinates": [venue.longitude, venue.latitude]}
+                if venue.longitude is not None else None)
+    return {"type": "Feature", "id": str(venue.id), "geometry": geometry, "properties": properties}
+
+
+def _link(page: int, per_page: int) -> str:
+    return url_for("venues.Search", **{**request.args.to_dict(flat=False), "page": page, "per_page": per_page})
+
+
+def _csv(features: list[dict]) -> str:
+    out = io.StringIO()
+    columns = ["id", "nom", "adresse", "code_postal", "commune", "code_insee", "latitude", "longitude", "telephone",
+               "horaires", "services", "frais_a_charge", "modalites_accompagnement", "labels", "distance_m"]
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for f in features:
+        p = f["properties"]
+        writer.writerow({**p, **{k: "|".join(p.get(k) or []) for k in ("services", "frais_a_charge",
+                                                                         "modalites_accompagnement")},
+                         "labels": "|".join(label["label"] for label in p.get("labels", []))})
+    return out.getvalue()
+
+
+@blp.route("/venues")
+class Search(MethodView):
+    @blp.arguments(SearchArgsSchema, location="query")
+    @blp.alt_response(200, success=True, description="GeoJSON FeatureCollection (numberMatched, links next/prev) ; "
+                                                     "CSV avec format=csv ou Accept: text/csv")
+    def get(self, args: dict):
+        """Chercher des lieux qualifiés (par défaut : qui acceptent le Pass numérique)"""
+        session, ctx = read_session(), service_context()
+        page, per_page = args["page"], args["per_page"]
+        result = search.search(session, _query(args), ctx, offset=(page - 1) * per_page, limit=per_page)
+        qualifications.attach_labels(session, result.venues, ctx)
+        features = [feature(v, result.distances.get(v.pk)) for v in result.venues]
+        output = args.get("format") or next((name for name, mime in FORMATS.items()
+                                             if request.accept_mimetypes.best == mime), "geojson")
+        if output == "csv":
+            return Response(_csv(features), mimetype="text/csv")
+        links = [{"rel": "self", "href": _link(page, per_page)}]
+        if result.has_next:
+            links.append({"rel": "next", "href": _link(page + 1, per_page)})
+        if page > 1:
+            links.append({"rel": "prev", "href": _link(page - 1, per_page)})
+        body = {"type": "FeatureCollection", "numberMatched": result.total, "numberReturned": len(features),
+                "features": features, "links": links}
+        return Response(json.dumps(body, ensure_ascii=False, default=str),
+                        mimetype=FORMATS["json"] if output == "json" else FORMATS["geojson"])
+
+
+@blp.route("/venues/<uuid:venue_id>")
+class PublicVenue(MethodView):
+    @blp.response(200, schemas.VenuePublicSchema)
+    def get(self, venue_id: uuid.UUID):
+        """Lire un lieu qualifié (ses champs publics et ses labels)"""
+        session, ctx = read_session(), service_context()
+        return qualifications.attach_labels(session, [search.public_venue(session, venue_id, ctx)], ctx)[0]

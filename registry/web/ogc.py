@@ -1,0 +1,166 @@
+"""OGC API – Features (Part 1: core, GeoJSON): qualified venues, one collection per label.
+
+Read by QGIS, GDAL (OAPIF driver) and OWSLib. Errors are 400 with a JSON body, as the standard recommends.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+
+from flask import Response, current_app, request, url_for
+from flask.views import MethodView
+
+from registry.errors import InvalidInput, NotFound
+from registry.services import qualifications, search
+from registry.web.api_base import Blueprint
+from registry.web.api_search import feature
+from registry.web.context import read_session, service_context
+
+blp = Blueprint("ogc", __name__, url_prefix="/ogc", description="OGC API – Features : lieux qualifiés par label.")
+GEOJSON, JSON = "application/geo+json", "application/json"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CONFORMANCE = ["http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+               "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"]
+FRANCE_BBOX = [-178.3, -28.0, 172.5, 51.3]
+PROPERTY_FILTERS = ("nom", "commune", "code_postal", "code_insee", "pivot", "source", "structure_parente")
+ITEM_PARAMS = {"limit", "offset", "bbox", "datetime", "f", *PROPERTY_FILTERS}
+
+
+def _json(body: dict, mimetype: str = JSON, status: int = 200) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False, default=str), status=status, mimetype=mimetype)
+
+
+def _absolute(endpoint: str, **values) -> str:
+    return url_for(endpoint, _external=True, **values)
+
+
+def _collection(set_id: str) -> dict:
+    criteria_set = current_app.extensions["registry.criteria"].get(set_id)
+    return {
+        "id": set_id, "title": criteria_set.label or criteria_set.title,
+        "description": f"Lieux publiés dont la qualification « {criteria_set.title} » est en cours de validité.",
+        "itemType": "feature", "crs": [CRS84],
+        "extent": {"spatial": {"bbox": [FRANCE_BBOX], "crs": CRS84}},
+        "links": [{"rel": "self", "type": JSON, "href": _absolute("ogc.Collection", collection_id=set_id)},
+                  {"rel": "items", "type": GEOJSON, "href": _absolute("ogc.Items", collection_id=set_id)}],
+    }
+
+
+def _bad_request(message: str) -> Response:
+    return _json({"code": "InvalidParameterValue", "description": message}, status=400)
+
+
+@blp.route("/")
+class Landing(MethodView):
+    def get(self):
+        """Page d'accueil OGC API – Features"""
+        return _json({"title": current_app.config["API_TITLE"],
+                      "description": "Lieux d'inclusion numérique qualifiés, par label (OGC API – Features).",
+                      "links": [{"rel": "self", "type": JSON, "href": _absolute("ogc.Landing")},
+                                {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
+                                 "href": _absolute("api-docs.openapi_json")},
+                                {"rel": "conformance", "type": JSON, "href": _absolute("ogc.Conformance")},
+                                {"rel": "data", "type": JSON, "href": _absolute("ogc.Collections")}]})
+
+
+@blp.route("/conformance")
+class Conformance(MethodView):
+    def get(self):
+        """Classes de conformité"""
+        return _json({"conformsTo": CONFORMANCE})
+
+
+@blp.route("/collections")
+class Collections(MethodView):
+    def get(self):
+        """Collections : une par label"""
+        sets = sorted(current_app.extensions["registry.criteria"].sets)
+        return _json({"collections": [_collection(s) for s in sets],
+                      "links": [{"rel": "self", "type": JSON, "href": _absolute("ogc.Collections")}]})
+
+
+@blp.route("/collections/<collection_id>")
+class Collection(MethodView):
+    def get(self, collection_id: str):
+        """Une collection"""
+        return _json(_collection(collection_id))
+
+
+def _items_query(collection_id: str) -> tuple[search.SearchQuery, int, int]:
+    unknown = sorted(set(request.args) - ITEM_PARAMS)
+    if unknown:
+        raise InvalidInput.on(unknown[0], f"Paramètre inconnu : {', '.join(unknown)}.")
+    try:
+        limit = int(request.args.get("limit", 10))
+        offset = int(request.args.get("offset", 0))
+    except ValueError:
+        raise InvalidInput.on("limit", "limit et offset sont des entiers.") from None
+    if not (1 <= limit <= 10_000) or offset < 0:
+        raise InvalidInput.on("limit", "limit entre 1 et 10 000, offset positif.")
+    bbox = None
+    if "bbox" in request.args:
+        try:
+            numbers = [float(part) for part in request.args["bbox"].split(",")]
+        except ValueError:
+            raise InvalidInput.on("bbox", "bbox : 4 ou 6 nombres.") from None
+        if len(numbers) == 6:
+            numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+        if len(numbers) != 4 or numbers[0] > numbers[2] or numbers[1] > numbers[3]:
+            raise InvalidInput.on("bbox", "bbox : lon min, lat min, lon max, lat max.")
+        bbox = tuple(numbers)
+    properties = {name: request.args[name] for name in PROPERTY_FILTERS if name in request.args}
+    limit = min(limit, 1000)
+    return search.SearchQuery(label=collection_id, bbox=bbox, properties=properties), offset, limit
+
+
+@blp.route("/collections/<collection_id>/items")
+class Items(MethodView):
+    def get(self, collection_id: str):
+        """Lieux d'une collection : bbox, limit, offset, filtres par propriété (nom, commune, code_postal…)"""
+        current_app.extensions["registry.criteria"].get(collection_id)
+        try:
+            query, offset, limit = _items_query(collection_id)
+        except InvalidInput as exc:
+            return _bad_request(exc.detail)
+        session, ctx = read_session(), service_context()
+        result = search.search(session, query, ctx, offset=offset, limit=limit)
+        qualifications.attach_labels(session, result.venues, ctx)
+        args = {k: v for k, v in request.args.items() if k != "offset"}
+
+        def page(at: int) -> str:
+            return _absolute("ogc.Items", collection_id=collection_id, **args, offset=at)
+
+        links = [{"rel": "self", "type": GEOJSON, "href": page(offset)},
+                 {"rel": "collection", "type": JSON, "href": _absolute("ogc.Collection", collection_id=collection_id)}]
+        if result.has_next:
+            links.append({"rel": "next", "type": GEOJSON, "href": page(offset + limit)})
+        if offset:
+            links.append({"rel": "prev", "type": GEOJSON, "href": page(max(offset - limit, 0))})
+        features = [feature(v, None) for v in result.venues]
+        return _json({"type": "FeatureCollection", "features": features, "numberMatched": result.total,
+                      "numberReturned": len(features), "links": links,
+                      "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}, GEOJSON)
+
+
+@blp.route("/collections/<collection_id>/items/<feature_id>")
+class Item(MethodView):
+    def get(self, collection_id: str, feature_id: str):
+        """Un lieu"""
+        current_app.extensions["registry.criteria"].get(collection_id)
+        try:
+            venue_id = uuid.UUID(feature_id)
+        except ValueError:
+            raise NotFound(f"Aucun lieu {feature_id}.") from None
+        session, ctx = read_session(), service_context()
+        venue = search.public_venue(session, venue_id, ctx)
+        labels = qualifications.attach_labels(session, [venue], ctx)[0].labels
+        if collection_id not in {label["criteria_set"] for label in labels}:
+            raise NotFound(f"Ce lieu n'est pas dans la collection {collection_id}.")
+        body = feature(venue, None)
+        body["links"] = [
+            {"rel": "self", "type": GEOJSON, "href": _absolute("ogc.Item", collection_id=collection_id,
+                                                               feature_id=feature_id)},
+            {"rel": "collection", "type": JSON, "href": _absolute("ogc.Collection", collection_id=collection_id)}]
+        return _json(body, GEOJSON)
