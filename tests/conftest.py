@@ -144,6 +144,22 @@ def app(database_url):
 
 
 @pytest.fixture
+def live_server(database_url):
+    """The app served over HTTP on a free loopback port (for real clients: browsers, GDAL, OWSLib)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    application = create_app({"DATABASE_URL": database_url})
+    server = make_server("127.0.0.1", 0, application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield application, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    application.extensions["registry.db"].dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
@@ -220,8 +236,9 @@ def qualified(client, operator, create_venue):
     """Create a published venue that qualifies for the Pass numérique; returns its id."""
 
     def make(**fields) -> str:
-        venue_id = create_venue(publication_status="published", modalites_accompagnement=["Accompagnement individuel"],
-                                modalites_acces=["Se présenter"], **fields).get_json()["id"]
+        defaults = {"publication_status": "published", "modalites_accompagnement": ["Accompagnement individuel"],
+                    "modalites_acces": ["Se présenter"]}
+        venue_id = create_venue(**{**defaults, **fields}).get_json()["id"]
         qualify(client, operator, venue_id)
         return venue_id
 

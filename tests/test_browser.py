@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from registry import create_app
 from registry.services import demo, territories, tokens
 from registry.services.context import Context
 from tests.conftest import PASS_NUMERIQUE_FACTS, RODEZ_MEDIATHEQUE, shared_file
@@ -31,17 +28,6 @@ from selenium.common.exceptions import (NoSuchElementException, StaleElementRefe
                                         WebDriverException)
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-
-@pytest.fixture
-def live_server(database_url):
-    app = create_app({"DATABASE_URL": database_url})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    app.extensions["registry.db"].dispose()
 
 
 @pytest.fixture

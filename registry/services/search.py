@@ -10,7 +10,8 @@ from functools import lru_cache
 
 from geoalchemy2 import Geography
 from opening_hours import OpeningHours, ParserError
-from sqlalchemy import ColumnElement, and_, cast, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, cast, exists, func, literal, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from geodata.distances import METRES_PER_DEGREE_LAT
@@ -60,7 +61,7 @@ def _contains(session: Session, column, value: str) -> ColumnElement:
     if is_sqlite(session.get_bind()):
         each = func.json_each(column).table_valued("value")
         return exists(select(literal(1)).select_from(each).where(each.c.value == value))
-    return column.contains([value])
+    return type_coerce(column, JSONB).contains([value])
 
 
 def _box(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
@@ -161,22 +162,31 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
     """Qualified venues matching ``query``, nearest first for a ``near`` search, else by name."""
     statement = _base(session, query, ctx)
     distance = None
+    total = None
     if query.near:
         lon, lat = query.near
         distance = distance_m(session, lon, lat).label("distance_m")
-        radii = [query.radius_km] if query.radius_km else list(AUTO_RADII_KM)
-        for radius in radii:  # without a radius, widen until the page can be filled
-            candidate = statement.where(_within(session, lon, lat, radius * 1000))
-            total = _count(session, candidate)
-            if total >= offset + limit or radius == radii[-1]:
-                statement = candidate
-                break
-        ordered = statement.add_columns(distance).order_by(distance, Venue.pk)
+        if query.radius_km:
+            statement = statement.where(_within(session, lon, lat, query.radius_km * 1000))
+        else:
+            # Every match counts; the rows of the page are the nearest ones, found in the smallest circle that
+            # holds enough of them (the same rows as an unbounded sort, with the spatial index doing the work).
+            total = _count(session, statement)
+            for radius in AUTO_RADII_KM:
+                candidate = statement.where(_within(session, lon, lat, radius * 1000))
+                if radius == AUTO_RADII_KM[-1] or _count(session, candidate) >= min(offset + limit, total):
+                    rows_statement = candidate
+                    break
+        ordered = (rows_statement if total is not None else statement).add_columns(distance) \
+            .order_by(distance, Venue.pk)
     else:
         ordered = statement.order_by(Venue.nom, Venue.pk)
     if query.open_at is not None:
-        return _filtered_by_hours(session, ordered, query.open_at, offset, limit, distance is not None)
-    total = _count(session, statement)
+        return _filtered_by_hours(session, statement.add_columns(distance).order_by(distance, Venue.pk)
+                                  if distance is not None else ordered, query.open_at, offset, limit,
+                                  distance is not None)
+    if total is None:
+        total = _count(session, statement)
     rows = session.execute(ordered.offset(offset).limit(limit)).all()
     venues = [row[0] for row in rows]
     distances = {row[0].pk: float(row[1]) for row in rows} if distance is not None else {}

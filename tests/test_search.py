@@ -1,0 +1,187 @@
+"""Public search: distances against brute force, boxes, territories (codes and real boundaries), filters,
+opening hours, paging, formats; OGC API – Features with OWSLib and GDAL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+
+import pytest
+from sqlalchemy import text
+
+from geodata.distances import haversine_m
+from registry.services import territories
+from tests.conftest import shared_file
+
+SEARCH = "/api/v1/venues"
+# Around Rodez: (nom, lon, lat, extra fields)
+PLACES = [
+    ("Médiathèque de Rodez", 2.575, 44.351, {"horaires": "Tu-Sa 10:00-18:00", "typologie": ["BIB"]}),
+    ("Centre social d'Onet", 2.593, 44.365, {"services": ["Aide aux démarches administratives"],
+                                              "frais_a_charge": ["Gratuit sous condition"],
+                                              "horaires": "We 14:00-17:00"}),
+    ("EPN de Luc-la-Primaube", 2.535, 44.291, {"modalites_accompagnement": ["Dans un atelier collectif"],
+                                                "horaires": "Mo 14:00-18:00"}),
+    ("France services de Millau", 3.078, 44.099, {"code_insee": "12145", "code_postal": "12100",
+                                                   "horaires": "Mo-Fr 09:00-12:00"}),
+    ("Tiers-lieu de Decazeville", 2.251, 44.560, {"code_insee": "12089", "code_postal": "12300",
+                                                   "publics_specifiquement_adresses": ["Seniors"],
+                                                   "horaires": "Th 09:00-12:00"}),
+]
+
+
+@pytest.fixture
+def places(qualified):
+    ids = {}
+    for nom, lon, lat, extra in PLACES:
+        ids[nom] = qualified(nom=nom, longitude=lon, latitude=lat, **extra)
+    return ids
+
+
+def names(client, **query) -> list[str]:
+    response = client.get(SEARCH, query_string=query)
+    assert response.status_code == 200, response.get_json()
+    return [f["properties"]["nom"] for f in response.get_json()["features"]]
+
+
+def test_near_sorts_by_true_distance_and_gives_it(client, places):
+    lon, lat = 2.60, 44.33
+    body = client.get(SEARCH, query_string={"near": f"{lon},{lat}"}).get_json()
+    expected = sorted(PLACES, key=lambda p: haversine_m(lon, lat, p[1], p[2]))
+    assert [f["properties"]["nom"] for f in body["features"]] == [p[0] for p in expected]
+    for f, p in zip(body["features"], expected):  # ellipsoid vs sphere: within 0.5 %
+        assert f["properties"]["distance_m"] == pytest.approx(float(haversine_m(lon, lat, p[1], p[2])), rel=5e-3)
+
+
+def test_radius_keeps_exactly_the_venues_within_it(client, places):
+    lon, lat, radius = 2.575, 44.351, 10
+    inside = {p[0] for p in PLACES if haversine_m(lon, lat, p[1], p[2]) <= radius * 1000}
+    assert set(names(client, near=f"{lon},{lat}", radius_km=radius)) == inside == {
+        "Médiathèque de Rodez", "Centre social d'Onet", "EPN de Luc-la-Primaube"}
+
+
+def test_bbox_keeps_the_venues_inside(client, places):
+    box = (2.5, 44.28, 2.6, 44.36)
+    inside = {p[0] for p in PLACES if box[0] <= p[1] <= box[2] and box[1] <= p[2] <= box[3]}
+    assert set(names(client, bbox=",".join(map(str, box)))) == inside
+
+
+def test_territory_by_code(client, places):
+    assert set(names(client, territory="departement:12")) == {p[0] for p in PLACES}
+    assert names(client, territory="commune:12145") == ["France services de Millau"]
+
+
+def test_territory_by_real_boundary_catches_a_venue_filed_under_another_commune(client, session, qualified):
+    territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    # Filed under Onet-le-Château, but its point lies in Rodez (place d'Armes).
+    qualified(nom="Lieu mal rangé", code_insee="12176", code_postal="12850", longitude=2.5740, latitude=44.3510)
+    assert names(client, territory="commune:12202") == ["Lieu mal rangé"]
+    assert names(client, territory="commune:12176") == ["Lieu mal rangé"]
+
+
+@pytest.mark.parametrize("query, expected", [
+    pytest.param({"services": "Aide aux démarches administratives"}, {"Centre social d'Onet"}, id="service"),
+    pytest.param({"fees": ["Gratuit sous condition", "Payant"]}, {"Centre social d'Onet"}, id="fees-any-of"),
+    pytest.param({"accompaniment": "Dans un atelier collectif"}, {"EPN de Luc-la-Primaube"}, id="accompaniment"),
+    pytest.param({"publics": "Seniors"}, {"Tiers-lieu de Decazeville"}, id="publics"),
+    pytest.param({"typology": "BIB"}, {"Médiathèque de Rodez"}, id="typology"),
+    pytest.param({"q": "millau"}, {"France services de Millau"}, id="name-or-commune"),
+    pytest.param({"open_at": "2026-11-24T11:00:00"}, {"Médiathèque de Rodez", "France services de Millau"},
+                 id="open-tuesday-morning"),
+    pytest.param({"open_at": "2026-11-23T15:00:00+01:00"}, {"EPN de Luc-la-Primaube"}, id="open-monday-afternoon"),
+    pytest.param({"label": "france-services"}, set(), id="another-label"),
+])
+def test_filters(client, places, query, expected):
+    assert set(names(client, **query)) == expected
+
+
+def test_pages_are_linked_and_stable(client, places):
+    seen, url = [], f"{SEARCH}?near=2.6,44.33&per_page=2"
+    while url:
+        body = client.get(url).get_json()
+        assert body["numberMatched"] == len(PLACES)
+        seen += [f["properties"]["nom"] for f in body["features"]]
+        url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
+    assert len(seen) == len(set(seen)) == len(PLACES)
+
+
+def test_only_public_fields_are_shown(client, places):
+    feature = client.get(SEARCH).get_json()["features"][0]
+    assert feature["geometry"]["type"] == "Point"
+    for private in ("origin", "origin_id", "revision", "publication_status", "facts", "created_at"):
+        assert private not in feature["properties"]
+    assert feature["properties"]["labels"][0]["label"] == "Accepte le Pass numérique"
+
+
+def test_csv_on_request(client, places):
+    response = client.get(SEARCH, query_string={"near": "2.6,44.33"}, headers={"Accept": "text/csv"})
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert response.mimetype == "text/csv" and len(rows) == len(PLACES)
+    assert float(rows[0]["distance_m"]) < float(rows[-1]["distance_m"])
+
+
+@pytest.mark.parametrize("query, field", [
+    pytest.param({"near": "2.6"}, "near", id="near-one-number"),
+    pytest.param({"near": "a,b"}, "near", id="near-not-numbers"),
+    pytest.param({"near": "200,44"}, "near", id="near-out-of-range"),
+    pytest.param({"bbox": "3,44,2,45"}, "bbox", id="bbox-reversed"),
+    pytest.param({"services": "Cuisine"}, "services", id="unknown-service"),
+    pytest.param({"radius_km": "-1"}, "radius_km", id="negative-radius"),
+    pytest.param({"couleur": "bleu"}, "couleur", id="unknown-parameter"),
+    pytest.param({"territory": "canton:1"}, "territory", id="bad-territory"),
+])
+def test_bad_search_parameters_are_named(client, query, field):
+    response = client.get(SEARCH, query_string=query)
+    assert response.status_code == 422 and field in response.get_json()["errors"]
+
+
+def test_postgis_radius_search_uses_the_geography_index(session, places):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("EXPLAIN of PostGIS plans")
+    session.execute(text("SET enable_seqscan = off"))
+    plan = "\n".join(session.execute(text(
+        "EXPLAIN SELECT pk FROM venues WHERE ST_DWithin(geom::geography, "
+        "ST_GeomFromText('POINT(2.6 44.33)', 4326)::geography, 10000)")).scalars())
+    assert "ix_venues_geog" in plan, plan
+
+
+# --- OGC API – Features, with real clients ------------------------------------------------------------------
+
+def test_ogc_endpoints_answer_owslib(live_server, places):
+    from owslib.ogcapi.features import Features
+
+    _app, base = live_server
+    api = Features(f"{base}/ogc")
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in api.conformance()["conformsTo"]
+    assert "pass-numerique" in [c["id"] for c in api.collections()["collections"]]
+    items = api.collection_items("pass-numerique", bbox=[2.5, 44.28, 2.6, 44.37], limit=10)
+    assert {f["properties"]["nom"] for f in items["features"]} == {
+        "Médiathèque de Rodez", "Centre social d'Onet", "EPN de Luc-la-Primaube"}
+    one = api.collection_item("pass-numerique", items["features"][0]["id"])
+    assert one["id"] == items["features"][0]["id"]
+
+
+@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL (ogrinfo) absent : apt-get install gdal-bin")
+def test_ogc_endpoints_answer_gdal(live_server, places):
+    _app, base = live_server
+    result = subprocess.run(["ogrinfo", "-ro", "-al", "-so", "-oo", "PAGE_SIZE=2", f"OAPIF:{base}/ogc",
+                             "pass-numerique"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Feature Count: 5" in result.stdout
+    dump = subprocess.run(["ogrinfo", "-ro", "-al", "-q", "-oo", "PAGE_SIZE=2", f"OAPIF:{base}/ogc",
+                           "pass-numerique"], capture_output=True, text=True, timeout=60)
+    assert dump.stdout.count("OGRFeature(pass-numerique)") == 5  # paging followed to the end
+    assert "Médiathèque de Rodez" in dump.stdout
+
+
+def test_ogc_errors(client, places):
+    assert client.get("/ogc/collections/pass-numerique/items", query_string={"bbox": "1,2"}).status_code == 400
+    assert client.get("/ogc/collections/pass-numerique/items", query_string={"couleur": "x"}).status_code == 400
+    assert client.get("/ogc/collections/inconnue/items").status_code == 404
+    assert client.get("/ogc/collections/pass-numerique/items/pas-un-id").status_code == 404
+    body = json.loads(client.get("/ogc/collections/pass-numerique/items", query_string={"limit": 2}).data)
+    assert body["numberMatched"] == 5 and body["numberReturned"] == 2
+    assert any(link["rel"] == "next" for link in body["links"])
