@@ -185,3 +185,12 @@ def test_ogc_errors(client, places):
     body = json.loads(client.get("/ogc/collections/pass-numerique/items", query_string={"limit": 2}).data)
     assert body["numberMatched"] == 5 and body["numberReturned"] == 2
     assert any(link["rel"] == "next" for link in body["links"])
+
+
+def test_public_reads_carry_an_etag_and_answer_304(client, places):
+    first = client.get(SEARCH, query_string={"near": "2.6,44.33"})
+    assert first.headers["Cache-Control"] == "public, max-age=60" and first.headers["ETag"]
+    again = client.get(SEARCH, query_string={"near": "2.6,44.33"}, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    ogc = client.get("/ogc/collections/pass-numerique/items")
+    assert ogc.headers["ETag"] and ogc.headers["Cache-Control"].startswith("public")

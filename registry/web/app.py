@@ -8,7 +8,7 @@ from typing import Any
 import secrets
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 from flask_smorest import Api
 from flask_wtf import CSRFProtect
 
@@ -64,7 +64,22 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
         for command in commands or []:
             app.cli.add_command(command)
     register_error_handlers(app)
+    app.after_request(_cache_public_reads)
     return app
+
+
+PUBLIC_BLUEPRINTS = {"venues", "ogc", "territories", "criteria"}
+
+
+def _cache_public_reads(response):
+    """Public GETs get an ETag (304 when it matches) and a short shared-cache lifetime, so a CDN can serve them."""
+    if (request.method == "GET" and response.status_code == 200 and request.blueprint in PUBLIC_BLUEPRINTS
+            and "Authorization" not in request.headers and not response.direct_passthrough):
+        response.add_etag()
+        response.headers["Cache-Control"] = "public, max-age=60"
+        response.headers.add("Vary", "Accept")
+        response.make_conditional(request)
+    return response
 
 
 def _instance_secret(instance: Path) -> str:
