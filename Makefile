@@ -8,7 +8,7 @@ PORT      ?= 5000
 REGISTRY  := $(BIN)/registry
 PYTEST_ARGS ?=
 
-.PHONY: run setup venv system-deps database test benchmark clean-db reference
+.PHONY: run setup venv system-deps database test benchmark clean-db reference vendor
 
 run: setup
 	@echo "==> Registre servi sur http://$(HOST):$(PORT)/ (Ctrl-C pour arrêter)"
@@ -56,3 +56,14 @@ reference: venv
 
 clean-db:
 	rm -f instance/registry.sqlite instance/registry.sqlite-wal instance/registry.sqlite-shm
+
+vendor:
+	@echo "==> Leaflet et leaflet.markercluster depuis npm vers registry/web/static/vendor"
+	@set -e; tmp="$$(mktemp -d)"; cd "$$tmp"; npm pack -q leaflet@1.9.4 leaflet.markercluster@1.5.3 >/dev/null; \
+	for f in *.tgz; do mkdir "$${f%.tgz}"; tar xzf "$$f" -C "$${f%.tgz}"; done; cd - >/dev/null; \
+	cp -r "$$tmp"/leaflet-1.9.4/package/dist/leaflet.js "$$tmp"/leaflet-1.9.4/package/dist/leaflet.css \
+	  "$$tmp"/leaflet-1.9.4/package/dist/images "$$tmp"/leaflet-1.9.4/package/LICENSE registry/web/static/vendor/leaflet/; \
+	cp "$$tmp"/leaflet.markercluster-1.5.3/package/dist/leaflet.markercluster.js \
+	  "$$tmp"/leaflet.markercluster-1.5.3/package/dist/MarkerCluster*.css \
+	  "$$tmp"/leaflet.markercluster-1.5.3/package/MIT-LICENCE.txt registry/web/static/vendor/leaflet.markercluster/; \
+	rm -rf "$$tmp"

@@ -13,6 +13,8 @@ DEFAULTS: dict[str, Any] = {
     "DISABLED_PLUGINS": "",  # comma-separated entry-point names not to load
     "CRITERIA_PARAMS": "",  # JSON: {"<criteria set id>": {"<criterion id>": {"<param>": value}}}
     "QUALIFICATION_VALIDITY_DAYS": 365,
+    "MAP_TILES_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    "MAP_TILES_ATTRIBUTION": "© contributeurs OpenStreetMap",
     "PAGE_SIZE": 20,
     "MAX_PAGE_SIZE": 100,
     "API_TITLE": "Registre des lieux du Pass numérique",

@@ -150,7 +150,8 @@ def live_server(database_url):
 
     from werkzeug.serving import make_server
 
-    application = create_app({"DATABASE_URL": database_url})
+    # Map tiles from this server (absent: 404), so that browser tests never reach out to the network.
+    application = create_app({"DATABASE_URL": database_url, "MAP_TILES_URL": "/tuiles-absentes/{z}/{x}/{y}.png"})
     server = make_server("127.0.0.1", 0, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -151,3 +151,33 @@ def test_a_collectivite_reads_its_coverage_map(live_server, browser, tmp_path):
     link = browser.find_element(By.PARTIAL_LINK_TEXT, "CSV")
     assert "/couverture/departement/12/telecharger.csv" in link.get_attribute("href")
     browser.save_screenshot(str(tmp_path / "couverture.png"))
+
+
+@pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
+def test_the_public_map_finds_venues_by_commune_and_filters(live_server, browser, tmp_path):
+    app, base = live_server
+    with app.extensions["registry.db"].session() as session:
+        territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+        demo.load_demo(session, Context("demo", plugins=app.extensions["registry.plugins"],
+                                        catalogue=app.extensions["registry.criteria"]))
+    browser.get(f"{base}/carte")
+    assert _wait_text(browser, "#statut", f"{demo.QUALIFIED} lieux trouvés")
+    WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".leaflet-marker-icon"))
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#lieux .venue-card")) == demo.QUALIFIED
+
+    # Keyboard only: type a commune, pick it from the suggestions, filter, submit with Enter.
+    commune = browser.find_element(By.ID, "commune")
+    commune.send_keys("Rodez")
+    WebDriverWait(browser, 10).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#communes option[value='Rodez (12202)']"))
+    commune.clear()
+    commune.send_keys("Rodez (12202)")
+    service = browser.find_element(By.ID, "service")
+    service.send_keys("Accès internet")  # typing selects the option
+    commune.send_keys(Keys.ENTER)
+    assert _wait_text(browser, "#statut", "1 lieu trouvé")
+    first = browser.find_element(By.CSS_SELECTOR, "#lieux .venue-card")
+    assert "Médiathèque de démonstration de Rodez" in first.text
+    assert "Horaires : Du mardi au samedi : 10 h – 18 h" in first.text
+    assert "km" in first.text and "Itinéraire" in first.text
+    browser.save_screenshot(str(tmp_path / "carte.png"))

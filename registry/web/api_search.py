@@ -13,7 +13,7 @@ from flask import Response, request, url_for
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates
 
-from registry import schemas, standard
+from registry import hours, schemas, standard
 from registry.services import qualifications, search
 from registry.web.api_base import Blueprint
 from registry.web.context import read_session, service_context
@@ -80,8 +80,11 @@ def _query(args: dict) -> search.SearchQuery:
 
 
 def feature(venue, distance: float | None) -> dict:
-    """A venue as a GeoJSON feature with its public fields, labels and distance."""
+    """A venue as a GeoJSON feature with its public fields, labels, distance, and its hours in plain French
+    with whether it is open now (``null`` when its hours cannot be read)."""
     properties = schemas.VenuePublicSchema().dump(venue)
+    properties["horaires_texte"] = hours.describe(venue.horaires)
+    properties["ouvert_maintenant"] = search.is_open(venue.horaires, datetime.now(PARIS))
     if distance is not None:
         properties["distance_m"] = round(distance, 1)
     geometry = ({"type": "Point", "coordinates": [venue.longitude, venue.latitude]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
+from geoalchemy2.shape import to_shape
 from marshmallow import Schema, fields, validate
 
 from geodata.reference import KINDS
@@ -23,6 +24,9 @@ class TerritorySchema(Schema):
     departement_code = fields.String(allow_none=True)
     epci_code = fields.String(allow_none=True)
     has_boundary = fields.Function(lambda t: t.boundary is not None)
+    center = fields.Function(lambda t: list(to_shape(t.reference_point).coords[0]) if t.reference_point is not None
+                             else None, metadata={"description": "[lon, lat] d'un point de la commune (contours "
+                                                                 "importés), sinon null"})
 
 
 class TerritorySearchArgs(FrenchSchema):

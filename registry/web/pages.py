@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Blueprint, abort, render_template, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
+from registry import standard
 from registry.services import search
 from registry.web.context import read_session, service_context
 
@@ -19,6 +20,12 @@ SWAGGER_ASSETS = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalo
 def home():
     found = search.search(read_session(), search.SearchQuery(), service_context(), limit=50)
     return render_template("home.html", page=found)
+
+
+@pages.get("/carte")
+def public_map():
+    ctx = service_context()
+    return render_template("map.html", standard=standard, label=ctx.catalogue.sets.get("pass-numerique"))
 
 
 @pages.get("/api/docs")
