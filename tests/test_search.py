@@ -98,14 +98,22 @@ def test_filters(client, places, query, expected):
     assert set(names(client, **query)) == expected
 
 
-def test_pages_are_linked_and_stable(client, places):
-    seen, url = [], f"{SEARCH}?near=2.6,44.33&per_page=2"
+@pytest.mark.parametrize("query, counted", [
+    pytest.param("near=2.6,44.33&radius_km=200", True, id="near-with-radius"),
+    pytest.param("near=2.6,44.33", False, id="near-unbounded"),
+    pytest.param("territory=departement:12", True, id="by-name"),
+])
+def test_pages_are_linked_and_stable(client, places, query, counted):
+    seen, url = [], f"{SEARCH}?{query}&per_page=2"
     while url:
         body = client.get(url).get_json()
-        assert body["numberMatched"] == len(PLACES)
+        assert body.get("numberMatched") == (len(PLACES) if counted else None)
         seen += [f["properties"]["nom"] for f in body["features"]]
         url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
     assert len(seen) == len(set(seen)) == len(PLACES)
+    if query.startswith("near"):
+        lon, lat = 2.6, 44.33
+        assert seen == [p[0] for p in sorted(PLACES, key=lambda p: haversine_m(lon, lat, p[1], p[2]))]
 
 
 def test_only_public_fields_are_shown(client, places):
@@ -138,13 +146,22 @@ def test_bad_search_parameters_are_named(client, query, field):
     assert response.status_code == 422 and field in response.get_json()["errors"]
 
 
-def test_postgis_radius_search_uses_the_geography_index(session, places):
+@pytest.mark.parametrize("what", ["radius", "distance-order"])
+def test_postgis_search_queries_use_the_spatial_indexes(session, places, what):
+    """EXPLAIN the SQL the search service itself builds (not a hand-written copy of it)."""
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("EXPLAIN of PostGIS plans")
+    from sqlalchemy import select
+
+    from registry.models import Venue
+    from registry.services.search import _within, distance_m
+
+    statement = select(Venue.pk).where(_within(session, 2.6, 44.33, 10_000))
+    if what == "distance-order":
+        statement = statement.order_by(distance_m(session, 2.6, 44.33)).limit(20)
+    sql = str(statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
     session.execute(text("SET enable_seqscan = off"))
-    plan = "\n".join(session.execute(text(
-        "EXPLAIN SELECT pk FROM venues WHERE ST_DWithin(geom::geography, "
-        "ST_GeomFromText('POINT(2.6 44.33)', 4326)::geography, 10000)")).scalars())
+    plan = "\n".join(session.execute(text(f"EXPLAIN {sql}")).scalars())
     assert "ix_venues_geog" in plan, plan
 
 
@@ -194,3 +211,11 @@ def test_public_reads_carry_an_etag_and_answer_304(client, places):
     assert again.status_code == 304 and again.data == b""
     ogc = client.get("/ogc/collections/pass-numerique/items")
     assert ogc.headers["ETag"] and ogc.headers["Cache-Control"].startswith("public")
+
+
+def test_search_features_carry_exactly_the_public_schema(client, places):
+    from registry.schemas import VenuePublicSchema
+
+    feature = client.get(SEARCH).get_json()["features"][0]
+    extra = {"horaires_texte", "ouvert_maintenant"}
+    assert set(feature["properties"]) - extra == set(VenuePublicSchema().fields)

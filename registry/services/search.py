@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from geoalchemy2 import Geography
 from opening_hours import OpeningHours, ParserError
-from sqlalchemy import ColumnElement, and_, cast, exists, func, literal, or_, select, type_coerce
+from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -47,12 +47,14 @@ class SearchQuery:
 class SearchResult:
     venues: list[Venue]
     distances: dict[int, float]  # venue pk -> metres (near searches)
-    total: int
+    total: int | None
     offset: int
     limit: int
 
     @property
     def has_next(self) -> bool:
+        if self.total is None:
+            return len(self.venues) == self.limit
         return self.offset + self.limit < self.total
 
 
@@ -89,17 +91,19 @@ def distance_m(session: Session, lon: float, lat: float) -> ColumnElement:
     here = spatial.point(lon, lat)
     if is_sqlite(session.get_bind()):
         return func.ST_Distance(Venue.geom, here, 1)
-    return func.ST_Distance(cast(Venue.geom, _geography()), cast(here, _geography()))
+    return func.ST_Distance(_geography(Venue.geom), _geography(here))
 
 
-def _geography() -> Geography:
-    return Geography(srid=4326)
+def _geography(geometry: ColumnElement) -> ColumnElement:
+    """``geometry::geography``, written so that it matches the expression index ``ix_venues_geog``
+    (a ``CAST(... AS geography(GEOMETRY,4326))`` with a type modifier would not)."""
+    return func.geography(geometry, type_=Geography)
 
 
 def _within(session: Session, lon: float, lat: float, radius_m: float) -> ColumnElement:
     if is_sqlite(session.get_bind()):
         return and_(_in_box(session, _box(lon, lat, radius_m)), distance_m(session, lon, lat) <= radius_m)
-    return func.ST_DWithin(cast(Venue.geom, _geography()), cast(spatial.point(lon, lat), _geography()), radius_m)
+    return func.ST_DWithin(_geography(Venue.geom), _geography(spatial.point(lon, lat)), radius_m)
 
 
 @lru_cache(maxsize=65_536)
@@ -159,46 +163,54 @@ def _territory(session: Session, reference: str) -> ColumnElement:
 
 
 def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, limit: int = 20) -> SearchResult:
-    """Qualified venues matching ``query``, nearest first for a ``near`` search, else by name."""
+    """Qualified venues matching ``query``, nearest first for a ``near`` search, else by name.
+
+    ``total`` is ``None`` for a ``near`` search without a radius: every qualified venue of France matches it,
+    and counting them at each request would cost more than the search itself.
+    """
     statement = _base(session, query, ctx)
-    distance = None
-    total = None
+    distance, bounded = None, True
     if query.near:
         lon, lat = query.near
         distance = distance_m(session, lon, lat).label("distance_m")
         if query.radius_km:
             statement = statement.where(_within(session, lon, lat, query.radius_km * 1000))
         else:
-            # Every match counts; the rows of the page are the nearest ones, found in the smallest circle that
-            # holds enough of them (the same rows as an unbounded sort, with the spatial index doing the work).
-            total = _count(session, statement)
+            # The page's rows are the nearest ones: look for them in the smallest circle holding enough rows
+            # (the same rows as an unbounded sort, with the spatial index doing the work).
+            bounded = False
             for radius in AUTO_RADII_KM:
                 candidate = statement.where(_within(session, lon, lat, radius * 1000))
-                if radius == AUTO_RADII_KM[-1] or _count(session, candidate) >= min(offset + limit, total):
-                    rows_statement = candidate
+                if radius == AUTO_RADII_KM[-1] or _count(session, candidate, offset + limit) >= offset + limit:
+                    statement = candidate
                     break
-        ordered = (rows_statement if total is not None else statement).add_columns(distance) \
-            .order_by(distance, Venue.pk)
+        ordered = statement.add_columns(distance).order_by(distance, Venue.pk)
     else:
         ordered = statement.order_by(Venue.nom, Venue.pk)
     if query.open_at is not None:
-        return _filtered_by_hours(session, statement.add_columns(distance).order_by(distance, Venue.pk)
-                                  if distance is not None else ordered, query.open_at, offset, limit,
-                                  distance is not None)
-    if total is None:
-        total = _count(session, statement)
-    rows = session.execute(ordered.offset(offset).limit(limit)).all()
+        return _filtered_by_hours(session, ordered, query.open_at, offset, limit, distance is not None, bounded)
+    rows = session.execute(ordered.add_columns(func.count().over().label("total")).offset(offset).limit(limit)).all()
     venues = [row[0] for row in rows]
     distances = {row[0].pk: float(row[1]) for row in rows} if distance is not None else {}
+    if not bounded:
+        total = None
+    elif rows:
+        total = rows[0][-1]
+    else:
+        total = _count(session, statement) if offset else 0
     return SearchResult(venues, distances, total, offset, limit)
 
 
-def _count(session: Session, statement) -> int:
-    return session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+def _count(session: Session, statement, at_most: int | None = None) -> int:
+    """How many rows ``statement`` gives (counting stops at ``at_most`` when given)."""
+    statement = statement.order_by(None).with_only_columns(Venue.pk)
+    if at_most is not None:
+        statement = statement.limit(at_most)
+    return session.scalar(select(func.count()).select_from(statement.subquery())) or 0
 
 
 def _filtered_by_hours(session: Session, ordered, moment: datetime, offset: int, limit: int,
-                       with_distance: bool) -> SearchResult:
+                       with_distance: bool, bounded: bool) -> SearchResult:
     """Opening hours are not SQL: read the candidates' hours, keep those open at ``moment``, then page."""
     keys = session.execute(ordered.with_only_columns(Venue.pk, Venue.horaires)).all()
     open_pks = [pk for pk, hours in keys if is_open(hours, moment)]
@@ -206,7 +218,7 @@ def _filtered_by_hours(session: Session, ordered, moment: datetime, offset: int,
     rows = {row[0].pk: row for row in session.execute(ordered.where(Venue.pk.in_(page)))} if page else {}
     venues = [rows[pk][0] for pk in page]
     distances = {pk: float(rows[pk][1]) for pk in page} if with_distance else {}
-    return SearchResult(venues, distances, len(open_pks), offset, limit)
+    return SearchResult(venues, distances, len(open_pks) if bounded else None, offset, limit)
 
 
 

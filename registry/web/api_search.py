@@ -15,6 +15,8 @@ from marshmallow import ValidationError, fields, validate, validates
 
 from registry import hours, schemas, standard
 from registry.services import qualifications, search
+from registry.services.journal import jsonable
+from registry.services.venues import STANDARD_FIELDS
 from registry.web.api_base import Blueprint
 from registry.web.context import read_session, service_context
 
@@ -22,6 +24,9 @@ blp = Blueprint("venues", __name__, url_prefix="/api/v1",
                 description="Recherche publique des lieux qualifiés (sans jeton).")
 PARIS = ZoneInfo("Europe/Paris")
 FORMATS = {"geojson": "application/geo+json", "csv": "text/csv", "json": "application/json"}
+#: What anyone may read of a qualified venue (the fields of ``VenuePublicSchema``, dumped without marshmallow:
+#: this is the hot path of the public search).
+PUBLIC_FIELDS = ("id", *STANDARD_FIELDS, "commune_code")
 
 
 def _pair_list(value: str, count: int, name: str) -> list[float]:
@@ -82,7 +87,8 @@ def _query(args: dict) -> search.SearchQuery:
 def feature(venue, distance: float | None) -> dict:
     """A venue as a GeoJSON feature with its public fields, labels, distance, and its hours in plain French
     with whether it is open now (``null`` when its hours cannot be read)."""
-    properties = schemas.VenuePublicSchema().dump(venue)
+    properties = {name: jsonable(getattr(venue, name)) for name in PUBLIC_FIELDS}
+    properties["labels"] = jsonable(venue.labels)
     properties["horaires_texte"] = hours.describe(venue.horaires)
     properties["ouvert_maintenant"] = search.is_open(venue.horaires, datetime.now(PARIS))
     if distance is not None:
@@ -131,8 +137,9 @@ class Search(MethodView):
             links.append({"rel": "next", "href": _link(page + 1, per_page)})
         if page > 1:
             links.append({"rel": "prev", "href": _link(page - 1, per_page)})
-        body = {"type": "FeatureCollection", "numberMatched": result.total, "numberReturned": len(features),
-                "features": features, "links": links}
+        body = {"type": "FeatureCollection", "numberReturned": len(features), "features": features, "links": links}
+        if result.total is not None:
+            body["numberMatched"] = result.total
         return Response(json.dumps(body, ensure_ascii=False, default=str),
                         mimetype=FORMATS["json"] if output == "json" else FORMATS["geojson"])
 

@@ -139,7 +139,7 @@ class Items(MethodView):
         if offset:
             links.append({"rel": "prev", "type": GEOJSON, "href": page(max(offset - limit, 0))})
         features = [feature(v, None) for v in result.venues]
-        return _json({"type": "FeatureCollection", "features": features, "numberMatched": result.total,
+        return _json({"type": "FeatureCollection", "features": features, "numberMatched": result.total or 0,
                       "numberReturned": len(features), "links": links,
                       "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}, GEOJSON)
 
