@@ -1,5 +1,4 @@
-"""Built-in format and integration plugins (importers, exporters...), found through the ``registry`` entry points.
+"""Built-in format and integration plugins, found through the ``registry`` entry points like third-party ones.
 
-Empty for now: the national standard, data·inclusion and France services importers and exporters come with the
-data exchange work (see the issues).
+- ``ban``: address geocoding with the Base Adresse Nationale (off unless ``REGISTRY_BAN_URL`` is set).
 """

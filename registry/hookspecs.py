@@ -37,6 +37,13 @@ def registry_qualification_decided(qualification: Any, action: str, actor: str) 
     ``expire`` and ``needs_review`` when the registry itself acts). Called after commit; must not raise."""
 
 
+@hookspec(firstresult=True)
+def registry_geocode(query: str, limit: int, config: Any) -> list[dict] | None:
+    """Turn an address into places: a list of ``{"label", "lon", "lat", "citycode"}`` (best first), or ``None``
+    when this plugin cannot answer (not configured, service down): the next plugin is asked. ``config`` is the
+    application's configuration (``REGISTRY_*`` settings)."""
+
+
 @hookspec
 def registry_blueprints() -> list[Blueprint]:
     """Return Flask blueprints to register on the application (pages or endpoints of the plugin)."""

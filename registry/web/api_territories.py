@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 from geoalchemy2.shape import to_shape
 from marshmallow import Schema, fields, validate
@@ -10,7 +11,8 @@ from geodata.reference import KINDS
 from registry.schemas import FrenchSchema
 from registry.services import territories
 from registry.web.api_base import Blueprint
-from registry.web.context import read_session
+from registry.errors import NotFound
+from registry.web.context import plugins, read_session
 
 blp = Blueprint("territories", __name__, url_prefix="/api/v1", description="Référentiel des territoires (INSEE).")
 
@@ -50,3 +52,27 @@ class TerritoryItem(MethodView):
     def get(self, kind: str, code: str):
         """Lire un territoire"""
         return territories.get(read_session(), kind, code.upper())
+
+
+class GeocodeArgs(FrenchSchema):
+    q = fields.String(required=True, validate=validate.Length(min=3, max=200, error="Entre 3 et 200 caractères."))
+    limit = fields.Integer(load_default=5, validate=validate.Range(min=1, max=20))
+
+
+class PlaceSchema(Schema):
+    label = fields.String()
+    lon = fields.Float()
+    lat = fields.Float()
+    citycode = fields.String(allow_none=True)
+
+
+@blp.route("/geocode")
+class Geocode(MethodView):
+    @blp.arguments(GeocodeArgs, location="query", as_kwargs=True)
+    @blp.response(200, PlaceSchema(many=True))
+    def get(self, q: str, limit: int):
+        """Placer une adresse (par un plugin de géocodage, p. ex. la BAN ; 404 sans plugin configuré)"""
+        places = plugins().hook.registry_geocode(query=q, limit=limit, config=current_app.config)
+        if places is None:
+            raise NotFound("Aucun géocodeur configuré ou disponible (voir REGISTRY_BAN_URL).")
+        return places

@@ -61,7 +61,7 @@
       points.push([c[1], c[0]]);
     });
     if (points.length) { map.fitBounds(points, { maxZoom: 13, padding: [20, 20] }); }
-    var n = collection.numberMatched;
+    var n = collection.numberMatched === undefined ? collection.numberReturned : collection.numberMatched;
     status.textContent = n === 0 ? "Aucun lieu ne correspond." :
       n + (n > 1 ? " lieux trouvés" : " lieu trouvé") + (n > collection.numberReturned ?
         " (les " + collection.numberReturned + " premiers sont affichés)" : "") + ".";
@@ -75,14 +75,26 @@
     });
     if (form.elements.open_now.checked) { params.set("open_now", "true"); }
     var territory = found[communeInput.value];
+    var typed = communeInput.value.trim();
+    var place = Promise.resolve(null);
     if (territory && territory.center) {
-      params.set("near", territory.center[0] + "," + territory.center[1]);
-      params.set("radius_km", "30");
+      place = Promise.resolve({ lon: territory.center[0], lat: territory.center[1] });
     } else if (territory) {
       params.set("territory", "commune:" + territory.code);
+    } else if (typed.length >= 3) {
+      // Not a commune of the list: an address, placed by the geocoding plugin when one is configured.
+      place = fetch(element.dataset.geocode + "?" + new URLSearchParams({ q: typed, limit: "1" }))
+        .then(function (response) { return response.ok ? response.json() : []; })
+        .then(function (places) { return places.length ? places[0] : null; });
     }
     status.textContent = "Recherche…";
-    fetch(element.dataset.api + "?" + params.toString(), { headers: { Accept: "application/geo+json" } })
+    place.then(function (point) {
+      if (point) {
+        params.set("near", point.lon + "," + point.lat);
+        params.set("radius_km", "30");
+      }
+      return fetch(element.dataset.api + "?" + params.toString(), { headers: { Accept: "application/geo+json" } });
+    })
       .then(function (response) { return response.json(); })
       .then(show)
       .catch(function () { status.textContent = "La recherche a échoué : réessayez."; });
