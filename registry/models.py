@@ -102,7 +102,7 @@ class Venue(TimestampMixin, Base):
     __tablename__ = "venues"
     __table_args__ = (
         Index("ix_venues_origin", "origin", "origin_id", unique=True),
-        Index("ix_venues_commune", "commune_code"),
+        Index("ix_venues_commune_status", "commune_code", "publication_status"),
         Index("ix_venues_status", "publication_status"),
         Index("ix_venues_updated", "updated_at"),
     )
