@@ -23,7 +23,6 @@ class Boundary:
     code: str
     name: str | None
     geometry: MultiPolygon
-    feature_number: int
 
 
 def as_multipolygon(geometry: BaseGeometry) -> MultiPolygon:
@@ -61,4 +60,4 @@ def read_boundaries(path: Path) -> Iterator[Boundary]:
             geometry = as_multipolygon(shape(feature["geometry"]))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BoundaryFileError(f"{path}, objet n° {number} (code {code}) : géométrie invalide ({exc})") from None
-        yield Boundary(code.upper(), properties.get("nom"), geometry, number)
+        yield Boundary(code.upper(), properties.get("nom"), geometry)

@@ -12,13 +12,9 @@ from registry.models import Venue
 from registry.services import territories
 
 
-def venue_by_id(session: Session, venue_id: uuid.UUID, scope: tuple[str, ...] = (),
-                published_only: bool = False) -> Venue:
+def venue_by_id(session: Session, venue_id: uuid.UUID, scope: tuple[str, ...] = ()) -> Venue:
     """One venue by id, or ``NotFound``; ``Forbidden`` when it lies outside ``scope``."""
-    statement = select(Venue).where(Venue.id == venue_id)
-    if published_only:
-        statement = statement.where(Venue.publication_status == "published")
-    venue = session.scalar(statement)
+    venue = session.scalar(select(Venue).where(Venue.id == venue_id))
     if venue is None:
         raise NotFound(f"Aucun lieu {venue_id}.")
     if not territories.in_scope(session, venue.commune_code, scope):

@@ -150,9 +150,9 @@ def create(session: Session, data: dict[str, Any], ctx: Context) -> WriteResult:
     return WriteResult(venue, warnings)
 
 
-def get(session: Session, venue_id: uuid.UUID, published_only: bool = False, scope: tuple[str, ...] = ()) -> Venue:
-    """One venue by id (only a published one when ``published_only``), within ``scope``."""
-    return lookup.venue_by_id(session, venue_id, scope, published_only)
+def get(session: Session, venue_id: uuid.UUID, scope: tuple[str, ...] = ()) -> Venue:
+    """One venue by id, within ``scope`` (the public view of a venue is ``search.public_venue``)."""
+    return lookup.venue_by_id(session, venue_id, scope)
 
 
 def update(session: Session, venue_id: uuid.UUID, changes: dict[str, Any], expected_revision: int,
@@ -218,12 +218,9 @@ def set_publication_status(session: Session, venue_id: uuid.UUID, status: str, c
 
 def list_venues(session: Session, *, page: int = 1, per_page: int = 20, q: str | None = None,
                 territory: str | None = None, publication_status: str | None = None, origin: str | None = None,
-                updated_since: datetime | None = None, published_only: bool = False,
-                scope: tuple[str, ...] = ()) -> Page:
+                updated_since: datetime | None = None, scope: tuple[str, ...] = ()) -> Page:
     """Venues matching the filters (and within ``scope`` when given), by name then id."""
     statement = select(Venue).where(*territories.venue_filters(session, Venue.commune_code, territory, scope))
-    if published_only:
-        statement = statement.where(Venue.publication_status == "published")
     if publication_status:
         statement = statement.where(Venue.publication_status == publication_status)
     if origin:

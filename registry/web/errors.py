@@ -70,6 +70,9 @@ def handle_unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
     current_app.logger.exception("Erreur non prévue sur %s %s", request.method, request.path)
+    if not request.path.startswith(("/api/", "/ogc")):
+        return render_template("error.html", title="Erreur interne",
+                               detail="Une erreur inattendue s'est produite ; elle a été journalisée."), 500
     return problem(500, "Erreur interne : elle a été journalisée.")
 
 
