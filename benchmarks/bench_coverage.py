@@ -13,15 +13,16 @@ import random
 import sys
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from benchmarks import synthetic
 from benchmarks.db import fresh_database, postgis_available
 from registry.db import make_engine
-from registry.models import Qualification, Territory, Venue
+from registry.models import Territory, Venue
 from registry.plugins import make_plugin_manager
 from registry.services import coverage, territories
 from registry.services.context import Context
@@ -53,15 +54,7 @@ def populate(session: Session, count: int, seed: int = 3) -> None:
                                               "modalites_accompagnement")}})
     for start in range(0, len(rows), 5000):
         session.execute(insert(Venue), rows[start:start + 5000])
-    pks = list(session.scalars(select(Venue.pk)))
-    qualified = rng.sample(pks, int(len(pks) * 0.6))
-    until = date.today() + timedelta(days=365)
-    for start in range(0, len(qualified), 10_000):
-        session.execute(insert(Qualification), [
-            {"id": uuid.uuid4(), "venue_pk": pk, "criteria_set": "pass-numerique", "status": "qualified",
-             "needs_review": False, "valid_from": date.today(), "valid_until": until, "version": 1}
-            for pk in qualified[start:start + 10_000]])
-    session.commit()
+    synthetic.qualify_share(session, 0.6)
 
 
 def run(backend: str, count: int) -> None:

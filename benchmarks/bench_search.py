@@ -25,18 +25,16 @@ import tempfile
 import textwrap
 import threading
 import time
-import uuid
-from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from benchmarks import synthetic
 from benchmarks.db import fresh_database, postgis_available
 from registry.db import make_engine
-from registry.models import Qualification, Venue
+from registry.models import Venue
 from registry.plugins import make_plugin_manager
 from registry.services import search, territories
 from registry.services.context import Context
@@ -51,16 +49,7 @@ def populate(session: Session, count: int) -> None:
     rows = list(synthetic.venues(count))
     for start in range(0, len(rows), 5000):
         session.execute(insert(Venue), rows[start:start + 5000])
-    rng = random.Random(5)
-    pks = list(session.scalars(select(Venue.pk)))
-    until = date.today() + timedelta(days=365)
-    chosen = rng.sample(pks, int(len(pks) * 0.6))
-    for start in range(0, len(chosen), 10_000):
-        session.execute(insert(Qualification), [
-            {"id": uuid.uuid4(), "venue_pk": pk, "criteria_set": "pass-numerique", "status": "qualified",
-             "needs_review": False, "valid_from": date.today(), "valid_until": until, "version": 1}
-            for pk in chosen[start:start + 10_000]])
-    session.commit()
+    synthetic.qualify_share(session, 0.6)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("ANALYZE"))
         session.commit()

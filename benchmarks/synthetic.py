@@ -8,8 +8,12 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
 from geodata.reference import read_territories
 from registry import standard
+from registry.models import Qualification, Venue
 
 HOURS = [
     "Mo-Fr 09:00-12:00,14:00-17:00", "Tu-Sa 10:00-18:00", "Mo-Fr 08:30-12:30,13:30-17:00", "We 14:00-18:00",
@@ -86,3 +90,18 @@ def facts(venue_pks: list[int], seed: int = 7) -> Iterator[dict[str, Any]]:
             value_type, make = makers[name]
             yield {"venue_pk": pk, "name": name, "value_type": value_type, "value": make(),
                    "recorded_by": "bench", "evidence": None}
+
+
+def qualify_share(session: Session, share: float = 0.6, seed: int = 5, criteria_set: str = "pass-numerique") -> int:
+    """Give a valid qualification to ``share`` of the venues (drawn at random); returns how many."""
+    rng = random.Random(seed)
+    pks = list(session.scalars(select(Venue.pk)))
+    chosen = rng.sample(pks, int(len(pks) * share))
+    until = date.today() + timedelta(days=365)
+    for start in range(0, len(chosen), 10_000):
+        session.execute(insert(Qualification), [
+            {"id": uuid.uuid4(), "venue_pk": pk, "criteria_set": criteria_set, "status": "qualified",
+             "needs_review": False, "valid_from": date.today(), "valid_until": until, "version": 1}
+            for pk in chosen[start:start + 10_000]])
+    session.commit()
+    return len(chosen)
