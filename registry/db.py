@@ -61,7 +61,9 @@ def make_engine(url: str, **kwargs) -> Engine:
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        # Short queries: parallel workers cost more to start (several ms) than they save here.
+        options = {"options": "-c max_parallel_workers_per_gather=0"}
+        return create_engine(url, pool_pre_ping=True, connect_args=options, **kwargs)
     raise DatabaseUnavailable(f"Base non prise en charge : {parsed.get_backend_name()} (sqlite ou postgresql)")
 
 
