@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -205,24 +205,28 @@ def get(session: Session, qualification_id: uuid.UUID, scope: tuple[str, ...] = 
     return qualification
 
 
-def active_labels(session: Session, venue_pks: list[int], today: date) -> dict[int, list[Qualification]]:
-    """Qualifications that let each venue show a label today (qualified and still valid)."""
-    labels: dict[int, list[Qualification]] = {pk: [] for pk in venue_pks}
-    rows = session.scalars(select(Qualification).where(
-        Qualification.venue_pk.in_(venue_pks), Qualification.status == "qualified",
-        or_(Qualification.valid_until.is_(None), Qualification.valid_until >= today)))
-    for qualification in rows:
-        labels[qualification.venue_pk].append(qualification)
+def labels_for(session: Session, venue_pks: list[int], ctx: Context) -> dict[int, list[dict[str, Any]]]:
+    """The labels each venue may show today (qualified and still valid): ``criteria_set``, ``label``,
+    ``valid_until``, in one query."""
+    labels: dict[int, list[dict[str, Any]]] = {pk: [] for pk in venue_pks}
+    if not venue_pks:
+        return labels
+    rows = session.execute(select(Qualification.venue_pk, Qualification.criteria_set, Qualification.valid_until)
+                           .where(Qualification.venue_pk.in_(venue_pks), Qualification.status == "qualified",
+                                  or_(Qualification.valid_until.is_(None), Qualification.valid_until >= ctx.day()))
+                           .order_by(Qualification.criteria_set))
+    for venue_pk, set_id, valid_until in rows:
+        criteria_set = ctx.catalogue.sets.get(set_id)
+        labels[venue_pk].append({"criteria_set": set_id, "valid_until": valid_until,
+                                 "label": criteria_set.label if criteria_set else set_id})
     return labels
 
 
 def attach_labels(session: Session, venues: list[Venue], ctx: Context) -> list[Venue]:
-    """Set on each venue the labels it may show today (``criteria_set``, ``label``, ``valid_until``)."""
-    active = active_labels(session, [v.pk for v in venues], ctx.day())
+    """Set on each venue (ORM object) the labels it may show today (see ``labels_for``)."""
+    labels = labels_for(session, [v.pk for v in venues], ctx)
     for venue in venues:
-        venue.labels = [{"criteria_set": q.criteria_set, "valid_until": q.valid_until,
-                         "label": ctx.catalogue.sets[q.criteria_set].label if q.criteria_set in ctx.catalogue.sets
-                         else q.criteria_set} for q in active[venue.pk]]
+        venue.labels = labels[venue.pk]
     return venues
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from functools import lru_cache
 
 from geoalchemy2 import Geography
@@ -22,7 +23,10 @@ from registry.errors import InvalidInput, NotFound
 from registry.models import Qualification, Territory, Venue
 from registry.services import territories
 from registry.services.context import Context
+from registry.services.venues import STANDARD_FIELDS
 
+#: What a search returns of each venue: its public fields (plain rows, not ORM objects: this is the hot path).
+PUBLIC_COLUMNS = (Venue.pk, Venue.id, *(getattr(Venue, name) for name in STANDARD_FIELDS), Venue.commune_code)
 LIST_FILTERS = {"services": "services", "publics": "publics_specifiquement_adresses", "fees": "frais_a_charge",
                 "accompaniment": "modalites_accompagnement", "typology": "typologie"}
 AUTO_RADII_KM = (10, 50, 200, 1000, 20_000)
@@ -45,7 +49,7 @@ class SearchQuery:
 
 @dataclass
 class SearchResult:
-    venues: list[Venue]
+    venues: list[Any]  # rows with the PUBLIC_COLUMNS (attribute access by name)
     distances: dict[int, float]  # venue pk -> metres (near searches)
     total: int | None
     offset: int
@@ -131,7 +135,7 @@ def _base(session: Session, query: SearchQuery, ctx: Context):
     labelled = exists().where(Qualification.venue_pk == Venue.pk, Qualification.criteria_set == query.label,
                               Qualification.status == "qualified",
                               or_(Qualification.valid_until.is_(None), Qualification.valid_until >= today))
-    statement = select(Venue).where(Venue.publication_status == "published", labelled)
+    statement = select(*PUBLIC_COLUMNS).where(Venue.publication_status == "published", labelled)
     for name, values in query.lists.items():
         column = getattr(Venue, LIST_FILTERS[name])
         statement = statement.where(or_(*[_contains(session, column, value) for value in values]))
@@ -190,12 +194,12 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
     if query.open_at is not None:
         return _filtered_by_hours(session, ordered, query.open_at, offset, limit, distance is not None, bounded)
     rows = session.execute(ordered.add_columns(func.count().over().label("total")).offset(offset).limit(limit)).all()
-    venues = [row[0] for row in rows]
-    distances = {row[0].pk: float(row[1]) for row in rows} if distance is not None else {}
+    venues = rows
+    distances = {row.pk: float(row.distance_m) for row in rows} if distance is not None else {}
     if not bounded:
         total = None
     elif rows:
-        total = rows[0][-1]
+        total = rows[0].total
     else:
         total = _count(session, statement) if offset else 0
     return SearchResult(venues, distances, total, offset, limit)
@@ -215,9 +219,9 @@ def _filtered_by_hours(session: Session, ordered, moment: datetime, offset: int,
     keys = session.execute(ordered.with_only_columns(Venue.pk, Venue.horaires)).all()
     open_pks = [pk for pk, hours in keys if is_open(hours, moment)]
     page = open_pks[offset:offset + limit]
-    rows = {row[0].pk: row for row in session.execute(ordered.where(Venue.pk.in_(page)))} if page else {}
-    venues = [rows[pk][0] for pk in page]
-    distances = {pk: float(rows[pk][1]) for pk in page} if with_distance else {}
+    rows = {row.pk: row for row in session.execute(ordered.where(Venue.pk.in_(page)))} if page else {}
+    venues = [rows[pk] for pk in page]
+    distances = {pk: float(rows[pk].distance_m) for pk in page} if with_distance else {}
     return SearchResult(venues, distances, len(open_pks) if bounded else None, offset, limit)
 
 

@@ -84,11 +84,11 @@ def _query(args: dict) -> search.SearchQuery:
         open_at=moment.astimezone(PARIS) if moment else None)
 
 
-def feature(venue, distance: float | None) -> dict:
+def feature(venue, distance: float | None, labels: list[dict]) -> dict:
     """A venue as a GeoJSON feature with its public fields, labels, distance, and its hours in plain French
     with whether it is open now (``null`` when its hours cannot be read)."""
     properties = {name: jsonable(getattr(venue, name)) for name in PUBLIC_FIELDS}
-    properties["labels"] = jsonable(venue.labels)
+    properties["labels"] = jsonable(labels)
     properties["horaires_texte"] = hours.describe(venue.horaires)
     properties["ouvert_maintenant"] = search.is_open(venue.horaires, datetime.now(PARIS))
     if distance is not None:
@@ -126,8 +126,8 @@ class Search(MethodView):
         session, ctx = read_session(), service_context()
         page, per_page = args["page"], args["per_page"]
         result = search.search(session, _query(args), ctx, offset=(page - 1) * per_page, limit=per_page)
-        qualifications.attach_labels(session, result.venues, ctx)
-        features = [feature(v, result.distances.get(v.pk)) for v in result.venues]
+        labels = qualifications.labels_for(session, [v.pk for v in result.venues], ctx)
+        features = [feature(v, result.distances.get(v.pk), labels[v.pk]) for v in result.venues]
         output = args.get("format") or next((name for name, mime in FORMATS.items()
                                              if request.accept_mimetypes.best == mime), "geojson")
         if output == "csv":

@@ -126,7 +126,7 @@ class Items(MethodView):
             return _bad_request(exc.detail)
         session, ctx = read_session(), service_context()
         result = search.search(session, query, ctx, offset=offset, limit=limit)
-        qualifications.attach_labels(session, result.venues, ctx)
+        labels = qualifications.labels_for(session, [v.pk for v in result.venues], ctx)
         args = {k: v for k, v in request.args.items() if k != "offset"}
 
         def page(at: int) -> str:
@@ -138,7 +138,7 @@ class Items(MethodView):
             links.append({"rel": "next", "type": GEOJSON, "href": page(offset + limit)})
         if offset:
             links.append({"rel": "prev", "type": GEOJSON, "href": page(max(offset - limit, 0))})
-        features = [feature(v, None) for v in result.venues]
+        features = [feature(v, None, labels[v.pk]) for v in result.venues]
         return _json({"type": "FeatureCollection", "features": features, "numberMatched": result.total or 0,
                       "numberReturned": len(features), "links": links,
                       "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}, GEOJSON)
@@ -155,10 +155,10 @@ class Item(MethodView):
             raise NotFound(f"Aucun lieu {feature_id}.") from None
         session, ctx = read_session(), service_context()
         venue = search.public_venue(session, venue_id, ctx)
-        labels = qualifications.attach_labels(session, [venue], ctx)[0].labels
+        labels = qualifications.labels_for(session, [venue.pk], ctx)[venue.pk]
         if collection_id not in {label["criteria_set"] for label in labels}:
             raise NotFound(f"Ce lieu n'est pas dans la collection {collection_id}.")
-        body = feature(venue, None)
+        body = feature(venue, None, labels)
         body["links"] = [
             {"rel": "self", "type": GEOJSON, "href": _absolute("ogc.Item", collection_id=collection_id,
                                                                feature_id=feature_id)},
