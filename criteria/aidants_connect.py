@@ -5,6 +5,8 @@ from __future__ import annotations
 from registry import hookimpl
 from registry.eligibility import CriteriaSet, Fact, criterion, met, unknown, unmet
 
+from criteria.common import missing
+
 SOURCE = "aidantsconnect.beta.gouv.fr, FAQ « habilitation »"
 STRUCTURE_KIND = Fact("structure_kind", "string", "Type de structure",
                       help="france-services, ccas, cias, pimms, mediation-numerique, collectivite, "
@@ -33,10 +35,9 @@ def eligible_structure(facts, eligible_kinds):
            source=f"{SOURCE} : aidants professionnels salariés ; ni aidants familiaux, ni bénévoles, ni service "
                   "civique, ni élus")
 def salaried_aidants(facts):
+    if absent := missing(facts, AIDANTS, NOT_SALARIED, reason="Nombre d'aidants ou statut non renseigné"):
+        return absent
     count, not_salaried = facts.get(AIDANTS.name), facts.get(NOT_SALARIED.name)
-    missing = tuple(f.name for f, v in ((AIDANTS, count), (NOT_SALARIED, not_salaried)) if v is None)
-    if missing:
-        return unknown(missing, "Nombre d'aidants ou statut non renseigné")
     if count < 1:
         return unmet("Aucun aidant déclaré")
     if not_salaried > 0:
@@ -47,10 +48,9 @@ def salaried_aidants(facts):
 @criterion(id="aidants-formes", title="Tous les aidants formés", facts=(AIDANTS, TRAINED),
            source=f"{SOURCE} : chaque aidant est formé avant d'utiliser le service")
 def trained_aidants(facts):
+    if absent := missing(facts, AIDANTS, TRAINED, reason="Nombre d'aidants ou d'aidants formés non renseigné"):
+        return absent
     count, trained = facts.get(AIDANTS.name), facts.get(TRAINED.name)
-    missing = tuple(f.name for f, v in ((AIDANTS, count), (TRAINED, trained)) if v is None)
-    if missing:
-        return unknown(missing, "Nombre d'aidants ou d'aidants formés non renseigné")
     if count < 1:
         return unmet("Aucun aidant déclaré")
     if trained < count:

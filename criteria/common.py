@@ -17,6 +17,12 @@ def at_least(facts, fact: Fact, minimum: float, what: str) -> Outcome:
     return unmet(f"{value:g} {what}, {minimum:g} requis")
 
 
+def missing(facts, *declared: Fact, reason: str) -> Outcome | None:
+    """``unknown`` naming every one of ``declared`` that has no value, or ``None`` when all are known."""
+    absent = tuple(fact.name for fact in declared if facts.get(fact.name) is None)
+    return unknown(absent, reason) if absent else None
+
+
 def is_true(facts, fact: Fact, yes: str, no: str) -> Outcome:
     """A boolean audit fact that must be true."""
     value = facts.get(fact.name)

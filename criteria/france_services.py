@@ -5,7 +5,7 @@ from __future__ import annotations
 from registry import hookimpl
 from registry.eligibility import RECOMMENDED, CriteriaSet, Fact, criterion, met, unknown, unmet
 
-from criteria.common import is_true
+from criteria.common import is_true, missing
 
 CIRCULAIRE = "Circulaire n° 6094-SG du 1er juillet 2019 ; référentiel approuvé par arrêté du 16 juin 2025"
 SECONDARY = "(source secondaire)"
@@ -47,10 +47,10 @@ def open_days(facts, min_days):
            source="aide.conseiller-numerique.gouv.fr (FAQ) : un conseiller numérique ne peut pas être l'un des "
                   "deux agents France services")
 def agents(facts, min_agents):
+    if absent := missing(facts, AGENTS, CONSEILLERS,
+                         reason="Nombre d'agents ou de conseillers numériques non renseigné"):
+        return absent
     total, conseillers = facts.get(AGENTS.name), facts.get(CONSEILLERS.name)
-    missing = tuple(f.name for f, v in ((AGENTS, total), (CONSEILLERS, conseillers)) if v is None)
-    if missing:
-        return unknown(missing, "Nombre d'agents ou de conseillers numériques non renseigné")
     counted = total - conseillers
     if counted >= min_agents:
         return met(f"{counted} agent(s) hors conseillers numériques")
