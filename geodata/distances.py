@@ -21,12 +21,17 @@ def haversine_m(lon1, lat1, lon2, lat2) -> np.ndarray:
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
-def _boxes(lon: np.ndarray, lat: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
-    """Boxes in degrees that surely contain every point within ``radius_m`` of each centre."""
-    dlat = radius_m / METRES_PER_DEGREE_LAT
+def degree_box(lon, lat, radius_m):
+    """(min lon, min lat, max lon, max lat) in degrees that surely hold every point within ``radius_m`` of the
+    centre (numbers or numpy arrays)."""
+    dlat = np.asarray(radius_m, dtype=float) / METRES_PER_DEGREE_LAT
     widest = np.minimum(np.abs(lat) + dlat, 89.9)  # the box is widest at its pole-ward edge
     dlon = np.minimum(dlat / np.cos(np.radians(widest)), 180)
-    return shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+    return lon - dlon, lat - dlat, lon + dlon, lat + dlat
+
+
+def _boxes(lon: np.ndarray, lat: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
+    return shapely.box(*degree_box(lon, lat, radius_m))
 
 
 class PointIndex:

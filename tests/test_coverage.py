@@ -157,8 +157,9 @@ def test_coverage_needs_a_token_and_a_known_territory(client, operator):
     assert client.get("/api/v1/territories/departement/99/coverage", headers=operator).status_code == 404
     assert client.get("/api/v1/territories/departement/12/coverage", query_string={"label": "inconnu"},
                       headers=operator).status_code == 404
-    assert client.get("/api/v1/territories/departement/12/coverage", query_string={"bands": "0,500"},
-                      headers=operator).status_code == 422
+    for bands in ("0,500", "nan", "5,nan", "inf"):
+        assert client.get("/api/v1/territories/departement/12/coverage", query_string={"bands": bands},
+                          headers=operator).status_code == 422, bands
 
 
 def test_cli_reports_bad_territories(database_url):

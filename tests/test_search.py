@@ -136,6 +136,8 @@ def test_csv_on_request(client, places):
     pytest.param({"near": "a,b"}, "near", id="near-not-numbers"),
     pytest.param({"near": "200,44"}, "near", id="near-out-of-range"),
     pytest.param({"bbox": "3,44,2,45"}, "bbox", id="bbox-reversed"),
+    pytest.param({"bbox": "1,44,inf,45"}, "bbox", id="bbox-infinite"),
+    pytest.param({"near": "nan,44"}, "near", id="near-not-a-number"),
     pytest.param({"services": "Cuisine"}, "services", id="unknown-service"),
     pytest.param({"radius_km": "-1"}, "radius_km", id="negative-radius"),
     pytest.param({"couleur": "bleu"}, "couleur", id="unknown-parameter"),
@@ -199,6 +201,11 @@ def test_ogc_errors(client, places):
     assert client.get("/ogc/collections/pass-numerique/items", query_string={"couleur": "x"}).status_code == 400
     assert client.get("/ogc/collections/inconnue/items").status_code == 404
     assert client.get("/ogc/collections/pass-numerique/items/pas-un-id").status_code == 404
+    for bad in ({"bbox": "nan,nan,nan,nan"}, {"bbox": "-inf,-90,inf,90"}, {"offset": "99999999999999999999"},
+                {"offset": "-1"}, {"limit": "0"}):
+        assert client.get("/ogc/collections/pass-numerique/items", query_string=bad).status_code == 400, bad
+    three_d = client.get("/ogc/collections/pass-numerique/items", query_string={"bbox": "2.5,44.28,0,2.6,44.37,100"})
+    assert json.loads(three_d.data)["numberMatched"] == 3
     body = json.loads(client.get("/ogc/collections/pass-numerique/items", query_string={"limit": 2}).data)
     assert body["numberMatched"] == 5 and body["numberReturned"] == 2
     assert any(link["rel"] == "next" for link in body["links"])

@@ -6,6 +6,7 @@ index in memory (``geodata.distances``) with exact great-circle distances. Never
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -146,7 +147,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     """The coverage report of a territory (``kind`` may be ``france``) for the label of ``criteria_set``."""
     label_set = ctx.catalogue.get(criteria_set)
     bands = tuple(sorted({float(b) for b in bands}))
-    if not bands or bands[0] <= 0 or bands[-1] > 200:
+    if not bands or not all(math.isfinite(b) for b in bands) or bands[0] <= 0 or bands[-1] > 200:
         raise InvalidInput.on("bands", "Des distances entre 0 et 200 km sont attendues (ex. 5,10,20).")
     name = "France" if kind == FRANCE else territories.get(session, kind, code).name
     check_access(session, kind, code, ctx.scope)

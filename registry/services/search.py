@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from functools import lru_cache
+from typing import Any
 
 from geoalchemy2 import Geography
 from opening_hours import OpeningHours, ParserError
@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select, 
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from geodata.distances import METRES_PER_DEGREE_LAT
+from geodata.distances import degree_box
 from geodata.reference import parse_territory_ref
 from registry import spatial
 from registry.db import is_sqlite
@@ -70,14 +70,38 @@ def _contains(session: Session, column, value: str) -> ColumnElement:
     return type_coerce(column, JSONB).contains([value])
 
 
-def _box(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
-    dlat = radius_m / METRES_PER_DEGREE_LAT
-    dlon = min(dlat / math.cos(math.radians(min(abs(lat) + dlat, 89.9))), 180)
-    return lon - dlon, lat - dlat, lon + dlon, lat + dlat
+def parse_numbers(text: str, counts: tuple[int, ...], what: str) -> list[float]:
+    """``"2.5,44.3"`` → finite floats; ``ValueError`` in French when their number or a value is wrong."""
+    try:
+        numbers = [float(part) for part in text.split(",")]
+    except ValueError:
+        numbers = []
+    if len(numbers) not in counts or not all(math.isfinite(n) for n in numbers):
+        expected = " ou ".join(str(c) for c in counts)
+        raise ValueError(f"{what} : {expected} nombres finis séparés par des virgules attendus.")
+    return numbers
 
 
-def _envelope(box: tuple[float, float, float, float]) -> ColumnElement:
-    min_x, min_y, max_x, max_y = box
+def parse_point(text: str) -> tuple[float, float]:
+    """``"lon,lat"`` within the valid ranges."""
+    lon, lat = parse_numbers(text, (2,), "lon,lat")
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValueError("Longitude entre -180 et 180, latitude entre -90 et 90.")
+    return lon, lat
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``"min lon,min lat,max lon,max lat"`` (or the 6 numbers of a 3D box, heights ignored)."""
+    numbers = parse_numbers(text, (4, 6), "bbox")
+    if len(numbers) == 6:
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if not (numbers[0] < numbers[2] and numbers[1] < numbers[3]):
+        raise ValueError("bbox : lon min, lat min, lon max, lat max (minimums avant maximums).")
+    return tuple(numbers)
+
+
+def _envelope(box) -> ColumnElement:
+    min_x, min_y, max_x, max_y = (float(v) for v in box)  # plain floats: numpy's repr is not WKT
     return func.ST_GeomFromText(f"POLYGON(({min_x!r} {min_y!r}, {max_x!r} {min_y!r}, {max_x!r} {max_y!r}, "
                                 f"{min_x!r} {max_y!r}, {min_x!r} {min_y!r}))", 4326)
 
@@ -106,7 +130,7 @@ def _geography(geometry: ColumnElement) -> ColumnElement:
 
 def _within(session: Session, lon: float, lat: float, radius_m: float) -> ColumnElement:
     if is_sqlite(session.get_bind()):
-        return and_(_in_box(session, _box(lon, lat, radius_m)), distance_m(session, lon, lat) <= radius_m)
+        return and_(_in_box(session, degree_box(lon, lat, radius_m)), distance_m(session, lon, lat) <= radius_m)
     return func.ST_DWithin(_geography(Venue.geom), _geography(spatial.point(lon, lat)), radius_m)
 
 

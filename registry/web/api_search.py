@@ -29,16 +29,6 @@ FORMATS = {"geojson": "application/geo+json", "csv": "text/csv", "json": "applic
 PUBLIC_FIELDS = ("id", *STANDARD_FIELDS, "commune_code")
 
 
-def _pair_list(value: str, count: int, name: str) -> list[float]:
-    try:
-        numbers = [float(part) for part in value.split(",")]
-    except ValueError:
-        raise ValidationError(f"{count} nombres séparés par des virgules attendus.") from None
-    if len(numbers) != count:
-        raise ValidationError(f"{count} nombres séparés par des virgules attendus ({name}).")
-    return numbers
-
-
 class SearchArgsSchema(schemas.FrenchSchema):
     near = fields.String(metadata={"description": "lon,lat : tri par distance (distance_m dans chaque résultat)"})
     radius_km = fields.Float(validate=validate.Range(min=0.1, max=1000, error="Entre 0,1 et 1 000 km."))
@@ -61,15 +51,17 @@ class SearchArgsSchema(schemas.FrenchSchema):
 
     @validates("near")
     def _near(self, value: str, **kwargs) -> None:
-        lon, lat = _pair_list(value, 2, "lon,lat")
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise ValidationError("Longitude entre -180 et 180, latitude entre -90 et 90.")
+        try:
+            search.parse_point(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
     @validates("bbox")
     def _bbox(self, value: str, **kwargs) -> None:
-        min_x, min_y, max_x, max_y = _pair_list(value, 4, "bbox")
-        if not (min_x < max_x and min_y < max_y):
-            raise ValidationError("bbox : minimums avant maximums.")
+        try:
+            search.parse_bbox(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 def _query(args: dict) -> search.SearchQuery:
@@ -77,8 +69,8 @@ def _query(args: dict) -> search.SearchQuery:
     if args.get("open_now"):
         moment = datetime.now(timezone.utc)
     return search.SearchQuery(
-        label=args["label"], near=tuple(_pair_list(args["near"], 2, "near")) if args.get("near") else None,
-        radius_km=args.get("radius_km"), bbox=tuple(_pair_list(args["bbox"], 4, "bbox")) if args.get("bbox") else None,
+        label=args["label"], near=search.parse_point(args["near"]) if args.get("near") else None,
+        radius_km=args.get("radius_km"), bbox=search.parse_bbox(args["bbox"]) if args.get("bbox") else None,
         territory=args.get("territory"), q=args.get("q"),
         lists={name: args[name] for name in search.LIST_FILTERS if args.get(name)},
         open_at=moment.astimezone(PARIS) if moment else None)

@@ -25,6 +25,7 @@ CONFORMANCE = ["http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
                "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"]
 FRANCE_BBOX = [-178.3, -28.0, 172.5, 51.3]
 PROPERTY_FILTERS = ("nom", "commune", "code_postal", "code_insee", "pivot", "source", "structure_parente")
+MAX_OFFSET = 10_000_000  # far beyond any collection; keeps the value within what databases take
 ITEM_PARAMS = {"limit", "offset", "bbox", "datetime", "f", *PROPERTY_FILTERS}
 
 
@@ -97,19 +98,14 @@ def _items_query(collection_id: str) -> tuple[search.SearchQuery, int, int]:
         offset = int(request.args.get("offset", 0))
     except ValueError:
         raise InvalidInput.on("limit", "limit et offset sont des entiers.") from None
-    if not (1 <= limit <= 10_000) or offset < 0:
-        raise InvalidInput.on("limit", "limit entre 1 et 10 000, offset positif.")
+    if not (1 <= limit <= 10_000) or not (0 <= offset <= MAX_OFFSET):
+        raise InvalidInput.on("limit", f"limit entre 1 et 10 000, offset entre 0 et {MAX_OFFSET}.")
     bbox = None
     if "bbox" in request.args:
         try:
-            numbers = [float(part) for part in request.args["bbox"].split(",")]
-        except ValueError:
-            raise InvalidInput.on("bbox", "bbox : 4 ou 6 nombres.") from None
-        if len(numbers) == 6:
-            numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-        if len(numbers) != 4 or numbers[0] > numbers[2] or numbers[1] > numbers[3]:
-            raise InvalidInput.on("bbox", "bbox : lon min, lat min, lon max, lat max.")
-        bbox = tuple(numbers)
+            bbox = search.parse_bbox(request.args["bbox"])
+        except ValueError as exc:
+            raise InvalidInput.on("bbox", str(exc)) from None
     properties = {name: request.args[name] for name in PROPERTY_FILTERS if name in request.args}
     limit = min(limit, 1000)
     return search.SearchQuery(label=collection_id, bbox=bbox, properties=properties), offset, limit
