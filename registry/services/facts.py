@@ -73,3 +73,11 @@ def history(session: Session, venue_id: uuid.UUID, scope: tuple[str, ...] = ()) 
                                 .order_by(AuditFact.recorded_at.desc(), AuditFact.pk.desc())))
 
 
+
+
+def latest(history: list[AuditFact]) -> dict[str, AuditFact]:
+    """The current row of each fact, from a history ordered newest first (as ``history`` returns it)."""
+    current: dict[str, AuditFact] = {}
+    for row in history:
+        current.setdefault(row.name, row)
+    return current

@@ -141,10 +141,7 @@ class VenueAuditFacts(MethodView):
     def get(self, venue_id: uuid.UUID):
         """Faits d'audit d'un lieu : valeurs courantes et historique"""
         rows = facts.history(db_session(), venue_id, service_context().scope)
-        current: dict = {}
-        for row in reversed(rows):
-            current[row.name] = row.value
-        return {"current": current, "history": rows}
+        return {"current": {name: row.value for name, row in facts.latest(rows).items()}, "history": rows}
 
     @operator.arguments(FactInputSchema)
     @operator.response(201, AuditFactSchema)

@@ -14,7 +14,7 @@ from registry.models import ApiToken
 from registry.services import evaluations, facts, journal, qualifications, tokens, venues
 from registry.services.context import Context
 from registry.web.auth import WRITE_ROLES
-from registry.web.context import db_session, plugins
+from registry.web.context import context_for, db_session
 
 auditor = Blueprint("auditor", __name__, url_prefix="/auditeur")
 
@@ -48,9 +48,7 @@ def login_required(view: Callable | None = None, *, roles: tuple[str, ...] = WRI
 
 def page_context() -> Context:
     """The service context of the logged-in page user."""
-    user = session_user()
-    return Context(actor=f"token:{user.name}", plugins=plugins(), catalogue=current_app.extensions["registry.criteria"],
-                   scope=tuple(user.territories) if user.role != "admin" else ())
+    return context_for(session_user())
 
 
 def _flash_errors(view: Callable) -> Callable:
@@ -120,10 +118,7 @@ def queue():
 def venue(venue_id: uuid.UUID):
     ctx, db = page_context(), db_session()
     found = venues.get(db, venue_id, scope=ctx.scope)
-    history = facts.history(db, venue_id, ctx.scope)
-    current: dict[str, Any] = {}
-    for row in reversed(history):
-        current[row.name] = row
+    current = facts.latest(facts.history(db, venue_id, ctx.scope))
     latest = {e.criteria_set: e for e in evaluations.latest_for_venue(db, venue_id, ctx.scope)}
     held = {q.criteria_set: q for q in qualifications.for_venue(db, venue_id, ctx.scope)}
     sets = [{"set": s, "evaluation": latest.get(s.id),

@@ -32,12 +32,6 @@ def current_token() -> ApiToken | None:
     return g.api_token
 
 
-def actor() -> str:
-    """Who is acting, for the records: ``token:<name>``."""
-    token = current_token()
-    return f"token:{token.name}" if token else "anonymous"
-
-
 def require_role(*roles: str) -> Callable:
     """Decorator: the request needs a valid token with one of ``roles`` (401 without one, 403 otherwise)."""
 

@@ -42,11 +42,16 @@ def plugins() -> PluginManager:
     return current_app.extensions["registry.plugins"]
 
 
-def service_context() -> Context:
-    """Who acts in this request, with the app's plugins and criteria, and the token's territory scope."""
-    from registry.web.auth import actor, current_token
-
-    token = current_token()
+def context_for(token) -> Context:
+    """The service context of a token (``None``: anonymous): actor ``token:<name>``, the app's plugins and
+    criteria, and the token's territories as its scope (none for admins)."""
     scope = tuple(token.territories) if token is not None and token.role != "admin" else ()
-    return Context(actor=actor(), plugins=plugins(), catalogue=current_app.extensions["registry.criteria"],
-                   scope=scope)
+    return Context(actor=f"token:{token.name}" if token is not None else "anonymous", plugins=plugins(),
+                   catalogue=current_app.extensions["registry.criteria"], scope=scope)
+
+
+def service_context() -> Context:
+    """The context of the API request's bearer token."""
+    from registry.web.auth import current_token
+
+    return context_for(current_token())
