@@ -14,7 +14,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from geodata.boundaries import BoundaryFileError
 from geodata.reference import KINDS
-from registry import create_app, migrations
+from registry import cli_exchange, create_app, migrations
 from registry.db import DatabaseUnavailable
 from registry.errors import RegistryError
 from registry.plugins import describe_plugins, installed_entry_points
@@ -272,3 +272,6 @@ def demo_command() -> None:
         report = demo.load_demo(session, _context("registry demo"))
     click.echo(f"Démonstration : {report.created} lieux fictifs créés, {report.existing} déjà présents.")
     click.echo(f"Base : {current_app.config['DATABASE_URL']}")
+
+
+cli_exchange.register(main, _friendly_errors, _context, _needs_schema)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from flask import Blueprint
 
     from registry.eligibility import CriteriaSet
+    from registry.formats import Exporter, Importer
 
 hookspec = pluggy.HookspecMarker("registry")
 hookimpl = pluggy.HookimplMarker("registry")
@@ -23,6 +24,16 @@ hookimpl = pluggy.HookimplMarker("registry")
 @hookspec
 def registry_criteria_sets() -> list[CriteriaSet]:
     """Return the criteria sets (labels, qualifications) this plugin provides."""
+
+
+@hookspec
+def registry_importers() -> list[Importer]:
+    """Return importers (``registry.formats.Importer``): formats ``registry import`` and the upload endpoint read."""
+
+
+@hookspec
+def registry_exporters() -> list[Exporter]:
+    """Return exporters (``registry.formats.Exporter``): formats ``registry export`` and the export endpoint write."""
 
 
 @hookspec

@@ -105,6 +105,7 @@ class Venue(TimestampMixin, Base):
         Index("ix_venues_commune_status", "commune_code", "publication_status"),
         Index("ix_venues_status", "publication_status"),
         Index("ix_venues_updated", "updated_at"),
+        Index("ix_venues_merged_into", "merged_into_pk"),
     )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -113,6 +114,8 @@ class Venue(TimestampMixin, Base):
     origin_id: Mapped[str | None] = mapped_column(String(200))
     publication_status: Mapped[str] = mapped_column(String(16), default="draft")
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    #: Set when this record was merged into another venue (a duplicate): it stays, unpublished, with its source id.
+    merged_into_pk: Mapped[int | None] = mapped_column(Integer, nullable=True)
     commune_code: Mapped[str | None] = mapped_column(String(5))
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
 

@@ -31,6 +31,9 @@ def _frenchify(field: fields.Field) -> None:
             for key, message in messages.items():
                 if key in field.error_messages:
                     field.error_messages[key] = message
+    for validator in field.validators:
+        if isinstance(validator, (validate.Email, validate.URL)) and "invalid" in field.error_messages:
+            validator.error = field.error_messages["invalid"]
     inner = getattr(field, "inner", None)
     if inner is not None:
         _frenchify(inner)
@@ -77,9 +80,11 @@ class VenueStandardSchema(FrenchSchema):
     presentation_resume = fields.String(allow_none=True, validate=validate.Length(
         max=280, error="280 caractères au plus."))
     presentation_detail = fields.String(allow_none=True)
-    source = fields.String(allow_none=True, metadata={"description": "Structure qui a collecté la donnée"})
+    source = fields.String(allow_none=True, validate=validate.Length(max=200, error="200 caractères au plus."),
+                           metadata={"description": "Structure qui a collecté la donnée"})
     itinerance = _vocabulary_list("itinerance")
-    structure_parente = fields.String(allow_none=True)
+    structure_parente = fields.String(allow_none=True, validate=validate.Length(
+        max=250, error="250 caractères au plus."))
     date_maj = fields.Date(metadata={"description": "Date de mise à jour (par défaut : aujourd'hui)"})
     services = _vocabulary_list("services")
     publics_specifiquement_adresses = _vocabulary_list("publics_specifiquement_adresses")
@@ -90,8 +95,8 @@ class VenueStandardSchema(FrenchSchema):
     autres_formations_labels = fields.List(fields.String(validate=validate.Length(min=1)))
     modalites_acces = _vocabulary_list("modalites_acces")
     modalites_accompagnement = _vocabulary_list("modalites_accompagnement")
-    fiche_acces_libre = fields.URL(allow_none=True)
-    prise_rdv = fields.URL(allow_none=True)
+    fiche_acces_libre = fields.URL(allow_none=True, validate=validate.Length(max=500, error="500 caractères au plus."))
+    prise_rdv = fields.URL(allow_none=True, validate=validate.Length(max=500, error="500 caractères au plus."))
 
     @validates_schema(skip_on_field_errors=False)
     def _check_standard_values(self, data: dict, **kwargs) -> None:

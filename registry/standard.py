@@ -52,6 +52,12 @@ ALIASES: dict[str, dict[str, str]] = {
     "formations_labels": {"Étapes numériques(La Poste)": "Étapes numériques (La Poste)"},
 }
 
+#: Where the schema's validation pattern spells a value differently from the canonical spelling (a quirk of
+#: v1.0.2): CSV exports use the pattern's spelling so that they validate.
+PATTERN_SPELLINGS: dict[str, dict[str, str]] = {
+    "formations_labels": {"Étapes numériques (La Poste)": "Étapes numériques(La Poste)"},
+}
+
 #: Free multi-valued fields (no closed vocabulary).
 FREE_LISTS = ("typologie", "courriels", "site_web", "autres_formations_labels")
 

@@ -146,6 +146,28 @@ def test_hook_registry_cli_commands(installed_example, database_url):
     assert "label-exemple@1" in listed
 
 
+def test_hook_registry_importers(installed_example, database_url, tmp_path):
+    from registry.cli import main
+
+    path = tmp_path / "annuaire.txt"
+    path.write_text("annuaire\nA1;Espace numérique d'exemple;1 rue Béteille;12000;12202\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(path)], env={"REGISTRY_DATABASE_URL": database_url})
+    assert result.exit_code == 0, result.output
+    assert "(annuaire-exemple, utf-8) : 1 lignes, 1 créés" in result.stdout
+
+
+def test_hook_registry_exporters(installed_example, database_url, tmp_path):
+    from registry.cli import main
+
+    env = {"REGISTRY_DATABASE_URL": database_url}
+    path = tmp_path / "annuaire.txt"
+    path.write_text("annuaire\nA1;Espace numérique d'exemple;1 rue Béteille;12000;12202\n", encoding="utf-8")
+    CliRunner().invoke(main, ["import", str(path)], env=env)
+    result = CliRunner().invoke(main, ["export", "--format", "noms"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Espace numérique d'exemple\n"
+
+
 def test_every_hook_has_a_test_and_a_section_in_the_docs():
     pm = make_plugin_manager()
     hooks = [name for name in dir(pm.hook) if name.startswith("registry_")]

@@ -49,7 +49,7 @@ class WriteResult:
     warnings: list[InputWarning] = field(default_factory=list)
 
 
-def _normalise(data: dict[str, Any]) -> dict[str, Any]:
+def normalise(data: dict[str, Any]) -> dict[str, Any]:
     """Canonical spellings, deduplicated lists, stripped strings, phone in international format."""
     clean: dict[str, Any] = {}
     for name, value in data.items():
@@ -121,7 +121,7 @@ def _snapshot(venue: Venue, names) -> dict[str, Any]:
 
 def create(session: Session, data: dict[str, Any], ctx: Context) -> WriteResult:
     """Record a new venue (``draft`` unless ``publication_status`` says ``published``)."""
-    data = _normalise(data)
+    data = normalise(data)
     venue = Venue(id=uuid.uuid4(), origin=data.pop("origin", None) or "registry",
                   origin_id=data.pop("origin_id", None),
                   publication_status=data.pop("publication_status", None) or "draft")
@@ -166,7 +166,7 @@ def update(session: Session, venue_id: uuid.UUID, changes: dict[str, Any], expec
     if venue.revision != expected_revision:
         raise StaleRevision(f"Le lieu est à la révision {venue.revision}, pas {expected_revision} : "
                             "relisez-le avant de le modifier.")
-    changes = _normalise(changes)
+    changes = normalise(changes)
     changed = {name: value for name, value in changes.items() if getattr(venue, name) != value}
     if not changed:
         return WriteResult(venue)
@@ -200,6 +200,8 @@ def set_publication_status(session: Session, venue_id: uuid.UUID, status: str, c
     if status not in PUBLICATION_STATUSES:
         raise InvalidInput.on("publication_status", f"Statut inconnu : {status}.")
     venue = get(session, venue_id, scope=ctx.scope)
+    if venue.merged_into_pk is not None and status == "published":
+        raise Conflict("Ce lieu a été fusionné dans un autre : publiez le lieu conservé.")
     if venue.publication_status != status:
         before = venue.publication_status
         venue.publication_status = status

@@ -17,8 +17,8 @@ from registry.config import load_config
 from registry.db import Database
 from registry.plugins import make_plugin_manager
 from registry.services.criteria import build_catalogue
-from registry.web import (api_coverage, api_criteria, api_qualifications, api_search, api_territories, api_venues,
-                          auditor, collectivites, ogc, pages)
+from registry.web import (api_coverage, api_criteria, api_exchange, api_qualifications, api_search, api_territories,
+                          api_venues, auditor, collectivites, ogc, pages)
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
 
@@ -51,7 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     api.spec.components.schema("CriterionResult", schema=api_criteria.CriterionResultSchema)
     csrf = CSRFProtect(app)
     for blueprint in (api_search.blp, api_venues.operator, api_territories.blp, api_criteria.public,
-                      api_criteria.operator, api_qualifications.blp, api_coverage.blp, ogc.blp):
+                      api_criteria.operator, api_qualifications.blp, api_coverage.blp, api_exchange.blp, ogc.blp):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer tokens, no cookies: nothing to forge
     app.register_blueprint(pages.pages)

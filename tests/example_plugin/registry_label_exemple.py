@@ -10,6 +10,7 @@ from flask import Blueprint
 
 from registry import hookimpl
 from registry.eligibility import CriteriaSet, Fact, criterion, met, unknown, unmet
+from registry.formats import Exporter, Importer, SourceRow
 
 WIFI = Fact("public_wifi", "boolean", "Wi-Fi public gratuit")
 CHANGES: list[tuple[str, str]] = []
@@ -65,3 +66,45 @@ def registry_blueprints():
 @hookimpl
 def registry_cli_commands():
     return [command]
+
+
+class AnnuaireImporter(Importer):
+    """A made-up directory format: ``annuaire`` header line, then ``ref;name;street;postcode;insee`` lines."""
+
+    name = "annuaire-exemple"
+    title = "Annuaire d'exemple"
+    default_source = "annuaire"
+
+    def matches(self, sample):
+        return 50 if sample.text.startswith("annuaire") else 0
+
+    def rows(self, source):
+        with source.open_text() as stream:
+            next(stream)
+            for line, text in enumerate(stream, start=2):
+                ref, name, street, postcode, insee = text.rstrip("\n").split(";")
+                yield SourceRow(line, {"id": ref, "nom": name, "adresse": street, "code_postal": postcode,
+                                       "code_insee": insee})
+
+
+class NamesExporter(Exporter):
+    """One venue name per line."""
+
+    name = "noms"
+    title = "Noms des lieux"
+    media_type = "text/plain; charset=utf-8"
+    extension = "txt"
+
+    def write(self, records, out):
+        for record in records:
+            out.write(record.values["nom"] + "\n")
+
+
+@hookimpl
+def registry_importers():
+    return [AnnuaireImporter()]
+
+
+@hookimpl
+def registry_exporters():
+    return [NamesExporter()]

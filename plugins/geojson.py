@@ -1,0 +1,70 @@
+"""GeoJSON venues: a FeatureCollection of points whose properties are the standard's fields (import, export)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
+
+from registry import hookimpl
+from registry.formats import ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow
+
+from plugins.standard import V1_FIELDS, v1_row
+
+
+def feature_row(position: int, feature: Any) -> SourceRow:
+    """A feature as a row: its properties (standard names), the point's coordinates when the properties have none."""
+    if not isinstance(feature, dict) or not isinstance(feature.get("properties"), dict):
+        return SourceRow(position, {}, errors=[Note("properties", None, "Objet « Feature » avec properties attendu.")])
+    row = v1_row(position, feature["properties"])
+    geometry = feature.get("geometry") or {}
+    coordinates = geometry.get("coordinates")
+    if geometry.get("type") == "Point" and isinstance(coordinates, list) and len(coordinates) >= 2:
+        if row.values.get("longitude") in (None, "") or row.values.get("latitude") in (None, ""):
+            row.values["longitude"], row.values["latitude"] = coordinates[0], coordinates[1]
+    elif geometry:
+        row.notes.append(Note("geometry", geometry.get("type"), "Géométrie autre qu'un point : ignorée."))
+    return row
+
+
+class GeoJsonVenues(Importer):
+    name = "geojson"
+    title = "GeoJSON (propriétés du standard v1.0)"
+
+    def matches(self, sample: Sample) -> int:
+        return 10 + ("nom" in sample.json_keys) if sample.json_shape == "features" else 0
+
+    def rows(self, source: Input) -> Iterator[SourceRow]:
+        for position, feature in source.json_items("features.item"):
+            yield feature_row(position, feature)
+
+
+class GeoJsonExporter(Exporter):
+    name = "geojson"
+    title = "GeoJSON (propriétés du standard v1.0, labels)"
+    media_type = "application/geo+json"
+    extension = "geojson"
+
+    def write(self, records: Iterable[ExportRecord], out: TextIO) -> None:
+        out.write('{"type": "FeatureCollection", "features": [')
+        for index, record in enumerate(records):
+            values = record.values
+            point = None
+            if values.get("longitude") is not None and values.get("latitude") is not None:
+                point = {"type": "Point", "coordinates": [values["longitude"], values["latitude"]]}
+            properties = {name: values.get(name) for name in V1_FIELDS}
+            properties["labels"] = list(record.labels)
+            feature = {"type": "Feature", "id": values["id"], "geometry": point, "properties": properties}
+            out.write(",\n" if index else "\n")
+            out.write(json.dumps(feature, ensure_ascii=False, default=str))
+        out.write("\n]}\n")
+
+
+@hookimpl
+def registry_importers() -> list[Importer]:
+    return [GeoJsonVenues()]
+
+
+@hookimpl
+def registry_exporters() -> list[Exporter]:
+    return [GeoJsonExporter()]

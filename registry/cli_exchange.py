@@ -1,0 +1,113 @@
+"""``registry import``, ``registry export`` and ``registry duplicates``: data exchange from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from registry.services import duplicates, exports, imports
+from registry.services.import_rows import REJECT
+from registry.web.context import database
+
+SHOWN_REJECTIONS = 20
+
+
+def register(main: click.Group, friendly, context, needs_schema) -> None:
+    """Add the data-exchange commands to ``main`` (helpers shared with ``registry.cli``)."""
+
+    @main.command("import")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--format", "format_", help="Format du fichier (détecté sinon), ex. standard-1.0-csv.")
+    @click.option("--source", help="Source des lieux (par défaut : la colonne source, sinon le nom du fichier).")
+    @click.option("--encoding", help="Encodage (détecté sinon : utf-8 ou cp1252).")
+    @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Écrire le rapport ligne à ligne (.csv ou .json).")
+    @click.option("--dry-run", is_flag=True, help="Tout vérifier, ne rien enregistrer.")
+    @click.option("--sync", is_flag=True, help="Dépublier les lieux de la source absents du fichier.")
+    @with_appcontext
+    @friendly
+    def import_command(file: Path, format_: str | None, source: str | None, encoding: str | None,
+                       report_path: Path | None, dry_run: bool, sync: bool) -> None:
+        """Importer des lieux (standard national v1.0 ou v0.1, data·inclusion, France services, GeoJSON)."""
+        needs_schema()
+        options = imports.ImportOptions(format=format_, source=source, dry_run=dry_run, sync=sync, encoding=encoding)
+        with database().session() as session, click.progressbar(length=0, label=f"Import de {file.name}",
+                                                                 file=sys.stderr, show_pos=True) as bar:
+            def advance(rows: int) -> None:
+                bar.update(rows - bar.pos)
+
+            report = imports.run_import(session, file, context("cli:import"), options, progress=advance)
+        click.echo(f"{file} ({report.format}, {report.encoding}) : {report.rows} lignes, {report.created} créés, "
+                   f"{report.updated} mis à jour, {report.unchanged} inchangés, {report.rejected} rejetés"
+                   + (f", {report.unpublished} dépubliés" if sync else "")
+                   + (f", {report.facts} faits d'audit" if report.facts else "")
+                   + (" — essai : rien n'est enregistré" if dry_run else "") + ".")
+        rejections = [line for line in report.lines if line.kind == REJECT]
+        for line in rejections[:SHOWN_REJECTIONS]:
+            click.echo(f"{file}:{line.line}: {line.field}: {line.message}"
+                       + (f" (valeur « {line.value} »)" if line.value not in (None, "") else ""), err=True)
+        if len(rejections) > SHOWN_REJECTIONS and not report_path:
+            click.echo(f"… et {len(rejections) - SHOWN_REJECTIONS} autres rejets : --report pour tout voir.", err=True)
+        if report_path:
+            with report_path.open("w", encoding="utf-8", newline="") as out:
+                if report_path.suffix.lower() == ".json":
+                    json.dump(imports.report_json(report), out, ensure_ascii=False, indent=1)
+                else:
+                    imports.write_report_csv(report, out)
+            click.echo(f"Rapport : {report_path} ({len(report.lines)} lignes).")
+
+    @main.command("export")
+    @click.option("--format", "format_", default="standard-csv", show_default=True,
+                  help="standard-csv, standard-json, geojson, data-inclusion…")
+    @click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Fichier de sortie (sortie standard sinon).")
+    @click.option("--territory", help="ex. departement:12, epci:200067213, commune:12202.")
+    @click.option("--label", help="Seulement les lieux qui portent ce label aujourd'hui, ex. pass-numerique.")
+    @click.option("--criteria-set", help="Avec --status : la qualification de ce référentiel.")
+    @click.option("--status", help="Statut de qualification, ex. qualified, suspended, submitted.")
+    @click.option("--publication-status", default="published", show_default=True,
+                  help="published, draft, unpublished, ou all.")
+    @with_appcontext
+    @friendly
+    def export_command(format_: str, output_file: Path | None, territory: str | None, label: str | None,
+                       criteria_set: str | None, status: str | None, publication_status: str) -> None:
+        """Exporter des lieux (standard national v1.0 CSV ou JSON, GeoJSON, data·inclusion)."""
+        needs_schema()
+        ctx = context("cli:export")
+        exporter = exports.exporter_named(format_, ctx)
+        filters = exports.ExportFilter(territory, label, criteria_set, status,
+                                       None if publication_status == "all" else publication_status)
+        out = output_file.open("w", encoding="utf-8", newline="") if output_file else sys.stdout
+        try:
+            with database().session() as session, click.progressbar(
+                    length=0, label="Export", file=sys.stderr, show_pos=True) as bar:
+                count = exports.run_export(session, exporter, out, filters, ctx,
+                                           progress=lambda done: bar.update(done - bar.pos))
+        finally:
+            if output_file:
+                out.close()
+        click.echo(f"{count} lieux exportés ({exporter.title})" + (f" dans {output_file}." if output_file else "."),
+                   err=True)
+
+    @main.command("duplicates")
+    @click.option("--territory", help="ex. departement:12.")
+    @click.option("--format", "output", type=click.Choice(("text", "json")), default="text", show_default=True)
+    @with_appcontext
+    @friendly
+    def duplicates_command(territory: str | None, output: str) -> None:
+        """Lister les doublons probables entre sources (même SIRET proche, nom proche à ~100 m, même adresse)."""
+        needs_schema()
+        with database().session() as session:
+            found = duplicates.candidates(session, context("cli:duplicates"), territory=territory)
+        if output == "json":
+            click.echo(json.dumps([candidate.as_json() for candidate in found], ensure_ascii=False, indent=1))
+            return
+        for candidate in found:
+            click.echo(f"{candidate.score:3d}  {candidate.first.id} {candidate.first.nom} ({candidate.first.origin})"
+                       f"  ≈  {candidate.second.id} {candidate.second.nom} ({candidate.second.origin})"
+                       f"  [{', '.join(candidate.reasons)}]")
+        click.echo(f"{len(found)} paires candidates.", err=True)

@@ -1,0 +1,238 @@
+"""Public API of the data-exchange plugins: what an importer reads and yields, what an exporter writes.
+
+An importer recognises a file from its ``Sample`` and turns it into ``SourceRow`` values named as the national
+standard v1.0 names its fields; the core repairs, validates and stores them (``registry.services.imports``).
+An exporter writes ``ExportRecord`` values to a text stream. Both are returned by the ``registry_importers``
+and ``registry_exporters`` hooks. See ``docs/plugins.md``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import ijson
+
+SAMPLE_BYTES = 64 * 1024
+DELIMITERS = (",", ";", "\t")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What importers see of a file to recognise it: its name, its first characters and their shape."""
+
+    filename: str
+    text: str
+    header: tuple[str, ...] = ()
+    json_keys: frozenset[str] = frozenset()
+    json_shape: str | None = None  # "array", "features" (GeoJSON FeatureCollection) or "object"
+
+    @property
+    def suffix(self) -> str:
+        """The file's extension, lower case, without the dot (``csv``, ``json``, ``geojson``)."""
+        return Path(self.filename).suffix.lower().lstrip(".")
+
+
+@dataclass
+class Note:
+    """Something said about one value of one row: a repair, a value set aside, or why the row is rejected."""
+
+    field: str
+    value: Any
+    message: str
+
+
+@dataclass
+class SourceRow:
+    """One venue as read from a file: values under the standard v1.0 names (``id`` is the source's own id).
+
+    Multi-valued fields are lists of strings; other values are strings or numbers as read. ``facts`` are audit
+    facts the file states (e.g. ``accepts_pass_numerique``); ``notes`` say what the importer mapped or set
+    aside; ``errors`` reject the row.
+    """
+
+    line: int
+    values: dict[str, Any]
+    facts: dict[str, Any] = field(default_factory=dict)
+    notes: list[Note] = field(default_factory=list)
+    errors: list[Note] = field(default_factory=list)
+
+
+class Input:
+    """A file to import, with its detected encoding and CSV delimiter (``UnicodeError`` if it is not text)."""
+
+    def __init__(self, path: Path, filename: str | None = None, encoding: str | None = None,
+                 delimiter: str | None = None) -> None:
+        self.path = Path(path)
+        self.filename = filename or self.path.name
+        self.encoding = encoding or detect_encoding(self.path)
+        with self.path.open(encoding=self.encoding, newline="") as stream:
+            text = stream.read(SAMPLE_BYTES)
+        text = text.lstrip("\ufeff")
+        self.delimiter = delimiter or detect_delimiter(text)
+        self.sample = _sample(self.filename, text, self.delimiter)
+
+    def open_text(self) -> TextIO:
+        """The file as text (byte-order mark skipped)."""
+        return self.path.open(encoding="utf-8-sig" if self.encoding == "utf-8" else self.encoding, newline="")
+
+    def csv_records(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """``(line, {column: cell})`` for each data row; ``line`` is the row's first line in the file."""
+        with self.open_text() as stream:
+            reader = csv.reader(stream, delimiter=self.delimiter)
+            header = [name.strip() for name in next(reader, [])]
+            last = reader.line_num
+            for cells in reader:
+                line, last = last + 1, reader.line_num
+                if not any(cell.strip() for cell in cells):
+                    continue
+                yield line, dict(zip(header, cells))
+
+    def json_items(self, prefix: str = "item") -> Iterator[tuple[int, Any]]:
+        """``(position, item)`` for each element under ``prefix`` (ijson syntax), streamed; positions from 1."""
+        position = 0
+        with self.path.open("rb") if self.encoding == "utf-8" else self.open_text() as stream:
+            if self.encoding == "utf-8" and stream.read(3) != codecs.BOM_UTF8:
+                stream.seek(0)
+            reader = stream if self.encoding == "utf-8" else _Utf8Reader(stream)
+            try:
+                for position, item in enumerate(ijson.items(reader, prefix, use_float=True), start=1):
+                    yield position, item
+            except ijson.JSONError as exc:
+                raise ValueError(f"JSON invalide après l'élément {position} : {str(exc).splitlines()[0]}") from None
+
+
+class _Utf8Reader:
+    """A text stream read as UTF-8 bytes (ijson reads bytes)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        return self.stream.read(size).encode("utf-8")
+
+
+def detect_encoding(path: Path) -> str:
+    """``utf-8`` when the whole file decodes as UTF-8, else ``cp1252`` (Windows Latin-1), read in chunks."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as stream:
+        try:
+            while chunk := stream.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252" if _decodes(path, "cp1252") else "latin-1"
+    return "utf-8"
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with path.open("rb") as stream:
+        try:
+            while chunk := stream.read(1 << 20):
+                decoder.decode(chunk)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def detect_delimiter(text: str) -> str:
+    """The CSV delimiter of the header line: the most frequent of ``,`` ``;`` and tab outside quotes."""
+    header = text.split("\n", 1)[0]
+    unquoted = "".join(part for index, part in enumerate(header.split('"')) if index % 2 == 0)
+    return max(DELIMITERS, key=unquoted.count)
+
+
+def _sample(filename: str, text: str, delimiter: str) -> Sample:
+    stripped = text.lstrip()
+    if stripped[:1] in ("[", "{"):
+        shape, keys = _json_head(text)
+        return Sample(filename, text, json_keys=keys, json_shape=shape)
+    header = next(csv.reader([text.split("\n", 1)[0]], delimiter=delimiter), [])
+    return Sample(filename, text, header=tuple(name.strip() for name in header))
+
+
+def _json_head(text: str) -> tuple[str | None, frozenset[str]]:
+    """The shape of a JSON document and the keys of its first record, from its beginning only."""
+    stripped = text.lstrip()
+    prefixes = ("item", "features.item.properties", "item.properties")
+    found: dict[str, set[str]] = {prefix: set() for prefix in prefixes}
+    is_collection = False
+    try:
+        for prefix, event, value in ijson.parse(stripped.encode("utf-8")):
+            if prefix == "type" and value == "FeatureCollection":
+                is_collection = True
+            for wanted in prefixes:
+                if prefix == wanted and event == "map_key":
+                    found[wanted].add(value)
+            if event == "end_map" and prefix in ("item", "features.item"):
+                break
+    except (ijson.JSONError, ijson.IncompleteJSONError):
+        pass
+    if is_collection or found["features.item.properties"]:
+        return "features", frozenset(found["features.item.properties"])
+    if stripped.startswith("["):
+        return "array", frozenset(found["item"])
+    return "object", frozenset()
+
+
+class Importer(ABC):
+    """Reads one format. ``name`` is what ``--format`` takes; ``title`` is shown to users (French)."""
+
+    name: str = ""
+    title: str = ""
+    #: The source (``origin``) of every row when the user gives no ``--source`` (else each row's ``source``).
+    default_source: str | None = None
+
+    @abstractmethod
+    def matches(self, sample: Sample) -> int:
+        """How well this importer recognises the file: 0 not at all; the highest score wins."""
+
+    @abstractmethod
+    def rows(self, source: Input) -> Iterator[SourceRow]:
+        """The file's rows, streamed (never the whole file in memory)."""
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    """A venue to export: the standard v1.0 fields (``id`` is the registry's id; lists as lists) and the
+    labels it holds today (criteria set ids)."""
+
+    values: dict[str, Any]
+    labels: tuple[str, ...] = ()
+
+
+class Exporter(ABC):
+    """Writes one format. ``name`` is what ``registry export --format`` takes."""
+
+    name: str = ""
+    title: str = ""
+    media_type: str = "text/plain"
+    extension: str = "txt"
+
+    @abstractmethod
+    def write(self, records: Iterable[ExportRecord], out: TextIO) -> None:
+        """Write every record to ``out``, streaming."""
+
+
+def split_list(value: Any, separator: str) -> list[str]:
+    """A multi-valued cell as a list (``"a|b"`` → ``["a", "b"]``); lists are kept; blanks dropped."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else str(value).split(separator)
+    return [str(item).strip() for item in items if item is not None and str(item).strip()]
+
+
+def write_json_array(items: Iterable[Any], out: TextIO) -> None:
+    """A JSON array written item by item (one per line), never held whole in memory."""
+    out.write("[")
+    for index, item in enumerate(items):
+        out.write(",\n" if index else "\n")
+        out.write(json.dumps(item, ensure_ascii=False, default=str))
+    out.write("\n]\n")

@@ -1,0 +1,108 @@
+"""Export venues in any format an exporter plugin writes, streamed in batches (never the whole table in memory)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TextIO
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session
+
+from registry.errors import InvalidInput
+from registry.formats import Exporter, ExportRecord
+from registry.models import Qualification, Venue
+from registry.services import qualifications, territories
+from registry.services.context import Context
+from registry.services.venues import PUBLICATION_STATUSES, STANDARD_FIELDS
+
+BATCH_SIZE = 2000
+_COLUMNS = (Venue.pk, Venue.id, *(getattr(Venue, name) for name in STANDARD_FIELDS))
+
+
+@dataclass
+class ExportFilter:
+    """Which venues: in ``territory``, holding the active ``label`` (a criteria set id), with a qualification
+    in ``status`` (for ``criteria_set``, or any set), in ``publication_status`` (``None``: any)."""
+
+    territory: str | None = None
+    label: str | None = None
+    criteria_set: str | None = None
+    status: str | None = None
+    publication_status: str | None = "published"
+
+
+def exporters(ctx: Context) -> dict[str, Exporter]:
+    """Every exporter the plugins provide, by name."""
+    found: dict[str, Exporter] = {}
+    for provided in ctx.plugins.hook.registry_exporters() if ctx.plugins else []:
+        for exporter in provided:
+            found[exporter.name] = exporter
+    return found
+
+
+def exporter_named(name: str, ctx: Context) -> Exporter:
+    """The exporter called ``name`` (``InvalidInput`` on field ``format`` otherwise)."""
+    available = exporters(ctx)
+    if name not in available:
+        raise InvalidInput.on("format", f"Format d'export inconnu : {name}. Formats : {', '.join(sorted(available))}.")
+    return available[name]
+
+
+def _statement(session: Session, filters: ExportFilter, ctx: Context):
+    statement = select(*_COLUMNS).where(Venue.merged_into_pk.is_(None)).order_by(Venue.pk)
+    if filters.publication_status:
+        if filters.publication_status not in PUBLICATION_STATUSES:
+            raise InvalidInput.on("publication_status", f"{', '.join(PUBLICATION_STATUSES)} attendu.")
+        statement = statement.where(Venue.publication_status == filters.publication_status)
+    for condition in territories.venue_filters(session, Venue.commune_code, filters.territory, ctx.scope):
+        statement = statement.where(condition)
+    if filters.label:
+        ctx.catalogue.get(filters.label)
+        statement = statement.where(exists().where(
+            Qualification.venue_pk == Venue.pk, Qualification.criteria_set == filters.label,
+            Qualification.status == "qualified",
+            or_(Qualification.valid_until.is_(None), Qualification.valid_until >= ctx.day())))
+    if filters.status:
+        if filters.status not in qualifications.STATUSES:
+            raise InvalidInput.on("status", f"Statut inconnu : {filters.status}. "
+                                            f"Statuts : {', '.join(qualifications.STATUSES)}.")
+        condition = exists().where(Qualification.venue_pk == Venue.pk, Qualification.status == filters.status)
+        if filters.criteria_set:
+            ctx.catalogue.get(filters.criteria_set)
+            condition = condition.where(Qualification.criteria_set == filters.criteria_set)
+        statement = statement.where(condition)
+    return statement
+
+
+def records(session: Session, filters: ExportFilter, ctx: Context,
+            progress: Callable[[int], None] | None = None) -> Iterator[ExportRecord]:
+    """The matching venues as export records, by batches of ``BATCH_SIZE``, in a stable order."""
+    statement = _statement(session, filters, ctx).execution_options(yield_per=BATCH_SIZE)
+    done = 0
+    for partition in session.execute(statement).partitions():
+        labels = qualifications.labels_for(session, [row.pk for row in partition], ctx)
+        for row in partition:
+            values = {name: row._mapping[name] for name in STANDARD_FIELDS}
+            values["id"] = str(row.id)
+            if values["date_maj"] is not None:
+                values["date_maj"] = values["date_maj"].isoformat()
+            yield ExportRecord(values, tuple(label["criteria_set"] for label in labels[row.pk]))
+        done += len(partition)
+        if progress:
+            progress(done)
+
+
+def run_export(session: Session, exporter: Exporter, out: TextIO, filters: ExportFilter, ctx: Context,
+               progress: Callable[[int], None] | None = None) -> int:
+    """Write the matching venues to ``out``; the number of venues written."""
+    count = 0
+
+    def counted() -> Iterator[ExportRecord]:
+        nonlocal count
+        for record in records(session, filters, ctx, progress):
+            count += 1
+            yield record
+
+    exporter.write(counted(), out)
+    return count

@@ -1,0 +1,393 @@
+"""One imported row made clean: repairs of what real files get wrong, then the venue schema's validation.
+
+A repair changes a value and says so; a value that cannot be repaired in an optional field is set aside (the
+venue is kept without it); a missing or invalid required field rejects the row. Every such event is a
+``RowEvent`` the import report lists with the row's line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from geodata.france import area_of
+from registry import standard
+from registry.formats import SourceRow
+from registry.models import CommuneAlias, Postcode, Territory
+from registry.schemas import VenueStandardSchema
+from registry.services import venues
+
+REJECT, REPAIR, SET_ASIDE, CONVERSION = "rejet", "réparation", "valeur ignorée", "conversion"
+REQUIRED = ("nom", "adresse", "code_postal", "commune")
+RESUME_MAX = 280
+LAMBERT93_X = (0.0, 1_300_000.0)
+LAMBERT93_Y = (6_000_000.0, 7_200_000.0)
+FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+@dataclass
+class RowEvent:
+    """What happened to one value of one row (``kind``: rejet, réparation, valeur ignorée, conversion)."""
+
+    kind: str
+    field: str
+    value: Any
+    message: str
+
+
+@dataclass
+class CleanRow:
+    """A row ready to store: the standard's values, the resolved commune, its facts; or why it is rejected."""
+
+    line: int
+    source_id: str | None
+    values: dict[str, Any] = field(default_factory=dict)
+    commune_code: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    events: list[RowEvent] = field(default_factory=list)
+    #: Fields the file did not give and the import filled in (an update keeps the stored value instead).
+    defaulted: set[str] = field(default_factory=set)
+
+    @property
+    def rejected(self) -> bool:
+        return any(event.kind == REJECT for event in self.events)
+
+
+@dataclass
+class Commune:
+    code: str
+    name: str
+    departement: str | None
+    region: str | None
+    epci: str | None
+
+
+@dataclass
+class Reference:
+    """The territory reference held in memory for the length of an import (35,000 communes: a few MB)."""
+
+    communes: dict[str, Commune]
+    aliases: dict[str, tuple[str, str]]
+    postcodes: dict[str, list[str]]
+
+    def in_scope(self, commune_code: str | None, scope: tuple[str, ...]) -> bool:
+        """Whether the commune lies in one of the scope's territories (an empty scope is everywhere)."""
+        if not scope:
+            return True
+        commune = self.communes.get(commune_code or "")
+        if commune is None:
+            return False
+        codes = {"commune": commune.code, "departement": commune.departement, "region": commune.region,
+                 "epci": commune.epci}
+        return any(codes.get(kind) == code for kind, _, code in (ref.partition(":") for ref in scope))
+
+
+def load_reference(session: Session) -> Reference:
+    """Communes, aliases (arrondissements, former communes) and postcodes, from the database."""
+    communes = {code: Commune(code, name, dep, reg, epci) for code, name, dep, reg, epci in session.execute(
+        select(Territory.code, Territory.name, Territory.departement_code, Territory.region_code,
+               Territory.epci_code).where(Territory.kind == "commune"))}
+    aliases = {code: (commune, nature) for code, commune, nature in session.execute(
+        select(CommuneAlias.code, CommuneAlias.commune_code, CommuneAlias.nature))}
+    postcodes: dict[str, list[str]] = {}
+    for postcode, code in session.execute(select(Postcode.postcode, Postcode.commune_code)):
+        target = aliases[code][0] if code in aliases else code
+        if target not in postcodes.setdefault(postcode, []):
+            postcodes[postcode].append(target)
+    return Reference(communes, aliases, postcodes)
+
+
+def simplified(name: str) -> str:
+    """A place name for comparison: no accents, no case, words only (``Saint-Affrique`` → ``saint affrique``)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return " ".join(re.findall(r"[a-z0-9]+", ascii_name.lower()))
+
+
+@lru_cache(maxsize=1)
+def _lambert93():
+    from pyproj import Transformer
+
+    return Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
+
+
+class RowCleaner:
+    """Cleans the rows of one import against the territory reference (one schema instance, reused)."""
+
+    def __init__(self, reference: Reference, today: date) -> None:
+        self.reference = reference
+        self.today = today
+        self.schema = VenueStandardSchema()
+
+    def clean(self, row: SourceRow) -> CleanRow:
+        """Repair, validate and normalise one row."""
+        values = {name: _blank_to_none(value) for name, value in row.values.items()}
+        clean = CleanRow(row.line, _text(values.pop("id", None)), facts=dict(row.facts))
+        clean.events.extend(RowEvent(CONVERSION, note.field, note.value, note.message) for note in row.notes)
+        clean.events.extend(RowEvent(REJECT, note.field, note.value, note.message) for note in row.errors)
+        if row.errors:
+            return clean
+        self._identify(clean, values)
+        self._coordinates(clean, values)
+        self._postcode(clean, values)
+        self._date(clean, values)
+        self._pivot_and_phone(clean, values)
+        self._vocabularies(clean, values)
+        self._resume(clean, values)
+        self._commune(clean, values)
+        values = self._validate(clean, values)
+        if not clean.rejected:
+            clean.values = venues.normalise(values)
+        return clean
+
+    def _identify(self, clean: CleanRow, values: dict[str, Any]) -> None:
+        if clean.source_id:
+            if len(clean.source_id) > 200:
+                clean.events.append(RowEvent(REJECT, "id", clean.source_id[:50], "Identifiant trop long (200 au plus)."))
+            return
+        basis = "|".join(str(values.get(name) or "") for name in ("nom", "adresse", "code_postal"))
+        clean.source_id = "sans-id-" + hashlib.sha1(basis.encode()).hexdigest()[:16]
+        clean.events.append(RowEvent(REPAIR, "id", None, f"Identifiant absent : {clean.source_id} (tiré du nom, "
+                                                         "de l'adresse et du code postal)."))
+
+    def _coordinates(self, clean: CleanRow, values: dict[str, Any]) -> None:
+        raw_lon, raw_lat = values.get("longitude"), values.get("latitude")
+        if raw_lon is None and raw_lat is None:
+            return
+        try:
+            lon, lat = _number(raw_lon), _number(raw_lat)
+        except ValueError:
+            self._drop_point(clean, values, f"{raw_lat}, {raw_lon}", "Coordonnées illisibles : ignorées.")
+            return
+        if (isinstance(raw_lon, str) and "," in raw_lon) or (isinstance(raw_lat, str) and "," in raw_lat):
+            clean.events.append(RowEvent(REPAIR, "latitude", f"{raw_lat}, {raw_lon}", "Virgule décimale lue."))
+        if lon is None or lat is None:
+            self._drop_point(clean, values, f"{raw_lat}, {raw_lon}", "Latitude et longitude vont ensemble : ignorées.")
+            return
+        if _is_lambert93(lon, lat) or _is_lambert93(lat, lon):
+            x, y = (lon, lat) if _is_lambert93(lon, lat) else (lat, lon)
+            lon, lat = (round(v, 6) for v in _lambert93().transform(x, y))
+            clean.events.append(RowEvent(REPAIR, "latitude", f"{raw_lat}, {raw_lon}",
+                                         f"Coordonnées Lambert-93 converties en WGS84 : {lat}, {lon}."))
+        elif not area_of(lon, lat) and area_of(lat, lon):
+            lon, lat = lat, lon
+            clean.events.append(RowEvent(REPAIR, "latitude", f"{raw_lat}, {raw_lon}",
+                                         "Latitude et longitude inversées : remises dans l'ordre."))
+        if not area_of(lon, lat):
+            self._drop_point(clean, values, f"{raw_lat}, {raw_lon}",
+                             "Point hors de France et de ses territoires d'outre-mer : ignoré.")
+            return
+        values["longitude"], values["latitude"] = lon, lat
+
+    @staticmethod
+    def _drop_point(clean: CleanRow, values: dict[str, Any], shown: str, message: str) -> None:
+        values["longitude"] = values["latitude"] = None
+        clean.events.append(RowEvent(SET_ASIDE, "latitude", shown, message))
+
+    def _postcode(self, clean: CleanRow, values: dict[str, Any]) -> None:
+        raw = values.get("code_postal")
+        if raw is None:
+            return
+        text = _text(raw).replace(" ", "")
+        if text.endswith(".0"):
+            text = text[:-2]
+        if re.fullmatch(r"\d{4}", text):
+            clean.events.append(RowEvent(REPAIR, "code_postal", raw, f"Zéro initial perdu : 0{text}."))
+            text = "0" + text
+        values["code_postal"] = text
+
+    def _date(self, clean: CleanRow, values: dict[str, Any]) -> None:
+        raw = values.get("date_maj")
+        parsed = _parse_date(raw)
+        if parsed is None:
+            message = ("Date de mise à jour absente" if raw is None else "Date de mise à jour illisible")
+            clean.events.append(RowEvent(REPAIR, "date_maj", raw, f"{message} : date de l'import "
+                                                                  f"({self.today.isoformat()})."))
+            parsed = self.today
+            clean.defaulted.add("date_maj")
+        elif isinstance(raw, str) and raw.strip() != parsed.isoformat():
+            clean.events.append(RowEvent(REPAIR, "date_maj", raw, f"Date lue : {parsed.isoformat()}."))
+        values["date_maj"] = parsed.isoformat()
+
+    def _pivot_and_phone(self, clean: CleanRow, values: dict[str, Any]) -> None:
+        pivot = values.get("pivot")
+        if pivot is not None:
+            pivot = _text(pivot).replace(" ", "").replace(".", "")
+            if not standard.PIVOT_PATTERN.match(pivot):
+                clean.events.append(RowEvent(SET_ASIDE, "pivot", values["pivot"],
+                                             "SIRET ou RNA invalide (9 à 14 lettres ou chiffres) : ignoré."))
+                pivot = None
+            values["pivot"] = pivot
+        phone = values.get("telephone")
+        if phone is not None:
+            normalised = standard.normalise_phone(_text(phone))
+            if normalised is None:
+                clean.events.append(RowEvent(SET_ASIDE, "telephone", phone, "Numéro de téléphone invalide : ignoré."))
+            elif normalised != phone:
+                clean.events.append(RowEvent(REPAIR, "telephone", phone, f"Numéro normalisé : {normalised}."))
+            values["telephone"] = normalised
+
+    def _vocabularies(self, clean: CleanRow, values: dict[str, Any]) -> None:
+        for name in standard.VOCABULARIES:
+            kept = []
+            for value in values.get(name) or []:
+                canonical = standard.canonical_value(name, value)
+                if canonical is None:
+                    clean.events.append(RowEvent(SET_ASIDE, name, value, "Valeur hors du standard : ignorée."))
+                else:
+                    kept.append(canonical)
+            if name in values:
+                values[name] = kept
+
+    def _resume(self, clean: CleanRow, values: dict[str, Any]) -> None:
+        resume = values.get("presentation_resume")
+        if isinstance(resume, str) and len(resume) > RESUME_MAX:
+            values["presentation_resume"] = resume[:RESUME_MAX - 1].rstrip() + "…"
+            clean.events.append(RowEvent(REPAIR, "presentation_resume", resume[:40] + "…",
+                                         f"Résumé de {len(resume)} caractères coupé à {RESUME_MAX}."))
+
+    def _validate(self, clean: CleanRow, values: dict[str, Any]) -> dict[str, Any]:
+        data = {name: value for name, value in values.items() if name in self.schema.fields}
+        for name in REQUIRED:
+            if data.get(name) in (None, "") and not any(e.kind == REJECT and e.field == name for e in clean.events):
+                clean.events.append(RowEvent(REJECT, name, None, "Champ obligatoire."))
+        if clean.rejected:
+            return data
+        for _ in range(3):
+            try:
+                self.schema.load(data)
+                return data
+            except ValidationError as error:
+                messages = error.normalized_messages()
+            for name, problem in messages.items():
+                if name in REQUIRED or name not in data:
+                    if any(event.kind == REJECT and event.field == name for event in clean.events):
+                        continue
+                    clean.events.append(RowEvent(REJECT, name, data.get(name), _first(problem)))
+                elif isinstance(data[name], list) and isinstance(problem, dict):
+                    bad = {int(index) for index in problem if str(index).isdigit()}
+                    for index in sorted(bad):
+                        clean.events.append(RowEvent(SET_ASIDE, name, data[name][index], _first(problem[index])
+                                                     + " Valeur ignorée."))
+                    data[name] = [item for index, item in enumerate(data[name]) if index not in bad]
+                else:
+                    clean.events.append(RowEvent(SET_ASIDE, name, data[name], _first(problem) + " Valeur ignorée."))
+                    data[name] = [] if isinstance(data[name], list) else None
+            if clean.rejected:
+                return data
+        return data
+
+    def _commune(self, clean: CleanRow, values: dict[str, Any]) -> None:
+        reference = self.reference
+        code = values.get("code_insee")
+        if code is not None:
+            code = _text(code).upper()
+            repaired = _repair_insee(code, reference)
+            if repaired and repaired != code:
+                clean.events.append(RowEvent(REPAIR, "code_insee", code, f"Code tronqué complété : {repaired}."))
+                code = repaired
+            if code in reference.aliases:
+                commune, nature = reference.aliases[code]
+                clean.events.append(RowEvent(REPAIR, "code_insee", code, f"{code} ({nature}) : code de la commune "
+                                                                         f"{commune}."))
+                code = commune
+            if code not in reference.communes:
+                clean.events.append(RowEvent(SET_ASIDE, "code_insee", values["code_insee"],
+                                             "Code INSEE inconnu du référentiel des communes : ignoré."))
+                code = None
+            values["code_insee"] = code
+        if code is None and reference.communes:
+            code = self._commune_from_postcode(clean, values)
+        clean.commune_code = code
+        if code is not None and not values.get("commune"):
+            values["commune"] = reference.communes[code].name
+        if not values.get("commune"):
+            clean.events.append(RowEvent(REJECT, "commune", None, "Champ obligatoire (ou un code INSEE connu)."))
+
+    def _commune_from_postcode(self, clean: CleanRow, values: dict[str, Any]) -> str | None:
+        candidates = self.reference.postcodes.get(values.get("code_postal") or "", [])
+        if len(candidates) > 1 and values.get("commune"):
+            wanted = simplified(_text(values["commune"]))
+            candidates = [code for code in candidates if simplified(self.reference.communes[code].name) == wanted]
+        if len(candidates) != 1:
+            return None
+        code = candidates[0]
+        values["code_insee"] = code
+        clean.events.append(RowEvent(REPAIR, "code_insee", None, f"Code INSEE déduit du code postal et de la "
+                                                                 f"commune : {code}."))
+        return code
+
+
+def _repair_insee(code: str, reference: Reference) -> str | None:
+    """A code that lost a zero (``4112`` → ``04112``, ``2B14`` → ``2B014``) when the result exists."""
+    if re.fullmatch(r"\d{4}", code):
+        candidate = "0" + code
+    elif re.fullmatch(r"2[AB]\d{1,2}", code):
+        candidate = code[:2] + code[2:].zfill(3)
+    else:
+        return code
+    return candidate if candidate in reference.communes or candidate in reference.aliases else code
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return "" if value is None else str(value).strip()
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        number = float(str(value).replace(" ", "").replace("\u00a0", "").replace(",", "."))
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(value)
+    return number
+
+
+def _is_lambert93(x: float, y: float) -> bool:
+    return LAMBERT93_X[0] < x < LAMBERT93_X[1] and LAMBERT93_Y[0] < y < LAMBERT93_Y[1]
+
+
+def _parse_date(raw: Any) -> date | None:
+    if raw is None:
+        return None
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    text = str(raw).strip()
+    match = FRENCH_DATE.match(text)
+    try:
+        if match:
+            day, month, year = (int(part) for part in match.groups())
+            return date(year, month, day)
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def _first(problem: Any) -> str:
+    if isinstance(problem, list):
+        return str(problem[0]) if problem else "Valeur invalide."
+    if isinstance(problem, dict):
+        return _first(next(iter(problem.values()), []))
+    return str(problem)

@@ -1,0 +1,162 @@
+"""Data exchange for operators: upload an import (same report as the CLI), export, duplicates and merges."""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import uuid
+from pathlib import Path
+
+from flask import Response, send_file
+from flask.views import MethodView
+from flask_smorest.fields import Upload
+from marshmallow import fields, validate
+
+from registry import schemas
+from registry.services import duplicates, exports, imports
+from registry.services.journal import jsonable
+from registry.web.api_base import Blueprint
+from registry.web.auth import BEARER, WRITE_ROLES, require_role
+from registry.web.context import db_session, service_context
+
+blp = Blueprint("exchange", __name__, url_prefix="/api/v1/operator",
+                description="Échange de données : import (rapport ligne à ligne), export, doublons et fusions "
+                            "(jeton operator ou admin, limité à son territoire).")
+
+
+class ImportArgsSchema(schemas.FrenchSchema):
+    format = fields.String(metadata={"description": "Format (détecté sinon), ex. standard-1.0-csv"})
+    source = fields.String(validate=validate.Length(min=1, max=100),
+                           metadata={"description": "Source des lieux (sinon : colonne source, ou nom du fichier)"})
+    encoding = fields.String(validate=validate.OneOf(("utf-8", "cp1252", "latin-1"),
+                                                     error="utf-8, cp1252 ou latin-1 attendu."))
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "Tout vérifier, ne rien enregistrer"})
+    sync = fields.Boolean(load_default=False, metadata={"description": "Dépublier les lieux absents du fichier"})
+
+
+class ImportFileSchema(schemas.FrenchSchema):
+    file = Upload(required=True, metadata={"description": "Fichier à importer (CSV ou JSON)"})
+
+
+class ReportLineSchema(schemas.FrenchSchema):
+    ligne = fields.Integer()
+    id = fields.String(allow_none=True)
+    type = fields.String(metadata={"description": "rejet, réparation, valeur ignorée ou conversion"})
+    champ = fields.String()
+    valeur = fields.Raw(allow_none=True)
+    message = fields.String()
+
+
+class ImportReportSchema(schemas.FrenchSchema):
+    resume = fields.Dict(metadata={"description": "Totaux : lignes, crees, mis_a_jour, inchanges, rejetes…"})
+    lignes = fields.List(fields.Nested(ReportLineSchema))
+
+
+class ExportArgsSchema(schemas.FrenchSchema):
+    format = fields.String(load_default="standard-csv",
+                           metadata={"description": "standard-csv, standard-json, geojson, data-inclusion"})
+    territory = fields.String(metadata={"description": "ex. departement:12"})
+    label = fields.String(metadata={"description": "Lieux portant ce label aujourd'hui, ex. pass-numerique"})
+    criteria_set = fields.String(metadata={"description": "Avec status : la qualification de ce référentiel"})
+    status = fields.String(metadata={"description": "Statut de qualification, ex. qualified"})
+    publication_status = fields.String(load_default="published", validate=validate.OneOf(
+        ("published", "draft", "unpublished", "all"), error="published, draft, unpublished ou all attendu."))
+
+
+class DuplicatesArgsSchema(schemas.FrenchSchema):
+    territory = fields.String(metadata={"description": "ex. departement:12"})
+
+
+class MergeSchema(schemas.FrenchSchema):
+    duplicate = fields.UUID(required=True, metadata={"description": "Le lieu en double, fusionné dans celui-ci"})
+
+
+@blp.route("/imports")
+class Imports(MethodView):
+    decorators = [require_role(*WRITE_ROLES)]
+
+    @blp.arguments(ImportArgsSchema, location="query")
+    @blp.arguments(ImportFileSchema, location="files")
+    @blp.response(200, ImportReportSchema)
+    @blp.doc(security=BEARER)
+    def post(self, args: dict, files: dict):
+        """Importer un fichier de lieux (rapport ligne à ligne ; les lignes valides sont enregistrées)"""
+        upload = files["file"]
+        filename = Path(upload.filename or "import").name
+        options = imports.ImportOptions(format=args.get("format"), source=args.get("source"),
+                                        dry_run=args["dry_run"], sync=args["sync"], encoding=args.get("encoding"))
+        with tempfile.TemporaryDirectory() as directory:
+            path = Path(directory) / "upload"
+            upload.save(path)
+            report = imports.run_import(db_session(), path, service_context(), options, filename=filename)
+        return imports.report_json(report)
+
+
+@blp.route("/exports")
+class Exports(MethodView):
+    decorators = [require_role(*WRITE_ROLES)]
+
+    @blp.arguments(ExportArgsSchema, location="query")
+    @blp.response(200, description="Les lieux dans le format demandé (fichier)")
+    @blp.doc(security=BEARER)
+    def get(self, args: dict):
+        """Exporter des lieux (standard national v1.0, GeoJSON, data·inclusion)"""
+        ctx = service_context()
+        exporter = exports.exporter_named(args["format"], ctx)
+        status = args["publication_status"]
+        filters = exports.ExportFilter(args.get("territory"), args.get("label"), args.get("criteria_set"),
+                                       args.get("status"), None if status == "all" else status)
+        out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+b")
+        text = _TextOut(out)
+        exports.run_export(db_session(), exporter, text, filters, ctx)
+        text.flush()
+        out.seek(0)
+        return send_file(out, mimetype=exporter.media_type, as_attachment=True,
+                         download_name=f"lieux.{exporter.extension}")
+
+
+class _TextOut:
+    """A text stream over a binary file, UTF-8 (exporters write text)."""
+
+    def __init__(self, binary) -> None:
+        self._stream = io.TextIOWrapper(binary, encoding="utf-8", newline="", write_through=True)
+
+    def write(self, text: str) -> int:
+        return self._stream.write(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+        self._stream.detach()
+
+
+@blp.route("/duplicates")
+class Duplicates(MethodView):
+    decorators = [require_role(*WRITE_ROLES)]
+
+    @blp.arguments(DuplicatesArgsSchema, location="query")
+    @blp.response(200, description="Paires de lieux de sources différentes qui sont peut-être un seul lieu")
+    @blp.doc(security=BEARER)
+    def get(self, args: dict):
+        """Lister les doublons probables (même SIRET proche, noms proches à ~100 m, même adresse)"""
+        found = duplicates.candidates(db_session(), service_context(), territory=args.get("territory"))
+        return Response(_json([candidate.as_json() for candidate in found]), mimetype="application/json")
+
+
+@blp.route("/venues/<uuid:venue_id>/merge")
+class Merge(MethodView):
+    decorators = [require_role(*WRITE_ROLES)]
+
+    @blp.arguments(MergeSchema)
+    @blp.response(200, description="Le lieu conservé et ses sources (la sienne et celles des doublons fusionnés)")
+    @blp.doc(security=BEARER)
+    def post(self, data: dict, venue_id: uuid.UUID):
+        """Fusionner un doublon dans ce lieu (le doublon est dépublié, son identifiant de source conservé)"""
+        session = db_session()
+        kept = duplicates.merge(session, venue_id, data["duplicate"], service_context())
+        return Response(_json({"id": str(kept.id), "sources": duplicates.sources_of(session, kept)}),
+                        mimetype="application/json")
+
+
+def _json(value) -> str:
+    return json.dumps(jsonable(value), ensure_ascii=False)

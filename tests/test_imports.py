@@ -1,0 +1,258 @@
+"""Importing venue files: each format, each repair, row-level reports, idempotence, sync, dry runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from pyproj import Transformer
+from sqlalchemy import func, select
+
+from registry.models import AuditFact, JournalEntry, Venue
+from registry.services import imports
+from registry.services.context import Context
+from tests.conftest import shared_file
+
+V1_HEADER = ("id,pivot,nom,commune,code_postal,code_insee,adresse,latitude,longitude,telephone,courriels,"
+             "services,frais_a_charge,date_maj,source")
+
+
+@pytest.fixture
+def do_import(app, session):
+    """Import a file through the service as an operator; return the report."""
+
+    def run(path, **options) -> imports.ImportReport:
+        ctx = Context("operateur-test", plugins=app.extensions["registry.plugins"],
+                      catalogue=app.extensions["registry.criteria"], scope=options.pop("scope", ()))
+        return imports.run_import(session, path, ctx, imports.ImportOptions(**options))
+
+    return run
+
+
+def write(path, text: str, encoding: str = "utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def events(report: imports.ImportReport, kind: str | None = None) -> list[tuple[int, str, str]]:
+    return [(line.line, line.field, line.message) for line in report.lines if kind is None or line.kind == kind]
+
+
+def venue(session, origin_id: str) -> Venue:
+    session.expire_all()
+    return session.scalar(select(Venue).where(Venue.origin_id == origin_id))
+
+
+def test_official_v1_example_imports_field_for_field(do_import, session):
+    path = shared_file("standard", "exemple-valide-v1.0.2.csv")
+    report = do_import(path)
+    assert (report.format, report.rows, report.created, report.rejected) == ("standard-1.0-csv", 1, 1, 0)
+    with path.open(encoding="utf-8") as stream:
+        expected = next(csv.DictReader(stream))
+    stored = venue(session, "structure-1")
+    assert stored.origin == "Hubik" and stored.publication_status == "published"
+    assert stored.nom == expected["nom"] and stored.code_insee == "51454"
+    assert stored.services == expected["services"].split("|")
+    assert stored.modalites_accompagnement == expected["modalites_accompagnement"].split("|")
+    assert stored.date_maj.isoformat() == expected["date_maj"]
+
+
+def test_official_v01_example_is_mapped_to_v1_and_keeps_the_pass_as_a_fact(do_import, session):
+    report = do_import(shared_file("standard", "exemple-valide-v0.1.1.csv"))
+    assert (report.format, report.created, report.rejected, report.facts) == ("standard-0.1-csv", 1, 0, 1)
+    stored = venue(session, "structure-1")
+    assert stored.courriels == ["contact@laquincaillerie.tl"]
+    assert stored.services == ["Aide aux démarches administratives", "Maîtrise des outils numériques du quotidien"]
+    assert stored.frais_a_charge == ["Payant"]
+    assert stored.publics_specifiquement_adresses == ["Familles et/ou enfants"]
+    assert stored.prise_en_charge_specifique == ["Déficience visuelle"]
+    assert stored.dispositif_programmes_nationaux == ["France Services", "Point d'accès numérique CAF"]
+    assert stored.modalites_accompagnement == ["En autonomie", "Accompagnement individuel"]
+    fact = session.scalar(select(AuditFact).where(AuditFact.venue_pk == stored.pk))
+    assert (fact.name, fact.value, fact.recorded_by) == ("accepts_pass_numerique", True, "operateur-test")
+    assert "exemple-valide-v0.1.1.csv (ligne 2)" in fact.evidence
+    notes = events(report, "conversion")
+    assert (2, "publics_accueillis", "Sans équivalent dans le standard v1.0 : non repris.") in notes
+    assert stored.autres_formations_labels == ["SudLabs", "Nièvre médiation numérique", "APTIC"]
+
+
+def test_france_services_list_accounts_for_every_row(do_import, session):
+    path = shared_file("samples", "france-services-2022-12-01.csv")
+    with path.open(encoding="utf-8", newline="") as stream:
+        records = list(csv.DictReader(stream))
+    report = do_import(path)
+    assert report.format == "france-services-csv"
+    assert report.rows == len(records)
+    assert report.created + report.rejected == report.rows and report.rejected < 50
+    rejected_lines = {line.line for line in report.lines if line.kind == "rejet"}
+    assert len(rejected_lines) == report.rejected
+    first = venue(session, records[0]["id_fs"])
+    assert first.origin == "france-services" and first.dispositif_programmes_nationaux == ["France Services"]
+    assert first.horaires == "Mo-Th 09:00-12:00,13:30-17:00; Fr 09:00-12:00,13:30-16:00"
+    assert first.date_maj.isoformat() == "2022-12-01"
+    repairs = events(report, "réparation")
+    assert any("75112 (arrondissement-municipal) : code de la commune 75056" in m for _, _, m in repairs)
+    unreadable = [m for _, f, m in events(report, "conversion") if f.startswith("h_")]
+    assert unreadable and all("non repris" in m for m in unreadable)
+    again = do_import(path)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, report.created)
+
+
+def lambert93(lon: float, lat: float) -> tuple[str, str]:
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True).transform(lon, lat)
+    return f"{x:.2f}".replace(".", ","), f"{y:.2f}".replace(".", ",")
+
+
+def test_messy_latin1_semicolon_file_is_repaired_and_reported(do_import, session, tmp_path):
+    x, y = lambert93(2.5750, 44.3506)
+    rows = [
+        "id;pivot;nom;commune;code_postal;code_insee;adresse;latitude;longitude;telephone;courriels;services;"
+        "frais_a_charge;date_maj;source",
+        # Lambert-93 with decimal commas; postcode and phone to normalise; a bad e-mail; a service out of the
+        # standard; a French date.
+        f'a1;434 933 123 00029;Médiathèque de Rodez;Rodez;12000;12202;2 av. Victor Hugo;"{y}";"{x}";'
+        '05 65 12 34 56;contact@rodez;Loisirs et créations numériques|Cuisine;Gratuit;02/04/2024;Mairie',
+        # A postcode that lost its leading zero, a truncated INSEE code.
+        "a2;;Espace numérique de Digne;Digne-les-Bains;4000;4070;1 rue de l'Hubac;44,0925;6,2356;;;;;2024-01-05;",
+        # A municipal arrondissement, a truncated Corsican code.
+        "a3;;Centre social Lyon 8e;Lyon;69008;69388;3 rue Paul Cazeneuve;;;;;;;2024-01-05;",
+        "a4;;Point numérique d'Ajaccio;Ajaccio;20000;2A4;Cours Napoléon;;;;;;;2024-01-05;",
+        # Rejected: no name; no address.
+        "a5;;;Rodez;12000;12202;1 rue X;;;;;;;2024-01-05;",
+        "a6;;Sans adresse;Rodez;12000;12202;;;;;;;;2024-01-05;",
+    ]
+    path = write(tmp_path / "lieux.csv", "\r\n".join(rows) + "\r\n", "cp1252")
+    report = do_import(path, source="aveyron")
+    assert (report.encoding, report.delimiter, report.format) == ("cp1252", ";", "standard-1.0-csv")
+    assert (report.rows, report.created, report.rejected) == (6, 4, 2)
+    assert (6, "nom", "Champ obligatoire.") in events(report, "rejet")
+    assert (7, "adresse", "Champ obligatoire.") in events(report, "rejet")
+
+    rodez = venue(session, "a1")
+    assert (rodez.nom, rodez.pivot, rodez.telephone) == ("Médiathèque de Rodez", "43493312300029", "+33565123456")
+    assert rodez.longitude == pytest.approx(2.5750, abs=1e-5) and rodez.latitude == pytest.approx(44.3506, abs=1e-5)
+    assert rodez.services == ["Loisirs et créations numériques"] and rodez.courriels == []
+    assert rodez.date_maj.isoformat() == "2024-04-02" and rodez.origin == "aveyron"
+    messages = events(report)
+    assert any(line == 2 and "Lambert-93" in m for line, _, m in messages)
+    assert (2, "telephone", "Numéro normalisé : +33565123456.") in messages
+    assert any(line == 2 and f == "services" and "hors du standard" in m for line, f, m in messages)
+    assert any(line == 2 and f == "courriels" and "Adresse électronique invalide" in m for line, f, m in messages)
+
+    digne = venue(session, "a2")
+    assert (digne.code_postal, digne.code_insee, digne.commune_code) == ("04000", "04070", "04070")
+    assert digne.latitude == pytest.approx(44.0925)
+    assert (3, "code_postal", "Zéro initial perdu : 04000.") in messages
+    lyon = venue(session, "a3")
+    assert (lyon.code_insee, lyon.commune_code) == ("69123", "69123")
+    ajaccio = venue(session, "a4")
+    assert ajaccio.commune_code == "2A004"
+    assert (5, "code_insee", "Code tronqué complété : 2A004.") in messages
+
+
+def test_missing_insee_code_is_found_from_postcode_and_name(do_import, session, tmp_path):
+    path = write(tmp_path / "lieux.csv", V1_HEADER + "\n"
+                 "b1,,Maison France services,Millau,12100,,1 place du Mandarous,,,,,,,2024-01-05,\n")
+    report = do_import(path)
+    assert report.created == 1
+    assert venue(session, "b1").commune_code == "12145"
+    assert any("déduit du code postal" in m for _, _, m in events(report, "réparation"))
+
+
+def test_reimport_changes_nothing_and_an_edit_makes_one_revision(do_import, session, tmp_path):
+    row = "c1,,Cyber-base,Rodez,12000,12202,1 rue A,44.35,2.57,,,Loisirs et créations numériques,Gratuit,2024-01-05,"
+    path = write(tmp_path / "lieux.csv", f"{V1_HEADER}\n{row}\n")
+    do_import(path)
+    entries = session.scalar(select(func.count()).select_from(JournalEntry))
+    again = do_import(path)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
+    assert session.scalar(select(func.count()).select_from(JournalEntry)) == entries + 1  # import.finished only
+    assert venue(session, "c1").revision == 1
+    write(path, f"{V1_HEADER}\n{row.replace('Cyber-base', 'Cyber-base de Rodez')}\n")
+    changed = do_import(path)
+    assert (changed.updated, changed.unchanged) == (1, 0)
+    stored = venue(session, "c1")
+    assert (stored.nom, stored.revision) == ("Cyber-base de Rodez", 2)
+    entry = session.scalar(select(JournalEntry).where(JournalEntry.action == "venue.updated"))
+    assert entry.before == {"nom": "Cyber-base"} and entry.after["nom"] == "Cyber-base de Rodez"
+
+
+def test_a_duplicated_id_in_one_file_is_rejected_once(do_import, tmp_path):
+    row = "d1,,Lieu,Rodez,12000,12202,1 rue A,,,,,,,2024-01-05,"
+    report = do_import(write(tmp_path / "lieux.csv", f"{V1_HEADER}\n{row}\n{row}\n"))
+    assert (report.created, report.rejected) == (1, 1)
+    assert events(report, "rejet") == [(3, "id", "Identifiant déjà lu ligne 2 pour la source lieux.")]
+
+
+def test_sync_unpublishes_what_the_file_no_longer_lists_and_never_deletes(do_import, session, tmp_path):
+    rows = [f"s{i},,Lieu {i},Rodez,12000,12202,{i} rue A,,,,,,,2024-01-05," for i in range(3)]
+    do_import(write(tmp_path / "lieux.csv", "\n".join([V1_HEADER, *rows]) + "\n"))
+    report = do_import(write(tmp_path / "lieux.csv", "\n".join([V1_HEADER, *rows[:2]]) + "\n"), sync=True)
+    assert (report.unchanged, report.unpublished) == (2, 1)
+    gone = venue(session, "s2")
+    assert (gone.publication_status, gone.revision) == ("unpublished", 2)
+    assert session.scalar(select(func.count()).select_from(Venue)) == 3
+    assert do_import(tmp_path / "lieux.csv", sync=True).unpublished == 0
+
+
+def test_dry_run_reports_and_keeps_nothing(do_import, session, tmp_path):
+    path = write(tmp_path / "lieux.csv", f"{V1_HEADER}\ne1,,Lieu,Rodez,12000,12202,1 rue A,,,,,,,2024-01-05,\n"
+                                         "e2,,,Rodez,12000,12202,1 rue A,,,,,,,2024-01-05,\n")
+    report = do_import(path, dry_run=True)
+    assert (report.created, report.rejected, report.dry_run) == (1, 1, True)
+    assert session.scalar(select(func.count()).select_from(Venue)) == 0
+    assert session.scalar(select(func.count()).select_from(JournalEntry)) == 0
+
+
+def test_a_territory_scoped_operator_imports_only_in_its_territory(do_import, session, tmp_path):
+    path = write(tmp_path / "lieux.csv", f"{V1_HEADER}\nf1,,Lieu,Rodez,12000,12202,1 rue A,,,,,,,2024-01-05,\n"
+                                         "f2,,Lieu,Paris,75001,75056,1 rue B,,,,,,,2024-01-05,\n")
+    report = do_import(path, scope=("departement:12",))
+    assert (report.created, report.rejected) == (1, 1)
+    assert events(report, "rejet")[0][:2] == (3, "code_insee")
+
+
+def test_json_formats_are_detected_and_streamed(do_import, session, tmp_path):
+    standard_json = [{"id": "j1", "nom": "Lieu JSON", "commune": "Rodez", "code_postal": "12000",
+                      "code_insee": "12202", "adresse": "1 rue A", "date_maj": "2024-01-05",
+                      "services": ["Aide aux démarches administratives"], "modalites_acces": "Se présenter"}]
+    report = do_import(write(tmp_path / "lieux.json", json.dumps(standard_json)))
+    assert (report.format, report.created) == ("standard-1.0-json", 1)
+    assert venue(session, "j1").modalites_acces == ["Se présenter"]
+
+    structures = [{"id": "di-1", "source": "dora", "siret": "43493312300029", "nom": "Espace social",
+                   "commune": "Rodez", "code_postal": "12000", "code_insee": "12202", "adresse": "2 rue B",
+                   "date_maj": "2024-02-01T10:00:00+01:00", "courriel": "a@example.org",
+                   "reseaux_porteurs": ["france-service", "mission-locale"],
+                   "thematiques": ["numerique--realiser-des-demarches-administratives"]}]
+    report = do_import(write(tmp_path / "structures.json", json.dumps(structures)))
+    assert (report.format, report.created) == ("data-inclusion-json", 1)
+    stored = venue(session, "di-1")
+    assert (stored.origin, stored.pivot, stored.courriels) == ("dora", "43493312300029", ["a@example.org"])
+    assert stored.dispositif_programmes_nationaux == ["France Services"]
+    assert stored.services == ["Aide aux démarches administratives"]
+    assert stored.date_maj.isoformat() == "2024-02-01"
+
+    collection = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [2.575, 44.3506]},
+         "properties": {"id": "g1", "nom": "Lieu GeoJSON", "commune": "Rodez", "code_postal": "12000",
+                        "adresse": "3 rue C", "date_maj": "2024-01-05"}},
+        {"type": "Feature", "geometry": None, "properties": None}]}
+    report = do_import(write(tmp_path / "lieux.geojson", json.dumps(collection)))
+    assert (report.format, report.created, report.rejected) == ("geojson", 1, 1)
+    placed = venue(session, "g1")
+    assert (placed.longitude, placed.latitude, placed.commune_code) == (2.575, 44.3506, "12202")
+
+
+def test_unknown_formats_and_broken_files_are_clear_errors(do_import, session, tmp_path):
+    from registry.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as raised:
+        do_import(write(tmp_path / "autre.csv", "a,b,c\n1,2,3\n"))
+    assert list(raised.value.errors) == ["format"] and "non reconnu" in raised.value.detail
+    with pytest.raises(InvalidInput, match="Format inconnu : xlsx"):
+        do_import(write(tmp_path / "lieux.csv", f"{V1_HEADER}\n"), format="xlsx")
+    with pytest.raises(InvalidInput, match="lecture interrompue"):
+        do_import(write(tmp_path / "cassé.json", '[{"id": "k1", "nom": "A", "services": [], "adresse": "x"'))
+    assert session.scalar(select(func.count()).select_from(Venue)) == 0
