@@ -112,12 +112,15 @@ def v1_cells(record: ExportRecord) -> list[str]:
     cells = []
     for name in V1_FIELDS:
         value = values.get(name)
-        if name == "pivot" and not value:
-            value = PIVOT_PLACEHOLDER
-        if isinstance(value, list):
-            spellings = PATTERN_SPELLINGS.get(name, {})
-            value = SEPARATOR.join(spellings.get(item, item) for item in value)
-        cells.append("" if value is None else str(value))
+        if value is None or value == []:
+            cells.append(PIVOT_PLACEHOLDER if name == "pivot" else "")
+        elif name in PATTERN_SPELLINGS:
+            spellings = PATTERN_SPELLINGS[name]
+            cells.append(SEPARATOR.join(spellings.get(item, item) for item in value))
+        elif isinstance(value, list):
+            cells.append(SEPARATOR.join(value))
+        else:
+            cells.append(value if isinstance(value, str) else str(value))
     return cells
 
 

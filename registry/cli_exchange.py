@@ -34,7 +34,8 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
                        report_path: Path | None, dry_run: bool, sync: bool) -> None:
         """Importer des lieux (standard national v1.0 ou v0.1, data·inclusion, France services, GeoJSON)."""
         needs_schema()
-        options = imports.ImportOptions(format=format_, source=source, dry_run=dry_run, sync=sync, encoding=encoding)
+        options = imports.ImportOptions(format=format_, source=source, dry_run=dry_run, sync=sync, encoding=encoding,
+                                        parallel=True)
         with database().session() as session, click.progressbar(length=0, label=f"Import de {file.name}",
                                                                  file=sys.stderr, show_pos=True) as bar:
             def advance(rows: int) -> None:

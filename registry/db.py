@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from types import ModuleType
 
 from geoalchemy2 import load_spatialite
-from sqlalchemy import JSON, Engine, Table, create_engine, event
+from sqlalchemy import JSON, Engine, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -115,3 +115,10 @@ def bulk_insert(session: Session, table: Table, rows: list[dict]) -> None:
     with cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row([wrappers[name](row[name]) if name in wrappers else row[name] for name in columns])
+
+
+def refresh_statistics(session: Session, table: Table) -> None:
+    """``ANALYZE`` a table that bulk writes made grow (PostgreSQL; SQLite's planner needs nothing here)."""
+    if not is_sqlite(session.get_bind()):
+        session.execute(text(f'ANALYZE "{table.name}"'))
+        session.commit()

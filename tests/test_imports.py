@@ -40,7 +40,7 @@ def events(report: imports.ImportReport, kind: str | None = None) -> list[tuple[
 
 
 def venue(session, origin_id: str) -> Venue:
-    session.expire_all()
+    session.rollback()
     return session.scalar(select(Venue).where(Venue.origin_id == origin_id))
 
 
@@ -256,3 +256,45 @@ def test_unknown_formats_and_broken_files_are_clear_errors(do_import, session, t
     with pytest.raises(InvalidInput, match="lecture interrompue"):
         do_import(write(tmp_path / "cassé.json", '[{"id": "k1", "nom": "A", "services": [], "adresse": "x"'))
     assert session.scalar(select(func.count()).select_from(Venue)) == 0
+
+
+def test_an_import_killed_mid_way_leaves_whole_batches_and_can_be_rerun(database_url, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from sqlalchemy import create_engine
+
+    total = 40_000
+    path = tmp_path / "gros.csv"
+    with path.open("w", encoding="utf-8") as out:
+        out.write(V1_HEADER + "\n")
+        for i in range(total):
+            out.write(f"k{i},,Lieu {i},Rodez,12000,12202,{i} rue du Test,44.35,2.57,,,,,2024-01-05,\n")
+    command = [str(Path(sys.executable).parent / "registry"), "import", str(path), "--source", "gros"]
+    env = {**os.environ, "REGISTRY_DATABASE_URL": database_url}
+    engine = create_engine(database_url)
+
+    def counts() -> tuple[int, int]:
+        with engine.connect() as connection:
+            venues = connection.scalar(select(func.count()).select_from(Venue))
+            created = connection.scalar(select(func.count()).select_from(JournalEntry).where(
+                JournalEntry.action == "venue.created"))
+        return venues, created
+
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while counts()[0] == 0 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    venues, created = counts()
+    assert 0 < venues < total, "l'import a fini avant d'être interrompu"
+    assert venues % imports.BATCH_SIZE == 0 and created == venues  # whole batches, each with its journal
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    assert f"{total} lignes, {total - venues} créés, 0 mis à jour, {venues} inchangés, 0 rejetés" in rerun.stdout
+    assert counts() == (total, total)
+    engine.dispose()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from registry.errors import InvalidInput
 from registry.formats import Exporter, ExportRecord
 from registry.models import Qualification, Venue
-from registry.services import qualifications, territories
+from registry.services import heap, qualifications, territories
 from registry.services.context import Context
 from registry.services.venues import PUBLICATION_STATUSES, STANDARD_FIELDS
 
@@ -83,12 +83,13 @@ def records(session: Session, filters: ExportFilter, ctx: Context,
     for partition in session.execute(statement).partitions():
         labels = qualifications.labels_for(session, [row.pk for row in partition], ctx)
         for row in partition:
-            values = {name: row._mapping[name] for name in STANDARD_FIELDS}
+            values = dict(zip(STANDARD_FIELDS, row[2:]))
             values["id"] = str(row.id)
             if values["date_maj"] is not None:
                 values["date_maj"] = values["date_maj"].isoformat()
             yield ExportRecord(values, tuple(label["criteria_set"] for label in labels[row.pk]))
         done += len(partition)
+        heap.collect_young()
         if progress:
             progress(done)
 
@@ -104,5 +105,6 @@ def run_export(session: Session, exporter: Exporter, out: TextIO, filters: Expor
             count += 1
             yield record
 
-    exporter.write(counted(), out)
+    with heap.frozen():
+        exporter.write(counted(), out)
     return count
