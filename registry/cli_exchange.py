@@ -56,7 +56,7 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
         if report_path:
             with report_path.open("w", encoding="utf-8", newline="") as out:
                 if report_path.suffix.lower() == ".json":
-                    json.dump(imports.report_json(report), out, ensure_ascii=False, indent=1)
+                    imports.write_report_json(report, out)
                 else:
                     imports.write_report_csv(report, out)
             click.echo(f"Rapport : {report_path} ({len(report.lines)} lignes).")

@@ -298,3 +298,27 @@ def test_an_import_killed_mid_way_leaves_whole_batches_and_can_be_rerun(database
     assert f"{total} lignes, {total - venues} créés, 0 mis à jour, {venues} inchangés, 0 rejetés" in rerun.stdout
     assert counts() == (total, total)
     engine.dispose()
+
+
+def test_a_large_report_spills_to_disk_and_is_written_whole(database_url, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from registry.cli import main
+
+    monkeypatch.setattr(imports.ReportLines, "IN_MEMORY", 2)
+    rows = [f"t{i},,Lieu {i},Rodez,12000,12202,{i} rue A,,,05 65 00 00 0{i},,,,2024-01-05," for i in range(5)]
+    path = write(tmp_path / "lieux.csv", "\n".join([V1_HEADER, *rows, "t9,,,Rodez,12000,12202,,,,,,,,,"]) + "\n")
+    env = {"REGISTRY_DATABASE_URL": database_url}
+    for name in ("rapport.json", "rapport.csv"):
+        result = CliRunner().invoke(main, ["import", str(path), "--report", str(tmp_path / name)], env=env)
+        assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "rapport.json").read_text(encoding="utf-8"))
+    assert report["resume"]["lignes"] == 6 and report["resume"]["rejetes"] == 1
+    phones = [line for line in report["lignes"] if line["champ"] == "telephone"]
+    assert [line["ligne"] for line in phones] == [2, 3, 4, 5, 6]
+    assert {"ligne": 7, "id": "t9", "type": "rejet", "champ": "nom", "valeur": None,
+            "message": "Champ obligatoire."} in report["lignes"]
+    with (tmp_path / "rapport.csv").open(encoding="utf-8") as stream:
+        lines = list(csv.DictReader(stream))
+    assert [(int(line["ligne"]), line["champ"], line["message"]) for line in lines] == [
+        (line["ligne"], line["champ"], line["message"]) for line in report["lignes"]]  # the same file, the same report

@@ -9,9 +9,11 @@ transaction: an interrupted import leaves whole batches only, and running it aga
 from __future__ import annotations
 
 import csv
+import json
 import multiprocessing
 import os
 import queue
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from registry.db import bulk_insert, refresh_statistics
 from registry.errors import Conflict, InvalidInput
-from registry.formats import Importer, Input
+from registry.formats import Importer, Input, write_json_array
 from registry.models import AuditFact, JournalEntry, Qualification, Venue
 from registry.plugins import notify_venue_changed
 from registry.services import fact_values, heap, journal, qualifications
@@ -54,6 +56,40 @@ class ReportLine:
     message: str
 
 
+class ReportLines:
+    """The report's lines, in memory up to ``IN_MEMORY`` of them, then in a temporary file (JSON lines): a file
+    with a repair on every row must not hold its whole report in memory."""
+
+    IN_MEMORY = 5000
+
+    def __init__(self) -> None:
+        self._lines: list[ReportLine] = []
+        self._spill: Any = None
+        self._count = 0
+
+    def append(self, line: ReportLine) -> None:
+        self._count += 1
+        if self._spill is None and len(self._lines) < self.IN_MEMORY:
+            self._lines.append(line)
+            return
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self._spill.write(json.dumps([line.line, line.id, line.kind, line.field, journal.jsonable(line.value),
+                                      line.message], ensure_ascii=False) + "\n")
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[ReportLine]:
+        yield from self._lines
+        if self._spill is not None:
+            self._spill.flush()
+            self._spill.seek(0)
+            for text in self._spill:
+                yield ReportLine(*json.loads(text))
+            self._spill.seek(0, 2)
+
+
 @dataclass
 class ImportReport:
     """What an import did, row by row and in total."""
@@ -72,7 +108,7 @@ class ImportReport:
     unpublished: int = 0
     facts: int = 0
     sources: list[str] = field(default_factory=list)
-    lines: list[ReportLine] = field(default_factory=list)
+    lines: ReportLines = field(default_factory=ReportLines)
 
     def summary(self) -> dict[str, Any]:
         """The totals (every row is created, updated, unchanged or rejected)."""
@@ -485,9 +521,19 @@ def write_report_csv(report: ImportReport, out) -> None:
                          line.message))
 
 
+def _line_json(line: ReportLine) -> dict[str, Any]:
+    return {"ligne": line.line, "id": line.id, "type": line.kind, "champ": line.field,
+            "valeur": journal.jsonable(line.value), "message": line.message}
+
+
 def report_json(report: ImportReport) -> dict[str, Any]:
-    """The report as JSON: totals and every line."""
-    return {"resume": report.summary(), "lignes": [
-        {"ligne": line.line, "id": line.id, "type": line.kind, "champ": line.field,
-         "valeur": journal.jsonable(line.value), "message": line.message} for line in report.lines]}
+    """The report as JSON: totals and every line (in memory: for reports of bounded uploads)."""
+    return {"resume": report.summary(), "lignes": [_line_json(line) for line in report.lines]}
+
+
+def write_report_json(report: ImportReport, out) -> None:
+    """The report as JSON, written line by line (``report_json``'s shape)."""
+    out.write('{"resume": ' + json.dumps(report.summary(), ensure_ascii=False) + ', "lignes": ')
+    write_json_array((_line_json(line) for line in report.lines), out)
+    out.write("}\n")
 
