@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 
 run: setup
 	@echo "==> Registre servi sur http://$(HOST):$(PORT)/ (Ctrl-C pour arrêter)"
-	$(REGISTRY) run --host $(HOST) --port $(PORT)
+	REGISTRY_SECURE_COOKIES=$${REGISTRY_SECURE_COOKIES:-0} $(REGISTRY) run --host $(HOST) --port $(PORT)
 
 setup: system-deps venv database
 

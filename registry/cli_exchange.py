@@ -1,4 +1,4 @@
-"""``registry import``, ``registry export`` and ``registry duplicates``: data exchange from the command line."""
+"""``registry import``, ``export``, ``duplicates``, ``backup`` and ``restore``: data in and out of the registry."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from registry.services import duplicates, exports, imports
+from registry.services import backup, duplicates, exports, imports
 from registry.services.import_rows import REJECT
 from registry.web.context import database
 
@@ -112,3 +112,30 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
                        f"  ≈  {candidate.second.id} {candidate.second.nom} ({candidate.second.origin})"
                        f"  [{', '.join(candidate.reasons)}]")
         click.echo(f"{len(found)} paires candidates.", err=True)
+
+    @main.command("backup")
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    @with_appcontext
+    @friendly
+    def backup_command(file: Path) -> None:
+        """Sauvegarder la base SQLite en ligne (l'application peut continuer à tourner)."""
+        needs_schema()
+        with click.progressbar(length=1, label="Sauvegarde", file=sys.stderr) as bar:
+            def advance(done: int, total: int) -> None:
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+
+            pages = backup.backup(database().engine, file, progress=advance)
+        click.echo(f"Sauvegarde : {file} ({pages} pages, {file.stat().st_size / 1e6:.1f} Mo).")
+
+    @main.command("restore")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--yes", is_flag=True, help="Confirmer le remplacement du contenu actuel.")
+    @with_appcontext
+    @friendly
+    def restore_command(file: Path, yes: bool) -> None:
+        """Remplacer le contenu de la base SQLite par une sauvegarde (arrêtez l'application d'abord)."""
+        if not yes:
+            raise click.ClickException("La restauration remplace tout le contenu actuel : relancez avec --yes.")
+        revision = backup.restore(database().engine, file)
+        click.echo(f"Base restaurée depuis {file} (schéma {revision}) ; « registry db upgrade » si besoin.")

@@ -25,6 +25,11 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_JSON_PATH": "openapi.json",
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
     "JSON_SORT_KEYS": False,
+    "RATELIMIT_ENABLED": True,  # rate limits of the public endpoints (Flask-Limiter)
+    "RATELIMIT_STORAGE_URI": "memory://",  # per process; e.g. redis://host:6379 to share between workers
+    "RATELIMIT_PUBLIC": "300 per minute",  # per client address, each public endpoint group
+    "CORS_ORIGINS": "*",  # sites allowed to read the public API from a browser (comma-separated)
+    "SECURE_COOKIES": True,  # session cookies only over HTTPS (set 0 for a plain-HTTP development server)
 }
 
 

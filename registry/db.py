@@ -11,6 +11,7 @@ from types import ModuleType
 from geoalchemy2 import load_spatialite
 from sqlalchemy import JSON, Engine, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
@@ -122,3 +123,9 @@ def refresh_statistics(session: Session, table: Table) -> None:
     if not is_sqlite(session.get_bind()):
         session.execute(text(f'ANALYZE "{table.name}"'))
         session.commit()
+
+
+def is_busy(error: BaseException) -> bool:
+    """SQLite refused a write because another connection writes (its read snapshot went stale, or the lock
+    outlived the busy timeout): nothing was written, and the transaction can be replayed."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)

@@ -138,7 +138,8 @@ def empty_database_url(request, tmp_path) -> Iterator[str]:
 
 @pytest.fixture
 def app(database_url):
-    application = create_app({"DATABASE_URL": database_url, "TESTING": True})
+    # The test client speaks plain HTTP: it would not send back a Secure cookie (test_security checks the default).
+    application = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECURE_COOKIES": False})
     yield application
     application.extensions["registry.db"].dispose()
 
@@ -151,7 +152,8 @@ def live_server(database_url):
     from werkzeug.serving import make_server
 
     # Map tiles from this server (absent: 404), so that browser tests never reach out to the network.
-    application = create_app({"DATABASE_URL": database_url, "MAP_TILES_URL": "/tuiles-absentes/{z}/{x}/{y}.png"})
+    application = create_app({"DATABASE_URL": database_url, "MAP_TILES_URL": "/tuiles-absentes/{z}/{x}/{y}.png",
+                              "SECURE_COOKIES": False})
     server = make_server("127.0.0.1", 0, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import queue
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,10 +24,10 @@ from typing import Any
 
 from sqlalchemy import (JSON, Column, ColumnElement, MetaData, Table, Text, and_, bindparam, or_, select,
                         update)
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from registry.db import bulk_insert, refresh_statistics
+from registry.db import bulk_insert, is_busy, refresh_statistics
 from registry.errors import Conflict, InvalidInput
 from registry.formats import Importer, Input, write_json_array
 from registry.models import AuditFact, JournalEntry, Qualification, Venue
@@ -39,6 +40,7 @@ from registry.services.venues import STANDARD_FIELDS
 
 BATCH_SIZE = 2000
 ATTEMPTS = 3
+BUSY_ATTEMPTS = 30
 Progress = Callable[[int], None]
 _TABLE = Venue.__table__
 _COMPARED = STANDARD_FIELDS + ("commune_code",)  # as import_rows.STORED
@@ -307,14 +309,23 @@ class _Writer:
                                                     event.value, event.message))
             if row.rejected:
                 self.report.rejected += 1
-        for attempt in range(ATTEMPTS):
+        conflicts = 0
+        for attempt in range(BUSY_ATTEMPTS):
             try:
                 counts, changed = self._store(accepted)
                 break
             except (IntegrityError, Conflict):
+                # Another writer created or changed one of these venues meanwhile: replay with what it wrote.
                 self.session.rollback()
-                if attempt == ATTEMPTS - 1:
+                conflicts += 1
+                if conflicts == ATTEMPTS:
                     raise
+            except OperationalError as error:
+                # SQLite's single writer is busy (another import, an API write): wait, then replay the batch.
+                self.session.rollback()
+                if not is_busy(error) or attempt == BUSY_ATTEMPTS - 1:
+                    raise
+                time.sleep(min(0.05 * 2 ** attempt, 1.0))
         self.report.created += counts["created"]
         if self.report.created >= self.analyzed_at * 2 and not self.options.dry_run:
             # PostgreSQL plans with the table's statistics: without fresh ones for a table that grew tenfold, it

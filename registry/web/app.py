@@ -21,6 +21,7 @@ from registry.web import (api_coverage, api_criteria, api_exchange, api_qualific
                           api_venues, auditor, collectivites, ogc, pages)
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
+from registry.web.security import init_security
 
 
 def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, ...] = ()) -> Flask:
@@ -34,7 +35,6 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     app.config.update(load_config(app.instance_path, config))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.json.ensure_ascii = False  # UTF-8 JSON: « é » rather than « \u00e9 »
     app.extensions["registry.db"] = Database(app.config["DATABASE_URL"], app.config["READ_DATABASE_URL"])
     app.teardown_appcontext(close_sessions)
@@ -63,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     for commands in pm.hook.registry_cli_commands():
         for command in commands or []:
             app.cli.add_command(command)
+    init_security(app, (api_search.blp, ogc.blp, api_territories.blp, api_criteria.public))
     register_error_handlers(app)
     app.after_request(_cache_public_reads)
     return app

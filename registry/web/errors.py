@@ -8,13 +8,15 @@ from http import HTTPStatus
 from flask import Flask, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from registry.db import is_busy
 from registry.errors import RegistryError
 
 PROBLEM_JSON = "application/problem+json"
 FRENCH_TITLES = {400: "Requête invalide", 401: "Authentification requise", 403: "Accès refusé",
                  404: "Introuvable", 405: "Méthode non autorisée", 409: "Conflit", 412: "Version périmée",
                  413: "Requête trop volumineuse", 415: "Type de contenu non pris en charge",
-                 422: "Données invalides", 428: "En-tête If-Match requis", 500: "Erreur interne"}
+                 422: "Données invalides", 428: "En-tête If-Match requis", 429: "Trop de requêtes",
+                 500: "Erreur interne"}
 
 
 def problem(status: int, detail: str, errors: dict | None = None, title: str | None = None,
@@ -62,13 +64,21 @@ def handle_http_exception(error: HTTPException) -> Response:
     if not request.path.startswith(("/api/", "/ogc")):
         return error
     detail = {404: "Aucune ressource à cette adresse.", 405: f"Méthode {request.method} non autorisée ici.",
-              413: "Requête trop volumineuse."}.get(status, error.description or "")
+              413: f"Requête trop volumineuse ({current_app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} Mio au "
+                   "plus).",
+              415: "Type de contenu non pris en charge.",
+              429: f"Trop de requêtes depuis votre adresse (limite : {error.description}). Réessayez plus tard."
+              }.get(status, error.description or "")
     return problem(status, detail)
 
 
 def handle_unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
+    if is_busy(error):
+        current_app.logger.warning("Base occupée sur %s %s : %s", request.method, request.path, error.orig)
+        return problem(503, "La base est occupée par une autre écriture : rien n'a été enregistré, réessayez.",
+                       title="Base occupée", headers={"Retry-After": "1"})
     current_app.logger.exception("Erreur non prévue sur %s %s", request.method, request.path)
     if not request.path.startswith(("/api/", "/ogc")):
         return render_template("error.html", title="Erreur interne",

@@ -1,0 +1,61 @@
+"""Abuse limits and browser protections: rate limits on public endpoints, CORS on the public API only,
+security headers (a Content Security Policy without inline script on every response), secure cookies."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, request
+from flask_cors import CORS
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+#: Paths anyone may read from another site (GET only, no credentials).
+PUBLIC_API = r"^/(api/v1/(venues|territories|criteria-sets)|ogc)(/.*)?$"
+
+
+def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...]) -> Limiter:
+    """Install the limiter, CORS and the headers on ``app``; returns the limiter."""
+    app.config.update(RATELIMIT_HEADERS_ENABLED=True, SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=app.config["SECURE_COOKIES"])
+    limiter = Limiter(get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+                      default_limits=[])
+    for blueprint in public_blueprints:
+        limiter.limit(app.config["RATELIMIT_PUBLIC"])(blueprint)
+    listed = [origin.strip() for origin in app.config["CORS_ORIGINS"].split(",") if origin.strip()]
+    origins = listed if listed and listed != ["*"] else "*"
+    CORS(app, resources={PUBLIC_API: {"origins": origins}}, methods=["GET", "HEAD", "OPTIONS"],
+         expose_headers=["ETag", "Link", "Retry-After"], supports_credentials=False, send_wildcard=True,
+         max_age=3600)
+    policy = content_security_policy(app.config["MAP_TILES_URL"])
+
+    @app.before_request
+    def _strict_content_types():
+        if request.path.startswith("/api/") and request.method in ("POST", "PUT", "PATCH") and (
+                request.content_length or request.headers.get("Transfer-Encoding")):
+            if request.mimetype not in accepted_media_types(request.endpoint):
+                abort(415)
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        return response
+
+    return limiter
+
+
+def content_security_policy(tiles_url: str) -> str:
+    """Scripts, styles and everything else from this site only; map tiles from the tile server too."""
+    tiles = urlsplit(tiles_url.replace("{s}", "a"))
+    tile_origin = f" {tiles.scheme}://{tiles.netloc}" if tiles.scheme and tiles.netloc else ""
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; "
+            f"img-src 'self' data:{tile_origin}; connect-src 'self'; font-src 'self'; object-src 'none'; "
+            "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def accepted_media_types(endpoint: str | None) -> tuple[str, ...]:
+    """What a write endpoint of the API takes: JSON, and the upload form for imports."""
+    return ("application/json", "multipart/form-data") if endpoint == "exchange.Imports" else ("application/json",)

@@ -1,0 +1,91 @@
+"""Abuse limits and browser protections: headers, CSP, CORS, rate limits, cookies, sizes and content types."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from registry import create_app
+from tests.conftest import RODEZ_MEDIATHEQUE
+
+TEMPLATES = Path(__file__).parents[1] / "registry" / "web" / "templates"
+
+
+@pytest.mark.parametrize("path", ["/", "/carte", "/api/docs", "/auditeur/connexion", "/api/v1/venues",
+                                  "/api/v1/operator/venues", "/ogc", "/nulle-part"])
+def test_every_response_carries_the_security_headers(client, path):
+    response = client.get(path)
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_map_tiles_are_the_only_outside_images(tmp_path):
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}",
+                      "MAP_TILES_URL": "https://tuiles.example.org/{z}/{x}/{y}.png"})
+    policy = app.test_client().get("/carte").headers["Content-Security-Policy"]
+    assert "img-src 'self' data: https://tuiles.example.org;" in policy
+
+
+def test_templates_have_no_inline_script_or_style():
+    for template in TEMPLATES.rglob("*.html"):
+        html = template.read_text(encoding="utf-8")
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), template
+        assert not re.search(r"\son[a-z]+\s*=", html), template
+        assert "style=" not in html and "<style" not in html, template
+
+
+def test_cors_opens_the_public_api_only(client, operator):
+    origin = {"Origin": "https://carte.example.org"}
+    assert client.get("/api/v1/venues", headers=origin).headers["Access-Control-Allow-Origin"] == "*"
+    assert client.get("/ogc/collections", headers=origin).headers["Access-Control-Allow-Origin"] == "*"
+    preflight = client.options("/api/v1/venues", headers={**origin, "Access-Control-Request-Method": "GET"})
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    private = client.get("/api/v1/operator/venues", headers={**origin, **operator})
+    assert private.status_code == 200 and "Access-Control-Allow-Origin" not in private.headers
+    assert "Access-Control-Allow-Credentials" not in client.get("/api/v1/venues", headers=origin).headers
+
+
+def test_public_endpoints_are_rate_limited_per_address(database_url, token_for):
+    app = create_app({"DATABASE_URL": database_url, "RATELIMIT_PUBLIC": "3 per minute", "SECURE_COOKIES": False})
+    client = app.test_client()
+    statuses = [client.get("/api/v1/venues").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    limited = client.get("/api/v1/venues")
+    assert limited.mimetype == "application/problem+json" and int(limited.headers["Retry-After"]) > 0
+    body = limited.get_json()
+    assert body["status"] == 429 and body["title"] == "Trop de requêtes" and "3 per 1 minute" in body["detail"]
+    other = client.get("/api/v1/venues", environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200  # another address has its own allowance
+    app.extensions["registry.db"].dispose()
+
+
+def test_session_cookie_is_secure_httponly_samesite_by_default(database_url, token_for):
+    app = create_app({"DATABASE_URL": database_url})
+    client = app.test_client()
+    secret = token_for("operator")["Authorization"].removeprefix("Bearer ")
+    page = client.get("/auditeur/connexion", base_url="https://localhost").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/auditeur/connexion", data={"jeton": secret, "csrf_token": csrf},
+                           base_url="https://localhost",
+                           headers={"Referer": "https://localhost/auditeur/connexion"})  # CSRF checks it on HTTPS
+    assert response.status_code == 302
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    app.extensions["registry.db"].dispose()
+
+
+def test_oversized_requests_and_foreign_content_types_are_refused(client, operator):
+    huge = client.post("/api/v1/operator/venues", data=b"x" * (11 * 1024 * 1024), headers=operator,
+                       content_type="application/json")
+    assert huge.status_code == 413 and huge.get_json()["detail"].startswith("Requête trop volumineuse (10 Mio")
+    form = client.post("/api/v1/operator/venues", data={"nom": "x"}, headers=operator)
+    assert form.status_code == 415 and form.mimetype == "application/problem+json"
+    text = client.post("/api/v1/operator/venues", data="nom=x", headers=operator, content_type="text/plain")
+    assert text.status_code == 415
+    good = client.post("/api/v1/operator/venues", json=RODEZ_MEDIATHEQUE, headers=operator)
+    assert good.status_code == 201
