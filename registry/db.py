@@ -51,6 +51,10 @@ def _sqlite_on_connect(dbapi_conn, record) -> None:
     cursor.close()
 
 
+#: Execution option of a connection whose transaction will write (``BEGIN IMMEDIATE`` on SQLite).
+WRITE_INTENT = "registry_write_intent"
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     """Create an engine; SQLite connections get SpatiaLite (WGS84 only) and sane pragmas."""
     parsed = make_url(url)
@@ -59,13 +63,20 @@ def make_engine(url: str, **kwargs) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
         # pysqlite's own transaction handling would defer BEGIN; let SQLAlchemy emit it.
         event.listen(engine, "connect", _disable_pysqlite_autobegin)
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
         # Short queries: parallel workers cost more to start (several ms) than they save here.
         options = {"options": "-c max_parallel_workers_per_gather=0"}
         return create_engine(url, pool_pre_ping=True, connect_args=options, **kwargs)
     raise DatabaseUnavailable(f"Base non prise en charge : {parsed.get_backend_name()} (sqlite ou postgresql)")
+
+
+def _sqlite_begin(conn) -> None:
+    # A transaction that will write takes SQLite's write lock at once (waiting up to busy_timeout): begun as a
+    # reader, it could not become a writer once another write committed ("database is locked" at once).
+    immediate = conn.get_execution_options().get(WRITE_INTENT, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _disable_pysqlite_autobegin(dbapi_conn, record) -> None:
@@ -84,7 +95,13 @@ class Database:
         self.engine = make_engine(url)
         self.read_engine = make_engine(read_url) if read_url else self.engine
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        self.WriteSession = sessionmaker(self.engine.execution_options(**{WRITE_INTENT: True}),
+                                         expire_on_commit=False)
         self.ReadSession = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    def write_session(self) -> Session:
+        """A session whose transactions take the write lock when they begin (SQLite; no-op on PostgreSQL)."""
+        return self.WriteSession()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -181,6 +181,17 @@ class VenueWriteSchema(VenueSchema):
     warnings = fields.List(fields.Nested(WarningSchema), dump_only=True)
 
 
+class ProblemSchema(Schema):
+    """An error, as RFC 7807 problem details (``application/problem+json``)."""
+
+    type = fields.String(metadata={"example": "about:blank"})
+    title = fields.String(metadata={"description": "Nature de l'erreur, en français"})
+    status = fields.Integer()
+    detail = fields.String(metadata={"description": "Ce qui ne va pas, en français"})
+    errors = fields.Dict(keys=fields.String(), values=fields.Raw(), metadata={
+        "description": "Messages par champ : une liste, ou pour un champ liste, les messages par position"})
+
+
 class PageLinksSchema(Schema):
     next = fields.String(allow_none=True)
     prev = fields.String(allow_none=True)
@@ -198,7 +209,8 @@ def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
 
 
 class PaginationArgsSchema(FrenchSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, error="Page 1 ou plus."))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000,
+                                                                  error="Page entre 1 et 1 000 000."))
     per_page = fields.Integer(load_default=20, validate=validate.Range(
         min=1, max=100, error="Entre 1 et 100 éléments par page."))
 

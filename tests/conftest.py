@@ -152,8 +152,10 @@ def live_server(database_url):
     from werkzeug.serving import make_server
 
     # Map tiles from this server (absent: 404), so that browser tests never reach out to the network.
+    # Plain HTTP (no Secure cookies); one client address for every test request (no rate limits: test_security
+    # checks them).
     application = create_app({"DATABASE_URL": database_url, "MAP_TILES_URL": "/tuiles-absentes/{z}/{x}/{y}.png",
-                              "SECURE_COOKIES": False})
+                              "SECURE_COOKIES": False, "RATELIMIT_ENABLED": False})
     server = make_server("127.0.0.1", 0, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -125,8 +125,7 @@ def test_parallel_updates_of_one_venue_lose_nothing(app, client, operator):
         thread.start()
     for thread in threads:
         thread.join()
-    # 412: another writer got there first (re-read); 503 on SQLite: its single writer was busy (nothing written).
-    assert set(outcomes) <= {200, 412, 503}, outcomes
+    assert set(outcomes) <= {200, 412}, outcomes  # 412: another writer got there first: re-read, then retry
     assert outcomes.count(200) == 6  # each writer got through once, after re-reading
     final = client.get(url, headers=operator).get_json()
     assert final["revision"] == 7

@@ -84,7 +84,8 @@ def evaluate_venue(session: Session, venue_id: uuid.UUID, set_id: str, ctx: Cont
 
 def get(session: Session, evaluation_pk: int, scope: tuple[str, ...] = ()) -> EvaluationRecord:
     """One stored evaluation, or ``NotFound``; ``Forbidden`` when its venue is outside ``scope``."""
-    record = session.get(EvaluationRecord, evaluation_pk)
+    # Beyond a 64-bit key there is nothing to find (and the drivers refuse such a number).
+    record = session.get(EvaluationRecord, evaluation_pk) if 0 < evaluation_pk < 2 ** 63 else None
     if record is None:
         raise NotFound(f"Aucune évaluation {evaluation_pk}.")
     lookup.venue_by_id(session, record.venue.id, scope)

@@ -12,7 +12,7 @@ from flask import Flask, request
 from flask_smorest import Api
 from flask_wtf import CSRFProtect
 
-from registry import __version__
+from registry import __version__, schemas
 from registry.config import load_config
 from registry.db import Database
 from registry.plugins import make_plugin_manager
@@ -43,7 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     app.extensions["registry.plugins"] = pm
     app.extensions["registry.criteria"] = build_catalogue(pm, app.config["CRITERIA_PARAMS"])
 
-    api = Api(app, spec_kwargs={
+    api = ProblemApi(app, spec_kwargs={
         "info": {"description": "API du registre des lieux d'inclusion numérique qualifiés pour le Pass "
                                 "numérique. Les champs des lieux sont ceux du schéma national des lieux de "
                                 "médiation numérique v1.0.", "x-registry-version": __version__}})
@@ -64,9 +64,23 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
         for command in commands or []:
             app.cli.add_command(command)
     init_security(app, (api_search.blp, ogc.blp, api_territories.blp, api_criteria.public))
+    _errors_as_problem_json(api)
     register_error_handlers(app)
     app.after_request(_cache_public_reads)
     return app
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, with errors documented as what the API answers: RFC 7807 problem details."""
+
+    ERROR_SCHEMA = schemas.ProblemSchema
+
+
+def _errors_as_problem_json(api: Api) -> None:
+    for response in api.spec.components.responses.values():
+        content = response.get("content", {})
+        if "application/json" in content:
+            content["application/problem+json"] = content.pop("application/json")
 
 
 PUBLIC_BLUEPRINTS = {"venues", "ogc", "territories", "criteria"}

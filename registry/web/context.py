@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, request
 from pluggy import PluginManager
 from sqlalchemy.orm import Session
 
@@ -16,9 +16,11 @@ def database() -> Database:
 
 
 def db_session() -> Session:
-    """The request's read-write session (primary database), closed at the end of the request."""
+    """The request's read-write session (primary database), closed at the end of the request. A request that
+    may write (not GET or HEAD) takes the write lock from its first statement on (SQLite)."""
     if "db_session" not in g:
-        g.db_session = database().Session()
+        writes = request.method not in ("GET", "HEAD", "OPTIONS")
+        g.db_session = database().write_session() if writes else database().Session()
     return g.db_session
 
 

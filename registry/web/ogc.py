@@ -53,8 +53,18 @@ def _bad_request(message: str) -> Response:
     return _json({"code": "InvalidParameterValue", "description": message}, status=400)
 
 
+def _answers(media_type: str, description: str, bad_request: bool = False):
+    """Document the 200 response's media type (and the OGC exception of a 400) in the OpenAPI document."""
+    responses = {"200": {"description": description, "content": {media_type: {"schema": {"type": "object"}}}}}
+    if bad_request:
+        responses["400"] = {"description": "Paramètre invalide (exception OGC : code, description)",
+                            "content": {JSON: {"schema": {"type": "object"}}}}
+    return blp.doc(responses=responses)
+
+
 @blp.route("/")
 class Landing(MethodView):
+    @_answers(JSON, "Page d'accueil et liens")
     def get(self):
         """Page d'accueil OGC API – Features"""
         return _json({"title": current_app.config["API_TITLE"],
@@ -68,6 +78,7 @@ class Landing(MethodView):
 
 @blp.route("/conformance")
 class Conformance(MethodView):
+    @_answers(JSON, "Classes de conformité")
     def get(self):
         """Classes de conformité"""
         return _json({"conformsTo": CONFORMANCE})
@@ -75,6 +86,7 @@ class Conformance(MethodView):
 
 @blp.route("/collections")
 class Collections(MethodView):
+    @_answers(JSON, "Les collections")
     def get(self):
         """Collections : une par label"""
         sets = sorted(current_app.extensions["registry.criteria"].sets)
@@ -84,6 +96,7 @@ class Collections(MethodView):
 
 @blp.route("/collections/<collection_id>")
 class Collection(MethodView):
+    @_answers(JSON, "La collection")
     def get(self, collection_id: str):
         """Une collection"""
         return _json(_collection(collection_id))
@@ -113,6 +126,7 @@ def _items_query(collection_id: str) -> tuple[search.SearchQuery, int, int]:
 
 @blp.route("/collections/<collection_id>/items")
 class Items(MethodView):
+    @_answers(GEOJSON, "FeatureCollection GeoJSON, liens de pagination", bad_request=True)
     def get(self, collection_id: str):
         """Lieux d'une collection : bbox, limit, offset, filtres par propriété (nom, commune, code_postal…)"""
         current_app.extensions["registry.criteria"].get(collection_id)
@@ -142,6 +156,7 @@ class Items(MethodView):
 
 @blp.route("/collections/<collection_id>/items/<feature_id>")
 class Item(MethodView):
+    @_answers(GEOJSON, "Un lieu (Feature GeoJSON)")
     def get(self, collection_id: str, feature_id: str):
         """Un lieu"""
         current_app.extensions["registry.criteria"].get(collection_id)

@@ -1,0 +1,120 @@
+"""The authorisation matrix: every API route × every kind of caller, with the status each must get."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from registry.services import tokens
+
+ROLES = ("anonyme", "territoire", "operateur", "operateur_dans", "operateur_hors", "admin")
+D = "<venue>"  # a published, qualified venue in Rodez (Aveyron, département 12)
+
+#: (method, URL, body) → the status of each caller, in the order of ROLES. 401: no token; 403: a token whose role
+#: or territory does not allow it. Public reads answer everyone.
+MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
+    ("GET", "/api/openapi.json"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/api/docs"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/api/docs/assets/swagger-ui.css"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/venues"): (200, 200, 200, 200, 200, 200),
+    ("GET", f"/api/v1/venues/{D}"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/criteria-sets"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/criteria-sets/pass-numerique"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/territories?q=Rodez"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/territories/departement/12"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/geocode?q=Rodez"): (404, 404, 404, 404, 404, 404),  # no geocoder plugin configured: for all
+    ("GET", "/ogc/"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/ogc/conformance"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/ogc/collections"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/ogc/collections/pass-numerique"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/ogc/collections/pass-numerique/items"): (200, 200, 200, 200, 200, 200),
+    ("GET", f"/ogc/collections/pass-numerique/items/{D}"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/territories/departement/12/coverage"): (401, 200, 200, 200, 403, 200),
+    ("GET", "/api/v1/operator/venues"): (401, 403, 200, 200, 200, 200),
+    ("POST", "/api/v1/operator/venues"): (401, 403, 201, 201, 403, 201),
+    ("GET", f"/api/v1/operator/venues/{D}"): (401, 403, 200, 200, 403, 200),
+    ("PATCH", f"/api/v1/operator/venues/{D}"): (401, 403, 200, 200, 403, 200),
+    ("POST", f"/api/v1/operator/venues/{D}/publish"): (401, 403, 200, 200, 403, 200),
+    ("POST", f"/api/v1/operator/venues/{D}/unpublish"): (401, 403, 200, 200, 403, 200),
+    ("GET", f"/api/v1/operator/venues/{D}/facts"): (401, 403, 200, 200, 403, 200),
+    ("POST", f"/api/v1/operator/venues/{D}/facts"): (401, 403, 201, 201, 403, 201),
+    ("GET", f"/api/v1/operator/venues/{D}/evaluations"): (401, 403, 200, 200, 403, 200),
+    ("POST", f"/api/v1/operator/venues/{D}/evaluations"): (401, 403, 201, 201, 403, 201),
+    ("GET", "/api/v1/operator/evaluations/<evaluation>"): (401, 403, 200, 200, 403, 200),
+    ("GET", f"/api/v1/operator/venues/{D}/qualifications"): (401, 403, 200, 200, 403, 200),
+    ("POST", f"/api/v1/operator/venues/{D}/qualifications/pass-numerique/decisions"): (401, 403, 200, 200, 403,
+                                                                                        200),
+    ("GET", f"/api/v1/operator/venues/{D}/history"): (401, 403, 200, 200, 403, 200),
+    ("GET", "/api/v1/operator/qualifications"): (401, 403, 200, 200, 200, 200),
+    ("POST", f"/api/v1/operator/venues/{D}/merge"): (401, 403, 404, 404, 403, 404),  # allowed; no such duplicate
+    ("GET", "/api/v1/operator/duplicates"): (401, 403, 200, 200, 200, 200),
+    ("GET", "/api/v1/operator/exports"): (401, 403, 200, 200, 200, 200),
+    ("POST", "/api/v1/operator/imports"): (401, 403, 200, 200, 200, 200),
+}
+
+
+@pytest.fixture
+def callers(session) -> dict[str, dict[str, str]]:
+    def header(role: str, territories: list[str] | None = None) -> dict[str, str]:
+        secret = tokens.create(session, f"{role}-matrice", role, territories).secret
+        return {"Authorization": f"Bearer {secret}"}
+
+    return {"anonyme": {}, "territoire": header("territory", ["departement:12"]), "operateur": header("operator"),
+            "operateur_dans": header("operator", ["departement:12"]),
+            "operateur_hors": header("operator", ["departement:75"]), "admin": header("admin")}
+
+
+def body_for(method: str, url: str, client, headers) -> dict:
+    """A valid request body for each write, so that only the caller decides the status."""
+    if url.endswith("/operator/venues") and method == "POST":
+        return {"json": {"nom": "Nouveau lieu", "adresse": "1 rue A", "code_postal": "12000", "code_insee": "12202"}}
+    if url.endswith("/facts"):
+        return {"json": {"name": "trained_mediators", "value": 3}}
+    if url.endswith("/evaluations"):
+        return {"json": {"criteria_set": "pass-numerique"}}
+    if url.endswith("/decisions"):  # suspend, then reinstate: each allowed caller makes a legal decision
+        held = client.get(url.rsplit("/", 3)[0] + "/qualifications", headers=headers).get_json()
+        suspended = isinstance(held, list) and any(q.get("status") == "suspended" for q in held)
+        return {"json": {"action": "reinstate" if suspended else "suspend", "reason": "Contrôle de la matrice"}}
+    if url.endswith("/merge"):
+        return {"json": {"duplicate": "00000000-0000-4000-8000-000000000000"}}
+    if url.endswith("/imports"):
+        csv = b"id,nom,commune,code_postal,code_insee,adresse,date_maj\nm1,Lieu,Rodez,12000,12202,1 rue A,2024-01-01\n"
+        return {"data": {"file": (io.BytesIO(csv), "lieux.csv")}, "content_type": "multipart/form-data"}
+    if method == "PATCH":
+        etag = client.get(url, headers=headers).headers.get("ETag", '"1"')
+        return {"json": {"presentation_resume": "Vérifié"}, "headers": {"If-Match": etag}}
+    return {}
+
+
+def test_every_api_route_is_in_the_matrix(app):
+    routes = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.rule.startswith(("/api", "/ogc"))
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    covered = set()
+    for method, url in MATRIX:
+        path = url.split("?")[0]
+        for rule_method, rule in routes:
+            pattern = "^" + "".join("[^/]+" if part.startswith("<") else re.escape(part)
+                                    for part in re.split(r"(<[^>]+>)", rule)) + "$"
+            if rule_method == method and re.match(pattern, path.replace(D, "x").replace("<evaluation>", "1")):
+                covered.add((rule_method, rule))
+    assert routes - covered == set()
+
+
+@pytest.mark.parametrize(("method", "url"), list(MATRIX))
+def test_authorisation_matrix(method, url, client, callers, qualified, operator):
+    venue_id = qualified()
+    evaluation = client.post(f"/api/v1/operator/venues/{venue_id}/evaluations",
+                             json={"criteria_set": "pass-numerique"}, headers=operator).get_json()["id"]
+    target = url.replace(D, venue_id).replace("<evaluation>", str(evaluation))
+    statuses = []
+    for role in ROLES:
+        headers = callers[role]
+        options = body_for(method, target, client, headers)
+        response = client.open(target, method=method, headers={**headers, **options.pop("headers", {})}, **options)
+        statuses.append(response.status_code)
+        if response.status_code in (401, 403):
+            assert response.mimetype == "application/problem+json", (role, response.get_data(as_text=True))
+    assert tuple(statuses) == MATRIX[(method, url)], dict(zip(ROLES, statuses))
