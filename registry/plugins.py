@@ -57,6 +57,15 @@ def installed_entry_points() -> list[str]:
     return sorted(ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP))
 
 
+def by_name(pm: pluggy.PluginManager | None, hook: str) -> dict[str, object]:
+    """What every plugin returns from a list hook (importers, exporters), by each object's ``name``."""
+    found: dict[str, object] = {}
+    for provided in getattr(pm.hook, hook)() if pm else []:
+        for item in provided or []:
+            found[item.name] = item
+    return found
+
+
 def notify_venue_changed(pm: pluggy.PluginManager | None, venue: object, change: str, actor: str) -> None:
     """Call ``registry_venue_changed`` after a committed change; a failing plugin is logged, never raised."""
     if pm is None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from registry.errors import InvalidInput
 from registry.formats import Exporter, ExportRecord
 from registry.models import Qualification, Venue
+from registry.plugins import by_name
 from registry.services import heap, qualifications, territories
 from registry.services.context import Context
 from registry.services.venues import PUBLICATION_STATUSES, STANDARD_FIELDS
@@ -34,11 +35,7 @@ class ExportFilter:
 
 def exporters(ctx: Context) -> dict[str, Exporter]:
     """Every exporter the plugins provide, by name."""
-    found: dict[str, Exporter] = {}
-    for provided in ctx.plugins.hook.registry_exporters() if ctx.plugins else []:
-        for exporter in provided:
-            found[exporter.name] = exporter
-    return found
+    return by_name(ctx.plugins, "registry_exporters")
 
 
 def exporter_named(name: str, ctx: Context) -> Exporter:

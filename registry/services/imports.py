@@ -31,7 +31,7 @@ from registry.db import bulk_insert, is_busy, refresh_statistics
 from registry.errors import Conflict, InvalidInput
 from registry.formats import Importer, Input, write_json_array
 from registry.models import AuditFact, JournalEntry, Qualification, Venue
-from registry.plugins import notify_venue_changed
+from registry.plugins import by_name, notify_venue_changed
 from registry.services import fact_values, heap, journal, qualifications
 from registry.services.context import Context
 from registry.services.import_rows import (REJECT, CleanRow, Reference, RowCleaner, RowEvent, load_reference,
@@ -138,11 +138,7 @@ class ImportOptions:
 
 def importers(ctx: Context) -> dict[str, Importer]:
     """Every importer the plugins provide, by name."""
-    found: dict[str, Importer] = {}
-    for provided in ctx.plugins.hook.registry_importers() if ctx.plugins else []:
-        for importer in provided:
-            found[importer.name] = importer
-    return found
+    return by_name(ctx.plugins, "registry_importers")
 
 
 def open_input(path: Path, filename: str, options: ImportOptions, ctx: Context) -> tuple[Input, Importer]:
