@@ -11,7 +11,7 @@ from types import ModuleType
 from geoalchemy2 import load_spatialite
 from sqlalchemy import JSON, Engine, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
@@ -123,6 +123,7 @@ def bulk_insert(session: Session, table: Table, rows: list[dict]) -> None:
     if is_sqlite(session.get_bind()):
         session.execute(table.insert(), rows)
         return
+    import psycopg
     from psycopg.types.json import Json, Jsonb
 
     columns = list(rows[0])
@@ -130,9 +131,15 @@ def bulk_insert(session: Session, table: Table, rows: list[dict]) -> None:
                 else Json for name in columns if isinstance(table.c[name].type, JSON)}
     cursor = session.connection().connection.driver_connection.cursor()
     names = ", ".join(f'"{name}"' for name in columns)
-    with cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([wrappers[name](row[name]) if name in wrappers else row[name] for name in columns])
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+    try:
+        with cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([wrappers[name](row[name]) if name in wrappers else row[name] for name in columns])
+    except psycopg.errors.IntegrityError as exc:  # raised by the driver itself: give callers SQLAlchemy's types
+        raise IntegrityError(statement, None, exc) from exc
+    except psycopg.errors.OperationalError as exc:
+        raise OperationalError(statement, None, exc) from exc
 
 
 def refresh_statistics(session: Session, table: Table) -> None:
@@ -143,6 +150,9 @@ def refresh_statistics(session: Session, table: Table) -> None:
 
 
 def is_busy(error: BaseException) -> bool:
-    """SQLite refused a write because another connection writes (its read snapshot went stale, or the lock
-    outlived the busy timeout): nothing was written, and the transaction can be replayed."""
-    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+    """The database refused a write because of another one, and nothing was written: the transaction can be
+    replayed. SQLite: its single writer is busy (stale read snapshot, or the lock outlived the busy timeout);
+    PostgreSQL: deadlock or serialization failure."""
+    if not isinstance(error, OperationalError):
+        return False
+    return "database is locked" in str(error.orig) or getattr(error.orig, "sqlstate", None) in ("40001", "40P01")
