@@ -86,13 +86,16 @@ class Input:
         """``(line, {column: cell})`` for each data row; ``line`` is the row's first line in the file."""
         with self.open_text() as stream:
             reader = csv.reader(stream, delimiter=self.delimiter)
-            header = [name.strip() for name in next(reader, [])]
-            last = reader.line_num
-            for cells in reader:
-                line, last = last + 1, reader.line_num
-                if not any(cell.strip() for cell in cells):
-                    continue
-                yield line, dict(zip(header, cells))
+            try:
+                header = [name.strip() for name in next(reader, [])]
+                last = reader.line_num
+                for cells in reader:
+                    line, last = last + 1, reader.line_num
+                    if not any(cell.strip() for cell in cells):
+                        continue
+                    yield line, dict(zip(header, cells))
+            except csv.Error as exc:  # a NUL byte, a field past the size limit: the file cannot be read on
+                raise ValueError(f"CSV illisible ligne {reader.line_num} : {exc}") from None
 
     def json_items(self, prefix: str = "item") -> Iterator[tuple[int, Any]]:
         """``(position, item)`` for each element under ``prefix`` (ijson syntax), streamed; positions from 1."""

@@ -256,6 +256,8 @@ def test_unknown_formats_and_broken_files_are_clear_errors(do_import, session, t
     with pytest.raises(InvalidInput, match="lecture interrompue"):
         do_import(write(tmp_path / "cassé.json", '[{"id": "k1", "nom": "A", "services": [], "adresse": "x"'))
     assert session.scalar(select(func.count()).select_from(Venue)) == 0
+    report = do_import(write(tmp_path / "nul.csv", f"{V1_HEADER}\nn1,,Li\0eu,Rodez,12000,12202,1 rue A,,,,,,,2024-01-05,\n"))
+    assert report.created == 1 and venue(session, "n1").nom == "Lieu"  # a NUL byte is dropped, never stored
 
 
 def test_an_import_killed_mid_way_leaves_whole_batches_and_can_be_rerun(database_url, tmp_path):

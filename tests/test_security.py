@@ -89,3 +89,12 @@ def test_oversized_requests_and_foreign_content_types_are_refused(client, operat
     assert text.status_code == 415
     good = client.post("/api/v1/operator/venues", json=RODEZ_MEDIATHEQUE, headers=operator)
     assert good.status_code == 201
+
+
+def test_nul_characters_are_refused_at_the_door(client, operator):
+    body = client.post("/api/v1/operator/venues", json={**RODEZ_MEDIATHEQUE, "nom": "a\u0000b"}, headers=operator)
+    assert body.status_code == 400 and "U+0000" in body.get_json()["detail"]
+    query = client.get("/api/v1/venues", query_string={"q": "a\u0000b"})
+    assert query.status_code == 400 and query.mimetype == "application/problem+json"
+    assert client.get("/api/v1/territories/commune/12%00").status_code == 400
+    assert client.get("/api/v1/venues", query_string={"q": "Rodez"}).status_code == 200

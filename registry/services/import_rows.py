@@ -363,7 +363,9 @@ def _repair_insee(code: str, reference: Reference) -> str | None:
 
 def _blank_to_none(value: Any) -> Any:
     if isinstance(value, str):
-        return value.strip() or None
+        return value.replace("\x00", "").strip() or None  # NUL bytes (seen in exported spreadsheets) dropped
+    if isinstance(value, list):
+        return [item.replace("\x00", "") if isinstance(item, str) else item for item in value]
     return value
 
 

@@ -34,8 +34,8 @@ from registry.models import AuditFact, JournalEntry, Qualification, Venue
 from registry.plugins import by_name, notify_venue_changed
 from registry.services import fact_values, heap, journal, qualifications
 from registry.services.context import Context
-from registry.services.import_rows import (REJECT, CleanRow, Reference, RowCleaner, RowEvent, load_reference,
-                                           stored_columns)
+from registry.services.import_rows import (REJECT, STORED, CleanRow, Reference, RowCleaner, RowEvent,
+                                           load_reference, stored_columns)
 from registry.services.venues import STANDARD_FIELDS
 
 BATCH_SIZE = 2000
@@ -43,7 +43,7 @@ ATTEMPTS = 3
 BUSY_ATTEMPTS = 30
 Progress = Callable[[int], None]
 _TABLE = Venue.__table__
-_COMPARED = STANDARD_FIELDS + ("commune_code",)  # as import_rows.STORED
+_COMPARED = STORED
 
 
 @dataclass

@@ -107,27 +107,14 @@ class Exports(MethodView):
         status = args["publication_status"]
         filters = exports.ExportFilter(args.get("territory"), args.get("label"), args.get("criteria_set"),
                                        args.get("status"), None if status == "all" else status)
-        out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+b")
-        text = _TextOut(out)
+        out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024, mode="w+b")  # on disk past 8 MiB
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="")
         exports.run_export(db_session(), exporter, text, filters, ctx)
         text.flush()
+        text.detach()  # hand the file over to send_file, still open
         out.seek(0)
         return send_file(out, mimetype=exporter.media_type, as_attachment=True,
                          download_name=f"lieux.{exporter.extension}")
-
-
-class _TextOut:
-    """A text stream over a binary file, UTF-8 (exporters write text)."""
-
-    def __init__(self, binary) -> None:
-        self._stream = io.TextIOWrapper(binary, encoding="utf-8", newline="", write_through=True)
-
-    def write(self, text: str) -> int:
-        return self._stream.write(text)
-
-    def flush(self) -> None:
-        self._stream.flush()
-        self._stream.detach()
 
 
 @blp.route("/duplicates")

@@ -30,6 +30,18 @@ def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...]) -> Limit
     policy = content_security_policy(app.config["MAP_TILES_URL"])
 
     @app.before_request
+    def _no_nul_characters():
+        # PostgreSQL cannot store or compare text holding U+0000: refuse it at the door (400), wherever it is.
+        if "\x00" in request.path or any("\x00" in value for value in request.args.values()):
+            abort(400, description="Caractère nul (U+0000) interdit dans l'adresse de la requête.")
+        if request.method in ("POST", "PUT", "PATCH"):
+            if request.is_json and b"\\u0000" in request.get_data(cache=True):
+                abort(400, description="Caractère nul (U+0000) interdit dans le corps JSON.")
+            if request.mimetype == "application/x-www-form-urlencoded" and any(
+                    "\x00" in value for value in request.form.values()):
+                abort(400, description="Caractère nul (U+0000) interdit dans le formulaire.")
+
+    @app.before_request
     def _strict_content_types():
         if request.path.startswith("/api/") and request.method in ("POST", "PUT", "PATCH") and (
                 request.content_length or request.headers.get("Transfer-Encoding")):
