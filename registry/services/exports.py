@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import Text, cast, exists, or_, select
 from sqlalchemy.orm import Session
 
 from registry.errors import InvalidInput
@@ -15,10 +16,14 @@ from registry.models import Qualification, Venue
 from registry.plugins import by_name
 from registry.services import heap, qualifications, territories
 from registry.services.context import Context
-from registry.services.venues import PUBLICATION_STATUSES, STANDARD_FIELDS
+from registry.services.venues import LIST_FIELDS, PUBLICATION_STATUSES, STANDARD_FIELDS
 
 BATCH_SIZE = 2000
-_COLUMNS = (Venue.pk, Venue.id, *(getattr(Venue, name) for name in STANDARD_FIELDS))
+#: List columns are read as their JSON text and decoded here: most are empty (« [] »), and going through the
+#: driver's and SQLAlchemy's JSON processing for each of the 13 took a third of an export's time.
+_COLUMNS = (Venue.pk, Venue.id, *(cast(getattr(Venue, name), Text) if name in LIST_FIELDS else getattr(Venue, name)
+                                  for name in STANDARD_FIELDS))
+_LIST_POSITIONS = frozenset(index for index, name in enumerate(STANDARD_FIELDS) if name in LIST_FIELDS)
 
 
 @dataclass
@@ -80,7 +85,8 @@ def records(session: Session, filters: ExportFilter, ctx: Context,
     for partition in session.execute(statement).partitions():
         labels = qualifications.labels_for(session, [row.pk for row in partition], ctx)
         for row in partition:
-            values = dict(zip(STANDARD_FIELDS, row[2:]))
+            values = dict(zip(STANDARD_FIELDS, (_decoded(value) if index in _LIST_POSITIONS else value
+                                                for index, value in enumerate(row[2:]))))
             values["id"] = str(row.id)
             if values["date_maj"] is not None:
                 values["date_maj"] = values["date_maj"].isoformat()
@@ -89,6 +95,10 @@ def records(session: Session, filters: ExportFilter, ctx: Context,
         heap.collect_young()
         if progress:
             progress(done)
+
+
+def _decoded(text: str | None) -> list[str]:
+    return [] if text is None or text == "[]" else json.loads(text)
 
 
 def run_export(session: Session, exporter: Exporter, out: TextIO, filters: ExportFilter, ctx: Context,
