@@ -213,6 +213,20 @@ def test_a_territory_scoped_operator_imports_only_in_its_territory(do_import, se
     assert events(report, "rejet")[0][:2] == (3, "code_insee")
 
 
+def test_a_territory_scoped_operator_cannot_change_or_sync_venues_outside(do_import, session, tmp_path):
+    rows = ["g1,,Lieu de Paris,Paris,75001,75056,1 rue B,,,,,,,2024-01-05,",
+            "g2,,Autre lieu de Paris,Paris,75001,75056,2 rue B,,,,,,,2024-01-05,"]
+    do_import(write(tmp_path / "lieux.csv", "\n".join([V1_HEADER, *rows]) + "\n"), source="commune")
+    moved = "g1,,Lieu déplacé,Rodez,12000,12202,1 rue A,,,,,,,2024-01-05,"
+    report = do_import(write(tmp_path / "lieux.csv", f"{V1_HEADER}\n{moved}\n"), source="commune",
+                       scope=("departement:12",), sync=True)
+    assert (report.updated, report.rejected, report.unpublished) == (0, 1, 0)
+    assert events(report, "rejet")[0][:2] == (2, "id") and "hors de votre périmètre" in events(report, "rejet")[0][2]
+    paris = venue(session, "g1")
+    assert (paris.nom, paris.commune_code, paris.revision) == ("Lieu de Paris", "75056", 1)
+    assert venue(session, "g2").publication_status == "published"  # --sync stays inside the territory
+
+
 def test_json_formats_are_detected_and_streamed(do_import, session, tmp_path):
     standard_json = [{"id": "j1", "nom": "Lieu JSON", "commune": "Rodez", "code_postal": "12000",
                       "code_insee": "12202", "adresse": "1 rue A", "date_maj": "2024-01-05",

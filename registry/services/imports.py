@@ -32,7 +32,7 @@ from registry.errors import Conflict, InvalidInput
 from registry.formats import Importer, Input, write_json_array
 from registry.models import AuditFact, JournalEntry, Qualification, Venue
 from registry.plugins import by_name, notify_venue_changed
-from registry.services import fact_values, heap, journal, qualifications
+from registry.services import fact_values, heap, journal, qualifications, territories
 from registry.services.context import Context
 from registry.services.import_rows import (REJECT, STORED, CleanRow, Reference, RowCleaner, RowEvent,
                                            load_reference, stored_columns)
@@ -308,7 +308,7 @@ class _Writer:
         conflicts = 0
         for attempt in range(BUSY_ATTEMPTS):
             try:
-                counts, changed = self._store(accepted)
+                counts, changed, forbidden = self._store(accepted)
                 break
             except (IntegrityError, Conflict):
                 # Another writer created or changed one of these venues meanwhile: replay with what it wrote.
@@ -317,11 +317,17 @@ class _Writer:
                 if conflicts == ATTEMPTS:
                     raise
             except OperationalError as error:
-                # SQLite's single writer is busy (another import, an API write): wait, then replay the batch.
+                # SQLite's single writer is busy, or PostgreSQL broke a deadlock with another import: nothing of
+                # this batch was written; wait, then replay it.
                 self.session.rollback()
                 if not is_busy(error) or attempt == BUSY_ATTEMPTS - 1:
                     raise
                 time.sleep(min(0.05 * 2 ** attempt, 1.0))
+        for row in forbidden:
+            self.report.lines.append(ReportLine(row.line, row.source_id, REJECT, "id", row.source_id,
+                                                f"Ce lieu est hors de votre périmètre ({', '.join(self.ctx.scope)}) "
+                                                "et n'a pas été modifié."))
+            self.report.rejected += 1
         self.report.created += counts["created"]
         if self.report.created >= self.analyzed_at * 2 and not self.options.dry_run:
             # PostgreSQL plans with the table's statistics: without fresh ones for a table that grew tenfold, it
@@ -334,24 +340,30 @@ class _Writer:
         self.origins.update(origin for _, origin in accepted)
         self._after_commit(changed)
 
-    def _store(self, accepted: list[tuple[CleanRow, str]]) -> tuple[dict[str, int], list[tuple[int, str]]]:
+    def _store(self, accepted: list[tuple[CleanRow, str]]
+               ) -> tuple[dict[str, int], list[tuple[int, str]], list[CleanRow]]:
+        """Write one batch; returns the counts, the venues changed, and the rows refused because the venue they
+        update lies outside the operator's territory."""
         session = self.session
         counts = {"created": 0, "updated": 0, "unchanged": 0, "facts": 0}
         if not accepted:
-            return counts, []
+            return counts, [], []
         existing = {(r.origin, r.origin_id): r for r in session.execute(
             select(_TABLE).where(_by_source(_TABLE.c.origin, _TABLE.c.origin_id, [(o, r.source_id) for r, o in accepted])))}
         now = datetime.now(timezone.utc)
-        inserts, updates, entries, changed = [], [], [], []
+        inserts, updates, entries, changed, forbidden = [], [], [], [], []
         facts_by_key: dict[tuple[str, str], tuple[CleanRow, dict[str, Any]]] = {}
         wanted_ids = {_as_uuid(row.source_id) for row, _ in accepted} - {None}
         taken = set(session.scalars(select(Venue.id).where(Venue.id.in_(wanted_ids)))) if wanted_ids else set()
         for row, origin in accepted:
             values = {**row.values, "commune_code": row.commune_code}
             key = (origin, row.source_id)
+            current = existing.get(key)
+            if current is not None and not self.reference.in_scope(current.commune_code, self.ctx.scope):
+                forbidden.append(row)  # the file may not move a venue from outside the operator's territory
+                continue
             if row.facts:
                 facts_by_key[key] = (row, row.facts)
-            current = existing.get(key)
             if current is None:
                 venue_id = _as_uuid(row.source_id)
                 if venue_id is None or venue_id in taken:
@@ -402,10 +414,10 @@ class _Writer:
         flagged = self._review({pk for pk, _ in changed} | with_facts)
         if self.options.dry_run:
             session.rollback()
-            return counts, []
+            return counts, [], forbidden
         session.commit()
         self.flagged = flagged
-        return counts, changed
+        return counts, changed, forbidden
 
     def _record_facts(self, facts_by_key, pks: dict[tuple[str, str], int], now: datetime) -> tuple[int, set[int]]:
         if not facts_by_key:
@@ -445,13 +457,16 @@ class _Writer:
         qualifications.notify(self.ctx, flagged, "needs_review")
 
     def unpublish_missing(self) -> None:
-        """Unpublish the published venues of this import's sources that the file did not list."""
+        """Unpublish the published venues of this import's sources that the file did not list (within the
+        operator's territory)."""
         session = self.session
         now = datetime.now(timezone.utc)
         for origin, seen in self.seen.items():
             missing = [(pk, venue_id, revision) for pk, venue_id, origin_id, revision in session.execute(
                 select(Venue.pk, Venue.id, Venue.origin_id, Venue.revision).where(
-                    Venue.origin == origin, Venue.publication_status == "published")) if origin_id not in seen]
+                    Venue.origin == origin, Venue.publication_status == "published",
+                    *territories.venue_filters(session, Venue.commune_code, scope=self.ctx.scope)))
+                if origin_id not in seen]
             for start in range(0, len(missing), self.options.batch_size):
                 chunk = missing[start:start + self.options.batch_size]
                 session.execute(_UNPUBLISH, [{"b_pk": pk, "b_revision": rev, "b_now": now} for pk, _, rev in chunk])
