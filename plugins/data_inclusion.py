@@ -7,9 +7,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from registry import hookimpl
-from registry.formats import ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow, write_json_array
+from registry.formats import (NOT_AN_OBJECT, ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow,
+                              rejected_row, write_json_array)
 
-from plugins.standard import not_an_object
 
 SIGNATURE = frozenset({"siret", "rna", "antenne", "lien_source", "thematiques", "reseaux_porteurs",
                        "horaires_ouverture", "horaires_accueil", "labels_nationaux", "accessibilite_lieu"})
@@ -87,7 +87,7 @@ class DataInclusionJson(Importer):
 
     def rows(self, source: Input) -> Iterator[SourceRow]:
         for position, item in source.json_items():
-            yield structure_row(position, item) if isinstance(item, dict) else not_an_object(position)
+            yield structure_row(position, item) if isinstance(item, dict) else rejected_row(position, NOT_AN_OBJECT)
 
 
 def structure(record: ExportRecord) -> dict[str, Any]:

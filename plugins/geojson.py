@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from registry import hookimpl
-from registry.formats import ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow
+from registry.formats import ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow, rejected_row
 
 from plugins.standard import V1_FIELDS, v1_row
 
@@ -15,7 +15,7 @@ from plugins.standard import V1_FIELDS, v1_row
 def feature_row(position: int, feature: Any) -> SourceRow:
     """A feature as a row: its properties (standard names), the point's coordinates when the properties have none."""
     if not isinstance(feature, dict) or not isinstance(feature.get("properties"), dict):
-        return SourceRow(position, {}, errors=[Note("properties", None, "Objet « Feature » avec properties attendu.")])
+        return rejected_row(position, "Objet « Feature » avec properties attendu.", "properties")
     row = v1_row(position, feature["properties"])
     geometry = feature.get("geometry") or {}
     coordinates = geometry.get("coordinates")

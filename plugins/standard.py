@@ -8,8 +8,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from registry import hookimpl
-from registry.formats import (ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow, split_list,
-                              write_json_array)
+from registry.formats import (NOT_AN_OBJECT, ExportRecord, Exporter, Importer, Input, Sample, SourceRow,
+                              rejected_row, split_list, write_json_array)
 from registry.standard import FREE_LISTS, PATTERN_SPELLINGS, SEPARATOR, VOCABULARIES
 
 from plugins import standard_v01
@@ -74,7 +74,7 @@ class StandardV1Json(Importer):
 
     def rows(self, source: Input) -> Iterator[SourceRow]:
         for position, item in source.json_items():
-            yield v1_row(position, item) if isinstance(item, dict) else not_an_object(position)
+            yield v1_row(position, item) if isinstance(item, dict) else rejected_row(position, NOT_AN_OBJECT)
 
 
 class StandardV01Csv(Importer):
@@ -98,12 +98,7 @@ class StandardV01Json(Importer):
 
     def rows(self, source: Input) -> Iterator[SourceRow]:
         for position, item in source.json_items():
-            yield standard_v01.to_v1(position, item) if isinstance(item, dict) else not_an_object(position)
-
-
-def not_an_object(position: int) -> SourceRow:
-    """A JSON array element that is not an object: rejected."""
-    return SourceRow(position, {}, errors=[Note("", None, "Élément du tableau JSON qui n'est pas un objet.")])
+            yield standard_v01.to_v1(position, item) if isinstance(item, dict) else rejected_row(position, NOT_AN_OBJECT)
 
 
 def v1_cells(record: ExportRecord) -> list[str]:

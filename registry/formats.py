@@ -64,6 +64,14 @@ class SourceRow:
     errors: list[Note] = field(default_factory=list)
 
 
+def rejected_row(line: int, message: str, field: str = "") -> SourceRow:
+    """A row that cannot be read at all (e.g. a JSON element that is not an object), rejected with ``message``."""
+    return SourceRow(line, {}, errors=[Note(field, None, message)])
+
+
+NOT_AN_OBJECT = "Élément du tableau JSON qui n'est pas un objet."
+
+
 class Input:
     """A file to import, with its detected encoding and CSV delimiter (``UnicodeError`` if it is not text)."""
 
