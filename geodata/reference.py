@@ -57,6 +57,11 @@ def read_territories(directory: Path = REFERENCE_DIR) -> Iterator[TerritoryRecor
         yield TerritoryRecord("epci", row["code"], row["nom"], population=int(row["population"]),
                               epci_type=row["type"])
     for row in _rows("communes.csv", directory):
+        code, departement = row["code"], row["departement"]
+        if not (code.startswith(departement) and code[len(departement):].isdigit() and len(code) == 5):
+            # Searches by département rely on it (``territories.membership_filter``).
+            raise ValueError(f"communes.csv : le code {code} n'est pas celui de son département ({departement}) "
+                             "suivi de chiffres")
         yield TerritoryRecord(
             "commune", row["code"], row["nom"], population=int(row["population"]),
             region_code=row["region"] or None, departement_code=row["departement"],

@@ -70,6 +70,7 @@ def _days(value: str) -> str:
     return text[0].upper() + text[1:]
 
 
+@lru_cache(maxsize=4096)
 def describe(expression: str | None) -> str | None:
     """Plain French for the common ``opening_hours`` forms (``Mo-Fr 09:00-12:00; Sa 10:00-12:00``);
     ``None`` when the expression uses anything else (then show it as it is)."""

@@ -102,7 +102,7 @@ class Venue(TimestampMixin, Base):
     __tablename__ = "venues"
     __table_args__ = (
         Index("ix_venues_origin", "origin", "origin_id", unique=True),
-        Index("ix_venues_commune_status", "commune_code", "publication_status"),
+        Index("ix_venues_commune_status", "commune_code", "publication_status", postgresql_include=["nom", "pk"]),
         Index("ix_venues_status", "publication_status"),
         Index("ix_venues_updated", "updated_at"),
         Index("ix_venues_merged_into", "merged_into_pk"),
@@ -245,7 +245,8 @@ class Qualification(TimestampMixin, Base):
     """An operator's decision on a venue for one criteria set (label), with its life cycle and validity."""
 
     __tablename__ = "qualifications"
-    __table_args__ = (Index("ix_qualifications_venue_set", "venue_pk", "criteria_set", unique=True),
+    __table_args__ = (Index("ix_qualifications_venue_set", "venue_pk", "criteria_set", unique=True,
+                            postgresql_include=["status", "valid_until"]),
                       Index("ix_qualifications_status", "status", "valid_until"))
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -18,7 +18,24 @@ _SPATIAL_INDEX = table("SpatialIndex", column("rowid"), column("f_table_name"), 
 
 def point(lon: float, lat: float) -> ColumnElement:
     """A WGS84 point as an SQL expression valid on both backends."""
-    return func.ST_GeomFromText(f"POINT({float(lon)!r} {float(lat)!r})", 4326)
+    return from_wkt(point_wkt(lon, lat))
+
+
+def from_wkt(wkt: str | ColumnElement) -> ColumnElement:
+    """A WGS84 geometry from its WKT (text or a bound parameter), on both backends."""
+    return func.ST_GeomFromText(wkt, 4326)
+
+
+def point_wkt(lon: float, lat: float) -> str:
+    """The WKT of a point (plain floats: numpy's repr is not WKT)."""
+    return f"POINT({float(lon)!r} {float(lat)!r})"
+
+
+def box_wkt(box) -> str:
+    """The WKT of the polygon of a (min x, min y, max x, max y) box."""
+    min_x, min_y, max_x, max_y = (float(v) for v in box)
+    return (f"POLYGON(({min_x!r} {min_y!r}, {max_x!r} {min_y!r}, {max_x!r} {max_y!r}, {min_x!r} {max_y!r}, "
+            f"{min_x!r} {min_y!r}))")
 
 
 def point_value(lon: float | None, lat: float | None) -> Any:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
+import shutil
 
 import pytest
 from shapely.geometry import MultiPolygon
 
 from geodata.boundaries import BoundaryFileError, read_boundaries
 from geodata.france import area_of
-from geodata.reference import parse_territory_ref, read_aliases, read_territories, reference_version
+from geodata.reference import (REFERENCE_DIR, parse_territory_ref, read_aliases, read_territories,
+                               reference_version)
 
 
 def test_reference_holds_every_level_with_parents_and_populations():
@@ -105,3 +108,14 @@ def test_bad_boundary_files_name_the_file_and_the_feature(tmp_path, content, mes
 def test_missing_boundary_file_is_named(tmp_path):
     with pytest.raises(BoundaryFileError, match="introuvable"):
         list(read_boundaries(tmp_path / "absent.geojson"))
+
+
+def test_a_commune_code_not_led_by_its_departement_is_refused(tmp_path):
+    for name in ("regions.csv", "departements.csv", "epci.csv", "communes.csv"):
+        shutil.copy(REFERENCE_DIR / name, tmp_path / name)
+    with open(tmp_path / "communes.csv", "a", encoding="utf-8", newline="") as fh:
+        header = (REFERENCE_DIR / "communes.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+        csv.DictWriter(fh, header).writerow({**dict.fromkeys(header, ""), "code": "12999", "nom": "Ailleurs",
+                                            "departement": "81", "population": "1"})
+    with pytest.raises(ValueError, match="12999"):
+        list(read_territories(tmp_path))

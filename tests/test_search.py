@@ -74,6 +74,21 @@ def test_territory_by_code(client, places):
     assert names(client, territory="commune:12145") == ["France services de Millau"]
 
 
+def test_departement_membership_is_exactly_the_reference(session):
+    # Départements are searched by a range of commune codes: every département, Corsica and overseas included,
+    # must get exactly its communes of the reference.
+    from sqlalchemy import select
+
+    from registry.models import Territory
+
+    communes = session.execute(select(Territory.code, Territory.departement_code)
+                               .where(Territory.kind == "commune")).all()
+    for departement in session.scalars(select(Territory.code).where(Territory.kind == "departement")):
+        condition = territories.membership_filter(session, Territory.code, "departement", departement)
+        found = set(session.scalars(select(Territory.code).where(Territory.kind == "commune", condition)))
+        assert found == {code for code, parent in communes if parent == departement}, departement
+
+
 def test_territory_by_real_boundary_catches_a_venue_filed_under_another_commune(client, session, qualified):
     territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
     # Filed under Onet-le-Château, but its point lies in Rodez (place d'Armes).
@@ -148,23 +163,37 @@ def test_bad_search_parameters_are_named(client, query, field):
     assert response.status_code == 422 and field in response.get_json()["errors"]
 
 
-@pytest.mark.parametrize("what", ["radius", "distance-order"])
-def test_postgis_search_queries_use_the_spatial_indexes(session, places, what):
-    """EXPLAIN the SQL the search service itself builds (not a hand-written copy of it)."""
+@pytest.mark.parametrize("what", ["count-within-radius", "page-by-distance", "departement-page"])
+def test_postgis_search_queries_use_their_indexes(session, what):
+    """EXPLAIN the SQL the search service itself runs (not a hand-written copy of it)."""
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("EXPLAIN of PostGIS plans")
-    from sqlalchemy import select
+    from datetime import date
 
+    from sqlalchemy import insert
+
+    from benchmarks import synthetic
     from registry.models import Venue
-    from registry.services.search import _within, distance_m
+    from registry.services.search_plans import Shape, plan
 
-    statement = select(Venue.pk).where(_within(session, 2.6, 44.33, 10_000))
-    if what == "distance-order":
-        statement = statement.order_by(distance_m(session, 2.6, 44.33)).limit(20)
-    sql = str(statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
-    session.execute(text("SET enable_seqscan = off"))
-    plan = "\n".join(session.execute(text(f"EXPLAIN {sql}")).scalars())
-    assert "ix_venues_geog" in plan, plan
+    # Enough venues for the planner to weigh its indexes as it will in production.
+    session.execute(insert(Venue), list(synthetic.venues(5_000)))
+    synthetic.qualify_share(session, 0.6)
+    session.execute(text("ANALYZE venues"))
+    session.execute(text("ANALYZE qualifications"))
+    near = what != "departement-page"
+    statements = plan(session, Shape(sqlite=False, near=near, within=near,
+                                     territory=None if near else "departement"))
+    statement = statements.count if what == "count-within-radius" else statements.page
+    values = {"label": "pass-numerique", "today": date.today(), "here": "POINT(2.6 44.33)", "radius_m": 10_000.0,
+              "territory": "12", "offset": 0, "limit": 20, "at_most": 20}
+    sql = str(statement.params(**{k: v for k, v in values.items() if k in statement.compile().params})
+              .compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+    plan_text = "\n".join(session.execute(text(f"EXPLAIN {sql}")).scalars())
+    if near:
+        assert "ix_venues_geog" in plan_text, plan_text
+    else:  # the département as a range of commune codes, answered from the covering index
+        assert "Index Only Scan using ix_venues_commune_status" in plan_text, plan_text
 
 
 # --- OGC API – Features, with real clients ------------------------------------------------------------------

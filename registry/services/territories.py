@@ -16,6 +16,7 @@ from geodata.boundaries import BoundaryFileError, as_multipolygon, read_boundari
 from geodata.reference import (KIND_LABELS, REFERENCE_DIR, parse_territory_ref, read_aliases, read_territories,
                                reference_version)
 from registry import spatial
+from registry.db import is_sqlite
 from registry.errors import InvalidInput, NotFound
 from registry.models import CommuneAlias, Postcode, Territory
 
@@ -209,14 +210,31 @@ def membership_filter(session: Session, commune_code_column: ColumnElement, kind
 
     Raises ``InvalidInput`` (field ``territory``) when the territory is unknown.
     """
+    check_known(session, kind, code)
+    return membership_condition(session, commune_code_column, kind, code)
+
+
+def check_known(session: Session, kind: str, code: str) -> None:
+    """``InvalidInput`` (field ``territory``) unless ``kind:code`` is in the reference (or, for a commune, one
+    of its aliases)."""
     if kind == "commune":
         known = resolve_commune_code(session, code) is not None
     else:
         known = session.scalar(select(Territory.pk).where(Territory.kind == kind, Territory.code == code)) is not None
     if not known:
         raise InvalidInput.on("territory", f"{KIND_LABELS[kind]} {code} inconnu(e) du référentiel")
+
+
+def membership_condition(session: Session, commune_code_column: ColumnElement, kind: str,
+                         code: str | ColumnElement) -> ColumnElement:
+    """``membership_filter`` without checking the territory: ``code`` may be a bound parameter."""
     if kind == "commune":
         return commune_code_column == code
+    if kind == "departement" and not is_sqlite(session.get_bind()):
+        # A commune's INSEE code is its département's code then digits (``geodata.reference`` checks it on
+        # loading): one index range rather than a look-up per commune of the département. (SQLite, without
+        # statistics, would prefer the publication status index to a range: it keeps the list of communes.)
+        return commune_code_column.between(func.rpad(code, 5, "0"), func.rpad(code, 5, "9"))
     column = {"departement": Territory.departement_code, "region": Territory.region_code,
               "epci": Territory.epci_code}[kind]
     return commune_code_column.in_(select(Territory.code).where(Territory.kind == "commune", column == code))

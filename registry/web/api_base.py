@@ -1,10 +1,11 @@
-"""What every API blueprint shares: a strict argument parser, pagination links, ETags."""
+"""What every API blueprint shares: a strict argument parser, pagination links, ETags, fast JSON bodies."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import request, url_for
+import orjson
+from flask import Response, request, url_for
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import RAISE
 from webargs.flaskparser import FlaskParser, abort
@@ -38,6 +39,12 @@ def page_body(page: Page, endpoint: str, **view_args: Any) -> dict[str, Any]:
             "per_page": page.per_page,
             "links": {"next": link(page.page + 1) if page.has_next else None,
                       "prev": link(page.page - 1) if page.page > 1 else None}}
+
+
+def json_response(body: Any, mimetype: str = "application/json", status: int = 200) -> Response:
+    """``body`` as UTF-8 JSON (dates in ISO format, UUIDs as text), encoded by orjson: the public search and
+    OGC items answer with hundreds of properties per page."""
+    return Response(orjson.dumps(body, default=str), status=status, mimetype=mimetype)
 
 
 def etag_of(revision: int) -> str:

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import uuid
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+import orjson
 from flask import Response, request, url_for
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates
 
 from registry import hours, schemas, standard
+from registry.db import load_json
 from registry.services import qualifications, search
-from registry.services.journal import jsonable
-from registry.services.venues import STANDARD_FIELDS
-from registry.web.api_base import Blueprint
+from registry.services.venues import LIST_FIELDS, STANDARD_FIELDS
+from registry.web.api_base import Blueprint, json_response
 from registry.web.context import read_session, service_context
 
 blp = Blueprint("venues", __name__, url_prefix="/api/v1",
@@ -76,13 +76,20 @@ def _query(args: dict) -> search.SearchQuery:
         open_at=moment.astimezone(PARIS) if moment else None)
 
 
-def feature(venue, distance: float | None, labels: list[dict]) -> dict:
-    """A venue as a GeoJSON feature with its public fields, labels, distance, and its hours in plain French
-    with whether it is open now (``null`` when its hours cannot be read)."""
-    properties = {name: jsonable(getattr(venue, name)) for name in PUBLIC_FIELDS}
-    properties["labels"] = jsonable(labels)
+def feature(venue, distance: float | None, labels: list[dict], now: datetime | None = None,
+            decode_lists: bool = False) -> dict:
+    """A venue (a ``Venue``, or a search row with its lists as JSON text) as a GeoJSON feature with its public
+    fields, labels, distance, and its hours in plain French with whether it is open ``now`` (default: now in
+    Paris; ``null`` when its hours cannot be read). Values stay Python's (dates, UUIDs): ``json_response`` writes
+    them, and a row's lists as their JSON text, unless ``decode_lists``."""
+    properties = {name: getattr(venue, name) for name in PUBLIC_FIELDS}
+    for name in LIST_FIELDS:
+        value = properties[name]
+        if isinstance(value, str):
+            properties[name] = load_json(value) if decode_lists else orjson.Fragment(value)
+    properties["labels"] = labels
     properties["horaires_texte"] = hours.describe(venue.horaires)
-    properties["ouvert_maintenant"] = search.is_open(venue.horaires, datetime.now(PARIS))
+    properties["ouvert_maintenant"] = search.is_open(venue.horaires, now or datetime.now(PARIS))
     if distance is not None:
         properties["distance_m"] = round(distance, 1)
     geometry = ({"type": "Point", "coordinates": [venue.longitude, venue.latitude]}
@@ -118,10 +125,11 @@ class Search(MethodView):
         session, ctx = read_session(), service_context()
         page, per_page = args["page"], args["per_page"]
         result = search.search(session, _query(args), ctx, offset=(page - 1) * per_page, limit=per_page)
-        labels = qualifications.labels_for(session, [v.pk for v in result.venues], ctx)
-        features = [feature(v, result.distances.get(v.pk), labels[v.pk]) for v in result.venues]
         output = args.get("format") or next((name for name, mime in FORMATS.items()
                                              if request.accept_mimetypes.best == mime), "geojson")
+        now = datetime.now(PARIS)
+        features = [feature(v, result.distances.get(v.pk), result.labels[v.pk], now, decode_lists=output == "csv")
+                    for v in result.venues]
         if output == "csv":
             return Response(_csv(features), mimetype="text/csv")
         links = [{"rel": "self", "href": _link(page, per_page)}]
@@ -132,8 +140,7 @@ class Search(MethodView):
         body = {"type": "FeatureCollection", "numberReturned": len(features), "features": features, "links": links}
         if result.total is not None:
             body["numberMatched"] = result.total
-        return Response(json.dumps(body, ensure_ascii=False, default=str),
-                        mimetype=FORMATS["json"] if output == "json" else FORMATS["geojson"])
+        return json_response(body, FORMATS["json"] if output == "json" else FORMATS["geojson"])
 
 
 @blp.route("/venues/<uuid:venue_id>")

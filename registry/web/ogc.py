@@ -5,7 +5,6 @@ Read by QGIS, GDAL (OAPIF driver) and OWSLib. Errors are 400 with a JSON body, a
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime, timezone
 
@@ -14,8 +13,8 @@ from flask.views import MethodView
 
 from registry.errors import InvalidInput, NotFound
 from registry.services import qualifications, search
-from registry.web.api_base import Blueprint
-from registry.web.api_search import feature
+from registry.web.api_base import Blueprint, json_response
+from registry.web.api_search import PARIS, feature
 from registry.web.context import read_session, service_context
 
 blp = Blueprint("ogc", __name__, url_prefix="/ogc", description="OGC API – Features : lieux qualifiés par label.")
@@ -30,7 +29,7 @@ ITEM_PARAMS = {"limit", "offset", "bbox", "datetime", "f", *PROPERTY_FILTERS}
 
 
 def _json(body: dict, mimetype: str = JSON, status: int = 200) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False, default=str), status=status, mimetype=mimetype)
+    return json_response(body, mimetype, status)
 
 
 def _absolute(endpoint: str, **values) -> str:
@@ -136,7 +135,6 @@ class Items(MethodView):
             return _bad_request(exc.detail)
         session, ctx = read_session(), service_context()
         result = search.search(session, query, ctx, offset=offset, limit=limit)
-        labels = qualifications.labels_for(session, [v.pk for v in result.venues], ctx)
         args = {k: v for k, v in request.args.items() if k != "offset"}
 
         def page(at: int) -> str:
@@ -148,7 +146,8 @@ class Items(MethodView):
             links.append({"rel": "next", "type": GEOJSON, "href": page(offset + limit)})
         if offset:
             links.append({"rel": "prev", "type": GEOJSON, "href": page(max(offset - limit, 0))})
-        features = [feature(v, None, labels[v.pk]) for v in result.venues]
+        now = datetime.now(PARIS)
+        features = [feature(v, None, result.labels[v.pk], now) for v in result.venues]
         return _json({"type": "FeatureCollection", "features": features, "numberMatched": result.total or 0,
                       "numberReturned": len(features), "links": links,
                       "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}, GEOJSON)

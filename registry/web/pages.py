@@ -8,6 +8,7 @@ from flask import Blueprint, abort, render_template, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
 from registry import standard
+from registry.db import load_json
 from registry.services import search
 from registry.web.context import read_session, service_context
 
@@ -19,7 +20,8 @@ SWAGGER_ASSETS = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalo
 @pages.get("/")
 def home():
     found = search.search(read_session(), search.SearchQuery(), service_context(), limit=50)
-    return render_template("home.html", page=found)
+    services = {venue.pk: load_json(venue.services or "[]") for venue in found.venues}
+    return render_template("home.html", page=found, services=services)
 
 
 @pages.get("/carte")

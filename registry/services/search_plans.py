@@ -1,0 +1,166 @@
+"""The SQL of the public search, built once per *shape* of query and kept: the values of a query (point, box,
+territory code, filter values, label, day, page) are bound parameters, so a request only binds them and runs
+the statement (building and keying a statement of this size costs more than running it on PostgreSQL)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from geoalchemy2 import Geography
+from sqlalchemy import (ColumnElement, Date, Float, Integer, Select, Text, and_, bindparam, cast, exists, func,
+                        literal, or_, select, type_coerce)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+
+from registry import spatial
+from registry.db import is_sqlite
+from registry.models import Qualification, Territory, Venue
+from registry.services import qualifications, territories
+from registry.services.venues import LIST_FIELDS, STANDARD_FIELDS
+
+#: What a search returns of each venue: its public fields, the lists as their JSON text (most responses write
+#: them out as they are: ``orjson.Fragment``).
+PUBLIC_COLUMNS = (Venue.pk, Venue.id,
+                  *(cast(getattr(Venue, name), Text).label(name) if name in LIST_FIELDS else getattr(Venue, name)
+                    for name in STANDARD_FIELDS),
+                  Venue.commune_code)
+LIST_FILTERS = {"services": "services", "publics": "publics_specifiquement_adresses", "fees": "frais_a_charge",
+                "accompaniment": "modalites_accompagnement", "typology": "typologie"}
+#: ``at_most`` for a count without a bound.
+UNBOUNDED = 2**31 - 1
+_KEPT = 256
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What changes the SQL of a search (values do not)."""
+
+    sqlite: bool
+    near: bool = False
+    within: bool = False  # near, with a radius (given or automatic): parameters ``radius_m`` (+ ``near_box``)
+    bbox: bool = False
+    territory: str | None = None  # kind
+    outlined: bool = False  # the territory's boundary was imported
+    lists: tuple[tuple[str, int], ...] = ()  # (filter, number of values)
+    q: bool = False
+    properties: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The statements of one shape. ``page``: the page's public rows (``offset``, ``limit``) with ``sort_key``,
+    ``total`` and ``labels_json``; ``by_pks``: the same for chosen ``pks`` (``total`` given); ``candidates``:
+    ``pk``, ``sort_key`` and ``horaires`` of every match, in order; ``count``: matches, up to ``at_most``."""
+
+    page: Select
+    by_pks: Select
+    candidates: Select
+    count: Select
+
+
+_plans: dict[Shape, Plan] = {}
+
+
+def plan(session: Session, shape: Shape) -> Plan:
+    """The statements of ``shape`` (built at its first use)."""
+    found = _plans.get(shape)
+    if found is None:
+        if len(_plans) >= _KEPT:  # shapes are few in practice; never let odd combinations grow the memory
+            _plans.clear()
+        found = _plans[shape] = _build(session, shape)
+    return found
+
+
+def _build(session: Session, shape: Shape) -> Plan:
+    today = bindparam("today", type_=Date)
+    matching = _matching(session, shape, today)
+    if shape.near:
+        key = distance_m(session, spatial.from_wkt(bindparam("here", type_=Text))).label("sort_key")
+    else:
+        key = Venue.nom.label("sort_key")
+    ordered = matching.add_columns(key).order_by(key, Venue.pk)
+    numbered = (ordered.add_columns(func.count().over().label("total"))
+                .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer)).subquery())
+    chosen = (select(Venue.pk, key, bindparam("total", type_=Integer).label("total"))
+              .where(Venue.pk.in_(bindparam("pks", expanding=True))).subquery())
+    labels = qualifications.labels_column(session, Venue.pk, today)
+
+    def public(page) -> Select:
+        return (select(*PUBLIC_COLUMNS, page.c.sort_key, page.c.total, labels)
+                .join(page, page.c.pk == Venue.pk).order_by(page.c.sort_key, Venue.pk))
+
+    counted = matching.with_only_columns(Venue.pk).limit(bindparam("at_most", type_=Integer)).subquery()
+    return Plan(page=public(numbered), by_pks=public(chosen), candidates=ordered.add_columns(Venue.horaires),
+                count=select(func.count()).select_from(counted))
+
+
+def _matching(session: Session, shape: Shape, today: ColumnElement) -> Select:
+    """The pks of the matching venues (narrow: sorting and counting need nothing else)."""
+    labelled = exists().where(Qualification.venue_pk == Venue.pk,
+                              Qualification.criteria_set == bindparam("label", type_=Text),
+                              Qualification.status == "qualified",
+                              or_(Qualification.valid_until.is_(None), Qualification.valid_until >= today))
+    statement = select(Venue.pk).where(Venue.publication_status == "published", labelled)
+    for name, count in shape.lists:
+        column = getattr(Venue, LIST_FILTERS[name])
+        statement = statement.where(or_(*[_contains(shape.sqlite, column, f"{name}_{n}") for n in range(count)]))
+    if shape.q:
+        pattern = bindparam("q", type_=Text)
+        statement = statement.where(or_(func.lower(Venue.nom).like(pattern), func.lower(Venue.commune).like(pattern)))
+    if shape.bbox:
+        statement = statement.where(_in_box(session, spatial.from_wkt(bindparam("bbox", type_=Text))))
+    if shape.within:
+        statement = statement.where(_within(session))
+    if shape.territory:
+        code = bindparam("territory", type_=Text)
+        condition = territories.membership_condition(session, Venue.commune_code, shape.territory, code)
+        if shape.outlined:
+            outline = (select(Territory.boundary).where(Territory.pk == bindparam("territory_pk", type_=Integer))
+                       .scalar_subquery())
+            condition = or_(condition, spatial.contains(session, outline, Venue.geom))
+        statement = statement.where(condition)
+    for name in shape.properties:
+        statement = statement.where(getattr(Venue, name) == bindparam(f"property_{name}", type_=Text))
+    return statement
+
+
+def list_value(sqlite: bool, value: str) -> object:
+    """The parameter of a list filter's value (``_contains``)."""
+    return value if sqlite else [value]
+
+
+def _contains(sqlite: bool, column, parameter: str) -> ColumnElement:
+    """The JSON list ``column`` holds the value of ``parameter`` (given by ``list_value``)."""
+    if sqlite:
+        each = func.json_each(column).table_valued("value")
+        return exists(select(literal(1)).select_from(each).where(each.c.value == bindparam(parameter, type_=Text)))
+    return type_coerce(column, JSONB).contains(bindparam(parameter, type_=JSONB))
+
+
+def _in_box(session: Session, envelope: ColumnElement) -> ColumnElement:
+    if is_sqlite(session.get_bind()):
+        return and_(spatial.index_filter(session, Venue.pk, "venues", "geom", envelope),
+                    func.MbrIntersects(Venue.geom, envelope) == 1)
+    return Venue.geom.op("&&")(envelope)
+
+
+def distance_m(session: Session, here: ColumnElement) -> ColumnElement:
+    """Distance in metres on the WGS84 ellipsoid from the venue to the point ``here``."""
+    if is_sqlite(session.get_bind()):
+        return func.ST_Distance(Venue.geom, here, 1)
+    return func.ST_Distance(_geography(Venue.geom), _geography(here))
+
+
+def _geography(geometry: ColumnElement) -> ColumnElement:
+    """``geometry::geography``, written so that it matches the expression index ``ix_venues_geog``
+    (a ``CAST(... AS geography(GEOMETRY,4326))`` with a type modifier would not)."""
+    return func.geography(geometry, type_=Geography)
+
+
+def _within(session: Session) -> ColumnElement:
+    """Within ``radius_m`` of ``here`` (SQLite: through the index with ``near_box``, a box holding the circle)."""
+    here, radius = spatial.from_wkt(bindparam("here", type_=Text)), bindparam("radius_m", type_=Float)
+    if is_sqlite(session.get_bind()):
+        return and_(_in_box(session, spatial.from_wkt(bindparam("near_box", type_=Text))),
+                    distance_m(session, here) <= radius)
+    return func.ST_DWithin(_geography(Venue.geom), _geography(here), radius)
