@@ -1,37 +1,54 @@
-"""The floor of the search benchmark: the same bbox query as the public search, raw SQL behind a bare WSGI app.
+"""The floor of the search benchmark: the very SQL the public search runs for a bbox query (taken from
+``search_plans``, so the two never drift apart), behind a bare WSGI app on one psycopg connection, its rows
+written as GeoJSON with orjson (the JSON lists and labels as the database gives them).
 
     gunicorn -w 2 'benchmarks.floor_app:app'   (REGISTRY_DATABASE_URL: a PostgreSQL URL)
 """
 
 from __future__ import annotations
 
-import json
 import os
+from datetime import date
 from urllib.parse import parse_qs
 
+import orjson
 import psycopg
+from sqlalchemy.orm import Session
 
-URL = os.environ["REGISTRY_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
-SQL = """
-SELECT v.id::text, v.nom, v.adresse, v.code_postal, v.commune, v.longitude, v.latitude
-FROM venues v
-WHERE v.publication_status = 'published'
-  AND v.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)
-  AND EXISTS (SELECT 1 FROM qualifications q WHERE q.venue_pk = v.pk AND q.criteria_set = 'pass-numerique'
-              AND q.status = 'qualified' AND (q.valid_until IS NULL OR q.valid_until >= current_date))
-ORDER BY v.nom, v.pk LIMIT 20
-"""
+from registry import spatial
+from registry.db import make_engine
+from registry.services.search_plans import PUBLIC_COLUMNS, Shape, plan
+from registry.services.venues import LIST_FIELDS
+
+URL = os.environ["REGISTRY_DATABASE_URL"]
+_engine = make_engine(URL)
+with Session(_engine) as _session:
+    _compiled = plan(_session, Shape(sqlite=False, bbox=True)).page.compile(_engine)
+_engine.dispose()
+SQL, DEFAULTS = str(_compiled), dict(_compiled.params)
+PROPERTIES = [column.key for column in PUBLIC_COLUMNS if column.key != "pk"]
+RAW = set(LIST_FIELDS)
 _connection = None
 
 
 def app(environ, start_response):
     global _connection
     if _connection is None:
-        _connection = psycopg.connect(URL, autocommit=True)
+        _connection = psycopg.connect(URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True,
+                                      options="-c random_page_cost=1.1")
     bbox = [float(x) for x in parse_qs(environ.get("QUERY_STRING", ""))["bbox"][0].split(",")]
-    rows = _connection.execute(SQL, bbox).fetchall()
-    features = [{"type": "Feature", "id": r[0], "geometry": {"type": "Point", "coordinates": [r[5], r[6]]},
-                 "properties": {"nom": r[1], "adresse": r[2], "code_postal": r[3], "commune": r[4]}} for r in rows]
-    body = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    params = {**DEFAULTS, "label": "pass-numerique", "today": date.today(), "bbox": spatial.box_wkt(bbox),
+              "offset": 0, "limit": 20}
+    cursor = _connection.execute(SQL, params)
+    names = [column.name for column in cursor.description]
+    features = []
+    for values in cursor.fetchall():
+        row = dict(zip(names, values))
+        properties = {name: orjson.Fragment(row[name]) if name in RAW and row[name] else row[name]
+                      for name in PROPERTIES}
+        properties["labels"] = orjson.Fragment(row["labels_json"] or "[]")
+        features.append({"type": "Feature", "id": str(row["id"]), "properties": properties,
+                         "geometry": {"type": "Point", "coordinates": [row["longitude"], row["latitude"]]}})
+    body = orjson.dumps({"type": "FeatureCollection", "features": features}, default=str)
     start_response("200 OK", [("Content-Type", "application/geo+json"), ("Content-Length", str(len(body)))])
     return [body]

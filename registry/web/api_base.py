@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from flask import Response, request, url_for
 from flask_smorest import Blueprint as SmorestBlueprint
-from marshmallow import RAISE
+from marshmallow import RAISE, Schema
 from webargs.flaskparser import FlaskParser, abort
 
 from registry.errors import PreconditionRequired, StaleRevision
@@ -18,6 +18,19 @@ class StrictParser(FlaskParser):
     """Unknown query parameters are rejected too; malformed JSON is reported with its position."""
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": RAISE}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._schemas: dict[type[Schema], Schema] = {}
+
+    def _get_schema(self, argmap, req) -> Schema:
+        # One instance per schema class, not one per request (marshmallow deep-copies the fields of each).
+        if isinstance(argmap, type) and issubclass(argmap, Schema):
+            schema = self._schemas.get(argmap)
+            if schema is None:
+                schema = self._schemas[argmap] = argmap()
+            return schema
+        return super()._get_schema(argmap, req)
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         where = f" (ligne {error.lineno}, colonne {error.colno})" if hasattr(error, "lineno") else ""
