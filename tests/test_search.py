@@ -131,6 +131,19 @@ def test_pages_are_linked_and_stable(client, places, query, counted):
         assert seen == [p[0] for p in sorted(PLACES, key=lambda p: haversine_m(lon, lat, p[1], p[2]))]
 
 
+def test_opening_hours_with_distance_order_and_pages(client, places):
+    # Tuesday 11:00: the médiathèque (Tu-Sa) and Millau (Mo-Fr) are open; nearest first, one per page.
+    lon, lat = 2.6, 44.33
+    query = {"near": f"{lon},{lat}", "open_at": "2026-11-24T11:00:00", "per_page": 1}
+    first = client.get(SEARCH, query_string=query).get_json()
+    second = client.get(SEARCH, query_string={**query, "page": 2}).get_json()
+    assert [f["properties"]["nom"] for f in first["features"] + second["features"]] == [
+        "Médiathèque de Rodez", "France services de Millau"]
+    expected = haversine_m(lon, lat, 3.078, 44.099)
+    assert second["features"][0]["properties"]["distance_m"] == pytest.approx(expected, rel=0.005)
+    assert [link["rel"] for link in first["links"]] == ["self", "next"]
+
+
 def test_only_public_fields_are_shown(client, places):
     feature = client.get(SEARCH).get_json()["features"][0]
     assert feature["geometry"]["type"] == "Point"

@@ -133,7 +133,7 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
         kind, outlined = _territory(session, query.territory, params)
         shape = replace(shape, territory=kind, outlined=outlined)
     connection = session.connection()
-    bounded = True
+    open_pks: list[int] | None = None  # with ``open_at``: the matches open then, in order
     if query.near:
         params["here"] = spatial.point_wkt(*query.near)
         radii = [query.radius_km] if query.radius_km else AUTO_RADII_KM
@@ -143,25 +143,31 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
             # Without a radius, the page's rows are the nearest ones: look for them in the smallest circle holding
             # enough rows (the same rows as an unbounded sort, with the spatial index doing the work).
             _set_radius(params, query.near, radius, sqlite)
-            if radius == radii[-1] or connection.execute(
-                    statements.count, {**params, "at_most": offset + limit}).scalar() >= offset + limit:
+            if query.open_at is not None:
+                open_pks = _open_pks(connection, statements.candidates, params, query.open_at)
+            if radius == radii[-1] or (len(open_pks) if open_pks is not None else connection.execute(
+                    statements.count, {**params, "at_most": offset + limit}).scalar()) >= offset + limit:
                 break
-        bounded = query.radius_km is not None
     statements = plan(session, shape)
     if query.open_at is None:
         rows = connection.execute(statements.page, params).all()
         total = rows[0].total if rows else (
             connection.execute(statements.count, {**params, "at_most": UNBOUNDED}).scalar() if offset else 0)
     else:
-        # Opening hours are not SQL: read the candidates' hours, keep those open at the moment, then page.
-        candidates = connection.execute(statements.candidates, params).all()
-        open_pks = [pk for pk, _, hours in candidates if is_open(hours, query.open_at)]
+        if open_pks is None:
+            open_pks = _open_pks(connection, statements.candidates, params, query.open_at)
         total = len(open_pks)
         rows = connection.execute(statements.by_pks, {**params, "pks": open_pks[offset:offset + limit],
                                                       "total": total}).all()
+    bounded = not query.near or query.radius_km is not None
     return SearchResult(venues=rows, distances={row.pk: float(row.sort_key) for row in rows} if query.near else {},
                         labels={row.pk: qualifications.labels_from_column(row.labels_json, ctx) for row in rows},
                         total=total if bounded else None, offset=offset, limit=limit)
+
+
+def _open_pks(connection, candidates, params: dict[str, Any], moment: datetime) -> list[int]:
+    """Opening hours are not SQL: the candidates open at ``moment``, in order (hours parsed once, cached)."""
+    return [pk for pk, _, hours in connection.execute(candidates, params) if is_open(hours, moment)]
 
 
 def _set_radius(params: dict[str, Any], near: tuple[float, float], radius_km: float, sqlite: bool) -> None:
