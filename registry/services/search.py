@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from opening_hours import OpeningHours, ParserError
-from sqlalchemy import exists, or_, select
+from sqlalchemy import Row, exists, or_, select
 from sqlalchemy.orm import Session
 
 from geodata.distances import degree_box
@@ -22,10 +22,11 @@ from registry.errors import InvalidInput, NotFound
 from registry.models import Qualification, Territory, Venue
 from registry.services import qualifications, territories
 from registry.services.context import Context
-from registry.services.search_plans import LIST_FILTERS, UNBOUNDED, Shape, list_value, plan
+from registry.services.search_plans import (LIST_FILTERS, PUBLIC_COLUMNS, PUBLIC_FIELDS, UNBOUNDED, Shape, list_value,
+                                            plan)
 
-__all__ = ["LIST_FILTERS", "SearchQuery", "SearchResult", "is_open", "parse_bbox", "parse_point", "public_venue",
-           "search"]
+__all__ = ["LIST_FILTERS", "PUBLIC_FIELDS", "SearchQuery", "SearchResult", "is_open", "parse_bbox", "parse_point",
+           "public_properties", "public_venue", "search"]
 AUTO_RADII_KM = (10, 50, 200, 1000, 20_000)
 
 
@@ -193,6 +194,13 @@ def _territory(session: Session, reference: str, params: dict[str, Any]) -> tupl
         params["territory_pk"] = found.pk
         return kind, True
     return kind, False
+
+
+def public_properties(venue: Row | Venue) -> dict[str, Any]:
+    """The ``PUBLIC_FIELDS`` of a search row (lists as JSON text) or of a ``Venue``, by name."""
+    if isinstance(venue, Row):
+        return dict(zip(PUBLIC_FIELDS, venue[1:len(PUBLIC_COLUMNS)]))  # the row starts with PUBLIC_COLUMNS
+    return {name: getattr(venue, name) for name in PUBLIC_FIELDS}
 
 
 def public_venue(session: Session, venue_id, ctx: Context) -> Venue:

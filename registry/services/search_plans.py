@@ -24,6 +24,9 @@ PUBLIC_COLUMNS = (Venue.pk, Venue.id,
                   *(cast(getattr(Venue, name), Text).label(name) if name in LIST_FIELDS else getattr(Venue, name)
                     for name in STANDARD_FIELDS),
                   Venue.commune_code)
+#: What anyone may read of a qualified venue (``VenuePublicSchema``'s fields but the labels): the columns above
+#: after ``pk``, in their order.
+PUBLIC_FIELDS = tuple(column.key for column in PUBLIC_COLUMNS[1:])
 LIST_FILTERS = {"services": "services", "publics": "publics_specifiquement_adresses", "fees": "frais_a_charge",
                 "accompaniment": "modalites_accompagnement", "typology": "typologie"}
 #: ``at_most`` for a count without a bound.

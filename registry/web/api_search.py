@@ -16,7 +16,7 @@ from marshmallow import ValidationError, fields, validate, validates
 from registry import hours, schemas, standard
 from registry.db import load_json
 from registry.services import qualifications, search
-from registry.services.venues import LIST_FIELDS, STANDARD_FIELDS
+from registry.services.venues import LIST_FIELDS
 from registry.web.api_base import Blueprint, json_response
 from registry.web.context import read_session, service_context
 
@@ -24,9 +24,6 @@ blp = Blueprint("venues", __name__, url_prefix="/api/v1",
                 description="Recherche publique des lieux qualifiés (sans jeton).")
 PARIS = ZoneInfo("Europe/Paris")
 FORMATS = {"geojson": "application/geo+json", "csv": "text/csv", "json": "application/json"}
-#: What anyone may read of a qualified venue (the fields of ``VenuePublicSchema``, dumped without marshmallow:
-#: this is the hot path of the public search).
-PUBLIC_FIELDS = ("id", *STANDARD_FIELDS, "commune_code")
 
 
 class SearchArgsSchema(schemas.FrenchSchema):
@@ -82,7 +79,7 @@ def feature(venue, distance: float | None, labels: list[dict], now: datetime | N
     fields, labels, distance, and its hours in plain French with whether it is open ``now`` (default: now in
     Paris; ``null`` when its hours cannot be read). Values stay Python's (dates, UUIDs): ``json_response`` writes
     them, and a row's lists as their JSON text, unless ``decode_lists``."""
-    properties = {name: getattr(venue, name) for name in PUBLIC_FIELDS}
+    properties = search.public_properties(venue)  # dumped without marshmallow: the public search's hot path
     for name in LIST_FIELDS:
         value = properties[name]
         if isinstance(value, str):
