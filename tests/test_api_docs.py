@@ -46,10 +46,11 @@ def test_docs_page_loads_its_assets_from_the_app_only(client):
 
 
 def test_home_page_lists_qualified_venues(client, create_venue, qualified):
-    qualified()
+    qualified(services=["Aide aux démarches administratives", "Maîtrise des outils numériques du quotidien"])
     create_venue(nom="Brouillon caché", origin_id="brouillon")
     html = client.get("/").get_data(as_text=True)
     assert "Médiathèque de Rodez" in html
+    assert "Aide aux démarches administratives, Maîtrise des outils numériques du quotidien" in html
     assert "Brouillon caché" not in html
 
 
