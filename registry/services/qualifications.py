@@ -222,9 +222,8 @@ def labels_for(session: Session, venue_pks: list[int], ctx: Context) -> dict[int
     return labels
 
 
-def _shown_today(today: date | ColumnElement) -> ColumnElement:
-    return and_(Qualification.status == "qualified",
-                or_(Qualification.valid_until.is_(None), Qualification.valid_until >= today))
+def _shown_today(today: date | ColumnElement, status: ColumnElement = Qualification.status) -> ColumnElement:
+    return and_(status == "qualified", or_(Qualification.valid_until.is_(None), Qualification.valid_until >= today))
 
 
 def labels_column(session: Session, venue_pk: ColumnElement, today: date | ColumnElement) -> ColumnElement:
@@ -236,8 +235,7 @@ def labels_column(session: Session, venue_pk: ColumnElement, today: date | Colum
                                                            "u", Qualification.valid_until))
         # Without statistics SQLite would read the venue's labels through the status index (every qualified
         # venue, for each row): ``status || ''`` leaves it the (venue, criteria set) index.
-        shown = and_(Qualification.status.concat("") == "qualified",
-                     or_(Qualification.valid_until.is_(None), Qualification.valid_until >= today))
+        shown = _shown_today(today, Qualification.status.concat(""))
     else:
         aggregate = cast(func.json_agg(func.json_build_object("s", Qualification.criteria_set,
                                                               "u", Qualification.valid_until)), Text)

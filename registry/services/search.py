@@ -22,8 +22,8 @@ from registry.errors import InvalidInput, NotFound
 from registry.models import Qualification, Territory, Venue
 from registry.services import qualifications, territories
 from registry.services.context import Context
-from registry.services.search_plans import (LIST_FILTERS, PUBLIC_COLUMNS, PUBLIC_FIELDS, UNBOUNDED, Shape, list_value,
-                                            plan)
+from registry.services.search_plans import (LIST_FILTERS, PUBLIC_COLUMNS, PUBLIC_FIELDS, UNBOUNDED, Plan, Shape,
+                                            list_value, plan)
 
 __all__ = ["LIST_FILTERS", "PUBLIC_FIELDS", "SearchQuery", "SearchResult", "is_open", "parse_bbox", "parse_point",
            "public_properties", "public_venue", "search"]
@@ -134,29 +134,20 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
         kind, outlined = _territory(session, query.territory, params)
         shape = replace(shape, territory=kind, outlined=outlined)
     connection = session.connection()
-    open_pks: list[int] | None = None  # with ``open_at``: the matches open then, in order
     if query.near:
         params["here"] = spatial.point_wkt(*query.near)
-        radii = [query.radius_km] if query.radius_km else AUTO_RADII_KM
         shape = replace(shape, within=True)
-        statements = plan(session, shape)
-        for radius in radii:
-            # Without a radius, the page's rows are the nearest ones: look for them in the smallest circle holding
-            # enough rows (the same rows as an unbounded sort, with the spatial index doing the work).
-            _set_radius(params, query.near, radius, sqlite)
-            if query.open_at is not None:
-                open_pks = _open_pks(connection, statements.candidates, params, query.open_at)
-            if radius == radii[-1] or (len(open_pks) if open_pks is not None else connection.execute(
-                    statements.count, {**params, "at_most": offset + limit}).scalar()) >= offset + limit:
-                break
+        if query.radius_km:
+            _set_radius(params, query.near, query.radius_km, sqlite)
+        else:
+            _widen_until_enough(connection, plan(session, shape), params, query, offset + limit, sqlite)
     statements = plan(session, shape)
     if query.open_at is None:
         rows = connection.execute(statements.page, params).all()
         total = rows[0].total if rows else (
             connection.execute(statements.count, {**params, "at_most": UNBOUNDED}).scalar() if offset else 0)
     else:
-        if open_pks is None:
-            open_pks = _open_pks(connection, statements.candidates, params, query.open_at)
+        open_pks = _open_pks(connection, statements.candidates, params, query.open_at)
         total = len(open_pks)
         rows = connection.execute(statements.by_pks, {**params, "pks": open_pks[offset:offset + limit],
                                                       "total": total}).all()
@@ -169,6 +160,22 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
 def _open_pks(connection, candidates, params: dict[str, Any], moment: datetime) -> list[int]:
     """Opening hours are not SQL: the candidates open at ``moment``, in order (hours parsed once, cached)."""
     return [pk for pk, _, hours in connection.execute(candidates, params) if is_open(hours, moment)]
+
+
+def _widen_until_enough(connection, statements: Plan, params: dict[str, Any], query: SearchQuery, needed: int,
+                        sqlite: bool) -> None:
+    """A near search without a radius: its page holds the nearest venues, so look for them in the smallest of the
+    growing circles that holds ``needed`` matches (open at ``open_at`` if given) and set its radius: the same rows
+    as an unbounded sort, with the spatial index doing the work."""
+    for radius in AUTO_RADII_KM[:-1]:
+        _set_radius(params, query.near, radius, sqlite)
+        if query.open_at is None:
+            found = connection.execute(statements.count, {**params, "at_most": needed}).scalar()
+        else:
+            found = len(_open_pks(connection, statements.candidates, params, query.open_at))
+        if found >= needed:
+            return
+    _set_radius(params, query.near, AUTO_RADII_KM[-1], sqlite)
 
 
 def _set_radius(params: dict[str, Any], near: tuple[float, float], radius_km: float, sqlite: bool) -> None:
