@@ -107,15 +107,16 @@ class Database:
 
     def __init__(self, url: str, read_url: str | None = None) -> None:
         self.engine = make_engine(url)
-        self.read_engine = make_engine(read_url) if read_url else self.engine
+        if is_sqlite(self.engine):  # reads are in-process: no round trips to save
+            self.read_engine = make_engine(read_url) if read_url else self.engine
+        else:
+            # Public reads on PostgreSQL run in autocommit on their own pool: no BEGIN and ROLLBACK round trips
+            # around each request (under READ COMMITTED every statement takes its own snapshot anyway).
+            self.read_engine = make_engine(read_url or url, isolation_level="AUTOCOMMIT")
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self.WriteSession = sessionmaker(self.engine.execution_options(**{WRITE_INTENT: True}),
                                          expire_on_commit=False)
-        # Public reads on PostgreSQL run in autocommit: no BEGIN and ROLLBACK round trips around each request
-        # (under READ COMMITTED every statement takes its own snapshot anyway). SQLite reads are in-process.
-        reads = self.read_engine if is_sqlite(self.read_engine) else self.read_engine.execution_options(
-            isolation_level="AUTOCOMMIT")
-        self.ReadSession = sessionmaker(reads, expire_on_commit=False)
+        self.ReadSession = sessionmaker(self.read_engine, expire_on_commit=False)
 
     def write_session(self) -> Session:
         """A session whose transactions take the write lock when they begin (SQLite; no-op on PostgreSQL)."""

@@ -102,8 +102,17 @@ def postgis_server() -> Iterator[tuple[object, str]]:
 @pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path) -> Iterator[str]:
     """A fresh, migrated database with the territory reference, on each backend."""
-    if request.param == "spatialite":
-        path = tmp_path / "registry.sqlite"
+    yield from _fresh_database(request, tmp_path / "registry.sqlite")
+
+
+@pytest.fixture
+def other_database_url(request, database_url, tmp_path) -> Iterator[str]:
+    """A second fresh database on the backend of ``database_url`` (a read replica, say)."""
+    yield from _fresh_database(request, tmp_path / "other.sqlite", postgis=database_url.startswith("postgresql"))
+
+
+def _fresh_database(request, path: Path, postgis: bool | None = None) -> Iterator[str]:
+    if not (postgis if postgis is not None else request.param == "postgis"):
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return

@@ -262,6 +262,24 @@ def test_public_reads_carry_an_etag_and_answer_304(client, places):
     assert ogc.headers["ETag"] and ogc.headers["Cache-Control"].startswith("public")
 
 
+def test_public_reads_go_to_the_read_database(database_url, other_database_url, client, operator, places):
+    # The same primary, with a read replica that has not received the venues yet: the public reads the replica,
+    # operators the primary.
+    from registry.web.app import create_app
+
+    replicated = create_app({"DATABASE_URL": database_url, "READ_DATABASE_URL": other_database_url,
+                             "TESTING": True, "SECURE_COOKIES": False})
+    try:
+        other = replicated.test_client()
+        assert other.get(SEARCH).get_json()["features"] == []
+        assert other.get("/ogc/collections/pass-numerique/items").get_json()["numberMatched"] == 0
+        listed = other.get("/api/v1/operator/venues", headers=operator).get_json()
+        assert {item["nom"] for item in listed["items"]} >= {p[0] for p in PLACES}
+        assert len(client.get(SEARCH).get_json()["features"]) == len(PLACES)  # the app without a replica
+    finally:
+        replicated.extensions["registry.db"].dispose()
+
+
 def test_search_features_carry_exactly_the_public_schema(client, places):
     from registry.schemas import VenuePublicSchema
 
