@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import io
-import json
 import tempfile
 import uuid
 from pathlib import Path
 
-from flask import Response, send_file
+from flask import send_file
 from flask.views import MethodView
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
 from registry import schemas
 from registry.services import duplicates, exports, imports
-from registry.services.journal import jsonable
-from registry.web.api_base import Blueprint
+from registry.web.api_base import Blueprint, json_response
 from registry.web.auth import BEARER, WRITE_ROLES, require_role
 from registry.web.context import db_session, service_context
 
@@ -127,7 +125,7 @@ class Duplicates(MethodView):
     def get(self, args: dict):
         """Lister les doublons probables (même SIRET proche, noms proches à ~100 m, même adresse)"""
         found = duplicates.candidates(db_session(), service_context(), territory=args.get("territory"))
-        return Response(_json([candidate.as_json() for candidate in found]), mimetype="application/json")
+        return json_response([candidate.as_json() for candidate in found])
 
 
 @blp.route("/venues/<uuid:venue_id>/merge")
@@ -141,9 +139,4 @@ class Merge(MethodView):
         """Fusionner un doublon dans ce lieu (le doublon est dépublié, son identifiant de source conservé)"""
         session = db_session()
         kept = duplicates.merge(session, venue_id, data["duplicate"], service_context())
-        return Response(_json({"id": str(kept.id), "sources": duplicates.sources_of(session, kept)}),
-                        mimetype="application/json")
-
-
-def _json(value) -> str:
-    return json.dumps(jsonable(value), ensure_ascii=False)
+        return json_response({"id": str(kept.id), "sources": duplicates.sources_of(session, kept)})
