@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from geodata.distances import PointIndex
 from geodata.reference import KIND_LABELS, parse_territory_ref
 from registry.errors import Forbidden, InvalidInput
 from registry.models import Qualification, Territory, Venue
-from registry.services import territories
+from registry.services import qualifications, territories
 from registry.services.context import Context
 
 DEFAULT_BANDS = (5.0, 10.0, 20.0)
@@ -160,8 +160,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     venues = session.execute(
         select(Venue.id, Venue.nom, Venue.longitude, Venue.latitude, Venue.commune_code, Venue.itinerance)
         .join(Qualification, Qualification.venue_pk == Venue.pk)
-        .where(Qualification.criteria_set == criteria_set, Qualification.status == "qualified",
-               or_(Qualification.valid_until.is_(None), Qualification.valid_until >= today),
+        .where(Qualification.criteria_set == criteria_set, qualifications.shown_on(today),
                Venue.publication_status == "published")).all()
     progress(1, steps)
     report = CoverageReport(kind, code, name, criteria_set, label_set.label, bands, today, communes, len(venues),

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from sqlalchemy import Text, cast, exists, or_, select
+from sqlalchemy import Text, cast, exists, select
 from sqlalchemy.orm import Session
 
 from registry.errors import InvalidInput
@@ -63,8 +63,7 @@ def _statement(session: Session, filters: ExportFilter, ctx: Context):
         ctx.catalogue.get(filters.label)
         statement = statement.where(exists().where(
             Qualification.venue_pk == Venue.pk, Qualification.criteria_set == filters.label,
-            Qualification.status == "qualified",
-            or_(Qualification.valid_until.is_(None), Qualification.valid_until >= ctx.day())))
+            qualifications.shown_on(ctx.day())))
     if filters.status:
         if filters.status not in qualifications.STATUSES:
             raise InvalidInput.on("status", f"Statut inconnu : {filters.status}. "

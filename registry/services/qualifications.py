@@ -213,7 +213,7 @@ def labels_for(session: Session, venue_pks: list[int], ctx: Context) -> dict[int
     if not venue_pks:
         return labels
     rows = session.execute(select(Qualification.venue_pk, Qualification.criteria_set, Qualification.valid_until)
-                           .where(Qualification.venue_pk.in_(venue_pks), _shown_today(ctx.day()))
+                           .where(Qualification.venue_pk.in_(venue_pks), shown_on(ctx.day()))
                            .order_by(Qualification.criteria_set))
     for venue_pk, set_id, valid_until in rows:
         criteria_set = ctx.catalogue.sets.get(set_id)
@@ -222,20 +222,21 @@ def labels_for(session: Session, venue_pks: list[int], ctx: Context) -> dict[int
     return labels
 
 
-def _shown_today(today: date | ColumnElement, status: ColumnElement = Qualification.status) -> ColumnElement:
-    return and_(status == "qualified", or_(Qualification.valid_until.is_(None), Qualification.valid_until >= today))
+def shown_on(day: date | ColumnElement, status: ColumnElement = Qualification.status) -> ColumnElement:
+    """SQL condition: the qualification is a label its venue shows on ``day`` (qualified, still valid)."""
+    return and_(status == "qualified", or_(Qualification.valid_until.is_(None), Qualification.valid_until >= day))
 
 
 def labels_column(session: Session, venue_pk: ColumnElement, today: date | ColumnElement) -> ColumnElement:
     """A column for a query on venues: the labels the venue of ``venue_pk`` may show ``today``, as JSON text
     (read it with ``labels_from_column``). Saves ``labels_for``'s round trip on hot paths."""
-    shown = _shown_today(today)
+    shown = shown_on(today)
     if is_sqlite(session.get_bind()):
         aggregate = func.json_group_array(func.json_object("s", Qualification.criteria_set,
                                                            "u", Qualification.valid_until))
         # Without statistics SQLite would read the venue's labels through the status index (every qualified
         # venue, for each row): ``status || ''`` leaves it the (venue, criteria set) index.
-        shown = _shown_today(today, Qualification.status.concat(""))
+        shown = shown_on(today, Qualification.status.concat(""))
     else:
         aggregate = cast(func.json_agg(func.json_build_object("s", Qualification.criteria_set,
                                                               "u", Qualification.valid_until)), Text)

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from opening_hours import OpeningHours, ParserError
-from sqlalchemy import Row, exists, or_, select
+from sqlalchemy import Row, exists, select
 from sqlalchemy.orm import Session
 
 from geodata.distances import degree_box
@@ -213,8 +213,7 @@ def public_properties(venue: Row | Venue) -> dict[str, Any]:
 def public_venue(session: Session, venue_id, ctx: Context) -> Venue:
     """A published venue holding at least one label valid today, or ``NotFound``."""
     today = ctx.day()
-    labelled = exists().where(Qualification.venue_pk == Venue.pk, Qualification.status == "qualified",
-                              or_(Qualification.valid_until.is_(None), Qualification.valid_until >= today))
+    labelled = exists().where(Qualification.venue_pk == Venue.pk, qualifications.shown_on(today))
     venue = session.scalar(select(Venue).where(Venue.id == venue_id, Venue.publication_status == "published",
                                                labelled))
     if venue is None:

@@ -101,8 +101,7 @@ def _matching(session: Session, shape: Shape, today: ColumnElement) -> Select:
     """The pks of the matching venues (narrow: sorting and counting need nothing else)."""
     labelled = exists().where(Qualification.venue_pk == Venue.pk,
                               Qualification.criteria_set == bindparam("label", type_=Text),
-                              Qualification.status == "qualified",
-                              or_(Qualification.valid_until.is_(None), Qualification.valid_until >= today))
+                              qualifications.shown_on(today))
     statement = select(Venue.pk).where(Venue.publication_status == "published", labelled)
     for name, count in shape.lists:
         column = getattr(Venue, LIST_FILTERS[name])
