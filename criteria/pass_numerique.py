@@ -22,6 +22,8 @@ CHARTER_SIGNED_ON = Fact("charter_signed_on", "date", "Date de signature de la c
 TERMS_SIGNED_ON = Fact("terms_signed_on", "date", "Date de signature des conditions générales")
 BANK_DETAILS_CHECKED = Fact("bank_details_checked", "boolean", "Coordonnées bancaires vérifiées")
 TRAINED_MEDIATORS = Fact("trained_mediators", "integer", "Nombre de médiateurs numériques formés")
+DECLARES_PASS = Fact("accepts_pass_numerique", "boolean",
+                     "Le lieu déclare accepter le Pass numérique (donnée publiée par le lieu ou son réseau)")
 NO_PUBLIC = "Ce lieu n'accueille pas de public"
 ACCOMPANIMENTS = ("Accompagnement individuel", "Dans un atelier collectif")
 
@@ -137,12 +139,21 @@ def fresh_data(facts, max_age_months):
     return met(f"Données mises à jour le {updated:%d/%m/%Y}")
 
 
+@criterion(id="acceptation-declaree", title="Acceptation du Pass numérique déclarée par le lieu", severity=RECOMMENDED,
+           facts=(DECLARES_PASS,),
+           source="Schéma national v0.1, conditions_acces « Accepte le Pass numérique » (valeur retirée en v1.0)")
+def declares_pass(facts):
+    return is_true(facts, DECLARES_PASS, "Le lieu déclare accepter le Pass numérique",
+                   "Le lieu déclare ne pas accepter le Pass numérique")
+
+
 PASS_NUMERIQUE = CriteriaSet(
     id="pass-numerique", version="2020", title="Qualification Pass numérique",
     description="Critères de qualification d'un lieu pour l'accueil des bénéficiaires du Pass numérique.",
     label="Accepte le Pass numérique",
     criteria=(valid_pivot, legal_representative, open_to_public, standard_service, accompaniment, zero_cost,
-              charter_signed, terms_signed, bank_details, trained_mediator, readable_hours, fresh_data),
+              charter_signed, terms_signed, bank_details, trained_mediator, readable_hours, fresh_data,
+              declares_pass),
 )
 
 

@@ -11,8 +11,11 @@ from registry.formats import (NOT_AN_OBJECT, ExportRecord, Exporter, Importer, I
                               rejected_row, write_json_array)
 
 
+#: Keys only data·inclusion has (``labels_nationaux``, ``accessibilite``, ``courriel``… are v0.1's too): two at
+#: least make a file data·inclusion's.
 SIGNATURE = frozenset({"siret", "rna", "antenne", "lien_source", "thematiques", "reseaux_porteurs",
-                       "horaires_ouverture", "horaires_accueil", "labels_nationaux", "accessibilite_lieu"})
+                       "horaires_ouverture", "horaires_accueil", "accessibilite_lieu", "zone_diffusion_type",
+                       "zone_diffusion_code", "zone_diffusion_nom"})
 #: Programmes of the standard ↔ data·inclusion ``reseaux_porteurs`` (v1) / ``labels_nationaux`` (v0) codes.
 NETWORKS = {
     "Aidants Connect": "aidants-connect", "Conseillers numériques": "conseillers-numeriques",
@@ -43,37 +46,62 @@ def _list(value: Any) -> list[str]:
     return [str(v).strip() for v in (value if isinstance(value, list) else [value]) if str(v).strip()]
 
 
-def structure_row(position: int, item: dict[str, Any]) -> SourceRow:
-    """A data·inclusion structure as a row of the standard."""
-    pivot = item.get("siret") or item.get("rna")
-    detail = item.get("presentation_detail") or item.get("description")
+#: Keys read, and the field of the standard each goes to.
+READ = {"id": "id", "siret": "pivot", "rna": "pivot", "nom": "nom", "commune": "commune",
+        "code_postal": "code_postal", "code_insee": "code_insee", "adresse": "adresse",
+        "complement_adresse": "complement_adresse", "latitude": "latitude", "longitude": "longitude",
+        "telephone": "telephone", "courriel": "courriels", "site_web": "site_web", "horaires_accueil": "horaires",
+        "horaires_ouverture": "horaires", "presentation_resume": "presentation_resume",
+        "presentation_detail": "presentation_detail", "description": "presentation_detail", "source": "source",
+        "date_maj": "date_maj", "accessibilite_lieu": "fiche_acces_libre", "accessibilite": "fiche_acces_libre",
+        "typologie": "typologie", "labels_autres": "autres_formations_labels",
+        "reseaux_porteurs": "dispositif_programmes_nationaux", "labels_nationaux": "dispositif_programmes_nationaux",
+        "thematiques": "services"}
+#: Keys that give the same field: the first non-empty one is kept, another value is reported.
+ALTERNATIVES = (("siret", "rna"), ("horaires_accueil", "horaires_ouverture"), ("presentation_detail", "description"),
+                ("accessibilite_lieu", "accessibilite"))
+
+
+def structure_row(position: int, item: dict[str, Any], source: Input | None = None) -> SourceRow:
+    """A data·inclusion structure as a row of the standard; every key read is tallied, every value not kept
+    is noted."""
     row = SourceRow(position, {
-        "id": item.get("id"), "pivot": pivot, "nom": item.get("nom"), "commune": item.get("commune"),
+        "id": item.get("id"), "nom": item.get("nom"), "commune": item.get("commune"),
         "code_postal": item.get("code_postal"), "code_insee": item.get("code_insee"),
         "adresse": item.get("adresse"), "complement_adresse": item.get("complement_adresse"),
         "latitude": item.get("latitude"), "longitude": item.get("longitude"), "telephone": item.get("telephone"),
         "courriels": _list(item.get("courriel")), "site_web": _list(item.get("site_web")),
-        "horaires": item.get("horaires_accueil") or item.get("horaires_ouverture"),
-        "presentation_resume": item.get("presentation_resume"), "presentation_detail": detail,
+        "presentation_resume": item.get("presentation_resume"),
         "source": item.get("source") or "data-inclusion", "date_maj": item.get("date_maj"),
-        "fiche_acces_libre": item.get("accessibilite_lieu") or item.get("accessibilite"),
         "typologie": _list(item.get("typologie")), "autres_formations_labels": _list(item.get("labels_autres")),
     })
+    for (first, second), field in zip(ALTERNATIVES, ("pivot", "horaires", "presentation_detail",
+                                                      "fiche_acces_libre")):
+        kept = item.get(first) or item.get(second)
+        row.values[field] = kept
+        other = item.get(second) if item.get(first) else None
+        if other and other != kept:
+            row.set_aside.append(Note(second, other, f"{field} déjà lu dans « {first} » : non repris."))
     programmes: list[str] = []
-    for code in _list(item.get("reseaux_porteurs")) + _list(item.get("labels_nationaux")):
-        programme = PROGRAMMES.get(code)
-        if programme and programme not in programmes:
-            programmes.append(programme)
-        elif not programme:
-            row.notes.append(Note("reseaux_porteurs", code, "Réseau sans équivalent dans le standard : non repris."))
+    for key in ("reseaux_porteurs", "labels_nationaux"):
+        for code in _list(item.get(key)):
+            programme = PROGRAMMES.get(code)
+            if programme and programme not in programmes:
+                programmes.append(programme)
+            elif not programme:
+                row.set_aside.append(Note(key, code, "Réseau sans équivalent dans le standard : non repris."))
     row.values["dispositif_programmes_nationaux"] = programmes
     services: list[str] = []
     for code in _list(item.get("thematiques")):
-        if code.startswith("numerique"):
-            service = next((s for keyword, s in THEMES if keyword in code), None)
-            if service and service not in services:
-                services.append(service)
+        service = next((s for keyword, s in THEMES if keyword in code), None) if code.startswith("numerique") else None
+        if service is None:
+            row.set_aside.append(Note("thematiques", code, "Thématique sans service équivalent dans le standard : "
+                                                           "non reprise."))
+        elif service not in services:
+            services.append(service)
     row.values["services"] = services
+    if source is not None:
+        source.tally(item, READ, reason="clé data·inclusion sans champ dans le standard")
     return row
 
 
@@ -82,12 +110,12 @@ class DataInclusionJson(Importer):
     title = "data·inclusion, structures (JSON)"
 
     def matches(self, sample: Sample) -> int:
-        found = SIGNATURE & sample.json_keys
-        return 15 + len(found) if sample.json_shape == "array" and "nom" in sample.json_keys and found else 0
+        found = SIGNATURE & sample.columns
+        return 100 + len(found) if sample.json_shape == "array" and "nom" in sample.columns and len(found) >= 2 else 0
 
     def rows(self, source: Input) -> Iterator[SourceRow]:
         for position, item in source.json_items():
-            yield structure_row(position, item) if isinstance(item, dict) else rejected_row(position, NOT_AN_OBJECT)
+            yield structure_row(position, item, source) if isinstance(item, dict) else rejected_row(position, NOT_AN_OBJECT)
 
 
 def structure(record: ExportRecord) -> dict[str, Any]:

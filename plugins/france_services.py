@@ -15,6 +15,11 @@ SIGNATURE = {"id_fs", "lib_fs", "insee_com", "h_lundi"}
 TIME = re.compile(r"(\d{1,2})\s*[:h]\s*(\d{2})")
 CLOSED = {"", "-", "fermé", "ferme"}
 FILE_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
+#: Columns read, and the field of the standard each goes to.
+READ = {"id_fs": "id", "lib_fs": "nom", "adresse": "adresse", "complement_adresse": "complement_adresse",
+        "insee_com": "code_insee", "code_postal": "code_postal", "lib_com": "commune", "latitude": "latitude",
+        "longitude": "longitude", "mail": "courriels", "telephone": "telephone", "commentaire": "presentation_detail",
+        "itinerance": "itinerance", **{column: "horaires" for column, _ in DAYS}}
 
 
 def day_ranges(text: str) -> list[str] | None:
@@ -91,6 +96,7 @@ class FranceServicesCsv(Importer):
             })
             if found:
                 row.values["date_maj"] = found.group(1)
+            source.tally(record, READ, reason="colonne de la liste France services sans champ dans le standard")
             row.values["horaires"], notes = opening_hours(record)
             row.notes.extend(notes)
             yield row

@@ -9,34 +9,52 @@ from typing import Any, TextIO
 from registry import hookimpl
 from registry.formats import ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow, rejected_row
 
-from plugins.standard import V1_FIELDS, v1_row
+from plugins.standard import V1_FIELDS, ColumnPlan, read_record, score
 
 
-def feature_row(position: int, feature: Any) -> SourceRow:
-    """A feature as a row: its properties (standard names), the point's coordinates when the properties have none."""
+def feature_row(position: int, feature: Any, plan: ColumnPlan, source: Input | None = None) -> SourceRow:
+    """A feature as a row: its properties read as the standard's columns (either version), the point's
+    coordinates when the properties have none."""
     if not isinstance(feature, dict) or not isinstance(feature.get("properties"), dict):
         return rejected_row(position, "Objet « Feature » avec properties attendu.", "properties")
-    row = v1_row(position, feature["properties"])
-    geometry = feature.get("geometry") or {}
+    row = read_record(position, feature["properties"], plan, source)
+    geometry = feature.get("geometry")
+    if geometry is None:
+        return row
+    if not isinstance(geometry, dict):
+        row.set_aside.append(Note("geometry", geometry, "Géométrie qui n'est pas un objet GeoJSON : ignorée."))
+        return row
     coordinates = geometry.get("coordinates")
-    if geometry.get("type") == "Point" and isinstance(coordinates, list) and len(coordinates) >= 2:
+    if geometry.get("type") == "Point" and isinstance(coordinates, list) and len(coordinates) >= 2 \
+            and all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in coordinates[:2]):
         if row.values.get("longitude") in (None, "") or row.values.get("latitude") in (None, ""):
             row.values["longitude"], row.values["latitude"] = coordinates[0], coordinates[1]
-    elif geometry:
-        row.notes.append(Note("geometry", geometry.get("type"), "Géométrie autre qu'un point : ignorée."))
+        elif [_number(row.values["longitude"]), _number(row.values["latitude"])] != list(coordinates[:2]):
+            row.notes.append(Note("geometry", coordinates[:2], "Point de la géométrie différent des propriétés "
+                                                               "longitude et latitude : celles-ci sont reprises."))
+    else:
+        row.set_aside.append(Note("geometry", geometry.get("type"), "Géométrie autre qu'un point : ignorée."))
     return row
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(str(value).replace(",", "."))
+    except ValueError:
+        return None
 
 
 class GeoJsonVenues(Importer):
     name = "geojson"
-    title = "GeoJSON (propriétés du standard v1.0)"
+    title = "GeoJSON (propriétés du standard, v1.0 ou v0.1)"
 
     def matches(self, sample: Sample) -> int:
-        return 10 + ("nom" in sample.json_keys) if sample.json_shape == "features" else 0
+        return 10 + score(sample.columns) if sample.json_shape == "features" else 0
 
     def rows(self, source: Input) -> Iterator[SourceRow]:
+        plan = ColumnPlan()
         for position, feature in source.json_items("features.item"):
-            yield feature_row(position, feature)
+            yield feature_row(position, feature, plan, source)
 
 
 class GeoJsonExporter(Exporter):

@@ -8,97 +8,193 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from registry import hookimpl
-from registry.formats import (NOT_AN_OBJECT, ExportRecord, Exporter, Importer, Input, Sample, SourceRow,
-                              rejected_row, split_list, write_json_array)
-from registry.standard import FREE_LISTS, PATTERN_SPELLINGS, SEPARATOR, VOCABULARIES
+from registry.formats import (NOT_AN_OBJECT, ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow,
+                              column_key, rejected_row, split_items, write_json_array)
+from registry.standard import FIELDS, FREE_LISTS, LIST_FIELDS, PATTERN_SPELLINGS, SEPARATOR, canonical_value
 
-from plugins import standard_v01
+from plugins import standard_v01 as v01
+from plugins.standard_v01 import lookup
 
 #: Columns of v1.0.2, in the schema's order.
-V1_FIELDS = (
-    "id", "pivot", "nom", "commune", "code_postal", "code_insee", "adresse", "complement_adresse", "latitude",
-    "longitude", "typologie", "telephone", "courriels", "site_web", "horaires", "presentation_resume",
-    "presentation_detail", "source", "itinerance", "structure_parente", "date_maj", "services",
-    "publics_specifiquement_adresses", "prise_en_charge_specifique", "frais_a_charge",
-    "dispositif_programmes_nationaux", "formations_labels", "autres_formations_labels", "modalites_acces",
-    "modalites_accompagnement", "fiche_acces_libre", "prise_rdv",
-)
-V1_LISTS = frozenset(VOCABULARIES) | frozenset(FREE_LISTS)
-#: Columns only v1.0 has (v0.1 has none of them).
-V1_ONLY = frozenset({"courriels", "publics_specifiquement_adresses", "prise_en_charge_specifique", "frais_a_charge",
-                     "dispositif_programmes_nationaux", "formations_labels", "modalites_acces", "itinerance"})
+V1_FIELDS = FIELDS
 #: The standard's placeholder when the SIRET is not known (``pivot`` is required).
 PIVOT_PLACEHOLDER = "00000000000000"
+#: The audit fact v0.1's « Accepte le Pass numérique » becomes.
+PASS_FACT = "accepts_pass_numerique"
+UNKNOWN_COLUMN = "colonne inconnue des standards v1.0 et v0.1"
+#: Fields whose vocabularies a value may belong to, for a value met in a column (v1.0 or v0.1).
+_FAMILIES = {
+    "publics_accueillis": ("publics_specifiquement_adresses", "prise_en_charge_specifique"),
+    "publics_specifiquement_adresses": ("publics_specifiquement_adresses", "prise_en_charge_specifique"),
+    "prise_en_charge_specifique": ("prise_en_charge_specifique", "publics_specifiquement_adresses"),
+    "labels_nationaux": ("dispositif_programmes_nationaux", "formations_labels"),
+    "dispositif_programmes_nationaux": ("dispositif_programmes_nationaux", "formations_labels"),
+    "formations_labels": ("formations_labels", "dispositif_programmes_nationaux"),
+    "conditions_acces": ("frais_a_charge",),
+}
+_LIST_TARGETS = {**{name: name for name in LIST_FIELDS}, "courriel": "courriels",
+                 "labels_autres": "autres_formations_labels"}
+_SCALAR_TARGETS = {**{name: name for name in FIELDS if name not in LIST_FIELDS}, "accessibilite": "fiche_acces_libre"}
+#: Every column name either version knows (normalised).
+KNOWN_COLUMNS = frozenset(_LIST_TARGETS) | frozenset(_SCALAR_TARGETS) | frozenset(v01.VOCABULARY_COLUMNS) \
+    | frozenset(v01.WITHOUT_FIELD)
+FACT = "fait"
 
 
-def v1_score(columns: set[str]) -> int:
-    """How surely columns are v1.0: a name and an address suffice (the current version is the default guess);
-    each column only v1.0 has adds to it."""
-    if not {"nom", "adresse"} <= columns:
-        return 0
-    return 5 + len(V1_ONLY & columns) + (5 if V1_ONLY & columns else 0)
+def translate(column: str, value: str) -> tuple[str | None, str | bool, str]:
+    """Where one value of a multi-valued column goes, read through both versions' vocabularies:
+    ``(field, value, note)``; field ``FACT``: an audit fact; field ``None``: not readable, ``note`` says why."""
+    if column in FREE_LISTS:
+        return column, value, ""
+    for field in _FAMILIES.get(column, (column,)):
+        canonical = canonical_value(field, value)
+        if canonical is not None:
+            return field, canonical, ""
+    if column == "services" and (service := lookup(v01.SERVICES, value)) is not ...:
+        return "services", service, ""
+    if column == "modalites_accompagnement" and (mode := lookup(v01.ACCOMPANIMENT, value)) is not ...:
+        return "modalites_accompagnement", mode, ""
+    if column in ("publics_accueillis", "publics_specifiquement_adresses", "prise_en_charge_specifique"):
+        public = lookup(v01.PUBLICS, value)
+        if public is v01.NO_EQUIVALENT:
+            return None, value, "Public sans équivalent dans le standard v1.0 : non repris."
+        if public is not ...:
+            return public[0], public[1], ""
+    if column in ("conditions_acces", "frais_a_charge"):
+        if v01.short(value) == v01.PASS_NUMERIQUE:
+            return FACT, True, f"Repris comme fait d'audit {PASS_FACT}."
+        fee = lookup(v01.FEES, value)
+        if fee is not ...:
+            return "frais_a_charge", fee, "" if fee == v01.short(value) else f"Repris comme « {fee} » (v1.0)."
+    if column in ("labels_nationaux", "dispositif_programmes_nationaux", "formations_labels"):
+        label = lookup(v01.LABELS, value)
+        if label is not ...:
+            return label[0], label[1], ""
+        return "autres_formations_labels", value, "Sans équivalent v1.0 : repris dans autres_formations_labels."
+    return None, value, "Valeur hors des vocabulaires du standard (v1.0 et v0.1) : non reprise."
 
 
-def v1_row(line: int, record: dict[str, Any]) -> SourceRow:
-    """A v1.0 record (CSV cells or a JSON object) as a row: lists split on ``|`` (or ``;``, seen in the wild)."""
-    values: dict[str, Any] = {}
-    for name in V1_FIELDS:
-        if name not in record:
+class ColumnPlan:
+    """How the columns of one file are read, whatever mix of v1.0 and v0.1 names it uses (names compared after
+    ``column_key``); built as columns are met."""
+
+    def __init__(self) -> None:
+        self.targets: dict[str, tuple[str, str] | None] = {}
+        self.fields: dict[str, str | None] = {}
+        self.reasons: dict[str, str] = {}
+
+    def target(self, column: str) -> tuple[str, str] | None:
+        """``("scalar" | "list", field)`` for a column this plan reads, ``None`` for one it does not."""
+        if column in self.targets:
+            return self.targets[column]
+        key = column_key(column)
+        target: tuple[str, str] | None = None
+        if key in _SCALAR_TARGETS:
+            target = ("scalar", _SCALAR_TARGETS[key])
+        elif key in _LIST_TARGETS:
+            target = ("list", _LIST_TARGETS[key])
+        elif key in v01.VOCABULARY_COLUMNS:
+            target = ("list", key)
+        else:
+            self.reasons[column] = v01.WITHOUT_FIELD.get(key, UNKNOWN_COLUMN)
+        self.targets[column] = target
+        self.fields[column] = None if target is None else (target[1] if target[1] in FIELDS else
+                                                           f"{target[1]} (v0.1)")
+        return target
+
+
+def score(columns: frozenset[str]) -> int:
+    """How surely (normalised) column names are the national standard, either version or a mix: a name and
+    two more of its columns at least; each known column adds to it."""
+    known = columns & KNOWN_COLUMNS
+    return 5 + len(known) if "nom" in columns and len(known) >= 3 else 0
+
+
+def read_record(line: int, record: dict[str, Any], plan: ColumnPlan, source: Input | None = None) -> SourceRow:
+    """A record of the standard (CSV cells or a JSON object, v1.0, v0.1 or both) read column by column; every
+    value is kept, converted with a note, or set aside with its reason."""
+    row = SourceRow(line, {})
+    values = row.values
+    for column, raw in record.items():
+        target = plan.target(column)
+        if target is None:
             continue
-        value = record[name]
-        if name in V1_LISTS:
-            separator = SEPARATOR if isinstance(value, list) or SEPARATOR in (value or "") else ";"
-            value = split_list(value, separator)
-        values[name] = value
-    return SourceRow(line, values)
+        kind, field = target
+        if kind == "scalar":
+            _scalar(row, column, field, raw)
+            continue
+        if field in LIST_FIELDS:
+            values.setdefault(field, [])
+        for item in _items(row, column, raw):
+            target_field, value, note = translate(field, item)
+            if target_field is None:
+                row.set_aside.append(Note(column, item, note))
+                continue
+            if note:
+                row.notes.append(Note(column, item, note))
+            if target_field == FACT:
+                row.facts[PASS_FACT] = value
+            elif value not in values.setdefault(target_field, []):
+                values[target_field].append(value)
+    if source is not None:
+        source.tally(record, plan.fields, plan.reasons)
+    return row
 
 
-class StandardV1Csv(Importer):
-    name = "standard-1.0-csv"
-    title = "Standard national v1.0 (CSV)"
+def _scalar(row: SourceRow, column: str, field: str, raw: Any) -> None:
+    values = row.values
+    if isinstance(raw, (dict, list)):
+        row.set_aside.append(Note(column, raw, "Valeur structurée (objet ou liste) pour un champ simple : "
+                                               "non reprise."))
+        values.setdefault(field, None)
+        return
+    given = values.get(field)
+    if given is None or (isinstance(given, str) and not given.strip()):
+        values[field] = raw
+    elif raw is not None and str(raw).strip() and str(raw).strip() != str(given).strip():
+        row.set_aside.append(Note(column, raw, f"Autre valeur pour {field}, déjà lu dans une autre colonne "
+                                               f"(« {given} ») : non reprise."))
+
+
+def _items(row: SourceRow, column: str, raw: Any) -> list[str]:
+    if isinstance(raw, dict):
+        row.set_aside.append(Note(column, raw, "Objet JSON à la place d'une liste : non repris."))
+        return []
+    items = raw if isinstance(raw, list) else [raw]
+    texts: list[str] = []
+    for item in items:
+        if isinstance(item, (dict, list)):
+            row.set_aside.append(Note(column, item, "Élément structuré dans une liste : non repris."))
+        elif item is not None:
+            texts.extend(split_items(str(item)))
+    return texts
+
+
+class StandardCsv(Importer):
+    name = "standard-csv"
+    title = "Standard national v1.0 ou v0.1, colonnes des deux versions admises (CSV)"
 
     def matches(self, sample: Sample) -> int:
-        return v1_score(set(sample.header))
+        return score(sample.columns) if sample.header else 0
 
     def rows(self, source: Input) -> Iterator[SourceRow]:
+        plan = ColumnPlan()
         for line, record in source.csv_records():
-            yield v1_row(line, record)
+            yield read_record(line, record, plan, source)
 
 
-class StandardV1Json(Importer):
-    name = "standard-1.0-json"
-    title = "Standard national v1.0 (JSON)"
+class StandardJson(Importer):
+    name = "standard-json"
+    title = "Standard national v1.0 ou v0.1, clés des deux versions admises (JSON)"
 
     def matches(self, sample: Sample) -> int:
-        return v1_score(set(sample.json_keys)) if sample.json_shape == "array" else 0
+        return score(sample.columns) if sample.json_shape == "array" else 0
 
     def rows(self, source: Input) -> Iterator[SourceRow]:
+        plan = ColumnPlan()
         for position, item in source.json_items():
-            yield v1_row(position, item) if isinstance(item, dict) else rejected_row(position, NOT_AN_OBJECT)
-
-
-class StandardV01Csv(Importer):
-    name = "standard-0.1-csv"
-    title = "Standard national v0.1 (CSV)"
-
-    def matches(self, sample: Sample) -> int:
-        return standard_v01.score(set(sample.header))
-
-    def rows(self, source: Input) -> Iterator[SourceRow]:
-        for line, record in source.csv_records():
-            yield standard_v01.to_v1(line, record)
-
-
-class StandardV01Json(Importer):
-    name = "standard-0.1-json"
-    title = "Standard national v0.1 (JSON)"
-
-    def matches(self, sample: Sample) -> int:
-        return standard_v01.score(set(sample.json_keys)) if sample.json_shape == "array" else 0
-
-    def rows(self, source: Input) -> Iterator[SourceRow]:
-        for position, item in source.json_items():
-            yield standard_v01.to_v1(position, item) if isinstance(item, dict) else rejected_row(position, NOT_AN_OBJECT)
+            yield read_record(position, item, plan, source) if isinstance(item, dict) \
+                else rejected_row(position, NOT_AN_OBJECT)
 
 
 def v1_cells(record: ExportRecord) -> list[str]:
@@ -144,7 +240,7 @@ class StandardV1JsonExporter(Exporter):
 
 @hookimpl
 def registry_importers() -> list[Importer]:
-    return [StandardV1Csv(), StandardV1Json(), StandardV01Csv(), StandardV01Json()]
+    return [StandardCsv(), StandardJson()]
 
 
 @hookimpl

@@ -1,23 +1,18 @@
-"""The national standard v0.1 mapped to v1.0: field names, and values of the closed vocabularies.
+"""The national standard v0.1: its column names and its vocabularies, mapped to v1.0.
 
-Values are matched on their short form (the text before `` : ``), exactly as v0.1 spells them. What v1.0 cannot say is reported (a note per value); "Accepte le Pass numérique" becomes the audit fact
+Values are matched as v0.1 spells them, or on their short form (the text before `` : ``). What v1.0 cannot say
+is named (``NO_EQUIVALENT``), never dropped; "Accepte le Pass numérique" becomes the audit fact
 ``accepts_pass_numerique``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from registry.formats import Note, SourceRow, split_list
-
-#: Columns only v0.1 has.
-V01_ONLY = frozenset({"courriel", "cle_ban", "publics_accueillis", "conditions_acces", "labels_nationaux",
-                      "labels_autres", "accessibilite"})
+#: v0.1 columns whose values go, unchanged, to a v1.0 field of another name.
 RENAMED = {"courriel": "courriels", "accessibilite": "fiche_acces_libre", "labels_autres": "autres_formations_labels"}
-KEPT = ("id", "pivot", "nom", "commune", "code_postal", "code_insee", "adresse", "complement_adresse", "latitude",
-        "longitude", "telephone", "horaires", "presentation_resume", "presentation_detail", "source",
-        "structure_parente", "date_maj", "prise_rdv")
-LISTS = {"typologie", "courriel", "site_web", "labels_autres"}
+#: v0.1 columns with a vocabulary of their own, read value by value (``VALUES``).
+VOCABULARY_COLUMNS = ("publics_accueillis", "conditions_acces", "labels_nationaux")
+#: v0.1 columns v1.0 has no field for.
+WITHOUT_FIELD = {"cle_ban": "clé BAN de l'adresse, sans champ dans le standard v1.0"}
 
 SERVICES = {
     "Devenir autonome dans les démarches administratives": "Aide aux démarches administratives",
@@ -36,7 +31,8 @@ SERVICES = {
     "Créer avec le numérique": "Loisirs et créations numériques",
     "Soutenir la parentalité et l'éducation avec le numérique": "Parentalité et éducation avec le numérique",
 }
-#: publics_accueillis → (v1.0 field, value); ``None``: v1.0 has no such value.
+NO_EQUIVALENT = None
+#: publics_accueillis → (v1.0 field, value); ``NO_EQUIVALENT``: v1.0 has no such value.
 PUBLICS: dict[str, tuple[str, str] | None] = {
     "Seniors (+ 65 ans)": ("publics_specifiquement_adresses", "Seniors"),
     "Familles/enfants": ("publics_specifiquement_adresses", "Familles et/ou enfants"),
@@ -48,11 +44,12 @@ PUBLICS: dict[str, tuple[str, str] | None] = {
     "Handicaps psychiques": ("prise_en_charge_specifique", "Handicaps mentaux"),
     "Handicaps mentaux": ("prise_en_charge_specifique", "Handicaps mentaux"),
     "Personnes en situation d'illettrisme": ("prise_en_charge_specifique", "Illettrisme"),
-    "Adultes": None,
+    "Adultes": NO_EQUIVALENT,
 }
 FEES = {"Gratuit": "Gratuit", "Gratuit sous condition": "Gratuit sous condition", "Payant": "Payant",
         "Adhésion": "Payant"}
 PASS_NUMERIQUE = "Accepte le Pass numérique"
+#: labels_nationaux → (v1.0 field, value); a label not listed goes to ``autres_formations_labels``.
 LABELS: dict[str, tuple[str, str]] = {
     "France Services": ("dispositif_programmes_nationaux", "France Services"),
     "CNFS": ("dispositif_programmes_nationaux", "Conseillers numériques"),
@@ -67,69 +64,13 @@ ACCOMPANIMENT = {"Seul": "En autonomie", "Avec de l'aide": "Accompagnement indiv
                  "À ma place": "Accompagnement individuel"}
 
 
-def score(columns: set[str]) -> int:
-    """How surely a set of column names is v0.1 (0: not at all)."""
-    found = V01_ONLY & columns
-    return 10 + len(found) if "nom" in columns and found else 0
-
-
-def _short(value: str) -> str:
+def short(value: str) -> str:
+    """v0.1's short form of a value: the text before `` : ``."""
     return value.split(" : ", 1)[0].strip()
 
 
-def to_v1(line: int, record: dict[str, Any]) -> SourceRow:
-    """A v0.1 record (CSV cells or JSON object) as a v1.0 row, with a note for every value v1.0 cannot hold."""
-    row = SourceRow(line, {name: record[name] for name in KEPT if name in record})
-    values = row.values
-    for name in LISTS:
-        if name in record:
-            values[RENAMED.get(name, name)] = split_list(record[name], ";")
-    if "accessibilite" in record:
-        values["fiche_acces_libre"] = record["accessibilite"]
-    lists: dict[str, list[str]] = {}
-
-    def add(field: str, value: str) -> None:
-        lists.setdefault(field, [])
-        if value not in lists[field]:
-            lists[field].append(value)
-
-    for value in split_list(record.get("services"), ";"):
-        if value in SERVICES:
-            add("services", SERVICES[value])
-        else:
-            row.notes.append(Note("services", value, "Service inconnu du standard v0.1 : non repris."))
-    for value in split_list(record.get("publics_accueillis"), ";"):
-        target = PUBLICS.get(_short(value), PUBLICS.get(value, ...))
-        if target is ...:
-            row.notes.append(Note("publics_accueillis", value, "Public inconnu du standard v0.1 : non repris."))
-        elif target is None:
-            row.notes.append(Note("publics_accueillis", value, "Sans équivalent dans le standard v1.0 : non repris."))
-        else:
-            add(*target)
-    for value in split_list(record.get("conditions_acces"), ";"):
-        short = _short(value)
-        if short == PASS_NUMERIQUE:
-            row.facts["accepts_pass_numerique"] = True
-            row.notes.append(Note("conditions_acces", short, "Repris comme fait d'audit accepts_pass_numerique."))
-        elif short in FEES:
-            add("frais_a_charge", FEES[short])
-            if short == "Adhésion":
-                row.notes.append(Note("conditions_acces", short, "Adhésion reprise comme « Payant » (v1.0)."))
-        else:
-            row.notes.append(Note("conditions_acces", value, "Condition d'accès inconnue : non reprise."))
-    for value in split_list(record.get("labels_nationaux"), ";"):
-        if value in LABELS:
-            add(*LABELS[value])
-        else:
-            add("autres_formations_labels", value)
-            row.notes.append(Note("labels_nationaux", value, "Sans équivalent v1.0 : repris dans "
-                                                             "autres_formations_labels."))
-    for value in split_list(record.get("modalites_accompagnement"), ";"):
-        target = ACCOMPANIMENT.get(_short(value))
-        if target:
-            add("modalites_accompagnement", target)
-        else:
-            row.notes.append(Note("modalites_accompagnement", value, "Modalité inconnue : non reprise."))
-    for field, items in lists.items():
-        values[field] = values.get(field, []) + [item for item in items if item not in values.get(field, [])]
-    return row
+def lookup(table: dict, value: str):
+    """``value`` in a v0.1 table, as written or in its short form (``...`` when absent)."""
+    if value in table:
+        return table[value]
+    return table.get(short(value), ...)

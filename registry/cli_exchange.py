@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from registry.services import backup, duplicates, exports, imports
@@ -16,25 +17,43 @@ from registry.web.context import database
 SHOWN_REJECTIONS = 20
 
 
+def number(value: int) -> str:
+    """An integer in French (``171 566``, narrow no-break space)."""
+    return f"{value:,}".replace(",", "\u202f")
+
+
+def echo_columns(report: imports.ImportReport) -> None:
+    """How each source column was read (``--dry-run``)."""
+    click.echo("Lecture des colonnes :")
+    for use in report.columns:
+        target = f"→ {use.field}" if use.field else f"non lue ({use.reason or 'inconnue'})"
+        click.echo(f"  {use.column} {target} : {number(use.values)} valeur(s)")
+
+
 def register(main: click.Group, friendly, context, needs_schema) -> None:
     """Add the data-exchange commands to ``main`` (helpers shared with ``registry.cli``)."""
 
     @main.command("import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @click.option("--format", "format_", help="Format du fichier (détecté sinon), ex. standard-1.0-csv.")
-    @click.option("--source", help="Source des lieux (par défaut : la colonne source, sinon le nom du fichier).")
+    @click.option("--format", "format_", help="Format du fichier (détecté sinon), ex. standard-csv.")
+    @click.option("--source", help="Jeu de données des lieux (par défaut : celui du format, sinon le nom du "
+                                   "fichier) ; obligatoire avec --sync.")
     @click.option("--encoding", help="Encodage (détecté sinon : utf-8 ou cp1252).")
     @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
                   help="Écrire le rapport ligne à ligne (.csv ou .json).")
-    @click.option("--dry-run", is_flag=True, help="Tout vérifier, ne rien enregistrer.")
-    @click.option("--sync", is_flag=True, help="Dépublier les lieux de la source absents du fichier.")
+    @click.option("--dry-run", is_flag=True, help="Tout vérifier et dire comment chaque colonne est lue, ne rien "
+                                                  "enregistrer.")
+    @click.option("--sync", is_flag=True, help="Dépublier les lieux du jeu de données (--source) absents du fichier.")
+    @click.option("--force", is_flag=True, help="Avec --sync : dépublier même au-delà de REGISTRY_SYNC_MAX_SHARE "
+                                                "(20 % du jeu de données par défaut).")
     @with_appcontext
     @friendly
     def import_command(file: Path, format_: str | None, source: str | None, encoding: str | None,
-                       report_path: Path | None, dry_run: bool, sync: bool) -> None:
-        """Importer des lieux (standard national v1.0 ou v0.1, data·inclusion, France services, GeoJSON)."""
+                       report_path: Path | None, dry_run: bool, sync: bool, force: bool) -> None:
+        """Importer des lieux (standard national v1.0 et v0.1, data·inclusion, France services, GeoJSON)."""
         needs_schema()
-        options = imports.ImportOptions(format=format_, source=source, dry_run=dry_run, sync=sync, encoding=encoding,
+        options = imports.ImportOptions(format=format_, source=source, dry_run=dry_run, sync=sync, force=force,
+                                        sync_max_share=current_app.config["SYNC_MAX_SHARE"], encoding=encoding,
                                         parallel=True)
         with database().session() as session, click.progressbar(length=0, label=f"Import de {file.name}",
                                                                  file=sys.stderr, show_pos=True) as bar:
@@ -42,11 +61,18 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
                 bar.update(rows - bar.pos)
 
             report = imports.run_import(session, file, context("cli:import"), options, progress=advance)
-        click.echo(f"{file} ({report.format}, {report.encoding}) : {report.rows} lignes, {report.created} créés, "
-                   f"{report.updated} mis à jour, {report.unchanged} inchangés, {report.rejected} rejetés"
-                   + (f", {report.unpublished} dépubliés" if sync else "")
-                   + (f", {report.facts} faits d'audit" if report.facts else "")
+        if dry_run:
+            echo_columns(report)
+        click.echo(f"{file} ({report.format}, {report.encoding}, jeu de données « {report.dataset} ») : "
+                   f"{number(report.rows)} lignes, {number(report.created)} créés, {number(report.updated)} mis à "
+                   f"jour, {number(report.unchanged)} inchangés, {number(report.rejected)} rejetés"
+                   + (f", {number(report.unpublished)} dépubliés" if sync else "")
+                   + (f", {number(report.facts)} faits d'audit" if report.facts else "")
                    + (" — essai : rien n'est enregistré" if dry_run else "") + ".")
+        unread = [use for use in report.columns if use.field is None and use.values]
+        if unread:
+            click.echo(f"{len(unread)} colonne(s) non lue(s) : "
+                       + ", ".join(f"{use.column} ({number(use.values)} valeurs)" for use in unread) + ".", err=True)
         rejections = [line for line in report.lines if line.kind == REJECT]
         for line in rejections[:SHOWN_REJECTIONS]:
             click.echo(f"{file}:{line.line}: {line.field}: {line.message}"
@@ -59,7 +85,14 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
                     imports.write_report_json(report, out)
                 else:
                     imports.write_report_csv(report, out)
-            click.echo(f"Rapport : {report_path} ({len(report.lines)} lignes).")
+            click.echo(f"Rapport : {report_path} ({number(len(report.lines))} lignes).")
+        if report.sync_refused:
+            click.echo(f"{file}: {report.sync_refused}", err=True)
+        if report.failed:
+            raise click.ClickException(f"{file} : les {number(report.rows)} lignes ont été rejetées, aucun lieu "
+                                       "importé.")
+        if report.sync_refused and sync:
+            raise click.ClickException(f"{file} : synchronisation refusée.")
 
     @main.command("export")
     @click.option("--format", "format_", default="standard-csv", show_default=True,

@@ -29,7 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",  # per process; e.g. redis://host:6379 to share between workers
     "RATELIMIT_PUBLIC": "300 per minute",  # per client address, each public endpoint group
     "CORS_ORIGINS": "*",  # sites allowed to read the public API from a browser (comma-separated)
-    "SECURE_COOKIES": True,  # session cookies only over HTTPS (set 0 for a plain-HTTP development server)
+    "SECURE_COOKIES": True,
+    "SYNC_MAX_SHARE": 0.2,  # largest share of a dataset an import's --sync unpublishes without --force  # session cookies only over HTTPS (set 0 for a plain-HTTP development server)
 }
 
 
@@ -38,6 +39,8 @@ def _coerce(value: str, default: Any) -> Any:
         return value.strip().lower() in ("1", "true", "yes", "on")
     if isinstance(default, int):
         return int(value)
+    if isinstance(default, float):
+        return float(value.replace(",", "."))
     return value
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import re
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +23,15 @@ import ijson
 
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t")
+#: How many JSON records detection looks at (within the first ``SAMPLE_BYTES``).
+SAMPLE_RECORDS = 50
+
+
+def column_key(name: str) -> str:
+    """A column name as mappings compare it: no case, accents, spaces, dots or dashes
+    (``COMPLEMENT.D.ADRESSE`` → ``complement_d_adresse``, ``Code postal`` → ``code_postal``)."""
+    ascii_name = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    return "_".join(re.findall(r"[a-z0-9]+", ascii_name.lower()))
 
 
 @dataclass(frozen=True)
@@ -30,8 +41,14 @@ class Sample:
     filename: str
     text: str
     header: tuple[str, ...] = ()
+    #: The keys of the first ``SAMPLE_RECORDS`` JSON records (properties of GeoJSON features), as written.
     json_keys: frozenset[str] = frozenset()
     json_shape: str | None = None  # "array", "features" (GeoJSON FeatureCollection) or "object"
+
+    @property
+    def columns(self) -> frozenset[str]:
+        """The sample's column names (CSV header or JSON keys), normalised by ``column_key``."""
+        return frozenset(column_key(name) for name in (self.header or self.json_keys))
 
     @property
     def suffix(self) -> str:
@@ -53,8 +70,9 @@ class SourceRow:
     """One venue as read from a file: values under the standard v1.0 names (``id`` is the source's own id).
 
     Multi-valued fields are lists of strings; other values are strings or numbers as read. ``facts`` are audit
-    facts the file states (e.g. ``accepts_pass_numerique``); ``notes`` say what the importer mapped or set
-    aside; ``errors`` reject the row.
+    facts the file states (e.g. ``accepts_pass_numerique``); ``notes`` say what the importer converted;
+    ``set_aside`` names the source values it could not read (each is reported, none is stored); ``errors``
+    reject the row.
     """
 
     line: int
@@ -62,6 +80,19 @@ class SourceRow:
     facts: dict[str, Any] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
     errors: list[Note] = field(default_factory=list)
+    set_aside: list[Note] = field(default_factory=list)
+
+
+@dataclass
+class ColumnUse:
+    """How one source column is read: the field its values go to (``None``: not read, with ``reason``), how
+    many non-empty values it held and the first of them."""
+
+    column: str
+    field: str | None
+    reason: str = ""
+    values: int = 0
+    example: Any = None
 
 
 def rejected_row(line: int, message: str, field: str = "") -> SourceRow:
@@ -85,6 +116,25 @@ class Input:
         text = text.lstrip("\ufeff")
         self.delimiter = delimiter or detect_delimiter(text)
         self.sample = _sample(self.filename, text, self.delimiter)
+        #: How each source column was read, filled by the importer through ``tally`` as it reads.
+        self.columns: dict[str, ColumnUse] = {}
+
+    def tally(self, record: dict[str, Any], fields: dict[str, str | None],
+              reasons: dict[str, str] | None = None, reason: str = "") -> None:
+        """Count the non-empty values of ``record`` per column: ``fields`` names the field each column is read
+        into (absent or ``None``: not read; ``reasons`` or ``reason`` says why). The import reports every
+        column not read, with its number of values and an example."""
+        columns = self.columns
+        for column, value in record.items():
+            if value is None or value == "" or value == [] or value == {} or (isinstance(value, str)
+                                                                                and not value.strip()):
+                continue
+            use = columns.get(column)
+            if use is None:
+                target = fields.get(column)
+                why = "" if target else (reasons or {}).get(column, reason)
+                use = columns[column] = ColumnUse(column, target, why, 0, value)
+            use.values += 1
 
     def open_text(self) -> TextIO:
         """The file as text (byte-order mark skipped)."""
@@ -95,13 +145,16 @@ class Input:
         with self.open_text() as stream:
             reader = csv.reader(stream, delimiter=self.delimiter)
             try:
-                header = [name.strip() for name in next(reader, [])]
+                header = _unique_names([name.strip() for name in next(reader, [])])
                 last = reader.line_num
                 for cells in reader:
                     line, last = last + 1, reader.line_num
                     if not any(cell.strip() for cell in cells):
                         continue
-                    yield line, dict(zip(header, cells))
+                    record = dict(zip(header, cells))
+                    for index in range(len(header), len(cells)):  # cells past the header: kept, unnamed
+                        record[f"(colonne {index + 1} sans en-tête)"] = cells[index]
+                    yield line, record
             except csv.Error as exc:  # a NUL byte, a field past the size limit: the file cannot be read on
                 raise ValueError(f"CSV illisible ligne {reader.line_num} : {exc}") from None
 
@@ -117,6 +170,16 @@ class Input:
                     yield position, item
             except ijson.JSONError as exc:
                 raise ValueError(f"JSON invalide après l'élément {position} : {str(exc).splitlines()[0]}") from None
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    """Header names made unique (``nom``, ``nom (2)``): a repeated column must not hide the other's values."""
+    seen: dict[str, int] = {}
+    names = []
+    for name in header:
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return names
 
 
 class _Utf8Reader:
@@ -170,20 +233,22 @@ def _sample(filename: str, text: str, delimiter: str) -> Sample:
 
 
 def _json_head(text: str) -> tuple[str | None, frozenset[str]]:
-    """The shape of a JSON document and the keys of its first record, from its beginning only."""
+    """The shape of a JSON document and the keys of its first ``SAMPLE_RECORDS`` records, from its beginning."""
     stripped = text.lstrip()
     prefixes = ("item", "features.item.properties", "item.properties")
     found: dict[str, set[str]] = {prefix: set() for prefix in prefixes}
     is_collection = False
+    records = 0
     try:
         for prefix, event, value in ijson.parse(stripped.encode("utf-8")):
             if prefix == "type" and value == "FeatureCollection":
                 is_collection = True
-            for wanted in prefixes:
-                if prefix == wanted and event == "map_key":
-                    found[wanted].add(value)
+            if event == "map_key" and prefix in found:
+                found[prefix].add(value)
             if event == "end_map" and prefix in ("item", "features.item"):
-                break
+                records += 1
+                if records >= SAMPLE_RECORDS:
+                    break
     except (ijson.JSONError, ijson.IncompleteJSONError):
         pass
     if is_collection or found["features.item.properties"]:
@@ -230,6 +295,19 @@ class Exporter(ABC):
     @abstractmethod
     def write(self, records: Iterable[ExportRecord], out: TextIO) -> None:
         """Write every record to ``out``, streaming."""
+
+
+LIST_SEPARATORS = re.compile(r"[|;]")
+
+
+def split_items(value: Any) -> list[str]:
+    """A multi-valued cell of either version of the standard as a list: ``|`` (v1.0) and ``;`` (v0.1) both
+    separate; a JSON list is kept; blanks dropped."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(item).strip() for item in value if item is not None and str(item).strip()]
+    return [item.strip() for item in LIST_SEPARATORS.split(str(value)) if item.strip()]
 
 
 def split_list(value: Any, separator: str) -> list[str]:

@@ -23,6 +23,16 @@ class WeeklyOpening:
 
 
 @lru_cache(maxsize=65_536)
+def parses(expression: str) -> bool:
+    """Whether ``expression`` is valid ``opening_hours`` syntax."""
+    try:
+        OpeningHours(expression.strip())
+    except (ParserError, ValueError, TypeError):
+        return False
+    return True
+
+
+@lru_cache(maxsize=65_536)
 def weekly_opening(expression: str | None) -> WeeklyOpening | None:
     """Weekly hours and open days of an ``opening_hours`` expression; ``None`` if absent, unparseable or
     partly unknown (free text, "sur rendez-vous" comments...). Never a guess."""

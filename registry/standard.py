@@ -6,6 +6,19 @@ import re
 
 SEPARATOR = "|"
 
+#: The fields of v1.0.2, in the schema's order: the one list from which the venue model, the schemas, the
+#: exports and the importers derive theirs (``id`` is the producer's identifier: ``origin_id`` in the registry).
+FIELDS: tuple[str, ...] = (
+    "id", "pivot", "nom", "commune", "code_postal", "code_insee", "adresse", "complement_adresse", "latitude",
+    "longitude", "typologie", "telephone", "courriels", "site_web", "horaires", "presentation_resume",
+    "presentation_detail", "source", "itinerance", "structure_parente", "date_maj", "services",
+    "publics_specifiquement_adresses", "prise_en_charge_specifique", "frais_a_charge",
+    "dispositif_programmes_nationaux", "formations_labels", "autres_formations_labels", "modalites_acces",
+    "modalites_accompagnement", "fiche_acces_libre", "prise_rdv",
+)
+#: The fields a venue stores as its public description (all but ``id``).
+VENUE_FIELDS: tuple[str, ...] = FIELDS[1:]
+
 #: Closed vocabularies of v1.0.2, field by field, exactly as the schema's patterns list them (canonical
 #: spellings; see ALIASES for the known quirks).
 VOCABULARIES: dict[str, tuple[str, ...]] = {
@@ -60,6 +73,8 @@ PATTERN_SPELLINGS: dict[str, dict[str, str]] = {
 
 #: Free multi-valued fields (no closed vocabulary).
 FREE_LISTS = ("typologie", "courriels", "site_web", "autres_formations_labels")
+#: Every multi-valued field.
+LIST_FIELDS: tuple[str, ...] = tuple(VOCABULARIES) + FREE_LISTS
 
 PIVOT_PATTERN = re.compile(r"^[a-zA-Z0-9]{9,14}$")
 POSTCODE_PATTERN = re.compile(r"^\d{5}$")

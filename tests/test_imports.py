@@ -9,6 +9,7 @@ import pytest
 from pyproj import Transformer
 from sqlalchemy import func, select
 
+from registry.errors import InvalidInput
 from registry.models import AuditFact, JournalEntry, Venue
 from registry.services import imports
 from registry.services.context import Context
@@ -47,11 +48,12 @@ def venue(session, origin_id: str) -> Venue:
 def test_official_v1_example_imports_field_for_field(do_import, session):
     path = shared_file("standard", "exemple-valide-v1.0.2.csv")
     report = do_import(path)
-    assert (report.format, report.rows, report.created, report.rejected) == ("standard-1.0-csv", 1, 1, 0)
+    assert (report.format, report.rows, report.created, report.rejected) == ("standard-csv", 1, 1, 0)
     with path.open(encoding="utf-8") as stream:
         expected = next(csv.DictReader(stream))
     stored = venue(session, "structure-1")
-    assert stored.origin == "Hubik" and stored.publication_status == "published"
+    assert (stored.origin, stored.source) == ("exemple-valide-v1.0.2", "Hubik")  # the dataset is the file's
+    assert stored.publication_status == "published"
     assert stored.nom == expected["nom"] and stored.code_insee == "51454"
     assert stored.services == expected["services"].split("|")
     assert stored.modalites_accompagnement == expected["modalites_accompagnement"].split("|")
@@ -60,7 +62,7 @@ def test_official_v1_example_imports_field_for_field(do_import, session):
 
 def test_official_v01_example_is_mapped_to_v1_and_keeps_the_pass_as_a_fact(do_import, session):
     report = do_import(shared_file("standard", "exemple-valide-v0.1.1.csv"))
-    assert (report.format, report.created, report.rejected, report.facts) == ("standard-0.1-csv", 1, 0, 1)
+    assert (report.format, report.created, report.rejected, report.facts) == ("standard-csv", 1, 0, 1)
     stored = venue(session, "structure-1")
     assert stored.courriels == ["contact@laquincaillerie.tl"]
     assert stored.services == ["Aide aux démarches administratives", "Maîtrise des outils numériques du quotidien"]
@@ -73,8 +75,10 @@ def test_official_v01_example_is_mapped_to_v1_and_keeps_the_pass_as_a_fact(do_im
     assert (fact.name, fact.value, fact.recorded_by) == ("accepts_pass_numerique", True, "operateur-test")
     assert "exemple-valide-v0.1.1.csv (ligne 2)" in fact.evidence
     notes = events(report, "conversion")
-    assert (2, "publics_accueillis", "Sans équivalent dans le standard v1.0 : non repris.") in notes
-    assert stored.autres_formations_labels == ["SudLabs", "Nièvre médiation numérique", "APTIC"]
+    assert (2, "labels_nationaux", "Sans équivalent v1.0 : repris dans autres_formations_labels.") in notes
+    assert (2, "publics_accueillis", "Public sans équivalent dans le standard v1.0 : non repris.") in events(
+        report, "valeur ignorée")
+    assert sorted(stored.autres_formations_labels) == ["APTIC", "Nièvre médiation numérique", "SudLabs"]
 
 
 def test_france_services_list_accounts_for_every_row(do_import, session):
@@ -124,7 +128,7 @@ def test_messy_latin1_semicolon_file_is_repaired_and_reported(do_import, session
     ]
     path = write(tmp_path / "lieux.csv", "\r\n".join(rows) + "\r\n", "cp1252")
     report = do_import(path, source="aveyron")
-    assert (report.encoding, report.delimiter, report.format) == ("cp1252", ";", "standard-1.0-csv")
+    assert (report.encoding, report.delimiter, report.format) == ("cp1252", ";", "standard-csv")
     assert (report.rows, report.created, report.rejected) == (6, 4, 2)
     assert (6, "nom", "Champ obligatoire.") in events(report, "rejet")
     assert (7, "adresse", "Champ obligatoire.") in events(report, "rejet")
@@ -137,7 +141,8 @@ def test_messy_latin1_semicolon_file_is_repaired_and_reported(do_import, session
     messages = events(report)
     assert any(line == 2 and "Lambert-93" in m for line, _, m in messages)
     assert (2, "telephone", "Numéro normalisé : +33565123456.") in messages
-    assert any(line == 2 and f == "services" and "hors du standard" in m for line, f, m in messages)
+    assert any(line == 2 and f == "services" and "hors des vocabulaires du standard" in m
+               for line, f, m in messages)
     assert any(line == 2 and f == "courriels" and "Adresse électronique invalide" in m for line, f, m in messages)
 
     digne = venue(session, "a2")
@@ -182,18 +187,61 @@ def test_a_duplicated_id_in_one_file_is_rejected_once(do_import, tmp_path):
     row = "d1,,Lieu,Rodez,12000,12202,1 rue A,,,,,,,2024-01-05,"
     report = do_import(write(tmp_path / "lieux.csv", f"{V1_HEADER}\n{row}\n{row}\n"))
     assert (report.created, report.rejected) == (1, 1)
-    assert events(report, "rejet") == [(3, "id", "Identifiant déjà lu ligne 2 pour la source lieux.")]
+    assert events(report, "rejet") == [(3, "id", "Identifiant déjà lu ligne 2 dans ce fichier.")]
+
+
+def places(prefix: str, count: int, source: str = "france-services") -> list[str]:
+    """Rows of the standard whose ``source`` column is shared by unrelated files (as in real exports)."""
+    return [f"{prefix}{i},,Lieu {prefix}{i},Rodez,12000,12202,{i} rue A,,,,,,,2024-01-05,{source}" for i in range(count)]
 
 
 def test_sync_unpublishes_what_the_file_no_longer_lists_and_never_deletes(do_import, session, tmp_path):
-    rows = [f"s{i},,Lieu {i},Rodez,12000,12202,{i} rue A,,,,,,,2024-01-05," for i in range(3)]
-    do_import(write(tmp_path / "lieux.csv", "\n".join([V1_HEADER, *rows]) + "\n"))
-    report = do_import(write(tmp_path / "lieux.csv", "\n".join([V1_HEADER, *rows[:2]]) + "\n"), sync=True)
-    assert (report.unchanged, report.unpublished) == (2, 1)
-    gone = venue(session, "s2")
+    rows = places("s", 10)
+    do_import(write(tmp_path / "lieux.csv", "\n".join([V1_HEADER, *rows]) + "\n"), source="aveyron")
+    path = write(tmp_path / "lieux.csv", "\n".join([V1_HEADER, *rows[:8]]) + "\n")
+    trial = do_import(path, sync=True, source="aveyron", dry_run=True)
+    assert trial.unpublished == 2 and venue(session, "s9").publication_status == "published"
+    assert sorted(line.id for line in trial.lines if line.kind == "dépublication") == ["s8", "s9"]
+    assert all("serait dépublié (jeu de données aveyron)" in line.message
+               for line in trial.lines if line.kind == "dépublication")
+    report = do_import(path, sync=True, source="aveyron")
+    assert (report.unchanged, report.unpublished) == (8, 2)
+    gone = venue(session, "s8")
     assert (gone.publication_status, gone.revision) == ("unpublished", 2)
-    assert session.scalar(select(func.count()).select_from(Venue)) == 3
-    assert do_import(tmp_path / "lieux.csv", sync=True).unpublished == 0
+    assert session.scalar(select(func.count()).select_from(Venue)) == 10
+    assert do_import(path, sync=True, source="aveyron").unpublished == 0
+
+
+def test_a_sync_of_one_dataset_never_touches_another(do_import, session, tmp_path):
+    # Two files whose rows carry the same ``source`` values (and even the same ids): two datasets.
+    do_import(write(tmp_path / "region.csv", "\n".join([V1_HEADER, *places("x", 5)]) + "\n"), source="region")
+    do_import(write(tmp_path / "national.csv", "\n".join([V1_HEADER, *places("x", 5)]) + "\n"), source="national")
+    assert session.scalar(select(func.count()).select_from(Venue)) == 10
+    report = do_import(write(tmp_path / "region.csv", "\n".join([V1_HEADER, *places("x", 4)]) + "\n"),
+                       source="region", sync=True)
+    assert report.unpublished == 1
+    session.rollback()
+    statuses = dict(session.execute(select(Venue.origin, func.count()).where(
+        Venue.publication_status == "published").group_by(Venue.origin)).all())
+    assert statuses == {"region": 4, "national": 5}
+
+
+def test_a_sync_needs_a_dataset_and_refuses_empty_files_and_mass_unpublishing(do_import, session, tmp_path):
+    rows = places("m", 10)
+    do_import(write(tmp_path / "lieux.csv", "\n".join([V1_HEADER, *rows]) + "\n"), source="cd12")
+    with pytest.raises(InvalidInput) as error:
+        do_import(tmp_path / "lieux.csv", sync=True)
+    assert "source" in error.value.errors
+    # Every row rejected (no name): the sync does nothing, the import says it failed.
+    broken = [row.replace(",Lieu m", ",,m") for row in rows]
+    report = do_import(write(tmp_path / "vide.csv", "\n".join([V1_HEADER, *broken]) + "\n"), source="cd12", sync=True)
+    assert (report.failed, report.unpublished) == (True, 0) and "Aucune ligne valide" in report.sync_refused
+    # Three of ten gone: more than 20 %: refused unless forced.
+    path = write(tmp_path / "lieux.csv", "\n".join([V1_HEADER, *rows[:7]]) + "\n")
+    refused = do_import(path, source="cd12", sync=True)
+    assert refused.unpublished == 0 and "3 des 10 lieux publiés" in refused.sync_refused
+    assert venue(session, "m9").publication_status == "published"
+    assert do_import(path, source="cd12", sync=True, sync_max_share=0.5).unpublished == 3
 
 
 def test_dry_run_reports_and_keeps_nothing(do_import, session, tmp_path):
@@ -232,7 +280,7 @@ def test_json_formats_are_detected_and_streamed(do_import, session, tmp_path):
                       "code_insee": "12202", "adresse": "1 rue A", "date_maj": "2024-01-05",
                       "services": ["Aide aux démarches administratives"], "modalites_acces": "Se présenter"}]
     report = do_import(write(tmp_path / "lieux.json", json.dumps(standard_json)))
-    assert (report.format, report.created) == ("standard-1.0-json", 1)
+    assert (report.format, report.created) == ("standard-json", 1)
     assert venue(session, "j1").modalites_acces == ["Se présenter"]
 
     structures = [{"id": "di-1", "source": "dora", "siret": "43493312300029", "nom": "Espace social",
@@ -243,7 +291,8 @@ def test_json_formats_are_detected_and_streamed(do_import, session, tmp_path):
     report = do_import(write(tmp_path / "structures.json", json.dumps(structures)))
     assert (report.format, report.created) == ("data-inclusion-json", 1)
     stored = venue(session, "di-1")
-    assert (stored.origin, stored.pivot, stored.courriels) == ("dora", "43493312300029", ["a@example.org"])
+    assert (stored.origin, stored.source) == ("structures", "dora")
+    assert (stored.pivot, stored.courriels) == ("43493312300029", ["a@example.org"])
     assert stored.dispositif_programmes_nationaux == ["France Services"]
     assert stored.services == ["Aide aux démarches administratives"]
     assert stored.date_maj.isoformat() == "2024-02-01"
@@ -311,7 +360,11 @@ def test_an_import_killed_mid_way_leaves_whole_batches_and_can_be_rerun(database
     assert 0 < venues < total, "l'import a fini avant d'être interrompu"
     assert venues % imports.BATCH_SIZE == 0 and created == venues  # whole batches, each with its journal
     rerun = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-    assert f"{total} lignes, {total - venues} créés, 0 mis à jour, {venues} inchangés, 0 rejetés" in rerun.stdout
+    def french(number: int) -> str:
+        return f"{number:,}".replace(",", "\u202f")
+
+    assert (f"{french(total)} lignes, {french(total - venues)} créés, 0 mis à jour, {french(venues)} inchangés, "
+            "0 rejetés") in rerun.stdout
     assert counts() == (total, total)
     engine.dispose()
 

@@ -26,8 +26,8 @@ from registry.formats import SourceRow
 from registry.models import CommuneAlias, Postcode, Territory
 from registry.schemas import VenueStandardSchema
 from registry.services import venues
+from registry.services.import_report import CONVERSION, REJECT, REPAIR, SET_ASIDE, WARNING
 
-REJECT, REPAIR, SET_ASIDE, CONVERSION = "rejet", "réparation", "valeur ignorée", "conversion"
 REQUIRED = ("nom", "adresse", "code_postal", "commune")
 RESUME_MAX = 280
 STORED = venues.STANDARD_FIELDS + ("commune_code",)
@@ -39,7 +39,8 @@ FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 @dataclass(slots=True)
 class RowEvent:
-    """What happened to one value of one row (``kind``: rejet, réparation, valeur ignorée, conversion)."""
+    """What happened to one value of one row (``kind``: rejet, réparation, valeur ignorée, conversion,
+    avertissement)."""
 
     kind: str
     field: str
@@ -140,6 +141,7 @@ class RowCleaner:
         values = {name: _blank_to_none(value) for name, value in row.values.items()}
         clean = CleanRow(row.line, _text(values.pop("id", None)), facts=dict(row.facts))
         clean.events.extend(RowEvent(CONVERSION, note.field, note.value, note.message) for note in row.notes)
+        clean.events.extend(RowEvent(SET_ASIDE, note.field, note.value, note.message) for note in row.set_aside)
         clean.events.extend(RowEvent(REJECT, note.field, note.value, note.message) for note in row.errors)
         if row.errors:
             return clean
@@ -150,6 +152,7 @@ class RowCleaner:
         self._pivot_and_phone(clean, values)
         self._vocabularies(clean, values)
         self._resume(clean, values)
+        self._hours(clean, values)
         self._commune(clean, values)
         values = self._validate(clean, values)
         if not clean.rejected:
@@ -224,6 +227,11 @@ class RowCleaner:
                                                                   f"({self.today.isoformat()})."))
             parsed = self.today
             clean.defaulted.add("date_maj")
+        elif (problem := venues.date_maj_problem(parsed, self.today)) is not None:
+            clean.events.append(RowEvent(SET_ASIDE, "date_maj", raw, f"{problem} Date de l'import "
+                                                                     f"({self.today.isoformat()}) à la place."))
+            parsed = self.today
+            clean.defaulted.add("date_maj")
         elif isinstance(raw, str) and raw.strip() != parsed.isoformat():
             clean.events.append(RowEvent(REPAIR, "date_maj", raw, f"Date lue : {parsed.isoformat()}."))
         values["date_maj"] = parsed.isoformat()
@@ -264,6 +272,12 @@ class RowCleaner:
             values["presentation_resume"] = resume[:RESUME_MAX - 1].rstrip() + "…"
             clean.events.append(RowEvent(REPAIR, "presentation_resume", resume[:40] + "…",
                                          f"Résumé de {len(resume)} caractères coupé à {RESUME_MAX}."))
+
+    @staticmethod
+    def _hours(clean: CleanRow, values: dict[str, Any]) -> None:
+        text = values.get("horaires")
+        if text is not None and (problem := venues.hours_problem(_text(text))):
+            clean.events.append(RowEvent(WARNING, "horaires", text, problem))
 
     def _validate(self, clean: CleanRow, values: dict[str, Any]) -> dict[str, Any]:
         data = {name: value for name, value in values.items() if name in self.fields}
@@ -324,6 +338,11 @@ class RowCleaner:
             values["commune"] = reference.communes[code].name
         if not values.get("commune"):
             clean.events.append(RowEvent(REJECT, "commune", None, "Champ obligatoire (ou un code INSEE connu)."))
+        elif code is None and reference.communes:
+            clean.events.append(RowEvent(WARNING, "commune", values["commune"],
+                                         "Commune non retrouvée dans le référentiel (ni code INSEE connu, ni code "
+                                         "postal et nom concordants) : lieu gardé sans commune, absent des "
+                                         "recherches par territoire et de la couverture."))
 
     def _commune_from_postcode(self, clean: CleanRow, values: dict[str, Any]) -> str | None:
         candidates = self.reference.postcodes.get(values.get("code_postal") or "", [])

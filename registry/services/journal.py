@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from enum import Enum
 from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from registry.db import bulk_insert
 from registry.models import JournalEntry, Venue
 
 
@@ -39,6 +40,19 @@ def record(session: Session, actor: str, action: str, subject_type: str, subject
                          venue_pk=venue_pk, before=jsonable(before), after=jsonable(after))
     session.add(entry)
     return entry
+
+
+def entry_row(actor: str, action: str, subject_type: str, subject_id: Any, venue_pk: int | None = None,
+              before: Any = None, after: Any = None, at: datetime | None = None) -> dict[str, Any]:
+    """An entry as a row for ``record_many`` (the same columns and JSON values as ``record`` writes)."""
+    return {"at": at or datetime.now(timezone.utc), "actor": actor, "action": action, "subject_type": subject_type,
+            "subject_id": str(subject_id), "venue_pk": venue_pk, "before": jsonable(before), "after": jsonable(after)}
+
+
+def record_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Append many entries at once (``entry_row`` rows; ``COPY`` on PostgreSQL): the bulk form of ``record``,
+    for imports."""
+    bulk_insert(session, JournalEntry.__table__, rows)
 
 
 def venue_history(session: Session, venue: Venue) -> list[JournalEntry]:

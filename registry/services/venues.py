@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from geodata.france import area_of
-from registry import spatial, standard
+from registry import hours, spatial, standard
 from registry.errors import Conflict, Forbidden, InvalidInput, StaleRevision
 from registry.models import Venue
 from registry.plugins import notify_venue_changed
@@ -21,16 +21,11 @@ from registry.services import journal, lookup, qualifications, territories
 from registry.services.context import Context
 from registry.services.pagination import Page, paginate
 
-STANDARD_FIELDS = (
-    "pivot", "nom", "commune", "code_postal", "code_insee", "adresse", "complement_adresse", "latitude",
-    "longitude", "typologie", "telephone", "courriels", "site_web", "horaires", "presentation_resume",
-    "presentation_detail", "source", "itinerance", "structure_parente", "date_maj", "services",
-    "publics_specifiquement_adresses", "prise_en_charge_specifique", "frais_a_charge",
-    "dispositif_programmes_nationaux", "formations_labels", "autres_formations_labels", "modalites_acces",
-    "modalites_accompagnement", "fiche_acces_libre", "prise_rdv",
-)
-LIST_FIELDS = tuple(standard.VOCABULARIES) + standard.FREE_LISTS
+STANDARD_FIELDS = standard.VENUE_FIELDS
+LIST_FIELDS = standard.LIST_FIELDS
 PUBLICATION_STATUSES = ("draft", "published", "unpublished")
+#: An update date before this one is a placeholder (1970-01-01, 1900-01-01…), not a real date.
+OLDEST_DATE_MAJ = date(1990, 1, 1)
 
 
 @dataclass
@@ -66,6 +61,23 @@ def normalise(data: dict[str, Any]) -> dict[str, Any]:
             value = value.replace(" ", "")
         clean[name] = value
     return clean
+
+
+def date_maj_problem(value: date, today: date) -> str | None:
+    """Why an update date cannot be trusted (a placeholder, or in the future), or ``None``."""
+    if value < OLDEST_DATE_MAJ:
+        return f"Date de mise à jour {value.strftime('%d/%m/%Y')} antérieure à 1990 : date de remplissage, non reprise."
+    if value > today:
+        return f"Date de mise à jour {value.strftime('%d/%m/%Y')} dans le futur : non reprise."
+    return None
+
+
+def hours_problem(value: str | None) -> str | None:
+    """Why opening hours will not be read (not OpenStreetMap ``opening_hours`` syntax), or ``None``."""
+    if value and not hours.parses(value):
+        return ("Horaires hors de la syntaxe OpenStreetMap (opening_hours) : gardés tels quels, mais ni l'ouverture "
+                "ni le volume hebdomadaire ne pourront en être lus.")
+    return None
 
 
 def _check_point(lon: float | None, lat: float | None) -> None:
@@ -115,6 +127,16 @@ def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> l
     return warnings
 
 
+def _check_values(venue: Venue, today: date) -> list[InputWarning]:
+    """The rules an import applies to the same values: an untrustworthy date is refused, unreadable hours
+    are kept with a warning."""
+    problem = date_maj_problem(venue.date_maj, today)
+    if problem:
+        raise InvalidInput.on("date_maj", problem)
+    problem = hours_problem(venue.horaires)
+    return [InputWarning("horaires", problem)] if problem else []
+
+
 def _snapshot(venue: Venue, names) -> dict[str, Any]:
     return {name: getattr(venue, name) for name in names}
 
@@ -130,7 +152,7 @@ def create(session: Session, data: dict[str, Any], ctx: Context) -> WriteResult:
     for name, value in data.items():
         setattr(venue, name, value)
     venue.date_maj = venue.date_maj or ctx.day()
-    warnings = _locate(session, venue, explicit_insee=bool(data.get("code_insee")))
+    warnings = _check_values(venue, ctx.day()) + _locate(session, venue, explicit_insee=bool(data.get("code_insee")))
     if not territories.in_scope(session, venue.commune_code, ctx.scope):
         raise Forbidden(f"Ce lieu serait hors de votre périmètre ({', '.join(ctx.scope)}).")
     if venue.origin_id and session.scalar(select(Venue.pk).where(Venue.origin == venue.origin,
@@ -176,7 +198,7 @@ def update(session: Session, venue_id: uuid.UUID, changes: dict[str, Any], expec
     if "date_maj" not in changed:
         venue.date_maj = ctx.day()
     try:
-        warnings = _locate(session, venue, explicit_insee="code_insee" in changed)
+        warnings = _check_values(venue, ctx.day()) + _locate(session, venue, explicit_insee="code_insee" in changed)
         if not territories.in_scope(session, venue.commune_code, ctx.scope):
             raise Forbidden(f"Ce lieu serait hors de votre périmètre ({', '.join(ctx.scope)}).")
         session.flush()

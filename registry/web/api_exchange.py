@@ -7,7 +7,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from flask import send_file
+from flask import current_app, send_file
 from flask.views import MethodView
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
@@ -24,13 +24,17 @@ blp = Blueprint("exchange", __name__, url_prefix="/api/v1/operator",
 
 
 class ImportArgsSchema(schemas.FrenchSchema):
-    format = fields.String(metadata={"description": "Format (détecté sinon), ex. standard-1.0-csv"})
+    format = fields.String(metadata={"description": "Format (détecté sinon), ex. standard-csv"})
     source = fields.String(validate=validate.Length(min=1, max=100),
-                           metadata={"description": "Source des lieux (sinon : colonne source, ou nom du fichier)"})
+                           metadata={"description": "Jeu de données des lieux (sinon : celui du format, ou le nom "
+                                                    "du fichier) ; obligatoire pour une synchronisation"})
     encoding = fields.String(validate=validate.OneOf(("utf-8", "cp1252", "latin-1"),
                                                      error="utf-8, cp1252 ou latin-1 attendu."))
     dry_run = fields.Boolean(load_default=False, metadata={"description": "Tout vérifier, ne rien enregistrer"})
-    sync = fields.Boolean(load_default=False, metadata={"description": "Dépublier les lieux absents du fichier"})
+    sync = fields.Boolean(load_default=False, metadata={
+        "description": "Dépublier les lieux du jeu de données (source) absents du fichier"})
+    force = fields.Boolean(load_default=False, metadata={
+        "description": "Synchroniser même au-delà de la part maximale de lieux dépubliés (REGISTRY_SYNC_MAX_SHARE)"})
 
 
 class ImportFileSchema(schemas.FrenchSchema):
@@ -40,14 +44,17 @@ class ImportFileSchema(schemas.FrenchSchema):
 class ReportLineSchema(schemas.FrenchSchema):
     ligne = fields.Integer()
     id = fields.String(allow_none=True)
-    type = fields.String(metadata={"description": "rejet, réparation, valeur ignorée ou conversion"})
+    type = fields.String(metadata={"description": "rejet, réparation, valeur ignorée, conversion, avertissement, "
+                                                  "colonne non lue ou dépublication"})
     champ = fields.String()
     valeur = fields.Raw(allow_none=True)
     message = fields.String()
 
 
 class ImportReportSchema(schemas.FrenchSchema):
-    resume = fields.Dict(metadata={"description": "Totaux : lignes, crees, mis_a_jour, inchanges, rejetes…"})
+    resume = fields.Dict(metadata={"description": "Totaux (lignes, crees, mis_a_jour, inchanges, rejetes…), "
+                                                 "jeu_de_donnees, echec (toutes les lignes rejetées), colonnes "
+                                                 "(comment chaque colonne a été lue)"})
     lignes = fields.List(fields.Nested(ReportLineSchema))
 
 
@@ -77,18 +84,21 @@ class Imports(MethodView):
     @blp.arguments(ImportArgsSchema, location="query")
     @blp.arguments(ImportFileSchema, location="files")
     @blp.response(200, ImportReportSchema)
+    @blp.alt_response(422, schema=ImportReportSchema, description="Toutes les lignes ont été rejetées (rapport)")
     @blp.doc(security=BEARER)
     def post(self, args: dict, files: dict):
         """Importer un fichier de lieux (rapport ligne à ligne ; les lignes valides sont enregistrées)"""
         upload = files["file"]
         filename = Path(upload.filename or "import").name
         options = imports.ImportOptions(format=args.get("format"), source=args.get("source"),
-                                        dry_run=args["dry_run"], sync=args["sync"], encoding=args.get("encoding"))
+                                        dry_run=args["dry_run"], sync=args["sync"], force=args["force"],
+                                        sync_max_share=current_app.config["SYNC_MAX_SHARE"],
+                                        encoding=args.get("encoding"))
         with tempfile.TemporaryDirectory() as directory:
             path = Path(directory) / "upload"
             upload.save(path)
             report = imports.run_import(db_session(), path, service_context(), options, filename=filename)
-        return imports.report_json(report)
+        return imports.report_json(report), 422 if report.failed else 200
 
 
 @blp.route("/exports")
