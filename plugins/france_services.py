@@ -56,6 +56,11 @@ def opening_hours(record: dict[str, str]) -> tuple[str | None, list[Note]]:
             notes.append(Note(column, record[column], "Horaires illisibles : horaires du lieu non repris."))
         week.append((day, ranges))
     if notes:
+        unreadable = ", ".join(note.field for note in notes)
+        notes.extend(Note(column, record[column], f"Horaires du lieu non repris ({unreadable} illisible) : "
+                                                  "ce jour n'est pas gardé seul.")
+                     for (column, _), (_, ranges) in zip(DAYS, week) if ranges is not None and
+                     (record.get(column) or "").strip())
         return None, notes
     groups: list[tuple[list[str], list[str]]] = []
     for day, ranges in week:
@@ -64,7 +69,11 @@ def opening_hours(record: dict[str, str]) -> tuple[str | None, list[Note]]:
         elif ranges:
             groups.append(([day], ranges))
     rules = [f"{days[0]}-{days[-1]}" if len(days) > 2 else ",".join(days) for days, _ in groups]
-    return "; ".join(f"{rule} {','.join(ranges)}" for rule, (_, ranges) in zip(rules, groups)) or None, []
+    hours = "; ".join(f"{rule} {','.join(ranges)}" for rule, (_, ranges) in zip(rules, groups)) or None
+    if hours is None:  # every day closed or empty: no opening hours, said for each day that says closed
+        notes = [Note(column, record[column], "Aucun jour ouvert dans la liste : horaires non repris.")
+                 for column, _ in DAYS if (record.get(column) or "").strip()]
+    return hours, notes
 
 
 def _follows(previous: str, day: str) -> bool:

@@ -191,7 +191,7 @@ class ImportWriter:
                             if (value := clean.values.get(name)) is not None and value != []}
                 entries.append(journal.entry_row(actor, "venue.created", "venue", row["id"], pk, None,
                                                  {**snapshot, "origin": dataset, "origin_id": row["origin_id"],
-                                                  "import": filename}, at=now))
+                                                  "import": filename, "ligne": clean.line}, at=now))
                 changed.append((pk, "created"))
         if updates:
             result = session.execute(_UPDATE, updates)

@@ -1,0 +1,222 @@
+"""Nothing dropped silently: every non-empty value of every source file is stored or named in the report.
+
+The source files are read here on their own (csv, json), cell by cell, and each cell is looked for in what the
+import stored (the venue created from its line, its audit facts) or in the report (a line about the value, the
+column or the row). The files: the official examples of both versions of the standard, the France services list
+of ../shared/data, and fixtures with the defects of real exports."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from plugins.standard import FACT, ColumnPlan, translate
+from registry.formats import column_key, split_items
+from registry.models import AuditFact, JournalEntry, Venue
+from registry.services import imports
+from registry.services.context import Context
+from registry.services.import_report import REJECT, UNREAD_COLUMN
+from registry.standard import LIST_FIELDS
+from tests import import_fixtures
+from tests.conftest import SHARED_DATA
+
+STANDARD_FORMATS = ("standard-csv", "standard-json", "geojson")
+COORDINATES = {"latitude", "longitude"}
+
+
+def shared(*parts: str):
+    def build(_directory: Path) -> Path:
+        path = SHARED_DATA.joinpath(*parts)
+        if not path.exists():
+            pytest.skip(f"données partagées absentes : {path}")
+        return path
+    return build
+
+
+def needs_shared(build):
+    def wrapped(directory: Path) -> Path:
+        if not (SHARED_DATA / "standard").exists():
+            pytest.skip("données partagées absentes")
+        return build(directory)
+    return wrapped
+
+
+FILES = [
+    pytest.param(shared("standard", "exemple-valide-v1.0.2.csv"), id="official-v1.0"),
+    pytest.param(shared("standard", "exemple-valide-v0.1.1.csv"), id="official-v0.1"),
+    pytest.param(shared("samples", "france-services-2022-12-01.csv"), id="france-services-2022"),
+    pytest.param(needs_shared(import_fixtures.hybrid_csv), id="hybrid-csv"),
+    pytest.param(needs_shared(import_fixtures.hybrid_json), id="hybrid-json"),
+    pytest.param(import_fixtures.messy_csv, id="messy-csv"),
+    pytest.param(import_fixtures.geojson_v01, id="geojson-v0.1"),
+    pytest.param(import_fixtures.data_inclusion_json, id="data-inclusion"),
+]
+
+
+def source_cells(path: Path, report: imports.ImportReport) -> list[tuple[int, str, Any]]:
+    """``(line, column, value)`` of every non-empty value of the file, read with the stdlib alone."""
+    if report.delimiter:
+        with path.open(encoding="utf-8-sig" if report.encoding == "utf-8" else report.encoding, newline="") as stream:
+            reader = csv.reader(stream, delimiter=report.delimiter)
+            header = next(reader)
+            counts: dict[str, int] = {}
+            names = []
+            for name in (name.strip() for name in header):
+                counts[name] = counts.get(name, 0) + 1
+                names.append(name if counts[name] == 1 else f"{name} ({counts[name]})")
+            cells, last = [], reader.line_num
+            for row in reader:
+                line, last = last + 1, reader.line_num
+                for index, value in enumerate(row):
+                    column = names[index] if index < len(names) else f"(colonne {index + 1} sans en-tête)"
+                    if value.strip():
+                        cells.append((line, column, value))
+            return cells
+    document = json.loads(path.read_text(encoding="utf-8"))
+    items = document["features"] if isinstance(document, dict) else document
+    cells = []
+    for position, item in enumerate(items, start=1):
+        record = dict(item["properties"] or {}) if isinstance(document, dict) else item
+        if isinstance(document, dict) and item.get("geometry") is not None:
+            record["geometry"] = item["geometry"]
+        for column, value in record.items():
+            if value not in (None, "", [], {}) and not (isinstance(value, str) and not value.strip()):
+                cells.append((position, column, value))
+    return cells
+
+
+def _items(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return [item for element in value for item in (split_items(element) if isinstance(element, str) else [element])]
+    return split_items(value)
+
+
+@pytest.mark.parametrize("build", FILES)
+def test_every_source_value_is_stored_or_reported(build, app, session, tmp_path):
+    path = build(tmp_path)
+    ctx = Context("operateur-test", plugins=app.extensions["registry.plugins"],
+                  catalogue=app.extensions["registry.criteria"])
+    report = imports.run_import(session, path, ctx, imports.ImportOptions())
+    session.rollback()
+    lines = list(report.lines)
+    by_line: dict[int, list] = {}
+    for line in lines:
+        by_line.setdefault(line.line, []).append(line)
+    unread = {line.field for line in lines if line.kind == UNREAD_COLUMN}
+    columns = {use.column: use for use in report.columns}
+    created = {entry.after["ligne"]: entry.venue_pk for entry in session.scalars(
+        select(JournalEntry).where(JournalEntry.action == "venue.created"))}
+    venues = {venue.pk: venue for venue in session.scalars(select(Venue))}
+    facts = {(fact.venue_pk, fact.name) for fact in session.scalars(select(AuditFact))}
+    standard = report.format in STANDARD_FORMATS
+    plan = ColumnPlan()
+    missing = []
+    cells = source_cells(path, report)
+    assert cells and report.rows
+
+    def reported(line: int, fields: set[str], value: Any = None) -> bool:
+        for event in by_line.get(line, []):
+            if value is not None and (event.value == value or (isinstance(event.value, str) and isinstance(value, str)
+                                                               and value in event.value)):
+                return True
+            if fields and event.field in fields:
+                return True
+        return False
+
+    for line, column, value in cells:
+        if column == "geometry":  # GeoJSON: the point is stored as the venue's coordinates, or reported
+            venue = venues.get(created.get(line))
+            if not (venue is not None and venue.longitude is not None) and not reported(line, {"geometry"}):
+                missing.append((line, column, value))
+            continue
+        use = columns.get(column)
+        if use is None:
+            missing.append((line, column, value, "colonne absente du rapport"))
+            continue
+        if use.field is None:
+            if column not in unread:
+                missing.append((line, column, value, "colonne non lue sans ligne au rapport"))
+            continue
+        if any(event.kind == REJECT for event in by_line.get(line, [])):
+            continue  # the row is rejected with its line: every value of it is named
+        venue = venues.get(created.get(line))
+        assert venue is not None, f"ligne {line} : ni lieu créé ni rejet"
+        field = use.field.removesuffix(" (v0.1)")
+        target = plan.target(column) if standard else None
+        is_list = field in LIST_FIELDS or (target is not None and target[0] == "list")
+        if not is_list:
+            name = "origin_id" if field == "id" else field
+            fields = {column, field} | (COORDINATES if field in COORDINATES else set())
+            if getattr(venue, name) is None and not reported(line, fields, value):
+                missing.append((line, column, value))
+            continue
+        for item in _items(value):
+            if reported(line, set(), item):
+                continue
+            if standard:
+                stored_field, stored_value, _ = translate(target[1], str(item))
+                ok = ((stored_field == FACT and (venue.pk, "accepts_pass_numerique") in facts)
+                      or (stored_field not in (None, FACT) and stored_value in getattr(venue, stored_field)))
+            else:
+                ok = bool(getattr(venue, field))
+            if not ok:
+                missing.append((line, column, item))
+    assert not missing, f"{len(missing)} valeurs ni enregistrées ni signalées, dont : {missing[:10]}"
+
+
+def test_the_hybrid_export_keeps_services_hours_fees_programmes_emails_and_publics(app, session, tmp_path):
+    if not (SHARED_DATA / "standard").exists():
+        pytest.skip("données partagées absentes")
+    ctx = Context("operateur-test", plugins=app.extensions["registry.plugins"],
+                  catalogue=app.extensions["registry.criteria"])
+    v1 = import_fixtures.official_row("1.0.2")
+    for build in (import_fixtures.hybrid_csv, import_fixtures.hybrid_json):
+        path = build(tmp_path)
+        report = imports.run_import(session, path, ctx, imports.ImportOptions(source=path.suffix))
+        assert report.format == ("standard-csv" if path.suffix == ".csv" else "standard-json")
+        session.rollback()
+        venue = session.scalar(select(Venue).where(Venue.origin == path.suffix, Venue.origin_id == "structure-1"))
+        assert venue.services == v1["services"].split("|")
+        assert venue.horaires == v1["horaires"] and venue.pivot == v1["pivot"]
+        assert venue.modalites_accompagnement == v1["modalites_accompagnement"].split("|")
+        assert venue.frais_a_charge == ["Payant"]
+        assert venue.dispositif_programmes_nationaux == ["France Services", "Point d'accès numérique CAF"]
+        assert venue.courriels == ["contact@laquincaillerie.tl"]
+        assert venue.publics_specifiquement_adresses == ["Familles et/ou enfants"]
+        assert venue.prise_en_charge_specifique == ["Déficience visuelle"]
+        assert sorted(venue.autres_formations_labels) == ["APTIC", "Nièvre médiation numérique", "SudLabs"]
+        assert venue.fiche_acces_libre.startswith("https://acceslibre.beta.gouv.fr/")
+        fact = session.scalar(select(AuditFact).where(AuditFact.venue_pk == venue.pk))
+        assert (fact.name, fact.value) == ("accepts_pass_numerique", True)
+        lines = list(report.lines)
+        assert any(line.kind == UNREAD_COLUMN and line.field == "cle_ban" for line in lines)
+        assert any(line.field == "publics_accueillis" and line.value == "Adultes" for line in lines)
+        uses = {use.column: use for use in report.columns}
+        assert (uses["services"].field, uses["courriel"].field) == ("services", "courriels")
+
+
+def test_detection_reads_a_sample_of_records_not_the_first_one(app, session, tmp_path):
+    ctx = Context("operateur-test", plugins=app.extensions["registry.plugins"],
+                  catalogue=app.extensions["registry.criteria"])
+    report = imports.run_import(session, import_fixtures.data_inclusion_json(tmp_path), ctx, imports.ImportOptions())
+    assert report.format == "data-inclusion-json"
+    # A standard file sharing keys with data·inclusion (courriel, labels_nationaux, accessibilite) stays standard.
+    path = tmp_path / "lieux.json"
+    path.write_text(json.dumps([{"id": "1", "nom": "Lieu", "commune": "Rodez", "code_postal": "12000",
+                                 "adresse": "1 rue A", "courriel": "a@example.org", "labels_nationaux": "CNFS",
+                                 "accessibilite": "https://acceslibre.beta.gouv.fr/x"}]), encoding="utf-8")
+    assert imports.run_import(session, path, ctx, imports.ImportOptions()).format == "standard-json"
+
+
+def test_column_names_match_after_normalisation():
+    plan = ColumnPlan()
+    assert plan.target("Code Postal") == ("scalar", "code_postal")
+    assert plan.target("COMPLEMENT_ADRESSE") == ("scalar", "complement_adresse")
+    assert plan.target(" Publics accueillis ") == ("list", "publics_accueillis")
+    assert plan.target("Remarque interne") is None
+    assert column_key("COMPLEMENT.D.ADRESSE") == "complement_d_adresse"
