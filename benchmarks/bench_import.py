@@ -19,16 +19,12 @@ from pathlib import Path
 
 from benchmarks import synthetic
 from benchmarks.db import fresh_database, postgis_available
+from registry.standard import FIELDS
 
 IMPORT_TARGET = 5_000
 EXPORT_TARGET = 20_000
 MEMORY_LIMIT_MB = 300
-HEADER = ("id", "pivot", "nom", "commune", "code_postal", "code_insee", "adresse", "complement_adresse", "latitude",
-          "longitude", "typologie", "telephone", "courriels", "site_web", "horaires", "presentation_resume",
-          "presentation_detail", "source", "itinerance", "structure_parente", "date_maj", "services",
-          "publics_specifiquement_adresses", "prise_en_charge_specifique", "frais_a_charge",
-          "dispositif_programmes_nationaux", "formations_labels", "autres_formations_labels", "modalites_acces",
-          "modalites_accompagnement", "fiche_acces_libre", "prise_rdv")
+HEADER = FIELDS  # the national standard v1.0, in its order
 
 
 def write_csv(path: Path, rows: int) -> None:

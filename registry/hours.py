@@ -9,14 +9,17 @@ from functools import lru_cache
 
 from opening_hours import OpeningHours, ParserError, State
 
-# Four ordinary weeks (no public holiday in France): Monday 4 March 2024 to Monday 1 April excluded.
-_START = datetime(2024, 3, 4)
-_WEEKS = 4
+# A whole year of weeks (Monday 1 January 2024 to Sunday 29 December): schedules that hold only some weeks
+# (``Sa[2,4]``, ``Mo[1]``, week numbers, months) count as often as they occur, never as every week.
+_START = datetime(2024, 1, 1)
+_WEEKS = 52
+_DAY_STARTS = timedelta(hours=4)
 
 
 @dataclass(frozen=True)
 class WeeklyOpening:
-    """Average opening of a week: hours and number of days with any opening."""
+    """Average opening of a week: hours and number of days with an opening (an opening past midnight
+    counts the day it starts on)."""
 
     hours: float
     days: float
@@ -34,8 +37,9 @@ def parses(expression: str) -> bool:
 
 @lru_cache(maxsize=65_536)
 def weekly_opening(expression: str | None) -> WeeklyOpening | None:
-    """Weekly hours and open days of an ``opening_hours`` expression; ``None`` if absent, unparseable or
-    partly unknown (free text, "sur rendez-vous" comments...). Never a guess."""
+    """Weekly hours and open days of an ``opening_hours`` expression, averaged over a year; ``None`` if absent,
+    unparseable, partly unknown, or qualified by a comment (« sur rendez-vous », « 1 semaine par mois »…): a
+    comment may restrict the schedule in ways no figure can hold. Never a guess."""
     if not expression or not expression.strip():
         return None
     try:
@@ -43,17 +47,26 @@ def weekly_opening(expression: str | None) -> WeeklyOpening | None:
     except (ParserError, ValueError, TypeError):
         return None
     open_seconds = 0.0
-    open_dates = set()
-    for start, end, state, _comment in parsed.intervals(_START, _START + timedelta(weeks=_WEEKS)):
-        if state == State.UNKNOWN:
+    spans: list[list[datetime]] = []  # openings, merged across midnight
+    for start, end, state, comment in parsed.intervals(_START, _START + timedelta(weeks=_WEEKS)):
+        if state == State.UNKNOWN or (comment and comment.strip()):
             return None
         if state == State.OPEN:
             open_seconds += (end - start).total_seconds()
-            day = start
-            while day < end:
-                open_dates.add(day.date())
-                day = datetime.combine(day.date() + timedelta(days=1), datetime.min.time())
-    return WeeklyOpening(round(open_seconds / 3600 / _WEEKS, 2), len(open_dates) / _WEEKS)
+            if spans and spans[-1][1] == start:
+                spans[-1][1] = end
+            else:
+                spans.append([start, end])
+    days = set()
+    for start, end in spans:
+        # The day an opening starts on, and each later day it still covers at the day's start (04:00): an
+        # evening opening past midnight counts once, an opening round the clock counts every day.
+        days.add(start.date())
+        day = datetime.combine(start.date() + timedelta(days=1), datetime.min.time()) + _DAY_STARTS
+        while day < end:
+            days.add(day.date())
+            day += timedelta(days=1)
+    return WeeklyOpening(round(open_seconds / 3600 / _WEEKS, 2), round(len(days) / _WEEKS, 2))
 
 
 DAYS = {"Mo": "lundi", "Tu": "mardi", "We": "mercredi", "Th": "jeudi", "Fr": "vendredi", "Sa": "samedi",

@@ -51,7 +51,8 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", f"/api/v1/operator/venues/{D}/merge"): (401, 403, 404, 404, 403, 404),  # allowed; no such duplicate
     ("GET", "/api/v1/operator/duplicates"): (401, 403, 200, 200, 200, 200),
     ("GET", "/api/v1/operator/exports"): (401, 403, 200, 200, 200, 200),
-    ("POST", "/api/v1/operator/imports"): (401, 403, 200, 200, 200, 200),
+    # operateur_hors: the file's venue lies outside its territory, so every row is rejected (422).
+    ("POST", "/api/v1/operator/imports"): (401, 403, 200, 200, 422, 200),
 }
 
 

@@ -51,8 +51,11 @@ def test_criterion_rejects_an_unknown_severity():
     pytest.param("Mo-Fr 09:00-12:00,14:00-18:30; Sa 08:30-12:00", 41, 6, id="standard-example"),
     pytest.param("24/7", 168, 7, id="always-open"),
     pytest.param("Tu,Th 14:00-17:00", 6, 2, id="two-afternoons"),
-    pytest.param("We[1] 14:00-18:00", 1, 0.25, id="first-wednesday-of-the-month"),
+    pytest.param("We[1] 14:00-18:00", 0.92, 0.23, id="first-wednesday-of-the-month-12-of-52-weeks"),
+    pytest.param("Sa[2,4] 09:00-12:00", 1.38, 0.46, id="second-and-fourth-saturdays-never-every-week"),
     pytest.param("Mo-Fr 09:00-12:00; PH off", 15, 5, id="public-holidays-off"),
+    pytest.param("Mo-Th 22:00-02:00", 16, 4, id="past-midnight-counts-its-day-once"),
+    pytest.param("Mo-Fr 08:00-12:00,14:00-18:00", 40, 5, id="two-openings-one-day"),
 ])
 def test_weekly_opening(expression, hours, days):
     opening = weekly_opening(expression)
@@ -60,7 +63,9 @@ def test_weekly_opening(expression, hours, days):
 
 
 @pytest.mark.parametrize("expression", [None, "", "Horaires non communiqués", "1er mercredi du mois : 14h-16h",
-                                        "Mo 09:00-12:00; Tu unknown"])
+                                        "Mo 09:00-12:00; Tu unknown", 'Mo-Fr 09:00-12:00 "sur rendez-vous"',
+                                        'Mo 09:00-12:00 "1 semaine par mois"',
+                                        'Mo-Fr 09:00-12:00; Sa 10:00-12:00 "pendant les vacances scolaires"'])
 def test_unreadable_hours_give_nothing_rather_than_a_guess(expression):
     assert weekly_opening(expression) is None
 

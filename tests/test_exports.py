@@ -130,6 +130,17 @@ def test_upload_endpoint_returns_the_cli_report(client, operator, token_for):
     assert report["resume"]["crees"] == 1 and report["resume"]["rejetes"] == 1
     assert report["lignes"] == [{"ligne": 3, "id": "u2", "type": "rejet", "champ": "nom", "valeur": None,
                                  "message": "Champ obligatoire."}]
+    rejected = client.post("/api/v1/operator/imports?source=essai&sync=true", headers=operator,
+                           data={"file": (io.BytesIO(body.replace(b"Lieu t\xc3\xa9l\xc3\xa9vers\xc3\xa9", b"")),
+                                          "lieux.csv")}, content_type="multipart/form-data")
+    assert rejected.status_code == 422, rejected.get_json()
+    assert rejected.mimetype == "application/problem+json" and "file" in rejected.get_json()["errors"]
+    summary = rejected.get_json()["resume"]
+    assert (summary["echec"], summary["rejetes"], summary["depublies"]) == (True, 2, 0)
+    assert "Aucune ligne valide" in summary["synchronisation_refusee"]
+    unsourced = client.post("/api/v1/operator/imports?sync=true", headers=operator,
+                            data={"file": (io.BytesIO(body), "lieux.csv")}, content_type="multipart/form-data")
+    assert unsourced.status_code == 422 and "source" in unsourced.get_json()["errors"]
     unknown = client.post("/api/v1/operator/imports?format=xlsx", headers=operator,
                           data={"file": (io.BytesIO(body), "lieux.csv")}, content_type="multipart/form-data")
     assert unknown.status_code == 422 and "format" in unknown.get_json()["errors"]

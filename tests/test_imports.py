@@ -391,3 +391,26 @@ def test_a_large_report_spills_to_disk_and_is_written_whole(database_url, tmp_pa
         lines = list(csv.DictReader(stream))
     assert [(int(line["ligne"]), line["champ"], line["message"]) for line in lines] == [
         (line["ligne"], line["champ"], line["message"]) for line in report["lignes"]]  # the same file, the same report
+
+
+def test_the_cli_shows_how_columns_are_read_and_fails_when_every_row_is_rejected(database_url, tmp_path):
+    from click.testing import CliRunner
+
+    from registry.cli import main
+
+    def run(*args: str):
+        return CliRunner().invoke(main, ["import", *args], env={"REGISTRY_DATABASE_URL": database_url})
+
+    path = write(tmp_path / "lieux.csv", "id;nom;commune;code_postal;adresse;courriel;Remarque interne\n"
+                                         "c1;Lieu;Rodez;12000;1 rue A;a@example.org;à rappeler\n")
+    trial = run(str(path), "--dry-run")
+    assert trial.exit_code == 0, trial.output
+    assert "courriel → courriels : 1 valeur(s)" in trial.stdout
+    assert "Remarque interne non lue (colonne inconnue des standards v1.0 et v0.1) : 1 valeur(s)" in trial.stdout
+    assert "jeu de données « lieux »" in trial.stdout
+    rejected = write(tmp_path / "rejets.csv", "id;nom;commune;code_postal;adresse\nr1;;Rodez;12000;1 rue A\n")
+    failed = run(str(rejected))
+    assert failed.exit_code != 0 and "aucun lieu importé" in failed.output
+    assert f"{rejected}:2: nom: Champ obligatoire." in failed.output
+    unsourced = run(str(path), "--sync")
+    assert unsourced.exit_code != 0 and "--source" in unsourced.output

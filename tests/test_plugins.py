@@ -153,7 +153,7 @@ def test_hook_registry_importers(installed_example, database_url, tmp_path):
     path.write_text("annuaire\nA1;Espace numérique d'exemple;1 rue Béteille;12000;12202\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["import", str(path)], env={"REGISTRY_DATABASE_URL": database_url})
     assert result.exit_code == 0, result.output
-    assert "(annuaire-exemple, utf-8) : 1 lignes, 1 créés" in result.stdout
+    assert "(annuaire-exemple, utf-8, jeu de données « annuaire ») : 1 lignes, 1 créés" in result.stdout
 
 
 def test_hook_registry_exporters(installed_example, database_url, tmp_path):

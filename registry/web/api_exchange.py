@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 import uuid
 from pathlib import Path
@@ -17,6 +18,7 @@ from registry.services import duplicates, exports, imports
 from registry.web.api_base import Blueprint, json_response
 from registry.web.auth import BEARER, WRITE_ROLES, require_role
 from registry.web.context import db_session, service_context
+from registry.web.errors import problem
 
 blp = Blueprint("exchange", __name__, url_prefix="/api/v1/operator",
                 description="Échange de données : import (rapport ligne à ligne), export, doublons et fusions "
@@ -84,10 +86,12 @@ class Imports(MethodView):
     @blp.arguments(ImportArgsSchema, location="query")
     @blp.arguments(ImportFileSchema, location="files")
     @blp.response(200, ImportReportSchema)
-    @blp.alt_response(422, schema=ImportReportSchema, description="Toutes les lignes ont été rejetées (rapport)")
     @blp.doc(security=BEARER)
     def post(self, args: dict, files: dict):
-        """Importer un fichier de lieux (rapport ligne à ligne ; les lignes valides sont enregistrées)"""
+        """Importer un fichier de lieux (rapport ligne à ligne ; les lignes valides sont enregistrées)
+
+        Quand toutes les lignes sont rejetées : 422, problème dont les membres `resume` et `lignes` portent le
+        rapport."""
         upload = files["file"]
         filename = Path(upload.filename or "import").name
         options = imports.ImportOptions(format=args.get("format"), source=args.get("source"),
@@ -98,7 +102,11 @@ class Imports(MethodView):
             path = Path(directory) / "upload"
             upload.save(path)
             report = imports.run_import(db_session(), path, service_context(), options, filename=filename)
-        return imports.report_json(report), 422 if report.failed else 200
+        if report.failed:
+            detail = f"Les {report.rows} lignes de {filename} ont été rejetées : aucun lieu importé."
+            return problem(422, detail, {"file": [detail]}, "Aucun lieu importé",
+                           extensions=json.loads(json.dumps(imports.report_json(report), default=str)))
+        return imports.report_json(report)
 
 
 @blp.route("/exports")

@@ -20,12 +20,13 @@ FRENCH_TITLES = {400: "Requête invalide", 401: "Authentification requise", 403:
 
 
 def problem(status: int, detail: str, errors: dict | None = None, title: str | None = None,
-            headers: dict[str, str] | None = None) -> Response:
-    """A problem-details response."""
+            headers: dict[str, str] | None = None, extensions: dict | None = None) -> Response:
+    """A problem-details response (``extensions``: further members, as RFC 7807 allows)."""
     body = {"type": "about:blank", "title": title or FRENCH_TITLES.get(status, HTTPStatus(status).phrase),
             "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
+    body.update(extensions or {})
     response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
     response.headers.update(headers or {})
     return response
