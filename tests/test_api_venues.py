@@ -278,3 +278,46 @@ def test_bad_list_parameters_are_named(client, operator, query, field):
     response = client.get(OPERATOR_VENUES, query_string=query, headers=operator)
     assert response.status_code == 422
     assert field in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize("values", [
+    pytest.param({"code_insee": "75112", "code_postal": "75012", "commune": "Paris"}, id="arrondissement"),
+    pytest.param({"code_insee": None, "code_postal": "12100", "commune": "Millau"}, id="commune-from-postcode"),
+    pytest.param({"code_postal": "12100", "telephone": "05 65 59 50 00", "horaires": "lundi 9h-12h"},
+                 id="postcode-foreign-phone-hours"),
+])
+def test_the_api_and_an_import_store_the_same_venue_from_the_same_values(values, app, client, operator, session,
+                                                                         tmp_path):
+    from registry.services import imports
+    from registry.services.context import Context
+    from registry.services.venues import STANDARD_FIELDS
+
+    given = {**RODEZ_MEDIATHEQUE, "date_maj": "2026-01-15", **values}
+    given = {name: value for name, value in given.items() if value is not None}
+    body = client.post(OPERATOR_VENUES, json=given, headers=operator).get_json()
+    assert "id" in body, body
+    header = [name for name in given]
+    cells = ["|".join(v) if isinstance(v := given[name], list) else str(v) for name in header]
+    path = tmp_path / "lieu.csv"
+    path.write_text(";".join(["id", *header]) + "\n" + ";".join(["l1", *cells]) + "\n", encoding="utf-8")
+    ctx = Context("operateur-test", plugins=app.extensions["registry.plugins"],
+                  catalogue=app.extensions["registry.criteria"])
+    report = imports.run_import(session, path, ctx, imports.ImportOptions(source="essai"))
+    assert report.created == 1
+    session.rollback()
+    imported = session.scalar(select(Venue).where(Venue.origin == "essai"))
+    by_api = session.scalar(select(Venue).where(Venue.origin == "registry"))
+    for name in (*STANDARD_FIELDS, "commune_code"):
+        assert getattr(by_api, name) == getattr(imported, name), name
+    warned = {w["field"] for w in body["warnings"]}
+    reported = {line.field for line in report.lines if line.kind in ("avertissement", "réparation")}
+    assert warned <= reported | {"code_insee"}
+
+
+def test_untrustworthy_values_are_refused_or_flagged_as_an_import_would(create_venue):
+    refused = create_venue(expect=422, date_maj="1970-01-01").get_json()
+    assert "antérieure à 1990" in refused["errors"]["date_maj"][0]
+    future = create_venue(expect=422, date_maj="2999-01-01").get_json()
+    assert "dans le futur" in future["errors"]["date_maj"][0]
+    body = create_venue(horaires="Du lundi au vendredi de 9h à 12h").get_json()
+    assert [w["field"] for w in body["warnings"]] == ["horaires"]

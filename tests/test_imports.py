@@ -96,7 +96,7 @@ def test_france_services_list_accounts_for_every_row(do_import, session):
     assert first.horaires == "Mo-Th 09:00-12:00,13:30-17:00; Fr 09:00-12:00,13:30-16:00"
     assert first.date_maj.isoformat() == "2022-12-01"
     repairs = events(report, "réparation")
-    assert any("75112 (arrondissement-municipal) : code de la commune 75056" in m for _, _, m in repairs)
+    assert any("75112 (arrondissement-municipal) : commune de rattachement 75056" in m for _, _, m in repairs)
     unreadable = [m for _, f, m in events(report, "conversion") if f.startswith("h_")]
     assert unreadable and all("non repris" in m for m in unreadable)
     again = do_import(path)
@@ -150,7 +150,7 @@ def test_messy_latin1_semicolon_file_is_repaired_and_reported(do_import, session
     assert digne.latitude == pytest.approx(44.0925)
     assert (3, "code_postal", "Zéro initial perdu : 04000.") in messages
     lyon = venue(session, "a3")
-    assert (lyon.code_insee, lyon.commune_code) == ("69123", "69123")
+    assert (lyon.code_insee, lyon.commune_code) == ("69388", "69123")  # the arrondissement's code is kept
     ajaccio = venue(session, "a4")
     assert ajaccio.commune_code == "2A004"
     assert (5, "code_insee", "Code tronqué complété : 2A004.") in messages

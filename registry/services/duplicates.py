@@ -18,7 +18,7 @@ from registry.errors import Conflict, InvalidInput
 from registry.models import Qualification, Venue
 from registry.services import journal, lookup, qualifications, territories
 from registry.services.context import Context
-from registry.services.import_rows import simplified
+from registry.services.communes import simplified
 
 NAME_DISTANCE_M = 100.0
 PIVOT_DISTANCE_M = 1000.0

@@ -10,22 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from geodata.france import area_of
 from registry import standard
 from registry.formats import SourceRow
-from registry.models import CommuneAlias, Postcode, Territory
 from registry.schemas import VenueStandardSchema
-from registry.services import venues
+from registry.services import communes, venues
+from registry.services.communes import Reference
 from registry.services.import_report import CONVERSION, REJECT, REPAIR, SET_ASIDE, WARNING
 
 REQUIRED = ("nom", "adresse", "code_postal", "commune")
@@ -67,56 +64,6 @@ class CleanRow:
     @property
     def rejected(self) -> bool:
         return any(event.kind == REJECT for event in self.events)
-
-
-@dataclass
-class Commune:
-    code: str
-    name: str
-    departement: str | None
-    region: str | None
-    epci: str | None
-
-
-@dataclass
-class Reference:
-    """The territory reference held in memory for the length of an import (35,000 communes: a few MB)."""
-
-    communes: dict[str, Commune]
-    aliases: dict[str, tuple[str, str]]
-    postcodes: dict[str, list[str]]
-
-    def in_scope(self, commune_code: str | None, scope: tuple[str, ...]) -> bool:
-        """Whether the commune lies in one of the scope's territories (an empty scope is everywhere)."""
-        if not scope:
-            return True
-        commune = self.communes.get(commune_code or "")
-        if commune is None:
-            return False
-        codes = {"commune": commune.code, "departement": commune.departement, "region": commune.region,
-                 "epci": commune.epci}
-        return any(codes.get(kind) == code for kind, _, code in (ref.partition(":") for ref in scope))
-
-
-def load_reference(session: Session) -> Reference:
-    """Communes, aliases (arrondissements, former communes) and postcodes, from the database."""
-    communes = {code: Commune(code, name, dep, reg, epci) for code, name, dep, reg, epci in session.execute(
-        select(Territory.code, Territory.name, Territory.departement_code, Territory.region_code,
-               Territory.epci_code).where(Territory.kind == "commune"))}
-    aliases = {code: (commune, nature) for code, commune, nature in session.execute(
-        select(CommuneAlias.code, CommuneAlias.commune_code, CommuneAlias.nature))}
-    postcodes: dict[str, list[str]] = {}
-    for postcode, code in session.execute(select(Postcode.postcode, Postcode.commune_code)):
-        target = aliases[code][0] if code in aliases else code
-        if target not in postcodes.setdefault(postcode, []):
-            postcodes[postcode].append(target)
-    return Reference(communes, aliases, postcodes)
-
-
-def simplified(name: str) -> str:
-    """A place name for comparison: no accents, no case, words only (``Saint-Affrique`` → ``saint affrique``)."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return " ".join(re.findall(r"[a-z0-9]+", ascii_name.lower()))
 
 
 @lru_cache(maxsize=1)
@@ -313,49 +260,22 @@ class RowCleaner:
         return data
 
     def _commune(self, clean: CleanRow, values: dict[str, Any]) -> None:
-        reference = self.reference
         code = values.get("code_insee")
-        if code is not None:
-            code = _text(code).upper()
-            repaired = _repair_insee(code, reference)
-            if repaired and repaired != code:
-                clean.events.append(RowEvent(REPAIR, "code_insee", code, f"Code tronqué complété : {repaired}."))
-                code = repaired
-            if code in reference.aliases:
-                commune, nature = reference.aliases[code]
-                clean.events.append(RowEvent(REPAIR, "code_insee", code, f"{code} ({nature}) : code de la commune "
-                                                                         f"{commune}."))
-                code = commune
-            if code not in reference.communes:
-                clean.events.append(RowEvent(SET_ASIDE, "code_insee", values["code_insee"],
-                                             "Code INSEE inconnu du référentiel des communes : ignoré."))
-                code = None
-            values["code_insee"] = code
-        if code is None and reference.communes:
-            code = self._commune_from_postcode(clean, values)
-        clean.commune_code = code
-        if code is not None and not values.get("commune"):
-            values["commune"] = reference.communes[code].name
+        resolution = communes.resolve(self.reference, _text(code) if code is not None else None,
+                                      values.get("code_postal"), _text(values.get("commune")) or None)
+        clean.events.extend(RowEvent(f.kind, f.field, f.value, f.message) for f in resolution.findings)
+        commune = resolution.commune
+        values["code_insee"] = resolution.code_insee
+        clean.commune_code = commune.code if commune else None
+        if commune is not None and not values.get("commune"):
+            values["commune"] = commune.name
         if not values.get("commune"):
             clean.events.append(RowEvent(REJECT, "commune", None, "Champ obligatoire (ou un code INSEE connu)."))
-        elif code is None and reference.communes:
+        elif commune is None and self.reference.communes:
             clean.events.append(RowEvent(WARNING, "commune", values["commune"],
                                          "Commune non retrouvée dans le référentiel (ni code INSEE connu, ni code "
                                          "postal et nom concordants) : lieu gardé sans commune, absent des "
                                          "recherches par territoire et de la couverture."))
-
-    def _commune_from_postcode(self, clean: CleanRow, values: dict[str, Any]) -> str | None:
-        candidates = self.reference.postcodes.get(values.get("code_postal") or "", [])
-        if len(candidates) > 1 and values.get("commune"):
-            wanted = simplified(_text(values["commune"]))
-            candidates = [code for code in candidates if simplified(self.reference.communes[code].name) == wanted]
-        if len(candidates) != 1:
-            return None
-        code = candidates[0]
-        values["code_insee"] = code
-        clean.events.append(RowEvent(REPAIR, "code_insee", None, f"Code INSEE déduit du code postal et de la "
-                                                                 f"commune : {code}."))
-        return code
 
 
 def stored_columns(values: dict[str, Any]) -> dict[str, Any]:
@@ -367,17 +287,6 @@ def stored_columns(values: dict[str, Any]) -> dict[str, Any]:
     lon, lat = values.get("longitude"), values.get("latitude")
     columns["geom"] = f"SRID=4326;POINT({lon!r} {lat!r})" if lon is not None and lat is not None else None
     return columns
-
-
-def _repair_insee(code: str, reference: Reference) -> str | None:
-    """A code that lost a zero (``4112`` → ``04112``, ``2B14`` → ``2B014``) when the result exists."""
-    if re.fullmatch(r"\d{4}", code):
-        candidate = "0" + code
-    elif re.fullmatch(r"2[AB]\d{1,2}", code):
-        candidate = code[:2] + code[2:].zfill(3)
-    else:
-        return code
-    return candidate if candidate in reference.communes or candidate in reference.aliases else code
 
 
 def _blank_to_none(value: Any) -> Any:

@@ -24,7 +24,8 @@ from registry.plugins import notify_venue_changed
 from registry.services import fact_values, facts, journal, qualifications, territories
 from registry.services.context import Context
 from registry.services.import_report import REJECT, SET_ASIDE, UNPUBLISHED, ImportReport, ReportLine
-from registry.services.import_rows import STORED, CleanRow, Reference, RowEvent, stored_columns
+from registry.services.communes import Reference
+from registry.services.import_rows import STORED, CleanRow, RowEvent, stored_columns
 from registry.services.venues import STANDARD_FIELDS
 
 ATTEMPTS = 3

@@ -26,7 +26,8 @@ from registry.services import heap, journal
 from registry.services.context import Context
 from registry.services.import_report import (ImportReport, ReportLines, report_json, write_report_csv,
                                              write_report_json)
-from registry.services.import_rows import CleanRow, RowCleaner, load_reference
+from registry.services.communes import load_reference
+from registry.services.import_rows import CleanRow, RowCleaner
 from registry.services.import_writer import ImportWriter, SyncPolicy
 
 __all__ = ["BATCH_SIZE", "ImportOptions", "ImportReport", "ReportLines", "importers", "open_input", "report_json",

@@ -17,7 +17,7 @@ from registry import hours, spatial, standard
 from registry.errors import Conflict, Forbidden, InvalidInput, StaleRevision
 from registry.models import Venue
 from registry.plugins import notify_venue_changed
-from registry.services import journal, lookup, qualifications, territories
+from registry.services import communes, journal, lookup, qualifications, territories
 from registry.services.context import Context
 from registry.services.pagination import Page, paginate
 
@@ -98,31 +98,31 @@ def _locate(session: Session, venue: Venue, explicit_insee: bool) -> list[InputW
 
 
 def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> list[InputWarning]:
+    """The commune through the resolver the imports use; an unknown INSEE code is refused (an import sets it
+    aside), the point decides when nothing else does and boundaries are loaded."""
     warnings: list[InputWarning] = []
     _check_point(venue.longitude, venue.latitude)
-    commune = None
-    if venue.code_insee:
-        resolved = territories.resolve_commune_code(session, venue.code_insee)
-        if resolved is None:
-            raise InvalidInput.on("code_insee", f"Code INSEE {venue.code_insee} inconnu du référentiel des communes.")
-        commune = resolved.commune
-        if resolved.alias_nature and explicit_insee:
-            warnings.append(InputWarning("code_insee", f"{venue.code_insee} ({resolved.alias_nature}) désigne la "
-                                                  f"commune {commune.name} ({commune.code})."))
-    elif venue.latitude is not None and territories.has_boundaries(session):
-        commune = territories.commune_at(session, venue.longitude, venue.latitude)
-        if commune is None:
+    resolution = communes.resolve(communes.DatabaseLookup(session), venue.code_insee, venue.code_postal,
+                                  venue.commune)
+    if resolution.unknown_code:
+        raise InvalidInput.on("code_insee", f"Code INSEE {venue.code_insee} inconnu du référentiel des communes.")
+    for finding in resolution.findings:
+        if finding.field != "code_insee" or explicit_insee or not venue.code_insee:
+            warnings.append(InputWarning(finding.field, finding.message))
+    commune = resolution.commune
+    if commune is None and venue.latitude is not None and territories.has_boundaries(session):
+        found = territories.commune_at(session, venue.longitude, venue.latitude)
+        if found is None:
             warnings.append(InputWarning("latitude", "Aucune commune ne contient ce point : commune non déterminée."))
         else:
-            venue.code_insee = commune.code
+            commune = communes.Commune(found.code, found.name, found.departement_code, found.region_code,
+                                       found.epci_code)
     if commune is None and not venue.commune:
         raise InvalidInput.on("commune", "Champ obligatoire (ou code_insee, ou des coordonnées dans une commune).")
     venue.commune_code = commune.code if commune else None
     if commune is not None:
+        venue.code_insee = resolution.code_insee or commune.code
         venue.commune = venue.commune or commune.name
-        if venue.code_postal and venue.code_postal not in territories.postcodes_of(session, commune.code):
-            warnings.append(InputWarning("code_postal", f"Le code postal {venue.code_postal} n'est pas celui de "
-                                                   f"{commune.name} ({commune.code})."))
     venue.geom = spatial.point_value(venue.longitude, venue.latitude)
     return warnings
 

@@ -1,0 +1,214 @@
+"""The one commune resolver: which current commune a venue's INSEE code, postcode and commune name designate,
+what it repaired on the way and what it doubts. The API (``venues``) and the imports (``import_rows``) both call
+``resolve``; only the way they look communes up differs (queries per request, or the whole reference in memory
+for the length of an import).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from registry.models import CommuneAlias, Postcode, Territory
+from registry.services.import_report import REPAIR, SET_ASIDE, WARNING
+
+
+@dataclass
+class Commune:
+    code: str
+    name: str
+    departement: str | None
+    region: str | None
+    epci: str | None
+
+
+@dataclass
+class Finding:
+    """Something the resolver did or doubts: ``kind`` is an import report's (réparation, valeur ignorée,
+    avertissement)."""
+
+    kind: str
+    field: str
+    value: Any
+    message: str
+
+
+@dataclass
+class Resolution:
+    """The current commune (``None``: not found), the ``code_insee`` to store (the given code, repaired, when
+    it is an arrondissement's or a former commune's: it says more than the commune's), and the findings."""
+
+    commune: Commune | None = None
+    code_insee: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def unknown_code(self) -> bool:
+        """Whether the given INSEE code designates no commune, current or former."""
+        return any(f.kind == SET_ASIDE and f.field == "code_insee" for f in self.findings)
+
+
+class CommuneLookup(ABC):
+    """Where the resolver finds communes, aliases (arrondissements, former communes) and postcodes."""
+
+    @abstractmethod
+    def commune(self, code: str) -> Commune | None:
+        """The current commune of that code."""
+
+    @abstractmethod
+    def alias(self, code: str) -> tuple[str, str] | None:
+        """``(current commune code, nature)`` of a code that is no longer a commune's."""
+
+    @abstractmethod
+    def communes_of_postcode(self, postcode: str) -> list[str]:
+        """The current communes a postcode serves."""
+
+    @abstractmethod
+    def postcodes_of(self, code: str) -> set[str]:
+        """The postcodes of a current commune (its arrondissements and former communes included)."""
+
+
+class Reference(CommuneLookup):
+    """The territory reference in memory for the length of an import (35,000 communes: a few MB)."""
+
+    def __init__(self, communes: dict[str, Commune], aliases: dict[str, tuple[str, str]],
+                 postcodes: dict[str, list[str]]) -> None:
+        self.communes, self.aliases, self.postcodes = communes, aliases, postcodes
+        self.by_commune: dict[str, set[str]] = {}
+        for postcode, codes in postcodes.items():
+            for code in codes:
+                self.by_commune.setdefault(code, set()).add(postcode)
+
+    def commune(self, code: str) -> Commune | None:
+        return self.communes.get(code)
+
+    def alias(self, code: str) -> tuple[str, str] | None:
+        return self.aliases.get(code)
+
+    def communes_of_postcode(self, postcode: str) -> list[str]:
+        return self.postcodes.get(postcode, [])
+
+    def postcodes_of(self, code: str) -> set[str]:
+        return self.by_commune.get(code, set())
+
+    def in_scope(self, commune_code: str | None, scope: tuple[str, ...]) -> bool:
+        """Whether the commune lies in one of the scope's territories (an empty scope is everywhere)."""
+        if not scope:
+            return True
+        commune = self.communes.get(commune_code or "")
+        if commune is None:
+            return False
+        codes = {"commune": commune.code, "departement": commune.departement, "region": commune.region,
+                 "epci": commune.epci}
+        return any(codes.get(kind) == code for kind, _, code in (ref.partition(":") for ref in scope))
+
+
+def load_reference(session: Session) -> Reference:
+    """Communes, aliases (arrondissements, former communes) and postcodes, from the database."""
+    communes = {code: Commune(code, name, dep, reg, epci) for code, name, dep, reg, epci in session.execute(
+        select(Territory.code, Territory.name, Territory.departement_code, Territory.region_code,
+               Territory.epci_code).where(Territory.kind == "commune"))}
+    aliases = {code: (commune, nature) for code, commune, nature in session.execute(
+        select(CommuneAlias.code, CommuneAlias.commune_code, CommuneAlias.nature))}
+    postcodes: dict[str, list[str]] = {}
+    for postcode, code in session.execute(select(Postcode.postcode, Postcode.commune_code)):
+        target = aliases[code][0] if code in aliases else code
+        if target not in postcodes.setdefault(postcode, []):
+            postcodes[postcode].append(target)
+    return Reference(communes, aliases, postcodes)
+
+
+class DatabaseLookup(CommuneLookup):
+    """Communes looked up with one query each (the API's writes: one venue at a time)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def commune(self, code: str) -> Commune | None:
+        row = self.session.execute(select(Territory.code, Territory.name, Territory.departement_code,
+                                          Territory.region_code, Territory.epci_code).where(
+            Territory.kind == "commune", Territory.code == code)).first()
+        return Commune(*row) if row else None
+
+    def alias(self, code: str) -> tuple[str, str] | None:
+        alias = self.session.get(CommuneAlias, code)
+        return (alias.commune_code, alias.nature) if alias else None
+
+    def communes_of_postcode(self, postcode: str) -> list[str]:
+        codes = self.session.scalars(select(Postcode.commune_code).where(Postcode.postcode == postcode))
+        current: list[str] = []
+        for code in codes:
+            alias = self.alias(code)
+            target = alias[0] if alias else code
+            if target not in current:
+                current.append(target)
+        return current
+
+    def postcodes_of(self, code: str) -> set[str]:
+        aliases = select(CommuneAlias.code).where(CommuneAlias.commune_code == code)
+        return set(self.session.scalars(select(Postcode.postcode).where(
+            or_(Postcode.commune_code == code, Postcode.commune_code.in_(aliases)))))
+
+
+def simplified(name: str) -> str:
+    """A place name for comparison: no accents, no case, words only (``Saint-Affrique`` → ``saint affrique``)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return " ".join(re.findall(r"[a-z0-9]+", ascii_name.lower()))
+
+
+def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None, name: str | None) -> Resolution:
+    """The current commune of a venue, from its INSEE code (a truncated code completed when the result exists,
+    an arrondissement or former commune led to its commune), else from its postcode (and its commune's name
+    when the postcode serves several); a postcode foreign to the commune found is a warning."""
+    resolution = Resolution()
+    findings = resolution.findings
+    code = (code_insee or "").strip().upper() or None
+    if code is not None:
+        repaired = _repair_insee(code, lookup)
+        if repaired != code:
+            findings.append(Finding(REPAIR, "code_insee", code, f"Code tronqué complété : {repaired}."))
+            code = repaired
+        given = code
+        alias = lookup.alias(code)
+        if alias is not None:
+            findings.append(Finding(REPAIR, "code_insee", code, f"{code} ({alias[1]}) : commune de rattachement "
+                                                                f"{alias[0]}."))
+            code = alias[0]
+        resolution.commune = lookup.commune(code)
+        resolution.code_insee = given if resolution.commune is not None else None
+        if resolution.commune is None:
+            findings.append(Finding(SET_ASIDE, "code_insee", code_insee,
+                                    "Code INSEE inconnu du référentiel des communes : ignoré."))
+    if resolution.commune is None and postcode:
+        candidates = lookup.communes_of_postcode(postcode)
+        if len(candidates) > 1 and name:
+            wanted = simplified(name)
+            candidates = [c for c in candidates if (found := lookup.commune(c)) and simplified(found.name) == wanted]
+        if len(candidates) == 1:
+            resolution.commune = lookup.commune(candidates[0])
+            findings.append(Finding(REPAIR, "code_insee", None, "Code INSEE déduit du code postal"
+                                    + (" et de la commune" if name else "") + f" : {candidates[0]}."))
+    commune = resolution.commune
+    if commune is not None:
+        resolution.code_insee = resolution.code_insee or commune.code
+        if postcode and postcode not in lookup.postcodes_of(commune.code):
+            findings.append(Finding(WARNING, "code_postal", postcode, f"Le code postal {postcode} n'est pas celui "
+                                                                      f"de {commune.name} ({commune.code})."))
+    return resolution
+
+
+def _repair_insee(code: str, lookup: CommuneLookup) -> str:
+    """A code that lost a zero (``4112`` → ``04112``, ``2B14`` → ``2B014``) when the result exists."""
+    if re.fullmatch(r"\d{4}", code):
+        candidate = "0" + code
+    elif re.fullmatch(r"2[AB]\d{1,2}", code):
+        candidate = code[:2] + code[2:].zfill(3)
+    else:
+        return code
+    return candidate if lookup.commune(candidate) or lookup.alias(candidate) else code
