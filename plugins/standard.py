@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import Any, TextIO
 
 from registry import hookimpl
@@ -41,6 +42,7 @@ KNOWN_COLUMNS = frozenset(_LIST_TARGETS) | frozenset(_SCALAR_TARGETS) | frozense
 FACT = "fait"
 
 
+@lru_cache(maxsize=65_536)
 def translate(column: str, value: str) -> tuple[str | None, str | bool, str]:
     """Where one value of a multi-valued column goes, read through both versions' vocabularies:
     ``(field, value, note)``; field ``FACT``: an audit fact; field ``None``: not readable, ``note`` says why."""
@@ -115,17 +117,24 @@ def read_record(line: int, record: dict[str, Any], plan: ColumnPlan, source: Inp
     value is kept, converted with a note, or set aside with its reason."""
     row = SourceRow(line, {})
     values = row.values
+    targets = plan.targets
     for column, raw in record.items():
-        target = plan.target(column)
+        target = targets[column] if column in targets else plan.target(column)
         if target is None:
             continue
         kind, field = target
         if kind == "scalar":
-            _scalar(row, column, field, raw)
+            if raw is None or raw.__class__ is str and (raw == "" or raw.isspace()):
+                values.setdefault(field, raw)
+            else:
+                _scalar(row, column, field, raw)
             continue
         if field in LIST_FIELDS:
             values.setdefault(field, [])
-        for item in _items(row, column, raw):
+        if raw is None or raw == "" or raw == []:
+            continue
+        items = _split(raw) if raw.__class__ is str else _items(row, column, raw)
+        for item in items:
             target_field, value, note = translate(field, item)
             if target_field is None:
                 row.set_aside.append(Note(column, item, note))
@@ -134,11 +143,16 @@ def read_record(line: int, record: dict[str, Any], plan: ColumnPlan, source: Inp
                 row.notes.append(Note(column, item, note))
             if target_field == FACT:
                 row.facts[PASS_FACT] = value
-            elif value not in values.setdefault(target_field, []):
-                values[target_field].append(value)
+            elif value not in (known := values.setdefault(target_field, [])):
+                known.append(value)
     if source is not None:
         source.tally(record, plan.fields, plan.reasons)
     return row
+
+
+@lru_cache(maxsize=65_536)
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(split_items(text))
 
 
 def _scalar(row: SourceRow, column: str, field: str, raw: Any) -> None:

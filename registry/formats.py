@@ -126,8 +126,10 @@ class Input:
         column not read, with its number of values and an example."""
         columns = self.columns
         for column, value in record.items():
-            if value is None or value == "" or value == [] or value == {} or (isinstance(value, str)
-                                                                                and not value.strip()):
+            if value.__class__ is str:
+                if not value or value.isspace():
+                    continue
+            elif value is None or value == [] or value == {}:
                 continue
             use = columns.get(column)
             if use is None:

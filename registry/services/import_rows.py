@@ -8,13 +8,13 @@ venue is kept without it); a missing or invalid required field rejects the row. 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from marshmallow import ValidationError
 
 from geodata.france import area_of
@@ -57,9 +57,10 @@ class CleanRow:
     events: list[RowEvent] = field(default_factory=list)
     #: Fields the file did not give and the import filled in (an update keeps the stored value instead).
     defaulted: set[str] = field(default_factory=set)
-    #: The row of a new venue, lists already as JSON text (computed here, in the reading process, to spare
-    #: the writing one).
+    #: The row of a new venue, lists already as JSON text, and the ``after`` of its journal entry as JSON text
+    #: (computed here, in the reading process, to spare the writing one).
     insert_row: dict[str, Any] = field(default_factory=dict)
+    created_entry: str = ""
 
     @property
     def rejected(self) -> bool:
@@ -76,16 +77,19 @@ def _lambert93():
 class RowCleaner:
     """Cleans the rows of one import against the territory reference (one schema instance, reused)."""
 
-    def __init__(self, reference: Reference, today: date) -> None:
+    def __init__(self, reference: Reference, today: date, provenance: dict[str, Any] | None = None) -> None:
         self.reference = reference
         self.today = today
+        #: What the journal entry of a venue created from a row says of its origin (dataset, file).
+        self.provenance = provenance or {}
         # The repairs above already checked these with the same rules (registry.standard): not twice.
         self.schema = VenueStandardSchema(exclude=CHECKED_BY_REPAIRS)
         self.fields = frozenset(VenueStandardSchema().fields)
 
     def clean(self, row: SourceRow) -> CleanRow:
         """Repair, validate and normalise one row."""
-        values = {name: _blank_to_none(value) for name, value in row.values.items()}
+        values = {name: (value.replace("\x00", "").strip() or None if value.__class__ is str else
+                         _blank_to_none(value)) for name, value in row.values.items()}
         clean = CleanRow(row.line, _text(values.pop("id", None)), facts=dict(row.facts))
         clean.events.extend(RowEvent(CONVERSION, note.field, note.value, note.message) for note in row.notes)
         clean.events.extend(RowEvent(SET_ASIDE, note.field, note.value, note.message) for note in row.set_aside)
@@ -105,8 +109,12 @@ class RowCleaner:
         if not clean.rejected:
             clean.values = venues.normalise(values)
             columns = stored_columns({**clean.values, "commune_code": clean.commune_code})
-            clean.insert_row = {name: json.dumps(value) if name in venues.LIST_FIELDS else value
+            clean.insert_row = {name: orjson.dumps(value).decode() if name in venues.LIST_FIELDS else value
                                 for name, value in columns.items()}
+            snapshot = {name: value for name, value in clean.values.items()
+                        if value is not None and value != [] and name in venues.STANDARD_FIELDS}
+            clean.created_entry = orjson.dumps({**snapshot, **self.provenance, "origin_id": clean.source_id,
+                                                "ligne": clean.line}).decode()
         return clean
 
     def _identify(self, clean: CleanRow, values: dict[str, Any]) -> None:

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Column, ColumnElement, MetaData, Table, Text, and_, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from registry.db import bulk_insert, is_busy, refresh_statistics
+from registry.db import bulk_insert, is_busy, refresh_statistics, text_columns
 from registry.errors import Conflict, InvalidInput
 from registry.models import AuditFact, Qualification, Venue
 from registry.plugins import notify_venue_changed
@@ -26,7 +26,6 @@ from registry.services.context import Context
 from registry.services.import_report import REJECT, SET_ASIDE, UNPUBLISHED, ImportReport, ReportLine
 from registry.services.communes import Reference
 from registry.services.import_rows import STORED, CleanRow, RowEvent, stored_columns
-from registry.services.venues import STANDARD_FIELDS
 
 ATTEMPTS = 3
 BUSY_ATTEMPTS = 30
@@ -188,11 +187,8 @@ class ImportWriter:
                 Venue.id.in_([row["id"] for row in inserts]))).all())
             for row, clean in zip(inserts, new_rows):
                 pk = created[row["id"]]
-                snapshot = {name: value for name in STANDARD_FIELDS
-                            if (value := clean.values.get(name)) is not None and value != []}
-                entries.append(journal.entry_row(actor, "venue.created", "venue", row["id"], pk, None,
-                                                 {**snapshot, "origin": dataset, "origin_id": row["origin_id"],
-                                                  "import": filename, "ligne": clean.line}, at=now))
+                entries.append(journal.entry_row(actor, "venue.created", "venue", row["id"], pk, at=now,
+                                                 encoded_after=clean.created_entry))
                 changed.append((pk, "created"))
         if updates:
             result = session.execute(_UPDATE, updates)
@@ -295,8 +291,7 @@ class ImportWriter:
 
 
 #: The venues table with its JSON columns as text: rows arrive with their lists already encoded.
-_RAW_VENUES = Table(_TABLE.name, MetaData(), *(Column(c.name, Text() if isinstance(c.type, JSON) else c.type)
-                                               for c in _TABLE.columns))
+_RAW_VENUES = text_columns(_TABLE)
 _UPDATE = (update(_TABLE).where(_TABLE.c.pk == bindparam("b_pk"), _TABLE.c.revision == bindparam("b_revision"))
            .values({**{name: bindparam(f"b_{name}", type_=_TABLE.c[name].type) for name in STORED + ("geom",)},
                     "revision": bindparam("b_new_revision"), "updated_at": bindparam("b_now")}))

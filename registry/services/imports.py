@@ -99,7 +99,7 @@ def run_import(session: Session, path: Path, ctx: Context, options: ImportOption
                           options.sync)
     reference = load_reference(session)
     writer = ImportWriter(session, ctx, report, reference, dataset, options.dry_run, options.batch_size)
-    cleaner = RowCleaner(reference, ctx.day())
+    cleaner = RowCleaner(reference, ctx.day(), {"origin": dataset, "import": filename})
     session.rollback()
     columns: dict[str, ColumnUse] = {}
 

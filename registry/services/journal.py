@@ -10,16 +10,29 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from registry.db import bulk_insert
+from registry.db import bulk_insert, dump_json, text_columns
 from registry.models import JournalEntry, Venue
+
+
+_ENCODED_ENTRIES = text_columns(JournalEntry.__table__)
 
 
 class JournalIsAppendOnly(RuntimeError):
     """Raised when code tries to update or delete a journal entry."""
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """A value as JSON can hold it (dates in ISO format, UUIDs as text)."""
+    kind = value.__class__
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {k: v if v.__class__ in _PLAIN else jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [v if v.__class__ in _PLAIN else jsonable(v) for v in value]
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
@@ -43,16 +56,21 @@ def record(session: Session, actor: str, action: str, subject_type: str, subject
 
 
 def entry_row(actor: str, action: str, subject_type: str, subject_id: Any, venue_pk: int | None = None,
-              before: Any = None, after: Any = None, at: datetime | None = None) -> dict[str, Any]:
-    """An entry as a row for ``record_many`` (the same columns and JSON values as ``record`` writes)."""
+              before: Any = None, after: Any = None, at: datetime | None = None, encoded_after: str | None = None
+              ) -> dict[str, Any]:
+    """An entry as a row for ``record_many``: the columns ``record`` writes, ``before`` and ``after`` as JSON
+    text (``encoded_after``: an ``after`` already encoded, e.g. by an import's reading process)."""
     return {"at": at or datetime.now(timezone.utc), "actor": actor, "action": action, "subject_type": subject_type,
-            "subject_id": str(subject_id), "venue_pk": venue_pk, "before": jsonable(before), "after": jsonable(after)}
+            "subject_id": str(subject_id), "venue_pk": venue_pk,
+            "before": None if before is None else dump_json(jsonable(before)),
+            "after": encoded_after if encoded_after is not None else
+            (None if after is None else dump_json(jsonable(after)))}
 
 
 def record_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """Append many entries at once (``entry_row`` rows; ``COPY`` on PostgreSQL): the bulk form of ``record``,
     for imports."""
-    bulk_insert(session, JournalEntry.__table__, rows)
+    bulk_insert(session, _ENCODED_ENTRIES, rows)
 
 
 def venue_history(session: Session, venue: Venue) -> list[JournalEntry]:
