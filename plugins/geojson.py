@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from registry import hookimpl
-from registry.formats import ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow, rejected_row
+from registry.formats import ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow, rejected_row, shown
 
 from plugins.standard import V1_FIELDS, ColumnPlan, read_record, score
 
@@ -22,7 +22,7 @@ def feature_row(position: int, feature: Any, plan: ColumnPlan, source: Input | N
     if geometry is None:
         return row
     if not isinstance(geometry, dict):
-        row.set_aside.append(Note("geometry", geometry, "Géométrie qui n'est pas un objet GeoJSON : ignorée."))
+        row.set_aside.append(Note("geometry", shown(geometry), "Géométrie qui n'est pas un objet GeoJSON : ignorée."))
         return row
     coordinates = geometry.get("coordinates")
     if geometry.get("type") == "Point" and isinstance(coordinates, list) and len(coordinates) >= 2 \
@@ -33,7 +33,8 @@ def feature_row(position: int, feature: Any, plan: ColumnPlan, source: Input | N
             row.notes.append(Note("geometry", coordinates[:2], "Point de la géométrie différent des propriétés "
                                                                "longitude et latitude : celles-ci sont reprises."))
     else:
-        row.set_aside.append(Note("geometry", geometry.get("type"), "Géométrie autre qu'un point : ignorée."))
+        row.set_aside.append(Note("geometry", shown(geometry), "Géométrie qui n'est pas un point aux coordonnées "
+                                                              "numériques : ignorée."))
     return row
 
 

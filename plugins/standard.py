@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from registry import hookimpl
 from registry.formats import (NOT_AN_OBJECT, ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow,
-                              column_key, rejected_row, split_items, write_json_array)
+                              column_key, rejected_row, shown, split_items, write_json_array)
 from registry.standard import FIELDS, FREE_LISTS, LIST_FIELDS, PATTERN_SPELLINGS, SEPARATOR, canonical_value
 
 from plugins import standard_v01 as v01
@@ -158,8 +158,8 @@ def _split(text: str) -> tuple[str, ...]:
 def _scalar(row: SourceRow, column: str, field: str, raw: Any) -> None:
     values = row.values
     if isinstance(raw, (dict, list)):
-        row.set_aside.append(Note(column, raw, "Valeur structurée (objet ou liste) pour un champ simple : "
-                                               "non reprise."))
+        row.set_aside.append(Note(column, shown(raw), "Valeur structurée (objet ou liste) pour un champ simple : "
+                                                      "non reprise."))
         values.setdefault(field, None)
         return
     given = values.get(field)
@@ -172,13 +172,13 @@ def _scalar(row: SourceRow, column: str, field: str, raw: Any) -> None:
 
 def _items(row: SourceRow, column: str, raw: Any) -> list[str]:
     if isinstance(raw, dict):
-        row.set_aside.append(Note(column, raw, "Objet JSON à la place d'une liste : non repris."))
+        row.set_aside.append(Note(column, shown(raw), "Objet JSON à la place d'une liste : non repris."))
         return []
     items = raw if isinstance(raw, list) else [raw]
     texts: list[str] = []
     for item in items:
         if isinstance(item, (dict, list)):
-            row.set_aside.append(Note(column, item, "Élément structuré dans une liste : non repris."))
+            row.set_aside.append(Note(column, shown(item), "Élément structuré dans une liste : non repris."))
         elif item is not None:
             texts.extend(split_items(str(item)))
     return texts

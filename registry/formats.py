@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import ijson
+import orjson
 
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t")
@@ -93,6 +94,18 @@ class ColumnUse:
     reason: str = ""
     values: int = 0
     example: Any = None
+
+
+SHOWN_MAX = 200
+
+
+def shown(value: Any) -> str:
+    """A structured value (object, list) as short JSON text for a report line, however deep it is nested."""
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError: nested deeper than 254 levels, or not JSON at all
+        text = "(valeur imbriquée trop profondément pour être montrée)"
+    return text if len(text) <= SHOWN_MAX else text[:SHOWN_MAX - 1] + "…"
 
 
 def rejected_row(line: int, message: str, field: str = "") -> SourceRow:

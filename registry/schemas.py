@@ -50,6 +50,23 @@ class FrenchSchema(Schema):
             _frenchify(field)
 
 
+class BoundedDateTime(fields.AwareDateTime):
+    """An ISO date and time with its offset (``default_timezone`` when it has none), between the years 1900 and
+    2200: outside them, converting between time zones overflows (``9999-12-31T23:59:59-12:00``)."""
+
+    default_error_messages = {"bounds": "Date et heure entre 1900 et 2200 attendues."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment.astimezone(timezone.utc)
+        except (OverflowError, ValueError):
+            raise self.make_error("bounds") from None
+        if not 1900 <= moment.year <= 2200:
+            raise self.make_error("bounds")
+        return moment
+
+
 def _vocabulary_list(name: str, **kwargs) -> fields.List:
     values = standard.VOCABULARIES[name]
     return fields.List(fields.String(metadata={"enum": list(values)}),
@@ -224,4 +241,4 @@ class OperatorVenueListArgsSchema(VenueListArgsSchema):
     publication_status = fields.String(validate=validate.OneOf(("draft", "published", "unpublished"),
                                                                error="draft, published ou unpublished attendu."))
     origin = fields.String()
-    updated_since = fields.AwareDateTime(default_timezone=timezone.utc)
+    updated_since = BoundedDateTime(default_timezone=timezone.utc)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry.formats import ColumnUse, write_json_array
+from registry.formats import ColumnUse, shown, write_json_array
 from registry.services import journal
 
 #: Kinds of report lines (shown as they are: French words).
@@ -109,7 +109,7 @@ class ImportReport:
         self.columns = list(columns.values())
         for use in self.columns:
             if use.field is None and use.values:
-                example = str(use.example)
+                example = use.example if isinstance(use.example, str) else shown(use.example)
                 example = example if len(example) <= EXAMPLE_MAX else example[:EXAMPLE_MAX - 1] + "…"
                 self.lines.append(ReportLine(0, None, UNREAD_COLUMN, use.column, example,
                                              f"Colonne non lue ({use.reason or 'inconnue'}) : "

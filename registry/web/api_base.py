@@ -8,7 +8,8 @@ import orjson
 from flask import Response, request, url_for
 from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import RAISE, Schema
-from webargs.flaskparser import FlaskParser, abort
+from webargs.core import missing
+from webargs.flaskparser import FlaskParser, abort, is_json_request
 
 from registry.errors import PreconditionRequired, StaleRevision
 from registry.services.pagination import Page
@@ -31,6 +32,16 @@ class StrictParser(FlaskParser):
                 schema = self._schemas[argmap] = argmap()
             return schema
         return super()._get_schema(argmap, req)
+
+    def _raw_load_json(self, req) -> Any:
+        # orjson, not the standard decoder: it refuses lone surrogates ("\ud800", which PostgreSQL cannot store),
+        # nesting deeper than 1,024 (the standard decoder's RecursionError was a 500) and numbers beyond a double.
+        if not is_json_request(req):
+            return missing
+        data = req.get_data(cache=True)
+        if not data.strip():
+            return missing
+        return orjson.loads(data)
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         where = f" (ligne {error.lineno}, colonne {error.colno})" if hasattr(error, "lineno") else ""

@@ -39,7 +39,8 @@ class SearchArgsSchema(schemas.FrenchSchema):
     accompaniment = fields.List(fields.String(validate=validate.OneOf(
         standard.VOCABULARIES["modalites_accompagnement"])))
     typology = fields.List(fields.String())
-    open_at = fields.AwareDateTime(default_timezone=PARIS, metadata={"description": "Ouvert à cette date et heure"})
+    open_at = schemas.BoundedDateTime(default_timezone=PARIS, metadata={
+        "description": "Ouvert à cette date et heure (années 1900 à 2200)"})
     open_now = fields.Boolean()
     q = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Nom ou commune"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))

@@ -32,13 +32,15 @@ def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...]) -> Limit
     @app.before_request
     def _no_nul_characters():
         # PostgreSQL cannot store or compare text holding U+0000: refuse it at the door (400), wherever it is.
-        if "\x00" in request.path or any("\x00" in value for value in request.args.values()):
+        # Every value of every key (a repeated parameter too), keys, uploaded file names, any form encoding.
+        if "\x00" in request.path or _has_nul(request.args):
             abort(400, description="Caractère nul (U+0000) interdit dans l'adresse de la requête.")
         if request.method in ("POST", "PUT", "PATCH"):
             if request.is_json and b"\\u0000" in request.get_data(cache=True):
                 abort(400, description="Caractère nul (U+0000) interdit dans le corps JSON.")
-            if request.mimetype == "application/x-www-form-urlencoded" and any(
-                    "\x00" in value for value in request.form.values()):
+            if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") and (
+                    _has_nul(request.form) or any("\x00" in (upload.filename or "") or "\x00" in key
+                                                  for key, upload in request.files.items(multi=True))):
                 abort(400, description="Caractère nul (U+0000) interdit dans le formulaire.")
 
     @app.before_request
@@ -57,6 +59,11 @@ def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...]) -> Limit
         return response
 
     return limiter
+
+
+def _has_nul(values) -> bool:
+    """Whether a multi-dict (query, form) holds U+0000 in any key or any of its values."""
+    return any("\x00" in key or "\x00" in value for key, value in values.items(multi=True))
 
 
 def content_security_policy(tiles_url: str) -> str:

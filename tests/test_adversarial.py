@@ -1,0 +1,88 @@
+"""What an adversarial review of the running registry broke (issue « Hardening, second round »): each defect
+as a test that failed before its fix, on both databases. A 500 is a bug: none of these may answer one."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+
+from registry.services import imports
+from registry.services.context import Context
+from tests.conftest import RODEZ_MEDIATHEQUE
+
+OPERATOR_VENUES = "/api/v1/operator/venues"
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "0001-01-01T00:00:00"])
+def test_dates_at_the_edges_of_time_are_refused_not_overflowed(client, operator, moment):
+    public = client.get("/api/v1/venues", query_string={"open_at": moment})
+    assert public.status_code == 422 and "open_at" in public.get_json()["errors"], public.get_data(as_text=True)
+    listed = client.get(OPERATOR_VENUES, query_string={"updated_since": moment}, headers=operator)
+    assert listed.status_code == 422 and "updated_since" in listed.get_json()["errors"]
+    assert client.get("/api/v1/venues", query_string={"open_at": "2026-12-05T10:00:00+01:00"}).status_code == 200
+
+
+def test_nul_characters_are_refused_wherever_they_hide(client, operator):
+    repeated = client.get("/api/v1/venues?typology=TIERS_LIEUX&typology=a%00b")
+    assert repeated.status_code == 400 and "U+0000" in repeated.get_json()["detail"]
+    in_a_key = client.get("/api/v1/venues?a%00b=1")
+    assert in_a_key.status_code == 400
+    upload = client.post("/api/v1/operator/imports", headers=operator, content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(b"id,nom\n1,a\n"), "lieux\x00.csv")})
+    assert upload.status_code == 400
+    form = client.post("/auditeur/connexion", content_type="multipart/form-data", data={"jeton": "a\x00b"})
+    assert form.status_code == 400
+
+
+@pytest.mark.parametrize("body, status", [
+    pytest.param(b"[" * 100_000 + b"]" * 100_000, 400, id="nested-100000-deep"),
+    pytest.param(json.dumps({**RODEZ_MEDIATHEQUE, "nom": "\ud800"}).encode(), 400, id="lone-surrogate"),
+    pytest.param(b'{"nom": "x", "latitude": ' + b"9" * 5000 + b"}", 400, id="integer-of-5000-digits"),
+])
+def test_hostile_json_is_a_clear_error(client, operator, body, status):
+    response = client.post(OPERATOR_VENUES, data=body, content_type="application/json", headers=operator)
+    assert response.status_code == status, response.get_data(as_text=True)[:200]
+    assert response.mimetype == "application/problem+json"
+
+
+def test_a_huge_integer_fact_is_refused(client, operator, create_venue):
+    venue_id = create_venue().get_json()["id"]
+    body = b'{"name": "trained_mediators", "value": ' + b"9" * 5000 + b"}"
+    response = client.post(f"{OPERATOR_VENUES}/{venue_id}/facts", data=body, content_type="application/json",
+                           headers=operator)
+    assert response.status_code == 400, response.get_data(as_text=True)[:200]
+
+
+@pytest.mark.parametrize("geometry", ["POINT(2 44)", [2.5, 44.3], 42, {"type": "Point", "coordinates": "2,44"},
+                                      {"type": "Point", "coordinates": [[2, 44]]}])
+def test_a_geojson_import_with_a_strange_geometry_is_reported(app, session, tmp_path, geometry):
+    path = tmp_path / "lieux.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": geometry,
+         "properties": {"id": "g1", "nom": "Lieu", "commune": "Rodez", "code_postal": "12000", "adresse": "1 rue A"}}
+    ]}), encoding="utf-8")
+    ctx = Context("operateur-test", plugins=app.extensions["registry.plugins"],
+                  catalogue=app.extensions["registry.criteria"])
+    report = imports.run_import(session, path, ctx, imports.ImportOptions())
+    assert (report.created, report.rejected) == (1, 0)
+    assert any(line.field == "geometry" for line in report.lines)
+
+
+def test_an_import_value_nested_2000_deep_is_set_aside(app, client, operator, session, tmp_path):
+    deep = "[" * 2000 + "]" * 2000
+    text = ('[{"id": "p1", "nom": "Lieu", "commune": "Rodez", "code_postal": "12000", "adresse": "1 rue A", '
+            f'"horaires": {deep}, "services": {deep}, "inconnue": {deep}}}]')
+    response = client.post("/api/v1/operator/imports", headers=operator, content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(text.encode()), "lieux.json")})
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    lines = response.get_json()["lignes"]
+    assert {line["champ"] for line in lines} >= {"horaires", "services", "inconnue"}
+    assert all(len(json.dumps(line["valeur"])) < 300 for line in lines)
+
+
+def test_no_stack_trace_or_english_code_in_these_answers(client):
+    response = client.get("/api/v1/venues", query_string={"open_at": "9999-12-31T23:59:59-12:00"})
+    assert not re.search(r"Traceback|OverflowError|Internal Server Error", response.get_data(as_text=True))
