@@ -86,3 +86,32 @@ def test_an_import_value_nested_2000_deep_is_set_aside(app, client, operator, se
 def test_no_stack_trace_or_english_code_in_these_answers(client):
     response = client.get("/api/v1/venues", query_string={"open_at": "9999-12-31T23:59:59-12:00"})
     assert not re.search(r"Traceback|OverflowError|Internal Server Error", response.get_data(as_text=True))
+
+
+def test_parallel_first_decisions_on_a_venue_give_one_qualification(app, client, operator, create_venue):
+    import threading
+
+    venue_id = create_venue().get_json()["id"]
+    url = f"/api/v1/operator/venues/{venue_id}/qualifications/pass-numerique/decisions"
+    outcomes: list[int] = []
+    start = threading.Barrier(3)
+
+    def submit() -> None:
+        local = app.test_client()
+        start.wait()
+        outcomes.append(local.post(url, json={"action": "submit"}, headers=operator).status_code)
+
+    for _ in range(5):  # a few rounds: the race is not won every time
+        threads = [threading.Thread(target=submit) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if outcomes.count(200) + outcomes.count(201):
+            break
+    assert set(outcomes) <= {200, 201, 409, 503}, outcomes
+    with app.extensions["registry.db"].session() as session:
+        from sqlalchemy import func, select
+
+        from registry.models import Qualification
+        assert session.scalar(select(func.count()).select_from(Qualification)) == 1

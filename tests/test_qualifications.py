@@ -189,20 +189,45 @@ def test_journal_entries_cannot_be_changed_through_the_orm(client, operator, ven
     assert session.scalar(select(JournalEntry.action).limit(1)) == "venue.created"
 
 
+COPY_OF_FIRST = ("(pk, at, actor, action, subject_type, subject_id, venue_pk, before, after) SELECT pk, at, "
+                 "'falsifié', action, subject_type, subject_id, venue_pk, before, after FROM journal_entries "
+                 "ORDER BY pk LIMIT 1")
+
+
 @pytest.mark.parametrize("statement", [
     "UPDATE journal_entries SET actor = 'x'",
     "DELETE FROM journal_entries",
     "TRUNCATE journal_entries",
+    pytest.param(f"INSERT OR REPLACE INTO journal_entries {COPY_OF_FIRST}", id="sqlite-insert-or-replace"),
+    pytest.param(f"REPLACE INTO journal_entries {COPY_OF_FIRST}", id="sqlite-replace"),
+    pytest.param(f"INSERT INTO journal_entries {COPY_OF_FIRST} ON CONFLICT (pk) DO UPDATE SET actor = 'falsifié'",
+                 id="upsert"),
 ])
 def test_journal_entries_cannot_be_changed_in_sql(venue_id, session, statement):
-    if statement.startswith("TRUNCATE") and session.get_bind().dialect.name == "sqlite":
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if statement.startswith("TRUNCATE") and sqlite:
         pytest.skip("SQLite has no TRUNCATE")
+    if "REPLACE" in statement and not sqlite:
+        pytest.skip("PostgreSQL has no REPLACE (its upsert is tested)")
     entries = journal_count(session)
     with pytest.raises(Exception, match="append-only"):
         session.execute(text(statement))
         session.commit()
     session.rollback()
     assert journal_count(session) == entries
+    assert "falsifié" not in {actor for (actor,) in session.execute(text("SELECT actor FROM journal_entries"))}
+
+
+def test_the_orm_cannot_replace_a_journal_entry(venue_id, session):
+    from sqlalchemy import insert
+
+    first = session.execute(select(JournalEntry.__table__).order_by(JournalEntry.pk).limit(1)).mappings().one()
+    with pytest.raises(Exception, match="append-only|UNIQUE|duplicate"):
+        session.execute(insert(JournalEntry.__table__).prefix_with("OR REPLACE", dialect="sqlite")
+                        .values({**first, "actor": "falsifié"}))
+        session.commit()
+    session.rollback()
+    assert session.scalar(select(JournalEntry.actor).where(JournalEntry.pk == first["pk"])) == first["actor"]
 
 
 def test_operator_scope_hides_and_protects_venues_outside_it(client, token_for, create_venue):

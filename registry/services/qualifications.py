@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Text, and_, cast, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -114,6 +115,10 @@ def decide(session: Session, venue_id: uuid.UUID, set_id: str, action: str, ctx:
     except StaleDataError:
         session.rollback()
         raise StaleRevision("Cette qualification a été modifiée entre-temps.") from None
+    except IntegrityError:  # a parallel first decision created this venue's qualification for the set meanwhile
+        session.rollback()
+        raise Conflict("Une autre décision sur ce lieu et ce référentiel vient d'être enregistrée : relisez la "
+                       "qualification avant de décider.") from None
     journal.record(session, ctx.actor, f"qualification.{action}", "venue", venue.id, venue.pk, before=before,
                    after={**_state(qualification), "criteria_set": criteria_set.key, "reason": reason,
                           "override": override, "evaluation": qualification.evaluation_pk})
