@@ -3,14 +3,13 @@ v1.0 as CSV (valid against the official schema) and JSON."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any, TextIO
 
 from registry import hookimpl
 from registry.formats import (NOT_AN_OBJECT, ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow,
-                              column_key, rejected_row, shown, split_items, write_json_array)
+                              SafeCsvWriter, column_key, rejected_row, shown, split_items, write_json_array)
 from registry.standard import FIELDS, FREE_LISTS, LIST_FIELDS, PATTERN_SPELLINGS, SEPARATOR, canonical_value
 
 from plugins import standard_v01 as v01
@@ -236,7 +235,7 @@ class StandardV1CsvExporter(Exporter):
     extension = "csv"
 
     def write(self, records: Iterable[ExportRecord], out: TextIO) -> None:
-        writer = csv.writer(out, lineterminator="\n")
+        writer = SafeCsvWriter(out, lineterminator="\n")
         writer.writerow(V1_FIELDS)
         for record in records:
             writer.writerow(v1_cells(record))

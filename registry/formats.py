@@ -325,6 +325,40 @@ def split_items(value: Any) -> list[str]:
     return [item.strip() for item in LIST_SEPARATORS.split(str(value)) if item.strip()]
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?[\d\s.,]+$")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell that a spreadsheet will not run as a formula: text starting with ``=`` ``+`` ``-`` ``@``, a
+    tab or a carriage return gets a leading apostrophe (OWASP's advice), unless it is a plain number
+    (``+33565123456``, ``-1.5``: nothing to run, and the national standard's phone pattern stays met)."""
+    if isinstance(value, str) and value[:1] in _FORMULA_START and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+class SafeCsvWriter:
+    """``csv.writer`` whose cells go through ``spreadsheet_safe``: every CSV the registry writes uses it."""
+
+    def __init__(self, out: TextIO, **kwargs: Any) -> None:
+        self._writer = csv.writer(out, **kwargs)
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        self._writer.writerow([spreadsheet_safe(cell) for cell in row])
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+class SafeDictWriter(csv.DictWriter):
+    """``csv.DictWriter`` whose cells go through ``spreadsheet_safe``."""
+
+    def _dict_to_list(self, rowdict):
+        return [spreadsheet_safe(cell) for cell in super()._dict_to_list(rowdict)]
+
+
 def split_list(value: Any, separator: str) -> list[str]:
     """A multi-valued cell as a list (``"a|b"`` → ``["a", "b"]``); lists are kept; blanks dropped."""
     if value is None:

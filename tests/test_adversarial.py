@@ -115,3 +115,44 @@ def test_parallel_first_decisions_on_a_venue_give_one_qualification(app, client,
 
         from registry.models import Qualification
         assert session.scalar(select(func.count()).select_from(Qualification)) == 1
+
+
+FORMULAS = {"nom": '=HYPERLINK("http://exemple.invalid","Cliquez")', "adresse": "+1+cmd|' /C calc'!A0",
+            "structure_parente": "@SUM(1+1)*cmd", "complement_adresse": "-2+3"}
+
+
+def _cells(text: str, delimiter: str = ",") -> list[str]:
+    import csv
+
+    return [cell for row in csv.reader(io.StringIO(text), delimiter=delimiter) for cell in row]
+
+
+def _assert_no_formula(text: str) -> None:
+    dangerous = [cell for cell in _cells(text) if cell and cell[0] in "=+-@" and not re.fullmatch(r"[+-]?[\d\s.,]+", cell)]
+    assert not dangerous, dangerous
+
+
+def test_no_csv_the_registry_writes_carries_a_spreadsheet_formula(app, client, operator, qualified, tmp_path,
+                                                                  session):
+    qualified(**FORMULAS, telephone="+33565123456")
+    public = client.get("/api/v1/venues", query_string={"format": "csv", "territory": "departement:12"})
+    assert public.status_code == 200 and "'=HYPERLINK" in public.get_data(as_text=True)
+    _assert_no_formula(public.get_data(as_text=True))
+    exported = client.get("/api/v1/operator/exports", query_string={"format": "standard-csv"}, headers=operator)
+    text = exported.get_data(as_text=True)
+    _assert_no_formula(text)
+    assert "+33565123456" in _cells(text)  # the standard's phone pattern is still met
+    coverage = client.get("/api/v1/territories/departement/12/coverage", query_string={"format": "csv"},
+                          headers=operator)
+    assert coverage.status_code == 200
+    _assert_no_formula(coverage.get_data(as_text=True))
+    path = tmp_path / "lieux.csv"
+    path.write_text("id,nom,commune,code_postal,adresse,telephone\n"
+                    "f1,=1+1,Rodez,12000,@cmd,=cmd|' /C calc'!A0\n", encoding="utf-8")
+    ctx = Context("operateur-test", plugins=app.extensions["registry.plugins"],
+                  catalogue=app.extensions["registry.criteria"])
+    report = imports.run_import(session, path, ctx, imports.ImportOptions())
+    out = io.StringIO()
+    imports.write_report_csv(report, out)
+    assert "=cmd" in out.getvalue()
+    _assert_no_formula(out.getvalue())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -14,6 +13,7 @@ from shapely.geometry import mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry.formats import SafeDictWriter
 from registry.models import Territory
 from registry.services.coverage import CoverageReport
 
@@ -95,7 +95,7 @@ def to_csv(report: CoverageReport) -> str:
     rows = commune_rows(report)
     out = io.StringIO()
     columns = list(rows[0]) if rows else ["code_insee"]
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer = SafeDictWriter(out, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()

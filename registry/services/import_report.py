@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry.formats import ColumnUse, shown, write_json_array
+from registry.formats import ColumnUse, SafeCsvWriter, shown, write_json_array
 from registry.services import journal
 
 #: Kinds of report lines (shown as they are: French words).
@@ -118,7 +117,7 @@ class ImportReport:
 
 def write_report_csv(report: ImportReport, out) -> None:
     """The report's lines as CSV (ligne, id, type, champ, valeur, message)."""
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeCsvWriter(out, lineterminator="\n")
     writer.writerow(("ligne", "id", "type", "champ", "valeur", "message"))
     for line in report.lines:
         writer.writerow((line.line, line.id or "", line.kind, line.field, "" if line.value is None else line.value,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid
 from datetime import datetime, timezone
@@ -15,6 +14,7 @@ from marshmallow import ValidationError, fields, validate, validates
 
 from registry import hours, schemas, standard
 from registry.db import load_json
+from registry.formats import SafeDictWriter
 from registry.services import qualifications, search
 from registry.services.venues import LIST_FIELDS
 from registry.web.api_base import Blueprint, json_response
@@ -103,7 +103,7 @@ def _csv(features: list[dict]) -> str:
     out = io.StringIO()
     columns = ["id", "nom", "adresse", "code_postal", "commune", "code_insee", "latitude", "longitude", "telephone",
                "horaires", "services", "frais_a_charge", "modalites_accompagnement", "labels", "distance_m"]
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer = SafeDictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for f in features:
         p = f["properties"]
