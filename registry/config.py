@@ -30,7 +30,9 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_PUBLIC": "300 per minute",  # per client address, each public endpoint group
     "CORS_ORIGINS": "*",  # sites allowed to read the public API from a browser (comma-separated)
     "SECURE_COOKIES": True,
-    "SYNC_MAX_SHARE": 0.2,  # largest share of a dataset an import's --sync unpublishes without --force  # session cookies only over HTTPS (set 0 for a plain-HTTP development server)
+    "SYNC_MAX_SHARE": 0.2,
+    "PUBLIC_URL": "",  # e.g. https://lieux.example.org: absolute links (OGC API) never follow the Host header
+    "TRUSTED_HOSTS": "",  # comma-separated host names the app answers for (others: 400); empty: any  # largest share of a dataset an import's --sync unpublishes without --force  # session cookies only over HTTPS (set 0 for a plain-HTTP development server)
 }
 
 
@@ -54,6 +56,9 @@ def load_config(instance_path: str | Path, overrides: Mapping[str, Any] | None =
     if env_secret := os.environ.get("REGISTRY_SECRET_KEY"):
         config["SECRET_KEY"] = env_secret
     config.update(overrides or {})
+    if isinstance(config["TRUSTED_HOSTS"], str):
+        hosts = [host.strip() for host in config["TRUSTED_HOSTS"].split(",") if host.strip()]
+        config["TRUSTED_HOSTS"] = hosts or None
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = default_database_url(instance_path)
     return config

@@ -176,7 +176,8 @@ class VenuePublicSchema(VenueStandardSchema):
         ordered = True
 
     id = fields.UUID(dump_only=True)
-    commune_code = fields.String(dump_only=True, metadata={"description": "Commune actuelle (code INSEE)"})
+    commune_code = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "Commune actuelle (code INSEE) ; null quand elle n'a pu être déterminée"})
     labels = fields.List(fields.Nested(LabelSchema), dump_only=True, metadata={
         "description": "Labels actifs aujourd'hui (qualification en cours de validité)"})
 
@@ -185,7 +186,7 @@ class VenueSchema(VenuePublicSchema):
     """The operator's view of a venue."""
 
     origin = fields.String(dump_only=True)
-    origin_id = fields.String(dump_only=True)
+    origin_id = fields.String(dump_only=True, allow_none=True)
     publication_status = fields.String(dump_only=True)
     revision = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)

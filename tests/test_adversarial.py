@@ -156,3 +156,57 @@ def test_no_csv_the_registry_writes_carries_a_spreadsheet_formula(app, client, o
     imports.write_report_csv(report, out)
     assert "=cmd" in out.getvalue()
     _assert_no_formula(out.getvalue())
+
+
+def _login(client, secret: str, next_url: str | None = None):
+    page = client.get("/auditeur/connexion").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    url = "/auditeur/connexion" + (f"?next={next_url}" if next_url else "")
+    return client.post(url, data={"jeton": secret, "csrf_token": token})
+
+
+def test_smaller_page_defects(client, session):
+    from registry.services import tokens
+
+    secret = tokens.create(session, "CD12", "territory", ["departement:12"]).secret
+    # A CR/LF in the login's next was copied into the Location header (500).
+    response = _login(client, secret, "/couverture/%0d%0aSet-Cookie:%20x=1")
+    assert response.status_code == 302 and "\n" not in response.headers["Location"]
+    assert "Set-Cookie: x" not in str(response.headers)
+    admin = tokens.create(session, "Admin", "admin").secret
+    _login(client, admin)
+    # France as a territory of the collectivités' page was a 500 (no route for it).
+    france = client.get("/couverture/?territory=france", follow_redirects=True)
+    assert france.status_code == 200, france.get_data(as_text=True)[:300]
+
+
+def test_a_false_token_is_refused_without_waiting_for_the_write_lock(app, database_url):
+    import threading
+    import time
+
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's single writer")
+    import sqlite3
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_write_lock() -> None:
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        held.set()
+        release.wait(15)
+        connection.execute("ROLLBACK")
+        connection.close()
+
+    holder = threading.Thread(target=hold_the_write_lock)
+    holder.start()
+    assert held.wait(5)
+    try:
+        started = time.monotonic()
+        response = app.test_client().post(OPERATOR_VENUES, json=RODEZ_MEDIATHEQUE,
+                                          headers={"Authorization": "Bearer rgt_faux"})
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+        holder.join()
+    assert response.status_code == 401 and elapsed < 2, (response.status_code, elapsed)

@@ -48,6 +48,13 @@ def test_cors_opens_the_public_api_only(client, operator):
     private = client.get("/api/v1/operator/venues", headers={**origin, **operator})
     assert private.status_code == 200 and "Access-Control-Allow-Origin" not in private.headers
     assert "Access-Control-Allow-Credentials" not in client.get("/api/v1/venues", headers=origin).headers
+    # The coverage of a territory needs a token: no CORS there (it allowed any site to send Authorization).
+    coverage = client.options("/api/v1/territories/departement/12/coverage",
+                              headers={**origin, "Access-Control-Request-Method": "GET",
+                                       "Access-Control-Request-Headers": "Authorization"})
+    assert "Access-Control-Allow-Origin" not in coverage.headers
+    assert client.get("/api/v1/territories/departement/12", headers=origin).headers[
+        "Access-Control-Allow-Origin"] == "*"
 
 
 def test_public_endpoints_are_rate_limited_per_address(database_url, token_for):
@@ -98,3 +105,17 @@ def test_nul_characters_are_refused_at_the_door(client, operator):
     assert query.status_code == 400 and query.mimetype == "application/problem+json"
     assert client.get("/api/v1/territories/commune/12%00").status_code == 400
     assert client.get("/api/v1/venues", query_string={"q": "Rodez"}).status_code == 200
+
+
+def test_links_never_follow_a_forged_host_header(database_url):
+    app = create_app({"DATABASE_URL": database_url, "SECURE_COOKIES": False,
+                      "PUBLIC_URL": "https://lieux.example.org", "TRUSTED_HOSTS": "lieux.example.org,localhost"})
+    client = app.test_client()
+    landing = client.get("/ogc/", headers={"Host": "lieux.example.org"})
+    assert landing.status_code == 200
+    assert all(link["href"].startswith("https://lieux.example.org/") for link in landing.get_json()["links"])
+    forged = client.get("/ogc/", headers={"Host": "evil.example.com"})
+    assert forged.status_code == 400 and "evil" not in forged.get_data(as_text=True)
+    page = client.get("/carte", headers={"Host": "evil.example.com"})
+    assert page.status_code == 400 and "Requête refusée" in page.get_data(as_text=True)
+    app.extensions["registry.db"].dispose()

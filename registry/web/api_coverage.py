@@ -62,7 +62,11 @@ class Coverage(MethodView):
     @blp.alt_response(200, schema=coverage_formats.CoverageSchema, success=True,
                       description="JSON ; CSV (une ligne par commune) ou GeoJSON (communes et chiffres) avec "
                                   "format=csv|geojson ou l'en-tête Accept")
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, responses={"200": {"description": "JSON, CSV ou GeoJSON selon format ou Accept",
+                                                 "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Coverage"}},
+        "text/csv": {"schema": {"type": "string"}},
+        "application/geo+json": {"schema": {"type": "object", "description": "FeatureCollection des communes"}}}}})
     def get(self, kind: str, code: str, label: str, bands: str, format: str | None = None):
         """Couverture d'un territoire : distance de chaque commune au lieu qualifié le plus proche"""
         session = read_session()

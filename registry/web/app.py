@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from flask import Flask, request
@@ -102,6 +104,16 @@ def _instance_secret(instance: Path) -> str:
     path = instance / "secret_key"
     if not path.exists():
         instance.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-        path.chmod(0o600)
+        # Written to a private temporary file (0600 from its creation, never world-readable), then moved in place
+        # atomically; a worker that loses the race keeps the file the other one made.
+        descriptor, temporary = tempfile.mkstemp(dir=instance, prefix=".secret_key.")
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+                out.write(secrets.token_urlsafe(48))
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(temporary)
     return path.read_text(encoding="utf-8").strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +15,11 @@ from registry.models import ApiToken
 from registry.services import evaluations, facts, journal, qualifications, tokens, venues
 from registry.services.context import Context
 from registry.web.auth import WRITE_ROLES
-from registry.web.context import context_for, db_session
+from registry.web.context import auth_session, context_for, db_session
+
+#: Where a login may lead back to: a page of these spaces, no second slash, no control character (a CR/LF in a
+#: ``Location`` header was a 500).
+SAFE_NEXT = re.compile(r"/(auditeur|couverture)(?:[/?][^\x00-\x1f\x7f\\]*)?")
 
 auditor = Blueprint("auditor", __name__, url_prefix="/auditeur")
 
@@ -23,7 +28,7 @@ def session_user() -> ApiToken | None:
     """The token the user logged in with (checked again on every request: revocation is immediate)."""
     if "session_token" not in g:
         pk = session.get("token_pk")
-        token = db_session().get(ApiToken, pk) if pk else None
+        token = auth_session().get(ApiToken, pk) if pk else None
         g.session_token = token if token is not None and token.revoked_at is None else None
     return g.session_token
 
@@ -71,7 +76,7 @@ def _flash_errors(view: Callable) -> Callable:
 @auditor.route("/connexion", methods=["GET", "POST"])
 def login():
     if request.method == "POST":
-        token = tokens.authenticate(db_session(), request.form.get("jeton", "").strip())
+        token = tokens.authenticate(auth_session(), request.form.get("jeton", "").strip())
         if token is None:
             flash("Jeton inconnu ou révoqué.", "erreur")
             return render_template("auditor/login.html"), 401
@@ -79,7 +84,7 @@ def login():
         session["token_pk"] = token.pk
         session.permanent = True
         target = request.args.get("next", "")
-        if target.startswith(("/auditeur", "/couverture")) and not target.startswith("//"):
+        if SAFE_NEXT.fullmatch(target):
             return redirect(target)
         return redirect(url_for("auditor.queue") if token.role in WRITE_ROLES else url_for("collectivites.index"))
     return render_template("auditor/login.html")

@@ -10,7 +10,7 @@ from flask import g, request
 from registry.errors import Forbidden, Unauthorized
 from registry.models import ApiToken
 from registry.services import tokens
-from registry.web.context import db_session
+from registry.web.context import auth_session
 
 WRITE_ROLES = ("operator", "admin")
 BEARER = [{"bearerAuth": []}]
@@ -26,7 +26,7 @@ def current_token() -> ApiToken | None:
             scheme, _, secret = header.partition(" ")
             if scheme.lower() != "bearer" or not secret.strip():
                 raise Unauthorized("En-tête Authorization attendu : « Bearer <jeton> ».")
-            g.api_token = tokens.authenticate(db_session(), secret.strip())
+            g.api_token = tokens.authenticate(auth_session(), secret.strip())
             if g.api_token is None:
                 raise Unauthorized("Jeton inconnu ou révoqué.")
     return g.api_token

@@ -37,7 +37,7 @@ def index():
                            sets=current_app.extensions["registry.criteria"].sets)
 
 
-@collectivites.get("/<any(region,departement,epci,commune):kind>/<code>")
+@collectivites.get("/<any(france,region,departement,epci,commune):kind>/<code>")
 @login_required(roles=ALL_ROLES)
 def territory(kind: str, code: str):
     try:
@@ -50,7 +50,7 @@ def territory(kind: str, code: str):
                            colours=choropleth, describe=coverage.describe_kind(kind))
 
 
-@collectivites.get("/<any(region,departement,epci,commune):kind>/<code>/telecharger.<any(csv,geojson,json):fmt>")
+@collectivites.get("/<any(france,region,departement,epci,commune):kind>/<code>/telecharger.<any(csv,geojson,json):fmt>")
 @login_required(roles=ALL_ROLES)
 def download(kind: str, code: str, fmt: str):
     response = render(_report(kind, code), fmt, read_session())

@@ -24,6 +24,14 @@ def db_session() -> Session:
     return g.db_session
 
 
+def auth_session() -> Session:
+    """The request's session for checking its token or login (primary database, never the write lock): a false
+    token answers 401 at once, without waiting for another writer."""
+    if "auth_session" not in g:
+        g.auth_session = database().Session()
+    return g.auth_session
+
+
 def read_session() -> Session:
     """The request's session for public reads (the read replica when one is configured)."""
     if "read_session" not in g:
@@ -33,7 +41,7 @@ def read_session() -> Session:
 
 def close_sessions(_exc: BaseException | None = None) -> None:
     """Teardown: close whatever sessions the request opened."""
-    for name in ("db_session", "read_session"):
+    for name in ("db_session", "read_session", "auth_session"):
         session = g.pop(name, None)
         if session is not None:
             session.close()

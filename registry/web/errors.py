@@ -6,7 +6,7 @@ import json
 from http import HTTPStatus
 
 from flask import Flask, Response, current_app, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from registry.db import is_busy
 from registry.errors import RegistryError
@@ -59,6 +59,11 @@ def handle_http_exception(error: HTTPException) -> Response:
         errors = _flatten_webargs(data["messages"])
         fields = ", ".join(sorted(errors))
         return problem(422, f"Données invalides : {fields}.", errors)
+    if isinstance(error, SecurityError):  # a Host header outside REGISTRY_TRUSTED_HOSTS: never echoed back
+        if not request.path.startswith(("/api/", "/ogc")):  # no template: its links would need the host
+            return Response('<!doctype html><html lang="fr"><title>Requête refusée</title><h1>Requête refusée</h1>'
+                            "<p>Ce nom d'hôte n'est pas celui du service.</p></html>", 400, mimetype="text/html")
+        return problem(400, "Nom d'hôte non autorisé pour ce service.")
     if status == 400 and "messages" in data:
         errors = _flatten_webargs(data["messages"])
         return problem(400, "; ".join(str(m) for v in errors.values() for m in v), errors)

@@ -33,6 +33,11 @@ def _json(body: dict, mimetype: str = JSON, status: int = 200) -> Response:
 
 
 def _absolute(endpoint: str, **values) -> str:
+    """An absolute link: under ``REGISTRY_PUBLIC_URL`` when it is set (never the request's Host header, which a
+    client chooses and a shared cache would keep), else from the request."""
+    public = current_app.config["PUBLIC_URL"]
+    if public:
+        return public.rstrip("/") + url_for(endpoint, **values)
     return url_for(endpoint, _external=True, **values)
 
 

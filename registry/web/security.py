@@ -11,7 +11,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 #: Paths anyone may read from another site (GET only, no credentials).
-PUBLIC_API = r"^/(api/v1/(venues|territories|criteria-sets)|ogc)(/.*)?$"
+#: The public API's paths (CORS): the territories' coverage is not public (a token reads it), so it is left out.
+PUBLIC_API = r"^/(api/v1/(venues|territories(?!/[^/]+/[^/]+/coverage)|criteria-sets)|ogc)(/.*)?$"
 
 
 def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...]) -> Limiter:
