@@ -39,25 +39,51 @@ def as_multipolygon(geometry: BaseGeometry) -> MultiPolygon:
     return MultiPolygon(polygons)
 
 
-def read_boundaries(path: Path) -> Iterator[Boundary]:
-    """Yield the features of a ``.geojson`` or ``.geojson.gz`` file with ``code`` / ``nom`` properties."""
+#: The largest boundary file read, once decompressed: France's communes at full resolution (ADMIN EXPRESS) hold
+#: about 500 MB; beyond, a small gzip that inflates without end (a « zip bomb ») is refused before it fills memory.
+MAX_BYTES = 1024 * 1024 * 1024
+
+
+def _read_text(path: Path, limit: int) -> str:
     opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise BoundaryFileError(f"{path} : plus de {limit // (1024 * 1024)} Mo une fois décompressé : refusé")
+    return data.decode("utf-8-sig")
+
+
+def read_boundaries(path: Path, limit: int | None = None) -> Iterator[Boundary]:
+    """Yield the features of a ``.geojson`` or ``.geojson.gz`` file with ``code`` / ``nom`` properties; any
+    defect is a ``BoundaryFileError`` naming the file and the feature."""
     try:
-        with opener(path, "rt", encoding="utf-8") as fh:
-            document = json.load(fh)
+        document = json.loads(_read_text(path, limit or MAX_BYTES))
     except FileNotFoundError:
         raise BoundaryFileError(f"{path} : fichier introuvable") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise BoundaryFileError(f"{path} : GeoJSON illisible ({exc})") from None
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
         raise BoundaryFileError(f"{path} : une FeatureCollection GeoJSON est attendue")
-    for number, feature in enumerate(document.get("features") or [], start=1):
+    features = document.get("features") or []
+    if not isinstance(features, list):
+        raise BoundaryFileError(f"{path} : « features » doit être une liste")
+    for number, feature in enumerate(features, start=1):
+        where = f"{path}, objet n° {number}"
+        if not isinstance(feature, dict) or not isinstance(feature.get("properties") or {}, dict):
+            raise BoundaryFileError(f"{where} : objet « Feature » avec des propriétés attendu")
         properties = feature.get("properties") or {}
         code = str(properties.get("code") or "").strip()
         if not code:
-            raise BoundaryFileError(f"{path}, objet n° {number} : propriété « code » absente")
+            raise BoundaryFileError(f"{where} : propriété « code » absente")
         try:
             geometry = as_multipolygon(shape(feature["geometry"]))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise BoundaryFileError(f"{path}, objet n° {number} (code {code}) : géométrie invalide ({exc})") from None
-        yield Boundary(code.upper(), properties.get("nom"), geometry)
+        except BoundaryFileError as exc:
+            raise BoundaryFileError(f"{where} (code {code}) : {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - shapely raises many kinds on malformed coordinates
+            raise BoundaryFileError(f"{where} (code {code}) : géométrie invalide ({type(exc).__name__})") from None
+        west, south, east, north = geometry.bounds
+        if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+            raise BoundaryFileError(f"{where} (code {code}) : coordonnées hors des longitudes et latitudes "
+                                    "(WGS84 attendu)")
+        name = properties.get("nom")
+        yield Boundary(code.upper(), name if isinstance(name, str) else None, geometry)

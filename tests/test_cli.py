@@ -76,6 +76,21 @@ def test_import_of_the_real_aveyron_file(run, database_url):
     pytest.param("[1, 2", "GeoJSON illisible", id="broken-json"),
     pytest.param(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {}, "geometry": square(0, 0)}]}), "objet n° 1", id="feature-without-code"),
+    pytest.param(json.dumps({"type": "FeatureCollection", "features": ["12202"]}), "objet n° 1",
+                 id="feature-not-an-object"),
+    pytest.param(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": ["12202"], "geometry": square(0, 0)}]}), "objet n° 1",
+                 id="properties-a-list"),
+    pytest.param(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "12202"}, "geometry": "POLYGON"}]}), "géométrie invalide",
+                 id="geometry-a-string"),
+    pytest.param(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "12202"}, "geometry": square(1e308, 1e308)}]}),
+                 "hors des longitudes", id="coordinates-1e308"),
+    pytest.param(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "12202"}, "geometry": {"type": "Polygon", "coordinates": [[[]]]}}]}),
+                 "objet n° 1", id="empty-ring"),
+    pytest.param(json.dumps({"type": "FeatureCollection", "features": {"a": 1}}), "liste", id="features-not-a-list"),
 ])
 def test_bad_boundary_file_is_named_and_nothing_changes(run, database_url, session, tmp_path, content, message):
     path = tmp_path / "contours.geojson"
@@ -85,6 +100,20 @@ def test_bad_boundary_file_is_named_and_nothing_changes(run, database_url, sessi
     assert result.exit_code == 1
     assert message in result.output and str(path) in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_boundary_file_that_inflates_without_end_is_refused(run, database_url, tmp_path, monkeypatch):
+    import gzip
+
+    from geodata import boundaries
+
+    monkeypatch.setattr(boundaries, "MAX_BYTES", 1024 * 1024)
+    path = tmp_path / "bombe.geojson.gz"
+    with gzip.open(path, "wb") as out:
+        out.write(b'{"type": "FeatureCollection", "features": [], "x": "' + b"0" * (8 * 1024 * 1024) + b'"}')
+    assert path.stat().st_size < 100_000
+    result = run(database_url, "territories", "import-boundaries", str(path))
+    assert result.exit_code == 1 and "décompressé : refusé" in result.output
 
 
 def test_tokens_are_created_listed_and_revoked(run, database_url, session, client):

@@ -190,3 +190,32 @@ def test_a_bulk_evaluation_killed_mid_way_leaves_whole_batches(database_url, tmp
             select(EvaluationRecord.venue_pk, EvaluationRecord.criteria_set).distinct().subquery())).scalar()
     assert pairs == 30_000 * 4  # nothing evaluated twice for the same revision
     engine.dispose()
+
+
+def test_restore_refuses_a_backup_whose_journal_was_unprotected_and_rewritten(tmp_path, sqlite_template):
+    import shutil
+    import sqlite3
+
+    database = tmp_path / "registre.sqlite"
+    shutil.copyfile(sqlite_template, database)
+    url = f"sqlite:///{database}"
+    assert run(url, "demo").exit_code == 0
+    saved = contents(url)
+    backup_file = tmp_path / "sauvegarde #1 à 100%.sqlite"  # « # » and « % » opened another file
+    assert run(url, "backup", str(backup_file)).exit_code == 0
+    assert run(url, "restore", str(backup_file), "--yes").exit_code == 0
+    assert contents(url) == saved
+    tampered = tmp_path / "falsifiee.sqlite"
+    shutil.copyfile(backup_file, tampered)
+    connection = sqlite3.connect(tampered)
+    connection.execute("DROP TRIGGER journal_entries_no_update")
+    connection.execute("UPDATE journal_entries SET actor = 'personne'")
+    connection.commit()
+    connection.close()
+    refused = run(url, "restore", str(tampered), "--yes")
+    assert refused.exit_code == 1 and "journal_entries_no_update absent" in refused.output
+    assert contents(url) == saved
+    live = sqlite3.connect(database)
+    triggers = {name for (name,) in live.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    live.close()
+    assert {"journal_entries_no_update", "journal_entries_no_delete", "journal_entries_no_replace"} <= triggers
