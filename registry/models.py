@@ -196,6 +196,19 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class PageSession(Base):
+    """A login to the pages: the browser's cookie carries its identifier (only its hash is stored); logging out
+    ends it here, so a copied cookie stops working too."""
+
+    __tablename__ = "page_sessions"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sid_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_pk: Mapped[int] = mapped_column(ForeignKey("api_tokens.pk", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class EvaluationRecord(Base):
     """The stored result of one criteria set on one revision of a venue, criterion by criterion."""
 

@@ -210,3 +210,22 @@ def test_a_false_token_is_refused_without_waiting_for_the_write_lock(app, databa
         release.set()
         holder.join()
     assert response.status_code == 401 and elapsed < 2, (response.status_code, elapsed)
+
+
+def test_logging_out_ends_every_copy_of_the_session_cookie(app, session):
+    from registry.services import tokens
+
+    secret = tokens.create(session, "Auditrice", "operator").secret
+    browser = app.test_client()
+    assert _login(browser, secret).status_code == 302
+    cookie = browser.get_cookie("session").value
+    assert browser.get("/auditeur/").status_code == 200
+    copy = app.test_client()
+    copy.set_cookie("session", cookie)
+    assert copy.get("/auditeur/").status_code == 200
+    page = browser.get("/auditeur/").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert browser.post("/auditeur/deconnexion", data={"csrf_token": csrf}).status_code == 302
+    assert browser.get("/auditeur/").status_code == 302
+    again = copy.get("/auditeur/")
+    assert again.status_code == 302 and "/auditeur/connexion" in again.headers["Location"]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geodata.reference import parse_territory_ref
 from registry.errors import InvalidInput, NotFound
-from registry.models import ApiToken, Territory, utcnow
+from registry.models import ApiToken, PageSession, Territory, utcnow
 
 ROLES = ("admin", "operator", "territory")
 PREFIX = "rgt_"
@@ -74,3 +75,35 @@ def revoke(session: Session, prefix: str) -> ApiToken:
         token.revoked_at = utcnow()
         session.commit()
     return token
+
+
+def open_page_session(session: Session, token: ApiToken) -> str:
+    """Start a login to the pages for ``token``; returns the identifier the browser keeps (never stored)."""
+    sid = secrets.token_urlsafe(32)
+    session.add(PageSession(sid_hash=_hash(sid), token_pk=token.pk))
+    session.commit()
+    return sid
+
+
+def page_session_token(session: Session, sid: str | None, lifetime: timedelta) -> ApiToken | None:
+    """The token of an open, unexpired login whose token is not revoked; ``None`` otherwise."""
+    if not sid:
+        return None
+    row = session.execute(select(PageSession, ApiToken).join(ApiToken, ApiToken.pk == PageSession.token_pk)
+                          .where(PageSession.sid_hash == _hash(sid))).first()
+    if row is None:
+        return None
+    page, token = row
+    if page.ended_at is not None or token.revoked_at is not None or page.created_at + lifetime < utcnow():
+        return None
+    return token
+
+
+def end_page_session(session: Session, sid: str | None) -> None:
+    """End a login (logging out): its identifier opens nothing any more, wherever it was copied."""
+    if not sid:
+        return
+    page = session.scalar(select(PageSession).where(PageSession.sid_hash == _hash(sid)))
+    if page is not None and page.ended_at is None:
+        page.ended_at = utcnow()
+        session.commit()

@@ -25,11 +25,11 @@ auditor = Blueprint("auditor", __name__, url_prefix="/auditeur")
 
 
 def session_user() -> ApiToken | None:
-    """The token the user logged in with (checked again on every request: revocation is immediate)."""
+    """The token of the user's login (checked again on every request: logging out and revocation are
+    immediate, for every copy of the cookie)."""
     if "session_token" not in g:
-        pk = session.get("token_pk")
-        token = auth_session().get(ApiToken, pk) if pk else None
-        g.session_token = token if token is not None and token.revoked_at is None else None
+        g.session_token = tokens.page_session_token(auth_session(), session.get("sid"),
+                                                    current_app.permanent_session_lifetime)
     return g.session_token
 
 
@@ -81,7 +81,7 @@ def login():
             flash("Jeton inconnu ou révoqué.", "erreur")
             return render_template("auditor/login.html"), 401
         session.clear()
-        session["token_pk"] = token.pk
+        session["sid"] = tokens.open_page_session(db_session(), db_session().get(ApiToken, token.pk))
         session.permanent = True
         target = request.args.get("next", "")
         if SAFE_NEXT.fullmatch(target):
@@ -92,6 +92,7 @@ def login():
 
 @auditor.post("/deconnexion")
 def logout():
+    tokens.end_page_session(db_session(), session.get("sid"))
     session.clear()
     flash("Vous êtes déconnecté.", "info")
     return redirect(url_for("auditor.login"))
