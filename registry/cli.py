@@ -18,7 +18,8 @@ from registry import cli_exchange, create_app, migrations
 from registry.db import DatabaseUnavailable
 from registry.errors import RegistryError
 from registry.plugins import describe_plugins, installed_entry_points
-from registry.services import coverage, coverage_formats, demo, evaluations, qualifications, territories, tokens
+from registry.services import (coverage, coverage_formats, demo, evaluations, journal_chain, qualifications,
+                               territories, tokens)
 from registry.services.context import Context
 from registry.web.context import database
 
@@ -222,6 +223,31 @@ def qualifications_expire() -> None:
     for qualification in expired:
         click.echo(f"  {qualification.venue.nom} : {qualification.criteria_set}, "
                    f"échue le {qualification.valid_until:%d/%m/%Y}")
+
+
+@main.group("journal")
+def journal_group() -> None:
+    """Le journal des écritures (en ajout seul, chaîné)."""
+
+
+@journal_group.command("verify")
+@with_appcontext
+@_friendly_errors
+def journal_verify() -> None:
+    """Vérifier la chaîne de sceaux du journal : toute entrée modifiée, retirée ou ajoutée hors de l'application."""
+    _needs_schema()
+    with database().session() as session:
+        result = journal_chain.verify(session, current_app.extensions["registry.journal_key"])
+    count = f"{result.sealed:,}".replace(",", "\u202f")
+    legacy = f"{result.unsealed_before_chain:,}".replace(",", "\u202f")
+    before = f" ; {legacy} entrée(s) antérieure(s) au chaînage, non scellée(s)" if result.unsealed_before_chain else ""
+    if result.intact:
+        click.echo(f"Journal intact : {count} entrée(s) scellée(s), chaîne vérifiée{before}.")
+        return
+    for problem in result.problems:
+        click.echo(problem, err=True)
+    raise click.ClickException(f"Journal altéré : {len(result.problems)} problème(s) ({count} entrée(s) "
+                               f"vérifiée(s)){before}.")
 
 
 @main.command("coverage")

@@ -122,17 +122,18 @@ def is_sqlite(bind) -> bool:
 class Database:
     """The engines and session factories of one application (primary and optional read replica)."""
 
-    def __init__(self, url: str, read_url: str | None = None) -> None:
+    def __init__(self, url: str, read_url: str | None = None, journal_key: bytes | None = None) -> None:
         self.engine = make_engine(url)
+        info = {"journal_key": journal_key} if journal_key else {}
         if is_sqlite(self.engine):  # reads are in-process: no round trips to save
             self.read_engine = make_engine(read_url) if read_url else self.engine
         else:
             # Public reads on PostgreSQL run in autocommit on their own pool: no BEGIN and ROLLBACK round trips
             # around each request (under READ COMMITTED every statement takes its own snapshot anyway).
             self.read_engine = make_engine(read_url or url, isolation_level="AUTOCOMMIT")
-        self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        self.Session = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self.WriteSession = sessionmaker(self.engine.execution_options(**{WRITE_INTENT: True}),
-                                         expire_on_commit=False)
+                                         expire_on_commit=False, info=info)
         self.ReadSession = sessionmaker(self.read_engine, expire_on_commit=False)
 
     def write_session(self) -> Session:

@@ -236,7 +236,7 @@ class JournalEntry(Base):
     """One write to the registry: who, what, when, the state before and after. Append-only.
 
     The ORM refuses to update or delete entries (``registry.services.journal``) and so does the database
-    (triggers created by migration 0003).
+    (triggers created by migrations 0003 and 0008); every committed entry is sealed in ``journal_seals``.
     """
 
     __tablename__ = "journal_entries"
@@ -279,3 +279,25 @@ class Qualification(TimestampMixin, Base):
     evaluation: Mapped[EvaluationRecord | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class JournalSeal(Base):
+    """The hash chain over the journal: each committed entry, in commit order (``seq``), sealed by an HMAC of
+    its content and of the previous seal (``registry.services.journal_chain``). Append-only, like the journal."""
+
+    __tablename__ = "journal_seals"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=False)
+    entry_pk: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class JournalHead(Base):
+    """The tip of the chain (one row): the last seal's number and hash, locked by each commit that seals."""
+
+    __tablename__ = "journal_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from registry.db import bulk_insert, dump_json, text_columns
 from registry.models import JournalEntry, Venue
+from registry.services import journal_chain
 
 
 _ENCODED_ENTRIES = text_columns(JournalEntry.__table__)
@@ -52,6 +53,7 @@ def record(session: Session, actor: str, action: str, subject_type: str, subject
     entry = JournalEntry(actor=actor, action=action, subject_type=subject_type, subject_id=str(subject_id),
                          venue_pk=venue_pk, before=jsonable(before), after=jsonable(after))
     session.add(entry)
+    journal_chain.add_entry(session, entry)
     return entry
 
 
@@ -69,8 +71,13 @@ def entry_row(actor: str, action: str, subject_type: str, subject_id: Any, venue
 
 def record_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """Append many entries at once (``entry_row`` rows; ``COPY`` on PostgreSQL): the bulk form of ``record``,
-    for imports."""
+    for imports. Like ``record``'s, they are sealed when the transaction commits."""
+    if not rows:
+        return
+    for row, pk in zip(rows, journal_chain.next_pks(session, len(rows))):
+        row["pk"] = pk
     bulk_insert(session, _ENCODED_ENTRIES, rows)
+    journal_chain.add_rows(session, rows)
 
 
 def venue_history(session: Session, venue: Venue) -> list[JournalEntry]:

@@ -18,6 +18,7 @@ from registry import __version__, schemas
 from registry.config import load_config
 from registry.db import Database
 from registry.plugins import make_plugin_manager
+from registry.services import journal_chain
 from registry.services.criteria import build_catalogue
 from registry.web import (api_coverage, api_criteria, api_exchange, api_qualifications, api_search, api_territories,
                           api_venues, auditor, collectivites, ogc, pages)
@@ -38,7 +39,11 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     app.json.ensure_ascii = False  # UTF-8 JSON: « é » rather than « \u00e9 »
-    app.extensions["registry.db"] = Database(app.config["DATABASE_URL"], app.config["READ_DATABASE_URL"])
+    journal_key = (app.config["JOURNAL_KEY"].encode("utf-8") if app.config["JOURNAL_KEY"]
+                   else journal_chain.key_from_secret(app.config["SECRET_KEY"]))
+    app.extensions["registry.db"] = Database(app.config["DATABASE_URL"], app.config["READ_DATABASE_URL"],
+                                             journal_key=journal_key)
+    app.extensions["registry.journal_key"] = journal_key
     app.teardown_appcontext(close_sessions)
     disabled = [name.strip() for name in app.config["DISABLED_PLUGINS"].split(",") if name.strip()]
     pm = make_plugin_manager(disabled=disabled, extra=plugins)
