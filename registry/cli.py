@@ -15,8 +15,9 @@ from flask.cli import FlaskGroup, with_appcontext
 from geodata.boundaries import BoundaryFileError
 from geodata.reference import KINDS
 from registry import cli_exchange, create_app, migrations
-from registry.db import DatabaseUnavailable
+from registry.db import DatabaseUnavailable, make_engine
 from registry.errors import RegistryError
+from registry.migrations.roles import grant_serving_role
 from registry.plugins import describe_plugins, installed_entry_points
 from registry.services import (coverage, coverage_formats, demo, evaluations, journal_chain, qualifications,
                                territories, tokens)
@@ -75,11 +76,29 @@ def db_group() -> None:
 @with_appcontext
 @_friendly_errors
 def db_upgrade(revision: str) -> None:
-    """Créer ou mettre à jour le schéma."""
-    engine = database().engine
-    click.echo(f"Migration de {engine.url.render_as_string(hide_password=True)} vers {revision}…")
-    migrations.upgrade(engine, revision)
-    click.echo(f"Schéma à la révision {migrations.current_revision(engine)}.")
+    """Créer ou mettre à jour le schéma (PostgreSQL : en tant que REGISTRY_MIGRATIONS_DATABASE_URL, puis donner au
+    rôle de REGISTRY_DATABASE_URL les seuls droits du service)."""
+    serving = database().engine
+    owner_url = current_app.config["MIGRATIONS_DATABASE_URL"]
+    engine = make_engine(owner_url) if owner_url else serving
+    try:
+        click.echo(f"Migration de {engine.url.render_as_string(hide_password=True)} vers {revision}…")
+        migrations.upgrade(engine, revision)
+        click.echo(f"Schéma à la révision {migrations.current_revision(engine)}.")
+        if engine.dialect.name != "postgresql":
+            return
+        owner, role = engine.url.username, serving.url.username
+        if not owner_url or owner == role:
+            click.echo(f"Attention : le rôle {role} possède le schéma et peut donc désactiver les déclencheurs du "
+                       "journal. En production, faites migrer un rôle propriétaire (REGISTRY_MIGRATIONS_DATABASE_URL) "
+                       "et servir un rôle sans propriété (docs/reliability.md).", err=True)
+            return
+        grant_serving_role(engine, role)
+        click.echo(f"Rôle de service {role} : lecture et écriture des lieux, ajout seul au journal, aucune "
+                   f"propriété (le schéma est à {owner}).")
+    finally:
+        if engine is not serving:
+            engine.dispose()
 
 
 @db_group.command("current")

@@ -10,6 +10,7 @@ from typing import Any
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # default: sqlite file in the instance folder
     "READ_DATABASE_URL": None,  # optional read replica for public reads
+    "MIGRATIONS_DATABASE_URL": None,  # PostgreSQL: the schema owner's URL for `registry db upgrade`
     "DISABLED_PLUGINS": "",  # comma-separated entry-point names not to load
     "CRITERIA_PARAMS": "",  # JSON: {"<criteria set id>": {"<criterion id>": {"<param>": value}}}
     "QUALIFICATION_VALIDITY_DAYS": 365,

@@ -84,3 +84,71 @@ def test_seals_cannot_be_recomputed_without_the_key(journaled):
         statements.append(f"UPDATE journal_seals SET hash = '{forged}' WHERE seq = {seq}")
     tamper(journaled, *statements)
     assert run(journaled, "journal", "verify").exit_code == 1
+
+
+SERVING_ROLE_ATTEMPTS = [
+    "ALTER TABLE journal_entries DISABLE TRIGGER USER",
+    "ALTER TABLE journal_entries DISABLE TRIGGER ALL",
+    "DROP TRIGGER journal_entries_no_update_delete ON journal_entries",
+    "TRUNCATE journal_entries",
+    "SET session_replication_role = replica",
+    "UPDATE journal_entries SET actor = 'personne'",
+    "DELETE FROM journal_entries",
+    "DELETE FROM journal_seals",
+    "ALTER TABLE journal_entries OWNER TO registry_test_app",
+    "DROP TABLE journal_entries",
+    "CREATE TABLE autre (a int)",
+    "CREATE OR REPLACE FUNCTION journal_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RETURN NEW; END $$",
+]
+
+
+@pytest.fixture
+def owned_database(database_url):
+    """A PostgreSQL database owned by a migrations role, served by another role (both created here)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL roles")
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import POSTGRES_ADMIN_URL
+
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"registry_roles_{make_url(database_url).database[-8:]}"
+    with admin.connect() as connection:
+        for role in ("registry_test_owner", "registry_test_app"):
+            connection.exec_driver_sql(f"DO $$ BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object "
+                                       "THEN NULL; END $$")
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}" OWNER registry_test_owner')
+    base = make_url(POSTGRES_ADMIN_URL).set(database=name)
+    superuser = create_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with superuser.connect() as connection:
+        connection.exec_driver_sql("CREATE EXTENSION postgis")
+    superuser.dispose()
+    urls = {role: base.set(username=f"registry_test_{role}").render_as_string(hide_password=False)
+            for role in ("owner", "app")}
+    yield urls
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def test_the_serving_role_cannot_disable_drop_or_bypass_the_journal_triggers(owned_database):
+    env = {"REGISTRY_DATABASE_URL": owned_database["app"],
+           "REGISTRY_MIGRATIONS_DATABASE_URL": owned_database["owner"]}
+    upgraded = CliRunner().invoke(main, ["db", "upgrade"], env=env)
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "Rôle de service registry_test_app" in upgraded.output
+    for args in (["territories", "load"], ["demo"], ["journal", "verify"]):  # the application works as the role
+        result = CliRunner().invoke(main, args, env={"REGISTRY_DATABASE_URL": owned_database["app"]})
+        assert result.exit_code == 0, (args, result.output)
+    serving = create_engine(owned_database["app"])
+    for statement in SERVING_ROLE_ATTEMPTS:
+        with serving.connect() as connection, pytest.raises(Exception, match="(?i)permission|owner|propriétaire"):
+            connection.exec_driver_sql(statement)
+    with serving.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM journal_entries")) > 0
+    serving.dispose()
+    # The serving role may not own the schema: upgrade refuses a URL whose role owns tables.
+    refused = CliRunner().invoke(main, ["db", "upgrade"], env={"REGISTRY_DATABASE_URL": owned_database["owner"],
+                                                             "REGISTRY_MIGRATIONS_DATABASE_URL": owned_database["owner"]})
+    assert refused.exit_code == 0 and "possède le schéma" in refused.output
