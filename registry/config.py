@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "JSON_SORT_KEYS": False,
     "RATELIMIT_ENABLED": True,  # rate limits of the public endpoints (Flask-Limiter)
     "RATELIMIT_STORAGE_URI": "memory://",  # per process; e.g. redis://host:6379 to share between workers
+    "RATELIMIT_STORAGE_URL": "",  # the same (the documented name), e.g. redis://127.0.0.1:6379: wins when set
+    "RATELIMIT_AUTH": "20 per minute",  # failed logins and bearer tokens, per client address
+    "PROXIES": 0,  # how many trusted proxies stand in front (X-Forwarded-For, -Proto, -Host read through them)
     "RATELIMIT_PUBLIC": "300 per minute",  # per client address, each public endpoint group
     "CORS_ORIGINS": "*",  # sites allowed to read the public API from a browser (comma-separated)
     "SECURE_COOKIES": True,

@@ -9,20 +9,32 @@ from flask import Blueprint, Flask, abort, request
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 #: Paths anyone may read from another site (GET only, no credentials).
 #: The public API's paths (CORS): the territories' coverage is not public (a token reads it), so it is left out.
 PUBLIC_API = r"^/(api/v1/(venues|territories(?!/[^/]+/[^/]+/coverage)|criteria-sets)|ogc)(/.*)?$"
 
 
-def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...]) -> Limiter:
+def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...],
+                  auth_blueprints: tuple[Blueprint, ...] = ()) -> Limiter:
     """Install the limiter, CORS and the headers on ``app``; returns the limiter."""
     app.config.update(RATELIMIT_HEADERS_ENABLED=True, SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=app.config["SECURE_COOKIES"])
-    limiter = Limiter(get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"],
-                      default_limits=[])
+    if app.config["PROXIES"]:
+        # Behind N trusted proxies, the client is the address the Nth proxy saw (limits count clients, not the
+        # proxy); headers set by the client itself beyond those are ignored.
+        proxies = app.config["PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    storage = app.config["RATELIMIT_STORAGE_URL"] or app.config["RATELIMIT_STORAGE_URI"]
+    limiter = Limiter(get_remote_address, app=app, storage_uri=storage, default_limits=[],
+                      storage_options={"socket_connect_timeout": 2} if storage.startswith("redis") else {})
     for blueprint in public_blueprints:
         limiter.limit(app.config["RATELIMIT_PUBLIC"])(blueprint)
+    for blueprint in auth_blueprints:
+        # Only failed authentications count: a client guessing tokens or logins is slowed down, not a user.
+        limiter.shared_limit(app.config["RATELIMIT_AUTH"], scope="authentification",
+                             deduct_when=lambda response: response.status_code == 401)(blueprint)
     listed = [origin.strip() for origin in app.config["CORS_ORIGINS"].split(",") if origin.strip()]
     origins = listed if listed and listed != ["*"] else "*"
     CORS(app, resources={PUBLIC_API: {"origins": origins}}, methods=["GET", "HEAD", "OPTIONS"],
