@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
@@ -13,7 +14,7 @@ import orjson
 from geoalchemy2 import load_spatialite
 from sqlalchemy import JSON, Engine, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
@@ -98,7 +99,8 @@ def make_engine(url: str, **kwargs) -> Engine:
         # Short queries: parallel workers cost more to start (several ms) than they save here. Storage is SSD:
         # with the default random_page_cost (4, for spinning disks) the planner reads every venue rather than use
         # the (commune, status) index for a département (23 ms instead of 3.7 ms on 100,000 venues).
-        options = {"options": "-c max_parallel_workers_per_gather=0 -c random_page_cost=1.1"}
+        options = {"options": "-c max_parallel_workers_per_gather=0 -c random_page_cost=1.1",
+                   "connect_timeout": kwargs.pop("connect_timeout", 10)}
         return create_engine(url, pool_pre_ping=True, connect_args=options, **kwargs)
     raise DatabaseUnavailable(f"Base non prise en charge : {parsed.get_backend_name()} (sqlite ou postgresql)")
 
@@ -122,19 +124,55 @@ def is_sqlite(bind) -> bool:
 class Database:
     """The engines and session factories of one application (primary and optional read replica)."""
 
+    #: A replica further behind than this (seconds) serves no public read: the primary does, until it catches up.
+    MAX_REPLICA_LAG = 30.0
+    #: How long a replica's health (reachable, not lagging) is trusted before being checked again.
+    REPLICA_CHECK_SECONDS = 2.0
+
     def __init__(self, url: str, read_url: str | None = None, journal_key: bytes | None = None) -> None:
         self.engine = make_engine(url)
         info = {"journal_key": journal_key} if journal_key else {}
+        self.replica = bool(read_url) and not is_sqlite(self.engine)
         if is_sqlite(self.engine):  # reads are in-process: no round trips to save
             self.read_engine = make_engine(read_url) if read_url else self.engine
         else:
             # Public reads on PostgreSQL run in autocommit on their own pool: no BEGIN and ROLLBACK round trips
             # around each request (under READ COMMITTED every statement takes its own snapshot anyway).
-            self.read_engine = make_engine(read_url or url, isolation_level="AUTOCOMMIT")
+            self.read_engine = make_engine(read_url or url, isolation_level="AUTOCOMMIT",
+                                           **({"connect_timeout": 2} if read_url else {}))
         self.Session = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self.WriteSession = sessionmaker(self.engine.execution_options(**{WRITE_INTENT: True}),
                                          expire_on_commit=False, info=info)
         self.ReadSession = sessionmaker(self.read_engine, expire_on_commit=False)
+        if self.replica:
+            self.fallback_engine = make_engine(url, isolation_level="AUTOCOMMIT")
+            self.FallbackSession = sessionmaker(self.fallback_engine, expire_on_commit=False)
+        self._replica_ok, self._checked_until = True, 0.0
+
+    def read_session(self) -> Session:
+        """A session for public reads: on the replica while it answers and keeps up, else on the primary, so a
+        replica that lags or has gone away never makes the public search fail."""
+        if not self.replica or self.replica_usable():
+            return self.ReadSession()
+        return self.FallbackSession()
+
+    def replica_usable(self) -> bool:
+        """Whether the replica answers and has replayed what it received within ``MAX_REPLICA_LAG`` (checked at
+        most every ``REPLICA_CHECK_SECONDS``)."""
+        now = time.monotonic()
+        if now < self._checked_until:
+            return self._replica_ok
+        try:
+            with self.read_engine.connect() as connection:
+                lag = connection.execute(text(
+                    "SELECT CASE WHEN pg_is_in_recovery() AND pg_last_wal_receive_lsn() IS DISTINCT FROM "
+                    "pg_last_wal_replay_lsn() THEN EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) "
+                    "ELSE 0 END")).scalar()
+            usable = (lag or 0) <= self.MAX_REPLICA_LAG
+        except SQLAlchemyError:
+            usable = False
+        self._replica_ok, self._checked_until = usable, now + self.REPLICA_CHECK_SECONDS
+        return usable
 
     def write_session(self) -> Session:
         """A session whose transactions take the write lock when they begin (SQLite; no-op on PostgreSQL)."""
@@ -151,6 +189,8 @@ class Database:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+        if self.replica:
+            self.fallback_engine.dispose()
 
 
 def bulk_insert(session: Session, table: Table, rows: list[dict]) -> None:

@@ -35,7 +35,7 @@ def auth_session() -> Session:
 def read_session() -> Session:
     """The request's session for public reads (the read replica when one is configured)."""
     if "read_session" not in g:
-        g.read_session = database().ReadSession()
+        g.read_session = database().read_session()
     return g.read_session
 
 

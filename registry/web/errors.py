@@ -8,6 +8,8 @@ from http import HTTPStatus
 from flask import Flask, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
+from sqlalchemy.exc import DBAPIError
+
 from registry.db import is_busy
 from registry.errors import RegistryError
 
@@ -81,6 +83,11 @@ def handle_http_exception(error: HTTPException) -> Response:
 def handle_unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        # The database (a read replica, most often) went away during the request: nothing was written.
+        current_app.logger.warning("Base injoignable sur %s %s : %s", request.method, request.path, error.orig)
+        return problem(503, "La base est momentanément injoignable : réessayez dans un instant.",
+                       title="Service momentanément indisponible", headers={"Retry-After": "2"})
     if is_busy(error):
         current_app.logger.warning("Base occupée sur %s %s : %s", request.method, request.path, error.orig)
         return problem(503, "La base est occupée par une autre écriture : rien n'a été enregistré, réessayez.",

@@ -1,0 +1,109 @@
+"""A real read replica: a PostgreSQL streaming standby (``scripts/start-standby.sh``, port 5433, started by
+``.ci/run``). Public reads are served by it, operators read their own writes from the primary, and a standby that
+lags or goes away never makes the public search fail (the primary answers instead)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from registry import create_app
+from tests.conftest import RODEZ_MEDIATHEQUE, qualify
+
+QUALIFIABLE = {**RODEZ_MEDIATHEQUE, "publication_status": "published",
+               "modalites_accompagnement": ["Accompagnement individuel"], "modalites_acces": ["Se présenter"]}
+STANDBY_URL = os.environ.get("REGISTRY_TEST_STANDBY_URL", "postgresql+psycopg://postgres@127.0.0.1:5433/postgres")
+
+
+@pytest.fixture
+def standby(database_url):
+    """The URL of the test database on the standby, once the standby has it."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("réplique PostgreSQL")
+    url = make_url(STANDBY_URL).set(database=make_url(database_url).database).render_as_string(hide_password=False)
+    admin = create_engine(make_url(STANDBY_URL).render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    deadline = time.monotonic() + 20
+    try:
+        while True:
+            try:
+                with admin.connect() as connection:
+                    if connection.scalar(text("SELECT count(*) FROM pg_database WHERE datname = :name"),
+                                         {"name": make_url(database_url).database}):
+                        break
+            except Exception as exc:  # noqa: BLE001 - no standby here
+                if os.environ.get("REGISTRY_REQUIRE_STANDBY") == "1":
+                    pytest.fail(f"réplique injoignable ({STANDBY_URL}) : {exc}")
+                pytest.skip(f"réplique injoignable ({STANDBY_URL})")
+            if time.monotonic() > deadline:
+                pytest.fail("la base de test n'est pas arrivée sur la réplique en 20 s")
+            time.sleep(0.2)
+        yield url, admin
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text("SELECT pg_wal_replay_resume()"))
+        admin.dispose()
+
+
+def public_names(client) -> set[str]:
+    body = client.get("/api/v1/venues", query_string={"territory": "departement:12", "per_page": 100}).get_json()
+    return {feature["properties"]["nom"] for feature in body["features"]}
+
+
+def test_public_reads_come_from_the_standby_and_operators_read_their_writes(database_url, standby, token_for,
+                                                                            session):
+    url, admin = standby
+    app = create_app({"DATABASE_URL": database_url, "READ_DATABASE_URL": url, "SECURE_COOKIES": False,
+                      "RATELIMIT_ENABLED": False})
+    database = app.extensions["registry.db"]
+    with database.read_session() as reader:
+        assert reader.scalar(text("SELECT pg_is_in_recovery()")) is True
+    client, operator = app.test_client(), token_for("operator")
+    with admin.connect() as connection:
+        connection.execute(text("SELECT pg_wal_replay_pause()"))
+    created = client.post("/api/v1/operator/venues", headers=operator,
+                          json={**QUALIFIABLE, "nom": "Lieu écrit pendant la pause"})
+    assert created.status_code == 201
+    venue_id = created.get_json()["id"]
+    qualify(client, operator, venue_id)
+    assert client.get(f"/api/v1/operator/venues/{venue_id}", headers=operator).status_code == 200  # the primary
+    assert "Lieu écrit pendant la pause" not in public_names(client)  # the standby has not replayed it yet
+    with admin.connect() as connection:
+        connection.execute(text("SELECT pg_wal_replay_resume()"))
+    deadline = time.monotonic() + 10
+    while "Lieu écrit pendant la pause" not in public_names(client):
+        assert time.monotonic() < deadline, "la réplique n'a pas rattrapé le primaire en 10 s"
+        time.sleep(0.2)
+    database.dispose()
+
+
+def test_a_lagging_standby_gives_way_to_the_primary(database_url, standby, token_for):
+    url, admin = standby
+    app = create_app({"DATABASE_URL": database_url, "READ_DATABASE_URL": url, "SECURE_COOKIES": False,
+                      "RATELIMIT_ENABLED": False})
+    database = app.extensions["registry.db"]
+    database.MAX_REPLICA_LAG, database.REPLICA_CHECK_SECONDS = 0.5, 0.0
+    client, operator = app.test_client(), token_for("operator")
+    with admin.connect() as connection:
+        connection.execute(text("SELECT pg_wal_replay_pause()"))
+    venue_id = client.post("/api/v1/operator/venues", headers=operator,
+                           json={**QUALIFIABLE, "nom": "Lieu en retard"}).get_json()["id"]
+    qualify(client, operator, venue_id)
+    time.sleep(1.5)
+    assert not database.replica_usable()
+    assert "Lieu en retard" in public_names(client)  # served by the primary meanwhile
+    database.dispose()
+
+
+def test_a_standby_that_went_away_never_fails_the_public_search(database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("réplique PostgreSQL")
+    gone = make_url(database_url).set(port=5499).render_as_string(hide_password=False)
+    app = create_app({"DATABASE_URL": database_url, "READ_DATABASE_URL": gone, "SECURE_COOKIES": False})
+    response = app.test_client().get("/api/v1/venues")
+    assert response.status_code == 200
+    assert not app.extensions["registry.db"].replica_usable()
+    app.extensions["registry.db"].dispose()
