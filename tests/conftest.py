@@ -106,6 +106,18 @@ def database_url(request, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture
+def postgis_url(request, tmp_path) -> Iterator[str]:
+    """A fresh, migrated PostGIS database, for what only PostgreSQL has (roles, replicas)."""
+    yield from _fresh_database(request, tmp_path / "unused.sqlite", postgis=True)
+
+
+@pytest.fixture
+def sqlite_url(request, tmp_path) -> Iterator[str]:
+    """A fresh, migrated SpatiaLite database, for what only SQLite has (its single writer, REPLACE)."""
+    yield from _fresh_database(request, tmp_path / "registry.sqlite", postgis=False)
+
+
+@pytest.fixture
 def other_database_url(request, database_url, tmp_path) -> Iterator[str]:
     """A second fresh database on the backend of ``database_url`` (a read replica, say)."""
     yield from _fresh_database(request, tmp_path / "other.sqlite", postgis=database_url.startswith("postgresql"))

@@ -180,13 +180,15 @@ def test_smaller_page_defects(client, session):
     assert france.status_code == 200, france.get_data(as_text=True)[:300]
 
 
-def test_a_false_token_is_refused_without_waiting_for_the_write_lock(app, database_url):
+def test_a_false_token_is_refused_without_waiting_for_the_write_lock(sqlite_url):
+    import sqlite3
     import threading
     import time
 
-    if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite's single writer")
-    import sqlite3
+    from registry import create_app
+
+    database_url = sqlite_url
+    app = create_app({"DATABASE_URL": database_url, "SECURE_COOKIES": False})
 
     held, release = threading.Event(), threading.Event()
 
@@ -210,6 +212,7 @@ def test_a_false_token_is_refused_without_waiting_for_the_write_lock(app, databa
         release.set()
         holder.join()
     assert response.status_code == 401 and elapsed < 2, (response.status_code, elapsed)
+    app.extensions["registry.db"].dispose()
 
 
 def test_logging_out_ends_every_copy_of_the_session_cookie(app, session):

@@ -104,10 +104,9 @@ SERVING_ROLE_ATTEMPTS = [
 
 
 @pytest.fixture
-def owned_database(database_url):
+def owned_database(postgis_url):
     """A PostgreSQL database owned by a migrations role, served by another role (both created here)."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL roles")
+    database_url = postgis_url
     from sqlalchemy.engine import make_url
 
     from tests.conftest import POSTGRES_ADMIN_URL

@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from registry import create_app
+from registry.services import tokens
 from tests.conftest import RODEZ_MEDIATHEQUE, qualify
 
 QUALIFIABLE = {**RODEZ_MEDIATHEQUE, "publication_status": "published",
@@ -20,10 +21,9 @@ STANDBY_URL = os.environ.get("REGISTRY_TEST_STANDBY_URL", "postgresql+psycopg://
 
 
 @pytest.fixture
-def standby(database_url):
+def standby(postgis_url):
     """The URL of the test database on the standby, once the standby has it."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("réplique PostgreSQL")
+    database_url = postgis_url
     url = make_url(STANDBY_URL).set(database=make_url(database_url).database).render_as_string(hide_password=False)
     admin = create_engine(make_url(STANDBY_URL).render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
     deadline = time.monotonic() + 20
@@ -53,15 +53,22 @@ def public_names(client) -> set[str]:
     return {feature["properties"]["nom"] for feature in body["features"]}
 
 
-def test_public_reads_come_from_the_standby_and_operators_read_their_writes(database_url, standby, token_for,
-                                                                            session):
-    url, admin = standby
-    app = create_app({"DATABASE_URL": database_url, "READ_DATABASE_URL": url, "SECURE_COOKIES": False,
+def replicated_app(primary: str, replica: str):
+    """The application on the primary, reading public data from ``replica``; an operator's header."""
+    app = create_app({"DATABASE_URL": primary, "READ_DATABASE_URL": replica, "SECURE_COOKIES": False,
                       "RATELIMIT_ENABLED": False})
+    with app.extensions["registry.db"].session() as session:
+        secret = tokens.create(session, "Opérateur", "operator").secret
+    return app, {"Authorization": f"Bearer {secret}"}
+
+
+def test_public_reads_come_from_the_standby_and_operators_read_their_writes(postgis_url, standby):
+    url, admin = standby
+    app, operator = replicated_app(postgis_url, url)
     database = app.extensions["registry.db"]
     with database.read_session() as reader:
         assert reader.scalar(text("SELECT pg_is_in_recovery()")) is True
-    client, operator = app.test_client(), token_for("operator")
+    client = app.test_client()
     with admin.connect() as connection:
         connection.execute(text("SELECT pg_wal_replay_pause()"))
     created = client.post("/api/v1/operator/venues", headers=operator,
@@ -80,13 +87,12 @@ def test_public_reads_come_from_the_standby_and_operators_read_their_writes(data
     database.dispose()
 
 
-def test_a_lagging_standby_gives_way_to_the_primary(database_url, standby, token_for):
+def test_a_lagging_standby_gives_way_to_the_primary(postgis_url, standby):
     url, admin = standby
-    app = create_app({"DATABASE_URL": database_url, "READ_DATABASE_URL": url, "SECURE_COOKIES": False,
-                      "RATELIMIT_ENABLED": False})
+    app, operator = replicated_app(postgis_url, url)
     database = app.extensions["registry.db"]
     database.MAX_REPLICA_LAG, database.REPLICA_CHECK_SECONDS = 0.5, 0.0
-    client, operator = app.test_client(), token_for("operator")
+    client = app.test_client()
     with admin.connect() as connection:
         connection.execute(text("SELECT pg_wal_replay_pause()"))
     venue_id = client.post("/api/v1/operator/venues", headers=operator,
@@ -98,11 +104,9 @@ def test_a_lagging_standby_gives_way_to_the_primary(database_url, standby, token
     database.dispose()
 
 
-def test_a_standby_that_went_away_never_fails_the_public_search(database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("réplique PostgreSQL")
-    gone = make_url(database_url).set(port=5499).render_as_string(hide_password=False)
-    app = create_app({"DATABASE_URL": database_url, "READ_DATABASE_URL": gone, "SECURE_COOKIES": False})
+def test_a_standby_that_went_away_never_fails_the_public_search(postgis_url):
+    gone = make_url(postgis_url).set(port=5499).render_as_string(hide_password=False)
+    app = create_app({"DATABASE_URL": postgis_url, "READ_DATABASE_URL": gone, "SECURE_COOKIES": False})
     response = app.test_client().get("/api/v1/venues")
     assert response.status_code == 200
     assert not app.extensions["registry.db"].replica_usable()
