@@ -37,13 +37,19 @@ def contents(url: str) -> dict[str, list]:
     return {"venues": venues, "journal": entries}
 
 
-def test_sqlite_backup_and_restore_give_back_the_same_contents(tmp_path, sqlite_template):
+def demo_database(tmp_path, sqlite_template) -> tuple[Path, str]:
+    """A SQLite registry holding the demo venues: its file and URL."""
     import shutil
 
     database = tmp_path / "registre.sqlite"
     shutil.copyfile(sqlite_template, database)
     url = f"sqlite:///{database}"
     assert run(url, "demo").exit_code == 0
+    return database, url
+
+
+def test_sqlite_backup_and_restore_give_back_the_same_contents(tmp_path, sqlite_template):
+    _database, url = demo_database(tmp_path, sqlite_template)
     saved = contents(url)
     backup_file = tmp_path / "sauvegarde.sqlite"
     result = run(url, "backup", str(backup_file))
@@ -196,10 +202,7 @@ def test_restore_refuses_a_backup_whose_journal_was_unprotected_and_rewritten(tm
     import shutil
     import sqlite3
 
-    database = tmp_path / "registre.sqlite"
-    shutil.copyfile(sqlite_template, database)
-    url = f"sqlite:///{database}"
-    assert run(url, "demo").exit_code == 0
+    database, url = demo_database(tmp_path, sqlite_template)
     saved = contents(url)
     backup_file = tmp_path / "sauvegarde #1 à 100%.sqlite"  # « # » and « % » opened another file
     assert run(url, "backup", str(backup_file)).exit_code == 0
