@@ -67,15 +67,6 @@ def load_json(text: str | bytes) -> object:
         return json.loads(text)
 
 
-def dump_json(value: object) -> str:
-    """Encode a value to store as JSON text: orjson, the standard encoder for what orjson refuses (integers
-    beyond 64 bits)."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value, ensure_ascii=False)
-
-
 def text_columns(table: Table) -> Table:
     """``table`` with its JSON columns as text, for bulk writes of rows whose JSON is already encoded."""
     from sqlalchemy import Column, MetaData, Text

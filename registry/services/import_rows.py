@@ -23,6 +23,7 @@ from registry.formats import SourceRow
 from registry.schemas import VenueStandardSchema
 from registry.services import communes, venues
 from registry.services.communes import Reference
+from registry.services.journal_chain import canonical_json
 from registry.services.import_report import CONVERSION, REJECT, REPAIR, SET_ASIDE, WARNING
 
 REQUIRED = ("nom", "adresse", "code_postal", "commune")
@@ -113,8 +114,8 @@ class RowCleaner:
                                 for name, value in columns.items()}
             snapshot = {name: value for name, value in clean.values.items()
                         if value is not None and value != [] and name in venues.STANDARD_FIELDS}
-            clean.created_entry = orjson.dumps({**snapshot, **self.provenance, "origin_id": clean.source_id,
-                                                "ligne": clean.line}).decode()
+            clean.created_entry = canonical_json({**snapshot, **self.provenance, "origin_id": clean.source_id,
+                                                  "ligne": clean.line}).decode()
         return clean
 
     def _identify(self, clean: CleanRow, values: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from registry.db import bulk_insert, dump_json, text_columns
+from registry.db import bulk_insert, text_columns
 from registry.models import JournalEntry, Venue
 from registry.services import journal_chain
 
@@ -61,12 +61,16 @@ def entry_row(actor: str, action: str, subject_type: str, subject_id: Any, venue
               before: Any = None, after: Any = None, at: datetime | None = None, encoded_after: str | None = None
               ) -> dict[str, Any]:
     """An entry as a row for ``record_many``: the columns ``record`` writes, ``before`` and ``after`` as JSON
-    text (``encoded_after``: an ``after`` already encoded, e.g. by an import's reading process)."""
+    text as ``journal_chain.canonical_json`` writes it (``encoded_after``: an ``after`` already encoded so, e.g. by
+    an import's reading process)."""
     return {"at": at or datetime.now(timezone.utc), "actor": actor, "action": action, "subject_type": subject_type,
             "subject_id": str(subject_id), "venue_pk": venue_pk,
-            "before": None if before is None else dump_json(jsonable(before)),
-            "after": encoded_after if encoded_after is not None else
-            (None if after is None else dump_json(jsonable(after)))}
+            "before": None if before is None else _text(jsonable(before)),
+            "after": encoded_after if encoded_after is not None else (None if after is None else _text(jsonable(after)))}
+
+
+def _text(value: Any) -> str:
+    return journal_chain.canonical_json(value).decode("utf-8")
 
 
 def record_many(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -20,7 +20,7 @@ import orjson
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
-from registry.db import bulk_insert, is_sqlite, load_json
+from registry.db import bulk_insert, is_sqlite
 from registry.models import JournalEntry, JournalHead, JournalSeal
 
 KEY = "journal_key"
@@ -36,16 +36,21 @@ def key_from_secret(secret: str) -> bytes:
     return hashlib.sha256(b"journal:" + secret.encode("utf-8")).digest()
 
 
-def canonical(pk: int, at: datetime, actor: str, action: str, subject_type: str, subject_id: str,
-              venue_pk: int | None, before: Any, after: Any) -> bytes:
-    """The content a seal covers, as the same bytes at writing and at verifying (sorted keys, UTC time)."""
-    moment = at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") if at.tzinfo else \
-        at.strftime("%Y-%m-%dT%H:%M:%S.%f")
-    content = [pk, moment, actor, action, subject_type, subject_id, venue_pk, before, after]
+def canonical_json(value: Any) -> bytes:
+    """A JSON value as the same bytes whenever it holds the same data (sorted keys, no spaces): how the journal
+    stores ``before`` and ``after`` and how its seals read them."""
     try:
-        return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # an integer beyond 64 bits
-        return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def canonical(pk: int, at: datetime, actor: str, action: str, subject_type: str, subject_id: str,
+              venue_pk: int | None, before: bytes, after: bytes) -> bytes:
+    """The content a seal covers, as the same bytes at writing and at verifying: the entry's columns (UTC time)
+    and its ``before`` and ``after`` as ``canonical_json`` gives them."""
+    moment = (at.astimezone(timezone.utc) if at.tzinfo else at).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return b"\x1f".join((orjson.dumps([pk, moment, actor, action, subject_type, subject_id, venue_pk]), before, after))
 
 
 def seal(key: bytes, previous: str, content: bytes) -> str:
@@ -53,13 +58,15 @@ def seal(key: bytes, previous: str, content: bytes) -> str:
 
 
 def add_rows(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Entries written in bulk (``journal.record_many``: ``pk`` given, JSON as text), to seal at commit."""
+    """Entries written in bulk (``journal.record_many``: ``pk`` given, ``before`` and ``after`` already as
+    ``canonical_json`` text), to seal at commit."""
     pending = session.info.setdefault(_PENDING, [])
     for row in rows:
-        before = load_json(row["before"]) if row["before"] is not None else None
-        after = load_json(row["after"]) if row["after"] is not None else None
+        before, after = row["before"], row["after"]
         pending.append((row["pk"], canonical(row["pk"], row["at"], row["actor"], row["action"], row["subject_type"],
-                                             row["subject_id"], row["venue_pk"], before, after)))
+                                             row["subject_id"], row["venue_pk"],
+                                             b"null" if before is None else before.encode("utf-8"),
+                                             b"null" if after is None else after.encode("utf-8"))))
 
 
 def add_entry(session: Session, entry: JournalEntry) -> None:
@@ -84,7 +91,8 @@ def _seal_pending(session: Session) -> None:
     items = session.info.pop(_PENDING, [])
     for entry in session.info.pop(_ORM_PENDING, []):
         items.append((entry.pk, canonical(entry.pk, entry.at, entry.actor, entry.action, entry.subject_type,
-                                          entry.subject_id, entry.venue_pk, entry.before, entry.after)))
+                                          entry.subject_id, entry.venue_pk, canonical_json(entry.before),
+                                          canonical_json(entry.after))))
     key = session.info.get(KEY) or DEFAULT_KEY
     head = session.execute(select(JournalHead).where(JournalHead.id == 1).with_for_update()).scalar_one()
     seq, previous = head.seq, head.hash
@@ -149,7 +157,7 @@ def verify(session: Session, key: bytes, batch: int = 10_000, limit: int = 20) -
                 previous = stored
                 continue
             computed = seal(key, previous, canonical(pk, at, actor, action, subject_type, subject_id, venue_pk,
-                                                     before, after))
+                                                     canonical_json(before), canonical_json(after)))
             if computed != stored:
                 problem(f"Entrée {pk} (sceau {seq}, {action} par {actor}) modifiée depuis son écriture, ou sceau "
                         "falsifié.")
