@@ -1,5 +1,7 @@
-"""The official list of France services sites (ANCT, CSV): one row per site, hours per day converted to the
-OpenStreetMap ``opening_hours`` syntax the standard uses."""
+"""The official list of France services sites (ANCT): one row per site, hours per day converted to the
+OpenStreetMap ``opening_hours`` syntax the standard uses. Any container (CSV, JSON, GeoJSON, XLSX, ODS), and the
+column names the list has had over the years (``id_fs`` or ``MATRICULE``, ``lib_fs`` or ``lib_france_services``,
+``mail`` or ``CONTACT.MAIL``…), compared after ``column_key``."""
 
 from __future__ import annotations
 
@@ -7,19 +9,34 @@ import re
 from collections.abc import Iterator
 
 from registry import hookimpl
-from registry.formats import Importer, Input, Note, Sample, SourceRow
+from registry.formats import Importer, Input, Note, Sample, SourceRow, column_key, rejected_row
 
 DAYS = (("h_lundi", "Mo"), ("h_mardi", "Tu"), ("h_mercredi", "We"), ("h_jeudi", "Th"), ("h_vendredi", "Fr"),
         ("h_samedi", "Sa"))
-SIGNATURE = {"id_fs", "lib_fs", "insee_com", "h_lundi"}
 TIME = re.compile(r"(\d{1,2})\s*[:h]\s*(\d{2})")
 CLOSED = {"", "-", "fermé", "ferme"}
 FILE_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
-#: Columns read, and the field of the standard each goes to.
-READ = {"id_fs": "id", "lib_fs": "nom", "adresse": "adresse", "complement_adresse": "complement_adresse",
-        "insee_com": "code_insee", "code_postal": "code_postal", "lib_com": "commune", "latitude": "latitude",
-        "longitude": "longitude", "mail": "courriels", "telephone": "telephone", "commentaire": "presentation_detail",
-        "itinerance": "itinerance", **{column: "horaires" for column, _ in DAYS}}
+#: The list's columns (the 2022 CSV's names), the field of the standard each goes to, and the names each has had.
+COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "id_fs": ("id", ("id_fs", "matricule")),
+    "lib_fs": ("nom", ("lib_fs", "lib_france_services", "nom_france_services")),
+    "adresse": ("adresse", ("adresse",)),
+    "complement_adresse": ("complement_adresse", ("complement_adresse", "complement_d_adresse")),
+    "insee_com": ("code_insee", ("insee_com", "code_insee", "code_commune_insee")),
+    "code_postal": ("code_postal", ("code_postal", "cp")),
+    "lib_com": ("commune", ("lib_com", "commune", "nom_commune")),
+    "latitude": ("latitude", ("latitude", "lat")),
+    "longitude": ("longitude", ("longitude", "lon", "lng")),
+    "mail": ("courriels", ("mail", "contact_mail", "courriel", "email")),
+    "telephone": ("telephone", ("telephone", "tel", "contact_telephone")),
+    "commentaire": ("presentation_detail", ("commentaire",)),
+    "commentaire_horaires": ("horaires", ("commentaire_horaires", "commentaires_horaires")),
+    "itinerance": ("itinerance", ("itinerance",)),
+    **{column: ("horaires", (column,)) for column, _ in DAYS},
+}
+_BY_NAME = {name: column for column, (_, names) in COLUMNS.items() for name in names}
+SIGNATURE = {"id_fs", "lib_fs", "insee_com", "h_lundi"}
+UNREAD = "colonne de la liste France services sans champ dans le standard"
 
 
 def day_ranges(text: str) -> list[str] | None:
@@ -81,36 +98,77 @@ def _follows(previous: str, day: str) -> bool:
     return order.index(day) == order.index(previous) + 1
 
 
-class FranceServicesCsv(Importer):
-    name = "france-services-csv"
-    title = "Liste officielle des France services (CSV, ANCT)"
+class FranceServices(Importer):
+    name = "france-services"
+    title = "Liste officielle des France services (ANCT : CSV, JSON, GeoJSON, XLSX ou ODS)"
     default_source = "france-services"
 
     def matches(self, sample: Sample) -> int:
-        return 20 if SIGNATURE <= set(sample.header) else 0
+        known = {_BY_NAME[key] for key in sample.columns if key in _BY_NAME}
+        return 50 if SIGNATURE <= known else 0
 
     def rows(self, source: Input) -> Iterator[SourceRow]:
         found = FILE_DATE.search(source.filename)
-        for line, record in source.csv_records():
+        for line, record in source.records():
+            if not isinstance(record, dict):
+                yield rejected_row(line, "Élément qui n'est pas un objet : non lu.")
+                continue
+            site, fields = _site(record)
+            source.tally(record, fields, reason=UNREAD)
+
+            def text(column: str) -> str:
+                return str(site.get(column) or "").strip()
+
             row = SourceRow(line, {
-                "id": record.get("id_fs"), "nom": record.get("lib_fs"), "adresse": record.get("adresse"),
-                "complement_adresse": record.get("complement_adresse"), "code_insee": record.get("insee_com"),
-                "code_postal": record.get("code_postal"), "commune": record.get("lib_com"),
-                "latitude": record.get("latitude"), "longitude": record.get("longitude"),
-                "courriels": [record["mail"].strip()] if (record.get("mail") or "").strip() else [],
-                "telephone": record.get("telephone"), "presentation_detail": record.get("commentaire"),
-                "itinerance": ["Itinérant" if (record.get("itinerance") or "").strip() == "Oui" else "Fixe"],
+                "id": site.get("id_fs"), "nom": site.get("lib_fs"), "adresse": site.get("adresse"),
+                "complement_adresse": site.get("complement_adresse"), "code_insee": site.get("insee_com"),
+                "code_postal": site.get("code_postal"), "commune": site.get("lib_com"),
+                "latitude": site.get("latitude"), "longitude": site.get("longitude"),
+                "courriels": [text("mail")] if text("mail") else [],
+                "telephone": site.get("telephone"), "presentation_detail": site.get("commentaire"),
+                "itinerance": ["Itinérant" if text("itinerance").lower() in ("oui", "true", "1") else "Fixe"],
                 "typologie": ["RFS"], "dispositif_programmes_nationaux": ["France Services"],
                 "services": ["Aide aux démarches administratives"], "source": "ANCT",
             })
             if found:
                 row.values["date_maj"] = found.group(1)
-            source.tally(record, READ, reason="colonne de la liste France services sans champ dans le standard")
-            row.values["horaires"], notes = opening_hours(record)
+            row.values["horaires"], notes = opening_hours({column: text(column) for column, _ in DAYS})
+            comment = text("commentaire_horaires")
+            if comment and row.values["horaires"]:
+                # A comment may restrict the days (« les 2e et 4e samedis », « 1 semaine par mois ») in ways the
+                # per-day columns do not say: the hours are not kept as if they held every week.
+                row.values["horaires"] = None
+                notes = [Note("commentaire_horaires", comment, "Commentaire sur les horaires : il peut restreindre "
+                                                               "les jours indiqués ; horaires non repris.")]
+                notes += [Note(column, text(column), "Horaires non repris : un commentaire les accompagne.")
+                          for column, _ in DAYS if text(column)]
+            elif comment:
+                notes.append(Note("commentaire_horaires", comment, "Commentaire sur les horaires, sans horaires "
+                                                                   "lisibles : non repris."))
             row.notes.extend(notes)
             yield row
 
 
+def _site(record: dict) -> tuple[dict, dict[str, str | None]]:
+    """The record under the list's 2022 column names, and the field each source column is read into; a GeoJSON
+    point gives the coordinates when no column does."""
+    site: dict = {}
+    fields: dict[str, str | None] = {}
+    for name, value in record.items():
+        column = _BY_NAME.get(column_key(name))
+        if column is not None and column not in site:
+            site[column] = value
+            fields[name] = COLUMNS[column][0]
+    geometry = record.get("geometry")
+    if isinstance(geometry, dict) and geometry.get("type") == "Point":
+        coordinates = geometry.get("coordinates")
+        if isinstance(coordinates, list) and len(coordinates) >= 2:
+            if "latitude" not in site:
+                site["longitude"], site["latitude"] = coordinates[0], coordinates[1]
+            fields["geometry"] = "latitude"  # the point, or the same site as the coordinate columns
+    return site, fields
+
+
 @hookimpl
 def registry_importers() -> list[Importer]:
-    return [FranceServicesCsv()]
+    return [FranceServices()]

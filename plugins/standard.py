@@ -185,14 +185,14 @@ def _items(row: SourceRow, column: str, raw: Any) -> list[str]:
 
 class StandardCsv(Importer):
     name = "standard-csv"
-    title = "Standard national v1.0 ou v0.1, colonnes des deux versions admises (CSV)"
+    title = "Standard national v1.0 ou v0.1, colonnes des deux versions admises (CSV ou tableur XLSX, ODS)"
 
     def matches(self, sample: Sample) -> int:
         return score(sample.columns) if sample.header else 0
 
     def rows(self, source: Input) -> Iterator[SourceRow]:
         plan = ColumnPlan()
-        for line, record in source.csv_records():
+        for line, record in source.records():
             yield read_record(line, record, plan, source)
 
 

@@ -23,6 +23,9 @@ import ijson
 import orjson
 
 SAMPLE_BYTES = 64 * 1024
+#: Spreadsheets read with python-calamine (first sheet, first row as header): Excel and OpenDocument.
+SPREADSHEET_SUFFIXES = ("xlsx", "xlsm", "xls", "ods")
+SPREADSHEET = "tableur"
 DELIMITERS = (",", ";", "\t")
 #: How many JSON records detection looks at (within the first ``SAMPLE_BYTES``).
 SAMPLE_RECORDS = 50
@@ -45,6 +48,8 @@ class Sample:
     #: The keys of the first ``SAMPLE_RECORDS`` JSON records (properties of GeoJSON features), as written.
     json_keys: frozenset[str] = frozenset()
     json_shape: str | None = None  # "array", "features" (GeoJSON FeatureCollection) or "object"
+    #: Whether the file is a spreadsheet (``header`` is then its first row).
+    spreadsheet: bool = False
 
     @property
     def columns(self) -> frozenset[str]:
@@ -123,14 +128,20 @@ class Input:
                  delimiter: str | None = None) -> None:
         self.path = Path(path)
         self.filename = filename or self.path.name
+        #: How each source column was read, filled by the importer through ``tally`` as it reads.
+        self.columns: dict[str, ColumnUse] = {}
+        if _is_spreadsheet(self.path, self.filename):
+            self.encoding, self.delimiter = SPREADSHEET, None
+            header = next(self._sheet_rows(), [])
+            self.sample = Sample(self.filename, "", header=tuple(_unique_names([_cell_text(c) for c in header])),
+                                 spreadsheet=True)
+            return
         self.encoding = encoding or detect_encoding(self.path)
         with self.path.open(encoding=self.encoding, newline="") as stream:
             text = stream.read(SAMPLE_BYTES)
         text = text.lstrip("\ufeff")
         self.delimiter = delimiter or detect_delimiter(text)
         self.sample = _sample(self.filename, text, self.delimiter)
-        #: How each source column was read, filled by the importer through ``tally`` as it reads.
-        self.columns: dict[str, ColumnUse] = {}
 
     def tally(self, record: dict[str, Any], fields: dict[str, str | None],
               reasons: dict[str, str] | None = None, reason: str = "") -> None:
@@ -173,6 +184,49 @@ class Input:
             except csv.Error as exc:  # a NUL byte, a field past the size limit: the file cannot be read on
                 raise ValueError(f"CSV illisible ligne {reader.line_num} : {exc}") from None
 
+    def records(self) -> Iterator[tuple[int, Any]]:
+        """``(line or position, record)`` of any container: CSV rows, spreadsheet rows (their row number), JSON
+        array items, GeoJSON features (their properties, with the feature's ``geometry`` under that key). A JSON
+        element that is not an object is yielded as it is (the importer rejects it)."""
+        if self.sample.spreadsheet:
+            yield from self.spreadsheet_records()
+        elif self.sample.json_shape == "features":
+            for position, feature in self.json_items("features.item"):
+                if isinstance(feature, dict) and isinstance(feature.get("properties") or {}, dict):
+                    record = dict(feature.get("properties") or {})
+                    if feature.get("geometry") is not None:
+                        record.setdefault("geometry", feature["geometry"])
+                    yield position, record
+                else:
+                    yield position, feature
+        elif self.sample.json_shape:
+            yield from self.json_items()
+        else:
+            yield from self.csv_records()
+
+    def spreadsheet_records(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(row number, {column: cell})`` of the first sheet's rows under its header row (blank rows skipped)."""
+        rows = self._sheet_rows()
+        header = list(self.sample.header)
+        next(rows, None)
+        for number, cells in enumerate(rows, start=2):
+            if not any(_cell_text(cell) for cell in cells):
+                continue
+            record = {name: ("" if cell is None else cell) for name, cell in zip(header, cells)}
+            for index in range(len(header), len(cells)):
+                if _cell_text(cells[index]):
+                    record[f"(colonne {index + 1} sans en-tête)"] = cells[index]
+            yield number, record
+
+    def _sheet_rows(self) -> Iterator[list[Any]]:
+        from python_calamine import CalamineError, CalamineWorkbook
+
+        try:
+            workbook = CalamineWorkbook.from_path(str(self.path))
+            yield from workbook.get_sheet_by_index(0).iter_rows()
+        except (CalamineError, OSError, ValueError, IndexError) as exc:
+            raise ValueError(f"tableur illisible ({type(exc).__name__} : {exc})") from None
+
     def json_items(self, prefix: str = "item") -> Iterator[tuple[int, Any]]:
         """``(position, item)`` for each element under ``prefix`` (ijson syntax), streamed; positions from 1."""
         position = 0
@@ -185,6 +239,30 @@ class Input:
                     yield position, item
             except ijson.JSONError as exc:
                 raise ValueError(f"JSON invalide après l'élément {position} : {str(exc).splitlines()[0]}") from None
+
+
+def _is_spreadsheet(path: Path, filename: str) -> bool:
+    """An Excel or OpenDocument file, from its name or its first bytes (a ZIP or OLE container)."""
+    if Path(filename).suffix.lower().lstrip(".") in SPREADSHEET_SUFFIXES:
+        return True
+    with path.open("rb") as stream:
+        head = stream.read(8)
+    return head.startswith(b"\xd0\xcf\x11\xe0") or (head.startswith(b"PK\x03\x04") and _zip_is_spreadsheet(path))
+
+
+def _zip_is_spreadsheet(path: Path) -> bool:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile:
+        return False
+    return "xl/workbook.xml" in names or "content.xml" in names
+
+
+def _cell_text(cell: Any) -> str:
+    return "" if cell is None else str(cell).strip()
 
 
 def _unique_names(header: list[str]) -> list[str]:

@@ -112,3 +112,18 @@ def data_inclusion_json(directory: Path) -> Path:
     path = directory / "structures.json"
     path.write_text(json.dumps(structures, ensure_ascii=False), encoding="utf-8")
     return path
+
+
+def hybrid_xlsx(directory: Path) -> Path:
+    """The hybrid as a spreadsheet, with a postcode and coordinates as numbers."""
+    import openpyxl
+
+    record = hybrid_record()
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(list(record))
+    numbers = {"code_postal": int, "latitude": float, "longitude": float}
+    sheet.append([numbers[name](value) if name in numbers else value for name, value in record.items()])
+    path = directory / "export-regional-2024.xlsx"
+    workbook.save(path)
+    return path

@@ -52,6 +52,7 @@ FILES = [
     pytest.param(shared("samples", "france-services-2022-12-01.csv"), id="france-services-2022"),
     pytest.param(needs_shared(import_fixtures.hybrid_csv), id="hybrid-csv"),
     pytest.param(needs_shared(import_fixtures.hybrid_json), id="hybrid-json"),
+    pytest.param(needs_shared(import_fixtures.hybrid_xlsx), id="hybrid-xlsx"),
     pytest.param(import_fixtures.messy_csv, id="messy-csv"),
     pytest.param(import_fixtures.geojson_v01, id="geojson-v0.1"),
     pytest.param(import_fixtures.data_inclusion_json, id="data-inclusion"),
@@ -59,7 +60,13 @@ FILES = [
 
 
 def source_cells(path: Path, report: imports.ImportReport) -> list[tuple[int, str, Any]]:
-    """``(line, column, value)`` of every non-empty value of the file, read with the stdlib alone."""
+    """``(line, column, value)`` of every non-empty value of the file, read with the stdlib (and openpyxl)."""
+    if path.suffix == ".xlsx":
+        import openpyxl
+
+        rows = list(openpyxl.load_workbook(path, read_only=True).active.iter_rows(values_only=True))
+        return [(number, str(name), value) for number, row in enumerate(rows[1:], start=2)
+                for name, value in zip(rows[0], row) if value is not None and str(value).strip()]
     if report.delimiter:
         with path.open(encoding="utf-8-sig" if report.encoding == "utf-8" else report.encoding, newline="") as stream:
             reader = csv.reader(stream, delimiter=report.delimiter)

@@ -86,7 +86,7 @@ def test_france_services_list_accounts_for_every_row(do_import, session):
     with path.open(encoding="utf-8", newline="") as stream:
         records = list(csv.DictReader(stream))
     report = do_import(path)
-    assert report.format == "france-services-csv"
+    assert report.format == "france-services"
     assert report.rows == len(records)
     assert report.created + report.rejected == report.rows and report.rejected < 50
     rejected_lines = {line.line for line in report.lines if line.kind == "rejet"}
@@ -414,3 +414,54 @@ def test_the_cli_shows_how_columns_are_read_and_fails_when_every_row_is_rejected
     assert f"{rejected}:2: nom: Champ obligatoire." in failed.output
     unsourced = run(str(path), "--sync")
     assert unsourced.exit_code != 0 and "--source" in unsourced.output
+
+
+#: The ANCT's later column names for the 2022 CSV's (the national list published as GeoJSON).
+ANCT_NAMES = {"id_fs": "MATRICULE", "lib_fs": "lib_france_services", "adresse": "ADRESSE",
+              "complement_adresse": "COMPLEMENT.D.ADRESSE", "latitude": "LATITUDE", "longitude": "LONGITUDE",
+              "mail": "CONTACT.MAIL", "telephone": "TELEPHONE", "commentaire": "COMMENTAIRE",
+              "itinerance": "ITINERANCE", "format_fs": "FORMAT_FS"}
+
+
+def test_the_france_services_list_imports_alike_from_csv_geojson_and_xlsx(do_import, session, tmp_path):
+    import openpyxl
+
+    from registry.services.venues import STANDARD_FIELDS
+
+    source = shared_file("samples", "france-services-2022-12-01.csv")
+    with source.open(encoding="utf-8", newline="") as stream:
+        records = list(csv.DictReader(stream))
+    features = []
+    for record in records:
+        properties = {ANCT_NAMES.get(name, name): value for name, value in record.items()
+                      if name not in ("latitude", "longitude")}
+        geometry = None
+        if record["latitude"] and record["longitude"]:
+            geometry = {"type": "Point", "coordinates": [float(record["longitude"]), float(record["latitude"])]}
+        else:
+            properties.update(LATITUDE=record["latitude"], LONGITUDE=record["longitude"])
+        features.append({"type": "Feature", "geometry": geometry, "properties": properties})
+    geojson = tmp_path / "france-services-2022-12-01.geojson"
+    geojson.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(list(records[0]))
+    for record in records:  # postcodes as numbers, as spreadsheets keep them
+        sheet.append([int(value) if name == "code_postal" and value.isdigit() else value
+                      for name, value in record.items()])
+    xlsx = tmp_path / "france-services-2022-12-01.xlsx"
+    workbook.save(xlsx)
+
+    reports = {name: do_import(path, source=name) for name, path in (("csv", source), ("geojson", geojson),
+                                                                     ("xlsx", xlsx))}
+    assert {report.format for report in reports.values()} == {"france-services"}
+    assert len({(r.rows, r.created, r.rejected) for r in reports.values()}) == 1, {
+        name: (r.rows, r.created, r.rejected) for name, r in reports.items()}
+    session.rollback()
+
+    def stored(dataset: str) -> dict:
+        return {venue.origin_id: tuple(getattr(venue, name) for name in (*STANDARD_FIELDS, "commune_code"))
+                for venue in session.scalars(select(Venue).where(Venue.origin == dataset))}
+
+    from_csv = stored("csv")
+    assert from_csv and stored("geojson") == from_csv and stored("xlsx") == from_csv

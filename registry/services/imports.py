@@ -70,6 +70,8 @@ def open_input(path: Path, filename: str, options: ImportOptions, ctx: Context) 
         source = Input(path, filename, encoding=options.encoding)
     except (UnicodeError, LookupError) as exc:
         raise InvalidInput.on("file", f"{filename} : fichier texte illisible ({exc}).") from None
+    except ValueError as exc:  # a spreadsheet that cannot be opened
+        raise InvalidInput.on("file", f"{filename} : {exc}.") from None
     if options.format:
         return source, available[options.format]
     scored = sorted(((importer.matches(source.sample), name) for name, importer in available.items()), reverse=True)
