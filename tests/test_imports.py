@@ -153,7 +153,7 @@ def test_messy_latin1_semicolon_file_is_repaired_and_reported(do_import, session
     assert (lyon.code_insee, lyon.commune_code) == ("69388", "69123")  # the arrondissement's code is kept
     ajaccio = venue(session, "a4")
     assert ajaccio.commune_code == "2A004"
-    assert (5, "code_insee", "Code tronqué complété : 2A004.") in messages
+    assert (5, "code_insee", "Code tronqué complété : 2A004 (confirmé par le code postal).") in messages
 
 
 def test_missing_insee_code_is_found_from_postcode_and_name(do_import, session, tmp_path):
@@ -465,3 +465,29 @@ def test_the_france_services_list_imports_alike_from_csv_geojson_and_xlsx(do_imp
 
     from_csv = stored("csv")
     assert from_csv and stored("geojson") == from_csv and stored("xlsx") == from_csv
+
+
+def test_point_insee_code_and_postcode_are_checked_against_each_other(do_import, session, tmp_path):
+    rows = [
+        # A code of La Réunion with a point and a postcode of Rodez: the postcode agrees with the point.
+        "x1,,Lieu de Rodez,Rodez,12000,97411,1 rue A,44.3506,2.5750,,,,,2024-01-05,",
+        # The same with the code's own postcode: nothing settles it, kept and reported.
+        "x2,,Lieu contradictoire,Saint-Denis,97400,97411,2 rue A,44.3506,2.5750,,,,,2024-01-05,",
+        # A truncated Corsican code whose completion (2A004, Ajaccio) is not the postcode's commune: not repaired.
+        "x3,,Lieu de Porto-Vecchio,Porto-Vecchio,20137,2A4,3 rue A,,,,,,,2024-01-05,",
+        # The same completion confirmed by the postcode: repaired.
+        "x4,,Lieu d'Ajaccio,Ajaccio,20000,2A4,4 rue A,,,,,,,2024-01-05,",
+    ]
+    report = do_import(write(tmp_path / "lieux.csv", "\n".join([V1_HEADER, *rows]) + "\n"))
+    assert report.rejected == 0
+    messages = events(report)
+    assert venue(session, "x1").commune_code == "12202"
+    assert any(line == 2 and "contredit le point" in m and "commune retenue Rodez (12202)" in m
+               for line, _, m in messages)
+    assert venue(session, "x2").commune_code == "97411"
+    assert any(line == 3 and "rien ne permet de trancher" in m for line, _, m in messages)
+    porto = venue(session, "x3")
+    assert porto.commune_code == "2A247" and (4, "code_insee", "Code INSEE inconnu du référentiel des communes : "
+                                                               "ignoré.") in messages
+    assert not any(line == 4 and "Code tronqué complété" in m for line, _, m in messages)
+    assert venue(session, "x4").commune_code == "2A004"

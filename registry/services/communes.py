@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from geodata.france import area_of
 from registry.models import CommuneAlias, Postcode, Territory
 from registry.services.import_report import REPAIR, SET_ASIDE, WARNING
 
@@ -156,23 +157,40 @@ class DatabaseLookup(CommuneLookup):
             or_(Postcode.commune_code == code, Postcode.commune_code.in_(aliases)))))
 
 
+#: The overseas départements and collectivities by code, named as ``geodata.france`` names their areas.
+OVERSEAS = {"971": "Guadeloupe", "972": "Martinique", "973": "Guyane", "974": "La Réunion", "975":
+            "Saint-Pierre-et-Miquelon", "976": "Mayotte", "977": "Saint-Barthélemy", "978": "Saint-Martin",
+            "986": "Wallis-et-Futuna", "987": "Polynésie française", "988": "Nouvelle-Calédonie"}
+METROPOLE = "France métropolitaine et Corse"
+
+
+def area_of_commune(commune: Commune) -> str:
+    """The territory (metropolitan France or an overseas one) a commune lies in."""
+    return OVERSEAS.get(commune.departement or "", OVERSEAS.get(commune.code[:3], METROPOLE))
+
+
 def simplified(name: str) -> str:
     """A place name for comparison: no accents, no case, words only (``Saint-Affrique`` → ``saint affrique``)."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return " ".join(re.findall(r"[a-z0-9]+", ascii_name.lower()))
 
 
-def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None, name: str | None) -> Resolution:
-    """The current commune of a venue, from its INSEE code (a truncated code completed when the result exists,
-    an arrondissement or former commune led to its commune), else from its postcode (and its commune's name
-    when the postcode serves several); a postcode foreign to the commune found is a warning."""
+def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None, name: str | None,
+            point: tuple[float, float] | None = None) -> Resolution:
+    """The current commune of a venue, from its INSEE code (a truncated code completed only when the result
+    agrees with the postcode or the point, an arrondissement or former commune led to its commune), else from its
+    postcode (and its commune's name when the postcode serves several). The code, the postcode and the point
+    (``(lon, lat)``) are checked against each other: a code whose commune lies in another territory than the
+    point gives way to the postcode when the postcode agrees with the point, and is reported either way."""
     resolution = Resolution()
     findings = resolution.findings
+    area = area_of(*point) if point else None
     code = (code_insee or "").strip().upper() or None
     if code is not None:
-        repaired = _repair_insee(code, lookup)
+        repaired = _repair_insee(code, lookup, postcode, area)
         if repaired != code:
-            findings.append(Finding(REPAIR, "code_insee", code, f"Code tronqué complété : {repaired}."))
+            findings.append(Finding(REPAIR, "code_insee", code, f"Code tronqué complété : {repaired} (confirmé par "
+                                    + ("le code postal)." if postcode else "le point).")))
             code = repaired
         given = code
         alias = lookup.alias(code)
@@ -185,8 +203,11 @@ def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None,
         if resolution.commune is None:
             findings.append(Finding(SET_ASIDE, "code_insee", code_insee,
                                     "Code INSEE inconnu du référentiel des communes : ignoré."))
+        elif area and area_of_commune(resolution.commune) != area:
+            _settle_against_point(lookup, resolution, postcode, name, area)
     if resolution.commune is None and postcode:
-        candidates = lookup.communes_of_postcode(postcode)
+        candidates = [c for c in lookup.communes_of_postcode(postcode)
+                      if not area or (found := lookup.commune(c)) is None or area_of_commune(found) == area]
         if len(candidates) > 1 and name:
             wanted = simplified(name)
             candidates = [c for c in candidates if (found := lookup.commune(c)) and simplified(found.name) == wanted]
@@ -203,12 +224,43 @@ def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None,
     return resolution
 
 
-def _repair_insee(code: str, lookup: CommuneLookup) -> str:
-    """A code that lost a zero (``4112`` → ``04112``, ``2B14`` → ``2B014``) when the result exists."""
+def _settle_against_point(lookup: CommuneLookup, resolution: Resolution, postcode: str | None, name: str | None,
+                          area: str) -> None:
+    """The code's commune lies in another territory than the point: the postcode settles it when one of its
+    communes lies where the point is; otherwise the code's commune is kept, and the conflict said."""
+    commune = resolution.commune
+    conflict = (f"Le code INSEE {commune.code} ({commune.name}, {area_of_commune(commune)}) contredit le point "
+                f"({area})")
+    candidates = [c for c in lookup.communes_of_postcode(postcode or "")
+                  if (found := lookup.commune(c)) is not None and area_of_commune(found) == area]
+    if len(candidates) > 1 and name:
+        wanted = simplified(name)
+        candidates = [c for c in candidates if simplified(lookup.commune(c).name) == wanted]
+    if len(candidates) == 1:
+        settled = lookup.commune(candidates[0])
+        resolution.findings.append(Finding(WARNING, "code_insee", commune.code,
+                                           f"{conflict} ; le code postal {postcode} s'accorde avec le point : commune "
+                                           f"retenue {settled.name} ({settled.code})."))
+        resolution.commune, resolution.code_insee = settled, settled.code
+    else:
+        resolution.findings.append(Finding(WARNING, "code_insee", commune.code,
+                                           f"{conflict} ; rien ne permet de trancher : commune du code gardée, "
+                                           "à vérifier."))
+
+
+def _repair_insee(code: str, lookup: CommuneLookup, postcode: str | None, area: str | None) -> str:
+    """A code that lost a zero (``4112`` → ``04112``, ``2B14`` → ``2B014``) when the result exists and agrees with
+    the postcode (one of its postcodes) or, without a postcode, with the point's territory; else as it is."""
     if re.fullmatch(r"\d{4}", code):
         candidate = "0" + code
     elif re.fullmatch(r"2[AB]\d{1,2}", code):
         candidate = code[:2] + code[2:].zfill(3)
     else:
         return code
-    return candidate if lookup.commune(candidate) or lookup.alias(candidate) else code
+    alias = lookup.alias(candidate)
+    commune = lookup.commune(alias[0] if alias else candidate)
+    if commune is None:
+        return code
+    if postcode:
+        return candidate if postcode in lookup.postcodes_of(commune.code) else code
+    return candidate if area and area_of_commune(commune) == area else code

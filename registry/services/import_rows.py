@@ -270,8 +270,10 @@ class RowCleaner:
 
     def _commune(self, clean: CleanRow, values: dict[str, Any]) -> None:
         code = values.get("code_insee")
+        point = (values["longitude"], values["latitude"]) if values.get("longitude") is not None \
+            and values.get("latitude") is not None else None
         resolution = communes.resolve(self.reference, _text(code) if code is not None else None,
-                                      values.get("code_postal"), _text(values.get("commune")) or None)
+                                      values.get("code_postal"), _text(values.get("commune")) or None, point)
         clean.events.extend(RowEvent(f.kind, f.field, f.value, f.message) for f in resolution.findings)
         commune = resolution.commune
         values["code_insee"] = resolution.code_insee

@@ -102,8 +102,9 @@ def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> l
     aside), the point decides when nothing else does and boundaries are loaded."""
     warnings: list[InputWarning] = []
     _check_point(venue.longitude, venue.latitude)
+    point = (venue.longitude, venue.latitude) if venue.longitude is not None and venue.latitude is not None else None
     resolution = communes.resolve(communes.DatabaseLookup(session), venue.code_insee, venue.code_postal,
-                                  venue.commune)
+                                  venue.commune, point)
     if resolution.unknown_code:
         raise InvalidInput.on("code_insee", f"Code INSEE {venue.code_insee} inconnu du référentiel des communes.")
     for finding in resolution.findings:
