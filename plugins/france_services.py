@@ -113,7 +113,7 @@ class FranceServices(Importer):
             if not isinstance(record, dict):
                 yield rejected_row(line, "Élément qui n'est pas un objet : non lu.")
                 continue
-            site, fields = _site(record)
+            site, fields, geometry_notes = _site(record)
             source.tally(record, fields, reason=UNREAD)
 
             def text(column: str) -> str:
@@ -145,13 +145,13 @@ class FranceServices(Importer):
             elif comment:
                 notes.append(Note("commentaire_horaires", comment, "Commentaire sur les horaires, sans horaires "
                                                                    "lisibles : non repris."))
-            row.notes.extend(notes)
+            row.notes.extend(notes + geometry_notes)
             yield row
 
 
-def _site(record: dict) -> tuple[dict, dict[str, str | None]]:
-    """The record under the list's 2022 column names, and the field each source column is read into; a GeoJSON
-    point gives the coordinates when no column does."""
+def _site(record: dict) -> tuple[dict, dict[str, str | None], list[Note]]:
+    """The record under the list's 2022 column names, the field each source column is read into, and a note when
+    a GeoJSON point disagrees with the coordinate columns (the point gives the coordinates when no column does)."""
     site: dict = {}
     fields: dict[str, str | None] = {}
     for name, value in record.items():
@@ -159,14 +159,25 @@ def _site(record: dict) -> tuple[dict, dict[str, str | None]]:
         if column is not None and column not in site:
             site[column] = value
             fields[name] = COLUMNS[column][0]
+    notes: list[Note] = []
     geometry = record.get("geometry")
     if isinstance(geometry, dict) and geometry.get("type") == "Point":
         coordinates = geometry.get("coordinates")
         if isinstance(coordinates, list) and len(coordinates) >= 2:
             if "latitude" not in site:
                 site["longitude"], site["latitude"] = coordinates[0], coordinates[1]
-            fields["geometry"] = "latitude"  # the point, or the same site as the coordinate columns
-    return site, fields
+            elif [_number(site.get("longitude")), _number(site.get("latitude"))] != [_number(c) for c in coordinates[:2]]:
+                notes.append(Note("geometry", coordinates[:2], "Point de la géométrie différent des colonnes "
+                                                               "LATITUDE et LONGITUDE : celles-ci sont reprises."))
+            fields["geometry"] = "latitude"
+    return site, fields, notes
+
+
+def _number(value) -> float | None:
+    try:
+        return round(float(str(value).replace(",", ".")), 6)
+    except ValueError:
+        return None
 
 
 @hookimpl

@@ -491,3 +491,17 @@ def test_point_insee_code_and_postcode_are_checked_against_each_other(do_import,
                                                                "ignoré.") in messages
     assert not any(line == 4 and "Code tronqué complété" in m for line, _, m in messages)
     assert venue(session, "x4").commune_code == "2A004"
+
+
+def test_a_france_services_point_that_disagrees_with_its_columns_is_reported(do_import, session, tmp_path):
+    properties = {"MATRICULE": "fs-1", "lib_france_services": "France services de Rodez", "ADRESSE": "1 rue A",
+                  "insee_com": "12202", "code_postal": "12000", "lib_com": "Rodez", "LATITUDE": "44.3506",
+                  "LONGITUDE": "2.5750", "h_lundi": "09:00 - 12:00"}
+    path = tmp_path / "fs.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [3.0783, 44.0986]}, "properties": properties}]}),
+        encoding="utf-8")
+    report = do_import(path)
+    assert (report.format, report.created) == ("france-services", 1)
+    assert venue(session, "fs-1").latitude == pytest.approx(44.3506)
+    assert any(line.field == "geometry" and "différent" in line.message for line in report.lines)
