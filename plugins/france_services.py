@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 
 from registry import hookimpl
-from registry.formats import Importer, Input, Note, Sample, SourceRow, column_key, rejected_row
+from registry.formats import Importer, Input, Note, Sample, SourceRow, column_key, coordinate, rejected_row
 
 DAYS = (("h_lundi", "Mo"), ("h_mardi", "Tu"), ("h_mercredi", "We"), ("h_jeudi", "Th"), ("h_vendredi", "Fr"),
         ("h_samedi", "Sa"))
@@ -166,18 +166,12 @@ def _site(record: dict) -> tuple[dict, dict[str, str | None], list[Note]]:
         if isinstance(coordinates, list) and len(coordinates) >= 2:
             if "latitude" not in site:
                 site["longitude"], site["latitude"] = coordinates[0], coordinates[1]
-            elif [_number(site.get("longitude")), _number(site.get("latitude"))] != [_number(c) for c in coordinates[:2]]:
+            elif [coordinate(site.get("longitude")), coordinate(site.get("latitude"))] != [coordinate(c) for c in coordinates[:2]]:
                 notes.append(Note("geometry", coordinates[:2], "Point de la géométrie différent des colonnes "
                                                                "LATITUDE et LONGITUDE : celles-ci sont reprises."))
             fields["geometry"] = "latitude"
     return site, fields, notes
 
-
-def _number(value) -> float | None:
-    try:
-        return round(float(str(value).replace(",", ".")), 6)
-    except ValueError:
-        return None
 
 
 @hookimpl

@@ -437,12 +437,13 @@ class SafeDictWriter(csv.DictWriter):
         return [spreadsheet_safe(cell) for cell in super()._dict_to_list(rowdict)]
 
 
-def split_list(value: Any, separator: str) -> list[str]:
-    """A multi-valued cell as a list (``"a|b"`` → ``["a", "b"]``); lists are kept; blanks dropped."""
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else str(value).split(separator)
-    return [str(item).strip() for item in items if item is not None and str(item).strip()]
+def coordinate(value: Any) -> float | None:
+    """A coordinate as written (decimal comma accepted), to 6 decimals, for comparing two sources of a point;
+    ``None`` when it is not a number."""
+    try:
+        return round(float(str(value).replace(",", ".")), 6)
+    except ValueError:
+        return None
 
 
 def write_json_array(items: Iterable[Any], out: TextIO) -> None:
