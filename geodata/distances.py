@@ -21,6 +21,13 @@ def haversine_m(lon1, lat1, lon2, lat2) -> np.ndarray:
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
+def farthest_km(lon: float, lat: float, geometry: shapely.Geometry) -> float:
+    """The greatest distance (km) from a point to the vertices of a polygon's boundary: a point farther than that
+    from ``(lon, lat)`` lies outside the polygon."""
+    coordinates = shapely.get_coordinates(shapely.boundary(geometry))
+    return float(np.max(haversine_m(lon, lat, coordinates[:, 0], coordinates[:, 1]))) / 1000
+
+
 def degree_box(lon, lat, radius_m):
     """(min lon, min lat, max lon, max lat) in degrees that surely hold every point within ``radius_m`` of the
     centre (numbers or numpy arrays)."""

@@ -69,6 +69,23 @@ def read_territories(directory: Path = REFERENCE_DIR) -> Iterator[TerritoryRecor
         )
 
 
+@dataclass(frozen=True)
+class CommunePoint:
+    """A commune's reference point (its town hall, or a point on its surface) and the greatest distance from it
+    to the commune's boundary (``rayon_km``): a point farther than that lies outside the commune."""
+
+    code: str
+    lon: float
+    lat: float
+    radius_km: float
+
+
+def read_commune_points(directory: Path = REFERENCE_DIR) -> Iterator[CommunePoint]:
+    """Yield the communes' reference points (``commune_points.csv``, see ``geodata.build_points``)."""
+    for row in _rows("commune_points.csv", directory):
+        yield CommunePoint(row["code"], float(row["longitude"]), float(row["latitude"]), float(row["rayon_km"]))
+
+
 def read_aliases(directory: Path = REFERENCE_DIR) -> Iterator[CommuneAlias]:
     """Yield the codes that designate a current commune without being one."""
     for row in _rows("commune_aliases.csv", directory):

@@ -13,7 +13,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from geodata.boundaries import BoundaryFileError
-from geodata.reference import KINDS
+from geodata.reference import KIND_LABELS, KINDS
 from registry import cli_exchange, create_app, migrations
 from registry.db import DatabaseUnavailable, make_engine
 from registry.errors import RegistryError
@@ -122,8 +122,14 @@ def territories_load() -> None:
     _needs_schema()
     with database().session() as session, _progressbar("Territoires") as advance:
         report = territories.load_reference(session, progress=advance)
-    counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items())
-    click.echo(f"Référentiel {report.version} : {counts} ({report.created} créés, {report.updated} mis à jour).")
+    counts = ", ".join(f"{cli_exchange.number(n)} {KIND_LABELS[kind]}{'' if kind == 'epci' or n < 2 else 's'}"
+                       for kind, n in report.counts.items())
+    click.echo(f"Référentiel {report.version} : {counts} ({cli_exchange.number(report.created)} créés, "
+               f"{cli_exchange.number(report.updated)} mis à jour).")
+    click.echo(f"Points de référence : {cli_exchange.number(report.placed)} communes placées depuis le référentiel"
+               + (f", {cli_exchange.number(len(report.unplaced))} sans point ({', '.join(report.unplaced[:8])}"
+                  f"{'…' if len(report.unplaced) > 8 else ''})" if report.unplaced else "")
+               + " ; les communes aux contours importés gardent le point de leur contour.")
 
 
 @territories_group.command("import-boundaries")

@@ -69,6 +69,8 @@ class Territory(Base):
     epci_type: Mapped[str | None] = mapped_column(String(8))
     boundary: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=True)
     reference_point: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
+    #: Greatest distance from ``reference_point`` to the boundary: a point farther away lies outside the commune.
+    radius_km: Mapped[float | None] = mapped_column(Float)
 
 
 class CommuneAlias(Base):
@@ -118,6 +120,9 @@ class Venue(TimestampMixin, Base):
     merged_into_pk: Mapped[int | None] = mapped_column(Integer, nullable=True)
     commune_code: Mapped[str | None] = mapped_column(String(5))
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
+    #: How ``geom`` was found: ``exact`` (the record's own coordinates), ``commune`` (no coordinates: the commune's
+    #: reference point, approximate). The standard's ``latitude`` / ``longitude`` stay the record's own.
+    position_precision: Mapped[str | None] = mapped_column(String(16))
 
     # National standard v1.0 (schéma des lieux de médiation numérique)
     pivot: Mapped[str | None] = mapped_column(String(14))
@@ -301,3 +306,15 @@ class JournalHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class DuplicateDismissal(Base):
+    """A pair of venues an operator said are not one place (« pas un doublon »): never proposed again."""
+
+    __tablename__ = "duplicate_dismissals"
+
+    first_pk: Mapped[int] = mapped_column(ForeignKey("venues.pk", ondelete="CASCADE"), primary_key=True)
+    second_pk: Mapped[int] = mapped_column(ForeignKey("venues.pk", ondelete="CASCADE"), primary_key=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    dismissed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

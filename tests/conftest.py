@@ -23,7 +23,8 @@ from sqlalchemy.engine import make_url
 
 from registry import create_app, migrations
 from registry.db import make_engine
-from registry.services import territories, tokens
+from registry.services import imports, territories, tokens
+from registry.services.context import Context
 
 SHARED_DATA = Path(os.environ.get("REGISTRY_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 POSTGRES_ADMIN_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL",
@@ -269,3 +270,15 @@ def qualified(client, operator, create_venue):
         return venue_id
 
     return make
+
+
+@pytest.fixture
+def do_import(app, session):
+    """Import a file through the service as an operator; return the report."""
+
+    def run(path, **options) -> imports.ImportReport:
+        ctx = Context("operateur-test", plugins=app.extensions["registry.plugins"],
+                      catalogue=app.extensions["registry.criteria"], scope=options.pop("scope", ()))
+        return imports.run_import(session, path, ctx, imports.ImportOptions(**options))
+
+    return run

@@ -36,7 +36,8 @@ def test_fresh_database_is_set_up_by_upgrade_load_and_demo(run, empty_database_u
     result = run(empty_database_url, "demo")
     assert result.exit_code == 1 and "registry territories load" in result.output
     loaded = run(empty_database_url, "territories", "load")
-    assert loaded.exit_code == 0 and "34969 commune" in loaded.stdout
+    assert loaded.exit_code == 0 and "34\u202f969 communes" in loaded.stdout and "1\u202f255 EPCI" in loaded.stdout
+    assert "34\u202f871 communes placées" in loaded.stdout
     first = run(empty_database_url, "demo")
     assert f"{len(demo.DEMO_VENUES)} lieux fictifs créés" in first.stdout
     second = run(empty_database_url, "demo")

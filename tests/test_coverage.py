@@ -59,16 +59,19 @@ def test_synthetic_territory_against_brute_force(session, tmp_path, qualified, a
     report = coverage.compute(session, "departement", "12", ctx)
     venues = np.array([(lon, lat) for lon, lat, _ in points])
     by_code = {c.code: c for c in report.communes}
-    assert report.boundaries == "partial" and report.qualified_venues == 4
-    for code in ("12202", "12145", "12300", "12089"):
-        commune = by_code[code]
+    assert report.placement == "complete" and report.qualified_venues == 4
+    squares = {code: (x, y) for code, x, y in (("12202", 2.55, 44.33), ("12145", 3.05, 44.08),
+                                               ("12300", 2.0, 44.33), ("12089", 2.2, 44.55))}
+    for code, (x, y) in squares.items():  # imported boundaries refine the reference's points: inside the square
+        assert x <= by_code[code].lon <= x + 0.05 and y <= by_code[code].lat <= y + 0.05
+    for commune in report.communes:  # every commune of the département, placed by the reference or a boundary
         assert commune.lon is not None
         brute = haversine_m(commune.lon, commune.lat, venues[:, 0], venues[:, 1])
         assert math.isclose(commune.distance_m, round(brute.min(), 1), abs_tol=0.1)
         assert commune.venues_within == [int((brute <= band * 1000).sum()) for band in report.bands]
         assert commune.nearest_venue_nom == f"Lieu {brute.argmin()}"
         assert commune.itinerant_venues == (["Lieu 2"] if brute[2] <= 20_000 else [])
-    known = [by_code[c] for c in ("12202", "12145", "12300", "12089")]
+    known = report.communes
     for figures in report.by_band:
         if figures.band_km is None:
             expected = [c for c in known if c.distance_m > report.bands[-1] * 1000]
@@ -76,19 +79,41 @@ def test_synthetic_territory_against_brute_force(session, tmp_path, qualified, a
             lower = max([b for b in report.bands if b < figures.band_km], default=0)
             expected = [c for c in known if lower * 1000 < c.distance_m <= figures.band_km * 1000]
         assert figures.population == sum(c.population for c in expected)
-    assert report.unknown_distance_population == report.population - sum(c.population for c in known)
+    assert report.unknown_distance_population == 0
     aveyron = report.departements[0]
     assert (aveyron.code, aveyron.venues) == ("12", 4)
     assert aveyron.venues_per_10k == round(4 / aveyron.population * 10_000, 2)
 
 
-def test_without_boundaries_the_report_says_so_and_counts_by_code(session, qualified, app):
+def test_without_boundaries_the_reference_points_give_distances(session, qualified, app):
     qualified(2.58, 44.36)
     report = coverage.compute(session, "epci", "241200187", Context("t", catalogue=app.extensions["registry.criteria"]))
-    assert report.boundaries == "none" and "sans contour" in report.note
-    assert all(c.distance_m is None for c in report.communes)
+    assert report.placement == "complete" and "mairie" in report.note
+    for commune in report.communes:
+        assert commune.distance_m == round(float(haversine_m(commune.lon, commune.lat, 2.58, 44.36)), 1)
     assert {c.code: c.venues_in_commune for c in report.communes}["12202"] == 1
     assert report.epci[0].venues == 1
+
+
+def test_communes_without_a_point_are_said_and_counted_by_code(session, qualified, app):
+    from registry.models import Territory
+    session.query(Territory).filter(Territory.kind == "commune", Territory.code.like("12%")).update(
+        {"reference_point": None}, synchronize_session=False)
+    session.commit()
+    qualified(2.58, 44.36)
+    report = coverage.compute(session, "epci", "241200187", Context("t", catalogue=app.extensions["registry.criteria"]))
+    assert report.placement == "none" and "sans point de référence" in report.note
+    assert all(c.distance_m is None for c in report.communes)
+    assert {c.code: c.venues_in_commune for c in report.communes}["12202"] == 1
+
+
+def test_a_venue_without_coordinates_counts_at_its_communes_point(session, qualified, app):
+    qualified(None, None, code_insee="12202", commune="Rodez", code_postal="12000")
+    report = coverage.compute(session, "departement", "12",
+                              Context("t", catalogue=app.extensions["registry.criteria"]))
+    rodez = next(c for c in report.communes if c.code == "12202")
+    assert report.approximate_venues == 1 and "au point de leur commune" in report.note
+    assert rodez.distance_m == 0 and rodez.venues_within[0] == 1
 
 
 def test_real_aveyron_against_brute_force(session, qualified, app):
@@ -97,7 +122,7 @@ def test_real_aveyron_against_brute_force(session, qualified, app):
     for lon, lat in points:
         qualified(lon, lat)
     report = coverage.compute(session, "departement", "12", Context("t", catalogue=app.extensions["registry.criteria"]))
-    assert report.boundaries == "complete" and len(report.communes) == 285
+    assert report.placement == "complete" and len(report.communes) == 285
     venues = np.array(points)
     for commune in report.communes:
         brute = haversine_m(commune.lon, commune.lat, venues[:, 0], venues[:, 1])

@@ -12,23 +12,10 @@ from sqlalchemy import func, select
 from registry.errors import InvalidInput
 from registry.models import AuditFact, JournalEntry, Venue
 from registry.services import imports
-from registry.services.context import Context
 from tests.conftest import shared_file
 
 V1_HEADER = ("id,pivot,nom,commune,code_postal,code_insee,adresse,latitude,longitude,telephone,courriels,"
              "services,frais_a_charge,date_maj,source")
-
-
-@pytest.fixture
-def do_import(app, session):
-    """Import a file through the service as an operator; return the report."""
-
-    def run(path, **options) -> imports.ImportReport:
-        ctx = Context("operateur-test", plugins=app.extensions["registry.plugins"],
-                      catalogue=app.extensions["registry.criteria"], scope=options.pop("scope", ()))
-        return imports.run_import(session, path, ctx, imports.ImportOptions(**options))
-
-    return run
 
 
 def write(path, text: str, encoding: str = "utf-8"):
@@ -505,3 +492,4 @@ def test_a_france_services_point_that_disagrees_with_its_columns_is_reported(do_
     assert (report.format, report.created) == ("france-services", 1)
     assert venue(session, "fs-1").latitude == pytest.approx(44.3506)
     assert any(line.field == "geometry" and "différent" in line.message for line in report.lines)
+

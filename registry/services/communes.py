@@ -12,9 +12,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from geodata.distances import haversine_m
 from geodata.france import area_of
 from registry.models import CommuneAlias, Postcode, Territory
 from registry.services.import_report import REPAIR, SET_ASIDE, WARNING
@@ -27,6 +28,40 @@ class Commune:
     departement: str | None
     region: str | None
     epci: str | None
+    lon: float | None = None  # reference point (town hall, or a point on the boundary's surface)
+    lat: float | None = None
+    radius_km: float | None = None  # greatest distance from that point to the boundary
+
+    def distance_km(self, point: tuple[float, float]) -> float | None:
+        """Great-circle distance from the reference point to ``(lon, lat)``, when the commune has a point."""
+        if self.lon is None or self.lat is None:
+            return None
+        return float(haversine_m(self.lon, self.lat, *point)) / 1000
+
+    def far_from(self, point: tuple[float, float]) -> float | None:
+        """The distance (km) when ``point`` surely lies outside the commune (farther than its boundary from its
+        reference point, with a kilometre's margin for points set on a border), else ``None``."""
+        distance = self.distance_km(point)
+        if distance is None or self.radius_km is None or distance <= self.radius_km + FAR_MARGIN_KM:
+            return None
+        return distance
+
+
+#: Points within this margin beyond a commune's boundary still count as in it (a town hall on a border road).
+FAR_MARGIN_KM = 1.0
+#: ``Venue.position_precision``: the record's own coordinates, or its commune's reference point.
+EXACT, AT_COMMUNE = "exact", "commune"
+
+
+def placement(lon: float | None, lat: float | None,
+              commune: Commune | None) -> tuple[float, float, str] | None:
+    """Where a venue is drawn and searched: its own coordinates, else its commune's reference point (shown as
+    approximate), else nowhere."""
+    if lon is not None and lat is not None:
+        return lon, lat, EXACT
+    if commune is not None and commune.lon is not None and commune.lat is not None:
+        return commune.lon, commune.lat, AT_COMMUNE
+    return None
 
 
 @dataclass
@@ -110,11 +145,16 @@ class Reference(CommuneLookup):
         return any(codes.get(kind) == code for kind, _, code in (ref.partition(":") for ref in scope))
 
 
+_COMMUNE_COLUMNS = (Territory.code, Territory.name, Territory.departement_code, Territory.region_code,
+                   Territory.epci_code, func.ST_X(Territory.reference_point), func.ST_Y(Territory.reference_point),
+                   Territory.radius_km)
+
+
 def load_reference(session: Session) -> Reference:
-    """Communes, aliases (arrondissements, former communes) and postcodes, from the database."""
-    communes = {code: Commune(code, name, dep, reg, epci) for code, name, dep, reg, epci in session.execute(
-        select(Territory.code, Territory.name, Territory.departement_code, Territory.region_code,
-               Territory.epci_code).where(Territory.kind == "commune"))}
+    """Communes (with their reference points), aliases (arrondissements, former communes) and postcodes, from the
+    database."""
+    communes = {row[0]: Commune(*row) for row in session.execute(
+        select(*_COMMUNE_COLUMNS).where(Territory.kind == "commune"))}
     aliases = {code: (commune, nature) for code, commune, nature in session.execute(
         select(CommuneAlias.code, CommuneAlias.commune_code, CommuneAlias.nature))}
     postcodes: dict[str, list[str]] = {}
@@ -132,8 +172,7 @@ class DatabaseLookup(CommuneLookup):
         self.session = session
 
     def commune(self, code: str) -> Commune | None:
-        row = self.session.execute(select(Territory.code, Territory.name, Territory.departement_code,
-                                          Territory.region_code, Territory.epci_code).where(
+        row = self.session.execute(select(*_COMMUNE_COLUMNS).where(
             Territory.kind == "commune", Territory.code == code)).first()
         return Commune(*row) if row else None
 
@@ -176,21 +215,25 @@ def simplified(name: str) -> str:
 
 
 def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None, name: str | None,
-            point: tuple[float, float] | None = None) -> Resolution:
+            point: tuple[float, float] | None = None, hints: tuple[str | None, ...] = ()) -> Resolution:
     """The current commune of a venue, from its INSEE code (a truncated code completed only when the result
     agrees with the postcode or the point, an arrondissement or former commune led to its commune), else from its
-    postcode (and its commune's name when the postcode serves several). The code, the postcode and the point
-    (``(lon, lat)``) are checked against each other: a code whose commune lies in another territory than the
-    point gives way to the postcode when the postcode agrees with the point, and is reported either way."""
+    postcode (and its commune's name when the postcode serves several, else the commune named in ``hints``: the
+    address, the venue's name). The code, the postcode and the point
+    (``(lon, lat)``) are checked against each other: a code whose commune is not where the point is (another
+    territory, or farther from the point than the commune's boundary) gives way to the postcode when one of the
+    postcode's communes is where the point is, and is reported either way."""
     resolution = Resolution()
     findings = resolution.findings
     area = area_of(*point) if point else None
+    point = point if area else None  # a point outside France (refused by the callers) says nothing here
     code = (code_insee or "").strip().upper() or None
     if code is not None:
-        repaired = _repair_insee(code, lookup, postcode, area)
+        repaired = _repair_insee(code, lookup, postcode, point, area)
         if repaired != code:
+            by_postcode = bool(postcode and lookup.communes_of_postcode(postcode))
             findings.append(Finding(REPAIR, "code_insee", code, f"Code tronqué complété : {repaired} (confirmé par "
-                                    + ("le code postal)." if postcode else "le point).")))
+                                    + ("le code postal)." if by_postcode else "le point).")))
             code = repaired
         given = code
         alias = lookup.alias(code)
@@ -203,18 +246,20 @@ def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None,
         if resolution.commune is None:
             findings.append(Finding(SET_ASIDE, "code_insee", code_insee,
                                     "Code INSEE inconnu du référentiel des communes : ignoré."))
-        elif area and area_of_commune(resolution.commune) != area:
-            _settle_against_point(lookup, resolution, postcode, name, area)
+        elif point and not _where(resolution.commune, point, area):
+            _settle_against_point(lookup, resolution, postcode, name, point, area)
     if resolution.commune is None and postcode:
-        candidates = [c for c in lookup.communes_of_postcode(postcode)
-                      if not area or (found := lookup.commune(c)) is None or area_of_commune(found) == area]
-        if len(candidates) > 1 and name:
-            wanted = simplified(name)
-            candidates = [c for c in candidates if (found := lookup.commune(c)) and simplified(found.name) == wanted]
-        if len(candidates) == 1:
-            resolution.commune = lookup.commune(candidates[0])
-            findings.append(Finding(REPAIR, "code_insee", None, "Code INSEE déduit du code postal"
-                                    + (" et de la commune" if name else "") + f" : {candidates[0]}."))
+        candidates = _postcode_communes(lookup, postcode, name, point, area)
+        named = _named_in(candidates, hints) if len(candidates) > 1 and not name else []
+        if len(candidates) == 1 or len(named) == 1:
+            how = (" et de la commune" if name else "") if len(candidates) == 1 else " et de l'adresse ou du nom"
+            candidates = candidates if len(candidates) == 1 else named
+            resolution.commune = candidates[0]
+            findings.append(Finding(REPAIR, "code_insee", None, f"Code INSEE déduit du code postal{how} : "
+                                                                f"{candidates[0].code} ({candidates[0].name})."))
+            if point and not _where(candidates[0], point, area):
+                findings.append(Finding(WARNING, "latitude", point[1], _far_message(candidates[0], point, area)
+                                        + " : à vérifier."))
     commune = resolution.commune
     if commune is not None:
         resolution.code_insee = resolution.code_insee or commune.code
@@ -224,20 +269,49 @@ def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None,
     return resolution
 
 
-def _settle_against_point(lookup: CommuneLookup, resolution: Resolution, postcode: str | None, name: str | None,
-                          area: str) -> None:
-    """The code's commune lies in another territory than the point: the postcode settles it when one of its
-    communes lies where the point is; otherwise the code's commune is kept, and the conflict said."""
-    commune = resolution.commune
-    conflict = (f"Le code INSEE {commune.code} ({commune.name}, {area_of_commune(commune)}) contredit le point "
-                f"({area})")
-    candidates = [c for c in lookup.communes_of_postcode(postcode or "")
-                  if (found := lookup.commune(c)) is not None and area_of_commune(found) == area]
+def _named_in(candidates: list[Commune], hints: tuple[str | None, ...]) -> list[Commune]:
+    """The candidates whose name appears, as whole words, in one of the texts (« 3 rue X, Onet-le-Château »)."""
+    texts = [f" {simplified(text)} " for text in hints if text]
+    return [c for c in candidates if any(f" {simplified(c.name)} " in text for text in texts)]
+
+
+def _where(commune: Commune, point: tuple[float, float], area: str | None) -> bool:
+    """Whether the commune may hold the point: same territory, and not farther than its boundary."""
+    return area_of_commune(commune) == area and commune.far_from(point) is None
+
+
+def _far_message(commune: Commune, point: tuple[float, float], area: str | None) -> str:
+    if area_of_commune(commune) != area:
+        return f"{commune.name} ({commune.code}, {area_of_commune(commune)}) n'est pas là où est le point ({area})"
+    return (f"Le point est à {commune.distance_km(point):.0f} km de {commune.name} ({commune.code}), dont aucun "
+            f"endroit n'est à plus de {commune.radius_km:.0f} km de son centre")
+
+
+def _postcode_communes(lookup: CommuneLookup, postcode: str, name: str | None, point: tuple[float, float] | None,
+                       area: str | None) -> list[Commune]:
+    """The communes of a postcode that may be the venue's: where the point is (when there is one), then of the
+    venue's commune name when several remain."""
+    candidates = [c for code in lookup.communes_of_postcode(postcode) if (c := lookup.commune(code)) is not None]
+    if point:
+        candidates = [c for c in candidates if area_of_commune(c) == area]
+        near = [c for c in candidates if c.far_from(point) is None]
+        candidates = near or candidates
     if len(candidates) > 1 and name:
         wanted = simplified(name)
-        candidates = [c for c in candidates if simplified(lookup.commune(c).name) == wanted]
+        candidates = [c for c in candidates if simplified(c.name) == wanted]
+    return candidates
+
+
+def _settle_against_point(lookup: CommuneLookup, resolution: Resolution, postcode: str | None, name: str | None,
+                          point: tuple[float, float], area: str | None) -> None:
+    """The code's commune is not where the point is: the postcode settles it when one of its communes is;
+    otherwise the code's commune is kept, and the conflict said."""
+    commune = resolution.commune
+    conflict = f"Le code INSEE {commune.code} contredit le point : " + _far_message(commune, point, area)
+    candidates = [c for c in _postcode_communes(lookup, postcode, name, point, area)
+                  if _where(c, point, area)] if postcode else []
     if len(candidates) == 1:
-        settled = lookup.commune(candidates[0])
+        settled = candidates[0]
         resolution.findings.append(Finding(WARNING, "code_insee", commune.code,
                                            f"{conflict} ; le code postal {postcode} s'accorde avec le point : commune "
                                            f"retenue {settled.name} ({settled.code})."))
@@ -248,9 +322,11 @@ def _settle_against_point(lookup: CommuneLookup, resolution: Resolution, postcod
                                            "à vérifier."))
 
 
-def _repair_insee(code: str, lookup: CommuneLookup, postcode: str | None, area: str | None) -> str:
+def _repair_insee(code: str, lookup: CommuneLookup, postcode: str | None, point: tuple[float, float] | None,
+                  area: str | None) -> str:
     """A code that lost a zero (``4112`` → ``04112``, ``2B14`` → ``2B014``) when the result exists and agrees with
-    the postcode (one of its postcodes) or, without a postcode, with the point's territory; else as it is."""
+    the postcode (one of its postcodes) or, without a known postcode, with the point (the commune may hold it);
+    else as it is."""
     if re.fullmatch(r"\d{4}", code):
         candidate = "0" + code
     elif re.fullmatch(r"2[AB]\d{1,2}", code):
@@ -261,6 +337,6 @@ def _repair_insee(code: str, lookup: CommuneLookup, postcode: str | None, area: 
     commune = lookup.commune(alias[0] if alias else candidate)
     if commune is None:
         return code
-    if postcode:
+    if postcode and lookup.communes_of_postcode(postcode):
         return candidate if postcode in lookup.postcodes_of(commune.code) else code
-    return candidate if area and area_of_commune(commune) == area else code
+    return candidate if point and _where(commune, point, area) else code

@@ -21,6 +21,7 @@ from geodata.reference import KIND_LABELS, parse_territory_ref
 from registry.errors import Forbidden, InvalidInput
 from registry.models import Qualification, Territory, Venue
 from registry.services import qualifications, territories
+from registry.services.communes import AT_COMMUNE
 from registry.services.context import Context
 
 DEFAULT_BANDS = (5.0, 10.0, 20.0)
@@ -84,13 +85,14 @@ class CoverageReport:
     computed_on: date
     communes: list[CommuneCoverage]
     qualified_venues: int
-    boundaries: str  # "complete", "partial" or "none"
+    placement: str  # "complete", "partial" or "none": how many communes have a reference point
     by_band: list[BandFigures] = field(default_factory=list)
     unknown_distance_population: int = 0
     communes_without_venue: list[str] = field(default_factory=list)
     epci: list[AreaFigures] = field(default_factory=list)
     departements: list[AreaFigures] = field(default_factory=list)
     venue_points: list[tuple[float, float, str]] = field(default_factory=list)  # (lon, lat, nom), for maps
+    approximate_venues: int = 0  # venues without coordinates, counted at their commune's reference point
 
     @property
     def population(self) -> int:
@@ -99,12 +101,16 @@ class CoverageReport:
     @property
     def note(self) -> str:
         """What the report can and cannot say, in French."""
-        if self.boundaries == "complete":
-            return "Distances calculées depuis un point de chaque commune (contours importés)."
+        approximate = ("" if not self.approximate_venues else
+                       f" {self.approximate_venues} lieu(x) sans coordonnées compté(s) au point de leur commune.")
+        if self.placement == "complete":
+            return ("Distances calculées depuis le point de référence de chaque commune (sa mairie, ou un point de "
+                    "son contour importé)." + approximate)
         missing = sum(1 for c in self.communes if c.lon is None)
-        return (f"{missing} commune(s) sans contour importé : leurs distances sont inconnues ; seuls les "
-                "décomptes par code (lieux par commune et par EPCI) les couvrent. Importez les contours avec "
-                "« registry territories import-boundaries ».")
+        return (f"{missing} commune(s) sans point de référence : leurs distances sont inconnues ; seuls les "
+                "décomptes par code (lieux par commune et par EPCI) les couvrent. Chargez le référentiel avec "
+                "« registry territories load » ou importez leurs contours avec "
+                "« registry territories import-boundaries »." + approximate)
 
 
 def _communes_statement(session: Session, kind: str, code: str):
@@ -158,7 +164,8 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
                 for r in rows]
     progress(1, steps)
     venues = session.execute(
-        select(Venue.id, Venue.nom, Venue.longitude, Venue.latitude, Venue.commune_code, Venue.itinerance)
+        select(Venue.id, Venue.nom, func.ST_X(Venue.geom).label("lon"), func.ST_Y(Venue.geom).label("lat"),
+               Venue.commune_code, Venue.itinerance, Venue.position_precision)
         .join(Qualification, Qualification.venue_pk == Venue.pk)
         .where(Qualification.criteria_set == criteria_set, qualifications.shown_on(today),
                Venue.publication_status == "published")).all()
@@ -173,11 +180,12 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
 
 
 def _distances(report: CoverageReport, venues: list) -> None:
-    located = [v for v in venues if v.longitude is not None and v.latitude is not None]
-    report.venue_points = [(v.longitude, v.latitude, v.nom) for v in located]
-    index = PointIndex(np.array([v.longitude for v in located]), np.array([v.latitude for v in located]))
+    located = [v for v in venues if v.lon is not None and v.lat is not None]
+    report.venue_points = [(v.lon, v.lat, v.nom) for v in located]
+    report.approximate_venues = sum(1 for v in located if v.position_precision == AT_COMMUNE)
+    index = PointIndex(np.array([v.lon for v in located]), np.array([v.lat for v in located]))
     with_point = [c for c in report.communes if c.lon is not None]
-    report.boundaries = ("complete" if len(with_point) == len(report.communes) and report.communes
+    report.placement = ("complete" if len(with_point) == len(report.communes) and report.communes
                          else "partial" if with_point else "none")
     per_commune = Counter(v.commune_code for v in venues)
     for commune in report.communes:

@@ -58,7 +58,10 @@ class CoverageSchema(Schema):
     computed_on = fields.Date()
     population = fields.Integer()
     qualified_venues = fields.Integer()
-    boundaries = fields.String(metadata={"enum": ["complete", "partial", "none"]})
+    placement = fields.String(metadata={"enum": ["complete", "partial", "none"], "description":
+                                        "Communes placées (point de référence) : toutes, une partie, aucune"})
+    approximate_venues = fields.Integer(metadata={"description": "Lieux sans coordonnées, comptés au point de "
+                                                                 "référence de leur commune"})
     note = fields.String()
     by_band = fields.List(fields.Nested(BandSchema))
     unknown_distance_population = fields.Integer()

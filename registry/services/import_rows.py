@@ -28,7 +28,7 @@ from registry.services.import_report import CONVERSION, REJECT, REPAIR, SET_ASID
 
 REQUIRED = ("nom", "adresse", "code_postal", "commune")
 RESUME_MAX = 280
-STORED = venues.STANDARD_FIELDS + ("commune_code",)
+STORED = venues.STANDARD_FIELDS + ("commune_code", "position_precision")
 CHECKED_BY_REPAIRS = (*standard.VOCABULARIES, "pivot", "telephone", "latitude", "longitude", "date_maj")
 LAMBERT93_X = (0.0, 1_300_000.0)
 LAMBERT93_Y = (6_000_000.0, 7_200_000.0)
@@ -109,7 +109,14 @@ class RowCleaner:
         values = self._validate(clean, values)
         if not clean.rejected:
             clean.values = venues.normalise(values)
-            columns = stored_columns({**clean.values, "commune_code": clean.commune_code})
+            commune = self.reference.commune(clean.commune_code) if clean.commune_code else None
+            columns = stored_columns({**clean.values, "commune_code": clean.commune_code}, commune)
+            if columns["position_precision"] == communes.AT_COMMUNE:
+                clean.events.append(RowEvent(WARNING, "latitude", None, "Sans coordonnées : lieu placé au point de "
+                                             f"référence de {commune.name} (position approximative)."))
+            elif columns["geom"] is None:
+                clean.events.append(RowEvent(WARNING, "latitude", None, "Sans coordonnées ni commune placée : lieu "
+                                             "absent de la carte et des recherches de proximité."))
             clean.insert_row = {name: orjson.dumps(value).decode() if name in venues.LIST_FIELDS else value
                                 for name, value in columns.items()}
             snapshot = {name: value for name, value in clean.values.items()
@@ -273,7 +280,8 @@ class RowCleaner:
         point = (values["longitude"], values["latitude"]) if values.get("longitude") is not None \
             and values.get("latitude") is not None else None
         resolution = communes.resolve(self.reference, _text(code) if code is not None else None,
-                                      values.get("code_postal"), _text(values.get("commune")) or None, point)
+                                      values.get("code_postal"), _text(values.get("commune")) or None, point,
+                                      hints=(_text(values.get("adresse")), _text(values.get("nom"))))
         clean.events.extend(RowEvent(f.kind, f.field, f.value, f.message) for f in resolution.findings)
         commune = resolution.commune
         values["code_insee"] = resolution.code_insee
@@ -289,14 +297,16 @@ class RowCleaner:
                                          "recherches par territoire et de la couverture."))
 
 
-def stored_columns(values: dict[str, Any]) -> dict[str, Any]:
+def stored_columns(values: dict[str, Any], commune: communes.Commune | None) -> dict[str, Any]:
     """Every stored column of a venue from its standard values and ``commune_code``: missing lists empty,
-    missing values null, ``date_maj`` a date, the point as EWKT."""
+    missing values null, ``date_maj`` a date, the point (its own, else its ``commune``'s) as EWKT with its
+    precision."""
     columns = {name: values.get(name, [] if name in venues.LIST_FIELDS else None) for name in STORED}
     if isinstance(columns["date_maj"], str):
         columns["date_maj"] = date.fromisoformat(columns["date_maj"])
-    lon, lat = values.get("longitude"), values.get("latitude")
-    columns["geom"] = f"SRID=4326;POINT({lon!r} {lat!r})" if lon is not None and lat is not None else None
+    placed = communes.placement(values.get("longitude"), values.get("latitude"), commune)
+    columns["geom"] = f"SRID=4326;POINT({placed[0]!r} {placed[1]!r})" if placed else None
+    columns["position_precision"] = placed[2] if placed else None
     return columns
 
 

@@ -167,7 +167,8 @@ class ImportWriter:
                 continue
             stored = current._asdict()
             given = {name: value for name, value in values.items() if name in stored and name not in row.defaulted}
-            merged = stored_columns({**stored, **given})
+            combined = {**stored, **given}
+            merged = stored_columns(combined, self.reference.commune(combined["commune_code"] or ""))
             diff = [name for name in STORED if _comparable(stored[name]) != _comparable(merged[name])]
             if not diff:
                 counts["unchanged"] += 1

@@ -10,6 +10,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from geoalchemy2.shape import to_shape
 from opening_hours import OpeningHours, ParserError
 from sqlalchemy import Row, exists, select
 from sqlalchemy.orm import Session
@@ -194,8 +195,11 @@ def _territory(session: Session, reference: str, params: dict[str, Any]) -> tupl
     found = session.connection().execute(
         select(Territory.pk, Territory.boundary.is_not(None).label("outlined"))
         .where(Territory.kind == kind, Territory.code == code)).first()
-    if found is None:
-        territories.check_known(session, kind, code)  # a commune may be named by one of its aliases
+    if found is None:  # a commune may be named by one of its aliases: search its current commune
+        code = territories.check_known(session, kind, code)
+        found = session.connection().execute(
+            select(Territory.pk, Territory.boundary.is_not(None).label("outlined"))
+            .where(Territory.kind == kind, Territory.code == code)).first()
     params["territory"] = code
     if found is not None and found.outlined:
         params["territory_pk"] = found.pk
@@ -208,6 +212,19 @@ def public_properties(venue: Row | Venue) -> dict[str, Any]:
     if isinstance(venue, Row):
         return dict(zip(PUBLIC_FIELDS, venue[1:len(PUBLIC_COLUMNS)]))  # the row starts with PUBLIC_COLUMNS
     return {name: getattr(venue, name) for name in PUBLIC_FIELDS}
+
+
+def drawn_point(venue: Row | Venue) -> tuple[float, float] | None:
+    """Where the venue is drawn: its own coordinates, else its commune's reference point (``position_precision``
+    ``commune``), else ``None``."""
+    if isinstance(venue, Row):
+        return (venue.drawn_lon, venue.drawn_lat) if venue.drawn_lon is not None else None
+    if venue.longitude is not None and venue.latitude is not None:
+        return venue.longitude, venue.latitude
+    if venue.geom is None:
+        return None
+    point = to_shape(venue.geom)
+    return point.x, point.y
 
 
 def public_venue(session: Session, venue_id, ctx: Context) -> Venue:

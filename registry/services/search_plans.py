@@ -23,7 +23,9 @@ from registry.services.venues import LIST_FIELDS, STANDARD_FIELDS
 PUBLIC_COLUMNS = (Venue.pk, Venue.id,
                   *(cast(getattr(Venue, name), Text).label(name) if name in LIST_FIELDS else getattr(Venue, name)
                     for name in STANDARD_FIELDS),
-                  Venue.commune_code)
+                  Venue.commune_code, Venue.position_precision)
+#: Where a venue is drawn: its own coordinates, or its commune's point (``position_precision`` says which).
+DRAWN_COLUMNS = (func.ST_X(Venue.geom).label("drawn_lon"), func.ST_Y(Venue.geom).label("drawn_lat"))
 #: What anyone may read of a qualified venue (``VenuePublicSchema``'s fields but the labels): the columns above
 #: after ``pk``, in their order.
 PUBLIC_FIELDS = tuple(column.key for column in PUBLIC_COLUMNS[1:])
@@ -89,7 +91,7 @@ def _build(session: Session, shape: Shape) -> Plan:
     labels = qualifications.labels_column(session, Venue.pk, today)
 
     def public(page) -> Select:
-        return (select(*PUBLIC_COLUMNS, page.c.sort_key, page.c.total, labels)
+        return (select(*PUBLIC_COLUMNS, *DRAWN_COLUMNS, page.c.sort_key, page.c.total, labels)
                 .join(page, page.c.pk == Venue.pk).order_by(page.c.sort_key, Venue.pk))
 
     counted = matching.with_only_columns(Venue.pk).limit(bindparam("at_most", type_=Integer)).subquery()

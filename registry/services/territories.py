@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
 from shapely.ops import unary_union
 from sqlalchemy import ColumnElement, delete, false, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from geodata.boundaries import BoundaryFileError, as_multipolygon, read_boundaries
-from geodata.reference import (KIND_LABELS, REFERENCE_DIR, parse_territory_ref, read_aliases, read_territories,
-                               reference_version)
+from geodata.distances import farthest_km
+from geodata.reference import (KIND_LABELS, REFERENCE_DIR, parse_territory_ref, read_aliases, read_commune_points,
+                               read_territories, reference_version)
 from registry import spatial
 from registry.db import is_sqlite
 from registry.errors import InvalidInput, NotFound
@@ -37,6 +39,26 @@ class ReferenceReport:
     counts: dict[str, int]
     created: int
     updated: int
+    placed: int = 0  # communes given their reference point (those with an imported boundary keep theirs)
+    unplaced: list[str] = field(default_factory=list)  # communes the reference has no point for
+
+
+def _place_communes(session: Session, directory: Path, progress: Progress) -> tuple[int, list[str]]:
+    """Give every commune without an imported boundary the reference point of ``commune_points.csv``."""
+    points = {p.code: p for p in read_commune_points(directory)}
+    rows, unplaced = [], []
+    for pk, code, has_boundary in session.execute(select(Territory.pk, Territory.code, Territory.boundary.is_not(None))
+                                                  .where(Territory.kind == "commune")):
+        point = points.get(code)
+        if point is None:
+            unplaced.append(code)
+        elif not has_boundary:
+            rows.append({"pk": pk, "reference_point": from_shape(Point(point.lon, point.lat), srid=4326),
+                         "radius_km": point.radius_km})
+    for start in range(0, len(rows), BATCH):
+        session.execute(update(Territory), rows[start:start + BATCH])
+        progress(len(rows[start:start + BATCH]), len(rows))
+    return len(rows), sorted(unplaced)
 
 
 def load_reference(session: Session, directory: Path = REFERENCE_DIR, progress: Progress = _noop) -> ReferenceReport:
@@ -71,8 +93,9 @@ def load_reference(session: Session, directory: Path = REFERENCE_DIR, progress: 
     session.execute(delete(CommuneAlias))
     session.execute(insert(CommuneAlias), [{"code": a.code, "commune_code": a.commune_code, "nature": a.nature}
                                            for a in read_aliases(directory)])
+    placed, unplaced = _place_communes(session, directory, progress)
     session.commit()
-    return ReferenceReport(reference_version(directory), dict(counts), len(inserts), len(updates))
+    return ReferenceReport(reference_version(directory), dict(counts), len(inserts), len(updates), placed, unplaced)
 
 
 @dataclass
@@ -133,8 +156,10 @@ def import_boundaries(session: Session, path: Path, kind: str | None = None,
     rows = []
     for code, geometries in parts.items():
         geometry = as_multipolygon(unary_union(geometries)) if len(geometries) > 1 else geometries[0]
+        point = geometry.point_on_surface()
         rows.append({"pk": known[code], "boundary": from_shape(geometry, srid=4326),
-                     "reference_point": from_shape(geometry.point_on_surface(), srid=4326)})
+                     "reference_point": from_shape(point, srid=4326),
+                     "radius_km": farthest_km(point.x, point.y, geometry) if kind == "commune" else None})
         if code in former:
             report.reconstructed[code] = sorted(former[code])
     for start in range(0, len(rows), 1000):
@@ -210,19 +235,20 @@ def membership_filter(session: Session, commune_code_column: ColumnElement, kind
 
     Raises ``InvalidInput`` (field ``territory``) when the territory is unknown.
     """
-    check_known(session, kind, code)
-    return membership_condition(session, commune_code_column, kind, code)
+    return membership_condition(session, commune_code_column, kind, check_known(session, kind, code))
 
 
-def check_known(session: Session, kind: str, code: str) -> None:
-    """``InvalidInput`` (field ``territory``) unless ``kind:code`` is in the reference (or, for a commune, one
-    of its aliases)."""
+def check_known(session: Session, kind: str, code: str) -> str:
+    """The territory's current code: a commune named by one of its aliases (arrondissement, commune déléguée,
+    former code) gives its current commune's. ``InvalidInput`` (field ``territory``) unless ``kind:code`` is in
+    the reference."""
     if kind == "commune":
-        known = resolve_commune_code(session, code) is not None
-    else:
-        known = session.scalar(select(Territory.pk).where(Territory.kind == kind, Territory.code == code)) is not None
-    if not known:
-        raise InvalidInput.on("territory", f"{KIND_LABELS[kind]} {code} inconnu(e) du référentiel")
+        resolved = resolve_commune_code(session, code)
+        if resolved is not None:
+            return resolved.commune.code
+    elif session.scalar(select(Territory.pk).where(Territory.kind == kind, Territory.code == code)) is not None:
+        return code
+    raise InvalidInput.on("territory", f"{KIND_LABELS[kind]} {code} inconnu(e) du référentiel")
 
 
 def membership_condition(session: Session, commune_code_column: ColumnElement, kind: str,

@@ -104,7 +104,7 @@ def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> l
     _check_point(venue.longitude, venue.latitude)
     point = (venue.longitude, venue.latitude) if venue.longitude is not None and venue.latitude is not None else None
     resolution = communes.resolve(communes.DatabaseLookup(session), venue.code_insee, venue.code_postal,
-                                  venue.commune, point)
+                                  venue.commune, point, hints=(venue.adresse, venue.nom))
     if resolution.unknown_code:
         raise InvalidInput.on("code_insee", f"Code INSEE {venue.code_insee} inconnu du référentiel des communes.")
     for finding in resolution.findings:
@@ -124,7 +124,12 @@ def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> l
     if commune is not None:
         venue.code_insee = resolution.code_insee or commune.code
         venue.commune = venue.commune or commune.name
-    venue.geom = spatial.point_value(venue.longitude, venue.latitude)
+    placed = communes.placement(venue.longitude, venue.latitude, commune)
+    venue.geom = spatial.point_value(*placed[:2]) if placed else None
+    venue.position_precision = placed[2] if placed else None
+    if placed and placed[2] == communes.AT_COMMUNE:
+        warnings.append(InputWarning("latitude", f"Sans coordonnées : lieu placé au point de référence de "
+                                                 f"{commune.name} (position approximative)."))
     return warnings
 
 

@@ -90,8 +90,8 @@ def feature(venue, distance: float | None, labels: list[dict], now: datetime | N
     properties["ouvert_maintenant"] = search.is_open(venue.horaires, now or datetime.now(PARIS))
     if distance is not None:
         properties["distance_m"] = round(distance, 1)
-    geometry = ({"type": "Point", "coordinates": [venue.longitude, venue.latitude]}
-                if venue.longitude is not None else None)
+    drawn = search.drawn_point(venue)
+    geometry = {"type": "Point", "coordinates": list(drawn)} if drawn else None
     return {"type": "Feature", "id": str(venue.id), "geometry": geometry, "properties": properties}
 
 

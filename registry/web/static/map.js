@@ -37,7 +37,10 @@
     if (p.services && p.services.length) { item.appendChild(text("p", "Services : " + p.services.join(", "))); }
     if (p.frais_a_charge && p.frais_a_charge.length) { item.appendChild(text("p", "Frais : " + p.frais_a_charge.join(", "))); }
     if (p.telephone) { item.appendChild(text("p", "Téléphone : " + p.telephone)); }
-    if (feature.geometry) {
+    if (p.position_precision === "commune") {
+      item.appendChild(text("p", "Position approximative : le lieu est placé au centre de sa commune.", "approximate"));
+    }
+    if (feature.geometry && p.position_precision !== "commune") {
       var c = feature.geometry.coordinates;
       var link = text("a", "Itinéraire vers " + p.nom);
       link.href = "https://www.openstreetmap.org/directions?to=" + c[1] + "%2C" + c[0];
@@ -55,7 +58,11 @@
       list.appendChild(card(feature));
       if (!feature.geometry) { return; }
       var c = feature.geometry.coordinates;
-      var marker = L.marker([c[1], c[0]], { title: feature.properties.nom, alt: feature.properties.nom });
+      var approximate = feature.properties.position_precision === "commune";
+      var name = feature.properties.nom + (approximate ? " (position approximative)" : "");
+      // A venue placed at its commune's point is drawn faded and named as approximate (still a keyboard-reachable
+      // marker).
+      var marker = L.marker([c[1], c[0]], { title: name, alt: name, opacity: approximate ? 0.55 : 1 });
       marker.bindPopup(card(feature));
       cluster.addLayer(marker);
       points.push([c[1], c[0]]);
