@@ -136,15 +136,19 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
         """Lister les doublons probables entre sources (même SIRET proche, nom proche à ~100 m, même adresse)."""
         needs_schema()
         with database().session() as session:
-            found = duplicates.candidates(session, context("cli:duplicates"), territory=territory)
+            scan = duplicates.candidates(session, context("cli:duplicates"), territory=territory)
         if output == "json":
-            click.echo(json.dumps([candidate.as_json() for candidate in found], ensure_ascii=False, indent=1))
+            click.echo(json.dumps({"candidates": [candidate.as_json() for candidate in scan.candidates],
+                                   "crowds": [crowd.as_json() for crowd in scan.crowds]},
+                                  ensure_ascii=False, indent=1, default=str))
             return
-        for candidate in found:
+        for candidate in scan.candidates:
             click.echo(f"{candidate.score:3d}  {candidate.first.id} {candidate.first.nom} ({candidate.first.origin})"
                        f"  ≈  {candidate.second.id} {candidate.second.nom} ({candidate.second.origin})"
                        f"  [{', '.join(candidate.reasons)}]")
-        click.echo(f"{len(found)} paires candidates.", err=True)
+        for crowd in scan.crowds:
+            click.echo(f"À examiner à part : {crowd.reason}, {number(crowd.venues)} lieux.")
+        click.echo(f"{number(len(scan.candidates))} paires candidates.", err=True)
 
     @main.command("backup")
     @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))

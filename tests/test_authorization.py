@@ -50,6 +50,8 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/v1/operator/qualifications"): (401, 403, 200, 200, 200, 200),
     ("POST", f"/api/v1/operator/venues/{D}/merge"): (401, 403, 404, 404, 403, 404),  # allowed; no such duplicate
     ("GET", "/api/v1/operator/duplicates"): (401, 403, 200, 200, 200, 200),
+    # allowed; the second venue of the pair does not exist
+    ("POST", "/api/v1/operator/duplicates/dismissals"): (401, 403, 404, 404, 403, 404),
     ("GET", "/api/v1/operator/exports"): (401, 403, 200, 200, 200, 200),
     # operateur_hors: the file's venue lies outside its territory, so every row is rejected (422).
     ("POST", "/api/v1/operator/imports"): (401, 403, 200, 200, 422, 200),
@@ -79,6 +81,9 @@ def body_for(method: str, url: str, client, headers) -> dict:
         held = client.get(url.rsplit("/", 3)[0] + "/qualifications", headers=headers).get_json()
         suspended = isinstance(held, list) and any(q.get("status") == "suspended" for q in held)
         return {"json": {"action": "reinstate" if suspended else "suspend", "reason": "Contrôle de la matrice"}}
+    if url.endswith("/dismissals"):
+        return {"json": {"first": client.get("/api/v1/venues?per_page=1").get_json()["features"][0]["id"],
+                         "other": "00000000-0000-4000-8000-000000000000"}}
     if url.endswith("/merge"):
         return {"json": {"duplicate": "00000000-0000-4000-8000-000000000000"}}
     if url.endswith("/imports"):

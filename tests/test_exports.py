@@ -90,7 +90,7 @@ def test_duplicates_across_sources_and_merge(run, database_url, session, client,
         "r4,,Centre social,Millau,12100,12145,1 rue X,44.0986,3.0783,2024-01-01\n"), encoding="utf-8")
     run(database_url, "import", str(tmp_path / "mairie.csv"), "--source", "mairie")
     run(database_url, "import", str(tmp_path / "reseau.csv"), "--source", "reseau")
-    found = json.loads(run(database_url, "duplicates", "--format", "json").stdout)
+    found = json.loads(run(database_url, "duplicates", "--format", "json").stdout)["candidates"]
     pairs = {tuple(sorted(v["origin_id"] for v in c["lieux"])): c for c in found}
     assert set(pairs) == {("m1", "r1"), ("m2", "r2"), ("m3", "r3")}
     assert any("même SIRET" in reason for reason in pairs[("m1", "r1")]["raisons"])
@@ -99,7 +99,10 @@ def test_duplicates_across_sources_and_merge(run, database_url, session, client,
 
     ids = {v.origin_id: str(v.id) for v in session.scalars(select(Venue))}
     api = client.get("/api/v1/operator/duplicates", headers=operator)
-    assert api.status_code == 200 and len(api.get_json()) == 3
+    assert api.status_code == 200 and api.get_json()["total"] == 3 and len(api.get_json()["candidates"]) == 3
+    assert [c["lieux"] for c in client.get("/api/v1/operator/duplicates?per_page=2&page=2",
+                                           headers=operator).get_json()["candidates"]] == [
+        c["lieux"] for c in api.get_json()["candidates"][2:]]
     merged = client.post(f"/api/v1/operator/venues/{ids['m1']}/merge", json={"duplicate": ids["r1"]},
                          headers=operator)
     assert merged.status_code == 200, merged.get_json()
@@ -115,8 +118,19 @@ def test_duplicates_across_sources_and_merge(run, database_url, session, client,
     assert client.post(f"/api/v1/operator/venues/{ids['r1']}/publish", headers=operator).status_code == 409
     again = run(database_url, "import", str(tmp_path / "reseau.csv"), "--source", "reseau", "--sync")
     assert ", 0 créés" in again.stdout and ", 0 dépubliés" in again.stdout
-    remaining = json.loads(run(database_url, "duplicates", "--format", "json").stdout)
+    remaining = json.loads(run(database_url, "duplicates", "--format", "json").stdout)["candidates"]
     assert {tuple(sorted(v["origin_id"] for v in c["lieux"])) for c in remaining} == {("m2", "r2"), ("m3", "r3")}
+    # « pas un doublon »: stored, journaled on both venues, never proposed again.
+    dismissed = client.post("/api/v1/operator/duplicates/dismissals", headers=operator,
+                            json={"first": ids["r3"], "other": ids["m3"], "reason": "Deux structures voisines"})
+    assert dismissed.status_code == 201, dismissed.get_json()
+    assert client.post("/api/v1/operator/duplicates/dismissals", headers=operator,
+                       json={"first": ids["m3"], "other": ids["r3"]}).status_code == 409
+    remaining = json.loads(run(database_url, "duplicates", "--format", "json").stdout)["candidates"]
+    assert {tuple(sorted(v["origin_id"] for v in c["lieux"])) for c in remaining} == {("m2", "r2")}
+    session.rollback()
+    noted = session.scalars(select(JournalEntry.subject_id).where(JournalEntry.action == "venue.duplicate_dismissed"))
+    assert {str(entity) for entity in noted} == {ids["m3"], ids["r3"]}
 
 
 def test_upload_endpoint_returns_the_cli_report(client, operator, token_for):

@@ -71,8 +71,15 @@ class ExportArgsSchema(schemas.FrenchSchema):
         ("published", "draft", "unpublished", "all"), error="published, draft, unpublished ou all attendu."))
 
 
-class DuplicatesArgsSchema(schemas.FrenchSchema):
+class DuplicatesArgsSchema(schemas.PaginationArgsSchema):
     territory = fields.String(metadata={"description": "ex. departement:12"})
+
+
+class DismissalSchema(schemas.FrenchSchema):
+    first = fields.UUID(required=True, metadata={"description": "Un lieu de la paire"})
+    other = fields.UUID(required=True, metadata={"description": "L'autre lieu de la paire"})
+    reason = fields.String(load_default=None, validate=validate.Length(max=1000),
+                           metadata={"description": "Pourquoi ce n'est pas un doublon"})
 
 
 class MergeSchema(schemas.FrenchSchema):
@@ -141,9 +148,29 @@ class Duplicates(MethodView):
     @blp.response(200, description="Paires de lieux de sources différentes qui sont peut-être un seul lieu")
     @blp.doc(security=BEARER)
     def get(self, args: dict):
-        """Lister les doublons probables (même SIRET proche, noms proches à ~100 m, même adresse)"""
-        found = duplicates.candidates(db_session(), service_context(), territory=args.get("territory"))
-        return json_response([candidate.as_json() for candidate in found])
+        """Lister les doublons probables (même matricule France services, même SIRET proche, noms proches à
+        ~100 m, même adresse), par pages ; les paires écartées n'y sont plus, les adresses partagées par trop de
+        lieux sont listées à part (``crowds``)"""
+        scan = duplicates.candidates(db_session(), service_context(), territory=args.get("territory"))
+        page, per_page = args["page"], args["per_page"]
+        shown = scan.candidates[(page - 1) * per_page:page * per_page]
+        return json_response({"total": len(scan.candidates), "page": page, "per_page": per_page,
+                              "candidates": [candidate.as_json() for candidate in shown],
+                              "crowds": [crowd.as_json() for crowd in scan.crowds]})
+
+
+@blp.route("/duplicates/dismissals")
+class Dismissals(MethodView):
+    decorators = [require_role(*WRITE_ROLES)]
+
+    @blp.arguments(DismissalSchema)
+    @blp.response(201, description="La paire écartée : elle ne sera plus proposée")
+    @blp.doc(security=BEARER)
+    def post(self, data: dict):
+        """Écarter une paire (« pas un doublon ») ; journalisé sur les deux lieux"""
+        dismissal = duplicates.dismiss(db_session(), data["first"], data["other"], data["reason"], service_context())
+        return json_response({"first": str(data["first"]), "other": str(data["other"]), "reason": dismissal.reason,
+                              "actor": dismissal.actor}, status=201)
 
 
 @blp.route("/venues/<uuid:venue_id>/merge")
