@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from registry import hookimpl
-from registry.eligibility import CriteriaSet, Fact, criterion, met, unknown, unmet
+from registry.eligibility import RECOMMENDED, CriteriaSet, Fact, criterion, met, unknown, unmet
 
 from criteria.common import missing
 
@@ -16,6 +16,8 @@ NOT_SALARIED = Fact("aidants_not_salaried", "integer",
                     "Dont bénévoles, volontaires en service civique ou élus")
 TRAINED = Fact("aidants_trained", "integer", "Nombre d'aidants formés à Aidants Connect")
 RESPONSIBLE = Fact("aidants_responsible", "string", "Responsable Aidants Connect de la structure (nom)")
+MANDATES = Fact("aidants_mandates", "integer", "Nombre de mandats Aidants Connect (liste des structures habilitées)")
+USERS = Fact("aidants_users", "integer", "Nombre d'usagers accompagnés (liste des structures habilitées)")
 ELIGIBLE_KINDS = ("france-services", "ccas", "cias", "pimms", "mediation-numerique", "collectivite",
                   "service-public", "travail-social")
 
@@ -65,10 +67,23 @@ def responsible(facts):
     return met(f"Responsable : {name}") if name else unknown(RESPONSIBLE.name, "Responsable non désigné")
 
 
+@criterion(id="habilitation-utilisee", title="Habilitation utilisée (mandats créés)", severity=RECOMMENDED,
+           facts=(MANDATES, USERS),
+           source=f"{SOURCE} : les mandats durent un an au plus ; la liste des structures habilitées publie, par "
+                  "structure, le nombre de mandats et d'usagers accompagnés")
+def habilitation_used(facts):
+    if absent := missing(facts, MANDATES, reason="Nombre de mandats non renseigné"):
+        return absent
+    mandates, users = facts.get(MANDATES.name), facts.get(USERS.name)
+    if mandates < 1:
+        return unmet("Aucun mandat créé avec l'habilitation")
+    return met(f"{mandates} mandat(s)" + (f" pour {users} usager(s)" if users is not None else ""))
+
+
 AIDANTS_CONNECT = CriteriaSet(
     id="aidants-connect", version="2021", title="Habilitation Aidants Connect",
     description="Conditions d'habilitation d'une structure à Aidants Connect.", label="Habilité Aidants Connect",
-    criteria=(eligible_structure, salaried_aidants, trained_aidants, responsible),
+    criteria=(eligible_structure, salaried_aidants, trained_aidants, responsible, habilitation_used),
 )
 
 

@@ -6,6 +6,7 @@ column names the list has had over the years (``id_fs`` or ``MATRICULE``, ``lib_
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 
 from registry import hookimpl
@@ -63,9 +64,37 @@ def _increasing(ranges: list[str]) -> bool:
     return all(b > a if index % 2 == 0 else b >= a for index, (a, b) in enumerate(zip(stamps, stamps[1:])))
 
 
-def opening_hours(record: dict[str, str]) -> tuple[str | None, list[Note]]:
-    """The week in OSM syntax (identical consecutive days grouped: ``Mo-Fr 09:00-12:00``), or ``None`` with
-    notes naming the days whose text could not be read."""
+ORDINALS = {"1": 1, "1er": 1, "1ere": 1, "premier": 1, "premiere": 1, "2": 2, "2e": 2, "2eme": 2, "deuxieme": 2,
+            "second": 2, "seconde": 2, "3": 3, "3e": 3, "3eme": 3, "troisieme": 3, "4": 4, "4e": 4, "4eme": 4,
+            "quatrieme": 4, "5": 5, "5e": 5, "5eme": 5, "cinquieme": 5, "dernier": -1, "derniere": -1}
+DAY_NAMES = {"lundi": "Mo", "mardi": "Tu", "mercredi": "We", "jeudi": "Th", "vendredi": "Fr", "samedi": "Sa"}
+_ORDINAL = r"(?:1er|1ere|\d(?:e|eme)?|premiere?|deuxieme|seconde?|troisieme|quatrieme|cinquieme|derniere?)"
+_MONTHLY = re.compile(rf"(?:le|les)?\s*({_ORDINAL}(?:\s*(?:,|et)\s*(?:le\s+)?{_ORDINAL})*)\s+"
+                      rf"({'|'.join(DAY_NAMES)})s?\s+(?:du|de chaque|par|dans le)\s+mois")
+_FILLER = re.compile(r"\b(?:uniquement|seulement|ouvert|ouverture|permanence|permanences|le|les|et)\b|[\s.,;:()]")
+
+
+def monthly_days(comment: str) -> dict[str, list[int]] | None:
+    """The days a comment restricts to some weeks of the month (« les 2ème et 4ème samedis du mois » →
+    ``{"Sa": [2, 4]}``, « le dernier vendredi du mois » → ``{"Fr": [-1]}``), when that is all it says; ``None``
+    for any other comment (« 1 semaine par mois », « pendant les vacances scolaires »…): never guessed."""
+    text = " ".join(re.findall(r"[a-z0-9]+|,", unicodedata.normalize("NFKD", comment).encode("ascii", "ignore")
+                                .decode().lower()))
+    found: dict[str, list[int]] = {}
+    for match in _MONTHLY.finditer(text):
+        weeks = [ORDINALS[word] for word in re.findall(_ORDINAL, match.group(1))]
+        found.setdefault(DAY_NAMES[match.group(2)], []).extend(weeks)
+    if not found or _FILLER.sub("", _MONTHLY.sub("", text)):
+        return None
+    return {day: sorted(set(weeks), key=lambda w: (w < 0, w)) for day, weeks in found.items()}
+
+
+def opening_hours(record: dict[str, str], monthly: dict[str, list[int]] | None = None) -> tuple[str | None,
+                                                                                                list[Note]]:
+    """The week in OSM syntax (identical consecutive days grouped: ``Mo-Fr 09:00-12:00``; a day held only some
+    weeks of the month, per ``monthly``, apart: ``Sa[2,4] 09:00-12:00``), or ``None`` with notes naming the days
+    whose text could not be read."""
+    monthly = monthly or {}
     week, notes = [], []
     for column, day in DAYS:
         ranges = day_ranges(record.get(column) or "")
@@ -81,11 +110,13 @@ def opening_hours(record: dict[str, str]) -> tuple[str | None, list[Note]]:
         return None, notes
     groups: list[tuple[list[str], list[str]]] = []
     for day, ranges in week:
-        if ranges and groups and groups[-1][1] == ranges and _follows(groups[-1][0][-1], day):
+        if ranges and groups and groups[-1][1] == ranges and _follows(groups[-1][0][-1], day) \
+                and day not in monthly and groups[-1][0][-1] not in monthly:
             groups[-1][0].append(day)
         elif ranges:
             groups.append(([day], ranges))
     rules = [f"{days[0]}-{days[-1]}" if len(days) > 2 else ",".join(days) for days, _ in groups]
+    rules = [f"{rule}[{','.join(str(w) for w in monthly[rule])}]" if rule in monthly else rule for rule in rules]
     hours = "; ".join(f"{rule} {','.join(ranges)}" for rule, (_, ranges) in zip(rules, groups)) or None
     if hours is None:  # every day closed or empty: no opening hours, said for each day that says closed
         notes = [Note(column, record[column], "Aucun jour ouvert dans la liste : horaires non repris.")
@@ -134,9 +165,14 @@ class FranceServices(Importer):
                 row.values["date_maj"] = found.group(1)
             row.values["horaires"], notes = opening_hours({column: text(column) for column, _ in DAYS})
             comment = text("commentaire_horaires")
-            if comment and row.values["horaires"]:
-                # A comment may restrict the days (« les 2e et 4e samedis », « 1 semaine par mois ») in ways the
-                # per-day columns do not say: the hours are not kept as if they held every week.
+            monthly = monthly_days(comment) if comment and row.values["horaires"] else None
+            if monthly and all(text(column) for column, day in DAYS if day in monthly):
+                row.values["horaires"], notes = opening_hours({column: text(column) for column, _ in DAYS}, monthly)
+                notes.append(Note("commentaire_horaires", comment, "Commentaire sur les horaires lu : "
+                                                                   f"{row.values['horaires']}."))
+            elif comment and row.values["horaires"]:
+                # A comment may restrict the days (« 1 semaine par mois », « pendant les vacances scolaires ») in
+                # ways the per-day columns do not say: the hours are not kept as if they held every week.
                 row.values["horaires"] = None
                 notes = [Note("commentaire_horaires", comment, "Commentaire sur les horaires : il peut restreindre "
                                                                "les jours indiqués ; horaires non repris.")]

@@ -493,3 +493,24 @@ def test_a_france_services_point_that_disagrees_with_its_columns_is_reported(do_
     assert venue(session, "fs-1").latitude == pytest.approx(44.3506)
     assert any(line.field == "geometry" and "différent" in line.message for line in report.lines)
 
+
+FS_HEADER = ("id_fs,lib_fs,adresse,insee_com,code_postal,lib_com,latitude,longitude,h_lundi,h_mardi,h_mercredi,"
+             "h_jeudi,h_vendredi,h_samedi,commentaire_horaires\n")
+FS_WEEK = "09:00 - 12:00,09:00 - 12:00,,09:00 - 12:00,09:00 - 12:00"
+
+
+@pytest.mark.parametrize(("comment", "hours"), [
+    ("Les 2ème et 4ème samedis du mois", "Mo,Tu 09:00-12:00; Th,Fr 09:00-12:00; Sa[2,4] 09:00-12:00"),
+    ("le dernier samedi du mois", "Mo,Tu 09:00-12:00; Th,Fr 09:00-12:00; Sa[-1] 09:00-12:00"),
+    ("1 semaine par mois", None),
+    ("pendant les vacances scolaires", None),
+    ("les 1er et 3e mercredis du mois", None),  # no Wednesday hours to restrict: nothing guessed
+])
+def test_france_services_hours_comments_give_osm_hours_or_none(do_import, session, tmp_path, comment, hours):
+    path = write(tmp_path / "france-services-2024-01-05.csv", FS_HEADER +
+                 f'900,France services de Millau,1 place du Mandarous,12145,12100,Millau,44.0986,3.0783,{FS_WEEK},'
+                 f'09:00 - 12:00,"{comment}"\n')
+    report = do_import(path)
+    assert venue(session, "900").horaires == hours
+    said = [message for _, field, message in events(report) if field == "commentaire_horaires"]
+    assert said and (("lu : " + hours) in said[0] if hours else "non repris" in said[0])

@@ -170,3 +170,56 @@ def test_an_import_reports_a_point_far_from_the_postcodes_commune(do_import, ses
     assert venue(session, "f1").commune_code == "12145"
     assert any("km de Millau" in message for _, _, message in events(report, "avertissement"))
 
+
+AIDANTS_CONNECT_HEADER = ["Data pass ID", "Name", "SIRET", "Adresse", "Code postal", "Département", "Région",
+                          "Nombre de mandats", "Nombre d'usagers accompagnés", "Nombre d'agents formés", "commune",
+                          "date_maj"]
+AIDANTS_CONNECT_ROWS = [
+    [101, "CCAS de Rodez", "212 022 021", "Place Eugène Raynaldy", 12000, "Aveyron", "Occitanie", 42, 30, 3, "",
+     "05/03/2024"],
+    [102, "France services de Bourg-en-Bresse", "200 071 751 00019", "1 rue Paul Pioda", 1000, "Ain",
+     "Auvergne-Rhône-Alpes", 7, 5, 2, "", "12/01/2024"],
+    [103, "Espace social", "", "12 rue des Coquelicots, Onet-le-Château", 12000, "Aveyron", "Occitanie", 0, "", 1,
+     "", "01/02/2024"],
+    [104, "Maison des aidants", "", "3 rue Neuve", 12000, "Aveyron", "Occitanie", "beaucoup", "", "", "",
+     "01/02/2024"],
+]
+
+
+@pytest.mark.parametrize("container", ["csv", "xlsx"])
+def test_the_aidants_connect_list_imports_with_communes_positions_and_facts(do_import, session, tmp_path,
+                                                                            container):
+    from registry.models import AuditFact
+
+    path = tmp_path / f"structures-habilitees.{container}"
+    if container == "csv":
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows([AIDANTS_CONNECT_HEADER, *AIDANTS_CONNECT_ROWS])
+    else:
+        import openpyxl
+
+        workbook = openpyxl.Workbook()
+        for row in [AIDANTS_CONNECT_HEADER, *AIDANTS_CONNECT_ROWS]:
+            workbook.active.append(row)
+        workbook.save(path)
+    report = do_import(path)
+    assert report.dataset == "aidants-connect" and (report.created, report.rejected) == (3, 1), events(report)
+    rodez, bourg, onet = venue(session, "101"), venue(session, "102"), venue(session, "103")
+    assert (rodez.commune_code, bourg.commune_code, onet.commune_code) == ("12202", "01053", "12176")
+    assert bourg.code_postal == "01000" and bourg.pivot == "20007175100019" and rodez.pivot is None
+    assert rodez.date_maj.isoformat() == "2024-03-05" and rodez.dispositif_programmes_nationaux == ["Aidants Connect"]
+    for placed in (rodez, bourg, onet):
+        assert placed.position_precision == "commune" and placed.latitude is None
+        assert (session.scalar(select(func.ST_X(Venue.geom)).where(Venue.pk == placed.pk)),
+                session.scalar(select(func.ST_Y(Venue.geom)).where(Venue.pk == placed.pk))) == pytest.approx(
+            commune_point(session, placed.commune_code))
+    facts = {(f.name, f.value) for f in session.scalars(select(AuditFact).where(AuditFact.venue_pk == rodez.pk))}
+    assert facts == {("aidants_mandates", 42), ("aidants_users", 30), ("aidants_trained", 3)}
+    assert all(path.name in f.evidence for f in session.scalars(select(AuditFact)))
+    lines = events(report)
+    assert any(line == 2 and "SIREN 212022021" in message for line, _, message in lines)
+    assert any(line == 5 and field == "aidants_mandates" for line, field, _ in lines)
+    assert any(line == 5 and field == "commune" and "obligatoire" in message for line, field, message in lines)
+    unread = {use.column: use.reason for use in report.columns if use.field is None}
+    assert unread == {"Département": "redondant : la commune donne son département",
+                      "Région": "redondant : la commune donne sa région"}
