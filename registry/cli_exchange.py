@@ -1,4 +1,5 @@
-"""``registry import``, ``export``, ``duplicates``, ``backup`` and ``restore``: data in and out of the registry."""
+"""``registry import``, ``export``, ``duplicates``, ``geocode``, ``backup`` and ``restore``: data in and out of the
+registry."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from registry.services import backup, duplicates, exports, imports
+from registry.services import backup, duplicates, exports, geocoding, imports
 from registry.services.import_rows import REJECT
 from registry.web.context import database
 
@@ -149,6 +150,33 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
         for crowd in scan.crowds:
             click.echo(f"À examiner à part : {crowd.reason}, {number(crowd.venues)} lieux.")
         click.echo(f"{number(len(scan.candidates))} paires candidates.", err=True)
+
+    @main.command("geocode")
+    @click.option("--territory", help="ex. departement:12.")
+    @with_appcontext
+    @friendly
+    def geocode_command(territory: str | None) -> None:
+        """Placer à leur adresse les lieux sans coordonnées placés au point de leur commune (géocodeur requis)."""
+        needs_schema()
+        ctx = context("cli:geocode")
+
+        def ask(query: str) -> list[dict] | None:
+            return ctx.plugins.hook.registry_geocode(query=query, limit=3, config=current_app.config)
+
+        with database().session() as session, click.progressbar(length=0, label="Géocodage", file=sys.stderr,
+                                                                 show_pos=True) as bar:
+            def advance(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done)
+
+            report = geocoding.refine(session, ctx, ask, territory=territory, progress=advance)
+        for venue_id, nom, reason in report.left[:SHOWN_REJECTIONS]:
+            click.echo(f"  {venue_id} {nom} : {reason}")
+        click.echo(f"{number(report.examined)} lieux examinés, {number(report.placed)} placés à leur adresse, "
+                   f"{number(len(report.left))} laissés au point de leur commune.")
+        if report.unavailable:
+            raise click.ClickException("Aucun géocodeur ne répond (REGISTRY_BAN_URL non défini ou service "
+                                       "injoignable) : relancez plus tard.")
 
     @main.command("backup")
     @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))

@@ -179,9 +179,10 @@ class VenuePublicSchema(VenueStandardSchema):
     commune_code = fields.String(dump_only=True, allow_none=True, metadata={
         "description": "Commune actuelle (code INSEE) ; null quand elle n'a pu être déterminée"})
     position_precision = fields.String(dump_only=True, allow_none=True, metadata={
-        "enum": ["exact", "commune"],
-        "description": "exact : les coordonnées du lieu ; commune : sans coordonnées, le lieu est placé au point de "
-                       "référence de sa commune (position approximative, latitude et longitude restent nulles) ; "
+        "enum": ["exact", "address", "commune"],
+        "description": "exact : les coordonnées du lieu ; address : sans coordonnées, son adresse placée par le "
+                       "géocodeur ; commune : sans coordonnées, le lieu est placé au point de référence de sa "
+                       "commune (position approximative). Sans coordonnées, latitude et longitude restent nulles ; "
                        "null : lieu non placé"})
     labels = fields.List(fields.Nested(LabelSchema), dump_only=True, metadata={
         "description": "Labels actifs aujourd'hui (qualification en cours de validité)"})

@@ -282,3 +282,34 @@ def do_import(app, session):
         return imports.run_import(session, path, ctx, imports.ImportOptions(**options))
 
     return run
+
+
+@pytest.fixture
+def fake_ban():
+    """A stand-in for the BAN API on loopback (real HTTP), answering like api-adresse.data.gouv.fr/search/."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlparse
+
+    asked = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            query = parse_qs(urlparse(self.path).query)
+            asked.append(query)
+            body = json.dumps({"type": "FeatureCollection", "features": [
+                {"type": "Feature", "geometry": {"type": "Point", "coordinates": [2.5747, 44.3509]},
+                 "properties": {"label": "Place d'Armes 12000 Rodez", "citycode": "12202"}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/search/", asked
+    server.shutdown()

@@ -223,3 +223,32 @@ def test_the_aidants_connect_list_imports_with_communes_positions_and_facts(do_i
     unread = {use.column: use.reason for use in report.columns if use.field is None}
     assert unread == {"Département": "redondant : la commune donne son département",
                       "Région": "redondant : la commune donne sa région"}
+
+
+def test_the_geocoder_places_approximate_venues_at_their_address(do_import, session, tmp_path, fake_ban,
+                                                                 database_url):
+    from click.testing import CliRunner
+
+    from registry.cli import main
+    from registry.models import JournalEntry
+
+    url, asked = fake_ban  # answers « Place d'Armes 12000 Rodez » (12202) to every query
+    path = write(tmp_path / "lieux.csv", V1_HEADER + "\n"
+                 "g1,,Espace public numérique,Rodez,12000,12202,Place d'Armes,,,,,,,2024-01-05,\n"
+                 "g2,,Médiathèque,Millau,12100,12145,1 place du Mandarous,,,,,,,2024-01-05,\n")
+    do_import(path)
+    result = CliRunner().invoke(main, ["geocode"], env={"REGISTRY_DATABASE_URL": database_url, "REGISTRY_BAN_URL": url},
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "2 lieux examinés, 1 placés à leur adresse, 1 laissés au point de leur commune" in result.output
+    assert asked[0]["q"] == ["Place d'Armes, 12000 Rodez"]
+    rodez, millau = venue(session, "g1"), venue(session, "g2")
+    assert rodez.position_precision == "address" and rodez.latitude is None and rodez.revision == 2
+    assert session.scalar(select(func.ST_X(Venue.geom)).where(Venue.pk == rodez.pk)) == pytest.approx(2.5747)
+    assert millau.position_precision == "commune"  # the geocoder named another commune: nothing taken
+    assert session.scalar(select(func.count()).select_from(JournalEntry).where(
+        JournalEntry.action == "venue.geocoded")) == 1
+    report = do_import(path)  # the same file again: the address point stays, nothing changes
+    assert report.unchanged == 2 and venue(session, "g1").position_precision == "address"
+    unavailable = CliRunner().invoke(main, ["geocode"], env={"REGISTRY_DATABASE_URL": database_url})
+    assert unavailable.exit_code == 1 and "Aucun géocodeur ne répond" in unavailable.output

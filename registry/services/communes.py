@@ -49,16 +49,21 @@ class Commune:
 
 #: Points within this margin beyond a commune's boundary still count as in it (a town hall on a border road).
 FAR_MARGIN_KM = 1.0
-#: ``Venue.position_precision``: the record's own coordinates, or its commune's reference point.
-EXACT, AT_COMMUNE = "exact", "commune"
+#: ``Venue.position_precision``: the record's own coordinates, its address placed by the geocoder plugin
+#: (``registry venues geocode``), or its commune's reference point.
+EXACT, AT_ADDRESS, AT_COMMUNE = "exact", "address", "commune"
 
 
-def placement(lon: float | None, lat: float | None,
-              commune: Commune | None) -> tuple[float, float, str] | None:
-    """Where a venue is drawn and searched: its own coordinates, else its commune's reference point (shown as
+def placement(lon: float | None, lat: float | None, commune: Commune | None,
+              current: tuple[float, float, str] | None = None) -> tuple[float, float, str] | None:
+    """Where a venue is drawn and searched: its own coordinates, else the point the geocoder gave its address
+    (``current``, kept while it lies in the venue's commune), else its commune's reference point (shown as
     approximate), else nowhere."""
     if lon is not None and lat is not None:
         return lon, lat, EXACT
+    if current is not None and current[2] == AT_ADDRESS and commune is not None \
+            and commune.far_from(current[:2]) is None:
+        return current
     if commune is not None and commune.lon is not None and commune.lat is not None:
         return commune.lon, commune.lat, AT_COMMUNE
     return None

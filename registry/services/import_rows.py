@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
+from geoalchemy2.shape import to_shape
 from marshmallow import ValidationError
 
 from geodata.france import area_of
@@ -304,10 +305,19 @@ def stored_columns(values: dict[str, Any], commune: communes.Commune | None) -> 
     columns = {name: values.get(name, [] if name in venues.LIST_FIELDS else None) for name in STORED}
     if isinstance(columns["date_maj"], str):
         columns["date_maj"] = date.fromisoformat(columns["date_maj"])
-    placed = communes.placement(values.get("longitude"), values.get("latitude"), commune)
+    placed = communes.placement(values.get("longitude"), values.get("latitude"), commune, _current(values))
     columns["geom"] = f"SRID=4326;POINT({placed[0]!r} {placed[1]!r})" if placed else None
     columns["position_precision"] = placed[2] if placed else None
     return columns
+
+
+def _current(values: dict[str, Any]) -> tuple[float, float, str] | None:
+    """A stored venue's geocoded point (``values`` of an update), for ``communes.placement`` to keep."""
+    geom = values.get("geom")
+    if values.get("position_precision") != communes.AT_ADDRESS or geom is None or isinstance(geom, str):
+        return None
+    point = to_shape(geom)
+    return point.x, point.y, communes.AT_ADDRESS
 
 
 def _blank_to_none(value: Any) -> Any:

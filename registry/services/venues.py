@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from geoalchemy2.shape import to_shape
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -124,7 +125,11 @@ def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> l
     if commune is not None:
         venue.code_insee = resolution.code_insee or commune.code
         venue.commune = venue.commune or commune.name
-    placed = communes.placement(venue.longitude, venue.latitude, commune)
+    current = None
+    if venue.position_precision == communes.AT_ADDRESS and venue.geom is not None:
+        shape = to_shape(venue.geom)
+        current = (shape.x, shape.y, communes.AT_ADDRESS)
+    placed = communes.placement(venue.longitude, venue.latitude, commune, current)
     venue.geom = spatial.point_value(*placed[:2]) if placed else None
     venue.position_precision = placed[2] if placed else None
     if placed and placed[2] == communes.AT_COMMUNE:

@@ -1,0 +1,80 @@
+"""Refining approximate positions: venues placed at their commune's point (no coordinates of their own) are
+placed at their address by the geocoder plugin (``registry_geocode``, e.g. the BAN) when one is configured.
+
+A geocoder's answer is taken only when it names the venue's commune (its INSEE code, or an alias of it) and its
+point may lie in that commune; anything else is reported. The standard's ``latitude`` / ``longitude`` stay empty
+(the source gave none): only the drawn point and ``position_precision`` (``address``) change, journaled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry import spatial
+from registry.models import Venue
+from registry.services import communes, journal, territories
+from registry.services.context import Context
+
+#: ``query -> places`` (``{"label", "lon", "lat", "citycode"}``, best first), ``None`` when no geocoder answers.
+Geocoder = Callable[[str], list[dict] | None]
+BATCH = 200
+
+
+@dataclass
+class GeocodingReport:
+    """What ``refine`` did: venues examined, placed at their address, and those left at their commune (why)."""
+
+    examined: int = 0
+    placed: int = 0
+    left: list[tuple[str, str, str]] = field(default_factory=list)  # (venue id, nom, reason)
+    unavailable: bool = False
+
+
+def refine(session: Session, ctx: Context, geocode: Geocoder, territory: str | None = None,
+           progress: Callable[[int, int], None] = lambda done, total: None) -> GeocodingReport:
+    """Place at their address the venues (in ``territory`` and the actor's scope) drawn at their commune's point."""
+    statement = select(Venue).where(Venue.position_precision == communes.AT_COMMUNE,
+                                    Venue.merged_into_pk.is_(None)).order_by(Venue.pk)
+    for condition in territories.venue_filters(session, Venue.commune_code, territory, ctx.scope):
+        statement = statement.where(condition)
+    targets = list(session.scalars(statement))
+    lookup = communes.DatabaseLookup(session)
+    report = GeocodingReport()
+    for index, venue in enumerate(targets, 1):
+        report.examined += 1
+        places = geocode(f"{venue.adresse}, {venue.code_postal} {venue.commune}")
+        if places is None:
+            report.unavailable = True
+            break
+        commune = lookup.commune(venue.commune_code or "")
+        place = next((p for p in places if _names(lookup, p.get("citycode"), venue.commune_code)
+                      and commune is not None and commune.far_from((p["lon"], p["lat"])) is None), None)
+        if place is None:
+            report.left.append((str(venue.id), venue.nom, "aucune adresse trouvée dans la commune du lieu"
+                                if places else "adresse inconnue du géocodeur"))
+        else:
+            venue.geom = spatial.point_value(place["lon"], place["lat"])
+            venue.position_precision = communes.AT_ADDRESS
+            session.flush()  # a new revision (the mapper's version counter)
+            journal.record(session, ctx.actor, "venue.geocoded", "venue", venue.id, venue.pk,
+                           before={"position_precision": communes.AT_COMMUNE},
+                           after={"position_precision": communes.AT_ADDRESS, "adresse_trouvee": place["label"],
+                                  "longitude": place["lon"], "latitude": place["lat"], "revision": venue.revision})
+            report.placed += 1
+        if index % BATCH == 0:
+            session.commit()
+        progress(1, len(targets))
+    session.commit()
+    return report
+
+
+def _names(lookup: communes.CommuneLookup, citycode: str | None, commune_code: str | None) -> bool:
+    """Whether the geocoder's city code designates the venue's commune (itself or one of its aliases)."""
+    if not citycode or not commune_code:
+        return False
+    alias = lookup.alias(citycode)
+    return (alias[0] if alias else citycode) == commune_code
