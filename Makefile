@@ -45,6 +45,9 @@ database: venv
 	$(REGISTRY) demo
 
 test: system-deps venv
+	@if command -v npm >/dev/null 2>&1 && [ ! -d tests/browser/node_modules/axe-core ]; then \
+	  echo "==> axe-core pour les tests dans le navigateur (npm)"; \
+	  npm install --prefix tests/browser --no-audit --no-fund --silent; fi
 	@echo "==> Analyse statique (ruff)"
 	$(BIN)/ruff check registry geodata criteria plugins benchmarks tests
 	@echo "==> Tests (SpatiaLite, et PostGIS si le serveur répond : $${REGISTRY_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres})"
@@ -60,12 +63,5 @@ clean-db:
 	rm -f instance/registry.sqlite instance/registry.sqlite-wal instance/registry.sqlite-shm
 
 vendor:
-	@echo "==> Leaflet et leaflet.markercluster depuis npm vers registry/web/static/vendor"
-	@set -e; tmp="$$(mktemp -d)"; cd "$$tmp"; npm pack -q leaflet@1.9.4 leaflet.markercluster@1.5.3 >/dev/null; \
-	for f in *.tgz; do mkdir "$${f%.tgz}"; tar xzf "$$f" -C "$${f%.tgz}"; done; cd - >/dev/null; \
-	cp -r "$$tmp"/leaflet-1.9.4/package/dist/leaflet.js "$$tmp"/leaflet-1.9.4/package/dist/leaflet.css \
-	  "$$tmp"/leaflet-1.9.4/package/dist/images "$$tmp"/leaflet-1.9.4/package/LICENSE registry/web/static/vendor/leaflet/; \
-	cp "$$tmp"/leaflet.markercluster-1.5.3/package/dist/leaflet.markercluster.js \
-	  "$$tmp"/leaflet.markercluster-1.5.3/package/dist/MarkerCluster*.css \
-	  "$$tmp"/leaflet.markercluster-1.5.3/package/MIT-LICENCE.txt registry/web/static/vendor/leaflet.markercluster/; \
-	rm -rf "$$tmp"
+	@echo "==> Leaflet, leaflet.markercluster et le DSFR depuis npm vers registry/web/static/vendor"
+	sh scripts/vendor.sh

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +182,61 @@ def test_the_public_map_finds_venues_by_commune_and_filters(live_server, browser
     assert "Horaires : Du mardi au samedi : 10 h – 18 h" in first.text
     assert "km" in first.text and "Itinéraire" in first.text
     browser.save_screenshot(str(tmp_path / "carte.png"))
+
+
+AXE = Path(__file__).parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(driver) -> list[dict]:
+    """The critical and serious violations axe-core finds on the current page."""
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations), e => done(String(e)));")
+    assert isinstance(result, list), result
+    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
+            for v in result if v["impact"] in ("critical", "serious")]
+
+
+def overflow(driver) -> int:
+    """How many pixels the page is wider than the viewport (0: no horizontal scrolling)."""
+    return driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+
+
+@pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
+def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
+    if not AXE.exists():
+        if os.environ.get("REGISTRY_REQUIRE_BROWSER") == "1":
+            raise RuntimeError(f"axe-core absent ({AXE}) : npm install --prefix tests/browser")
+        pytest.skip("axe-core absent (npm install --prefix tests/browser)")
+    app, base = live_server
+    with app.extensions["registry.db"].session() as session:
+        demo.load_demo(session, Context("demo", plugins=app.extensions["registry.plugins"],
+                                        catalogue=app.extensions["registry.criteria"]))
+        operator = tokens.create(session, "Auditrice", "operator").secret
+        collectivite = tokens.create(session, "CD12", "territory", ["departement:12"]).secret
+    venue = app.test_client().get("/api/v1/venues?per_page=1").get_json()["features"][0]["id"]
+    public = ["/", "/carte", "/plan-du-site", "/accessibilite", "/mentions-legales", "/donnees-personnelles",
+              "/une-page-absente", "/auditeur/", "/couverture/"]
+    found: dict[str, object] = {}
+    for width in (1280, 390):
+        browser.set_window_size(width, 900)
+        for path in public:
+            browser.get(base + path)
+            found[f"{path} @{width}"] = (axe_violations(browser), overflow(browser))
+        browser.get(f"{base}/auditeur/")
+        browser.find_element(By.ID, "jeton").send_keys(operator, Keys.ENTER)
+        heading_shows(browser, "File de travail")
+        for path in ("/auditeur/", f"/auditeur/lieux/{venue}"):
+            browser.get(base + path)
+            found[f"{path} @{width}"] = (axe_violations(browser), overflow(browser))
+        browser.delete_all_cookies()
+        browser.get(f"{base}/couverture/")
+        browser.find_element(By.ID, "jeton").send_keys(collectivite, Keys.ENTER)
+        heading_shows(browser, "Couverture des territoires")
+        for path in ("/couverture/", "/couverture/departement/12"):
+            browser.get(base + path)
+            found[f"{path} @{width}"] = (axe_violations(browser), overflow(browser))
+        browser.delete_all_cookies()
+    problems = {page: result for page, result in found.items() if result[0] or result[1] > 0}
+    assert problems == {}, problems

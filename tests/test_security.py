@@ -65,7 +65,7 @@ def test_public_endpoints_are_rate_limited_per_address(database_url, token_for):
     limited = client.get("/api/v1/venues")
     assert limited.mimetype == "application/problem+json" and int(limited.headers["Retry-After"]) > 0
     body = limited.get_json()
-    assert body["status"] == 429 and body["title"] == "Trop de requêtes" and "3 per 1 minute" in body["detail"]
+    assert body["status"] == 429 and body["title"] == "Trop de requêtes" and "3 par minute" in body["detail"]
     other = client.get("/api/v1/venues", environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert other.status_code == 200  # another address has its own allowance
     app.extensions["registry.db"].dispose()

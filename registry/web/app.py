@@ -24,6 +24,7 @@ from registry.web import (api_coverage, api_criteria, api_exchange, api_qualific
                           api_venues, auditor, collectivites, ogc, pages)
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
+from registry.web.layout import init_layout
 from registry.web.security import init_security
 
 
@@ -76,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     _errors_as_problem_json(api)
     register_error_handlers(app)
     app.after_request(_cache_public_reads)
+    init_layout(app)
     return app
 
 

@@ -1,8 +1,10 @@
-"""Every API error as RFC 7807 problem details (JSON), never a stack trace."""
+"""Every API error as RFC 7807 problem details (JSON), every page error as a French DSFR page; never a stack
+trace."""
 
 from __future__ import annotations
 
 import json
+import re
 from http import HTTPStatus
 
 from flask import Flask, Response, current_app, render_template, request
@@ -49,7 +51,8 @@ def handle_registry_error(error: RegistryError):
     if request.path.startswith("/ogc"):
         return problem(error.status, error.detail, error.errors, error.title)
     if not request.path.startswith("/api/"):
-        return render_template("error.html", title=error.title, detail=error.detail), error.status
+        return Response(render_template("error.html", status=error.status, title=error.title, detail=error.detail),
+                        error.status, mimetype="text/html")
     headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
     return problem(error.status, error.detail, error.errors, error.title, headers)
 
@@ -69,15 +72,50 @@ def handle_http_exception(error: HTTPException) -> Response:
     if status == 400 and "messages" in data:
         errors = _flatten_webargs(data["messages"])
         return problem(400, "; ".join(str(m) for v in errors.values() for m in v), errors)
-    if not request.path.startswith(("/api/", "/ogc")):
-        return error
     detail = {404: "Aucune ressource à cette adresse.", 405: f"Méthode {request.method} non autorisée ici.",
               413: f"Requête trop volumineuse ({current_app.config['MAX_CONTENT_LENGTH'] // (1024 * 1024)} Mio au "
                    "plus).",
               415: "Type de contenu non pris en charge.",
-              429: f"Trop de requêtes depuis votre adresse (limite : {error.description}). Réessayez plus tard."
+              429: f"Trop de requêtes depuis votre adresse (limite : {rate_in_french(error.description)}). "
+                   "Réessayez plus tard."
               }.get(status, error.description or "")
+    if not request.path.startswith(("/api/", "/ogc")):
+        return error_page(status, detail, error)
     return problem(status, detail)
+
+
+#: What a person reads on an error page outside the APIs.
+PAGE_TITLES = {400: "Requête incorrecte", 403: "Accès refusé", 404: "Page introuvable", 405: "Action non permise",
+               413: "Envoi trop volumineux", 415: "Type de fichier non pris en charge", 429: "Trop de requêtes",
+               500: "Erreur inattendue", 503: "Service momentanément indisponible"}
+PAGE_DETAILS = {404: "La page que vous cherchez n'existe pas ou a été déplacée. Vérifiez l'adresse, ou repartez de "
+                     "l'accueil ou de la carte des lieux.",
+                405: "Cette adresse ne permet pas cette action. Repartez de la page précédente.",
+                500: "Une erreur inattendue s'est produite ; elle a été journalisée et nous allons la corriger."}
+_RATE = re.compile(r"(\d+) per (\d+) (second|minute|hour|day)s?")
+_UNITS = {"second": ("seconde", "secondes"), "minute": ("minute", "minutes"), "hour": ("heure", "heures"),
+          "day": ("jour", "jours")}
+
+
+def rate_in_french(description: str | None) -> str:
+    """Flask-Limiter's « 3 per 1 minute » as « 3 par minute » (« 100 par 15 minutes »)."""
+    found = _RATE.search(description or "")
+    if not found:
+        return description or ""
+    count, span, unit = int(found.group(1)), int(found.group(2)), _UNITS[found.group(3)]
+    return f"{count} par {unit[0]}" if span == 1 else f"{count} par {span} {unit[1]}"
+
+
+def error_page(status: int, detail: str, error: HTTPException | None = None) -> Response:
+    """An error as a DSFR page, in French, with the error's headers (``Allow``, ``Retry-After``)."""
+    body = render_template("error.html", status=status, title=PAGE_TITLES.get(status, "Erreur"),
+                           detail=PAGE_DETAILS.get(status, detail))
+    response = Response(body, status, mimetype="text/html")
+    if error is not None:
+        for name, value in error.get_headers():
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
+    return response
 
 
 def handle_unexpected(error: Exception) -> Response:
@@ -94,8 +132,7 @@ def handle_unexpected(error: Exception) -> Response:
                        title="Base occupée", headers={"Retry-After": "1"})
     current_app.logger.exception("Erreur non prévue sur %s %s", request.method, request.path)
     if not request.path.startswith(("/api/", "/ogc")):
-        return render_template("error.html", title="Erreur interne",
-                               detail="Une erreur inattendue s'est produite ; elle a été journalisée."), 500
+        return error_page(500, "")
     return problem(500, "Erreur interne : elle a été journalisée.")
 
 

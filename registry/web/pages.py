@@ -1,4 +1,5 @@
-"""Server-rendered pages: the home page and the API documentation (assets served by the app)."""
+"""Server-rendered pages: the home page, the map, the footer's pages (site map, accessibility, legal notice,
+personal data) and the API documentation (assets served by the app)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,26 @@ def home():
 def public_map():
     ctx = service_context()
     return render_template("map.html", standard=standard, label=ctx.catalogue.sets.get("pass-numerique"))
+
+
+@pages.get("/plan-du-site")
+def site_map():
+    return render_template("site/plan.html")
+
+
+@pages.get("/accessibilite")
+def accessibility():
+    return render_template("site/accessibilite.html")
+
+
+@pages.get("/mentions-legales")
+def legal_notice():
+    return render_template("site/mentions_legales.html")
+
+
+@pages.get("/donnees-personnelles")
+def personal_data():
+    return render_template("site/donnees_personnelles.html")
 
 
 @pages.get("/api/docs")

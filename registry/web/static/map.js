@@ -10,7 +10,9 @@
   var options = document.getElementById("communes");
   var found = {};  // datalist label -> territory
 
-  var map = L.map(element).setView([46.6, 2.4], 6);
+  var map = L.map(element, { zoomControl: false }).setView([46.6, 2.4], 6);
+  L.control.zoom({ zoomInTitle: "Zoomer", zoomOutTitle: "Dézoomer" }).addTo(map);
+  map.attributionControl.setPrefix('<a href="https://leafletjs.com" hreflang="en">Leaflet</a>');
   L.tileLayer(element.dataset.tiles, { maxZoom: 18, attribution: element.dataset.attribution }).addTo(map);
   var cluster = L.markerClusterGroup();
   map.addLayer(cluster);

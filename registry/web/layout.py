@@ -1,0 +1,44 @@
+"""What every page shares: the DSFR header's navigation, the footer's links, versioned static assets (cacheable
+for a year: their URL changes with their content) and compressed responses."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Flask, request, url_for
+from flask_compress import Compress
+
+NAVIGATION = (("pages.public_map", "Trouver un lieu"), ("collectivites.index", "Couverture des territoires"),
+              ("auditor.queue", "Espace des opérateurs"), ("pages.api_docs", "Données et API"))
+FOOTER_LINKS = (("pages.site_map", "Plan du site"), ("pages.accessibility", "Accessibilité : partiellement conforme"),
+                ("pages.legal_notice", "Mentions légales"), ("pages.personal_data", "Données personnelles"))
+#: Lifetime of an asset requested with its version (``?v=``): a year; without it, an hour.
+VERSIONED_MAX_AGE, PLAIN_MAX_AGE = 365 * 86400, 3600
+
+
+@lru_cache(maxsize=512)
+def _digest(path: Path, mtime_ns: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def init_layout(app: Flask) -> None:
+    """Install the template helpers, the static files' cache lifetimes and compression on ``app``."""
+    static = Path(app.static_folder or "")
+
+    def asset(filename: str) -> str:
+        """The URL of a static file with its content's version: caches keep it until it changes."""
+        path = static / filename
+        return url_for("static", filename=filename, v=_digest(path, path.stat().st_mtime_ns))
+
+    def max_age(_filename: str | None) -> int:
+        return VERSIONED_MAX_AGE if request.args.get("v") else PLAIN_MAX_AGE
+
+    app.get_send_file_max_age = max_age  # type: ignore[method-assign]
+    app.context_processor(lambda: {"asset": asset, "navigation": NAVIGATION, "footer_links": FOOTER_LINKS})
+    app.config.setdefault("COMPRESS_MIMETYPES", [
+        "text/html", "text/css", "text/csv", "text/javascript", "application/javascript", "application/json",
+        "application/geo+json", "application/problem+json", "image/svg+xml", "application/vnd.oai.openapi+json"])
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    Compress(app)

@@ -1,0 +1,89 @@
+"""Every page as a French public service: the DSFR layout, the footer's pages, French error pages for every
+status outside the APIs, versioned cacheable assets, compressed responses."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Blueprint
+
+from registry import create_app, hookimpl
+
+#: Pages anyone may open (the operators' and collectivités' pages answer their login page).
+PAGES = ["/", "/carte", "/plan-du-site", "/accessibilite", "/mentions-legales", "/donnees-personnelles",
+         "/auditeur/", "/couverture/", "/api/docs"]
+ENGLISH = re.compile(r"\b(Not Found|Method Not Allowed|Internal Server Error|Too Many Requests|Request Entity Too "
+                     r"Large|Bad Request|The requested URL)\b")
+
+
+def is_dsfr_page(html: str) -> bool:
+    return all(part in html for part in ('class="fr-header"', 'class="fr-footer"', "République<br>Française",
+                                         'lang="fr"', "dsfr.min.css?v="))
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_has_the_dsfr_layout_and_the_footer_links(client, path):
+    response = client.get(path, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and is_dsfr_page(html), path
+    for link in ("/plan-du-site", "/accessibilite", "/mentions-legales", "/donnees-personnelles"):
+        assert f'href="{link}"' in html
+    assert "favicon.svg?v=" in html and not ENGLISH.search(html)
+
+
+class Broken:
+    @hookimpl
+    def registry_blueprints(self):
+        blueprint = Blueprint("casse", __name__)
+        blueprint.add_url_rule("/casse", "casse", lambda: 1 / 0)
+        return [blueprint]
+
+
+@pytest.fixture
+def limited(database_url):
+    return create_app({"DATABASE_URL": database_url, "TESTING": True, "RATELIMIT_PUBLIC": "1 per minute",
+                       "MAX_CONTENT_LENGTH": 1024}, plugins=(Broken(),))
+
+
+@pytest.mark.parametrize(("method", "path", "status", "title"), [
+    ("GET", "/une-page-qui-n-existe-pas", 404, "Page introuvable"),
+    ("POST", "/carte", 405, "Action non permise"),
+    ("POST", "/auditeur/connexion", 413, "Envoi trop volumineux"),
+    ("GET", "/casse", 500, "Erreur inattendue"),
+])
+def test_errors_outside_the_apis_are_french_dsfr_pages(limited, method, path, status, title):
+    client = limited.test_client()
+    response = client.open(path, method=method, data="x" * 4096 if status == 413 else None,
+                           content_type="application/x-www-form-urlencoded")
+    html = response.get_data(as_text=True)
+    assert response.status_code == status and response.mimetype == "text/html"
+    assert is_dsfr_page(html) and f"<h1>{title}</h1>" in html and not ENGLISH.search(html)
+    if status == 405:
+        assert "GET" in response.headers["Allow"]
+
+
+def test_a_rate_limited_page_says_so_in_french(limited):
+    client = limited.test_client()
+    assert client.get("/").status_code == 200
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 429 and is_dsfr_page(html) and "Trop de requêtes" in html
+    assert "1 par minute" in html and not ENGLISH.search(html)
+
+
+def test_the_apis_keep_answering_problem_details(client):
+    response = client.get("/api/v1/nulle-part")
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+
+
+def test_assets_are_versioned_cached_for_a_year_and_compressed(client):
+    html = client.get("/carte").get_data(as_text=True)
+    css = re.search(r'href="(/static/vendor/dsfr/dsfr\.min\.css\?v=[0-9a-f]{12})"', html).group(1)
+    response = client.get(css, headers={"Accept-Encoding": "br, gzip"})
+    assert response.status_code == 200 and response.headers["Content-Encoding"] == "br"
+    assert "max-age=31536000" in response.headers["Cache-Control"]
+    plain = client.get("/static/registry.css")
+    assert "max-age=3600" in plain.headers["Cache-Control"]
+    page = client.get("/carte", headers={"Accept-Encoding": "gzip"})
+    assert page.headers["Content-Encoding"] == "gzip"
