@@ -111,3 +111,44 @@ def describe(expression: str | None) -> str | None:
             f"{_time(start)} – {_time(end)}" for start, end in (span.split("-") for span in times.split(",")))
         rules.append(f"{_days(match['days'])} : {when}")
     return " ; ".join(rules)
+
+
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+          "novembre", "décembre")
+#: How far ahead ``status`` looks for the next opening (a place open once a month is still found).
+_HORIZON = timedelta(days=40)
+
+
+def _clock(moment: datetime) -> str:
+    return f"{moment.hour} h" + (f" {moment.minute:02d}" if moment.minute else "")
+
+
+def _day(moment: datetime, now: datetime) -> str:
+    days = (moment.date() - now.date()).days
+    if days == 0:
+        return "aujourd'hui"
+    if days == 1:
+        return "demain"
+    if days < 7:
+        return WEEKDAYS[moment.weekday()]
+    return f"le {WEEKDAYS[moment.weekday()]} {moment.day} {MONTHS[moment.month - 1]}"
+
+
+def status(expression: str | None, now: datetime) -> tuple[bool, str] | None:
+    """Whether the place is open at ``now`` (local time, naive or aware) and what to say, in French: « Ouvert
+    jusqu'à 18 h », « Fermé — ouvre demain à 10 h », « Fermé — ouvre le samedi 12 décembre à 9 h »; ``None``
+    when the hours are absent or cannot be read."""
+    if not expression or not parses(expression):
+        return None
+    hours = OpeningHours(expression.strip())
+    local = now.replace(tzinfo=None)
+    is_open = hours.state(local)[0] == State.OPEN
+    change = hours.next_change(local)
+    if is_open:
+        return True, ("Ouvert" + (f" jusqu'à {_clock(change)}" + ("" if change.date() == local.date()
+                                                                   else f" ({_day(change, local)})")
+                                  if change is not None and change - local < _HORIZON else ""))
+    if change is None or change - local > _HORIZON:
+        return False, "Fermé"
+    return False, f"Fermé — ouvre {_day(change, local)} à {_clock(change)}"

@@ -136,6 +136,11 @@ CASES = [
     case("aidants-connect", "aidants-formes", {"aidants_count": 3}, "unknown", missing=("aidants_trained",),
          id="trained-missing"),
     case("aidants-connect", "responsable-designe", {"aidants_responsible": "M. Vidal"}, "met", id="responsible"),
+    case("aidants-connect", "habilitation-utilisee", {"aidants_mandates": 42, "aidants_users": 30}, "met",
+         "42 mandat(s) pour 30 usager(s)", id="mandates"),
+    case("aidants-connect", "habilitation-utilisee", {"aidants_mandates": 0}, "unmet", "Aucun mandat", id="unused"),
+    case("aidants-connect", "habilitation-utilisee", {}, "unknown", missing=("aidants_mandates",),
+         id="mandates-missing"),
 ]
 
 

@@ -87,3 +87,26 @@ def test_assets_are_versioned_cached_for_a_year_and_compressed(client):
     assert "max-age=3600" in plain.headers["Cache-Control"]
     page = client.get("/carte", headers={"Accept-Encoding": "gzip"})
     assert page.headers["Content-Encoding"] == "gzip"
+
+
+def test_a_venue_has_its_own_page(client, qualified):
+    venue_id = qualified(telephone="05 65 77 89 00", courriels=["mediatheque@rodez.fr"],
+                         site_web=["https://mediatheque.rodez.fr"], prise_rdv="https://rdv.rodez.fr")
+    html = client.get(f"/lieux/{venue_id}").get_data(as_text=True)
+    assert is_dsfr_page(html) and "<h1>Médiathèque de Rodez</h1>" in html
+    assert '<a href="tel:+33565778900">05 65 77 89 00</a>' in html
+    assert 'href="mailto:mediatheque@rodez.fr"' in html and "Prendre rendez-vous en ligne" in html
+    assert "Horaires : Du mardi au samedi : 10 h – 18 h" in html
+    assert re.search(r'id="statut-ouverture">(Ouvert|Fermé)', html)
+    assert "Accepte le Pass numérique" in html and "openstreetmap.org/directions?to=44.3506%2C2.575" in html
+    assert not ENGLISH.search(html)
+    missing = client.get("/lieux/00000000-0000-4000-8000-000000000000")
+    assert missing.status_code == 404 and is_dsfr_page(missing.get_data(as_text=True))
+
+
+def test_french_phone_numbers():
+    from registry.web.layout import french_phone
+
+    assert french_phone("+33565595000") == "05 65 59 50 00"
+    assert french_phone("+262262123456") == "02 62 12 34 56"
+    assert french_phone("+41221234567") == "+41221234567"

@@ -23,6 +23,31 @@ def _digest(path: Path, mtime_ns: int) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
+#: Overseas dialling codes written, in France, as a ten-digit number starting with 0.
+_OVERSEAS_CODES = ("262", "269", "508", "590", "594", "596")
+
+
+def french_phone(value: str | None) -> str:
+    """``+33565595000`` as a French reader writes it: ``05 65 59 50 00`` (``+262262…`` → ``02 62 …``)."""
+    if not value:
+        return ""
+    digits = value.replace(" ", "")
+    national = None
+    if digits.startswith("+33") and len(digits) == 12:
+        national = "0" + digits[3:]
+    elif digits.startswith("+") and digits[1:4] in _OVERSEAS_CODES and len(digits) == 13:
+        national = "0" + digits[4:]
+    if national is None or not national.isdigit():
+        return value
+    return " ".join(national[i:i + 2] for i in range(0, 10, 2))
+
+
+def french_number(value: float | int, decimals: int = 0) -> str:
+    """A number in French: ``171 566``, ``10,1`` (narrow no-break space for thousands, comma for decimals)."""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
 def init_layout(app: Flask) -> None:
     """Install the template helpers, the static files' cache lifetimes and compression on ``app``."""
     static = Path(app.static_folder or "")
@@ -37,6 +62,8 @@ def init_layout(app: Flask) -> None:
 
     app.get_send_file_max_age = max_age  # type: ignore[method-assign]
     app.context_processor(lambda: {"asset": asset, "navigation": NAVIGATION, "footer_links": FOOTER_LINKS})
+    app.add_template_filter(french_phone)
+    app.add_template_filter(french_number)
     app.config.setdefault("COMPRESS_MIMETYPES", [
         "text/html", "text/css", "text/csv", "text/javascript", "application/javascript", "application/json",
         "application/geo+json", "application/problem+json", "image/svg+xml", "application/vnd.oai.openapi+json"])

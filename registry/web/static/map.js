@@ -28,7 +28,11 @@
     var p = feature.properties;
     var item = document.createElement("li");
     item.className = "venue-card";
-    item.appendChild(text("h2", p.nom));
+    var heading = document.createElement("h2");
+    var page = text("a", p.nom);
+    page.href = element.dataset.venues + feature.id;
+    heading.appendChild(page);
+    item.appendChild(heading);
     item.appendChild(text("p", p.adresse + ", " + p.code_postal + " " + p.commune));
     if (p.distance_m !== undefined) {
       item.appendChild(text("p", "À " + (p.distance_m / 1000).toFixed(1).replace(".", ",") + " km"));
