@@ -286,3 +286,28 @@ def test_search_features_carry_exactly_the_public_schema(client, places):
     feature = client.get(SEARCH).get_json()["features"][0]
     extra = {"horaires_texte", "ouvert_maintenant"}
     assert set(feature["properties"]) - extra == set(VenuePublicSchema().fields)
+
+
+def test_the_map_view_gives_venues_when_few_and_clusters_when_many(client, qualified, monkeypatch):
+    from registry.services import search as search_service
+
+    points = [(2.575 + 0.01 * i, 44.35 + 0.01 * (i % 3)) for i in range(6)] + [(3.078, 44.098), (3.08, 44.1)]
+    for i, (lon, lat) in enumerate(points):
+        qualified(nom=f"Lieu {i}", longitude=lon, latitude=lat)
+    view = "/api/v1/venues/map?bbox=1.5,43.5,3.5,45&zoom=8"
+    few = client.get(view).get_json()
+    assert few["clustered"] is False and few["numberMatched"] == 8 and len(few["features"]) == 8
+    monkeypatch.setattr(search_service, "MAP_POINTS", 3)
+    many = client.get(view).get_json()
+    assert many["clustered"] is True and many["numberMatched"] == 8
+    assert sum(f["properties"]["count"] for f in many["features"]) == 8
+    for cluster in many["features"]:
+        west, south, east, north = cluster["properties"]["bbox"]
+        lon, lat = cluster["geometry"]["coordinates"]
+        assert west <= lon <= east and south <= lat <= north
+    coarse = client.get(view.replace("zoom=8", "zoom=1")).get_json()
+    assert len(coarse["features"]) == 1, coarse  # one cell of 56° at zoom 1
+    assert client.get(view + "&services=Aide aux démarches administratives").get_json()["numberMatched"] == 0
+    opened = client.get(view + "&open_at=2026-12-01T11:00:00%2B01:00").get_json()  # a Tuesday, 11:00
+    assert opened["clustered"] is True and opened["numberMatched"] == 8
+    assert client.get("/api/v1/venues/map?zoom=8").status_code == 422

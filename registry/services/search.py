@@ -117,23 +117,8 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
     ``total`` is ``None`` for a ``near`` search without a radius: every qualified venue of France matches it,
     and counting them at each request would cost more than the search itself.
     """
-    ctx.catalogue.get(query.label)
-    sqlite = is_sqlite(session.get_bind())
-    params: dict[str, Any] = {"label": query.label, "today": ctx.day(), "offset": offset, "limit": limit}
-    shape = Shape(sqlite=sqlite, near=query.near is not None, bbox=query.bbox is not None, q=bool(query.q),
-                  lists=tuple((name, len(values)) for name, values in query.lists.items()),
-                  properties=tuple(query.properties))
-    for name, values in query.lists.items():
-        params.update({f"{name}_{n}": list_value(sqlite, value) for n, value in enumerate(values)})
-    if query.q:
-        params["q"] = f"%{query.q.lower()}%"
-    if query.bbox:
-        params["bbox"] = spatial.box_wkt(query.bbox)
-    for name, value in query.properties.items():
-        params[f"property_{name}"] = value
-    if query.territory:
-        kind, outlined = _territory(session, query.territory, params)
-        shape = replace(shape, territory=kind, outlined=outlined)
+    shape, params = _prepare(session, query, ctx, offset, limit)
+    sqlite = shape.sqlite
     connection = session.connection()
     if query.near:
         params["here"] = spatial.point_wkt(*query.near)
@@ -158,9 +143,94 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
                         total=total if bounded else None, offset=offset, limit=limit)
 
 
+#: A map's view shows its venues one by one up to this many; beyond, clusters.
+MAP_POINTS = 300
+#: A cluster covers about this many pixels of a 256-pixel-tile map.
+CLUSTER_PIXELS = 80
+
+
+@dataclass
+class Cluster:
+    """Matching venues of one grid cell: how many, their mean point and extent."""
+
+    count: int
+    lon: float
+    lat: float
+    bbox: tuple[float, float, float, float]
+
+
+@dataclass
+class MapView:
+    """What a map's viewport shows: its venues (``result``) when they are few, else ``clusters``; ``total``
+    matches in the viewport either way."""
+
+    total: int
+    result: SearchResult | None = None
+    clusters: list[Cluster] = field(default_factory=list)
+
+
+def map_view(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> MapView:
+    """The matches in ``query.bbox``: every venue when they are at most ``MAP_POINTS`` (then one query for the
+    page), else clusters of grid cells sized for ``zoom`` (one grouped query; the page is never read; with
+    ``open_at``, the open candidates grouped here, hours being no SQL)."""
+    shape, params = _prepare(session, query, ctx, 0, MAP_POINTS)
+    connection = session.connection()
+    statements = plan(session, shape)
+    cell = 360 * CLUSTER_PIXELS / (256 * 2 ** max(0, min(zoom, 22)))
+    if query.open_at is not None:
+        open_points = [(row[3], row[4]) for row in connection.execute(statements.candidates, params)
+                       if row[3] is not None and is_open(row[2], query.open_at)]
+        if len(open_points) <= MAP_POINTS:
+            result = search(session, query, ctx, 0, MAP_POINTS)
+            return MapView(result.total or 0, result=result)
+        return _view_of(_grid(open_points, cell))
+    if connection.execute(statements.count, {**params, "at_most": MAP_POINTS + 1}).scalar() <= MAP_POINTS:
+        result = search(session, query, ctx, 0, MAP_POINTS)
+        return MapView(result.total or 0, result=result)
+    rows = connection.execute(statements.cells, {**params, "cell": cell}).all()
+    return _view_of([Cluster(row.n, row.lon, row.lat, (row.west, row.south, row.east, row.north)) for row in rows])
+
+
+def _grid(points: list[tuple[float, float]], cell: float) -> list[Cluster]:
+    """``search_plans._cells`` in Python, for points filtered outside SQL."""
+    groups: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for lon, lat in points:
+        groups.setdefault((int((lon + 180) / cell), int((lat + 90) / cell)), []).append((lon, lat))
+    return [Cluster(len(members), sum(p[0] for p in members) / len(members), sum(p[1] for p in members) / len(members),
+                    (min(p[0] for p in members), min(p[1] for p in members), max(p[0] for p in members),
+                     max(p[1] for p in members))) for members in groups.values()]
+
+
+def _view_of(clusters: list[Cluster]) -> MapView:
+    return MapView(sum(c.count for c in clusters), clusters=sorted(clusters, key=lambda c: -c.count))
+
+
+def _prepare(session: Session, query: SearchQuery, ctx: Context, offset: int,
+             limit: int) -> tuple[Shape, dict[str, Any]]:
+    """The shape of the search's SQL and its parameters (``InvalidInput`` for an unknown label or territory)."""
+    ctx.catalogue.get(query.label)
+    sqlite = is_sqlite(session.get_bind())
+    params: dict[str, Any] = {"label": query.label, "today": ctx.day(), "offset": offset, "limit": limit}
+    shape = Shape(sqlite=sqlite, near=query.near is not None, bbox=query.bbox is not None, q=bool(query.q),
+                  lists=tuple((name, len(values)) for name, values in query.lists.items()),
+                  properties=tuple(query.properties))
+    for name, values in query.lists.items():
+        params.update({f"{name}_{n}": list_value(sqlite, value) for n, value in enumerate(values)})
+    if query.q:
+        params["q"] = f"%{query.q.lower()}%"
+    if query.bbox:
+        params["bbox"] = spatial.box_wkt(query.bbox)
+    for name, value in query.properties.items():
+        params[f"property_{name}"] = value
+    if query.territory:
+        kind, outlined = _territory(session, query.territory, params)
+        shape = replace(shape, territory=kind, outlined=outlined)
+    return shape, params
+
+
 def _open_pks(connection, candidates, params: dict[str, Any], moment: datetime) -> list[int]:
     """Opening hours are not SQL: the candidates open at ``moment``, in order (hours parsed once, cached)."""
-    return [pk for pk, _, hours in connection.execute(candidates, params) if is_open(hours, moment)]
+    return [row[0] for row in connection.execute(candidates, params) if is_open(row[2], moment)]
 
 
 def _widen_until_enough(connection, statements: Plan, params: dict[str, Any], query: SearchQuery, needed: int,

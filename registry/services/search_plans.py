@@ -55,12 +55,14 @@ class Shape:
 class Plan:
     """The statements of one shape. ``page``: the page's public rows (``offset``, ``limit``) with ``sort_key``,
     ``total`` and ``labels_json``; ``by_pks``: the same for chosen ``pks`` (``total`` given); ``candidates``:
-    ``pk``, ``sort_key`` and ``horaires`` of every match, in order; ``count``: matches, up to ``at_most``."""
+    ``pk``, ``sort_key``, ``horaires`` and the drawn point of every match, in order; ``count``: matches, up to
+    ``at_most``."""
 
     page: Select
     by_pks: Select
     candidates: Select
     count: Select
+    cells: Select  # matches grouped by grid cell (``cell`` degrees): count, mean point, extent, one pk
 
 
 _plans: dict[Shape, Plan] = {}
@@ -95,8 +97,25 @@ def _build(session: Session, shape: Shape) -> Plan:
                 .join(page, page.c.pk == Venue.pk).order_by(page.c.sort_key, Venue.pk))
 
     counted = matching.with_only_columns(Venue.pk).limit(bindparam("at_most", type_=Integer)).subquery()
-    return Plan(page=public(numbered), by_pks=public(chosen), candidates=ordered.add_columns(Venue.horaires),
-                count=select(func.count()).select_from(counted))
+    return Plan(page=public(numbered), by_pks=public(chosen), candidates=ordered.add_columns(Venue.horaires, *DRAWN_COLUMNS),
+                count=select(func.count()).select_from(counted), cells=_cells(matching, shape.sqlite))
+
+
+def _cells(matching: Select, sqlite: bool) -> Select:
+    """The matches grouped by square cells of ``cell`` degrees: what a map draws as clusters at small zooms.
+    Coordinates are shifted to be positive, so that SQLite's truncating cast floors (PostgreSQL's would round:
+    ``floor`` there)."""
+    x, y = func.ST_X(Venue.geom), func.ST_Y(Venue.geom)
+    cell = bindparam("cell", type_=Float)
+    column, row = ((x + 180) / cell, (y + 90) / cell)
+    if not sqlite:
+        column, row = func.floor(column), func.floor(row)
+    column, row = cast(column, Integer), cast(row, Integer)
+    return (select(func.count().label("n"), func.avg(x).label("lon"), func.avg(y).label("lat"),
+                   func.min(x).label("west"), func.min(y).label("south"), func.max(x).label("east"),
+                   func.max(y).label("north"), func.min(Venue.pk).label("pk"))
+            .where(Venue.pk.in_(matching.with_only_columns(Venue.pk)), Venue.geom.is_not(None))
+            .group_by(column, row))
 
 
 def _matching(session: Session, shape: Shape, today: ColumnElement) -> Select:

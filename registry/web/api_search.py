@@ -141,6 +141,35 @@ class Search(MethodView):
         return json_response(body, FORMATS["json"] if output == "json" else FORMATS["geojson"])
 
 
+class MapArgsSchema(SearchArgsSchema):
+    bbox = fields.String(required=True, metadata={"description": "La vue de la carte : lon min,lat min,lon max,lat max"})
+    zoom = fields.Integer(required=True, validate=validate.Range(min=0, max=22, error="Zoom entre 0 et 22."))
+
+    class Meta:
+        exclude = ("near", "radius_km", "page", "per_page", "format")
+
+
+@blp.route("/venues/map")
+class MapView(MethodView):
+    @blp.arguments(MapArgsSchema, location="query")
+    @blp.alt_response(200, success=True, description="GeoJSON FeatureCollection : les lieux de la vue (300 au plus), "
+                                                     "ou des regroupements (propriétés cluster, count, bbox)")
+    def get(self, args: dict):
+        """Ce que montre une vue de carte : ses lieux quand ils sont peu nombreux, sinon des regroupements"""
+        session, ctx = read_session(), service_context()
+        view = search.map_view(session, _query(args), ctx, args["zoom"])
+        if view.result is not None:
+            now = datetime.now(PARIS)
+            features = [feature(v, None, view.result.labels[v.pk], now) for v in view.result.venues]
+        else:
+            features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [c.lon, c.lat]},
+                         "properties": {"cluster": True, "count": c.count, "bbox": list(c.bbox)}}
+                        for c in view.clusters]
+        return json_response({"type": "FeatureCollection", "numberMatched": view.total,
+                              "numberReturned": len(features), "clustered": view.result is None,
+                              "features": features}, FORMATS["geojson"])
+
+
 @blp.route("/venues/<uuid:venue_id>")
 class PublicVenue(MethodView):
     @blp.response(200, schemas.VenuePublicSchema)

@@ -1,5 +1,7 @@
-// The public map: qualified venues from the registry's API, clustered; a list gives the same venues for
-// keyboards and screen readers. No inline script, no CDN.
+// The public map: qualified venues from the registry's API. As the map moves, it shows what its view holds
+// (the venues themselves when they are few, clusters computed by the server otherwise); a search from a commune,
+// a postcode or an address lists the nearest venues with their distance, however far. A list gives the same
+// venues for keyboards and screen readers; the search lives in the URL. No inline script, no CDN.
 (function () {
   "use strict";
   var element = document.getElementById("carte");
@@ -8,20 +10,41 @@
   var status = document.getElementById("statut");
   var communeInput = document.getElementById("commune");
   var options = document.getElementById("communes");
+  var showView = document.getElementById("zone-visible");
   var found = {};  // datalist label -> territory
+  var FILTERS = ["services", "accompaniment", "fees"];
+  var mode = "view";  // "view": what the map shows; "place": the nearest venues of a searched place
+  var quiet = false;  // the map moves because of us: no reload
 
   var map = L.map(element, { zoomControl: false }).setView([46.6, 2.4], 6);
   L.control.zoom({ zoomInTitle: "Zoomer", zoomOutTitle: "Dézoomer" }).addTo(map);
   map.attributionControl.setPrefix('<a href="https://leafletjs.com" hreflang="en">Leaflet</a>');
-  L.tileLayer(element.dataset.tiles, { maxZoom: 18, attribution: element.dataset.attribution }).addTo(map);
+  var tiles = L.tileLayer(element.dataset.tiles, { maxZoom: 18, attribution: element.dataset.attribution }).addTo(map);
+  var failures = 0;
+  tiles.on("tileerror", function () {
+    failures += 1;
+    if (failures === 4) {
+      element.classList.add("tiles-failed");
+      var note = document.getElementById("fond-absent");
+      if (note) { note.hidden = false; }
+    }
+  });
   var cluster = L.markerClusterGroup();
+  var clusters = L.layerGroup();
+  var searched = L.layerGroup();
   map.addLayer(cluster);
+  map.addLayer(clusters);
+  map.addLayer(searched);
 
   function text(tag, content, className) {
     var node = document.createElement(tag);
     node.textContent = content;
     if (className) { node.className = className; }
     return node;
+  }
+
+  function km(metres) {
+    return (metres / 1000).toFixed(metres < 10000 ? 1 : 0).replace(".", ",") + " km";
   }
 
   function card(feature) {
@@ -34,15 +57,19 @@
     heading.appendChild(page);
     item.appendChild(heading);
     item.appendChild(text("p", p.adresse + ", " + p.code_postal + " " + p.commune));
-    if (p.distance_m !== undefined) {
-      item.appendChild(text("p", "À " + (p.distance_m / 1000).toFixed(1).replace(".", ",") + " km"));
-    }
+    if (p.distance_m !== undefined) { item.appendChild(text("p", "À " + km(p.distance_m))); }
     if (p.ouvert_maintenant === true) { item.appendChild(text("p", "Ouvert maintenant", "open")); }
     if (p.ouvert_maintenant === false) { item.appendChild(text("p", "Fermé en ce moment", "closed")); }
     if (p.horaires_texte || p.horaires) { item.appendChild(text("p", "Horaires : " + (p.horaires_texte || p.horaires))); }
     if (p.services && p.services.length) { item.appendChild(text("p", "Services : " + p.services.join(", "))); }
     if (p.frais_a_charge && p.frais_a_charge.length) { item.appendChild(text("p", "Frais : " + p.frais_a_charge.join(", "))); }
-    if (p.telephone) { item.appendChild(text("p", "Téléphone : " + p.telephone)); }
+    if (p.telephone) {
+      var phone = text("a", p.telephone);
+      phone.href = "tel:" + p.telephone;
+      var line = text("p", "Téléphone : ");
+      line.appendChild(phone);
+      item.appendChild(line);
+    }
     if (p.position_precision === "commune") {
       item.appendChild(text("p", "Position approximative : le lieu est placé au centre de sa commune.", "approximate"));
     }
@@ -56,9 +83,13 @@
     return item;
   }
 
-  function show(collection) {
+  function clear() {
     cluster.clearLayers();
+    clusters.clearLayers();
     list.replaceChildren();
+  }
+
+  function drawVenues(collection) {
     var points = [];
     collection.features.forEach(function (feature) {
       list.appendChild(card(feature));
@@ -66,70 +97,175 @@
       var c = feature.geometry.coordinates;
       var approximate = feature.properties.position_precision === "commune";
       var name = feature.properties.nom + (approximate ? " (position approximative)" : "");
-      // A venue placed at its commune's point is drawn faded and named as approximate (still a keyboard-reachable
-      // marker).
+      // A venue placed at its commune's point is drawn faded and named as approximate.
       var marker = L.marker([c[1], c[0]], { title: name, alt: name, opacity: approximate ? 0.55 : 1 });
       marker.bindPopup(card(feature));
       cluster.addLayer(marker);
       points.push([c[1], c[0]]);
     });
-    if (points.length) { map.fitBounds(points, { maxZoom: 13, padding: [20, 20] }); }
-    var n = collection.numberMatched === undefined ? collection.numberReturned : collection.numberMatched;
-    status.textContent = n === 0 ? "Aucun lieu ne correspond." :
-      n + (n > 1 ? " lieux trouvés" : " lieu trouvé") + (n > collection.numberReturned ?
-        " (les " + collection.numberReturned + " premiers sont affichés)" : "") + ".";
+    return points;
   }
 
-  function search() {
-    var params = new URLSearchParams({ per_page: "100" });
-    ["services", "accompaniment", "fees"].forEach(function (name) {
+  function drawClusters(collection) {
+    collection.features.forEach(function (feature) {
+      var c = feature.geometry.coordinates;
+      var count = feature.properties.count;
+      var box = feature.properties.bbox;
+      var name = count + " lieux ici : zoomer sur ce groupe";
+      var size = count < 10 ? 34 : count < 100 ? 40 : count < 1000 ? 48 : 56;
+      var marker = L.marker([c[1], c[0]], {
+        keyboard: true, title: name,
+        icon: L.divIcon({ className: "server-cluster", html: "<span>" + count.toLocaleString("fr-FR") + "</span>",
+                          iconSize: [size, size] })
+      });
+      marker.on("click", function () { map.fitBounds([[box[1], box[0]], [box[3], box[2]]], { maxZoom: 14, padding: [30, 30] }); });
+      marker.on("add", function () {
+        var icon = marker.getElement();
+        if (icon) { icon.setAttribute("aria-label", name); icon.setAttribute("role", "button"); }
+      });
+      clusters.addLayer(marker);
+    });
+    list.appendChild(text("li", collection.numberMatched.toLocaleString("fr-FR") + " lieux dans la zone visible : " +
+      "zoomez sur un groupe ou cherchez une commune pour les voir un par un.", "venue-card"));
+  }
+
+  function filters() {
+    var params = new URLSearchParams();
+    FILTERS.forEach(function (name) {
       var value = form.elements[name].value;
       if (value) { params.append(name, value); }
     });
     if (form.elements.open_now.checked) { params.set("open_now", "true"); }
-    var territory = found[communeInput.value];
-    var typed = communeInput.value.trim();
-    var place = Promise.resolve(null);
-    if (territory && territory.center) {
-      place = Promise.resolve({ lon: territory.center[0], lat: territory.center[1] });
-    } else if (territory) {
-      params.set("territory", "commune:" + territory.code);
-    } else if (typed.length >= 3) {
-      // Not a commune of the list: an address, placed by the geocoding plugin when one is configured.
-      place = fetch(element.dataset.geocode + "?" + new URLSearchParams({ q: typed, limit: "1" }))
-        .then(function (response) { return response.ok ? response.json() : []; })
-        .then(function (places) { return places.length ? places[0] : null; });
-    }
-    status.textContent = "Recherche…";
-    place.then(function (point) {
-      if (point) {
-        params.set("near", point.lon + "," + point.lat);
-        params.set("radius_km", "30");
-      }
-      return fetch(element.dataset.api + "?" + params.toString(), { headers: { Accept: "application/geo+json" } });
-    })
-      .then(function (response) { return response.json(); })
-      .then(show)
-      .catch(function () { status.textContent = "La recherche a échoué : réessayez."; });
+    return params;
   }
 
-  communeInput.addEventListener("input", function () {
-    var q = communeInput.value.trim();
-    if (q.length < 2 || found[communeInput.value]) { return; }
-    fetch(element.dataset.territories + "?" + new URLSearchParams({ q: q, kind: "commune", limit: "8" }))
+  function loadView() {
+    mode = "view";
+    showView.hidden = true;
+    searched.clearLayers();
+    var params = filters();
+    var b = map.getBounds();
+    params.set("bbox", [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) {
+      return Math.max(-180, Math.min(180, v)).toFixed(5);
+    }).join(","));
+    params.set("zoom", String(map.getZoom()));
+    status.textContent = "Chargement des lieux de la zone…";
+    fetch(element.dataset.map + "?" + params.toString())
+      .then(function (response) { return response.json(); })
+      .then(function (collection) {
+        if (mode !== "view") { return; }
+        clear();
+        var n = collection.numberMatched;
+        if (collection.clustered) { drawClusters(collection); } else { drawVenues(collection); }
+        status.textContent = n === 0 ? "Aucun lieu dans la zone visible : dézoomez ou déplacez la carte." :
+          n.toLocaleString("fr-FR") + (n > 1 ? " lieux trouvés" : " lieu trouvé") + " dans la zone visible.";
+      })
+      .catch(function () { status.textContent = "Le chargement des lieux a échoué : réessayez."; });
+  }
+
+  function resolvePlace(typed) {
+    var territory = found[typed];
+    if (territory) { return Promise.resolve(territory); }
+    return fetch(element.dataset.territories + "?" + new URLSearchParams({ q: typed, kind: "commune", limit: "1" }))
       .then(function (response) { return response.ok ? response.json() : []; })
       .then(function (territories) {
-        options.replaceChildren();
-        territories.forEach(function (t) {
-          var label = t.name + " (" + t.code + ")";
-          found[label] = t;
-          var option = document.createElement("option");
-          option.value = label;
-          options.appendChild(option);
-        });
+        if (territories.length) { return territories[0]; }
+        // Not a commune: an address, placed by the geocoding plugin when one is configured.
+        return fetch(element.dataset.geocode + "?" + new URLSearchParams({ q: typed, limit: "1" }))
+          .then(function (response) { return response.ok ? response.json() : []; })
+          .then(function (places) {
+            return places.length ? { name: places[0].label, center: [places[0].lon, places[0].lat] } : null;
+          });
       });
+  }
+
+  function searchPlace(typed) {
+    mode = "place";
+    status.textContent = "Recherche…";
+    resolvePlace(typed).then(function (place) {
+      if (!place || !place.center) {
+        clear();
+        searched.clearLayers();
+        status.textContent = "Aucune commune ni adresse ne correspond à « " + typed + " » : vérifiez l'orthographe " +
+          "ou essayez un code postal.";
+        return null;
+      }
+      var params = filters();
+      params.set("near", place.center[0] + "," + place.center[1]);
+      params.set("per_page", "20");
+      return fetch(element.dataset.api + "?" + params.toString(), { headers: { Accept: "application/geo+json" } })
+        .then(function (response) { return response.json(); })
+        .then(function (collection) {
+          clear();
+          searched.clearLayers();
+          L.circleMarker([place.center[1], place.center[0]], { radius: 8, color: "#000091", fillOpacity: 0.8 })
+            .bindTooltip(place.name).addTo(searched);
+          var points = drawVenues(collection);
+          points.push([place.center[1], place.center[0]]);
+          quiet = true;
+          map.fitBounds(points, { maxZoom: 13, padding: [30, 30] });
+          quiet = false;
+          var n = collection.numberReturned;
+          var nearest = n ? collection.features[0].properties.distance_m : null;
+          status.textContent = n === 0 ? "Aucun lieu ne correspond à ces critères." :
+            (n > 1 ? "Les " + n + " lieux trouvés les plus proches" : "1 lieu trouvé") + " de " + place.name +
+            " ; le plus proche est à " + km(nearest) + ".";
+          showView.hidden = false;
+        });
+    }).catch(function () { status.textContent = "La recherche a échoué : réessayez."; });
+  }
+
+  function run() {
+    var typed = communeInput.value.trim();
+    if (typed) { searchPlace(typed); } else { loadView(); }
+  }
+
+  function toUrl(push) {
+    var params = filters();
+    if (communeInput.value.trim()) { params.set("lieu", communeInput.value.trim()); }
+    var url = location.pathname + (params.toString() ? "?" + params.toString() : "");
+    if (push) { history.pushState(null, "", url); } else { history.replaceState(null, "", url); }
+  }
+
+  function fromUrl() {
+    var params = new URLSearchParams(location.search);
+    communeInput.value = params.get("lieu") || "";
+    FILTERS.forEach(function (name) { form.elements[name].value = params.get(name) || ""; });
+    form.elements.open_now.checked = params.get("open_now") === "true";
+  }
+
+  var pause = null;
+  communeInput.addEventListener("input", function () {
+    var q = communeInput.value.trim();
+    clearTimeout(pause);
+    if (q.length < 2 || found[communeInput.value]) { return; }
+    pause = setTimeout(function () {  // wait for a pause in typing
+      fetch(element.dataset.territories + "?" + new URLSearchParams({ q: q, kind: "commune", limit: "8" }))
+        .then(function (response) { return response.ok ? response.json() : []; })
+        .then(function (territories) {
+          options.replaceChildren();
+          territories.forEach(function (t) {
+            var label = t.name + " (" + t.code + ")";
+            found[label] = t;
+            var option = document.createElement("option");
+            option.value = label;
+            options.appendChild(option);
+          });
+        });
+    }, 250);
   });
 
-  form.addEventListener("submit", function (event) { event.preventDefault(); search(); });
-  search();
+  var moved = null;
+  map.on("moveend", function () {
+    if (quiet) { return; }
+    if (mode === "view") {
+      clearTimeout(moved);
+      moved = setTimeout(loadView, 200);
+    }
+  });
+  showView.addEventListener("click", function () { communeInput.value = ""; toUrl(true); loadView(); });
+  form.addEventListener("submit", function (event) { event.preventDefault(); toUrl(true); run(); });
+  window.addEventListener("popstate", function () { fromUrl(); run(); });
+  fromUrl();
+  run();
 })();
