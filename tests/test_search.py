@@ -311,3 +311,23 @@ def test_the_map_view_gives_venues_when_few_and_clusters_when_many(client, quali
     opened = client.get(view + "&open_at=2026-12-01T11:00:00%2B01:00").get_json()  # a Tuesday, 11:00
     assert opened["clustered"] is True and opened["numberMatched"] == 8
     assert client.get("/api/v1/venues/map?zoom=8").status_code == 422
+
+
+def test_day_and_slot_filters_find_venues_open_then(client, qualified):
+    qualified(nom="Ouvert le samedi matin", horaires="Sa 09:00-12:00")
+    qualified(nom="Ouvert les 2e et 4e samedis", horaires="Sa[2,4] 09:00-12:00")
+    qualified(nom="Ouvert le samedi après-midi", horaires="Sa 14:00-17:00")
+    qualified(nom="Ouvert en semaine", horaires="Mo-Fr 09:00-17:00")
+
+    def names(query: str) -> set[str]:
+        return {f["properties"]["nom"] for f in client.get(f"/api/v1/venues?{query}").get_json()["features"]}
+
+    assert names("day=samedi&slot=matin") == {"Ouvert le samedi matin", "Ouvert les 2e et 4e samedis"}
+    assert names("day=samedi") == {"Ouvert le samedi matin", "Ouvert les 2e et 4e samedis",
+                                   "Ouvert le samedi après-midi"}
+    assert names("day=week-end&slot=apres-midi") == {"Ouvert le samedi après-midi"}
+    assert names("slot=soir") == set()
+    assert names("day=mardi&slot=matin") == {"Ouvert en semaine"}
+    map_view = client.get("/api/v1/venues/map?bbox=1,43,4,45&zoom=8&day=samedi&slot=matin").get_json()
+    assert map_view["numberMatched"] == 2
+    assert client.get("/api/v1/venues?day=jour-de-fete").status_code == 422

@@ -117,3 +117,17 @@ def test_territory_api(client):
     found = client.get("/api/v1/territories", query_string={"q": "millau"}).get_json()
     assert found[0]["code"] == "12145" and found[0]["has_boundary"] is False
     assert client.get("/api/v1/territories", query_string={"q": "m", "kind": "canton"}).status_code == 422
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("Severac", "12270"), ("St Affrique", "12208"), ("saint-affrique", "12208"), ("SAINT AFFRIQUE", "12208"),
+    ("Rodz", "12202"), ("Milau", "12145"), ("12202", "12202"), ("12014", "12224"), ("12100", "12145"),
+    ("2a004", "2A004"),
+])
+def test_a_commune_is_found_as_people_type_it(session, typed, expected):
+    assert territories.search(session, typed, kind="commune")[0].code == expected
+
+
+def test_text_that_names_no_commune_finds_nothing(session):
+    assert territories.search(session, "Nulle-Part-sur-Mer", kind="commune") == []
+    assert territories.search(session, "99999", kind="commune") == []

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from geoalchemy2.shape import to_shape
-from opening_hours import OpeningHours, ParserError
+from opening_hours import OpeningHours, ParserError, State
 from sqlalchemy import Row, exists, select
 from sqlalchemy.orm import Session
 
@@ -42,8 +42,21 @@ class SearchQuery:
     territory: str | None = None
     lists: dict[str, list[str]] = field(default_factory=dict)  # filter name -> accepted values (any of)
     open_at: datetime | None = None
+    #: Open at some moment of one of these local (start, end) windows (« samedi matin »: the next Saturdays).
+    open_during: tuple[tuple[datetime, datetime], ...] = ()
     q: str | None = None
     properties: dict[str, str] = field(default_factory=dict)  # exact matches on standard fields (OGC API)
+
+    @property
+    def by_hours(self) -> bool:
+        """Whether the search filters on opening hours (done in Python after SQL: hours are no SQL)."""
+        return self.open_at is not None or bool(self.open_during)
+
+    def hours_match(self, expression: str | None) -> bool:
+        """Whether hours ``expression`` pass this query's hours filters."""
+        if self.open_at is not None and not is_open(expression, self.open_at):
+            return False
+        return not self.open_during or open_within(expression, self.open_during)
 
 
 @dataclass
@@ -100,6 +113,18 @@ def _hours(expression: str) -> OpeningHours | None:
         return None
 
 
+def open_within(expression: str | None, windows: tuple[tuple[datetime, datetime], ...]) -> bool:
+    """Whether the hours open at some moment of one of the (local) windows."""
+    parsed = _hours(expression.strip()) if expression and expression.strip() else None
+    if parsed is None:
+        return False
+    try:
+        return any(interval[2] == State.OPEN for start, end in windows
+                   for interval in parsed.intervals(start.replace(tzinfo=None), end.replace(tzinfo=None)))
+    except (ValueError, TypeError):
+        return False
+
+
 def is_open(expression: str | None, moment: datetime) -> bool | None:
     """Whether the venue is open at ``moment`` (local time); ``None`` when its hours cannot be read."""
     parsed = _hours(expression.strip()) if expression and expression.strip() else None
@@ -128,12 +153,12 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
         else:
             _widen_until_enough(connection, plan(session, shape), params, query, offset + limit, sqlite)
     statements = plan(session, shape)
-    if query.open_at is None:
+    if not query.by_hours:
         rows = connection.execute(statements.page, params).all()
         total = rows[0].total if rows else (
             connection.execute(statements.count, {**params, "at_most": UNBOUNDED}).scalar() if offset else 0)
     else:
-        open_pks = _open_pks(connection, statements.candidates, params, query.open_at)
+        open_pks = _open_pks(connection, statements.candidates, params, query)
         total = len(open_pks)
         rows = connection.execute(statements.by_pks, {**params, "pks": open_pks[offset:offset + limit],
                                                       "total": total}).all()
@@ -177,9 +202,9 @@ def map_view(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> M
     connection = session.connection()
     statements = plan(session, shape)
     cell = 360 * CLUSTER_PIXELS / (256 * 2 ** max(0, min(zoom, 22)))
-    if query.open_at is not None:
+    if query.by_hours:
         open_points = [(row[3], row[4]) for row in connection.execute(statements.candidates, params)
-                       if row[3] is not None and is_open(row[2], query.open_at)]
+                       if row[3] is not None and query.hours_match(row[2])]
         if len(open_points) <= MAP_POINTS:
             result = search(session, query, ctx, 0, MAP_POINTS)
             return MapView(result.total or 0, result=result)
@@ -228,9 +253,10 @@ def _prepare(session: Session, query: SearchQuery, ctx: Context, offset: int,
     return shape, params
 
 
-def _open_pks(connection, candidates, params: dict[str, Any], moment: datetime) -> list[int]:
-    """Opening hours are not SQL: the candidates open at ``moment``, in order (hours parsed once, cached)."""
-    return [row[0] for row in connection.execute(candidates, params) if is_open(row[2], moment)]
+def _open_pks(connection, candidates, params: dict[str, Any], query: SearchQuery) -> list[int]:
+    """Opening hours are not SQL: the candidates whose hours pass the query's filters, in order (hours parsed
+    once, cached)."""
+    return [row[0] for row in connection.execute(candidates, params) if query.hours_match(row[2])]
 
 
 def _widen_until_enough(connection, statements: Plan, params: dict[str, Any], query: SearchQuery, needed: int,
@@ -240,10 +266,10 @@ def _widen_until_enough(connection, statements: Plan, params: dict[str, Any], qu
     as an unbounded sort, with the spatial index doing the work."""
     for radius in AUTO_RADII_KM[:-1]:
         _set_radius(params, query.near, radius, sqlite)
-        if query.open_at is None:
+        if not query.by_hours:
             found = connection.execute(statements.count, {**params, "at_most": needed}).scalar()
         else:
-            found = len(_open_pks(connection, statements.candidates, params, query.open_at))
+            found = len(_open_pks(connection, statements.candidates, params, query))
         if found >= needed:
             return
     _set_radius(params, query.near, AUTO_RADII_KM[-1], sqlite)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from geoalchemy2.shape import from_shape
+from rapidfuzz import fuzz, process
 from shapely.geometry import Point
 from shapely.ops import unary_union
 from sqlalchemy import ColumnElement, delete, false, func, insert, or_, select, update
@@ -21,6 +22,7 @@ from registry import spatial
 from registry.db import is_sqlite
 from registry.errors import InvalidInput, NotFound
 from registry.models import CommuneAlias, Postcode, Territory
+from registry.services.communes import simplified
 
 #: Called with (rows just done, total rows) as long work advances.
 Progress = Callable[[int, int], None]
@@ -266,20 +268,76 @@ def membership_condition(session: Session, commune_code_column: ColumnElement, k
     return commune_code_column.in_(select(Territory.code).where(Territory.kind == "commune", column == code))
 
 
+#: Abbreviations people type for the words of place names.
+_ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
+#: How close a misspelt name must be to a territory's (rapidfuzz ratio, 0-100).
+FUZZY_CUTOFF = 82
+
+
+def place_key(name: str) -> str:
+    """A place name as people may type it: no case, accents, hyphens or apostrophes, « St » for « Saint »
+    (``Saint-Affrique``, ``St Affrique`` and ``saint affrique`` give ``saint affrique``)."""
+    return " ".join(_ABBREVIATIONS.get(word, word) for word in simplified(name).split())
+
+
+@dataclass(frozen=True)
+class _NameIndex:
+    keys: tuple[str, ...]
+    pks: tuple[int, ...]
+    kinds: tuple[str, ...]
+
+
+_indexes: dict[tuple[str, int], _NameIndex] = {}
+
+
+def _name_index(session: Session) -> _NameIndex:
+    """Every territory's ``place_key``, most populated first (built once per database and reference size)."""
+    count = session.scalar(select(func.count()).select_from(Territory))
+    key = (str(session.get_bind().url), count)
+    if key not in _indexes:
+        rows = session.execute(select(Territory.pk, Territory.kind, Territory.name)
+                               .order_by(Territory.population.desc().nulls_last(), Territory.code)).all()
+        _indexes.clear()
+        _indexes[key] = _NameIndex(tuple(place_key(name) for _, _, name in rows), tuple(pk for pk, _, _ in rows),
+                                   tuple(kind for _, kind, _ in rows))
+    return _indexes[key]
+
+
 def search(session: Session, query: str, kind: str | None = None, limit: int = 10) -> list[Territory]:
-    """Territories whose name starts with (or contains) ``query``, or communes having that postcode."""
+    """Territories a person means by ``query``: communes of a postcode, a territory by its code (an alias gives
+    its current commune), else by name whatever the case, accents, hyphens or « St » for « Saint » (names that
+    start with the text first, most populated first), else the names closest to a misspelt one."""
     query = query.strip()
-    statement = select(Territory)
     if query.isdigit() and len(query) == 5:
-        statement = statement.where(Territory.kind == "commune", Territory.code.in_(
-            select(Postcode.commune_code).where(Postcode.postcode == query)))
-    else:
-        statement = statement.where(or_(func.lower(Territory.name).like(f"{query.lower()}%"),
-                                        Territory.code == query.upper()))
-        if kind:
-            statement = statement.where(Territory.kind == kind)
-    return list(session.scalars(statement.order_by(Territory.population.desc().nulls_last(), Territory.code)
-                                .limit(limit)))
+        by_postcode = list(session.scalars(select(Territory).where(Territory.kind == "commune", Territory.code.in_(
+            select(Postcode.commune_code).where(Postcode.postcode == query))).order_by(
+            Territory.population.desc().nulls_last(), Territory.code).limit(limit)))
+        if by_postcode:
+            return by_postcode
+    code = query.upper()
+    statement = select(Territory).where(Territory.code == code)
+    if kind:
+        statement = statement.where(Territory.kind == kind)
+    by_code = list(session.scalars(statement.limit(limit)))
+    if not by_code and (kind in (None, "commune")) and (resolved := resolve_commune_code(session, code)):
+        by_code = [resolved.commune]
+    if by_code:
+        return by_code
+    wanted = place_key(query)
+    if not wanted:
+        return []
+    index = _name_index(session)
+    allowed = [i for i, k in enumerate(index.kinds) if kind is None or k == kind]
+    chosen = [i for i in allowed if index.keys[i].startswith(wanted)][:limit]
+    if not chosen and len(wanted) >= 4:
+        matches = process.extract(wanted, {i: index.keys[i] for i in allowed}, scorer=fuzz.ratio,
+                                  score_cutoff=FUZZY_CUTOFF, limit=limit)
+        chosen = [i for _, _, i in sorted(matches, key=lambda m: (-m[1], m[2]))]
+    if not chosen:
+        return []
+    found = {t.pk: t for t in session.scalars(select(Territory).where(Territory.pk.in_([index.pks[i]
+                                                                                          for i in chosen])))}
+    return [found[index.pks[i]] for i in chosen if index.pks[i] in found]
 
 
 def scope_filter(session: Session, commune_code_column: ColumnElement, scope: tuple[str, ...]) -> ColumnElement:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -23,6 +23,12 @@ from registry.web.context import read_session, service_context
 blp = Blueprint("venues", __name__, url_prefix="/api/v1",
                 description="Recherche publique des lieux qualifiés (sans jeton).")
 PARIS = ZoneInfo("Europe/Paris")
+#: ``day`` values and the weekdays they mean (Monday 0); ``slot`` values and their local hours.
+DAYS = {"lundi": (0,), "mardi": (1,), "mercredi": (2,), "jeudi": (3,), "vendredi": (4,), "samedi": (5,),
+        "dimanche": (6,), "week-end": (5, 6)}
+SLOTS = {"matin": (8, 12), "apres-midi": (12, 18), "soir": (18, 22)}
+#: How many weeks ahead a day filter looks (a place open the 2nd and 4th Saturdays is found).
+WEEKS_AHEAD = 5
 FORMATS = {"geojson": "application/geo+json", "csv": "text/csv", "json": "application/json"}
 
 
@@ -42,6 +48,11 @@ class SearchArgsSchema(schemas.FrenchSchema):
     open_at = schemas.BoundedDateTime(default_timezone=PARIS, metadata={
         "description": "Ouvert à cette date et heure (années 1900 à 2200)"})
     open_now = fields.Boolean()
+    day = fields.String(validate=validate.OneOf(tuple(DAYS)), metadata={
+        "description": "Ouvert ce jour-là (l'un des cinq prochains) : lundi … dimanche, ou week-end"})
+    slot = fields.String(validate=validate.OneOf(tuple(SLOTS)), metadata={
+        "description": "Ouvert à ce moment de la journée : matin (8 h – 12 h), apres-midi (12 h – 18 h), "
+                       "soir (18 h – 22 h) ; avec day, ce jour-là, sinon l'un des sept prochains jours"})
     q = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Nom ou commune"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
@@ -62,6 +73,20 @@ class SearchArgsSchema(schemas.FrenchSchema):
             raise ValidationError(str(exc)) from None
 
 
+
+
+def windows(day: str | None, slot: str | None, now: datetime) -> tuple[tuple[datetime, datetime], ...]:
+    """The local time windows a day and slot filter mean, from today on."""
+    if not day and not slot:
+        return ()
+    weekdays = DAYS[day] if day else tuple(range(7))
+    start_hour, end_hour = SLOTS[slot] if slot else (0, 24)
+    today = now.astimezone(PARIS).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+    horizon = 7 * WEEKS_AHEAD if day else 7
+    return tuple((date + timedelta(hours=start_hour), date + timedelta(hours=end_hour))
+                 for date in (today + timedelta(days=n) for n in range(horizon)) if date.weekday() in weekdays)
+
+
 def _query(args: dict) -> search.SearchQuery:
     moment = args.get("open_at")
     if args.get("open_now"):
@@ -71,7 +96,8 @@ def _query(args: dict) -> search.SearchQuery:
         radius_km=args.get("radius_km"), bbox=search.parse_bbox(args["bbox"]) if args.get("bbox") else None,
         territory=args.get("territory"), q=args.get("q"),
         lists={name: args[name] for name in search.LIST_FILTERS if args.get(name)},
-        open_at=moment.astimezone(PARIS) if moment else None)
+        open_at=moment.astimezone(PARIS) if moment else None,
+        open_during=windows(args.get("day"), args.get("slot"), datetime.now(timezone.utc)))
 
 
 def feature(venue, distance: float | None, labels: list[dict], now: datetime | None = None,
