@@ -16,6 +16,7 @@ DEFAULTS: dict[str, Any] = {
     "QUALIFICATION_VALIDITY_DAYS": 365,
     "MAP_TILES_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
     "MAP_TILES_ATTRIBUTION": "© contributeurs OpenStreetMap",
+    "EMBED_ANCESTORS": "*",  # who may embed /carte/integree in a frame (CSP frame-ancestors): e.g. https://www.aveyron.fr
     "BAN_URL": "",  # e.g. https://api-adresse.data.gouv.fr/search/ : enables the BAN geocoding plugin
     "PAGE_SIZE": 20,
     "MAX_PAGE_SIZE": 100,

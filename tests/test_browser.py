@@ -217,7 +217,8 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
         collectivite = tokens.create(session, "CD12", "territory", ["departement:12"]).secret
     venue = app.test_client().get("/api/v1/venues?per_page=1").get_json()["features"][0]["id"]
     public = ["/", "/carte", "/plan-du-site", "/accessibilite", "/mentions-legales", "/donnees-personnelles",
-              "/une-page-absente", "/auditeur/", "/couverture/", f"/lieux/{venue}"]
+              "/une-page-absente", "/auditeur/", "/couverture/", f"/lieux/{venue}", "/carte/integrer",
+              "/carte/integree?territory=departement:12"]
     found: dict[str, object] = {}
     for width in (1280, 390):
         browser.set_window_size(width, 900)

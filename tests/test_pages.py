@@ -110,3 +110,22 @@ def test_french_phone_numbers():
     assert french_phone("+33565595000") == "05 65 59 50 00"
     assert french_phone("+262262123456") == "02 62 12 34 56"
     assert french_phone("+41221234567") == "+41221234567"
+
+
+def test_the_map_can_be_embedded_where_allowed_and_only_there(database_url):
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True,
+                      "EMBED_ANCESTORS": "https://www.aveyron.fr https://*.rodez.fr javascript:alert(1)"})
+    client = app.test_client()
+    snippet = client.get("/carte/integrer?territory=departement:12&services=Aide aux démarches administratives")
+    html = snippet.get_data(as_text=True)
+    assert snippet.status_code == 200 and is_dsfr_page(html)
+    assert '&lt;iframe src="http://localhost/carte/integree?territory=departement:12&amp;services=Aide' in html
+    embedded = client.get("/carte/integree?territory=departement:12")
+    policy = embedded.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self' https://www.aveyron.fr https://*.rodez.fr" in policy and "javascript" not in policy
+    assert "X-Frame-Options" not in embedded.headers
+    assert 'data-territory="departement:12"' in embedded.get_data(as_text=True)
+    for path in ("/carte", "/", "/carte/integrer"):
+        other = client.get(path)
+        assert other.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in other.headers["Content-Security-Policy"]

@@ -3,17 +3,19 @@ personal data) and the API documentation (assets served by the app)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, render_template, send_from_directory
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory, url_for
 from swagger_ui_bundle import swagger_ui_path
 
 from registry import hours, standard
 from registry.db import load_json
 from registry.services import qualifications, search
 from registry.web.context import read_session, service_context
+from registry.web.security import content_security_policy
 
 pages = Blueprint("pages", __name__)
 PARIS = ZoneInfo("Europe/Paris")
@@ -32,6 +34,42 @@ def home():
 def public_map():
     ctx = service_context()
     return render_template("map.html", standard=standard, label=ctx.catalogue.sets.get("pass-numerique"))
+
+
+@pages.get("/carte/integree")
+def embedded_map():
+    """The map alone, to be framed by other sites (``REGISTRY_EMBED_ANCESTORS``), with its presets."""
+    ctx = service_context()
+    body = render_template("map_embedded.html", standard=standard, presets=_presets(request.args),
+                           label=ctx.catalogue.sets.get(request.args.get("label", "pass-numerique")))
+    response = Response(body, mimetype="text/html")
+    ancestors = " ".join(part for part in current_app.config["EMBED_ANCESTORS"].split() if _source(part))
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        current_app.config["MAP_TILES_URL"], f"'self' {ancestors}".strip())
+    return response
+
+
+@pages.get("/carte/integrer")
+def embed_snippet():
+    """How to embed the map: presets chosen in a form, the iframe to paste."""
+    ctx = service_context()
+    presets = _presets(request.args)
+    url = url_for("pages.embedded_map", _external=True, **presets)
+    return render_template("map_embed_snippet.html", standard=standard, presets=presets, url=url,
+                           sets=ctx.catalogue.sets)
+
+
+#: What an embedded map may be preset with (the public search's own parameters).
+PRESETS = ("territory", "label", "services", "accompaniment", "fees", "day", "slot", "lieu")
+
+
+def _presets(args) -> dict[str, str]:
+    return {name: args[name].strip()[:200] for name in PRESETS if args.get(name, "").strip()}
+
+
+def _source(part: str) -> bool:
+    """A CSP source as an operator may write one (``*``, ``https://site.fr``, ``https://*.site.fr``)."""
+    return bool(re.fullmatch(r"\*|https?://[A-Za-z0-9.*-]+(:\d+)?", part))
 
 
 @pages.get("/lieux/<uuid:venue_id>")

@@ -67,7 +67,8 @@ def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...],
     def _headers(response):
         response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        if "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]:
+            response.headers.setdefault("X-Frame-Options", "DENY")  # only the embeddable map may be framed
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         return response
 
@@ -79,13 +80,14 @@ def _has_nul(values) -> bool:
     return any("\x00" in key or "\x00" in value for key, value in values.items(multi=True))
 
 
-def content_security_policy(tiles_url: str) -> str:
-    """Scripts, styles and everything else from this site only; map tiles from the tile server too."""
+def content_security_policy(tiles_url: str, frame_ancestors: str = "'none'") -> str:
+    """Scripts, styles and everything else from this site only; map tiles from the tile server too; framed by
+    ``frame_ancestors`` only (nobody but for the embeddable map)."""
     tiles = urlsplit(tiles_url.replace("{s}", "a"))
     tile_origin = f" {tiles.scheme}://{tiles.netloc}" if tiles.scheme and tiles.netloc else ""
     return ("default-src 'self'; script-src 'self'; style-src 'self'; "
             f"img-src 'self' data:{tile_origin}; connect-src 'self'; font-src 'self'; object-src 'none'; "
-            "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+            f"base-uri 'self'; form-action 'self'; frame-ancestors {frame_ancestors}")
 
 
 def accepted_media_types(endpoint: str | None) -> tuple[str, ...]:

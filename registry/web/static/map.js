@@ -15,6 +15,7 @@
   var FILTERS = ["services", "accompaniment", "fees", "day", "slot"];
   var mode = "view";  // "view": what the map shows; "place": the nearest venues of a searched place
   var quiet = false;  // the map moves because of us: no reload
+  var fitFirst = Boolean(element.dataset.territory);
 
   var map = L.map(element, { zoomControl: false }).setView([46.6, 2.4], 6);
   L.control.zoom({ zoomInTitle: "Zoomer", zoomOutTitle: "Dézoomer" }).addTo(map);
@@ -131,6 +132,9 @@
 
   function filters() {
     var params = new URLSearchParams();
+    ["territory", "label"].forEach(function (name) {  // an embedded map's presets
+      if (element.dataset[name]) { params.set(name, element.dataset[name]); }
+    });
     FILTERS.forEach(function (name) {
       var value = form.elements[name].value;
       if (value) { params.append(name, value); }
@@ -157,6 +161,16 @@
         clear();
         var n = collection.numberMatched;
         if (collection.clustered) { drawClusters(collection); } else { drawVenues(collection); }
+        if (fitFirst && collection.features.length) {  // a preset territory: show all of it once
+          fitFirst = false;
+          var bounds = L.latLngBounds([]);
+          collection.features.forEach(function (f) {
+            var box = f.properties.bbox;
+            var c = f.geometry && f.geometry.coordinates;
+            if (box) { bounds.extend([[box[1], box[0]], [box[3], box[2]]]); } else if (c) { bounds.extend([c[1], c[0]]); }
+          });
+          if (bounds.isValid()) { map.fitBounds(bounds, { maxZoom: 13, padding: [30, 30] }); }
+        }
         status.textContent = n === 0 ? "Aucun lieu dans la zone visible : dézoomez ou déplacez la carte." :
           n.toLocaleString("fr-FR") + (n > 1 ? " lieux trouvés" : " lieu trouvé") + " dans la zone visible.";
       })
