@@ -1,4 +1,5 @@
-"""Regenerate ``geodata/reference/commune_points.csv``: a reference point for every commune of France.
+"""Regenerate ``geodata/reference/commune_points.csv`` (a reference point for every commune of France) and
+``departements.geojson`` (a light outline of the départements, the map's background when its tiles fail).
 
 Usage::
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import lzma
 import subprocess
 import sys
@@ -25,6 +27,7 @@ import zipfile
 from pathlib import Path
 
 import shapely
+import shapely.geometry
 from shapely.geometry.base import BaseGeometry
 
 from geodata.distances import farthest_km
@@ -63,6 +66,28 @@ def commune_points(rows: list[dict[str, str]]) -> dict[str, tuple[float, float, 
     return points
 
 
+OUTLINE = REFERENCE_DIR / "departements.geojson"
+#: Simplification of the départements' outline (degrees, ~1 km): a background for markers, not a boundary file.
+OUTLINE_TOLERANCE = 0.01
+
+
+def departement_outlines(rows: list[dict[str, str]]) -> dict:
+    """A light GeoJSON of the départements (the union of their communes, simplified), drawn by the map when its
+    tiles fail to load."""
+    parts: dict[str, list[BaseGeometry]] = {}
+    for row in rows:
+        if row["type"] == "COM" and (geometry := _geometry(row["geometry"])) is not None:
+            code = row["code"][:3] if row["code"].startswith("97") else row["code"][:2]
+            parts.setdefault(code, []).append(geometry)
+    features = []
+    for code, geometries in sorted(parts.items()):
+        outline = shapely.union_all(geometries).simplify(OUTLINE_TOLERANCE, preserve_topology=True)
+        outline = shapely.set_precision(outline, 0.001)
+        features.append({"type": "Feature", "properties": {"code": code},
+                         "geometry": shapely.geometry.mapping(outline)})
+    return {"type": "FeatureCollection", "features": features}
+
+
 def build(wheel: Path, version: str) -> None:
     """Write ``commune_points.csv`` for the communes of ``communes.csv``; say which have no point."""
     csv.field_size_limit(1 << 30)
@@ -78,6 +103,8 @@ def build(wheel: Path, version: str) -> None:
             lon, lat, radius, origin = points[code]
             writer.writerow([code, f"{lon:.5f}", f"{lat:.5f}", f"{radius:.1f}", origin])
     (REFERENCE_DIR / "VERSION_POINTS").write_text(f"{PACKAGE}=={version}\n", encoding="utf-8")
+    OUTLINE.write_text(json.dumps(departement_outlines(rows), separators=(",", ":")), encoding="utf-8")
+    print(f"departements.geojson : {OUTLINE.stat().st_size // 1024} Kio")
     print(f"commune_points.csv : {len(communes) - len(missing)} communes placées, {len(missing)} sans point "
           f"({', '.join(missing[:12])}{'…' if len(missing) > 12 else ''})")
 

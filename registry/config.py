@@ -14,8 +14,11 @@ DEFAULTS: dict[str, Any] = {
     "DISABLED_PLUGINS": "",  # comma-separated entry-point names not to load
     "CRITERIA_PARAMS": "",  # JSON: {"<criteria set id>": {"<criterion id>": {"<param>": value}}}
     "QUALIFICATION_VALIDITY_DAYS": 365,
-    "MAP_TILES_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-    "MAP_TILES_ATTRIBUTION": "© contributeurs OpenStreetMap",
+    # Plan IGN from the IGN's Géoplateforme (a French public source, no key); any XYZ tile URL works.
+    "MAP_TILES_URL": ("https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                      "&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&STYLE=normal&TILEMATRIXSET=PM&FORMAT=image/png"
+                      "&TILEMATRIX={z}&TILECOL={x}&TILEROW={y}"),
+    "MAP_TILES_ATTRIBUTION": "© IGN – Plan IGN",
     "EMBED_ANCESTORS": "*",  # who may embed /carte/integree in a frame (CSP frame-ancestors): e.g. https://www.aveyron.fr
     "BAN_URL": "",  # e.g. https://api-adresse.data.gouv.fr/search/ : enables the BAN geocoding plugin
     "PAGE_SIZE": 20,

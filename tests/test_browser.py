@@ -165,6 +165,9 @@ def test_the_public_map_finds_venues_by_commune_and_filters(live_server, browser
     assert _wait_text(browser, "#statut", f"{demo.QUALIFIED} lieux trouvés")
     WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".leaflet-marker-icon"))
     assert len(browser.find_elements(By.CSS_SELECTOR, "#lieux .venue-card")) == demo.QUALIFIED
+    # The test's tile server answers 404: the map says so and draws the départements instead of a grey void.
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "fond-absent").is_displayed())
+    WebDriverWait(browser, 10).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane path")) >= 96)
 
     # Keyboard only: type a commune, pick it from the suggestions, filter, submit with Enter.
     commune = browser.find_element(By.ID, "commune")
@@ -218,7 +221,7 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
     venue = app.test_client().get("/api/v1/venues?per_page=1").get_json()["features"][0]["id"]
     public = ["/", "/carte", "/plan-du-site", "/accessibilite", "/mentions-legales", "/donnees-personnelles",
               "/une-page-absente", "/auditeur/", "/couverture/", f"/lieux/{venue}", "/carte/integrer",
-              "/carte/integree?territory=departement:12"]
+              "/carte/integree?territory=departement:12", "/fiche?lieu=Rodez"]
     found: dict[str, object] = {}
     for width in (1280, 390):
         browser.set_window_size(width, 900)

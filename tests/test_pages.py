@@ -129,3 +129,17 @@ def test_the_map_can_be_embedded_where_allowed_and_only_there(database_url):
         other = client.get(path)
         assert other.headers["X-Frame-Options"] == "DENY"
         assert "frame-ancestors 'none'" in other.headers["Content-Security-Policy"]
+
+
+def test_an_orientation_sheet_lists_the_nearest_venues_of_a_commune(client, qualified):
+    qualified(nom="Médiathèque de Rodez", telephone="05 65 77 89 00")
+    qualified(nom="France services de Millau", latitude=44.0986, longitude=3.0783, code_insee="12145",
+              code_postal="12100", commune="Millau")
+    html = client.get("/fiche?lieu=St Affrique").get_data(as_text=True)
+    assert is_dsfr_page(html) and "près de Saint-Affrique (12208)" in html
+    assert html.index("France services de Millau") < html.index("Médiathèque de Rodez")  # nearest first
+    assert re.search(r"à \d+,\d km", html) and "05 65 77 89 00" in html and 'media="print"' in html
+    assert "Horaires : Du mardi au samedi : 10 h – 18 h" in html
+    missing = client.get("/fiche?lieu=Nulle-Part-sur-Mer")
+    assert missing.status_code == 404 and "Aucune commune ni adresse ne correspond" in missing.get_data(as_text=True)
+    assert client.get("/fiche").status_code == 200

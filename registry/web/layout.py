@@ -61,7 +61,8 @@ def init_layout(app: Flask) -> None:
         return VERSIONED_MAX_AGE if request.args.get("v") else PLAIN_MAX_AGE
 
     app.get_send_file_max_age = max_age  # type: ignore[method-assign]
-    app.context_processor(lambda: {"asset": asset, "navigation": NAVIGATION, "footer_links": FOOTER_LINKS})
+    app.context_processor(lambda: {"asset": asset, "navigation": NAVIGATION, "footer_links": FOOTER_LINKS,
+                                   "french_number": french_number})
     app.add_template_filter(french_phone)
     app.add_template_filter(french_number)
     app.config.setdefault("COMPRESS_MIMETYPES", [

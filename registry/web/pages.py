@@ -8,13 +8,15 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from geoalchemy2.shape import to_shape
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory, url_for
 from swagger_ui_bundle import swagger_ui_path
 
+from geodata.reference import REFERENCE_DIR
 from registry import hours, standard
 from registry.db import load_json
-from registry.services import qualifications, search
-from registry.web.context import read_session, service_context
+from registry.services import qualifications, search, territories
+from registry.web.context import plugins, read_session, service_context
 from registry.web.security import content_security_policy
 
 pages = Blueprint("pages", __name__)
@@ -34,6 +36,13 @@ def home():
 def public_map():
     ctx = service_context()
     return render_template("map.html", standard=standard, label=ctx.catalogue.sets.get("pass-numerique"))
+
+
+@pages.get("/carte/fond.geojson")
+def map_outline():
+    """The départements' outline, drawn by the map when its tiles fail (``geodata.build_points``)."""
+    return send_from_directory(REFERENCE_DIR, "departements.geojson", mimetype="application/geo+json",
+                               max_age=86400)
 
 
 @pages.get("/carte/integree")
@@ -70,6 +79,36 @@ def _presets(args) -> dict[str, str]:
 def _source(part: str) -> bool:
     """A CSP source as an operator may write one (``*``, ``https://site.fr``, ``https://*.site.fr``)."""
     return bool(re.fullmatch(r"\*|https?://[A-Za-z0-9.*-]+(:\d+)?", part))
+
+
+#: How many venues an orientation sheet lists (one A4 page).
+SHEET_VENUES = 8
+
+
+@pages.get("/fiche")
+def orientation_sheet():
+    """A printable sheet for prescribers: the nearest qualified venues of a commune or an address."""
+    typed = request.args.get("lieu", "").strip()[:200]
+    session, ctx = read_session(), service_context()
+    place, venues = None, []
+    if typed:
+        place = _place(session, typed)
+        if place is not None:
+            result = search.search(session, search.SearchQuery(near=place[1]), ctx, limit=SHEET_VENUES)
+            venues = [(row, result.distances[row.pk], hours.describe(row.horaires)) for row in result.venues]
+    return render_template("sheet.html", typed=typed, place=place, venues=venues, today=datetime.now(PARIS)), \
+        (200 if not typed or place else 404)
+
+
+def _place(session, typed: str) -> tuple[str, tuple[float, float]] | None:
+    """``(name, (lon, lat))`` of what the text names: a commune (name, postcode, INSEE code), else an address
+    through the geocoder plugin; ``None`` when nothing matches."""
+    communes = territories.search(session, typed, kind="commune", limit=1)
+    if communes and communes[0].reference_point is not None:
+        point = to_shape(communes[0].reference_point)
+        return f"{communes[0].name} ({communes[0].code})", (point.x, point.y)
+    places = plugins().hook.registry_geocode(query=typed, limit=1, config=current_app.config) or []
+    return (places[0]["label"], (places[0]["lon"], places[0]["lat"])) if places else None
 
 
 @pages.get("/lieux/<uuid:venue_id>")

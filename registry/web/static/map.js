@@ -24,10 +24,15 @@
   var failures = 0;
   tiles.on("tileerror", function () {
     failures += 1;
-    if (failures === 4) {
+    if (failures === 4) {  // no base map: say so, and draw the départements so that markers keep their context
       element.classList.add("tiles-failed");
       var note = document.getElementById("fond-absent");
       if (note) { note.hidden = false; }
+      fetch(element.dataset.outline).then(function (response) { return response.json(); }).then(function (outline) {
+        L.geoJSON(outline, { interactive: false,
+                             style: { color: "#7b7b7b", weight: 1, fillColor: "#f6f6f6", fillOpacity: 1 } })
+          .addTo(map).bringToBack();
+      });
     }
   });
   var cluster = L.markerClusterGroup();
