@@ -20,6 +20,7 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/docs/assets/swagger-ui.css"): (200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/venues"): (200, 200, 200, 200, 200, 200),
     ("GET", f"/api/v1/venues/{D}"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/venues/map?bbox=1,43,4,45&zoom=8"): (200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/criteria-sets"): (200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/criteria-sets/pass-numerique"): (200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/territories?q=Rodez"): (200, 200, 200, 200, 200, 200),

@@ -244,3 +244,42 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
         browser.delete_all_cookies()
     problems = {page: result for page, result in found.items() if result[0] or result[1] > 0}
     assert problems == {}, problems
+
+
+@pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
+def test_a_beneficiary_finds_a_venue_open_saturday_morning_near_millau_on_a_phone(live_server, browser, tmp_path):
+    from tests.conftest import qualify
+
+    app, base = live_server
+    client = app.test_client()
+    with app.extensions["registry.db"].session() as session:
+        secret = tokens.create(session, "Opératrice", "operator").secret
+    headers = {"Authorization": f"Bearer {secret}"}
+    common = {"modalites_accompagnement": ["Accompagnement individuel"], "modalites_acces": ["Se présenter"],
+              "publication_status": "published", "services": ["Aide aux démarches administratives"]}
+    places = [
+        ("Point numérique de Millau", 44.0986, 3.0783, "12145", "12100", "Millau", "Mo-Fr 09:00-12:00"),
+        ("France services de Saint-Affrique", 43.9586, 2.8874, "12208", "12400", "Saint-Affrique",
+         "Mo-Fr 09:00-12:00; Sa 09:00-12:00"),
+    ]
+    for nom, lat, lon, code, postcode, commune, horaires in places:
+        created = client.post("/api/v1/operator/venues", headers=headers, json={
+            **RODEZ_MEDIATHEQUE, **common, "nom": nom, "latitude": lat, "longitude": lon, "code_insee": code,
+            "code_postal": postcode, "commune": commune, "horaires": horaires})
+        qualify(client, headers, created.get_json()["id"])
+
+    browser.set_window_size(390, 844)
+    browser.get(f"{base}/carte")
+    assert overflow(browser) <= 0
+    commune = browser.find_element(By.ID, "commune")
+    commune.send_keys("millau")  # lower case, no suggestion picked
+    for field, value in (("service", "Aide aux démarches administratives"), ("jour", "samedi"), ("moment", "le matin")):
+        browser.find_element(By.ID, field).send_keys(value)  # typing selects the option
+    commune.send_keys(Keys.ENTER)
+    assert _wait_text(browser, "#statut", "1 lieu trouvé de Millau ; le plus proche est à 22 km")
+    card = browser.find_element(By.CSS_SELECTOR, "#lieux .venue-card")
+    assert "France services de Saint-Affrique" in card.text and "km" in card.text
+    assert "day=samedi" in browser.current_url and "slot=matin" in browser.current_url
+    browser.save_screenshot(str(tmp_path / "telephone.png"))
+    browser.back()  # the previous search comes back with the URL
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "commune").get_attribute("value") == "")

@@ -44,6 +44,8 @@ class SearchArgsSchema(schemas.FrenchSchema):
     fees = fields.List(fields.String(validate=validate.OneOf(standard.VOCABULARIES["frais_a_charge"])))
     accompaniment = fields.List(fields.String(validate=validate.OneOf(
         standard.VOCABULARIES["modalites_accompagnement"])))
+    access = fields.List(fields.String(validate=validate.OneOf(standard.VOCABULARIES["modalites_acces"])),
+                         metadata={"description": "Modalités d'accès (ex. « Se présenter » : sans rendez-vous)"})
     typology = fields.List(fields.String())
     open_at = schemas.BoundedDateTime(default_timezone=PARIS, metadata={
         "description": "Ouvert à cette date et heure (années 1900 à 2200)"})

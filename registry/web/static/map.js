@@ -12,7 +12,7 @@
   var options = document.getElementById("communes");
   var showView = document.getElementById("zone-visible");
   var found = {};  // datalist label -> territory
-  var FILTERS = ["services", "accompaniment", "fees", "day", "slot"];
+  var FILTERS = ["services", "publics", "access", "accompaniment", "fees", "day", "slot"];
   var mode = "view";  // "view": what the map shows; "place": the nearest venues of a searched place
   var quiet = false;  // the map moves because of us: no reload
   var fitFirst = Boolean(element.dataset.territory);
@@ -198,10 +198,10 @@
       });
   }
 
-  function searchPlace(typed) {
+  function searchPlace(typed, given) {
     mode = "place";
     status.textContent = "Recherche…";
-    resolvePlace(typed).then(function (place) {
+    (given ? Promise.resolve(given) : resolvePlace(typed)).then(function (place) {
       if (!place || !place.center) {
         clear();
         searched.clearLayers();
@@ -209,14 +209,20 @@
           "ou essayez un code postal.";
         return null;
       }
+      searched.clearLayers();
       var params = filters();
       params.set("near", place.center[0] + "," + place.center[1]);
       params.set("per_page", "20");
+      var radius = form.elements.radius_km.value;
+      if (radius) {
+        params.set("radius_km", radius);
+        L.circle([place.center[1], place.center[0]], { radius: Number(radius) * 1000, color: "#000091", weight: 1,
+                                                       fillOpacity: 0.05, interactive: false }).addTo(searched);
+      }
       return fetch(element.dataset.api + "?" + params.toString(), { headers: { Accept: "application/geo+json" } })
         .then(function (response) { return response.json(); })
         .then(function (collection) {
           clear();
-          searched.clearLayers();
           L.circleMarker([place.center[1], place.center[0]], { radius: 8, color: "#000091", fillOpacity: 0.8 })
             .bindTooltip(place.name).addTo(searched);
           var points = drawVenues(collection);
@@ -226,7 +232,8 @@
           quiet = false;
           var n = collection.numberReturned;
           var nearest = n ? collection.features[0].properties.distance_m : null;
-          status.textContent = n === 0 ? "Aucun lieu ne correspond à ces critères." :
+          status.textContent = n === 0 ? "Aucun lieu ne correspond à ces critères" +
+            (radius ? " dans un rayon de " + radius + " km : élargissez le rayon." : ".") :
             (n > 1 ? "Les " + n + " lieux trouvés les plus proches" : "1 lieu trouvé") + " de " + place.name +
             " ; le plus proche est à " + km(nearest) + ".";
           showView.hidden = false;
@@ -242,6 +249,7 @@
   function toUrl(push) {
     var params = filters();
     if (communeInput.value.trim()) { params.set("lieu", communeInput.value.trim()); }
+    if (form.elements.radius_km.value) { params.set("rayon", form.elements.radius_km.value); }
     var url = location.pathname + (params.toString() ? "?" + params.toString() : "");
     if (push) { history.pushState(null, "", url); } else { history.replaceState(null, "", url); }
   }
@@ -251,6 +259,7 @@
     communeInput.value = params.get("lieu") || "";
     FILTERS.forEach(function (name) { form.elements[name].value = params.get(name) || ""; });
     form.elements.open_now.checked = params.get("open_now") === "true";
+    form.elements.radius_km.value = params.get("rayon") || "";
   }
 
   var pause = null;
@@ -281,6 +290,15 @@
       clearTimeout(moved);
       moved = setTimeout(loadView, 200);
     }
+  });
+  document.getElementById("autour").addEventListener("click", function () {
+    if (!navigator.geolocation) { status.textContent = "Votre navigateur ne donne pas votre position."; return; }
+    status.textContent = "Recherche de votre position…";
+    navigator.geolocation.getCurrentPosition(function (position) {
+      communeInput.value = "";
+      searchPlace("", { name: "votre position", center: [position.coords.longitude, position.coords.latitude] });
+    }, function () { status.textContent = "Position refusée ou indisponible : indiquez une commune."; },
+    { timeout: 10000 });
   });
   showView.addEventListener("click", function () { communeInput.value = ""; toUrl(true); loadView(); });
   form.addEventListener("submit", function (event) { event.preventDefault(); toUrl(true); run(); });

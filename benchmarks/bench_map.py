@@ -1,0 +1,142 @@
+"""The public map in a real headless Chromium, with 100,000 published qualified venues: bytes transferred and time
+until venues are drawn, for the national view, a département and a commune.
+
+    python -m benchmarks.bench_map [--venues 100000] [--backend spatialite|postgis] [--runs 3]
+
+Needs Debian's ``chromium`` and ``chromium-driver``. The app is served by gunicorn (2 workers) on loopback, its
+tiles pointed at a local path that answers 404 (no network; the map then draws the départements' outline).
+Targets (issue « the public map as a finished public service »): national view < 300 KB and < 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from benchmarks import synthetic
+from benchmarks.db import fresh_database
+from registry.db import make_engine
+from registry.models import Venue
+from registry.services import territories
+
+TARGET_BYTES, TARGET_SECONDS = 300 * 1024, 1.0
+#: (name, path, what says the venues are drawn)
+SCENARIOS = [
+    ("vue nationale", "/carte", ".server-cluster, .leaflet-marker-icon"),
+    ("un département (Aveyron)", "/carte/integree?territory=departement:12", ".server-cluster, .leaflet-marker-icon"),
+    ("une commune (Rodez)", "/carte?lieu=Rodez", "#lieux .venue-card"),
+]
+
+
+def populate(url: str, count: int) -> None:
+    engine = make_engine(url)
+    with Session(engine) as session:
+        territories.load_reference(session)
+        rows = list(synthetic.venues(count))
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(Venue), rows[start:start + 5000])
+        session.commit()
+        synthetic.qualify_share(session, 1.0)
+    engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(url: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_MAP_TILES_URL": "/tuiles-absentes/{z}/{x}/{y}.png",
+           "REGISTRY_RATELIMIT_ENABLED": "false", "REGISTRY_SECURE_COOKIES": "0", "REGISTRY_SECRET_KEY": "banc-d-essai"}
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+                                "registry.web.wsgi:app"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(100):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn ne démarre pas : " + process.stderr.read().decode()[-2000:])
+
+
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ.setdefault("SE_OFFLINE", "true")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900",
+                 "--disable-background-networking", "--no-first-run"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+
+
+def measure(driver, base: str, path: str, drawn: str, cold: bool = True) -> tuple[int, float]:
+    """Bytes received on the wire and seconds until ``drawn`` shows, for a load of ``path`` with an empty cache
+    (``cold``) or with the versioned assets already cached (a second visit)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": cold})
+    driver.get_log("performance")  # drop earlier events
+    start = time.perf_counter()
+    driver.get(base + path)
+    WebDriverWait(driver, 30, poll_frequency=0.01).until(lambda d: d.find_elements(By.CSS_SELECTOR, drawn))
+    seconds = time.perf_counter() - start
+    time.sleep(0.5)  # let the last responses finish
+    received = 0
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.loadingFinished":
+            received += int(message["params"]["encodedDataLength"])
+    return received, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--venues", type=int, default=100_000)
+    parser.add_argument("--backend", choices=("spatialite", "postgis"), default="spatialite")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with fresh_database(args.backend) as url:
+        started = time.perf_counter()
+        populate(url, args.venues)
+        print(f"{args.venues:,} lieux publiés et qualifiés ({args.backend}) en {time.perf_counter() - started:.0f} s"
+              .replace(",", "\u202f"))
+        port = free_port()
+        server = serve(url, port)
+        driver = browser()
+        try:
+            base = f"http://127.0.0.1:{port}"
+            measure(driver, base, "/carte", SCENARIOS[0][2])  # warm the workers
+            for cold in (True, False):
+                print("Cache vide (première visite) :" if cold else "Ressources en cache (visite suivante) :")
+                for name, path, drawn in SCENARIOS:
+                    runs = [measure(driver, base, path, drawn, cold) for _ in range(args.runs)]
+                    size = statistics.median(r[0] for r in runs)
+                    seconds = statistics.median(r[1] for r in runs)
+                    print(f"  {name:28} {size / 1024:8.0f} Kio  {seconds * 1000:6.0f} ms"
+                          f"   (cible : {TARGET_BYTES // 1024} Kio et {TARGET_SECONDS * 1000:.0f} ms ; "
+                          f"×{size / TARGET_BYTES:.2f} et ×{seconds / TARGET_SECONDS:.2f})")
+        finally:
+            driver.quit()
+            server.terminate()
+            server.wait(10)
+
+
+if __name__ == "__main__":
+    main()
