@@ -98,12 +98,20 @@ def measure(driver, base: str, path: str, drawn: str, cold: bool = True) -> tupl
     WebDriverWait(driver, 30, poll_frequency=0.01).until(lambda d: d.find_elements(By.CSS_SELECTOR, drawn))
     seconds = time.perf_counter() - start
     time.sleep(0.5)  # let the last responses finish
-    received = 0
+    received, urls = 0, {}
     for entry in driver.get_log("performance"):
         message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls[message["params"]["requestId"]] = message["params"]["request"]["url"]
         if message["method"] == "Network.loadingFinished":
-            received += int(message["params"]["encodedDataLength"])
+            size = int(message["params"]["encodedDataLength"])
+            received += size
+            LARGEST[urls.get(message["params"]["requestId"], "?").split("?")[0].rsplit("/", 1)[-1]] = size
     return received, seconds
+
+
+#: The largest responses of the last measure (name -> bytes), to say where the bytes go.
+LARGEST: dict[str, int] = {}
 
 
 def main() -> None:
@@ -123,15 +131,20 @@ def main() -> None:
         try:
             base = f"http://127.0.0.1:{port}"
             measure(driver, base, "/carte", SCENARIOS[0][2])  # warm the workers
+            LARGEST.clear()
             for cold in (True, False):
                 print("Cache vide (première visite) :" if cold else "Ressources en cache (visite suivante) :")
                 for name, path, drawn in SCENARIOS:
                     runs = [measure(driver, base, path, drawn, cold) for _ in range(args.runs)]
                     size = statistics.median(r[0] for r in runs)
                     seconds = statistics.median(r[1] for r in runs)
+                    heaviest = ", ".join(f"{n} {b // 1024} Kio" for n, b in sorted(LARGEST.items(), key=lambda i: -i[1])[:4]
+                                         if b > 4096)
+                    LARGEST.clear()
                     print(f"  {name:28} {size / 1024:8.0f} Kio  {seconds * 1000:6.0f} ms"
                           f"   (cible : {TARGET_BYTES // 1024} Kio et {TARGET_SECONDS * 1000:.0f} ms ; "
-                          f"×{size / TARGET_BYTES:.2f} et ×{seconds / TARGET_SECONDS:.2f})")
+                          f"×{size / TARGET_BYTES:.2f} et ×{seconds / TARGET_SECONDS:.2f})"
+                          + (f"\n      les plus lourds : {heaviest}" if heaviest else ""))
         finally:
             driver.quit()
             server.terminate()
