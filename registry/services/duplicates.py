@@ -116,7 +116,7 @@ def candidates(session: Session, ctx: Context, territory: str | None = None) -> 
     same SIRET within 1 km, similar names within 100 m or the same address; pairs an operator dismissed are left
     out. Work stays bounded: groups larger than ``MAX_GROUP`` are reported as crowds."""
     briefs = _briefs(session, ctx, territory)
-    dismissed = set(session.execute(select(DuplicateDismissal.first_pk, DuplicateDismissal.second_pk)).tuples())
+    dismissed = {tuple(row) for row in session.execute(select(DuplicateDismissal.first_pk, DuplicateDismissal.second_pk))}
     pairs: dict[tuple[int, int], Candidate] = {}
     crowds: list[Crowd] = []
 
