@@ -130,11 +130,16 @@ def candidates(session: Session, ctx: Context, territory: str | None = None) -> 
             candidate.reasons.append(reason)
             candidate.score = min(100, max(candidate.score, score) + (5 if len(candidate.reasons) > 1 else 0))
 
-    def pair_up(group: list[VenueBrief], reason: str, test) -> None:
-        if len({b.origin for b in group}) < 2:
-            return
-        if len(group) > MAX_GROUP:
+    def crowded(group: list[VenueBrief], reason: str) -> bool:
+        """Whether the group is too large to pair (then listed apart, when it mixes datasets)."""
+        if len(group) <= MAX_GROUP:
+            return False
+        if len({b.origin for b in group}) > 1:
             crowds.append(Crowd(reason, len(group), sorted(group, key=lambda b: b.pk)[:5]))
+        return True
+
+    def pair_up(group: list[VenueBrief], reason: str, test) -> None:
+        if len({b.origin for b in group}) < 2 or crowded(group, reason):
             return
         for index, brief in enumerate(group):
             for other in group[index + 1:]:
@@ -167,8 +172,7 @@ def candidates(session: Session, ctx: Context, territory: str | None = None) -> 
         if brief.lon is not None:
             spots[_spot(brief)].append(brief)
     for (x, y), members in spots.items():
-        if len(members) > MAX_GROUP:
-            pair_up(members, f"plus de {MAX_GROUP} lieux à moins de {NAME_DISTANCE_M:.0f} m", lambda a, b: None)
+        if crowded(members, f"plus de {MAX_GROUP} lieux à moins de {NAME_DISTANCE_M:.0f} m"):
             continue
         around = [other for dx in (-1, 0, 1) for dy in (-1, 0, 1)
                   if len(spots.get((x + dx, y + dy), ())) <= MAX_GROUP for other in spots.get((x + dx, y + dy), ())]
