@@ -30,7 +30,7 @@ DRAWN_COLUMNS = (func.ST_X(Venue.geom).label("drawn_lon"), func.ST_Y(Venue.geom)
 #: after ``pk``, in their order.
 PUBLIC_FIELDS = tuple(column.key for column in PUBLIC_COLUMNS[1:])
 LIST_FILTERS = {"services": "services", "publics": "publics_specifiquement_adresses", "fees": "frais_a_charge",
-                "access": "modalites_acces",
+                "access": "modalites_acces", "support": "prise_en_charge_specifique",
                 "accompaniment": "modalites_accompagnement", "typology": "typologie"}
 #: ``at_most`` for a count without a bound.
 UNBOUNDED = 2**31 - 1

@@ -46,6 +46,8 @@ class SearchArgsSchema(schemas.FrenchSchema):
         standard.VOCABULARIES["modalites_accompagnement"])))
     access = fields.List(fields.String(validate=validate.OneOf(standard.VOCABULARIES["modalites_acces"])),
                          metadata={"description": "Modalités d'accès (ex. « Se présenter » : sans rendez-vous)"})
+    support = fields.List(fields.String(validate=validate.OneOf(standard.VOCABULARIES["prise_en_charge_specifique"])),
+                          metadata={"description": "Prise en charge spécifique (ex. « Surdité », « Handicaps moteurs »)"})
     typology = fields.List(fields.String())
     open_at = schemas.BoundedDateTime(default_timezone=PARIS, metadata={
         "description": "Ouvert à cette date et heure (années 1900 à 2200)"})

@@ -12,7 +12,7 @@
   var options = document.getElementById("communes");
   var showView = document.getElementById("zone-visible");
   var found = {};  // datalist label -> territory
-  var FILTERS = ["services", "publics", "access", "accompaniment", "fees", "day", "slot"];
+  var FILTERS = ["services", "publics", "access", "support", "accompaniment", "fees", "day", "slot"];
   var mode = "view";  // "view": what the map shows; "place": the nearest venues of a searched place
   var quiet = false;  // the map moves because of us: no reload
   var fitFirst = Boolean(element.dataset.territory);
