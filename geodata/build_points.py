@@ -67,8 +67,8 @@ def commune_points(rows: list[dict[str, str]]) -> dict[str, tuple[float, float, 
 
 
 OUTLINE = REFERENCE_DIR / "departements.geojson"
-#: Simplification of the départements' outline (degrees, ~1 km): a background for markers, not a boundary file.
-OUTLINE_TOLERANCE = 0.01
+#: Simplification of the départements' outline (degrees, ~2 km): a background for markers, not a boundary file.
+OUTLINE_TOLERANCE = 0.02
 
 
 def departement_outlines(rows: list[dict[str, str]]) -> dict:

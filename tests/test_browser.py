@@ -206,6 +206,20 @@ def overflow(driver) -> int:
     return driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
 
 
+def clipped_buttons(driver) -> list[str]:
+    """The visible DSFR buttons whose label is cut (an icon class in a button group without its icon modifier
+    turns a button into an icon alone); the DSFR's icon-only buttons are meant so and named by their title."""
+    return driver.execute_script("""
+        return Array.from(document.querySelectorAll('.fr-btn')).filter(function (b) {
+          return b.offsetParent !== null && !b.title && b.textContent.trim() && b.scrollWidth > b.clientWidth + 1;
+        }).map(function (b) { return b.textContent.trim(); });""")
+
+
+def layout(driver) -> tuple[list, int, list[str]]:
+    """What the page-wide checks find: axe's violations, the horizontal overflow, the cut button labels."""
+    return axe_violations(driver), overflow(driver), clipped_buttons(driver)
+
+
 @pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
 def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
     if not AXE.exists():
@@ -227,22 +241,22 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
         browser.set_window_size(width, 900)
         for path in public:
             browser.get(base + path)
-            found[f"{path} @{width}"] = (axe_violations(browser), overflow(browser))
+            found[f"{path} @{width}"] = layout(browser)
         browser.get(f"{base}/auditeur/")
         browser.find_element(By.ID, "jeton").send_keys(operator, Keys.ENTER)
         heading_shows(browser, "File de travail")
         for path in ("/auditeur/", f"/auditeur/lieux/{venue}"):
             browser.get(base + path)
-            found[f"{path} @{width}"] = (axe_violations(browser), overflow(browser))
+            found[f"{path} @{width}"] = layout(browser)
         browser.delete_all_cookies()
         browser.get(f"{base}/couverture/")
         browser.find_element(By.ID, "jeton").send_keys(collectivite, Keys.ENTER)
         heading_shows(browser, "Couverture des territoires")
         for path in ("/couverture/", "/couverture/departement/12"):
             browser.get(base + path)
-            found[f"{path} @{width}"] = (axe_violations(browser), overflow(browser))
+            found[f"{path} @{width}"] = layout(browser)
         browser.delete_all_cookies()
-    problems = {page: result for page, result in found.items() if result[0] or result[1] > 0}
+    problems = {page: result for page, result in found.items() if result[0] or result[1] > 0 or result[2]}
     assert problems == {}, problems
 
 

@@ -3,13 +3,17 @@ status outside the APIs, versioned cacheable assets, compressed responses."""
 
 from __future__ import annotations
 
+import gzip
 import re
+from pathlib import Path
 
+import brotli
 import pytest
 from flask import Blueprint
 
 from registry import create_app, hookimpl
 
+STATIC = Path(__file__).parents[1] / "registry" / "web"
 #: Pages anyone may open (the operators' and collectivités' pages answer their login page).
 PAGES = ["/", "/carte", "/plan-du-site", "/accessibilite", "/mentions-legales", "/donnees-personnelles",
          "/auditeur/", "/couverture/", "/api/docs"]
@@ -19,7 +23,7 @@ ENGLISH = re.compile(r"\b(Not Found|Method Not Allowed|Internal Server Error|Too
 
 def is_dsfr_page(html: str) -> bool:
     return all(part in html for part in ('class="fr-header"', 'class="fr-footer"', "République<br>Française",
-                                         'lang="fr"', "dsfr.min.css?v="))
+                                         'lang="fr"', "dsfr.registre.min.css?v="))
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -79,10 +83,18 @@ def test_the_apis_keep_answering_problem_details(client):
 
 def test_assets_are_versioned_cached_for_a_year_and_compressed(client):
     html = client.get("/carte").get_data(as_text=True)
-    css = re.search(r'href="(/static/vendor/dsfr/dsfr\.min\.css\?v=[0-9a-f]{12})"', html).group(1)
+    css = re.search(r'href="(/static/vendor/dsfr/dsfr\.registre\.min\.css\?v=[0-9a-f]{12})"', html).group(1)
     response = client.get(css, headers={"Accept-Encoding": "br, gzip"})
     assert response.status_code == 200 and response.headers["Content-Encoding"] == "br"
     assert "max-age=31536000" in response.headers["Cache-Control"]
+    original = (STATIC / "static" / "vendor" / "dsfr" / "dsfr.registre.min.css").read_bytes()
+    assert brotli.decompress(response.data) == original and len(response.data) < len(original) / 10
+    again = client.get(css, headers={"Accept-Encoding": "br", "If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+    gzipped = client.get(css, headers={"Accept-Encoding": "gzip"})
+    assert gzipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(gzipped.data) == original
+    outline = client.get("/carte/fond.geojson", headers={"Accept-Encoding": "br"})
+    assert outline.headers["Content-Encoding"] == "br" and brotli.decompress(outline.data).startswith(b"{")
     plain = client.get("/static/registry.css")
     assert "max-age=3600" in plain.headers["Cache-Control"]
     page = client.get("/carte", headers={"Accept-Encoding": "gzip"})
@@ -143,3 +155,17 @@ def test_an_orientation_sheet_lists_the_nearest_venues_of_a_commune(client, qual
     missing = client.get("/fiche?lieu=Nulle-Part-sur-Mer")
     assert missing.status_code == 404 and "Aucune commune ni adresse ne correspond" in missing.get_data(as_text=True)
     assert client.get("/fiche").status_code == 200
+
+#: A DSFR class in a template, a script or the Python that writes pages (not ``data-fr-…`` attributes).
+DSFR_CLASS = re.compile(r"(?<![\w-])fr-[a-z0-9]+(?:-[a-z0-9]+)*(?:--[a-z0-9]+(?:-[a-z0-9]+)*)?")
+
+
+def test_every_dsfr_class_the_pages_use_is_in_the_vendored_subset():
+    """The stylesheet holds only the DSFR components the pages use (scripts/vendor.sh): a class of a component
+    left out would be silently unstyled."""
+    css = (STATIC / "static" / "vendor" / "dsfr" / "dsfr.registre.min.css").read_text()
+    defined = set(re.findall(r"\.(fr-[a-z0-9_-]+)", css))
+    sources = [*(STATIC / "templates").rglob("*.html"), *(STATIC / "static").glob("*.js"), *STATIC.glob("*.py")]
+    used = {(path.name, name) for path in sources for name in DSFR_CLASS.findall(path.read_text())}
+    assert len(used) > 50  # the pages are built with the DSFR
+    assert sorted(f"{file}: {name}" for file, name in used if name not in defined) == []

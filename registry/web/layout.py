@@ -3,11 +3,13 @@ for a year: their URL changes with their content) and compressed responses."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Flask, request, url_for
+import brotli
+from flask import Flask, Response, request, url_for
 from flask_compress import Compress
 
 NAVIGATION = (("pages.public_map", "Trouver un lieu"), ("collectivites.index", "Couverture des territoires"),
@@ -16,6 +18,34 @@ FOOTER_LINKS = (("pages.site_map", "Plan du site"), ("pages.accessibility", "Acc
                 ("pages.legal_notice", "Mentions légales"), ("pages.personal_data", "Données personnelles"))
 #: Lifetime of an asset requested with its version (``?v=``): a year; without it, an hour.
 VERSIONED_MAX_AGE, PLAIN_MAX_AGE = 365 * 86400, 3600
+
+
+#: Endpoints that answer files (the same bytes until the file changes): compressed once, at the best level.
+FILE_ENDPOINTS = frozenset({"static", "pages.map_outline"})
+
+
+@lru_cache(maxsize=256)
+def _compressed_best(data: bytes, algorithm: str) -> bytes:
+    return brotli.compress(data, quality=11) if algorithm == "br" else gzip.compress(data, 9, mtime=0)
+
+
+def compress_files_best(response: Response) -> Response:
+    """Files compressed once per content at brotli's (or gzip's) best level, a third lighter than the per-request
+    level flask-compress applies to pages (which leaves files, sent as streams, to this)."""
+    accepted = request.accept_encodings
+    algorithm = "br" if accepted["br"] else "gzip" if accepted["gzip"] else None
+    if (algorithm is None or request.endpoint not in FILE_ENDPOINTS or response.status_code != 200
+            or "Content-Encoding" in response.headers):
+        return response
+    response.direct_passthrough = False
+    response.set_data(_compressed_best(response.get_data(), algorithm))
+    response.headers["Content-Encoding"] = algorithm
+    response.headers.pop("Accept-Ranges", None)  # ranges would be of the compressed bytes
+    response.vary.add("Accept-Encoding")
+    etag, weak = response.get_etag()
+    if etag:
+        response.set_etag(f"{etag}:{algorithm}", weak=weak)
+    return response.make_conditional(request)
 
 
 @lru_cache(maxsize=512)
@@ -70,3 +100,4 @@ def init_layout(app: Flask) -> None:
         "application/geo+json", "application/problem+json", "image/svg+xml", "application/vnd.oai.openapi+json"])
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
     Compress(app)
+    app.after_request(compress_files_best)  # runs before flask-compress's (the last registered runs first)
