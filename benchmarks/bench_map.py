@@ -1,11 +1,12 @@
 """The public map in a real headless Chromium, with 100,000 published qualified venues: bytes transferred and time
 until venues are drawn, for the national view, a département and a commune.
 
-    python -m benchmarks.bench_map [--venues 100000] [--backend spatialite|postgis] [--runs 3]
+    python -m benchmarks.bench_map [--venues 100000] [--backend spatialite|postgis] [--runs 3] [--tiles served|absent]
 
-Needs Debian's ``chromium`` and ``chromium-driver``. The app is served by gunicorn (2 workers) on loopback, its
-tiles pointed at a local path that answers 404 (no network; the map then draws the départements' outline). The
-tiles' bytes are counted apart: a real base map's tiles come from its own server (IGN's Géoplateforme by default).
+Needs Debian's ``chromium`` and ``chromium-driver``. The app is served by gunicorn (2 workers) on loopback. Its
+tiles come from a local server of blank tiles (``--tiles served``, a base map that works) or from a path that
+answers 404 (``--tiles absent``: the map then says so and draws the départements' outline). The tiles' bytes are
+counted apart: a real base map's tiles come from its own server (IGN's Géoplateforme by default).
 Targets (issue « the public map as a finished public service »): national view < 300 KB and < 1 s.
 """
 
@@ -17,9 +18,13 @@ import os
 import shutil
 import socket
 import statistics
+import struct
 import subprocess
 import sys
+import threading
 import time
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -31,6 +36,8 @@ from registry.models import Venue
 from registry.services import territories
 
 TARGET_BYTES, TARGET_SECONDS = 300 * 1024, 1.0
+#: The path of the tiles' URLs (their bytes are counted apart).
+TILES = "/tuiles/"
 #: (name, path, what says the venues are drawn)
 SCENARIOS = [
     ("vue nationale", "/carte", ".server-cluster, .leaflet-marker-icon"),
@@ -57,8 +64,37 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_MAP_TILES_URL": "/tuiles-absentes/{z}/{x}/{y}.png",
+def blank_tile() -> bytes:
+    """A 256 × 256 PNG of one light grey."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + b"\xee" * 256 for _ in range(256))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 256, 256, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+
+
+def tile_server() -> tuple[ThreadingHTTPServer, str]:
+    """A local server of blank tiles (in a thread; loopback only) and its URL template."""
+    body = blank_tile()
+
+    class Tiles(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}{TILES}{{z}}/{{x}}/{{y}}.png"
+
+
+def serve(url: str, port: int, tiles: str) -> subprocess.Popen:
+    env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_MAP_TILES_URL": tiles,
            "REGISTRY_RATELIMIT_ENABLED": "false", "REGISTRY_SECURE_COOKIES": "0", "REGISTRY_SECRET_KEY": "banc-d-essai"}
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
                                 "registry.web.wsgi:app"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -83,9 +119,6 @@ def browser():
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-
-
-TILES = "/tuiles-absentes/"
 
 
 def measure(driver, base: str, path: str, drawn: str, cold: bool = True) -> tuple[int, float, int]:
@@ -127,6 +160,8 @@ def main() -> None:
     parser.add_argument("--venues", type=int, default=100_000)
     parser.add_argument("--backend", choices=("spatialite", "postgis"), default="spatialite")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--tiles", choices=("served", "absent"), default="served",
+                        help="a base map that works (blank tiles served locally) or one that fails (404)")
     args = parser.parse_args()
     with fresh_database(args.backend) as url:
         started = time.perf_counter()
@@ -134,7 +169,10 @@ def main() -> None:
         print(f"{args.venues:,} lieux publiés et qualifiés ({args.backend}) en {time.perf_counter() - started:.0f} s"
               .replace(",", "\u202f"))
         port = free_port()
-        server = serve(url, port)
+        tile_host, template = tile_server() if args.tiles == "served" else (None, f"{TILES}{{z}}/{{x}}/{{y}}.png")
+        print("Fond de carte : " + ("tuiles servies (blanches, serveur local)" if tile_host else
+                                    "tuiles absentes (404 : la carte dessine le contour des départements)"))
+        server = serve(url, port, template)
         driver = browser()
         try:
             base = f"http://127.0.0.1:{port}"
@@ -159,6 +197,8 @@ def main() -> None:
             driver.quit()
             server.terminate()
             server.wait(10)
+            if tile_host:
+                tile_host.shutdown()
 
 
 if __name__ == "__main__":

@@ -35,10 +35,23 @@
       });
     }
   });
-  var cluster = L.markerClusterGroup();
+  // Individual venues are grouped by leaflet.markercluster, loaded the first time venues are drawn one by one
+  // (the national view draws the server's clusters and never needs it).
+  var cluster = null, clusterLoading = null, drawn = 0;
+  function markerGroup() {
+    if (!clusterLoading) {
+      clusterLoading = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = element.dataset.markercluster;
+        script.onload = function () { cluster = L.markerClusterGroup(); map.addLayer(cluster); resolve(cluster); };
+        script.onerror = reject;
+        document.head.appendChild(script);
+      });
+    }
+    return clusterLoading;
+  }
   var clusters = L.layerGroup();
   var searched = L.layerGroup();
-  map.addLayer(cluster);
   map.addLayer(clusters);
   map.addLayer(searched);
 
@@ -90,13 +103,14 @@
   }
 
   function clear() {
-    cluster.clearLayers();
+    drawn += 1;  // markers of an earlier search still waiting for the library are dropped
+    if (cluster) { cluster.clearLayers(); }
     clusters.clearLayers();
     list.replaceChildren();
   }
 
   function drawVenues(collection) {
-    var points = [];
+    var points = [], markers = [], generation = drawn;
     collection.features.forEach(function (feature) {
       list.appendChild(card(feature));
       if (!feature.geometry) { return; }
@@ -106,9 +120,12 @@
       // A venue placed at its commune's point is drawn faded and named as approximate.
       var marker = L.marker([c[1], c[0]], { title: name, alt: name, opacity: approximate ? 0.55 : 1 });
       marker.bindPopup(card(feature));
-      cluster.addLayer(marker);
+      markers.push(marker);
       points.push([c[1], c[0]]);
     });
+    if (markers.length) {
+      markerGroup().then(function (group) { if (generation === drawn) { group.addLayers(markers); } });
+    }
     return points;
   }
 
