@@ -22,6 +22,7 @@ from registry.plugins import describe_plugins, installed_entry_points
 from registry.services import (coverage, coverage_formats, demo, evaluations, journal_chain, qualifications,
                                territories, tokens)
 from registry.services.context import Context
+from registry.wording import french_number
 from registry.web.context import database
 
 
@@ -280,7 +281,9 @@ def journal_verify() -> None:
 @click.option("--label", "criteria_set", default="pass-numerique", show_default=True,
               help="Jeu de critères dont le label compte.")
 @click.option("--bands", default="5,10,20", show_default=True, help="Tranches de distance en km.")
-@click.option("--format", "output", type=click.Choice(("csv", "json", "geojson")), default="csv", show_default=True)
+@click.option("--format", "output", type=click.Choice(tuple(coverage_formats.FORMATS)), default="csv",
+              show_default=True, help="csv : pour les programmes ; csv-fr : pour les tableurs français (points-virgules, "
+                                      "virgules décimales) ; xlsx : classeur (avec -o).")
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False, writable=True),
               help="Fichier à écrire (sinon la sortie standard).")
 @with_appcontext
@@ -292,25 +295,24 @@ def coverage_command(territory: str, criteria_set: str, bands: str, output: str,
         distances = tuple(float(b) for b in bands.split(","))
     except ValueError:
         raise click.BadParameter("distances en km séparées par des virgules (ex. 5,10,20)", param_hint="--bands")
+    if output == "xlsx" and not output_file:
+        raise click.BadParameter("un classeur XLSX s'écrit dans un fichier : ajoutez -o couverture.xlsx",
+                                 param_hint="--format")
     kind, code = coverage.parse_target(territory)
     with database().session() as session:
         with _progressbar("Couverture") as advance:
             report = coverage.compute(session, kind, code, _context("registry coverage"), criteria_set, distances,
                                       progress=advance)
-        if output == "csv":
-            text = coverage_formats.to_csv(report)
-        elif output == "geojson":
-            text = coverage_formats.to_json_text(coverage_formats.to_geojson(session, report))
-        else:
-            text = coverage_formats.to_json_text(coverage_formats.CoverageSchema().dump(report))
+        body, _, _ = coverage_formats.document(session, report, output)
     if output_file:
-        Path(output_file).write_text(text, encoding="utf-8")
+        Path(output_file).write_bytes(body)
     else:
-        click.echo(text, nl=False)
-    summary = ", ".join(f"{'≤ ' + format(b.band_km, 'g') + ' km' if b.band_km is not None else 'au-delà'} : "
-                        f"{b.share:.1%}" for b in report.by_band)
-    click.echo(f"{report.name} : {len(report.communes)} communes, {report.population} habitants, "
-               f"{report.qualified_venues} lieux qualifiés en France ({summary}). {report.note}", err=True)
+        click.echo(body.decode("utf-8"), nl=False)
+    summary = " ; ".join(f"{report.band_label(b.band_km)} : {french_number(b.share * 100, 1)} %" for b in report.by_band)
+    click.echo(f"{report.name} : {french_number(len(report.communes))} communes, {french_number(report.population)} "
+               f"habitants, {french_number(report.qualified_in_territory)} lieux qualifiés et "
+               f"{french_number(report.unqualified_venues)} recensés non qualifiés dans le territoire ({summary}). "
+               f"{report.note}", err=True)
 
 
 @main.command("demo")

@@ -144,6 +144,13 @@ def test_api_and_cli_agree(client, operator, qualified, database_url, session, t
                                 env={"REGISTRY_DATABASE_URL": database_url})
     assert result.exit_code == 0, result.output
     assert path.read_text(encoding="utf-8") == api_csv.get_data(as_text=True)
+    for output in ("csv-fr", "xlsx", "json"):  # one document per format, whoever asks
+        api = client.get("/api/v1/territories/departement/12/coverage", query_string={"format": output},
+                         headers=operator)
+        result = CliRunner().invoke(main, ["coverage", "departement:12", "--format", output, "-o", str(path)],
+                                    env={"REGISTRY_DATABASE_URL": database_url})
+        assert result.exit_code == 0 and path.read_bytes() == api.data, output
+    assert api_csv.headers["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.DictReader(io.StringIO(api_csv.get_data(as_text=True))))
     assert len(rows) == 285 and {"distance_km", "lieux_a_5_km", "lieux_a_20_km"} <= set(rows[0])
     geo = client.get("/api/v1/territories/departement/12/coverage",
@@ -169,7 +176,7 @@ def test_territory_tokens_see_their_own_territories_only(client, token_for, url,
 
 @pytest.mark.parametrize("query, field", [
     pytest.param({"bands": "5,dix"}, "bands", id="bad-bands"),
-    pytest.param({"format": "xlsx"}, "format", id="bad-format"),
+    pytest.param({"format": "ods"}, "format", id="bad-format"),
     pytest.param({"extra": "1"}, "extra", id="unknown-parameter"),
 ])
 def test_bad_coverage_parameters_are_named(client, operator, query, field):
@@ -190,3 +197,71 @@ def test_coverage_needs_a_token_and_a_known_territory(client, operator):
 def test_cli_reports_bad_territories(database_url):
     result = CliRunner().invoke(main, ["coverage", "canton:1"], env={"REGISTRY_DATABASE_URL": database_url})
     assert result.exit_code == 1 and "type:code" in result.output
+
+
+def read_as_a_french_spreadsheet(data: bytes) -> list[dict[str, str]]:
+    """What a French spreadsheet reads: UTF-8 with a byte-order mark, semicolons."""
+    assert data.startswith(b"\xef\xbb\xbf")
+    return list(csv.DictReader(io.StringIO(data[3:].decode("utf-8"), newline=""), delimiter=";"))
+
+
+def test_downloads_for_people_hold_the_same_figures(client, operator, qualified, session):
+    """The French spreadsheet CSV and the XLSX carry, per commune, the machine CSV's values: decimal commas,
+    French headings, codes kept as text, numbers as numbers."""
+    import openpyxl
+
+    territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    qualified(2.575, 44.351)
+    qualified(3.078, 44.099)
+    url = "/api/v1/territories/departement/12/coverage"
+    machine = list(csv.DictReader(io.StringIO(client.get(url, query_string={"format": "csv"},
+                                                         headers=operator).get_data(as_text=True))))
+    people = client.get(url, query_string={"format": "csv-fr"}, headers=operator)
+    assert people.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert "tableur.csv" in people.headers["Content-Disposition"]
+    french = read_as_a_french_spreadsheet(people.data)
+    book = openpyxl.load_workbook(io.BytesIO(client.get(url, query_string={"format": "xlsx"}, headers=operator).data))
+    sheet = list(book["Communes"].iter_rows(values_only=True))
+    headings, cells = sheet[0], sheet[1:]
+    assert len(machine) == len(french) == len(cells) == 285 and list(french[0]) == list(headings)
+    distance = "Distance au lieu qualifié le plus proche (km)"
+    for row, line, cell in zip(machine, french, cells):
+        by_heading = dict(zip(headings, cell))
+        assert line["Code INSEE"] == by_heading["Code INSEE"] == row["code_insee"]  # « 12001 », text
+        assert int(line["Habitants"]) == by_heading["Habitants"] == int(row["population"])
+        assert "." not in line[distance]
+        assert float(line[distance].replace(",", ".")) == by_heading[distance] == float(row["distance_km"])
+        assert line["Tranche de distance"] == row["tranche"]
+    assert [r[0] for r in book["Synthèse"].iter_rows(min_row=4, max_row=7, values_only=True)] == [
+        "moins de 5 km", "de 5 à 10 km", "de 10 à 20 km", "plus de 20 km"]
+
+
+def test_band_labels_and_shown_distances_never_cross_an_edge():
+    bands = (5.0, 10.0, 20.0)
+    assert [coverage.band_label(bands, b) for b in (*bands, float("inf"), None)] == [
+        "moins de 5 km", "de 5 à 10 km", "de 10 à 20 km", "plus de 20 km", "plus de 20 km"]
+    assert coverage.band_label((2.5, 7.5), 7.5) == "de 2,5 à 7,5 km"
+    for metres in np.concatenate([np.arange(0, 30_000, 7.3), [5000, 5000.4, 10_049, 10_050, 19_999.9, 20_000.1]]):
+        band = next((b for b in bands if metres <= b * 1000), float("inf"))
+        lower = max([b for b in bands if b < band], default=0.0)
+        shown = coverage.shown_km(bands, float(metres), band)
+        assert abs(shown - metres / 1000) <= 0.1 + 1e-9, metres
+        assert (lower < shown or metres == 0 or lower == 0) and shown <= band, (metres, shown, band)
+    assert coverage.shown_km(bands, 10_040.0, 20.0) == 10.1
+
+
+def test_registered_but_unqualified_venues_are_counted(client, operator, create_venue, qualified, session, app):
+    qualified(2.575, 44.351)  # Rodez, qualified
+    create_venue(nom="Centre social de Rodez", publication_status="draft")  # registered in Rodez, unqualified
+    create_venue(nom="EPN de Millau", code_insee="12145", code_postal="12100", commune="Millau",
+                 latitude=44.099, longitude=3.078)
+    ctx = Context("test", catalogue=app.extensions["registry.criteria"])
+    report = coverage.compute(session, "departement", "12", ctx)
+    assert (report.registered_venues, report.qualified_in_territory, report.unqualified_venues) == (3, 1, 2)
+    by_code = {c.code: c for c in report.communes}
+    assert by_code["12202"].registered_in_commune == 2 and by_code["12202"].venues_in_commune == 1
+    assert by_code["12145"].registered_in_commune == 1 and by_code["12145"].venues_in_commune == 0
+    (aveyron,) = report.departements
+    assert (aveyron.venues, aveyron.registered, aveyron.unqualified) == (1, 3, 2)
+    body = client.get("/api/v1/territories/departement/12/coverage", headers=operator).get_json()
+    assert (body["registered_venues"], body["unqualified_venues"]) == (3, 2)

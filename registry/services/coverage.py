@@ -46,6 +46,7 @@ class CommuneCoverage:
     venues_within: list[int] = field(default_factory=list)  # per band
     itinerant_venues: list[str] = field(default_factory=list)  # within the largest band
     venues_in_commune: int = 0
+    registered_in_commune: int = 0  # venues registered in the commune, qualified or not (any publication status)
     band: float | None = None  # smallest band (km) holding the nearest venue; inf beyond the largest; None unknown
 
 
@@ -58,6 +59,11 @@ class AreaFigures:
     name: str
     population: int
     venues: int
+    registered: int = 0  # venues registered there, qualified or not
+
+    @property
+    def unqualified(self) -> int:
+        return self.registered - self.venues
 
     @property
     def venues_per_10k(self) -> float | None:
@@ -93,6 +99,22 @@ class CoverageReport:
     departements: list[AreaFigures] = field(default_factory=list)
     venue_points: list[tuple[float, float, str]] = field(default_factory=list)  # (lon, lat, nom), for maps
     approximate_venues: int = 0  # venues without coordinates, counted at their commune's reference point
+    registered_venues: int = 0  # venues registered in the territory's communes, qualified or not
+    qualified_in_territory: int = 0  # of them, qualified for the label today (and published)
+
+    @property
+    def unqualified_venues(self) -> int:
+        return self.registered_venues - self.qualified_in_territory
+
+    def band_label(self, band: float | None) -> str:
+        """« moins de 5 km », « de 5 à 10 km », « plus de 20 km » for a band (its upper bound; ``inf`` or
+        ``None`` beyond the largest)."""
+        return band_label(self.bands, band)
+
+    def shown_km(self, commune: CommuneCoverage) -> float | None:
+        """The commune's distance in km to one decimal, never rounded across its band's edges (10.04 km is in
+        « de 10 à 20 km »: shown 10.1, not 10.0)."""
+        return shown_km(self.bands, commune.distance_m, commune.band)
 
     @property
     def population(self) -> int:
@@ -111,6 +133,29 @@ class CoverageReport:
                 "décomptes par code (lieux par commune et par EPCI) les couvrent. Chargez le référentiel avec "
                 "« registry territories load » ou importez leurs contours avec "
                 "« registry territories import-boundaries »." + approximate)
+
+
+def band_label(bands: tuple[float, ...], band: float | None) -> str:
+    """A distance band in French words (the bands' upper bounds; a distance equal to a bound is in its band)."""
+    if band is None or math.isinf(band):
+        return f"plus de {_km(bands[-1])} km"
+    index = bands.index(band)
+    return f"moins de {_km(band)} km" if index == 0 else f"de {_km(bands[index - 1])} à {_km(band)} km"
+
+
+def _km(value: float) -> str:
+    return f"{value:g}".replace(".", ",")
+
+
+def shown_km(bands: tuple[float, ...], distance_m: float | None, band: float | None) -> float | None:
+    """``distance_m`` in km to one decimal, kept within its band ``(lower, band]``."""
+    if distance_m is None:
+        return None
+    km = distance_m / 1000
+    shown = math.ceil(round(km * 10, 6)) / 10  # up: a distance just past a bound stays past it
+    if band is not None and not math.isinf(band) and shown > band:
+        shown = math.floor(km * 10) / 10
+    return shown
 
 
 def _communes_statement(session: Session, kind: str, code: str):
@@ -179,6 +224,19 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     return report
 
 
+def _registered(session: Session, report: CoverageReport, venues: list) -> dict[str, int]:
+    """Count the venues registered in each of the report's communes (any status) and, in the territory, how many
+    of the qualified ones lie there; the per-commune counts."""
+    registered = dict(session.execute(select(Venue.commune_code, func.count()).where(Venue.commune_code.is_not(None))
+                                      .group_by(Venue.commune_code)).all())
+    codes = {c.code for c in report.communes}
+    for commune in report.communes:
+        commune.registered_in_commune = registered.get(commune.code, 0)
+    report.registered_venues = sum(c.registered_in_commune for c in report.communes)
+    report.qualified_in_territory = sum(1 for v in venues if v.commune_code in codes)
+    return registered
+
+
 def _distances(report: CoverageReport, venues: list) -> None:
     located = [v for v in venues if v.lon is not None and v.lat is not None]
     report.venue_points = [(v.lon, v.lat, v.nom) for v in located]
@@ -220,6 +278,7 @@ def _aggregates(session: Session, report: CoverageReport, venues: list) -> None:
         report.by_band.append(BandFigures(band, len(members), population, round(population / total, 4)))
     report.communes_without_venue = [c.code for c in known if c.venues_within and c.venues_within[-1] == 0]
     per_commune = Counter(v.commune_code for v in venues)
+    registered = _registered(session, report, venues)
     for kind, attribute, target in (("epci", "epci_code", report.epci),
                                     ("departement", "departement_code", report.departements)):
         codes = sorted({getattr(c, attribute) for c in report.communes if getattr(c, attribute)})
@@ -229,12 +288,15 @@ def _aggregates(session: Session, report: CoverageReport, venues: list) -> None:
                                 .where(Territory.kind == kind, Territory.code.in_(codes))).all()
         members = dict(session.execute(select(Territory.code, getattr(Territory, attribute)).where(
             Territory.kind == "commune", getattr(Territory, attribute).in_(codes))).all())
-        counted = Counter()
+        counted, listed = Counter(), Counter()
         for commune_code, n in per_commune.items():
             if commune_code in members:
                 counted[members[commune_code]] += n
-        target.extend(AreaFigures(kind, a.code, a.name, a.population or 0, counted.get(a.code, 0))
-                      for a in sorted(areas))
+        for commune_code, n in registered.items():
+            if commune_code in members:
+                listed[members[commune_code]] += n
+        target.extend(AreaFigures(kind, a.code, a.name, a.population or 0, counted.get(a.code, 0),
+                                  listed.get(a.code, 0)) for a in sorted(areas))
 
 
 def describe_kind(kind: str) -> str:

@@ -15,13 +15,18 @@ from registry.web.context import read_session, service_context
 blp = Blueprint("coverage", __name__, url_prefix="/api/v1",
                 description="Couverture des territoires par les lieux qualifiés (jeton requis ; un jeton "
                             "« territory » ne voit que ses territoires).")
-FORMATS = {"json": "application/json", "csv": "text/csv", "geojson": "application/geo+json"}
+#: What the Accept header may ask for (the French spreadsheet CSV only by name: it is text/csv too).
+ACCEPTED = {name: media for name, (media, _) in coverage_formats.FORMATS.items() if name != "csv-fr"}
 
 
 class CoverageArgsSchema(FrenchSchema):
     label = fields.String(load_default="pass-numerique", metadata={"description": "Jeu de critères du label"})
     bands = fields.String(load_default="5,10,20", metadata={"description": "Tranches de distance en km"})
-    format = fields.String(validate=validate.OneOf(tuple(FORMATS), error="json, csv ou geojson attendu."))
+    format = fields.String(validate=validate.OneOf(tuple(coverage_formats.FORMATS),
+                                                   error="json, csv, csv-fr, xlsx ou geojson attendu."),
+                           metadata={"description": "csv : pour les programmes (virgules, points décimaux) ; csv-fr : "
+                                                    "pour les tableurs français (points-virgules, virgules décimales, "
+                                                    "BOM) ; xlsx : classeur"})
 
     @validates("bands")
     def _bands(self, value: str, **kwargs) -> None:
@@ -35,22 +40,15 @@ def wanted_format(explicit: str | None) -> str:
     """``format`` parameter, else the Accept header, else JSON."""
     if explicit:
         return explicit
-    best = request.accept_mimetypes.best_match(list(FORMATS.values()) + ["*/*"])
-    return next((name for name, mime in FORMATS.items() if mime == best), "json")
+    best = request.accept_mimetypes.best_match(list(ACCEPTED.values()) + ["*/*"])
+    return next((name for name, mime in ACCEPTED.items() if mime == best), "json")
 
 
 def render(report: coverage.CoverageReport, output: str, session) -> Response:
     """The report in the wanted format, with a file name for downloads."""
-    filename = f"couverture-{report.kind}-{report.code}-{report.criteria_set}"
-    if output == "csv":
-        body, mime = coverage_formats.to_csv(report), "text/csv; charset=utf-8"
-    elif output == "geojson":
-        body = coverage_formats.to_json_text(coverage_formats.to_geojson(session, report))
-        mime = "application/geo+json"
-    else:
-        body, mime = coverage_formats.to_json_text(coverage_formats.CoverageSchema().dump(report)), "application/json"
-    response = Response(body, mimetype=mime)
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}.{output}"'
+    body, media_type, filename = coverage_formats.document(session, report, output)
+    response = Response(body, mimetype=media_type)  # text/* get « ; charset=utf-8 » once, from Flask
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
 
 
@@ -60,12 +58,13 @@ class Coverage(MethodView):
 
     @blp.arguments(CoverageArgsSchema, location="query", as_kwargs=True)
     @blp.alt_response(200, schema=coverage_formats.CoverageSchema, success=True,
-                      description="JSON ; CSV (une ligne par commune) ou GeoJSON (communes et chiffres) avec "
-                                  "format=csv|geojson ou l'en-tête Accept")
+                      description="JSON ; CSV (une ligne par commune), CSV pour tableur, XLSX ou GeoJSON (communes "
+                                  "et chiffres) avec format=csv|csv-fr|xlsx|geojson ou l'en-tête Accept")
     @blp.doc(security=BEARER, responses={"200": {"description": "JSON, CSV ou GeoJSON selon format ou Accept",
                                                  "content": {
         "application/json": {"schema": {"$ref": "#/components/schemas/Coverage"}},
         "text/csv": {"schema": {"type": "string"}},
+        coverage_formats.FORMATS["xlsx"][0]: {"schema": {"type": "string", "format": "binary"}},
         "application/geo+json": {"schema": {"type": "object", "description": "FeatureCollection des communes"}}}}})
     def get(self, kind: str, code: str, label: str, bands: str, format: str | None = None):
         """Couverture d'un territoire : distance de chaque commune au lieu qualifié le plus proche"""

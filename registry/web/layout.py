@@ -12,6 +12,8 @@ import brotli
 from flask import Flask, Response, request, url_for
 from flask_compress import Compress
 
+from registry.wording import french_number
+
 NAVIGATION = (("pages.public_map", "Trouver un lieu"), ("collectivites.index", "Couverture des territoires"),
               ("auditor.queue", "Espace des opérateurs"), ("pages.api_docs", "Données et API"))
 FOOTER_LINKS = (("pages.site_map", "Plan du site"), ("pages.accessibility", "Accessibilité : partiellement conforme"),
@@ -70,12 +72,6 @@ def french_phone(value: str | None) -> str:
     if national is None or not national.isdigit():
         return value
     return " ".join(national[i:i + 2] for i in range(0, 10, 2))
-
-
-def french_number(value: float | int, decimals: int = 0) -> str:
-    """A number in French: ``171 566``, ``10,1`` (narrow no-break space for thousands, comma for decimals)."""
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\u202f").replace(".", ",")
 
 
 def init_layout(app: Flask) -> None:
