@@ -37,11 +37,12 @@ DEFAULTS: dict[str, Any] = {
     "PROXIES": 0,  # how many trusted proxies stand in front (X-Forwarded-For, -Proto, -Host read through them)
     "RATELIMIT_PUBLIC": "300 per minute",  # per client address, each public endpoint group
     "CORS_ORIGINS": "*",  # sites allowed to read the public API from a browser (comma-separated)
-    "SECURE_COOKIES": True,
-    "SYNC_MAX_SHARE": 0.2,
+    "SECURE_COOKIES": True,  # session cookies only over HTTPS (set 0 for a plain-HTTP development server)
+    "SYNC_MAX_SHARE": 0.2,  # largest share of a dataset an import's --sync unpublishes without --force
     "JOURNAL_KEY": "",  # key of the journal's hash chain (default: derived from the secret key); keep it safe
     "PUBLIC_URL": "",  # e.g. https://lieux.example.org: absolute links (OGC API) never follow the Host header
-    "TRUSTED_HOSTS": "",  # comma-separated host names the app answers for (others: 400); empty: any  # largest share of a dataset an import's --sync unpublishes without --force  # session cookies only over HTTPS (set 0 for a plain-HTTP development server)
+    "TRUSTED_HOSTS": "",  # comma-separated host names the app answers for (others: 400); empty: any
+    "PUBLIC_COVERAGE": False,  # the collectivités' coverage pages open to anyone (no login), read only
 }
 
 

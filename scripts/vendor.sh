@@ -24,7 +24,7 @@ mkdir -p "$vendor/dsfr/fonts" "$vendor/dsfr/favicon"
 # Only the DSFR's parts the pages use, in the order of their documented dependencies (core first): one stylesheet
 # and one script instead of the whole system (94 KB of CSS and 30 KB of JavaScript compressed). A class of a
 # page missing from them fails tests/test_pages.py. Modern browsers only: the "main" CSS (no legacy), the module JS.
-components="link button logo form navigation modal input header footer breadcrumb alert badge tag table select
+components="link button logo form navigation modal input header footer breadcrumb alert badge tag table select pagination
   checkbox skiplink"
 icons="map system business"
 {

@@ -128,7 +128,15 @@ def test_an_auditor_reviews_and_qualifies_a_venue_by_keyboard(live_server, brows
 
 
 @pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
-def test_a_collectivite_reads_its_coverage_map(live_server, browser, tmp_path):
+def test_a_collectivite_finds_its_most_populated_communes_far_from_a_venue(live_server, browser, tmp_path):
+    """« Les 5 communes de l'Aveyron qui ont le plus d'habitants à plus de 10 km d'un lieu qualifié », by
+    keyboard: its own login, the territory typed by name, a filter, a sort by inhabitants."""
+    import csv
+    import io
+    import urllib.request
+
+    from registry.services import coverage
+
     app, base = live_server
     boundaries = shared_file("boundaries", "communes-12-aveyron-2018.geojson")
     with app.extensions["registry.db"].session() as session:
@@ -136,22 +144,47 @@ def test_a_collectivite_reads_its_coverage_map(live_server, browser, tmp_path):
         demo.load_demo(session, Context("demo", plugins=app.extensions["registry.plugins"],
                                         catalogue=app.extensions["registry.criteria"]))
         secret = tokens.create(session, "CD12", "territory", ["departement:12"]).secret
+        report = coverage.compute(session, "departement", "12", Context("test", catalogue=app.extensions[
+            "registry.criteria"]))
+    expected = [c.name for c in sorted((c for c in report.communes if c.distance_m > 10_000),
+                                       key=lambda c: (-c.population, c.code))[:5]]
 
     browser.get(f"{base}/couverture/")
+    assert heading_shows(browser, "Connexion à l'espace des collectivités")
     browser.switch_to.active_element.send_keys(secret, Keys.ENTER)
     assert heading_shows(browser, "Couverture des territoires")
-    press_enter_on(browser, "main a[href='/couverture/departement/12']")
+    field = browser.find_element(By.ID, "territoire")
+    field.send_keys("Aveyr")
+    WebDriverWait(browser, 5).until(lambda d: d.find_elements(
+        By.CSS_SELECTOR, "#territoires option[value='Aveyron (département 12)']"))
+    field.send_keys("on", Keys.ENTER)
     assert heading_shows(browser, "Couverture : Aveyron")
     paths = browser.find_elements(By.CSS_SELECTOR, "svg.choropleth path")
-    assert len(paths) == 285
-    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.choropleth circle.venue")) == demo.QUALIFIED
-    fills = {path.get_attribute("fill") for path in paths}
-    assert len(fills) >= 3  # several distance bands are shown
-    table = browser.find_element(By.XPATH, "//section[h2[@id='synthese']]//table").text
-    assert "à 5 km au plus" in table and "%" in table
-    link = browser.find_element(By.PARTIAL_LINK_TEXT, "CSV")
-    assert "/couverture/departement/12/telecharger.csv" in link.get_attribute("href")
+    assert len(paths) == 285 and len({path.get_attribute("fill") for path in paths}) >= 3
+    synthesis = browser.find_element(By.XPATH, "//section[h2[@id='synthese']]//table").text
+    assert "de 5 à 10 km" in synthesis and "%" in synthesis
+
+    browser.find_element(By.ID, "au_dela").send_keys("à plus de 10")  # a select answers typed text
+    press_enter_on(browser, "#table-communes a[data-sort='habitants']")
+    header = browser.find_element(By.CSS_SELECTOR, "#table-communes th[data-column='habitants']")
+    WebDriverWait(browser, 5).until(lambda d: header.get_attribute("aria-sort") == "descending")
+    rows = [row for row in browser.find_elements(By.CSS_SELECTOR, "#table-communes tbody tr") if row.is_displayed()]
+    assert [row.find_elements(By.TAG_NAME, "td")[0].text.rsplit(" (", 1)[0] for row in rows[:5]] == expected
+    assert "triées par habitants, ordre décroissant" in browser.find_element(By.ID, "communes-statut").text
+    assert "tri=habitants" in browser.current_url  # the sorted table can be shared
     browser.save_screenshot(str(tmp_path / "couverture.png"))
+
+    # The spreadsheet download, read as a French spreadsheet reads it (semicolons, decimal commas).
+    link = browser.find_element(By.PARTIAL_LINK_TEXT, "Tableur")
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
+    with urllib.request.urlopen(urllib.request.Request(link.get_attribute("href"), headers={"Cookie": cookie})) as r:
+        data = r.read()
+    assert data.startswith(b"\xef\xbb\xbf")
+    lines = list(csv.DictReader(io.StringIO(data[3:].decode("utf-8")), delimiter=";"))
+    distance = "Distance au lieu qualifié le plus proche (km)"
+    far = [line for line in lines if float(line[distance].replace(",", ".")) > 10]
+    assert [line["Commune"] for line in sorted(far, key=lambda line: (-int(line["Habitants"]),
+                                                                      line["Code INSEE"]))[:5]] == expected
 
 
 @pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)

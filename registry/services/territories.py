@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -338,6 +339,41 @@ def search(session: Session, query: str, kind: str | None = None, limit: int = 1
     found = {t.pk: t for t in session.scalars(select(Territory).where(Territory.pk.in_([index.pks[i]
                                                                                           for i in chosen])))}
     return [found[index.pks[i]] for i in chosen if index.pks[i] in found]
+
+
+def describe(territory: Territory) -> str:
+    """« Aveyron (département 12) »: how a territory is named to a person, and read back by ``choose``."""
+    return f"{territory.name} ({KIND_LABELS[territory.kind]} {territory.code})"
+
+
+_DESCRIBED = re.compile(r"(?P<name>.+) \((?P<kind>" + "|".join(KIND_LABELS.values()) + r") (?P<code>[0-9A-Za-z]+)\)")
+
+
+def choose(session: Session, text: str, limit: int = 10) -> list[Territory]:
+    """The territories a person means by ``text``: the one of a suggestion (« Aveyron (département 12) »), of a
+    reference (``departement:12``), or the only one bearing that name; else the candidates of ``search`` (none
+    when nothing matches)."""
+    text = text.strip()
+    if described := _DESCRIBED.fullmatch(text):
+        kind = next(k for k, label in KIND_LABELS.items() if label == described["kind"])
+        found = session.scalar(select(Territory).where(Territory.kind == kind,
+                                                       Territory.code == described["code"].upper()))
+        if found is not None:
+            return [found]
+    if ":" in text:
+        try:
+            kind, code = parse_territory_ref(text)
+        except ValueError:
+            return []
+        found = session.scalar(select(Territory).where(Territory.kind == kind, Territory.code == code))
+        return [found] if found is not None else []
+    candidates = search(session, text, limit=limit)
+    if text.isdigit() and len(text) == 5:  # a postcode may also be a commune's INSEE code (12100: Millau, Firmi)
+        coded = session.scalar(select(Territory).where(Territory.kind == "commune", Territory.code == text))
+        if coded is not None and coded not in candidates:
+            candidates.append(coded)
+    named = [t for t in candidates if place_key(t.name) == place_key(text)]
+    return named if len(named) == 1 else candidates
 
 
 def scope_filter(session: Session, commune_code_column: ColumnElement, scope: tuple[str, ...]) -> ColumnElement:

@@ -71,7 +71,8 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     for commands in pm.hook.registry_cli_commands():
         for command in commands or []:
             app.cli.add_command(command)
-    init_security(app, (api_search.blp, ogc.blp, api_territories.blp, api_criteria.public, pages.pages),
+    public_pages = (collectivites.collectivites,) if app.config["PUBLIC_COVERAGE"] else ()
+    init_security(app, (api_search.blp, ogc.blp, api_territories.blp, api_criteria.public, pages.pages, *public_pages),
                   (api_venues.operator, api_criteria.operator, api_qualifications.blp, api_coverage.blp,
                    api_exchange.blp, auditor.auditor, collectivites.collectivites))
     _errors_as_problem_json(api)

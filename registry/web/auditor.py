@@ -33,15 +33,16 @@ def session_user() -> ApiToken | None:
     return g.session_token
 
 
-def login_required(view: Callable | None = None, *, roles: tuple[str, ...] = WRITE_ROLES) -> Callable:
-    """Pages: redirect to the login page without a session; 403 for a role not in ``roles``."""
+def login_required(view: Callable | None = None, *, roles: tuple[str, ...] = WRITE_ROLES,
+                   login: str = "auditor.login") -> Callable:
+    """Pages: redirect to the ``login`` page without a session; 403 for a role not in ``roles``."""
 
     def decorate(page: Callable) -> Callable:
         @functools.wraps(page)
         def wrapper(*args, **kwargs):
             user = session_user()
             if user is None:
-                return redirect(url_for("auditor.login", next=request.full_path))
+                return redirect(url_for(login, next=request.full_path))
             if user.role not in roles:
                 raise Forbidden(f"Le rôle « {user.role} » n'ouvre pas cette page.")
             return page(*args, **kwargs)
@@ -73,21 +74,28 @@ def _flash_errors(view: Callable) -> Callable:
     return wrapper
 
 
-@auditor.route("/connexion", methods=["GET", "POST"])
-def login():
+def log_in(template: str, home: Callable[[str], str]):
+    """A space's login form (``template``) and its POST: a valid token opens a page session, then the page the
+    user came for, else ``home(role)`` (an endpoint)."""
     if request.method == "POST":
         token = tokens.authenticate(auth_session(), request.form.get("jeton", "").strip())
         if token is None:
             flash("Jeton inconnu ou révoqué.", "erreur")
-            return render_template("auditor/login.html"), 401
+            return render_template(template), 401
         session.clear()
         session["sid"] = tokens.open_page_session(db_session(), db_session().get(ApiToken, token.pk))
         session.permanent = True
         target = request.args.get("next", "")
         if SAFE_NEXT.fullmatch(target):
             return redirect(target)
-        return redirect(url_for("auditor.queue") if token.role in WRITE_ROLES else url_for("collectivites.index"))
-    return render_template("auditor/login.html")
+        return redirect(url_for(home(token.role)))
+    return render_template(template)
+
+
+@auditor.route("/connexion", methods=["GET", "POST"])
+def login():
+    return log_in("auditor/login.html",
+                  lambda role: "auditor.queue" if role in WRITE_ROLES else "collectivites.index")
 
 
 @auditor.post("/deconnexion")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from registry.models import Territory
 from registry.services.coverage import CoverageReport
+from registry.wording import french_number
 
 WIDTH, HEIGHT, MARGIN = 800.0, 600.0, 10.0
 COLOURS = ["#1a7f37", "#7ac143", "#f2c94c", "#d64545"]  # nearest band ... beyond the largest
@@ -49,8 +50,8 @@ def build(session: Session, report: CoverageReport, venue_points: list[tuple[flo
     geometries = {code: to_shape(b).simplify(0.002) for code, b in session.execute(
         select(Territory.code, Territory.boundary).where(Territory.kind == "commune", Territory.code.in_(codes),
                                                          Territory.boundary.is_not(None)))}
-    legend = [(f"≤ {b:g} km", band_colour(report, b)) for b in report.bands]
-    legend += [(f"au-delà de {report.bands[-1]:g} km", COLOURS[-1]), ("distance inconnue", UNKNOWN)]
+    legend = [(report.band_label(b), band_colour(report, b)) for b in report.bands]
+    legend += [(report.band_label(None), COLOURS[-1]), ("distance inconnue", UNKNOWN)]
     if not geometries:
         return Choropleth([], [], legend)
     bounds = [g.bounds for g in geometries.values()]
@@ -78,9 +79,10 @@ def build(session: Session, report: CoverageReport, venue_points: list[tuple[flo
         geometry = geometries.get(commune.code)
         if geometry is None:
             continue
-        distance = "distance inconnue" if commune.distance_m is None else f"{commune.distance_m / 1000:.1f} km"
+        km = report.shown_km(commune)
+        distance = "distance inconnue" if km is None else f"{french_number(km, 1)} km"
         shapes.append(Shape(commune.code, path(geometry), band_colour(report, commune.band),
-                            f"{commune.name} ({commune.population} hab.) : {distance}"))
+                            f"{commune.name} ({french_number(commune.population)} hab.) : {distance}"))
     venues = [(*xy(lon, lat), name) for lon, lat, name in venue_points
               if min_x <= lon <= max_x and min_y <= lat <= max_y]
     return Choropleth(shapes, venues, legend)

@@ -1,58 +1,159 @@
-"""The coverage page for collectivités: choropleth, venues, summary tables, downloads."""
+"""The collectivités' space: its own login (a territory token), a territory chosen by name, its coverage (map,
+tables to sort and filter, downloads for people and for programs). Open to anyone when
+``REGISTRY_PUBLIC_COVERAGE`` is set (the figures of a territory are public in this field)."""
 
 from __future__ import annotations
 
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from registry.errors import RegistryError
-from registry.services import coverage
+from registry.errors import NotFound
+from registry.services import coverage, territories
+from registry.services.coverage import CommuneCoverage, CoverageReport
+from registry.services.coverage_formats import FORMATS
+from registry.services.territories import place_key
 from registry.web import choropleth
 from registry.web.api_coverage import render
-from registry.web.auditor import login_required, page_context, session_user
+from registry.web.auditor import log_in, login_required, page_context, session_user
 from registry.web.context import read_session
 
 collectivites = Blueprint("collectivites", __name__, url_prefix="/couverture")
 ALL_ROLES = ("admin", "operator", "territory")
+#: Communes per page of the communes' table (a département fits on one: its sorting then needs no reload).
+COMMUNES_PER_PAGE = 500
+#: The columns of the communes' table that sort it, and the key of each (unknown distances last either way).
+SORTS: dict[str, Callable[[CommuneCoverage], object]] = {
+    "commune": lambda c: place_key(c.name),
+    "habitants": lambda c: c.population,
+    "distance": lambda c: c.distance_m,
+    "lieux": lambda c: c.venues_within[-1] if c.venues_within else 0,
+    "recenses": lambda c: c.registered_in_commune,
+}
 
 
-def _report(kind: str, code: str):
+def coverage_page(view: Callable) -> Callable:
+    """A page of this space: behind a login, unless coverage is public (``REGISTRY_PUBLIC_COVERAGE``)."""
+    guarded = login_required(view, roles=ALL_ROLES, login="collectivites.login")
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_app.config["PUBLIC_COVERAGE"]:
+            return view(*args, **kwargs)
+        return guarded(*args, **kwargs)
+
+    return wrapper
+
+
+@collectivites.route("/connexion", methods=["GET", "POST"])
+def login():
+    return log_in("coverage/login.html", lambda role: "collectivites.index")
+
+
+def _report(kind: str, code: str) -> CoverageReport:
     args = request.args
     bands = tuple(float(b) for b in (args.get("bands") or "5,10,20").split(","))
     return coverage.compute(read_session(), kind, code.upper(), page_context(),
                             criteria_set=args.get("label") or "pass-numerique", bands=bands)
 
 
+def _sets():
+    return current_app.extensions["registry.criteria"].sets
+
+
 @collectivites.get("/")
-@login_required(roles=ALL_ROLES)
+@coverage_page
 def index():
-    territory = request.args.get("territory", "").strip()
-    if territory:
-        try:
-            kind, code = coverage.parse_target(territory)
-        except RegistryError as exc:
-            return render_template("coverage/index.html", error=exc.detail, user=session_user()), 422
-        return redirect(url_for("collectivites.territory", kind=kind, code=code, label=request.args.get("label"),
+    text = request.args.get("territoire", "").strip()
+    user = session_user()
+    mine = [t for ref in (user.territories if user else []) for t in territories.choose(read_session(), ref)]
+    page = {"user": user, "mine": mine, "sets": _sets(), "text": text, "describe": territories.describe}
+    if not text:
+        return render_template("coverage/index.html", **page)
+    if text.lower() == "france":
+        return redirect(url_for("collectivites.territory", kind="france", code="FR", label=request.args.get("label"),
                                 bands=request.args.get("bands")))
-    return render_template("coverage/index.html", user=session_user(),
-                           sets=current_app.extensions["registry.criteria"].sets)
+    found = territories.choose(read_session(), text)
+    if len(found) == 1:
+        return redirect(url_for("collectivites.territory", kind=found[0].kind, code=found[0].code,
+                                label=request.args.get("label"), bands=request.args.get("bands")))
+    if not found:
+        error = (f"Aucun territoire ne correspond à « {text} » : essayez le nom d'une commune, d'un EPCI, d'un "
+                 "département ou d'une région, un code INSEE ou un code postal.")
+        return render_template("coverage/index.html", error=error, **page), 422
+    return render_template("coverage/index.html", candidates=found, **page)
+
+
+@dataclass
+class CommunesTable:
+    """The communes' table as asked by the page's parameters: filtered, sorted, one page of it."""
+
+    rows: list[CommuneCoverage]
+    matching: int
+    sort: str
+    descending: bool
+    name: str
+    beyond_km: float | None
+    page: int
+    pages: int
+
+    @property
+    def complete(self) -> bool:
+        """Whether every matching commune is on the page (the browser may then sort it without a reload)."""
+        return self.pages == 1
+
+
+def communes_table(report: CoverageReport, args) -> CommunesTable:
+    """Filter by name (as people type it) and by distance (« à plus de 10 km »), sort, cut the page."""
+    sort = args.get("tri") if args.get("tri") in SORTS else "commune"
+    descending = args.get("ordre") == "desc"
+    name = args.get("nom", "").strip()
+    try:
+        beyond = float(args["au_dela"]) if args.get("au_dela") else None
+    except ValueError:
+        beyond = None
+    rows = report.communes
+    if name:
+        wanted = place_key(name)
+        rows = [c for c in rows if wanted in place_key(c.name) or c.code == name.upper()]
+    if beyond is not None:
+        rows = [c for c in rows if c.distance_m is not None and c.distance_m > beyond * 1000]
+    key = SORTS[sort]
+    by_code = sorted(rows, key=lambda c: c.code)  # ties in code order, whichever the direction (a stable sort)
+    known = sorted((c for c in by_code if key(c) is not None), key=key, reverse=descending)
+    ordered = known + [c for c in by_code if key(c) is None]
+    pages = max(1, math.ceil(len(ordered) / COMMUNES_PER_PAGE))
+    try:
+        page = min(max(1, int(args.get("page", 1))), pages)
+    except ValueError:
+        page = 1
+    start = (page - 1) * COMMUNES_PER_PAGE
+    return CommunesTable(ordered[start:start + COMMUNES_PER_PAGE], len(ordered), sort, descending, name, beyond,
+                         page, pages)
 
 
 @collectivites.get("/<any(france,region,departement,epci,commune):kind>/<code>")
-@login_required(roles=ALL_ROLES)
+@coverage_page
 def territory(kind: str, code: str):
     try:
         report = _report(kind, code)
     except ValueError:
         return render_template("coverage/index.html", error="Tranches : des nombres séparés par des virgules.",
-                               user=session_user()), 422
+                               user=session_user(), sets=_sets(), mine=[], text=""), 422
     chart = choropleth.build(read_session(), report, report.venue_points)
     return render_template("coverage/territory.html", report=report, chart=chart, user=session_user(),
-                           colours=choropleth, describe=coverage.describe_kind(kind))
+                           colours=choropleth, describe=coverage.describe_kind(kind),
+                           table=communes_table(report, request.args), formats=FORMATS)
 
 
-@collectivites.get("/<any(france,region,departement,epci,commune):kind>/<code>/telecharger.<any(csv,geojson,json):fmt>")
-@login_required(roles=ALL_ROLES)
+@collectivites.get("/<any(france,region,departement,epci,commune):kind>/<code>/telecharger.<fmt>")
+@coverage_page
 def download(kind: str, code: str, fmt: str):
+    if fmt not in FORMATS:
+        raise NotFound("Format inconnu : csv, csv-fr, xlsx, geojson ou json.")
     response = render(_report(kind, code), fmt, read_session())
     response.headers["Content-Disposition"] = response.headers["Content-Disposition"].replace("inline", "attachment")
     return response

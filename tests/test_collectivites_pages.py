@@ -1,0 +1,161 @@
+"""The collectivités' space through Flask's test client: its own login, a territory chosen by name, tables
+sorted and filtered by the server, French numbers, downloads, public coverage behind a setting."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import pytest
+
+from registry import create_app
+from registry.services import tokens
+from tests.conftest import shared_file
+from tests.test_auditor_pages import csrf
+
+
+@pytest.fixture
+def collectivite(client, session):
+    """A browser session of the Aveyron's département (a territory token), logged in on its own page."""
+    secret = tokens.create(session, "CD12", "territory", ["departement:12"]).secret
+    page = client.get("/couverture/connexion").get_data(as_text=True)
+    assert "Jeton de territoire" in page and "espace auditeur" not in page.lower() and "jeton d'opérateur" not in page
+    response = client.post("/couverture/connexion", data={"jeton": secret, "csrf_token": csrf(page)})
+    assert response.status_code == 302 and response.headers["Location"] == "/couverture/"
+    return client
+
+
+@pytest.fixture
+def aveyron(session, qualified, create_venue):
+    """The Aveyron's communes with their real boundaries, a venue qualified in Rodez and one in Millau, one
+    registered but unqualified."""
+    from registry.services import territories
+
+    territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    qualified(latitude=44.351, longitude=2.575)
+    qualified(nom="France services de Millau", code_insee="12145", code_postal="12100", commune="Millau",
+              latitude=44.099, longitude=3.078)
+    create_venue(nom="Centre social d'Onet", code_insee="12176", code_postal="12850", commune="Onet-le-Château",
+                 latitude=44.365, longitude=2.593)
+
+
+def test_the_space_has_its_own_login(client):
+    response = client.get("/couverture/departement/12")
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/couverture/connexion"
+
+
+@pytest.mark.parametrize("text, target", [
+    pytest.param("Aveyron", "/couverture/departement/12", id="departement-by-name"),
+    pytest.param("aveyron", "/couverture/departement/12", id="any-case"),
+    pytest.param("Aveyron (département 12)", "/couverture/departement/12", id="suggestion-picked"),
+    pytest.param("departement:12", "/couverture/departement/12", id="reference"),
+    pytest.param("Rodez", "/couverture/commune/12202", id="commune-by-name"),
+    pytest.param("12202", "/couverture/commune/12202", id="insee-code"),
+    pytest.param("Severac d'Aveyron", "/couverture/commune/12270", id="without-accents"),
+])
+def test_a_territory_is_chosen_by_name_or_code(collectivite, text, target):
+    response = collectivite.get("/couverture/", query_string={"territoire": text})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert urlsplit(response.headers["Location"]).path == target
+
+
+@pytest.mark.parametrize("text, expected", [
+    pytest.param("12000", {"Rodez", "Onet-le-Château", "Le Monastère", "Druelle Balsac"}, id="postcode"),
+    pytest.param("12100", {"Millau", "Creissels", "Comprégnac", "Firmi"}, id="postcode-and-insee-code"),
+])
+def test_a_postcode_offers_its_communes(collectivite, text, expected):
+    body = collectivite.get("/couverture/", query_string={"territoire": text}).get_data(as_text=True)
+    offered = set(re.findall(r'<li><a href="/couverture/commune/\d+[^"]*">([^<]+) \(commune', body))
+    assert expected <= offered, offered
+
+
+def test_a_name_several_bear_lists_them_and_nothing_matched_says_so(collectivite):
+    several = collectivite.get("/couverture/", query_string={"territoire": "Saint-G"})
+    body = several.get_data(as_text=True)
+    assert several.status_code == 200 and "Plusieurs territoires correspondent" in body
+    assert len(re.findall(r'<li><a href="/couverture/commune/', body)) > 1
+    nothing = collectivite.get("/couverture/", query_string={"territoire": "Xqzwv"})
+    assert nothing.status_code == 422 and "Aucun territoire ne correspond à « Xqzwv »" in nothing.get_data(as_text=True)
+
+
+class Cells(HTMLParser):
+    """The text of each cell of the table with id ``table_id``, row by row."""
+
+    def __init__(self, table_id: str) -> None:
+        super().__init__()
+        self.table_id, self.inside, self.rows, self.cell = table_id, False, [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table" and dict(attrs).get("id") == self.table_id:
+            self.inside = True
+        elif self.inside and tag == "tr":
+            self.rows.append([])
+        elif self.inside and tag in ("td", "th"):
+            self.cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.inside = False
+        elif self.inside and tag in ("td", "th") and self.cell is not None:
+            self.rows[-1].append(self.cell.strip())
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+
+
+def communes_table(html: str) -> list[list[str]]:
+    parser = Cells("table-communes")
+    parser.feed(html)
+    return parser.rows[1:]
+
+
+def number(text: str) -> float:
+    """A French number as a person reads it (« 24 057 », « 10,1 km »)."""
+    return float(text.replace("\u202f", "").replace(" km", "").replace(",", "."))
+
+
+def test_the_communes_far_from_a_venue_sorted_by_inhabitants(collectivite, aveyron):
+    """« Les 5 communes de l'Aveyron qui ont le plus d'habitants à plus de 10 km d'un lieu qualifié »."""
+    page = collectivite.get("/couverture/departement/12", query_string={"au_dela": "10", "tri": "habitants",
+                                                                         "ordre": "desc"})
+    rows = communes_table(page.get_data(as_text=True))
+    everything = communes_table(collectivite.get("/couverture/departement/12").get_data(as_text=True))
+    assert len(everything) == 285
+    far = sorted((r for r in everything if r[2] != "inconnue" and number(r[2]) > 10), key=lambda r: r[0][-6:-1])
+    assert [r[0] for r in rows] == [r[0] for r in sorted(far, key=lambda r: -number(r[1]))]
+    assert all(number(r[2]) > 10 for r in rows) and len(rows[:5]) == 5
+    assert 'aria-sort="descending"' in page.get_data(as_text=True)
+
+
+def test_the_page_speaks_french_numbers_and_exact_bands(collectivite, aveyron):
+    html = collectivite.get("/couverture/departement/12").get_data(as_text=True)
+    main = html[html.index("<main"):html.index("</main>")]
+    text = re.sub(r"<[^>]+>", " ", main)  # what a person reads, not the attributes
+    dotted = re.search(r".{0,40}\d\.\d.{0,40}", text)
+    assert dotted is None, dotted.group(0)
+    # Thousands are grouped: no bare number of 4 digits or more, but codes (« (12202) ») and dates.
+    bare = re.search(r".{0,40}\b\d{4,}\b.{0,40}", re.sub(r"\(\w+ [0-9AB]+\)|\(\d{5}\)|\d{2}/\d{2}/\d{4}", "", text))
+    assert bare is None, bare.group(0)
+    for band in ("moins de 5 km", "de 5 à 10 km", "de 10 à 20 km", "plus de 20 km"):
+        assert band in text
+    assert "1 lieu recensé non qualifié" in text and "2 lieux qualifiés" in text
+    for fmt in ("csv-fr", "xlsx", "csv", "geojson", "json"):
+        assert f"/couverture/departement/12/telecharger.{fmt}?" in html
+    download = collectivite.get("/couverture/departement/12/telecharger.csv-fr")
+    assert download.status_code == 200 and download.data.startswith(b"\xef\xbb\xbf")
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert collectivite.get("/couverture/departement/12/telecharger.ods").status_code == 404
+
+
+def test_coverage_pages_are_public_behind_a_setting(database_url, session, aveyron):
+    public = create_app({"DATABASE_URL": database_url, "TESTING": True, "PUBLIC_COVERAGE": True})
+    try:
+        client = public.test_client()
+        assert client.get("/couverture/departement/12").status_code == 200
+        assert client.get("/couverture/", query_string={"territoire": "Aveyron"}).status_code == 302
+        assert client.get("/auditeur/").status_code == 302  # the operators' space stays closed
+    finally:
+        public.extensions["registry.db"].dispose()
