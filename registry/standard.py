@@ -16,6 +16,22 @@ FIELDS: tuple[str, ...] = (
     "dispositif_programmes_nationaux", "formations_labels", "autres_formations_labels", "modalites_acces",
     "modalites_accompagnement", "fiche_acces_libre", "prise_rdv",
 )
+#: The schema's title of each field, as the standard writes it (what a person reads beside a field's value).
+TITLES: dict[str, str] = {
+    "id": "Identifiant unique local du lieu", "pivot": "SIRET ou RNA ou RIDET", "nom": "Nom", "commune": "Commune",
+    "code_postal": "Code postal", "code_insee": "Code INSEE", "adresse": "Adresse",
+    "complement_adresse": "Complément d'adresse", "latitude": "Latitude", "longitude": "Longitude",
+    "typologie": "Typologie", "telephone": "Numéro de téléphone", "courriels": "Courriel(s)", "site_web": "Site web",
+    "horaires": "Horaires", "presentation_resume": "Présentation résumé",
+    "presentation_detail": "Présentation détaillée", "source": "Structure collectant la donnée",
+    "itinerance": "Itinérance", "structure_parente": "Structure parente", "date_maj": "Date de mise à jour",
+    "services": "Services", "publics_specifiquement_adresses": "Publics spécifiquement adressés",
+    "prise_en_charge_specifique": "Prise en charge spécifique", "frais_a_charge": "Frais à charge",
+    "dispositif_programmes_nationaux": "Dispositifs et programmes nationaux",
+    "formations_labels": "Formations et labels", "autres_formations_labels": "Autres formations et labels",
+    "modalites_acces": "Modalités d'accès", "modalites_accompagnement": "Modalités d'accompagnement",
+    "fiche_acces_libre": "Fiche Accès libre", "prise_rdv": "Prise de rdv",
+}
 #: The fields a venue stores as its public description (all but ``id``).
 VENUE_FIELDS: tuple[str, ...] = FIELDS[1:]
 

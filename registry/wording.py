@@ -1,9 +1,145 @@
-"""What a person reads, in French: numbers as a French reader writes them."""
+"""What a person reads, in French: numbers as a French reader writes them, the words for the registry's codes
+(publication statuses, evaluation outcomes, criteria results, roles) and its journal as sentences."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from registry.standard import TITLES
+
+ACTION_LABELS = {"submit": "Soumettre", "start_review": "Commencer l'examen", "qualify": "Qualifier",
+                 "refuse": "Refuser", "request_changes": "Demander des compléments", "suspend": "Suspendre",
+                 "reinstate": "Rétablir", "revoke": "Retirer", "renew": "Renouveler"}
+STATUS_LABELS = {"submitted": "soumise", "under_review": "en examen", "qualified": "qualifié",
+                 "refused": "refusée", "changes_requested": "compléments demandés", "suspended": "suspendue",
+                 "revoked": "retirée", "expired": "expirée", None: "aucune"}
+PUBLICATION_LABELS = {"draft": "brouillon", "published": "publié", "unpublished": "dépublié"}
+OUTCOME_LABELS = {"eligible": "éligible", "ineligible": "non éligible", "incomplete": "incomplète"}
+RESULT_LABELS = {"met": "rempli", "unmet": "non rempli", "unknown": "inconnu", "not_applicable": "sans objet"}
+SEVERITY_LABELS = {"required": "obligatoire", "recommended": "recommandé"}
+ROLE_LABELS = {"admin": "administrateur", "operator": "opérateur", "territory": "collectivité"}
+#: A qualification's decisions as the journal tells them (« a qualifié le lieu »).
+DECISION_VERBS = {"submit": "a soumis la qualification", "start_review": "a commencé l'examen",
+                  "qualify": "a qualifié le lieu", "refuse": "a refusé la qualification",
+                  "request_changes": "a demandé des compléments", "suspend": "a suspendu la qualification",
+                  "reinstate": "a rétabli la qualification", "revoke": "a retiré la qualification",
+                  "renew": "a renouvelé la qualification", "expire": "a constaté l'expiration de la qualification",
+                  "needs_review": "a signalé la qualification à revoir"}
+VENUE_VERBS = {"venue.created": "a créé le lieu", "venue.updated": "a modifié le lieu",
+               "venue.published": "a publié le lieu", "venue.unpublished": "a dépublié le lieu",
+               "venue.draft": "a remis le lieu en brouillon", "venue.geocoded": "a placé le lieu à son adresse",
+               "venue.merged": "a fusionné ce lieu dans un autre", "venue.absorbed": "a fusionné un doublon dans ce lieu",
+               "venue.duplicate_dismissed": "a écarté un doublon supposé"}
+#: Journal fields that are bookkeeping, not a change a person made.
+_QUIET = {"revision", "evaluation", "criteria_set", "reason", "override", "evidence"}
 
 
 def french_number(value: float | int, decimals: int = 0) -> str:
     """A number in French: ``171 566``, ``10,1`` (narrow no-break space for thousands, comma for decimals)."""
     text = f"{value:,.{decimals}f}"
     return text.replace(",", "\u202f").replace(".", ",")
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def paris_time(moment: datetime) -> str:
+    """A stored moment (UTC, naive or not) as a French reader in France reads it: « 02/12/2026 à 14:03 »."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return aware.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
+
+
+def french_value(value: Any) -> str:
+    """A stored value as a person reads it: « oui » / « non », lists joined, dates in French, « (vide) »."""
+    if value is None or value == "" or value == []:
+        return "(vide)"
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, list):
+        return ", ".join(french_value(item) for item in value)
+    if isinstance(value, (int, float)):
+        return french_number(value, 0 if float(value).is_integer() else 2)
+    text = str(value)
+    for kind in (datetime, date):
+        try:
+            moment = kind.fromisoformat(text)
+        except ValueError:
+            continue
+        return paris_time(moment) if kind is datetime and "T" in text else moment.strftime("%d/%m/%Y")
+    return PUBLICATION_LABELS.get(text, text)
+
+
+def actor_name(actor: str) -> str:
+    """``token:Auditrice Aveyron`` → « Auditrice Aveyron »; the CLI's actors as they are (« registry import »)."""
+    return actor.split(":", 1)[1] if actor.startswith("token:") else actor
+
+
+@dataclass
+class Change:
+    """One field of a journal entry: what it was and what it became."""
+
+    field: str
+    before: str
+    after: str
+
+
+@dataclass
+class Sentence:
+    """A journal entry told in French: « Auditrice Aveyron a qualifié le lieu (Pass numérique) »."""
+
+    at: datetime
+    actor: str
+    text: str
+    changes: list[Change] = field(default_factory=list)
+    reason: str | None = None
+    derogation: bool = False
+
+
+def journal_sentence(entry: Any, fact_labels: dict[str, str], set_titles: dict[str, str]) -> Sentence:
+    """``entry`` (a ``JournalEntry``) in French, with its field-by-field differences; ``fact_labels`` and
+    ``set_titles`` name the audit facts and the criteria sets."""
+    before, after = entry.before or {}, entry.after or {}
+    actor = actor_name(entry.actor)
+    action = entry.action
+    set_key = after.get("criteria_set") or ""
+    subject = set_titles.get(set_key.split("@")[0], set_key)
+    if action.startswith("qualification."):
+        verb = DECISION_VERBS.get(action.split(".", 1)[1], action)
+        text = f"{actor} {verb}" + (f" ({subject})" if subject else "")
+        changes = [Change("État", _status(before.get("status")), _status(after.get("status")))] if (
+            "status" in after and before.get("status") != after.get("status")) else []
+        if "overall" in after:
+            text += f" : évaluation {OUTCOME_LABELS.get(after['overall'], after['overall'])}"
+        return Sentence(entry.at, actor, text, changes, after.get("reason"), bool(after.get("override")))
+    if action == "evaluation.stored":
+        outcome = OUTCOME_LABELS.get(after.get("overall"), after.get("overall"))
+        return Sentence(entry.at, actor, f"{actor} a évalué le lieu ({subject}, révision {after.get('revision')}) : "
+                                         f"{outcome}")
+    if action == "fact.recorded":
+        name = next((k for k in after if k != "evidence"), "")
+        label = fact_labels.get(name, name)
+        return Sentence(entry.at, actor, f"{actor} a enregistré le fait « {label} »",
+                        [Change(label, french_value(before.get(name)), french_value(after.get(name)))],
+                        reason=f"Preuve : {after['evidence']}" if after.get("evidence") else None)
+    verb = VENUE_VERBS.get(action, f"a fait « {action} »")
+    changes = [Change(TITLES.get(name, _field_label(name)), french_value(before.get(name)), french_value(value))
+               for name, value in after.items()
+               if name not in _QUIET and (action != "venue.created" and before.get(name) != value)]
+    if action == "venue.created":
+        changes = []
+    return Sentence(entry.at, actor, f"{actor} {verb}", changes)
+
+
+def _status(code: str | None) -> str:
+    return STATUS_LABELS.get(code, code or "aucune")
+
+
+_FIELD_LABELS = {"publication_status": "Publication", "origin": "Source", "origin_id": "Identifiant à la source",
+                 "position_precision": "Précision de la position", "geom": "Position"}
+
+
+def _field_label(name: str) -> str:
+    return _FIELD_LABELS.get(name, name.replace("_", " "))

@@ -51,7 +51,7 @@ def _wait_text(driver, css: str, text: str) -> bool:
 
     def shown(d) -> bool:
         try:
-            return text in d.find_element(By.CSS_SELECTOR, css).text
+            return any(text in element.text for element in d.find_elements(By.CSS_SELECTOR, css))
         except (NoSuchElementException, StaleElementReferenceException, WebDriverException):
             return False
 
@@ -60,8 +60,8 @@ def _wait_text(driver, css: str, text: str) -> bool:
 
 
 def message_shows(driver, text: str) -> bool:
-    """Wait until the page's messages say ``text``."""
-    return _wait_text(driver, ".messages", text)
+    """Wait until the page's messages (at its top, or beside what was saved) say ``text``."""
+    return _wait_text(driver, ".messages, [data-announce]", text)
 
 
 def heading_shows(driver, text: str) -> bool:
@@ -79,18 +79,23 @@ def press_enter_on(driver, css: str) -> None:
 
 @pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
 def test_an_auditor_reviews_and_qualifies_a_venue_by_keyboard(live_server, browser, tmp_path):
+    """A submitted venue whose criteria need two of its own fields (SIRET, accompaniment) and several facts:
+    recorded in one form, evaluated, qualified without derogation, by keyboard."""
     app, base = live_server
     with app.extensions["registry.db"].session() as session:
         secret = tokens.create(session, "Auditrice Aveyron", "operator", ["departement:12"]).secret
     client = app.test_client()
     headers = {"Authorization": f"Bearer {secret}"}
     venue = client.post("/api/v1/operator/venues", headers=headers, json={
-        **RODEZ_MEDIATHEQUE, "modalites_accompagnement": ["Accompagnement individuel"],
-        "modalites_acces": ["Se présenter"], "publication_status": "published"}).get_json()
+        **RODEZ_MEDIATHEQUE, "pivot": None, "modalites_acces": ["Se présenter"],
+        "publication_status": "published"}).get_json()
+    missing = {"trained_mediators", "bank_details_checked", "zero_cost_with_pass"}
     for name, value in PASS_NUMERIQUE_FACTS.items():
-        if name != "trained_mediators":
+        if name not in missing:
             client.post(f"/api/v1/operator/venues/{venue['id']}/facts", headers=headers,
                         json={"name": name, "value": value})
+    for fact, value in (("open_to_public", True), ("accepts_pass_numerique", True)):
+        client.post(f"/api/v1/operator/venues/{venue['id']}/facts", headers=headers, json={"name": fact, "value": value})
     client.post(f"/api/v1/operator/venues/{venue['id']}/qualifications/pass-numerique/decisions", headers=headers,
                 json={"action": "submit"})
 
@@ -102,25 +107,41 @@ def test_an_auditor_reviews_and_qualifies_a_venue_by_keyboard(live_server, brows
     assert heading_shows(browser, "File de travail")
     assert "Médiathèque de Rodez" in browser.find_element(By.TAG_NAME, "table").text
 
-    # Open the venue from the queue.
+    # Open the venue from the queue: its file opens on the queue's criteria set, what is missing first.
     press_enter_on(browser, "table a")
     assert heading_shows(browser, "Médiathèque de Rodez")
+    press_enter_on(browser, "#decision ~ form button")  # evaluate the current revision
+    assert message_shows(browser, "Évaluation « Qualification Pass numérique » : incomplète.")
+    criteria = browser.find_elements(By.CSS_SELECTOR, "#formulaire-dossier fieldset.criterion")
+    assert [c.get_attribute("class").split()[-1] for c in criteria][:1] != ["met"]  # missing first
 
-    # Record the missing fact with its evidence.
-    field = browser.find_element(By.ID, "fait-trained_mediators")
-    field.send_keys("2")
-    evidence = browser.find_element(By.ID, "preuve-trained_mediators")
-    evidence.send_keys("attestations de formation", Keys.ENTER)
-    assert message_shows(browser, "Nombre de médiateurs numériques formés : enregistré.")
+    # The venue's fields and the missing facts, in one form: SIRET, accompaniment, three facts with evidence.
+    browser.find_element(By.ID, "champ-pivot").send_keys("43493312300029")
+    accompaniment = browser.find_element(By.CSS_SELECTOR, "input[name='champ-modalites_accompagnement']"
+                                                          "[value='Accompagnement individuel']")
+    browser.execute_script("arguments[0].focus()", accompaniment)
+    accompaniment.send_keys(Keys.SPACE)
+    browser.find_element(By.ID, "fait-trained_mediators").send_keys("2")
+    browser.find_element(By.ID, "preuve-trained_mediators").send_keys("attestations de formation")
+    browser.find_element(By.ID, "fait-bank_details_checked").send_keys("oui")
+    browser.find_element(By.ID, "fait-zero_cost_with_pass").send_keys("oui")
+    browser.find_element(By.ID, "preuve-zero_cost_with_pass").send_keys("convention", Keys.ENTER)
+    confirmation = browser.find_element(By.ID, "enregistrement")
+    WebDriverWait(browser, 5).until(lambda d: d.switch_to.active_element == confirmation)  # focused, read out
+    assert confirmation.text.startswith("Enregistré : SIRET ou RNA ou RIDET, Modalités d'accompagnement")
 
-    # Review, then qualify: the evaluation runs on the current revision.
-    press_enter_on(browser, "#jeu-pass-numerique ~ form.decision button[value=start_review]")
+    # Evaluate the new revision, review, qualify: no derogation needed.
+    press_enter_on(browser, "#decision ~ form button")
+    assert message_shows(browser, "Évaluation « Qualification Pass numérique » : éligible.")
+    press_enter_on(browser, "form.decision button[value=start_review]")
     assert message_shows(browser, "Décision enregistrée : en examen.")
-    press_enter_on(browser, "#jeu-pass-numerique ~ form.decision button[value=qualify]")
+    press_enter_on(browser, "form.decision button[value=qualify]")
     assert message_shows(browser, "Décision enregistrée : qualifié.")
-    section = browser.find_element(By.XPATH, "//section[h2[@id='jeu-pass-numerique']]")
-    assert "Dernière évaluation : eligible" in section.text
-    assert "qualification.qualify" in browser.find_element(By.XPATH, "//section[h2[@id='journal']]").text
+    decision = browser.find_element(By.XPATH, "//section[h2[@id='decision']]").text
+    assert "éligible" in decision and "Dérogation" not in decision
+    history = browser.find_element(By.XPATH, "//section[h2[@id='journal']]").text
+    assert "Auditrice Aveyron a qualifié le lieu (Qualification Pass numérique)" in history
+    assert "SIRET ou RNA ou RIDET : « (vide) » → « 43493312300029 »" in history
     browser.save_screenshot(str(tmp_path / "auditeur.png"))
 
     public = client.get(f"/api/v1/venues/{venue['id']}").get_json()

@@ -112,7 +112,7 @@ def test_illegal_transitions_are_refused_and_change_nothing(client, operator, el
     before = client.get(f"{OPERATOR}/venues/{eligible_venue_id}/qualifications", headers=operator).get_json()
     entries = journal_count(session)
     body = decide(client, operator, eligible_venue_id, action, expect=409, reason="motif")
-    assert "Transition impossible" in body["detail"]
+    assert "Décision impossible" in body["detail"]
     assert client.get(f"{OPERATOR}/venues/{eligible_venue_id}/qualifications", headers=operator).get_json() == before
     assert journal_count(session) == entries
 

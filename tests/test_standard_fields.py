@@ -20,6 +20,7 @@ def test_the_field_list_is_the_official_schemas():
     # Fields whose official example holds several values separated by ``|`` are lists here.
     examples = {field["name"] for field in schema["fields"] if "|" in str(field.get("example", ""))}
     assert examples and examples <= set(standard.LIST_FIELDS)
+    assert standard.TITLES == {field["name"]: field["title"] for field in schema["fields"]}
 
 
 def test_model_schema_exporter_and_importer_derive_from_it():

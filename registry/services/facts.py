@@ -48,22 +48,32 @@ def coerce(fact: Fact, value: Any) -> Any:
 def record(session: Session, venue_id: uuid.UUID, name: str, value: Any, evidence: str | None,
            ctx: Context) -> AuditFact:
     """Record a new value of an audit fact that some criteria set declares; held qualifications are reviewed."""
+    return record_many(session, venue_id, {name: (value, evidence)}, ctx)[0]
+
+
+def record_many(session: Session, venue_id: uuid.UUID, values: dict[str, tuple[Any, str | None]],
+                ctx: Context) -> list[AuditFact]:
+    """Record several facts of a venue at once (``name -> (value, evidence)``): all or none (the first wrong
+    value raises ``InvalidInput`` naming the fact, nothing written); held qualifications reviewed once."""
     venue = lookup.venue_by_id(session, venue_id, ctx.scope)
     declared = ctx.catalogue.audit_facts()
-    fact = declared.get(name)
-    if fact is None:
-        raise InvalidInput.on("name", f"Fait inconnu : {name}. Faits possibles : {', '.join(sorted(declared))}.")
-    previous = fact_values.current_values(session, [venue.pk]).get(venue.pk, {}).get(name)
-    row = AuditFact(venue_pk=venue.pk, name=name, value_type=fact.type, value=coerce(fact, value),
-                    recorded_by=ctx.actor, evidence=(evidence or "").strip() or None)
-    session.add(row)
-    journal.record(session, ctx.actor, "fact.recorded", "venue", venue.id, venue.pk,
-                   before={name: previous}, after={name: row.value, "evidence": row.evidence})
+    previous = fact_values.current_values(session, [venue.pk]).get(venue.pk, {})
+    rows = []
+    for name, (value, evidence) in values.items():
+        fact = declared.get(name)
+        if fact is None:
+            raise InvalidInput.on("name", f"Fait inconnu : {name}. Faits possibles : {', '.join(sorted(declared))}.")
+        rows.append(AuditFact(venue_pk=venue.pk, name=name, value_type=fact.type, value=coerce(fact, value),
+                              recorded_by=ctx.actor, evidence=(evidence or "").strip() or None))
+    for row in rows:
+        session.add(row)
+        journal.record(session, ctx.actor, "fact.recorded", "venue", venue.id, venue.pk,
+                       before={row.name: previous.get(row.name)}, after={row.name: row.value, "evidence": row.evidence})
     session.flush()
     flagged = qualifications.review_held(session, venue, ctx)
     session.commit()
     qualifications.notify(ctx, flagged, "needs_review")
-    return row
+    return rows
 
 
 def history(session: Session, venue_id: uuid.UUID, scope: tuple[str, ...] = ()) -> list[AuditFact]:
@@ -71,8 +81,6 @@ def history(session: Session, venue_id: uuid.UUID, scope: tuple[str, ...] = ()) 
     venue = lookup.venue_by_id(session, venue_id, scope)
     return list(session.scalars(select(AuditFact).where(AuditFact.venue_pk == venue.pk)
                                 .order_by(AuditFact.recorded_at.desc(), AuditFact.pk.desc())))
-
-
 
 
 def latest(history: list[AuditFact]) -> dict[str, AuditFact]:

@@ -32,6 +32,7 @@ from registry.models import EvaluationRecord, Qualification, Venue
 from registry.services import evaluations, journal, lookup, territories
 from registry.services.context import Context
 from registry.services.pagination import Page, paginate
+from registry.wording import ACTION_LABELS, STATUS_LABELS
 
 HELD = ("qualified", "suspended")
 STATUSES = ("submitted", "under_review", "qualified", "refused", "changes_requested", "suspended", "revoked",
@@ -50,14 +51,6 @@ TRANSITIONS: dict[str, tuple[frozenset[str | None], str]] = {
 ACTIONS = tuple(TRANSITIONS)
 REASON_REQUIRED = frozenset({"refuse", "request_changes", "suspend", "revoke"})
 NEEDS_ELIGIBLE = frozenset({"qualify", "reinstate", "renew"})
-ACTION_LABELS = {"submit": "Soumettre", "start_review": "Commencer l'examen", "qualify": "Qualifier",
-                 "refuse": "Refuser", "request_changes": "Demander des compléments", "suspend": "Suspendre",
-                 "reinstate": "Rétablir", "revoke": "Retirer", "renew": "Renouveler"}
-STATUS_LABELS = {"submitted": "soumise", "under_review": "en examen", "qualified": "qualifié",
-                 "refused": "refusée", "changes_requested": "compléments demandés", "suspended": "suspendue",
-                 "revoked": "retirée", "expired": "expirée", None: "aucune"}
-
-
 def allowed_actions(status: str | None) -> list[str]:
     """The actions an auditor may take from ``status``."""
     return [action for action, (sources, _) in TRANSITIONS.items() if status in sources]
@@ -87,9 +80,9 @@ def decide(session: Session, venue_id: uuid.UUID, set_id: str, action: str, ctx:
     status = qualification.status if qualification else None
     sources, target = TRANSITIONS[action]
     if status not in sources:
-        possible = ", ".join(allowed_actions(status)) or "aucune"
-        raise Conflict(f"Transition impossible : « {action} » depuis l'état « {STATUS_LABELS[status]} » "
-                       f"(actions possibles : {possible}).")
+        possible = ", ".join(f"« {ACTION_LABELS[a]} »" for a in allowed_actions(status)) or "aucune"
+        raise Conflict(f"Décision impossible : « {ACTION_LABELS[action]} » depuis l'état "
+                       f"« {STATUS_LABELS[status]} » (décisions possibles : {possible}).")
     if action in REASON_REQUIRED and not reason:
         raise InvalidInput.on("reason", "Motif obligatoire pour cette décision.")
     if override and not reason:

@@ -10,9 +10,13 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
-from registry.errors import Forbidden, RegistryError
+from marshmallow import ValidationError
+
+from registry import schemas, standard, wording
+from registry.eligibility import Fact
+from registry.errors import Forbidden, InvalidInput, RegistryError
 from registry.models import ApiToken
-from registry.services import evaluations, facts, journal, qualifications, tokens, venues
+from registry.services import evaluations, facts, journal, qualifications, tokens, venue_file, venues
 from registry.services.context import Context
 from registry.web.auth import WRITE_ROLES
 from registry.web.context import auth_session, context_for, db_session
@@ -69,7 +73,9 @@ def _flash_errors(view: Callable) -> Callable:
             details = "; ".join(f"{' '.join(messages)}" for messages in exc.errors.values())
             flash(f"{exc.detail} {details}".strip() if details and details not in exc.detail else exc.detail,
                   "erreur")
-            return redirect(request.referrer or url_for("auditor.queue"))
+            back = (url_for("auditor.venue", venue_id=kwargs["venue_id"], jeu=request.form.get("jeu") or None)
+                    if "venue_id" in kwargs else url_for("auditor.queue"))
+            return redirect(request.referrer or back)
 
     return wrapper
 
@@ -124,7 +130,19 @@ def queue():
     except RegistryError as exc:
         found, search, error = None, None, exc.detail
     return render_template("auditor/queue.html", page=found, search=search, error=error, args=args,
-                           statuses=qualifications.STATUS_LABELS, sets=ctx.catalogue.sets, user=session_user())
+                           statuses=wording.STATUS_LABELS, sets=ctx.catalogue.sets, user=session_user())
+
+
+def _chosen_set(ctx: Context, held: dict[str, Any]) -> str:
+    """The criteria set the file opens on: the one asked for (the queue's), else one with a qualification under
+    way, else the Pass numérique's, else the first."""
+    sets = ctx.catalogue.sets
+    wanted = request.args.get("jeu", "")
+    if wanted in sets:
+        return wanted
+    pending = [set_id for set_id, q in held.items()
+               if set_id in sets and q.status in ("submitted", "under_review", "changes_requested")]
+    return pending[0] if pending else ("pass-numerique" if "pass-numerique" in sets else sorted(sets)[0])
 
 
 @auditor.get("/lieux/<uuid:venue_id>")
@@ -135,14 +153,16 @@ def venue(venue_id: uuid.UUID):
     current = facts.latest(facts.history(db, venue_id, ctx.scope))
     latest = {e.criteria_set: e for e in evaluations.latest_for_venue(db, venue_id, ctx.scope)}
     held = {q.criteria_set: q for q in qualifications.for_venue(db, venue_id, ctx.scope)}
-    sets = [{"set": s, "evaluation": latest.get(s.id),
-             "results": evaluations.titled_results(latest[s.id], ctx.catalogue) if s.id in latest else [],
-             "qualification": held.get(s.id),
-             "actions": qualifications.allowed_actions(held[s.id].status if s.id in held else None)}
-            for s in sorted(ctx.catalogue.sets.values(), key=lambda s: s.id)]
-    return render_template("auditor/venue.html", venue=found, facts=ctx.catalogue.audit_facts(), current=current,
-                           sets=sets, journal=journal.venue_history(db, found), user=session_user(),
-                           action_labels=qualifications.ACTION_LABELS, statuses=qualifications.STATUS_LABELS)
+    chosen = _chosen_set(ctx, held)
+    file = venue_file.build(ctx.catalogue.sets[chosen], found, held.get(chosen), latest.get(chosen), current)
+    fact_labels = {name: fact.label for name, fact in ctx.catalogue.audit_facts().items()}
+    set_titles = {s.id: s.title for s in ctx.catalogue.sets.values()}
+    history = [wording.journal_sentence(entry, fact_labels, set_titles) for entry in journal.venue_history(db, found)]
+    return render_template(
+        "auditor/venue.html", venue=found, file=file, sets=sorted(ctx.catalogue.sets.values(), key=lambda s: s.id),
+        held=held, chosen=chosen, journal=history, user=session_user(), wording=wording,
+        actions=qualifications.allowed_actions(held[chosen].status if chosen in held else None),
+        vocabularies=standard.VOCABULARIES, titles=standard.TITLES, list_fields=standard.LIST_FIELDS)
 
 
 def _parse(fact_type: str, raw: str) -> Any:
@@ -162,34 +182,73 @@ def _parse(fact_type: str, raw: str) -> Any:
     return raw
 
 
-@auditor.post("/lieux/<uuid:venue_id>/faits")
+def _fact_changes(form, declared: dict[str, Fact], current: dict[str, Any]) -> dict[str, tuple[Any, str | None]]:
+    """The facts of the form whose value was given and differs from the current one (or comes with a new piece
+    of evidence); ``InvalidInput`` naming the first wrong one."""
+    changes = {}
+    for name in form.getlist("faits"):
+        fact = declared.get(name)
+        raw, evidence = form.get(f"fait-{name}", "").strip(), form.get(f"preuve-{name}", "").strip() or None
+        if fact is None or not raw:
+            continue
+        try:
+            value = _parse(fact.type, raw)
+        except ValueError as exc:
+            raise InvalidInput.on(f"fait-{name}", f"{fact.label} : {exc}") from None
+        row = current.get(name)
+        if row is None or row.value != value or (evidence and evidence != row.evidence):
+            changes[name] = (value, evidence)
+    return changes
+
+
+def _venue_changes(form) -> dict[str, Any]:
+    """The venue's fields of the form, checked as the API checks them (``VenueUpdateSchema``)."""
+    data: dict[str, Any] = {}
+    for name in form.getlist("champs"):
+        if name in standard.LIST_FIELDS:  # checkboxes of the standard's values, else values separated by commas
+            values = form.getlist(f"champ-{name}")
+            if name not in standard.VOCABULARIES:
+                values = [part for value in values for part in value.split(",")]
+            data[name] = [value.strip() for value in values if value.strip()]
+        else:
+            data[name] = form.get(f"champ-{name}", "").strip() or None
+    try:
+        return schemas.VenueUpdateSchema().load(data)
+    except ValidationError as exc:
+        first = next(iter(exc.messages))
+        message = exc.messages[first]
+        text = " ".join(str(m) for m in message) if isinstance(message, list) else str(message)
+        raise InvalidInput.on(f"champ-{first}", f"{standard.TITLES.get(first, first)} : {text}") from None
+
+
+@auditor.post("/lieux/<uuid:venue_id>/dossier")
 @login_required
 @_flash_errors
-def record_fact(venue_id: uuid.UUID):
-    ctx = page_context()
-    name = request.form.get("name", "")
-    fact = ctx.catalogue.audit_facts().get(name)
-    if fact is None:
-        flash(f"Fait inconnu : {name}.", "erreur")
-    else:
-        try:
-            value = _parse(fact.type, request.form.get("value", ""))
-        except ValueError as exc:
-            flash(f"{fact.label} : {exc}", "erreur")
-        else:
-            facts.record(db_session(), venue_id, name, value, request.form.get("evidence"), ctx)
-            flash(f"{fact.label} : enregistré.", "info")
-    return redirect(url_for("auditor.venue", venue_id=venue_id, _anchor="faits"))
+def save_file(venue_id: uuid.UUID):
+    """Save, in one form, the venue's fields and the facts an auditor changed in the file."""
+    ctx, db = page_context(), db_session()
+    set_id = request.form.get("jeu", "")
+    current = facts.latest(facts.history(db, venue_id, ctx.scope))
+    try:
+        revision = int(request.form.get("revision", ""))
+    except ValueError:
+        raise InvalidInput.on("revision", "Révision du lieu manquante : rechargez la page.") from None
+    saved = venue_file.save(db, venue_id, revision, _venue_changes(request.form),
+                            _fact_changes(request.form, ctx.catalogue.audit_facts(), current), ctx)
+    labels = {**standard.TITLES, **{n: f.label for n, f in ctx.catalogue.audit_facts().items()}}
+    flash("Enregistré : " + ", ".join(labels.get(n, n) for n in saved) + "." if saved
+          else "Rien à enregistrer : aucune valeur n'a changé.", "dossier")
+    return redirect(url_for("auditor.venue", venue_id=venue_id, jeu=set_id, _anchor="enregistrement"))
 
 
 @auditor.post("/lieux/<uuid:venue_id>/evaluations")
 @login_required
 @_flash_errors
 def evaluate(venue_id: uuid.UUID):
-    set_id = request.form.get("criteria_set", "")
-    record = evaluations.evaluate_venue(db_session(), venue_id, set_id, page_context())
-    flash(f"Évaluation {set_id} : {record.overall}.", "info")
-    return redirect(url_for("auditor.venue", venue_id=venue_id, _anchor=f"jeu-{set_id}"))
+    set_id, ctx = request.form.get("criteria_set", ""), page_context()
+    record = evaluations.evaluate_venue(db_session(), venue_id, set_id, ctx)
+    flash(f"Évaluation « {ctx.catalogue.get(set_id).title} » : {wording.OUTCOME_LABELS[record.overall]}.", "decision")
+    return redirect(url_for("auditor.venue", venue_id=venue_id, jeu=set_id, _anchor="decision"))
 
 
 @auditor.post("/lieux/<uuid:venue_id>/qualifications/<set_id>")
@@ -200,5 +259,5 @@ def decide(venue_id: uuid.UUID, set_id: str):
         db_session(), venue_id, set_id, request.form.get("action", ""), page_context(),
         reason=request.form.get("reason"), override=bool(request.form.get("override")),
         validity_days=current_app.config["QUALIFICATION_VALIDITY_DAYS"])
-    flash(f"Décision enregistrée : {qualifications.STATUS_LABELS[qualification.status]}.", "info")
-    return redirect(url_for("auditor.venue", venue_id=venue_id, _anchor=f"jeu-{set_id}"))
+    flash(f"Décision enregistrée : {wording.STATUS_LABELS[qualification.status]}.", "decision")
+    return redirect(url_for("auditor.venue", venue_id=venue_id, jeu=set_id, _anchor="decision"))

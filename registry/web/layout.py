@@ -12,7 +12,7 @@ import brotli
 from flask import Flask, Response, request, url_for
 from flask_compress import Compress
 
-from registry.wording import french_number
+from registry.wording import french_number, paris_time
 
 NAVIGATION = (("pages.public_map", "Trouver un lieu"), ("collectivites.index", "Couverture des territoires"),
               ("auditor.queue", "Espace des opérateurs"), ("pages.api_docs", "Données et API"))
@@ -91,6 +91,7 @@ def init_layout(app: Flask) -> None:
                                    "french_number": french_number})
     app.add_template_filter(french_phone)
     app.add_template_filter(french_number)
+    app.add_template_filter(paris_time)
     app.config.setdefault("COMPRESS_MIMETYPES", [
         "text/html", "text/css", "text/csv", "text/javascript", "application/javascript", "application/json",
         "application/geo+json", "application/problem+json", "image/svg+xml", "application/vnd.oai.openapi+json"])
