@@ -8,9 +8,12 @@ from registry.eligibility import RECOMMENDED, CriteriaSet, Fact, criterion, met,
 from criteria.common import missing
 
 SOURCE = "aidantsconnect.beta.gouv.fr, FAQ « habilitation »"
-STRUCTURE_KIND = Fact("structure_kind", "string", "Type de structure",
-                      help="france-services, ccas, cias, pimms, mediation-numerique, collectivite, "
-                           "service-public, travail-social, autre")
+STRUCTURE_KIND = Fact("structure_kind", "string", "Type de structure", choices=(
+    ("france-services", "France services"), ("ccas", "Centre communal d'action sociale (CCAS)"),
+    ("cias", "Centre intercommunal d'action sociale (CIAS)"),
+    ("pimms", "Point information médiation multi services (PIMMS)"),
+    ("mediation-numerique", "Structure de médiation numérique"), ("collectivite", "Collectivité territoriale"),
+    ("service-public", "Service public"), ("travail-social", "Structure de travail social"), ("autre", "Autre")))
 AIDANTS = Fact("aidants_count", "integer", "Nombre d'aidants déclarés")
 NOT_SALARIED = Fact("aidants_not_salaried", "integer",
                     "Dont bénévoles, volontaires en service civique ou élus")
@@ -30,7 +33,8 @@ def eligible_structure(facts, eligible_kinds):
     kind = facts.get(STRUCTURE_KIND.name)
     if not kind:
         return unknown(STRUCTURE_KIND.name, "Type de structure non renseigné")
-    return met(f"Structure : {kind}") if kind in eligible_kinds else unmet(f"Structure « {kind} » non éligible")
+    shown = STRUCTURE_KIND.shown(kind)
+    return met(f"Structure : {shown}") if kind in eligible_kinds else unmet(f"Structure « {shown} » non éligible")
 
 
 @criterion(id="aidants-salaries", title="Aidants salariés uniquement", facts=(AIDANTS, NOT_SALARIED),

@@ -67,10 +67,18 @@ class Fact:
     label: str
     origin: str = "audit"
     help: str = ""
+    #: For a ``string`` fact taking one of a few values: ``(value, French label)`` pairs (a list to choose from).
+    choices: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.type not in FACT_TYPES:
             raise ValueError(f"fact {self.name}: unknown type {self.type}")
+        if self.choices and self.type != "string":
+            raise ValueError(f"fact {self.name}: choices are for string facts")
+
+    def shown(self, value: Any) -> Any:
+        """``value`` as a person reads it: a choice's label, else the value itself."""
+        return dict(self.choices).get(value, value) if self.choices else value
 
 
 #: The national standard's fields that criteria may read, with their types.

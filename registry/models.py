@@ -265,13 +265,15 @@ class Qualification(TimestampMixin, Base):
     __tablename__ = "qualifications"
     __table_args__ = (Index("ix_qualifications_venue_set", "venue_pk", "criteria_set", unique=True,
                             postgresql_include=["status", "valid_until"]),
-                      Index("ix_qualifications_status", "status", "valid_until"))
+                      Index("ix_qualifications_status", "status", "valid_until"),
+                      Index("ix_qualifications_submitted", "submitted_at"))
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
     venue_pk: Mapped[int] = mapped_column(ForeignKey("venues.pk"))
     criteria_set: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last « submit »
     needs_review: Mapped[bool] = mapped_column(default=False)
     review_reason: Mapped[str | None] = mapped_column(Text)
     valid_from: Mapped[date | None] = mapped_column(Date)

@@ -98,9 +98,9 @@ class Sentence:
     derogation: bool = False
 
 
-def journal_sentence(entry: Any, fact_labels: dict[str, str], set_titles: dict[str, str]) -> Sentence:
-    """``entry`` (a ``JournalEntry``) in French, with its field-by-field differences; ``fact_labels`` and
-    ``set_titles`` name the audit facts and the criteria sets."""
+def journal_sentence(entry: Any, facts: dict[str, Any], set_titles: dict[str, str]) -> Sentence:
+    """``entry`` (a ``JournalEntry``) in French, with its field-by-field differences; ``facts`` (audit facts by
+    name) and ``set_titles`` name the facts, their values and the criteria sets."""
     before, after = entry.before or {}, entry.after or {}
     actor = actor_name(entry.actor)
     action = entry.action
@@ -120,9 +120,11 @@ def journal_sentence(entry: Any, fact_labels: dict[str, str], set_titles: dict[s
                                          f"{outcome}")
     if action == "fact.recorded":
         name = next((k for k in after if k != "evidence"), "")
-        label = fact_labels.get(name, name)
+        fact = facts.get(name)
+        label = fact.label if fact else name
+        shown = fact.shown if fact else (lambda value: value)
         return Sentence(entry.at, actor, f"{actor} a enregistré le fait « {label} »",
-                        [Change(label, french_value(before.get(name)), french_value(after.get(name)))],
+                        [Change(label, french_value(shown(before.get(name))), french_value(shown(after.get(name))))],
                         reason=f"Preuve : {after['evidence']}" if after.get("evidence") else None)
     verb = VENUE_VERBS.get(action, f"a fait « {action} »")
     changes = [Change(TITLES.get(name, _field_label(name)), french_value(before.get(name)), french_value(value))

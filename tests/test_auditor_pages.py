@@ -6,6 +6,7 @@ import html
 import re
 
 import pytest
+from sqlalchemy import select
 
 from registry.services import tokens
 
@@ -126,3 +127,106 @@ def test_a_revoked_token_ends_the_session(logged_in, session):
     token = session.scalar(select(ApiToken).where(ApiToken.name == "Auditrice Aveyron"))
     tokens.revoke(session, token.prefix)
     assert logged_in.get("/auditeur/").status_code == 302
+
+
+@pytest.fixture
+def submitted(client, session, create_venue, operator):
+    """63 submitted venues: 60 in Rodez, 3 in Montpellier (outside Aveyron), submitted one after the other."""
+    from datetime import datetime, timedelta, timezone
+
+    from registry.models import Qualification
+
+    names = []
+    for number in range(63):
+        fields = ({"code_insee": "34172", "code_postal": "34000", "commune": "Montpellier", "latitude": 43.61,
+                   "longitude": 3.88} if number >= 60 else {})
+        venue_id = create_venue(nom=f"Lieu {number:02d}", **fields).get_json()["id"]
+        response = client.post(f"/api/v1/operator/venues/{venue_id}/qualifications/pass-numerique/decisions",
+                               json={"action": "submit"}, headers=operator)
+        assert response.status_code == 200
+        names.append(f"Lieu {number:02d}")
+    start = datetime(2026, 11, 1, 9, tzinfo=timezone.utc)
+    for q in session.scalars(select(Qualification)):  # one submission a day, in the order of the names
+        q.submitted_at = start + timedelta(days=int(q.venue.nom.split()[1]))
+    session.commit()
+    return names
+
+
+def queue_rows(page: str) -> list[str]:
+    return re.findall(r'<td><a href="/auditeur/lieux/[^"]+">([^<]+)</a></td>', page)
+
+
+def test_the_queue_is_paged_sorted_counted_and_filtered(logged_in, submitted):
+    first = logged_in.get("/auditeur/").get_data(as_text=True)  # the auditor's scope: Aveyron only
+    assert "60 qualifications (page 1 sur 2)" in first and len(queue_rows(first)) == 50
+    assert "soumise : 60" in first and 'aria-label="Pages de la file"' in first
+    second = logged_in.get("/auditeur/", query_string={"page": 2}).get_data(as_text=True)
+    assert sorted(queue_rows(first) + queue_rows(second)) == submitted[:60]
+    newest = logged_in.get("/auditeur/", query_string={"tri": "submitted", "ordre": "desc"}).get_data(as_text=True)
+    assert queue_rows(newest)[:3] == ["Lieu 59", "Lieu 58", "Lieu 57"] and 'aria-sort="descending"' in newest
+    assert "Soumise le" in newest and "30/12/2026 à 10:00" in newest  # Paris time
+    dated = logged_in.get("/auditeur/", query_string={"soumise_du": "2026-11-03", "soumise_au": "2026-11-05",
+                                                     "tri": "venue"}).get_data(as_text=True)
+    assert queue_rows(dated) == ["Lieu 02", "Lieu 03", "Lieu 04"]
+    by_name = logged_in.get("/auditeur/", query_string={"territoire": "Rodez", "q": "lieu 1"}).get_data(as_text=True)
+    assert queue_rows(by_name)[:2] == ["Lieu 10", "Lieu 11"] and "Rodez (commune 12202)" in by_name
+    assert "Lieux trouvés dans Rodez" in by_name
+    elsewhere = logged_in.get("/auditeur/", query_string={"territoire": "Millau"}).get_data(as_text=True)
+    assert "Rien à traiter." in elsewhere
+    wrong = logged_in.get("/auditeur/", query_string={"soumise_du": "hier"}).get_data(as_text=True)
+    assert "n'est pas une date" in html.unescape(wrong)
+
+
+def visible_text(page: str) -> str:
+    """What a person reads of a page: no scripts, no tags, no attributes."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def test_no_internal_code_is_shown_to_a_person(logged_in, client, create_venue, session, app):
+    """The operators' and collectivités' pages after a venue's whole life (created, facts, evaluations,
+    decisions with a derogation, an update, unpublished): no status, action, outcome, role, journal or
+    criterion code in what they show."""
+    from registry.services import qualifications, venues
+    from registry.wording import ACTION_LABELS, OUTCOME_LABELS, PUBLICATION_LABELS, RESULT_LABELS, ROLE_LABELS
+
+    catalogue = app.extensions["registry.criteria"]
+    venue_id = create_venue().get_json()["id"]
+    url = f"/auditeur/lieux/{venue_id}"
+    page = logged_in.get(url).get_data(as_text=True)
+    token = csrf(page)
+    logged_in.post(f"{url}/dossier", data={**file_form(page), "fait-trained_mediators": "1", "csrf_token": token})
+    for set_id in catalogue.sets:
+        logged_in.post(f"{url}/evaluations", data={"criteria_set": set_id, "csrf_token": token})
+    for action, extra in (("submit", {}), ("start_review", {}),
+                          ("qualify", {"override": "1", "reason": "Pièces vues sur place"}), ("suspend",
+                                                                                              {"reason": "Fermé"})):
+        logged_in.post(f"{url}/qualifications/pass-numerique", data={"action": action, "csrf_token": token, **extra})
+    page = logged_in.get(url).get_data(as_text=True)
+    logged_in.post(f"{url}/dossier", data={**file_form(page), "champ-horaires": "Mo-Fr 09:00-12:00",
+                                           "csrf_token": csrf(page)})
+    from registry.services.context import Context
+
+    venues.set_publication_status(session, __import__("uuid").UUID(venue_id), "unpublished",
+                                  Context("test", catalogue=catalogue))
+    assert qualifications  # the service's codes are the ones scanned for
+    pages = {path: logged_in.get(path).get_data(as_text=True)
+             for path in ["/auditeur/", "/auditeur/?etat=suspended", url, *(f"{url}?jeu={s}" for s in catalogue.sets),
+                          "/couverture/", "/couverture/departement/12"]}
+    codes = {*wording_codes(), *ACTION_LABELS, *OUTCOME_LABELS, *RESULT_LABELS, *PUBLICATION_LABELS, *ROLE_LABELS,
+             *(c.id for s in catalogue.sets.values() for c in s.criteria if re.search(r"[-_]", c.id)),
+             *catalogue.audit_facts(),
+             *(s.id for s in catalogue.sets.values())}
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(c) for c in sorted(codes, key=len, reverse=True))
+                         + r")(?![\w-])")
+    found = {path: sorted(set(pattern.findall(visible_text(body)))) for path, body in pages.items()}
+    assert {path: codes for path, codes in found.items() if codes} == {}
+    assert "Par dérogation." in visible_text(pages[url])
+
+
+def wording_codes() -> set[str]:
+    """Every status code and every journal action the registry writes."""
+    from registry.wording import DECISION_VERBS, STATUS_LABELS, VENUE_VERBS
+
+    return {*(c for c in STATUS_LABELS if c), *VENUE_VERBS, *(f"qualification.{a}" for a in DECISION_VERBS),
+            "fact.recorded", "evaluation.stored", "evaluations.bulk", "import.finished"}

@@ -42,6 +42,9 @@ def coerce(fact: Fact, value: Any) -> Any:
         ok = isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
     if not ok:
         raise InvalidInput.on("value", f"{fact.label} : {TYPE_LABELS[fact.type]} est attendu.")
+    if fact.choices and value not in dict(fact.choices):
+        raise InvalidInput.on("value", f"{fact.label} : l'une des valeurs {', '.join(c for c, _ in fact.choices)} "
+                                       "est attendue.")
     return value
 
 

@@ -22,6 +22,11 @@ class Page:
     def has_next(self) -> bool:
         return self.page * self.per_page < self.total
 
+    @property
+    def pages(self) -> int:
+        """How many pages the matching rows fill (at least one)."""
+        return max(1, -(-self.total // self.per_page))
+
 
 def paginate(session: Session, statement: Select, page: int, per_page: int) -> Page:
     """Run ``statement`` for one page (1-based) and count every matching row."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Text, and_, cast, func, or_, select
@@ -28,11 +28,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from registry.db import is_sqlite, load_json
 from registry.errors import Conflict, InvalidInput, NotFound, StaleRevision
-from registry.models import EvaluationRecord, Qualification, Venue
+from registry.models import EvaluationRecord, Qualification, Venue, utcnow
 from registry.services import evaluations, journal, lookup, territories
 from registry.services.context import Context
 from registry.services.pagination import Page, paginate
-from registry.wording import ACTION_LABELS, STATUS_LABELS
+from registry.wording import ACTION_LABELS, OUTCOME_LABELS, PARIS, STATUS_LABELS
 
 HELD = ("qualified", "suspended")
 STATUSES = ("submitted", "under_review", "qualified", "refused", "changes_requested", "suspended", "revoked",
@@ -101,6 +101,8 @@ def decide(session: Session, venue_id: uuid.UUID, set_id: str, action: str, ctx:
         qualification.valid_from, qualification.valid_until = today, today + timedelta(days=validity_days)
     if action in NEEDS_ELIGIBLE:
         qualification.override_reason = reason if override else None
+    if action == "submit":
+        qualification.submitted_at = utcnow()
     if action not in ("submit", "start_review"):
         qualification.needs_review, qualification.review_reason = False, None
     try:
@@ -153,8 +155,8 @@ def review_held(session: Session, venue: Venue, ctx: Context) -> list[Qualificat
         evaluation = evaluations.store_evaluation(session, venue, qualification.criteria_set, ctx)
         if evaluation.overall != "eligible" and not qualification.needs_review:
             qualification.needs_review = True
-            qualification.review_reason = (f"Révision {venue.revision} : évaluation {evaluation.overall} "
-                                           f"(n° {evaluation.pk})")
+            qualification.review_reason = (f"Révision {venue.revision} : évaluation "
+                                           f"{OUTCOME_LABELS[evaluation.overall]} (n° {evaluation.pk})")
             journal.record(session, ctx.actor, "qualification.needs_review", "venue", venue.id, venue.pk,
                            after={"criteria_set": qualification.criteria_set, "evaluation": evaluation.pk,
                                   "overall": evaluation.overall})
@@ -260,27 +262,67 @@ def attach_labels(session: Session, venues: list[Venue], ctx: Context) -> list[V
     return venues
 
 
+#: How the work queue may be sorted: name -> its columns, in order.
+QUEUE_SORTS = {"submitted": (Qualification.submitted_at,), "venue": (Venue.nom,), "commune": (Venue.commune, Venue.nom),
+               "status": (Qualification.status,), "set": (Qualification.criteria_set,),
+               "valid_until": (Qualification.valid_until,)}
+#: What awaits an auditor: a decision to take, or a qualification flagged for review.
+AWAITING = ("submitted", "under_review", "changes_requested")
+
+
+def _scope_conditions(session: Session, ctx: Context, criteria_set: str | None, territory: str | None,
+                      q: str | None) -> list:
+    conditions = territories.venue_filters(session, Venue.commune_code, territory, ctx.scope)
+    if criteria_set:
+        conditions.append(Qualification.criteria_set == criteria_set)
+    if q:
+        pattern = f"%{q.lower()}%"
+        conditions.append(or_(func.lower(Venue.nom).like(pattern), func.lower(Venue.commune).like(pattern)))
+    return conditions
+
+
 def work_queue(session: Session, ctx: Context, *, page: int = 1, per_page: int = 50, status: str | None = None,
                criteria_set: str | None = None, territory: str | None = None, needs_review: bool | None = None,
-               expiring_within_days: int | None = None) -> Page:
+               expiring_within_days: int | None = None, submitted_from: date | None = None,
+               submitted_to: date | None = None, q: str | None = None, sort: str | None = None,
+               descending: bool = False) -> Page:
     """Qualifications to look at, in the actor's scope: by default those awaiting a decision, flagged for
-    review or expiring within 30 days; filters narrow it down."""
-    statement = select(Qualification).join(Venue).options(joinedload(Qualification.venue))
+    review or expiring within 30 days; filters narrow it down (``q``: the venue's name or commune; submission
+    dates inclusive); ``sort``: one of ``QUEUE_SORTS`` (default: flagged first, then the oldest change)."""
     today = ctx.day()
+    conditions = _scope_conditions(session, ctx, criteria_set, territory, q)
     if status:
-        statement = statement.where(Qualification.status == status)
-    if criteria_set:
-        statement = statement.where(Qualification.criteria_set == criteria_set)
+        conditions.append(Qualification.status == status)
     if needs_review is not None:
-        statement = statement.where(Qualification.needs_review.is_(needs_review))
+        conditions.append(Qualification.needs_review.is_(needs_review))
     if expiring_within_days is not None:
-        statement = statement.where(Qualification.status.in_(HELD), Qualification.valid_until
-                                    <= today + timedelta(days=expiring_within_days))
+        conditions += [Qualification.status.in_(HELD),
+                       Qualification.valid_until <= today + timedelta(days=expiring_within_days)]
     if not (status or needs_review is not None or expiring_within_days is not None):
-        statement = statement.where(or_(
-            Qualification.status.in_(("submitted", "under_review", "changes_requested")),
-            Qualification.needs_review.is_(True),
+        conditions.append(or_(
+            Qualification.status.in_(AWAITING), Qualification.needs_review.is_(True),
             and_(Qualification.status.in_(HELD), Qualification.valid_until <= today + timedelta(days=30))))
-    statement = statement.where(*territories.venue_filters(session, Venue.commune_code, territory, ctx.scope))
-    return paginate(session, statement.order_by(Qualification.needs_review.desc(), Qualification.updated_at,
-                                                Qualification.pk), page, per_page)
+    if submitted_from:
+        conditions.append(Qualification.submitted_at >= datetime.combine(submitted_from, time.min, PARIS))
+    if submitted_to:
+        conditions.append(Qualification.submitted_at < datetime.combine(submitted_to + timedelta(days=1), time.min,
+                                                                        PARIS))
+    if sort in QUEUE_SORTS:
+        order = [c.desc().nulls_last() if descending else c.asc().nulls_last() for c in QUEUE_SORTS[sort]]
+    else:
+        order = [Qualification.needs_review.desc(), Qualification.updated_at]
+    statement = (select(Qualification).join(Venue).options(joinedload(Qualification.venue)).where(*conditions)
+                 .order_by(*order, Qualification.pk))
+    return paginate(session, statement, page, per_page)
+
+
+def queue_counts(session: Session, ctx: Context, *, criteria_set: str | None = None, territory: str | None = None,
+                 q: str | None = None) -> dict[str, int]:
+    """How many qualifications of each status the actor's scope holds (with the queue's set, territory and text
+    filters), and under ``"needs_review"`` how many are flagged for review."""
+    conditions = _scope_conditions(session, ctx, criteria_set, territory, q)
+    counts = dict(session.execute(select(Qualification.status, func.count()).join(Venue).where(*conditions)
+                                  .group_by(Qualification.status)).all())
+    counts["needs_review"] = session.scalar(select(func.count()).select_from(Qualification).join(Venue).where(
+        *conditions, Qualification.needs_review.is_(True))) or 0
+    return counts

@@ -30,6 +30,7 @@ class QualificationSchema(Schema):
     valid_until = fields.Date(allow_none=True)
     evaluation_id = fields.Integer(attribute="evaluation_pk", allow_none=True)
     override_reason = fields.String(allow_none=True)
+    submitted_at = fields.DateTime(allow_none=True, metadata={"description": "Dernière soumission"})
     allowed_actions = fields.Function(lambda q: qualifications.allowed_actions(q.status))
     updated_at = fields.DateTime()
 
@@ -48,6 +49,12 @@ class QueueArgsSchema(PaginationArgsSchema):
     territory = fields.String()
     needs_review = fields.Boolean()
     expiring_within_days = fields.Integer(validate=validate.Range(min=0, max=3650))
+    q = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "Nom ou commune du lieu"})
+    submitted_from = fields.Date(metadata={"description": "Soumises ce jour-là ou après (heure de Paris)"})
+    submitted_to = fields.Date(metadata={"description": "Soumises ce jour-là ou avant (heure de Paris)"})
+    sort = fields.String(validate=validate.OneOf(tuple(qualifications.QUEUE_SORTS)),
+                         metadata={"description": "Tri : " + ", ".join(qualifications.QUEUE_SORTS)})
+    descending = fields.Boolean(load_default=False, metadata={"description": "Ordre décroissant"})
 
 
 class JournalEntrySchema(Schema):

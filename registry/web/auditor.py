@@ -6,6 +6,7 @@ import functools
 import re
 import uuid
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -16,7 +17,8 @@ from registry import schemas, standard, wording
 from registry.eligibility import Fact
 from registry.errors import Forbidden, InvalidInput, RegistryError
 from registry.models import ApiToken
-from registry.services import evaluations, facts, journal, qualifications, tokens, venue_file, venues
+from registry.services import (evaluations, facts, journal, qualifications, territories, tokens, venue_file,
+                               venues)
 from registry.services.context import Context
 from registry.web.auth import WRITE_ROLES
 from registry.web.context import auth_session, context_for, db_session
@@ -112,25 +114,49 @@ def logout():
     return redirect(url_for("auditor.login"))
 
 
+QUEUE_PER_PAGE = 50
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise InvalidInput.on("soumise", f"« {text} » n'est pas une date (AAAA-MM-JJ).") from None
+
+
 @auditor.get("/")
 @login_required
 def queue():
-    ctx = page_context()
-    args = request.args
-    filters: dict[str, Any] = {
-        "status": args.get("status") or None, "criteria_set": args.get("criteria_set") or None,
-        "territory": args.get("territory") or None,
-        "needs_review": True if args.get("needs_review") else None,
-        "expiring_within_days": 30 if args.get("expiring") else None,
-    }
-    error = None
+    ctx, db, args = page_context(), db_session(), request.args
+    text = args.get("territoire", "").strip()
+    place, candidates, error = None, [], None
+    if text:
+        found = territories.choose(db, text)
+        if len(found) == 1:
+            place = found[0]
+        elif found:
+            candidates = found
+        else:
+            error = f"Aucun territoire ne correspond à « {text} »."
+    territory = f"{place.kind}:{place.code}" if place else None
+    common = {"criteria_set": args.get("jeu") or None, "territory": territory, "q": args.get("q", "").strip() or None}
+    found_page = counts = search = None
     try:
-        found = qualifications.work_queue(db_session(), ctx, per_page=100, **filters)
-        search = venues.list_venues(db_session(), q=args["q"], scope=ctx.scope, per_page=20) if args.get("q") else None
+        found_page = qualifications.work_queue(
+            db, ctx, page=max(1, args.get("page", 1, type=int)), per_page=QUEUE_PER_PAGE,
+            status=args.get("etat") or None, needs_review=True if args.get("a_revoir") else None,
+            expiring_within_days=30 if args.get("expire") else None, submitted_from=_date(args.get("soumise_du")),
+            submitted_to=_date(args.get("soumise_au")), sort=args.get("tri") or None,
+            descending=args.get("ordre") == "desc", **common)
+        counts = qualifications.queue_counts(db, ctx, **common)
+        if common["q"]:
+            search = venues.list_venues(db, q=common["q"], territory=territory, scope=ctx.scope, per_page=20)
     except RegistryError as exc:
-        found, search, error = None, None, exc.detail
-    return render_template("auditor/queue.html", page=found, search=search, error=error, args=args,
-                           statuses=wording.STATUS_LABELS, sets=ctx.catalogue.sets, user=session_user())
+        error = exc.detail
+    return render_template("auditor/queue.html", page=found_page, counts=counts, search=search, error=error,
+                           args=args, place=place, candidates=candidates, describe=territories.describe,
+                           wording=wording, sets=ctx.catalogue.sets, user=session_user(),
+                           sorts=qualifications.QUEUE_SORTS)
 
 
 def _chosen_set(ctx: Context, held: dict[str, Any]) -> str:
@@ -155,9 +181,9 @@ def venue(venue_id: uuid.UUID):
     held = {q.criteria_set: q for q in qualifications.for_venue(db, venue_id, ctx.scope)}
     chosen = _chosen_set(ctx, held)
     file = venue_file.build(ctx.catalogue.sets[chosen], found, held.get(chosen), latest.get(chosen), current)
-    fact_labels = {name: fact.label for name, fact in ctx.catalogue.audit_facts().items()}
     set_titles = {s.id: s.title for s in ctx.catalogue.sets.values()}
-    history = [wording.journal_sentence(entry, fact_labels, set_titles) for entry in journal.venue_history(db, found)]
+    history = [wording.journal_sentence(entry, ctx.catalogue.audit_facts(), set_titles)
+               for entry in journal.venue_history(db, found)]
     return render_template(
         "auditor/venue.html", venue=found, file=file, sets=sorted(ctx.catalogue.sets.values(), key=lambda s: s.id),
         held=held, chosen=chosen, journal=history, user=session_user(), wording=wording,

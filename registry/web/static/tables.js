@@ -1,6 +1,6 @@
-// The collectivités' pages, enhanced: territory suggestions as one types (after a pause), tables sorted and
-// filtered in place when the whole table is on the page. Without JavaScript the same links and forms ask the
-// server, which sorts, filters and pages the same way.
+// Tables and territory fields of the collectivités' and operators' pages, enhanced: territory suggestions as
+// one types (after a pause), tables sorted and filtered in place when the whole table is on the page. Without
+// JavaScript the same links and forms ask the server, which sorts, filters and pages the same way.
 (function () {
   "use strict";
   var KINDS = { commune: "commune", epci: "EPCI", departement: "département", region: "région" };
