@@ -108,7 +108,7 @@ def test_an_auditor_reviews_and_qualifies_a_venue_by_keyboard(live_server, brows
     assert "Médiathèque de Rodez" in browser.find_element(By.TAG_NAME, "table").text
 
     # Open the venue from the queue: its file opens on the queue's criteria set, what is missing first.
-    press_enter_on(browser, "table a")
+    press_enter_on(browser, "#file tbody a")
     assert heading_shows(browser, "Médiathèque de Rodez")
     press_enter_on(browser, "#decision ~ form button")  # evaluate the current revision
     assert message_shows(browser, "Évaluation « Qualification Pass numérique » : incomplète.")

@@ -130,7 +130,8 @@ def test_qualifying_needs_an_eligible_evaluation_or_a_reasoned_override(client, 
     decide(client, operator, venue_id, "submit")
     decide(client, operator, venue_id, "start_review")
     refused = decide(client, operator, venue_id, "qualify", expect=409)
-    assert "pas éligible (incomplete)" in refused["detail"] and "charte-signee (unknown)" in refused["detail"]
+    assert "pas éligible (évaluation incomplète)" in refused["detail"]
+    assert "« Charte signée et en cours de validité » (inconnu)" in refused["detail"]
     assert "reason" in decide(client, operator, venue_id, "qualify", expect=422, override=True)["errors"]
     forced = decide(client, operator, venue_id, "qualify", override=True, reason="convention signée, pièces à venir")
     assert forced["status"] == "qualified" and forced["override_reason"] == "convention signée, pièces à venir"

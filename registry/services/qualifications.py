@@ -32,7 +32,7 @@ from registry.models import EvaluationRecord, Qualification, Venue, utcnow
 from registry.services import evaluations, journal, lookup, territories
 from registry.services.context import Context
 from registry.services.pagination import Page, paginate
-from registry.wording import ACTION_LABELS, OUTCOME_LABELS, PARIS, STATUS_LABELS
+from registry.wording import ACTION_LABELS, OUTCOME_LABELS, PARIS, RESULT_LABELS, STATUS_LABELS
 
 HELD = ("qualified", "suspended")
 STATUSES = ("submitted", "under_review", "qualified", "refused", "changes_requested", "suspended", "revoked",
@@ -131,11 +131,12 @@ def _relied_on(session: Session, venue: Venue, set_id: str, action: str, ctx: Co
                               .order_by(EvaluationRecord.pk.desc()).limit(1))
     evaluation = evaluations.store_evaluation(session, venue, set_id, ctx)
     if evaluation.overall != "eligible" and not override:
-        failing = [f"{r['criterion_id']} ({r['status']})" for r in evaluation.results
-                   if r["severity"] == "required" and r["status"] in ("unmet", "unknown")]
+        titles = {c.id: c.title for c in ctx.catalogue.get(set_id).criteria}
+        failing = [f"« {titles.get(r['criterion_id'], r['criterion_id'])} » ({RESULT_LABELS[r['status']]})"
+                   for r in evaluation.results if r["severity"] == "required" and r["status"] in ("unmet", "unknown")]
         session.commit()  # the evaluation is kept: it explains the refusal
-        raise Conflict(f"Le lieu n'est pas éligible ({evaluation.overall}) à la révision {venue.revision} : "
-                       + ", ".join(failing) + ". Une dérogation motivée est possible.",
+        raise Conflict(f"Le lieu n'est pas éligible (évaluation {OUTCOME_LABELS[evaluation.overall]}) à la révision "
+                       f"{venue.revision} : " + ", ".join(failing) + ". Une dérogation motivée est possible.",
                        {"evaluation": [str(evaluation.pk)]})
     return evaluation
 
