@@ -50,7 +50,7 @@ def login_required(view: Callable | None = None, *, roles: tuple[str, ...] = WRI
             if user is None:
                 return redirect(url_for(login, next=request.full_path))
             if user.role not in roles:
-                raise Forbidden(f"Le rôle « {user.role} » n'ouvre pas cette page.")
+                raise Forbidden(f"Le rôle « {wording.ROLE_LABELS.get(user.role, user.role)} » n'ouvre pas cette page.")
             return page(*args, **kwargs)
 
         return wrapper
