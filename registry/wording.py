@@ -33,6 +33,10 @@ VENUE_VERBS = {"venue.created": "a créé le lieu", "venue.updated": "a modifié
                "venue.draft": "a remis le lieu en brouillon", "venue.geocoded": "a placé le lieu à son adresse",
                "venue.merged": "a fusionné ce lieu dans un autre", "venue.absorbed": "a fusionné un doublon dans ce lieu",
                "venue.duplicate_dismissed": "a écarté un doublon supposé"}
+#: What a public report may be about, and what becomes of it.
+REPORT_REASONS = {"horaires": "Horaires", "services": "Services proposés", "adresse": "Adresse",
+                  "contacts": "Téléphone, courriel ou site", "n-existe-plus": "Le lieu n'existe plus", "autre": "Autre"}
+REPORT_STATUSES = {"open": "à traiter", "accepted": "accepté", "dismissed": "écarté"}
 #: Journal fields that are bookkeeping, not a change a person made.
 _QUIET = {"revision", "evaluation", "criteria_set", "reason", "override", "evidence"}
 
@@ -73,7 +77,10 @@ def french_value(value: Any) -> str:
 
 
 def actor_name(actor: str) -> str:
-    """``token:Auditrice Aveyron`` → « Auditrice Aveyron »; the CLI's actors as they are (« registry import »)."""
+    """``token:Auditrice Aveyron`` → « Auditrice Aveyron »; the public, « Une personne » (reports are anonymous);
+    the CLI's actors as they are (« registry import »)."""
+    if actor == "anonymous":
+        return "Une personne"
     return actor.split(":", 1)[1] if actor.startswith("token:") else actor
 
 
@@ -94,7 +101,7 @@ class Sentence:
     actor: str
     text: str
     changes: list[Change] = field(default_factory=list)
-    reason: str | None = None
+    note: str | None = None  # « Motif : … », « Preuve : … », the text of a report
     derogation: bool = False
 
 
@@ -113,11 +120,20 @@ def journal_sentence(entry: Any, facts: dict[str, Any], set_titles: dict[str, st
             "status" in after and before.get("status") != after.get("status")) else []
         if "overall" in after:
             text += f" : évaluation {OUTCOME_LABELS.get(after['overall'], after['overall'])}"
-        return Sentence(entry.at, actor, text, changes, after.get("reason"), bool(after.get("override")))
+        note = f"Motif : {after['reason']}" if after.get("reason") else None
+        return Sentence(entry.at, actor, text, changes, note, bool(after.get("override")))
     if action == "evaluation.stored":
         outcome = OUTCOME_LABELS.get(after.get("overall"), after.get("overall"))
         return Sentence(entry.at, actor, f"{actor} a évalué le lieu ({subject}, révision {after.get('revision')}) : "
                                          f"{outcome}")
+    if action.startswith("report."):
+        if action == "report.submitted":
+            return Sentence(entry.at, actor, f"{actor} a signalé une erreur : "
+                                             f"{REPORT_REASONS.get(after.get('reason'), after.get('reason'))}",
+                            note=f"« {after['text']} »" if after.get("text") else None)
+        verb = "a accepté un signalement" if action == "report.accepted" else "a écarté un signalement"
+        return Sentence(entry.at, actor, f"{actor} {verb}",
+                        note=f"Motif : {after['reason']}" if after.get("reason") else None)
     if action == "fact.recorded":
         name = next((k for k in after if k != "evidence"), "")
         fact = facts.get(name)
@@ -125,7 +141,7 @@ def journal_sentence(entry: Any, facts: dict[str, Any], set_titles: dict[str, st
         shown = fact.shown if fact else (lambda value: value)
         return Sentence(entry.at, actor, f"{actor} a enregistré le fait « {label} »",
                         [Change(label, french_value(shown(before.get(name))), french_value(shown(after.get(name))))],
-                        reason=f"Preuve : {after['evidence']}" if after.get("evidence") else None)
+                        note=f"Preuve : {after['evidence']}" if after.get("evidence") else None)
     verb = VENUE_VERBS.get(action, f"a fait « {action} »")
     changes = [Change(TITLES.get(name, _field_label(name)), french_value(before.get(name)), french_value(value))
                for name, value in after.items()

@@ -54,6 +54,9 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     # allowed; the second venue of the pair does not exist
     ("POST", "/api/v1/operator/duplicates/dismissals"): (401, 403, 404, 404, 403, 404),
     ("GET", "/api/v1/operator/exports"): (401, 403, 200, 200, 200, 200),
+    ("POST", f"/api/v1/venues/{D}/reports"): (201, 201, 201, 201, 201, 201),  # anyone may report an error
+    ("GET", "/api/v1/operator/reports"): (401, 403, 200, 200, 200, 200),
+    ("POST", "/api/v1/operator/reports/<report>/resolution"): (401, 403, 200, 200, 403, 200),
     # operateur_hors: the file's venue lies outside its territory, so every row is rejected (422).
     ("POST", "/api/v1/operator/imports"): (401, 403, 200, 200, 422, 200),
 }
@@ -87,6 +90,10 @@ def body_for(method: str, url: str, client, headers) -> dict:
                          "other": "00000000-0000-4000-8000-000000000000"}}
     if url.endswith("/merge"):
         return {"json": {"duplicate": "00000000-0000-4000-8000-000000000000"}}
+    if url.endswith("/reports"):
+        return {"json": {"reason": "horaires", "text": "Contrôle de la matrice"}}
+    if url.endswith("/resolution"):
+        return {"json": {"outcome": "accepted"}}
     if url.endswith("/imports"):
         csv = b"id,nom,commune,code_postal,code_insee,adresse,date_maj\nm1,Lieu,Rodez,12000,12202,1 rue A,2024-01-01\n"
         return {"data": {"file": (io.BytesIO(csv), "lieux.csv")}, "content_type": "multipart/form-data"}
@@ -119,8 +126,11 @@ def test_authorisation_matrix(method, url, client, callers, qualified, operator)
     statuses = []
     for role in ROLES:
         headers = callers[role]
-        options = body_for(method, target, client, headers)
-        response = client.open(target, method=method, headers={**headers, **options.pop("headers", {})}, **options)
+        # A report is resolved once: each caller gets a fresh one.
+        url_now = target.replace("<report>", client.post(f"/api/v1/venues/{venue_id}/reports", json={
+            "reason": "autre"}).get_json()["id"]) if "<report>" in target else target
+        options = body_for(method, url_now, client, headers)
+        response = client.open(url_now, method=method, headers={**headers, **options.pop("headers", {})}, **options)
         statuses.append(response.status_code)
         if response.status_code in (401, 403):
             assert response.mimetype == "application/problem+json", (role, response.get_data(as_text=True))

@@ -351,3 +351,41 @@ def test_a_beneficiary_finds_a_venue_open_saturday_morning_near_millau_on_a_phon
     browser.save_screenshot(str(tmp_path / "telephone.png"))
     browser.back()  # the previous search comes back with the URL
     WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "commune").get_attribute("value") == "")
+
+
+@pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
+def test_a_public_report_reaches_the_queue_and_is_resolved(live_server, browser):
+    from tests.conftest import qualify
+
+    app, base = live_server
+    with app.extensions["registry.db"].session() as session:
+        secret = tokens.create(session, "Auditrice Aveyron", "operator", ["departement:12"]).secret
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    venue = client.post("/api/v1/operator/venues", headers=headers, json={
+        **RODEZ_MEDIATHEQUE, "modalites_accompagnement": ["Accompagnement individuel"],
+        "modalites_acces": ["Se présenter"], "publication_status": "published"}).get_json()
+    qualify(client, headers, venue["id"])
+
+    # A beneficiary, by keyboard, on the venue's public page.
+    browser.get(f"{base}/lieux/{venue['id']}")
+    browser.find_element(By.ID, "motif-signalement").send_keys("Horaires")
+    browser.find_element(By.ID, "texte-signalement").send_keys("Fermé le samedi depuis septembre")
+    press_enter_on(browser, "form[action$='/signaler'] button")
+    confirmation = WebDriverWait(browser, 5).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-announce]"))
+    assert "votre signalement a été transmis" in confirmation.text
+    WebDriverWait(browser, 5).until(lambda d: d.switch_to.active_element == confirmation)  # focused, read out
+
+    # The auditor finds it in the queue, opens the venue, accepts it.
+    browser.get(f"{base}/auditeur/")
+    browser.switch_to.active_element.send_keys(secret, Keys.ENTER)
+    assert heading_shows(browser, "File de travail")
+    assert "Signalements du public à traiter : 1" in browser.find_element(By.ID, "signalements").text
+    press_enter_on(browser, "section[aria-labelledby='signalements'] a")
+    assert heading_shows(browser, "Médiathèque de Rodez")
+    assert "Fermé le samedi depuis septembre" in browser.find_element(By.CSS_SELECTOR, "ul.reports").text
+    browser.find_element(By.CSS_SELECTOR, "ul.reports input[name='note']").send_keys("Horaires à corriger")
+    press_enter_on(browser, "ul.reports button[value='accepted']")
+    assert message_shows(browser, "Signalement accepté. Corrigez le lieu ci-dessous.")
+    history = browser.find_element(By.XPATH, "//section[h2[@id='journal']]").text
+    assert "Auditrice Aveyron a accepté un signalement" in history

@@ -17,8 +17,8 @@ from registry import schemas, standard, wording
 from registry.eligibility import Fact
 from registry.errors import Forbidden, InvalidInput, RegistryError
 from registry.models import ApiToken
-from registry.services import (evaluations, facts, journal, qualifications, territories, tokens, venue_file,
-                               venues)
+from registry.services import (evaluations, facts, journal, qualifications, reports, territories, tokens,
+                               venue_file, venues)
 from registry.services.context import Context
 from registry.web.auth import WRITE_ROLES
 from registry.web.context import auth_session, context_for, db_session
@@ -140,7 +140,7 @@ def queue():
             error = f"Aucun territoire ne correspond à « {text} »."
     territory = f"{place.kind}:{place.code}" if place else None
     common = {"criteria_set": args.get("jeu") or None, "territory": territory, "q": args.get("q", "").strip() or None}
-    found_page = counts = search = None
+    found_page = counts = search = reported = None
     try:
         found_page = qualifications.work_queue(
             db, ctx, page=max(1, args.get("page", 1, type=int)), per_page=QUEUE_PER_PAGE,
@@ -149,11 +149,13 @@ def queue():
             submitted_to=_date(args.get("soumise_au")), sort=args.get("tri") or None,
             descending=args.get("ordre") == "desc", **common)
         counts = qualifications.queue_counts(db, ctx, **common)
+        reported = reports.listing(db, ctx, per_page=20)
         if common["q"]:
             search = venues.list_venues(db, q=common["q"], territory=territory, scope=ctx.scope, per_page=20)
     except RegistryError as exc:
         error = exc.detail
     return render_template("auditor/queue.html", page=found_page, counts=counts, search=search, error=error,
+                           reported=reported, reasons=reports.REASONS,
                            args=args, place=place, candidates=candidates, describe=territories.describe,
                            wording=wording, sets=ctx.catalogue.sets, user=session_user(),
                            sorts=qualifications.QUEUE_SORTS)
@@ -188,6 +190,7 @@ def venue(venue_id: uuid.UUID):
         "auditor/venue.html", venue=found, file=file, sets=sorted(ctx.catalogue.sets.values(), key=lambda s: s.id),
         held=held, chosen=chosen, journal=history, user=session_user(), wording=wording,
         actions=qualifications.allowed_actions(held[chosen].status if chosen in held else None),
+        reported=reports.listing(db, ctx, venue_id=venue_id, status=None, per_page=100).items,
         vocabularies=standard.VOCABULARIES, titles=standard.TITLES, list_fields=standard.LIST_FIELDS)
 
 
@@ -267,6 +270,19 @@ def save_file(venue_id: uuid.UUID):
     return redirect(url_for("auditor.venue", venue_id=venue_id, jeu=set_id, _anchor="enregistrement"))
 
 
+@auditor.post("/lieux/<uuid:venue_id>/signalements/<uuid:report_id>")
+@login_required
+@_flash_errors
+def resolve_report(venue_id: uuid.UUID, report_id: uuid.UUID):
+    """Accept a public report (then correct the venue in its file) or dismiss it with a reason."""
+    report = reports.resolve(db_session(), report_id, request.form.get("outcome", ""), request.form.get("note"),
+                             page_context())
+    flash(f"Signalement {reports.STATUSES[report.status]}." + (" Corrigez le lieu ci-dessous." if
+                                                               report.status == "accepted" else ""), "signalement")
+    return redirect(url_for("auditor.venue", venue_id=venue_id, jeu=request.form.get("jeu") or None,
+                            _anchor="signalement-traite"))
+
+
 @auditor.post("/lieux/<uuid:venue_id>/evaluations")
 @login_required
 @_flash_errors
@@ -274,7 +290,7 @@ def evaluate(venue_id: uuid.UUID):
     set_id, ctx = request.form.get("criteria_set", ""), page_context()
     record = evaluations.evaluate_venue(db_session(), venue_id, set_id, ctx)
     flash(f"Évaluation « {ctx.catalogue.get(set_id).title} » : {wording.OUTCOME_LABELS[record.overall]}.", "decision")
-    return redirect(url_for("auditor.venue", venue_id=venue_id, jeu=set_id, _anchor="decision"))
+    return redirect(url_for("auditor.venue", venue_id=venue_id, jeu=set_id, _anchor="decision-enregistree"))
 
 
 @auditor.post("/lieux/<uuid:venue_id>/qualifications/<set_id>")
@@ -286,4 +302,4 @@ def decide(venue_id: uuid.UUID, set_id: str):
         reason=request.form.get("reason"), override=bool(request.form.get("override")),
         validity_days=current_app.config["QUALIFICATION_VALIDITY_DAYS"])
     flash(f"Décision enregistrée : {wording.STATUS_LABELS[qualification.status]}.", "decision")
-    return redirect(url_for("auditor.venue", venue_id=venue_id, jeu=set_id, _anchor="decision"))
+    return redirect(url_for("auditor.venue", venue_id=venue_id, jeu=set_id, _anchor="decision-enregistree"))

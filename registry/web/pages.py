@@ -9,14 +9,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from geoalchemy2.shape import to_shape
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory, url_for
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
+                   send_from_directory, url_for)
 from swagger_ui_bundle import swagger_ui_path
 
 from geodata.reference import REFERENCE_DIR
 from registry import hours, standard
 from registry.db import load_json
-from registry.services import qualifications, search, territories
-from registry.web.context import plugins, read_session, service_context
+from registry.errors import InvalidInput
+from registry.services import qualifications, reports, search, territories
+from registry.web.context import db_session, plugins, read_session, service_context
 from registry.web.security import content_security_policy
 
 pages = Blueprint("pages", __name__)
@@ -118,7 +120,25 @@ def venue_page(venue_id):
     now = datetime.now(PARIS)
     return render_template("venue.html", venue=venue, hours_text=hours.describe(venue.horaires),
                            status=hours.status(venue.horaires, now), point=search.drawn_point(venue),
-                           sets=ctx.catalogue.sets)
+                           sets=ctx.catalogue.sets, reasons=reports.REASONS)
+
+
+@pages.post("/lieux/<uuid:venue_id>/signaler")
+def report_error(venue_id):
+    """The public's « signaler une erreur » form (CSRF-protected, strictly rate limited, a field left empty by
+    people and filled by robots)."""
+    back = url_for("pages.venue_page", venue_id=venue_id, _anchor="signaler")
+    if request.form.get("site_internet"):
+        flash("Signalement refusé : un champ qui doit rester vide a été rempli.", "erreur")
+        return redirect(back)
+    try:
+        reports.submit(db_session(), venue_id, request.form.get("reason", ""), request.form.get("text"),
+                       service_context())
+    except InvalidInput as exc:
+        flash(" ".join(" ".join(m) for m in exc.errors.values()) or exc.detail, "erreur")
+        return redirect(back)
+    flash("Merci : votre signalement a été transmis à l'opérateur du registre, qui va le vérifier.", "signalement")
+    return redirect(url_for("pages.venue_page", venue_id=venue_id, _anchor="signalement-envoye"))
 
 
 @pages.get("/plan-du-site")

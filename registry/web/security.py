@@ -17,8 +17,9 @@ PUBLIC_API = r"^/(api/v1/(venues|territories(?!/[^/]+/[^/]+/coverage)|criteria-s
 
 
 def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...],
-                  auth_blueprints: tuple[Blueprint, ...] = ()) -> Limiter:
-    """Install the limiter, CORS and the headers on ``app``; returns the limiter."""
+                  auth_blueprints: tuple[Blueprint, ...] = (), strict: tuple = ()) -> Limiter:
+    """Install the limiter, CORS and the headers on ``app``; returns the limiter. ``strict``: the blueprints and
+    views the public writes through (error reports), held to ``RATELIMIT_REPORTS`` per client address."""
     app.config.update(RATELIMIT_HEADERS_ENABLED=True, SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=app.config["SECURE_COOKIES"])
     if app.config["PROXIES"]:
@@ -31,6 +32,8 @@ def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...],
                       storage_options={"socket_connect_timeout": 2} if storage.startswith("redis") else {})
     for blueprint in public_blueprints:
         limiter.limit(app.config["RATELIMIT_PUBLIC"])(blueprint)
+    for target in strict:
+        limiter.shared_limit(app.config["RATELIMIT_REPORTS"], scope="signalements")(target)
     for blueprint in auth_blueprints:
         # Only failed authentications count: a client guessing tokens or logins is slowed down, not a user.
         limiter.shared_limit(app.config["RATELIMIT_AUTH"], scope="authentification",

@@ -1,0 +1,78 @@
+"""Errors reported by the public on a venue's public description (« signaler une erreur »): anonymous, a
+reason from a list and free text; they wait in the operators' queue until resolved (accepted, leading to an
+edit of the venue; dismissed, with a reason), every step journaled."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from registry.errors import Conflict, InvalidInput, NotFound
+from registry.models import Venue, VenueReport, utcnow
+from registry.services import journal, lookup, qualifications, territories
+from registry.services.context import Context
+from registry.services.pagination import Page, paginate
+from registry.wording import REPORT_REASONS, REPORT_STATUSES
+
+REASONS, STATUSES = REPORT_REASONS, REPORT_STATUSES
+OUTCOMES = ("accepted", "dismissed")
+MAX_TEXT = 2000
+
+
+def submit(session: Session, venue_id: uuid.UUID, reason: str, text: str | None, ctx: Context) -> VenueReport:
+    """Record a report on a venue the public can see (published, with a label shown today)."""
+    if reason not in REASONS:
+        raise InvalidInput.on("reason", "Motif inconnu : " + ", ".join(REASONS) + ".")
+    text = (text or "").strip() or None
+    if text and len(text) > MAX_TEXT:
+        raise InvalidInput.on("text", f"{MAX_TEXT} caractères au plus.")
+    venue = session.scalar(select(Venue).where(Venue.id == venue_id, Venue.publication_status == "published"))
+    if venue is None or not qualifications.labels_for(session, [venue.pk], ctx).get(venue.pk):
+        raise NotFound("Lieu inconnu.")
+    report = VenueReport(id=uuid.uuid4(), venue_pk=venue.pk, reason=reason, text=text, status="open")
+    session.add(report)
+    session.flush()
+    journal.record(session, ctx.actor, "report.submitted", "venue", venue.id, venue.pk,
+                   after={"report": str(report.id), "reason": reason, "text": text})
+    session.commit()
+    return report
+
+
+def listing(session: Session, ctx: Context, *, status: str | None = "open", venue_id: uuid.UUID | None = None,
+            page: int = 1, per_page: int = 50) -> Page:
+    """Reports in the actor's scope (default: those to handle), oldest first."""
+    statement = (select(VenueReport).join(Venue).options(joinedload(VenueReport.venue))
+                 .where(*territories.venue_filters(session, Venue.commune_code, None, ctx.scope)))
+    if status:
+        statement = statement.where(VenueReport.status == status)
+    if venue_id:
+        statement = statement.where(Venue.id == venue_id)
+    return paginate(session, statement.order_by(VenueReport.created_at, VenueReport.pk), page, per_page)
+
+
+def open_count(session: Session, ctx: Context) -> int:
+    """How many reports await an operator in the actor's scope."""
+    return session.scalar(select(func.count()).select_from(VenueReport).join(Venue).where(
+        VenueReport.status == "open", *territories.venue_filters(session, Venue.commune_code, None, ctx.scope))) or 0
+
+
+def resolve(session: Session, report_id: uuid.UUID, outcome: str, note: str | None, ctx: Context) -> VenueReport:
+    """Accept (the venue is then edited through its file or the API) or dismiss (a reason is required) a report."""
+    if outcome not in OUTCOMES:
+        raise InvalidInput.on("outcome", "accepted ou dismissed attendu.")
+    note = (note or "").strip() or None
+    if outcome == "dismissed" and not note:
+        raise InvalidInput.on("note", "Dites pourquoi le signalement est écarté.")
+    report = session.scalar(select(VenueReport).where(VenueReport.id == report_id))
+    if report is None:
+        raise NotFound("Signalement inconnu.")
+    venue = lookup.venue_by_id(session, report.venue.id, ctx.scope)
+    if report.status != "open":
+        raise Conflict(f"Ce signalement est déjà {STATUSES[report.status]}.")
+    report.status, report.resolution, report.resolved_by, report.resolved_at = outcome, note, ctx.actor, utcnow()
+    journal.record(session, ctx.actor, f"report.{outcome}", "venue", venue.id, venue.pk,
+                   before={"status": "open"}, after={"report": str(report.id), "status": outcome, "reason": note})
+    session.commit()
+    return report
