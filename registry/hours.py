@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from opening_hours import OpeningHours, ParserError, State
@@ -152,3 +152,76 @@ def status(expression: str | None, now: datetime) -> tuple[bool, str] | None:
     if change is None or change - local > _HORIZON:
         return False, "Fermé"
     return False, f"Fermé — ouvre {_day(change, local)} à {_clock(change)}"
+
+
+# Temporary closures and exceptional hours: dated rules of the same syntax, which override the weekly ones on
+# their days (« 2026 Dec 24-2027 Jan 03 off », « 2027 Jan 05 14:00-16:00 »).
+_OSM_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_TIME_SPANS = re.compile(r"\d\d:\d\d-\d\d:\d\d(?:,\d\d:\d\d-\d\d:\d\d)*")
+
+
+def _osm_date(day: date) -> str:
+    return f"{day.year} {_OSM_MONTHS[day.month - 1]} {day.day:02d}"
+
+
+def closure_rule(closure: dict) -> str:
+    """A closure (``{"from", "to", "hours", "note"}``, ISO dates, ``hours`` ``None`` for closed) as a dated rule."""
+    start, end = date.fromisoformat(closure["from"]), date.fromisoformat(closure["to"])
+    span = _osm_date(start) if start == end else f"{_osm_date(start)}-{_osm_date(end)}"
+    return f"{span} {closure.get('hours') or 'off'}"
+
+
+def closure_problem(closure: dict) -> str | None:
+    """Why a closure cannot be kept (in French), or ``None``."""
+    try:
+        start, end = date.fromisoformat(closure["from"]), date.fromisoformat(closure["to"])
+    except (KeyError, TypeError, ValueError):
+        return "Dates « from » et « to » attendues (AAAA-MM-JJ)."
+    if end < start:
+        return "La fin précède le début."
+    if (end - start).days > 366:
+        return "Une fermeture temporaire dure un an au plus."
+    if closure.get("hours") and not _TIME_SPANS.fullmatch(closure["hours"]):
+        return "Horaires exceptionnels attendus comme 14:00-16:00 (plusieurs plages séparées par des virgules)."
+    return None
+
+
+def effective(expression: str | None, closures: list[dict] | None) -> str | None:
+    """The weekly hours with the closures' dated rules after them (they win on their days); the weekly hours
+    alone when there are no closures or the whole cannot be read (a venue without weekly hours has none)."""
+    if not closures or not expression or not expression.strip():
+        return expression
+    combined = "; ".join([expression.strip(), *(closure_rule(c) for c in closures)])
+    return combined if parses(combined) else expression
+
+
+def _french_date(day: date, today: date) -> str:
+    return f"{day.day} {MONTHS[day.month - 1]}" + (f" {day.year}" if day.year != today.year else "")
+
+
+def _french_spans(spans: str) -> str:
+    return ", ".join(f"{_time(a)} – {_time(b)}" for a, b in (span.split("-") for span in spans.split(",")))
+
+
+def closure_notices(closures: list[dict] | None, today: date, ahead: int = 60) -> list[str]:
+    """What a person should know of the closures, in French, current ones first: « Fermé exceptionnellement
+    jusqu'au 3 janvier », « Horaires exceptionnels le 5 janvier : 14 h – 16 h », « Fermeture exceptionnelle du
+    24 décembre au 3 janvier » (those starting within ``ahead`` days)."""
+    notices = []
+    for closure in sorted(closures or [], key=lambda c: c["from"]):
+        start, end = date.fromisoformat(closure["from"]), date.fromisoformat(closure["to"])
+        if end < today or (start - today).days > ahead:
+            continue
+        hours, note = closure.get("hours"), f" ({closure['note']})" if closure.get("note") else ""
+        when = (f"le {_french_date(start, today)}" if start == end else
+                f"jusqu'au {_french_date(end, today)}" if start <= today else
+                f"du {_french_date(start, today)} au {_french_date(end, today)}")
+        if start <= today and end == today:
+            when = "aujourd'hui"
+        if hours:
+            notices.append(f"Horaires exceptionnels {when} : {_french_spans(hours)}{note}")
+        elif start <= today:
+            notices.append(f"Fermé exceptionnellement {when}{note}")
+        else:
+            notices.append(f"Fermeture exceptionnelle {when}{note}")
+    return notices

@@ -156,6 +156,9 @@ class Venue(TimestampMixin, Base):
     modalites_accompagnement: Mapped[list[str]] = mapped_column(JSONList, default=list)
     fiche_acces_libre: Mapped[str | None] = mapped_column(String(500))
     prise_rdv: Mapped[str | None] = mapped_column(String(500))
+    #: Temporary closures and exceptional hours, dated: ``[{"from", "to", "hours", "note"}]`` (``hours``: ``None``
+    #: when closed all day; else time spans such as ``14:00-16:00``); not in the standard (``hours.effective``).
+    closures: Mapped[list[dict] | None] = mapped_column(JSONList)
 
     facts: Mapped[list[AuditFact]] = relationship(back_populates="venue", order_by="AuditFact.recorded_at")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timezone
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from registry import standard
+from registry import hours, standard
 
 FRENCH_MESSAGES: dict[type, dict[str, str]] = {
     fields.Field: {"required": "Champ obligatoire.", "null": "Ce champ ne peut pas être vide (null).",
@@ -135,6 +135,41 @@ class VenueStandardSchema(FrenchSchema):
             raise ValidationError(errors)
 
 
+class ClosureSchema(FrenchSchema):
+    """A temporary closure, or exceptional hours, of a venue (dates inclusive, Paris time)."""
+
+    class Meta:
+        ordered = True
+
+    from_ = fields.Date(required=True, data_key="from", metadata={"description": "Premier jour (AAAA-MM-JJ)"})
+    to = fields.Date(required=True, metadata={"description": "Dernier jour (AAAA-MM-JJ)"})
+    hours = fields.String(allow_none=True, metadata={
+        "description": "Horaires exceptionnels de ces jours (ex. 14:00-16:00) ; absent ou null : fermé"})
+    note = fields.String(allow_none=True, validate=validate.Length(max=200, error="200 caractères au plus."),
+                         metadata={"description": "Motif affiché au public (ex. « Congés de fin d'année »)"})
+
+    @validates_schema(skip_on_field_errors=True)
+    def _check(self, data: dict, **kwargs) -> None:
+        problem = hours.closure_problem(self._stored(data))
+        if problem:
+            raise ValidationError(problem, "hours" if "Horaires" in problem else "to")
+
+    @staticmethod
+    def _stored(data: dict) -> dict:
+        return {"from": data["from_"].isoformat(), "to": data["to"].isoformat(),
+                "hours": (data.get("hours") or "").strip() or None, "note": (data.get("note") or "").strip() or None}
+
+    @post_load
+    def _as_stored(self, data: dict, **kwargs) -> dict:
+        return self._stored(data)
+
+
+def _closures_field() -> fields.List:
+    return fields.List(fields.Nested(ClosureSchema), metadata={
+        "description": "Fermetures temporaires et horaires exceptionnels, datés (pris en compte par open_now, "
+                       "open_at, day et slot ; exportés dans horaires comme règles datées OpenStreetMap)"})
+
+
 class VenueCreateSchema(VenueStandardSchema):
     """Input of ``POST /operator/venues``: the standard's fields, plus the origin of the record."""
 
@@ -147,6 +182,7 @@ class VenueCreateSchema(VenueStandardSchema):
                               metadata={"description": "Identifiant du lieu dans sa source (« id » du standard)"})
     publication_status = fields.String(validate=validate.OneOf(("draft", "published"),
                                                                error="draft ou published attendu."))
+    closures = _closures_field()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -155,7 +191,9 @@ class VenueCreateSchema(VenueStandardSchema):
 
 
 class VenueUpdateSchema(VenueStandardSchema):
-    """Input of ``PATCH /operator/venues/<id>``: any subset of the standard's fields."""
+    """Input of ``PATCH /operator/venues/<id>``: any subset of the standard's fields, and the closures."""
+
+    closures = _closures_field()
 
 
 class WarningSchema(Schema):
@@ -186,6 +224,8 @@ class VenuePublicSchema(VenueStandardSchema):
                        "null : lieu non placé"})
     labels = fields.List(fields.Nested(LabelSchema), dump_only=True, metadata={
         "description": "Labels actifs aujourd'hui (qualification en cours de validité)"})
+    closures = fields.List(fields.Dict(), dump_only=True, metadata={
+        "description": "Fermetures temporaires et horaires exceptionnels : [{from, to, hours, note}]"})
 
 
 class VenueSchema(VenuePublicSchema):

@@ -64,6 +64,11 @@ def french_value(value: Any) -> str:
         return "oui" if value else "non"
     if isinstance(value, list):
         return ", ".join(french_value(item) for item in value)
+    if isinstance(value, dict) and {"from", "to"} <= set(value):  # a temporary closure
+        span = (f"le {french_value(value['from'])}" if value["from"] == value["to"]
+                else f"du {french_value(value['from'])} au {french_value(value['to'])}")
+        return f"{span} : " + (f"ouvert {value['hours']}" if value.get("hours") else "fermé") + (
+            f" ({value['note']})" if value.get("note") else "")
     if isinstance(value, (int, float)):
         return french_number(value, 0 if float(value).is_integer() else 2)
     text = str(value)
@@ -155,7 +160,8 @@ def _status(code: str | None) -> str:
     return STATUS_LABELS.get(code, code or "aucune")
 
 
-_FIELD_LABELS = {"publication_status": "Publication", "origin": "Source", "origin_id": "Identifiant à la source",
+_FIELD_LABELS = {"closures": "Fermetures temporaires et horaires exceptionnels", "publication_status": "Publication",
+                 "origin": "Source", "origin_id": "Identifiant à la source",
                  "position_precision": "Précision de la position", "geom": "Position"}
 
 

@@ -10,6 +10,7 @@ from typing import TextIO
 from sqlalchemy import Text, cast, exists, select
 from sqlalchemy.orm import Session
 
+from registry import hours
 from registry.errors import InvalidInput
 from registry.formats import Exporter, ExportRecord
 from registry.models import Qualification, Venue
@@ -22,7 +23,7 @@ BATCH_SIZE = 2000
 #: List columns are read as their JSON text and decoded here: most are empty (« [] »), and going through the
 #: driver's and SQLAlchemy's JSON processing for each of the 13 took a third of an export's time.
 _COLUMNS = (Venue.pk, Venue.id, *(cast(getattr(Venue, name), Text) if name in LIST_FIELDS else getattr(Venue, name)
-                                  for name in STANDARD_FIELDS))
+                                  for name in STANDARD_FIELDS), cast(Venue.closures, Text).label("closures"))
 _LIST_POSITIONS = frozenset(index for index, name in enumerate(STANDARD_FIELDS) if name in LIST_FIELDS)
 
 
@@ -80,13 +81,16 @@ def records(session: Session, filters: ExportFilter, ctx: Context,
             progress: Callable[[int], None] | None = None) -> Iterator[ExportRecord]:
     """The matching venues as export records, by batches of ``BATCH_SIZE``, in a stable order."""
     statement = _statement(session, filters, ctx).execution_options(yield_per=BATCH_SIZE)
-    done = 0
+    done, today = 0, ctx.day().isoformat()
     for partition in session.execute(statement).partitions():
         labels = qualifications.labels_for(session, [row.pk for row in partition], ctx)
         for row in partition:
             values = dict(zip(STANDARD_FIELDS, (_decoded(value) if index in _LIST_POSITIONS else value
-                                                for index, value in enumerate(row[2:]))))
+                                                for index, value in enumerate(row[2:-1]))))
             values["id"] = str(row.id)
+            # The standard's hours are OpenStreetMap's: closures not yet over go out as dated rules.
+            coming = [c for c in _decoded(row.closures or "[]") if c["to"] >= today]
+            values["horaires"] = hours.effective(values["horaires"], coming)
             if values["date_maj"] is not None:
                 values["date_maj"] = values["date_maj"].isoformat()
             yield ExportRecord(values, tuple(label["criteria_set"] for label in labels[row.pk]))

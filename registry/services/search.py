@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from geodata.distances import degree_box
 from geodata.reference import parse_territory_ref
-from registry import spatial
-from registry.db import is_sqlite
+from registry import hours, spatial
+from registry.db import is_sqlite, load_json
 from registry.errors import InvalidInput, NotFound
 from registry.models import Qualification, Territory, Venue
 from registry.services import qualifications, territories
@@ -125,6 +125,13 @@ def open_within(expression: str | None, windows: tuple[tuple[datetime, datetime]
         return False
 
 
+def effective_hours(expression: str | None, closures: str | list | None) -> str | None:
+    """A venue's hours with its closures (a row's JSON text, or a ``Venue``'s list): ``hours.effective``."""
+    if isinstance(closures, str):
+        closures = load_json(closures)
+    return hours.effective(expression, closures)
+
+
 def is_open(expression: str | None, moment: datetime) -> bool | None:
     """Whether the venue is open at ``moment`` (local time); ``None`` when its hours cannot be read."""
     parsed = _hours(expression.strip()) if expression and expression.strip() else None
@@ -203,8 +210,8 @@ def map_view(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> M
     statements = plan(session, shape)
     cell = 360 * CLUSTER_PIXELS / (256 * 2 ** max(0, min(zoom, 22)))
     if query.by_hours:
-        open_points = [(row[3], row[4]) for row in connection.execute(statements.candidates, params)
-                       if row[3] is not None and query.hours_match(row[2])]
+        open_points = [(row[4], row[5]) for row in connection.execute(statements.candidates, params)
+                       if row[4] is not None and query.hours_match(effective_hours(row[2], row[3]))]
         if len(open_points) <= MAP_POINTS:
             result = search(session, query, ctx, 0, MAP_POINTS)
             return MapView(result.total or 0, result=result)
@@ -256,7 +263,8 @@ def _prepare(session: Session, query: SearchQuery, ctx: Context, offset: int,
 def _open_pks(connection, candidates, params: dict[str, Any], query: SearchQuery) -> list[int]:
     """Opening hours are not SQL: the candidates whose hours pass the query's filters, in order (hours parsed
     once, cached)."""
-    return [row[0] for row in connection.execute(candidates, params) if query.hours_match(row[2])]
+    return [row[0] for row in connection.execute(candidates, params)
+            if query.hours_match(effective_hours(row[2], row[3]))]
 
 
 def _widen_until_enough(connection, statements: Plan, params: dict[str, Any], query: SearchQuery, needed: int,

@@ -23,7 +23,7 @@ from registry.services.venues import LIST_FIELDS, STANDARD_FIELDS
 PUBLIC_COLUMNS = (Venue.pk, Venue.id,
                   *(cast(getattr(Venue, name), Text).label(name) if name in LIST_FIELDS else getattr(Venue, name)
                     for name in STANDARD_FIELDS),
-                  Venue.commune_code, Venue.position_precision)
+                  Venue.commune_code, Venue.position_precision, cast(Venue.closures, Text).label("closures"))
 #: Where a venue is drawn: its own coordinates, or its commune's point (``position_precision`` says which).
 DRAWN_COLUMNS = (func.ST_X(Venue.geom).label("drawn_lon"), func.ST_Y(Venue.geom).label("drawn_lat"))
 #: What anyone may read of a qualified venue (``VenuePublicSchema``'s fields but the labels): the columns above
@@ -56,7 +56,7 @@ class Shape:
 class Plan:
     """The statements of one shape. ``page``: the page's public rows (``offset``, ``limit``) with ``sort_key``,
     ``total`` and ``labels_json``; ``by_pks``: the same for chosen ``pks`` (``total`` given); ``candidates``:
-    ``pk``, ``sort_key``, ``horaires`` and the drawn point of every match, in order; ``count``: matches, up to
+    ``pk``, ``sort_key``, ``horaires``, ``closures`` (JSON text) and the drawn point of every match, in order; ``count``: matches, up to
     ``at_most``."""
 
     page: Select
@@ -98,7 +98,8 @@ def _build(session: Session, shape: Shape) -> Plan:
                 .join(page, page.c.pk == Venue.pk).order_by(page.c.sort_key, Venue.pk))
 
     counted = matching.with_only_columns(Venue.pk).limit(bindparam("at_most", type_=Integer)).subquery()
-    return Plan(page=public(numbered), by_pks=public(chosen), candidates=ordered.add_columns(Venue.horaires, *DRAWN_COLUMNS),
+    candidates = ordered.add_columns(Venue.horaires, cast(Venue.closures, Text), *DRAWN_COLUMNS)
+    return Plan(page=public(numbered), by_pks=public(chosen), candidates=candidates,
                 count=select(func.count()).select_from(counted), cells=_cells(matching, shape.sqlite))
 
 

@@ -60,6 +60,8 @@ def normalise(data: dict[str, Any]) -> dict[str, Any]:
             value = standard.normalise_phone(value) or value
         elif name == "pivot" and value:
             value = value.replace(" ", "")
+        elif name == "closures":
+            value = sorted(value or [], key=lambda c: (c["from"], c["to"])) or None
         clean[name] = value
     return clean
 
@@ -144,6 +146,9 @@ def _check_values(venue: Venue, today: date) -> list[InputWarning]:
     problem = date_maj_problem(venue.date_maj, today)
     if problem:
         raise InvalidInput.on("date_maj", problem)
+    for closure in venue.closures or []:
+        if problem := hours.closure_problem(closure):
+            raise InvalidInput.on("closures", problem)
     problem = hours_problem(venue.horaires)
     return [InputWarning("horaires", problem)] if problem else []
 

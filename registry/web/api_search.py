@@ -107,17 +107,22 @@ def _query(args: dict) -> search.SearchQuery:
 def feature(venue, distance: float | None, labels: list[dict], now: datetime | None = None,
             decode_lists: bool = False) -> dict:
     """A venue (a ``Venue``, or a search row with its lists as JSON text) as a GeoJSON feature with its public
-    fields, labels, distance, and its hours in plain French with whether it is open ``now`` (default: now in
-    Paris; ``null`` when its hours cannot be read). Values stay Python's (dates, UUIDs): ``json_response`` writes
+    fields, labels, distance, and its hours in plain French with its closures' notices and whether it is open
+    ``now`` (default: now in Paris; ``null`` when its hours cannot be read), closures included. Values stay Python's (dates, UUIDs): ``json_response`` writes
     them, and a row's lists as their JSON text, unless ``decode_lists``."""
     properties = search.public_properties(venue)  # dumped without marshmallow: the public search's hot path
     for name in LIST_FIELDS:
         value = properties[name]
         if isinstance(value, str):
             properties[name] = load_json(value) if decode_lists else orjson.Fragment(value)
+    closures = properties["closures"]
+    closures = (load_json(closures) if isinstance(closures, str) else closures) or []
+    moment = now or datetime.now(PARIS)
+    properties["closures"] = closures
     properties["labels"] = labels
     properties["horaires_texte"] = hours.describe(venue.horaires)
-    properties["ouvert_maintenant"] = search.is_open(venue.horaires, now or datetime.now(PARIS))
+    properties["fermetures_texte"] = hours.closure_notices(closures, moment.date())
+    properties["ouvert_maintenant"] = search.is_open(hours.effective(venue.horaires, closures), moment)
     if distance is not None:
         properties["distance_m"] = round(distance, 1)
     drawn = search.drawn_point(venue)

@@ -97,7 +97,10 @@ def orientation_sheet():
         place = _place(session, typed)
         if place is not None:
             result = search.search(session, search.SearchQuery(near=place[1]), ctx, limit=SHEET_VENUES)
-            venues = [(row, result.distances[row.pk], hours.describe(row.horaires)) for row in result.venues]
+            today = datetime.now(PARIS).date()
+            venues = [(row, result.distances[row.pk], hours.describe(row.horaires),
+                       hours.closure_notices(load_json(row.closures) if row.closures else [], today))
+                      for row in result.venues]
     return render_template("sheet.html", typed=typed, place=place, venues=venues, today=datetime.now(PARIS)), \
         (200 if not typed or place else 404)
 
@@ -119,7 +122,8 @@ def venue_page(venue_id):
     venue = qualifications.attach_labels(session, [search.public_venue(session, venue_id, ctx)], ctx)[0]
     now = datetime.now(PARIS)
     return render_template("venue.html", venue=venue, hours_text=hours.describe(venue.horaires),
-                           status=hours.status(venue.horaires, now), point=search.drawn_point(venue),
+                           status=hours.status(hours.effective(venue.horaires, venue.closures), now),
+                           closures=hours.closure_notices(venue.closures, now.date()), point=search.drawn_point(venue),
                            sets=ctx.catalogue.sets, reasons=reports.REASONS)
 
 

@@ -79,6 +79,7 @@
     if (p.distance_m !== undefined) { item.appendChild(text("p", "À " + km(p.distance_m))); }
     if (p.ouvert_maintenant === true) { item.appendChild(text("p", "Ouvert maintenant", "open")); }
     if (p.ouvert_maintenant === false) { item.appendChild(text("p", "Fermé en ce moment", "closed")); }
+    (p.fermetures_texte || []).forEach(function (notice) { item.appendChild(text("p", notice, "closure")); });
     if (p.horaires_texte || p.horaires) { item.appendChild(text("p", "Horaires : " + (p.horaires_texte || p.horaires))); }
     if (p.services && p.services.length) { item.appendChild(text("p", "Services : " + p.services.join(", "))); }
     if (p.frais_a_charge && p.frais_a_charge.length) { item.appendChild(text("p", "Frais : " + p.frais_a_charge.join(", "))); }
