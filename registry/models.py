@@ -344,3 +344,45 @@ class VenueReport(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     venue: Mapped[Venue] = relationship()
+
+
+class VenueManager(Base):
+    """Someone who runs a venue, invited by an operator: the invitation's link (single use: only its hash is
+    kept, cleared once used) opens a session for that venue alone, to propose changes to its description."""
+
+    __tablename__ = "venue_managers"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    venue_pk: Mapped[int] = mapped_column(ForeignKey("venues.pk", ondelete="CASCADE"), index=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    invitation_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[str] = mapped_column(String(200))
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    session_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    venue: Mapped[Venue] = relationship()
+
+
+class VenueProposal(Base):
+    """Changes a venue's manager proposes (field → proposed value, closures included), until an operator accepts
+    them (a new revision of the venue) or refuses them, saying why."""
+
+    __tablename__ = "venue_proposals"
+    __table_args__ = (Index("ix_venue_proposals_status", "status", "venue_pk"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    venue_pk: Mapped[int] = mapped_column(ForeignKey("venues.pk", ondelete="CASCADE"))
+    manager_pk: Mapped[int] = mapped_column(ForeignKey("venue_managers.pk", ondelete="CASCADE"))
+    changes: Mapped[dict] = mapped_column(JSONList)
+    base_revision: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    venue: Mapped[Venue] = relationship()
+    manager: Mapped[VenueManager] = relationship()

@@ -32,13 +32,16 @@ VENUE_VERBS = {"venue.created": "a créé le lieu", "venue.updated": "a modifié
                "venue.published": "a publié le lieu", "venue.unpublished": "a dépublié le lieu",
                "venue.draft": "a remis le lieu en brouillon", "venue.geocoded": "a placé le lieu à son adresse",
                "venue.merged": "a fusionné ce lieu dans un autre", "venue.absorbed": "a fusionné un doublon dans ce lieu",
-               "venue.duplicate_dismissed": "a écarté un doublon supposé"}
+               "venue.duplicate_dismissed": "a écarté un doublon supposé",
+               "manager.invited": "a invité le gestionnaire du lieu",
+               "proposal.submitted": "a proposé des changements", "proposal.accepted": "a accepté une proposition",
+               "proposal.refused": "a refusé une proposition"}
 #: What a public report may be about, and what becomes of it.
 REPORT_REASONS = {"horaires": "Horaires", "services": "Services proposés", "adresse": "Adresse",
                   "contacts": "Téléphone, courriel ou site", "n-existe-plus": "Le lieu n'existe plus", "autre": "Autre"}
 REPORT_STATUSES = {"open": "à traiter", "accepted": "accepté", "dismissed": "écarté"}
 #: Journal fields that are bookkeeping, not a change a person made.
-_QUIET = {"revision", "evaluation", "criteria_set", "reason", "override", "evidence"}
+_QUIET = {"revision", "evaluation", "criteria_set", "reason", "override", "evidence", "proposal", "email"}
 
 
 def french_number(value: float | int, decimals: int = 0) -> str:
@@ -86,6 +89,8 @@ def actor_name(actor: str) -> str:
     the CLI's actors as they are (« registry import »)."""
     if actor == "anonymous":
         return "Une personne"
+    if actor.startswith("gestionnaire:"):
+        return f"Le gestionnaire du lieu ({actor.split(':', 1)[1]})"
     return actor.split(":", 1)[1] if actor.startswith("token:") else actor
 
 
@@ -153,7 +158,8 @@ def journal_sentence(entry: Any, facts: dict[str, Any], set_titles: dict[str, st
                if name not in _QUIET and (action != "venue.created" and before.get(name) != value)]
     if action == "venue.created":
         changes = []
-    return Sentence(entry.at, actor, f"{actor} {verb}", changes)
+    note = f"Motif : {after['reason']}" if isinstance(after.get("reason"), str) else None
+    return Sentence(entry.at, actor, f"{actor} {verb}", changes, note)
 
 
 def _status(code: str | None) -> str:

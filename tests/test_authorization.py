@@ -57,6 +57,11 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", f"/api/v1/venues/{D}/reports"): (201, 201, 201, 201, 201, 201),  # anyone may report an error
     ("GET", "/api/v1/operator/reports"): (401, 403, 200, 200, 200, 200),
     ("POST", "/api/v1/operator/reports/<report>/resolution"): (401, 403, 200, 200, 403, 200),
+    ("POST", f"/api/v1/operator/venues/{D}/managers"): (401, 403, 201, 201, 403, 201),
+    ("GET", "/api/v1/operator/proposals"): (401, 403, 200, 200, 200, 200),
+    # allowed; no such proposal
+    ("POST", "/api/v1/operator/proposals/00000000-0000-4000-8000-000000000000/decision"): (401, 403, 404, 404, 404,
+                                                                                          404),
     # operateur_hors: the file's venue lies outside its territory, so every row is rejected (422).
     ("POST", "/api/v1/operator/imports"): (401, 403, 200, 200, 422, 200),
 }
@@ -94,6 +99,10 @@ def body_for(method: str, url: str, client, headers) -> dict:
         return {"json": {"reason": "horaires", "text": "Contrôle de la matrice"}}
     if url.endswith("/resolution"):
         return {"json": {"outcome": "accepted"}}
+    if url.endswith("/managers"):
+        return {"json": {}}
+    if url.endswith("/decision"):
+        return {"json": {"accept": True}}
     if url.endswith("/imports"):
         csv = b"id,nom,commune,code_postal,code_insee,adresse,date_maj\nm1,Lieu,Rodez,12000,12202,1 rue A,2024-01-01\n"
         return {"data": {"file": (io.BytesIO(csv), "lieux.csv")}, "content_type": "multipart/form-data"}

@@ -11,17 +11,16 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
-from marshmallow import ValidationError
-
-from registry import schemas, standard, wording
+from registry import standard, wording
 from registry.eligibility import Fact
 from registry.errors import Forbidden, InvalidInput, RegistryError
 from registry.models import ApiToken
-from registry.services import (evaluations, facts, journal, qualifications, reports, territories, tokens,
-                               venue_file, venues)
+from registry.services import (evaluations, facts, journal, managers, qualifications, reports, territories,
+                               tokens, venue_file, venues)
 from registry.services.context import Context
 from registry.web.auth import WRITE_ROLES
 from registry.web.context import auth_session, context_for, db_session
+from registry.web.venue_forms import venue_changes
 
 #: Where a login may lead back to: a page of these spaces, no second slash, no control character (a CR/LF in a
 #: ``Location`` header was a 500).
@@ -140,7 +139,7 @@ def queue():
             error = f"Aucun territoire ne correspond à « {text} »."
     territory = f"{place.kind}:{place.code}" if place else None
     common = {"criteria_set": args.get("jeu") or None, "territory": territory, "q": args.get("q", "").strip() or None}
-    found_page = counts = search = reported = None
+    found_page = counts = search = reported = proposed = None
     try:
         found_page = qualifications.work_queue(
             db, ctx, page=max(1, args.get("page", 1, type=int)), per_page=QUEUE_PER_PAGE,
@@ -150,12 +149,13 @@ def queue():
             descending=args.get("ordre") == "desc", **common)
         counts = qualifications.queue_counts(db, ctx, **common)
         reported = reports.listing(db, ctx, per_page=20)
+        proposed = managers.listing(db, ctx, per_page=20)
         if common["q"]:
             search = venues.list_venues(db, q=common["q"], territory=territory, scope=ctx.scope, per_page=20)
     except RegistryError as exc:
         error = exc.detail
     return render_template("auditor/queue.html", page=found_page, counts=counts, search=search, error=error,
-                           reported=reported, reasons=reports.REASONS,
+                           reported=reported, reasons=reports.REASONS, proposed=proposed,
                            args=args, place=place, candidates=candidates, describe=territories.describe,
                            wording=wording, sets=ctx.catalogue.sets, user=session_user(),
                            sorts=qualifications.QUEUE_SORTS)
@@ -191,6 +191,7 @@ def venue(venue_id: uuid.UUID):
         held=held, chosen=chosen, journal=history, user=session_user(), wording=wording,
         actions=qualifications.allowed_actions(held[chosen].status if chosen in held else None),
         reported=reports.listing(db, ctx, venue_id=venue_id, status=None, per_page=100).items,
+        proposals=managers.listing(db, ctx, venue_id=venue_id, status=None, per_page=100).items,
         vocabularies=standard.VOCABULARIES, titles=standard.TITLES, list_fields=standard.LIST_FIELDS)
 
 
@@ -230,26 +231,6 @@ def _fact_changes(form, declared: dict[str, Fact], current: dict[str, Any]) -> d
     return changes
 
 
-def _venue_changes(form) -> dict[str, Any]:
-    """The venue's fields of the form, checked as the API checks them (``VenueUpdateSchema``)."""
-    data: dict[str, Any] = {}
-    for name in form.getlist("champs"):
-        if name in standard.LIST_FIELDS:  # checkboxes of the standard's values, else values separated by commas
-            values = form.getlist(f"champ-{name}")
-            if name not in standard.VOCABULARIES:
-                values = [part for value in values for part in value.split(",")]
-            data[name] = [value.strip() for value in values if value.strip()]
-        else:
-            data[name] = form.get(f"champ-{name}", "").strip() or None
-    try:
-        return schemas.VenueUpdateSchema().load(data)
-    except ValidationError as exc:
-        first = next(iter(exc.messages))
-        message = exc.messages[first]
-        text = " ".join(str(m) for m in message) if isinstance(message, list) else str(message)
-        raise InvalidInput.on(f"champ-{first}", f"{standard.TITLES.get(first, first)} : {text}") from None
-
-
 @auditor.post("/lieux/<uuid:venue_id>/dossier")
 @login_required
 @_flash_errors
@@ -262,7 +243,7 @@ def save_file(venue_id: uuid.UUID):
         revision = int(request.form.get("revision", ""))
     except ValueError:
         raise InvalidInput.on("revision", "Révision du lieu manquante : rechargez la page.") from None
-    saved = venue_file.save(db, venue_id, revision, _venue_changes(request.form),
+    saved = venue_file.save(db, venue_id, revision, venue_changes(request.form),
                             _fact_changes(request.form, ctx.catalogue.audit_facts(), current), ctx)
     labels = {**standard.TITLES, **{n: f.label for n, f in ctx.catalogue.audit_facts().items()}}
     flash("Enregistré : " + ", ".join(labels.get(n, n) for n in saved) + "." if saved
@@ -281,6 +262,35 @@ def resolve_report(venue_id: uuid.UUID, report_id: uuid.UUID):
                                                                report.status == "accepted" else ""), "signalement")
     return redirect(url_for("auditor.venue", venue_id=venue_id, jeu=request.form.get("jeu") or None,
                             _anchor="signalement-traite"))
+
+
+@auditor.post("/lieux/<uuid:venue_id>/gestionnaires")
+@login_required
+@_flash_errors
+def invite_manager(venue_id: uuid.UUID):
+    """Invite the venue's manager: the single-use link, mailed when an address is given, shown here once."""
+    config = current_app.config
+    invitation = managers.invite(db_session(), venue_id, request.form.get("email"), page_context(),
+                                 lambda secret: url_for("managers.open_invitation", secret=secret, _external=True),
+                                 config["SMTP_URL"], config["MAIL_FROM"])
+    link = url_for("managers.open_invitation", secret=invitation.secret, _external=True)
+    sent = (f" Envoyée à {invitation.manager.email}." if invitation.manager.email and not invitation.mail_error
+            else f" {invitation.mail_error} Transmettez le lien vous-même." if invitation.mail_error else "")
+    flash(f"Invitation créée : {link} (un seul usage).{sent}", "erreur" if invitation.mail_error else "gestion")
+    return redirect(url_for("auditor.venue", venue_id=venue_id, jeu=request.form.get("jeu") or None,
+                            _anchor="gestion-enregistree"))
+
+
+@auditor.post("/lieux/<uuid:venue_id>/propositions/<uuid:proposal_id>")
+@login_required
+@_flash_errors
+def decide_proposal(venue_id: uuid.UUID, proposal_id: uuid.UUID):
+    """Accept a manager's proposal (a new revision of the venue) or refuse it, saying why."""
+    proposal = managers.decide(db_session(), proposal_id, request.form.get("decision") == "accept",
+                               request.form.get("reason"), page_context())
+    flash(f"Proposition {managers.STATUSES[proposal.status]}.", "gestion")
+    return redirect(url_for("auditor.venue", venue_id=venue_id, jeu=request.form.get("jeu") or None,
+                            _anchor="gestion-enregistree"))
 
 
 @auditor.post("/lieux/<uuid:venue_id>/evaluations")

@@ -1,0 +1,162 @@
+"""Venue managers and their proposals: an operator invites a venue's manager (a single-use link, sent by e-mail
+when an address is given); the link opens a session for that venue alone, where the manager proposes changes to
+its public description (temporary closures and exceptional hours included); an operator accepts a proposal (a
+new revision of the venue, through ``venues.update``) or refuses it, saying why to the manager."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from registry.errors import Conflict, InvalidInput, NotFound
+from registry.models import Venue, VenueManager, VenueProposal, utcnow
+from registry.services import journal, lookup, territories, venues
+from registry.services.context import Context
+from registry.services.mail import MailError, send
+from registry.services.pagination import Page, paginate
+
+#: The fields a manager may propose to change: the public description a venue keeps up to date itself.
+PROPOSABLE = ("horaires", "closures", "telephone", "courriels", "site_web", "prise_rdv", "presentation_resume",
+              "presentation_detail", "services", "modalites_acces", "modalites_accompagnement", "frais_a_charge",
+              "publics_specifiquement_adresses", "prise_en_charge_specifique", "fiche_acces_libre")
+STATUSES = {"pending": "en attente", "accepted": "acceptée", "refused": "refusée"}
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Invitation:
+    manager: VenueManager
+    secret: str  # the link's token: shown once (the invitation URL), never stored
+    mail_error: str | None = None  # why the e-mail could not be sent (None: sent, or no address given)
+
+
+def invite(session: Session, venue_id: uuid.UUID, email: str | None, ctx: Context, link_for,
+           smtp_url: str = "", sender: str = "") -> Invitation:
+    """Invite the manager of a venue (within the operator's scope). ``link_for(secret)`` makes the link; with an
+    ``email``, the link is mailed (a failure is returned, never silent; the invitation stands)."""
+    venue = lookup.venue_by_id(session, venue_id, ctx.scope)
+    email = (email or "").strip() or None
+    if email and ("@" not in email or len(email) > 320):
+        raise InvalidInput.on("email", "Adresse électronique invalide.")
+    secret = "rgi_" + secrets.token_urlsafe(32)
+    manager = VenueManager(venue_pk=venue.pk, email=email, invitation_hash=_hash(secret), invited_by=ctx.actor)
+    session.add(manager)
+    session.flush()
+    journal.record(session, ctx.actor, "manager.invited", "venue", venue.id, venue.pk, after={"email": email})
+    session.commit()
+    invitation = Invitation(manager, secret)
+    if email:
+        try:
+            send(smtp_url, sender, email, f"Mettre à jour « {venue.nom} » dans le registre du Pass numérique",
+                 invitation_text(venue, link_for(secret)))
+        except MailError as exc:
+            invitation.mail_error = str(exc)
+    return invitation
+
+
+def invitation_text(venue: Venue, link: str) -> str:
+    """The invitation's e-mail, in French."""
+    return (f"Bonjour,\n\nL'opérateur du registre des lieux du Pass numérique vous invite à tenir à jour la fiche "
+            f"de « {venue.nom} » ({venue.commune}) : horaires, fermetures exceptionnelles, contacts, services.\n\n"
+            f"Ouvrez ce lien (il ne sert qu'une fois) :\n{link}\n\nVos propositions seront vérifiées par "
+            "l'opérateur avant d'être publiées.\n")
+
+
+def open_invitation(session: Session, secret: str) -> tuple[VenueManager, str] | None:
+    """Use an invitation's link (once): the manager and a session identifier for the browser, or ``None``."""
+    manager = session.scalar(select(VenueManager).where(VenueManager.invitation_hash == _hash(secret)))
+    if manager is None or manager.revoked_at is not None:
+        return None
+    sid = secrets.token_urlsafe(32)
+    manager.invitation_hash, manager.session_hash, manager.opened_at = None, _hash(sid), utcnow()
+    session.commit()
+    return manager, sid
+
+
+def session_manager(session: Session, sid: str | None, lifetime: timedelta) -> VenueManager | None:
+    """The manager of an open session (not revoked, not older than ``lifetime``), or ``None``."""
+    if not sid:
+        return None
+    manager = session.scalar(select(VenueManager).options(joinedload(VenueManager.venue))
+                             .where(VenueManager.session_hash == _hash(sid)))
+    if manager is None or manager.revoked_at is not None or manager.opened_at + lifetime < utcnow():
+        return None
+    return manager
+
+
+def propose(session: Session, manager: VenueManager, changes: dict[str, Any], ctx: Context) -> VenueProposal:
+    """Record the fields the manager changed (checked as the API checks them before this), for an operator."""
+    unknown = sorted(set(changes) - set(PROPOSABLE))
+    if unknown:
+        raise InvalidInput.on(unknown[0], "Ce champ ne se propose pas ici.")
+    venue = manager.venue
+    wanted = venues.normalise(changes)
+    changed = {name: value for name, value in wanted.items() if getattr(venue, name) != value}
+    if not changed:
+        raise InvalidInput.on("changes", "Rien n'a changé : modifiez au moins une information.")
+    proposal = VenueProposal(id=uuid.uuid4(), venue_pk=venue.pk, manager_pk=manager.pk,
+                             changes=journal.jsonable(changed), base_revision=venue.revision)
+    session.add(proposal)
+    session.flush()
+    journal.record(session, ctx.actor, "proposal.submitted", "venue", venue.id, venue.pk,
+                   before=journal.jsonable({name: getattr(venue, name) for name in changed}),
+                   after={"proposal": str(proposal.id), **proposal.changes})
+    session.commit()
+    return proposal
+
+
+def for_manager(session: Session, manager: VenueManager) -> list[VenueProposal]:
+    """The proposals made for the manager's venue through this invitation, newest first."""
+    return list(session.scalars(select(VenueProposal).where(VenueProposal.manager_pk == manager.pk)
+                                .order_by(VenueProposal.created_at.desc(), VenueProposal.pk.desc())))
+
+
+def listing(session: Session, ctx: Context, *, status: str | None = "pending", venue_id: uuid.UUID | None = None,
+            page: int = 1, per_page: int = 50) -> Page:
+    """Proposals in the operator's scope (default: those awaiting a decision), oldest first."""
+    statement = (select(VenueProposal).join(Venue).options(joinedload(VenueProposal.venue))
+                 .where(*territories.venue_filters(session, Venue.commune_code, None, ctx.scope)))
+    if status:
+        statement = statement.where(VenueProposal.status == status)
+    if venue_id:
+        statement = statement.where(Venue.id == venue_id)
+    return paginate(session, statement.order_by(VenueProposal.created_at, VenueProposal.pk), page, per_page)
+
+
+def pending_count(session: Session, ctx: Context) -> int:
+    return session.scalar(select(func.count()).select_from(VenueProposal).join(Venue).where(
+        VenueProposal.status == "pending", *territories.venue_filters(session, Venue.commune_code, None,
+                                                                      ctx.scope))) or 0
+
+
+def decide(session: Session, proposal_id: uuid.UUID, accept: bool, reason: str | None,
+           ctx: Context) -> VenueProposal:
+    """Accept a proposal (applied as a new revision of the venue: journal, held qualifications re-evaluated) or
+    refuse it (a reason is required: the manager reads it)."""
+    reason = (reason or "").strip() or None
+    proposal = session.scalar(select(VenueProposal).where(VenueProposal.id == proposal_id))
+    if proposal is None:
+        raise NotFound("Proposition inconnue.")
+    venue = lookup.venue_by_id(session, proposal.venue.id, ctx.scope)
+    if proposal.status != "pending":
+        raise Conflict(f"Cette proposition est déjà {STATUSES[proposal.status]}.")
+    if not accept and not reason:
+        raise InvalidInput.on("reason", "Dites au gestionnaire pourquoi sa proposition est refusée.")
+    proposal.status = "accepted" if accept else "refused"
+    proposal.decided_by, proposal.decided_at, proposal.reason = ctx.actor, utcnow(), reason
+    journal.record(session, ctx.actor, f"proposal.{proposal.status}", "venue", venue.id, venue.pk,
+                   before={"status": "pending"}, after={"proposal": str(proposal.id), "reason": reason})
+    if accept:  # one transaction: the decision and the new revision (or neither, on a conflict)
+        venues.update(session, venue.id, dict(proposal.changes), venue.revision, ctx)
+    session.commit()
+    return proposal

@@ -1,0 +1,65 @@
+"""The venue managers' page: the invitation's link opens it (once), for that venue alone; the manager proposes
+changes to its public description (temporary closures included) and reads what became of them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+
+from registry import standard
+from registry.errors import Forbidden, InvalidInput, NotFound
+from registry.models import VenueManager
+from registry.services import managers
+from registry.services.context import Context
+from registry.web.context import db_session, plugins
+from registry.web.venue_forms import NEW_CLOSURES, venue_changes
+
+manager_pages = Blueprint("managers", __name__, url_prefix="/gestionnaire")
+
+
+def current_manager() -> VenueManager:
+    """The manager of this browser's session, or ``Forbidden`` (a manager's session opens nothing else)."""
+    lifetime = timedelta(days=current_app.config["MANAGER_SESSION_DAYS"])
+    manager = managers.session_manager(db_session(), session.get("manager_sid"), lifetime)
+    if manager is None:
+        raise Forbidden("Ouvrez le lien de votre invitation pour gérer la fiche de votre lieu.")
+    return manager
+
+
+def _context(manager: VenueManager) -> Context:
+    return Context(actor=f"gestionnaire:{manager.email or manager.pk}", plugins=plugins(),
+                   catalogue=current_app.extensions["registry.criteria"])
+
+
+@manager_pages.get("/invitation/<secret>")
+def open_invitation(secret: str):
+    opened = managers.open_invitation(db_session(), secret)
+    if opened is None:
+        raise NotFound("Ce lien d'invitation est inconnu ou a déjà servi : demandez-en un nouveau à l'opérateur.")
+    session.clear()
+    session["manager_sid"] = opened[1]
+    session.permanent = True
+    return redirect(url_for("managers.home"))
+
+
+@manager_pages.get("/")
+def home():
+    manager = current_manager()
+    return render_template("managers/home.html", venue=manager.venue, proposals=managers.for_manager(db_session(),
+                                                                                                       manager),
+                           fields=managers.PROPOSABLE, titles=standard.TITLES, vocabularies=standard.VOCABULARIES,
+                           list_fields=standard.LIST_FIELDS, statuses=managers.STATUSES, new_closures=NEW_CLOSURES)
+
+
+@manager_pages.post("/propositions")
+def propose():
+    manager = current_manager()
+    try:
+        managers.propose(db_session(), manager, venue_changes(request.form), _context(manager))
+    except InvalidInput as exc:
+        db_session().rollback()
+        flash(" ".join(" ".join(m) for m in exc.errors.values()) or exc.detail, "erreur")
+        return redirect(url_for("managers.home"))
+    flash("Merci : votre proposition est transmise à l'opérateur, qui la vérifiera avant publication.", "proposition")
+    return redirect(url_for("managers.home", _anchor="proposition-envoyee"))

@@ -1,0 +1,58 @@
+"""A venue's fields in page forms (the operators' file, the managers' page): read back from the form and checked
+as the API checks them (``VenueUpdateSchema``), temporary closures included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError
+
+from registry import schemas, standard
+from registry.errors import InvalidInput
+
+#: How many new closures a form offers at once.
+NEW_CLOSURES = 2
+
+
+def venue_changes(form) -> dict[str, Any]:
+    """The fields the form lists in ``champs`` (``champ-<name>`` inputs; checkboxes of the standard's values for
+    its lists, else values separated by commas), and the closures when it lists ``closures``: the kept ones
+    (``fermeture-garder``) and the new rows filled in. ``InvalidInput`` naming the first wrong field."""
+    data: dict[str, Any] = {}
+    for name in form.getlist("champs"):
+        if name == "closures":
+            data["closures"] = _closures(form)
+        elif name in standard.LIST_FIELDS:
+            values = form.getlist(f"champ-{name}")
+            if name not in standard.VOCABULARIES:
+                values = [part for value in values for part in value.split(",")]
+            data[name] = [value.strip() for value in values if value.strip()]
+        else:
+            data[name] = form.get(f"champ-{name}", "").strip() or None
+    try:
+        return schemas.VenueUpdateSchema().load(data)
+    except ValidationError as exc:
+        first = next(iter(exc.messages))
+        raise InvalidInput.on(f"champ-{first}", f"{_title(first)} : {_text(exc.messages[first])}") from None
+
+
+def _closures(form) -> list[dict[str, Any]]:
+    kept = [{"from": start, "to": end, "hours": hours or None, "note": note or None}
+            for start, end, hours, note in (value.split("|", 3) for value in form.getlist("fermeture-garder"))]
+    for n in range(NEW_CLOSURES):
+        start, end = form.get(f"fermeture-du-{n}", "").strip(), form.get(f"fermeture-au-{n}", "").strip()
+        if start or end:
+            kept.append({"from": start, "to": end or start, "hours": form.get(f"fermeture-horaires-{n}", "").strip()
+                         or None, "note": form.get(f"fermeture-motif-{n}", "").strip() or None})
+    return kept
+
+
+def _title(name: str) -> str:
+    return "Fermetures temporaires" if name == "closures" else standard.TITLES.get(name, name)
+
+
+def _text(message: Any) -> str:
+    """A marshmallow message (a list, or per position and field for the closures) as one French sentence."""
+    if isinstance(message, dict):
+        return " ".join(f"n° {int(k) + 1 if str(k).isdigit() else k} : {_text(v)}" for k, v in message.items())
+    return " ".join(_text(m) for m in message) if isinstance(message, list) else str(message)

@@ -1,0 +1,104 @@
+"""Venue managers: invited by e-mail through a real SMTP server, a single-use link opening their venue alone,
+proposals shown to operators field by field, accepted as a new revision or refused with a reason they read."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urlsplit
+
+import pytest
+
+from registry import create_app
+from tests.test_auditor_pages import csrf
+
+CLOSURE = {"fermeture-du-0": "2026-12-24", "fermeture-au-0": "2027-01-03", "fermeture-motif-0": "Congés"}
+
+
+@pytest.fixture
+def mailing_app(database_url, smtp_server):
+    application = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECURE_COOKIES": False,
+                              "SMTP_URL": smtp_server.url, "SERVER_NAME": "registre.test"})
+    yield application
+    application.extensions["registry.db"].dispose()
+
+
+def invite(client, operator, venue_id, **body) -> dict:
+    response = client.post(f"/api/v1/operator/venues/{venue_id}/managers", json=body, headers=operator)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def manager_form(page: str) -> dict:
+    from tests.test_auditor_pages import file_form
+
+    return file_form(page.replace('id="proposition"', 'id="formulaire-dossier"'))
+
+
+def test_a_manager_invited_by_mail_proposes_a_closure_that_an_operator_accepts(mailing_app, smtp_server,
+                                                                               token_for):
+    client = mailing_app.test_client()
+    operator = token_for("operator")
+    from tests.conftest import RODEZ_MEDIATHEQUE, qualify
+
+    venue_id = client.post("/api/v1/operator/venues", json={
+        **RODEZ_MEDIATHEQUE, "publication_status": "published", "modalites_accompagnement": ["Accompagnement individuel"],
+        "modalites_acces": ["Se présenter"]}, headers=operator).get_json()["id"]
+    qualify(client, operator, venue_id)
+    sent = invite(client, operator, venue_id, email="direction@mediatheque-rodez.fr")
+    assert sent["mailed"] and sent["mail_error"] is None
+    (message,) = smtp_server.messages
+    assert message["To"] == "direction@mediatheque-rodez.fr" and "Médiathèque de Rodez" in message["Subject"]
+    link = re.search(r"http://registre\.test(/gestionnaire/invitation/\S+)", message.get_content()).group(1)
+    assert link == urlsplit(sent["link"]).path
+
+    manager = mailing_app.test_client()
+    assert manager.get(link).status_code == 302
+    assert mailing_app.test_client().get(link).status_code == 404  # single use
+    page = manager.get("/gestionnaire/").get_data(as_text=True)
+    assert "Médiathèque de Rodez" in page
+    assert manager.get("/auditeur/").status_code == 302  # nothing else opens
+    assert manager.get(f"/api/v1/operator/venues/{venue_id}").status_code == 401
+    nothing = manager.post("/gestionnaire/propositions", data={**manager_form(page), "csrf_token": csrf(page)},
+                           follow_redirects=True)
+    assert "Rien n'a changé" in html.unescape(nothing.get_data(as_text=True))
+    proposed = manager.post("/gestionnaire/propositions", data={**manager_form(page), **CLOSURE,
+                                                                "csrf_token": csrf(page)}, follow_redirects=True)
+    assert "votre proposition est transmise" in html.unescape(proposed.get_data(as_text=True))
+
+    pending = client.get("/api/v1/operator/proposals", headers=operator).get_json()
+    (proposal,) = pending["items"]
+    assert proposal["changes"] == {"closures": [{"from": "2026-12-24", "to": "2027-01-03", "hours": None,
+                                                 "note": "Congés"}]}
+    refused = client.post(f"/api/v1/operator/proposals/{proposal['id']}/decision", json={"accept": False},
+                          headers=operator)
+    assert refused.status_code == 422 and "reason" in refused.get_json()["errors"]
+    accepted = client.post(f"/api/v1/operator/proposals/{proposal['id']}/decision", json={"accept": True},
+                           headers=operator).get_json()
+    assert accepted["status"] == "accepted"
+    public = client.get(f"/api/v1/venues/{venue_id}").get_json()
+    assert public["closures"][0]["to"] == "2027-01-03"
+    features = client.get("/api/v1/venues", query_string={"open_at": "2026-12-26T11:00:00"}).get_json()["features"]
+    assert venue_id not in {f["id"] for f in features}
+    after = client.get("/api/v1/venues", query_string={"open_at": "2027-01-05T11:00:00"}).get_json()["features"]
+    assert venue_id in {f["id"] for f in after}
+    seen = html.unescape(manager.get("/gestionnaire/").get_data(as_text=True))
+    assert "acceptée" in seen
+
+
+def test_a_refusal_is_read_by_the_manager_and_a_failed_mail_is_said(client, operator, qualified, session):
+    venue_id = qualified()
+    failed = invite(client, operator, venue_id, email="direction@example.fr")  # no SMTP server configured
+    assert not failed["mailed"] and "REGISTRY_SMTP_URL" in failed["mail_error"]
+    manager = client.application.test_client()
+    manager.get(urlsplit(failed["link"]).path)
+    page = manager.get("/gestionnaire/").get_data(as_text=True)
+    manager.post("/gestionnaire/propositions", data={**manager_form(page), "champ-telephone": "05 65 00 00 00",
+                                                     "csrf_token": csrf(page)})
+    (proposal,) = client.get("/api/v1/operator/proposals", headers=operator).get_json()["items"]
+    assert proposal["changes"] == {"telephone": "+33565000000"}
+    client.post(f"/api/v1/operator/proposals/{proposal['id']}/decision",
+                json={"accept": False, "reason": "Numéro du standard de la mairie, pas du lieu"}, headers=operator)
+    seen = html.unescape(manager.get("/gestionnaire/").get_data(as_text=True))
+    assert "refusée" in seen and "Numéro du standard de la mairie" in seen
+    assert client.get(f"/api/v1/venues/{venue_id}").get_json()["telephone"] != "+33565000000"
