@@ -15,6 +15,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -166,9 +167,9 @@ def app(database_url):
     application.extensions["registry.db"].dispose()
 
 
-@pytest.fixture
-def live_server(database_url):
-    """The app served over HTTP on a free loopback port (for real clients: browsers, GDAL, OWSLib)."""
+@contextmanager
+def serving(database_url: str, **config):
+    """The app served over HTTP on a free loopback port, with ``config``: ``(app, base URL)``."""
     import threading
 
     from werkzeug.serving import make_server
@@ -177,13 +178,22 @@ def live_server(database_url):
     # Plain HTTP (no Secure cookies); one client address for every test request (no rate limits: test_security
     # checks them).
     application = create_app({"DATABASE_URL": database_url, "MAP_TILES_URL": "/tuiles-absentes/{z}/{x}/{y}.png",
-                              "SECURE_COOKIES": False, "RATELIMIT_ENABLED": False})
+                              "SECURE_COOKIES": False, "RATELIMIT_ENABLED": False, **config})
     server = make_server("127.0.0.1", 0, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield application, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    application.extensions["registry.db"].dispose()
+    try:
+        yield application, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        application.extensions["registry.db"].dispose()
+
+
+@pytest.fixture
+def live_server(database_url):
+    """The app served over HTTP on a free loopback port (for real clients: browsers, GDAL, OWSLib)."""
+    with serving(database_url) as served:
+        yield served
 
 
 @pytest.fixture

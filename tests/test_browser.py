@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from urllib.parse import urlsplit
 from pathlib import Path
 
 import pytest
@@ -310,6 +311,11 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
             browser.get(base + path)
             found[f"{path} @{width}"] = layout(browser)
         browser.delete_all_cookies()
+        invitation = app.test_client().post(f"/api/v1/operator/venues/{venue}/managers", json={},
+                                            headers={"Authorization": f"Bearer {operator}"}).get_json()
+        browser.get(base + urlsplit(invitation["link"]).path)  # the manager's page
+        found[f"/gestionnaire/ @{width}"] = layout(browser)
+        browser.delete_all_cookies()
     problems = {page: result for page, result in found.items() if result[0] or result[1] > 0 or result[2]}
     assert problems == {}, problems
 
@@ -389,3 +395,66 @@ def test_a_public_report_reaches_the_queue_and_is_resolved(live_server, browser)
     assert message_shows(browser, "Signalement accepté. Corrigez le lieu ci-dessous.")
     history = browser.find_element(By.XPATH, "//section[h2[@id='journal']]").text
     assert "Auditrice Aveyron a accepté un signalement" in history
+
+
+@pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
+def test_a_manager_invited_by_mail_closes_the_venue_for_a_while(database_url, smtp_server, browser):
+    """The manager, invited by e-mail (read from a real SMTP server), proposes a temporary closure; the auditor
+    accepts it; the public map says the venue is closed until then, and it is found open again after."""
+    import re
+    from datetime import date, timedelta
+
+    from tests.conftest import qualify, serving
+
+    until = date.today() + timedelta(days=10)
+    with serving(database_url, SMTP_URL=smtp_server.url) as (app, base):
+        with app.extensions["registry.db"].session() as session:
+            secret = tokens.create(session, "Auditrice Aveyron", "operator", ["departement:12"]).secret
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {secret}"}
+        venue = client.post("/api/v1/operator/venues", headers=headers, json={
+            **RODEZ_MEDIATHEQUE, "horaires": "Mo-Su 08:00-20:00", "modalites_accompagnement": ["Accompagnement "
+                                                                                               "individuel"],
+            "modalites_acces": ["Se présenter"], "publication_status": "published"}).get_json()
+        qualify(client, headers, venue["id"])
+
+        # The auditor invites the manager from the venue's file.
+        browser.get(f"{base}/auditeur/")
+        browser.switch_to.active_element.send_keys(secret, Keys.ENTER)
+        assert heading_shows(browser, "File de travail")
+        browser.get(f"{base}/auditeur/lieux/{venue['id']}")
+        browser.find_element(By.ID, "courriel-gestionnaire").send_keys("direction@mediatheque-rodez.fr", Keys.ENTER)
+        assert message_shows(browser, "Envoyée à direction@mediatheque-rodez.fr")
+        (mail,) = smtp_server.messages
+        link = re.search(r"https?://\S+/gestionnaire/invitation/\S+", mail.get_content()).group(0)
+
+        # The manager, in their own session, proposes the closure by keyboard.
+        browser.delete_all_cookies()
+        browser.get(link)
+        assert heading_shows(browser, "Médiathèque de Rodez")
+        for field, value in (("fermeture-du-0", date.today()), ("fermeture-au-0", until)):
+            element = browser.find_element(By.ID, field)
+            browser.execute_script("arguments[0].value = arguments[1]", element, value.isoformat())
+        browser.find_element(By.ID, "fermeture-motif-0").send_keys("Travaux")
+        press_enter_on(browser, "#proposition button[type=submit]")
+        assert message_shows(browser, "votre proposition est transmise")
+
+        # The auditor accepts it from the queue.
+        browser.delete_all_cookies()
+        browser.get(f"{base}/auditeur/")
+        browser.switch_to.active_element.send_keys(secret, Keys.ENTER)
+        assert "Propositions des gestionnaires à examiner : 1" in browser.find_element(By.ID, "propositions").text
+        press_enter_on(browser, "section[aria-labelledby='propositions'] a")
+        assert "Travaux" in browser.find_element(By.CSS_SELECTOR, "article.proposal").text
+        press_enter_on(browser, "article.proposal button[value='accept']")
+        assert message_shows(browser, "Proposition acceptée.")
+
+        # The public map says it is closed until then; after, the venue is found open again.
+        browser.get(f"{base}/carte?lieu=Rodez")
+        card = WebDriverWait(browser, 10).until(lambda d: d.find_element(By.CSS_SELECTOR, "#lieux .venue-card .closure"))
+        assert card.text.startswith("Fermé exceptionnellement jusqu'au") and "(Travaux)" in card.text
+        after = (until + timedelta(days=1)).isoformat() + "T10:00:00"
+        found = client.get("/api/v1/venues", query_string={"open_at": after}).get_json()["features"]
+        assert venue["id"] in {f["id"] for f in found}
+        during = client.get("/api/v1/venues", query_string={"open_now": "true"}).get_json()["features"]
+        assert venue["id"] not in {f["id"] for f in during}
