@@ -138,6 +138,9 @@ class CriteriaSet:
     description: str
     criteria: tuple[Criterion, ...]
     label: str = ""
+    #: How many months a venue holding this label stays fresh after its last update (``None``: the registry's
+    #: ``REGISTRY_FRESHNESS_MONTHS``, 12 by default).
+    freshness_months: int | None = None
 
     @property
     def key(self) -> str:

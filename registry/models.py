@@ -386,3 +386,37 @@ class VenueProposal(Base):
 
     venue: Mapped[Venue] = relationship()
     manager: Mapped[VenueManager] = relationship()
+
+
+class Campaign(Base):
+    """An update campaign over a territory: the managers of every venue due for an update are invited."""
+
+    __tablename__ = "campaigns"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    territory: Mapped[str] = mapped_column(String(40))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    invitations: Mapped[list[CampaignInvitation]] = relationship(back_populates="campaign",
+                                                                 order_by="CampaignInvitation.pk")
+
+
+class CampaignInvitation(Base):
+    """One venue of a campaign: whom it was sent to and how the sending went (``sent``, ``failed`` with the
+    server's answer, ``no_address``)."""
+
+    __tablename__ = "campaign_invitations"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_pk: Mapped[int] = mapped_column(ForeignKey("campaigns.pk", ondelete="CASCADE"), index=True)
+    venue_pk: Mapped[int] = mapped_column(ForeignKey("venues.pk", ondelete="CASCADE"))
+    manager_pk: Mapped[int | None] = mapped_column(ForeignKey("venue_managers.pk", ondelete="SET NULL"))
+    email: Mapped[str | None] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    due_on: Mapped[date] = mapped_column(Date)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="invitations")
+    venue: Mapped[Venue] = relationship()

@@ -59,6 +59,10 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/v1/operator/reports/<report>/resolution"): (401, 403, 200, 200, 403, 200),
     ("POST", f"/api/v1/operator/venues/{D}/managers"): (401, 403, 201, 201, 403, 201),
     ("GET", "/api/v1/operator/proposals"): (401, 403, 200, 200, 200, 200),
+    ("GET", "/api/v1/operator/freshness?territory=departement:12"): (401, 403, 200, 200, 200, 200),
+    ("GET", "/api/v1/operator/campaigns"): (401, 403, 200, 200, 200, 200),
+    ("POST", "/api/v1/operator/campaigns"): (401, 403, 201, 201, 403, 201),
+    ("GET", "/api/v1/operator/campaigns/00000000-0000-4000-8000-000000000000"): (401, 403, 404, 404, 404, 404),
     # allowed; no such proposal
     ("POST", "/api/v1/operator/proposals/00000000-0000-4000-8000-000000000000/decision"): (401, 403, 404, 404, 404,
                                                                                           404),
@@ -101,6 +105,8 @@ def body_for(method: str, url: str, client, headers) -> dict:
         return {"json": {"outcome": "accepted"}}
     if url.endswith("/managers"):
         return {"json": {}}
+    if url.endswith("/campaigns") and method == "POST":
+        return {"json": {"territory": "departement:12"}}
     if url.endswith("/decision"):
         return {"json": {"accept": True}}
     if url.endswith("/imports"):

@@ -300,7 +300,10 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
         browser.get(f"{base}/auditeur/")
         browser.find_element(By.ID, "jeton").send_keys(operator, Keys.ENTER)
         heading_shows(browser, "File de travail")
-        for path in ("/auditeur/", f"/auditeur/lieux/{venue}"):
+        campaign = app.test_client().post("/api/v1/operator/campaigns", json={"territory": "departement:12"},
+                                          headers={"Authorization": f"Bearer {operator}"}).get_json()["id"]
+        for path in ("/auditeur/", f"/auditeur/lieux/{venue}", "/auditeur/fraicheur?territoire=Aveyron",
+                     f"/auditeur/campagnes/{campaign}"):
             browser.get(base + path)
             found[f"{path} @{width}"] = layout(browser)
         browser.delete_all_cookies()

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from registry import schemas
-from registry.services import managers
+from registry.services import freshness, managers
 from registry.web.api_base import Blueprint, page_body
 from registry.web.auth import BEARER, WRITE_ROLES, require_role
 from registry.web.context import db_session, service_context
@@ -101,3 +101,92 @@ class ProposalDecision(MethodView):
     def post(self, data: dict, proposal_id: uuid.UUID):
         """Accepter (le lieu change : nouvelle révision) ou refuser (motif obligatoire) une proposition"""
         return managers.decide(db_session(), proposal_id, data["accept"], data.get("reason"), service_context())
+
+
+class FreshnessArgs(schemas.FrenchSchema):
+    territory = fields.String(required=True, metadata={"description": "departement:12, epci:<siren>, commune:12202…"})
+
+
+class DueVenueSchema(Schema):
+    venue_id = fields.Function(lambda d: str(d.venue.id))
+    nom = fields.Function(lambda d: d.venue.nom)
+    commune = fields.Function(lambda d: d.venue.commune)
+    date_maj = fields.Function(lambda d: d.venue.date_maj.isoformat())
+    due_on = fields.Date(metadata={"description": "Date à laquelle la mise à jour était due"})
+
+
+class CampaignInSchema(schemas.FrenchSchema):
+    territory = fields.String(required=True)
+
+
+class CampaignInvitationSchema(Schema):
+    venue_id = fields.Function(lambda i: str(i.venue.id))
+    venue_nom = fields.Function(lambda i: i.venue.nom)
+    email = fields.String(allow_none=True)
+    status = fields.String(metadata={"enum": list(freshness.SENDING)})
+    error = fields.String(allow_none=True, metadata={"description": "Réponse du serveur d'envoi en cas d'échec"})
+    due_on = fields.Date()
+    updated = fields.Function(lambda i: i.venue.date_maj >= i.campaign.created_at.date(),
+                              metadata={"description": "Lieu mis à jour depuis le lancement"})
+
+
+class CampaignSchema(Schema):
+    id = fields.Function(lambda p: str(p.campaign.id))
+    territory = fields.Function(lambda p: p.campaign.territory)
+    created_at = fields.Function(lambda p: p.campaign.created_at.isoformat())
+    created_by = fields.Function(lambda p: p.campaign.created_by)
+    total = fields.Integer()
+    sent = fields.Function(lambda p: p.by_status["sent"])
+    failed = fields.Function(lambda p: p.by_status["failed"])
+    no_address = fields.Function(lambda p: p.by_status["no_address"])
+    updated = fields.Integer()
+    invitations = fields.Function(lambda p: CampaignInvitationSchema(many=True).dump(p.campaign.invitations))
+
+
+def _link(secret: str) -> str:
+    return url_for("managers.open_invitation", secret=secret, _external=True)
+
+
+@operator.route("/freshness")
+class Freshness(MethodView):
+    decorators = [require_role(*WRITE_ROLES)]
+
+    @operator.arguments(FreshnessArgs, location="query", as_kwargs=True)
+    @operator.response(200, DueVenueSchema(many=True))
+    @operator.doc(security=BEARER)
+    def get(self, territory: str):
+        """Lieux d'un territoire dont la mise à jour est due (les plus en retard d'abord)"""
+        return freshness.due(db_session(), service_context(), territory, current_app.config["FRESHNESS_MONTHS"])
+
+
+@operator.route("/campaigns")
+class Campaigns(MethodView):
+    decorators = [require_role(*WRITE_ROLES)]
+
+    @operator.response(200, CampaignSchema(many=True))
+    @operator.doc(security=BEARER)
+    def get(self):
+        """Campagnes de mise à jour de vos territoires, les plus récentes d'abord"""
+        session, ctx = db_session(), service_context()
+        return [freshness.progress_of(session, ctx, c.id) for c in freshness.listing(session, ctx)]
+
+    @operator.arguments(CampaignInSchema)
+    @operator.response(201, CampaignSchema)
+    @operator.doc(security=BEARER)
+    def post(self, data: dict):
+        """Lancer une campagne : inviter le gestionnaire de chaque lieu dû du territoire (par courriel)"""
+        session, ctx, config = db_session(), service_context(), current_app.config
+        campaign = freshness.launch(session, ctx, data["territory"], config["FRESHNESS_MONTHS"], _link,
+                                    config["SMTP_URL"], config["MAIL_FROM"])
+        return freshness.progress_of(session, ctx, campaign.id)
+
+
+@operator.route("/campaigns/<uuid:campaign_id>")
+class CampaignItem(MethodView):
+    decorators = [require_role(*WRITE_ROLES)]
+
+    @operator.response(200, CampaignSchema)
+    @operator.doc(security=BEARER)
+    def get(self, campaign_id: uuid.UUID):
+        """Où en est une campagne : envois par résultat, lieux mis à jour depuis"""
+        return freshness.progress_of(db_session(), service_context(), campaign_id)

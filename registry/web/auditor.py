@@ -15,8 +15,8 @@ from registry import standard, wording
 from registry.eligibility import Fact
 from registry.errors import Forbidden, InvalidInput, RegistryError
 from registry.models import ApiToken
-from registry.services import (evaluations, facts, journal, managers, qualifications, reports, territories,
-                               tokens, venue_file, venues)
+from registry.services import (evaluations, facts, freshness, journal, managers, qualifications, reports,
+                               territories, tokens, venue_file, venues)
 from registry.services.context import Context
 from registry.web.auth import WRITE_ROLES
 from registry.web.context import auth_session, context_for, db_session
@@ -291,6 +291,45 @@ def decide_proposal(venue_id: uuid.UUID, proposal_id: uuid.UUID):
     flash(f"Proposition {managers.STATUSES[proposal.status]}.", "gestion")
     return redirect(url_for("auditor.venue", venue_id=venue_id, jeu=request.form.get("jeu") or None,
                             _anchor="gestion-enregistree"))
+
+
+@auditor.get("/fraicheur")
+@login_required
+def freshness_page():
+    """The venues of a territory due for an update, the campaigns, and launching one."""
+    ctx, db = page_context(), db_session()
+    text = request.args.get("territoire", "").strip()
+    place, candidates, due, error = None, [], [], None
+    if text:
+        found = territories.choose(db, text)
+        place, candidates = (found[0], []) if len(found) == 1 else (None, found)
+        if not found:
+            error = f"Aucun territoire ne correspond à « {text} »."
+    if place is not None:
+        due = freshness.due(db, ctx, f"{place.kind}:{place.code}", current_app.config["FRESHNESS_MONTHS"])
+    campaigns = [freshness.progress_of(db, ctx, c.id) for c in freshness.listing(db, ctx)]
+    return render_template("auditor/freshness.html", place=place, candidates=candidates, due=due, error=error,
+                           text=text, campaigns=campaigns, describe=territories.describe, user=session_user(),
+                           months=current_app.config["FRESHNESS_MONTHS"])
+
+
+@auditor.post("/campagnes")
+@login_required
+@_flash_errors
+def launch_campaign():
+    config = current_app.config
+    campaign = freshness.launch(db_session(), page_context(), request.form.get("territory", ""),
+                                config["FRESHNESS_MONTHS"],
+                                lambda secret: url_for("managers.open_invitation", secret=secret, _external=True),
+                                config["SMTP_URL"], config["MAIL_FROM"])
+    return redirect(url_for("auditor.campaign_page", campaign_id=campaign.id))
+
+
+@auditor.get("/campagnes/<uuid:campaign_id>")
+@login_required
+def campaign_page(campaign_id: uuid.UUID):
+    progress = freshness.progress_of(db_session(), page_context(), campaign_id)
+    return render_template("auditor/campaign.html", progress=progress, sending=freshness.SENDING, user=session_user())
 
 
 @auditor.post("/lieux/<uuid:venue_id>/evaluations")
