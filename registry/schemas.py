@@ -224,8 +224,10 @@ class VenuePublicSchema(VenueStandardSchema):
                        "null : lieu non placé"})
     labels = fields.List(fields.Nested(LabelSchema), dump_only=True, metadata={
         "description": "Labels actifs aujourd'hui (qualification en cours de validité)"})
-    closures = fields.List(fields.Dict(), dump_only=True, metadata={
-        "description": "Fermetures temporaires et horaires exceptionnels : [{from, to, hours, note}]"})
+    closures = fields.Function(lambda venue: (venue.get("closures") if isinstance(venue, dict) else venue.closures)
+                               or [], dump_only=True, metadata={
+        "type": "array", "items": {"type": "object"},
+        "description": "Fermetures temporaires et horaires exceptionnels : [{from, to, hours, note}] (vide : aucune)"})
 
 
 class VenueSchema(VenuePublicSchema):

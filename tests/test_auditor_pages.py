@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -210,10 +211,16 @@ def test_no_internal_code_is_shown_to_a_person(logged_in, client, create_venue, 
     venues.set_publication_status(session, __import__("uuid").UUID(venue_id), "unpublished",
                                   Context("test", catalogue=catalogue))
     assert qualifications  # the service's codes are the ones scanned for
+    logged_in.post(f"{url}/gestionnaires", data={"email": "", "csrf_token": token})
+    page = logged_in.get("/auditeur/fraicheur?territoire=Aveyron").get_data(as_text=True)
+    campaign = logged_in.post("/auditeur/campagnes", data={"territory": "departement:12", "csrf_token": csrf(page)})
     pages = {path: logged_in.get(path).get_data(as_text=True)
              for path in ["/auditeur/", "/auditeur/?etat=suspended", url, *(f"{url}?jeu={s}" for s in catalogue.sets),
-                          "/couverture/", "/couverture/departement/12"]}
-    codes = {*wording_codes(), *ACTION_LABELS, *OUTCOME_LABELS, *RESULT_LABELS, *PUBLICATION_LABELS, *ROLE_LABELS,
+                          "/couverture/", "/couverture/departement/12", "/auditeur/fraicheur?territoire=Aveyron",
+                          urlsplit(campaign.headers["Location"]).path]}
+    from registry.services import freshness, managers, reports
+
+    codes = {*wording_codes(), *ACTION_LABELS, *freshness.SENDING, *managers.STATUSES, *reports.STATUSES, *OUTCOME_LABELS, *RESULT_LABELS, *PUBLICATION_LABELS, *ROLE_LABELS,
              *(c.id for s in catalogue.sets.values() for c in s.criteria if re.search(r"[-_]", c.id)),
              *catalogue.audit_facts(),
              *(s.id for s in catalogue.sets.values())}
@@ -229,4 +236,5 @@ def wording_codes() -> set[str]:
     from registry.wording import DECISION_VERBS, STATUS_LABELS, VENUE_VERBS
 
     return {*(c for c in STATUS_LABELS if c), *VENUE_VERBS, *(f"qualification.{a}" for a in DECISION_VERBS),
-            "fact.recorded", "evaluation.stored", "evaluations.bulk", "import.finished"}
+            "fact.recorded", "evaluation.stored", "evaluations.bulk", "import.finished", "report.submitted",
+            "report.accepted", "report.dismissed", "campaign.launched"}

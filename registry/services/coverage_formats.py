@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime, time
 from typing import Any
 
 import xlsxwriter
@@ -142,6 +143,9 @@ def to_xlsx(report: CoverageReport) -> bytes:
     « Synthèse » (population per distance band)."""
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
+    # The report's day as the workbook's date: the same report gives the same bytes, whoever asks.
+    book.set_properties({"title": f"Couverture : {report.name}",
+                         "created": datetime.combine(report.computed_on, time.min)})
     bold = book.add_format({"bold": True, "text_wrap": True, "valign": "top"})
     decimal, percent = book.add_format({"num_format": "0.0"}), book.add_format({"num_format": "0.0 %"})
     sheet = book.add_worksheet("Communes")
