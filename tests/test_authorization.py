@@ -31,6 +31,7 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/ogc/collections"): (200, 200, 200, 200, 200, 200),
     ("GET", "/ogc/collections/pass-numerique"): (200, 200, 200, 200, 200, 200),
     ("GET", "/ogc/collections/pass-numerique/items"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/ogc/collections/pass-numerique/queryables"): (200, 200, 200, 200, 200, 200),
     ("GET", f"/ogc/collections/pass-numerique/items/{D}"): (200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/territories/departement/12/coverage"): (401, 200, 200, 200, 403, 200),
     ("GET", "/api/v1/operator/venues"): (401, 403, 200, 200, 200, 200),

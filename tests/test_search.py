@@ -335,3 +335,35 @@ def test_day_and_slot_filters_find_venues_open_then(client, qualified):
     map_view = client.get("/api/v1/venues/map?bbox=1,43,4,45&zoom=8&day=samedi&slot=matin").get_json()
     assert map_view["numberMatched"] == 2
     assert client.get("/api/v1/venues?day=jour-de-fete").status_code == 422
+
+
+def test_ogc_datetime_reads_date_maj_and_extents_come_from_the_data(client, qualified):
+    from datetime import date, timedelta
+
+    today = date.today()
+    old, new = (today - timedelta(days=400)).isoformat(), (today - timedelta(days=3)).isoformat()
+    qualified(nom="Ancien", date_maj=old, longitude=2.0, latitude=44.0)
+    qualified(nom="Récent", date_maj=new, longitude=3.0, latitude=45.0)
+    items = "/ogc/collections/pass-numerique/items"
+
+    def names(value: str) -> set[str]:
+        response = client.get(items, query_string={"datetime": value})
+        assert response.status_code == 200, response.get_json()
+        return {f["properties"]["nom"] for f in response.get_json()["features"]}
+
+    assert names(f"{new}/..") == {"Récent"} and names(f"../{old}") == {"Ancien"}
+    assert names(old) == {"Ancien"} and names(f"{old}T12:00:00Z") == {"Ancien"} and names("../..") == {
+        "Ancien", "Récent"}
+    for bad in ("hier", "2025-13-01", f"{new}/{old}", "2025-01-01/2025-02-01/2025-03-01", ""):
+        response = client.get(items, query_string={"datetime": bad})
+        assert response.status_code == 400 and response.get_json()["code"] == "InvalidParameterValue", bad
+    collection = client.get("/ogc/collections/pass-numerique").get_json()
+    assert collection["extent"]["spatial"]["bbox"] == [[2.0, 44.0, 3.0, 45.0]]
+    assert collection["extent"]["temporal"]["interval"] == [[f"{old}T00:00:00Z", f"{new}T23:59:59Z"]]
+    assert "extent" not in client.get("/ogc/collections/epn").get_json()  # nothing qualified: no extent made up
+    queryables = client.get("/ogc/collections/pass-numerique/queryables")
+    assert queryables.mimetype == "application/schema+json"
+    schema = queryables.get_json()
+    assert schema["properties"]["nom"]["type"] == "string" and schema["properties"]["date_maj"]["format"] == "date"
+    for name in set(schema["properties"]) - {"date_maj", "geometry"}:  # each one works as a filter
+        assert client.get(items, query_string={name: "x"}).status_code == 200, name

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -46,6 +46,8 @@ class SearchQuery:
     open_during: tuple[tuple[datetime, datetime], ...] = ()
     q: str | None = None
     properties: dict[str, str] = field(default_factory=dict)  # exact matches on standard fields (OGC API)
+    #: ``date_maj`` within these days (inclusive; ``None``: open end), the OGC API's ``datetime``.
+    updated: tuple[date | None, date | None] = (None, None)
 
     @property
     def by_hours(self) -> bool:
@@ -233,6 +235,15 @@ def _grid(points: list[tuple[float, float]], cell: float) -> list[Cluster]:
                      max(p[1] for p in members))) for members in groups.values()]
 
 
+def extent(session: Session, query: SearchQuery, ctx: Context) -> tuple[list[float] | None, list[date | None]]:
+    """Where and when the matches of ``query`` are: their bounding box (``None`` without any) and their first
+    and last ``date_maj``."""
+    shape, params = _prepare(session, query, ctx, 0, 1)
+    west, south, east, north, first, last = session.connection().execute(plan(session, shape).extent, params).one()
+    box = [west, south, east, north] if west is not None else None
+    return box, [first, last]
+
+
 def _view_of(clusters: list[Cluster]) -> MapView:
     return MapView(sum(c.count for c in clusters), clusters=sorted(clusters, key=lambda c: -c.count))
 
@@ -245,7 +256,9 @@ def _prepare(session: Session, query: SearchQuery, ctx: Context, offset: int,
     params: dict[str, Any] = {"label": query.label, "today": ctx.day(), "offset": offset, "limit": limit}
     shape = Shape(sqlite=sqlite, near=query.near is not None, bbox=query.bbox is not None, q=bool(query.q),
                   lists=tuple((name, len(values)) for name, values in query.lists.items()),
-                  properties=tuple(query.properties))
+                  properties=tuple(query.properties), updated_from=query.updated[0] is not None,
+                  updated_to=query.updated[1] is not None)
+    params["updated_from"], params["updated_to"] = query.updated
     for name, values in query.lists.items():
         params.update({f"{name}_{n}": list_value(sqlite, value) for n, value in enumerate(values)})
     if query.q:

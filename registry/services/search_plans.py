@@ -50,6 +50,8 @@ class Shape:
     lists: tuple[tuple[str, int], ...] = ()  # (filter, number of values)
     q: bool = False
     properties: tuple[str, ...] = ()
+    updated_from: bool = False  # date_maj on or after ``updated_from``
+    updated_to: bool = False  # date_maj on or before ``updated_to``
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class Plan:
     candidates: Select
     count: Select
     cells: Select  # matches grouped by grid cell (``cell`` degrees): count, mean point, extent, one pk
+    extent: Select  # the matches' bounding box and update dates (``_extent``)
 
 
 _plans: dict[Shape, Plan] = {}
@@ -100,7 +103,8 @@ def _build(session: Session, shape: Shape) -> Plan:
     counted = matching.with_only_columns(Venue.pk).limit(bindparam("at_most", type_=Integer)).subquery()
     candidates = ordered.add_columns(Venue.horaires, cast(Venue.closures, Text), *DRAWN_COLUMNS)
     return Plan(page=public(numbered), by_pks=public(chosen), candidates=candidates,
-                count=select(func.count()).select_from(counted), cells=_cells(matching, shape.sqlite))
+                count=select(func.count()).select_from(counted), cells=_cells(matching, shape.sqlite),
+                extent=_extent(matching))
 
 
 def _cells(matching: Select, sqlite: bool) -> Select:
@@ -118,6 +122,13 @@ def _cells(matching: Select, sqlite: bool) -> Select:
                    func.max(y).label("north"), func.min(Venue.pk).label("pk"))
             .where(Venue.pk.in_(matching.with_only_columns(Venue.pk)), Venue.geom.is_not(None))
             .group_by(column, row))
+
+
+def _extent(matching: Select) -> Select:
+    """The matches' bounding box (drawn points) and their first and last update dates."""
+    x, y = func.ST_X(Venue.geom), func.ST_Y(Venue.geom)
+    return (select(func.min(x), func.min(y), func.max(x), func.max(y), func.min(Venue.date_maj),
+                   func.max(Venue.date_maj)).where(Venue.pk.in_(matching.with_only_columns(Venue.pk))))
 
 
 def _matching(session: Session, shape: Shape, today: ColumnElement) -> Select:
@@ -146,6 +157,10 @@ def _matching(session: Session, shape: Shape, today: ColumnElement) -> Select:
         statement = statement.where(condition)
     for name in shape.properties:
         statement = statement.where(getattr(Venue, name) == bindparam(f"property_{name}", type_=Text))
+    if shape.updated_from:
+        statement = statement.where(Venue.date_maj >= bindparam("updated_from", type_=Date))
+    if shape.updated_to:
+        statement = statement.where(Venue.date_maj <= bindparam("updated_to", type_=Date))
     return statement
 
 

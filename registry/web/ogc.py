@@ -6,11 +6,12 @@ Read by QGIS, GDAL (OAPIF driver) and OWSLib. Errors are 400 with a JSON body, a
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 
+from registry import standard
 from registry.errors import InvalidInput, NotFound
 from registry.services import qualifications, search
 from registry.web.api_base import Blueprint, json_response
@@ -21,8 +22,9 @@ blp = Blueprint("ogc", __name__, url_prefix="/ogc", description="OGC API – Fea
 GEOJSON, JSON = "application/geo+json", "application/json"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = ["http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-               "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"]
-FRANCE_BBOX = [-178.3, -28.0, 172.5, 51.3]
+               "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+               "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables"]
+GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 PROPERTY_FILTERS = ("nom", "commune", "code_postal", "code_insee", "pivot", "source", "structure_parente")
 MAX_OFFSET = 10_000_000  # far beyond any collection; keeps the value within what databases take
 ITEM_PARAMS = {"limit", "offset", "bbox", "datetime", "f", *PROPERTY_FILTERS}
@@ -43,14 +45,51 @@ def _absolute(endpoint: str, **values) -> str:
 
 def _collection(set_id: str) -> dict:
     criteria_set = current_app.extensions["registry.criteria"].get(set_id)
-    return {
-        "id": set_id, "title": criteria_set.label or criteria_set.title,
+    box, (first, last) = search.extent(read_session(), search.SearchQuery(label=set_id), service_context())
+    body = {
+        "id": set_id, "title": _collection_title(set_id),
         "description": f"Lieux publiés dont la qualification « {criteria_set.title} » est en cours de validité.",
         "itemType": "feature", "crs": [CRS84],
-        "extent": {"spatial": {"bbox": [FRANCE_BBOX], "crs": CRS84}},
         "links": [{"rel": "self", "type": JSON, "href": _absolute("ogc.Collection", collection_id=set_id)},
-                  {"rel": "items", "type": GEOJSON, "href": _absolute("ogc.Items", collection_id=set_id)}],
+                  {"rel": "items", "type": GEOJSON, "href": _absolute("ogc.Items", collection_id=set_id)},
+                  {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": "application/schema+json",
+                   "href": _absolute("ogc.Queryables", collection_id=set_id)}],
     }
+    if box is not None:  # computed from the venues it holds today (none: no extent to give)
+        body["extent"] = {"spatial": {"bbox": [box], "crs": CRS84},
+                          "temporal": {"interval": [[f"{first.isoformat()}T00:00:00Z",
+                                                     f"{last.isoformat()}T23:59:59Z"]], "trs": GREGORIAN}}
+    return body
+
+
+def _day(text: str) -> date | None:
+    """One end of a ``datetime`` value: a date or an RFC 3339 date-time (its day), or ``..`` / empty (open)."""
+    if text in ("", ".."):
+        return None
+    try:
+        if "T" in text or "t" in text:
+            return datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00")).date()
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput.on("datetime", f"« {text} » n'est pas une date RFC 3339 (ex. 2025-06-01 ou "
+                                          "2025-06-01T10:00:00Z).") from None
+
+
+def parse_datetime(value: str) -> tuple[date | None, date | None]:
+    """``datetime`` on ``date_maj``: an instant (its day), or an interval ``start/end`` with ``..`` for an open
+    end; ``InvalidInput`` otherwise."""
+    parts = value.split("/")
+    if len(parts) > 2 or not value.strip():
+        raise InvalidInput.on("datetime", "Une date, ou un intervalle début/fin (« .. » pour une borne ouverte).")
+    if len(parts) == 1:
+        day = _day(parts[0])
+        if day is None:
+            raise InvalidInput.on("datetime", "Une date est attendue.")
+        return day, day
+    start, end = _day(parts[0]), _day(parts[1])
+    if start and end and end < start:
+        raise InvalidInput.on("datetime", "La fin de l'intervalle précède son début.")
+    return start, end
 
 
 def _bad_request(message: str) -> Response:
@@ -124,8 +163,31 @@ def _items_query(collection_id: str) -> tuple[search.SearchQuery, int, int]:
         except ValueError as exc:
             raise InvalidInput.on("bbox", str(exc)) from None
     properties = {name: request.args[name] for name in PROPERTY_FILTERS if name in request.args}
+    updated = parse_datetime(request.args["datetime"]) if "datetime" in request.args else (None, None)
     limit = min(limit, 1000)
-    return search.SearchQuery(label=collection_id, bbox=bbox, properties=properties), offset, limit
+    return search.SearchQuery(label=collection_id, bbox=bbox, properties=properties, updated=updated), offset, limit
+
+
+@blp.route("/collections/<collection_id>/queryables")
+class Queryables(MethodView):
+    @_answers("application/schema+json", "Les propriétés par lesquelles filtrer (JSON Schema)")
+    def get(self, collection_id: str):
+        """Propriétés filtrables de la collection (paramètres de même nom ; date_maj par datetime)"""
+        current_app.extensions["registry.criteria"].get(collection_id)
+        properties = {name: {"title": standard.TITLES[name], "type": "string"} for name in PROPERTY_FILTERS}
+        properties["date_maj"] = {"title": standard.TITLES["date_maj"], "type": "string", "format": "date",
+                                  "description": "Filtrée par le paramètre datetime (instant ou intervalle)"}
+        properties["geometry"] = {"$ref": "https://geojson.org/schema/Point.json",
+                                  "description": "Filtrée par le paramètre bbox"}
+        return _json({"$schema": "https://json-schema.org/draft/2020-12/schema",
+                      "$id": _absolute("ogc.Queryables", collection_id=collection_id), "type": "object",
+                      "title": _collection_title(collection_id), "properties": properties,
+                      "additionalProperties": False}, "application/schema+json")
+
+
+def _collection_title(set_id: str) -> str:
+    criteria_set = current_app.extensions["registry.criteria"].get(set_id)
+    return criteria_set.label or criteria_set.title
 
 
 @blp.route("/collections/<collection_id>/items")
