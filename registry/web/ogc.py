@@ -190,11 +190,29 @@ def _collection_title(set_id: str) -> str:
     return criteria_set.label or criteria_set.title
 
 
+#: The items' query parameters, declared so that GIS clients (GDAL, QGIS) know them and push filters down.
+ITEM_PARAMETERS = [
+    {"name": "limit", "in": "query", "style": "form", "explode": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 10},
+     "description": "Nombre d'éléments par page (au plus 1 000 rendus : une valeur plus grande en donne 1 000)"},
+    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+     "description": "Rang du premier élément (les liens next le donnent)"},
+    {"name": "bbox", "in": "query", "style": "form", "explode": False,
+     "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+     "description": "Emprise lon min,lat min,lon max,lat max (CRS84)"},
+    {"name": "datetime", "in": "query", "style": "form", "explode": False, "schema": {"type": "string"},
+     "description": "Date de mise à jour (date_maj) : une date, ou un intervalle début/fin avec « .. » ouvert"},
+    *({"name": name, "in": "query", "schema": {"type": "string"}, "description": f"{standard.TITLES[name]} (égalité)"}
+      for name in PROPERTY_FILTERS),
+]
+
+
 @blp.route("/collections/<collection_id>/items")
 class Items(MethodView):
     @_answers(GEOJSON, "FeatureCollection GeoJSON, liens de pagination", bad_request=True)
+    @blp.doc(parameters=ITEM_PARAMETERS)
     def get(self, collection_id: str):
-        """Lieux d'une collection : bbox, limit, offset, filtres par propriété (nom, commune, code_postal…)"""
+        """Lieux d'une collection : bbox, datetime, limit, offset, filtres par propriété (nom, commune…)"""
         current_app.extensions["registry.criteria"].get(collection_id)
         try:
             query, offset, limit = _items_query(collection_id)
