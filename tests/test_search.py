@@ -367,3 +367,19 @@ def test_ogc_datetime_reads_date_maj_and_extents_come_from_the_data(client, qual
     assert schema["properties"]["nom"]["type"] == "string" and schema["properties"]["date_maj"]["format"] == "date"
     for name in set(schema["properties"]) - {"date_maj", "geometry"}:  # each one works as a filter
         assert client.get(items, query_string={name: "x"}).status_code == 200, name
+
+
+def test_ogc_sortby_properties_and_skip_geometry(client, places):
+    items = "/ogc/collections/pass-numerique/items"
+    body = client.get(items, query_string={"sortby": "-nom", "properties": "nom,commune", "skipGeometry": "true"})
+    features = body.get_json()["features"]
+    assert [f["properties"]["nom"] for f in features] == sorted((p[0] for p in PLACES), reverse=True)
+    assert all(set(f["properties"]) == {"nom", "commune"} and f["geometry"] is None for f in features)
+    ascending = client.get(items, query_string={"sortby": " commune", "limit": 2}).get_json()  # « +commune » decoded
+    following = client.get(ascending["links"][-1]["href"].split("localhost", 1)[-1]).get_json()
+    communes = [f["properties"]["commune"] for f in ascending["features"] + following["features"]]
+    assert communes == sorted(communes)
+    for bad in ({"sortby": "couleur"}, {"sortby": "nom,commune"}, {"properties": "couleur"},
+                {"skipGeometry": "peut-être"}):
+        response = client.get(items, query_string=bad)
+        assert response.status_code == 400 and response.get_json()["code"] == "InvalidParameterValue", bad

@@ -23,8 +23,8 @@ from registry.errors import InvalidInput, NotFound
 from registry.models import Qualification, Territory, Venue
 from registry.services import qualifications, territories
 from registry.services.context import Context
-from registry.services.search_plans import (LIST_FILTERS, PUBLIC_COLUMNS, PUBLIC_FIELDS, UNBOUNDED, Plan, Shape,
-                                            list_value, plan)
+from registry.services.search_plans import (LIST_FILTERS, PUBLIC_COLUMNS, PUBLIC_FIELDS, SORTABLE, UNBOUNDED, Plan,
+                                            Shape, list_value, plan)
 
 __all__ = ["LIST_FILTERS", "PUBLIC_FIELDS", "SearchQuery", "SearchResult", "is_open", "parse_bbox", "parse_point",
            "public_properties", "public_venue", "search"]
@@ -48,6 +48,7 @@ class SearchQuery:
     properties: dict[str, str] = field(default_factory=dict)  # exact matches on standard fields (OGC API)
     #: ``date_maj`` within these days (inclusive; ``None``: open end), the OGC API's ``datetime``.
     updated: tuple[date | None, date | None] = (None, None)
+    sort: str | None = None  # one of ``SORTABLE``, ``-`` before it for descending (ignored by ``near``)
 
     @property
     def by_hours(self) -> bool:
@@ -252,11 +253,14 @@ def _prepare(session: Session, query: SearchQuery, ctx: Context, offset: int,
              limit: int) -> tuple[Shape, dict[str, Any]]:
     """The shape of the search's SQL and its parameters (``InvalidInput`` for an unknown label or territory)."""
     ctx.catalogue.get(query.label)
+    if query.sort and query.sort.lstrip("-") not in SORTABLE:
+        raise InvalidInput.on("sortby", f"Tri possible par : {', '.join(SORTABLE)}.")
     sqlite = is_sqlite(session.get_bind())
     params: dict[str, Any] = {"label": query.label, "today": ctx.day(), "offset": offset, "limit": limit}
     shape = Shape(sqlite=sqlite, near=query.near is not None, bbox=query.bbox is not None, q=bool(query.q),
                   lists=tuple((name, len(values)) for name, values in query.lists.items()),
-                  properties=tuple(query.properties), updated_from=query.updated[0] is not None,
+                  properties=tuple(query.properties), sort=None if query.near else query.sort,
+                  updated_from=query.updated[0] is not None,
                   updated_to=query.updated[1] is not None)
     params["updated_from"], params["updated_to"] = query.updated
     for name, values in query.lists.items():

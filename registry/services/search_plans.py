@@ -32,6 +32,8 @@ PUBLIC_FIELDS = tuple(column.key for column in PUBLIC_COLUMNS[1:])
 LIST_FILTERS = {"services": "services", "publics": "publics_specifiquement_adresses", "fees": "frais_a_charge",
                 "access": "modalites_acces", "support": "prise_en_charge_specifique",
                 "accompaniment": "modalites_accompagnement", "typology": "typologie"}
+#: The columns a search may be sorted by (else by name, or by distance for ``near``).
+SORTABLE = ("nom", "commune", "code_postal", "code_insee", "date_maj")
 #: ``at_most`` for a count without a bound.
 UNBOUNDED = 2**31 - 1
 _KEPT = 256
@@ -50,6 +52,7 @@ class Shape:
     lists: tuple[tuple[str, int], ...] = ()  # (filter, number of values)
     q: bool = False
     properties: tuple[str, ...] = ()
+    sort: str | None = None  # a column of ``SORTABLE``, ``-`` before it for descending (not for ``near``)
     updated_from: bool = False  # date_maj on or after ``updated_from``
     updated_to: bool = False  # date_maj on or before ``updated_to``
 
@@ -88,8 +91,13 @@ def _build(session: Session, shape: Shape) -> Plan:
     if shape.near:
         key = distance_m(session, spatial.from_wkt(bindparam("here", type_=Text))).label("sort_key")
     else:
-        key = Venue.nom.label("sort_key")
-    ordered = matching.add_columns(key).order_by(key, Venue.pk)
+        key = getattr(Venue, (shape.sort or "nom").lstrip("-")).label("sort_key")
+    descending = bool(shape.sort and shape.sort.startswith("-"))
+
+    def by_key(column):
+        return column.desc().nulls_last() if descending else column.asc().nulls_last()
+
+    ordered = matching.add_columns(key).order_by(by_key(key), Venue.pk)
     numbered = (ordered.add_columns(func.count().over().label("total"))
                 .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer)).subquery())
     chosen = (select(Venue.pk, key, bindparam("total", type_=Integer).label("total"))
@@ -98,7 +106,7 @@ def _build(session: Session, shape: Shape) -> Plan:
 
     def public(page) -> Select:
         return (select(*PUBLIC_COLUMNS, *DRAWN_COLUMNS, page.c.sort_key, page.c.total, labels)
-                .join(page, page.c.pk == Venue.pk).order_by(page.c.sort_key, Venue.pk))
+                .join(page, page.c.pk == Venue.pk).order_by(by_key(page.c.sort_key), Venue.pk))
 
     counted = matching.with_only_columns(Venue.pk).limit(bindparam("at_most", type_=Integer)).subquery()
     candidates = ordered.add_columns(Venue.horaires, cast(Venue.closures, Text), *DRAWN_COLUMNS)

@@ -13,6 +13,7 @@ from flask.views import MethodView
 
 from registry import standard
 from registry.errors import InvalidInput, NotFound
+from registry.schemas import VenuePublicSchema
 from registry.services import qualifications, search
 from registry.web.api_base import Blueprint, json_response
 from registry.web.api_search import PARIS, feature
@@ -25,9 +26,11 @@ CONFORMANCE = ["http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
                "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
                "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables"]
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+#: What a feature holds beyond the public schema's fields.
+OUTPUT_EXTRAS = {"horaires_texte", "ouvert_maintenant", "fermetures_texte"}
 PROPERTY_FILTERS = ("nom", "commune", "code_postal", "code_insee", "pivot", "source", "structure_parente")
 MAX_OFFSET = 10_000_000  # far beyond any collection; keeps the value within what databases take
-ITEM_PARAMS = {"limit", "offset", "bbox", "datetime", "f", *PROPERTY_FILTERS}
+ITEM_PARAMS = {"limit", "offset", "bbox", "datetime", "sortby", "properties", "skipGeometry", "f", *PROPERTY_FILTERS}
 
 
 def _json(body: dict, mimetype: str = JSON, status: int = 200) -> Response:
@@ -165,7 +168,44 @@ def _items_query(collection_id: str) -> tuple[search.SearchQuery, int, int]:
     properties = {name: request.args[name] for name in PROPERTY_FILTERS if name in request.args}
     updated = parse_datetime(request.args["datetime"]) if "datetime" in request.args else (None, None)
     limit = min(limit, 1000)
-    return search.SearchQuery(label=collection_id, bbox=bbox, properties=properties, updated=updated), offset, limit
+    return search.SearchQuery(label=collection_id, bbox=bbox, properties=properties, updated=updated,
+                              sort=parse_sortby(request.args.get("sortby"))), offset, limit
+
+
+def parse_sortby(value: str | None) -> str | None:
+    """``sortby`` (Part 8 syntax): one property, ``+`` (or a space: a URL's decoded ``+``) or ``-`` before it."""
+    if value is None or not value.strip():
+        return None
+    fields = [part.strip() for part in value.split(",") if part.strip()]
+    if len(fields) != 1:
+        raise InvalidInput.on("sortby", "Un seul champ de tri à la fois (ex. sortby=-date_maj).")
+    name = fields[0].lstrip("+")
+    if name.lstrip("-") not in search.SORTABLE:
+        raise InvalidInput.on("sortby", f"Tri possible par : {', '.join(search.SORTABLE)}.")
+    return name
+
+
+def output_options() -> tuple[set[str] | None, bool]:
+    """``properties`` (the properties to return, the others left out) and ``skipGeometry``."""
+    wanted = None
+    if "properties" in request.args:
+        wanted = {part.strip() for part in request.args["properties"].split(",") if part.strip()}
+        unknown = sorted(wanted - set(VenuePublicSchema().fields) - OUTPUT_EXTRAS)
+        if unknown:
+            raise InvalidInput.on("properties", f"Propriété inconnue : {', '.join(unknown)}.")
+    skip = request.args.get("skipGeometry", "false").lower()
+    if skip not in ("true", "false"):
+        raise InvalidInput.on("skipGeometry", "true ou false attendu.")
+    return wanted, skip == "true"
+
+
+def shaped(feature_body: dict, wanted: set[str] | None, skip_geometry: bool) -> dict:
+    """A feature with only the ``wanted`` properties, and without its geometry when asked."""
+    if wanted is not None:
+        feature_body["properties"] = {k: v for k, v in feature_body["properties"].items() if k in wanted}
+    if skip_geometry:
+        feature_body["geometry"] = None
+    return feature_body
 
 
 @blp.route("/collections/<collection_id>/queryables")
@@ -202,6 +242,13 @@ ITEM_PARAMETERS = [
      "description": "Emprise lon min,lat min,lon max,lat max (CRS84)"},
     {"name": "datetime", "in": "query", "style": "form", "explode": False, "schema": {"type": "string"},
      "description": "Date de mise à jour (date_maj) : une date, ou un intervalle début/fin avec « .. » ouvert"},
+    {"name": "sortby", "in": "query", "schema": {"type": "string", "pattern": r"^[+-]?[a-z_]+$"},
+     "description": "Tri par un champ (nom, commune, code_postal, code_insee, date_maj), « - » devant : "
+                    "décroissant"},
+    {"name": "properties", "in": "query", "style": "form", "explode": False,
+     "schema": {"type": "array", "items": {"type": "string"}}, "description": "Les seules propriétés à rendre"},
+    {"name": "skipGeometry", "in": "query", "schema": {"type": "boolean", "default": False},
+     "description": "true : sans géométrie"},
     *({"name": name, "in": "query", "schema": {"type": "string"}, "description": f"{standard.TITLES[name]} (égalité)"}
       for name in PROPERTY_FILTERS),
 ]
@@ -216,6 +263,7 @@ class Items(MethodView):
         current_app.extensions["registry.criteria"].get(collection_id)
         try:
             query, offset, limit = _items_query(collection_id)
+            wanted, skip_geometry = output_options()
         except InvalidInput as exc:
             return _bad_request(exc.detail)
         session, ctx = read_session(), service_context()
@@ -232,7 +280,7 @@ class Items(MethodView):
         if offset:
             links.append({"rel": "prev", "type": GEOJSON, "href": page(max(offset - limit, 0))})
         now = datetime.now(PARIS)
-        features = [feature(v, None, result.labels[v.pk], now) for v in result.venues]
+        features = [shaped(feature(v, None, result.labels[v.pk], now), wanted, skip_geometry) for v in result.venues]
         return _json({"type": "FeatureCollection", "features": features, "numberMatched": result.total or 0,
                       "numberReturned": len(features), "links": links,
                       "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}, GEOJSON)
