@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_AUTH": "20 per minute",  # failed logins and bearer tokens, per client address
     "PROXIES": 0,  # how many trusted proxies stand in front (X-Forwarded-For, -Proto, -Host read through them)
     "RATELIMIT_PUBLIC": "300 per minute",  # per client address, each public endpoint group
+    "RATELIMIT_OGC": "3000 per minute",  # the OGC API, per client address: GIS clients page whole collections
     "RATELIMIT_REPORTS": "10 per hour",  # error reports from the public, per client address
     "CORS_ORIGINS": "*",  # sites allowed to read the public API from a browser (comma-separated)
     "SECURE_COOKIES": True,  # session cookies only over HTTPS (set 0 for a plain-HTTP development server)

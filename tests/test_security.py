@@ -71,6 +71,20 @@ def test_public_endpoints_are_rate_limited_per_address(database_url, token_for):
     app.extensions["registry.db"].dispose()
 
 
+def test_gis_clients_have_a_budget_of_their_own(database_url):
+    """Paging a whole collection takes many requests: the OGC API is not held to the public API's limit."""
+    app = create_app({"DATABASE_URL": database_url, "RATELIMIT_PUBLIC": "3 per minute",
+                      "RATELIMIT_OGC": "8 per minute", "SECURE_COOKIES": False})
+    try:
+        client = app.test_client()
+        pages = [client.get("/ogc/collections/pass-numerique/items", query_string={"offset": n}).status_code
+                 for n in range(9)]
+        assert pages == [200] * 8 + [429]
+        assert client.get("/api/v1/venues").status_code == 200  # the public API's own allowance is untouched
+    finally:
+        app.extensions["registry.db"].dispose()
+
+
 def test_session_cookie_is_secure_httponly_samesite_by_default(database_url, token_for):
     app = create_app({"DATABASE_URL": database_url})
     client = app.test_client()

@@ -31,7 +31,9 @@ def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...],
     limiter = Limiter(get_remote_address, app=app, storage_uri=storage, default_limits=[],
                       storage_options={"socket_connect_timeout": 2} if storage.startswith("redis") else {})
     for blueprint in public_blueprints:
-        limiter.limit(app.config["RATELIMIT_PUBLIC"])(blueprint)
+        # GIS clients page through whole collections: the OGC API has a budget of its own.
+        budget = app.config["RATELIMIT_OGC"] if blueprint.name == "ogc" else app.config["RATELIMIT_PUBLIC"]
+        limiter.limit(budget)(blueprint)
     for target in strict:
         limiter.shared_limit(app.config["RATELIMIT_REPORTS"], scope="signalements")(target)
     for blueprint in auth_blueprints:
