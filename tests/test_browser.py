@@ -290,7 +290,9 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
     venue = app.test_client().get("/api/v1/venues?per_page=1").get_json()["features"][0]["id"]
     public = ["/", "/carte", "/plan-du-site", "/accessibilite", "/mentions-legales", "/donnees-personnelles",
               "/une-page-absente", "/auditeur/", "/couverture/", f"/lieux/{venue}", "/carte/integrer",
-              "/carte/integree?territory=departement:12", "/fiche?lieu=Rodez"]
+              "/carte/integree?territory=departement:12", "/fiche?lieu=Rodez", "/ogc/?f=html",
+              "/ogc/collections?f=html", "/ogc/collections/pass-numerique/items?f=html",
+              f"/ogc/collections/pass-numerique/items/{venue}?f=html"]
     found: dict[str, object] = {}
     for width in (1280, 390):
         browser.set_window_size(width, 900)

@@ -169,3 +169,20 @@ def test_every_dsfr_class_the_pages_use_is_in_the_vendored_subset():
     used = {(path.name, name) for path in sources for name in DSFR_CLASS.findall(path.read_text())}
     assert len(used) > 50  # the pages are built with the DSFR
     assert sorted(f"{file}: {name}" for file, name in used if name not in defined) == []
+
+
+def test_every_ogc_resource_has_its_html_page(client, qualified):
+    venue_id = qualified()
+    resources = ["/ogc/", "/ogc/collections", "/ogc/collections/pass-numerique",
+                 "/ogc/collections/pass-numerique/items", f"/ogc/collections/pass-numerique/items/{venue_id}"]
+    for path in resources:
+        page = client.get(path, query_string={"f": "html"})
+        html = page.get_data(as_text=True)
+        assert page.mimetype == "text/html" and is_dsfr_page(html) and "f=json" in html, path
+        browser = client.get(path, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+        assert browser.mimetype == "text/html", path
+        machine = client.get(path, headers={"Accept": "*/*"})
+        assert machine.mimetype in ("application/json", "application/geo+json"), path
+        assert client.get(path, query_string={"f": "xml"}).status_code == 400, path
+    items = client.get(resources[3], query_string={"f": "html"}).get_data(as_text=True)
+    assert "Médiathèque de Rodez" in items and 'id="carte-ogc"' in items

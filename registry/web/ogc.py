@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timezone
 
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app, render_template, request, url_for
 from flask.views import MethodView
 
 from registry import standard
@@ -24,6 +24,7 @@ GEOJSON, JSON = "application/geo+json", "application/json"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CONFORMANCE = ["http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
                "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+               "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
                "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables"]
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 #: What a feature holds beyond the public schema's fields.
@@ -35,6 +36,35 @@ ITEM_PARAMS = {"limit", "offset", "bbox", "datetime", "sortby", "properties", "s
 
 def _json(body: dict, mimetype: str = JSON, status: int = 200) -> Response:
     return json_response(body, mimetype, status)
+
+
+def wants_html() -> bool:
+    """``f=html``, or a browser's ``Accept`` preferring HTML to JSON (``f=json`` always gives JSON);
+    ``InvalidInput`` for another ``f``."""
+    f = request.args.get("f")
+    if f is not None:
+        if f not in ("json", "html"):
+            raise InvalidInput.on("f", "json ou html attendu.")
+        return f == "html"
+    best = request.accept_mimetypes.best_match([JSON, GEOJSON, "text/html"])
+    return best == "text/html" and request.accept_mimetypes["text/html"] > request.accept_mimetypes[JSON]
+
+
+def _respond(template: str, body: dict, mimetype: str = JSON, **context) -> Response:
+    """``body`` as JSON, or as its HTML page when asked (``f=html`` or a browser's ``Accept``); a wrong ``f``
+    is an OGC exception (400)."""
+    try:
+        html = wants_html()
+    except InvalidInput as exc:
+        return _bad_request(exc.detail)
+    return _page(template, body, **context) if html else _json(body, mimetype)
+
+
+def _page(template: str, body: dict, **context) -> Response:
+    """An OGC resource as a DSFR page (the same content as its JSON, linked to it)."""
+    json_url = url_for(request.endpoint, **(request.view_args or {}), **{**request.args.to_dict(), "f": "json"})
+    return Response(render_template(template, body=body, json_url=json_url, titles=standard.TITLES, **context),
+                    mimetype="text/html")
 
 
 def _absolute(endpoint: str, **values) -> str:
@@ -101,7 +131,9 @@ def _bad_request(message: str) -> Response:
 
 def _answers(media_type: str, description: str, bad_request: bool = False):
     """Document the 200 response's media type (and the OGC exception of a 400) in the OpenAPI document."""
-    responses = {"200": {"description": description, "content": {media_type: {"schema": {"type": "object"}}}}}
+    responses = {"200": {"description": description + " ; sa page HTML avec f=html ou Accept: text/html",
+                         "content": {media_type: {"schema": {"type": "object"}},
+                                     "text/html": {"schema": {"type": "string"}}}}}
     if bad_request:
         responses["400"] = {"description": "Paramètre invalide (exception OGC : code, description)",
                             "content": {JSON: {"schema": {"type": "object"}}}}
@@ -113,13 +145,15 @@ class Landing(MethodView):
     @_answers(JSON, "Page d'accueil et liens")
     def get(self):
         """Page d'accueil OGC API – Features"""
-        return _json({"title": current_app.config["API_TITLE"],
-                      "description": "Lieux d'inclusion numérique qualifiés, par label (OGC API – Features).",
-                      "links": [{"rel": "self", "type": JSON, "href": _absolute("ogc.Landing")},
-                                {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
-                                 "href": _absolute("api-docs.openapi_json")},
-                                {"rel": "conformance", "type": JSON, "href": _absolute("ogc.Conformance")},
-                                {"rel": "data", "type": JSON, "href": _absolute("ogc.Collections")}]})
+        body = {"title": current_app.config["API_TITLE"],
+                "description": "Lieux d'inclusion numérique qualifiés, par label (OGC API – Features).",
+                "links": [{"rel": "self", "type": JSON, "href": _absolute("ogc.Landing")},
+                          {"rel": "alternate", "type": "text/html", "href": _absolute("ogc.Landing", f="html")},
+                          {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
+                           "href": _absolute("api-docs.openapi_json")},
+                          {"rel": "conformance", "type": JSON, "href": _absolute("ogc.Conformance")},
+                          {"rel": "data", "type": JSON, "href": _absolute("ogc.Collections")}]}
+        return _respond("ogc/landing.html", body)
 
 
 @blp.route("/conformance")
@@ -136,8 +170,10 @@ class Collections(MethodView):
     def get(self):
         """Collections : une par label"""
         sets = sorted(current_app.extensions["registry.criteria"].sets)
-        return _json({"collections": [_collection(s) for s in sets],
-                      "links": [{"rel": "self", "type": JSON, "href": _absolute("ogc.Collections")}]})
+        body = {"collections": [_collection(s) for s in sets],
+                "links": [{"rel": "self", "type": JSON, "href": _absolute("ogc.Collections")},
+                          {"rel": "alternate", "type": "text/html", "href": _absolute("ogc.Collections", f="html")}]}
+        return _respond("ogc/collections.html", body)
 
 
 @blp.route("/collections/<collection_id>")
@@ -145,7 +181,12 @@ class Collection(MethodView):
     @_answers(JSON, "La collection")
     def get(self, collection_id: str):
         """Une collection"""
-        return _json(_collection(collection_id))
+        body = _collection(collection_id)
+        try:
+            html = wants_html()
+        except InvalidInput as exc:
+            return _bad_request(exc.detail)
+        return _page("ogc/collections.html", {"collections": [body]}) if html else _json(body)
 
 
 def _items_query(collection_id: str) -> tuple[search.SearchQuery, int, int]:
@@ -249,6 +290,8 @@ ITEM_PARAMETERS = [
      "schema": {"type": "array", "items": {"type": "string"}}, "description": "Les seules propriétés à rendre"},
     {"name": "skipGeometry", "in": "query", "schema": {"type": "boolean", "default": False},
      "description": "true : sans géométrie"},
+    {"name": "f", "in": "query", "schema": {"type": "string", "enum": ["json", "html"]},
+     "description": "html : la page lisible (aussi avec Accept: text/html), json : le GeoJSON"},
     *({"name": name, "in": "query", "schema": {"type": "string"}, "description": f"{standard.TITLES[name]} (égalité)"}
       for name in PROPERTY_FILTERS),
 ]
@@ -264,6 +307,7 @@ class Items(MethodView):
         try:
             query, offset, limit = _items_query(collection_id)
             wanted, skip_geometry = output_options()
+            html = wants_html()
         except InvalidInput as exc:
             return _bad_request(exc.detail)
         session, ctx = read_session(), service_context()
@@ -281,9 +325,13 @@ class Items(MethodView):
             links.append({"rel": "prev", "type": GEOJSON, "href": page(max(offset - limit, 0))})
         now = datetime.now(PARIS)
         features = [shaped(feature(v, None, result.labels[v.pk], now), wanted, skip_geometry) for v in result.venues]
-        return _json({"type": "FeatureCollection", "features": features, "numberMatched": result.total or 0,
-                      "numberReturned": len(features), "links": links,
-                      "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}, GEOJSON)
+        body = {"type": "FeatureCollection", "features": features, "numberMatched": result.total or 0,
+                "numberReturned": len(features), "links": links,
+                "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        if html:
+            return _page("ogc/items.html", body, collection=_collection_title(collection_id),
+                         collection_id=collection_id, offset=offset, limit=limit, has_next=result.has_next)
+        return _json(body, GEOJSON)
 
 
 @blp.route("/collections/<collection_id>/items/<feature_id>")
@@ -306,4 +354,5 @@ class Item(MethodView):
             {"rel": "self", "type": GEOJSON, "href": _absolute("ogc.Item", collection_id=collection_id,
                                                                feature_id=feature_id)},
             {"rel": "collection", "type": JSON, "href": _absolute("ogc.Collection", collection_id=collection_id)}]
-        return _json(body, GEOJSON)
+        return _respond("ogc/item.html", body, GEOJSON, collection=_collection_title(collection_id),
+                        collection_id=collection_id)
