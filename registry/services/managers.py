@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import Venue, VenueManager, VenueProposal, utcnow
-from registry.services import journal, lookup, territories, venues
+from registry.services import journal, lookup, venues
 from registry.services.context import Context
 from registry.services.mail import MailError, send
 from registry.services.pagination import Page, paginate
@@ -124,19 +124,8 @@ def for_manager(session: Session, manager: VenueManager) -> list[VenueProposal]:
 def listing(session: Session, ctx: Context, *, status: str | None = "pending", venue_id: uuid.UUID | None = None,
             page: int = 1, per_page: int = 50) -> Page:
     """Proposals in the operator's scope (default: those awaiting a decision), oldest first."""
-    statement = (select(VenueProposal).join(Venue).options(joinedload(VenueProposal.venue))
-                 .where(*territories.venue_filters(session, Venue.commune_code, None, ctx.scope)))
-    if status:
-        statement = statement.where(VenueProposal.status == status)
-    if venue_id:
-        statement = statement.where(Venue.id == venue_id)
-    return paginate(session, statement.order_by(VenueProposal.created_at, VenueProposal.pk), page, per_page)
-
-
-def pending_count(session: Session, ctx: Context) -> int:
-    return session.scalar(select(func.count()).select_from(VenueProposal).join(Venue).where(
-        VenueProposal.status == "pending", *territories.venue_filters(session, Venue.commune_code, None,
-                                                                      ctx.scope))) or 0
+    return paginate(session, lookup.venue_records(session, VenueProposal, ctx.scope, status=status,
+                                                  venue_id=venue_id), page, per_page)
 
 
 def decide(session: Session, proposal_id: uuid.UUID, accept: bool, reason: str | None,

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import Venue, VenueReport, utcnow
-from registry.services import journal, lookup, qualifications, territories
+from registry.services import journal, lookup, qualifications
 from registry.services.context import Context
 from registry.services.pagination import Page, paginate
 from registry.wording import REPORT_REASONS, REPORT_STATUSES
@@ -43,19 +43,8 @@ def submit(session: Session, venue_id: uuid.UUID, reason: str, text: str | None,
 def listing(session: Session, ctx: Context, *, status: str | None = "open", venue_id: uuid.UUID | None = None,
             page: int = 1, per_page: int = 50) -> Page:
     """Reports in the actor's scope (default: those to handle), oldest first."""
-    statement = (select(VenueReport).join(Venue).options(joinedload(VenueReport.venue))
-                 .where(*territories.venue_filters(session, Venue.commune_code, None, ctx.scope)))
-    if status:
-        statement = statement.where(VenueReport.status == status)
-    if venue_id:
-        statement = statement.where(Venue.id == venue_id)
-    return paginate(session, statement.order_by(VenueReport.created_at, VenueReport.pk), page, per_page)
-
-
-def open_count(session: Session, ctx: Context) -> int:
-    """How many reports await an operator in the actor's scope."""
-    return session.scalar(select(func.count()).select_from(VenueReport).join(Venue).where(
-        VenueReport.status == "open", *territories.venue_filters(session, Venue.commune_code, None, ctx.scope))) or 0
+    return paginate(session, lookup.venue_records(session, VenueReport, ctx.scope, status=status, venue_id=venue_id),
+                    page, per_page)
 
 
 def resolve(session: Session, report_id: uuid.UUID, outcome: str, note: str | None, ctx: Context) -> VenueReport:
