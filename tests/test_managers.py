@@ -102,3 +102,14 @@ def test_a_refusal_is_read_by_the_manager_and_a_failed_mail_is_said(client, oper
     seen = html.unescape(manager.get("/gestionnaire/").get_data(as_text=True))
     assert "refusée" in seen and "Numéro du standard de la mairie" in seen
     assert client.get(f"/api/v1/venues/{venue_id}").get_json()["telephone"] != "+33565000000"
+
+
+def test_a_tampered_closure_is_refused_not_a_crash(client, operator, qualified):
+    link = invite(client, operator, qualified())["link"]
+    manager = client.application.test_client()
+    manager.get(urlsplit(link).path)
+    page = manager.get("/gestionnaire/").get_data(as_text=True)
+    answer = manager.post("/gestionnaire/propositions", data={**manager_form(page), "fermeture-garder": "x",
+                                                              "csrf_token": csrf(page)}, follow_redirects=True)
+    assert answer.status_code == 200 and "Fermetures temporaires" in html.unescape(answer.get_data(as_text=True))
+    assert client.get("/api/v1/operator/proposals", headers=operator).get_json()["total"] == 0

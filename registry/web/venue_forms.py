@@ -37,8 +37,10 @@ def venue_changes(form) -> dict[str, Any]:
 
 
 def _closures(form) -> list[dict[str, Any]]:
+    # A kept closure comes back as « from|to|hours|note »; a value cut short is checked like any other (422).
     kept = [{"from": start, "to": end, "hours": hours or None, "note": note or None}
-            for start, end, hours, note in (value.split("|", 3) for value in form.getlist("fermeture-garder"))]
+            for start, end, hours, note in ((value.split("|", 3) + ["", "", ""])[:4]
+                                            for value in form.getlist("fermeture-garder"))]
     for n in range(NEW_CLOSURES):
         start, end = form.get(f"fermeture-du-{n}", "").strip(), form.get(f"fermeture-au-{n}", "").strip()
         if start or end:
