@@ -46,12 +46,18 @@ def _sqlite_on_connect(dbapi_conn, record) -> None:
         raise DatabaseUnavailable(
             f"SpatiaLite introuvable ({exc}) : installez le paquet Debian libsqlite3-mod-spatialite"
         ) from exc
+    # Unicode lower case (SQLite's lower() knows ASCII only): CQL2's CASEI, as PostgreSQL's lower() does it.
+    dbapi_conn.create_function("unicode_lower", 1, _unicode_lower, deterministic=True)
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA busy_timeout = 10000")
     cursor.close()
+
+
+def _unicode_lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
 
 
 #: Execution option of a connection whose transaction will write (``BEGIN IMMEDIATE`` on SQLite).

@@ -54,6 +54,11 @@ def index_filter(session: Session, pk_column: ColumnElement, table_name: str, co
     """
     if not is_sqlite(session.get_bind()):
         return true()
+    return rtree_filter(pk_column, table_name, column_name, frame)
+
+
+def rtree_filter(pk_column: ColumnElement, table_name: str, column_name: str, frame: ColumnElement) -> ColumnElement:
+    """SpatiaLite only: ``pk_column`` among the rows whose ``column_name`` bbox meets ``frame`` (its R*Tree)."""
     return pk_column.in_(
         select(_SPATIAL_INDEX.c.rowid).where(_SPATIAL_INDEX.c.f_table_name == table_name,
                                              _SPATIAL_INDEX.c.f_geometry_column == column_name,

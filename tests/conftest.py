@@ -352,3 +352,29 @@ def smtp_server():
     inbox.url = f"smtp://127.0.0.1:{port}"
     yield inbox
     controller.stop()
+
+
+#: Five venues around Rodez (the search and OGC tests): (nom, lon, lat, extra fields).
+PLACES = [
+    ("Médiathèque de Rodez", 2.575, 44.351, {"horaires": "Tu-Sa 10:00-18:00", "typologie": ["BIB"]}),
+    ("Centre social d'Onet", 2.593, 44.365, {"services": ["Aide aux démarches administratives"],
+                                              "frais_a_charge": ["Gratuit sous condition"],
+                                              "horaires": "We 14:00-17:00"}),
+    ("EPN de Luc-la-Primaube", 2.535, 44.291, {"modalites_accompagnement": ["Dans un atelier collectif"],
+                                                "prise_en_charge_specifique": ["Surdité", "Handicaps moteurs"],
+                                                "modalites_acces": ["Prendre un RDV en ligne"], "horaires": "Mo 14:00-18:00"}),
+    ("France services de Millau", 3.078, 44.099, {"code_insee": "12145", "code_postal": "12100",
+                                                   "horaires": "Mo-Fr 09:00-12:00"}),
+    ("Tiers-lieu de Decazeville", 2.251, 44.560, {"code_insee": "12089", "code_postal": "12300",
+                                                   "publics_specifiquement_adresses": ["Seniors"],
+                                                   "horaires": "Th 09:00-12:00"}),
+]
+
+
+@pytest.fixture
+def places(qualified) -> dict[str, str]:
+    """The ``PLACES``, qualified for the Pass numérique: their ids by name."""
+    ids = {}
+    for nom, lon, lat, extra in PLACES:
+        ids[nom] = qualified(nom=nom, longitude=lon, latitude=lat, **extra)
+    return ids

@@ -14,34 +14,9 @@ from sqlalchemy import text
 
 from geodata.distances import haversine_m
 from registry.services import territories
-from tests.conftest import shared_file
+from tests.conftest import PLACES, shared_file
 
 SEARCH = "/api/v1/venues"
-# Around Rodez: (nom, lon, lat, extra fields)
-PLACES = [
-    ("Médiathèque de Rodez", 2.575, 44.351, {"horaires": "Tu-Sa 10:00-18:00", "typologie": ["BIB"]}),
-    ("Centre social d'Onet", 2.593, 44.365, {"services": ["Aide aux démarches administratives"],
-                                              "frais_a_charge": ["Gratuit sous condition"],
-                                              "horaires": "We 14:00-17:00"}),
-    ("EPN de Luc-la-Primaube", 2.535, 44.291, {"modalites_accompagnement": ["Dans un atelier collectif"],
-                                                "prise_en_charge_specifique": ["Surdité", "Handicaps moteurs"],
-                                                "modalites_acces": ["Prendre un RDV en ligne"], "horaires": "Mo 14:00-18:00"}),
-    ("France services de Millau", 3.078, 44.099, {"code_insee": "12145", "code_postal": "12100",
-                                                   "horaires": "Mo-Fr 09:00-12:00"}),
-    ("Tiers-lieu de Decazeville", 2.251, 44.560, {"code_insee": "12089", "code_postal": "12300",
-                                                   "publics_specifiquement_adresses": ["Seniors"],
-                                                   "horaires": "Th 09:00-12:00"}),
-]
-
-
-@pytest.fixture
-def places(qualified):
-    ids = {}
-    for nom, lon, lat, extra in PLACES:
-        ids[nom] = qualified(nom=nom, longitude=lon, latitude=lat, **extra)
-    return ids
-
-
 def names(client, **query) -> list[str]:
     response = client.get(SEARCH, query_string=query)
     assert response.status_code == 200, response.get_json()
@@ -365,8 +340,6 @@ def test_ogc_datetime_reads_date_maj_and_extents_come_from_the_data(client, qual
     assert queryables.mimetype == "application/schema+json"
     schema = queryables.get_json()
     assert schema["properties"]["nom"]["type"] == "string" and schema["properties"]["date_maj"]["format"] == "date"
-    for name in set(schema["properties"]) - {"date_maj", "geometry"}:  # each one works as a filter
-        assert client.get(items, query_string={name: "x"}).status_code == 200, name
 
 
 def test_ogc_sortby_properties_and_skip_geometry(client, places):
@@ -379,7 +352,7 @@ def test_ogc_sortby_properties_and_skip_geometry(client, places):
     following = client.get(ascending["links"][-1]["href"].split("localhost", 1)[-1]).get_json()
     communes = [f["properties"]["commune"] for f in ascending["features"] + following["features"]]
     assert communes == sorted(communes)
-    for bad in ({"sortby": "couleur"}, {"sortby": "nom,commune"}, {"properties": "couleur"},
+    for bad in ({"sortby": "couleur"}, {"sortby": "nom,-nom"}, {"properties": "couleur"},
                 {"skipGeometry": "peut-être"}):
         response = client.get(items, query_string=bad)
         assert response.status_code == 400 and response.get_json()["code"] == "InvalidParameterValue", bad

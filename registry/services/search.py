@@ -12,16 +12,17 @@ from typing import Any
 
 from geoalchemy2.shape import to_shape
 from opening_hours import OpeningHours, ParserError, State
-from sqlalchemy import Row, exists, select
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, select
 from sqlalchemy.orm import Session
 
 from geodata.distances import degree_box
 from geodata.reference import parse_territory_ref
-from registry import hours, spatial
+from registry import crs, hours, spatial
 from registry.db import is_sqlite, load_json
 from registry.errors import InvalidInput, NotFound
 from registry.models import Qualification, Territory, Venue
-from registry.services import qualifications, territories
+from registry.services import filters, qualifications, territories
 from registry.services.context import Context
 from registry.services.search_plans import (LIST_FILTERS, PUBLIC_COLUMNS, PUBLIC_FIELDS, SORTABLE, UNBOUNDED, Plan,
                                             Shape, list_value, plan)
@@ -48,7 +49,12 @@ class SearchQuery:
     properties: dict[str, str] = field(default_factory=dict)  # exact matches on standard fields (OGC API)
     #: ``date_maj`` within these days (inclusive; ``None``: open end), the OGC API's ``datetime``.
     updated: tuple[date | None, date | None] = (None, None)
-    sort: str | None = None  # one of ``SORTABLE``, ``-`` before it for descending (ignored by ``near``)
+    sort: tuple[str, ...] = ()  # of ``SORTABLE``, ``-`` before one for descending (ignored by ``near``)
+    #: A CQL2 filter (its JSON tree, ``filters.parse``) and the CRS of its geometry literals.
+    filter: dict | None = None
+    filter_crs: str = crs.CRS84
+    #: Where the drawn point must lie (a CRS84 geometry: an OGC ``bbox`` given in another CRS).
+    within: BaseGeometry | None = None
 
     @property
     def by_hours(self) -> bool:
@@ -152,7 +158,7 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
     ``total`` is ``None`` for a ``near`` search without a radius: every qualified venue of France matches it,
     and counting them at each request would cost more than the search itself.
     """
-    shape, params = _prepare(session, query, ctx, offset, limit)
+    shape, params, extra = _prepare(session, query, ctx, offset, limit)
     sqlite = shape.sqlite
     connection = session.connection()
     if query.near:
@@ -161,8 +167,8 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
         if query.radius_km:
             _set_radius(params, query.near, query.radius_km, sqlite)
         else:
-            _widen_until_enough(connection, plan(session, shape), params, query, offset + limit, sqlite)
-    statements = plan(session, shape)
+            _widen_until_enough(connection, plan(session, shape, extra), params, query, offset + limit, sqlite)
+    statements = plan(session, shape, extra)
     if not query.by_hours:
         rows = connection.execute(statements.page, params).all()
         total = rows[0].total if rows else (
@@ -208,9 +214,9 @@ def map_view(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> M
     """The matches in ``query.bbox``: every venue when they are at most ``MAP_POINTS`` (then one query for the
     page), else clusters of grid cells sized for ``zoom`` (one grouped query; the page is never read; with
     ``open_at``, the open candidates grouped here, hours being no SQL)."""
-    shape, params = _prepare(session, query, ctx, 0, MAP_POINTS)
+    shape, params, extra = _prepare(session, query, ctx, 0, MAP_POINTS)
     connection = session.connection()
-    statements = plan(session, shape)
+    statements = plan(session, shape, extra)
     cell = 360 * CLUSTER_PIXELS / (256 * 2 ** max(0, min(zoom, 22)))
     if query.by_hours:
         open_points = [(row[4], row[5]) for row in connection.execute(statements.candidates, params)
@@ -239,10 +245,18 @@ def _grid(points: list[tuple[float, float]], cell: float) -> list[Cluster]:
 def extent(session: Session, query: SearchQuery, ctx: Context) -> tuple[list[float] | None, list[date | None]]:
     """Where and when the matches of ``query`` are: their bounding box (``None`` without any) and their first
     and last ``date_maj``."""
-    shape, params = _prepare(session, query, ctx, 0, 1)
-    west, south, east, north, first, last = session.connection().execute(plan(session, shape).extent, params).one()
+    shape, params, extra = _prepare(session, query, ctx, 0, 1)
+    west, south, east, north, first, last = session.connection().execute(plan(session, shape, extra).extent,
+                                                                         params).one()
     box = [west, south, east, north] if west is not None else None
     return box, [first, last]
+
+
+def matching_pks(session: Session, query: SearchQuery, ctx: Context) -> Select:
+    """The pks of the matches of ``query``, its parameters bound (a subquery for other statements)."""
+    shape, params, extra = _prepare(session, query, ctx, 0, 1)
+    statement = plan(session, shape, extra).matching
+    return statement.params({k: v for k, v in params.items() if k in statement.compile().params})
 
 
 def _view_of(clusters: list[Cluster]) -> MapView:
@@ -250,16 +264,17 @@ def _view_of(clusters: list[Cluster]) -> MapView:
 
 
 def _prepare(session: Session, query: SearchQuery, ctx: Context, offset: int,
-             limit: int) -> tuple[Shape, dict[str, Any]]:
-    """The shape of the search's SQL and its parameters (``InvalidInput`` for an unknown label or territory)."""
+             limit: int) -> tuple[Shape, dict[str, Any], ColumnElement | None]:
+    """The shape of the search's SQL, its parameters and its extra condition (a CQL2 filter, a geometry to lie
+    within), which binds its own values (``InvalidInput`` for an unknown label or territory, a wrong filter)."""
     ctx.catalogue.get(query.label)
-    if query.sort and query.sort.lstrip("-") not in SORTABLE:
+    if any(name.lstrip("-") not in SORTABLE for name in query.sort):
         raise InvalidInput.on("sortby", f"Tri possible par : {', '.join(SORTABLE)}.")
     sqlite = is_sqlite(session.get_bind())
     params: dict[str, Any] = {"label": query.label, "today": ctx.day(), "offset": offset, "limit": limit}
     shape = Shape(sqlite=sqlite, near=query.near is not None, bbox=query.bbox is not None, q=bool(query.q),
                   lists=tuple((name, len(values)) for name, values in query.lists.items()),
-                  properties=tuple(query.properties), sort=None if query.near else query.sort,
+                  properties=tuple(query.properties), sort=() if query.near else query.sort,
                   updated_from=query.updated[0] is not None,
                   updated_to=query.updated[1] is not None)
     params["updated_from"], params["updated_to"] = query.updated
@@ -274,7 +289,10 @@ def _prepare(session: Session, query: SearchQuery, ctx: Context, offset: int,
     if query.territory:
         kind, outlined = _territory(session, query.territory, params)
         shape = replace(shape, territory=kind, outlined=outlined)
-    return shape, params
+    extra = [filters.condition(session, query.filter, query.filter_crs)] if query.filter is not None else []
+    if query.within is not None:
+        extra.append(filters.geometry_condition(sqlite, query.within))
+    return shape, params, and_(*extra) if extra else None
 
 
 def _open_pks(connection, candidates, params: dict[str, Any], query: SearchQuery) -> list[int]:

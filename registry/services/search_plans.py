@@ -33,7 +33,8 @@ LIST_FILTERS = {"services": "services", "publics": "publics_specifiquement_adres
                 "access": "modalites_acces", "support": "prise_en_charge_specifique",
                 "accompaniment": "modalites_accompagnement", "typology": "typologie"}
 #: The columns a search may be sorted by (else by name, or by distance for ``near``).
-SORTABLE = ("nom", "commune", "code_postal", "code_insee", "date_maj")
+SORTABLE = ("nom", "commune", "code_postal", "code_insee", "date_maj", "source", "structure_parente", "pivot",
+            "latitude", "longitude")
 #: ``at_most`` for a count without a bound.
 UNBOUNDED = 2**31 - 1
 _KEPT = 256
@@ -52,7 +53,7 @@ class Shape:
     lists: tuple[tuple[str, int], ...] = ()  # (filter, number of values)
     q: bool = False
     properties: tuple[str, ...] = ()
-    sort: str | None = None  # a column of ``SORTABLE``, ``-`` before it for descending (not for ``near``)
+    sort: tuple[str, ...] = ()  # columns of ``SORTABLE``, ``-`` before one for descending (not for ``near``)
     updated_from: bool = False  # date_maj on or after ``updated_from``
     updated_to: bool = False  # date_maj on or before ``updated_to``
 
@@ -70,13 +71,17 @@ class Plan:
     count: Select
     cells: Select  # matches grouped by grid cell (``cell`` degrees): count, mean point, extent, one pk
     extent: Select  # the matches' bounding box and update dates (``_extent``)
+    matching: Select  # the matches' pks
 
 
 _plans: dict[Shape, Plan] = {}
 
 
-def plan(session: Session, shape: Shape) -> Plan:
-    """The statements of ``shape`` (built at its first use)."""
+def plan(session: Session, shape: Shape, extra: ColumnElement | None = None) -> Plan:
+    """The statements of ``shape`` (built at its first use), or of ``shape`` with an ``extra`` condition (a CQL2
+    filter, which carries its values: built for this query alone)."""
+    if extra is not None:
+        return _build(session, shape, extra)
     found = _plans.get(shape)
     if found is None:
         if len(_plans) >= _KEPT:  # shapes are few in practice; never let odd combinations grow the memory
@@ -85,34 +90,39 @@ def plan(session: Session, shape: Shape) -> Plan:
     return found
 
 
-def _build(session: Session, shape: Shape) -> Plan:
+def _build(session: Session, shape: Shape, extra: ColumnElement | None = None) -> Plan:
     today = bindparam("today", type_=Date)
     matching = _matching(session, shape, today)
+    if extra is not None:
+        matching = matching.where(extra)
     if shape.near:
-        key = distance_m(session, spatial.from_wkt(bindparam("here", type_=Text))).label("sort_key")
-    else:
-        key = getattr(Venue, (shape.sort or "nom").lstrip("-")).label("sort_key")
-    descending = bool(shape.sort and shape.sort.startswith("-"))
+        sorts = [("sort_key", distance_m(session, spatial.from_wkt(bindparam("here", type_=Text))), False)]
+    else:  # the first key is ``sort_key``, the next ``sort_key_1``…
+        sorts = [("sort_key" if n == 0 else f"sort_key_{n}", getattr(Venue, name.lstrip("-")), name.startswith("-"))
+                 for n, name in enumerate(shape.sort or ("nom",))]
+    keys = [expression.label(label) for label, expression, _descending in sorts]
 
-    def by_key(column):
-        return column.desc().nulls_last() if descending else column.asc().nulls_last()
+    def by_keys(columns) -> list:
+        return [column.desc().nulls_last() if descending else column.asc().nulls_last()
+                for column, (_label, _expression, descending) in zip(columns, sorts)]
 
-    ordered = matching.add_columns(key).order_by(by_key(key), Venue.pk)
+    ordered = matching.add_columns(*keys).order_by(*by_keys(keys), Venue.pk)
     numbered = (ordered.add_columns(func.count().over().label("total"))
                 .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer)).subquery())
-    chosen = (select(Venue.pk, key, bindparam("total", type_=Integer).label("total"))
+    chosen = (select(Venue.pk, *keys, bindparam("total", type_=Integer).label("total"))
               .where(Venue.pk.in_(bindparam("pks", expanding=True))).subquery())
     labels = qualifications.labels_column(session, Venue.pk, today)
 
     def public(page) -> Select:
+        page_keys = [page.c[label] for label, _expression, _descending in sorts]
         return (select(*PUBLIC_COLUMNS, *DRAWN_COLUMNS, page.c.sort_key, page.c.total, labels)
-                .join(page, page.c.pk == Venue.pk).order_by(by_key(page.c.sort_key), Venue.pk))
+                .join(page, page.c.pk == Venue.pk).order_by(*by_keys(page_keys), Venue.pk))
 
     counted = matching.with_only_columns(Venue.pk).limit(bindparam("at_most", type_=Integer)).subquery()
-    candidates = ordered.add_columns(Venue.horaires, cast(Venue.closures, Text), *DRAWN_COLUMNS)
+    candidates = ordered.with_only_columns(Venue.pk, keys[0]).add_columns(Venue.horaires, cast(Venue.closures, Text), *DRAWN_COLUMNS)
     return Plan(page=public(numbered), by_pks=public(chosen), candidates=candidates,
                 count=select(func.count()).select_from(counted), cells=_cells(matching, shape.sqlite),
-                extent=_extent(matching))
+                extent=_extent(matching), matching=matching.with_only_columns(Venue.pk))
 
 
 def _cells(matching: Select, sqlite: bool) -> Select:

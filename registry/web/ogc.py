@@ -11,27 +11,55 @@ from datetime import date, datetime, timezone
 from flask import Response, current_app, render_template, request, url_for
 from flask.views import MethodView
 
-from registry import standard
+from shapely.geometry import box
+
+from registry import crs, standard
 from registry.errors import InvalidInput, NotFound
 from registry.schemas import VenuePublicSchema
-from registry.services import qualifications, search
+from registry.services import filters, qualifications, search, tiles
 from registry.web.api_base import Blueprint, json_response
 from registry.web.api_search import PARIS, feature
 from registry.web.context import read_session, service_context
 
 blp = Blueprint("ogc", __name__, url_prefix="/ogc", description="OGC API – Features : lieux qualifiés par label.")
 GEOJSON, JSON = "application/geo+json", "application/json"
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CRS84 = crs.CRS84
+#: What works, each class exercised by the tests with a real client (GDAL, OWSLib, QGIS).
 CONFORMANCE = ["http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+               "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
                "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
                "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
-               "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables"]
+               "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+               "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+               "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+               "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+               "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+               "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+               "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+               "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+               "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+               "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+               "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+               "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+               "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+               "http://www.opengis.net/spec/cql2/1.0/conf/array-functions",
+               "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+               "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+               "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+               "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+               "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+               "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets"]
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 #: What a feature holds beyond the public schema's fields.
 OUTPUT_EXTRAS = {"horaires_texte", "ouvert_maintenant", "fermetures_texte"}
 PROPERTY_FILTERS = ("nom", "commune", "code_postal", "code_insee", "pivot", "source", "structure_parente")
+#: The largest page (a national copy by a GIS client is then a few dozen requests).
+PAGE_MAX = 10_000
 MAX_OFFSET = 10_000_000  # far beyond any collection; keeps the value within what databases take
-ITEM_PARAMS = {"limit", "offset", "bbox", "datetime", "sortby", "properties", "skipGeometry", "f", *PROPERTY_FILTERS}
+#: Queryables that are query parameters too (all but the geometry, which ``bbox`` filters).
+PARAMETER_QUERYABLES = tuple(name for name, kind in filters.QUERYABLES.items() if kind != filters.GEOMETRY)
+ITEM_PARAMS = {"limit", "offset", "bbox", "bbox-crs", "datetime", "sortby", "properties", "skipGeometry", "f", "crs",
+               "filter", "filter-lang", "filter-crs", *PARAMETER_QUERYABLES}
 
 
 def _json(body: dict, mimetype: str = JSON, status: int = 200) -> Response:
@@ -82,11 +110,13 @@ def _collection(set_id: str) -> dict:
     body = {
         "id": set_id, "title": _collection_title(set_id),
         "description": f"Lieux publiés dont la qualification « {criteria_set.title} » est en cours de validité.",
-        "itemType": "feature", "crs": [CRS84],
+        "itemType": "feature", "crs": list(crs.SUPPORTED), "storageCrs": CRS84,
         "links": [{"rel": "self", "type": JSON, "href": _absolute("ogc.Collection", collection_id=set_id)},
                   {"rel": "items", "type": GEOJSON, "href": _absolute("ogc.Items", collection_id=set_id)},
                   {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": "application/schema+json",
-                   "href": _absolute("ogc.Queryables", collection_id=set_id)}],
+                   "href": _absolute("ogc.Queryables", collection_id=set_id)},
+                  {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", "type": JSON,
+                   "href": _absolute("ogc.Tilesets", collection_id=set_id)}],
     }
     if box is not None:  # computed from the venues it holds today (none: no extent to give)
         body["extent"] = {"spatial": {"bbox": [box], "crs": CRS84},
@@ -198,32 +228,66 @@ def _items_query(collection_id: str) -> tuple[search.SearchQuery, int, int]:
         offset = int(request.args.get("offset", 0))
     except ValueError:
         raise InvalidInput.on("limit", "limit et offset sont des entiers.") from None
-    if not (1 <= limit <= 10_000) or not (0 <= offset <= MAX_OFFSET):
-        raise InvalidInput.on("limit", f"limit entre 1 et 10 000, offset entre 0 et {MAX_OFFSET}.")
-    bbox = None
-    if "bbox" in request.args:
-        try:
-            bbox = search.parse_bbox(request.args["bbox"])
-        except ValueError as exc:
-            raise InvalidInput.on("bbox", str(exc)) from None
+    if not (1 <= limit) or not (0 <= offset <= MAX_OFFSET):
+        raise InvalidInput.on("limit", f"limit au moins 1, offset entre 0 et {MAX_OFFSET}.")
+    bbox, within = _bbox()
     properties = {name: request.args[name] for name in PROPERTY_FILTERS if name in request.args}
     updated = parse_datetime(request.args["datetime"]) if "datetime" in request.args else (None, None)
-    limit = min(limit, 1000)
-    return search.SearchQuery(label=collection_id, bbox=bbox, properties=properties, updated=updated,
-                              sort=parse_sortby(request.args.get("sortby"))), offset, limit
+    conditions = [filters.parameter(name, request.args[name]) for name in PARAMETER_QUERYABLES
+                  if name in request.args and name not in PROPERTY_FILTERS]  # those through ``properties``
+    if "filter" in request.args:
+        conditions.append(filters.parse(request.args["filter"], request.args.get("filter-lang")))
+    elif "filter-lang" in request.args or "filter-crs" in request.args:
+        raise InvalidInput.on("filter-lang", "filter-lang et filter-crs vont avec filter.")
+    tree = {"op": "and", "args": conditions} if len(conditions) > 1 else (conditions[0] if conditions else None)
+    limit = min(limit, PAGE_MAX)
+    return search.SearchQuery(label=collection_id, bbox=bbox, within=within, properties=properties, updated=updated,
+                              sort=parse_sortby(request.args.get("sortby")), filter=tree,
+                              filter_crs=_crs("filter-crs")), offset, limit
 
 
-def parse_sortby(value: str | None) -> str | None:
-    """``sortby`` (Part 8 syntax): one property, ``+`` (or a space: a URL's decoded ``+``) or ``-`` before it."""
+def _crs(parameter: str) -> str:
+    """The CRS a parameter names (CRS84 by default)."""
+    try:
+        return crs.parse(request.args.get(parameter), parameter)
+    except ValueError as exc:
+        raise InvalidInput.on(parameter, str(exc)) from None
+
+
+def _bbox():
+    """``bbox`` in ``bbox-crs``: a CRS84 box for the search, or, in another CRS, the box's outline in CRS84
+    (its edges densified, so that a Lambert-93 rectangle keeps its shape)."""
+    if "bbox" not in request.args:
+        if "bbox-crs" in request.args:
+            raise InvalidInput.on("bbox-crs", "bbox-crs va avec bbox.")
+        return None, None
+    try:
+        numbers = search.parse_bbox(request.args["bbox"])
+    except ValueError as exc:
+        raise InvalidInput.on("bbox", str(exc)) from None
+    uri = _crs("bbox-crs")
+    if uri == CRS84:
+        return numbers, None
+    if uri == crs.EPSG_4326:  # latitude first
+        numbers = (numbers[1], numbers[0], numbers[3], numbers[2])
+    outline = box(*numbers)
+    if uri == crs.LAMBERT_93:
+        outline = outline.segmentize(1000)
+    return None, crs.to_crs84(uri if uri != crs.EPSG_4326 else CRS84, outline)
+
+
+def parse_sortby(value: str | None) -> tuple[str, ...]:
+    """``sortby``: properties separated by commas, each with ``+`` (or a space: a URL's decoded ``+``) or ``-``
+    before it (descending)."""
     if value is None or not value.strip():
-        return None
-    fields = [part.strip() for part in value.split(",") if part.strip()]
-    if len(fields) != 1:
-        raise InvalidInput.on("sortby", "Un seul champ de tri à la fois (ex. sortby=-date_maj).")
-    name = fields[0].lstrip("+")
-    if name.lstrip("-") not in search.SORTABLE:
-        raise InvalidInput.on("sortby", f"Tri possible par : {', '.join(search.SORTABLE)}.")
-    return name
+        return ()
+    names = tuple(part.strip().lstrip("+") for part in value.split(",") if part.strip())
+    unknown = [name for name in names if name.lstrip("-") not in search.SORTABLE]
+    if unknown:
+        raise InvalidInput.on("sortby", f"« {unknown[0]} » : tri possible par {', '.join(search.SORTABLE)}.")
+    if len({name.lstrip("-") for name in names}) != len(names):
+        raise InvalidInput.on("sortby", "Chaque propriété une seule fois.")
+    return names
 
 
 def output_options() -> tuple[set[str] | None, bool]:
@@ -249,20 +313,33 @@ def shaped(feature_body: dict, wanted: set[str] | None, skip_geometry: bool) -> 
     return feature_body
 
 
+def queryables_schema() -> dict[str, dict]:
+    """The JSON Schema of each property a ``filter`` may name (lists as arrays, with the standard's values)."""
+    types = {filters.STRING: {"type": "string"}, filters.NUMBER: {"type": "number"},
+             filters.DATE: {"type": "string", "format": "date"},
+             filters.GEOMETRY: {"format": "geometry-point", "x-ogc-role": "primary-geometry"}}
+    properties = {}
+    for name, kind in filters.QUERYABLES.items():
+        if kind == filters.ARRAY_:
+            items = {"type": "string"}
+            if name in standard.VOCABULARIES:
+                items["enum"] = list(standard.VOCABULARIES[name])
+            schema = {"type": "array", "items": items}
+        else:
+            schema = dict(types[kind])
+        properties[name] = {"title": standard.TITLES.get(name, "Position du lieu"), **schema}
+    return properties
+
+
 @blp.route("/collections/<collection_id>/queryables")
 class Queryables(MethodView):
     @_answers("application/schema+json", "Les propriétés par lesquelles filtrer (JSON Schema)")
     def get(self, collection_id: str):
-        """Propriétés filtrables de la collection (paramètres de même nom ; date_maj par datetime)"""
+        """Propriétés filtrables de la collection (filter en CQL2 ; quelques-unes aussi en paramètres)"""
         current_app.extensions["registry.criteria"].get(collection_id)
-        properties = {name: {"title": standard.TITLES[name], "type": "string"} for name in PROPERTY_FILTERS}
-        properties["date_maj"] = {"title": standard.TITLES["date_maj"], "type": "string", "format": "date",
-                                  "description": "Filtrée par le paramètre datetime (instant ou intervalle)"}
-        properties["geometry"] = {"$ref": "https://geojson.org/schema/Point.json",
-                                  "description": "Filtrée par le paramètre bbox"}
         return _json({"$schema": "https://json-schema.org/draft/2020-12/schema",
                       "$id": _absolute("ogc.Queryables", collection_id=collection_id), "type": "object",
-                      "title": _collection_title(collection_id), "properties": properties,
+                      "title": _collection_title(collection_id), "properties": queryables_schema(),
                       "additionalProperties": False}, "application/schema+json")
 
 
@@ -274,26 +351,40 @@ def _collection_title(set_id: str) -> str:
 #: The items' query parameters, declared so that GIS clients (GDAL, QGIS) know them and push filters down.
 ITEM_PARAMETERS = [
     {"name": "limit", "in": "query", "style": "form", "explode": False,
-     "schema": {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 10},
-     "description": "Nombre d'éléments par page (au plus 1 000 rendus : une valeur plus grande en donne 1 000)"},
+     "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX, "default": 10},
+     "description": f"Nombre d'éléments par page (au plus {PAGE_MAX:_})".replace("_", " ")},
     {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
      "description": "Rang du premier élément (les liens next le donnent)"},
     {"name": "bbox", "in": "query", "style": "form", "explode": False,
      "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
-     "description": "Emprise lon min,lat min,lon max,lat max (CRS84)"},
+     "description": "Emprise min x,min y,max x,max y dans bbox-crs (CRS84 par défaut : lon, lat)"},
+    {"name": "bbox-crs", "in": "query", "schema": {"type": "string", "format": "uri", "enum": list(crs.SUPPORTED)},
+     "description": "Système de coordonnées de bbox"},
+    {"name": "crs", "in": "query", "schema": {"type": "string", "format": "uri", "enum": list(crs.SUPPORTED)},
+     "description": "Système de coordonnées des géométries rendues (en-tête Content-Crs)"},
+    {"name": "filter", "in": "query", "schema": {"type": "string"},
+     "description": "Filtre CQL2 sur les propriétés de /queryables (ex. commune = 'Rodez' AND "
+                    "A_OVERLAPS(frais_a_charge, ('Gratuit')))"},
+    {"name": "filter-lang", "in": "query", "schema": {"type": "string", "enum": list(filters.LANGUAGES),
+                                                       "default": "cql2-text"},
+     "description": "Langage du filtre"},
+    {"name": "filter-crs", "in": "query", "schema": {"type": "string", "format": "uri", "enum": list(crs.SUPPORTED)},
+     "description": "Système de coordonnées des géométries du filtre"},
     {"name": "datetime", "in": "query", "style": "form", "explode": False, "schema": {"type": "string"},
      "description": "Date de mise à jour (date_maj) : une date, ou un intervalle début/fin avec « .. » ouvert"},
-    {"name": "sortby", "in": "query", "schema": {"type": "string", "pattern": r"^[+-]?[a-z_]+$"},
-     "description": "Tri par un champ (nom, commune, code_postal, code_insee, date_maj), « - » devant : "
-                    "décroissant"},
+    {"name": "sortby", "in": "query", "style": "form", "explode": False,
+     "schema": {"type": "array", "items": {"type": "string", "pattern": r"^[+-]?[a-z_]+$"}},
+     "description": f"Tri par un ou plusieurs champs ({', '.join(search.SORTABLE)}), « - » devant : décroissant"},
     {"name": "properties", "in": "query", "style": "form", "explode": False,
      "schema": {"type": "array", "items": {"type": "string"}}, "description": "Les seules propriétés à rendre"},
     {"name": "skipGeometry", "in": "query", "schema": {"type": "boolean", "default": False},
      "description": "true : sans géométrie"},
     {"name": "f", "in": "query", "schema": {"type": "string", "enum": ["json", "html"]},
      "description": "html : la page lisible (aussi avec Accept: text/html), json : le GeoJSON"},
-    *({"name": name, "in": "query", "schema": {"type": "string"}, "description": f"{standard.TITLES[name]} (égalité)"}
-      for name in PROPERTY_FILTERS),
+    *({"name": name, "in": "query", "schema": {"type": "string"},
+       "description": standard.TITLES[name] + (" (la liste contient cette valeur)"
+                                               if filters.QUERYABLES[name] == filters.ARRAY_ else " (égalité)")}
+      for name in PARAMETER_QUERYABLES),
 ]
 
 
@@ -304,14 +395,15 @@ class Items(MethodView):
     def get(self, collection_id: str):
         """Lieux d'une collection : bbox, datetime, limit, offset, filtres par propriété (nom, commune…)"""
         current_app.extensions["registry.criteria"].get(collection_id)
+        session, ctx = read_session(), service_context()
         try:
             query, offset, limit = _items_query(collection_id)
             wanted, skip_geometry = output_options()
             html = wants_html()
+            target = CRS84 if html else _crs("crs")  # the page's map draws longitudes and latitudes
+            result = search.search(session, query, ctx, offset=offset, limit=limit)
         except InvalidInput as exc:
             return _bad_request(exc.detail)
-        session, ctx = read_session(), service_context()
-        result = search.search(session, query, ctx, offset=offset, limit=limit)
         args = {k: v for k, v in request.args.items() if k != "offset"}
 
         def page(at: int) -> str:
@@ -324,14 +416,15 @@ class Items(MethodView):
         if offset:
             links.append({"rel": "prev", "type": GEOJSON, "href": page(max(offset - limit, 0))})
         now = datetime.now(PARIS)
-        features = [shaped(feature(v, None, result.labels[v.pk], now), wanted, skip_geometry) for v in result.venues]
+        features = projected([shaped(feature(v, None, result.labels[v.pk], now), wanted, skip_geometry)
+                              for v in result.venues], target)
         body = {"type": "FeatureCollection", "features": features, "numberMatched": result.total or 0,
                 "numberReturned": len(features), "links": links,
                 "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         if html:
             return _page("ogc/items.html", body, collection=_collection_title(collection_id),
                          collection_id=collection_id, offset=offset, limit=limit, has_next=result.has_next)
-        return _json(body, GEOJSON)
+        return _with_crs(_json(body, GEOJSON), target)
 
 
 @blp.route("/collections/<collection_id>/items/<feature_id>")
@@ -344,15 +437,99 @@ class Item(MethodView):
             venue_id = uuid.UUID(feature_id)
         except ValueError:
             raise NotFound(f"Aucun lieu {feature_id}.") from None
+        try:
+            html = wants_html()
+            target = CRS84 if html else _crs("crs")
+        except InvalidInput as exc:
+            return _bad_request(exc.detail)
         session, ctx = read_session(), service_context()
         venue = search.public_venue(session, venue_id, ctx)
         labels = qualifications.labels_for(session, [venue.pk], ctx)[venue.pk]
         if collection_id not in {label["criteria_set"] for label in labels}:
             raise NotFound(f"Ce lieu n'est pas dans la collection {collection_id}.")
-        body = feature(venue, None, labels)
+        body = projected([feature(venue, None, labels)], target)[0]
         body["links"] = [
             {"rel": "self", "type": GEOJSON, "href": _absolute("ogc.Item", collection_id=collection_id,
                                                                feature_id=feature_id)},
             {"rel": "collection", "type": JSON, "href": _absolute("ogc.Collection", collection_id=collection_id)}]
-        return _respond("ogc/item.html", body, GEOJSON, collection=_collection_title(collection_id),
-                        collection_id=collection_id)
+        if html:
+            return _page("ogc/item.html", body, collection=_collection_title(collection_id),
+                         collection_id=collection_id)
+        return _with_crs(_json(body, GEOJSON), target)
+
+
+def projected(features: list[dict], uri: str) -> list[dict]:
+    """Features with their points in ``uri`` (they are CRS84), all transformed in one call."""
+    if uri == CRS84:
+        return features
+    placed = [f for f in features if f["geometry"] is not None]
+    points = crs.from_crs84(uri, (tuple(f["geometry"]["coordinates"]) for f in placed))
+    for f, point in zip(placed, points):
+        f["geometry"] = {"type": "Point", "coordinates": list(point)}
+    return features
+
+
+def _with_crs(response: Response, uri: str) -> Response:
+    response.headers["Content-Crs"] = crs.header(uri)
+    return response
+
+
+TILE_MATRIX_SET = "WebMercatorQuad"
+TILE_MATRIX_SET_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+MVT = "application/vnd.mapbox-vector-tile"
+WEB_MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
+
+
+def _tileset(collection_id: str) -> dict:
+    template = _absolute("ogc.Tileset", collection_id=collection_id, matrix_set=TILE_MATRIX_SET) + \
+        "/{tileMatrix}/{tileRow}/{tileCol}"
+    return {"title": _collection_title(collection_id), "dataType": "vector", "crs": WEB_MERCATOR,
+            "tileMatrixSetURI": TILE_MATRIX_SET_URI,
+            "links": [{"rel": "self", "type": JSON,
+                       "href": _absolute("ogc.Tileset", collection_id=collection_id, matrix_set=TILE_MATRIX_SET)},
+                      {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", "type": JSON,
+                       "href": TILE_MATRIX_SET_URI},
+                      {"rel": "item", "type": MVT, "href": template, "templated": True}]}
+
+
+@blp.route("/collections/<collection_id>/tiles")
+class Tilesets(MethodView):
+    @_answers(JSON, "Les jeux de tuiles vectorielles de la collection")
+    def get(self, collection_id: str):
+        """Tuiles vectorielles de la collection (Mapbox Vector Tiles, WebMercatorQuad)"""
+        current_app.extensions["registry.criteria"].get(collection_id)
+        return _json({"tilesets": [_tileset(collection_id)],
+                      "links": [{"rel": "self", "type": JSON,
+                                 "href": _absolute("ogc.Tilesets", collection_id=collection_id)}]})
+
+
+@blp.route("/collections/<collection_id>/tiles/<matrix_set>")
+class Tileset(MethodView):
+    @_answers(JSON, "Le jeu de tuiles : schéma de tuilage, couche, propriétés")
+    def get(self, collection_id: str, matrix_set: str):
+        """Métadonnées du jeu de tuiles (OGC API – Tiles)"""
+        current_app.extensions["registry.criteria"].get(collection_id)
+        if matrix_set != TILE_MATRIX_SET:
+            raise NotFound(f"Schéma de tuilage inconnu : {matrix_set} ({TILE_MATRIX_SET} seulement).")
+        body = _tileset(collection_id)
+        body["layers"] = [{"id": tiles.LAYER, "dataType": "vector", "geometryDimension": 0,
+                           "minTileMatrix": "0", "maxTileMatrix": str(tiles.MAX_ZOOM),
+                           "propertiesSchema": {"type": "object", "properties": {
+                               name: {"type": "string", "title": standard.TITLES.get(name, name)}
+                               for name in tiles.PROPERTIES}}}]
+        body["tileMatrixSetLimits"] = [{"tileMatrix": str(z), "minTileRow": 0, "maxTileRow": 2**z - 1,
+                                        "minTileCol": 0, "maxTileCol": 2**z - 1} for z in range(tiles.MAX_ZOOM + 1)]
+        return _json(body)
+
+
+@blp.route("/collections/<collection_id>/tiles/<matrix_set>/<int:z>/<int:row>/<int:col>")
+class Tile(MethodView):
+    @blp.doc(responses={"200": {"description": "Une tuile Mapbox Vector Tile (vide : aucun lieu)",
+                                "content": {MVT: {"schema": {"type": "string", "format": "binary"}}}}})
+    def get(self, collection_id: str, matrix_set: str, z: int, row: int, col: int):
+        """Une tuile vectorielle : niveau, ligne, colonne (l'ordre d'OGC API – Tiles : z/y/x)"""
+        current_app.extensions["registry.criteria"].get(collection_id)
+        if matrix_set != TILE_MATRIX_SET or not tiles.valid(z, col, row):
+            raise NotFound(f"Aucune tuile {matrix_set}/{z}/{row}/{col}.")
+        data = tiles.tile(read_session(), collection_id, z, col, row, service_context())
+        return Response(data, mimetype=MVT)

@@ -1,0 +1,348 @@
+"""CQL2 filters on the public venues (OGC API – Features Part 3): text or JSON read by ``cql2`` (the maintained
+parser of the standard), its JSON tree turned into an SQLAlchemy condition whose values are bound parameters,
+the same on SpatiaLite and PostGIS. What is not supported is an ``InvalidInput`` on ``filter`` saying so.
+
+Supported: AND, OR, NOT; =, <>, <, <=, >, >= (property with literal or property of the same type); LIKE (CQL2's
+``%`` and ``_``, case-sensitive), BETWEEN, IN, IS NULL; CASEI; S_INTERSECTS, S_WITHIN, S_CONTAINS, S_DISJOINT,
+S_EQUALS, S_TOUCHES, S_CROSSES, S_OVERLAPS on ``geometry`` and a geometry literal (WKT, GeoJSON or BBOX);
+A_EQUALS, A_CONTAINS, A_CONTAINEDBY, A_OVERLAPS on the list properties.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import cql2
+from shapely.geometry import box, shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import (ColumnElement, Date, Float, Text, and_, bindparam, exists, false, func, literal,
+                        not_, or_, select, true, type_coerce)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Session
+
+from registry import crs, spatial, standard
+from registry.db import is_sqlite
+from registry.errors import InvalidInput
+from registry.models import Venue
+
+STRING, NUMBER, DATE, ARRAY_, GEOMETRY = "string", "number", "date", "array", "geometry"
+#: The properties a filter may name, with their type: the standard's fields of a venue and its drawn point.
+QUERYABLES: dict[str, str] = {
+    **{name: ARRAY_ if name in standard.LIST_FIELDS else STRING for name in standard.VENUE_FIELDS},
+    "latitude": NUMBER, "longitude": NUMBER, "date_maj": DATE, "geometry": GEOMETRY,
+}
+LANGUAGES = ("cql2-text", "cql2-json")
+COMPARISONS = {"=": "__eq__", "<>": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
+SPATIAL = {"s_intersects": "ST_Intersects", "s_within": "ST_Within", "s_contains": "ST_Contains",
+           "s_disjoint": "ST_Disjoint", "s_equals": "ST_Equals", "s_touches": "ST_Touches",
+           "s_crosses": "ST_Crosses", "s_overlaps": "ST_Overlaps"}
+#: Spatial predicates that hold only where the venue's point meets the literal (the index may narrow them).
+_MEETING = {"s_intersects", "s_within", "s_equals", "s_touches"}
+ARRAYS = ("a_equals", "a_contains", "a_containedby", "a_overlaps")
+MAX_LENGTH = 20_000  # characters of a filter: a national outline simplified to a few thousand points fits
+_TYPES = {STRING: Text, NUMBER: Float, DATE: Date}
+
+
+def parse(text: str, language: str | None) -> dict[str, Any]:
+    """The CQL2 JSON tree of a ``filter`` in ``language`` (``cql2-text`` by default); ``InvalidInput`` with the
+    parser's message when it is not CQL2."""
+    language = language or "cql2-text"
+    if language not in LANGUAGES:
+        raise InvalidInput.on("filter-lang", f"« {language} » : {' ou '.join(LANGUAGES)} attendu.")
+    if len(text) > MAX_LENGTH:
+        raise InvalidInput.on("filter", f"Filtre trop long (au plus {MAX_LENGTH:,} caractères).".replace(",", " "))
+    try:
+        expression = cql2.parse_text(text) if language == "cql2-text" else cql2.parse_json(text)
+        tree = expression.to_json()
+    except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
+        reason = " ".join(str(exc).split())
+        raise InvalidInput.on("filter", f"Filtre {language} illisible : {reason}") from None
+    return tree
+
+
+def condition(session: Session, tree: dict[str, Any], filter_crs: str = crs.CRS84) -> ColumnElement:
+    """The SQL condition of a CQL2 JSON tree on ``Venue`` (geometry literals given in ``filter_crs``)."""
+    return _Translator(is_sqlite(session.get_bind()), filter_crs).boolean(tree)
+
+
+def geometry_condition(sqlite: bool, geometry: BaseGeometry, predicate: str = "s_intersects") -> ColumnElement:
+    """The venue's drawn point against a CRS84 geometry (also the OGC ``bbox`` given in another CRS)."""
+    return _Translator(sqlite, crs.CRS84).spatial(predicate, geometry)
+
+
+def _error(message: str) -> InvalidInput:
+    return InvalidInput.on("filter", message)
+
+
+class _Translator:
+    """A CQL2 JSON tree to SQLAlchemy, checking the types of what it compares."""
+
+    def __init__(self, sqlite: bool, filter_crs: str) -> None:
+        self.sqlite = sqlite
+        self.filter_crs = filter_crs
+
+    # --- conditions -----------------------------------------------------------------------------------------
+
+    def boolean(self, node: Any) -> ColumnElement:
+        if node is True:
+            return true()
+        if node is False:
+            return false()
+        if not isinstance(node, dict) or "op" not in node:
+            raise _error(f"Une condition est attendue, pas {_show(node)}.")
+        op, args = node["op"].lower(), node.get("args", [])
+        if op in ("and", "or"):
+            parts = [self.boolean(arg) for arg in args]
+            return and_(*parts) if op == "and" else or_(*parts)
+        if op == "not":
+            return not_(self.boolean(_one(args, op)))
+        if op in COMPARISONS:
+            return self.comparison(op, *_two(args, op))
+        if op == "like":
+            return self.like(*_two(args, op))
+        if op == "between":
+            if len(args) != 3:
+                raise _error("BETWEEN : une valeur et deux bornes.")
+            value, kind = self.value(args[0])
+            low, high = self.typed(args[1], kind, "BETWEEN"), self.typed(args[2], kind, "BETWEEN")
+            _ordered(kind, "BETWEEN")
+            return value.between(low, high)
+        if op == "in":
+            value, options = _two(args, op)
+            expression, kind = self.value(value)
+            if not isinstance(options, list) or not options:
+                raise _error("IN : une liste de valeurs entre parenthèses.")
+            return expression.in_([self.typed(option, kind, "IN") for option in options])
+        if op == "isnull":
+            return self.is_null(_one(args, op))
+        if op in SPATIAL:
+            target, literal_geometry = _two(args, op)
+            if target != {"property": "geometry"}:
+                raise _error(f"{op.upper()} porte sur la propriété geometry.")
+            return self.spatial(op, self.geometry_literal(literal_geometry))
+        if op in ARRAYS:
+            return self.array(op, *_two(args, op))
+        if op == "accenti":
+            raise _error("ACCENTI n'est pas pris en charge (CASEI l'est).")
+        raise _error(f"Opérateur non pris en charge : {node['op']}.")
+
+    def comparison(self, op: str, left: Any, right: Any) -> ColumnElement:
+        if _is_literal(left) and not _is_literal(right):
+            left, right, op = right, left, {"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(op, op)
+        expression, kind = self.value(left)
+        if kind in (ARRAY_, GEOMETRY):
+            raise _error(f"{_name(left)} : une liste ou une géométrie se compare par A_… ou S_….")
+        if op not in ("=", "<>"):
+            _ordered(kind, op)
+        return getattr(expression, COMPARISONS[op])(self.typed(right, kind, op))
+
+    def like(self, value: Any, pattern: Any) -> ColumnElement:
+        expression, kind = self.value(value)
+        if kind != STRING:
+            raise _error(f"LIKE s'applique à du texte, pas à {_name(value)}.")
+        folded = isinstance(pattern, dict) and pattern.get("op", "").lower() == "casei"
+        text = _one(pattern["args"], "casei") if folded else pattern
+        if not isinstance(text, str):
+            raise _error("LIKE : le motif est un texte entre apostrophes (% : n'importe quelle suite, _ : un "
+                         "caractère).")
+        if self.sqlite:  # SQLite's LIKE ignores case: GLOB keeps CQL2's case-sensitive match
+            glob = bindparam(None, _glob(text), type_=Text)
+            return expression.op("GLOB", is_comparison=True)(func.unicode_lower(glob) if folded else glob)
+        like = bindparam(None, text, type_=Text)
+        return expression.like(func.lower(like) if folded else like, escape="\\")
+
+    def is_null(self, value: Any) -> ColumnElement:
+        expression, kind = self.value(value)
+        if kind == ARRAY_:  # an empty list says nothing either
+            return or_(expression.is_(None), self._length(expression) == 0)
+        return expression.is_(None)
+
+    def spatial(self, op: str, geometry: BaseGeometry) -> ColumnElement:
+        literal_sql = spatial.from_wkt(bindparam(None, geometry.wkt, type_=Text))
+        predicate = getattr(func, SPATIAL[op])(Venue.geom, literal_sql)
+        if not self.sqlite:
+            return predicate
+        predicate = predicate == 1  # SpatiaLite answers 1, 0 or -1
+        if op in _MEETING:  # through the R*Tree: SpatiaLite never uses it by itself
+            frame = spatial.from_wkt(bindparam(None, box(*geometry.bounds).wkt, type_=Text))
+            return and_(spatial.rtree_filter(Venue.pk, "venues", "geom", frame), predicate)
+        return predicate
+
+    def array(self, op: str, left: Any, right: Any) -> ColumnElement:
+        if not (isinstance(left, dict) and QUERYABLES.get(left.get("property")) == ARRAY_):
+            raise _error(f"{op.upper()} : une propriété liste d'abord ({', '.join(_arrays())}).")
+        column = getattr(Venue, left["property"])
+        if not isinstance(right, list) or not all(isinstance(item, str) for item in right):
+            raise _error(f"{op.upper()} : une liste de textes entre parenthèses, ex. ('Gratuit', 'Payant').")
+        if self.sqlite:
+            return self._array_sqlite(op, column, right)
+        document = type_coerce(column, JSONB)
+        values = bindparam(None, right, type_=JSONB)
+        if op == "a_equals":
+            return document == values
+        if op == "a_contains":
+            return document.contains(values)
+        if op == "a_containedby":
+            return document.contained_by(values)
+        return document.has_any(bindparam(None, right, type_=ARRAY(Text)))
+
+    def _array_sqlite(self, op: str, column, values: list[str]) -> ColumnElement:
+        def holding(value: str) -> ColumnElement:
+            each = func.json_each(column).table_valued("value")
+            return exists(select(literal(1)).select_from(each).where(each.c.value == bindparam(None, value, Text)))
+
+        if op == "a_equals":
+            return func.json(column) == func.json(bindparam(None, json.dumps(values), type_=Text))
+        if op == "a_contains":
+            return and_(true(), *[holding(value) for value in values])
+        if op == "a_overlaps":
+            return or_(false(), *[holding(value) for value in values])
+        each = func.json_each(column).table_valued("value")  # a_containedby: no element outside the list
+        return ~exists(select(literal(1)).select_from(each).where(each.c.value.not_in(values)))
+
+    def _length(self, expression: ColumnElement) -> ColumnElement:
+        if self.sqlite:
+            return func.json_array_length(expression)
+        return func.jsonb_array_length(type_coerce(expression, JSONB))
+
+    # --- values -----------------------------------------------------------------------------------------------
+
+    def value(self, node: Any) -> tuple[ColumnElement, str]:
+        """A property (or CASEI of one) and its type."""
+        if isinstance(node, dict) and "property" in node:
+            name = node["property"]
+            kind = QUERYABLES.get(name)
+            if kind is None:
+                raise _error(f"Propriété inconnue : {name} (voir /queryables).")
+            return (Venue.geom if kind == GEOMETRY else getattr(Venue, name)), kind
+        if isinstance(node, dict) and node.get("op", "").lower() == "casei":
+            expression, kind = self.value(_one(node["args"], "casei"))
+            if kind != STRING:
+                raise _error("CASEI s'applique à du texte.")
+            return func.unicode_lower(expression) if self.sqlite else func.lower(expression), STRING
+        raise _error(f"Une propriété est attendue, pas {_show(node)}.")
+
+    def typed(self, node: Any, kind: str, where: str) -> ColumnElement:
+        """A literal, or a property (or CASEI of either), of type ``kind``."""
+        if isinstance(node, dict) and node.get("op", "").lower() == "casei" and \
+                isinstance(_one(node["args"], "casei"), str):
+            if kind != STRING:
+                raise _error("CASEI s'applique à du texte.")
+            value = bindparam(None, node["args"][0], type_=Text)
+            return func.unicode_lower(value) if self.sqlite else func.lower(value)
+        if not _is_literal(node):
+            expression, other = self.value(node)
+            if other != kind:
+                raise _error(f"{where} : {_name(node)} n'est pas du même type ({_french(other)} et "
+                             f"{_french(kind)}).")
+            return expression
+        if kind == STRING and isinstance(node, str):
+            return bindparam(None, node, type_=Text)
+        if kind == NUMBER and isinstance(node, (int, float)) and not isinstance(node, bool):
+            return bindparam(None, float(node), type_=Float)
+        if kind == DATE and isinstance(node, dict) and "date" in node:
+            try:
+                return bindparam(None, date.fromisoformat(node["date"]), type_=Date)
+            except ValueError:
+                raise _error(f"Date invalide : {node['date']}.") from None
+        raise _error(f"{where} : {_show(node)} n'est pas {_french(kind, article=True)}"
+                     + (" (DATE('2025-01-31'))" if kind == DATE else "") + ".")
+
+    def geometry_literal(self, node: Any) -> BaseGeometry:
+        """A geometry literal (GeoJSON geometry or BBOX) in ``filter_crs``, as CRS84."""
+        try:
+            if isinstance(node, dict) and "bbox" in node and all(isinstance(n, (int, float)) for n in node["bbox"]):
+                numbers = node["bbox"]
+                geometry = box(*(numbers if len(numbers) == 4 else (numbers[0], numbers[1], numbers[3], numbers[4])))
+            elif isinstance(node, dict) and "type" in node:
+                geometry = shape(node)
+            else:
+                raise ValueError
+        except (ValueError, TypeError, IndexError, AttributeError):
+            raise _error(f"Une géométrie est attendue (WKT, GeoJSON ou BBOX), pas {_show(node)}.") from None
+        if geometry.is_empty or not geometry.is_valid:
+            raise _error("Géométrie vide ou invalide (un polygone ne doit pas se recouper).")
+        return crs.to_crs84(self.filter_crs, geometry)
+
+
+def _glob(pattern: str) -> str:
+    """A CQL2 LIKE pattern (``%``, ``_``, ``\\`` escaping) as a SQLite GLOB pattern."""
+    out, escaped = [], False
+    for char in pattern:
+        if escaped:
+            out.append(f"[{char}]" if char in "*?[" else char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "%":
+            out.append("*")
+        elif char == "_":
+            out.append("?")
+        else:
+            out.append(f"[{char}]" if char in "*?[" else char)
+    return "".join(out)
+
+
+def _is_literal(node: Any) -> bool:
+    return not (isinstance(node, dict) and ("property" in node or "op" in node))
+
+
+def _one(args: list, op: str) -> Any:
+    if len(args) != 1:
+        raise _error(f"{op.upper()} prend un argument.")
+    return args[0]
+
+
+def _two(args: list, op: str) -> tuple[Any, Any]:
+    if len(args) != 2:
+        raise _error(f"{op.upper()} prend deux arguments.")
+    return args[0], args[1]
+
+
+def _ordered(kind: str, op: str) -> None:
+    if kind not in (STRING, NUMBER, DATE):
+        raise _error(f"{op} compare des textes, des nombres ou des dates.")
+
+
+def _arrays() -> list[str]:
+    return [name for name, kind in QUERYABLES.items() if kind == ARRAY_]
+
+
+def _name(node: Any) -> str:
+    return node["property"] if isinstance(node, dict) and "property" in node else _show(node)
+
+
+def _show(node: Any) -> str:
+    text = json.dumps(node, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _french(kind: str, article: bool = False) -> str:
+    words = {STRING: ("texte", "un texte"), NUMBER: ("nombre", "un nombre"), DATE: ("date", "une date"),
+             ARRAY_: ("liste", "une liste"), GEOMETRY: ("géométrie", "une géométrie")}[kind]
+    return words[1] if article else words[0]
+
+
+
+def parameter(name: str, text: str) -> dict[str, Any]:
+    """A queryable given as a query parameter (``services=Gratuit``), as a CQL2 JSON condition: equality, or
+    for a list, holding the value; ``InvalidInput`` on ``name`` for a value of the wrong type."""
+    kind = QUERYABLES[name]
+    target = {"property": name}
+    if kind == ARRAY_:
+        return {"op": "a_contains", "args": [target, [text]]}
+    if kind == NUMBER:
+        try:
+            value: Any = float(text)
+        except ValueError:
+            raise InvalidInput.on(name, f"« {text} » n'est pas un nombre.") from None
+    elif kind == DATE:
+        try:
+            value = {"date": date.fromisoformat(text).isoformat()}
+        except ValueError:
+            raise InvalidInput.on(name, f"« {text} » n'est pas une date (2025-01-31).") from None
+    else:
+        value = text
+    return {"op": "=", "args": [target, value]}
