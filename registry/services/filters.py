@@ -33,7 +33,8 @@ QUERYABLES: dict[str, str] = {
     **{name: ARRAY_ if name in standard.LIST_FIELDS else STRING for name in standard.VENUE_FIELDS},
     "latitude": NUMBER, "longitude": NUMBER, "date_maj": DATE, "geometry": GEOMETRY,
 }
-LANGUAGES = ("cql2-text", "cql2-json")
+#: ``cql-text``: the name CQL2 text had in the drafts, which GDAL before 3.7 sends (read as CQL2 text).
+LANGUAGES = ("cql2-text", "cql2-json", "cql-text")
 COMPARISONS = {"=": "__eq__", "<>": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
 SPATIAL = {"s_intersects": "ST_Intersects", "s_within": "ST_Within", "s_contains": "ST_Contains",
            "s_disjoint": "ST_Disjoint", "s_equals": "ST_Equals", "s_touches": "ST_Touches",
@@ -54,7 +55,7 @@ def parse(text: str, language: str | None) -> dict[str, Any]:
     if len(text) > MAX_LENGTH:
         raise InvalidInput.on("filter", f"Filtre trop long (au plus {MAX_LENGTH:,} caractères).".replace(",", " "))
     try:
-        expression = cql2.parse_text(text) if language == "cql2-text" else cql2.parse_json(text)
+        expression = cql2.parse_json(text) if language == "cql2-json" else cql2.parse_text(text)
         tree = expression.to_json()
     except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
         reason = " ".join(str(exc).split())

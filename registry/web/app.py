@@ -55,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
         "info": {"description": "API du registre des lieux d'inclusion numérique qualifiés pour le Pass "
                                 "numérique. Les champs des lieux sont ceux du schéma national des lieux de "
                                 "médiation numérique v1.0.", "x-registry-version": __version__}})
+    app.extensions["registry.api"] = api
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.components.schema("CriterionResult", schema=api_criteria.CriterionResultSchema)
     csrf = CSRFProtect(app)

@@ -23,6 +23,7 @@ from registry.web.context import read_session, service_context
 
 blp = Blueprint("ogc", __name__, url_prefix="/ogc", description="OGC API – Features : lieux qualifiés par label.")
 GEOJSON, JSON = "application/geo+json", "application/json"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 CRS84 = crs.CRS84
 #: What works, each class exercised by the tests with a real client (GDAL, OWSLib, QGIS).
 CONFORMANCE = ["http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -179,11 +180,40 @@ class Landing(MethodView):
                 "description": "Lieux d'inclusion numérique qualifiés, par label (OGC API – Features).",
                 "links": [{"rel": "self", "type": JSON, "href": _absolute("ogc.Landing")},
                           {"rel": "alternate", "type": "text/html", "href": _absolute("ogc.Landing", f="html")},
-                          {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
-                           "href": _absolute("api-docs.openapi_json")},
+                          {"rel": "service-desc", "type": OPENAPI, "href": _absolute("ogc.OpenApi")},
+                          {"rel": "service-doc", "type": "text/html", "href": _absolute("pages.api_docs")},
                           {"rel": "conformance", "type": JSON, "href": _absolute("ogc.Conformance")},
                           {"rel": "data", "type": JSON, "href": _absolute("ogc.Collections")}]}
         return _respond("ogc/landing.html", body)
+
+
+@blp.route("/api")
+class OpenApi(MethodView):
+    @_answers(OPENAPI, "Le document OpenAPI 3.0 de l'API OGC (chemins relatifs à /ogc)")
+    def get(self):
+        """Document OpenAPI de l'API OGC"""
+        return _json(ogc_openapi(), OPENAPI)
+
+
+def ogc_openapi() -> dict:
+    """The OGC API's own OpenAPI document: its paths relative to ``/ogc`` (a ``servers`` entry), path parameters
+    named as the standard names them (``collectionId``, ``featureId``), so that GIS clients find the items'
+    parameters where they look (``/collections/{collectionId}/items``) and push filters down."""
+    spec = current_app.extensions["registry.api"].spec.to_dict()
+    names = {"collection_id": "collectionId", "feature_id": "featureId"}
+    paths = {}
+    for path, item in spec["paths"].items():
+        if not path.startswith("/ogc/"):
+            continue
+        for old, new in names.items():
+            path = path.replace("{" + old + "}", "{" + new + "}")
+        for operation in (item, *(v for v in item.values() if isinstance(v, dict))):
+            for parameter in operation.get("parameters", []):
+                if isinstance(parameter, dict) and parameter.get("in") == "path":
+                    parameter["name"] = names.get(parameter["name"], parameter["name"])
+        paths[path.removeprefix("/ogc") or "/"] = item
+    return {**spec, "info": {**spec["info"], "title": "OGC API – Features : " + spec["info"]["title"]},
+            "servers": [{"url": _absolute("ogc.Landing").rstrip("/")}], "paths": paths}
 
 
 @blp.route("/conformance")
