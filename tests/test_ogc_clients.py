@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,47 @@ def test_qgis_loads_counts_and_filters_the_layer(live_server, places, tmp_path):
     assert lines["valid"] == "True" and lines["count"] == str(len(PLACES)), result.stdout
     assert lines["crs"] in ("EPSG:4326", "OGC:CRS84")
     assert lines["filtered"] == "France services de Millau", result.stdout
+
+
+RECENT_GDAL_SCRIPT = """
+import sys
+import pyogrio
+import shapely
+from pyogrio import raw
+
+source, target = sys.argv[1], sys.argv[2]
+meta, _fids, geometries, fields = raw.read(source, layer="pass-numerique", CRS="EPSG:2154")
+raw.write(target, geometries, fields, meta["fields"], layer="lieux", driver="GPKG", crs=meta["crs"],
+          geometry_type="Point")
+print("crs", meta["crs"], pyogrio.read_info(target, layer="lieux")["crs"])
+names = fields[list(meta["fields"]).index("nom")]
+for name, point in zip(names, shapely.from_wkb(geometries)):
+    print(f"point {name}|{point.x}|{point.y}")
+meta, _fids, _geometries, fields = raw.read(source, layer="pass-numerique", where="latitude < 44.2")
+print("filtered", "|".join(fields[list(meta["fields"]).index("nom")]))
+"""
+
+
+def test_a_recent_gdal_copies_in_lambert_93_with_its_default_settings(recorded, tmp_path):
+    # pyogrio carries GDAL 3.10 or newer: it reads the limit's maximum from /ogc/api, the CRS list (Part 2) and
+    # the CQL2 conformance classes. In a process of its own: GDAL holds the interpreter while it downloads.
+    pytest.importorskip("pyogrio")
+    base, seen = recorded
+    script = tmp_path / "gdal_recent.py"
+    script.write_text(RECENT_GDAL_SCRIPT, encoding="utf-8")
+    result = subprocess.run([sys.executable, str(script), f"OAPIF:{base}/ogc", str(tmp_path / "lambert.gpkg")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = [line.split(" ", 1) for line in result.stdout.splitlines()]
+    assert ["crs", "EPSG:2154 EPSG:2154"] in lines, result.stdout
+    to_lambert = Transformer.from_crs("OGC:CRS84", "EPSG:2154", always_xy=True)
+    points = [line[1].split("|") for line in lines if line[0] == "point"]
+    assert sorted(name for name, _x, _y in points) == sorted(p[0] for p in PLACES)
+    for name, x, y in points:
+        lon, lat = next((p[1], p[2]) for p in PLACES if p[0] == name)
+        assert (float(x), float(y)) == pytest.approx(to_lambert.transform(lon, lat), abs=0.01)
+    assert ["filtered", "France services de Millau"] in lines, result.stdout
+    pages = [path for path, _status in seen if "/items?" in path and "crs=" in path]
+    assert pages and all("limit=1000" in path for path in pages), pages  # not GDAL's 10 of old
+    assert any("filter=" in path for path, _status in seen)
+    assert all(status < 400 for _path, status in seen), seen
