@@ -104,8 +104,9 @@ def serve(command: list[str], env: dict, port: int) -> subprocess.Popen:
     raise RuntimeError(f"server did not start: {' '.join(command)}")
 
 
-def load(base: str, make_path, seconds: float) -> tuple[float, int, int]:
-    """Requests per second, successes and errors for CLIENTS keep-alive clients during ``seconds``."""
+def load(base: str, make_path, seconds: float, latencies: list[float] | None = None) -> tuple[float, int, int]:
+    """Requests per second, successes and errors for CLIENTS keep-alive clients during ``seconds`` (each
+    successful request's time in milliseconds appended to ``latencies`` when given)."""
     target = urlparse(base)
     done, errors = [0], [0]
     lock = threading.Lock()
@@ -115,19 +116,27 @@ def load(base: str, make_path, seconds: float) -> tuple[float, int, int]:
         rng = random.Random(seed)
         connection = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
         ok = failed = 0
+        times = []
         while time.monotonic() < stop:
             lon, lat = rng.uniform(-4.5, 7.8), rng.uniform(42.5, 50.9)
             try:
+                began = time.perf_counter()
                 connection.request("GET", make_path((lon - 0.13, lat - 0.09, lon + 0.13, lat + 0.09)))
                 response = connection.getresponse()
                 response.read()
-                ok, failed = (ok + 1, failed) if response.status == 200 else (ok, failed + 1)
+                if response.status == 200:
+                    ok += 1
+                    times.append((time.perf_counter() - began) * 1000)
+                else:
+                    failed += 1
             except (OSError, http.client.HTTPException):
                 failed += 1
                 connection = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
         with lock:
             done[0] += ok
             errors[0] += failed
+            if latencies is not None:
+                latencies.extend(times)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
     started = time.monotonic()
@@ -138,7 +147,7 @@ def load(base: str, make_path, seconds: float) -> tuple[float, int, int]:
     return done[0] / (time.monotonic() - started), done[0], errors[0]
 
 
-def pygeoapi_config(url: str, port: int, folder: Path) -> Path:
+def pygeoapi_config(url: str, port: int, folder: Path, max_items: int = 100) -> Path:
     parsed = urlparse(url.replace("postgresql+psycopg", "postgresql"))
     config = folder / "pygeoapi.yml"
     config.write_text(textwrap.dedent(f"""
@@ -148,7 +157,7 @@ def pygeoapi_config(url: str, port: int, folder: Path) -> Path:
           mimetype: application/json; charset=UTF-8
           encoding: utf-8
           languages: [fr]
-          limits: {{default_items: 20, max_items: 100}}
+          limits: {{default_items: 20, max_items: {max_items}}}
           map: {{url: 'https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png', attribution: OSM}}
         logging: {{level: ERROR}}
         metadata:
@@ -179,9 +188,11 @@ def pygeoapi_config(url: str, port: int, folder: Path) -> Path:
     return config
 
 
-def throughput(url: str, seconds: float, pygeoapi_bin: Path | None) -> None:
+def qualified_table(url: str) -> None:
+    """``bench_qualified_venues``: the qualified published venues as a plain table (what peers serve)."""
     engine = make_engine(url)
     with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS bench_qualified_venues"))
         connection.execute(text(
             "CREATE TABLE bench_qualified_venues AS SELECT v.pk, v.id::text AS id, v.nom, v.adresse, v.code_postal, "
             "v.commune, v.geom FROM venues v WHERE v.publication_status = 'published' AND EXISTS (SELECT 1 FROM "
@@ -190,6 +201,10 @@ def throughput(url: str, seconds: float, pygeoapi_bin: Path | None) -> None:
         connection.execute(text("CREATE INDEX ON bench_qualified_venues USING gist (geom)"))
         connection.execute(text("ANALYZE bench_qualified_venues"))
     engine.dispose()
+
+
+def throughput(url: str, seconds: float, pygeoapi_bin: Path | None) -> None:
+    qualified_table(url)
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     # Rate limits off: the load comes from one address, on purpose.
     env = {"REGISTRY_DATABASE_URL": url, "REGISTRY_INSTANCE": tempfile.mkdtemp(), "REGISTRY_RATELIMIT_ENABLED": "0"}

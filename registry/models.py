@@ -108,6 +108,10 @@ class Venue(TimestampMixin, Base):
         Index("ix_venues_status", "publication_status"),
         Index("ix_venues_updated", "updated_at"),
         Index("ix_venues_merged_into", "merged_into_pk"),
+        # What GIS clients filter by (OGC equality parameters, CQL2 ``=`` and prefix ``LIKE``: ``text_pattern_ops``
+        # on PostgreSQL, SQLite's ``GLOB`` prefix on its binary collation).
+        *(Index(f"ix_venues_filter_{name}", name, "publication_status",
+                postgresql_ops={name: "text_pattern_ops"}) for name in ("code_postal", "code_insee", "commune")),
     )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -16,3 +16,11 @@ def test_criteria_page_lists_every_built_in_criterion_with_its_severity():
         assert f"## `{criteria_set.key}`" in page
         for criterion in criteria_set.criteria:
             assert f"| `{criterion.id}`: {criterion.title} | {criterion.severity} |" in page, criterion.id
+
+
+def test_ogc_page_names_every_declared_conformance_class():
+    from registry.web.ogc import CONFORMANCE
+
+    page = (DOCS / "ogc.md").read_text(encoding="utf-8")
+    for uri in CONFORMANCE:
+        assert f"`{uri.rsplit('/', 1)[-1]}`" in page, uri

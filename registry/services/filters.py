@@ -63,14 +63,35 @@ def parse(text: str, language: str | None) -> dict[str, Any]:
     return tree
 
 
-def condition(session: Session, tree: dict[str, Any], filter_crs: str = crs.CRS84) -> ColumnElement:
-    """The SQL condition of a CQL2 JSON tree on ``Venue`` (geometry literals given in ``filter_crs``)."""
-    return _Translator(is_sqlite(session.get_bind()), filter_crs).boolean(tree)
+def condition(session: Session, tree: dict[str, Any],
+              filter_crs: str = crs.CRS84) -> tuple[ColumnElement, dict[str, Any]]:
+    """The SQL condition of a CQL2 JSON tree on ``Venue`` (geometry literals given in ``filter_crs``) and the
+    values of its parameters."""
+    translator = _Translator(is_sqlite(session.get_bind()), filter_crs)
+    return translator.boolean(tree), translator.values
 
 
-def geometry_condition(sqlite: bool, geometry: BaseGeometry, predicate: str = "s_intersects") -> ColumnElement:
-    """The venue's drawn point against a CRS84 geometry (also the OGC ``bbox`` given in another CRS)."""
-    return _Translator(sqlite, crs.CRS84).spatial(predicate, geometry)
+def geometry_condition(sqlite: bool, geometry: BaseGeometry) -> tuple[ColumnElement, dict[str, Any]]:
+    """The venue's drawn point within a CRS84 geometry (the OGC ``bbox`` given in another CRS), and the values
+    of its parameters."""
+    translator = _Translator(sqlite, crs.CRS84, prefix="within")
+    return translator.spatial("s_intersects", geometry), translator.values
+
+
+def skeleton(tree: Any) -> str:
+    """What the SQL of a filter depends on: the tree with its literal values masked (their kinds and the lengths
+    of lists kept), so that filters differing only by values share their statements."""
+    def mask(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "property" in node:
+                return node
+            if "op" in node:
+                return {"op": node["op"], "args": [mask(arg) for arg in node.get("args", [])]}
+            return sorted(node)  # a literal object: date, timestamp, bbox, GeoJSON geometry
+        if isinstance(node, list):
+            return [mask(item) for item in node]
+        return type(node).__name__
+    return json.dumps(mask(tree), sort_keys=True)
 
 
 def _error(message: str) -> InvalidInput:
@@ -80,9 +101,18 @@ def _error(message: str) -> InvalidInput:
 class _Translator:
     """A CQL2 JSON tree to SQLAlchemy, checking the types of what it compares."""
 
-    def __init__(self, sqlite: bool, filter_crs: str) -> None:
+    def __init__(self, sqlite: bool, filter_crs: str, prefix: str = "cql") -> None:
         self.sqlite = sqlite
         self.filter_crs = filter_crs
+        self.prefix = prefix
+        self.values: dict[str, Any] = {}
+
+    def _bind(self, value: Any, type_, expanding: bool = False) -> ColumnElement:
+        """A named parameter for ``value`` (``cql_0``, ``cql_1``… in the order of the tree: the same names for
+        every filter of the same skeleton, whose statements are then built once)."""
+        name = f"{self.prefix}_{len(self.values)}"
+        self.values[name] = value
+        return bindparam(name, type_=type_, expanding=expanding)
 
     # --- conditions -----------------------------------------------------------------------------------------
 
@@ -149,9 +179,9 @@ class _Translator:
             raise _error("LIKE : le motif est un texte entre apostrophes (% : n'importe quelle suite, _ : un "
                          "caractère).")
         if self.sqlite:  # SQLite's LIKE ignores case: GLOB keeps CQL2's case-sensitive match
-            glob = bindparam(None, _glob(text), type_=Text)
+            glob = self._bind(_glob(text), Text)
             return expression.op("GLOB", is_comparison=True)(func.unicode_lower(glob) if folded else glob)
-        like = bindparam(None, text, type_=Text)
+        like = self._bind(text, Text)
         return expression.like(func.lower(like) if folded else like, escape="\\")
 
     def is_null(self, value: Any) -> ColumnElement:
@@ -161,13 +191,13 @@ class _Translator:
         return expression.is_(None)
 
     def spatial(self, op: str, geometry: BaseGeometry) -> ColumnElement:
-        literal_sql = spatial.from_wkt(bindparam(None, geometry.wkt, type_=Text))
+        literal_sql = spatial.from_wkt(self._bind(geometry.wkt, Text))
         predicate = getattr(func, SPATIAL[op])(Venue.geom, literal_sql)
         if not self.sqlite:
             return predicate
         predicate = predicate == 1  # SpatiaLite answers 1, 0 or -1
         if op in _MEETING:  # through the R*Tree: SpatiaLite never uses it by itself
-            frame = spatial.from_wkt(bindparam(None, box(*geometry.bounds).wkt, type_=Text))
+            frame = spatial.from_wkt(self._bind(box(*geometry.bounds).wkt, Text))
             return and_(spatial.rtree_filter(Venue.pk, "venues", "geom", frame), predicate)
         return predicate
 
@@ -180,28 +210,29 @@ class _Translator:
         if self.sqlite:
             return self._array_sqlite(op, column, right)
         document = type_coerce(column, JSONB)
-        values = bindparam(None, right, type_=JSONB)
+        values = self._bind(right, JSONB)
         if op == "a_equals":
             return document == values
         if op == "a_contains":
             return document.contains(values)
         if op == "a_containedby":
             return document.contained_by(values)
-        return document.has_any(bindparam(None, right, type_=ARRAY(Text)))
+        return document.has_any(self._bind(right, ARRAY(Text)))
 
     def _array_sqlite(self, op: str, column, values: list[str]) -> ColumnElement:
         def holding(value: str) -> ColumnElement:
             each = func.json_each(column).table_valued("value")
-            return exists(select(literal(1)).select_from(each).where(each.c.value == bindparam(None, value, Text)))
+            return exists(select(literal(1)).select_from(each).where(each.c.value == self._bind(value, Text)))
 
         if op == "a_equals":
-            return func.json(column) == func.json(bindparam(None, json.dumps(values), type_=Text))
+            return func.json(column) == func.json(self._bind(json.dumps(values), Text))
         if op == "a_contains":
             return and_(true(), *[holding(value) for value in values])
         if op == "a_overlaps":
             return or_(false(), *[holding(value) for value in values])
         each = func.json_each(column).table_valued("value")  # a_containedby: no element outside the list
-        return ~exists(select(literal(1)).select_from(each).where(each.c.value.not_in(values)))
+        outside = ~each.c.value.in_(self._bind(values, Text, expanding=True))
+        return ~exists(select(literal(1)).select_from(each).where(outside))
 
     def _length(self, expression: ColumnElement) -> ColumnElement:
         if self.sqlite:
@@ -231,7 +262,7 @@ class _Translator:
                 isinstance(_one(node["args"], "casei"), str):
             if kind != STRING:
                 raise _error("CASEI s'applique à du texte.")
-            value = bindparam(None, node["args"][0], type_=Text)
+            value = self._bind(node["args"][0], Text)
             return func.unicode_lower(value) if self.sqlite else func.lower(value)
         if not _is_literal(node):
             expression, other = self.value(node)
@@ -240,12 +271,12 @@ class _Translator:
                              f"{_french(kind)}).")
             return expression
         if kind == STRING and isinstance(node, str):
-            return bindparam(None, node, type_=Text)
+            return self._bind(node, Text)
         if kind == NUMBER and isinstance(node, (int, float)) and not isinstance(node, bool):
-            return bindparam(None, float(node), type_=Float)
+            return self._bind(float(node), Float)
         if kind == DATE and isinstance(node, dict) and "date" in node:
             try:
-                return bindparam(None, date.fromisoformat(node["date"]), type_=Date)
+                return self._bind(date.fromisoformat(node["date"]), Date)
             except ValueError:
                 raise _error(f"Date invalide : {node['date']}.") from None
         raise _error(f"{where} : {_show(node)} n'est pas {_french(kind, article=True)}"

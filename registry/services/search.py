@@ -289,9 +289,19 @@ def _prepare(session: Session, query: SearchQuery, ctx: Context, offset: int,
     if query.territory:
         kind, outlined = _territory(session, query.territory, params)
         shape = replace(shape, territory=kind, outlined=outlined)
-    extra = [filters.condition(session, query.filter, query.filter_crs)] if query.filter is not None else []
+    extra, keys = [], []
+    if query.filter is not None:
+        condition, values = filters.condition(session, query.filter, query.filter_crs)
+        extra.append(condition)
+        keys.append(filters.skeleton(query.filter))
+        params.update(values)
     if query.within is not None:
-        extra.append(filters.geometry_condition(sqlite, query.within))
+        condition, values = filters.geometry_condition(sqlite, query.within)
+        extra.append(condition)
+        keys.append("within")
+        params.update(values)
+    if extra:
+        shape = replace(shape, extra="|".join(keys))
     return shape, params, and_(*extra) if extra else None
 
 

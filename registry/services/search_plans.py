@@ -56,6 +56,7 @@ class Shape:
     sort: tuple[str, ...] = ()  # columns of ``SORTABLE``, ``-`` before one for descending (not for ``near``)
     updated_from: bool = False  # date_maj on or after ``updated_from``
     updated_to: bool = False  # date_maj on or before ``updated_to``
+    extra: str | None = None  # the skeleton of an extra condition (``filters.skeleton``): its statements' key
 
 
 @dataclass(frozen=True)
@@ -78,15 +79,14 @@ _plans: dict[Shape, Plan] = {}
 
 
 def plan(session: Session, shape: Shape, extra: ColumnElement | None = None) -> Plan:
-    """The statements of ``shape`` (built at its first use), or of ``shape`` with an ``extra`` condition (a CQL2
-    filter, which carries its values: built for this query alone)."""
-    if extra is not None:
-        return _build(session, shape, extra)
+    """The statements of ``shape`` (built at its first use), with its ``extra`` condition (a CQL2 filter: its
+    parameters named after its skeleton, ``shape.extra``, so that filters differing by their values alone share
+    statements)."""
     found = _plans.get(shape)
     if found is None:
         if len(_plans) >= _KEPT:  # shapes are few in practice; never let odd combinations grow the memory
             _plans.clear()
-        found = _plans[shape] = _build(session, shape)
+        found = _plans[shape] = _build(session, shape, extra)
     return found
 
 
