@@ -111,7 +111,8 @@ class Venue(TimestampMixin, Base):
         # What GIS clients filter by (OGC equality parameters, CQL2 ``=`` and prefix ``LIKE``: ``text_pattern_ops``
         # on PostgreSQL, SQLite's ``GLOB`` prefix on its binary collation).
         *(Index(f"ix_venues_filter_{name}", name, "publication_status",
-                postgresql_ops={name: "text_pattern_ops"}) for name in ("code_postal", "code_insee", "commune")),
+                postgresql_ops={name: "text_pattern_ops"}, postgresql_include=["nom", "pk"])
+          for name in ("code_postal", "code_insee", "commune")),
     )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -169,3 +169,28 @@ def test_a_recent_gdal_copies_in_lambert_93_with_its_default_settings(recorded, 
     assert pages and all("limit=1000" in path for path in pages), pages  # not GDAL's 10 of old
     assert any("filter=" in path for path, _status in seen)
     assert all(status < 400 for _path, status in seen), seen
+
+
+@needs_gdal
+def test_gdal_reads_a_vector_tile_where_its_venues_are(live_server, places, tmp_path):
+    import urllib.request
+
+    from registry.services.tiles import HALF_WORLD, to_mercator
+
+    _app, base = live_server
+    z = 9
+    lon, lat = 2.575, 44.351  # Médiathèque de Rodez
+    x, y = to_mercator(lon, lat)
+    size = 2 * HALF_WORLD / 2**z
+    col, row = int((x + HALF_WORLD) / size), int((HALF_WORLD - y) / size)
+    tile = tmp_path / "tuile.mvt"
+    with urllib.request.urlopen(f"{base}/ogc/collections/pass-numerique/tiles/WebMercatorQuad/{z}/{row}/{col}") as r:
+        tile.write_bytes(r.read())
+    result = subprocess.run(["ogrinfo", "-ro", "-al", "-oo", f"Z={z}", "-oo", f"X={col}", "-oo", f"Y={row}",
+                             f"MVT:{tile}"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Layer name: lieux" in result.stdout and "Médiathèque de Rodez" in result.stdout
+    # GDAL places the point in Web Mercator: within a pixel of the venue (a tile of 4,096 pixels at zoom 9)
+    block = result.stdout.split("nom (String) = Médiathèque de Rodez", 1)[1]
+    point = block.split("POINT (", 1)[1].split(")", 1)[0].split()
+    assert abs(float(point[0]) - x) <= size / 4096 and abs(float(point[1]) - y) <= size / 4096, point
