@@ -56,6 +56,8 @@ FILTERS = [
     ("A_EQUALS(prise_en_charge_specifique, ('Handicaps moteurs'))", set()),
     ("A_OVERLAPS(frais_a_charge, ('Gratuit sous condition')) OR nom LIKE 'Tiers%'",
      {"Centre social d'Onet", "Tiers-lieu de Decazeville"}),
+    ("nom LIKE 'EPN%' AND TRUE", {"EPN de Luc-la-Primaube"}),  # the same skeleton but for the boolean…
+    ("nom LIKE 'EPN%' AND FALSE", set()),  # …which changes the SQL: not shared
     ("NOT (nom LIKE 'EPN%' OR nom LIKE 'Tiers%') AND latitude < 44.36",
      {"Médiathèque de Rodez", "France services de Millau"}),
 ]

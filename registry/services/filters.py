@@ -90,6 +90,8 @@ def skeleton(tree: Any) -> str:
             return sorted(node)  # a literal object: date, timestamp, bbox, GeoJSON geometry
         if isinstance(node, list):
             return [mask(item) for item in node]
+        if isinstance(node, bool):  # TRUE and FALSE are conditions of their own, not values
+            return node
         return type(node).__name__
     return json.dumps(mask(tree), sort_keys=True)
 
