@@ -130,7 +130,7 @@ def run(url: str, seconds: float, tipg_bin: Path | None, pygeoapi_bin: Path | No
             if (peer, query) in figures:
                 ratio = ours / figures[(peer, query)][0]
                 print(f"[postgis] {query}: ours / {peer} = {ratio:.1f}× (target ≥ {target:g}×)"
-                      f"{'' if ratio >= target else ' — en dessous de la cible'}")
+                      f"{'' if ratio >= target else ' — below target'}")
 
 
 def main() -> None:
