@@ -220,3 +220,19 @@ def test_output_and_bbox_in_lambert_93_and_epsg_4326(client, places):
         assert response.status_code == 400 and response.get_json()["code"] == "InvalidParameterValue", bad
     collection = client.get("/ogc/collections/pass-numerique").get_json()
     assert lambert in collection["crs"] and collection["storageCrs"].endswith("CRS84")
+
+
+def test_the_ogc_openapi_document_is_relative_to_ogc_and_leaves_the_api_one_alone(client):
+    before = client.get("/api/openapi.json").get_json()
+    document = client.get("/ogc/api")
+    assert document.mimetype == "application/vnd.oai.openapi+json"
+    body = document.get_json()
+    assert body["servers"][0]["url"].endswith("/ogc")
+    items = body["paths"]["/collections/{collectionId}/items"]
+    names = {p["name"] for p in items.get("parameters", []) + items["get"]["parameters"]}
+    assert {"collectionId", "limit", "bbox", "filter", "filter-lang", "crs", "sortby", "services"} <= names
+    limit = next(p for p in items["get"]["parameters"] if p["name"] == "limit")
+    assert limit["schema"]["maximum"] == 10_000
+    assert "cql2-text" in next(p for p in items["get"]["parameters"] if p["name"] == "filter-lang")["schema"]["enum"]
+    assert "/api" in body["paths"] and not any(path.startswith("/api/") for path in body["paths"])  # OGC paths only
+    assert client.get("/api/openapi.json").get_json() == before  # the API's own document unchanged

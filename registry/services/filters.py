@@ -139,7 +139,8 @@ class _Translator:
             if len(args) != 3:
                 raise _error("BETWEEN : une valeur et deux bornes.")
             value, kind = self.value(args[0])
-            low, high = self.typed(args[1], kind, "BETWEEN"), self.typed(args[2], kind, "BETWEEN")
+            where = f"« {_name(args[0])} BETWEEN … »"
+            low, high = self.typed(args[1], kind, where), self.typed(args[2], kind, where)
             _ordered(kind, "BETWEEN")
             return value.between(low, high)
         if op == "in":
@@ -147,7 +148,7 @@ class _Translator:
             expression, kind = self.value(value)
             if not isinstance(options, list) or not options:
                 raise _error("IN : une liste de valeurs entre parenthèses.")
-            return expression.in_([self.typed(option, kind, "IN") for option in options])
+            return expression.in_([self.typed(option, kind, f"« {_name(value)} IN (…) »") for option in options])
         if op == "isnull":
             return self.is_null(_one(args, op))
         if op in SPATIAL:
@@ -169,7 +170,7 @@ class _Translator:
             raise _error(f"{_name(left)} : une liste ou une géométrie se compare par A_… ou S_….")
         if op not in ("=", "<>"):
             _ordered(kind, op)
-        return getattr(expression, COMPARISONS[op])(self.typed(right, kind, op))
+        return getattr(expression, COMPARISONS[op])(self.typed(right, kind, f"« {_name(left)} {op} … »"))
 
     def like(self, value: Any, pattern: Any) -> ColumnElement:
         expression, kind = self.value(value)
@@ -345,7 +346,12 @@ def _arrays() -> list[str]:
 
 
 def _name(node: Any) -> str:
-    return node["property"] if isinstance(node, dict) and "property" in node else _show(node)
+    """How a person wrote a property (or CASEI of one) in CQL2 text."""
+    if isinstance(node, dict) and "property" in node:
+        return node["property"]
+    if isinstance(node, dict) and str(node.get("op", "")).lower() == "casei" and len(node.get("args", [])) == 1:
+        return f"CASEI({_name(node['args'][0])})"
+    return _show(node)
 
 
 def _show(node: Any) -> str:

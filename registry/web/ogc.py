@@ -5,6 +5,7 @@ Read by QGIS, GDAL (OAPIF driver) and OWSLib. Errors are 400 with a JSON body, a
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import date, datetime, timezone
 
@@ -199,7 +200,7 @@ def ogc_openapi() -> dict:
     """The OGC API's own OpenAPI document: its paths relative to ``/ogc`` (a ``servers`` entry), path parameters
     named as the standard names them (``collectionId``, ``featureId``), so that GIS clients find the items'
     parameters where they look (``/collections/{collectionId}/items``) and push filters down."""
-    spec = current_app.extensions["registry.api"].spec.to_dict()
+    spec = copy.deepcopy(current_app.extensions["registry.api"].spec.to_dict())  # the API's own is not to change
     names = {"collection_id": "collectionId", "feature_id": "featureId"}
     paths = {}
     for path, item in spec["paths"].items():
@@ -298,12 +299,9 @@ def _bbox():
     uri = _crs("bbox-crs")
     if uri == CRS84:
         return numbers, None
-    if uri == crs.EPSG_4326:  # latitude first
-        numbers = (numbers[1], numbers[0], numbers[3], numbers[2])
-    outline = box(*numbers)
-    if uri == crs.LAMBERT_93:
-        outline = outline.segmentize(1000)
-    return None, crs.to_crs84(uri if uri != crs.EPSG_4326 else CRS84, outline)
+    if uri == crs.EPSG_4326:  # the same box, latitude first
+        return (numbers[1], numbers[0], numbers[3], numbers[2]), None
+    return None, crs.to_crs84(uri, box(*numbers).segmentize(1000))  # metres: a point every kilometre
 
 
 def parse_sortby(value: str | None) -> tuple[str, ...]:
