@@ -104,6 +104,8 @@ def test_filters_in_another_crs(client, places):
     ("S_INTERSECTS(nom, POINT(1 2))", "filter"), ("A_CONTAINS(nom, ('x'))", "filter"),
     ("S_INTERSECTS(geometry, POLYGON((0 0, 1 1, 1 0, 0 1, 0 0)))", "filter"),  # self-intersecting
     ("ACCENTI(nom) = ACCENTI('x')", "filter"), ("latitude + 1 > 3", "filter"),
+    ("nom LIKE 'abc\\'", "filter"),  # an escape with nothing after it (PostgreSQL's error, a 500, before)
+    ("S_INTERSECTS(geometry, POINT(200 100))", "filter"),  # outside longitudes and latitudes
 ])
 def test_wrong_filters_are_400_naming_the_problem(client, places, bad, field):
     response = client.get(ITEMS, query_string={"filter": bad})
@@ -166,6 +168,8 @@ def test_vector_tiles_carry_the_venues_of_their_square(client, places):
     assert template.endswith("/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}")
     metadata = client.get("/ogc/collections/pass-numerique/tiles/WebMercatorQuad").get_json()
     assert metadata["layers"][0]["id"] == "lieux" and metadata["dataType"] == "vector"
+    titles = {name: p["title"] for name, p in metadata["layers"][0]["propertiesSchema"]["properties"].items()}
+    assert all(title != name for name, title in titles.items()), titles  # French titles, no field codes
     for z in (0, 6, 9, 12):
         n = 2**z
         wanted: dict[tuple[int, int], dict[str, tuple[int, int]]] = {}
@@ -215,7 +219,10 @@ def test_output_and_bbox_in_lambert_93_and_epsg_4326(client, places):
     assert inside and selected(client, bbox=f"{xmin},{ymin},{xmax},{ymax}", **{"bbox-crs": lambert}) == inside
     assert selected(client, bbox="44.28,2.5,44.37,2.6", **{"bbox-crs": "EPSG:4326"}) == selected(
         client, bbox="2.5,44.28,2.6,44.37")
-    for bad in ({"crs": "EPSG:3857"}, {"bbox-crs": "EPSG:2154"}, {"bbox": "1,2,3,4", "bbox-crs": "urn:x"}):
+    for bad in ({"crs": "EPSG:3857"}, {"bbox-crs": "EPSG:2154"}, {"bbox": "1,2,3,4", "bbox-crs": "urn:x"},
+                {"bbox": "1e30,1e30,2e30,2e30", "bbox-crs": lambert},  # was a 500 (densifying an endless box)
+                {"bbox": "2.5,44.28,2.6,44.37", "bbox-crs": lambert},  # degrees given as Lambert-93 metres
+                {"crs": "EPSG:9999", "f": "html"}):
         response = client.get(ITEMS, query_string=bad)
         assert response.status_code == 400 and response.get_json()["code"] == "InvalidParameterValue", bad
     collection = client.get("/ogc/collections/pass-numerique").get_json()

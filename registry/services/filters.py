@@ -26,6 +26,7 @@ from registry import crs, spatial, standard
 from registry.db import is_sqlite
 from registry.errors import InvalidInput
 from registry.models import Venue
+from registry.wording import french_number
 
 STRING, NUMBER, DATE, ARRAY_, GEOMETRY = "string", "number", "date", "array", "geometry"
 #: The properties a filter may name, with their type: the standard's fields of a venue and its drawn point.
@@ -53,7 +54,7 @@ def parse(text: str, language: str | None) -> dict[str, Any]:
     if language not in LANGUAGES:
         raise InvalidInput.on("filter-lang", f"« {language} » : {' ou '.join(LANGUAGES)} attendu.")
     if len(text) > MAX_LENGTH:
-        raise InvalidInput.on("filter", f"Filtre trop long (au plus {MAX_LENGTH:,} caractères).".replace(",", " "))
+        raise InvalidInput.on("filter", f"Filtre trop long (au plus {french_number(MAX_LENGTH)} caractères).")
     try:
         expression = cql2.parse_json(text) if language == "cql2-json" else cql2.parse_text(text)
         tree = expression.to_json()
@@ -181,6 +182,8 @@ class _Translator:
         if not isinstance(text, str):
             raise _error("LIKE : le motif est un texte entre apostrophes (% : n'importe quelle suite, _ : un "
                          "caractère).")
+        if (len(text) - len(text.rstrip("\\"))) % 2:
+            raise _error("LIKE : le motif finit par un \\ qui n'échappe rien (\\\\ pour un \\ littéral).")
         if self.sqlite:  # SQLite's LIKE ignores case: GLOB keeps CQL2's case-sensitive match
             glob = self._bind(_glob(text), Text)
             return expression.op("GLOB", is_comparison=True)(func.unicode_lower(glob) if folded else glob)
@@ -299,7 +302,10 @@ class _Translator:
             raise _error(f"Une géométrie est attendue (WKT, GeoJSON ou BBOX), pas {_show(node)}.") from None
         if geometry.is_empty or not geometry.is_valid:
             raise _error("Géométrie vide ou invalide (un polygone ne doit pas se recouper).")
-        return crs.to_crs84(self.filter_crs, geometry)
+        try:
+            return crs.to_crs84(self.filter_crs, geometry)
+        except ValueError as exc:
+            raise _error(f"Géométrie {exc}") from None
 
 
 def _glob(pattern: str) -> str:

@@ -255,8 +255,7 @@ def extent(session: Session, query: SearchQuery, ctx: Context) -> tuple[list[flo
 def matching_pks(session: Session, query: SearchQuery, ctx: Context) -> Select:
     """The pks of the matches of ``query``, its parameters bound (a subquery for other statements)."""
     shape, params, extra = _prepare(session, query, ctx, 0, 1)
-    statement = plan(session, shape, extra).matching
-    return statement.params({k: v for k, v in params.items() if k in statement.compile().params})
+    return plan(session, shape, extra).matching.params(params)
 
 
 def _view_of(clusters: list[Cluster]) -> MapView:

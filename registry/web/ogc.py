@@ -21,6 +21,7 @@ from registry.services import filters, qualifications, search, tiles
 from registry.web.api_base import Blueprint, json_response
 from registry.web.api_search import PARIS, feature
 from registry.web.context import read_session, service_context
+from registry.wording import french_number
 
 blp = Blueprint("ogc", __name__, url_prefix="/ogc", description="OGC API – Features : lieux qualifiés par label.")
 GEOJSON, JSON = "application/geo+json", "application/json"
@@ -301,7 +302,10 @@ def _bbox():
         return numbers, None
     if uri == crs.EPSG_4326:  # the same box, latitude first
         return (numbers[1], numbers[0], numbers[3], numbers[2]), None
-    return None, crs.to_crs84(uri, box(*numbers).segmentize(1000))  # metres: a point every kilometre
+    try:
+        return None, crs.to_crs84(uri, box(*numbers))
+    except ValueError as exc:
+        raise InvalidInput.on("bbox", str(exc)) from None
 
 
 def parse_sortby(value: str | None) -> tuple[str, ...]:
@@ -380,7 +384,7 @@ def _collection_title(set_id: str) -> str:
 ITEM_PARAMETERS = [
     {"name": "limit", "in": "query", "style": "form", "explode": False,
      "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX, "default": 10},
-     "description": f"Nombre d'éléments par page (au plus {PAGE_MAX:_})".replace("_", " ")},
+     "description": f"Nombre d'éléments par page (au plus {french_number(PAGE_MAX)})"},
     {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
      "description": "Rang du premier élément (les liens next le donnent)"},
     {"name": "bbox", "in": "query", "style": "form", "explode": False,
@@ -428,7 +432,8 @@ class Items(MethodView):
             query, offset, limit = _items_query(collection_id)
             wanted, skip_geometry = output_options()
             html = wants_html()
-            target = CRS84 if html else _crs("crs")  # the page's map draws longitudes and latitudes
+            target = _crs("crs")
+            target = CRS84 if html else target  # the page's map draws longitudes and latitudes
             result = search.search(session, query, ctx, offset=offset, limit=limit)
         except InvalidInput as exc:
             return _bad_request(exc.detail)
@@ -467,7 +472,8 @@ class Item(MethodView):
             raise NotFound(f"Aucun lieu {feature_id}.") from None
         try:
             html = wants_html()
-            target = CRS84 if html else _crs("crs")
+            target = _crs("crs")
+            target = CRS84 if html else target
         except InvalidInput as exc:
             return _bad_request(exc.detail)
         session, ctx = read_session(), service_context()
@@ -506,6 +512,8 @@ TILE_MATRIX_SET = "WebMercatorQuad"
 TILE_MATRIX_SET_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
 MVT = "application/vnd.mapbox-vector-tile"
 WEB_MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
+#: Titles of the tiles' properties that are not the standard's fields (its ``id`` is the producer's, not ours).
+TILE_TITLES = {"id": "Identifiant du lieu dans le registre", "position_precision": "Précision de la position"}
 
 
 def _tileset(collection_id: str) -> dict:
@@ -543,7 +551,7 @@ class Tileset(MethodView):
         body["layers"] = [{"id": tiles.LAYER, "dataType": "vector", "geometryDimension": 0,
                            "minTileMatrix": "0", "maxTileMatrix": str(tiles.MAX_ZOOM),
                            "propertiesSchema": {"type": "object", "properties": {
-                               name: {"type": "string", "title": standard.TITLES.get(name, name)}
+                               name: {"type": "string", "title": TILE_TITLES.get(name) or standard.TITLES[name]}
                                for name in tiles.PROPERTIES}}}]
         body["tileMatrixSetLimits"] = [{"tileMatrix": str(z), "minTileRow": 0, "maxTileRow": 2**z - 1,
                                         "minTileCol": 0, "maxTileCol": 2**z - 1} for z in range(tiles.MAX_ZOOM + 1)]
