@@ -1,22 +1,29 @@
-"""Public search: server-side latency on SpatiaLite and PostGIS, and throughput under load on PostGIS against
-a raw-SQL floor and pygeoapi.
+"""Public search at 10,000 to 1,000,000 venues: server-side latency and its growth, the share of it spent in SQL,
+and throughput under load on PostGIS against a raw-SQL floor (and pygeoapi when given).
 
-    python -m benchmarks.bench_search [--venues 100000] [--seconds 15] [--pygeoapi /path/to/venv/bin]
+    python -m benchmarks.bench_search [--venues 10000,100000,1000000] [--seconds 15] [--port 5432]
+        [--database-prefix registry_bench] [--backend postgis] [--pygeoapi /path/to/venv/bin]
 
-Latency: "20 nearest qualified venues" from random points and "qualified venues of a département" (first 100),
-timed inside the server (the search service), median and 99th percentile. Throughput: gunicorn, 2 workers,
-8 concurrent clients on loopback for a bounded time, random bbox queries of about 20 km, against (a) our
-``/api/v1/venues``, (b) the same SQL behind a bare WSGI app (the floor) and (c) pygeoapi's items endpoint on a
-table of the same qualified venues, when a pygeoapi installation is given. Targets: PostGIS median ≤ 5 ms,
-SpatiaLite median ≤ 10 ms; throughput ≥ 2× pygeoapi and ≥ 50 % of the floor.
+PostGIS databases are kept between runs (``<prefix>_<venues>``, built once: about 5 minutes for a million
+venues) and reused; SpatiaLite ones are built in a temporary folder. Latency, timed inside the server (the
+search service), median and 99th percentile, for each size: the 20 nearest qualified venues of random points, a
+bbox page of 50, a département's first 100, the map's first call (the first 100 by name, no filter) and the
+national map view (clusters). For each search the statements it ran are replayed under ``EXPLAIN ANALYZE``
+(PostGIS): in-process time over SQL time. Throughput (PostGIS, at the size of ``--throughput-at``): gunicorn,
+2 workers, 8 concurrent clients on loopback for a bounded time, random ~20 km boxes of 50, against
+``/api/v1/venues``, ``/ogc`` items, the same SQL behind a bare WSGI app (the floor) and pygeoapi's items.
+Targets (issue « search at the floor »): growth 100k → 1M ≤ 1.5×, in-process ≤ 2× SQL, throughput ≥ 80 % of
+the floor.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import os
 import random
+import re
 import socket
 import statistics
 import subprocess
@@ -25,14 +32,15 @@ import tempfile
 import textwrap
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
-from sqlalchemy import insert, text
+from sqlalchemy import event, insert, text
 from sqlalchemy.orm import Session
 
 from benchmarks import synthetic
-from benchmarks.db import fresh_database, postgis_available
+from benchmarks.db import fresh_database, kept_database, postgis_available
 from registry.db import make_engine
 from registry.models import Venue
 from registry.plugins import make_plugin_manager
@@ -40,19 +48,33 @@ from registry.services import search, territories
 from registry.services.context import Context
 from registry.services.criteria import build_catalogue
 
-TARGET_MEDIAN_MS = {"postgis": 5.0, "spatialite": 10.0}
 CLIENTS = 8
+FRANCE = (-5.2, 41.3, 9.6, 51.1)
+#: (name, how to make the search number ``n``, page size); points and boxes drawn at random in mainland France.
+SEARCHES = [
+    ("20 nearest", lambda rng: search.SearchQuery(near=(rng.uniform(-4.5, 7.8), rng.uniform(42.5, 50.9))), 20),
+    ("bbox, 50", lambda rng: search.SearchQuery(bbox=_box(rng)), 50),
+    ("département, first 100", lambda rng: search.SearchQuery(
+        territory=f"departement:{rng.choice([d for d in range(1, 96) if d != 20]):02d}"), 100),
+    ("first page by name, 100 (no filter)", lambda rng: search.SearchQuery(), 100),
+]
+GROWTH_TARGET, SQL_SHARE_TARGET, FLOOR_TARGET = 1.5, 2.0, 0.8
+
+
+def _box(rng: random.Random) -> tuple[float, float, float, float]:
+    lon, lat = rng.uniform(-4.5, 7.8), rng.uniform(42.5, 50.9)
+    return lon - 0.13, lat - 0.09, lon + 0.13, lat + 0.09
 
 
 def populate(session: Session, count: int) -> None:
     territories.load_reference(session)
-    rows = list(synthetic.venues(count))
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(Venue), rows[start:start + 5000])
+    rows = synthetic.venues(count)
+    while batch := list(itertools.islice(rows, 5000)):
+        session.execute(insert(Venue), batch)
     synthetic.qualify_share(session, 0.6)
     if session.get_bind().dialect.name == "postgresql":
         # What autovacuum does within a minute of a bulk load on a live database: statistics, and the visibility
-        # map without which the index-only scans of migration 0007 still read the table.
+        # map without which the index-only scans still read the table.
         with session.get_bind().connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
 
@@ -62,27 +84,107 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def latency(session: Session, backend: str) -> None:
+@contextmanager
+def recorded(engine) -> list[tuple[str, object]]:
+    """The statements ``engine`` runs meanwhile, with their parameters."""
+    statements: list[tuple[str, object]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def sql_ms(session: Session, statements: list[tuple[str, object]]) -> float:
+    """Planning and execution time of ``statements`` as PostgreSQL reports them (``EXPLAIN ANALYZE``)."""
+    total = 0.0
+    cursor = session.connection().connection.dbapi_connection.cursor()
+    for statement, parameters in statements:
+        cursor.execute("EXPLAIN (ANALYZE, TIMING OFF) " + statement, parameters)
+        report = "\n".join(row[0] for row in cursor.fetchall())
+        total += sum(float(x) for x in re.findall(r"(?:Planning|Execution) Time: ([0-9.]+) ms", report))
+    return total
+
+
+def latency(session: Session, backend: str, runs: int = 300) -> dict[str, tuple]:
+    """Each search's median and p99 in milliseconds, its warm in-process and SQL medians (PostGIS) and its
+    statements per search."""
     ctx = Context("bench", catalogue=build_catalogue(make_plugin_manager()))
-    rng = random.Random(11)
-    for name, queries in (
-        ("20 nearest", [search.SearchQuery(near=(rng.uniform(-4.5, 7.8), rng.uniform(42.5, 50.9)))
-                        for _ in range(300)]),
-        ("in a département (first 100)", [search.SearchQuery(territory=f"departement:{d:02d}")
-                                          for d in rng.choices([d for d in range(1, 96) if d != 20], k=300)]),
-    ):
-        limit = 20 if name == "20 nearest" else 100
+    figures = {}
+    engine = session.get_bind()
+    for name, make, limit in SEARCHES:
+        rng = random.Random(11)
+        queries = [make(rng) for _ in range(runs)]
         for query in queries[:10]:  # warm up caches and connections
             search.search(session, query, ctx, limit=limit)
-        timings = []
+        timings, sql, statements = [], [], []
         for query in queries:
             started = time.perf_counter()
             search.search(session, query, ctx, limit=limit)
             timings.append((time.perf_counter() - started) * 1000)
-        median = statistics.median(timings)
-        target = TARGET_MEDIAN_MS[backend]
-        print(f"[{backend}] {name}: median {median:.2f} ms, p99 {percentile(timings, 0.99):.2f} ms "
-              f"(target median ≤ {target:g} ms: {target / median:.1f}×)")
+        # In-process time against SQL time, both with the search's pages in the database's cache (the timings
+        # above read them from the system's): run it once, time it again, then replay its statements.
+        warm = []
+        for query in queries[:50 if backend == "postgis" else 0]:
+            with recorded(engine) as ran:
+                search.search(session, query, ctx, limit=limit)
+            started = time.perf_counter()
+            search.search(session, query, ctx, limit=limit)
+            warm.append((time.perf_counter() - started) * 1000)
+            statements.append(len(ran))
+            sql.append(sql_ms(session, ran))
+        figures[name] = (statistics.median(timings), percentile(timings, 0.99),
+                         (statistics.median(warm), statistics.median(sql)) if sql else None,
+                         statistics.mean(statements) if statements else 0)
+    return figures
+
+
+def map_view_ms(session: Session, runs: int = 20) -> tuple[float, float]:
+    """The national map view (clusters of France at zoom 5): its first computation and the median of the next
+    ones (kept until the data changes), in milliseconds."""
+    ctx = Context("bench", catalogue=build_catalogue(make_plugin_manager()))
+    query = search.SearchQuery(bbox=FRANCE)
+    search._clusters.clear()
+    started = time.perf_counter()
+    search.map_view(session, query, ctx, 5)
+    first = (time.perf_counter() - started) * 1000
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        search.map_view(session, query, ctx, 5)
+        timings.append((time.perf_counter() - started) * 1000)
+    return first, statistics.median(timings)
+
+
+def report(backend: str, sizes: list[int], figures: dict[int, dict]) -> None:
+    """The growth table (medians, p99, SQL time) and the ratios against the targets."""
+    names = [name for name, _make, _limit in SEARCHES] + [
+        "national map view (clusters), first", "national map view (clusters), again"]
+    print(f"\n[{backend}] median in-process ms (p99; statements per search)")
+    print("| search | " + " | ".join(f"{n:,}" for n in sizes) + " | growth |")
+    print("| --- | " + " | ".join("---" for _ in sizes) + " | --- |")
+    for name in names:
+        cells = []
+        for n in sizes:
+            median, p99, sql, statements = figures[n][name]
+            extra = f", {statements:g} st." if sql is not None else ""
+            cells.append(f"{median:.2f} ({p99:.1f}{extra})")
+        growth = ""
+        if 100_000 in sizes and 1_000_000 in sizes:
+            ratio = figures[1_000_000][name][0] / figures[100_000][name][0]
+            growth = f"{ratio:.1f}× (≤ {GROWTH_TARGET:g}×: {'ok' if ratio <= GROWTH_TARGET else 'no'})"
+        print(f"| {name} | " + " | ".join(cells) + f" | {growth} |")
+    for n in sizes:
+        for name in names:
+            _median, _p99, sql, _statements = figures[n][name]
+            if sql:
+                ratio = sql[0] / sql[1]
+                print(f"[{backend}] {n:,} venues, {name}: in-process {sql[0]:.2f} ms / SQL {sql[1]:.2f} ms = "
+                      f"{ratio:.1f}× (≤ {SQL_SHARE_TARGET:g}×: {'ok' if ratio <= SQL_SHARE_TARGET else 'no'})")
 
 
 def free_port() -> int:
@@ -203,15 +305,21 @@ def qualified_table(url: str) -> None:
     engine.dispose()
 
 
-def throughput(url: str, seconds: float, pygeoapi_bin: Path | None) -> None:
+def throughput(url: str, seconds: float, pygeoapi_bin: Path | None, limit: int = 50) -> None:
     qualified_table(url)
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     # Rate limits off: the load comes from one address, on purpose.
     env = {"REGISTRY_DATABASE_URL": url, "REGISTRY_INSTANCE": tempfile.mkdtemp(), "REGISTRY_RATELIMIT_ENABLED": "0"}
+
+    def box(b) -> str:
+        return f"{b[0]:.4f},{b[1]:.4f},{b[2]:.4f},{b[3]:.4f}"
+
     runs = [("registry /api/v1/venues", [gunicorn, "-w", "2", "registry.web.wsgi:app"],
-             lambda b: f"/api/v1/venues?bbox={b[0]:.4f},{b[1]:.4f},{b[2]:.4f},{b[3]:.4f}&per_page=20"),
+             lambda b: f"/api/v1/venues?bbox={box(b)}&per_page={limit}"),
+            ("registry /ogc items", [gunicorn, "-w", "2", "registry.web.wsgi:app"],
+             lambda b: f"/ogc/collections/pass-numerique/items?bbox={box(b)}&limit={limit}&f=json"),
             ("floor (same SQL, bare WSGI)", [gunicorn, "-w", "2", "benchmarks.floor_app:app"],
-             lambda b: f"/?bbox={b[0]:.4f},{b[1]:.4f},{b[2]:.4f},{b[3]:.4f}")]
+             lambda b: f"/?bbox={box(b)}&limit={limit}")]
     folder = Path(tempfile.mkdtemp())
     if pygeoapi_bin:
         port = free_port()
@@ -221,8 +329,7 @@ def throughput(url: str, seconds: float, pygeoapi_bin: Path | None) -> None:
                         str(openapi)], check=True, env={**os.environ, "PYGEOAPI_CONFIG": str(config)},
                        capture_output=True)
         runs.append(("pygeoapi items", [str(pygeoapi_bin / "gunicorn"), "-w", "2", "pygeoapi.flask_app:APP"],
-                     lambda b: f"/collections/venues/items?f=json&limit=20&bbox={b[0]:.4f},{b[1]:.4f},"
-                               f"{b[2]:.4f},{b[3]:.4f}"))
+                     lambda b: f"/collections/venues/items?f=json&limit={limit}&bbox={box(b)}"))
         env_pygeoapi = {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
     rates = {}
     for name, command, make_path in runs:
@@ -237,32 +344,70 @@ def throughput(url: str, seconds: float, pygeoapi_bin: Path | None) -> None:
             process.wait(timeout=10)
         rates[name] = rate
         print(f"[postgis] throughput {name}: {rate:,.0f} req/s ({ok} ok, {errors} errors, {CLIENTS} clients, "
-              f"{seconds:g} s)")
-    ours, floor = rates["registry /api/v1/venues"], rates["floor (same SQL, bare WSGI)"]
-    print(f"[postgis] ours / floor = {ours / floor:.0%} (target ≥ 50 %)")
-    if "pygeoapi items" in rates:
-        print(f"[postgis] ours / pygeoapi = {ours / rates['pygeoapi items']:.1f}× (target ≥ 2×)")
+              f"{seconds:g} s, pages of {limit})")
+    floor = rates["floor (same SQL, bare WSGI)"]
+    for name in ("registry /api/v1/venues", "registry /ogc items"):
+        share = rates[name] / floor
+        print(f"[postgis] {name} / floor = {share:.0%} (target ≥ {FLOOR_TARGET:.0%}: "
+              f"{'ok' if share >= FLOOR_TARGET else 'no'})")
+        if "pygeoapi items" in rates:
+            print(f"[postgis] {name} / pygeoapi = {rates[name] / rates['pygeoapi items']:.1f}×")
+
+
+@contextmanager
+def database(backend: str, count: int, prefix: str, port: int | None):
+    """A database of ``count`` venues: a kept PostGIS one (built when absent) or a temporary SpatiaLite file."""
+    if backend == "postgis":
+        with kept_database(f"{prefix}_{count}", port) as (url, existed):
+            engine = make_engine(url)
+            with Session(engine) as session:
+                held = session.scalar(text("SELECT count(*) FROM venues"))
+                if existed and held != count:
+                    raise SystemExit(f"{prefix}_{count} holds {held} venues: drop it or choose another prefix")
+                if not existed:
+                    populate(session, count)
+            engine.dispose()
+            yield url
+        return
+    with fresh_database(backend) as url:
+        engine = make_engine(url)
+        with Session(engine) as session:
+            populate(session, count)
+        engine.dispose()
+        yield url
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--venues", type=int, default=100_000)
+    parser.add_argument("--venues", default="10000,100000,1000000",
+                        help="sizes, comma-separated (default: 10000,100000,1000000)")
     parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--port", type=int, help="PostgreSQL port (default: REGISTRY_TEST_POSTGRES_URL's, or 5432)")
+    parser.add_argument("--database-prefix", default="registry_bench",
+                        help="kept PostGIS databases are named <prefix>_<venues>")
+    parser.add_argument("--throughput-at", type=int, default=100_000, help="size of the throughput run (PostGIS)")
     parser.add_argument("--pygeoapi", type=Path, help="bin folder of a virtual environment with pygeoapi, "
                                                      "gunicorn, psycopg2, geoalchemy2 and pygeofilter")
     parser.add_argument("--backend", action="append", choices=("spatialite", "postgis"))
     args = parser.parse_args()
-    for backend in args.backend or ["spatialite"] + (["postgis"] if postgis_available() else []):
-        with fresh_database(backend) as url:
-            engine = make_engine(url)
-            with Session(engine) as session:
-                started = time.perf_counter()
-                populate(session, args.venues)
-                print(f"[{backend}] {args.venues} venues, 60 % qualified ({time.perf_counter() - started:.0f} s)")
-                latency(session, backend)
-            engine.dispose()
-            if backend == "postgis":
-                throughput(url, args.seconds, args.pygeoapi)
+    sizes = sorted(int(n) for n in args.venues.split(","))
+    for backend in args.backend or (["postgis"] if postgis_available() else ["spatialite"]):
+        figures = {}
+        for count in sizes:
+            started = time.perf_counter()
+            with database(backend, count, args.database_prefix, args.port) as url:
+                engine = make_engine(url)
+                with Session(engine) as session:
+                    print(f"[{backend}] {count:,} venues, 60 % qualified ({time.perf_counter() - started:.0f} s)",
+                          flush=True)
+                    figures[count] = latency(session, backend)
+                    first, again = map_view_ms(session)
+                    figures[count]["national map view (clusters), first"] = (first, first, None, 0)
+                    figures[count]["national map view (clusters), again"] = (again, again, None, 0)
+                engine.dispose()
+                if backend == "postgis" and count == args.throughput_at:
+                    throughput(url, args.seconds, args.pygeoapi)
+        report(backend, sizes, figures)
 
 
 if __name__ == "__main__":

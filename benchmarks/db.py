@@ -46,6 +46,30 @@ def fresh_database(backend: str) -> Iterator[str]:
         admin.dispose()
 
 
+@contextmanager
+def kept_database(name: str, port: int | None = None) -> Iterator[tuple[str, bool]]:
+    """Yield the URL of the PostGIS database ``name`` (on ``port``, else the admin URL's), created and migrated
+    when absent, kept afterwards, and whether it already existed (a benchmark then reuses what it holds)."""
+    base = make_url(POSTGRES_ADMIN_URL)
+    if port:
+        base = base.set(port=port)
+    admin = create_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        existed = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                     {"name": name}).first() is not None
+        if not existed:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = base.set(database=name).render_as_string(hide_password=False)
+    if not existed:
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(text("CREATE EXTENSION postgis"))
+        engine.dispose()
+    _migrate(url)  # a kept database follows the migrations
+    yield url, existed
+
+
 def _migrate(url: str) -> None:
     engine = make_engine(url)
     migrations.upgrade(engine)

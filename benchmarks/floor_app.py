@@ -1,5 +1,5 @@
 """The floor of the search benchmark: the very SQL the public search runs for a bbox query (taken from
-``search_plans``, so the two never drift apart), behind a bare WSGI app on one psycopg connection, its rows
+``search_plans``, so the two never drift apart; its page size read from ``limit``), behind a bare WSGI app on one psycopg connection, its rows
 written as GeoJSON with orjson (the JSON lists and labels as the database gives them).
 
     gunicorn -w 2 'benchmarks.floor_app:app'   (REGISTRY_DATABASE_URL: a PostgreSQL URL)
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from registry import spatial
 from registry.db import make_engine
-from registry.services.search_plans import PUBLIC_COLUMNS, Shape, plan
+from registry.services.search_plans import COUNT_BOUND, PUBLIC_COLUMNS, Shape, plan
 from registry.services.venues import LIST_FIELDS
 
 URL = os.environ["REGISTRY_DATABASE_URL"]
@@ -36,9 +36,11 @@ def app(environ, start_response):
     if _connection is None:
         _connection = psycopg.connect(URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True,
                                       options="-c random_page_cost=1.1")
-    bbox = [float(x) for x in parse_qs(environ.get("QUERY_STRING", ""))["bbox"][0].split(",")]
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    bbox = [float(x) for x in query["bbox"][0].split(",")]
+    limit = int(query.get("limit", ["20"])[0])
     params = {**DEFAULTS, "label": "pass-numerique", "today": date.today(), "bbox": spatial.box_wkt(bbox),
-              "offset": 0, "limit": 20}
+              "offset": 0, "limit": limit, "at_most": max(COUNT_BOUND, limit) + 1}
     cursor = _connection.execute(SQL, params)
     names = [column.name for column in cursor.description]
     features = []
@@ -49,6 +51,7 @@ def app(environ, start_response):
         properties["labels"] = orjson.Fragment(row["labels_json"] or "[]")
         features.append({"type": "Feature", "id": str(row["id"]), "properties": properties,
                          "geometry": {"type": "Point", "coordinates": [row["longitude"], row["latitude"]]}})
-    body = orjson.dumps({"type": "FeatureCollection", "features": features}, default=str)
+    body = orjson.dumps({"type": "FeatureCollection", "features": features,
+                         "numberMatched": features and row["total"]}, default=str)
     start_response("200 OK", [("Content-Type", "application/geo+json"), ("Content-Length", str(len(body)))])
     return [body]

@@ -113,6 +113,8 @@ class Venue(TimestampMixin, Base):
         *(Index(f"ix_venues_filter_{name}", name, "publication_status",
                 postgresql_ops={name: "text_pattern_ops"}, postgresql_include=["nom", "pk"])
           for name in ("code_postal", "code_insee", "commune")),
+        # The public search's default order: a first page walks it and stops (migration 0018).
+        Index("ix_venues_nom", "nom", "publication_status", postgresql_include=["pk"]),
     )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -274,6 +276,7 @@ class Qualification(TimestampMixin, Base):
     __table_args__ = (Index("ix_qualifications_venue_set", "venue_pk", "criteria_set", unique=True,
                             postgresql_include=["status", "valid_until"]),
                       Index("ix_qualifications_status", "status", "valid_until"),
+                      Index("ix_qualifications_updated", "updated_at"),
                       Index("ix_qualifications_submitted", "submitted_at"))
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -155,9 +155,11 @@ def test_bad_search_parameters_are_named(client, query, field):
     assert response.status_code == 422 and field in response.get_json()["errors"]
 
 
-@pytest.mark.parametrize("what", ["count-within-radius", "page-by-distance", "departement-page"])
+@pytest.mark.parametrize("what", ["count-within-radius", "page-by-distance", "nearest-page", "departement-page",
+                                  "first-page-by-name"])
 def test_postgis_search_queries_use_their_indexes(session, what):
-    """EXPLAIN the SQL the search service itself runs (not a hand-written copy of it)."""
+    """EXPLAIN the SQL the search service itself runs (not a hand-written copy of it): each page walks an index
+    and stops at its end rather than sort every match."""
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("EXPLAIN of PostGIS plans")
     from datetime import date
@@ -169,23 +171,29 @@ def test_postgis_search_queries_use_their_indexes(session, what):
     from registry.services.search_plans import Shape, plan
 
     # Enough venues for the planner to weigh its indexes as it will in production.
-    session.execute(insert(Venue), list(synthetic.venues(5_000)))
+    session.execute(insert(Venue), list(synthetic.venues(10_000)))
     synthetic.qualify_share(session, 0.6)
     session.execute(text("ANALYZE venues"))
     session.execute(text("ANALYZE qualifications"))
-    near = what != "departement-page"
-    statements = plan(session, Shape(sqlite=False, near=near, within=near,
-                                     territory=None if near else "departement"))
+    shape = {"count-within-radius": Shape(sqlite=False, near=True, within=True),
+             "page-by-distance": Shape(sqlite=False, near=True, within=True),
+             "nearest-page": Shape(sqlite=False, near=True, nearest=True),
+             "departement-page": Shape(sqlite=False, territory="departement"),
+             "first-page-by-name": Shape(sqlite=False)}[what]
+    statements = plan(session, shape)
     statement = statements.count if what == "count-within-radius" else statements.page
     values = {"label": "pass-numerique", "today": date.today(), "here": "POINT(2.6 44.33)", "radius_m": 10_000.0,
-              "territory": "12", "offset": 0, "limit": 20, "at_most": 20}
+              "territory": "12", "offset": 0, "limit": 20, "page_end": 20, "at_most": 1001}
     sql = str(statement.params(**{k: v for k, v in values.items() if k in statement.compile().params})
               .compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
     plan_text = "\n".join(session.execute(text(f"EXPLAIN {sql}")).scalars())
-    if near:
-        assert "ix_venues_geog" in plan_text, plan_text
-    else:  # the département as a range of commune codes, answered from the covering index
-        assert "Index Only Scan using ix_venues_commune_status" in plan_text, plan_text
+    expected = {"count-within-radius": "ix_venues_geog", "page-by-distance": "ix_venues_geog",
+                "nearest-page": "Index Scan using ix_venues_geog", "departement-page": "ix_venues_departement_nom",
+                "first-page-by-name": "ix_venues_nom"}[what]
+    assert expected in plan_text, plan_text
+    if what in ("nearest-page", "first-page-by-name"):  # the index gives the order: no sort of every match
+        assert "Seq Scan" not in plan_text and "Sort Method: external" not in plan_text, plan_text
+        assert "Order By" in plan_text or "Incremental Sort" in plan_text or "Index Cond" in plan_text, plan_text
 
 
 # --- OGC API – Features, with real clients ------------------------------------------------------------------

@@ -23,7 +23,7 @@ SPATIALITE_TABLES = {"data_licenses", "ElementaryGeometries", "KNN", "KNN2", "Sp
 
 
 #: Indexes on expressions that the models cannot declare for one backend only (created by their migration).
-EXPRESSION_INDEXES = {"ix_venues_geog"}
+EXPRESSION_INDEXES = {"ix_venues_geog", "ix_venues_departement_nom"}
 
 
 def include_object(obj, name, type_, reflected, compare_to):

@@ -13,7 +13,7 @@ from typing import Any
 from geoalchemy2.shape import to_shape
 from opening_hours import OpeningHours, ParserError, State
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, select
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from geodata.distances import degree_box
@@ -21,11 +21,12 @@ from geodata.reference import parse_territory_ref
 from registry import crs, hours, spatial
 from registry.db import is_sqlite, load_json
 from registry.errors import InvalidInput, NotFound
-from registry.models import Qualification, Territory, Venue
+from registry.models import Qualification, Venue
 from registry.services import filters, qualifications, territories
 from registry.services.context import Context
-from registry.services.search_plans import (LIST_FILTERS, PUBLIC_COLUMNS, PUBLIC_FIELDS, SORTABLE, UNBOUNDED, Plan,
-                                            Shape, list_value, plan)
+from registry.services.search_plans import (COUNT_BOUND, LIST_FILTERS, PUBLIC_COLUMNS, PUBLIC_FIELDS, SORTABLE,
+                                            Plan, Shape, list_value, plan)
+from registry.wording import french_number
 
 __all__ = ["LIST_FILTERS", "PUBLIC_FIELDS", "SearchQuery", "SearchResult", "is_open", "parse_bbox", "parse_point",
            "public_properties", "public_venue", "search"]
@@ -73,15 +74,25 @@ class SearchResult:
     venues: list[Any]  # rows with the PUBLIC_COLUMNS (attribute access by name; lists as JSON text)
     distances: dict[int, float]  # venue pk -> metres (near searches)
     labels: dict[int, list[dict[str, Any]]]  # venue pk -> labels shown today (``qualifications.labels_for``)
-    total: int | None
-    offset: int
+    total: int | None  # the matches, when counted exactly (not for a near search without radius, nor beyond
+    offset: int        # ``COUNT_BOUND`` matches)
     limit: int
+    more_than: int | None = None  # when ``total`` is not exact but bounded: there are more matches than this
+
+    @property
+    def counted(self) -> str:
+        """The matches as people read them: « 12 », « plus de 1 000 », or « » when not counted."""
+        if self.total is not None:
+            return french_number(self.total)
+        return f"plus de {french_number(self.more_than)}" if self.more_than is not None else ""
 
     @property
     def has_next(self) -> bool:
-        if self.total is None:
-            return len(self.venues) == self.limit
-        return self.offset + self.limit < self.total
+        if self.total is not None:
+            return self.offset + self.limit < self.total
+        if self.more_than is not None:
+            return self.offset + self.limit <= self.more_than
+        return len(self.venues) == self.limit
 
 
 def parse_numbers(text: str, counts: tuple[int, ...], what: str) -> list[float]:
@@ -153,35 +164,43 @@ def is_open(expression: str | None, moment: datetime) -> bool | None:
 
 
 def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, limit: int = 20) -> SearchResult:
-    """Qualified venues matching ``query``, nearest first for a ``near`` search, else by name, with their labels.
+    """Qualified venues matching ``query``, nearest first for a ``near`` search, else by name, with their labels,
+    in one statement (the page and its count).
 
-    ``total`` is ``None`` for a ``near`` search without a radius: every qualified venue of France matches it,
-    and counting them at each request would cost more than the search itself.
+    The matches are counted up to ``COUNT_BOUND`` (or the page's end): ``total`` when fewer, else ``more_than``.
+    Neither for a ``near`` search without a radius: every qualified venue of France matches it.
     """
     shape, params, extra = _prepare(session, query, ctx, offset, limit)
     sqlite = shape.sqlite
     connection = session.connection()
     if query.near:
         params["here"] = spatial.point_wkt(*query.near)
-        shape = replace(shape, within=True)
         if query.radius_km:
+            shape = replace(shape, within=True)
             _set_radius(params, query.near, query.radius_km, sqlite)
-        else:
+        elif not sqlite and not query.by_hours:
+            shape = replace(shape, nearest=True)
+        else:  # SpatiaLite's index holds boxes, and hours are no SQL: the smallest circle holding the page
+            shape = replace(shape, within=True)
             _widen_until_enough(connection, plan(session, shape, extra), params, query, offset + limit, sqlite)
     statements = plan(session, shape, extra)
+    at_most = params["at_most"] = max(COUNT_BOUND, offset + limit) + 1
     if not query.by_hours:
         rows = connection.execute(statements.page, params).all()
-        total = rows[0].total if rows else (
-            connection.execute(statements.count, {**params, "at_most": UNBOUNDED}).scalar() if offset else 0)
+        counted = rows[0].total if rows else (
+            connection.execute(statements.count, params).scalar() if offset and not shape.nearest else 0)
     else:
         open_pks = _open_pks(connection, statements.candidates, params, query)
-        total = len(open_pks)
+        counted = len(open_pks)
+        at_most = counted + 1  # every candidate was read: the count is exact
         rows = connection.execute(statements.by_pks, {**params, "pks": open_pks[offset:offset + limit],
-                                                      "total": total}).all()
+                                                      "total": counted}).all()
     bounded = not query.near or query.radius_km is not None
+    exact = bounded and counted < at_most
     return SearchResult(venues=rows, distances={row.pk: float(row.sort_key) for row in rows} if query.near else {},
                         labels={row.pk: qualifications.labels_from_column(row.labels_json, ctx) for row in rows},
-                        total=total if bounded else None, offset=offset, limit=limit)
+                        total=counted if exact else None, offset=offset, limit=limit,
+                        more_than=counted - 1 if bounded and not exact else None)
 
 
 #: A map's view shows its venues one by one up to this many; beyond, clusters.
@@ -228,8 +247,27 @@ def map_view(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> M
     if connection.execute(statements.count, {**params, "at_most": MAP_POINTS + 1}).scalar() <= MAP_POINTS:
         result = search(session, query, ctx, 0, MAP_POINTS)
         return MapView(result.total or 0, result=result)
+    key = (shape, cell, tuple(sorted((name, repr(value)) for name, value in params.items())))
+    version = connection.execute(_DATA_VERSION).one()
+    known = _clusters.get(key)
+    if known is not None and known[0] == version:
+        return known[1]
     rows = connection.execute(statements.cells, {**params, "cell": cell}).all()
-    return _view_of([Cluster(row.n, row.lon, row.lat, (row.west, row.south, row.east, row.north)) for row in rows])
+    view = _view_of([Cluster(row.n, row.lon, row.lat, (row.west, row.south, row.east, row.north)) for row in rows])
+    if len(_clusters) >= _CLUSTER_VIEWS_KEPT:  # views are few in practice; never let odd ones grow the memory
+        _clusters.clear()
+    _clusters[key] = (tuple(version), view)
+    return view
+
+
+#: The clusters of a view read every match of it (the national view: every qualified venue of France): a view
+#: asked again (everyone's first national view) is kept until the data changes, what ``_DATA_VERSION`` tells
+#: (the latest change of a venue or a qualification, and the latest venue; ``today`` is in the view's key).
+_clusters: dict[tuple, tuple[tuple, MapView]] = {}
+_CLUSTER_VIEWS_KEPT = 256
+_DATA_VERSION = select(select(func.max(Venue.updated_at)).scalar_subquery(),
+                       select(func.max(Venue.pk)).scalar_subquery(),
+                       select(func.max(Qualification.updated_at)).scalar_subquery())
 
 
 def _grid(points: list[tuple[float, float]], cell: float) -> list[Cluster]:
@@ -270,7 +308,8 @@ def _prepare(session: Session, query: SearchQuery, ctx: Context, offset: int,
     if any(name.lstrip("-") not in SORTABLE for name in query.sort):
         raise InvalidInput.on("sortby", f"Tri possible par : {', '.join(SORTABLE)}.")
     sqlite = is_sqlite(session.get_bind())
-    params: dict[str, Any] = {"label": query.label, "today": ctx.day(), "offset": offset, "limit": limit}
+    params: dict[str, Any] = {"label": query.label, "today": ctx.day(), "offset": offset, "limit": limit,
+                              "page_end": offset + limit}
     shape = Shape(sqlite=sqlite, near=query.near is not None, bbox=query.bbox is not None, q=bool(query.q),
                   lists=tuple((name, len(values)) for name, values in query.lists.items()),
                   properties=tuple(query.properties), sort=() if query.near else query.sort,
@@ -340,19 +379,8 @@ def _territory(session: Session, reference: str, params: dict[str, Any]) -> tupl
         kind, code = parse_territory_ref(reference)
     except ValueError as exc:
         raise InvalidInput.on("territory", str(exc)) from None
-    found = session.connection().execute(
-        select(Territory.pk, Territory.boundary.is_not(None).label("outlined"))
-        .where(Territory.kind == kind, Territory.code == code)).first()
-    if found is None:  # a commune may be named by one of its aliases: search its current commune
-        code = territories.check_known(session, kind, code)
-        found = session.connection().execute(
-            select(Territory.pk, Territory.boundary.is_not(None).label("outlined"))
-            .where(Territory.kind == kind, Territory.code == code)).first()
-    params["territory"] = code
-    if found is not None and found.outlined:
-        params["territory_pk"] = found.pk
-        return kind, True
-    return kind, False
+    params["territory"], outlined = territories.search_lookup(session, kind, code)
+    return kind, outlined
 
 
 def public_properties(venue: Row | Venue) -> dict[str, Any]:

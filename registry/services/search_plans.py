@@ -37,6 +37,10 @@ SORTABLE = ("nom", "commune", "code_postal", "code_insee", "date_maj", "source",
             "latitude", "longitude")
 #: ``at_most`` for a count without a bound.
 UNBOUNDED = 2**31 - 1
+#: A page's ``total`` counts the matches up to this many (or up to the page's end when further): exact below,
+#: « at least » beyond, so that no page costs a count of every match (the whole of France matches a map's
+#: first call).
+COUNT_BOUND = 1_000
 _KEPT = 256
 
 
@@ -47,6 +51,7 @@ class Shape:
     sqlite: bool
     near: bool = False
     within: bool = False  # near, with a radius (given or automatic): parameters ``radius_m`` (+ ``near_box``)
+    nearest: bool = False  # near without a radius: the page walks the KNN index (PostgreSQL), no total
     bbox: bool = False
     territory: str | None = None  # kind
     outlined: bool = False  # the territory's boundary was imported
@@ -62,7 +67,7 @@ class Shape:
 @dataclass(frozen=True)
 class Plan:
     """The statements of one shape. ``page``: the page's public rows (``offset``, ``limit``) with ``sort_key``,
-    ``total`` and ``labels_json``; ``by_pks``: the same for chosen ``pks`` (``total`` given); ``candidates``:
+    ``labels_json`` and ``total``, the matches counted up to ``at_most`` (``NULL`` for ``nearest``); ``by_pks``: the same for chosen ``pks`` (``total`` given); ``candidates``:
     ``pk``, ``sort_key``, ``horaires``, ``closures`` (JSON text) and the drawn point of every match, in order; ``count``: matches, up to
     ``at_most``."""
 
@@ -95,8 +100,9 @@ def _build(session: Session, shape: Shape, extra: ColumnElement | None = None) -
     matching = _matching(session, shape, today)
     if extra is not None:
         matching = matching.where(extra)
+    here = spatial.from_wkt(bindparam("here", type_=Text))
     if shape.near:
-        sorts = [("sort_key", distance_m(session, spatial.from_wkt(bindparam("here", type_=Text))), False)]
+        sorts = [("sort_key", distance_m(session, here), False)]
     else:  # the first key is ``sort_key``, the next ``sort_key_1``…
         sorts = [("sort_key" if n == 0 else f"sort_key_{n}", getattr(Venue, name.lstrip("-")), name.startswith("-"))
                  for n, name in enumerate(shape.sort or ("nom",))]
@@ -107,21 +113,35 @@ def _build(session: Session, shape: Shape, extra: ColumnElement | None = None) -
                 for column, (_label, _expression, descending) in zip(columns, sorts)]
 
     ordered = matching.add_columns(*keys).order_by(*by_keys(keys), Venue.pk)
-    numbered = (ordered.add_columns(func.count().over().label("total"))
-                .offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer)).subquery())
-    chosen = (select(Venue.pk, *keys, bindparam("total", type_=Integer).label("total"))
-              .where(Venue.pk.in_(bindparam("pks", expanding=True))).subquery())
+    page_window = (bindparam("offset", type_=Integer), bindparam("limit", type_=Integer))
+    if shape.nearest:
+        # The KNN index walks the venues nearest first and stops at the page's end (with the venues tied with
+        # the last one: ``pk`` then orders the ties, for pages that neither repeat nor skip a venue). The index
+        # orders by one key only: sorting by (distance, pk) directly made PostgreSQL sort every match.
+        knn = _knn(here).label("knn")
+        nearest = (matching.add_columns(*keys, knn).order_by(knn)
+                   .fetch(bindparam("page_end", type_=Integer), with_ties=True).subquery())
+        paged = (select(nearest).order_by(nearest.c.knn, nearest.c.pk)
+                 .offset(page_window[0]).limit(page_window[1]).subquery())
+    else:
+        paged = ordered.offset(page_window[0]).limit(page_window[1]).subquery()
+    chosen = (select(Venue.pk, *keys).where(Venue.pk.in_(bindparam("pks", expanding=True))).subquery())
     labels = qualifications.labels_column(session, Venue.pk, today)
-
-    def public(page) -> Select:
-        page_keys = [page.c[label] for label, _expression, _descending in sorts]
-        return (select(*PUBLIC_COLUMNS, *DRAWN_COLUMNS, page.c.sort_key, page.c.total, labels)
-                .join(page, page.c.pk == Venue.pk).order_by(*by_keys(page_keys), Venue.pk))
-
     counted = matching.with_only_columns(Venue.pk).limit(bindparam("at_most", type_=Integer)).subquery()
-    candidates = ordered.with_only_columns(Venue.pk, keys[0]).add_columns(Venue.horaires, cast(Venue.closures, Text), *DRAWN_COLUMNS)
-    return Plan(page=public(numbered), by_pks=public(chosen), candidates=candidates,
-                count=select(func.count()).select_from(counted), cells=_cells(matching, shape.sqlite),
+    count = select(func.count()).select_from(counted)
+
+    def public(page, total: ColumnElement) -> Select:
+        page_keys = [page.c[label] for label, _expression, _descending in sorts]
+        order = [page.c.knn] if "knn" in page.c else by_keys(page_keys)
+        return (select(*PUBLIC_COLUMNS, *DRAWN_COLUMNS, page.c.sort_key, total.label("total"), labels)
+                .join(page, page.c.pk == Venue.pk).order_by(*order, Venue.pk))
+
+    # One statement a page: its rows, and its total counted once (an uncorrelated subquery) up to ``at_most``.
+    total = literal(None, type_=Integer) if shape.nearest else count.scalar_subquery()
+    candidates = ordered.with_only_columns(Venue.pk, keys[0]).add_columns(Venue.horaires, cast(Venue.closures, Text),
+                                                                          *DRAWN_COLUMNS)
+    return Plan(page=public(paged, total), by_pks=public(chosen, bindparam("total", type_=Integer)),
+                candidates=candidates, count=count, cells=_cells(matching, shape.sqlite),
                 extent=_extent(matching), matching=matching.with_only_columns(Venue.pk))
 
 
@@ -169,7 +189,7 @@ def _matching(session: Session, shape: Shape, today: ColumnElement) -> Select:
         code = bindparam("territory", type_=Text)
         condition = territories.membership_condition(session, Venue.commune_code, shape.territory, code)
         if shape.outlined:
-            outline = (select(Territory.boundary).where(Territory.pk == bindparam("territory_pk", type_=Integer))
+            outline = (select(Territory.boundary).where(Territory.kind == shape.territory, Territory.code == code)
                        .scalar_subquery())
             condition = or_(condition, spatial.contains(session, outline, Venue.geom))
         statement = statement.where(condition)
@@ -213,6 +233,11 @@ def _geography(geometry: ColumnElement) -> ColumnElement:
     """``geometry::geography``, written so that it matches the expression index ``ix_venues_geog``
     (a ``CAST(... AS geography(GEOMETRY,4326))`` with a type modifier would not)."""
     return func.geography(geometry, type_=Geography)
+
+
+def _knn(here: ColumnElement) -> ColumnElement:
+    """PostGIS's index-assisted distance ordering (the sphere's great circle, as ``ix_venues_geog`` holds it)."""
+    return _geography(Venue.geom).op("<->")(_geography(here))
 
 
 def _within(session: Session) -> ColumnElement:

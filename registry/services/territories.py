@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from geoalchemy2.shape import from_shape
 from rapidfuzz import fuzz, process
 from shapely.geometry import Point
 from shapely.ops import unary_union
-from sqlalchemy import ColumnElement, delete, false, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, case, delete, false, func, insert, literal_column, or_, select, update
 from sqlalchemy.orm import Session
 
 from geodata.boundaries import BoundaryFileError, as_multipolygon, read_boundaries
@@ -98,6 +99,7 @@ def load_reference(session: Session, directory: Path = REFERENCE_DIR, progress: 
                                            for a in read_aliases(directory)])
     placed, unplaced = _place_communes(session, directory, progress)
     session.commit()
+    _lookups.clear()
     return ReferenceReport(reference_version(directory), dict(counts), len(inserts), len(updates), placed, unplaced)
 
 
@@ -175,6 +177,7 @@ def import_boundaries(session: Session, path: Path, kind: str | None = None,
             select(Territory.code).where(Territory.kind == "commune", Territory.boundary.is_(None),
                                          Territory.departement_code.in_(departements)).order_by(Territory.code)))
     session.commit()
+    _lookups.clear()
     return report
 
 
@@ -254,6 +257,43 @@ def check_known(session: Session, kind: str, code: str) -> str:
     raise InvalidInput.on("territory", f"{KIND_LABELS[kind]} {code} inconnu(e) du référentiel")
 
 
+#: How long a search trusts what it read of a territory (its current code, whether its boundary was imported).
+#: The reference changes by a reference load or a boundary import, which forget it at once in their process;
+#: another process reads it again within this many seconds.
+LOOKUP_SECONDS = 60.0
+_lookups: dict[tuple[str, str, str], tuple[float, str, bool]] = {}
+
+
+def search_lookup(session: Session, kind: str, code: str) -> tuple[str, bool]:
+    """The territory's current code (``check_known``: ``InvalidInput`` when unknown) and whether its boundary
+    was imported, kept ``LOOKUP_SECONDS``: a search by territory then runs its own statement alone."""
+    key = (str(session.get_bind().url), kind, code)
+    now = time.monotonic()
+    known = _lookups.get(key)
+    if known is not None and known[0] > now:
+        return known[1], known[2]
+    outlined = session.connection().execute(
+        select(Territory.boundary.is_not(None)).where(Territory.kind == kind, Territory.code == code)).scalar()
+    current = code
+    if outlined is None:  # a commune may be named by one of its aliases: its current commune's
+        current = check_known(session, kind, code)
+        outlined = session.connection().execute(
+            select(Territory.boundary.is_not(None)).where(Territory.kind == kind, Territory.code == current)).scalar()
+    if len(_lookups) >= 10_000:
+        _lookups.clear()
+    _lookups[key] = (now + LOOKUP_SECONDS, current, bool(outlined))
+    return current, bool(outlined)
+
+
+def departement_of(commune_code_column: ColumnElement) -> ColumnElement:
+    """The département of a commune's INSEE code (its first two characters; three overseas, codes 97… and 98…)
+    as SQL. Migration 0018 indexes ``venues`` on this very expression: keep the two identical."""
+    one, two, three = (literal_column(n) for n in "123")  # literals, not parameters: the index's expression
+    first_two = func.substr(commune_code_column, one, two)
+    overseas = first_two.in_([literal_column("'97'"), literal_column("'98'")])
+    return case((overseas, func.substr(commune_code_column, one, three)), else_=first_two)
+
+
 def membership_condition(session: Session, commune_code_column: ColumnElement, kind: str,
                          code: str | ColumnElement) -> ColumnElement:
     """``membership_filter`` without checking the territory: ``code`` may be a bound parameter."""
@@ -261,9 +301,10 @@ def membership_condition(session: Session, commune_code_column: ColumnElement, k
         return commune_code_column == code
     if kind == "departement" and not is_sqlite(session.get_bind()):
         # A commune's INSEE code is its département's code then digits (``geodata.reference`` checks it on
-        # loading): one index range rather than a look-up per commune of the département. (SQLite, without
-        # statistics, would prefer the publication status index to a range: it keeps the list of communes.)
-        return commune_code_column.between(func.rpad(code, 5, "0"), func.rpad(code, 5, "9"))
+        # loading): the département is an expression of the code, indexed with the name (migration 0018), so a
+        # page by name walks the département's venues in order. (SQLite, without statistics, would prefer the
+        # publication status index: it keeps the list of communes.)
+        return departement_of(commune_code_column) == code
     column = {"departement": Territory.departement_code, "region": Territory.region_code,
               "epci": Territory.epci_code}[kind]
     return commune_code_column.in_(select(Territory.code).where(Territory.kind == "commune", column == code))

@@ -134,6 +134,14 @@ def _link(page: int, per_page: int) -> str:
     return url_for("venues.Search", **{**request.args.to_dict(flat=False), "page": page, "per_page": per_page})
 
 
+def matched(result: search.SearchResult) -> dict[str, int]:
+    """``numberMatched`` when the matches were counted exactly, ``numberMatchedMoreThan`` when there were too many
+    to count them all (``search.COUNT_BOUND``), nothing for a near search without radius."""
+    if result.total is not None:
+        return {"numberMatched": result.total}
+    return {"numberMatchedMoreThan": result.more_than} if result.more_than is not None else {}
+
+
 def _csv(features: list[dict]) -> str:
     out = io.StringIO()
     columns = ["id", "nom", "adresse", "code_postal", "commune", "code_insee", "latitude", "longitude", "telephone",
@@ -171,8 +179,7 @@ class Search(MethodView):
         if page > 1:
             links.append({"rel": "prev", "href": _link(page - 1, per_page)})
         body = {"type": "FeatureCollection", "numberReturned": len(features), "features": features, "links": links}
-        if result.total is not None:
-            body["numberMatched"] = result.total
+        body.update(matched(result))
         return json_response(body, FORMATS["json"] if output == "json" else FORMATS["geojson"])
 
 

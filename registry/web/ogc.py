@@ -19,7 +19,7 @@ from registry.errors import InvalidInput, NotFound
 from registry.schemas import VenuePublicSchema
 from registry.services import filters, qualifications, search, tiles
 from registry.web.api_base import Blueprint, json_response
-from registry.web.api_search import PARIS, feature
+from registry.web.api_search import PARIS, feature, matched
 from registry.web.context import read_session, service_context
 from registry.wording import french_number
 
@@ -451,12 +451,14 @@ class Items(MethodView):
         now = datetime.now(PARIS)
         features = projected([shaped(feature(v, None, result.labels[v.pk], now), wanted, skip_geometry)
                               for v in result.venues], target)
-        body = {"type": "FeatureCollection", "features": features, "numberMatched": result.total or 0,
+        # numberMatched when counted exactly (the standard allows leaving it out: a client then follows « next »)
+        body = {"type": "FeatureCollection", "features": features, **matched(result),
                 "numberReturned": len(features), "links": links,
                 "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         if html:
             return _page("ogc/items.html", body, collection=_collection_title(collection_id),
-                         collection_id=collection_id, offset=offset, limit=limit, has_next=result.has_next)
+                         collection_id=collection_id, offset=offset, limit=limit, has_next=result.has_next,
+                         counted=result.counted)
         return _with_crs(_json(body, GEOJSON), target)
 
 

@@ -1,0 +1,144 @@
+"""The public search at scale: one statement per search, counts bounded and said so, the nearest venues through
+the KNN index with stable pages, the map's kept clusters following the data, the plans PostgreSQL runs."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from geodata.distances import haversine_m
+from registry.services import search, territories
+from registry.services.context import Context
+from tests.conftest import PLACES, shared_file
+
+SEARCH = "/api/v1/venues"
+ITEMS = "/ogc/collections/pass-numerique/items"
+
+
+@contextmanager
+def statements(engine):
+    """The statements ``engine`` runs meanwhile."""
+    ran: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _many) -> None:
+        ran.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield ran
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+#: Every shape of public search (bar opening hours: they are no SQL, their candidates are read, then the page).
+SHAPES = {
+    "near": search.SearchQuery(near=(2.6, 44.33)),
+    "near-radius": search.SearchQuery(near=(2.6, 44.33), radius_km=30),
+    "bbox": search.SearchQuery(bbox=(2.5, 44.28, 2.6, 44.37)),
+    "commune": search.SearchQuery(territory="commune:12202"),
+    "departement": search.SearchQuery(territory="departement:12"),
+    "epci": search.SearchQuery(territory="epci:241200187"),
+    "region": search.SearchQuery(territory="region:76"),
+    "lists": search.SearchQuery(lists={"services": ["Aide aux démarches administratives"], "publics": ["Seniors"]}),
+    "name": search.SearchQuery(q="rodez"),
+    "sorted": search.SearchQuery(sort=("-commune", "nom")),
+    "properties": search.SearchQuery(properties={"code_postal": "12000"}),
+    "updated": search.SearchQuery(updated=(None, None)),
+    "filter": search.SearchQuery(filter={"op": "like", "args": [{"property": "code_postal"}, "12%"]}),
+    "everything": search.SearchQuery(),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_every_search_page_is_one_statement(app, session, places, shape):
+    ctx = Context("test", catalogue=app.extensions["registry.criteria"])
+    query = SHAPES[shape]
+    first = search.search(session, query, ctx, limit=2)  # a territory is looked up once, then kept
+    engine = session.get_bind()
+    widening = shape == "near" and engine.dialect.name == "sqlite"
+    for offset in (0, 2, 4):
+        with statements(engine) as ran:
+            result = search.search(session, query, ctx, offset=offset, limit=2)
+        # (A page past the last match has no row to carry the count: the count follows, alone.)
+        alone = 2 if offset and not result.venues and not (query.near and not query.radius_km) else 1
+        if widening:  # SpatiaLite's R*Tree holds boxes: the smallest circle holding the page, then the page
+            assert 1 <= len(ran) <= len(search.AUTO_RADII_KM) + 1, ran
+        else:
+            assert len(ran) == alone, ran
+        assert offset or [v.pk for v in result.venues] == [v.pk for v in first.venues]
+
+
+@pytest.mark.parametrize("path", [SEARCH + "?per_page=1", SEARCH + "?territory=departement:12&per_page=2",
+                                  SEARCH + "?bbox=2,44,3.2,44.6&per_page=2", ITEMS + "?limit=2",
+                                  ITEMS + "?limit=1&sortby=-nom"])
+def test_counts_are_exact_up_to_the_bound_then_said_to_be_more(client, places, monkeypatch, path):
+    """Whatever the bound, every page tells the truth about the matches (exactly, or « more than »), a next page
+    exactly when there is one, and the pages hold every match once."""
+    for bound in (1, 2, 3, 5, 1000):
+        monkeypatch.setattr(search, "COUNT_BOUND", bound)
+        seen, url = [], path
+        while url:
+            body = client.get(url).get_json()
+            if "numberMatched" in body:
+                assert body["numberMatched"] == len(PLACES)
+            else:
+                more_than = body["numberMatchedMoreThan"]
+                assert more_than < len(PLACES) and more_than >= min(bound, len(PLACES) - 1)
+            seen += [f["properties"]["nom"] for f in body["features"]]
+            url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
+            assert url is None or len(seen) < len(PLACES)
+        assert sorted(seen) == sorted(p[0] for p in PLACES), bound
+
+
+def test_pages_say_more_than_when_not_counted(client, places, monkeypatch):
+    monkeypatch.setattr(search, "COUNT_BOUND", 2)
+    # The home page shows 50: its count runs to its end, so exact here.
+    assert f"{len(PLACES)} lieux qualifiés" in client.get("/").get_data(as_text=True)
+    page = client.get(ITEMS, query_string={"limit": 1, "f": "html"}).get_data(as_text=True)
+    assert "lieux 1 à 1 sur plus de 2" in page
+    assert "numberMatched" not in client.get(ITEMS, query_string={"limit": 1}).get_json()
+
+
+def test_nearest_pages_order_ties_and_neither_repeat_nor_skip(client, qualified, places):
+    """Venues at one address (a building shared by three services) tie on distance: pages of one, nearest first,
+    each venue once."""
+    for n in range(3):
+        qualified(nom=f"Maison commune {n}", longitude=2.58, latitude=44.34)
+    lon, lat = 2.6, 44.33
+    seen, url = [], f"{SEARCH}?near={lon},{lat}&per_page=1"
+    while url and len(seen) < 20:
+        body = client.get(url).get_json()
+        seen += [(f["properties"]["nom"], f["properties"]["distance_m"]) for f in body["features"]]
+        url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
+    names = [name for name, _distance in seen]
+    assert len(names) == len(set(names)) == len(PLACES) + 3
+    expected = {p[0]: haversine_m(lon, lat, p[1], p[2]) for p in PLACES}
+    expected.update({f"Maison commune {n}": haversine_m(lon, lat, 2.58, 44.34) for n in range(3)})
+    assert [round(expected[name]) for name in names] == sorted(round(d) for d in expected.values())
+
+
+def test_kept_clusters_follow_every_change(client, operator, qualified, places, monkeypatch):
+    """The national view is kept between requests: a venue qualified, or unpublished, shows at once."""
+    monkeypatch.setattr(search, "MAP_POINTS", 1)
+    view = {"bbox": "-5.2,41.3,9.6,51.1", "zoom": 5}
+
+    def total() -> int:
+        body = client.get(SEARCH + "/map", query_string=view).get_json()
+        assert body["clustered"]
+        return body["numberMatched"]
+
+    assert total() == total() == len(PLACES)
+    venue_id = qualified(nom="Nouveau lieu", longitude=2.4, latitude=44.2)
+    assert total() == len(PLACES) + 1
+    assert client.post(f"/api/v1/operator/venues/{venue_id}/unpublish", headers=operator).status_code == 200
+    assert total() == len(PLACES)
+
+
+def test_a_boundary_imported_counts_at_once_for_searches(client, session, qualified):
+    qualified(nom="Lieu mal rangé", code_insee="12176", code_postal="12850", longitude=2.5740, latitude=44.3510)
+    assert client.get(SEARCH, query_string={"territory": "commune:12202"}).get_json()["features"] == []
+    territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    body = client.get(SEARCH, query_string={"territory": "commune:12202"}).get_json()
+    assert [f["properties"]["nom"] for f in body["features"]] == ["Lieu mal rangé"]
