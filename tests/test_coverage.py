@@ -132,6 +132,35 @@ def test_real_aveyron_against_brute_force(session, qualified, app):
     assert sum(b.population for b in report.by_band) == report.population
 
 
+@pytest.mark.parametrize("territory", ["departement:12", "epci:241200187", "commune:12145", "region:76"])
+def test_the_venues_read_around_a_territory_give_the_figures_of_all_of_france(session, qualified, app,
+                                                                               monkeypatch, territory):
+    """Coverage reads the qualified venues around the territory only, widening until every commune's nearest is
+    proven found: every figure equals the one computed from all of France's venues."""
+    points = [(2.575, 44.351, {}), (2.60, 44.36, {"itinerance": ["Itinérant"]}),  # Rodez
+              (3.20, 44.52, {}),  # Mende's outskirts (Lozère), the nearest for eastern Aveyron
+              (2.35, 48.85, {}), (5.37, 43.30, {}), (-1.55, 47.22, {})]  # Paris, Marseille, Nantes: too far
+    for lon, lat, extra in points:
+        qualified(lon, lat, **extra)
+    kind, code = territory.split(":")
+    ctx = Context("t", catalogue=app.extensions["registry.criteria"])
+    around = coverage.compute(session, kind, code, ctx)
+    monkeypatch.setattr(coverage, "MAX_REACH_M", 0)  # no box: all of France's venues
+    everything = coverage.compute(session, kind, code, ctx)
+    assert everything.candidates_reach_km is None and around.candidates_reach_km is not None
+    assert around.qualified_venues < everything.qualified_venues == len(points)
+    fields = ("nearest_venue_id", "distance_m", "venues_within", "itinerant_venues", "venues_in_commune",
+              "registered_in_commune", "band")
+    assert [[getattr(c, f) for f in fields] for c in around.communes] == [
+        [getattr(c, f) for f in fields] for c in everything.communes]
+    assert (around.by_band, around.epci, around.departements, around.qualified_in_territory,
+            around.registered_venues, around.communes_without_venue) == (
+        everything.by_band, everything.epci, everything.departements, everything.qualified_in_territory,
+        everything.registered_venues, everything.communes_without_venue)
+    grew = any(c.distance_m > around.bands[-1] * 1000 for c in around.communes)
+    assert grew == (kind != "epci")  # Rodez's EPCI has a venue within 20 km of each commune: no need to grow
+
+
 def test_api_and_cli_agree(client, operator, qualified, database_url, session, tmp_path):
     territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
     qualified(2.575, 44.351)

@@ -111,3 +111,44 @@ def test_a_standby_that_went_away_never_fails_the_public_search(postgis_url):
     assert response.status_code == 200
     assert not app.extensions["registry.db"].replica_usable()
     app.extensions["registry.db"].dispose()
+
+
+def test_connections_killed_while_idle_are_replaced_before_a_public_read(postgis_url, monkeypatch):
+    """The pool pings a connection only after a second idle (no round trip per request under load): one killed
+    by a restart or a fail-over meanwhile is replaced, and the public search answers."""
+    from registry import db
+
+    app = create_app({"DATABASE_URL": postgis_url, "SECURE_COOKIES": False})
+    client = app.test_client()
+    assert client.get("/api/v1/venues").status_code == 200
+    admin = create_engine(postgis_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        killed = connection.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")).scalar()
+    admin.dispose()
+    assert killed >= 1
+    monkeypatch.setattr(db, "PING_IDLE_SECONDS", 0.0)  # as after a second of idleness
+    assert client.get("/api/v1/venues").status_code == 200
+    assert client.get("/api/v1/venues").status_code == 200
+    app.extensions["registry.db"].dispose()
+
+
+def test_a_connection_killed_while_busy_answers_503_once_then_the_pool_recovers(postgis_url, monkeypatch):
+    """Within a second of its last use a connection is trusted: killed meanwhile, its request answers 503
+    « réessayez » (never a 500) and the next one is served."""
+    from registry import db
+
+    monkeypatch.setattr(db, "PING_IDLE_SECONDS", 3600.0)
+    app = create_app({"DATABASE_URL": postgis_url, "SECURE_COOKIES": False})
+    client = app.test_client()
+    assert client.get("/api/v1/venues").status_code == 200
+    admin = create_engine(postgis_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    admin.dispose()
+    first = client.get("/api/v1/venues")
+    assert first.status_code == 503 and "réessayez" in first.get_json()["detail"]
+    assert [client.get("/api/v1/venues").status_code for _ in range(2)] == [200, 200]
+    app.extensions["registry.db"].dispose()

@@ -65,6 +65,19 @@ def test_departement_membership_is_exactly_the_reference(session):
         assert found == {code for code, parent in communes if parent == departement}, departement
 
 
+def test_the_departement_of_every_commune_code_is_its_reference_departement(session):
+    """``departement_of`` (the expression migration 0018 indexes venues on) against the reference, commune by
+    commune: two characters, three overseas (97…, 98…), Corsica's 2A and 2B."""
+    from sqlalchemy import select
+
+    from registry.models import Territory
+
+    rows = session.execute(select(Territory.code, Territory.departement_code,
+                                  territories.departement_of(Territory.code)).where(Territory.kind == "commune")).all()
+    assert len(rows) > 30_000
+    assert [(code, parent) for code, parent, computed in rows if computed != parent] == []
+
+
 def test_territory_by_real_boundary_catches_a_venue_filed_under_another_commune(client, session, qualified):
     territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
     # Filed under Onet-le-Château, but its point lies in Rodez (place d'Armes).

@@ -1,7 +1,9 @@
 """Coverage of a territory by qualified venues: distance from each commune to the nearest one, bands, aggregates.
 
-Set-based: one query for the communes (with their reference point), one for the qualified venues, then a spatial
-index in memory (``geodata.distances``) with exact great-circle distances. Never one round trip per commune.
+Set-based: one query for the communes (with their reference point), one for the qualified venues that can be the
+nearest to one of them or within its largest band (a box around the territory, widened until every commune's
+nearest venue is proven found), then a spatial index in memory (``geodata.distances``) with exact great-circle
+distances. Never one round trip per commune, never all of France's venues for one territory.
 """
 
 from __future__ import annotations
@@ -13,16 +15,18 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from geodata.distances import PointIndex
+from geodata.distances import PointIndex, degree_box
 from geodata.reference import KIND_LABELS, parse_territory_ref
+from registry import spatial
 from registry.errors import Forbidden, InvalidInput
 from registry.models import Qualification, Territory, Venue
 from registry.services import qualifications, territories
 from registry.services.communes import AT_COMMUNE
 from registry.services.context import Context
+from registry.services.search_plans import venue_in_box
 
 DEFAULT_BANDS = (5.0, 10.0, 20.0)
 FRANCE = "france"
@@ -101,6 +105,8 @@ class CoverageReport:
     approximate_venues: int = 0  # venues without coordinates, counted at their commune's reference point
     registered_venues: int = 0  # venues registered in the territory's communes, qualified or not
     qualified_in_territory: int = 0  # of them, qualified for the label today (and published)
+    #: How far around the communes the qualified venues were read (km); ``None``: all of France's.
+    candidates_reach_km: float | None = None
 
     @property
     def unqualified_venues(self) -> int:
@@ -208,33 +214,65 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     communes = [CommuneCoverage(r[0], r[1], r[2] or 0, r[3], r[4], r[5], r[6], venues_within=[0] * len(bands))
                 for r in rows]
     progress(1, steps)
-    venues = session.execute(
-        select(Venue.id, Venue.nom, func.ST_X(Venue.geom).label("lon"), func.ST_Y(Venue.geom).label("lat"),
-               Venue.commune_code, Venue.itinerance, Venue.position_precision)
-        .join(Qualification, Qualification.venue_pk == Venue.pk)
-        .where(Qualification.criteria_set == criteria_set, qualifications.shown_on(today),
-               Venue.publication_status == "published")).all()
+    labelled = and_(Venue.publication_status == "published", exists().where(
+        Qualification.venue_pk == Venue.pk, Qualification.criteria_set == criteria_set, qualifications.shown_on(today)))
+    qualified = select(Venue.id, Venue.nom, func.ST_X(Venue.geom).label("lon"), func.ST_Y(Venue.geom).label("lat"),
+                       Venue.commune_code, Venue.itinerance, Venue.position_precision).where(labelled)
+    venues, reach_km = _candidates(session, qualified, communes, bands, kind == FRANCE)
     progress(1, steps)
     report = CoverageReport(kind, code, name, criteria_set, label_set.label, bands, today, communes, len(venues),
-                            "none")
+                            "none", candidates_reach_km=reach_km)
     _distances(report, venues)
     progress(1, steps)
-    _aggregates(session, report, venues)
+    _aggregates(session, report, labelled)
     progress(1, steps)
     return report
 
 
-def _registered(session: Session, report: CoverageReport, venues: list) -> dict[str, int]:
-    """Count the venues registered in each of the report's communes (any status) and, in the territory, how many
-    of the qualified ones lie there; the per-commune counts."""
-    registered = dict(session.execute(select(Venue.commune_code, func.count()).where(Venue.commune_code.is_not(None))
-                                      .group_by(Venue.commune_code)).all())
-    codes = {c.code for c in report.communes}
-    for commune in report.communes:
-        commune.registered_in_commune = registered.get(commune.code, 0)
-    report.registered_venues = sum(c.registered_in_commune for c in report.communes)
-    report.qualified_in_territory = sum(1 for v in venues if v.commune_code in codes)
-    return registered
+def _candidates(session: Session, qualified: Select, communes: list[CommuneCoverage], bands: tuple[float, ...],
+                everywhere: bool) -> tuple[list, float | None]:
+    """The qualified venues that can matter to the communes' figures, and how far around them they were read
+    (km; ``None``: all of France's). Those within a box holding every commune's circle of the largest band;
+    when a commune's nearest venue found lies farther than that, the box grows to its distance and is read
+    again: a venue outside it is farther from every commune than the nearest one found (``degree_box``)."""
+    placed = [c for c in communes if c.lon is not None]
+    if everywhere or not placed:
+        return session.execute(qualified).all(), None
+    lon, lat = np.array([c.lon for c in placed]), np.array([c.lat for c in placed])
+    reach_m = bands[-1] * 1000
+    while reach_m < MAX_REACH_M:
+        west, south, east, north = (float(f(edge)) for f, edge in zip((np.min, np.min, np.max, np.max),
+                                                                      degree_box(lon, lat, reach_m)))
+        if west < -180 or east > 180:  # across the antimeridian (Wallis-et-Futuna): read them all
+            break
+        box = spatial.box_wkt((west, south, east, north))
+        venues = session.execute(qualified.where(venue_in_box(session, spatial.from_wkt(box)))).all()
+        located = [v for v in venues if v.lon is not None and v.lat is not None]
+        if located:
+            _nearest, distance = PointIndex(np.array([v.lon for v in located]),
+                                            np.array([v.lat for v in located])).nearest(lon, lat)
+            farthest = float(distance.max())
+            if farthest <= reach_m:
+                return venues, round(reach_m / 1000, 1)
+            reach_m = farthest * (1 + 1e-6) + 1
+        else:
+            reach_m *= 4
+    return session.execute(qualified).all(), None
+
+
+#: Beyond this reach, a territory's candidates are France's venues (read at once).
+MAX_REACH_M = 2_000_000
+
+
+def _counts_by_commune(session: Session, labelled: ColumnElement, report: CoverageReport,
+                       codes: set[str]) -> tuple[Counter, Counter]:
+    """Qualified and registered (any status) venues per commune code, for the communes of ``codes`` (all of
+    France's for a national report), read by code in one statement: a venue counts in the commune it is filed
+    under, wherever its point lies."""
+    filed = Venue.commune_code.is_not(None) if report.kind == FRANCE else Venue.commune_code.in_(sorted(codes))
+    rows = session.execute(select(Venue.commune_code, func.count().filter(labelled), func.count())
+                           .where(filed).group_by(Venue.commune_code)).all()
+    return Counter({code: n for code, n, _ in rows if n}), Counter({code: n for code, _, n in rows})
 
 
 def _distances(report: CoverageReport, venues: list) -> None:
@@ -245,9 +283,6 @@ def _distances(report: CoverageReport, venues: list) -> None:
     with_point = [c for c in report.communes if c.lon is not None]
     report.placement = ("complete" if len(with_point) == len(report.communes) and report.communes
                          else "partial" if with_point else "none")
-    per_commune = Counter(v.commune_code for v in venues)
-    for commune in report.communes:
-        commune.venues_in_commune = per_commune.get(commune.code, 0)
     if not with_point:
         return
     lon, lat = np.array([c.lon for c in with_point]), np.array([c.lat for c in with_point])
@@ -268,7 +303,7 @@ def _distances(report: CoverageReport, venues: list) -> None:
                               and commune.distance_m <= b * 1000), float("inf"))
 
 
-def _aggregates(session: Session, report: CoverageReport, venues: list) -> None:
+def _aggregates(session: Session, report: CoverageReport, labelled: ColumnElement) -> None:
     total = report.population or 1
     known = [c for c in report.communes if c.lon is not None]
     report.unknown_distance_population = sum(c.population for c in report.communes if c.lon is None)
@@ -277,24 +312,42 @@ def _aggregates(session: Session, report: CoverageReport, venues: list) -> None:
         population = sum(c.population for c in members)
         report.by_band.append(BandFigures(band, len(members), population, round(population / total, 4)))
     report.communes_without_venue = [c.code for c in known if c.venues_within and c.venues_within[-1] == 0]
-    per_commune = Counter(v.commune_code for v in venues)
-    registered = _registered(session, report, venues)
-    for kind, attribute, target in (("epci", "epci_code", report.epci),
-                                    ("departement", "departement_code", report.departements)):
-        codes = sorted({getattr(c, attribute) for c in report.communes if getattr(c, attribute)})
-        if not codes:
+    # The communes of the EPCIs and départements of the territory's communes, in one statement.
+    epcis = sorted({c.epci_code for c in report.communes if c.epci_code})
+    departements = sorted({c.departement_code for c in report.communes if c.departement_code})
+    wanted_epcis, wanted_departements = set(epcis), set(departements)
+    members: dict[str, dict[str, str]] = {"epci": {}, "departement": {}}  # kind -> commune code -> area code
+    if report.kind == FRANCE:  # every commune: no need to name them
+        condition = Territory.kind == "commune"
+    else:
+        condition = and_(Territory.kind == "commune", or_(Territory.epci_code.in_(epcis),
+                                                          Territory.departement_code.in_(departements)))
+    for commune_code, epci, departement in session.execute(
+            select(Territory.code, Territory.epci_code, Territory.departement_code).where(condition)):
+        if epci in wanted_epcis:
+            members["epci"][commune_code] = epci
+        if departement in wanted_departements:
+            members["departement"][commune_code] = departement
+    # An EPCI may reach beyond the territory: its figures count its communes outside it too.
+    per_commune, registered = _counts_by_commune(session, labelled, report, {c.code for c in report.communes}.union(
+        *(found.keys() for found in members.values())))
+    for commune in report.communes:
+        commune.venues_in_commune = per_commune.get(commune.code, 0)
+        commune.registered_in_commune = registered.get(commune.code, 0)
+    report.registered_venues = sum(c.registered_in_commune for c in report.communes)
+    report.qualified_in_territory = sum(c.venues_in_commune for c in report.communes)
+    for kind, target in (("epci", report.epci), ("departement", report.departements)):
+        if not members[kind]:
             continue
         areas = session.execute(select(Territory.code, Territory.name, Territory.population)
-                                .where(Territory.kind == kind, Territory.code.in_(codes))).all()
-        members = dict(session.execute(select(Territory.code, getattr(Territory, attribute)).where(
-            Territory.kind == "commune", getattr(Territory, attribute).in_(codes))).all())
+                                .where(Territory.kind == kind, Territory.code.in_(set(members[kind].values())))).all()
         counted, listed = Counter(), Counter()
         for commune_code, n in per_commune.items():
-            if commune_code in members:
-                counted[members[commune_code]] += n
+            if commune_code in members[kind]:
+                counted[members[kind][commune_code]] += n
         for commune_code, n in registered.items():
-            if commune_code in members:
-                listed[members[commune_code]] += n
+            if commune_code in members[kind]:
+                listed[members[kind][commune_code]] += n
         target.extend(AreaFigures(kind, a.code, a.name, a.population or 0, counted.get(a.code, 0),
                                   listed.get(a.code, 0)) for a in sorted(areas))
 

@@ -64,7 +64,12 @@ class CoverageSchema(Schema):
     bands = fields.List(fields.Float())
     computed_on = fields.Date()
     population = fields.Integer()
-    qualified_venues = fields.Integer(metadata={"description": "Lieux qualifiés en France (comptés pour les distances)"})
+    qualified_venues = fields.Integer(metadata={"description": "Lieux qualifiés comptés pour les distances : ceux de "
+                                                              "France, ou ceux à moins de candidates_reach_km des "
+                                                              "communes du territoire"})
+    candidates_reach_km = fields.Float(allow_none=True, metadata={
+        "description": "Jusqu'où autour des communes les lieux qualifiés ont été lus (km) : aucun lieu plus "
+                       "lointain ne peut être le plus proche de l'une d'elles ; null : toute la France"})
     registered_venues = fields.Integer(metadata={"description": "Lieux recensés dans le territoire, qualifiés ou non"})
     qualified_in_territory = fields.Integer(metadata={"description": "Lieux qualifiés situés dans le territoire"})
     unqualified_venues = fields.Integer(metadata={"description": "Lieux recensés du territoire non qualifiés"})

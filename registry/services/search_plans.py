@@ -182,12 +182,15 @@ def _matching(session: Session, shape: Shape, today: ColumnElement) -> Select:
         pattern = bindparam("q", type_=Text)
         statement = statement.where(or_(func.lower(Venue.nom).like(pattern), func.lower(Venue.commune).like(pattern)))
     if shape.bbox:
-        statement = statement.where(_in_box(session, spatial.from_wkt(bindparam("bbox", type_=Text))))
+        statement = statement.where(venue_in_box(session, spatial.from_wkt(bindparam("bbox", type_=Text))))
     if shape.within:
         statement = statement.where(_within(session))
     if shape.territory:
         code = bindparam("territory", type_=Text)
-        condition = territories.membership_condition(session, Venue.commune_code, shape.territory, code)
+        if shape.territory == "departement" and not shape.sqlite:  # a page by name walks migration 0018's index
+            condition = territories.departement_of(Venue.commune_code) == code
+        else:
+            condition = territories.membership_condition(session, Venue.commune_code, shape.territory, code)
         if shape.outlined:
             outline = (select(Territory.boundary).where(Territory.kind == shape.territory, Territory.code == code)
                        .scalar_subquery())
@@ -215,7 +218,8 @@ def _contains(sqlite: bool, column, parameter: str) -> ColumnElement:
     return type_coerce(column, JSONB).contains(bindparam(parameter, type_=JSONB))
 
 
-def _in_box(session: Session, envelope: ColumnElement) -> ColumnElement:
+def venue_in_box(session: Session, envelope: ColumnElement) -> ColumnElement:
+    """The venue's point lies in the box ``envelope``, through the spatial index (SpatiaLite's R*Tree, GiST)."""
     if is_sqlite(session.get_bind()):
         return and_(spatial.index_filter(session, Venue.pk, "venues", "geom", envelope),
                     func.MbrIntersects(Venue.geom, envelope) == 1)
@@ -244,6 +248,6 @@ def _within(session: Session) -> ColumnElement:
     """Within ``radius_m`` of ``here`` (SQLite: through the index with ``near_box``, a box holding the circle)."""
     here, radius = spatial.from_wkt(bindparam("here", type_=Text)), bindparam("radius_m", type_=Float)
     if is_sqlite(session.get_bind()):
-        return and_(_in_box(session, spatial.from_wkt(bindparam("near_box", type_=Text))),
+        return and_(venue_in_box(session, spatial.from_wkt(bindparam("near_box", type_=Text))),
                     distance_m(session, here) <= radius)
     return func.ST_DWithin(_geography(Venue.geom), _geography(here), radius)

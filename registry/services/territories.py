@@ -301,10 +301,9 @@ def membership_condition(session: Session, commune_code_column: ColumnElement, k
         return commune_code_column == code
     if kind == "departement" and not is_sqlite(session.get_bind()):
         # A commune's INSEE code is its département's code then digits (``geodata.reference`` checks it on
-        # loading): the département is an expression of the code, indexed with the name (migration 0018), so a
-        # page by name walks the département's venues in order. (SQLite, without statistics, would prefer the
-        # publication status index: it keeps the list of communes.)
-        return departement_of(commune_code_column) == code
+        # loading): one index range rather than a look-up per commune of the département. (SQLite, without
+        # statistics, would prefer the publication status index to a range: it keeps the list of communes.)
+        return commune_code_column.between(func.rpad(code, 5, "0"), func.rpad(code, 5, "9"))
     column = {"departement": Territory.departement_code, "region": Territory.region_code,
               "epci": Territory.epci_code}[kind]
     return commune_code_column.in_(select(Territory.code).where(Territory.kind == "commune", column == code))
