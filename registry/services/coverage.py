@@ -214,8 +214,8 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     communes = [CommuneCoverage(r[0], r[1], r[2] or 0, r[3], r[4], r[5], r[6], venues_within=[0] * len(bands))
                 for r in rows]
     progress(1, steps)
-    labelled = and_(Venue.publication_status == "published", exists().where(
-        Qualification.venue_pk == Venue.pk, Qualification.criteria_set == criteria_set, qualifications.shown_on(today)))
+    label = and_(Qualification.criteria_set == criteria_set, qualifications.shown_on(today))
+    labelled = and_(Venue.publication_status == "published", exists().where(Qualification.venue_pk == Venue.pk, label))
     qualified = select(Venue.id, Venue.nom, func.ST_X(Venue.geom).label("lon"), func.ST_Y(Venue.geom).label("lat"),
                        Venue.commune_code, Venue.itinerance, Venue.position_precision).where(labelled)
     venues, reach_km = _candidates(session, qualified, communes, bands, kind == FRANCE)
@@ -224,7 +224,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
                             "none", candidates_reach_km=reach_km)
     _distances(report, venues)
     progress(1, steps)
-    _aggregates(session, report, labelled)
+    _aggregates(session, report, label)
     progress(1, steps)
     return report
 
@@ -264,13 +264,17 @@ def _candidates(session: Session, qualified: Select, communes: list[CommuneCover
 MAX_REACH_M = 2_000_000
 
 
-def _counts_by_commune(session: Session, labelled: ColumnElement, report: CoverageReport,
-                       codes: set[str]) -> tuple[Counter, Counter]:
-    """Qualified and registered (any status) venues per commune code, for the communes of ``codes`` (all of
-    France's for a national report), read by code in one statement: a venue counts in the commune it is filed
-    under, wherever its point lies."""
-    filed = Venue.commune_code.is_not(None) if report.kind == FRANCE else Venue.commune_code.in_(sorted(codes))
-    rows = session.execute(select(Venue.commune_code, func.count().filter(labelled), func.count())
+def _counts_by_commune(session: Session, label: ColumnElement, communes: ColumnElement | None
+                       ) -> tuple[Counter, Counter]:
+    """Qualified (published, holding ``label``) and registered (any status) venues per commune code, for the
+    communes that ``communes`` selects among the territories (``None``: all of France's), read by code in one
+    statement: a venue counts in the commune it is filed under, wherever its point lies. (A venue has one
+    qualification per criteria set: the outer join adds no row.)"""
+    filed = (Venue.commune_code.is_not(None) if communes is None
+             else Venue.commune_code.in_(select(Territory.code).where(communes)))
+    qualified = func.count(Qualification.pk).filter(Venue.publication_status == "published")
+    rows = session.execute(select(Venue.commune_code, qualified, func.count())
+                           .outerjoin(Qualification, and_(Qualification.venue_pk == Venue.pk, label))
                            .where(filed).group_by(Venue.commune_code)).all()
     return Counter({code: n for code, n, _ in rows if n}), Counter({code: n for code, _, n in rows})
 
@@ -303,7 +307,7 @@ def _distances(report: CoverageReport, venues: list) -> None:
                               and commune.distance_m <= b * 1000), float("inf"))
 
 
-def _aggregates(session: Session, report: CoverageReport, labelled: ColumnElement) -> None:
+def _aggregates(session: Session, report: CoverageReport, label: ColumnElement) -> None:
     total = report.population or 1
     known = [c for c in report.communes if c.lon is not None]
     report.unknown_distance_population = sum(c.population for c in report.communes if c.lon is None)
@@ -317,20 +321,19 @@ def _aggregates(session: Session, report: CoverageReport, labelled: ColumnElemen
     departements = sorted({c.departement_code for c in report.communes if c.departement_code})
     wanted_epcis, wanted_departements = set(epcis), set(departements)
     members: dict[str, dict[str, str]] = {"epci": {}, "departement": {}}  # kind -> commune code -> area code
-    if report.kind == FRANCE:  # every commune: no need to name them
-        condition = Territory.kind == "commune"
-    else:
-        condition = and_(Territory.kind == "commune", or_(Territory.epci_code.in_(epcis),
-                                                          Territory.departement_code.in_(departements)))
+    # (They hold the territory's own communes: each lies in one of these départements.)
+    concerned = None if report.kind == FRANCE else and_(
+        Territory.kind == "commune",
+        or_(Territory.epci_code.in_(epcis), Territory.departement_code.in_(departements)))
     for commune_code, epci, departement in session.execute(
-            select(Territory.code, Territory.epci_code, Territory.departement_code).where(condition)):
+            select(Territory.code, Territory.epci_code, Territory.departement_code)
+            .where(Territory.kind == "commune" if concerned is None else concerned)):
         if epci in wanted_epcis:
             members["epci"][commune_code] = epci
         if departement in wanted_departements:
             members["departement"][commune_code] = departement
     # An EPCI may reach beyond the territory: its figures count its communes outside it too.
-    per_commune, registered = _counts_by_commune(session, labelled, report, {c.code for c in report.communes}.union(
-        *(found.keys() for found in members.values())))
+    per_commune, registered = _counts_by_commune(session, label, concerned)
     for commune in report.communes:
         commune.venues_in_commune = per_commune.get(commune.code, 0)
         commune.registered_in_commune = registered.get(commune.code, 0)
