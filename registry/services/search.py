@@ -244,19 +244,19 @@ def map_view(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> M
             result = search(session, query, ctx, 0, MAP_POINTS)
             return MapView(result.total or 0, result=result)
         return _view_of(_grid(open_points, cell))
+    key = (shape, cell, tuple(sorted((name, repr(value)) for name, value in params.items())))
+    version = tuple(connection.execute(_DATA_VERSION).one())
+    known = _clusters.get(key)
+    if known is not None and known[0] == version:  # (kept views are clusters: more than MAP_POINTS matches)
+        return known[1]
     if connection.execute(statements.count, {**params, "at_most": MAP_POINTS + 1}).scalar() <= MAP_POINTS:
         result = search(session, query, ctx, 0, MAP_POINTS)
         return MapView(result.total or 0, result=result)
-    key = (shape, cell, tuple(sorted((name, repr(value)) for name, value in params.items())))
-    version = connection.execute(_DATA_VERSION).one()
-    known = _clusters.get(key)
-    if known is not None and known[0] == version:
-        return known[1]
     rows = connection.execute(statements.cells, {**params, "cell": cell}).all()
     view = _view_of([Cluster(row.n, row.lon, row.lat, (row.west, row.south, row.east, row.north)) for row in rows])
     if len(_clusters) >= _CLUSTER_VIEWS_KEPT:  # views are few in practice; never let odd ones grow the memory
         _clusters.clear()
-    _clusters[key] = (tuple(version), view)
+    _clusters[key] = (version, view)
     return view
 
 
