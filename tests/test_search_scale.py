@@ -142,3 +142,23 @@ def test_a_boundary_imported_counts_at_once_for_searches(client, session, qualif
     territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
     body = client.get(SEARCH, query_string={"territory": "commune:12202"}).get_json()
     assert [f["properties"]["nom"] for f in body["features"]] == ["Lieu mal rangé"]
+
+
+def test_postgresql_plans_a_filtered_search_for_its_values(app, session, places):
+    """psycopg prepares a statement run five times, and PostgreSQL may then keep a generic plan, blind to the
+    values (a CQL2 postcode prefix walked every name instead of the postcode range): a filtered search is never
+    prepared, a bbox search is (its plan does not depend on the box); no JIT, no parallel workers."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    ctx = Context("test", catalogue=app.extensions["registry.criteria"])
+    connection = session.connection()
+    for n in range(8):
+        search.search(session, search.SearchQuery(filter={"op": "like", "args": [{"property": "code_postal"},
+                                                                                  f"1{n}%"]}), ctx)
+        search.search(session, search.SearchQuery(bbox=(2.5, 44.28, 2.6 + n / 100, 44.37)), ctx)
+    prepared = connection.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
+    assert any("&&" in statement for statement in prepared)
+    assert not any("LIKE" in statement for statement in prepared), prepared
+    settings = {name: connection.exec_driver_sql(f"SHOW {name}").scalar()
+                for name in ("jit", "max_parallel_workers_per_gather")}
+    assert settings == {"jit": "off", "max_parallel_workers_per_gather": "0"}

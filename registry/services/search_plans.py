@@ -4,7 +4,7 @@ the statement (building and keying a statement of this size costs more than runn
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from geoalchemy2 import Geography
 from sqlalchemy import (ColumnElement, Date, Float, Integer, Select, Text, and_, bindparam, cast, exists, func,
@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from registry import spatial
-from registry.db import is_sqlite
+from registry.db import UNPREPARED, is_sqlite
 from registry.models import Qualification, Territory, Venue
 from registry.services import qualifications, territories
 from registry.services.venues import LIST_FIELDS, STANDARD_FIELDS
@@ -140,9 +140,13 @@ def _build(session: Session, shape: Shape, extra: ColumnElement | None = None) -
     total = literal(None, type_=Integer) if shape.nearest else count.scalar_subquery()
     candidates = ordered.with_only_columns(Venue.pk, keys[0]).add_columns(Venue.horaires, cast(Venue.closures, Text),
                                                                           *DRAWN_COLUMNS)
-    return Plan(page=public(paged, total), by_pks=public(chosen, bindparam("total", type_=Integer)),
-                candidates=candidates, count=count, cells=_cells(matching, shape.sqlite),
-                extent=_extent(matching), matching=matching.with_only_columns(Venue.pk))
+    plan_ = Plan(page=public(paged, total), by_pks=public(chosen, bindparam("total", type_=Integer)),
+                 candidates=candidates, count=count, cells=_cells(matching, shape.sqlite),
+                 extent=_extent(matching), matching=matching.with_only_columns(Venue.pk))
+    if shape.extra:  # a filter's best plan depends on its values (a LIKE prefix): planned for them each time
+        plan_ = Plan(**{field.name: getattr(plan_, field.name).execution_options(**{UNPREPARED: True})
+                        for field in fields(Plan)})
+    return plan_
 
 
 def _cells(matching: Select, sqlite: bool) -> Select:
