@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,8 +20,8 @@ from registry.db import DatabaseUnavailable, make_engine
 from registry.errors import RegistryError
 from registry.migrations.roles import grant_serving_role
 from registry.plugins import describe_plugins, installed_entry_points
-from registry.services import (coverage, coverage_formats, demo, evaluations, journal_chain, qualifications,
-                               territories, tokens)
+from registry.services import (accessibility, accessibility_formats, coverage, coverage_formats, demo, evaluations,
+                               journal_chain, qualifications, territories, tokens)
 from registry.services.context import Context
 from registry.wording import french_number
 from registry.web.context import database
@@ -313,6 +314,36 @@ def coverage_command(territory: str, criteria_set: str, bands: str, output: str,
                f"habitants, {french_number(report.qualified_in_territory)} lieux qualifiés et "
                f"{french_number(report.unqualified_venues)} recensés non qualifiés dans le territoire ({summary}). "
                f"{report.note}", err=True)
+
+
+@main.command("accessibility")
+@click.argument("territory")
+@click.option("--label", "criteria_set", default="pass-numerique", show_default=True,
+              help="Jeu de critères dont le label compte.")
+@click.option("--steps", default="10:1,15:0.667,20:0.333", show_default=True,
+              help="Paliers de distance « km:poids » (poids de l'APL par défaut).")
+@click.option("--threshold", type=float, default=accessibility.DEFAULT_THRESHOLD, show_default=True,
+              help="Seuil de sous-dotation (h/semaine pour 1 000 habitants).")
+@click.option("--format", "output", type=click.Choice(("csv-fr", "json")), default="csv-fr", show_default=True,
+              help="csv-fr : pour les tableurs français ; json : pour les programmes.")
+@with_appcontext
+@_friendly_errors
+def accessibility_command(territory: str, criteria_set: str, steps: str, threshold: float, output: str) -> None:
+    """Indice d'accessibilité (E2SFCA) des communes d'un territoire (departement:12, epci:<siren>… ou france)."""
+    _needs_schema()
+    kind, code = coverage.parse_target(territory)
+    with database().session() as session:
+        report = accessibility.compute(session, kind, code, _context("registry accessibility"), criteria_set,
+                                       accessibility.parse_steps(steps), threshold)
+    if output == "json":
+        click.echo(json.dumps(accessibility_formats.as_json(report), ensure_ascii=False))
+    else:
+        click.echo(accessibility_formats.as_csv(report), nl=False)
+    mean = "inconnu" if report.mean_index is None else french_number(report.mean_index, 2)
+    click.echo(f"{report.name} : indice moyen {mean} h/semaine pour 1 000 habitants ; "
+               f"{french_number(report.underserved_population)} habitants dans des communes sous-dotées "
+               f"(moins de {french_number(report.threshold, 1)}) ; {french_number(report.assumed_venues)} lieu(x) "
+               f"aux heures ou médiateurs supposés.", err=True)
 
 
 @main.command("demo")

@@ -164,7 +164,9 @@ def shown_km(bands: tuple[float, ...], distance_m: float | None, band: float | N
     return shown
 
 
-def _communes_statement(session: Session, kind: str, code: str):
+def communes_statement(session: Session, kind: str, code: str) -> Select:
+    """The territory's communes (all of France's for ``france``): code, name, population, département, EPCI and
+    their reference point's longitude and latitude (``None`` when not placed)."""
     statement = select(Territory.code, Territory.name, Territory.population, Territory.departement_code,
                        Territory.epci_code, func.ST_X(Territory.reference_point), func.ST_Y(Territory.reference_point)
                        ).where(Territory.kind == "commune")
@@ -181,7 +183,7 @@ def check_access(session: Session, kind: str, code: str, scope: tuple[str, ...])
         raise Forbidden("La couverture nationale est réservée aux jetons sans périmètre.")
     if f"{kind}:{code}" in scope:
         return
-    communes = _communes_statement(session, kind, code).with_only_columns(Territory.code).subquery()
+    communes = communes_statement(session, kind, code).with_only_columns(Territory.code).subquery()
     outside = session.scalar(select(func.count()).select_from(communes).where(
         ~communes.c.code.in_(select(Territory.code).where(
             Territory.kind == "commune", territories.scope_filter(session, Territory.code, scope)))))
@@ -210,7 +212,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     check_access(session, kind, code, ctx.scope)
     today = ctx.day()
     steps = 4
-    rows = session.execute(_communes_statement(session, kind, code).order_by(Territory.code)).all()
+    rows = session.execute(communes_statement(session, kind, code).order_by(Territory.code)).all()
     communes = [CommuneCoverage(r[0], r[1], r[2] or 0, r[3], r[4], r[5], r[6], venues_within=[0] * len(bands))
                 for r in rows]
     progress(1, steps)

@@ -7,8 +7,8 @@ from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates
 
 from registry.schemas import FrenchSchema
-from registry.services import coverage, coverage_formats
-from registry.web.api_base import Blueprint
+from registry.services import accessibility, accessibility_formats, coverage, coverage_formats
+from registry.web.api_base import Blueprint, json_response
 from registry.web.auth import BEARER, require_role
 from registry.web.context import read_session, service_context
 
@@ -72,3 +72,30 @@ class Coverage(MethodView):
         report = coverage.compute(session, kind, code.upper(), service_context(), criteria_set=label,
                                   bands=tuple(float(b) for b in bands.split(",")))
         return render(report, wanted_format(format), session)
+
+
+class AccessibilityArgsSchema(FrenchSchema):
+    label = fields.String(load_default="pass-numerique", metadata={"description": "Jeu de critères du label"})
+    steps = fields.String(load_default="10:1,15:0.667,20:0.333", metadata={
+        "description": "Paliers de distance « km:poids » (poids de l'APL par défaut : 1, 2/3, 1/3)"})
+    threshold = fields.Float(load_default=accessibility.DEFAULT_THRESHOLD, allow_nan=True, metadata={
+        "description": "Sous ce seuil (h/semaine pour 1 000 habitants), une commune est sous-dotée"})
+    format = fields.String(validate=validate.OneOf(("json", "csv-fr"), error="json ou csv-fr attendu."))
+
+
+@blp.route("/territories/<any(region,departement,epci,commune):kind>/<code>/accessibility")
+class Accessibility(MethodView):
+    decorators = [require_role("admin", "operator", "territory")]
+
+    @blp.arguments(AccessibilityArgsSchema, location="query", as_kwargs=True)
+    @blp.doc(security=BEARER)
+    def get(self, kind: str, code: str, label: str, steps: str, threshold: float, format: str | None = None):
+        """Indice d'accessibilité (E2SFCA) de chaque commune : heures d'accompagnement accessibles par semaine pour
+        1 000 habitants"""
+        report = accessibility.compute(read_session(), kind, code.upper(), service_context(), criteria_set=label,
+                                       steps=accessibility.parse_steps(steps), threshold=threshold)
+        if format == "csv-fr":
+            response = Response(accessibility_formats.as_csv(report), mimetype="text/csv")
+            response.headers["Content-Disposition"] = f'inline; filename="accessibilite-{kind}-{code}.csv"'
+            return response
+        return json_response(accessibility_formats.as_json(report))

@@ -1,0 +1,228 @@
+"""An accessibility index of digital mediation per commune: the enhanced two-step floating catchment area
+(E2SFCA), the family of the DREES's « accessibilité potentielle localisée » (APL).
+
+Supply of a qualified venue: its weekly hours of mediation, i.e. its weekly opening hours (from ``horaires``)
+times its trained mediators (the audit fact ``trained_mediators``); when one is unknown, a stated default, and
+the venue says so. Demand: the communes' populations. Distance: great-circle from the communes' reference points
+(straight lines, not travel times), weighted by steps (the APL's 1, 2/3 and 1/3 by default).
+Step 1: each venue's ratio = its supply / the weighted population within its reach. Step 2: each commune's
+index = 1,000 × the weighted sum of the ratios of the venues within its reach, read « heures d'accompagnement
+accessibles par semaine pour 1 000 habitants ». Communes below the threshold are « sous-dotées ».
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from geodata.distances import PointIndex, degree_box
+from registry import hours, spatial
+from registry.errors import InvalidInput
+from registry.models import Qualification, Territory, Venue
+from registry.services import coverage, fact_values, qualifications, territories
+from registry.services.context import Context
+from registry.services.search_plans import venue_in_box
+
+#: (upper bound in km, weight) of each distance step, nearest first: the APL's weights (1, 2/3, 1/3) on
+#: straight-line distances.
+DEFAULT_STEPS: tuple[tuple[float, float], ...] = ((10.0, 1.0), (15.0, 2 / 3), (20.0, 1 / 3))
+#: Below this index (hours a week for 1,000 inhabitants), a commune is « sous-dotée ».
+DEFAULT_THRESHOLD = 1.0
+#: What a venue is assumed to offer when its hours or its mediators are unknown (and it says so).
+DEFAULT_WEEKLY_HOURS = 7.0
+DEFAULT_MEDIATORS = 1
+
+
+@dataclass
+class VenueSupply:
+    """A qualified venue's supply and step-1 ratio."""
+
+    id: str
+    nom: str
+    lon: float
+    lat: float
+    weekly_hours: float
+    mediators: int
+    hours_assumed: bool  # its hours could not be read: DEFAULT_WEEKLY_HOURS
+    mediators_assumed: bool  # no trained_mediators fact: DEFAULT_MEDIATORS
+    demand: float = 0.0  # weighted population within its reach
+    ratio: float = 0.0  # hours a week per inhabitant within its reach
+
+    @property
+    def supply(self) -> float:
+        """Weekly hours of mediation: opening hours × mediators."""
+        return self.weekly_hours * self.mediators
+
+
+@dataclass
+class CommuneAccess:
+    code: str
+    name: str
+    population: int
+    lon: float | None
+    lat: float | None
+    index: float | None = None  # hours a week for 1,000 inhabitants; None without a reference point
+    venues_within: int = 0  # venues within the largest step
+    underserved: bool = False
+
+
+@dataclass
+class AccessibilityReport:
+    kind: str
+    code: str
+    name: str
+    criteria_set: str
+    label: str
+    steps: tuple[tuple[float, float], ...]
+    threshold: float
+    computed_on: date
+    communes: list[CommuneAccess]
+    venues: list[VenueSupply] = field(default_factory=list)  # the venues within reach of the territory
+
+    @property
+    def population(self) -> int:
+        return sum(c.population for c in self.communes)
+
+    @property
+    def mean_index(self) -> float | None:
+        """The territory's index: the communes' indexes weighted by their population."""
+        known = [c for c in self.communes if c.index is not None]
+        people = sum(c.population for c in known)
+        return sum(c.index * c.population for c in known) / people if people else None
+
+    @property
+    def underserved_population(self) -> int:
+        return sum(c.population for c in self.communes if c.underserved)
+
+    @property
+    def assumed_venues(self) -> int:
+        """Venues whose hours or mediators are assumed (``DEFAULT_WEEKLY_HOURS``, ``DEFAULT_MEDIATORS``)."""
+        return sum(1 for v in self.venues if v.hours_assumed or v.mediators_assumed)
+
+
+def parse_steps(text: str) -> tuple[tuple[float, float], ...]:
+    """``"10:1,15:0.66,20:0.33"`` → steps; ``InvalidInput`` on field ``steps`` unless the bounds grow (0 to
+    200 km) and the weights are in (0, 1] and do not grow."""
+    try:
+        steps = tuple((float(km), float(weight)) for km, weight in (part.split(":") for part in text.split(",")))
+    except ValueError:
+        raise InvalidInput.on("steps", "Paliers « km:poids » séparés par des virgules attendus "
+                                       "(ex. 10:1,15:0.66,20:0.33).") from None
+    check_steps(steps)
+    return steps
+
+
+def check_steps(steps: tuple[tuple[float, float], ...]) -> None:
+    bounds, weights = [km for km, _ in steps], [w for _, w in steps]
+    if (not steps or not all(math.isfinite(x) for x in bounds + weights) or bounds != sorted(set(bounds))
+            or bounds[0] <= 0 or bounds[-1] > 200 or not all(0 < w <= 1 for w in weights)
+            or weights != sorted(weights, reverse=True)):
+        raise InvalidInput.on("steps", "Paliers croissants de 0 à 200 km, poids entre 0 et 1 qui ne croissent pas.")
+
+
+def weights_of(distances_m: np.ndarray, steps: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """The step weight of each distance (0 beyond the last step; a distance equal to a bound is in its step)."""
+    bounds = np.array([km * 1000 for km, _ in steps])
+    weights = np.append(np.array([w for _, w in steps]), 0.0)
+    return weights[np.searchsorted(bounds, distances_m, side="left")]
+
+
+def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: str = "pass-numerique",
+            steps: tuple[tuple[float, float], ...] = DEFAULT_STEPS,
+            threshold: float = DEFAULT_THRESHOLD) -> AccessibilityReport:
+    """The accessibility index of every commune of a territory (``kind`` may be ``france``) for a label."""
+    label_set = ctx.catalogue.get(criteria_set)
+    check_steps(steps)
+    if not math.isfinite(threshold) or threshold < 0:
+        raise InvalidInput.on("threshold", "Un seuil positif est attendu (heures par semaine pour 1 000 habitants).")
+    name = "France" if kind == coverage.FRANCE else territories.get(session, kind, code).name
+    coverage.check_access(session, kind, code, ctx.scope)
+    rows = session.execute(coverage.communes_statement(session, kind, code).order_by(Territory.code)).all()
+    communes = [CommuneAccess(r[0], r[1], r[2] or 0, r[5], r[6]) for r in rows]
+    report = AccessibilityReport(kind, code, name, criteria_set, label_set.label, steps, threshold, ctx.day(),
+                                 communes)
+    placed = [c for c in communes if c.lon is not None]
+    if not placed:
+        return report
+    reach_m = steps[-1][0] * 1000
+    report.venues = _venues(session, criteria_set, ctx.day(), placed, reach_m, kind == coverage.FRANCE)
+    if not report.venues:
+        _judge(report)
+        return report
+    people = _populated_communes(session, np.array([v.lon for v in report.venues]),
+                                 np.array([v.lat for v in report.venues]), reach_m)
+    demand, ratio, access, within = two_steps(
+        np.array([[v.lon, v.lat, v.supply] for v in report.venues]), people,
+        np.array([[c.lon, c.lat] for c in placed]), steps)
+    for venue, weighted, share in zip(report.venues, demand, ratio):
+        venue.demand, venue.ratio = float(weighted), float(share)
+    for commune, value, count in zip(placed, access, within):
+        commune.index, commune.venues_within = float(value), int(count)
+    _judge(report)
+    return report
+
+
+def two_steps(venues: np.ndarray, people: np.ndarray, places: np.ndarray, steps: tuple[tuple[float, float], ...]
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """E2SFCA. ``venues``: rows (lon, lat, supply); ``people``: rows (lon, lat, population), every place of
+    demand within reach of a venue; ``places``: rows (lon, lat) where the index is wanted. Returns each venue's
+    weighted demand and ratio (step 1), each place's index for 1,000 inhabitants and its venues within reach
+    (step 2). Great-circle distances, through ``PointIndex``."""
+    reach_m = steps[-1][0] * 1000
+    index = PointIndex(venues[:, 0], venues[:, 1])
+    query, found, distance = index.within(people[:, 0], people[:, 1], reach_m)
+    demand = np.bincount(found, weights=weights_of(distance, steps) * people[query, 2], minlength=len(venues))
+    supply = venues[:, 2].astype(float)
+    ratio = np.divide(supply, demand, out=np.zeros_like(supply), where=demand > 0)
+    query, found, distance = index.within(places[:, 0], places[:, 1], reach_m)
+    access = np.bincount(query, weights=weights_of(distance, steps) * ratio[found], minlength=len(places)) * 1000
+    return demand, ratio, access, np.bincount(query, minlength=len(places))
+
+
+def _judge(report: AccessibilityReport) -> None:
+    for commune in report.communes:
+        if commune.lon is not None and commune.index is None:
+            commune.index = 0.0
+        commune.underserved = commune.index is not None and commune.index < report.threshold
+
+
+def _venues(session: Session, criteria_set: str, today: date, placed: list[CommuneAccess], reach_m: float,
+            everywhere: bool) -> list[VenueSupply]:
+    """The qualified venues within ``reach_m`` of a commune (a box holding their circles; all for France), with
+    their weekly hours and trained mediators."""
+    labelled = and_(Venue.publication_status == "published", exists().where(
+        Qualification.venue_pk == Venue.pk, Qualification.criteria_set == criteria_set,
+        qualifications.shown_on(today)))
+    statement = select(Venue.pk, Venue.id, Venue.nom, func.ST_X(Venue.geom), func.ST_Y(Venue.geom),
+                       Venue.horaires).where(labelled, Venue.geom.is_not(None)).order_by(Venue.pk)
+    if not everywhere:
+        west, south, east, north = degree_box(np.array([c.lon for c in placed]), np.array([c.lat for c in placed]),
+                                              reach_m)
+        statement = statement.where(venue_in_box(session, spatial.from_wkt(spatial.box_wkt(
+            (float(west.min()), float(south.min()), float(east.max()), float(north.max()))))))
+    rows = session.execute(statement).all()
+    facts = fact_values.current_values(session, [row[0] for row in rows])
+    venues = []
+    for pk, venue_id, nom, lon, lat, horaires in rows:
+        opening = hours.weekly_opening(horaires)
+        mediators = facts.get(pk, {}).get("trained_mediators")
+        known = isinstance(mediators, int) and not isinstance(mediators, bool) and mediators >= 0
+        venues.append(VenueSupply(str(venue_id), nom, lon, lat,
+                                  opening.hours if opening else DEFAULT_WEEKLY_HOURS,
+                                  mediators if known else DEFAULT_MEDIATORS, opening is None, not known))
+    return venues
+
+
+def _populated_communes(session: Session, lon: np.ndarray, lat: np.ndarray, reach_m: float) -> np.ndarray:
+    """(lon, lat, population) of the communes with a reference point within the box of the venues' reach."""
+    west, south, east, north = degree_box(lon, lat, reach_m)
+    x, y = func.ST_X(Territory.reference_point), func.ST_Y(Territory.reference_point)
+    rows = session.execute(select(x, y, Territory.population).where(
+        Territory.kind == "commune", Territory.reference_point.is_not(None),
+        x.between(float(west.min()), float(east.max())), y.between(float(south.min()), float(north.max())))).all()
+    return np.array([(r[0], r[1], r[2] or 0) for r in rows], dtype=float).reshape(-1, 3)
