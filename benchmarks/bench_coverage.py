@@ -1,4 +1,5 @@
-"""Coverage of all communes of France, and of one département, against N synthetic venues (60 % qualified).
+"""Coverage and the accessibility index of all communes of France, and of départements, against N synthetic
+venues (60 % qualified).
 
     python -m benchmarks.bench_coverage [--venues 100000] [--backend spatialite --backend postgis]
 
@@ -27,13 +28,15 @@ from benchmarks.db import fresh_database, postgis_available
 from registry.db import make_engine
 from registry.models import Territory, Venue
 from registry.plugins import make_plugin_manager
-from registry.services import coverage, territories
+from registry.services import accessibility, coverage, territories
 from registry.services.context import Context
 from registry.services.criteria import build_catalogue
 
 BOUNDARIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "boundaries" / "communes-2018.geojson.gz"
 TARGETS = {("postgis", "france"): 5.0, ("postgis", "departement"): 1.0, ("spatialite", "departement"): 3.0}
 READING_TARGET = 2.0
+#: The accessibility index (issue #20): France ≤ 10 s, a département ≤ 1 s on PostGIS.
+ACCESSIBILITY_TARGETS = {("postgis", "france"): 10.0, ("postgis", "departement"): 1.0}
 
 
 @contextmanager
@@ -115,6 +118,14 @@ def run(backend: str, count: int) -> None:
                 share = next(b.share for b in result.by_band if b.band_km == result.bands[0])
                 reach = (f"venues within {result.candidates_reach_km:g} km" if result.candidates_reach_km is not None
                          else "all venues")
+                started = time.perf_counter()
+                index = accessibility.compute(session, kind, code, ctx)
+                took = time.perf_counter() - started
+                target = ACCESSIBILITY_TARGETS.get((backend, kind))
+                versus = f" (target ≤ {target:g} s: {target / took:.1f}×)" if target else ""
+                print(f"[{backend}] {kind} {code}: accessibility index of {len(index.communes)} communes from "
+                      f"{len(index.venues):,} venues in {took:.2f} s{versus}; mean {index.mean_index or 0:.2f} h "
+                      f"a week for 1,000 inhabitants")
                 print(f"[{backend}] {kind} {code}: {len(result.communes)} communes in {best:.2f} s "
                       f"(best of 3){versus}; {share:.0%} of the population within {result.bands[0]:g} km; "
                       f"{result.qualified_venues:,} qualified {reach} read; reading {read:.2f} s, whole / reading "

@@ -55,6 +55,14 @@ def registry_geocode(query: str, limit: int, config: Any) -> list[dict] | None:
     application's configuration (``REGISTRY_*`` settings)."""
 
 
+@hookspec(firstresult=True)
+def registry_distances(origins: Any, destinations: Any, max_m: float) -> tuple[Any, Any, Any] | None:
+    """Distances for the accessibility index (a routing plugin: road distances). ``origins`` and
+    ``destinations`` are numpy arrays of (lon, lat) rows; return ``(origin indexes, destination indexes,
+    metres)``, numpy arrays, for every pair within ``max_m``, or ``None`` to leave it to the next plugin and at
+    last to the registry's great-circle distances."""
+
+
 @hookspec
 def registry_blueprints() -> list[Blueprint]:
     """Return Flask blueprints to register on the application (pages or endpoints of the plugin)."""

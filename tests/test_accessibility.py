@@ -126,3 +126,4 @@ def test_the_index_needs_a_token_within_its_territory(client, token_for):
     assert client.get("/api/v1/territories/departement/12/accessibility").status_code == 401
     assert client.get("/api/v1/territories/departement/81/accessibility",
                       headers=token_for("territory", ["departement:12"])).status_code == 403
+

@@ -196,3 +196,27 @@ def test_without_a_geocoder_the_geocode_endpoint_says_so(tmp_path):
 def test_an_unreachable_ban_is_not_an_error(tmp_path):
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}", "BAN_URL": "http://127.0.0.1:9/search/"})
     assert app.test_client().get("/api/v1/geocode", query_string={"q": "rue"}).status_code == 404
+
+
+def test_hook_registry_distances(app, session, places):
+    """``registry_distances``: a plugin's distances replace the great-circle ones (here, every distance
+    doubled, which must give what halved steps give)."""
+    from registry import hookimpl
+    from registry.services import accessibility
+    from registry.services.accessibility import great_circle_pairs
+    from registry.services.context import Context
+
+    class Doubled:
+        @hookimpl
+        def registry_distances(self, origins, destinations, max_m):
+            query, found, metres = great_circle_pairs(origins, destinations, max_m / 2)
+            return query, found, metres * 2
+
+    plugins = make_plugin_manager()
+    plugins.register(Doubled())
+    catalogue = app.extensions["registry.criteria"]
+    routed = accessibility.compute(session, "departement", "12", Context("t", plugins=plugins, catalogue=catalogue))
+    halved = accessibility.compute(session, "departement", "12", Context("t", catalogue=catalogue),
+                                   steps=tuple((km / 2, weight) for km, weight in accessibility.DEFAULT_STEPS))
+    assert [c.index for c in routed.communes] == pytest.approx([c.index for c in halved.communes], rel=1e-9)
+    assert any(c.index for c in routed.communes)

@@ -13,6 +13,7 @@ accessibles par semaine pour 1 000 habitants ». Communes below the threshold ar
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -158,7 +159,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
                                  np.array([v.lat for v in report.venues]), reach_m)
     demand, ratio, access, within = two_steps(
         np.array([[v.lon, v.lat, v.supply] for v in report.venues]), people,
-        np.array([[c.lon, c.lat] for c in placed]), steps)
+        np.array([[c.lon, c.lat] for c in placed]), steps, _distances(ctx))
     for venue, weighted, share in zip(report.venues, demand, ratio):
         venue.demand, venue.ratio = float(weighted), float(share)
     for commune, value, count in zip(placed, access, within):
@@ -167,19 +168,39 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     return report
 
 
-def two_steps(venues: np.ndarray, people: np.ndarray, places: np.ndarray, steps: tuple[tuple[float, float], ...]
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+Pairs = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def great_circle_pairs(origins: np.ndarray, destinations: np.ndarray, max_m: float
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(origin indexes, destination indexes, metres) of the pairs within ``max_m``, great-circle."""
+    return PointIndex(destinations[:, 0], destinations[:, 1]).within(origins[:, 0], origins[:, 1], max_m)
+
+
+def _distances(ctx: Context) -> Pairs:
+    """The ``registry_distances`` plugins' distances (a routing plugin), else great-circle ones."""
+    if ctx.plugins is None:
+        return great_circle_pairs
+
+    def pairs(origins: np.ndarray, destinations: np.ndarray, max_m: float):
+        given = ctx.plugins.hook.registry_distances(origins=origins, destinations=destinations, max_m=max_m)
+        return given if given is not None else great_circle_pairs(origins, destinations, max_m)
+
+    return pairs
+
+
+def two_steps(venues: np.ndarray, people: np.ndarray, places: np.ndarray, steps: tuple[tuple[float, float], ...],
+              pairs: Pairs = great_circle_pairs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """E2SFCA. ``venues``: rows (lon, lat, supply); ``people``: rows (lon, lat, population), every place of
     demand within reach of a venue; ``places``: rows (lon, lat) where the index is wanted. Returns each venue's
     weighted demand and ratio (step 1), each place's index for 1,000 inhabitants and its venues within reach
-    (step 2). Great-circle distances, through ``PointIndex``."""
+    (step 2). Distances from ``pairs`` (great-circle by default)."""
     reach_m = steps[-1][0] * 1000
-    index = PointIndex(venues[:, 0], venues[:, 1])
-    query, found, distance = index.within(people[:, 0], people[:, 1], reach_m)
+    query, found, distance = pairs(people[:, :2], venues[:, :2], reach_m)
     demand = np.bincount(found, weights=weights_of(distance, steps) * people[query, 2], minlength=len(venues))
     supply = venues[:, 2].astype(float)
     ratio = np.divide(supply, demand, out=np.zeros_like(supply), where=demand > 0)
-    query, found, distance = index.within(places[:, 0], places[:, 1], reach_m)
+    query, found, distance = pairs(places, venues[:, :2], reach_m)
     access = np.bincount(query, weights=weights_of(distance, steps) * ratio[found], minlength=len(places)) * 1000
     return demand, ratio, access, np.bincount(query, minlength=len(places))
 
