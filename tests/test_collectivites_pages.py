@@ -4,6 +4,7 @@ sorted and filtered by the server, French numbers, downloads, public coverage be
 from __future__ import annotations
 
 import re
+from html import unescape
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -159,3 +160,25 @@ def test_coverage_pages_are_public_behind_a_setting(database_url, session, aveyr
         assert client.get("/auditeur/").status_code == 302  # the operators' space stays closed
     finally:
         public.extensions["registry.db"].dispose()
+
+
+def test_the_accessibility_page_reads_in_french_least_served_first(collectivite, aveyron):
+    page = collectivite.get("/couverture/departement/12")
+    assert "/couverture/departement/12/accessibilite" in page.get_data(as_text=True)
+    html = collectivite.get("/couverture/departement/12/accessibilite").get_data(as_text=True)
+    main = html[html.index("<main"):html.index("</main>")]
+    text = unescape(re.sub(r"<[^>]+>", " ", main))
+    assert "heures d'accompagnement accessibles par semaine pour 1 000 habitants" in text
+    assert "habitants en communes sous-dotées" in text and "E2SFCA" in text
+    dotted = re.search(r".{0,40}\d\.\d.{0,40}", text)
+    assert dotted is None, dotted.group(0)
+    parser = Cells("table-accessibilite")
+    parser.feed(html)
+    rows = parser.rows[1:]
+    indexes = [number(r[2]) for r in rows]
+    assert len(rows) == 285 and indexes == sorted(indexes) and indexes[-1] > 0
+    assert {r[4] for r in rows} <= {"oui", "non"} and "oui" in {r[4] for r in rows}
+    download = collectivite.get("/couverture/departement/12/accessibilite.csv")
+    assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
+    assert download.get_data(as_text=True).splitlines()[0].startswith("code;commune;population;indice")
+    assert collectivite.get("/couverture/departement/81/accessibilite").status_code == 403

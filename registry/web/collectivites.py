@@ -9,10 +9,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from registry.errors import NotFound
-from registry.services import coverage, territories
+from registry.services import accessibility, accessibility_formats, coverage, territories
 from registry.services.coverage import CommuneCoverage, CoverageReport
 from registry.services.coverage_formats import FORMATS
 from registry.services.territories import place_key
@@ -156,4 +156,26 @@ def download(kind: str, code: str, fmt: str):
         raise NotFound("Format inconnu : csv, csv-fr, xlsx, geojson ou json.")
     response = render(_report(kind, code), fmt, read_session())
     response.headers["Content-Disposition"] = response.headers["Content-Disposition"].replace("inline", "attachment")
+    return response
+
+
+@collectivites.get("/<any(france,region,departement,epci,commune):kind>/<code>/accessibilite")
+@coverage_page
+def accessibility_page(kind: str, code: str):
+    """The accessibility index of the territory's communes: its summary, the communes (sortable), the venues."""
+    report = accessibility.compute(read_session(), kind, code.upper(), page_context(),
+                                   criteria_set=request.args.get("label") or "pass-numerique")
+    communes = sorted(report.communes, key=lambda c: (c.index is None, c.index if c.index is not None else 0, c.code))
+    return render_template("coverage/accessibility.html", report=report, communes=communes, user=session_user(),
+                           describe=coverage.describe_kind(kind), unit=accessibility_formats.UNIT,
+                           defaults=accessibility)
+
+
+@collectivites.get("/<any(france,region,departement,epci,commune):kind>/<code>/accessibilite.csv")
+@coverage_page
+def accessibility_download(kind: str, code: str):
+    report = accessibility.compute(read_session(), kind, code.upper(), page_context(),
+                                   criteria_set=request.args.get("label") or "pass-numerique")
+    response = Response(accessibility_formats.as_csv(report), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="accessibilite-{kind}-{code}.csv"'
     return response
