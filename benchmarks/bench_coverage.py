@@ -28,7 +28,7 @@ from benchmarks.db import fresh_database, postgis_available
 from registry.db import make_engine
 from registry.models import Territory, Venue
 from registry.plugins import make_plugin_manager
-from registry.services import accessibility, coverage, territories
+from registry.services import accessibility, coverage, siting, territories
 from registry.services.context import Context
 from registry.services.criteria import build_catalogue
 
@@ -37,6 +37,8 @@ TARGETS = {("postgis", "france"): 5.0, ("postgis", "departement"): 1.0, ("spatia
 READING_TARGET = 2.0
 #: The accessibility index (issue #20): France ≤ 10 s, a département ≤ 1 s on PostGIS.
 ACCESSIBILITY_TARGETS = {("postgis", "france"): 10.0, ("postgis", "departement"): 1.0}
+#: Siting 5 venues in a département, greedy (issue #20): ≤ 5 s on PostGIS.
+SITING_TARGETS = {"postgis": 5.0}
 
 
 @contextmanager
@@ -126,6 +128,17 @@ def run(backend: str, count: int) -> None:
                 print(f"[{backend}] {kind} {code}: accessibility index of {len(index.communes)} communes from "
                       f"{len(index.venues):,} venues in {took:.2f} s{versus}; mean {index.mean_index or 0:.2f} h "
                       f"a week for 1,000 inhabitants")
+                if kind != "france":
+                    started = time.perf_counter()
+                    proposals = siting.compute(session, kind, code, ctx, count=5, radius_km=10, exact=False)
+                    took = time.perf_counter() - started
+                    solved = siting.compute(session, kind, code, ctx, count=5, radius_km=10)
+                    target = SITING_TARGETS.get(backend)
+                    versus = f" (target ≤ {target:g} s: {target / took:.1f}×)" if target else ""
+                    print(f"[{backend}] {kind} {code}: siting 5 of {proposals.candidates:,} candidates, greedy in "
+                          f"{took:.2f} s{versus}, adds {proposals.greedy_population:,} inhabitants; exact "
+                          f"{solved.exact_population if solved.exact_population is not None else '-'} in "
+                          f"{solved.exact_seconds if solved.exact_seconds is not None else '-'} s ({solved.exact_note})")
                 print(f"[{backend}] {kind} {code}: {len(result.communes)} communes in {best:.2f} s "
                       f"(best of 3){versus}; {share:.0%} of the population within {result.bands[0]:g} km; "
                       f"{result.qualified_venues:,} qualified {reach} read; reading {read:.2f} s, whole / reading "

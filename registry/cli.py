@@ -21,7 +21,7 @@ from registry.errors import RegistryError
 from registry.migrations.roles import grant_serving_role
 from registry.plugins import describe_plugins, installed_entry_points
 from registry.services import (accessibility, accessibility_formats, coverage, coverage_formats, demo, evaluations,
-                               journal_chain, qualifications, territories, tokens)
+                               journal_chain, qualifications, siting, territories, tokens)
 from registry.services.context import Context
 from registry.wording import french_number
 from registry.web.context import database
@@ -344,6 +344,29 @@ def accessibility_command(territory: str, criteria_set: str, steps: str, thresho
                f"{french_number(report.underserved_population)} habitants dans des communes sous-dotées "
                f"(moins de {french_number(report.threshold, 1)}) ; {french_number(report.assumed_venues)} lieu(x) "
                f"aux heures ou médiateurs supposés.", err=True)
+
+
+@main.command("siting")
+@click.argument("territory")
+@click.option("--label", "criteria_set", default="pass-numerique", show_default=True,
+              help="Jeu de critères du label.")
+@click.option("--count", type=int, default=3, show_default=True, help="Nombre de lieux à proposer.")
+@click.option("--radius-km", type=float, default=10.0, show_default=True, help="Rayon de couverture (km).")
+@with_appcontext
+@_friendly_errors
+def siting_command(territory: str, criteria_set: str, count: int, radius_km: float) -> None:
+    """Où qualifier ensuite : les lieux recensés qui rapprochent le plus d'habitants d'un lieu qualifié."""
+    from registry.web.api_coverage import siting_document
+
+    _needs_schema()
+    kind, code = coverage.parse_target(territory)
+    with database().session() as session:
+        report = siting.compute(session, kind, code, _context("registry siting"), criteria_set, count, radius_km)
+    click.echo(json.dumps(siting_document(report), ensure_ascii=False))
+    click.echo(f"{report.name} : {french_number(report.covered_before)} habitants sur "
+               f"{french_number(report.population)} à moins de {french_number(radius_km, 1)} km d'un lieu qualifié ; "
+               f"les {len(report.proposals)} lieux proposés en ajoutent {french_number(report.greedy_population)}. "
+               f"{report.exact_note}", err=True)
 
 
 @main.command("demo")

@@ -39,6 +39,7 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/ogc/collections/pass-numerique/tiles/WebMercatorQuad/0/0/0"): (200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/territories/departement/12/coverage"): (401, 200, 200, 200, 403, 200),
     ("GET", "/api/v1/territories/departement/12/accessibility"): (401, 200, 200, 200, 403, 200),
+    ("GET", "/api/v1/territories/departement/12/siting"): (401, 200, 200, 200, 403, 200),
     ("GET", "/api/v1/operator/venues"): (401, 403, 200, 200, 200, 200),
     ("POST", "/api/v1/operator/venues"): (401, 403, 201, 201, 403, 201),
     ("GET", f"/api/v1/operator/venues/{D}"): (401, 403, 200, 200, 403, 200),

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates
 
 from registry.schemas import FrenchSchema
-from registry.services import accessibility, accessibility_formats, coverage, coverage_formats
+from registry.services import accessibility, accessibility_formats, coverage, coverage_formats, siting
 from registry.web.api_base import Blueprint, json_response
 from registry.web.auth import BEARER, require_role
 from registry.web.context import read_session, service_context
@@ -99,3 +99,35 @@ class Accessibility(MethodView):
             response.headers["Content-Disposition"] = f'inline; filename="accessibilite-{kind}-{code}.csv"'
             return response
         return json_response(accessibility_formats.as_json(report))
+
+
+class SitingArgsSchema(FrenchSchema):
+    label = fields.String(load_default="pass-numerique", metadata={"description": "Jeu de critères du label"})
+    count = fields.Integer(load_default=3, metadata={"description": "Nombre de lieux à proposer (1 à 50)"})
+    radius_km = fields.Float(load_default=10.0, allow_nan=True, metadata={"description": "Rayon de couverture (km)"})
+
+
+@blp.route("/territories/<any(region,departement,epci,commune):kind>/<code>/siting")
+class Siting(MethodView):
+    decorators = [require_role("admin", "operator", "territory")]
+
+    @blp.arguments(SitingArgsSchema, location="query", as_kwargs=True)
+    @blp.doc(security=BEARER)
+    def get(self, kind: str, code: str, label: str, count: int, radius_km: float):
+        """Où qualifier ensuite : les lieux recensés non qualifiés qui rapprochent le plus d'habitants d'un lieu
+        qualifié (réponse gloutonne et optimum exact)"""
+        return json_response(siting_document(siting.compute(read_session(), kind, code.upper(), service_context(),
+                                                            criteria_set=label, count=count, radius_km=radius_km)))
+
+
+def siting_document(report: siting.SitingReport) -> dict:
+    """The siting report as JSON (API and CLI)."""
+    return {"kind": report.kind, "code": report.code, "name": report.name, "criteria_set": report.criteria_set,
+            "label": report.label, "computed_on": report.computed_on.isoformat(), "count": report.count,
+            "radius_km": report.radius_km, "population": report.population,
+            "covered_before": report.covered_before, "candidates": report.candidates,
+            "greedy_population": report.greedy_population, "exact_population": report.exact_population,
+            "exact_ids": report.exact_ids, "exact_seconds": report.exact_seconds, "note": report.exact_note,
+            "proposals": [{"id": p.id, "nom": p.nom, "commune": p.commune, "longitude": p.lon, "latitude": p.lat,
+                           "population_added": p.population_added, "communes": p.communes}
+                          for p in report.proposals]}

@@ -1,0 +1,185 @@
+"""Where to qualify next: among the venues registered but not qualified for a label, the ``count`` that bring the
+most inhabitants within ``radius_km`` of a qualified venue (maximal covering location problem).
+
+The greedy answer takes, ``count`` times, the candidate that covers the most inhabitants not yet covered: its
+population is at least (1 - 1/e) ≈ 63 % of the optimum's (Nemhauser, Wolsey & Fisher 1978). The exact optimum
+comes from HiGHS through SciPy (``scipy.optimize.milp``) when the instance allows (``EXACT_MAX_CANDIDATES``).
+Distances are great-circle, from the communes' reference points (the population sits there).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csr_matrix
+from sqlalchemy import and_, exists, func, not_, select
+from sqlalchemy.orm import Session
+
+from geodata.distances import PointIndex, degree_box
+from registry import spatial
+from registry.errors import InvalidInput
+from registry.models import Qualification, Territory, Venue
+from registry.services import coverage, qualifications, territories
+from registry.services.context import Context
+from registry.services.search_plans import venue_in_box
+
+#: Beyond this many candidates the exact optimum is not sought (its time grows fast); the greedy answer stays.
+EXACT_MAX_CANDIDATES = 2_000
+EXACT_SECONDS = 20.0
+
+
+@dataclass
+class Proposal:
+    """A venue to qualify: the inhabitants it brings within reach, and the communes it covers first."""
+
+    id: str
+    nom: str
+    commune: str | None
+    lon: float
+    lat: float
+    population_added: int
+    communes: list[str] = field(default_factory=list)  # codes of the communes it brings within reach
+
+
+@dataclass
+class SitingReport:
+    kind: str
+    code: str
+    name: str
+    criteria_set: str
+    label: str
+    count: int
+    radius_km: float
+    computed_on: date
+    population: int
+    covered_before: int  # inhabitants within reach of a qualified venue today
+    candidates: int
+    proposals: list[Proposal]  # greedy, in the order taken
+    exact_population: int | None = None  # what the best ``count`` candidates add, when solved
+    exact_ids: list[str] = field(default_factory=list)
+    exact_seconds: float | None = None
+    exact_note: str = ""
+
+    @property
+    def greedy_population(self) -> int:
+        return sum(p.population_added for p in self.proposals)
+
+
+def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: str = "pass-numerique",
+            count: int = 3, radius_km: float = 10.0, exact: bool = True) -> SitingReport:
+    """The ``count`` venues to qualify that bring the most of the territory's inhabitants within ``radius_km``."""
+    label_set = ctx.catalogue.get(criteria_set)
+    if not 1 <= count <= 50:
+        raise InvalidInput.on("count", "Entre 1 et 50 lieux.")
+    if not math.isfinite(radius_km) or not 0 < radius_km <= 100:
+        raise InvalidInput.on("radius_km", "Un rayon entre 0 et 100 km est attendu.")
+    name = "France" if kind == coverage.FRANCE else territories.get(session, kind, code).name
+    coverage.check_access(session, kind, code, ctx.scope)
+    today = ctx.day()
+    rows = [r for r in session.execute(coverage.communes_statement(session, kind, code).order_by(Territory.code))
+            if r[5] is not None]
+    codes = [r[0] for r in rows]
+    people = np.array([r[2] or 0 for r in rows], dtype=float)
+    lon, lat = np.array([r[5] for r in rows], dtype=float), np.array([r[6] for r in rows], dtype=float)
+    radius_m = radius_km * 1000
+    shown = and_(Qualification.venue_pk == Venue.pk, Qualification.criteria_set == criteria_set,
+                 qualifications.shown_on(today))
+    located = select(Venue.id, Venue.nom, Venue.commune, func.ST_X(Venue.geom), func.ST_Y(Venue.geom)).where(
+        Venue.geom.is_not(None), Venue.merged_into_pk.is_(None))
+    if kind != coverage.FRANCE and len(rows):  # only venues that can reach one of the communes
+        west, south, east, north = degree_box(lon, lat, radius_m)
+        located = located.where(venue_in_box(session, spatial.from_wkt(spatial.box_wkt(
+            (float(west.min()), float(south.min()), float(east.max()), float(north.max()))))))
+    qualified = session.execute(located.where(Venue.publication_status == "published", exists().where(shown))).all()
+    candidates = session.execute(located.where(not_(exists().where(shown))).order_by(Venue.pk)).all()
+    covered = np.zeros(len(rows), dtype=bool)
+    if qualified and len(rows):
+        query, _found, _d = PointIndex(np.array([q[3] for q in qualified]), np.array([q[4] for q in qualified])
+                                       ).within(lon, lat, radius_m)
+        covered[query] = True
+    report = SitingReport(kind, code, name, criteria_set, label_set.label, count, radius_km, today,
+                          int(people.sum()), int(people[covered].sum()), len(candidates), [])
+    if not candidates or not len(rows):
+        return report
+    query, found, _d = PointIndex(np.array([c[3] for c in candidates]), np.array([c[4] for c in candidates])
+                                  ).within(lon, lat, radius_m)
+    keep = ~covered[query]  # communes already within reach gain nothing
+    reach = csr_matrix((np.ones(int(keep.sum())), (found[keep], query[keep])), shape=(len(candidates), len(rows)))
+    reach.data[:] = 1
+    for chosen, communes in greedy(reach, people, count):
+        venue = candidates[chosen]
+        report.proposals.append(Proposal(str(venue[0]), venue[1], venue[2], venue[3], venue[4],
+                                         int(people[communes].sum()), [codes[i] for i in communes]))
+    if exact:
+        _solve(report, reach, people, count, candidates)
+    return report
+
+
+def greedy(reach: csr_matrix, people: np.ndarray, count: int) -> list[tuple[int, list[int]]]:
+    """``count`` times the candidate (row of ``reach``: the communes it reaches) covering the most population not
+    yet covered, with the communes it adds; stops when nothing more can be gained."""
+    uncovered = np.ones(reach.shape[1], dtype=bool)
+    taken: list[tuple[int, list[int]]] = []
+    for _ in range(count):
+        gains = reach @ (people * uncovered)
+        for index, _communes in taken:
+            gains[index] = -1
+        best = int(np.argmax(gains))
+        if gains[best] <= 0:
+            break
+        communes = [int(i) for i in reach.indices[reach.indptr[best]:reach.indptr[best + 1]] if uncovered[i]]
+        uncovered[communes] = False
+        taken.append((best, communes))
+    return taken
+
+
+def optimum(reach: csr_matrix, people: np.ndarray, count: int, seconds: float = EXACT_SECONDS
+            ) -> tuple[float, list[int]] | None:
+    """The exact maximal covering: max Σ population × y, y_i ≤ Σ x_j over the candidates j reaching commune i,
+    Σ x = count (or fewer), x binary (HiGHS). ``None`` when not solved within ``seconds``."""
+    candidates, places = reach.shape
+    useful = np.flatnonzero(np.asarray(reach.sum(axis=0)).ravel() > 0)  # communes some candidate reaches
+    if not len(useful):
+        return 0.0, []
+    sub = reach[:, useful].T.tocsr()  # commune × candidate
+    n = candidates + len(useful)
+    objective = np.concatenate([np.zeros(candidates), -people[useful]])
+    # y_i - Σ_j reach[j, i] x_j ≤ 0 for every commune; Σ x ≤ count.
+    coverage_rows = csr_matrix((np.concatenate([-sub.data, np.ones(len(useful))]),
+                                (np.concatenate([np.repeat(np.arange(len(useful)), np.diff(sub.indptr)),
+                                                 np.arange(len(useful))]),
+                                 np.concatenate([sub.indices, candidates + np.arange(len(useful))]))),
+                               shape=(len(useful), n))
+    budget = csr_matrix((np.ones(candidates), (np.zeros(candidates, dtype=int), np.arange(candidates))),
+                        shape=(1, n))
+    result = milp(objective, integrality=np.concatenate([np.ones(candidates), np.zeros(len(useful))]),
+                  bounds=Bounds(0, 1), constraints=[LinearConstraint(coverage_rows, -np.inf, 0),
+                                                    LinearConstraint(budget, 0, count)],
+                  options={"time_limit": seconds})
+    if result.status != 0 or result.x is None:
+        return None
+    chosen = [int(j) for j in np.flatnonzero(result.x[:candidates] > 0.5)]
+    covered = np.asarray(reach[chosen].sum(axis=0)).ravel() > 0 if chosen else np.zeros(places, dtype=bool)
+    return float(people[covered].sum()), chosen
+
+
+def _solve(report: SitingReport, reach: csr_matrix, people: np.ndarray, count: int, candidates: list) -> None:
+    if report.candidates > EXACT_MAX_CANDIDATES:
+        report.exact_note = (f"Optimum exact non cherché au-delà de {EXACT_MAX_CANDIDATES} candidats : la "
+                             "réponse gloutonne garantit au moins 63 % de l'optimum.")
+        return
+    started = time.perf_counter()
+    solved = optimum(reach, people, count)
+    report.exact_seconds = round(time.perf_counter() - started, 3)
+    if solved is None:
+        report.exact_note = f"Optimum exact non atteint en {EXACT_SECONDS:g} s : la réponse gloutonne reste."
+        return
+    report.exact_population = int(round(solved[0]))
+    report.exact_ids = [str(candidates[j][0]) for j in solved[1]]
+    report.exact_note = ("La réponse gloutonne est optimale." if report.exact_population == report.greedy_population
+                         else "L'optimum exact couvre davantage : voir exact_ids.")
