@@ -15,15 +15,14 @@ import random
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from benchmarks import synthetic
+from benchmarks.bench_search import recorded
 from benchmarks.db import fresh_database, postgis_available
 from registry.db import make_engine
 from registry.models import Territory, Venue
@@ -41,20 +40,10 @@ ACCESSIBILITY_TARGETS = {("postgis", "france"): 10.0, ("postgis", "departement")
 SITING_TARGETS = {"postgis": 5.0}
 
 
-@contextmanager
-def reading_statements(engine) -> Iterator[list[tuple[str, object]]]:
-    """The statements run meanwhile that read the communes' points or the qualified venues' (with parameters)."""
-    kept: list[tuple[str, object]] = []
-
-    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        if "ST_X(territories.reference_point)" in statement or "ST_X(venues.geom)" in statement:
-            kept.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield kept
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+def reading(statements: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """Those of ``statements`` that read the communes' points or the qualified venues'."""
+    return [(statement, parameters) for statement, parameters in statements
+            if "ST_X(territories.reference_point)" in statement or "ST_X(venues.geom)" in statement]
 
 
 def reading_seconds(session: Session, statements: list[tuple[str, object]]) -> float:
@@ -110,10 +99,10 @@ def run(backend: str, count: int) -> None:
                 timings = []
                 for _ in range(3):
                     session.expire_all()
-                    with reading_statements(engine) as reading:
+                    with recorded(engine) as ran:
                         started = time.perf_counter()
                         result = coverage.compute(session, kind, code, ctx)
-                        timings.append((time.perf_counter() - started, reading_seconds(session, reading)))
+                    timings.append((time.perf_counter() - started, reading_seconds(session, reading(ran))))
                 best, read = min(timings)
                 target = TARGETS.get((backend, kind))
                 versus = f" (target ≤ {target:g} s: {target / best:.1f}× faster)" if target else ""

@@ -277,10 +277,14 @@ def journal_verify() -> None:
                                f"vérifiée(s)){before}.")
 
 
+#: The label whose venues count (coverage, accessibility, siting).
+label_option = click.option("--label", "criteria_set", default="pass-numerique", show_default=True,
+                            help="Jeu de critères dont le label compte.")
+
+
 @main.command("coverage")
 @click.argument("territory")
-@click.option("--label", "criteria_set", default="pass-numerique", show_default=True,
-              help="Jeu de critères dont le label compte.")
+@label_option
 @click.option("--bands", default="5,10,20", show_default=True, help="Tranches de distance en km.")
 @click.option("--format", "output", type=click.Choice(tuple(coverage_formats.FORMATS)), default="csv",
               show_default=True, help="csv : pour les programmes ; csv-fr : pour les tableurs français (points-virgules, "
@@ -318,8 +322,7 @@ def coverage_command(territory: str, criteria_set: str, bands: str, output: str,
 
 @main.command("accessibility")
 @click.argument("territory")
-@click.option("--label", "criteria_set", default="pass-numerique", show_default=True,
-              help="Jeu de critères dont le label compte.")
+@label_option
 @click.option("--steps", default="10:1,15:0.667,20:0.333", show_default=True,
               help="Paliers de distance « km:poids » (poids de l'APL par défaut).")
 @click.option("--threshold", type=float, default=accessibility.DEFAULT_THRESHOLD, show_default=True,
@@ -348,8 +351,7 @@ def accessibility_command(territory: str, criteria_set: str, steps: str, thresho
 
 @main.command("siting")
 @click.argument("territory")
-@click.option("--label", "criteria_set", default="pass-numerique", show_default=True,
-              help="Jeu de critères du label.")
+@label_option
 @click.option("--count", type=int, default=3, show_default=True, help="Nombre de lieux à proposer.")
 @click.option("--radius-km", type=float, default=10.0, show_default=True, help="Rayon de couverture (km).")
 @with_appcontext
