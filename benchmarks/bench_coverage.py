@@ -109,6 +109,10 @@ def run(backend: str, count: int) -> None:
                 share = next(b.share for b in result.by_band if b.band_km == result.bands[0])
                 reach = (f"venues within {result.candidates_reach_km:g} km" if result.candidates_reach_km is not None
                          else "all venues")
+                print(f"[{backend}] {kind} {code}: {len(result.communes)} communes in {best:.2f} s "
+                      f"(best of 3){versus}; {share:.0%} of the population within {result.bands[0]:g} km; "
+                      f"{result.qualified_venues:,} qualified {reach} read; reading {read:.2f} s, whole / reading "
+                      f"{best / read:.1f}× (target ≤ {READING_TARGET:g}×)")
                 started = time.perf_counter()
                 index = accessibility.compute(session, kind, code, ctx)
                 took = time.perf_counter() - started
@@ -128,10 +132,6 @@ def run(backend: str, count: int) -> None:
                           f"{took:.2f} s{versus}, adds {proposals.greedy_population:,} inhabitants; exact "
                           f"{solved.exact_population if solved.exact_population is not None else '-'} in "
                           f"{solved.exact_seconds if solved.exact_seconds is not None else '-'} s ({solved.exact_note})")
-                print(f"[{backend}] {kind} {code}: {len(result.communes)} communes in {best:.2f} s "
-                      f"(best of 3){versus}; {share:.0%} of the population within {result.bands[0]:g} km; "
-                      f"{result.qualified_venues:,} qualified {reach} read; reading {read:.2f} s, whole / reading "
-                      f"{best / read:.1f}× (target ≤ {READING_TARGET:g}×)")
         engine.dispose()
 
 

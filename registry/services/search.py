@@ -244,7 +244,7 @@ def map_view(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> M
             result = search(session, query, ctx, 0, MAP_POINTS)
             return MapView(result.total or 0, result=result)
         return _view_of(_grid(open_points, cell))
-    key = (shape, cell, tuple(sorted((name, repr(value)) for name, value in params.items())))
+    key = (str(session.get_bind().url), shape, cell, tuple(sorted((name, repr(value)) for name, value in params.items())))
     version = tuple(connection.execute(_DATA_VERSION).one())
     known = _clusters.get(key)
     if known is not None and known[0] == version:  # (kept views are clusters: more than MAP_POINTS matches)

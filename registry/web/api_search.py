@@ -159,7 +159,8 @@ def _csv(features: list[dict]) -> str:
 @blp.route("/venues")
 class Search(MethodView):
     @blp.arguments(SearchArgsSchema, location="query")
-    @blp.alt_response(200, success=True, description="GeoJSON FeatureCollection (numberMatched, links next/prev) ; "
+    @blp.alt_response(200, success=True, description="GeoJSON FeatureCollection (numberMatched jusqu'à 1 000 lieux, "
+                                                     "numberMatchedMoreThan au-delà ; links next/prev) ; "
                                                      "CSV avec format=csv ou Accept: text/csv")
     def get(self, args: dict):
         """Chercher des lieux qualifiés (par défaut : qui acceptent le Pass numérique)"""
