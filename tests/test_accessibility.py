@@ -61,6 +61,24 @@ def test_both_steps_against_brute_force():
         assert index == pytest.approx(brute_force(venues, people, places, steps), rel=1e-9, abs=1e-12)
 
 
+def test_the_marginal_hour_against_recomputing_the_index():
+    """What one more weekly hour at each venue gives the communes below the threshold, against the index
+    recomputed with that hour added."""
+    rng = np.random.default_rng(5)
+    venues = np.column_stack([rng.uniform(2, 3, 25), rng.uniform(44, 44.8, 25), rng.uniform(1, 60, 25)])
+    people = np.column_stack([rng.uniform(1.8, 3.2, 200), rng.uniform(43.8, 45, 200), rng.integers(1, 5000, 200)])
+    demand, _ratio, index, _within = accessibility.two_steps(venues, people, people[:, :2], STEPS)
+    wanted = index < np.median(index)
+    gains = accessibility.marginal_gains(venues[:, :2], demand, people, wanted, STEPS)
+    for j in range(len(venues)):
+        more = venues.copy()
+        more[j, 2] += 1
+        raised = accessibility.two_steps(more, people, people[:, :2], STEPS)[2]
+        expected = ((raised - index)[wanted] * people[wanted, 2]).sum() / people[wanted, 2].sum()
+        assert gains[j] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert gains.max() > 0
+
+
 def test_weights_keep_a_distance_equal_to_a_bound_in_its_step():
     assert list(accessibility.weights_of(np.array([0, 10_000, 10_000.1, 20_000, 20_001]), STEPS)) == [
         1.0, 1.0, 2 / 3, 1 / 3, 0.0]
@@ -105,6 +123,7 @@ def test_api_and_cli_give_the_index(client, operator, places, database_url):
     assert len(body["communes"]) == 285 and len(body["venues"]) == len(PLACES)
     rodez = next(c for c in body["communes"] if c["code"] == "12202")
     assert rodez["index"] > 0 and rodez["underserved"] is False
+    assert set(body["best_hours_for_underserved"]) <= {v["id"] for v in body["venues"]}
     env = {"REGISTRY_DATABASE_URL": database_url}
     result = CliRunner().invoke(main, ["accessibility", "departement:12", "--format", "json"], env=env)
     assert result.exit_code == 0, result.output

@@ -53,6 +53,8 @@ class VenueSupply:
     mediators_assumed: bool  # no trained_mediators fact: DEFAULT_MEDIATORS
     demand: float = 0.0  # weighted population within its reach
     ratio: float = 0.0  # hours a week per inhabitant within its reach
+    #: How much one more weekly hour here raises the index of the « sous-dotées » communes (mean per inhabitant).
+    gain_for_underserved: float = 0.0
 
     @property
     def supply(self) -> float:
@@ -165,7 +167,28 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     for commune, value, count in zip(placed, access, within):
         commune.index, commune.venues_within = float(value), int(count)
     _judge(report)
+    underserved = np.array([c.underserved for c in placed])
+    gains = marginal_gains(np.array([[v.lon, v.lat] for v in report.venues]), demand,
+                           np.array([[c.lon, c.lat, c.population] for c in placed]), underserved, steps,
+                           _distances(ctx))
+    for venue, gain in zip(report.venues, gains):
+        venue.gain_for_underserved = float(gain)
     return report
+
+
+def marginal_gains(venues: np.ndarray, demand: np.ndarray, places: np.ndarray, wanted: np.ndarray,
+                   steps: tuple[tuple[float, float], ...], pairs: Pairs | None = None) -> np.ndarray:
+    """For each venue, how much one more weekly hour there raises the index of the ``wanted`` places (rows of
+    ``places``: lon, lat, population), on average over their inhabitants: an hour at venue j adds
+    1,000 × weight(i, j) / demand_j to the index of each place i within its reach (its demand is unchanged)."""
+    people = float((places[wanted, 2]).sum()) if len(places) else 0.0
+    if not people or not len(venues):
+        return np.zeros(len(venues))
+    query, found, distance = (pairs or great_circle_pairs)(places[:, :2], venues, steps[-1][0] * 1000)
+    keep = wanted[query]
+    per_hour = np.divide(1000.0, demand, out=np.zeros_like(demand, dtype=float), where=demand > 0)
+    raised = weights_of(distance[keep], steps) * per_hour[found[keep]] * places[query[keep], 2]
+    return np.bincount(found[keep], weights=raised, minlength=len(venues)) / people
 
 
 Pairs = Callable[[np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray, np.ndarray]]

@@ -28,7 +28,11 @@ def as_json(report: AccessibilityReport) -> dict[str, Any]:
                     "weekly_hours": round(v.weekly_hours, 2), "mediators": v.mediators,
                     "hours_assumed": v.hours_assumed, "mediators_assumed": v.mediators_assumed,
                     "supply_hours": round(v.supply, 2), "weighted_population": round(v.demand, 1),
-                    "hours_per_1000": _rounded(v.ratio * 1000)} for v in report.venues],
+                    "hours_per_1000": _rounded(v.ratio * 1000),
+                    "gain_for_underserved_per_hour": _rounded(v.gain_for_underserved)} for v in report.venues],
+        # Where one more hour of mediation raises the « sous-dotées » communes most (their mean index).
+        "best_hours_for_underserved": [v.id for v in sorted(report.venues, key=lambda v: -v.gain_for_underserved)
+                                       if v.gain_for_underserved > 0][:5],
     }
 
 
