@@ -35,8 +35,6 @@ LIST_FILTERS = {"services": "services", "publics": "publics_specifiquement_adres
 #: The columns a search may be sorted by (else by name, or by distance for ``near``).
 SORTABLE = ("nom", "commune", "code_postal", "code_insee", "date_maj", "source", "structure_parente", "pivot",
             "latitude", "longitude")
-#: ``at_most`` for a count without a bound.
-UNBOUNDED = 2**31 - 1
 #: A page's ``total`` counts the matches up to this many (or up to the page's end when further): exact below,
 #: « at least » beyond, so that no page costs a count of every match (the whole of France matches a map's
 #: first call).
