@@ -21,7 +21,7 @@ from registry.errors import RegistryError
 from registry.migrations.roles import grant_serving_role
 from registry.plugins import describe_plugins, installed_entry_points
 from registry.services import (accessibility, accessibility_formats, coverage, coverage_formats, demo, evaluations,
-                               journal_chain, qualifications, siting, territories, tokens)
+                               journal_chain, qualifications, siting, territories, tokens, zones)
 from registry.services.context import Context
 from registry.wording import french_number
 from registry.web.context import database
@@ -154,6 +154,31 @@ def territories_import_boundaries(file: Path, kind: str | None) -> None:
     if report.still_missing:
         click.echo(f"{len(report.still_missing)} communes des départements couverts restent sans contour : "
                    + ", ".join(report.still_missing))
+
+
+@main.group("zones")
+def zones_group() -> None:
+    """Zones prioritaires (QPV, FRR…) : leurs habitants dans la couverture et l'indice d'accessibilité."""
+
+
+@zones_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--kind", required=True, help="Sorte des zones (QPV, FRR…) : un nouvel import la remplace.")
+@click.option("--code-field", default="code", show_default=True, help="GeoJSON : propriété du code de la zone.")
+@click.option("--name-field", default="nom", show_default=True, help="GeoJSON : propriété de son nom.")
+@click.option("--population-field", help="GeoJSON : propriété de sa population (sinon inconnue).")
+@with_appcontext
+@_friendly_errors
+def zones_import(file: Path, kind: str, code_field: str, name_field: str, population_field: str | None) -> None:
+    """Importer des zones : un CSV de communes (code_commune ; code et nom de la zone) ou un GeoJSON de polygones."""
+    _needs_schema()
+    with database().session() as session:
+        report = zones.import_file(session, file, kind, code_field, name_field, population_field)
+    click.echo(f"{file.name} : {french_number(report.zones)} zone(s) {report.kind} importée(s)"
+               + (f" ; {french_number(report.without_population)} sans population (inconnue)"
+                  if report.without_population else "")
+               + (f" ; {french_number(report.outside_communes)} hors de toute commune au contour importé"
+                  if report.outside_communes else "") + ".")
 
 
 @main.group("tokens")

@@ -428,3 +428,23 @@ class CampaignInvitation(Base):
 
     campaign: Mapped[Campaign] = relationship(back_populates="invitations")
     venue: Mapped[Venue] = relationship()
+
+
+class PriorityZone(Base):
+    """A priority zone a collectivité names (QPV, FRR…): a list of communes, or a polygon kept as given with a
+    point inside it, the commune holding that point and the population the file gives (migration 0019)."""
+
+    __tablename__ = "priority_zones"
+    __table_args__ = (Index("ix_priority_zones_kind_code", "kind", "code", unique=True),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str | None] = mapped_column(String(200))
+    population: Mapped[int | None] = mapped_column(Integer)
+    communes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    boundary: Mapped[str | None] = mapped_column(Text)  # the file's GeoJSON geometry, as given
+    source: Mapped[str] = mapped_column(String(300))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -25,7 +25,7 @@ from geodata.distances import PointIndex, degree_box
 from registry import hours, spatial
 from registry.errors import InvalidInput
 from registry.models import Qualification, Territory, Venue
-from registry.services import coverage, fact_values, qualifications, territories
+from registry.services import coverage, fact_values, qualifications, territories, zones
 from registry.services.context import Context
 from registry.services.search_plans import venue_in_box
 
@@ -86,6 +86,8 @@ class AccessibilityReport:
     computed_on: date
     communes: list[CommuneAccess]
     venues: list[VenueSupply] = field(default_factory=list)  # the venues within reach of the territory
+    #: Per kind of priority zone holding some of the territory: population in « sous-dotées » communes or zones.
+    zones: list = field(default_factory=list)
 
     @property
     def population(self) -> int:
@@ -152,8 +154,12 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     placed = [c for c in communes if c.lon is not None]
     if not placed:
         return report
+    found_zones = zones.in_territory(session, {c.code for c in communes})
+    zone_points = [CommuneAccess(f"zone:{z.pk}", z.name or z.code, z.population or 0, z.longitude, z.latitude)
+                   for kind_zones in found_zones.values() for z in kind_zones if z.longitude is not None]
     reach_m = steps[-1][0] * 1000
-    report.venues = _venues(session, criteria_set, ctx.day(), placed, reach_m, kind == coverage.FRANCE)
+    report.venues = _venues(session, criteria_set, ctx.day(), placed + zone_points, reach_m,
+                            kind == coverage.FRANCE)
     if not report.venues:
         _judge(report)
         return report
@@ -161,12 +167,17 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
                                  np.array([v.lat for v in report.venues]), reach_m)
     demand, ratio, access, within = two_steps(
         np.array([[v.lon, v.lat, v.supply] for v in report.venues]), people,
-        np.array([[c.lon, c.lat] for c in placed]), steps, _distances(ctx))
+        np.array([[c.lon, c.lat] for c in placed + zone_points]), steps, _distances(ctx))
     for venue, weighted, share in zip(report.venues, demand, ratio):
         venue.demand, venue.ratio = float(weighted), float(share)
-    for commune, value, count in zip(placed, access, within):
+    for commune, value, count in zip(placed + zone_points, access, within):
         commune.index, commune.venues_within = float(value), int(count)
     _judge(report)
+    if found_zones:
+        underserved = {int(z.code.split(":")[1]): z.index < threshold for z in zone_points}
+        report.zones = zones.coverage_figures(
+            found_zones, {c.code: (c.population, c.underserved if c.index is not None else None)
+                          for c in report.communes}, underserved, f"indice sous {threshold:g} h")
     underserved = np.array([c.underserved for c in placed])
     gains = marginal_gains(np.array([[v.lon, v.lat] for v in report.venues]), demand,
                            np.array([[c.lon, c.lat, c.population] for c in placed]), underserved, steps,

@@ -22,6 +22,7 @@ def as_json(report: AccessibilityReport) -> dict[str, Any]:
         "threshold": report.threshold, "population": report.population,
         "mean_index": _rounded(report.mean_index), "underserved_population": report.underserved_population,
         "assumed_venues": report.assumed_venues,
+        "zones": [z.as_json() for z in report.zones],
         "communes": [{"code": c.code, "name": c.name, "population": c.population, "index": _rounded(c.index),
                       "venues_within": c.venues_within, "underserved": c.underserved} for c in report.communes],
         "venues": [{"id": v.id, "nom": v.nom, "longitude": v.lon, "latitude": v.lat,
@@ -50,3 +51,4 @@ def as_csv(report: AccessibilityReport) -> str:
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
+

@@ -23,7 +23,7 @@ from geodata.reference import KIND_LABELS, parse_territory_ref
 from registry import spatial
 from registry.errors import Forbidden, InvalidInput
 from registry.models import Qualification, Territory, Venue
-from registry.services import qualifications, territories
+from registry.services import qualifications, territories, zones
 from registry.services.communes import AT_COMMUNE
 from registry.services.context import Context
 from registry.services.search_plans import venue_in_box
@@ -107,6 +107,8 @@ class CoverageReport:
     qualified_in_territory: int = 0  # of them, qualified for the label today (and published)
     #: How far around the communes the qualified venues were read (km); ``None``: all of France's.
     candidates_reach_km: float | None = None
+    #: Per kind of priority zone (QPV, FRR…) holding some of the territory: population beyond the largest band.
+    zones: list = field(default_factory=list)
 
     @property
     def unqualified_venues(self) -> int:
@@ -220,15 +222,36 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     labelled = and_(Venue.publication_status == "published", exists().where(Qualification.venue_pk == Venue.pk, label))
     qualified = select(Venue.id, Venue.nom, func.ST_X(Venue.geom).label("lon"), func.ST_Y(Venue.geom).label("lat"),
                        Venue.commune_code, Venue.itinerance, Venue.position_precision).where(labelled)
-    venues, reach_km = _candidates(session, qualified, communes, bands, kind == FRANCE)
+    found_zones = zones.in_territory(session, {c.code for c in communes})
+    zone_points = [CommuneCoverage(f"zone:{z.pk}", z.name or z.code, z.population or 0, None, None, z.longitude,
+                                   z.latitude) for kind_zones in found_zones.values() for z in kind_zones
+                   if z.longitude is not None]
+    venues, reach_km = _candidates(session, qualified, communes + zone_points, bands, kind == FRANCE)
     progress(1, steps)
     report = CoverageReport(kind, code, name, criteria_set, label_set.label, bands, today, communes, len(venues),
                             "none", candidates_reach_km=reach_km)
     _distances(report, venues)
     progress(1, steps)
     _aggregates(session, report, label)
+    _zone_figures(report, found_zones, zone_points)
     progress(1, steps)
     return report
+
+
+def _zone_figures(report: CoverageReport, found: dict, points: list[CommuneCoverage]) -> None:
+    """The population of each kind of priority zone farther than the largest band from a qualified venue."""
+    if not found:
+        return
+    far: dict[int, bool | None] = {}
+    located = report.venue_points
+    if points and located:
+        distance = PointIndex(np.array([p[0] for p in located]), np.array([p[1] for p in located])).nearest(
+            np.array([z.lon for z in points]), np.array([z.lat for z in points]))[1]
+        far = {int(z.code.split(":")[1]): bool(d > report.bands[-1] * 1000) for z, d in zip(points, distance)}
+    elif points:
+        far = {int(z.code.split(":")[1]): True for z in points}
+    by_code = {c.code: (c.population, None if c.band is None else math.isinf(c.band)) for c in report.communes}
+    report.zones = zones.coverage_figures(found, by_code, far, f"plus de {_km(report.bands[-1])} km")
 
 
 def _candidates(session: Session, qualified: Select, communes: list[CommuneCoverage], bands: tuple[float, ...],

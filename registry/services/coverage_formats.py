@@ -67,6 +67,9 @@ class CoverageSchema(Schema):
     qualified_venues = fields.Integer(metadata={"description": "Lieux qualifiés comptés pour les distances : ceux de "
                                                               "France, ou ceux à moins de candidates_reach_km des "
                                                               "communes du territoire"})
+    zones = fields.Function(lambda report: [z.as_json() for z in report.zones], metadata={
+        "description": "Par sorte de zone prioritaire (QPV, FRR…) touchant le territoire : habitants, et ceux à plus "
+                       "de la plus grande tranche d'un lieu qualifié"})
     candidates_reach_km = fields.Float(allow_none=True, metadata={
         "description": "Jusqu'où autour des communes les lieux qualifiés ont été lus (km) : aucun lieu plus "
                        "lointain ne peut être le plus proche de l'une d'elles ; null : toute la France"})

@@ -1,0 +1,93 @@
+"""Priority zones: imported from a CSV of communes or a GeoJSON of polygons, counted in coverage and in the
+accessibility index, bad files refused naming the file, the line and the field."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from geodata.distances import haversine_m
+from registry.cli import main
+from registry.models import PriorityZone
+from registry.services import accessibility, coverage, territories, zones
+from registry.services.context import Context
+from tests.conftest import shared_file
+
+
+def square(lon: float, lat: float, half: float = 0.01) -> dict:
+    return {"type": "Polygon", "coordinates": [[[lon - half, lat - half], [lon + half, lat - half],
+                                                [lon + half, lat + half], [lon - half, lat + half],
+                                                [lon - half, lat - half]]]}
+
+
+@pytest.fixture
+def rodez_only(session, qualified):
+    """The Aveyron's boundaries; one qualified venue, in Rodez."""
+    territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    qualified(nom="Médiathèque de Rodez", longitude=2.575, latitude=44.351)
+
+
+def test_zones_of_communes_and_of_polygons_in_coverage_and_in_the_index(app, session, rodez_only, tmp_path):
+    frr = tmp_path / "frr.csv"
+    frr.write_text("code_commune;code;nom\n12145;FRR-SUD;Sud-Aveyron\n12202;FRR-SUD;Sud-Aveyron\n", encoding="utf-8")
+    qpv = tmp_path / "qpv.geojson"
+    qpv.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "QP012001", "nom": "Près de Millau", "population": 1500},
+         "geometry": square(3.078, 44.099)},
+        {"type": "Feature", "properties": {"code": "QP012002", "nom": "Près de Rodez"},
+         "geometry": square(2.575, 44.351)}]}), encoding="utf-8")
+    assert zones.import_file(session, frr, "frr").zones == 1
+    imported = zones.import_file(session, qpv, "QPV", population_field="population")
+    assert (imported.zones, imported.without_population, imported.outside_communes) == (2, 1, 0)
+    ctx = Context("t", catalogue=app.extensions["registry.criteria"])
+    report = coverage.compute(session, "departement", "12", ctx)
+    by_kind = {z.kind: z for z in report.zones}
+    population = {c.code: c.population for c in report.communes}
+    assert by_kind["FRR"].population == population["12145"] + population["12202"]
+    assert by_kind["FRR"].far_population == population["12145"]  # Millau: 40 km from Rodez; Rodez: 0 km
+    assert (by_kind["QPV"].zones, by_kind["QPV"].population, by_kind["QPV"].far_population,
+            by_kind["QPV"].unknown_population_zones) == (2, 1500, 1500, 1)
+    assert haversine_m(3.078, 44.099, 2.575, 44.351) > 20_000
+    index = accessibility.compute(session, "departement", "12", ctx)
+    kinds = {z.kind: z for z in index.zones}
+    underserved = {c.code for c in index.communes if c.underserved}
+    assert "12145" in underserved
+    assert kinds["FRR"].far_population == sum(population[c] for c in ("12145", "12202") if c in underserved)
+    assert kinds["QPV"].far_population == 1500  # Millau's zone: no venue within 20 km
+    # Imported again, a kind is replaced.
+    frr.write_text("code_commune\n12089\n", encoding="utf-8")
+    zones.import_file(session, frr, "FRR")
+    assert [(z.code, z.communes) for z in session.query(PriorityZone).filter_by(kind="FRR")] == [("FRR", ["12089"])]
+
+
+@pytest.mark.parametrize("name, content, words", [
+    ("sans-colonne.csv", "commune\n12202\n", ["sans-colonne.csv", "ligne 1", "code_commune"]),
+    ("vide.csv", "code_commune;code\n12202;A\n;A\n", ["vide.csv", "ligne 3", "code de commune vide"]),
+    ("inconnue.csv", "code_commune\n99999\n", ["inconnue.csv", "99999"]),
+    ("point.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "Z1"}, "geometry": {"type": "Point", "coordinates": [2, 44]}}]}),
+     ["point.geojson", "entité 1", "Z1", "polygone"]),
+    ("sans-code.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": square(2.5, 44.3)}]}), ["sans-code.geojson", "« code »"]),
+])
+def test_bad_zone_files_are_refused_naming_file_line_and_field(database_url, session, tmp_path, name, content,
+                                                               words):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(main, ["zones", "import", str(path), "--kind", "QPV"],
+                                env={"REGISTRY_DATABASE_URL": database_url})
+    assert result.exit_code == 1 and all(word in result.output for word in words), result.output
+    assert session.query(PriorityZone).count() == 0
+
+
+def test_the_cli_imports_and_says_what_it_could_not_know(database_url, session, tmp_path):
+    path = tmp_path / "qpv.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "QP1", "nom": "Quartier"}, "geometry": square(2.575, 44.351)}]}),
+        encoding="utf-8")
+    result = CliRunner().invoke(main, ["zones", "import", str(path), "--kind", "qpv"],
+                                env={"REGISTRY_DATABASE_URL": database_url})
+    assert result.exit_code == 0, result.output
+    assert "1 zone(s) QPV importée(s)" in result.output and "1 sans population (inconnue)" in result.output
