@@ -182,3 +182,15 @@ def test_the_accessibility_page_reads_in_french_least_served_first(collectivite,
     assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
     assert download.get_data(as_text=True).splitlines()[0].startswith("code;commune;population;indice")
     assert collectivite.get("/couverture/departement/81/accessibilite").status_code == 403
+    # The aveyron fixture registers the Centre social d'Onet, unqualified, within reach of Rodez already.
+    assert "Où qualifier ensuite" in text and "Aucun lieu recensé ne rapprocherait d'habitants" in text
+
+
+def test_the_accessibility_page_proposes_where_to_qualify_next(collectivite, aveyron, create_venue):
+    create_venue(nom="Maison de Decazeville", code_insee="12089", code_postal="12300", commune="Decazeville",
+                 latitude=44.560, longitude=2.251)
+    html = collectivite.get("/couverture/departement/12/accessibilite").get_data(as_text=True)
+    parser = Cells("table-propositions")
+    parser.feed(html)
+    assert parser.rows[1][0] == "Maison de Decazeville" and number(parser.rows[1][2]) > 0
+    assert "La réponse gloutonne est optimale." in html

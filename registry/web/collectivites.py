@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
 from registry.errors import NotFound
-from registry.services import accessibility, accessibility_formats, coverage, territories
+from registry.services import accessibility, accessibility_formats, coverage, siting, territories
 from registry.services.coverage import CommuneCoverage, CoverageReport
 from registry.services.coverage_formats import FORMATS
 from registry.services.territories import place_key
@@ -166,9 +166,11 @@ def accessibility_page(kind: str, code: str):
     report = accessibility.compute(read_session(), kind, code.upper(), page_context(),
                                    criteria_set=request.args.get("label") or "pass-numerique")
     communes = sorted(report.communes, key=lambda c: (c.index is None, c.index if c.index is not None else 0, c.code))
+    proposals = siting.compute(read_session(), kind, code.upper(), page_context(),
+                               criteria_set=request.args.get("label") or "pass-numerique", count=3, radius_km=10)
     return render_template("coverage/accessibility.html", report=report, communes=communes, user=session_user(),
                            describe=coverage.describe_kind(kind), unit=accessibility_formats.UNIT,
-                           defaults=accessibility)
+                           defaults=accessibility, siting=proposals)
 
 
 @collectivites.get("/<any(france,region,departement,epci,commune):kind>/<code>/accessibilite.csv")
