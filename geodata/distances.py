@@ -37,6 +37,15 @@ def degree_box(lon, lat, radius_m):
     return lon - dlon, lat - dlat, lon + dlon, lat + dlat
 
 
+def reach_box(lon, lat, radius_m: float) -> tuple[float, float, float, float] | None:
+    """(min lon, min lat, max lon, max lat) holding every point within ``radius_m`` of any of the points (numpy
+    arrays; ``degree_box``'s union); ``None`` when it would cross the antimeridian (Wallis-et-Futuna): then no
+    box can hold them, look everywhere."""
+    west, south, east, north = degree_box(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), radius_m)
+    box = (float(np.min(west)), float(np.min(south)), float(np.max(east)), float(np.max(north)))
+    return None if box[0] < -180 or box[2] > 180 else box
+
+
 def _boxes(lon: np.ndarray, lat: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
     return shapely.box(*degree_box(lon, lat, radius_m))
 

@@ -178,7 +178,8 @@ def zones_import(file: Path, kind: str, code_field: str, name_field: str, popula
                + (f" ; {french_number(report.without_population)} sans population (inconnue)"
                   if report.without_population else "")
                + (f" ; {french_number(report.outside_communes)} hors de toute commune au contour importé"
-                  if report.outside_communes else "") + ".")
+                  if report.outside_communes else "")
+               + (f" ; non repris : {', '.join(report.ignored_fields)}" if report.ignored_fields else "") + ".")
 
 
 @main.group("tokens")
@@ -348,15 +349,16 @@ def coverage_command(territory: str, criteria_set: str, bands: str, output: str,
 @main.command("accessibility")
 @click.argument("territory")
 @label_option
-@click.option("--steps", default="10:1,15:0.667,20:0.333", show_default=True,
-              help="Paliers de distance « km:poids » (poids de l'APL par défaut).")
+@click.option("--steps", help="Paliers de distance « km:poids » (ex. 10:1,15:0.5 ; par défaut ceux de l'APL : 1, 2/3 "
+                               "et 1/3 jusqu'à 10, 15 et 20 km).")
 @click.option("--threshold", type=float, default=accessibility.DEFAULT_THRESHOLD, show_default=True,
               help="Seuil de sous-dotation (h/semaine pour 1 000 habitants).")
 @click.option("--format", "output", type=click.Choice(("csv-fr", "json")), default="csv-fr", show_default=True,
               help="csv-fr : pour les tableurs français ; json : pour les programmes.")
 @with_appcontext
 @_friendly_errors
-def accessibility_command(territory: str, criteria_set: str, steps: str, threshold: float, output: str) -> None:
+def accessibility_command(territory: str, criteria_set: str, steps: str | None, threshold: float,
+                          output: str) -> None:
     """Indice d'accessibilité (E2SFCA) des communes d'un territoire (departement:12, epci:<siren>… ou france)."""
     _needs_schema()
     kind, code = coverage.parse_target(territory)
@@ -366,7 +368,7 @@ def accessibility_command(territory: str, criteria_set: str, steps: str, thresho
     if output == "json":
         click.echo(json.dumps(accessibility_formats.as_json(report), ensure_ascii=False))
     else:
-        click.echo(accessibility_formats.as_csv(report), nl=False)
+        click.echo(accessibility_formats.as_csv(report).decode("utf-8"), nl=False)
     mean = "inconnu" if report.mean_index is None else french_number(report.mean_index, 2)
     click.echo(f"{report.name} : indice moyen {mean} h/semaine pour 1 000 habitants ; "
                f"{french_number(report.underserved_population)} habitants dans des communes sous-dotées "
@@ -383,13 +385,11 @@ def accessibility_command(territory: str, criteria_set: str, steps: str, thresho
 @_friendly_errors
 def siting_command(territory: str, criteria_set: str, count: int, radius_km: float) -> None:
     """Où qualifier ensuite : les lieux recensés qui rapprochent le plus d'habitants d'un lieu qualifié."""
-    from registry.web.api_coverage import siting_document
-
     _needs_schema()
     kind, code = coverage.parse_target(territory)
     with database().session() as session:
         report = siting.compute(session, kind, code, _context("registry siting"), criteria_set, count, radius_km)
-    click.echo(json.dumps(siting_document(report), ensure_ascii=False))
+    click.echo(json.dumps(report.as_json(), ensure_ascii=False))
     click.echo(f"{report.name} : {french_number(report.covered_before)} habitants sur "
                f"{french_number(report.population)} à moins de {french_number(radius_km, 1)} km d'un lieu qualifié ; "
                f"les {len(report.proposals)} lieux proposés en ajoutent {french_number(report.greedy_population)}. "

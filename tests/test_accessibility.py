@@ -121,6 +121,7 @@ def test_api_and_cli_give_the_index(client, operator, places, database_url):
     body = client.get("/api/v1/territories/departement/12/accessibility", headers=operator).get_json()
     assert body["unit"] == "heures d'accompagnement accessibles par semaine pour 1 000 habitants"
     assert len(body["communes"]) == 285 and len(body["venues"]) == len(PLACES)
+    assert [(s["up_to_km"], s["weight"]) for s in body["steps"]] == list(STEPS)  # the APL's 2/3 and 1/3 exactly
     rodez = next(c for c in body["communes"] if c["code"] == "12202")
     assert rodez["index"] > 0 and rodez["underserved"] is False
     assert set(body["best_hours_for_underserved"]) <= {v["id"] for v in body["venues"]}
@@ -130,7 +131,8 @@ def test_api_and_cli_give_the_index(client, operator, places, database_url):
     assert {c["code"]: c["index"] for c in json.loads(result.stdout)["communes"]} == {
         c["code"]: c["index"] for c in body["communes"]}
     table = CliRunner().invoke(main, ["accessibility", "departement:12"], env=env)
-    assert table.exit_code == 0 and table.stdout.splitlines()[0].startswith("code;commune;population;indice")
+    assert table.exit_code == 0 and table.stdout.startswith("\ufeff")
+    assert table.stdout.lstrip("\ufeff").splitlines()[0].startswith("code;commune;population;indice")
 
 
 @pytest.mark.parametrize("query, field", [({"steps": "10:1,5:0.5"}, "steps"), ({"steps": "abc"}, "steps"),

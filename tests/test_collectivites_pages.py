@@ -180,7 +180,8 @@ def test_the_accessibility_page_reads_in_french_least_served_first(collectivite,
     assert {r[4] for r in rows} <= {"oui", "non"} and "oui" in {r[4] for r in rows}
     download = collectivite.get("/couverture/departement/12/accessibilite.csv")
     assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
-    assert download.get_data(as_text=True).splitlines()[0].startswith("code;commune;population;indice")
+    assert download.data.startswith(b"\xef\xbb\xbf") and b"\r\n" in download.data  # Excel reads the accents
+    assert download.get_data(as_text=True).lstrip("\ufeff").splitlines()[0].startswith("code;commune;population;indice")
     assert collectivite.get("/couverture/departement/81/accessibilite").status_code == 403
     # The aveyron fixture registers the Centre social d'Onet, unqualified, within reach of Rodez already.
     assert "Où qualifier ensuite" in text and "Aucun lieu recensé ne rapprocherait d'habitants" in text

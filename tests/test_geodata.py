@@ -119,3 +119,21 @@ def test_a_commune_code_not_led_by_its_departement_is_refused(tmp_path):
                                             "departement": "81", "population": "1"})
     with pytest.raises(ValueError, match="12999"):
         list(read_territories(tmp_path))
+
+
+def test_a_reach_box_holds_every_point_within_reach_or_says_it_cannot():
+    """``reach_box``: the box coverage, the index and the siting read venues in; across the antimeridian
+    (Wallis-et-Futuna, -178°) no box can hold the reach: ``None``, and they read everywhere."""
+    import numpy as np
+
+    from geodata.distances import haversine_m, reach_box
+
+    rng = np.random.default_rng(2)
+    lon, lat = rng.uniform(2, 3, 20), rng.uniform(44, 45, 20)
+    west, south, east, north = reach_box(lon, lat, 20_000)
+    around_lon, around_lat = rng.uniform(1, 4, 5000), rng.uniform(43, 46, 5000)
+    near = np.array([haversine_m(x, y, lon, lat).min() <= 20_000 for x, y in zip(around_lon, around_lat)])
+    inside = (around_lon >= west) & (around_lon <= east) & (around_lat >= south) & (around_lat <= north)
+    assert near.any() and not (near & ~inside).any()
+    assert reach_box(np.array([-178.1]), np.array([-14.3]), 300_000) is None  # 2.8° of longitude west
+    assert reach_box(np.array([179.95]), np.array([-16.0]), 20_000) is None

@@ -71,13 +71,16 @@ def test_zones_of_communes_and_of_polygons_in_coverage_and_in_the_index(app, ses
      ["point.geojson", "entité 1", "Z1", "polygone"]),
     ("sans-code.geojson", json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {}, "geometry": square(2.5, 44.3)}]}), ["sans-code.geojson", "« code »"]),
+    ("vrai.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "Z2", "population": True}, "geometry": square(2.5, 44.3)}]}),
+     ["vrai.geojson", "entité 1", "population « True » illisible"]),
 ])
 def test_bad_zone_files_are_refused_naming_file_line_and_field(database_url, session, tmp_path, name, content,
                                                                words):
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
-    result = CliRunner().invoke(main, ["zones", "import", str(path), "--kind", "QPV"],
-                                env={"REGISTRY_DATABASE_URL": database_url})
+    result = CliRunner().invoke(main, ["zones", "import", str(path), "--kind", "QPV", "--population-field",
+                                       "population"], env={"REGISTRY_DATABASE_URL": database_url})
     assert result.exit_code == 1 and all(word in result.output for word in words), result.output
     assert session.query(PriorityZone).count() == 0
 
@@ -85,9 +88,26 @@ def test_bad_zone_files_are_refused_naming_file_line_and_field(database_url, ses
 def test_the_cli_imports_and_says_what_it_could_not_know(database_url, session, tmp_path):
     path = tmp_path / "qpv.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": "QP1", "nom": "Quartier"}, "geometry": square(2.575, 44.351)}]}),
+        {"type": "Feature", "properties": {"code": "QP1", "nom": "Quartier", "commune_qp": "Rodez"},
+         "geometry": square(2.575, 44.351)}]}),
         encoding="utf-8")
     result = CliRunner().invoke(main, ["zones", "import", str(path), "--kind", "qpv"],
                                 env={"REGISTRY_DATABASE_URL": database_url})
     assert result.exit_code == 0, result.output
     assert "1 zone(s) QPV importée(s)" in result.output and "1 sans population (inconnue)" in result.output
+    assert "non repris : commune_qp" in result.output  # a property the registry does not keep is named
+
+
+def test_a_file_not_in_utf8_is_refused_saying_so(database_url, session, tmp_path):
+    path = tmp_path / "frr.csv"
+    path.write_bytes("code_commune;nom\n12202;Rodez Agglomération\n".encode("latin-1"))
+    result = CliRunner().invoke(main, ["zones", "import", str(path), "--kind", "FRR"],
+                                env={"REGISTRY_DATABASE_URL": database_url})
+    assert result.exit_code == 1 and "frr.csv" in result.output and "UTF-8" in result.output, result.output
+    assert session.query(PriorityZone).count() == 0
+
+
+def test_csv_columns_not_kept_are_named(session, tmp_path):
+    path = tmp_path / "frr.csv"
+    path.write_text("code_commune;code;nom;classement\n12202;F1;Rodez;2024\n", encoding="utf-8")
+    assert zones.import_file(session, path, "FRR").ignored_fields == ["classement"]

@@ -21,13 +21,13 @@ import numpy as np
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
-from geodata.distances import PointIndex, degree_box
-from registry import hours, spatial
+from geodata.distances import PointIndex, reach_box
+from registry import hours
 from registry.errors import InvalidInput
 from registry.models import Qualification, Territory, Venue
 from registry.services import coverage, fact_values, qualifications, territories, zones
 from registry.services.context import Context
-from registry.services.search_plans import venue_in_box
+from registry.services.search_plans import venues_within_reach
 
 #: (upper bound in km, weight) of each distance step, nearest first: the APL's weights (1, 2/3, 1/3) on
 #: straight-line distances.
@@ -110,9 +110,11 @@ class AccessibilityReport:
         return sum(1 for v in self.venues if v.hours_assumed or v.mediators_assumed)
 
 
-def parse_steps(text: str) -> tuple[tuple[float, float], ...]:
-    """``"10:1,15:0.66,20:0.33"`` → steps; ``InvalidInput`` on field ``steps`` unless the bounds grow (0 to
-    200 km) and the weights are in (0, 1] and do not grow."""
+def parse_steps(text: str | None) -> tuple[tuple[float, float], ...]:
+    """``"10:1,15:0.66,20:0.33"`` → steps (``None``: ``DEFAULT_STEPS``, exactly 2/3 and 1/3); ``InvalidInput`` on
+    field ``steps`` unless the bounds grow (0 to 200 km) and the weights are in (0, 1] and do not grow."""
+    if text is None:
+        return DEFAULT_STEPS
     try:
         steps = tuple((float(km), float(weight)) for km, weight in (part.split(":") for part in text.split(",")))
     except ValueError:
@@ -256,10 +258,8 @@ def _venues(session: Session, criteria_set: str, today: date, placed: list[Commu
     statement = select(Venue.pk, Venue.id, Venue.nom, func.ST_X(Venue.geom), func.ST_Y(Venue.geom),
                        Venue.horaires).where(labelled, Venue.geom.is_not(None)).order_by(Venue.pk)
     if not everywhere:
-        west, south, east, north = degree_box(np.array([c.lon for c in placed]), np.array([c.lat for c in placed]),
-                                              reach_m)
-        statement = statement.where(venue_in_box(session, spatial.from_wkt(spatial.box_wkt(
-            (float(west.min()), float(south.min()), float(east.max()), float(north.max()))))))
+        around = venues_within_reach(session, [c.lon for c in placed], [c.lat for c in placed], reach_m)
+        statement = statement if around is None else statement.where(around)
     rows = session.execute(statement).all()
     facts = fact_values.current_values(session, [row[0] for row in rows])
     venues = []
@@ -275,9 +275,11 @@ def _venues(session: Session, criteria_set: str, today: date, placed: list[Commu
 
 def _populated_communes(session: Session, lon: np.ndarray, lat: np.ndarray, reach_m: float) -> np.ndarray:
     """(lon, lat, population) of the communes with a reference point within the box of the venues' reach."""
-    west, south, east, north = degree_box(lon, lat, reach_m)
     x, y = func.ST_X(Territory.reference_point), func.ST_Y(Territory.reference_point)
-    rows = session.execute(select(x, y, Territory.population).where(
-        Territory.kind == "commune", Territory.reference_point.is_not(None),
-        x.between(float(west.min()), float(east.max())), y.between(float(south.min()), float(north.max())))).all()
+    statement = select(x, y, Territory.population).where(Territory.kind == "commune",
+                                                         Territory.reference_point.is_not(None))
+    box = reach_box(lon, lat, reach_m)
+    if box is not None:  # (else every commune: the reach crosses the antimeridian)
+        statement = statement.where(x.between(box[0], box[2]), y.between(box[1], box[3]))
+    rows = session.execute(statement).all()
     return np.array([(r[0], r[1], r[2] or 0) for r in rows], dtype=float).reshape(-1, 3)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
+from registry.formats import SafeCsvWriter
 from registry.services.accessibility import AccessibilityReport
 from registry.wording import french_number
 
@@ -37,16 +37,17 @@ def as_json(report: AccessibilityReport) -> dict[str, Any]:
     }
 
 
-def as_csv(report: AccessibilityReport) -> str:
-    """One line per commune, for French spreadsheets (semicolons, decimal commas)."""
+def as_csv(report: AccessibilityReport) -> bytes:
+    """One line per commune, for French spreadsheets: semicolons, decimal commas, UTF-8 with a byte-order mark
+    (so that Excel reads the accents), CRLF line ends, as the coverage's ``csv-fr``."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\n")
+    writer = SafeCsvWriter(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(["code", "commune", "population", "indice (h/sem. pour 1 000 hab.)", "lieux à portée",
                      "sous-dotée"])
     for c in report.communes:
         writer.writerow([c.code, c.name, c.population, "" if c.index is None else french_number(c.index, 2),
                          c.venues_within, "oui" if c.underserved else "non"])
-    return out.getvalue()
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def _rounded(value: float | None) -> float | None:

@@ -18,15 +18,14 @@ import numpy as np
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from geodata.distances import PointIndex, degree_box
+from geodata.distances import PointIndex
 from geodata.reference import KIND_LABELS, parse_territory_ref
-from registry import spatial
 from registry.errors import Forbidden, InvalidInput
 from registry.models import Qualification, Territory, Venue
 from registry.services import qualifications, territories, zones
 from registry.services.communes import AT_COMMUNE
 from registry.services.context import Context
-from registry.services.search_plans import venue_in_box
+from registry.services.search_plans import venues_within_reach
 
 DEFAULT_BANDS = (5.0, 10.0, 20.0)
 FRANCE = "france"
@@ -266,12 +265,10 @@ def _candidates(session: Session, qualified: Select, communes: list[CommuneCover
     lon, lat = np.array([c.lon for c in placed]), np.array([c.lat for c in placed])
     reach_m = bands[-1] * 1000
     while reach_m < MAX_REACH_M:
-        west, south, east, north = (float(f(edge)) for f, edge in zip((np.min, np.min, np.max, np.max),
-                                                                      degree_box(lon, lat, reach_m)))
-        if west < -180 or east > 180:  # across the antimeridian (Wallis-et-Futuna): read them all
+        around = venues_within_reach(session, lon, lat, reach_m)
+        if around is None:
             break
-        box = spatial.box_wkt((west, south, east, north))
-        venues = session.execute(qualified.where(venue_in_box(session, spatial.from_wkt(box)))).all()
+        venues = session.execute(qualified.where(around)).all()
         located = [v for v in venues if v.lon is not None and v.lat is not None]
         if located:
             _nearest, distance = PointIndex(np.array([v.lon for v in located]),

@@ -12,6 +12,7 @@ from sqlalchemy import (ColumnElement, Date, Float, Integer, Select, Text, and_,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from geodata.distances import reach_box
 from registry import spatial
 from registry.db import UNPREPARED, is_sqlite
 from registry.models import Qualification, Territory, Venue
@@ -221,6 +222,13 @@ def _contains(sqlite: bool, column, parameter: str) -> ColumnElement:
         each = func.json_each(column).table_valued("value")
         return exists(select(literal(1)).select_from(each).where(each.c.value == bindparam(parameter, type_=Text)))
     return type_coerce(column, JSONB).contains(bindparam(parameter, type_=JSONB))
+
+
+def venues_within_reach(session: Session, lon, lat, reach_m: float) -> ColumnElement | None:
+    """The venue lies within the box holding every point within ``reach_m`` of the points (``reach_box``), through
+    the spatial index; ``None`` when no box can (across the antimeridian): then every venue."""
+    box = reach_box(lon, lat, reach_m)
+    return None if box is None else venue_in_box(session, spatial.from_wkt(spatial.box_wkt(box)))
 
 
 def venue_in_box(session: Session, envelope: ColumnElement) -> ColumnElement:

@@ -20,13 +20,12 @@ from scipy.sparse import csr_matrix
 from sqlalchemy import and_, exists, func, not_, select
 from sqlalchemy.orm import Session
 
-from geodata.distances import PointIndex, degree_box
-from registry import spatial
+from geodata.distances import PointIndex
 from registry.errors import InvalidInput
 from registry.models import Qualification, Territory, Venue
 from registry.services import coverage, qualifications, territories
 from registry.services.context import Context
-from registry.services.search_plans import venue_in_box
+from registry.services.search_plans import venues_within_reach
 
 #: Beyond this many candidates the exact optimum is not sought (its time grows fast); the greedy answer stays.
 EXACT_MAX_CANDIDATES = 2_000
@@ -69,6 +68,18 @@ class SitingReport:
     def greedy_population(self) -> int:
         return sum(p.population_added for p in self.proposals)
 
+    def as_json(self) -> dict:
+        """The report as JSON (API and CLI)."""
+        return {"kind": self.kind, "code": self.code, "name": self.name, "criteria_set": self.criteria_set,
+                "label": self.label, "computed_on": self.computed_on.isoformat(), "count": self.count,
+                "radius_km": self.radius_km, "population": self.population, "covered_before": self.covered_before,
+                "candidates": self.candidates, "greedy_population": self.greedy_population,
+                "exact_population": self.exact_population, "exact_ids": self.exact_ids,
+                "exact_seconds": self.exact_seconds, "note": self.exact_note,
+                "proposals": [{"id": p.id, "nom": p.nom, "commune": p.commune, "longitude": p.lon,
+                               "latitude": p.lat, "population_added": p.population_added, "communes": p.communes}
+                              for p in self.proposals]}
+
 
 def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: str = "pass-numerique",
             count: int = 3, radius_km: float = 10.0, exact: bool = True) -> SitingReport:
@@ -92,9 +103,8 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     located = select(Venue.id, Venue.nom, Venue.commune, func.ST_X(Venue.geom), func.ST_Y(Venue.geom)).where(
         Venue.geom.is_not(None), Venue.merged_into_pk.is_(None))
     if kind != coverage.FRANCE and len(rows):  # only venues that can reach one of the communes
-        west, south, east, north = degree_box(lon, lat, radius_m)
-        located = located.where(venue_in_box(session, spatial.from_wkt(spatial.box_wkt(
-            (float(west.min()), float(south.min()), float(east.max()), float(north.max()))))))
+        around = venues_within_reach(session, lon, lat, radius_m)
+        located = located if around is None else located.where(around)
     qualified = session.execute(located.where(Venue.publication_status == "published", exists().where(shown))).all()
     candidates = session.execute(located.where(not_(exists().where(shown))).order_by(Venue.pk)).all()
     covered = np.zeros(len(rows), dtype=bool)

@@ -32,6 +32,7 @@ class ZoneImport:
     communes_unknown: list[str] = field(default_factory=list)  # codes of the file absent from the reference
     without_population: int = 0  # polygons whose population the file does not give
     outside_communes: int = 0  # polygons whose point lies in no commune with a boundary
+    ignored_fields: list[str] = field(default_factory=list)  # the file's columns or properties not kept
 
 
 def import_file(session: Session, path: Path, kind: str, code_field: str = "code", name_field: str = "nom",
@@ -40,9 +41,13 @@ def import_file(session: Session, path: Path, kind: str, code_field: str = "code
     kind = kind.strip().upper()
     if not kind or len(kind) > 40:
         raise InvalidInput.on("kind", "Un nom de sorte de zone est attendu (ex. QPV, FRR), 40 caractères au plus.")
-    rows = (_from_geojson(session, path, code_field, name_field, population_field) if path.suffix.lower() in
-            (".geojson", ".json") else _from_csv(session, path, kind))
-    report = ZoneImport(kind, len(rows))
+    try:
+        rows, ignored = (_from_geojson(session, path, code_field, name_field, population_field)
+                         if path.suffix.lower() in (".geojson", ".json") else _from_csv(session, path, kind))
+    except UnicodeDecodeError as exc:
+        raise InvalidInput.on("fichier", f"{path.name} : octet {exc.start + 1} illisible en UTF-8 ; enregistrez "
+                                         "le fichier en UTF-8.") from None
+    report = ZoneImport(kind, len(rows), ignored_fields=ignored)
     known = set(session.scalars(select(Territory.code).where(Territory.kind == "commune")))
     for row in rows:
         report.communes_unknown += [c for c in row["communes"] if c not in known]
@@ -59,13 +64,14 @@ def import_file(session: Session, path: Path, kind: str, code_field: str = "code
     return report
 
 
-def _from_csv(session: Session, path: Path, kind: str) -> list[dict]:
+def _from_csv(session: Session, path: Path, kind: str) -> tuple[list[dict], list[str]]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         header = handle.readline()
         handle.seek(0)
         reader = csv.DictReader(handle, delimiter=next((d for d in ";,\t" if d in header), ","))
         if "code_commune" not in (reader.fieldnames or []):
             raise InvalidInput.on("code_commune", f"{path.name}, ligne 1 : colonne « code_commune » attendue.")
+        ignored = [name for name in reader.fieldnames if name not in ("code_commune", "code", "nom")]
         zones: dict[str, dict] = defaultdict(lambda: {"communes": []})
         for line, record in enumerate(reader, start=2):
             commune = (record.get("code_commune") or "").strip().upper()
@@ -76,18 +82,19 @@ def _from_csv(session: Session, path: Path, kind: str) -> list[dict]:
             resolved = territories.resolve_commune_code(session, commune)  # a former code: its commune today
             zones[code]["communes"].append(resolved.commune.code if resolved else commune)
     return [{"code": code, "name": z["name"], "population": None, "communes": sorted(set(z["communes"])),
-             "longitude": None, "latitude": None, "boundary": None} for code, z in zones.items()]
+             "longitude": None, "latitude": None, "boundary": None} for code, z in zones.items()], ignored
 
 
 def _from_geojson(session: Session, path: Path, code_field: str, name_field: str,
-                  population_field: str | None) -> list[dict]:
+                  population_field: str | None) -> tuple[list[dict], list[str]]:
     try:
         features = json.loads(path.read_text(encoding="utf-8"))["features"]
     except (ValueError, KeyError, TypeError):
         raise InvalidInput.on("fichier", f"{path.name} : une FeatureCollection GeoJSON est attendue.") from None
-    rows = []
+    rows, seen = [], set()
     for number, feature in enumerate(features, start=1):
         properties = feature.get("properties") or {}
+        seen.update(properties)
         code = str(properties.get(code_field) or "").strip()
         if not code:
             raise InvalidInput.on(code_field, f"{path.name}, entité {number} : propriété « {code_field} » vide.")
@@ -98,7 +105,8 @@ def _from_geojson(session: Session, path: Path, code_field: str, name_field: str
         if geometry.geom_type not in ("Polygon", "MultiPolygon") or geometry.is_empty:
             raise InvalidInput.on("geometry", f"{path.name}, entité {number} ({code}) : un polygone est attendu.")
         population = properties.get(population_field) if population_field else None
-        if population is not None and (not isinstance(population, (int, float)) or population < 0):
+        if population is not None and (isinstance(population, bool) or not isinstance(population, (int, float))
+                                       or population < 0):
             raise InvalidInput.on(population_field, f"{path.name}, entité {number} ({code}) : population "
                                                     f"« {population} » illisible.")
         point = geometry.point_on_surface()
@@ -107,7 +115,7 @@ def _from_geojson(session: Session, path: Path, code_field: str, name_field: str
                      "population": None if population is None else int(population),
                      "communes": [commune.code] if commune else [], "longitude": point.x, "latitude": point.y,
                      "boundary": json.dumps(feature["geometry"])})
-    return rows
+    return rows, sorted(seen - {code_field, name_field, population_field})
 
 
 @dataclass

@@ -76,8 +76,9 @@ class Coverage(MethodView):
 
 class AccessibilityArgsSchema(FrenchSchema):
     label = fields.String(load_default="pass-numerique", metadata={"description": "Jeu de critères du label"})
-    steps = fields.String(load_default="10:1,15:0.667,20:0.333", metadata={
-        "description": "Paliers de distance « km:poids » (poids de l'APL par défaut : 1, 2/3, 1/3)"})
+    steps = fields.String(load_default=None, metadata={
+        "description": "Paliers de distance « km:poids » (ex. 10:1,15:0.5 ; par défaut ceux de l'APL : 1, 2/3 et "
+                       "1/3 jusqu'à 10, 15 et 20 km)"})
     threshold = fields.Float(load_default=accessibility.DEFAULT_THRESHOLD, allow_nan=True, metadata={
         "description": "Sous ce seuil (h/semaine pour 1 000 habitants), une commune est sous-dotée"})
     format = fields.String(validate=validate.OneOf(("json", "csv-fr"), error="json ou csv-fr attendu."))
@@ -89,7 +90,7 @@ class Accessibility(MethodView):
 
     @blp.arguments(AccessibilityArgsSchema, location="query", as_kwargs=True)
     @blp.doc(security=BEARER)
-    def get(self, kind: str, code: str, label: str, steps: str, threshold: float, format: str | None = None):
+    def get(self, kind: str, code: str, label: str, steps: str | None, threshold: float, format: str | None = None):
         """Indice d'accessibilité (E2SFCA) de chaque commune : heures d'accompagnement accessibles par semaine pour
         1 000 habitants"""
         report = accessibility.compute(read_session(), kind, code.upper(), service_context(), criteria_set=label,
@@ -116,18 +117,6 @@ class Siting(MethodView):
     def get(self, kind: str, code: str, label: str, count: int, radius_km: float):
         """Où qualifier ensuite : les lieux recensés non qualifiés qui rapprochent le plus d'habitants d'un lieu
         qualifié (réponse gloutonne et optimum exact)"""
-        return json_response(siting_document(siting.compute(read_session(), kind, code.upper(), service_context(),
-                                                            criteria_set=label, count=count, radius_km=radius_km)))
+        return json_response(siting.compute(read_session(), kind, code.upper(), service_context(),
+                                            criteria_set=label, count=count, radius_km=radius_km).as_json())
 
-
-def siting_document(report: siting.SitingReport) -> dict:
-    """The siting report as JSON (API and CLI)."""
-    return {"kind": report.kind, "code": report.code, "name": report.name, "criteria_set": report.criteria_set,
-            "label": report.label, "computed_on": report.computed_on.isoformat(), "count": report.count,
-            "radius_km": report.radius_km, "population": report.population,
-            "covered_before": report.covered_before, "candidates": report.candidates,
-            "greedy_population": report.greedy_population, "exact_population": report.exact_population,
-            "exact_ids": report.exact_ids, "exact_seconds": report.exact_seconds, "note": report.exact_note,
-            "proposals": [{"id": p.id, "nom": p.nom, "commune": p.commune, "longitude": p.lon, "latitude": p.lat,
-                           "population_added": p.population_added, "communes": p.communes}
-                          for p in report.proposals]}
