@@ -18,6 +18,7 @@ from geodata.reference import KIND_LABELS, KINDS
 from registry import cli_exchange, create_app, migrations
 from registry.db import DatabaseUnavailable, make_engine
 from registry.errors import RegistryError
+from registry.formats import ZoneFields
 from registry.migrations.roles import grant_serving_role
 from registry.plugins import describe_plugins, installed_entry_points
 from registry.services import (accessibility, accessibility_formats, coverage, coverage_formats, demo, evaluations,
@@ -164,17 +165,22 @@ def zones_group() -> None:
 @zones_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--kind", required=True, help="Sorte des zones (QPV, FRR…) : un nouvel import la remplace.")
+@click.option("--format", "reader", help="Lecteur de zones (csv-communes, geojson-polygones ou celui d'un greffon) ; "
+                                         "par défaut, celui qui reconnaît le fichier.")
 @click.option("--code-field", default="code", show_default=True, help="GeoJSON : propriété du code de la zone.")
 @click.option("--name-field", default="nom", show_default=True, help="GeoJSON : propriété de son nom.")
 @click.option("--population-field", help="GeoJSON : propriété de sa population (sinon inconnue).")
 @with_appcontext
 @_friendly_errors
-def zones_import(file: Path, kind: str, code_field: str, name_field: str, population_field: str | None) -> None:
-    """Importer des zones : un CSV de communes (code_commune ; code et nom de la zone) ou un GeoJSON de polygones."""
+def zones_import(file: Path, kind: str, reader: str | None, code_field: str, name_field: str,
+                 population_field: str | None) -> None:
+    """Importer des zones : un CSV de communes (code_commune ; code et nom de la zone), un GeoJSON de polygones,
+    ou tout format qu'un greffon sait lire."""
     _needs_schema()
     with database().session() as session:
-        report = zones.import_file(session, file, kind, code_field, name_field, population_field)
-    click.echo(f"{file.name} : {french_number(report.zones)} zone(s) {report.kind} importée(s)"
+        report = zones.import_file(session, file, kind, _context("registry zones import"),
+                                   ZoneFields(code_field, name_field, population_field), reader)
+    click.echo(f"{file.name} ({report.reader}) : {french_number(report.zones)} zone(s) {report.kind} importée(s)"
                + (f" ; {french_number(report.without_population)} sans population (inconnue)"
                   if report.without_population else "")
                + (f" ; {french_number(report.outside_communes)} hors de toute commune au contour importé"
@@ -308,6 +314,25 @@ label_option = click.option("--label", "criteria_set", default="pass-numerique",
                             help="Jeu de critères dont le label compte.")
 
 
+output_file_option = click.option("-o", "--output-file", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+                                  help="Fichier à écrire (sinon la sortie standard).")
+
+
+def _check_output(output: str, output_file: Path | None) -> None:
+    """A workbook is written to a file, never to the terminal."""
+    if output == "xlsx" and not output_file:
+        raise click.BadParameter("un classeur XLSX s'écrit dans un fichier : ajoutez -o FICHIER.xlsx",
+                                 param_hint="--format")
+
+
+def _write_document(body: bytes, output_file: Path | None) -> None:
+    """A report's document to ``output_file``, or to the standard output."""
+    if output_file:
+        output_file.write_bytes(body)
+    else:
+        click.echo(body.decode("utf-8"), nl=False)
+
+
 @main.command("coverage")
 @click.argument("territory")
 @label_option
@@ -315,35 +340,31 @@ label_option = click.option("--label", "criteria_set", default="pass-numerique",
 @click.option("--format", "output", type=click.Choice(tuple(coverage_formats.FORMATS)), default="csv",
               show_default=True, help="csv : pour les programmes ; csv-fr : pour les tableurs français (points-virgules, "
                                       "virgules décimales) ; xlsx : classeur (avec -o).")
-@click.option("-o", "--output-file", type=click.Path(dir_okay=False, writable=True),
-              help="Fichier à écrire (sinon la sortie standard).")
+@output_file_option
 @with_appcontext
 @_friendly_errors
-def coverage_command(territory: str, criteria_set: str, bands: str, output: str, output_file: str | None) -> None:
+def coverage_command(territory: str, criteria_set: str, bands: str, output: str, output_file: Path | None) -> None:
     """Couverture d'un territoire (departement:12, epci:<siren>, region:76, commune:12202 ou france)."""
     _needs_schema()
     try:
         distances = tuple(float(b) for b in bands.split(","))
     except ValueError:
         raise click.BadParameter("distances en km séparées par des virgules (ex. 5,10,20)", param_hint="--bands")
-    if output == "xlsx" and not output_file:
-        raise click.BadParameter("un classeur XLSX s'écrit dans un fichier : ajoutez -o couverture.xlsx",
-                                 param_hint="--format")
+    _check_output(output, output_file)
     kind, code = coverage.parse_target(territory)
     with database().session() as session:
         with _progressbar("Couverture") as advance:
             report = coverage.compute(session, kind, code, _context("registry coverage"), criteria_set, distances,
                                       progress=advance)
         body, _, _ = coverage_formats.document(session, report, output)
-    if output_file:
-        Path(output_file).write_bytes(body)
-    else:
-        click.echo(body.decode("utf-8"), nl=False)
+    _write_document(body, output_file)
     summary = " ; ".join(f"{report.band_label(b.band_km)} : {french_number(b.share * 100, 1)} %" for b in report.by_band)
     click.echo(f"{report.name} : {french_number(len(report.communes))} communes, {french_number(report.population)} "
                f"habitants, {french_number(report.qualified_in_territory)} lieux qualifiés et "
                f"{french_number(report.unqualified_venues)} recensés non qualifiés dans le territoire ({summary}). "
                f"{report.note}", err=True)
+
+
 
 
 @main.command("accessibility")
@@ -353,22 +374,23 @@ def coverage_command(territory: str, criteria_set: str, bands: str, output: str,
                                "et 1/3 jusqu'à 10, 15 et 20 km).")
 @click.option("--threshold", type=float, default=accessibility.DEFAULT_THRESHOLD, show_default=True,
               help="Seuil de sous-dotation (h/semaine pour 1 000 habitants).")
-@click.option("--format", "output", type=click.Choice(("csv-fr", "json")), default="csv-fr", show_default=True,
-              help="csv-fr : pour les tableurs français ; json : pour les programmes.")
+@click.option("--format", "output", type=click.Choice(tuple(accessibility_formats.FORMATS)), default="csv-fr",
+              show_default=True, help="csv-fr : pour les tableurs français ; csv, json, geojson : pour les programmes ; "
+                                      "xlsx : classeur (avec -o).")
+@output_file_option
 @with_appcontext
 @_friendly_errors
 def accessibility_command(territory: str, criteria_set: str, steps: str | None, threshold: float,
-                          output: str) -> None:
+                          output: str, output_file: Path | None) -> None:
     """Indice d'accessibilité (E2SFCA) des communes d'un territoire (departement:12, epci:<siren>… ou france)."""
     _needs_schema()
+    _check_output(output, output_file)
     kind, code = coverage.parse_target(territory)
     with database().session() as session:
         report = accessibility.compute(session, kind, code, _context("registry accessibility"), criteria_set,
                                        accessibility.parse_steps(steps), threshold)
-    if output == "json":
-        click.echo(json.dumps(accessibility_formats.as_json(report), ensure_ascii=False))
-    else:
-        click.echo(accessibility_formats.as_csv(report).decode("utf-8"), nl=False)
+        body = accessibility_formats.index_document(session, report, output)[0]
+    _write_document(body, output_file)
     mean = "inconnu" if report.mean_index is None else french_number(report.mean_index, 2)
     click.echo(f"{report.name} : indice moyen {mean} h/semaine pour 1 000 habitants ; "
                f"{french_number(report.underserved_population)} habitants dans des communes sous-dotées "
@@ -381,15 +403,22 @@ def accessibility_command(territory: str, criteria_set: str, steps: str | None, 
 @label_option
 @click.option("--count", type=int, default=3, show_default=True, help="Nombre de lieux à proposer.")
 @click.option("--radius-km", type=float, default=10.0, show_default=True, help="Rayon de couverture (km).")
+@click.option("--new-sites", is_flag=True, help="Proposer aussi de nouveaux lieux aux points des communes.")
+@click.option("--format", "output", type=click.Choice(tuple(accessibility_formats.FORMATS)), default="json",
+              show_default=True, help="json, geojson (propositions en points), csv, csv-fr ou xlsx (avec -o).")
+@output_file_option
 @with_appcontext
 @_friendly_errors
-def siting_command(territory: str, criteria_set: str, count: int, radius_km: float) -> None:
+def siting_command(territory: str, criteria_set: str, count: int, radius_km: float, new_sites: bool, output: str,
+                   output_file: Path | None) -> None:
     """Où qualifier ensuite : les lieux recensés qui rapprochent le plus d'habitants d'un lieu qualifié."""
     _needs_schema()
+    _check_output(output, output_file)
     kind, code = coverage.parse_target(territory)
     with database().session() as session:
-        report = siting.compute(session, kind, code, _context("registry siting"), criteria_set, count, radius_km)
-    click.echo(json.dumps(report.as_json(), ensure_ascii=False))
+        report = siting.compute(session, kind, code, _context("registry siting"), criteria_set, count, radius_km,
+                                new_sites=new_sites)
+    _write_document(accessibility_formats.siting_document(report, output)[0], output_file)
     click.echo(f"{report.name} : {french_number(report.covered_before)} habitants sur "
                f"{french_number(report.population)} à moins de {french_number(radius_km, 1)} km d'un lieu qualifié ; "
                f"les {len(report.proposals)} lieux proposés en ajoutent {french_number(report.greedy_population)}. "

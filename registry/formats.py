@@ -3,7 +3,8 @@
 An importer recognises a file from its ``Sample`` and turns it into ``SourceRow`` values named as the national
 standard v1.0 names its fields; the core repairs, validates and stores them (``registry.services.imports``).
 An exporter writes ``ExportRecord`` values to a text stream. Both are returned by the ``registry_importers``
-and ``registry_exporters`` hooks. See ``docs/plugins.md``.
+and ``registry_exporters`` hooks. A zone reader turns a file of priority zones into ``ZoneRecord`` values
+(``registry_zone_readers``). See ``docs/plugins.md``.
 """
 
 from __future__ import annotations
@@ -453,3 +454,46 @@ def write_json_array(items: Iterable[Any], out: TextIO) -> None:
         out.write(",\n" if index else "\n")
         out.write(json.dumps(item, ensure_ascii=False, default=str))
     out.write("\n]\n")
+
+
+@dataclass(frozen=True)
+class ZoneFields:
+    """Where a file of zones holds each zone's code, name and population (the user's ``--*-field`` options)."""
+
+    code: str = "code"
+    name: str = "nom"
+    population: str | None = None
+
+
+@dataclass
+class ZoneRecord:
+    """A priority zone as its file gives it; the core checks and stores it (``registry.services.zones``).
+
+    ``place`` names where it was read (« ligne 3 », « entité 2 ») for messages; ``communes`` are commune codes
+    as given (a former code is read as its commune today); ``geometry`` a GeoJSON geometry, kept as given;
+    ``population`` the file's value, unchecked (``None``: not given)."""
+
+    place: str
+    code: str
+    name: str
+    communes: list[str] = field(default_factory=list)
+    geometry: Any = None
+    population: Any = None
+
+
+class ZoneReader(ABC):
+    """Reads one format of priority-zone files (lists of communes, polygons). ``name`` is what
+    ``registry zones import --format`` takes; ``title`` is shown to users (French)."""
+
+    name: str = ""
+    title: str = ""
+
+    @abstractmethod
+    def matches(self, path: Path) -> int:
+        """How well this reader recognises the file (from its name or first bytes): 0 not at all; the highest
+        score wins."""
+
+    @abstractmethod
+    def read(self, path: Path, kind: str, fields: ZoneFields) -> tuple[list[ZoneRecord], list[str]]:
+        """The file's zones and the names of the columns or properties it holds that are not kept. A file that
+        cannot be read raises ``registry.errors.InvalidInput`` naming the file, the line and the field."""

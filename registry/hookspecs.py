@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from flask import Blueprint
 
     from registry.eligibility import CriteriaSet
-    from registry.formats import Exporter, Importer
+    from registry.formats import Exporter, Importer, ZoneReader
 
 hookspec = pluggy.HookspecMarker("registry")
 hookimpl = pluggy.HookimplMarker("registry")
@@ -29,6 +29,19 @@ def registry_criteria_sets() -> list[CriteriaSet]:
 @hookspec
 def registry_importers() -> list[Importer]:
     """Return importers (``registry.formats.Importer``): formats ``registry import`` and the upload endpoint read."""
+
+
+@hookspec
+def registry_zone_readers() -> list[ZoneReader]:
+    """Return readers of priority-zone files (``registry.formats.ZoneReader``): QPV, FRR or any other kind."""
+
+
+@hookspec(firstresult=True)
+def registry_demand_weights(communes: list[str]) -> dict[str, float] | None:
+    """Weights of the communes' populations in the accessibility index's demand (a share of people likely to
+    need help: older people, people without internet…, as the APL weights its demand by age), by commune code,
+    finite and not negative; a commune left out keeps a weight of 1. Return ``None`` to leave it to the next
+    plugin (the first answer wins)."""
 
 
 @hookspec

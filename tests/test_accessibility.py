@@ -8,6 +8,7 @@ import math
 import uuid
 
 import numpy as np
+import openpyxl
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
@@ -117,7 +118,7 @@ def test_a_departement_against_brute_force(app, session, qualified, places):
     assert math.isclose(report.mean_index, mean)
 
 
-def test_api_and_cli_give_the_index(client, operator, places, database_url):
+def test_api_and_cli_give_the_index(client, operator, places, database_url, tmp_path):
     body = client.get("/api/v1/territories/departement/12/accessibility", headers=operator).get_json()
     assert body["unit"] == "heures d'accompagnement accessibles par semaine pour 1 000 habitants"
     assert len(body["communes"]) == 285 and len(body["venues"]) == len(PLACES)
@@ -132,7 +133,13 @@ def test_api_and_cli_give_the_index(client, operator, places, database_url):
         c["code"]: c["index"] for c in body["communes"]}
     table = CliRunner().invoke(main, ["accessibility", "departement:12"], env=env)
     assert table.exit_code == 0 and table.stdout.startswith("\ufeff")
-    assert table.stdout.lstrip("\ufeff").splitlines()[0].startswith("code;commune;population;indice")
+    assert table.stdout.lstrip("\ufeff").splitlines()[0].startswith("Code INSEE;Commune;Habitants;Indice")
+    refused = CliRunner().invoke(main, ["accessibility", "departement:12", "--format", "xlsx"], env=env)
+    assert refused.exit_code == 2 and "-o" in refused.output  # a workbook is not written to a terminal
+    book = tmp_path / "indice.xlsx"
+    written = CliRunner().invoke(main, ["accessibility", "departement:12", "--format", "xlsx", "-o", str(book)], env=env)
+    assert written.exit_code == 0, written.output
+    assert [s.title for s in openpyxl.load_workbook(book).worksheets] == ["Communes", "Lieux", "Synthèse"]
 
 
 @pytest.mark.parametrize("query, field", [({"steps": "10:1,5:0.5"}, "steps"), ({"steps": "abc"}, "steps"),

@@ -312,7 +312,8 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
         browser.get(f"{base}/couverture/")
         browser.find_element(By.ID, "jeton").send_keys(collectivite, Keys.ENTER)
         heading_shows(browser, "Couverture des territoires")
-        for path in ("/couverture/", "/couverture/departement/12", "/couverture/departement/12/accessibilite"):
+        for path in ("/couverture/", "/couverture/departement/12",
+                     "/couverture/departement/12/accessibilite?nouveaux=oui&nombre=3"):
             browser.get(base + path)
             found[f"{path} @{width}"] = layout(browser)
         browser.delete_all_cookies()

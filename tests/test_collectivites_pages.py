@@ -178,13 +178,13 @@ def test_the_accessibility_page_reads_in_french_least_served_first(collectivite,
     indexes = [number(r[2]) for r in rows]
     assert len(rows) == 285 and indexes == sorted(indexes) and indexes[-1] > 0
     assert {r[4] for r in rows} <= {"oui", "non"} and "oui" in {r[4] for r in rows}
-    download = collectivite.get("/couverture/departement/12/accessibilite.csv")
+    download = collectivite.get("/couverture/departement/12/accessibilite.csv-fr")
     assert download.status_code == 200 and "attachment" in download.headers["Content-Disposition"]
     assert download.data.startswith(b"\xef\xbb\xbf") and b"\r\n" in download.data  # Excel reads the accents
-    assert download.get_data(as_text=True).lstrip("\ufeff").splitlines()[0].startswith("code;commune;population;indice")
+    assert download.get_data(as_text=True).lstrip("\ufeff").splitlines()[0].startswith("Code INSEE;Commune;Habitants")
     assert collectivite.get("/couverture/departement/81/accessibilite").status_code == 403
     # The aveyron fixture registers the Centre social d'Onet, unqualified, within reach of Rodez already.
-    assert "Où qualifier ensuite" in text and "Aucun lieu recensé ne rapprocherait d'habitants" in text
+    assert "Où qualifier ensuite" in text and "Aucun lieu ne rapprocherait d'habitants" in text
 
 
 def test_the_accessibility_page_proposes_where_to_qualify_next(collectivite, aveyron, create_venue):
@@ -193,5 +193,113 @@ def test_the_accessibility_page_proposes_where_to_qualify_next(collectivite, ave
     html = collectivite.get("/couverture/departement/12/accessibilite").get_data(as_text=True)
     parser = Cells("table-propositions")
     parser.feed(html)
-    assert parser.rows[1][0] == "Maison de Decazeville" and number(parser.rows[1][2]) > 0
+    assert parser.rows[1][:2] == ["1", "Maison de Decazeville"] and number(parser.rows[1][3]) > 0
     assert "La réponse gloutonne est optimale." in html
+
+
+def test_the_accessibility_map_colours_every_commune_and_numbers_the_proposals(collectivite, client, operator, aveyron,
+                                                                               create_venue):
+    """The choropleth holds every commune once, coloured by its class of index (as the API gives it), the
+    qualified venues and the proposals numbered as in their table; with new sites, a commune's centre may be
+    proposed."""
+    from registry.web.choropleth import index_classes
+
+    create_venue(nom="Maison de Decazeville", code_insee="12089", code_postal="12300", commune="Decazeville",
+                 latitude=44.560, longitude=2.251)
+    html = collectivite.get("/couverture/departement/12/accessibilite").get_data(as_text=True)
+    svg = html[html.index('<svg viewBox'):html.index("</svg>", html.index('<svg viewBox'))]
+    fills = {code: fill for fill, code in re.findall(r'fill="(#[0-9a-f]{6})" data-code="([0-9AB]{5})"', svg)}
+    best, good, under, none, _unknown = (colour for _label, colour in index_classes(1.0))
+    communes = client.get("/api/v1/territories/departement/12/accessibility", headers=operator).get_json()["communes"]
+    assert len(fills) == len(communes) == 285
+    for c in communes:
+        expected = none if c["index"] == 0 else under if c["underserved"] else good if c["index"] < 2 else best
+        assert fills[c["code"]] == expected, c
+    assert {none, under} <= set(fills.values())
+    assert svg.count('class="venue"') == 2  # Rodez and Millau
+    assert re.findall(r'<g class="proposal" data-number="(\d+)">', svg) == ["1"]
+    assert "Proposition 1 : Maison de Decazeville" in svg
+    # New sites at the communes' centres: more proposals, each on the map with its number.
+    html = collectivite.get("/couverture/departement/12/accessibilite",
+                            query_string={"nombre": 4, "rayon": 10, "nouveaux": "oui"}).get_data(as_text=True)
+    parser = Cells("table-propositions")
+    parser.feed(html)
+    assert [r[0] for r in parser.rows[1:]] == ["1", "2", "3", "4"]
+    assert any("(nouveau lieu)" in r[1] for r in parser.rows[1:])
+    assert re.findall(r'<g class="proposal" data-number="(\d+)">', html) == ["1", "2", "3", "4"]
+    assert 'id="nouveaux" name="nouveaux" value="oui" checked' in html
+
+
+@pytest.mark.parametrize("fmt", ["csv", "csv-fr", "xlsx", "geojson", "json"])
+def test_every_download_of_the_index_and_the_proposals_holds_every_row(collectivite, operator, client, aveyron,
+                                                                        create_venue, fmt):
+    """Each format of the index lists every commune with the index the JSON gives, and each format of the
+    proposals every proposal; the page and the API give the same bytes."""
+    import csv
+    import io
+    import json
+
+    import openpyxl
+
+    create_venue(nom="Maison de Decazeville", code_insee="12089", code_postal="12300", commune="Decazeville",
+                 latitude=44.560, longitude=2.251)
+    api = "/api/v1/territories/departement/12/"
+    reference = client.get(api + "accessibility", headers=operator).get_json()
+    expected = {c["code"]: c["index"] for c in reference["communes"]}
+    page = collectivite.get(f"/couverture/departement/12/accessibilite.{fmt}")
+    assert page.status_code == 200 and "attachment" in page.headers["Content-Disposition"]
+    assert page.data == client.get(api + "accessibility", query_string={"format": fmt}, headers=operator).data
+
+    def table(data: bytes, sheet: str) -> list[list]:
+        if fmt == "xlsx":
+            return [list(r) for r in openpyxl.load_workbook(io.BytesIO(data))[sheet].iter_rows(values_only=True)]
+        text = data.decode("utf-8-sig")
+        return list(csv.reader(io.StringIO(text), delimiter=";" if fmt == "csv-fr" else ","))
+
+    if fmt == "geojson":
+        features = json.loads(page.data)["features"]
+        got = {f["id"]: f["properties"]["indice"] for f in features}
+        assert all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in features)
+    elif fmt == "json":
+        got = {c["code"]: c["index"] for c in json.loads(page.data)["communes"]}
+    else:
+        rows = table(page.data, "Communes")
+        got = {str(r[0]): (float(str(r[3]).replace(",", ".")) if r[3] not in ("", None) else None) for r in rows[1:]}
+    assert got == pytest.approx(expected, abs=1e-4) and len(got) == 285
+    proposals = client.get(api + "siting", query_string={"count": 2, "new_sites": "true"}, headers=operator).get_json()
+    assert proposals["new_sites"] and len(proposals["proposals"]) == 2
+    page = collectivite.get(f"/couverture/departement/12/implantation.{fmt}",
+                            query_string={"nombre": 2, "nouveaux": "oui"})
+    assert page.status_code == 200
+    ids = [p["id"] for p in proposals["proposals"]]
+    if fmt == "geojson":
+        features = json.loads(page.data)["features"]
+        assert [f["id"] for f in features] == ids
+        assert [f["geometry"]["coordinates"] for f in features] == [[p["longitude"], p["latitude"]]
+                                                                    for p in proposals["proposals"]]
+    elif fmt == "json":
+        assert [p["id"] for p in json.loads(page.data)["proposals"]] == ids
+    else:
+        rows = table(page.data, "Propositions")
+        assert [str(r[1]) for r in rows[1:]] == ids
+        assert [int(r[5]) for r in rows[1:]] == [p["population_added"] for p in proposals["proposals"]]
+
+
+def test_priority_zones_are_on_both_pages(app, collectivite, session, aveyron, tmp_path):
+    """Imported zones show on the coverage page and on the accessibility page with the figures of the reports."""
+    from registry.services import accessibility, coverage, zones
+    from registry.services.context import Context
+
+    path = tmp_path / "frr.csv"
+    path.write_text("code_commune;code;nom\n12145;F1;Sud\n12089;F1;Sud\n12202;F2;Centre\n", encoding="utf-8")
+    ctx = Context("t", plugins=app.extensions["registry.plugins"], catalogue=app.extensions["registry.criteria"])
+    zones.import_file(session, path, "FRR", ctx)
+    for url, report in (("/couverture/departement/12", coverage.compute(session, "departement", "12", ctx)),
+                        ("/couverture/departement/12/accessibilite",
+                         accessibility.compute(session, "departement", "12", ctx))):
+        parser = Cells("table-zones")
+        parser.feed(collectivite.get(url).get_data(as_text=True))
+        (figures,) = report.zones
+        kind, count, people, concerned = parser.rows[1][:4]
+        assert (kind, number(count), number(people)) == ("FRR", 2, figures.population), url
+        assert number(concerned.split(" (")[0]) == figures.far_population and figures.measure in concerned

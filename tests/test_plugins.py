@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from registry import create_app
+from registry import create_app, hookimpl
+from registry.formats import ZoneReader, ZoneRecord
 from registry.plugins import describe_plugins, make_plugin_manager
 from tests.conftest import RODEZ_MEDIATHEQUE
 
@@ -220,3 +222,78 @@ def test_hook_registry_distances(app, session, places):
                                    steps=tuple((km / 2, weight) for km, weight in accessibility.DEFAULT_STEPS))
     assert [c.index for c in routed.communes] == pytest.approx([c.index for c in halved.communes], rel=1e-9)
     assert any(c.index for c in routed.communes)
+
+
+class QuartiersJson(ZoneReader):
+    """A third-party reader: a JSON list of districts with their communes (as a plugin ships it)."""
+
+    name = "quartiers-json"
+    title = "Liste JSON de quartiers"
+
+    def matches(self, path):
+        return 50 if path.name.endswith(".quartiers.json") else 0
+
+    def read(self, path, kind, fields):
+        listed = json.loads(path.read_text(encoding="utf-8"))["quartiers"]
+        return [ZoneRecord(f"quartier {n}", q["code_qp"], q["lib_qp"], communes=q["communes"])
+                for n, q in enumerate(listed, start=1)], ["pop_2020"]
+
+
+def test_hook_registry_zone_readers(app, session, qualified, tmp_path):
+    """``registry_zone_readers``: a plugin's reader reads its format, recognised or named, through the registry's
+    one write path."""
+    from registry.errors import InvalidInput
+    from registry.services import coverage, zones
+    from registry.services.context import Context
+
+    qualified(nom="Médiathèque de Rodez", longitude=2.575, latitude=44.351)
+
+    class Plugin:
+        @hookimpl
+        def registry_zone_readers(self):
+            return [QuartiersJson()]
+
+    plugins = make_plugin_manager(extra=[Plugin()])
+    ctx = Context("t", plugins=plugins, catalogue=app.extensions["registry.criteria"])
+    assert {"csv-communes", "geojson-polygones", "quartiers-json"} <= set(zones.readers(ctx))
+    path = tmp_path / "qpv.quartiers.json"  # also a .json: the plugin's reader recognises it better
+    path.write_text(json.dumps({"quartiers": [{"code_qp": "QN01", "lib_qp": "Millau Centre", "communes": ["12145"]}]}),
+                    encoding="utf-8")
+    imported = zones.import_file(session, path, "QPV", ctx)
+    assert (imported.reader, imported.zones, imported.ignored_fields) == ("Liste JSON de quartiers", 1, ["pop_2020"])
+    report = coverage.compute(session, "departement", "12", ctx)
+    millau = next(c for c in report.communes if c.code == "12145")
+    assert [(z.kind, z.population, z.far_population) for z in report.zones] == [
+        ("QPV", millau.population, millau.population)]
+    with pytest.raises(InvalidInput) as refused:
+        zones.import_file(session, path, "QPV", ctx, reader_name="shapefile")
+    assert "format" in refused.value.errors and "quartiers-json" in str(refused.value)
+
+
+def test_hook_registry_demand_weights(app, session, places):
+    """``registry_demand_weights``: a plugin's weights multiply the demand of step 1 (every commune weighing 2,
+    every venue's ratio and so every index is halved); a commune it leaves out weighs 1."""
+    from registry import hookimpl
+    from registry.services import accessibility, accessibility_formats
+    from registry.services.context import Context
+
+    class Weights:
+        def __init__(self, weight, only=None):
+            self.weight, self.only = weight, only
+
+        @hookimpl
+        def registry_demand_weights(self, communes):
+            return {code: self.weight for code in communes if self.only is None or code in self.only}
+
+    catalogue = app.extensions["registry.criteria"]
+
+    def index(*plugins):
+        manager = make_plugin_manager(extra=plugins) if plugins else None
+        return accessibility.compute(session, "departement", "12", Context("t", plugins=manager, catalogue=catalogue))
+
+    plain, doubled, left_out = index(), index(Weights(2.0)), index(Weights(2.0, only=set()))
+    assert any(c.index for c in plain.communes)
+    assert [c.index for c in doubled.communes] == pytest.approx([c.index / 2 for c in plain.communes], rel=1e-9)
+    assert [c.index for c in left_out.communes] == pytest.approx([c.index for c in plain.communes], rel=1e-9)
+    assert accessibility_formats.as_json(doubled)["demand"] == accessibility_formats.DEMAND[True]
+    assert accessibility_formats.as_json(plain)["demand"] == accessibility_formats.DEMAND[False]

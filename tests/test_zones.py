@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from geodata.distances import haversine_m
 from registry.cli import main
+from registry.formats import ZoneFields
 from registry.models import PriorityZone
 from registry.services import accessibility, coverage, territories, zones
 from registry.services.context import Context
@@ -23,13 +24,19 @@ def square(lon: float, lat: float, half: float = 0.01) -> dict:
 
 
 @pytest.fixture
+def ctx(app) -> Context:
+    """A context with the application's plugins (the zone readers) and criteria."""
+    return Context("t", plugins=app.extensions["registry.plugins"], catalogue=app.extensions["registry.criteria"])
+
+
+@pytest.fixture
 def rodez_only(session, qualified):
     """The Aveyron's boundaries; one qualified venue, in Rodez."""
     territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
     qualified(nom="Médiathèque de Rodez", longitude=2.575, latitude=44.351)
 
 
-def test_zones_of_communes_and_of_polygons_in_coverage_and_in_the_index(app, session, rodez_only, tmp_path):
+def test_zones_of_communes_and_of_polygons_in_coverage_and_in_the_index(ctx, session, rodez_only, tmp_path):
     frr = tmp_path / "frr.csv"
     frr.write_text("code_commune;code;nom\n12145;FRR-SUD;Sud-Aveyron\n12202;FRR-SUD;Sud-Aveyron\n", encoding="utf-8")
     qpv = tmp_path / "qpv.geojson"
@@ -38,10 +45,9 @@ def test_zones_of_communes_and_of_polygons_in_coverage_and_in_the_index(app, ses
          "geometry": square(3.078, 44.099)},
         {"type": "Feature", "properties": {"code": "QP012002", "nom": "Près de Rodez"},
          "geometry": square(2.575, 44.351)}]}), encoding="utf-8")
-    assert zones.import_file(session, frr, "frr").zones == 1
-    imported = zones.import_file(session, qpv, "QPV", population_field="population")
+    assert zones.import_file(session, frr, "frr", ctx).zones == 1
+    imported = zones.import_file(session, qpv, "QPV", ctx, ZoneFields(population="population"))
     assert (imported.zones, imported.without_population, imported.outside_communes) == (2, 1, 0)
-    ctx = Context("t", catalogue=app.extensions["registry.criteria"])
     report = coverage.compute(session, "departement", "12", ctx)
     by_kind = {z.kind: z for z in report.zones}
     population = {c.code: c.population for c in report.communes}
@@ -58,7 +64,7 @@ def test_zones_of_communes_and_of_polygons_in_coverage_and_in_the_index(app, ses
     assert kinds["QPV"].far_population == 1500  # Millau's zone: no venue within 20 km
     # Imported again, a kind is replaced.
     frr.write_text("code_commune\n12089\n", encoding="utf-8")
-    zones.import_file(session, frr, "FRR")
+    zones.import_file(session, frr, "FRR", ctx)
     assert [(z.code, z.communes) for z in session.query(PriorityZone).filter_by(kind="FRR")] == [("FRR", ["12089"])]
 
 
@@ -107,7 +113,23 @@ def test_a_file_not_in_utf8_is_refused_saying_so(database_url, session, tmp_path
     assert session.query(PriorityZone).count() == 0
 
 
-def test_csv_columns_not_kept_are_named(session, tmp_path):
+def test_csv_columns_not_kept_are_named(ctx, session, tmp_path):
     path = tmp_path / "frr.csv"
     path.write_text("code_commune;code;nom;classement\n12202;F1;Rodez;2024\n", encoding="utf-8")
-    assert zones.import_file(session, path, "FRR").ignored_fields == ["classement"]
+    assert zones.import_file(session, path, "FRR", ctx).ignored_fields == ["classement"]
+
+
+def test_a_file_no_reader_knows_is_refused_naming_the_formats(database_url, session, tmp_path):
+    path = tmp_path / "zones.shp"
+    path.write_bytes(b"\x00\x00\x27\x0a")
+    result = CliRunner().invoke(main, ["zones", "import", str(path), "--kind", "QPV"],
+                                env={"REGISTRY_DATABASE_URL": database_url})
+    assert result.exit_code == 1 and "zones.shp" in result.output and "non reconnu" in result.output, result.output
+    assert "csv-communes" in result.output and "geojson-polygones" in result.output
+    # Named with --format, a reader reads a file whatever its name.
+    path = tmp_path / "frr.liste"
+    path.write_text("code_commune\n12202\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["zones", "import", str(path), "--kind", "FRR", "--format", "csv-communes"],
+                                env={"REGISTRY_DATABASE_URL": database_url})
+    assert result.exit_code == 0 and "CSV de communes" in result.output, result.output
+    assert [z.communes for z in session.query(PriorityZone)] == [["12202"]]

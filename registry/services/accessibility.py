@@ -3,7 +3,7 @@
 
 Supply of a qualified venue: its weekly hours of mediation, i.e. its weekly opening hours (from ``horaires``)
 times its trained mediators (the audit fact ``trained_mediators``); when one is unknown, a stated default, and
-the venue says so. Demand: the communes' populations. Distance: great-circle from the communes' reference points
+the venue says so. Demand: the communes' populations, weighted by a ``registry_demand_weights`` plugin when one is installed. Distance: great-circle from the communes' reference points
 (straight lines, not travel times), weighted by steps (the APL's 1, 2/3 and 1/3 by default).
 Step 1: each venue's ratio = its supply / the weighted population within its reach. Step 2: each commune's
 index = 1,000 × the weighted sum of the ratios of the venues within its reach, read « heures d'accompagnement
@@ -88,6 +88,7 @@ class AccessibilityReport:
     venues: list[VenueSupply] = field(default_factory=list)  # the venues within reach of the territory
     #: Per kind of priority zone holding some of the territory: population in « sous-dotées » communes or zones.
     zones: list = field(default_factory=list)
+    demand_weighted: bool = False  # a ``registry_demand_weights`` plugin weighted the populations in step 1
 
     @property
     def population(self) -> int:
@@ -165,8 +166,9 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     if not report.venues:
         _judge(report)
         return report
-    people = _populated_communes(session, np.array([v.lon for v in report.venues]),
-                                 np.array([v.lat for v in report.venues]), reach_m)
+    codes, people = _populated_communes(session, np.array([v.lon for v in report.venues]),
+                                        np.array([v.lat for v in report.venues]), reach_m)
+    people[:, 2] *= _demand_weights(ctx, codes, report)
     demand, ratio, access, within = two_steps(
         np.array([[v.lon, v.lat, v.supply] for v in report.venues]), people,
         np.array([[c.lon, c.lat] for c in placed + zone_points]), steps, _distances(ctx))
@@ -273,13 +275,29 @@ def _venues(session: Session, criteria_set: str, today: date, placed: list[Commu
     return venues
 
 
-def _populated_communes(session: Session, lon: np.ndarray, lat: np.ndarray, reach_m: float) -> np.ndarray:
-    """(lon, lat, population) of the communes with a reference point within the box of the venues' reach."""
+def _populated_communes(session: Session, lon: np.ndarray, lat: np.ndarray, reach_m: float
+                        ) -> tuple[list[str], np.ndarray]:
+    """The codes and (lon, lat, population) of the communes with a reference point within the box of the
+    venues' reach."""
     x, y = func.ST_X(Territory.reference_point), func.ST_Y(Territory.reference_point)
-    statement = select(x, y, Territory.population).where(Territory.kind == "commune",
-                                                         Territory.reference_point.is_not(None))
+    statement = select(Territory.code, x, y, Territory.population).where(Territory.kind == "commune",
+                                                                         Territory.reference_point.is_not(None))
     box = reach_box(lon, lat, reach_m)
     if box is not None:  # (else every commune: the reach crosses the antimeridian)
         statement = statement.where(x.between(box[0], box[2]), y.between(box[1], box[3]))
     rows = session.execute(statement).all()
-    return np.array([(r[0], r[1], r[2] or 0) for r in rows], dtype=float).reshape(-1, 3)
+    return [r[0] for r in rows], np.array([(r[1], r[2], r[3] or 0) for r in rows], dtype=float).reshape(-1, 3)
+
+
+def _demand_weights(ctx: Context, codes: list[str], report: AccessibilityReport) -> np.ndarray:
+    """Each commune's weight in the demand: a ``registry_demand_weights`` plugin's (1 where it gives none), else
+    1; the report names the plugin that weighted it."""
+    weights = ctx.plugins.hook.registry_demand_weights(communes=codes) if ctx.plugins is not None else None
+    if weights is None:
+        return np.ones(len(codes))
+    factors = np.array([weights.get(code, 1.0) for code in codes], dtype=float)
+    wrong = [code for code, f in zip(codes, factors) if not math.isfinite(f) or f < 0]
+    if wrong:
+        raise ValueError(f"registry_demand_weights : poids négatif ou infini pour les communes {', '.join(wrong[:5])}")
+    report.demand_weighted = True
+    return factors

@@ -1,24 +1,15 @@
 """A coverage report in every format it is downloaded in (``document``: the one place the API, the pages and the
-CLI get them from): JSON, CSV for programs, CSV for French spreadsheets, XLSX (one row per commune) and GeoJSON
+CLI get them from, through ``table_formats``): JSON, CSV for programs, CSV for French spreadsheets, XLSX (one row per commune) and GeoJSON
 (communes with their figures)."""
 
 from __future__ import annotations
 
-import io
-import json
-from datetime import datetime, time
 from typing import Any
 
-import xlsxwriter
-
-from geoalchemy2.shape import to_shape
 from marshmallow import Schema, fields
-from shapely.geometry import mapping
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.formats import SafeDictWriter
-from registry.models import Territory
+from registry.services import table_formats
 from registry.services.coverage import CoverageReport
 
 
@@ -123,114 +114,44 @@ def french_columns(report: CoverageReport) -> dict[str, str]:
     return columns
 
 
-def to_csv(report: CoverageReport) -> str:
-    """The communes of the report as CSV (UTF-8, comma-separated, header row)."""
-    rows = commune_rows(report)
-    out = io.StringIO()
-    columns = list(rows[0]) if rows else ["code_insee"]
-    writer = SafeDictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
-
-
-def to_csv_fr(report: CoverageReport) -> bytes:
-    """The communes for a French spreadsheet: headings in French, semicolons, decimal commas, UTF-8 with a
-    byte-order mark (so that Excel reads the accents), CRLF line ends."""
-    columns = french_columns(report)
-    out = io.StringIO()
-    writer = SafeDictWriter(out, fieldnames=list(columns), delimiter=";", lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in commune_rows(report):
-        writer.writerow({k: str(v).replace(".", ",") if isinstance(v, float) else v for k, v in row.items()})
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
 def to_xlsx(report: CoverageReport) -> bytes:
     """A workbook: « Communes » (one row per commune, numbers as numbers, filters, frozen headings) and
     « Synthèse » (population per distance band)."""
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
-    # The report's day as the workbook's date: the same report gives the same bytes, whoever asks.
-    book.set_properties({"title": f"Couverture : {report.name}",
-                         "created": datetime.combine(report.computed_on, time.min)})
-    bold = book.add_format({"bold": True, "text_wrap": True, "valign": "top"})
-    decimal, percent = book.add_format({"num_format": "0.0"}), book.add_format({"num_format": "0.0 %"})
-    sheet = book.add_worksheet("Communes")
-    columns = french_columns(report)
-    sheet.write_row(0, 0, list(columns.values()), bold)
-    for r, row in enumerate(commune_rows(report), start=1):
-        for c, key in enumerate(columns):
-            value = row[key]
-            if key == "distance_km" and value != "":
-                sheet.write_number(r, c, value, decimal)
-            elif isinstance(value, (int, float)):
-                sheet.write_number(r, c, value)
-            else:
-                sheet.write_string(r, c, str(value))  # codes stay text (« 01004 », « 2A004 »)
-    sheet.freeze_panes(1, 2)
-    sheet.autofilter(0, 0, len(report.communes), len(columns) - 1)
-    sheet.set_column(0, 0, 11)
-    sheet.set_column(1, 1, 28)
-    sheet.set_column(2, len(columns) - 1, 16)
-    summary = book.add_worksheet("Synthèse")
-    summary.write_row(0, 0, [f"Couverture : {report.name}", f"label « {report.label} »",
-                             f"au {report.computed_on.strftime('%d/%m/%Y')}"], bold)
-    summary.write_row(2, 0, ["Lieu qualifié le plus proche", "Communes", "Habitants", "Part"], bold)
-    for r, band in enumerate(report.by_band, start=3):
-        summary.write_row(r, 0, [report.band_label(band.band_km), band.communes, band.population])
-        summary.write_number(r, 3, band.share, percent)
-    row = 3 + len(report.by_band) + 1
-    for label, value in (("Lieux qualifiés dans le territoire", report.qualified_in_territory),
-                         ("Lieux recensés non qualifiés dans le territoire", report.unqualified_venues),
-                         ("Habitants", report.population)):
-        summary.write_string(row, 0, label)
-        summary.write_number(row, 1, value)
-        row += 1
-    summary.set_column(0, 0, 44)
-    summary.set_column(1, 3, 14)
-    book.close()
-    return out.getvalue()
+    book = table_formats.Workbook(f"Couverture : {report.name}", report.computed_on)
+    book.table("Communes", commune_rows(report), french_columns(report), formats={"distance_km": book.decimal})
+    lines: list[list] = [[f"Couverture : {report.name}", f"label « {report.label} »",
+                          f"au {report.computed_on.strftime('%d/%m/%Y')}"], [],
+                         ["Lieu qualifié le plus proche", "Communes", "Habitants", "Part"]]
+    lines += [[report.band_label(band.band_km), band.communes, band.population, band.share] for band in report.by_band]
+    lines += [[], ["Le territoire"], ["Lieux qualifiés dans le territoire", report.qualified_in_territory],
+              ["Lieux recensés non qualifiés dans le territoire", report.unqualified_venues],
+              ["Habitants", report.population]]
+    lines += zone_lines(report.zones)
+    book.lines("Synthèse", lines, percent_column=3)
+    return book.close()
+
+
+def zone_lines(zones: list) -> list[list]:
+    """The priority zones' figures as lines of a summary sheet."""
+    if not zones:
+        return []
+    return [[], ["Zones prioritaires", "Zones", "Habitants", "Part concernée", "Mesure"]] + [
+        [z.kind, z.zones, z.population, z.share, z.measure] for z in zones]
 
 
 #: Download formats: name -> (media type, file extension).
-FORMATS = {"json": ("application/json", "json"), "csv": ("text/csv", "csv"),
-           "csv-fr": ("text/csv", "csv"), "geojson": ("application/geo+json", "geojson"),
-           "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")}
+FORMATS = table_formats.FORMATS
 
 
 def document(session: Session, report: CoverageReport, output: str) -> tuple[bytes, str, str]:
     """The report as ``output`` (a name of ``FORMATS``): its bytes, media type and file name."""
-    if output == "csv":
-        body = to_csv(report).encode("utf-8")
-    elif output == "csv-fr":
-        body = to_csv_fr(report)
-    elif output == "xlsx":
-        body = to_xlsx(report)
-    elif output == "geojson":
-        body = to_json_text(to_geojson(session, report)).encode("utf-8")
-    else:
-        body = to_json_text(CoverageSchema().dump(report)).encode("utf-8")
-    media_type, extension = FORMATS[output]
-    suffix = "-tableur" if output == "csv-fr" else ""
-    return body, media_type, f"couverture-{report.kind}-{report.code}-{report.criteria_set}{suffix}.{extension}"
+    rows = commune_rows(report)
 
+    def geojson() -> dict[str, Any]:
+        boundaries = table_formats.commune_boundaries(session, [c.code for c in report.communes])
+        return table_formats.feature_collection(rows, "code_insee", lambda row: boundaries.get(row["code_insee"]))
 
-def to_geojson(session: Session, report: CoverageReport) -> dict[str, Any]:
-    """A FeatureCollection of the report's communes with their boundary (when imported) and figures."""
-    codes = [c.code for c in report.communes]
-    geometries: dict[str, Any] = {}
-    for start in range(0, len(codes), 5000):
-        for code, boundary in session.execute(select(Territory.code, Territory.boundary).where(
-                Territory.kind == "commune", Territory.code.in_(codes[start:start + 5000]),
-                Territory.boundary.is_not(None))):
-            geometries[code] = mapping(to_shape(boundary))
-    features = [{"type": "Feature", "id": row["code_insee"], "geometry": geometries.get(row["code_insee"]),
-                 "properties": {k: (None if v == "" else v) for k, v in row.items()}}
-                for row in commune_rows(report)]
-    return {"type": "FeatureCollection", "features": features}
+    body = table_formats.render(output, rows, french_columns(report), lambda: to_xlsx(report), geojson,
+                                lambda: CoverageSchema().dump(report))
+    return body, *table_formats.named(output, f"couverture-{report.kind}-{report.code}-{report.criteria_set}")
 
-
-def to_json_text(document: dict[str, Any]) -> str:
-    """JSON as UTF-8 text."""
-    return json.dumps(document, ensure_ascii=False)

@@ -1,5 +1,6 @@
-"""Where to qualify next: among the venues registered but not qualified for a label, the ``count`` that bring the
-most inhabitants within ``radius_km`` of a qualified venue (maximal covering location problem).
+"""Where to qualify next: among the venues registered but not qualified for a label (and, when asked, new sites
+at the communes' reference points), the ``count`` that bring the most inhabitants within ``radius_km`` of a
+qualified venue (maximal covering location problem).
 
 The greedy answer takes, ``count`` times, the candidate that covers the most inhabitants not yet covered: its
 population is at least (1 - 1/e) ≈ 63 % of the optimum's (Nemhauser, Wolsey & Fisher 1978). The exact optimum
@@ -43,6 +44,7 @@ class Proposal:
     lat: float
     population_added: int
     communes: list[str] = field(default_factory=list)  # codes of the communes it brings within reach
+    new_site: bool = False  # a new venue at a commune's reference point (its id: ``commune:<code>``)
 
 
 @dataclass
@@ -59,6 +61,7 @@ class SitingReport:
     covered_before: int  # inhabitants within reach of a qualified venue today
     candidates: int
     proposals: list[Proposal]  # greedy, in the order taken
+    new_sites: bool = False  # the communes' reference points were candidates too
     exact_population: int | None = None  # what the best ``count`` candidates add, when solved
     exact_ids: list[str] = field(default_factory=list)
     exact_seconds: float | None = None
@@ -73,17 +76,19 @@ class SitingReport:
         return {"kind": self.kind, "code": self.code, "name": self.name, "criteria_set": self.criteria_set,
                 "label": self.label, "computed_on": self.computed_on.isoformat(), "count": self.count,
                 "radius_km": self.radius_km, "population": self.population, "covered_before": self.covered_before,
-                "candidates": self.candidates, "greedy_population": self.greedy_population,
+                "candidates": self.candidates, "new_sites": self.new_sites, "greedy_population": self.greedy_population,
                 "exact_population": self.exact_population, "exact_ids": self.exact_ids,
                 "exact_seconds": self.exact_seconds, "note": self.exact_note,
                 "proposals": [{"id": p.id, "nom": p.nom, "commune": p.commune, "longitude": p.lon,
-                               "latitude": p.lat, "population_added": p.population_added, "communes": p.communes}
+                               "latitude": p.lat, "population_added": p.population_added, "communes": p.communes,
+                               "new_site": p.new_site}
                               for p in self.proposals]}
 
 
 def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: str = "pass-numerique",
-            count: int = 3, radius_km: float = 10.0, exact: bool = True) -> SitingReport:
-    """The ``count`` venues to qualify that bring the most of the territory's inhabitants within ``radius_km``."""
+            count: int = 3, radius_km: float = 10.0, exact: bool = True, new_sites: bool = False) -> SitingReport:
+    """The ``count`` venues to qualify that bring the most of the territory's inhabitants within ``radius_km``;
+    with ``new_sites``, a new venue at a commune's reference point is a candidate too."""
     label_set = ctx.catalogue.get(criteria_set)
     if not 1 <= count <= 50:
         raise InvalidInput.on("count", "Entre 1 et 50 lieux.")
@@ -106,14 +111,17 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
         around = venues_within_reach(session, lon, lat, radius_m)
         located = located if around is None else located.where(around)
     qualified = session.execute(located.where(Venue.publication_status == "published", exists().where(shown))).all()
-    candidates = session.execute(located.where(not_(exists().where(shown))).order_by(Venue.pk)).all()
+    candidates = [tuple(c) + (False,) for c in
+                  session.execute(located.where(not_(exists().where(shown))).order_by(Venue.pk))]
+    if new_sites:
+        candidates += [(f"commune:{r[0]}", f"Nouveau lieu à {r[1]}", r[1], r[5], r[6], True) for r in rows]
     covered = np.zeros(len(rows), dtype=bool)
     if qualified and len(rows):
         query, _found, _d = PointIndex(np.array([q[3] for q in qualified]), np.array([q[4] for q in qualified])
                                        ).within(lon, lat, radius_m)
         covered[query] = True
     report = SitingReport(kind, code, name, criteria_set, label_set.label, count, radius_km, today,
-                          int(people.sum()), int(people[covered].sum()), len(candidates), [])
+                          int(people.sum()), int(people[covered].sum()), len(candidates), [], new_sites)
     if not candidates or not len(rows):
         return report
     query, found, _d = PointIndex(np.array([c[3] for c in candidates]), np.array([c[4] for c in candidates])
@@ -124,7 +132,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     for chosen, communes in greedy(reach, people, count):
         venue = candidates[chosen]
         report.proposals.append(Proposal(str(venue[0]), venue[1], venue[2], venue[3], venue[4],
-                                         int(people[communes].sum()), [codes[i] for i in communes]))
+                                         int(people[communes].sum()), [codes[i] for i in communes], venue[5]))
     if exact:
         _solve(report, reach, people, count, candidates)
     return report

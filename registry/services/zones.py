@@ -1,16 +1,14 @@
-"""Priority zones (QPV, FRR or any other kind a collectivité names), imported from its files, and their figures
-in coverage and in the accessibility index.
+"""Priority zones (QPV, FRR or any other kind a collectivité names), imported from its files through the zone
+readers of the plugins (``registry_zone_readers``: CSV lists of communes and GeoJSON polygons built in), and
+their figures in coverage and in the accessibility index.
 
-A CSV lists communes (``code_commune``; ``code`` and ``nom`` name the zone, else the file is one zone named after
-its kind): the zone's population is its communes'. A GeoJSON holds polygons: each is kept as given, with a point
-inside it (``point_on_surface``), the commune holding that point, and its population when a property gives it
-(``--population-field``); none is invented: a zone without one counts as of unknown population.
-Importing a kind again replaces its zones.
+A list of communes makes a zone whose population is its communes'. A polygon is kept as given, with a point
+inside it (``point_on_surface``), the commune holding that point, and its population when the file gives it;
+none is invented: a zone without one counts as of unknown population. Importing a kind again replaces its zones.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -21,33 +19,44 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from registry.errors import InvalidInput
+from registry.formats import ZoneFields, ZoneReader, ZoneRecord
 from registry.models import PriorityZone, Territory
+from registry.plugins import by_name
 from registry.services import territories
+from registry.services.context import Context
 
 
 @dataclass
 class ZoneImport:
     kind: str
     zones: int
+    reader: str = ""  # the title of the reader that read the file
     communes_unknown: list[str] = field(default_factory=list)  # codes of the file absent from the reference
     without_population: int = 0  # polygons whose population the file does not give
     outside_communes: int = 0  # polygons whose point lies in no commune with a boundary
     ignored_fields: list[str] = field(default_factory=list)  # the file's columns or properties not kept
 
 
-def import_file(session: Session, path: Path, kind: str, code_field: str = "code", name_field: str = "nom",
-                population_field: str | None = None) -> ZoneImport:
-    """Replace the zones of ``kind`` by those of ``path`` (CSV of communes or GeoJSON of polygons)."""
+def readers(ctx: Context) -> dict[str, ZoneReader]:
+    """The zone readers of the plugins, by name."""
+    return by_name(ctx.plugins, "registry_zone_readers")
+
+
+def import_file(session: Session, path: Path, kind: str, ctx: Context, fields: ZoneFields = ZoneFields(),
+                reader_name: str | None = None) -> ZoneImport:
+    """Replace the zones of ``kind`` by those of ``path``, read by ``reader_name`` or the reader that recognises
+    it best; nothing changes unless every zone is sound."""
     kind = kind.strip().upper()
     if not kind or len(kind) > 40:
         raise InvalidInput.on("kind", "Un nom de sorte de zone est attendu (ex. QPV, FRR), 40 caractères au plus.")
+    reader = _reader(readers(ctx), path, reader_name)
     try:
-        rows, ignored = (_from_geojson(session, path, code_field, name_field, population_field)
-                         if path.suffix.lower() in (".geojson", ".json") else _from_csv(session, path, kind))
+        records, ignored = reader.read(path, kind, fields)
     except UnicodeDecodeError as exc:
         raise InvalidInput.on("fichier", f"{path.name} : octet {exc.start + 1} illisible en UTF-8 ; enregistrez "
                                          "le fichier en UTF-8.") from None
-    report = ZoneImport(kind, len(rows), ignored_fields=ignored)
+    rows = [_row(session, path, record, fields) for record in records]
+    report = ZoneImport(kind, len(rows), reader.title, ignored_fields=ignored)
     known = set(session.scalars(select(Territory.code).where(Territory.kind == "commune")))
     for row in rows:
         report.communes_unknown += [c for c in row["communes"] if c not in known]
@@ -64,58 +73,47 @@ def import_file(session: Session, path: Path, kind: str, code_field: str = "code
     return report
 
 
-def _from_csv(session: Session, path: Path, kind: str) -> tuple[list[dict], list[str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        header = handle.readline()
-        handle.seek(0)
-        reader = csv.DictReader(handle, delimiter=next((d for d in ";,\t" if d in header), ","))
-        if "code_commune" not in (reader.fieldnames or []):
-            raise InvalidInput.on("code_commune", f"{path.name}, ligne 1 : colonne « code_commune » attendue.")
-        ignored = [name for name in reader.fieldnames if name not in ("code_commune", "code", "nom")]
-        zones: dict[str, dict] = defaultdict(lambda: {"communes": []})
-        for line, record in enumerate(reader, start=2):
-            commune = (record.get("code_commune") or "").strip().upper()
-            if not commune:
-                raise InvalidInput.on("code_commune", f"{path.name}, ligne {line} : code de commune vide.")
-            code = (record.get("code") or "").strip() or kind
-            zones[code]["name"] = (record.get("nom") or "").strip() or zones[code].get("name") or code
-            resolved = territories.resolve_commune_code(session, commune)  # a former code: its commune today
-            zones[code]["communes"].append(resolved.commune.code if resolved else commune)
-    return [{"code": code, "name": z["name"], "population": None, "communes": sorted(set(z["communes"])),
-             "longitude": None, "latitude": None, "boundary": None} for code, z in zones.items()], ignored
+def _reader(found: dict[str, ZoneReader], path: Path, name: str | None) -> ZoneReader:
+    if name is not None:
+        if name not in found:
+            raise InvalidInput.on("format", f"Format de zones inconnu : {name} (connus : {', '.join(sorted(found))}).")
+        return found[name]
+    scored = sorted(((reader.matches(path), reader.name) for reader in found.values()), reverse=True)
+    if not scored or scored[0][0] <= 0:
+        raise InvalidInput.on("format", f"{path.name} : format de zones non reconnu ; formats connus : "
+                                        + ", ".join(f"{r.name} ({r.title})" for r in found.values()) + ".")
+    return found[scored[0][1]]
 
 
-def _from_geojson(session: Session, path: Path, code_field: str, name_field: str,
-                  population_field: str | None) -> tuple[list[dict], list[str]]:
+def _row(session: Session, path: Path, record: ZoneRecord, fields: ZoneFields) -> dict:
+    """A zone read from a file as stored: communes read as today's, a polygon checked and placed."""
+    where = f"{path.name}, {record.place} ({record.code})"
+    communes = []
+    for code in record.communes:
+        resolved = territories.resolve_commune_code(session, str(code).strip().upper())  # a former code: today's
+        communes.append(resolved.commune.code if resolved else str(code).strip().upper())
+    row = {"code": record.code, "name": record.name, "population": None, "communes": sorted(set(communes)),
+           "longitude": None, "latitude": None, "boundary": None}
+    if record.geometry is None:
+        if not communes:
+            raise InvalidInput.on("code_commune", f"{where} : ni communes ni polygone.")
+        return row
     try:
-        features = json.loads(path.read_text(encoding="utf-8"))["features"]
-    except (ValueError, KeyError, TypeError):
-        raise InvalidInput.on("fichier", f"{path.name} : une FeatureCollection GeoJSON est attendue.") from None
-    rows, seen = [], set()
-    for number, feature in enumerate(features, start=1):
-        properties = feature.get("properties") or {}
-        seen.update(properties)
-        code = str(properties.get(code_field) or "").strip()
-        if not code:
-            raise InvalidInput.on(code_field, f"{path.name}, entité {number} : propriété « {code_field} » vide.")
-        try:
-            geometry = shape(feature["geometry"])
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise InvalidInput.on("geometry", f"{path.name}, entité {number} ({code}) : géométrie illisible.") from None
-        if geometry.geom_type not in ("Polygon", "MultiPolygon") or geometry.is_empty:
-            raise InvalidInput.on("geometry", f"{path.name}, entité {number} ({code}) : un polygone est attendu.")
-        population = properties.get(population_field) if population_field else None
-        if population is not None and (isinstance(population, bool) or not isinstance(population, (int, float))
-                                       or population < 0):
-            raise InvalidInput.on(population_field, f"{path.name}, entité {number} ({code}) : population "
-                                                    f"« {population} » illisible.")
-        point = geometry.point_on_surface()
-        commune = territories.commune_at(session, point.x, point.y)
-        rows.append({"code": code, "name": str(properties.get(name_field) or code),
-                     "population": None if population is None else int(population),
-                     "communes": [commune.code] if commune else [], "longitude": point.x, "latitude": point.y,
-                     "boundary": json.dumps(feature["geometry"])})
-    return rows, sorted(seen - {code_field, name_field, population_field})
+        geometry = shape(record.geometry)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        raise InvalidInput.on("geometry", f"{where} : géométrie illisible.") from None
+    if geometry.geom_type not in ("Polygon", "MultiPolygon") or geometry.is_empty:
+        raise InvalidInput.on("geometry", f"{where} : un polygone est attendu.")
+    population = record.population
+    if population is not None and (isinstance(population, bool) or not isinstance(population, (int, float))
+                                   or population < 0 or population != population):
+        raise InvalidInput.on(fields.population or "population", f"{where} : population « {population} » illisible.")
+    point = geometry.point_on_surface()
+    commune = territories.commune_at(session, point.x, point.y)
+    row.update(population=None if population is None else int(population), longitude=point.x, latitude=point.y,
+               communes=sorted(set(communes) | ({commune.code} if commune else set())),
+               boundary=json.dumps(record.geometry))
+    return row
 
 
 @dataclass

@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, validate, validates
 
 from registry.schemas import FrenchSchema
 from registry.services import accessibility, accessibility_formats, coverage, coverage_formats, siting
-from registry.web.api_base import Blueprint, json_response
+from registry.web.api_base import Blueprint
 from registry.web.auth import BEARER, require_role
 from registry.web.context import read_session, service_context
 
@@ -19,14 +19,20 @@ blp = Blueprint("coverage", __name__, url_prefix="/api/v1",
 ACCEPTED = {name: media for name, (media, _) in coverage_formats.FORMATS.items() if name != "csv-fr"}
 
 
+def format_field() -> fields.String:
+    """The ``format`` parameter of the territories' reports."""
+    return fields.String(validate=validate.OneOf(tuple(coverage_formats.FORMATS),
+                                                 error="json, csv, csv-fr, xlsx ou geojson attendu."),
+                         metadata={"description": "csv : pour les programmes (virgules, points décimaux) ; csv-fr : "
+                                                  "pour les tableurs français (points-virgules, virgules décimales, "
+                                                  "BOM) ; xlsx : classeur ; geojson : communes (ou propositions) et "
+                                                  "chiffres ; à défaut, l'en-tête Accept, sinon JSON"})
+
+
 class CoverageArgsSchema(FrenchSchema):
     label = fields.String(load_default="pass-numerique", metadata={"description": "Jeu de critères du label"})
     bands = fields.String(load_default="5,10,20", metadata={"description": "Tranches de distance en km"})
-    format = fields.String(validate=validate.OneOf(tuple(coverage_formats.FORMATS),
-                                                   error="json, csv, csv-fr, xlsx ou geojson attendu."),
-                           metadata={"description": "csv : pour les programmes (virgules, points décimaux) ; csv-fr : "
-                                                    "pour les tableurs français (points-virgules, virgules décimales, "
-                                                    "BOM) ; xlsx : classeur"})
+    format = format_field()
 
     @validates("bands")
     def _bands(self, value: str, **kwargs) -> None:
@@ -46,7 +52,11 @@ def wanted_format(explicit: str | None) -> str:
 
 def render(report: coverage.CoverageReport, output: str, session) -> Response:
     """The report in the wanted format, with a file name for downloads."""
-    body, media_type, filename = coverage_formats.document(session, report, output)
+    return download(*coverage_formats.document(session, report, output))
+
+
+def download(body: bytes, media_type: str, filename: str) -> Response:
+    """A document of a report, inline, with its file name."""
     response = Response(body, mimetype=media_type)  # text/* get « ; charset=utf-8 » once, from Flask
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
@@ -81,7 +91,7 @@ class AccessibilityArgsSchema(FrenchSchema):
                        "1/3 jusqu'à 10, 15 et 20 km)"})
     threshold = fields.Float(load_default=accessibility.DEFAULT_THRESHOLD, allow_nan=True, metadata={
         "description": "Sous ce seuil (h/semaine pour 1 000 habitants), une commune est sous-dotée"})
-    format = fields.String(validate=validate.OneOf(("json", "csv-fr"), error="json ou csv-fr attendu."))
+    format = format_field()
 
 
 @blp.route("/territories/<any(region,departement,epci,commune):kind>/<code>/accessibility")
@@ -93,19 +103,19 @@ class Accessibility(MethodView):
     def get(self, kind: str, code: str, label: str, steps: str | None, threshold: float, format: str | None = None):
         """Indice d'accessibilité (E2SFCA) de chaque commune : heures d'accompagnement accessibles par semaine pour
         1 000 habitants"""
-        report = accessibility.compute(read_session(), kind, code.upper(), service_context(), criteria_set=label,
+        session = read_session()
+        report = accessibility.compute(session, kind, code.upper(), service_context(), criteria_set=label,
                                        steps=accessibility.parse_steps(steps), threshold=threshold)
-        if format == "csv-fr":
-            response = Response(accessibility_formats.as_csv(report), mimetype="text/csv")
-            response.headers["Content-Disposition"] = f'inline; filename="accessibilite-{kind}-{code}.csv"'
-            return response
-        return json_response(accessibility_formats.as_json(report))
+        return download(*accessibility_formats.index_document(session, report, wanted_format(format)))
 
 
 class SitingArgsSchema(FrenchSchema):
     label = fields.String(load_default="pass-numerique", metadata={"description": "Jeu de critères du label"})
     count = fields.Integer(load_default=3, metadata={"description": "Nombre de lieux à proposer (1 à 50)"})
     radius_km = fields.Float(load_default=10.0, allow_nan=True, metadata={"description": "Rayon de couverture (km)"})
+    new_sites = fields.Boolean(load_default=False, metadata={
+        "description": "Proposer aussi de nouveaux lieux aux points de référence des communes"})
+    format = format_field()
 
 
 @blp.route("/territories/<any(region,departement,epci,commune):kind>/<code>/siting")
@@ -114,9 +124,11 @@ class Siting(MethodView):
 
     @blp.arguments(SitingArgsSchema, location="query", as_kwargs=True)
     @blp.doc(security=BEARER)
-    def get(self, kind: str, code: str, label: str, count: int, radius_km: float):
-        """Où qualifier ensuite : les lieux recensés non qualifiés qui rapprochent le plus d'habitants d'un lieu
-        qualifié (réponse gloutonne et optimum exact)"""
-        return json_response(siting.compute(read_session(), kind, code.upper(), service_context(),
-                                            criteria_set=label, count=count, radius_km=radius_km).as_json())
+    def get(self, kind: str, code: str, label: str, count: int, radius_km: float, new_sites: bool,
+            format: str | None = None):
+        """Où qualifier ensuite : les lieux recensés non qualifiés (et, si demandé, de nouveaux sites aux points des
+        communes) qui rapprochent le plus d'habitants d'un lieu qualifié (réponse gloutonne et optimum exact)"""
+        report = siting.compute(read_session(), kind, code.upper(), service_context(), criteria_set=label,
+                                count=count, radius_km=radius_km, new_sites=new_sites)
+        return download(*accessibility_formats.siting_document(report, wanted_format(format)))
 

@@ -1,4 +1,5 @@
-"""A server-rendered SVG choropleth of communes by distance band (no map library, no JavaScript)."""
+"""Server-rendered SVG choropleths of communes (no map library, no JavaScript): by distance band (coverage) and
+by accessibility index, with the qualified venues and the proposals of the siting as markers."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.models import Territory
+from registry.services.accessibility import AccessibilityReport, CommuneAccess
 from registry.services.coverage import CoverageReport
+from registry.services.siting import SitingReport
 from registry.wording import french_number
 
 WIDTH, HEIGHT, MARGIN = 800.0, 600.0, 10.0
-COLOURS = ["#1a7f37", "#7ac143", "#f2c94c", "#d64545"]  # nearest band ... beyond the largest
+COLOURS = ["#1a7f37", "#7ac143", "#f2c94c", "#d64545"]  # best served ... worst served
 UNKNOWN = "#c8c8c8"
 
 
@@ -28,9 +31,20 @@ class Shape:
 
 
 @dataclass
+class Marker:
+    """A point on the map: a qualified venue (``venue``) or a venue to qualify (``proposal``, numbered)."""
+
+    x: float
+    y: float
+    title: str
+    kind: str = "venue"
+    number: int | None = None
+
+
+@dataclass
 class Choropleth:
     shapes: list[Shape]
-    venues: list[tuple[float, float, str]]
+    markers: list[Marker]
     legend: list[tuple[str, str]]
     width: float = WIDTH
     height: float = HEIGHT
@@ -44,14 +58,63 @@ def band_colour(report: CoverageReport, band: float | None) -> str:
     return COLOURS[min(report.bands.index(band), len(COLOURS) - 2)]
 
 
-def build(session: Session, report: CoverageReport, venue_points: list[tuple[float, float, str]]) -> Choropleth:
-    """Project the communes' boundaries (equirectangular, scaled at the mean latitude) into an SVG viewBox."""
-    codes = [c.code for c in report.communes]
-    geometries = {code: to_shape(b).simplify(0.002) for code, b in session.execute(
-        select(Territory.code, Territory.boundary).where(Territory.kind == "commune", Territory.code.in_(codes),
-                                                         Territory.boundary.is_not(None)))}
+def coverage_map(session: Session, report: CoverageReport) -> Choropleth:
+    """The communes by distance band to the nearest qualified venue, and the qualified venues."""
     legend = [(report.band_label(b), band_colour(report, b)) for b in report.bands]
     legend += [(report.band_label(None), COLOURS[-1]), ("distance inconnue", UNKNOWN)]
+    areas = {}
+    for commune in report.communes:
+        km = report.shown_km(commune)
+        distance = "distance inconnue" if km is None else f"{french_number(km, 1)} km"
+        areas[commune.code] = (band_colour(report, commune.band),
+                               f"{commune.name} ({french_number(commune.population)} hab.) : {distance}")
+    return draw(session, areas, legend, [(lon, lat, name, None) for lon, lat, name in report.venue_points])
+
+
+def index_classes(threshold: float) -> list[tuple[str, str]]:
+    """The index's classes (label, colour), best first: twice the threshold and more, the threshold to twice it,
+    below it (« sous-dotée »), no venue within reach."""
+    t, t2 = french_number(threshold, 1), french_number(2 * threshold, 1)
+    return [(f"{t2} h et plus", COLOURS[0]), (f"de {t} à {t2} h", COLOURS[1]),
+            (f"moins de {t} h : sous-dotée", COLOURS[2]), ("aucun lieu qualifié à portée", COLOURS[3]),
+            ("indice inconnu", UNKNOWN)]
+
+
+def index_colour(commune: CommuneAccess, threshold: float) -> str:
+    if commune.index is None:
+        return UNKNOWN
+    if commune.index == 0:
+        return COLOURS[3]
+    if commune.index < threshold:
+        return COLOURS[2]
+    return COLOURS[1] if commune.index < 2 * threshold else COLOURS[0]
+
+
+def accessibility_map(session: Session, report: AccessibilityReport, siting: SitingReport | None) -> Choropleth:
+    """The communes by accessibility index, the qualified venues within reach and the siting's proposals."""
+    areas = {c.code: (index_colour(c, report.threshold),
+                      f"{c.name} ({french_number(c.population)} hab.) : "
+                      + ("indice inconnu" if c.index is None else f"{french_number(c.index, 2)} h pour 1 000 hab."))
+             for c in report.communes}
+    points = [(v.lon, v.lat, f"{v.nom} : {french_number(v.supply, 1)} h de médiation par semaine", None)
+              for v in report.venues]
+    for number, p in enumerate(siting.proposals if siting else [], start=1):
+        points.append((p.lon, p.lat, f"Proposition {number} : {p.nom} (+{french_number(p.population_added)} hab. "
+                                     f"à moins de {french_number(siting.radius_km, 0)} km)", number))
+    return draw(session, areas, index_classes(report.threshold), points)
+
+
+def draw(session: Session, areas: dict[str, tuple[str, str]], legend: list[tuple[str, str]],
+         points: list[tuple[float, float, str, int | None]]) -> Choropleth:
+    """Project the communes' boundaries (``areas``: code -> fill, title; equirectangular, scaled at the mean
+    latitude) into an SVG viewBox, with the points inside their frame (a number: a proposal)."""
+    codes = list(areas)
+    geometries = {}
+    for start in range(0, len(codes), 5000):
+        geometries.update({code: to_shape(b).simplify(0.002) for code, b in session.execute(
+            select(Territory.code, Territory.boundary).where(
+                Territory.kind == "commune", Territory.code.in_(codes[start:start + 5000]),
+                Territory.boundary.is_not(None)))})
     if not geometries:
         return Choropleth([], [], legend)
     bounds = [g.bounds for g in geometries.values()]
@@ -74,15 +137,8 @@ def build(session: Session, report: CoverageReport, venue_points: list[tuple[flo
                 parts.append("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in points) + " Z")
         return " ".join(parts)
 
-    shapes = []
-    for commune in report.communes:
-        geometry = geometries.get(commune.code)
-        if geometry is None:
-            continue
-        km = report.shown_km(commune)
-        distance = "distance inconnue" if km is None else f"{french_number(km, 1)} km"
-        shapes.append(Shape(commune.code, path(geometry), band_colour(report, commune.band),
-                            f"{commune.name} ({french_number(commune.population)} hab.) : {distance}"))
-    venues = [(*xy(lon, lat), name) for lon, lat, name in venue_points
-              if min_x <= lon <= max_x and min_y <= lat <= max_y]
-    return Choropleth(shapes, venues, legend)
+    shapes = [Shape(code, path(geometries[code]), *areas[code]) for code in codes if code in geometries]
+    markers = [Marker(*xy(lon, lat), title, "venue" if number is None else "proposal", number)
+               for lon, lat, title, number in points if min_x <= lon <= max_x and min_y <= lat <= max_y]
+    # Proposals drawn last, above the venues.
+    return Choropleth(shapes, sorted(markers, key=lambda m: m.kind == "proposal"), legend)

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
-from registry.errors import NotFound
-from registry.services import accessibility, accessibility_formats, coverage, siting, territories
+from registry.errors import InvalidInput, NotFound
+from registry.services import accessibility, accessibility_formats, coverage, coverage_formats, siting, territories
 from registry.services.coverage import CommuneCoverage, CoverageReport
 from registry.services.coverage_formats import FORMATS
 from registry.services.territories import place_key
 from registry.web import choropleth
-from registry.web.api_coverage import render
+from registry.web.api_coverage import download as document_response
 from registry.web.auditor import log_in, login_required, page_context, session_user
 from registry.web.context import read_session
 
@@ -143,9 +143,9 @@ def territory(kind: str, code: str):
     except ValueError:
         return render_template("coverage/index.html", error="Tranches : des nombres séparés par des virgules.",
                                user=session_user(), sets=_sets(), mine=[], text=""), 422
-    chart = choropleth.build(read_session(), report, report.venue_points)
+    chart = choropleth.coverage_map(read_session(), report)
     return render_template("coverage/territory.html", report=report, chart=chart, user=session_user(),
-                           colours=choropleth, describe=coverage.describe_kind(kind),
+                           describe=coverage.describe_kind(kind),
                            table=communes_table(report, request.args), formats=FORMATS)
 
 
@@ -154,30 +154,57 @@ def territory(kind: str, code: str):
 def download(kind: str, code: str, fmt: str):
     if fmt not in FORMATS:
         raise NotFound("Format inconnu : csv, csv-fr, xlsx, geojson ou json.")
-    response = render(_report(kind, code), fmt, read_session())
-    response.headers["Content-Disposition"] = response.headers["Content-Disposition"].replace("inline", "attachment")
-    return response
+    return _attachment(*coverage_formats.document(read_session(), _report(kind, code), fmt))
+
+
+def _accessibility(kind: str, code: str) -> accessibility.AccessibilityReport:
+    return accessibility.compute(read_session(), kind, code.upper(), page_context(),
+                                 criteria_set=request.args.get("label") or "pass-numerique")
+
+
+def _siting(kind: str, code: str) -> siting.SitingReport:
+    """The siting the page shows: ``nombre`` venues (3), ``rayon`` km (10), ``nouveaux`` sites or not."""
+    args = request.args
+    try:
+        count, radius_km = int(args.get("nombre") or 3), float(args.get("rayon") or 10)
+    except ValueError:
+        raise InvalidInput.on("nombre", "Nombre de lieux et rayon : des nombres sont attendus.") from None
+    return siting.compute(read_session(), kind, code.upper(), page_context(),
+                          criteria_set=args.get("label") or "pass-numerique", count=count, radius_km=radius_km,
+                          new_sites=args.get("nouveaux") == "oui")
 
 
 @collectivites.get("/<any(france,region,departement,epci,commune):kind>/<code>/accessibilite")
 @coverage_page
 def accessibility_page(kind: str, code: str):
-    """The accessibility index of the territory's communes: its summary, the communes (sortable), the venues."""
-    report = accessibility.compute(read_session(), kind, code.upper(), page_context(),
-                                   criteria_set=request.args.get("label") or "pass-numerique")
+    """The accessibility index of the territory's communes (map, summary, sortable table), where to qualify next
+    (map and table), the venues' supply, downloads."""
+    report = _accessibility(kind, code)
     communes = sorted(report.communes, key=lambda c: (c.index is None, c.index if c.index is not None else 0, c.code))
-    proposals = siting.compute(read_session(), kind, code.upper(), page_context(),
-                               criteria_set=request.args.get("label") or "pass-numerique", count=3, radius_km=10)
+    proposals = _siting(kind, code)
     return render_template("coverage/accessibility.html", report=report, communes=communes, user=session_user(),
                            describe=coverage.describe_kind(kind), unit=accessibility_formats.UNIT,
-                           defaults=accessibility, siting=proposals)
+                           defaults=accessibility, siting=proposals,
+                           chart=choropleth.accessibility_map(read_session(), report, proposals))
 
 
-@collectivites.get("/<any(france,region,departement,epci,commune):kind>/<code>/accessibilite.csv")
+@collectivites.get("/<any(france,region,departement,epci,commune):kind>/<code>/accessibilite.<fmt>")
 @coverage_page
-def accessibility_download(kind: str, code: str):
-    report = accessibility.compute(read_session(), kind, code.upper(), page_context(),
-                                   criteria_set=request.args.get("label") or "pass-numerique")
-    response = Response(accessibility_formats.as_csv(report), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="accessibilite-{kind}-{code}.csv"'
+def accessibility_download(kind: str, code: str, fmt: str):
+    if fmt not in FORMATS:
+        raise NotFound("Format inconnu : csv, csv-fr, xlsx, geojson ou json.")
+    return _attachment(*accessibility_formats.index_document(read_session(), _accessibility(kind, code), fmt))
+
+
+@collectivites.get("/<any(france,region,departement,epci,commune):kind>/<code>/implantation.<fmt>")
+@coverage_page
+def siting_download(kind: str, code: str, fmt: str):
+    if fmt not in FORMATS:
+        raise NotFound("Format inconnu : csv, csv-fr, xlsx, geojson ou json.")
+    return _attachment(*accessibility_formats.siting_document(_siting(kind, code), fmt))
+
+
+def _attachment(body: bytes, media_type: str, filename: str) -> Response:
+    response = document_response(body, media_type, filename)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
