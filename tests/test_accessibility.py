@@ -52,6 +52,28 @@ def test_a_worked_example_by_hand():
     assert list(within) == [2, 2, 2, 0]
 
 
+def test_the_published_example_of_luo_and_wang_2003():
+    """Luo & Wang (2003), « Measures of spatial accessibility to health care in a GIS environment », Environment
+    and Planning B 30(6), figure 3: two physicians, a and b, one each; eleven tracts of one resident; within the
+    catchment (30) a reaches tracts 1-4, 6, 7, 9, 10, b tracts 4, 5, 8, 11 (distance 20; the others are at 40).
+    Their ratios are 1/8 and 1/4; the tracts' accessibility 0.125, 0.25, and 0.375 for tract 4, which reaches both.
+    The distances are given through ``pairs`` (as a routing plugin would), in km × 1,000."""
+    near = {"a": {1, 2, 3, 4, 6, 7, 9, 10}, "b": {4, 5, 8, 11}}
+    metres = np.array([[20_000.0 if tract in near[d] else 40_000.0 for d in "ab"] for tract in range(1, 12)])
+
+    def pairs(origins, destinations, max_m):  # origins: tracts, destinations: physicians, by their index in x
+        o, d = np.nonzero(metres[np.ix_(origins[:, 0].astype(int), destinations[:, 0].astype(int))] <= max_m)
+        return o, d, metres[origins[o, 0].astype(int), destinations[d, 0].astype(int)]
+
+    physicians = np.array([[0, 0, 1.0], [1, 0, 1.0]])
+    tracts = np.array([[t, 0, 1.0] for t in range(11)])
+    demand, ratio, index, within = accessibility.two_steps(physicians, tracts, tracts[:, :2], ((30.0, 1.0),), pairs)
+    assert list(demand) == [8, 4] and list(ratio) == [0.125, 0.25]
+    published = [0.125, 0.125, 0.125, 0.375, 0.25, 0.125, 0.125, 0.25, 0.125, 0.125, 0.25]
+    assert list(index / 1000) == pytest.approx(published, abs=1e-12)
+    assert list(within) == [1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1]
+
+
 def test_both_steps_against_brute_force():
     rng = np.random.default_rng(3)
     venues = np.column_stack([rng.uniform(2, 3, 40), rng.uniform(44, 44.8, 40), rng.uniform(0, 80, 40)])
