@@ -132,6 +132,14 @@ def run(backend: str, count: int) -> None:
                           f"{took:.2f} s{versus}, adds {proposals.greedy_population:,} inhabitants; exact "
                           f"{solved.exact_population if solved.exact_population is not None else '-'} in "
                           f"{solved.exact_seconds if solved.exact_seconds is not None else '-'} s ({solved.exact_note})")
+                    started = time.perf_counter()
+                    sites = siting.compute(session, kind, code, ctx, count=5, radius_km=10, new_sites=True)
+                    took = time.perf_counter() - started
+                    print(f"[{backend}] {kind} {code}: siting 5 with new sites at the communes ({sites.candidates:,} "
+                          f"candidates) in {took:.2f} s with the exact optimum "
+                          f"{sites.exact_seconds if sites.exact_seconds is not None else '-'} s; adds "
+                          f"{sites.greedy_population:,} (greedy), "
+                          f"{sites.exact_population if sites.exact_population is not None else '-'} (exact)")
         engine.dispose()
 
 

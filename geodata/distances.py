@@ -1,14 +1,18 @@
-"""Exact great-circle distances between many points, with a spatial index to find candidates fast.
+"""Exact great-circle distances between many points, with a spatial index to find them fast.
 
-Points are WGS84 longitudes and latitudes (numpy arrays). The STRtree works in degrees and only proposes
-candidates; every distance reported is a haversine distance in metres, so results are exact whatever the
-latitude (a degree of longitude is 78 km in Corsica and 111 km in Guyane).
+Points are WGS84 longitudes and latitudes (numpy arrays). The index is a k-d tree of the points on the unit
+sphere (SciPy's ``cKDTree``): the straight chord between two points grows with their great-circle distance, so
+the nearest by chord is the nearest on the sphere and a ball of the right chord holds exactly the points within
+a distance, whatever the latitude (a degree of longitude is 78 km in Corsica and 111 km in Guyane) and across
+the antimeridian. Every distance reported is the great-circle distance in metres, from the chord
+(2 R asin(c / 2): the haversine formula's value, to a micrometre).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import shapely
+from scipy.spatial import cKDTree
 
 EARTH_RADIUS_M = 6_371_008.8
 METRES_PER_DEGREE_LAT = np.pi * EARTH_RADIUS_M / 180
@@ -46,8 +50,21 @@ def reach_box(lon, lat, radius_m: float) -> tuple[float, float, float, float] | 
     return None if box[0] < -180 or box[2] > 180 else box
 
 
-def _boxes(lon: np.ndarray, lat: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
-    return shapely.box(*degree_box(lon, lat, radius_m))
+def unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Points on the unit sphere (x, y, z rows)."""
+    lon, lat = np.radians(np.asarray(lon, dtype=float)), np.radians(np.asarray(lat, dtype=float))
+    return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+
+
+def chord(radius_m: float) -> float:
+    """The chord of the unit sphere spanning a great-circle distance, with a margin for rounding (the distances
+    then decide)."""
+    return float(2 * np.sin(min(radius_m / (2 * EARTH_RADIUS_M), np.pi / 2))) * (1 + 1e-9) + 1e-12
+
+
+def arc_m(chords: np.ndarray) -> np.ndarray:
+    """Great-circle distances in metres of chords of the unit sphere."""
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(np.asarray(chords, dtype=float) / 2, 1.0))
 
 
 class PointIndex:
@@ -56,7 +73,7 @@ class PointIndex:
     def __init__(self, lon: np.ndarray, lat: np.ndarray) -> None:
         self.lon = np.asarray(lon, dtype=float)
         self.lat = np.asarray(lat, dtype=float)
-        self.tree = shapely.STRtree(shapely.points(self.lon, self.lat))
+        self.tree = cKDTree(unit_vectors(self.lon, self.lat)) if len(self.lon) else None
 
     def __len__(self) -> int:
         return len(self.lon)
@@ -67,28 +84,16 @@ class PointIndex:
         if not len(self) or not len(lon):
             empty = np.array([], dtype=int)
             return empty, empty, np.array([], dtype=float)
-        query, found = self.tree.query(_boxes(lon, lat, np.full(len(lon), float(radius_m))), predicate="intersects")
-        distances = haversine_m(lon[query], lat[query], self.lon[found], self.lat[found])
+        pairs = cKDTree(unit_vectors(lon, lat)).sparse_distance_matrix(self.tree, chord(float(radius_m)),
+                                                                        output_type="ndarray")
+        query, found, distances = pairs["i"].astype(int), pairs["j"].astype(int), arc_m(pairs["v"])
         keep = distances <= radius_m
         return query[keep], found[keep], distances[keep]
 
     def nearest(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each query point: the index of the nearest point and its distance in metres (-1, inf if none)."""
         lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-        best_index = np.full(len(lon), -1)
-        best_distance = np.full(len(lon), np.inf)
         if not len(self) or not len(lon):
-            return best_index, best_distance
-        query, guess = self.tree.query_nearest(shapely.points(lon, lat), all_matches=False)
-        # The nearest in degrees is not always the nearest in metres: it bounds the search, then exact distances.
-        bound = haversine_m(lon[query], lat[query], self.lon[guess], self.lat[guess]) * (1 + 1e-9) + 1e-6
-        radius = np.full(len(lon), np.inf)
-        radius[query] = bound
-        pairs_query, pairs_found = self.tree.query(_boxes(lon, lat, radius), predicate="intersects")
-        distances = haversine_m(lon[pairs_query], lat[pairs_query], self.lon[pairs_found], self.lat[pairs_found])
-        order = np.lexsort((distances, pairs_query))
-        pairs_query, pairs_found, distances = pairs_query[order], pairs_found[order], distances[order]
-        first = np.unique(pairs_query, return_index=True)[1]
-        best_index[pairs_query[first]] = pairs_found[first]
-        best_distance[pairs_query[first]] = distances[first]
-        return best_index, best_distance
+            return np.full(len(lon), -1), np.full(len(lon), np.inf)
+        chords, found = self.tree.query(unit_vectors(lon, lat), k=1)
+        return found.astype(int), arc_m(chords)

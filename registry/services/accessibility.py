@@ -169,9 +169,10 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     codes, people = _populated_communes(session, np.array([v.lon for v in report.venues]),
                                         np.array([v.lat for v in report.venues]), reach_m)
     people[:, 2] *= _demand_weights(ctx, codes, report)
+    pairs = _memoised(_distances(ctx))  # step 2 and the marginal gains ask for the same pairs (France: step 1 too)
+    places = np.array([[c.lon, c.lat] for c in placed + zone_points])
     demand, ratio, access, within = two_steps(
-        np.array([[v.lon, v.lat, v.supply] for v in report.venues]), people,
-        np.array([[c.lon, c.lat] for c in placed + zone_points]), steps, _distances(ctx))
+        np.array([[v.lon, v.lat, v.supply] for v in report.venues]), people, places, steps, pairs)
     for venue, weighted, share in zip(report.venues, demand, ratio):
         venue.demand, venue.ratio = float(weighted), float(share)
     for commune, value, count in zip(placed + zone_points, access, within):
@@ -182,10 +183,11 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
         report.zones = zones.coverage_figures(
             found_zones, {c.code: (c.population, c.underserved if c.index is not None else None)
                           for c in report.communes}, underserved, f"indice sous {threshold:g} h")
-    underserved = np.array([c.underserved for c in placed])
+    # The communes « sous-dotées », not the zones' points (their inhabitants are the communes').
+    underserved = np.array([c.underserved for c in placed] + [False] * len(zone_points))
     gains = marginal_gains(np.array([[v.lon, v.lat] for v in report.venues]), demand,
-                           np.array([[c.lon, c.lat, c.population] for c in placed]), underserved, steps,
-                           _distances(ctx))
+                           np.column_stack([places, [c.population for c in placed] + [0] * len(zone_points)]),
+                           underserved, steps, pairs)
     for venue, gain in zip(report.venues, gains):
         venue.gain_for_underserved = float(gain)
     return report
@@ -213,6 +215,19 @@ def great_circle_pairs(origins: np.ndarray, destinations: np.ndarray, max_m: flo
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(origin indexes, destination indexes, metres) of the pairs within ``max_m``, great-circle."""
     return PointIndex(destinations[:, 0], destinations[:, 1]).within(origins[:, 0], origins[:, 1], max_m)
+
+
+def _memoised(pairs: Pairs) -> Pairs:
+    """``pairs`` asked once for each set of origins, destinations and reach."""
+    known: dict[tuple[bytes, bytes, float], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def cached(origins: np.ndarray, destinations: np.ndarray, max_m: float):
+        key = (np.ascontiguousarray(origins).tobytes(), np.ascontiguousarray(destinations).tobytes(), max_m)
+        if key not in known:
+            known[key] = pairs(origins, destinations, max_m)
+        return known[key]
+
+    return cached
 
 
 def _distances(ctx: Context) -> Pairs:
@@ -263,11 +278,11 @@ def _venues(session: Session, criteria_set: str, today: date, placed: list[Commu
         around = venues_within_reach(session, [c.lon for c in placed], [c.lat for c in placed], reach_m)
         statement = statement if around is None else statement.where(around)
     rows = session.execute(statement).all()
-    facts = fact_values.current_values(session, [row[0] for row in rows])
+    trained = fact_values.latest_of(session, "trained_mediators", statement.with_only_columns(Venue.pk).order_by(None))
     venues = []
     for pk, venue_id, nom, lon, lat, horaires in rows:
         opening = hours.weekly_opening(horaires)
-        mediators = facts.get(pk, {}).get("trained_mediators")
+        mediators = trained.get(pk)
         known = isinstance(mediators, int) and not isinstance(mediators, bool) and mediators >= 0
         venues.append(VenueSupply(str(venue_id), nom, lon, lat,
                                   opening.hours if opening else DEFAULT_WEEKLY_HOURS,
@@ -278,10 +293,10 @@ def _venues(session: Session, criteria_set: str, today: date, placed: list[Commu
 def _populated_communes(session: Session, lon: np.ndarray, lat: np.ndarray, reach_m: float
                         ) -> tuple[list[str], np.ndarray]:
     """The codes and (lon, lat, population) of the communes with a reference point within the box of the
-    venues' reach."""
+    venues' reach, by code (as the territory's communes: for France, the same points)."""
     x, y = func.ST_X(Territory.reference_point), func.ST_Y(Territory.reference_point)
-    statement = select(Territory.code, x, y, Territory.population).where(Territory.kind == "commune",
-                                                                         Territory.reference_point.is_not(None))
+    statement = select(Territory.code, x, y, Territory.population).where(
+        Territory.kind == "commune", Territory.reference_point.is_not(None)).order_by(Territory.code)
     box = reach_box(lon, lat, reach_m)
     if box is not None:  # (else every commune: the reach crosses the antimeridian)
         statement = statement.where(x.between(box[0], box[2]), y.between(box[1], box[3]))

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from registry.eligibility import VENUE_FACTS, VenueFacts
@@ -29,6 +29,15 @@ def current_values(session: Session, venue_pks: Iterable[int]) -> dict[int, dict
     for venue_pk, name, value_type, value in rows:
         values[venue_pk][name] = _typed(value_type, value)
     return values
+
+
+def latest_of(session: Session, name: str, venue_pks: Select) -> dict[int, Any]:
+    """The latest value of one fact, typed, for the venues whose pks ``venue_pks`` selects (a subquery: no list
+    of thousands of pks sent)."""
+    rows = session.execute(select(AuditFact.venue_pk, AuditFact.value_type, AuditFact.value)
+                           .where(AuditFact.name == name, AuditFact.venue_pk.in_(venue_pks))
+                           .order_by(AuditFact.recorded_at, AuditFact.pk))
+    return {venue_pk: _typed(value_type, value) for venue_pk, value_type, value in rows}
 
 
 def venue_facts(session: Session, venue: Venue, today: date | None = None) -> VenueFacts:
