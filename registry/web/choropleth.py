@@ -74,7 +74,7 @@ def coverage_map(session: Session, report: CoverageReport) -> Choropleth:
 def index_classes(threshold: float) -> list[tuple[str, str]]:
     """The index's classes (label, colour), best first: twice the threshold and more, the threshold to twice it,
     below it (« sous-dotée »), no venue within reach."""
-    t, t2 = french_number(threshold, 1), french_number(2 * threshold, 1)
+    t, t2 = (french_number(h, 0 if float(h).is_integer() else 1) for h in (threshold, 2 * threshold))
     return [(f"{t2} h et plus", COLOURS[0]), (f"de {t} à {t2} h", COLOURS[1]),
             (f"moins de {t} h : sous-dotée", COLOURS[2]), ("aucun lieu qualifié à portée", COLOURS[3]),
             ("indice inconnu", UNKNOWN)]
