@@ -14,7 +14,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from geodata.boundaries import BoundaryFileError
 from geodata.reference import KIND_LABELS, KINDS
-from registry import cli_exchange, create_app, migrations
+from registry import cli_exchange, cli_french, create_app, migrations
 from registry.db import DatabaseUnavailable, make_engine
 from registry.errors import RegistryError
 from registry.formats import ZoneFields
@@ -25,6 +25,9 @@ from registry.services import (accessibility, accessibility_formats, coverage, c
 from registry.services.context import Context
 from registry.wording import french_number
 from registry.web.context import database
+
+
+cli_french.install()
 
 
 def _friendly_errors(command: Callable) -> Callable:
@@ -382,8 +385,8 @@ def coverage_command(territory: str, criteria_set: str, bands: str, output: str,
 def accessibility_command(territory: str, criteria_set: str, steps: str | None, threshold: float,
                           output: str, output_file: Path | None) -> None:
     """Indice d'accessibilité (E2SFCA) des communes d'un territoire (departement:12, epci:<siren>… ou france)."""
-    _needs_schema()
     _check_output(output, output_file)
+    _needs_schema()
     kind, code = coverage.parse_target(territory)
     with database().session() as session:
         report = accessibility.compute(session, kind, code, _context("registry accessibility"), criteria_set,
@@ -411,8 +414,8 @@ def accessibility_command(territory: str, criteria_set: str, steps: str | None, 
 def siting_command(territory: str, criteria_set: str, count: int, radius_km: float, new_sites: bool, output: str,
                    output_file: Path | None) -> None:
     """Où qualifier ensuite : les lieux recensés qui rapprochent le plus d'habitants d'un lieu qualifié."""
-    _needs_schema()
     _check_output(output, output_file)
+    _needs_schema()
     kind, code = coverage.parse_target(territory)
     with database().session() as session:
         report = siting.compute(session, kind, code, _context("registry siting"), criteria_set, count, radius_km,

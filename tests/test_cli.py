@@ -157,3 +157,35 @@ def test_failed_boundary_import_leaves_venues_alone(run, database_url, session):
     run(database_url, "territories", "import-boundaries", "/nonexistent.geojson")
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(Venue)) == count
+
+
+def _commands(group, prefix=()):
+    """Every command of the CLI, as the words that call it."""
+    import click
+
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+        else:
+            yield (*prefix, name)
+
+
+@pytest.mark.parametrize("args", [["siting"], ["siting", "departement:12", "--count", "abc"], ["sitting"],
+                                  ["siting", "departement:12", "extra"], ["zones", "import", "/absent", "--kind", "Q"],
+                                  ["coverage", "departement:12", "--format", "ods"], ["tokens", "create", "--nom"],
+                                  ["accessibility", "departement:12", "--format", "xlsx"]])
+def test_usage_errors_read_in_french(args, empty_database_url):
+    """Click frames our French messages: the frame speaks French too (« Erreur : », « Utilisation : »)."""
+    result = CliRunner().invoke(main, args, env={"REGISTRY_DATABASE_URL": empty_database_url})
+    assert result.exit_code == 2, result.output
+    assert "Erreur : " in result.output and "Utilisation : " in result.output, result.output
+    for english in ("Error:", "Usage:", "Try '", "Invalid value", "Missing argument", "No such", "Got unexpected",
+                    "Did you mean", "is not one of", "does not exist"):
+        assert english not in result.output, result.output
+
+
+def test_every_command_offers_help_in_french():
+    for words in _commands(main):
+        result = CliRunner().invoke(main, [*words, "--help"])
+        assert result.exit_code == 0 and "Afficher ce message et quitter." in result.output, (words, result.output)
+        assert "Show this message" not in result.output, words
