@@ -347,12 +347,12 @@ def _write_document(body: bytes, output_file: Path | None) -> None:
 @_friendly_errors
 def coverage_command(territory: str, criteria_set: str, bands: str, output: str, output_file: Path | None) -> None:
     """Couverture d'un territoire (departement:12, epci:<siren>, region:76, commune:12202 ou france)."""
-    _needs_schema()
     try:
         distances = tuple(float(b) for b in bands.split(","))
     except ValueError:
         raise click.BadParameter("distances en km séparées par des virgules (ex. 5,10,20)", param_hint="--bands")
     _check_output(output, output_file)
+    _needs_schema()
     kind, code = coverage.parse_target(territory)
     with database().session() as session:
         with _progressbar("Couverture") as advance:

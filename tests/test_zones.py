@@ -80,6 +80,12 @@ def test_zones_of_communes_and_of_polygons_in_coverage_and_in_the_index(ctx, ses
     ("vrai.geojson", json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"code": "Z2", "population": True}, "geometry": square(2.5, 44.3)}]}),
      ["vrai.geojson", "entité 1", "population « True » illisible"]),
+    ("decimale.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "Z3", "population": 1500.5}, "geometry": square(2.5, 44.3)}]}),
+     ["decimale.geojson", "entité 1", "population « 1500.5 » illisible"]),  # not cut to 1500
+    ("sans-geometrie.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "Z4"}, "geometry": None}]}),
+     ["sans-geometrie.geojson", "entité 1", "ni communes ni polygone"]),
 ])
 def test_bad_zone_files_are_refused_naming_file_line_and_field(database_url, session, tmp_path, name, content,
                                                                words):
@@ -133,3 +139,31 @@ def test_a_file_no_reader_knows_is_refused_naming_the_formats(database_url, sess
                                 env={"REGISTRY_DATABASE_URL": database_url})
     assert result.exit_code == 0 and "CSV de communes" in result.output, result.output
     assert [z.communes for z in session.query(PriorityZone)] == [["12202"]]
+
+
+def test_a_population_given_for_a_list_of_communes_is_named_not_kept(app, session, tmp_path):
+    """A list of communes counts its communes' inhabitants: a reader's own figure for it is reported, not kept."""
+    from registry import hookimpl
+    from registry.formats import ZoneReader, ZoneRecord
+    from registry.plugins import make_plugin_manager
+
+    class Counted(ZoneReader):
+        name, title = "liste-comptee", "Liste comptée"
+
+        def matches(self, path):
+            return 50
+
+        def read(self, path, kind, fields):
+            return [ZoneRecord("ligne 2", "Z1", "Centre", communes=["12202"], population=999)], []
+
+    class Plugin:
+        @hookimpl
+        def registry_zone_readers(self):
+            return [Counted()]
+
+    ctx = Context("t", plugins=make_plugin_manager(extra=[Plugin()]), catalogue=app.extensions["registry.criteria"])
+    path = tmp_path / "z.txt"
+    path.write_text("x", encoding="utf-8")
+    imported = zones.import_file(session, path, "FRR", ctx)
+    assert any("population" in name for name in imported.ignored_fields)
+    assert [z.population for z in session.query(PriorityZone)] == [None]

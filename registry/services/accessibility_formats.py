@@ -99,7 +99,7 @@ def index_document(session: Session, report: AccessibilityReport, output: str) -
 def _index_summary(report: AccessibilityReport) -> list[list]:
     mean = "" if report.mean_index is None else round(report.mean_index, 4)
     return [[f"Accessibilité : {report.name}", f"label « {report.label} »",
-             f"au {report.computed_on.strftime('%d/%m/%Y')}"], [],
+             f"au {report.computed_on.strftime('%d/%m/%Y')}"], [], ["Paramètres"],
             ["Méthode", METHOD], ["Unité", UNIT], ["Demande", DEMAND[report.demand_weighted]],
             ["Paliers", ", ".join(f"{weight:.2f} jusqu'à {km:g} km".replace(".", ",") for km, weight in report.steps)],
             ["Seuil de sous-dotation (h)", report.threshold], [],
@@ -125,7 +125,7 @@ def siting_document(report: SitingReport, output: str) -> tuple[bytes, str, str]
         book.table("Propositions", rows, PROPOSAL_COLUMNS, frozen=3)
         book.lines("Synthèse", [
             [f"Où qualifier ensuite : {report.name}", f"label « {report.label} »",
-             f"au {report.computed_on.strftime('%d/%m/%Y')}"], [],
+             f"au {report.computed_on.strftime('%d/%m/%Y')}"], [], ["Paramètres et résultat"],
             ["Rayon (km)", report.radius_km], ["Lieux proposés au plus", report.count],
             ["Candidats", report.candidates],
             ["Nouveaux sites aux points des communes", "oui" if report.new_sites else "non"],

@@ -58,8 +58,7 @@ def to_csv_fr(rows: Sequence[Row], columns: dict[str, str]) -> bytes:
     """CSV for a French spreadsheet: headings in French, semicolons, decimal commas, UTF-8 with a byte-order mark
     (so that Excel reads the accents), CRLF line ends."""
     out = io.StringIO()
-    writer = SafeDictWriter(out, fieldnames=list(columns), delimiter=";", lineterminator="\r\n",
-                            extrasaction="ignore")
+    writer = SafeDictWriter(out, fieldnames=list(columns), delimiter=";", lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
         writer.writerow({k: str(v).replace(".", ",") if isinstance(v, float) else v for k, v in row.items()})

@@ -56,6 +56,9 @@ def import_file(session: Session, path: Path, kind: str, ctx: Context, fields: Z
         raise InvalidInput.on("fichier", f"{path.name} : octet {exc.start + 1} illisible en UTF-8 ; enregistrez "
                                          "le fichier en UTF-8.") from None
     rows = [_row(session, path, record, fields) for record in records]
+    if any(r.geometry is None and r.population is not None for r in records):
+        # A list of communes counts its communes' inhabitants: the file's own figure is not kept, and said so.
+        ignored = [*ignored, "population des zones de communes (celle de leurs communes est comptée)"]
     report = ZoneImport(kind, len(rows), reader.title, ignored_fields=ignored)
     known = set(session.scalars(select(Territory.code).where(Territory.kind == "commune")))
     for row in rows:
@@ -96,7 +99,7 @@ def _row(session: Session, path: Path, record: ZoneRecord, fields: ZoneFields) -
            "longitude": None, "latitude": None, "boundary": None}
     if record.geometry is None:
         if not communes:
-            raise InvalidInput.on("code_commune", f"{where} : ni communes ni polygone.")
+            raise InvalidInput.on("geometry", f"{where} : ni communes ni polygone.")
         return row
     try:
         geometry = shape(record.geometry)
@@ -106,7 +109,7 @@ def _row(session: Session, path: Path, record: ZoneRecord, fields: ZoneFields) -
         raise InvalidInput.on("geometry", f"{where} : un polygone est attendu.")
     population = record.population
     if population is not None and (isinstance(population, bool) or not isinstance(population, (int, float))
-                                   or population < 0 or population != population):
+                                   or not float(population).is_integer() or population < 0):
         raise InvalidInput.on(fields.population or "population", f"{where} : population « {population} » illisible.")
     point = geometry.point_on_surface()
     commune = territories.commune_at(session, point.x, point.y)

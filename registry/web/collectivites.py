@@ -166,9 +166,13 @@ def _siting(kind: str, code: str) -> siting.SitingReport:
     """The siting the page shows: ``nombre`` venues (3), ``rayon`` km (10), ``nouveaux`` sites or not."""
     args = request.args
     try:
-        count, radius_km = int(args.get("nombre") or 3), float(args.get("rayon") or 10)
+        count = int(args.get("nombre") or 3)
     except ValueError:
-        raise InvalidInput.on("nombre", "Nombre de lieux et rayon : des nombres sont attendus.") from None
+        raise InvalidInput.on("nombre", "Un nombre entier de lieux est attendu.") from None
+    try:
+        radius_km = float((args.get("rayon") or "10").replace(",", "."))
+    except ValueError:
+        raise InvalidInput.on("rayon", "Un rayon en km est attendu (ex. 10 ou 7,5).") from None
     return siting.compute(read_session(), kind, code.upper(), page_context(),
                           criteria_set=args.get("label") or "pass-numerique", count=count, radius_km=radius_km,
                           new_sites=args.get("nouveaux") == "oui")
