@@ -10,6 +10,9 @@ the antimeridian. Every distance reported is the great-circle distance in metres
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 import shapely
 from scipy.spatial import cKDTree
@@ -48,6 +51,32 @@ def reach_box(lon, lat, radius_m: float) -> tuple[float, float, float, float] | 
     west, south, east, north = degree_box(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), radius_m)
     box = (float(np.min(west)), float(np.min(south)), float(np.max(east)), float(np.max(north)))
     return None if box[0] < -180 or box[2] > 180 else box
+
+
+@dataclass(frozen=True)
+class BoxCircle:
+    """A lon/lat box's centre and the radius of a circle holding all of it: a walk outwards from the centre that
+    stops at the radius has met every point of the box."""
+
+    lon: float
+    lat: float
+    radius_m: float
+    compact: bool  # its sides within 4:1 (in metres): the circle is at most 3.3 times the box
+
+
+def box_circle(box: tuple[float, float, float, float]) -> BoxCircle:
+    """The circle around ``box`` (min lon, min lat, max lon, max lat, min before max). Along a side the distance
+    from the centre grows towards the corners (the box at most 180° wide), so the farthest corner bounds the box;
+    1 % and a metre more cover the ellipsoid's distances (which differ from the sphere's by less than 0.6 %).
+    A box wider than 180° gets the whole sphere."""
+    west, south, east, north = box
+    lon, lat = (west + east) / 2, (south + north) / 2
+    if east - west > 180:
+        return BoxCircle(lon, lat, math.pi * EARTH_RADIUS_M * 1.01 + 1, False)
+    corners = haversine_m(lon, lat, [west, west, east, east], [south, north, south, north])
+    width, height = float(haversine_m(west, lat, east, lat)), float(haversine_m(lon, south, lon, north))
+    compact = 0 < width <= 4 * height and 0 < height <= 4 * width
+    return BoxCircle(lon, lat, float(np.max(corners)) * 1.01 + 1, compact)
 
 
 def unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

@@ -137,3 +137,26 @@ def test_a_reach_box_holds_every_point_within_reach_or_says_it_cannot():
     assert near.any() and not (near & ~inside).any()
     assert reach_box(np.array([-178.1]), np.array([-14.3]), 300_000) is None  # 2.8° of longitude west
     assert reach_box(np.array([179.95]), np.array([-16.0]), 20_000) is None
+
+
+def test_a_box_circle_holds_every_point_of_the_box():
+    """``box_circle``: a box's page walks outwards from its centre and stops at the circle; every point of the box
+    (corners, sides, inside; small and large boxes, north and south, overseas) lies within it, and long thin
+    boxes are told apart (their circle is far larger than they are)."""
+    import numpy as np
+
+    from geodata.distances import box_circle, haversine_m
+
+    rng = np.random.default_rng(3)
+    for box in [(2.47, 44.26, 2.73, 44.44), (-5.2, 41.3, 9.6, 51.1), (55.2, -21.4, 55.9, -20.8),
+                (-61.9, 15.8, -61.0, 16.6), (-179.0, -60.0, 179.0, 60.0), (0.0, 70.0, 40.0, 89.9)]:
+        circle = box_circle(box)
+        west, south, east, north = box
+        lon = np.concatenate([rng.uniform(west, east, 4000), [west, east, west, east], np.full(200, west)])
+        lat = np.concatenate([rng.uniform(south, north, 4000), [south, south, north, north],
+                              rng.uniform(south, north, 200)])
+        assert haversine_m(circle.lon, circle.lat, lon, lat).max() <= circle.radius_m, box
+        assert east - west > 180 or circle.radius_m < haversine_m(west, south, east, north) * 1.02 + 1
+    assert box_circle((2.47, 44.26, 2.73, 44.44)).compact and box_circle((-5.2, 41.3, 9.6, 51.1)).compact
+    assert not box_circle((-5.0, 46.0, 9.0, 46.2)).compact and not box_circle((2.0, 40.0, 2.1, 50.0)).compact
+    assert not box_circle((-179.0, -60.0, 179.0, 60.0)).compact

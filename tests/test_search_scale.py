@@ -75,18 +75,21 @@ def test_every_search_page_is_one_statement(app, session, places, shape):
                                   ITEMS + "?limit=1&sortby=-nom"])
 def test_counts_are_exact_up_to_the_bound_then_said_to_be_more(client, places, monkeypatch, path):
     """Whatever the bound, every page tells the truth about the matches (exactly, or « more than »), a next page
-    exactly when there is one, and the pages hold every match once."""
+    exactly when there is one, and the pages hold every match once. A box's page counts as far as it reads
+    (its end): the last page, exactly."""
+    box = "bbox=" in path
     for bound in (1, 2, 3, 5, 1000):
         monkeypatch.setattr(search, "COUNT_BOUND", bound)
         seen, url = [], path
         while url:
             body = client.get(url).get_json()
+            seen += [f["properties"]["nom"] for f in body["features"]]
             if "numberMatched" in body:
                 assert body["numberMatched"] == len(PLACES)
+                assert not box or len(seen) == len(PLACES)
             else:
                 more_than = body["numberMatchedMoreThan"]
-                assert more_than < len(PLACES) and more_than >= min(bound, len(PLACES) - 1)
-            seen += [f["properties"]["nom"] for f in body["features"]]
+                assert more_than < len(PLACES) and more_than >= min(len(seen) if box else bound, len(PLACES) - 1)
             url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
             assert url is None or len(seen) < len(PLACES)
         assert sorted(seen) == sorted(p[0] for p in PLACES), bound
@@ -157,8 +160,27 @@ def test_postgresql_plans_a_filtered_search_for_its_values(app, session, places)
                                                                                   f"1{n}%"]}), ctx)
         search.search(session, search.SearchQuery(bbox=(2.5, 44.28, 2.6 + n / 100, 44.37)), ctx)
     prepared = connection.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
-    assert any("&&" in statement for statement in prepared)
+    assert any("ST_DWithin" in statement for statement in prepared)  # the box walked from its centre
     assert not any("LIKE" in statement for statement in prepared), prepared
     settings = {name: connection.exec_driver_sql(f"SHOW {name}").scalar()
                 for name in ("jit", "max_parallel_workers_per_gather")}
     assert settings == {"jit": "off", "max_parallel_workers_per_gather": "0"}
+
+
+def test_a_box_pages_from_its_centre_outwards(client, places):
+    """Unsorted, a box's venues come nearest its centre first (the spatial index cuts the page; no sort of every
+    match), each once across the pages; sorted by name when asked."""
+    west, south, east, north = 2.0, 44.0, 3.2, 44.6
+    inside = {p[0]: p for p in PLACES if west <= p[1] <= east and south <= p[2] <= north}
+    seen, url = [], f"{SEARCH}?bbox={west},{south},{east},{north}&per_page=1"
+    while url:
+        body = client.get(url).get_json()
+        seen += [f["properties"]["nom"] for f in body["features"]]
+        url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
+    assert len(inside) > 2 and sorted(seen) == sorted(inside)
+    centre = ((west + east) / 2, (south + north) / 2)
+    distances = [haversine_m(*centre, inside[name][1], inside[name][2]) for name in seen]
+    assert distances == sorted(distances) and seen != sorted(inside)  # (the names do not happen to agree)
+    by_name = client.get(ITEMS, query_string={"bbox": f"{west},{south},{east},{north}", "sortby": "nom"}).get_json()
+    assert [f["properties"]["nom"] for f in by_name["features"]] == sorted(inside)
+    assert by_name["numberMatched"] == len(inside)

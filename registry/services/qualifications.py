@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Text, and_, cast, func, or_, select
@@ -247,12 +248,17 @@ def labels_column(session: Session, venue_pk: ColumnElement, today: date | Colum
 
 def labels_from_column(text: str | None, ctx: Context) -> list[dict[str, Any]]:
     """What ``labels_column`` gave, as ``labels_for`` gives it for one venue."""
-    labels = []
-    for item in sorted(load_json(text) or [], key=lambda item: item["s"]):
-        criteria_set = ctx.catalogue.sets.get(item["s"])
-        labels.append({"criteria_set": item["s"], "valid_until": date.fromisoformat(item["u"]) if item["u"] else None,
-                       "label": criteria_set.label if criteria_set else item["s"]})
-    return labels
+    sets = ctx.catalogue.sets
+    return [{"criteria_set": name, "valid_until": until, "label": sets[name].label if name in sets else name}
+            for name, until in _labels_read(text)]
+
+
+@lru_cache(maxsize=4096)
+def _labels_read(text: str | None) -> tuple[tuple[str, date | None], ...]:
+    """``labels_column``'s JSON text as (criteria set, valid until) by criteria set (read once for the many
+    venues sharing it)."""
+    items = sorted(load_json(text) or [], key=lambda item: item["s"])
+    return tuple((item["s"], date.fromisoformat(item["u"]) if item["u"] else None) for item in items)
 
 
 def attach_labels(session: Session, venues: list[Venue], ctx: Context) -> list[Venue]:

@@ -16,7 +16,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, select
 from sqlalchemy.orm import Session
 
-from geodata.distances import degree_box
+from geodata.distances import box_circle, degree_box
 from geodata.reference import parse_territory_ref
 from registry import crs, hours, spatial
 from registry.db import is_sqlite, load_json
@@ -164,15 +164,18 @@ def is_open(expression: str | None, moment: datetime) -> bool | None:
 
 
 def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, limit: int = 20) -> SearchResult:
-    """Qualified venues matching ``query``, nearest first for a ``near`` search, else by name, with their labels,
-    in one statement (the page and its count).
+    """Qualified venues matching ``query``, nearest first for a ``near`` search, from the box's centre outwards for
+    a ``bbox`` one (unless sorted), else by name, with their labels, in one statement (the page and its count).
 
     The matches are counted up to ``COUNT_BOUND`` (or the page's end): ``total`` when fewer, else ``more_than``.
-    Neither for a ``near`` search without a radius: every qualified venue of France matches it.
+    A box's page is cut by the spatial index, its matches counted as far as the page reads them (a box of a
+    country holds it all): exactly when it holds the last one, else « more than » the page's end. A ``near``
+    search without a radius is not counted: every qualified venue of France matches it.
     """
     shape, params, extra = _prepare(session, query, ctx, offset, limit)
     sqlite = shape.sqlite
     connection = session.connection()
+    centred = query.bbox is not None and query.near is None and not query.sort
     if query.near:
         params["here"] = spatial.point_wkt(*query.near)
         if query.radius_km:
@@ -183,12 +186,28 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
         else:  # SpatiaLite's index holds boxes, and hours are no SQL: the smallest circle holding the page
             shape = replace(shape, within=True)
             _widen_until_enough(connection, plan(session, shape, extra), params, query, offset + limit, sqlite)
+    elif centred:
+        circle = box_circle(query.bbox)
+        params["here"] = spatial.point_wkt(circle.lon, circle.lat)
+        # The KNN index walks outwards from the centre, bounded by the circle, and stops at the page's end. A
+        # long thin box (its circle much larger than itself), hours (no SQL) and SpatiaLite sort the box's matches.
+        walk = not sqlite and not query.by_hours and circle.compact
+        if walk:
+            params.update(zip(("west", "south", "east", "north"), query.bbox), reach_m=circle.radius_m)
+        shape = replace(shape, near=True, nearest=walk, boxed=walk, bbox=not walk)
     statements = plan(session, shape, extra)
-    at_most = params["at_most"] = max(COUNT_BOUND, offset + limit) + 1
+    at_most = params["at_most"] = (offset + limit if centred else max(COUNT_BOUND, offset + limit)) + 1
+    if centred and shape.nearest:  # one venue past the page tells whether there are more
+        params["limit"], params["page_end"] = limit + 1, offset + limit + 1
     if not query.by_hours:
         rows = connection.execute(statements.page, params).all()
-        counted = rows[0].total if rows else (
-            connection.execute(statements.count, params).scalar() if offset and not shape.nearest else 0)
+        if centred and shape.nearest:
+            counted = (offset + len(rows) if rows or not offset
+                       else connection.execute(statements.count, params).scalar())
+            rows = rows[:limit]
+        else:
+            counted = rows[0].total if rows else (
+                connection.execute(statements.count, params).scalar() if offset and not shape.nearest else 0)
     else:
         open_pks = _open_pks(connection, statements.candidates, params, query)
         counted = len(open_pks)
@@ -234,6 +253,7 @@ def map_view(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> M
     page), else clusters of grid cells sized for ``zoom`` (one grouped query; the page is never read; with
     ``open_at``, the open candidates grouped here, hours being no SQL)."""
     shape, params, extra = _prepare(session, query, ctx, 0, MAP_POINTS)
+    by_name = replace(query, sort=query.sort or ("nom",))  # a view's few venues are listed by name
     connection = session.connection()
     statements = plan(session, shape, extra)
     cell = 360 * CLUSTER_PIXELS / (256 * 2 ** max(0, min(zoom, 22)))
@@ -241,7 +261,7 @@ def map_view(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> M
         open_points = [(row[4], row[5]) for row in connection.execute(statements.candidates, params)
                        if row[4] is not None and query.hours_match(effective_hours(row[2], row[3]))]
         if len(open_points) <= MAP_POINTS:
-            result = search(session, query, ctx, 0, MAP_POINTS)
+            result = search(session, by_name, ctx, 0, MAP_POINTS)
             return MapView(result.total or 0, result=result)
         return _view_of(_grid(open_points, cell))
     key = (str(session.get_bind().url), shape, cell, tuple(sorted((name, repr(value)) for name, value in params.items())))
@@ -250,7 +270,7 @@ def map_view(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> M
     if known is not None and known[0] == version:  # (kept views are clusters: more than MAP_POINTS matches)
         return known[1]
     if connection.execute(statements.count, {**params, "at_most": MAP_POINTS + 1}).scalar() <= MAP_POINTS:
-        result = search(session, query, ctx, 0, MAP_POINTS)
+        result = search(session, by_name, ctx, 0, MAP_POINTS)
         return MapView(result.total or 0, result=result)
     rows = connection.execute(statements.cells, {**params, "cell": cell}).all()
     view = _view_of([Cluster(row.n, row.lon, row.lat, (row.west, row.south, row.east, row.north)) for row in rows])

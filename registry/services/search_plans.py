@@ -52,6 +52,9 @@ class Shape:
     within: bool = False  # near, with a radius (given or automatic): parameters ``radius_m`` (+ ``near_box``)
     nearest: bool = False  # near without a radius: the page walks the KNN index (PostgreSQL), no total
     bbox: bool = False
+    #: A box walked from its centre (PostgreSQL's KNN index): its circle (``here``, ``reach_m``) bounds the walk,
+    #: its sides (``west``, ``south``, ``east``, ``north``) decide; ``bbox`` is then unset.
+    boxed: bool = False
     territory: str | None = None  # kind
     outlined: bool = False  # the territory's boundary was imported
     lists: tuple[tuple[str, int], ...] = ()  # (filter, number of values)
@@ -191,6 +194,8 @@ def _matching(session: Session, shape: Shape, today: ColumnElement) -> Select:
         statement = statement.where(venue_in_box(session, spatial.from_wkt(bindparam("bbox", type_=Text))))
     if shape.within:
         statement = statement.where(_within(session))
+    if shape.boxed:
+        statement = statement.where(_boxed())
     if shape.territory:
         code = bindparam("territory", type_=Text)
         if shape.territory == "departement" and not shape.sqlite:  # a page by name walks migration 0018's index
@@ -255,6 +260,16 @@ def _geography(geometry: ColumnElement) -> ColumnElement:
 def _knn(here: ColumnElement) -> ColumnElement:
     """PostGIS's index-assisted distance ordering (the sphere's great circle, as ``ix_venues_geog`` holds it)."""
     return _geography(Venue.geom).op("<->")(_geography(here))
+
+
+def _boxed() -> ColumnElement:
+    """Within the circle around the box (the geography index, the one the KNN walk reads) and inside the box (its
+    sides compared; the venues are points)."""
+    here = spatial.from_wkt(bindparam("here", type_=Text))
+    x, y = func.ST_X(Venue.geom), func.ST_Y(Venue.geom)
+    return and_(func.ST_DWithin(_geography(Venue.geom), _geography(here), bindparam("reach_m", type_=Float), False),
+                x.between(bindparam("west", type_=Float), bindparam("east", type_=Float)),
+                y.between(bindparam("south", type_=Float), bindparam("north", type_=Float)))
 
 
 def _within(session: Session) -> ColumnElement:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -108,26 +109,48 @@ def feature(venue, distance: float | None, labels: list[dict], now: datetime | N
             decode_lists: bool = False) -> dict:
     """A venue (a ``Venue``, or a search row with its lists as JSON text) as a GeoJSON feature with its public
     fields, labels, distance, and its hours in plain French with its closures' notices and whether it is open
-    ``now`` (default: now in Paris; ``null`` when its hours cannot be read), closures included. Values stay Python's (dates, UUIDs): ``json_response`` writes
-    them, and a row's lists as their JSON text, unless ``decode_lists``."""
+    ``now`` (default: now in Paris; ``null`` when its hours cannot be read), closures included. Values stay
+    Python's (dates, UUIDs): ``json_response`` writes them, and a row's lists as their JSON text, unless
+    ``decode_lists``."""
     properties = search.public_properties(venue)  # dumped without marshmallow: the public search's hot path
     for name in LIST_FIELDS:
         value = properties[name]
         if isinstance(value, str):
             properties[name] = load_json(value) if decode_lists else orjson.Fragment(value)
     closures = properties["closures"]
-    closures = (load_json(closures) if isinstance(closures, str) else closures) or []
-    moment = now or datetime.now(PARIS)
+    moment = (now or datetime.now(PARIS)).replace(second=0, microsecond=0)
+    if isinstance(closures, str) or closures is None:  # a search row: its hours' texts shared by its twins
+        described, notices, is_open = _hours_texts(venue.horaires, closures, moment)
+        empty = closures is None or closures in ("[]", "null")
+        closures = [] if empty else (load_json(closures) if decode_lists else orjson.Fragment(closures))
+    else:
+        described, notices, is_open = _hours_of(venue.horaires, closures or [], moment)
+        closures = closures or []
     properties["closures"] = closures
     properties["labels"] = labels
-    properties["horaires_texte"] = hours.describe(venue.horaires)
-    properties["fermetures_texte"] = hours.closure_notices(closures, moment.date())
-    properties["ouvert_maintenant"] = search.is_open(hours.effective(venue.horaires, closures), moment)
+    properties["horaires_texte"] = described
+    properties["fermetures_texte"] = list(notices)
+    properties["ouvert_maintenant"] = is_open
     if distance is not None:
         properties["distance_m"] = round(distance, 1)
     drawn = search.drawn_point(venue)
     geometry = {"type": "Point", "coordinates": list(drawn)} if drawn else None
     return {"type": "Feature", "id": str(venue.id), "geometry": geometry, "properties": properties}
+
+
+def _hours_of(expression: str | None, closures: list[dict], moment: datetime
+              ) -> tuple[str | None, tuple[str, ...], bool | None]:
+    """Hours in plain French, the closures' notices and whether open at ``moment``."""
+    return (hours.describe(expression), tuple(hours.closure_notices(closures, moment.date())),
+            search.is_open(hours.effective(expression, closures), moment))
+
+
+@lru_cache(maxsize=8192)
+def _hours_texts(expression: str | None, closures: str | None, moment: datetime
+                 ) -> tuple[str | None, tuple[str, ...], bool | None]:
+    """``_hours_of`` for closures as JSON text, kept for the minute (hours are written to the minute): venues of
+    a page, and pages of the same minute, share a few hours."""
+    return _hours_of(expression, (load_json(closures) if closures else None) or [], moment)
 
 
 def _link(page: int, per_page: int) -> str:

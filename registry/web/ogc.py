@@ -287,8 +287,8 @@ def _crs(parameter: str) -> str:
 
 
 def _bbox():
-    """``bbox`` in ``bbox-crs``: a CRS84 box for the search, or, in another CRS, the box's outline in CRS84
-    (its edges densified, so that a Lambert-93 rectangle keeps its shape)."""
+    """``bbox`` in ``bbox-crs``: a CRS84 box for the search, and, in another CRS, the box's outline in CRS84 (its
+    edges densified, so that a Lambert-93 rectangle keeps its shape) with the box around it."""
     if "bbox" not in request.args:
         if "bbox-crs" in request.args:
             raise InvalidInput.on("bbox-crs", "bbox-crs va avec bbox.")
@@ -303,9 +303,10 @@ def _bbox():
     if uri == crs.EPSG_4326:  # the same box, latitude first
         return (numbers[1], numbers[0], numbers[3], numbers[2]), None
     try:
-        return None, crs.to_crs84(uri, box(*numbers))
+        outline = crs.to_crs84(uri, box(*numbers))
     except ValueError as exc:
         raise InvalidInput.on("bbox", str(exc)) from None
+    return outline.bounds, outline  # the outline's box walks the index (from its centre), the outline decides
 
 
 def parse_sortby(value: str | None) -> tuple[str, ...]:
