@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from types import ModuleType
 
 import orjson
+import pyproj  # noqa: F401  (before SpatiaLite: see below)
 from geoalchemy2 import load_spatialite
 from sqlalchemy import JSON, Engine, Table, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -18,6 +19,10 @@ from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError,
 from sqlalchemy.orm import Session, sessionmaker
 
 os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
+# pyproj's wheel brings its own PROJ, SpatiaLite links Debian's: two copies of PROJ's C++ library in one process.
+# Loaded after SpatiaLite's, pyproj's copy has both destroy the same static objects at exit (« free(): invalid
+# pointer », exit status 134 after a successful run); loaded first, as above, both work and the process ends
+# cleanly (tests/test_db.py runs both orders in a fresh interpreter).
 
 
 class DatabaseUnavailable(RuntimeError):

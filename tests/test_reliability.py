@@ -222,3 +222,27 @@ def test_restore_refuses_a_backup_whose_journal_was_unprotected_and_rewritten(tm
     triggers = {name for (name,) in live.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     live.close()
     assert {"journal_entries_no_update", "journal_entries_no_delete", "journal_entries_no_replace"} <= triggers
+
+
+def test_a_process_using_spatialite_and_pyproj_ends_cleanly(tmp_path):
+    """pyproj's wheel and SpatiaLite each bring a PROJ: a process that opens a SpatiaLite database, then
+    transforms with pyproj (a Lambert-93 box, an import's coordinates) ended with « free(): invalid pointer »
+    and exit status 134 after its work. ``registry.db`` loads pyproj's first; SpatiaLite alone, loaded first,
+    still shows the clash (so this test can tell)."""
+    work = ("from sqlalchemy import text\n"
+            "from registry.db import make_engine\n"
+            f"engine = make_engine('sqlite:///{tmp_path / 'a.sqlite'}')\n"
+            "with engine.connect() as connection:\n"
+            "    assert connection.execute(text('SELECT spatialite_version()')).scalar()\n"
+            "from registry import crs\n"
+            "print(crs.from_crs84('http://www.opengis.net/def/crs/EPSG/0/2154', [(2.0, 46.0)]))\n")
+    ended = subprocess.run([sys.executable, "-c", work], capture_output=True, text=True, timeout=120)
+    assert ended.returncode == 0 and "622609" in ended.stdout, ended.stderr
+    clash = ("import sqlite3\n"
+             "connection = sqlite3.connect(':memory:')\n"
+             "connection.enable_load_extension(True)\n"
+             "connection.load_extension('mod_spatialite')\n"
+             "import pyproj\n"
+             "pyproj.Transformer.from_crs(4326, 2154, always_xy=True).transform(2, 46)\n")
+    if subprocess.run([sys.executable, "-c", clash], capture_output=True, timeout=120).returncode == 0:
+        pytest.skip("ces versions de pyproj et SpatiaLite ne se heurtent plus : rien à prouver ici")
