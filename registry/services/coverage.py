@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import (ARRAY, ColumnElement, Select, Text, and_, any_, bindparam, exists, func, literal, or_,
+                        select)
 from sqlalchemy.orm import Session
 
 from geodata.distances import PointIndex
 from geodata.reference import KIND_LABELS, parse_territory_ref
+from registry.db import is_sqlite
 from registry.errors import Forbidden, InvalidInput
 from registry.models import Qualification, Territory, Venue
 from registry.services import qualifications, territories, zones
@@ -218,7 +220,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
                 for r in rows]
     progress(1, steps)
     label = and_(Qualification.criteria_set == criteria_set, qualifications.shown_on(today))
-    labelled = and_(Venue.publication_status == "published", exists().where(Qualification.venue_pk == Venue.pk, label))
+    labelled = and_(Venue.publication_status == "published", held(label, few=kind != FRANCE))
     qualified = select(Venue.id, Venue.nom, func.ST_X(Venue.geom).label("lon"), func.ST_Y(Venue.geom).label("lat"),
                        Venue.commune_code, Venue.itinerance, Venue.position_precision).where(labelled)
     found_zones = zones.in_territory(session, {c.code for c in communes})
@@ -251,6 +253,14 @@ def _zone_figures(report: CoverageReport, found: dict, points: list[CommuneCover
         far = {int(z.code.split(":")[1]): True for z in points}
     by_code = {c.code: (c.population, None if c.band is None else math.isinf(c.band)) for c in report.communes}
     report.zones = zones.coverage_figures(found, by_code, far, f"plus de {_km(report.bands[-1])} km")
+
+
+def held(label: ColumnElement, few: bool) -> ColumnElement:
+    """The venue holds a qualification matching ``label``. For ``few`` venues (a territory's), looked up venue by
+    venue through the qualifications' index: ``OFFSET 0`` keeps PostgreSQL from turning it into a join that
+    reads every qualification of France for the few hundred venues of a département. For France's, that join."""
+    found = select(literal(1)).where(Qualification.venue_pk == Venue.pk, label)
+    return exists(found.offset(0) if few else found)
 
 
 def _candidates(session: Session, qualified: Select, communes: list[CommuneCoverage], bands: tuple[float, ...],
@@ -286,18 +296,20 @@ def _candidates(session: Session, qualified: Select, communes: list[CommuneCover
 MAX_REACH_M = 2_000_000
 
 
-def _counts_by_commune(session: Session, label: ColumnElement, communes: ColumnElement | None
+def _counts_by_commune(session: Session, label: ColumnElement, communes: set[str] | None
                        ) -> tuple[Counter, Counter]:
     """Qualified (published, holding ``label``) and registered (any status) venues per commune code, for the
-    communes that ``communes`` selects among the territories (``None``: all of France's), read by code in one
-    statement: a venue counts in the commune it is filed under, wherever its point lies. (A venue has one
-    qualification per criteria set: the outer join adds no row.)"""
-    filed = (Venue.commune_code.is_not(None) if communes is None
-             else Venue.commune_code.in_(select(Territory.code).where(communes)))
-    qualified = func.count(Qualification.pk).filter(Venue.publication_status == "published")
-    rows = session.execute(select(Venue.commune_code, qualified, func.count())
-                           .outerjoin(Qualification, and_(Qualification.venue_pk == Venue.pk, label))
-                           .where(filed).group_by(Venue.commune_code)).all()
+    ``communes`` (codes; ``None``: all of France's), read by code in one statement (through the venues' commune
+    index): a venue counts in the commune it is filed under, wherever its point lies."""
+    if communes is None:
+        filed = Venue.commune_code.is_not(None)
+    elif is_sqlite(session.get_bind()):
+        filed = Venue.commune_code.in_(sorted(communes))
+    else:  # one array parameter: hundreds of codes as as many parameters cost more to send than to count
+        filed = Venue.commune_code == any_(bindparam("communes", sorted(communes), type_=ARRAY(Text)))
+    qualified = func.count().filter(and_(Venue.publication_status == "published", held(label, communes is not None)))
+    rows = session.execute(select(Venue.commune_code, qualified, func.count()).where(filed)
+                           .group_by(Venue.commune_code)).all()
     return Counter({code: n for code, n, _ in rows if n}), Counter({code: n for code, _, n in rows})
 
 
@@ -355,7 +367,8 @@ def _aggregates(session: Session, report: CoverageReport, label: ColumnElement) 
         if departement in wanted_departements:
             members["departement"][commune_code] = departement
     # An EPCI may reach beyond the territory: its figures count its communes outside it too.
-    per_commune, registered = _counts_by_commune(session, label, concerned)
+    per_commune, registered = _counts_by_commune(
+        session, label, None if concerned is None else {*members["epci"], *members["departement"]})
     for commune in report.communes:
         commune.venues_in_commune = per_commune.get(commune.code, 0)
         commune.registered_in_commune = registered.get(commune.code, 0)
