@@ -1,6 +1,7 @@
 """The floor of the search benchmark: the very SQL the public search runs for a bbox query (taken from
-``search_plans``, so the two never drift apart; its page size read from ``limit``), behind a bare WSGI app on one psycopg connection, its rows
-written as GeoJSON with orjson (the JSON lists and labels as the database gives them).
+``search_plans``, so the two never drift apart: the box walked from its centre, one venue past the page; its page
+size read from ``limit``), behind a bare WSGI app on one psycopg connection, its rows written as GeoJSON with
+orjson (the JSON lists and labels as the database gives them).
 
     gunicorn -w 2 'benchmarks.floor_app:app'   (REGISTRY_DATABASE_URL: a PostgreSQL URL)
 """
@@ -15,15 +16,16 @@ import orjson
 import psycopg
 from sqlalchemy.orm import Session
 
+from geodata.distances import box_walk
 from registry import spatial
 from registry.db import make_engine
-from registry.services.search_plans import COUNT_BOUND, PUBLIC_COLUMNS, Shape, plan
+from registry.services.search_plans import PUBLIC_COLUMNS, Shape, plan
 from registry.services.venues import LIST_FIELDS
 
 URL = os.environ["REGISTRY_DATABASE_URL"]
 _engine = make_engine(URL)
 with Session(_engine) as _session:
-    _compiled = plan(_session, Shape(sqlite=False, bbox=True)).page.compile(_engine)
+    _compiled = plan(_session, Shape(sqlite=False, near=True, nearest=True, boxed=True)).page.compile(_engine)
 _engine.dispose()
 SQL, DEFAULTS = str(_compiled), dict(_compiled.params)
 PROPERTIES = [column.key for column in PUBLIC_COLUMNS if column.key != "pk"]
@@ -39,19 +41,22 @@ def app(environ, start_response):
     query = parse_qs(environ.get("QUERY_STRING", ""))
     bbox = [float(x) for x in query["bbox"][0].split(",")]
     limit = int(query.get("limit", ["20"])[0])
-    params = {**DEFAULTS, "label": "pass-numerique", "today": date.today(), "bbox": spatial.box_wkt(bbox),
-              "offset": 0, "limit": limit, "at_most": max(COUNT_BOUND, limit) + 1}
+    walk = box_walk(bbox)
+    params = {**DEFAULTS, "label": "pass-numerique", "today": date.today(), "here": spatial.point_wkt(walk.lon, walk.lat),
+              "outline": spatial.box_wkt(walk.outline), **dict(zip(("west", "south", "east", "north"), bbox)),
+              "offset": 0, "limit": limit + 1, "page_end": limit + 1}
     cursor = _connection.execute(SQL, params)
     names = [column.name for column in cursor.description]
     features = []
-    for values in cursor.fetchall():
+    rows = cursor.fetchall()
+    for values in rows[:limit]:
         row = dict(zip(names, values))
         properties = {name: orjson.Fragment(row[name]) if name in RAW and row[name] else row[name]
                       for name in PROPERTIES}
         properties["labels"] = orjson.Fragment(row["labels_json"] or "[]")
         features.append({"type": "Feature", "id": str(row["id"]), "properties": properties,
                          "geometry": {"type": "Point", "coordinates": [row["longitude"], row["latitude"]]}})
-    body = orjson.dumps({"type": "FeatureCollection", "features": features,
-                         "numberMatched": features and row["total"]}, default=str)
+    counted = {"numberMatched": len(rows)} if len(rows) <= limit else {"numberMatchedMoreThan": limit}
+    body = orjson.dumps({"type": "FeatureCollection", "features": features, **counted}, default=str)
     start_response("200 OK", [("Content-Type", "application/geo+json"), ("Content-Length", str(len(body)))])
     return [body]

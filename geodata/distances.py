@@ -54,29 +54,35 @@ def reach_box(lon, lat, radius_m: float) -> tuple[float, float, float, float] | 
 
 
 @dataclass(frozen=True)
-class BoxCircle:
-    """A lon/lat box's centre and the radius of a circle holding all of it: a walk outwards from the centre that
-    stops at the radius has met every point of the box."""
+class BoxWalk:
+    """How to walk a lon/lat box outwards from its centre on a geography index: ``outline``, the box widened so
+    that the polygon its corners draw on the sphere (great-circle sides) holds every point of the box."""
 
     lon: float
     lat: float
-    radius_m: float
-    compact: bool  # its sides within 4:1 (in metres): the circle is at most 3.3 times the box
+    outline: tuple[float, float, float, float]
+    walkable: bool  # at most 20° a side and clear of the poles (France's is 15° by 10°): else sort its points
 
 
-def box_circle(box: tuple[float, float, float, float]) -> BoxCircle:
-    """The circle around ``box`` (min lon, min lat, max lon, max lat, min before max). Along a side the distance
-    from the centre grows towards the corners (the box at most 180° wide), so the farthest corner bounds the box;
-    1 % and a metre more cover the ellipsoid's distances (which differ from the sphere's by less than 0.6 %).
-    A box wider than 180° gets the whole sphere."""
+def box_walk(box: tuple[float, float, float, float]) -> BoxWalk:
+    """The centre and widened outline of ``box`` (min lon, min lat, max lon, max lat, min before max). A
+    great-circle side between two corners of latitude φ, h radians of longitude from its middle, bulges poleward
+    by atan(tan φ / cos h) − φ, most at tan φ = √cos h: widening the box on every side by the largest bulge over
+    its latitudes (computed for the widened box) leaves its parallels inside the outline."""
     west, south, east, north = box
     lon, lat = (west + east) / 2, (south + north) / 2
-    if east - west > 180:
-        return BoxCircle(lon, lat, math.pi * EARTH_RADIUS_M * 1.01 + 1, False)
-    corners = haversine_m(lon, lat, [west, west, east, east], [south, north, south, north])
-    width, height = float(haversine_m(west, lat, east, lat)), float(haversine_m(lon, south, lon, north))
-    compact = 0 < width <= 4 * height and 0 < height <= 4 * width
-    return BoxCircle(lon, lat, float(np.max(corners)) * 1.01 + 1, compact)
+    half = math.radians(east - west) / 2
+    low = 0.0 if south <= 0 <= north else math.radians(min(abs(south), abs(north)))
+    high = math.radians(max(abs(south), abs(north)))
+    margin = 0.0
+    for _ in range(4):  # the bulge of the widened box, a little more each time: converges at once for small boxes
+        spread = math.cos(min(half + margin, 1.5))
+        worst = min(max(math.atan(math.sqrt(spread)), low - margin), min(high + margin, math.radians(89.0)))
+        margin = (math.atan(math.tan(worst) / spread) - worst) * 1.1 + 1e-9
+    degrees = math.degrees(margin)
+    outline = (west - degrees, south - degrees, east + degrees, north + degrees)
+    walkable = east - west <= 20 and north - south <= 20 and math.degrees(high) + degrees <= 80
+    return BoxWalk(lon, lat, outline, walkable)
 
 
 def unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

@@ -139,24 +139,40 @@ def test_a_reach_box_holds_every_point_within_reach_or_says_it_cannot():
     assert reach_box(np.array([179.95]), np.array([-16.0]), 20_000) is None
 
 
-def test_a_box_circle_holds_every_point_of_the_box():
-    """``box_circle``: a box's page walks outwards from its centre and stops at the circle; every point of the box
-    (corners, sides, inside; small and large boxes, north and south, overseas) lies within it, and long thin
-    boxes are told apart (their circle is far larger than they are)."""
+def test_a_box_walk_outline_holds_every_point_of_the_box():
+    """``box_walk``: on PostGIS's geography index a polygon's sides are great circles, whose 3D box decides what
+    the walk meets; the widened outline's great-circle polygon must hold every point of the box (its parallels
+    bulge towards the pole otherwise): checked against the 3D box of its sides, sampled densely."""
     import numpy as np
 
-    from geodata.distances import box_circle, haversine_m
+    from geodata.distances import box_walk, unit_vectors
+
+    def arc(a, b, n=2000):  # points of the great circle from a to b (unit vectors)
+        angle = np.arccos(np.clip(np.dot(a, b), -1, 1))
+        t = np.linspace(0, 1, n)[:, None]
+        return (np.sin((1 - t) * angle) * a + np.sin(t * angle) * b) / np.sin(angle)
 
     rng = np.random.default_rng(3)
-    for box in [(2.47, 44.26, 2.73, 44.44), (-5.2, 41.3, 9.6, 51.1), (55.2, -21.4, 55.9, -20.8),
-                (-61.9, 15.8, -61.0, 16.6), (-179.0, -60.0, 179.0, 60.0), (0.0, 70.0, 40.0, 89.9)]:
-        circle = box_circle(box)
-        west, south, east, north = box
-        lon = np.concatenate([rng.uniform(west, east, 4000), [west, east, west, east], np.full(200, west)])
-        lat = np.concatenate([rng.uniform(south, north, 4000), [south, south, north, north],
-                              rng.uniform(south, north, 200)])
-        assert haversine_m(circle.lon, circle.lat, lon, lat).max() <= circle.radius_m, box
-        assert east - west > 180 or circle.radius_m < haversine_m(west, south, east, north) * 1.02 + 1
-    assert box_circle((2.47, 44.26, 2.73, 44.44)).compact and box_circle((-5.2, 41.3, 9.6, 51.1)).compact
-    assert not box_circle((-5.0, 46.0, 9.0, 46.2)).compact and not box_circle((2.0, 40.0, 2.1, 50.0)).compact
-    assert not box_circle((-179.0, -60.0, 179.0, 60.0)).compact
+    for box in [(2.47, 44.26, 2.73, 44.44), (-0.13, 49.9, 0.13, 50.1), (-5.2, 41.3, 9.6, 51.1),
+                (55.2, -21.4, 55.9, -20.8), (-61.9, 15.8, -61.0, 16.6), (-10.0, 60.0, 10.0, 70.0),
+                (-10.0, -30.0, 10.0, -10.0), (-54.6, 2.1, -51.6, 5.8), (-10.0, -5.0, 10.0, 5.0)]:
+        walk = box_walk(box)
+        assert walk.walkable, box
+        west, south, east, north = walk.outline
+        corners = unit_vectors(np.array([west, east, east, west]), np.array([south, south, north, north]))
+        sides = np.concatenate([arc(corners[i], corners[(i + 1) % 4]) for i in range(4)])
+        low, high = sides.min(axis=0), sides.max(axis=0)
+        for axis in range(3):  # PostGIS's gbox_check_poles: a box spanning both other axes holds this one's ends
+            others = [a for a in range(3) if a != axis]
+            if all(low[a] < 0 < high[a] for a in others):
+                low[axis], high[axis] = (min(low[axis], -1) if low[axis] < 0 else low[axis],
+                                         max(high[axis], 1) if high[axis] > 0 else high[axis])
+        lon = np.concatenate([rng.uniform(box[0], box[2], 20000), np.linspace(box[0], box[2], 2000),
+                              np.linspace(box[0], box[2], 2000)])
+        lat = np.concatenate([rng.uniform(box[1], box[3], 20000), np.full(2000, box[1]), np.full(2000, box[3])])
+        points = unit_vectors(lon, lat)
+        assert ((points >= low - 1e-12) & (points <= high + 1e-12)).all(), box
+        assert walk.outline[0] < box[0] and walk.outline[3] > box[3] and walk.outline[2] - walk.outline[0] < 1.1 * (
+            box[2] - box[0]) + 1
+    assert not box_walk((-179.0, -60.0, 179.0, 60.0)).walkable and not box_walk((0.0, 70.0, 10.0, 89.9)).walkable
+    assert not box_walk((-40.0, -50.0, 40.0, -10.0)).walkable

@@ -160,7 +160,7 @@ def test_postgresql_plans_a_filtered_search_for_its_values(app, session, places)
                                                                                   f"1{n}%"]}), ctx)
         search.search(session, search.SearchQuery(bbox=(2.5, 44.28, 2.6 + n / 100, 44.37)), ctx)
     prepared = connection.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
-    assert any("ST_DWithin" in statement for statement in prepared)  # the box walked from its centre
+    assert any("<->" in statement and "&&" in statement for statement in prepared)  # a box, from its centre
     assert not any("LIKE" in statement for statement in prepared), prepared
     settings = {name: connection.exec_driver_sql(f"SHOW {name}").scalar()
                 for name in ("jit", "max_parallel_workers_per_gather")}
@@ -184,3 +184,19 @@ def test_a_box_pages_from_its_centre_outwards(client, places):
     by_name = client.get(ITEMS, query_string={"bbox": f"{west},{south},{east},{north}", "sortby": "nom"}).get_json()
     assert [f["properties"]["nom"] for f in by_name["features"]] == sorted(inside)
     assert by_name["numberMatched"] == len(inside)
+
+
+def test_a_box_holds_the_venues_on_its_sides_and_corners(client, qualified):
+    """On PostgreSQL the walk reads a geography index, where a polygon's sides are great circles bulging from the
+    box's parallels: a venue on a side or a corner is in the box, one a metre outside is not, whichever the order."""
+    west, south, east, north = 2.5, 44.3, 2.7, 44.4
+    on = {"sud": (2.6, south), "nord": (2.6, north), "coin sud-ouest": (west, south), "coin nord-est": (east, north),
+          "ouest": (west, 44.35), "centre": (2.6, 44.35)}
+    for name, (lon, lat) in on.items():
+        qualified(nom=f"Lieu {name}", longitude=lon, latitude=lat)
+    qualified(nom="Lieu dehors", longitude=2.6, latitude=south - 0.00001)
+    box = f"{west},{south},{east},{north}"
+    for sortby in ({}, {"sortby": "nom"}):
+        body = client.get(ITEMS, query_string={"bbox": box, "limit": 100, **sortby}).get_json()
+        assert sorted(f["properties"]["nom"] for f in body["features"]) == sorted(f"Lieu {n}" for n in on)
+        assert body["numberMatched"] == len(on)

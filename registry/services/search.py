@@ -16,7 +16,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, select
 from sqlalchemy.orm import Session
 
-from geodata.distances import box_circle, degree_box
+from geodata.distances import box_walk, degree_box
 from geodata.reference import parse_territory_ref
 from registry import crs, hours, spatial
 from registry.db import is_sqlite, load_json
@@ -187,14 +187,14 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
             shape = replace(shape, within=True)
             _widen_until_enough(connection, plan(session, shape, extra), params, query, offset + limit, sqlite)
     elif centred:
-        circle = box_circle(query.bbox)
-        params["here"] = spatial.point_wkt(circle.lon, circle.lat)
-        # The KNN index walks outwards from the centre, bounded by the circle, and stops at the page's end. A
-        # long thin box (its circle much larger than itself), hours (no SQL) and SpatiaLite sort the box's matches.
-        walk = not sqlite and not query.by_hours and circle.compact
-        if walk:
-            params.update(zip(("west", "south", "east", "north"), query.bbox), reach_m=circle.radius_m)
-        shape = replace(shape, near=True, nearest=walk, boxed=walk, bbox=not walk)
+        walk = box_walk(query.bbox)
+        params["here"] = spatial.point_wkt(walk.lon, walk.lat)
+        # PostgreSQL's KNN index walks outwards from the centre within the box and stops at the page's end. Hours
+        # (no SQL), a box too wide for the sphere's geometry and SpatiaLite sort the box's matches by distance.
+        walked = not sqlite and not query.by_hours and walk.walkable
+        if walked:
+            params.update(zip(("west", "south", "east", "north"), query.bbox), outline=spatial.box_wkt(walk.outline))
+        shape = replace(shape, near=True, nearest=walked, boxed=walked, bbox=not walked)
     statements = plan(session, shape, extra)
     at_most = params["at_most"] = (offset + limit if centred else max(COUNT_BOUND, offset + limit)) + 1
     if centred and shape.nearest:  # one venue past the page tells whether there are more

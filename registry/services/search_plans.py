@@ -52,7 +52,7 @@ class Shape:
     within: bool = False  # near, with a radius (given or automatic): parameters ``radius_m`` (+ ``near_box``)
     nearest: bool = False  # near without a radius: the page walks the KNN index (PostgreSQL), no total
     bbox: bool = False
-    #: A box walked from its centre (PostgreSQL's KNN index): its circle (``here``, ``reach_m``) bounds the walk,
+    #: A box walked from its centre ``here`` (PostgreSQL's KNN index): its widened ``outline`` bounds the walk,
     #: its sides (``west``, ``south``, ``east``, ``north``) decide; ``bbox`` is then unset.
     boxed: bool = False
     territory: str | None = None  # kind
@@ -102,9 +102,9 @@ def _build(session: Session, shape: Shape, extra: ColumnElement | None = None) -
     matching = _matching(session, shape, today)
     if extra is not None:
         matching = matching.where(extra)
-    here = spatial.from_wkt(bindparam("here", type_=Text))
-    if shape.near:
-        sorts = [("sort_key", distance_m(session, here), False)]
+    here = _here(session)
+    if shape.near:  # (a box's walk needs no distance in metres: the sphere's, as the index orders them)
+        sorts = [("sort_key", _knn(here) if shape.boxed else distance_m(session, here), False)]
     else:  # the first key is ``sort_key``, the next ``sort_key_1``…
         sorts = [("sort_key" if n == 0 else f"sort_key_{n}", getattr(Venue, name.lstrip("-")), name.startswith("-"))
                  for n, name in enumerate(shape.sort or ("nom",))]
@@ -195,7 +195,7 @@ def _matching(session: Session, shape: Shape, today: ColumnElement) -> Select:
     if shape.within:
         statement = statement.where(_within(session))
     if shape.boxed:
-        statement = statement.where(_boxed())
+        statement = statement.where(_boxed(session))
     if shape.territory:
         code = bindparam("territory", type_=Text)
         if shape.territory == "departement" and not shape.sqlite:  # a page by name walks migration 0018's index
@@ -245,10 +245,18 @@ def venue_in_box(session: Session, envelope: ColumnElement) -> ColumnElement:
 
 
 def distance_m(session: Session, here: ColumnElement) -> ColumnElement:
-    """Distance in metres on the WGS84 ellipsoid from the venue to the point ``here``."""
+    """Distance in metres on the WGS84 ellipsoid from the venue to ``here`` (``_here``: a point on SQLite, a
+    geography on PostgreSQL)."""
     if is_sqlite(session.get_bind()):
         return func.ST_Distance(Venue.geom, here, 1)
-    return func.ST_Distance(_geography(Venue.geom), _geography(here))
+    return func.ST_Distance(_geography(Venue.geom), here)
+
+
+def _here(session: Session) -> ColumnElement:
+    """The point of the parameter ``here`` (WKT); on PostgreSQL a geography made once per statement (a scalar
+    subquery: written inline, a prepared statement's generic plan read the text again for every venue walked)."""
+    point = spatial.from_wkt(bindparam("here", type_=Text))
+    return point if is_sqlite(session.get_bind()) else select(_geography(point)).scalar_subquery()
 
 
 def _geography(geometry: ColumnElement) -> ColumnElement:
@@ -258,24 +266,26 @@ def _geography(geometry: ColumnElement) -> ColumnElement:
 
 
 def _knn(here: ColumnElement) -> ColumnElement:
-    """PostGIS's index-assisted distance ordering (the sphere's great circle, as ``ix_venues_geog`` holds it)."""
-    return _geography(Venue.geom).op("<->")(_geography(here))
+    """PostGIS's index-assisted distance ordering to ``here`` (``_here``'s geography: the sphere's great circle,
+    as ``ix_venues_geog`` holds it)."""
+    return _geography(Venue.geom).op("<->", return_type=Float)(here)
 
 
-def _boxed() -> ColumnElement:
-    """Within the circle around the box (the geography index, the one the KNN walk reads) and inside the box (its
-    sides compared; the venues are points)."""
-    here = spatial.from_wkt(bindparam("here", type_=Text))
+def _boxed(session: Session) -> ColumnElement:
+    """In the box: its widened ``outline`` on the geography index (the one the KNN walk reads; a polygon there has
+    great-circle sides, hence the widening, ``geodata.distances.box_walk``), then its sides compared (the venues
+    are points)."""
+    outline = select(_geography(spatial.from_wkt(bindparam("outline", type_=Text)))).scalar_subquery()
     x, y = func.ST_X(Venue.geom), func.ST_Y(Venue.geom)
-    return and_(func.ST_DWithin(_geography(Venue.geom), _geography(here), bindparam("reach_m", type_=Float), False),
+    return and_(_geography(Venue.geom).op("&&")(outline),
                 x.between(bindparam("west", type_=Float), bindparam("east", type_=Float)),
                 y.between(bindparam("south", type_=Float), bindparam("north", type_=Float)))
 
 
 def _within(session: Session) -> ColumnElement:
     """Within ``radius_m`` of ``here`` (SQLite: through the index with ``near_box``, a box holding the circle)."""
-    here, radius = spatial.from_wkt(bindparam("here", type_=Text)), bindparam("radius_m", type_=Float)
+    here, radius = _here(session), bindparam("radius_m", type_=Float)
     if is_sqlite(session.get_bind()):
         return and_(venue_in_box(session, spatial.from_wkt(bindparam("near_box", type_=Text))),
                     distance_m(session, here) <= radius)
-    return func.ST_DWithin(_geography(Venue.geom), _geography(here), radius)
+    return func.ST_DWithin(_geography(Venue.geom), here, radius)
