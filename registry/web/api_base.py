@@ -10,6 +10,7 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from marshmallow import RAISE, Schema
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser, abort, is_json_request
+from webargs.multidictproxy import MultiDictProxy
 
 from registry.errors import PreconditionRequired, StaleRevision
 from registry.services.pagination import Page
@@ -33,6 +34,11 @@ class StrictParser(FlaskParser):
             return schema
         return super()._get_schema(argmap, req)
 
+    def load_querystring(self, req, schema: Schema) -> Any:
+        # The query as a dict of lists: werkzeug's MultiDict answers an absent key by raising and catching an
+        # exception, once for each of a search's twenty-odd parameters left out.
+        return QueryProxy({key: values for key, values in req.args.lists()}, schema)
+
     def _raw_load_json(self, req) -> Any:
         # orjson, not the standard decoder: it refuses lone surrogates ("\ud800", which PostgreSQL cannot store),
         # nesting deeper than 1,024 (the standard decoder's RecursionError was a 500) and numbers beyond a double.
@@ -50,6 +56,16 @@ class StrictParser(FlaskParser):
 
 class Blueprint(SmorestBlueprint):
     ARGUMENTS_PARSER = StrictParser()
+
+
+class QueryProxy(MultiDictProxy):
+    """webargs' view of a query (a dict of lists): a list for a repeatable parameter, else the first value."""
+
+    def __getitem__(self, key: str) -> Any:
+        values = self.data.get(key)
+        if values is None:
+            return missing
+        return values if key in self.multiple_keys else values[0]
 
 
 def page_body(page: Page, endpoint: str, **view_args: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_smorest import Api
 from flask_wtf import CSRFProtect
 
@@ -40,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     app.json.ensure_ascii = False  # UTF-8 JSON: « é » rather than « \u00e9 »
+    app.session_interface = CookieSessions()
     journal_key = (app.config["JOURNAL_KEY"].encode("utf-8") if app.config["JOURNAL_KEY"]
                    else journal_chain.key_from_secret(app.config["SECRET_KEY"]))
     app.extensions["registry.db"] = Database(app.config["DATABASE_URL"], app.config["READ_DATABASE_URL"],
@@ -87,6 +89,16 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     return app
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building the cookie's signer for a request that sends none (every
+    call of the public API and the OGC API)."""
+
+    def open_session(self, app: Flask, request):
+        if request.cookies.get(self.get_cookie_name(app)) is None:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 class ProblemApi(Api):
     """flask-smorest's Api, with errors documented as what the API answers: RFC 7807 problem details."""
 
@@ -101,6 +113,8 @@ def _errors_as_problem_json(api: Api) -> None:
 
 
 PUBLIC_BLUEPRINTS = {"venues", "ogc", "territories", "criteria"}
+#: What makes a response conditional (``make_conditional``): a validator, or a range.
+CONDITIONAL_HEADERS = ("If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range")
 
 
 def _cache_public_reads(response):
@@ -110,7 +124,8 @@ def _cache_public_reads(response):
         response.add_etag()
         response.headers["Cache-Control"] = "public, max-age=60"
         response.headers.add("Vary", "Accept")
-        response.make_conditional(request)
+        if any(name in request.headers for name in CONDITIONAL_HEADERS):  # (most ask nothing: nothing to read)
+            response.make_conditional(request)
     return response
 
 
