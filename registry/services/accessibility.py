@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from geodata.distances import PointIndex, reach_box
 from registry import hours
 from registry.errors import InvalidInput
-from registry.models import Qualification, Territory, Venue
+from registry.models import Territory, Venue
 from registry.services import coverage, fact_values, qualifications, territories, zones
 from registry.services.context import Context
 from registry.services.search_plans import venues_within_reach
@@ -269,9 +269,8 @@ def _venues(session: Session, criteria_set: str, today: date, placed: list[Commu
             everywhere: bool) -> list[VenueSupply]:
     """The qualified venues within ``reach_m`` of a commune (a box holding their circles; all for France), with
     their weekly hours and trained mediators."""
-    labelled = and_(Venue.publication_status == "published", exists().where(
-        Qualification.venue_pk == Venue.pk, Qualification.criteria_set == criteria_set,
-        qualifications.shown_on(today)))
+    labelled = and_(Venue.publication_status == "published",
+                    qualifications.venue_holds(criteria_set, today, few=not everywhere))
     statement = select(Venue.pk, Venue.id, Venue.nom, func.ST_X(Venue.geom), func.ST_Y(Venue.geom),
                        Venue.horaires).where(labelled, Venue.geom.is_not(None)).order_by(Venue.pk)
     if not everywhere:

@@ -15,15 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from sqlalchemy import (ARRAY, ColumnElement, Select, Text, and_, any_, bindparam, exists, func, literal, or_,
-                        select)
+from sqlalchemy import ARRAY, Select, Text, and_, any_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from geodata.distances import PointIndex
 from geodata.reference import KIND_LABELS, parse_territory_ref
 from registry.db import is_sqlite
 from registry.errors import Forbidden, InvalidInput
-from registry.models import Qualification, Territory, Venue
+from registry.models import Territory, Venue
 from registry.services import qualifications, territories, zones
 from registry.services.communes import AT_COMMUNE
 from registry.services.context import Context
@@ -219,8 +218,8 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     communes = [CommuneCoverage(r[0], r[1], r[2] or 0, r[3], r[4], r[5], r[6], venues_within=[0] * len(bands))
                 for r in rows]
     progress(1, steps)
-    label = and_(Qualification.criteria_set == criteria_set, qualifications.shown_on(today))
-    labelled = and_(Venue.publication_status == "published", held(label, few=kind != FRANCE))
+    labelled = and_(Venue.publication_status == "published",
+                    qualifications.venue_holds(criteria_set, today, few=kind != FRANCE))
     qualified = select(Venue.id, Venue.nom, func.ST_X(Venue.geom).label("lon"), func.ST_Y(Venue.geom).label("lat"),
                        Venue.commune_code, Venue.itinerance, Venue.position_precision).where(labelled)
     found_zones = zones.in_territory(session, {c.code for c in communes})
@@ -233,7 +232,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
                             "none", candidates_reach_km=reach_km)
     _distances(report, venues)
     progress(1, steps)
-    _aggregates(session, report, label)
+    _aggregates(session, report)
     _zone_figures(report, found_zones, zone_points)
     progress(1, steps)
     return report
@@ -253,14 +252,6 @@ def _zone_figures(report: CoverageReport, found: dict, points: list[CommuneCover
         far = {int(z.code.split(":")[1]): True for z in points}
     by_code = {c.code: (c.population, None if c.band is None else math.isinf(c.band)) for c in report.communes}
     report.zones = zones.coverage_figures(found, by_code, far, f"plus de {_km(report.bands[-1])} km")
-
-
-def held(label: ColumnElement, few: bool) -> ColumnElement:
-    """The venue holds a qualification matching ``label``. For ``few`` venues (a territory's), looked up venue by
-    venue through the qualifications' index: ``OFFSET 0`` keeps PostgreSQL from turning it into a join that
-    reads every qualification of France for the few hundred venues of a département. For France's, that join."""
-    found = select(literal(1)).where(Qualification.venue_pk == Venue.pk, label)
-    return exists(found.offset(0) if few else found)
 
 
 def _candidates(session: Session, qualified: Select, communes: list[CommuneCoverage], bands: tuple[float, ...],
@@ -296,9 +287,9 @@ def _candidates(session: Session, qualified: Select, communes: list[CommuneCover
 MAX_REACH_M = 2_000_000
 
 
-def _counts_by_commune(session: Session, label: ColumnElement, communes: set[str] | None
+def _counts_by_commune(session: Session, criteria_set: str, today: date, communes: set[str] | None
                        ) -> tuple[Counter, Counter]:
-    """Qualified (published, holding ``label``) and registered (any status) venues per commune code, for the
+    """Qualified (published, holding the label of ``criteria_set`` on ``today``) and registered (any status) venues per commune code, for the
     ``communes`` (codes; ``None``: all of France's), read by code in one statement (through the venues' commune
     index): a venue counts in the commune it is filed under, wherever its point lies."""
     if communes is None:
@@ -307,7 +298,8 @@ def _counts_by_commune(session: Session, label: ColumnElement, communes: set[str
         filed = Venue.commune_code.in_(sorted(communes))
     else:  # one array parameter: hundreds of codes as as many parameters cost more to send than to count
         filed = Venue.commune_code == any_(bindparam("communes", sorted(communes), type_=ARRAY(Text)))
-    qualified = func.count().filter(and_(Venue.publication_status == "published", held(label, communes is not None)))
+    holds = qualifications.venue_holds(criteria_set, today, few=communes is not None)
+    qualified = func.count().filter(and_(Venue.publication_status == "published", holds))
     rows = session.execute(select(Venue.commune_code, qualified, func.count()).where(filed)
                            .group_by(Venue.commune_code)).all()
     return Counter({code: n for code, n, _ in rows if n}), Counter({code: n for code, _, n in rows})
@@ -341,7 +333,7 @@ def _distances(report: CoverageReport, venues: list) -> None:
                               and commune.distance_m <= b * 1000), float("inf"))
 
 
-def _aggregates(session: Session, report: CoverageReport, label: ColumnElement) -> None:
+def _aggregates(session: Session, report: CoverageReport) -> None:
     total = report.population or 1
     known = [c for c in report.communes if c.lon is not None]
     report.unknown_distance_population = sum(c.population for c in report.communes if c.lon is None)
@@ -368,7 +360,8 @@ def _aggregates(session: Session, report: CoverageReport, label: ColumnElement) 
             members["departement"][commune_code] = departement
     # An EPCI may reach beyond the territory: its figures count its communes outside it too.
     per_commune, registered = _counts_by_commune(
-        session, label, None if concerned is None else {*members["epci"], *members["departement"]})
+        session, report.criteria_set, report.computed_on,
+        None if concerned is None else {*members["epci"], *members["departement"]})
     for commune in report.communes:
         commune.venues_in_commune = per_commune.get(commune.code, 0)
         commune.registered_in_commune = registered.get(commune.code, 0)

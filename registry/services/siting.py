@@ -18,12 +18,12 @@ from datetime import date
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix
-from sqlalchemy import and_, exists, func, not_, select
+from sqlalchemy import func, not_, select
 from sqlalchemy.orm import Session
 
 from geodata.distances import PointIndex
 from registry.errors import InvalidInput
-from registry.models import Qualification, Territory, Venue
+from registry.models import Territory, Venue
 from registry.services import coverage, qualifications, territories
 from registry.services.context import Context
 from registry.services.search_plans import venues_within_reach
@@ -103,16 +103,14 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     people = np.array([r[2] or 0 for r in rows], dtype=float)
     lon, lat = np.array([r[5] for r in rows], dtype=float), np.array([r[6] for r in rows], dtype=float)
     radius_m = radius_km * 1000
-    shown = and_(Qualification.venue_pk == Venue.pk, Qualification.criteria_set == criteria_set,
-                 qualifications.shown_on(today))
     located = select(Venue.id, Venue.nom, Venue.commune, func.ST_X(Venue.geom), func.ST_Y(Venue.geom)).where(
         Venue.geom.is_not(None), Venue.merged_into_pk.is_(None))
     if kind != coverage.FRANCE and len(rows):  # only venues that can reach one of the communes
         around = venues_within_reach(session, lon, lat, radius_m)
         located = located if around is None else located.where(around)
-    qualified = session.execute(located.where(Venue.publication_status == "published", exists().where(shown))).all()
-    candidates = [tuple(c) + (False,) for c in
-                  session.execute(located.where(not_(exists().where(shown))).order_by(Venue.pk))]
+    holds = qualifications.venue_holds(criteria_set, today, few=kind != coverage.FRANCE)
+    qualified = session.execute(located.where(Venue.publication_status == "published", holds)).all()
+    candidates = [tuple(c) + (False,) for c in session.execute(located.where(not_(holds)).order_by(Venue.pk))]
     if new_sites:
         candidates += [(f"commune:{r[0]}", f"Nouveau lieu à {r[1]}", r[1], r[5], r[6], True) for r in rows]
     covered = np.zeros(len(rows), dtype=bool)
