@@ -8,7 +8,7 @@ Two queries, the same for every server (random boxes and départements drawn fro
 and pygeoapi serve ``bench_qualified_venues``, a table of the qualified published venues with a GiST index (what
 they can serve); ours serves the registry's own tables (publication, today's qualification, labels). Before
 timing, each server's ``numberMatched`` is compared with ours on the same queries (ours says « more than
-1,000 » beyond that). Prints throughput, median
+1,000 » beyond that, and for a box « more than » its page's end when the page is full). Prints throughput, median
 and 99th percentile latency per server and query, and our ratios (targets: ahead of tipg, ≥ 5× pygeoapi).
 Peers are installed by the user in their own virtual environments (``pip install tipg uvicorn``;
 ``pip install pygeoapi gunicorn psycopg2-binary geoalchemy2 pygeofilter``); without them, ours alone is timed.
@@ -93,7 +93,7 @@ CHECKS: list[Box] = [(2.45, 44.25, 2.71, 44.43), (2.22, 48.77, 2.48, 48.95), (4.
 
 def matched(base: str, path: str) -> int | tuple[str, int] | None:
     """``numberMatched``, or ``(">", n)`` when the server says only that more than ``n`` match (ours beyond
-    1,000 matches)."""
+    1,000 matches, or a box's full page)."""
     try:
         with urllib.request.urlopen(base + path, timeout=30) as response:
             body = json.loads(response.read())
