@@ -66,7 +66,21 @@ def _needs_schema() -> None:
         raise click.ClickException("Base vide : lancez d'abord « registry db upgrade ».")
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
+class RegistryGroup(FlaskGroup):
+    """Flask's command group, its own commands and options and those of the extensions described in French."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        cli_french.translate(self, ())
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is not None:
+            cli_french.translate(command, (name,))
+        return command
+
+
+@click.group(cls=RegistryGroup, create_app=create_app, add_version_option=False)
 def main() -> None:
     """Registre des lieux d'inclusion numérique du Pass numérique."""
 

@@ -1,9 +1,11 @@
 """Click's own words in French: the frame of the CLI's errors and help (« Erreur : », « Utilisation : », « Valeur
-invalide pour… »), around messages that are already French.
+invalide pour… »), around messages that are already French; and the help of the commands and options Flask and
+its extensions add to ``registry`` (``run``, ``shell``, ``routes``, ``limiter``, ``openapi``, ``--app``…).
 
 Click marks these strings for gettext but ships no catalogue, and reads them through the ``_`` and ``ngettext``
 names each of its modules imported from ``gettext``; ``install`` points those names at this catalogue. A string
-it does not know stays as Click wrote it.
+it does not know stays as Click wrote it. Flask's and the extensions' commands are Click objects with English
+help: ``translate`` sets theirs from ``COMMANDS`` and ``OPTIONS``.
 """
 
 from __future__ import annotations
@@ -65,6 +67,57 @@ PLURALS = {
     ("{value!r} is not {choice}.", "{value!r} is not one of {choices}."):
         ("{value!r} n'est pas {choice}.", "{value!r} n'est pas parmi {choices}."),
 }
+#: Help of the commands Flask and its extensions add, by command path: (help, short help or ``None``).
+COMMANDS = {
+    ("run",): ("Lancer un serveur de développement local (pas pour la production : gunicorn).",
+               "Lancer un serveur de développement."),
+    ("shell",): ("Ouvrir un interpréteur Python interactif dans le contexte de l'application.",
+                 "Ouvrir un interpréteur dans le contexte de l'application."),
+    ("routes",): ("Lister les routes de l'application, avec leurs points d'entrée et leurs méthodes.",
+                  "Lister les routes de l'application."),
+    ("limiter",): ("Limites de débit (Flask-Limiter) : configuration, limites par route, remise à zéro.", None),
+    ("limiter", "clear"): ("Remettre à zéro les limites d'une clé.", None),
+    ("limiter", "config"): ("Afficher la configuration des limites de débit.", None),
+    ("limiter", "limits"): ("Lister les routes soumises à une limite de débit, avec leurs limites.", None),
+    ("openapi",): ("Description OpenAPI de l'API.", None),
+    ("openapi", "print"): ("Afficher la description OpenAPI (JSON ou YAML).", None),
+    ("openapi", "write"): ("Écrire la description OpenAPI (JSON ou YAML) dans un fichier.", None),
+    ("openapi", "list-config-prefixes"): ("Lister les préfixes de configuration des API.", None),
+}
+#: Help of their options, by (command path, option name).
+OPTIONS: dict[tuple[tuple[str, ...], str], str] = {
+    ((), "env_file"): "Lire des variables d'environnement dans ce fichier (avant « .env » et « .flaskenv » ; celles "
+                      "déjà définies l'emportent). Demande python-dotenv.",
+    ((), "app"): "L'application Flask ou sa fabrique, « module:nom » (inutile ici : registry la connaît).",
+    ((), "debug"): "Mode débogage.",
+    (("run",), "debug"): "Mode débogage.",
+    (("run",), "host"): "L'interface où écouter.",
+    (("run",), "port"): "Le port où écouter.",
+    (("run",), "cert"): "Un certificat, pour servir en HTTPS.",
+    (("run",), "key"): "La clé du certificat.",
+    (("run",), "reload"): "Relancer le serveur quand un fichier change (par défaut en mode débogage).",
+    (("run",), "debugger"): "Le débogueur interactif (par défaut en mode débogage).",
+    (("run",), "with_threads"): "Servir plusieurs requêtes à la fois (fils d'exécution).",
+    (("run",), "extra_files"): "D'autres fichiers dont le changement relance le serveur (séparés par « : »).",
+    (("run",), "exclude_patterns"): "Les fichiers à ces motifs (fnmatch) ne relancent pas le serveur (séparés par "
+                                    "« : »).",
+    (("routes",), "sort"): "Tri des routes (« match » : l'ordre dans lequel Flask les essaie).",
+    (("routes",), "all_methods"): "Montrer aussi HEAD et OPTIONS.",
+    (("limiter", "clear"), "endpoint"): "Seulement ce point d'entrée.",
+    (("limiter", "clear"), "path"): "Seulement ce chemin.",
+    (("limiter", "clear"), "method"): "Seulement cette méthode HTTP.",
+    (("limiter", "clear"), "key"): "La clé dont remettre les limites à zéro.",
+    (("limiter", "clear"), "y"): "Sans demander de confirmation.",
+    (("limiter", "limits"), "endpoint"): "Seulement ce point d'entrée.",
+    (("limiter", "limits"), "path"): "Seulement ce chemin.",
+    (("limiter", "limits"), "method"): "Seulement cette méthode HTTP.",
+    (("limiter", "limits"), "key"): "Tester les limites pour cette clé.",
+    (("limiter", "limits"), "watch"): "Suivre en direct.",
+    (("openapi", "print"), "format"): "Format de la description.",
+    (("openapi", "print"), "config_prefix"): "Préfixe de configuration de l'API.",
+    (("openapi", "write"), "format"): "Format de la description.",
+    (("openapi", "write"), "config_prefix"): "Préfixe de configuration de l'API.",
+}
 CLICK_MODULES = ("core", "decorators", "exceptions", "formatting", "parser", "termui", "types", "utils")
 
 
@@ -87,3 +140,22 @@ def install() -> None:
             module._ = gettext
         if hasattr(module, "ngettext"):
             module.ngettext = ngettext
+
+
+#: The placeholders of their options' values (Click names them in English).
+METAVARS = {((), "env_file"): "FICHIER", ((), "app"): "MODULE:NOM", (("run",), "cert"): "FICHIER",
+            (("run",), "key"): "FICHIER", (("run",), "extra_files"): "CHEMINS",
+            (("run",), "exclude_patterns"): "MOTIFS", (("openapi", "write"), "output_file"): "FICHIER"}
+
+
+def translate(command, path: tuple[str, ...]) -> None:
+    """Set the French help of ``command`` (at ``path`` in ``registry``), its options' and its subcommands'."""
+    if path in COMMANDS:
+        command.help, command.short_help = COMMANDS[path]
+    for param in command.params:
+        if (path, param.name) in OPTIONS:
+            param.help = OPTIONS[(path, param.name)]
+        if (path, param.name) in METAVARS:
+            param.metavar = METAVARS[(path, param.name)]
+    for name, sub in getattr(command, "commands", {}).items():
+        translate(sub, (*path, name))

@@ -189,3 +189,31 @@ def test_every_command_offers_help_in_french():
         result = CliRunner().invoke(main, [*words, "--help"])
         assert result.exit_code == 0 and "Afficher ce message et quitter." in result.output, (words, result.output)
         assert "Show this message" not in result.output, words
+
+
+#: Words of Flask's and its extensions' English help (« Show the routes for the app. », « Set debug mode. »).
+ENGLISH = (" the ", "The ", "Show ", "Run ", "Set ", " to ", " for ", " by ", "Enable", "Specify", "Load ", "List ",
+           "Print ", "Write ", "Clear ", "View ", "Enumerate", "Skip ", " filter", "Create a", "Extra files",
+           "commands")
+
+
+def test_every_command_and_option_is_described_in_french(monkeypatch, empty_database_url):
+    """Ours and those Flask and its extensions add (``run``, ``routes``, ``limiter``, ``openapi``, ``--app``):
+    every command's help and every option's, walked as ``registry --help`` lists them."""
+    import click
+
+    monkeypatch.setenv("REGISTRY_DATABASE_URL", empty_database_url)
+    seen = []
+
+    def walk(command, ctx, path):
+        texts = [command.help, command.short_help] + [p.help for p in command.params if isinstance(p, click.Option)]
+        for text in filter(None, texts):
+            assert not any(word in text for word in ENGLISH), (path, text)
+        seen.append(path)
+        if isinstance(command, click.Group):
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                walk(sub, click.Context(sub, parent=ctx, info_name=name), (*path, name))
+
+    walk(main, main.make_context("registry", [], resilient_parsing=True), ())
+    assert {("run",), ("shell",), ("routes",), ("limiter", "clear"), ("openapi", "write"), ("coverage",)} <= set(seen)
