@@ -213,7 +213,13 @@ def test_every_command_and_option_is_described_in_french(monkeypatch, empty_data
         if isinstance(command, click.Group):
             for name in command.list_commands(ctx):
                 sub = command.get_command(ctx, name)
-                walk(sub, click.Context(sub, parent=ctx, info_name=name), (*path, name))
+                with click.Context(sub, parent=ctx, info_name=name) as inner:
+                    walk(sub, inner, (*path, name))
 
-    walk(main, main.make_context("registry", [], resilient_parsing=True), ())
+    # (Closed when done: Flask pushes the application's context on it, which would outlive the test.)
+    with main.make_context("registry", [], resilient_parsing=True) as root:
+        walk(main, root, ())
+    from flask import has_app_context
+
+    assert not has_app_context()
     assert {("run",), ("shell",), ("routes",), ("limiter", "clear"), ("openapi", "write"), ("coverage",)} <= set(seen)
