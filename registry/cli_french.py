@@ -118,6 +118,12 @@ OPTIONS: dict[tuple[tuple[str, ...], str], str] = {
     (("openapi", "write"), "format"): "Format de la description.",
     (("openapi", "write"), "config_prefix"): "Préfixe de configuration de l'API.",
 }
+#: The placeholders of their options' values (Click names them in English).
+METAVARS = {((), "env_file"): "FICHIER", ((), "app"): "MODULE:NOM", (("run",), "cert"): "FICHIER",
+            (("run",), "key"): "FICHIER", (("run",), "extra_files"): "CHEMINS",
+            (("run",), "exclude_patterns"): "MOTIFS", (("openapi", "write"), "output_file"): "FICHIER"}
+
+
 CLICK_MODULES = ("core", "decorators", "exceptions", "formatting", "parser", "termui", "types", "utils")
 
 
@@ -140,12 +146,6 @@ def install() -> None:
             module._ = gettext
         if hasattr(module, "ngettext"):
             module.ngettext = ngettext
-
-
-#: The placeholders of their options' values (Click names them in English).
-METAVARS = {((), "env_file"): "FICHIER", ((), "app"): "MODULE:NOM", (("run",), "cert"): "FICHIER",
-            (("run",), "key"): "FICHIER", (("run",), "extra_files"): "CHEMINS",
-            (("run",), "exclude_patterns"): "MOTIFS", (("openapi", "write"), "output_file"): "FICHIER"}
 
 
 def translate(command, path: tuple[str, ...]) -> None:

@@ -22,7 +22,7 @@ os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
 # pyproj's wheel brings its own PROJ, SpatiaLite links Debian's: two copies of PROJ's C++ library in one process.
 # Loaded after SpatiaLite's, pyproj's copy has both destroy the same static objects at exit (« free(): invalid
 # pointer », exit status 134 after a successful run); loaded first, as above, both work and the process ends
-# cleanly (tests/test_db.py runs both orders in a fresh interpreter).
+# cleanly (tests/test_reliability.py runs both orders in a fresh interpreter).
 
 
 class DatabaseUnavailable(RuntimeError):

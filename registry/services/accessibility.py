@@ -269,13 +269,14 @@ def _venues(session: Session, criteria_set: str, today: date, placed: list[Commu
             everywhere: bool) -> list[VenueSupply]:
     """The qualified venues within ``reach_m`` of a commune (a box holding their circles; all for France), with
     their weekly hours and trained mediators."""
+    around = (None if everywhere
+              else venues_within_reach(session, [c.lon for c in placed], [c.lat for c in placed], reach_m))
     labelled = and_(Venue.publication_status == "published",
-                    qualifications.venue_holds(criteria_set, today, few=not everywhere))
+                    qualifications.venue_holds(criteria_set, today, few=around is not None))
     statement = select(Venue.pk, Venue.id, Venue.nom, func.ST_X(Venue.geom), func.ST_Y(Venue.geom),
                        Venue.horaires).where(labelled, Venue.geom.is_not(None)).order_by(Venue.pk)
-    if not everywhere:
-        around = venues_within_reach(session, [c.lon for c in placed], [c.lat for c in placed], reach_m)
-        statement = statement if around is None else statement.where(around)
+    if around is not None:
+        statement = statement.where(around)
     rows = session.execute(statement).all()
     trained = fact_values.latest_of(session, "trained_mediators", statement.with_only_columns(Venue.pk).order_by(None))
     venues = []

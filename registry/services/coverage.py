@@ -218,10 +218,14 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     communes = [CommuneCoverage(r[0], r[1], r[2] or 0, r[3], r[4], r[5], r[6], venues_within=[0] * len(bands))
                 for r in rows]
     progress(1, steps)
-    labelled = and_(Venue.publication_status == "published",
-                    qualifications.venue_holds(criteria_set, today, few=kind != FRANCE))
-    qualified = select(Venue.id, Venue.nom, func.ST_X(Venue.geom).label("lon"), func.ST_Y(Venue.geom).label("lat"),
-                       Venue.commune_code, Venue.itinerance, Venue.position_precision).where(labelled)
+
+    def qualified(few: bool) -> Select:
+        """The qualified venues (``few``: a box will bound them, ``qualifications.venue_holds``)."""
+        labelled = and_(Venue.publication_status == "published",
+                        qualifications.venue_holds(criteria_set, today, few=few))
+        return select(Venue.id, Venue.nom, func.ST_X(Venue.geom).label("lon"), func.ST_Y(Venue.geom).label("lat"),
+                      Venue.commune_code, Venue.itinerance, Venue.position_precision).where(labelled)
+
     found_zones = zones.in_territory(session, {c.code for c in communes})
     zone_points = [CommuneCoverage(f"zone:{z.pk}", z.name or z.code, z.population or 0, None, None, z.longitude,
                                    z.latitude) for kind_zones in found_zones.values() for z in kind_zones
@@ -254,22 +258,23 @@ def _zone_figures(report: CoverageReport, found: dict, points: list[CommuneCover
     report.zones = zones.coverage_figures(found, by_code, far, f"plus de {_km(report.bands[-1])} km")
 
 
-def _candidates(session: Session, qualified: Select, communes: list[CommuneCoverage], bands: tuple[float, ...],
-                everywhere: bool) -> tuple[list, float | None]:
+def _candidates(session: Session, qualified: Callable[[bool], Select], communes: list[CommuneCoverage],
+                bands: tuple[float, ...], everywhere: bool) -> tuple[list, float | None]:
     """The qualified venues that can matter to the communes' figures, and how far around them they were read
     (km; ``None``: all of France's). Those within a box holding every commune's circle of the largest band;
     when a commune's nearest venue found lies farther than that, the box grows to its distance and is read
-    again: a venue outside it is farther from every commune than the nearest one found (``degree_box``)."""
+    again: a venue outside it is farther from every commune than the nearest one found (``degree_box``).
+    ``qualified(few)``: their statement, for a few in a box or for all."""
     placed = [c for c in communes if c.lon is not None]
     if everywhere or not placed:
-        return session.execute(qualified).all(), None
+        return session.execute(qualified(False)).all(), None
     lon, lat = np.array([c.lon for c in placed]), np.array([c.lat for c in placed])
     reach_m = bands[-1] * 1000
     while reach_m < MAX_REACH_M:
         around = venues_within_reach(session, lon, lat, reach_m)
         if around is None:
             break
-        venues = session.execute(qualified.where(around)).all()
+        venues = session.execute(qualified(True).where(around)).all()
         located = [v for v in venues if v.lon is not None and v.lat is not None]
         if located:
             _nearest, distance = PointIndex(np.array([v.lon for v in located]),
@@ -280,7 +285,7 @@ def _candidates(session: Session, qualified: Select, communes: list[CommuneCover
             reach_m = farthest * (1 + 1e-6) + 1
         else:
             reach_m *= 4
-    return session.execute(qualified).all(), None
+    return session.execute(qualified(False)).all(), None
 
 
 #: Beyond this reach, a territory's candidates are France's venues (read at once).
@@ -289,9 +294,10 @@ MAX_REACH_M = 2_000_000
 
 def _counts_by_commune(session: Session, criteria_set: str, today: date, communes: set[str] | None
                        ) -> tuple[Counter, Counter]:
-    """Qualified (published, holding the label of ``criteria_set`` on ``today``) and registered (any status) venues per commune code, for the
-    ``communes`` (codes; ``None``: all of France's), read by code in one statement (through the venues' commune
-    index): a venue counts in the commune it is filed under, wherever its point lies."""
+    """Qualified (published, holding the label of ``criteria_set`` on ``today``) and registered (any status)
+    venues per commune code, for the ``communes`` (codes; ``None``: all of France's), read by code in one
+    statement (through the venues' commune index): a venue counts in the commune it is filed under, wherever its
+    point lies."""
     if communes is None:
         filed = Venue.commune_code.is_not(None)
     elif is_sqlite(session.get_bind()):

@@ -176,6 +176,7 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
     sqlite = shape.sqlite
     connection = session.connection()
     centred = query.bbox is not None and query.near is None and not query.sort
+    walked = False  # a box's page walked by PostgreSQL's KNN index, one venue past its end
     if query.near:
         params["here"] = spatial.point_wkt(*query.near)
         if query.radius_km:
@@ -197,11 +198,11 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
         shape = replace(shape, near=True, nearest=walked, boxed=walked, bbox=not walked)
     statements = plan(session, shape, extra)
     at_most = params["at_most"] = (offset + limit if centred else max(COUNT_BOUND, offset + limit)) + 1
-    if centred and shape.nearest:  # one venue past the page tells whether there are more
+    if walked:  # one venue past the page tells whether there are more
         params["limit"], params["page_end"] = limit + 1, offset + limit + 1
     if not query.by_hours:
         rows = connection.execute(statements.page, params).all()
-        if centred and shape.nearest:
+        if walked:
             counted = (offset + len(rows) if rows or not offset
                        else connection.execute(statements.count, params).scalar())
             rows = rows[:limit]

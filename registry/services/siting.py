@@ -105,10 +105,11 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     radius_m = radius_km * 1000
     located = select(Venue.id, Venue.nom, Venue.commune, func.ST_X(Venue.geom), func.ST_Y(Venue.geom)).where(
         Venue.geom.is_not(None), Venue.merged_into_pk.is_(None))
-    if kind != coverage.FRANCE and len(rows):  # only venues that can reach one of the communes
+    around = None  # only venues that can reach one of the communes (when a box can hold them)
+    if kind != coverage.FRANCE and len(rows):
         around = venues_within_reach(session, lon, lat, radius_m)
         located = located if around is None else located.where(around)
-    holds = qualifications.venue_holds(criteria_set, today, few=kind != coverage.FRANCE)
+    holds = qualifications.venue_holds(criteria_set, today, few=around is not None)
     qualified = session.execute(located.where(Venue.publication_status == "published", holds)).all()
     candidates = [tuple(c) + (False,) for c in session.execute(located.where(not_(holds)).order_by(Venue.pk))]
     if new_sites:

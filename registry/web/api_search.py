@@ -120,17 +120,17 @@ def feature(venue, distance: float | None, labels: list[dict], now: datetime | N
     closures = properties["closures"]
     moment = (now or datetime.now(PARIS)).replace(second=0, microsecond=0)
     if isinstance(closures, str) or closures is None:  # a search row: its hours' texts shared by its twins
-        described, notices, is_open = _hours_texts(venue.horaires, closures, moment)
+        described, notices, open_now = _hours_texts(venue.horaires, closures, moment)
         empty = closures is None or closures in ("[]", "null")
         closures = [] if empty else (load_json(closures) if decode_lists else orjson.Fragment(closures))
     else:
-        described, notices, is_open = _hours_of(venue.horaires, closures or [], moment)
+        described, notices, open_now = _hours_of(venue.horaires, closures or [], moment)
         closures = closures or []
     properties["closures"] = closures
     properties["labels"] = labels
     properties["horaires_texte"] = described
     properties["fermetures_texte"] = list(notices)
-    properties["ouvert_maintenant"] = is_open
+    properties["ouvert_maintenant"] = open_now
     if distance is not None:
         properties["distance_m"] = round(distance, 1)
     drawn = search.drawn_point(venue)
