@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from sqlalchemy import ARRAY, Select, Text, and_, any_, bindparam, func, or_, select
+from sqlalchemy import ARRAY, ColumnElement, Select, Text, and_, any_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from geodata.distances import PointIndex
@@ -230,92 +230,113 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     zone_points = [CommuneCoverage(f"zone:{z.pk}", z.name or z.code, z.population or 0, None, None, z.longitude,
                                    z.latitude) for kind_zones in found_zones.values() for z in kind_zones
                    if z.longitude is not None]
-    venues, reach_km = _candidates(session, qualified, communes + zone_points, bands, kind == FRANCE)
+    candidates = _candidates(session, qualified, communes + zone_points, bands, kind == FRANCE)
     progress(1, steps)
-    report = CoverageReport(kind, code, name, criteria_set, label_set.label, bands, today, communes, len(venues),
-                            "none", candidates_reach_km=reach_km)
-    _distances(report, venues)
+    report = CoverageReport(kind, code, name, criteria_set, label_set.label, bands, today, communes,
+                            len(candidates.rows), "none", candidates_reach_km=candidates.reach_km)
+    _distances(report, candidates)
     progress(1, steps)
     _aggregates(session, report)
-    _zone_figures(report, found_zones, zone_points)
+    _zone_figures(report, found_zones, zone_points, candidates.index)
     progress(1, steps)
     return report
 
 
-def _zone_figures(report: CoverageReport, found: dict, points: list[CommuneCoverage]) -> None:
-    """The population of each kind of priority zone farther than the largest band from a qualified venue."""
+def _zone_figures(report: CoverageReport, found: dict, points: list[CommuneCoverage], index: PointIndex) -> None:
+    """The population of each kind of priority zone farther than the largest band from a qualified venue
+    (``index``: the qualified venues')."""
     if not found:
         return
     far: dict[int, bool | None] = {}
-    located = report.venue_points
-    if points and located:
-        distance = PointIndex(np.array([p[0] for p in located]), np.array([p[1] for p in located])).nearest(
-            np.array([z.lon for z in points]), np.array([z.lat for z in points]))[1]
+    if points:
+        distance = index.nearest(np.array([z.lon for z in points]), np.array([z.lat for z in points]))[1]
         far = {int(z.code.split(":")[1]): bool(d > report.bands[-1] * 1000) for z, d in zip(points, distance)}
-    elif points:
-        far = {int(z.code.split(":")[1]): True for z in points}
     by_code = {c.code: (c.population, None if c.band is None else math.isinf(c.band)) for c in report.communes}
     report.zones = zones.coverage_figures(found, by_code, far, f"plus de {_km(report.bands[-1])} km")
 
 
+@dataclass
+class Candidates:
+    """The qualified venues read for a territory (rows of ``compute``'s ``qualified``), those with a point in the
+    order of their spatial index, and how far around the communes they were read (km; ``None``: France's)."""
+
+    rows: list
+    located: list
+    index: PointIndex
+    reach_km: float | None = None
+
+    @classmethod
+    def of(cls, rows: list, reach_km: float | None = None) -> Candidates:
+        """The rows with the index of those with a point."""
+        lon = np.array([row.lon for row in rows], dtype=float)  # None: NaN
+        lat = np.array([row.lat for row in rows], dtype=float)
+        placed = ~(np.isnan(lon) | np.isnan(lat))
+        located = rows if placed.all() else [rows[i] for i in np.flatnonzero(placed)]
+        return cls(rows, located, PointIndex(lon[placed], lat[placed]), reach_km)
+
+
 def _candidates(session: Session, qualified: Callable[[bool], Select], communes: list[CommuneCoverage],
-                bands: tuple[float, ...], everywhere: bool) -> tuple[list, float | None]:
-    """The qualified venues that can matter to the communes' figures, and how far around them they were read
-    (km; ``None``: all of France's). Those within a box holding every commune's circle of the largest band;
-    when a commune's nearest venue found lies farther than that, the box grows to its distance and is read
-    again: a venue outside it is farther from every commune than the nearest one found (``degree_box``).
-    ``qualified(few)``: their statement, for a few in a box or for all."""
+                bands: tuple[float, ...], everywhere: bool) -> Candidates:
+    """The qualified venues that can matter to the communes' figures. Those within a box holding every commune's
+    circle of the largest band; when a commune's nearest venue found lies farther than that, the box grows to
+    its distance and is read again: a venue outside it is farther from every commune than the nearest one found
+    (``degree_box``). ``qualified(few)``: their statement, for a few in a box or for all."""
     placed = [c for c in communes if c.lon is not None]
+    connection = session.connection()  # rows without the ORM's loading: only columns are read
     if everywhere or not placed:
-        return session.execute(qualified(False)).all(), None
+        return Candidates.of(connection.execute(qualified(False)).all())
     lon, lat = np.array([c.lon for c in placed]), np.array([c.lat for c in placed])
     reach_m = bands[-1] * 1000
     while reach_m < MAX_REACH_M:
         around = venues_within_reach(session, lon, lat, reach_m)
         if around is None:
             break
-        venues = session.execute(qualified(True).where(around)).all()
-        located = [v for v in venues if v.lon is not None and v.lat is not None]
-        if located:
-            _nearest, distance = PointIndex(np.array([v.lon for v in located]),
-                                            np.array([v.lat for v in located])).nearest(lon, lat)
-            farthest = float(distance.max())
+        found = Candidates.of(connection.execute(qualified(True).where(around)).all(), round(reach_m / 1000, 1))
+        if len(found.index):
+            farthest = float(found.index.nearest(lon, lat)[1].max())
             if farthest <= reach_m:
-                return venues, round(reach_m / 1000, 1)
+                return found
             reach_m = farthest * (1 + 1e-6) + 1
         else:
             reach_m *= 4
-    return session.execute(qualified(False)).all(), None
+    return Candidates.of(connection.execute(qualified(False)).all())
 
 
 #: Beyond this reach, a territory's candidates are France's venues (read at once).
 MAX_REACH_M = 2_000_000
 
 
-def _counts_by_commune(session: Session, criteria_set: str, today: date, communes: set[str] | None
-                       ) -> tuple[Counter, Counter]:
-    """Qualified (published, holding the label of ``criteria_set`` on ``today``) and registered (any status)
-    venues per commune code, for the ``communes`` (codes; ``None``: all of France's), read by code in one
-    statement (through the venues' commune index): a venue counts in the commune it is filed under, wherever its
-    point lies."""
-    if communes is None:
-        filed = Venue.commune_code.is_not(None)
-    elif is_sqlite(session.get_bind()):
-        filed = Venue.commune_code.in_(sorted(communes))
-    else:  # one array parameter: hundreds of codes as as many parameters cost more to send than to count
-        filed = Venue.commune_code == any_(bindparam("communes", sorted(communes), type_=ARRAY(Text)))
-    holds = qualifications.venue_holds(criteria_set, today, few=communes is not None)
-    qualified = func.count().filter(and_(Venue.publication_status == "published", holds))
-    rows = session.execute(select(Venue.commune_code, qualified, func.count()).where(filed)
-                           .group_by(Venue.commune_code)).all()
-    return Counter({code: n for code, n, _ in rows if n}), Counter({code: n for code, _, n in rows})
+def _communes_around(session: Session, criteria_set: str, today: date, epcis: list[str] | None,
+                     departements: list[str]) -> list:
+    """The communes of the ``epcis`` and ``departements`` (``epcis`` ``None``: all of France's), each with its
+    EPCI, its département and the venues filed under it: qualified (published, holding the label of
+    ``criteria_set`` on ``today``) and registered (any status), in one statement (the venues through their commune
+    index). A venue counts in the commune it is filed under, wherever its point lies."""
+    holds = qualifications.venue_holds(criteria_set, today, few=epcis is not None)
+    qualified = func.count(Venue.pk).filter(and_(Venue.publication_status == "published", holds))
+    statement = (select(Territory.code, Territory.epci_code, Territory.departement_code, qualified,
+                        func.count(Venue.pk))
+                 .select_from(Territory).outerjoin(Venue, Venue.commune_code == Territory.code)
+                 .where(Territory.kind == "commune")
+                 .group_by(Territory.code, Territory.epci_code, Territory.departement_code))
+    if epcis is not None:
+        statement = statement.where(or_(_among(session, Territory.epci_code, "epcis", epcis),
+                                        _among(session, Territory.departement_code, "departements", departements)))
+    return session.connection().execute(statement).all()
 
 
-def _distances(report: CoverageReport, venues: list) -> None:
-    located = [v for v in venues if v.lon is not None and v.lat is not None]
-    report.venue_points = [(v.lon, v.lat, v.nom) for v in located]
+def _among(session: Session, column: ColumnElement, name: str, codes: list[str]) -> ColumnElement:
+    """``column`` is one of ``codes``: on PostgreSQL one array parameter (the same statement, prepared once,
+    whatever the number of codes: as many parameters planned it anew for each territory, twice slower)."""
+    if is_sqlite(session.get_bind()):
+        return column.in_(codes)
+    return column == any_(bindparam(name, codes, type_=ARRAY(Text)))
+
+
+def _distances(report: CoverageReport, candidates: Candidates) -> None:
+    located, index = candidates.located, candidates.index
+    report.venue_points = list(zip(index.lon.tolist(), index.lat.tolist(), [v.nom for v in located]))
     report.approximate_venues = sum(1 for v in located if v.position_precision == AT_COMMUNE)
-    index = PointIndex(np.array([v.lon for v in located]), np.array([v.lat for v in located]))
     with_point = [c for c in report.communes if c.lon is not None]
     report.placement = ("complete" if len(with_point) == len(report.communes) and report.communes
                          else "partial" if with_point else "none")
@@ -348,45 +369,31 @@ def _aggregates(session: Session, report: CoverageReport) -> None:
         population = sum(c.population for c in members)
         report.by_band.append(BandFigures(band, len(members), population, round(population / total, 4)))
     report.communes_without_venue = [c.code for c in known if c.venues_within and c.venues_within[-1] == 0]
-    # The communes of the EPCIs and départements of the territory's communes, in one statement.
+    # The EPCIs and départements of the territory's communes: their communes (the territory's among them) and
+    # their venues, in one statement. An EPCI may reach beyond the territory: its figures count its communes
+    # outside it too.
     epcis = sorted({c.epci_code for c in report.communes if c.epci_code})
     departements = sorted({c.departement_code for c in report.communes if c.departement_code})
-    wanted_epcis, wanted_departements = set(epcis), set(departements)
-    members: dict[str, dict[str, str]] = {"epci": {}, "departement": {}}  # kind -> commune code -> area code
-    # (They hold the territory's own communes: each lies in one of these départements.)
-    concerned = None if report.kind == FRANCE else and_(
-        Territory.kind == "commune",
-        or_(Territory.epci_code.in_(epcis), Territory.departement_code.in_(departements)))
-    for commune_code, epci, departement in session.execute(
-            select(Territory.code, Territory.epci_code, Territory.departement_code)
-            .where(Territory.kind == "commune" if concerned is None else concerned)):
-        if epci in wanted_epcis:
-            members["epci"][commune_code] = epci
-        if departement in wanted_departements:
-            members["departement"][commune_code] = departement
-    # An EPCI may reach beyond the territory: its figures count its communes outside it too.
-    per_commune, registered = _counts_by_commune(
-        session, report.criteria_set, report.computed_on,
-        None if concerned is None else {*members["epci"], *members["departement"]})
+    around = _communes_around(session, report.criteria_set, report.computed_on,
+                              None if report.kind == FRANCE else epcis, departements)
+    counted = {commune_code: (qualified, registered) for commune_code, _, _, qualified, registered in around}
     for commune in report.communes:
-        commune.venues_in_commune = per_commune.get(commune.code, 0)
-        commune.registered_in_commune = registered.get(commune.code, 0)
+        commune.venues_in_commune, commune.registered_in_commune = counted.get(commune.code, (0, 0))
     report.registered_venues = sum(c.registered_in_commune for c in report.communes)
     report.qualified_in_territory = sum(c.venues_in_commune for c in report.communes)
-    for kind, target in (("epci", report.epci), ("departement", report.departements)):
-        if not members[kind]:
+    for kind, wanted, target, column in (("epci", set(epcis), report.epci, 1),
+                                         ("departement", set(departements), report.departements, 2)):
+        qualified, registered = Counter(), Counter()
+        for row in around:
+            if row[column] in wanted:
+                qualified[row[column]] += row[3]
+                registered[row[column]] += row[4]
+        if not registered:
             continue
         areas = session.execute(select(Territory.code, Territory.name, Territory.population)
-                                .where(Territory.kind == kind, Territory.code.in_(set(members[kind].values())))).all()
-        counted, listed = Counter(), Counter()
-        for commune_code, n in per_commune.items():
-            if commune_code in members[kind]:
-                counted[members[kind][commune_code]] += n
-        for commune_code, n in registered.items():
-            if commune_code in members[kind]:
-                listed[members[kind][commune_code]] += n
-        target.extend(AreaFigures(kind, a.code, a.name, a.population or 0, counted.get(a.code, 0),
-                                  listed.get(a.code, 0)) for a in sorted(areas))
+                                .where(Territory.kind == kind, Territory.code.in_(registered))).all()
+        target.extend(AreaFigures(kind, a.code, a.name, a.population or 0, qualified.get(a.code, 0),
+                                  registered.get(a.code, 0)) for a in sorted(areas))
 
 
 def describe_kind(kind: str) -> str:
