@@ -41,7 +41,7 @@ from sqlalchemy import event, insert, text
 from sqlalchemy.orm import Session
 
 from benchmarks import synthetic
-from benchmarks.db import fresh_database, kept_database, postgis_available
+from benchmarks.db import fresh_database, kept_database, postgis_available, vacuum_settled
 from registry.db import make_engine
 from registry.models import Venue
 from registry.plugins import make_plugin_manager
@@ -73,11 +73,7 @@ def populate(session: Session, count: int) -> None:
     while batch := list(itertools.islice(rows, 5000)):
         session.execute(insert(Venue), batch)
     synthetic.qualify_share(session, 0.6)
-    if session.get_bind().dialect.name == "postgresql":
-        # What autovacuum does within a minute of a bulk load on a live database: statistics, and the visibility
-        # map without which the index-only scans still read the table.
-        with session.get_bind().connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+    vacuum_settled(session.get_bind())
 
 
 def percentile(values: list[float], share: float) -> float:

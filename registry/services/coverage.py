@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from sqlalchemy import ARRAY, ColumnElement, Select, Text, and_, any_, bindparam, func, or_, select
+from sqlalchemy import ARRAY, ColumnElement, Select, Text, and_, any_, bindparam, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from geodata.distances import PointIndex
@@ -26,7 +27,7 @@ from registry.models import Territory, Venue
 from registry.services import qualifications, territories, zones
 from registry.services.communes import AT_COMMUNE
 from registry.services.context import Context
-from registry.services.search_plans import venues_within_reach
+from registry.services.search_plans import list_holds, list_value, venues_within_reach
 
 DEFAULT_BANDS = (5.0, 10.0, 20.0)
 FRANCE = "france"
@@ -219,12 +220,16 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
                 for r in rows]
     progress(1, steps)
 
+    sqlite = is_sqlite(session.get_bind())
+
     def qualified(few: bool) -> Select:
         """The qualified venues (``few``: a box will bound them, ``qualifications.venue_holds``)."""
         labelled = and_(Venue.publication_status == "published",
                         qualifications.venue_holds(criteria_set, today, few=few))
+        itinerant = list_holds(sqlite, Venue.itinerance, literal(list_value(sqlite, "Itinérant"),
+                                                                 Text if sqlite else JSONB))
         return select(Venue.id, Venue.nom, func.ST_X(Venue.geom).label("lon"), func.ST_Y(Venue.geom).label("lat"),
-                      Venue.commune_code, Venue.itinerance, Venue.position_precision).where(labelled)
+                      Venue.commune_code, itinerant.label("itinerant"), Venue.position_precision).where(labelled)
 
     found_zones = zones.in_territory(session, {c.code for c in communes})
     zone_points = [CommuneCoverage(f"zone:{z.pk}", z.name or z.code, z.population or 0, None, None, z.longitude,
@@ -345,19 +350,22 @@ def _distances(report: CoverageReport, candidates: Candidates) -> None:
     lon, lat = np.array([c.lon for c in with_point]), np.array([c.lat for c in with_point])
     nearest, distance = index.nearest(lon, lat)
     query, found, pair_distance = index.within(lon, lat, report.bands[-1] * 1000)
-    itinerant = np.array(["Itinérant" in (v.itinerance or []) for v in located], dtype=bool)
-    counts = [np.bincount(query[pair_distance <= band * 1000], minlength=len(with_point)) for band in report.bands]
-    for i, commune in enumerate(with_point):
-        if nearest[i] >= 0:
-            venue = located[nearest[i]]
+    itinerant = np.array([bool(v.itinerant) for v in located], dtype=bool)
+    within = np.column_stack([np.bincount(query[pair_distance <= band * 1000], minlength=len(with_point))
+                              for band in report.bands]).tolist()
+    shown = [round(d, 1) for d in distance.tolist()]  # Python's rounding of the decimal value, as before
+    # The smallest band holding the distance (``inf`` beyond the largest, or without any venue).
+    band_of = np.searchsorted(np.array(report.bands) * 1000, shown, side="left").tolist()
+    bands = [*report.bands, float("inf")]
+    for i, (commune, j) in enumerate(zip(with_point, nearest.tolist())):
+        commune.venues_within = within[i]
+        if j >= 0:
+            venue = located[j]
             commune.nearest_venue_id, commune.nearest_venue_nom = str(venue.id), venue.nom
-            commune.distance_m = round(float(distance[i]), 1)
-        commune.venues_within = [int(c[i]) for c in counts]
+            commune.distance_m = shown[i]
+        commune.band = bands[band_of[i]] if j >= 0 else float("inf")
     for i, j in zip(query[itinerant[found]], found[itinerant[found]]):
         with_point[i].itinerant_venues.append(located[j].nom)
-    for commune in with_point:
-        commune.band = next((b for b in report.bands if commune.distance_m is not None
-                              and commune.distance_m <= b * 1000), float("inf"))
 
 
 def _aggregates(session: Session, report: CoverageReport) -> None:

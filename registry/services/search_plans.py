@@ -223,10 +223,15 @@ def list_value(sqlite: bool, value: str) -> object:
 
 def _contains(sqlite: bool, column, parameter: str) -> ColumnElement:
     """The JSON list ``column`` holds the value of ``parameter`` (given by ``list_value``)."""
+    return list_holds(sqlite, column, bindparam(parameter, type_=Text if sqlite else JSONB))
+
+
+def list_holds(sqlite: bool, column, value: ColumnElement) -> ColumnElement:
+    """The JSON list ``column`` holds ``value`` (SQLite: the text; PostgreSQL: a JSONB list of it, ``list_value``)."""
     if sqlite:
         each = func.json_each(column).table_valued("value")
-        return exists(select(literal(1)).select_from(each).where(each.c.value == bindparam(parameter, type_=Text)))
-    return type_coerce(column, JSONB).contains(bindparam(parameter, type_=JSONB))
+        return exists(select(literal(1)).select_from(each).where(each.c.value == value))
+    return type_coerce(column, JSONB).contains(value)
 
 
 def venues_within_reach(session: Session, lon, lat, reach_m: float) -> ColumnElement | None:
