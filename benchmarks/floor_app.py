@@ -8,7 +8,6 @@ orjson (the JSON lists and labels as the database gives them).
 
 from __future__ import annotations
 
-import gc
 import os
 from datetime import date
 from urllib.parse import parse_qs
@@ -32,8 +31,6 @@ SQL, DEFAULTS = str(_compiled), dict(_compiled.params)
 PROPERTIES = [column.key for column in PUBLIC_COLUMNS if column.key != "pk"]
 RAW = set(LIST_FIELDS)
 _connection = None
-gc.collect()
-gc.freeze()  # as registry.web.wsgi does: the same start-up objects out of the collector's reach
 
 
 def app(environ, start_response):
