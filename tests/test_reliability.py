@@ -246,3 +246,21 @@ def test_a_process_using_spatialite_and_pyproj_ends_cleanly(tmp_path):
              "pyproj.Transformer.from_crs(4326, 2154, always_xy=True).transform(2, 46)\n")
     if subprocess.run([sys.executable, "-c", clash], capture_output=True, timeout=120).returncode == 0:
         pytest.skip("ces versions de pyproj et SpatiaLite ne se heurtent plus : rien à prouver ici")
+
+
+def test_the_production_entry_point_serves_the_public_search(tmp_path):
+    """``registry.web.wsgi`` (what gunicorn loads, configured by the environment) answers the public search and
+    the OGC items."""
+    url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    serve = ("from registry import migrations\n"
+             "from registry.db import make_engine\n"
+             f"migrations.upgrade(make_engine({url!r}))\n"
+             "from registry.web.wsgi import app\n"
+             "client = app.test_client()\n"
+             "for path in ('/api/v1/venues?bbox=2.4,44.2,2.7,44.5', "
+             "'/ogc/collections/pass-numerique/items?bbox=2.4,44.2,2.7,44.5&f=json'):\n"
+             "    answer = client.get(path)\n"
+             "    assert answer.status_code == 200 and answer.get_json()['type'] == 'FeatureCollection', path\n")
+    env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_INSTANCE": str(tmp_path / "instance")}
+    ended = subprocess.run([sys.executable, "-c", serve], capture_output=True, text=True, timeout=120, env=env)
+    assert ended.returncode == 0, ended.stderr

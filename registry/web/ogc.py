@@ -252,29 +252,30 @@ class Collection(MethodView):
 
 
 def _items_query(collection_id: str) -> tuple[search.SearchQuery, int, int]:
-    unknown = sorted(set(request.args) - ITEM_PARAMS)
+    args = request.args  # read once: each ``request`` goes through Flask's context proxy
+    unknown = sorted(set(args) - ITEM_PARAMS)
     if unknown:
         raise InvalidInput.on(unknown[0], f"Paramètre inconnu : {', '.join(unknown)}.")
     try:
-        limit = int(request.args.get("limit", 10))
-        offset = int(request.args.get("offset", 0))
+        limit = int(args.get("limit", 10))
+        offset = int(args.get("offset", 0))
     except ValueError:
         raise InvalidInput.on("limit", "limit et offset sont des entiers.") from None
     if not (1 <= limit) or not (0 <= offset <= MAX_OFFSET):
         raise InvalidInput.on("limit", f"limit au moins 1, offset entre 0 et {MAX_OFFSET}.")
     bbox, within = _bbox()
-    properties = {name: request.args[name] for name in PROPERTY_FILTERS if name in request.args}
-    updated = parse_datetime(request.args["datetime"]) if "datetime" in request.args else (None, None)
-    conditions = [filters.parameter(name, request.args[name]) for name in PARAMETER_QUERYABLES
-                  if name in request.args and name not in PROPERTY_FILTERS]  # those through ``properties``
-    if "filter" in request.args:
-        conditions.append(filters.parse(request.args["filter"], request.args.get("filter-lang")))
-    elif "filter-lang" in request.args or "filter-crs" in request.args:
+    properties = {name: args[name] for name in PROPERTY_FILTERS if name in args}
+    updated = parse_datetime(args["datetime"]) if "datetime" in args else (None, None)
+    conditions = [filters.parameter(name, args[name]) for name in PARAMETER_QUERYABLES
+                  if name in args and name not in PROPERTY_FILTERS]  # those through ``properties``
+    if "filter" in args:
+        conditions.append(filters.parse(args["filter"], args.get("filter-lang")))
+    elif "filter-lang" in args or "filter-crs" in args:
         raise InvalidInput.on("filter-lang", "filter-lang et filter-crs vont avec filter.")
     tree = {"op": "and", "args": conditions} if len(conditions) > 1 else (conditions[0] if conditions else None)
     limit = min(limit, PAGE_MAX)
     return search.SearchQuery(label=collection_id, bbox=bbox, within=within, properties=properties, updated=updated,
-                              sort=parse_sortby(request.args.get("sortby")), filter=tree,
+                              sort=parse_sortby(args.get("sortby")), filter=tree,
                               filter_crs=_crs("filter-crs")), offset, limit
 
 
