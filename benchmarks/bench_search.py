@@ -118,11 +118,12 @@ def latency(session: Session, backend: str, runs: int = 300) -> dict[str, tuple]
         queries = [make(rng) for _ in range(runs)]
         for query in queries[:10]:  # warm up caches and connections
             search.search(session, query, ctx, limit=limit)
-        timings, sql, statements = [], [], []
+        timings, sql, statements, returned = [], [], [], []
         for query in queries:
             started = time.perf_counter()
-            search.search(session, query, ctx, limit=limit)
+            result = search.search(session, query, ctx, limit=limit)
             timings.append((time.perf_counter() - started) * 1000)
+            returned.append(len(result.venues))
         # In-process time against SQL time, both with the search's pages in the database's cache (the timings
         # above read them from the system's): run it once, time it again, then replay its statements.
         warm = []
@@ -136,7 +137,7 @@ def latency(session: Session, backend: str, runs: int = 300) -> dict[str, tuple]
             sql.append(sql_ms(session, ran))
         figures[name] = (statistics.median(timings), percentile(timings, 0.99),
                          (statistics.median(warm), statistics.median(sql)) if sql else None,
-                         statistics.mean(statements) if statements else 0)
+                         statistics.mean(statements) if statements else 0, statistics.mean(returned))
     return figures
 
 
@@ -176,7 +177,7 @@ def report(backend: str, sizes: list[int], figures: dict[int, dict]) -> None:
     for name in names:
         cells = []
         for n in sizes:
-            median, p99, sql, statements = figures[n][name]
+            median, p99, sql, statements, _returned = figures[n][name]
             extra = f", {statements:g} st." if sql is not None else ""
             cells.append(f"{median:.2f} ({p99:.1f}{extra})")
         growth = ""
@@ -184,9 +185,16 @@ def report(backend: str, sizes: list[int], figures: dict[int, dict]) -> None:
             ratio = figures[1_000_000][name][0] / figures[100_000][name][0]
             growth = f"{ratio:.1f}× (≤ {GROWTH_TARGET:g}×: {'ok' if ratio <= GROWTH_TARGET else 'no'})"
         print(f"| {name} | " + " | ".join(cells) + f" | {growth} |")
+    if 100_000 in sizes and 1_000_000 in sizes:  # a page holds more venues where there are more of them
+        for name in names:
+            (before, *_, few), (after, *_, many) = figures[100_000][name], figures[1_000_000][name]
+            if few and many:
+                print(f"[{backend}] {name}: {few:.1f} then {many:.1f} venues a page on average; per venue "
+                      f"{before / few * 1000:.0f} µs then {after / many * 1000:.0f} µs "
+                      f"({after / many / (before / few):.1f}×)")
     for n in sizes:
         for name in names:
-            _median, _p99, sql, _statements = figures[n][name]
+            _median, _p99, sql, _statements, _returned = figures[n][name]
             if sql:
                 ratio = sql[0] / sql[1]
                 print(f"[{backend}] {n:,} venues, {name}: in-process {sql[0]:.2f} ms / SQL {sql[1]:.2f} ms = "
@@ -410,8 +418,8 @@ def main() -> None:
                         prewarm(session)
                     figures[count] = latency(session, backend)
                     first, again = map_view_ms(session)
-                    figures[count]["national map view (clusters), first"] = (first, first, None, 0)
-                    figures[count]["national map view (clusters), again"] = (again, again, None, 0)
+                    figures[count]["national map view (clusters), first"] = (first, first, None, 0, None)
+                    figures[count]["national map view (clusters), again"] = (again, again, None, 0, None)
                 engine.dispose()
                 if backend == "postgis" and count == args.throughput_at:
                     throughput(url, args.seconds, args.pygeoapi)
