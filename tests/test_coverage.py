@@ -294,3 +294,30 @@ def test_registered_but_unqualified_venues_are_counted(client, operator, create_
     assert (aveyron.venues, aveyron.registered, aveyron.unqualified) == (1, 3, 2)
     body = client.get("/api/v1/territories/departement/12/coverage", headers=operator).get_json()
     assert (body["registered_venues"], body["unqualified_venues"]) == (3, 2)
+
+
+def test_france_gives_each_commune_and_area_the_figures_of_its_own_coverage(session, qualified, create_venue, app):
+    """The national coverage (every commune of France, all the venues read, every commune's venues counted in one
+    statement) gives each commune, EPCI and département the figures the département's own coverage gives."""
+    qualified(2.575, 44.351)  # Rodez
+    qualified(2.60, 44.36, itinerance=["Itinérant"])
+    qualified(3.078, 44.099, code_insee="12145", code_postal="12100", commune="Millau")
+    qualified(3.50, 44.52, code_insee="48095", code_postal="48000", commune="Mende")  # Lozère, near Aveyron
+    create_venue(nom="Centre social de Rodez", publication_status="draft")  # registered, not qualified
+    ctx = Context("test", catalogue=app.extensions["registry.criteria"])
+    france = coverage.compute(session, "france", "FR", ctx)
+    aveyron = coverage.compute(session, "departement", "12", ctx)
+    assert france.candidates_reach_km is None and france.qualified_venues == 4
+    assert (france.registered_venues, france.qualified_in_territory) == (5, 4)
+    fields = ("nearest_venue_id", "distance_m", "venues_within", "itinerant_venues", "venues_in_commune",
+              "registered_in_commune", "band")
+    nationally = {c.code: c for c in france.communes}
+    assert [[getattr(c, f) for f in fields] for c in aveyron.communes] == [
+        [getattr(nationally[c.code], f) for f in fields] for c in aveyron.communes]
+    departements = {d.code: d for d in france.departements}
+    assert aveyron.departements == [departements["12"]]
+    assert (departements["12"].venues, departements["12"].registered) == (3, 4)
+    assert (departements["48"].venues, departements["48"].registered) == (1, 1)
+    epcis = {e.code: e for e in france.epci}
+    assert aveyron.epci and all(epcis[e.code] == e for e in aveyron.epci)
+    assert sum(d.registered for d in france.departements) == 5
