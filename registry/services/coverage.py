@@ -319,8 +319,8 @@ def _communes_around(session: Session, criteria_set: str, today: date, epcis: li
     index). A venue counts in the commune it is filed under, wherever its point lies."""
     holds = qualifications.venue_holds(criteria_set, today, few=epcis is not None)
     qualified = func.count(Venue.pk).filter(and_(Venue.publication_status == "published", holds))
-    statement = (select(Territory.code, Territory.epci_code, Territory.departement_code, qualified,
-                        func.count(Venue.pk))
+    statement = (select(Territory.code, Territory.epci_code, Territory.departement_code, qualified.label("qualified"),
+                        func.count(Venue.pk).label("registered"))
                  .select_from(Territory).outerjoin(Venue, Venue.commune_code == Territory.code)
                  .where(Territory.kind == "commune")
                  .group_by(Territory.code, Territory.epci_code, Territory.departement_code))
@@ -384,22 +384,22 @@ def _aggregates(session: Session, report: CoverageReport) -> None:
     departements = sorted({c.departement_code for c in report.communes if c.departement_code})
     around = _communes_around(session, report.criteria_set, report.computed_on,
                               None if report.kind == FRANCE else epcis, departements)
-    counted = {commune_code: (qualified, registered) for commune_code, _, _, qualified, registered in around}
+    counted = {row.code: (row.qualified, row.registered) for row in around}
     for commune in report.communes:
         commune.venues_in_commune, commune.registered_in_commune = counted.get(commune.code, (0, 0))
     report.registered_venues = sum(c.registered_in_commune for c in report.communes)
     report.qualified_in_territory = sum(c.venues_in_commune for c in report.communes)
-    for kind, wanted, target, column in (("epci", set(epcis), report.epci, 1),
-                                         ("departement", set(departements), report.departements, 2)):
-        qualified, registered = Counter(), Counter()
+    for kind, wanted, target, area_of in (("epci", set(epcis), report.epci, "epci_code"),
+                                          ("departement", set(departements), report.departements, "departement_code")):
+        qualified, registered = Counter(), Counter()  # per area code: every area with a commune gets a count
         for row in around:
-            if row[column] in wanted:
-                qualified[row[column]] += row[3]
-                registered[row[column]] += row[4]
+            if (area := getattr(row, area_of)) in wanted:
+                qualified[area] += row.qualified
+                registered[area] += row.registered
         if not registered:
             continue
         areas = session.execute(select(Territory.code, Territory.name, Territory.population)
-                                .where(Territory.kind == kind, Territory.code.in_(registered))).all()
+                                .where(Territory.kind == kind, Territory.code.in_(sorted(registered)))).all()
         target.extend(AreaFigures(kind, a.code, a.name, a.population or 0, qualified.get(a.code, 0),
                                   registered.get(a.code, 0)) for a in sorted(areas))
 
