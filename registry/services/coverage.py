@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from sqlalchemy import ARRAY, ColumnElement, Select, Text, and_, any_, bindparam, func, literal, or_, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import ARRAY, ColumnElement, Select, Text, and_, any_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from geodata.distances import PointIndex
@@ -27,7 +26,7 @@ from registry.models import Territory, Venue
 from registry.services import qualifications, territories, zones
 from registry.services.communes import AT_COMMUNE
 from registry.services.context import Context
-from registry.services.search_plans import list_holds, list_value, venues_within_reach
+from registry.services.search_plans import list_holds, venues_within_reach
 
 DEFAULT_BANDS = (5.0, 10.0, 20.0)
 FRANCE = "france"
@@ -226,8 +225,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
         """The qualified venues (``few``: a box will bound them, ``qualifications.venue_holds``)."""
         labelled = and_(Venue.publication_status == "published",
                         qualifications.venue_holds(criteria_set, today, few=few))
-        itinerant = list_holds(sqlite, Venue.itinerance, literal(list_value(sqlite, "Itinérant"),
-                                                                 Text if sqlite else JSONB))
+        itinerant = list_holds(sqlite, Venue.itinerance, "Itinérant")
         return select(Venue.id, Venue.nom, func.ST_X(Venue.geom).label("lon"), func.ST_Y(Venue.geom).label("lat"),
                       Venue.commune_code, itinerant.label("itinerant"), Venue.position_precision).where(labelled)
 

@@ -223,10 +223,15 @@ def list_value(sqlite: bool, value: str) -> object:
 
 def _contains(sqlite: bool, column, parameter: str) -> ColumnElement:
     """The JSON list ``column`` holds the value of ``parameter`` (given by ``list_value``)."""
-    return list_holds(sqlite, column, bindparam(parameter, type_=Text if sqlite else JSONB))
+    return _holds(sqlite, column, bindparam(parameter, type_=Text if sqlite else JSONB))
 
 
-def list_holds(sqlite: bool, column, value: ColumnElement) -> ColumnElement:
+def list_holds(sqlite: bool, column, value: str) -> ColumnElement:
+    """The JSON list ``column`` holds the constant ``value``."""
+    return _holds(sqlite, column, literal(list_value(sqlite, value), Text if sqlite else JSONB))
+
+
+def _holds(sqlite: bool, column, value: ColumnElement) -> ColumnElement:
     """The JSON list ``column`` holds ``value`` (SQLite: the text; PostgreSQL: a JSONB list of it, ``list_value``)."""
     if sqlite:
         each = func.json_each(column).table_valued("value")
