@@ -43,8 +43,9 @@ def app(environ, start_response):
     limit = int(query.get("limit", ["20"])[0])
     walk = box_walk(bbox)
     params = {**DEFAULTS, "label": "pass-numerique", "today": date.today(),
-              "here": spatial.point_wkt(walk.lon, walk.lat), "outline": spatial.box_wkt(walk.outline), **dict(zip(("west", "south", "east", "north"), bbox)),
-              "offset": 0, "limit": limit + 1, "page_end": limit + 1}
+              "here": spatial.point_wkt(walk.lon, walk.lat), "outline": spatial.box_wkt(walk.outline),
+              **dict(zip(("west", "south", "east", "north"), bbox)), "offset": 0, "limit": limit + 1,
+              "page_end": limit + 1}
     cursor = _connection.execute(SQL, params)
     names = [column.name for column in cursor.description]
     features = []
