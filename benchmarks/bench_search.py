@@ -9,10 +9,11 @@ venues) and reused, read once before timing (``pg_prewarm``: into PostgreSQL's b
 the system's cache); SpatiaLite ones are built in a temporary folder. Latency, timed inside the server (the
 search service), median and 99th percentile, for each size: the 20 nearest qualified venues of random points, a
 bbox page of 50 (boxes of about 45 km, full pages at both sizes), a département's first 100, the map's first
-call (the first 100 by name, no filter) and the national map view (clusters). For each search the statements it ran are replayed under ``EXPLAIN ANALYZE``
-(PostGIS): in-process time over SQL time. Throughput (PostGIS, at the size of ``--throughput-at``): gunicorn,
-2 workers, 8 concurrent clients on loopback for a bounded time, random ~20 km boxes of 50, against
-``/api/v1/venues``, ``/ogc`` items, the same SQL behind a bare WSGI app (the floor) and pygeoapi's items.
+call (the first 100 by name, no filter) and the national map view (clusters). For each search the statements it
+ran are replayed under ``EXPLAIN ANALYZE`` (PostGIS): in-process time over SQL time. Throughput (PostGIS, at the
+size of ``--throughput-at``): gunicorn, 2 workers, 8 concurrent clients on loopback for a bounded time, random
+~20 km boxes of 50, against ``/api/v1/venues``, ``/ogc`` items, the same SQL behind a bare WSGI app (the floor)
+and pygeoapi's items.
 Targets (issue « search at the floor »): growth 100k → 1M ≤ 1.5×, in-process ≤ 2× SQL, throughput ≥ 80 % of
 the floor.
 """
