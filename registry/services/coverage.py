@@ -9,7 +9,6 @@ distances. Never one round trip per commune, never all of France's venues for on
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -387,19 +386,26 @@ def _aggregates(session: Session, report: CoverageReport) -> None:
         commune.venues_in_commune, commune.registered_in_commune = counted.get(commune.code, (0, 0))
     report.registered_venues = sum(c.registered_in_commune for c in report.communes)
     report.qualified_in_territory = sum(c.venues_in_commune for c in report.communes)
-    for kind, wanted, target, area_of in (("epci", set(epcis), report.epci, "epci_code"),
-                                          ("departement", set(departements), report.departements, "departement_code")):
-        qualified, registered = Counter(), Counter()  # per area code: every area with a commune gets a count
-        for row in around:
-            if (area := getattr(row, area_of)) in wanted:
-                qualified[area] += row.qualified
-                registered[area] += row.registered
-        if not registered:
-            continue
-        areas = session.execute(select(Territory.code, Territory.name, Territory.population)
-                                .where(Territory.kind == kind, Territory.code.in_(sorted(registered)))).all()
-        target.extend(AreaFigures(kind, a.code, a.name, a.population or 0, qualified.get(a.code, 0),
-                                  registered.get(a.code, 0)) for a in sorted(areas))
+    areas_of = {"epci": (set(epcis), "epci_code"), "departement": (set(departements), "departement_code")}
+    counts: dict[tuple[str, str], list[int]] = {}  # (kind, code) -> [qualified, registered]: each area with a commune
+    for row in around:
+        for kind, (wanted, column) in areas_of.items():
+            if (code := getattr(row, column)) in wanted:
+                figures = counts.setdefault((kind, code), [0, 0])
+                figures[0] += row.qualified
+                figures[1] += row.registered
+    listed = {kind: sorted(code for of_kind, code in counts if of_kind == kind) for kind in areas_of}
+    if not counts:
+        return
+    areas = session.execute(  # the areas' names and populations, both kinds in one statement
+        select(Territory.kind, Territory.code, Territory.name, Territory.population)
+        .where(or_(*(and_(Territory.kind == kind, Territory.code.in_(codes)) for kind, codes in listed.items()
+                     if codes)))
+        .order_by(Territory.code)).all()
+    for area in areas:
+        qualified, registered = counts[(area.kind, area.code)]
+        target = report.epci if area.kind == "epci" else report.departements
+        target.append(AreaFigures(area.kind, area.code, area.name, area.population or 0, qualified, registered))
 
 
 def describe_kind(kind: str) -> str:
