@@ -7,9 +7,10 @@ and throughput under load on PostGIS against a raw-SQL floor (and pygeoapi when 
 PostGIS databases are kept between runs (``<prefix>_<venues>``, built once: about 5 minutes for a million
 venues) and reused, read once before timing (``pg_prewarm``: into PostgreSQL's buffers when they can hold it, else
 the system's cache); SpatiaLite ones are built in a temporary folder. Latency, timed inside the server (the
-search service), median and 99th percentile, for each size: the 20 nearest qualified venues of random points, a
-bbox page of 50 (boxes of about 45 km, full pages at both sizes), a département's first 100, the map's first
-call (the first 100 by name, no filter) and the national map view (clusters). For each search the statements it
+search service; the sizes take turns every 25 queries), median and 99th percentile, for each size: the 20
+nearest qualified venues of random points, a bbox page of 50 (boxes of about 45 km, full pages at both sizes), a
+département's first 100, the map's first call (the first 100 by name, no filter) and the national map view
+(clusters). For each search the statements it
 ran are replayed under ``EXPLAIN ANALYZE`` (PostGIS): in-process time over SQL time. Throughput (PostGIS, at the
 size of ``--throughput-at``): gunicorn, 2 workers, 8 concurrent clients on loopback for a bounded time, random
 ~20 km boxes of 50, against ``/api/v1/venues``, ``/ogc`` items, the same SQL behind a bare WSGI app (the floor)
@@ -34,7 +35,7 @@ import tempfile
 import textwrap
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -111,37 +112,49 @@ def sql_ms(session: Session, statements: list[tuple[str, object]]) -> float:
     return total
 
 
-def latency(session: Session, backend: str, runs: int = 300) -> dict[str, tuple]:
-    """Each search's median and p99 in milliseconds, its warm in-process and SQL medians (PostGIS) and its
-    statements per search."""
+#: Queries timed on one database before the next one's turn: the sizes take turns, so that each sees the machine
+#: as it is at that moment (its speed here drifts by 2× within minutes; timed one size after the other, a growth
+#: ratio measured the drift).
+ROUND = 25
+
+
+def latency(sessions: dict[int, Session], backend: str, runs: int = 300) -> dict[int, dict[str, tuple]]:
+    """For each size (its session in ``sessions``) and search: the median and p99 in milliseconds, the warm
+    in-process and SQL medians (PostGIS), statements per search and venues per page. The same queries on every
+    size, timed in rounds of ``ROUND`` taking turns (the first size of a round alternates)."""
     ctx = Context("bench", catalogue=build_catalogue(make_plugin_manager()))
-    figures = {}
-    engine = session.get_bind()
+    figures: dict[int, dict[str, tuple]] = {size: {} for size in sessions}
     for name, make, limit in SEARCHES:
         rng = random.Random(11)
         queries = [make(rng) for _ in range(runs)]
-        for query in queries[:10]:  # warm up caches and connections
-            search.search(session, query, ctx, limit=limit)
-        timings, sql, statements, returned = [], [], [], []
-        for query in queries:
-            started = time.perf_counter()
-            result = search.search(session, query, ctx, limit=limit)
-            timings.append((time.perf_counter() - started) * 1000)
-            returned.append(len(result.venues))
-        # In-process time against SQL time, both with the search's pages in the database's cache (the timings
-        # above read them from the system's): run it once, time it again, then replay its statements.
-        warm = []
-        for query in queries[:50 if backend == "postgis" else 0]:
-            with recorded(engine) as ran:
+        timings: dict[int, list[float]] = {size: [] for size in sessions}
+        returned: dict[int, list[int]] = {size: [] for size in sessions}
+        for session in sessions.values():
+            for query in queries[:10]:  # warm up caches and connections
                 search.search(session, query, ctx, limit=limit)
-            started = time.perf_counter()
-            search.search(session, query, ctx, limit=limit)
-            warm.append((time.perf_counter() - started) * 1000)
-            statements.append(len(ran))
-            sql.append(sql_ms(session, ran))
-        figures[name] = (statistics.median(timings), percentile(timings, 0.99),
-                         (statistics.median(warm), statistics.median(sql)) if sql else None,
-                         statistics.mean(statements) if statements else 0, statistics.mean(returned))
+        for number, start in enumerate(range(0, runs, ROUND)):
+            order = list(sessions.items())
+            for size, session in order[::-1] if number % 2 else order:
+                for query in queries[start:start + ROUND]:
+                    started = time.perf_counter()
+                    result = search.search(session, query, ctx, limit=limit)
+                    timings[size].append((time.perf_counter() - started) * 1000)
+                    returned[size].append(len(result.venues))
+        for size, session in sessions.items():
+            # In-process time against SQL time, both with the search's pages in the database's cache (the timings
+            # above read them from the system's): run it once, time it again, then replay its statements.
+            warm, sql, statements = [], [], []
+            for query in queries[:50 if backend == "postgis" else 0]:
+                with recorded(session.get_bind()) as ran:
+                    search.search(session, query, ctx, limit=limit)
+                started = time.perf_counter()
+                search.search(session, query, ctx, limit=limit)
+                warm.append((time.perf_counter() - started) * 1000)
+                statements.append(len(ran))
+                sql.append(sql_ms(session, ran))
+            figures[size][name] = (statistics.median(timings[size]), percentile(timings[size], 0.99),
+                                   (statistics.median(warm), statistics.median(sql)) if sql else None,
+                                   statistics.mean(statements) if statements else 0, statistics.mean(returned[size]))
     return figures
 
 
@@ -417,23 +430,26 @@ def main() -> None:
     args = parser.parse_args()
     sizes = sorted(int(n) for n in args.venues.split(","))
     for backend in args.backend or (["postgis"] if postgis_available() else ["spatialite"]):
-        figures = {}
-        for count in sizes:
-            started = time.perf_counter()
-            with database(backend, count, args.database_prefix, args.port) as url:
-                engine = make_engine(url)
-                with Session(engine) as session:
-                    print(f"[{backend}] {count:,} venues, 60 % qualified ({time.perf_counter() - started:.0f} s)",
-                          flush=True)
-                    if backend == "postgis":
-                        print(f"[{backend}] {prewarm(session)}", flush=True)
-                    figures[count] = latency(session, backend)
-                    first, again = map_view_ms(session)
-                    figures[count]["national map view (clusters), first"] = (first, first, None, 0, None)
-                    figures[count]["national map view (clusters), again"] = (again, again, None, 0, None)
-                engine.dispose()
-                if backend == "postgis" and count == args.throughput_at:
-                    throughput(url, args.seconds, args.pygeoapi)
+        with ExitStack() as stack:
+            urls, sessions = {}, {}
+            for count in sizes:
+                started = time.perf_counter()
+                urls[count] = stack.enter_context(database(backend, count, args.database_prefix, args.port))
+                engine = make_engine(urls[count])
+                stack.callback(engine.dispose)
+                sessions[count] = stack.enter_context(Session(engine))
+                print(f"[{backend}] {count:,} venues, 60 % qualified ({time.perf_counter() - started:.0f} s)",
+                      flush=True)
+                if backend == "postgis":
+                    print(f"[{backend}] {prewarm(sessions[count])}", flush=True)
+            figures = latency(sessions, backend)
+            for count, session in sessions.items():
+                first, again = map_view_ms(session)
+                figures[count]["national map view (clusters), first"] = (first, first, None, 0, None)
+                figures[count]["national map view (clusters), again"] = (again, again, None, 0, None)
+                session.close()
+            if backend == "postgis" and args.throughput_at in urls:
+                throughput(urls[args.throughput_at], args.seconds, args.pygeoapi)
         report(backend, sizes, figures)
 
 
