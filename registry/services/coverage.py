@@ -394,9 +394,9 @@ def _aggregates(session: Session, report: CoverageReport) -> None:
                 figures = counts.setdefault((kind, code), [0, 0])
                 figures[0] += row.qualified
                 figures[1] += row.registered
-    listed = {kind: sorted(code for of_kind, code in counts if of_kind == kind) for kind in areas_of}
     if not counts:
         return
+    listed = {kind: sorted(code for of_kind, code in counts if of_kind == kind) for kind in areas_of}
     areas = session.execute(  # the areas' names and populations, both kinds in one statement
         select(Territory.kind, Territory.code, Territory.name, Territory.population)
         .where(or_(*(and_(Territory.kind == kind, Territory.code.in_(codes)) for kind, codes in listed.items()
