@@ -7,7 +7,8 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from geoalchemy2 import Geometry
-from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator, Uuid
+from sqlalchemy import (JSON, BigInteger, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer, String,
+                        Text, TypeDecorator, Uuid, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -448,3 +449,167 @@ class PriorityZone(Base):
     boundary: Mapped[str | None] = mapped_column(Text)  # the file's GeoJSON geometry, as given
     source: Mapped[str] = mapped_column(String(300))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- The pass itself (migration 0020): programmes, booklets, passes, redemptions, statements ---------------------
+
+
+class Programme(TimestampMixin, Base):
+    """One commanditaire's order of passes (« programme Pass numérique »): where its passes are valid
+    (``perimeter``, territory references), when (``valid_from`` … ``valid_until`` plus ``tolerance_days``), their
+    face value, its booklets and how venues join it (``acceptance``: ``automatic`` for every venue qualified
+    ``pass-numerique`` in the perimeter, ``decision`` for those the commanditaire accepted)."""
+
+    __tablename__ = "programmes"
+    __table_args__ = (
+        CheckConstraint("face_value_cents > 0", name="ck_programmes_face_value"),
+        CheckConstraint("passes_per_booklet BETWEEN 1 AND 50", name="ck_programmes_passes_per_booklet"),
+        CheckConstraint("tolerance_days >= 0", name="ck_programmes_tolerance"),
+        CheckConstraint("valid_until >= valid_from", name="ck_programmes_validity"),
+        CheckConstraint("acceptance IN ('automatic', 'decision')", name="ck_programmes_acceptance"),
+    )
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    commanditaire_name: Mapped[str] = mapped_column(String(200))
+    commanditaire_territory: Mapped[str | None] = mapped_column(String(40))  # « departement:12 », a collectivité
+    commanditaire_siren: Mapped[str | None] = mapped_column(String(9))  # another funder (CAF, mutuelle…)
+    operator: Mapped[str] = mapped_column(String(200))
+    perimeter: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    tolerance_days: Mapped[int] = mapped_column(Integer, default=0)
+    face_value_cents: Mapped[int] = mapped_column(Integer)
+    passes_per_booklet: Mapped[int] = mapped_column(Integer)
+    booklets_ordered: Mapped[int] = mapped_column(Integer)
+    target_publics: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    acceptance: Mapped[str] = mapped_column(String(16), default="automatic")
+    funding_rule: Mapped[str | None] = mapped_column(String(40))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class ProgrammeVenue(Base):
+    """The commanditaire's decision on one venue for one programme: ``accepted``, ``refused`` or ``suspended``."""
+
+    __tablename__ = "programme_venues"
+    __table_args__ = (CheckConstraint("status IN ('accepted', 'refused', 'suspended')",
+                                      name="ck_programme_venues_status"),)
+
+    programme_pk: Mapped[int] = mapped_column(ForeignKey("programmes.pk", ondelete="CASCADE"), primary_key=True)
+    venue_pk: Mapped[int] = mapped_column(ForeignKey("venues.pk", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Prescriber(Base):
+    """A structure handing booklets to the people it helps (« aiguilleur »: CCAS, mairie, CAF agency…)."""
+
+    __tablename__ = "prescribers"
+    __table_args__ = (Index("ix_prescribers_programme", "programme_pk"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    programme_pk: Mapped[int] = mapped_column(ForeignKey("programmes.pk", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str | None] = mapped_column(String(60))
+    siret: Mapped[str | None] = mapped_column(String(14))
+    commune_code: Mapped[str] = mapped_column(String(5))
+    contact: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Booklet(Base):
+    """A booklet of passes (« carnet »), numbered within its programme; handed to a prescriber, then to a
+    beneficiary, of whom only the day, the commune and whether they belong to the target publics are kept."""
+
+    __tablename__ = "pass_booklets"
+    __table_args__ = (Index("ix_pass_booklets_number", "programme_pk", "number", unique=True),
+                      Index("ix_pass_booklets_prescriber", "prescriber_pk"))
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    programme_pk: Mapped[int] = mapped_column(ForeignKey("programmes.pk", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    prescriber_pk: Mapped[int | None] = mapped_column(ForeignKey("prescribers.pk"))
+    given_to_prescriber_on: Mapped[date | None] = mapped_column(Date)
+    handed_out_on: Mapped[date | None] = mapped_column(Date)
+    beneficiary_commune_code: Mapped[str | None] = mapped_column(String(5))
+    target_public: Mapped[bool | None] = mapped_column()
+
+
+class Pass(Base):
+    """One pass of a booklet: a single-use code that cannot be guessed (``registry.services.passes.codes``)."""
+
+    __tablename__ = "passes"
+    __table_args__ = (Index("ix_passes_booklet", "booklet_pk", "position", unique=True),)
+
+    pk: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    programme_pk: Mapped[int] = mapped_column(ForeignKey("programmes.pk", ondelete="CASCADE"), index=True)
+    booklet_pk: Mapped[int] = mapped_column(ForeignKey("pass_booklets.pk", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+
+
+class Redemption(Base):
+    """A pass redeemed at a venue for a service (« encaissement »). At most one redemption of a pass is not
+    cancelled: a unique index over ``pass_pk`` where ``cancelled_at`` is null, on both databases."""
+
+    __tablename__ = "pass_redemptions"
+    __table_args__ = (
+        Index("ux_pass_redemptions_live", "pass_pk", unique=True, sqlite_where=text("cancelled_at IS NULL"),
+              postgresql_where=text("cancelled_at IS NULL")),
+        Index("ix_pass_redemptions_venue_day", "venue_pk", "redeemed_on"),
+        Index("ix_pass_redemptions_programme_day", "programme_pk", "redeemed_on"),
+        Index("ix_pass_redemptions_statement", "statement_pk"),
+        CheckConstraint("duration_minutes BETWEEN 1 AND 600", name="ck_pass_redemptions_duration"),
+    )
+
+    pk: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    pass_pk: Mapped[int] = mapped_column(ForeignKey("passes.pk"))
+    programme_pk: Mapped[int] = mapped_column(ForeignKey("programmes.pk"))
+    venue_pk: Mapped[int] = mapped_column(ForeignKey("venues.pk"))
+    service: Mapped[str] = mapped_column(String(200))
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    redeemed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    redeemed_on: Mapped[date] = mapped_column(Date)  # the day in Paris: what statements group by month
+    redeemed_by: Mapped[str] = mapped_column(String(200))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(200))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    statement_pk: Mapped[int | None] = mapped_column(ForeignKey("pass_statements.pk"))
+
+
+class BankAccount(Base):
+    """Where a venue is paid: its bank details (IBAN checked, shown masked) and whether its payment path is in
+    place (a public venue needs a régie). Every change is journaled."""
+
+    __tablename__ = "venue_bank_accounts"
+
+    venue_pk: Mapped[int] = mapped_column(ForeignKey("venues.pk", ondelete="CASCADE"), primary_key=True)
+    iban: Mapped[str] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    holder: Mapped[str] = mapped_column(String(200))
+    payment_ready: Mapped[bool] = mapped_column(default=False)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Statement(Base):
+    """A venue's counter-payment for one month (« contre-paiement »): the redemptions it links; its sums are
+    always recomputed from them. Marked paid by the operator with a reference."""
+
+    __tablename__ = "pass_statements"
+    __table_args__ = (Index("ix_pass_statements_venue_month", "venue_pk", "month", unique=True),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    venue_pk: Mapped[int] = mapped_column(ForeignKey("venues.pk"))
+    month: Mapped[date] = mapped_column(Date)  # its first day
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paid_by: Mapped[str | None] = mapped_column(String(200))
+    paid_reference: Mapped[str | None] = mapped_column(String(200))
