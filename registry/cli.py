@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -213,13 +214,15 @@ def tokens_group() -> None:
 @click.option("--name", required=True, help="À qui ou à quoi sert le jeton.")
 @click.option("--role", type=click.Choice(tokens.ROLES), required=True)
 @click.option("--territory", "territories_", multiple=True, help="ex. departement:12 (répétable).")
+@click.option("--venue", "venue_id", type=click.UUID, metavar="UUID",
+              help="Le lieu d'un jeton « venue » (ses membres encaissent les pass).")
 @with_appcontext
 @_friendly_errors
-def tokens_create(name: str, role: str, territories_: tuple[str, ...]) -> None:
+def tokens_create(name: str, role: str, territories_: tuple[str, ...], venue_id: uuid.UUID | None) -> None:
     """Créer un jeton ; son secret n'est affiché qu'une fois."""
     _needs_schema()
     with database().session() as session:
-        created = tokens.create(session, name, role, list(territories_))
+        created = tokens.create(session, name, role, list(territories_), venue_id)
     click.echo(f"Jeton « {name} » ({role}) créé. Conservez ce secret, il ne sera plus affiché :", err=True)
     click.echo(created.secret)
 

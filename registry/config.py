@@ -42,6 +42,10 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_PUBLIC": "300 per minute",  # per client address, each public endpoint group
     "RATELIMIT_OGC": "3000 per minute",  # the OGC API, per client address: GIS clients page whole collections
     "RATELIMIT_REPORTS": "10 per hour",  # error reports from the public, per client address
+    "RATELIMIT_PASS_CHECKS": "30 per minute",  # pass codes checked or redeemed, per client address
+    "RATELIMIT_PASS_VENUE": "300 per hour",  # pass codes checked or redeemed, per venue
+    "RATELIMIT_PASS_PUBLIC": "10 per minute",  # « Où utiliser mon pass ? », per client address
+    "PASS_SERVICES": "",  # the services a pass pays for, comma-separated (default: the national standard's)
     "CORS_ORIGINS": "*",  # sites allowed to read the public API from a browser (comma-separated)
     "SECURE_COOKIES": True,  # session cookies only over HTTPS (set 0 for a plain-HTTP development server)
     "SYNC_MAX_SHARE": 0.2,  # largest share of a dataset an import's --sync unpublishes without --force

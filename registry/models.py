@@ -208,6 +208,8 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     territories: Mapped[list[str]] = mapped_column(JSONList, default=list)
+    #: The venue a ``venue`` token acts for (its members redeem passes and read its statements), migration 0020.
+    venue_pk: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -580,6 +582,8 @@ class Redemption(Base):
     cancelled_by: Mapped[str | None] = mapped_column(String(200))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     statement_pk: Mapped[int | None] = mapped_column(ForeignKey("pass_statements.pk"))
+
+    venue: Mapped[Venue] = relationship()
 
 
 class BankAccount(Base):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from pluggy import PluginManager
 
 from registry.services.criteria import Catalogue
+
+PARIS = ZoneInfo("Europe/Paris")
 
 
 @dataclass
@@ -22,7 +25,10 @@ class Context:
     catalogue: Catalogue = field(default_factory=Catalogue)
     scope: tuple[str, ...] = ()
     today: date | None = None
+    #: The venue a venue's member acts for (a ``venue`` token): they act for it alone.
+    venue_pk: int | None = None
 
     def day(self) -> date:
-        """Today, or the day the context was given (tests, replays)."""
-        return self.today or date.today()
+        """Today in Paris (a server's clock may run on UTC: after 23:00 there, it is already tomorrow in France),
+        or the day the context was given (tests, replays)."""
+        return self.today or datetime.now(PARIS).date()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from geodata.reference import parse_territory_ref
 from registry.errors import InvalidInput, NotFound
-from registry.models import ApiToken, PageSession, Territory, utcnow
+from registry.models import ApiToken, PageSession, Territory, Venue, utcnow
 
-ROLES = ("admin", "operator", "territory")
+ROLES = ("admin", "operator", "territory", "venue")
 PREFIX = "rgt_"
 
 
@@ -30,13 +31,15 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def create(session: Session, name: str, role: str, territories: list[str] | None = None) -> CreatedToken:
-    """Create a token; ``territory`` tokens need at least one known territory (``departement:12``...)."""
+def create(session: Session, name: str, role: str, territories: list[str] | None = None,
+           venue_id: uuid.UUID | None = None) -> CreatedToken:
+    """Create a token; ``territory`` tokens need at least one known territory (``departement:12``...), ``venue``
+    tokens (a venue's members: they redeem passes and read its statements) their venue."""
     name = (name or "").strip()
     if not name:
         raise InvalidInput.on("name", "Nom du jeton obligatoire.")
     if role not in ROLES:
-        raise InvalidInput.on("role", f"Rôle inconnu : {role} (admin, operator ou territory).")
+        raise InvalidInput.on("role", f"Rôle inconnu : {role} (admin, operator, territory ou venue).")
     refs = []
     for value in territories or []:
         try:
@@ -48,8 +51,14 @@ def create(session: Session, name: str, role: str, territories: list[str] | None
         refs.append(f"{kind}:{code}")
     if role == "territory" and not refs:
         raise InvalidInput.on("territories", "Un jeton « territory » doit nommer au moins un territoire.")
+    venue_pk = None
+    if role == "venue":
+        venue_pk = session.scalar(select(Venue.pk).where(Venue.id == venue_id)) if venue_id else None
+        if venue_pk is None:
+            raise InvalidInput.on("venue", "Un jeton « venue » doit nommer un lieu existant (son identifiant).")
     secret = PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(name=name, role=role, territories=refs, prefix=secret[:12], token_hash=_hash(secret))
+    token = ApiToken(name=name, role=role, territories=refs, venue_pk=venue_pk, prefix=secret[:12],
+                     token_hash=_hash(secret))
     session.add(token)
     session.commit()
     return CreatedToken(token, secret)

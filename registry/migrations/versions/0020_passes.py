@@ -1,4 +1,4 @@
-"""The pass itself: programmes, the commanditaire's decisions on venues, prescribers, booklets, passes,
+"""The pass itself: venue tokens, programmes, the commanditaire's decisions on venues, prescribers, booklets, passes,
 redemptions, venues' bank details and monthly statements
 
 Revision ID: 0020
@@ -23,6 +23,7 @@ MOMENT = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    op.add_column("api_tokens", sa.Column("venue_pk", sa.Integer(), nullable=True))
     op.create_table(
         "programmes",
         sa.Column("pk", sa.Integer(), nullable=False),
@@ -180,3 +181,5 @@ def downgrade() -> None:
     op.drop_table("prescribers")
     op.drop_table("programme_venues")
     op.drop_table("programmes")
+    with op.batch_alter_table("api_tokens") as batch:
+        batch.drop_column("venue_pk")

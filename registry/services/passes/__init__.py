@@ -1,0 +1,3 @@
+"""The pass itself: programmes (one commanditaire's order), booklets and passes, their distribution, redemption at
+the venue, monthly statements and fraud signals. Imports from the venues' and territories' layers, never from
+the web (``tests/test_layers.py``)."""

@@ -1,0 +1,143 @@
+"""Distribution: the programme's prescribers, booklets given to them by ranges, then handed to beneficiaries, of
+whom nothing personal is kept (the day, the commune, whether they belong to the target publics); and a proposal of
+how many booklets each prescriber gets."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from registry.errors import Conflict, InvalidInput, NotFound
+from registry.identifiers import siret_valid
+from registry.models import Booklet, Prescriber, Programme, Territory
+from registry.services import journal, territories
+from registry.services.context import Context
+
+_EMAIL_OR_PHONE = re.compile(r"[^\r\n\u2028\u2029\x85]{1,320}")
+
+
+def add_prescriber(session: Session, programme: Programme, name: str, commune_code: str, ctx: Context, *,
+                   kind: str | None = None, siret: str | None = None, contact: str | None = None) -> Prescriber:
+    """Add a prescriber to the programme's directory (journaled)."""
+    if not (name or "").strip():
+        raise InvalidInput.on("name", "Nom du prescripteur obligatoire.")
+    if siret and not siret_valid(siret):
+        raise InvalidInput.on("siret", "SIRET invalide : 14 chiffres dont la clé de contrôle (Luhn).")
+    if contact and not _EMAIL_OR_PHONE.fullmatch(contact):
+        raise InvalidInput.on("contact", "Contact sur une ligne, 320 caractères au plus.")
+    try:
+        commune = territories.check_known(session, "commune", (commune_code or "").strip())
+    except InvalidInput as exc:
+        raise InvalidInput.on("commune_code", exc.errors["territory"][0]) from None
+    prescriber = Prescriber(programme_pk=programme.pk, name=name.strip(), kind=kind, siret=siret or None,
+                            commune_code=commune, contact=contact)
+    session.add(prescriber)
+    session.flush()
+    journal.record(session, ctx.actor, "prescriber.added", "prescriber", prescriber.id,
+                   after={"programme": programme.name, "name": prescriber.name, "commune": commune})
+    session.commit()
+    return prescriber
+
+
+def prescriber(session: Session, programme: Programme, prescriber_id: uuid.UUID) -> Prescriber:
+    """One of the programme's prescribers, or ``NotFound``."""
+    found = session.scalar(select(Prescriber).where(Prescriber.id == prescriber_id,
+                                                    Prescriber.programme_pk == programme.pk))
+    if found is None:
+        raise NotFound(f"Aucun prescripteur {prescriber_id} dans ce programme.")
+    return found
+
+
+def prescribers_of(session: Session, programme: Programme) -> list[Prescriber]:
+    """The programme's prescribers, by name."""
+    return list(session.scalars(select(Prescriber).where(Prescriber.programme_pk == programme.pk)
+                                .order_by(Prescriber.name)))
+
+
+def give_booklets(session: Session, programme: Programme, to: Prescriber, first: int, last: int, on: date,
+                  ctx: Context) -> int:
+    """Give booklets ``first`` … ``last`` to a prescriber, all or none: a booklet already given (to anyone) or
+    not issued refuses the whole range (a conditional write, so that two gifts of one booklet cannot both
+    succeed)."""
+    if first < 1 or last < first:
+        raise InvalidInput.on("last", "Plage de carnets invalide (premier ≤ dernier).")
+    if last - first >= 100_000:
+        raise InvalidInput.on("last", "100 000 carnets au plus à la fois.")
+    given = session.execute(
+        update(Booklet).where(Booklet.programme_pk == programme.pk, Booklet.number.between(first, last),
+                              Booklet.prescriber_pk.is_(None))
+        .values(prescriber_pk=to.pk, given_to_prescriber_on=on).execution_options(synchronize_session=False)
+    ).rowcount
+    if given != last - first + 1:
+        session.rollback()
+        raise Conflict(f"Les carnets {first} à {last} ne sont pas tous émis et encore disponibles : aucun n'a été "
+                       "remis.", {"first": ["Plage indisponible."]})
+    journal.record(session, ctx.actor, "booklets.given", "prescriber", to.id,
+                   after={"programme": programme.name, "first": first, "last": last, "on": on})
+    session.commit()
+    return given
+
+
+def hand_out(session: Session, programme: Programme, number: int, on: date, commune_code: str,
+             target_public: bool, ctx: Context, by: Prescriber | None = None) -> Booklet:
+    """Record that booklet ``number`` was handed to a beneficiary: the day, the beneficiary's commune and whether
+    they belong to the target publics, nothing else. Once per booklet (a conditional write)."""
+    try:
+        commune = territories.check_known(session, "commune", (commune_code or "").strip())
+    except InvalidInput as exc:
+        raise InvalidInput.on("commune_code", exc.errors["territory"][0]) from None
+    conditions = [Booklet.programme_pk == programme.pk, Booklet.number == number,
+                  Booklet.prescriber_pk.is_not(None), Booklet.handed_out_on.is_(None)]
+    if by is not None:
+        conditions.append(Booklet.prescriber_pk == by.pk)
+    changed = session.execute(update(Booklet).where(*conditions).values(
+        handed_out_on=on, beneficiary_commune_code=commune, target_public=target_public)
+        .execution_options(synchronize_session=False)).rowcount
+    booklet = session.scalar(select(Booklet).where(Booklet.programme_pk == programme.pk, Booklet.number == number))
+    if changed != 1:
+        session.rollback()
+        if booklet is None:
+            raise NotFound(f"Aucun carnet n° {number} dans ce programme.")
+        if booklet.handed_out_on is not None:
+            raise Conflict(f"Le carnet n° {number} a déjà été remis le {booklet.handed_out_on.strftime('%d/%m/%Y')}.")
+        raise Conflict(f"Le carnet n° {number} n'a pas été confié à ce prescripteur.")
+    journal.record(session, ctx.actor, "booklet.handed_out", "booklet", f"{programme.id}:{number}",
+                   after={"on": on, "commune": commune, "target_public": target_public})
+    session.commit()
+    session.refresh(booklet)
+    return booklet
+
+
+@dataclass(frozen=True)
+class Share:
+    """A proposed allocation: ``booklets`` for one prescriber (or commune), weighted by ``population``."""
+
+    key: str
+    name: str
+    population: int
+    booklets: int
+
+
+def propose_allocation(session: Session, programme: Programme, booklets: int, fixed: int = 0) -> list[Share]:
+    """How ``booklets`` could be shared among the programme's prescribers: ``fixed`` each, the rest in proportion
+    to the population of their commune (largest remainders, so the shares add up exactly)."""
+    people = prescribers_of(session, programme)
+    if not people:
+        raise InvalidInput.on("prescribers", "Aucun prescripteur dans ce programme.")
+    if booklets < fixed * len(people):
+        raise InvalidInput.on("fixed", "La part fixe dépasse le nombre de carnets à répartir.")
+    populations = dict(session.execute(select(Territory.code, func.coalesce(Territory.population, 0)).where(
+        Territory.kind == "commune", Territory.code.in_({p.commune_code for p in people}))).all())
+    weights = [populations.get(p.commune_code, 0) for p in people]
+    rest = booklets - fixed * len(people)
+    total = sum(weights) or len(people)
+    exact = [rest * (w if sum(weights) else 1) / total for w in weights]
+    shares = [int(x) for x in exact]
+    for i in sorted(range(len(people)), key=lambda i: exact[i] - shares[i], reverse=True)[:rest - sum(shares)]:
+        shares[i] += 1
+    return [Share(str(p.id), p.name, w, fixed + s) for p, w, s in zip(people, weights, shares)]

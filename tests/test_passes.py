@@ -1,0 +1,312 @@
+"""The pass's whole cycle through the API, on both databases: a programme for a département, booklets issued and
+handed out, passes redeemed at qualified venues (and refused where they must be), a statement per venue for the
+month with sums equal to a recount, marked paid."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from registry.models import Booklet, Pass, Programme, Redemption
+from registry.services import tokens
+from registry.services.passes import codes
+from registry.services.passes.days import paris_day
+from tests.conftest import MILLAU_FRANCE_SERVICES
+
+SERVICE = "Maîtrise des outils numériques du quotidien"
+TODAY = paris_day()
+
+
+def programme_body(**overrides) -> dict:
+    body = {"name": "Pass numérique Aveyron 2026", "commanditaire_name": "Département de l'Aveyron",
+            "commanditaire_territory": "departement:12", "perimeter": ["departement:12"],
+            "valid_from": (TODAY - timedelta(days=60)).isoformat(),
+            "valid_until": (TODAY + timedelta(days=300)).isoformat(), "tolerance_days": 31,
+            "face_value_cents": 1000, "passes_per_booklet": 10, "booklets_ordered": 1000,
+            "target_publics": ["pic", "difficulte-numerique"]}
+    return {**body, **overrides}
+
+
+@pytest.fixture
+def venue_token(session):
+    def make(venue_id: str) -> dict[str, str]:
+        import uuid
+
+        created = tokens.create(session, f"lieu-{venue_id[:6]}", "venue", venue_id=uuid.UUID(venue_id))
+        return {"Authorization": f"Bearer {created.secret}"}
+
+    return make
+
+
+@pytest.fixture
+def programme(client, operator):
+    def make(**overrides) -> dict:
+        response = client.post("/api/v1/operator/programmes", json=programme_body(**overrides), headers=operator)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    return make
+
+
+def all_codes(client, operator, programme_id: str) -> list[tuple[int, int, str]]:
+    response = client.get(f"/api/v1/operator/programmes/{programme_id}/codes.csv", headers=operator)
+    assert response.status_code == 200
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0] == "carnet,position,code"
+    return [(int(n), int(p), c) for n, p, c in (line.split(",") for line in lines[1:])]
+
+
+def redeem(client, headers, code: str, venue_id: str, **extra):
+    return client.post("/api/v1/passes/redemptions", headers=headers,
+                       json={"code": code, "venue_id": venue_id, "service": SERVICE, "duration_minutes": 90, **extra})
+
+
+def test_a_programme_runs_its_whole_cycle(app, client, operator, qualified, create_venue, programme, venue_token,
+                                          session):
+    rodez = qualified()
+    millau = qualified(**MILLAU_FRANCE_SERVICES, publication_status="published")
+    lozere = qualified(nom="EPN de Mende", adresse="1 rue Basse", code_postal="48000", code_insee="48095",
+                       latitude=44.518, longitude=3.500)
+    made = programme()
+    pid = made["id"]
+    assert made["last_valid_day"] == (TODAY + timedelta(days=331)).isoformat()
+
+    issued = client.post(f"/api/v1/operator/programmes/{pid}/issues", json={"booklets": 1000}, headers=operator)
+    assert issued.status_code == 201 and issued.get_json() == {"first": 1, "last": 1000, "passes": 10_000}
+    over = client.post(f"/api/v1/operator/programmes/{pid}/issues", json={"booklets": 1}, headers=operator)
+    assert over.status_code == 422 and "booklets" in over.get_json()["errors"]
+    listed = all_codes(client, operator, pid)
+    assert len(listed) == 10_000 and len({c for *_, c in listed}) == 10_000
+    assert all(codes.normalise(c) for *_, c in listed[:200])
+
+    # Three prescribers get ranges; beneficiaries get booklets (their commune and target public only).
+    prescribers = []
+    for name, commune in (("CCAS de Rodez", "12202"), ("Mairie de Millau", "12145"), ("CAF de l'Aveyron", "12202")):
+        response = client.post(f"/api/v1/operator/programmes/{pid}/prescribers", headers=operator,
+                               json={"name": name, "commune_code": commune})
+        assert response.status_code == 201, response.get_json()
+        prescribers.append(response.get_json()["id"])
+    for index, (first, last) in enumerate(((1, 400), (401, 700), (701, 1000))):
+        response = client.post(f"/api/v1/operator/programmes/{pid}/prescribers/{prescribers[index]}/booklets",
+                               json={"first": first, "last": last}, headers=operator)
+        assert response.get_json() == {"given": last - first + 1}
+    again = client.post(f"/api/v1/operator/programmes/{pid}/prescribers/{prescribers[0]}/booklets",
+                        json={"first": 400, "last": 401}, headers=operator)
+    assert again.status_code == 409
+    for number, commune, target in ((1, "12202", True), (2, "12145", False), (401, "12145", True)):
+        response = client.post(f"/api/v1/operator/programmes/{pid}/booklets/{number}/hand-out", headers=operator,
+                               json={"commune_code": commune, "target_public": target})
+        assert response.status_code == 200, response.get_json()
+    twice = client.post(f"/api/v1/operator/programmes/{pid}/booklets/1/hand-out", headers=operator,
+                        json={"commune_code": "12202", "target_public": True})
+    assert twice.status_code == 409
+
+    at_rodez, at_millau, at_mende = venue_token(rodez), venue_token(millau), venue_token(lozere)
+    booklet_one = [c for n, _, c in listed if n == 1]
+    booklet_two = [c for n, _, c in listed if n == 2]
+    for code in booklet_one[:6]:
+        assert redeem(client, at_rodez, code, rodez).status_code == 201
+    for code in booklet_two[:4]:
+        assert redeem(client, at_millau, code, millau).status_code == 201
+    # Used once, ever.
+    used = redeem(client, at_millau, booklet_one[0], millau)
+    assert used.status_code == 409 and "déjà été utilisé" in used.get_json()["detail"]
+    # Outside the perimeter.
+    outside = redeem(client, at_mende, booklet_one[7], lozere)
+    assert outside.status_code == 409 and "périmètre" in outside.get_json()["detail"]
+    # A venue acts for itself alone.
+    assert redeem(client, at_rodez, booklet_one[8], millau).status_code == 403
+    # After the commanditaire suspends the venue.
+    suspended = client.put(f"/api/v1/operator/programmes/{pid}/venues/{millau}", headers=operator,
+                           json={"status": "suspended", "reason": "Contrôle en cours"})
+    assert suspended.status_code == 200
+    refused = redeem(client, at_millau, booklet_two[5], millau)
+    assert refused.status_code == 409 and "suspendu" in refused.get_json()["detail"]
+    # A wrong code answers the same whatever the reason.
+    unknown = {redeem(client, at_rodez, text, rodez).get_json()["detail"]
+               for text in ("n'importe quoi", booklet_one[9][:-1] + ("0" if booklet_one[9][-1] != "0" else "1"),
+                            codes.new_codes(1)[0])}
+    assert len(unknown) == 1
+
+    # After the end of validity plus its tolerance.
+    late = programme(name="Programme échu", valid_from=(TODAY - timedelta(days=400)).isoformat(),
+                     valid_until=(TODAY - timedelta(days=40)).isoformat(), tolerance_days=31, booklets_ordered=1)
+    client.post(f"/api/v1/operator/programmes/{late['id']}/issues", json={"booklets": 1}, headers=operator)
+    expired = redeem(client, at_rodez, all_codes(client, operator, late["id"])[0][2], rodez)
+    assert expired.status_code == 409 and "plus valable" in expired.get_json()["detail"]
+
+    # The month's statements, from a day after it ended; sums equal to a recount.
+    next_month_day = (TODAY.replace(day=28) + timedelta(days=8)).replace(day=2)
+    app.config["TESTING_TODAY"] = next_month_day
+    from registry.services.context import Context
+    from registry.services.passes import statements
+
+    ctx = Context("operateur-test", today=next_month_day)
+    linked = statements.build_month(session, TODAY, ctx)
+    assert linked == 10
+    assert statements.build_month(session, TODAY, ctx) == 0  # idempotent
+    month = TODAY.strftime("%Y-%m")
+    listed_statements = client.get(f"/api/v1/operator/statements?month={month}", headers=operator).get_json()
+    by_venue = {s["venue_id"]: s for s in listed_statements}
+    assert by_venue[rodez]["passes"] == 6 and by_venue[rodez]["amount_euros"] == "60.00"
+    assert by_venue[millau]["passes"] == 4 and by_venue[millau]["amount_cents"] == 4000
+    recount = session.execute(select(Redemption.venue_pk, func.count()).where(Redemption.cancelled_at.is_(None))
+                              .group_by(Redemption.venue_pk)).all()
+    assert sorted(n for _, n in recount) == sorted(s["passes"] for s in listed_statements)
+    # A venue sees its own statements, not another's.
+    own = client.get(f"/api/v1/venues/{rodez}/statements", headers=at_rodez)
+    assert own.status_code == 200 and [s["venue_id"] for s in own.get_json()] == [rodez]
+    assert client.get(f"/api/v1/venues/{millau}/statements", headers=at_rodez).status_code == 403
+    assert client.get(f"/api/v1/statements/{by_venue[millau]['id']}.csv", headers=at_rodez).status_code == 404
+    # Paid once bank details are in place, with a reference; not twice.
+    statement_id = by_venue[rodez]["id"]
+    assert client.post(f"/api/v1/operator/statements/{statement_id}/payment", json={"reference": "VIR-1"},
+                       headers=operator).status_code == 409
+    bank = client.put(f"/api/v1/venues/{rodez}/bank-account", headers=operator,
+                      json={"iban": "FR76 3000 6000 0112 3456 7890 189", "holder": "Commune de Rodez",
+                            "payment_ready": True})
+    assert bank.status_code == 200 and bank.get_json()["iban"].endswith("0189") and "3456" not in bank.get_json()["iban"]
+    bad_iban = client.put(f"/api/v1/venues/{rodez}/bank-account", headers=at_rodez,
+                          json={"iban": "FR76 3000 6000 0112 3456 7890 188", "holder": "Commune de Rodez"})
+    assert bad_iban.status_code == 422 and "iban" in bad_iban.get_json()["errors"]
+    paid = client.post(f"/api/v1/operator/statements/{statement_id}/payment", json={"reference": "VIR-2026-001"},
+                       headers=operator)
+    assert paid.status_code == 200 and paid.get_json()["paid_reference"] == "VIR-2026-001"
+    assert client.post(f"/api/v1/operator/statements/{statement_id}/payment", json={"reference": "VIR-2"},
+                       headers=operator).status_code == 409
+    assert session.scalar(select(func.count()).select_from(Booklet)) == 1001
+    assert session.scalar(select(func.count()).select_from(Pass)) == 10_010
+    assert session.scalar(select(func.count()).select_from(Programme)) == 2
+
+
+def test_a_venue_that_loses_its_qualification_stops_accepting_at_once(client, operator, qualified, programme,
+                                                                     venue_token):
+    rodez = qualified()
+    pid = programme(booklets_ordered=1)["id"]
+    client.post(f"/api/v1/operator/programmes/{pid}/issues", json={"booklets": 1}, headers=operator)
+    code = all_codes(client, operator, pid)[0][2]
+    headers = venue_token(rodez)
+    check = client.post("/api/v1/passes/checks", json={"code": code, "venue_id": rodez}, headers=headers)
+    assert check.status_code == 200 and check.get_json()["valid"] is True
+    suspended = client.post(f"/api/v1/operator/venues/{rodez}/qualifications/pass-numerique/decisions",
+                            json={"action": "suspend", "reason": "Charte non renouvelée"}, headers=operator)
+    assert suspended.status_code == 200, suspended.get_json()
+    check = client.post("/api/v1/passes/checks", json={"code": code, "venue_id": rodez}, headers=headers)
+    assert check.get_json()["valid"] is False and check.get_json()["reason"] == "not_accepted_here"
+    assert redeem(client, headers, code, rodez).status_code == 409
+
+
+def test_a_redemption_is_cancelled_within_a_day_and_the_pass_can_be_used_again(client, operator, qualified,
+                                                                               programme, venue_token):
+    rodez = qualified()
+    pid = programme(booklets_ordered=1)["id"]
+    client.post(f"/api/v1/operator/programmes/{pid}/issues", json={"booklets": 1}, headers=operator)
+    code = all_codes(client, operator, pid)[0][2]
+    headers = venue_token(rodez)
+    done = redeem(client, headers, code, rodez).get_json()
+    no_reason = client.post(f"/api/v1/passes/redemptions/{done['id']}/cancellation", json={"reason": ""},
+                            headers=headers)
+    assert no_reason.status_code == 422
+    cancelled = client.post(f"/api/v1/passes/redemptions/{done['id']}/cancellation",
+                            json={"reason": "Mauvais pass scanné"}, headers=headers)
+    assert cancelled.status_code == 200 and cancelled.get_json()["cancelled_at"]
+    assert client.post(f"/api/v1/passes/redemptions/{done['id']}/cancellation", json={"reason": "encore"},
+                       headers=headers).status_code == 409
+    assert redeem(client, headers, code, rodez).status_code == 201
+
+
+def test_twenty_concurrent_redemptions_of_one_code_give_exactly_one_success(app, client, operator, qualified,
+                                                                           programme, session):
+    import uuid
+
+    from registry.errors import Conflict
+    from registry.services.context import Context
+    from registry.services.passes import redemption
+    from registry.standard import VOCABULARIES
+
+    rodez = uuid.UUID(qualified())
+    pid = programme(booklets_ordered=1)["id"]
+    client.post(f"/api/v1/operator/programmes/{pid}/issues", json={"booklets": 1}, headers=operator)
+    code = all_codes(client, operator, pid)[0][2]
+    database = app.extensions["registry.db"]  # the app's own sessions: SQLite's writers queue for its lock
+    barrier = threading.Barrier(20)
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        with database.write_session() as own:
+            barrier.wait()
+            try:
+                redemption.redeem(own, code, rodez, SERVICE, 60, Context("lieu-test"), VOCABULARIES["services"])
+                outcomes.append("redeemed")
+            except Conflict as refused:
+                outcomes.append(refused.reason if isinstance(refused, redemption.PassRefused) else "conflict")
+            except Exception as exc:  # noqa: BLE001 - any other failure is named in the assertion
+                outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["redeemed"] + ["used"] * 19
+    assert session.scalar(select(func.count()).select_from(Redemption)) == 1
+
+
+def test_codes_cannot_be_enumerated_an_anonymous_client_gets_the_configured_checks_then_429(client, operator,
+                                                                                           qualified, programme):
+    qualified()
+    pid = programme(booklets_ordered=1)["id"]
+    client.post(f"/api/v1/operator/programmes/{pid}/issues", json={"booklets": 1}, headers=operator)
+    statuses = [client.post("/api/v1/passes/where", json={"code": codes.new_codes(1)[0]}).status_code
+                for _ in range(12)]
+    assert statuses[:10] == [404] * 10 and statuses[10:] == [429, 429]
+
+
+def test_where_shows_the_accepting_venues_nearest_first_and_nothing_else(client, operator, qualified, programme):
+    rodez = qualified()
+    millau = qualified(**MILLAU_FRANCE_SERVICES, publication_status="published")
+    pid = programme(booklets_ordered=1)["id"]
+    client.post(f"/api/v1/operator/programmes/{pid}/issues", json={"booklets": 1}, headers=operator)
+    code = all_codes(client, operator, pid)[0][2]
+    found = client.post("/api/v1/passes/where", json={"code": code.lower(), "latitude": 44.10, "longitude": 3.07})
+    body = found.get_json()
+    assert found.status_code == 200 and [v["id"] for v in body["venues"]] == [millau, rodez]
+    assert set(body) == {"programme", "commanditaire", "last_valid_day", "venues"}
+    assert body["venues"][0]["distance_m"] < 2_000
+
+
+def test_programme_input_errors_name_the_field(client, operator):
+    bad = client.post("/api/v1/operator/programmes", headers=operator,
+                      json=programme_body(perimeter=["departement:999"], face_value_cents=0))
+    assert bad.status_code == 422
+    assert {"face_value_cents"} <= set(bad.get_json()["errors"])
+    bad = client.post("/api/v1/operator/programmes", headers=operator, json=programme_body(perimeter=["nulle-part"]))
+    assert bad.status_code == 422 and "perimeter" in bad.get_json()["errors"]
+
+
+def test_allocation_adds_up_to_the_booklets_shared(client, operator, programme):
+    pid = programme()["id"]
+    for name, commune in (("CCAS de Rodez", "12202"), ("Mairie de Millau", "12145"), ("Mairie d'Espalion", "12096")):
+        client.post(f"/api/v1/operator/programmes/{pid}/prescribers", json={"name": name, "commune_code": commune},
+                    headers=operator)
+    for booklets, fixed in ((100, 0), (101, 10), (7, 2), (1000, 333)):
+        shares = client.get(f"/api/v1/operator/programmes/{pid}/allocation?booklets={booklets}&fixed={fixed}",
+                            headers=operator).get_json()
+        assert sum(s["booklets"] for s in shares) == booklets
+        assert all(s["booklets"] >= fixed for s in shares)
+        by_population = sorted(shares, key=lambda s: s["population"])
+        assert [s["booklets"] for s in by_population] == sorted(s["booklets"] for s in shares)
+
+
+def test_statements_wait_for_the_month_to_be_over(session):
+    from registry.errors import InvalidInput
+    from registry.services.context import Context
+    from registry.services.passes import statements
+
+    with pytest.raises(InvalidInput) as error:
+        statements.build_month(session, TODAY, Context("operateur-test", today=TODAY))
+    assert "month" in error.value.errors
+    assert date(2026, 1, 1) < TODAY
