@@ -310,3 +310,27 @@ def test_statements_wait_for_the_month_to_be_over(session):
         statements.build_month(session, TODAY, Context("operateur-test", today=TODAY))
     assert "month" in error.value.errors
     assert date(2026, 1, 1) < TODAY
+
+
+def test_the_cli_issues_exports_codes_and_builds_statements(app, client, operator, programme, tmp_path, database_url):
+    from click.testing import CliRunner
+
+    from registry.cli import main
+
+    pid = programme(booklets_ordered=5)["id"]
+    env = {"REGISTRY_DATABASE_URL": database_url}
+    issued = CliRunner().invoke(main, ["passes", "issue", pid, "--booklets", "3"], env=env)
+    assert issued.exit_code == 0, issued.output
+    assert "Carnets 1 à 3 émis : 30 pass." in issued.output
+    over = CliRunner().invoke(main, ["passes", "issue", pid, "--booklets", "3"], env=env)
+    assert over.exit_code == 1 and "2 au plus" in over.output
+    out = tmp_path / "codes.csv"
+    exported = CliRunner().invoke(main, ["passes", "codes", pid, "-o", str(out)], env=env)
+    assert exported.exit_code == 0 and "30 codes écrits" in exported.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "carnet,position,code" and len(lines) == 31
+    assert all(codes.normalise(line.split(",")[2]) for line in lines[1:])
+    listed = CliRunner().invoke(main, ["passes", "programmes"], env=env)
+    assert "3/5 carnets émis" in listed.output and "10,00 €" in listed.output
+    bad_month = CliRunner().invoke(main, ["passes", "statements", "--month", "2026-13"], env=env)
+    assert bad_month.exit_code == 1 and "AAAA-MM" in bad_month.output

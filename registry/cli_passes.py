@@ -1,0 +1,108 @@
+"""``registry passes``: the pass's programmes, issuing, codes for the printer, monthly statements and fraud
+signals from the command line (the same services as the API)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from registry.cli_exchange import number
+from registry.errors import InvalidInput
+from registry.services.passes import codes, issuing, programmes, signals, statements
+from registry.services.passes.days import parse_month
+from registry.web.context import database
+from registry.wording import french_number
+
+
+def euros(cents: int) -> str:
+    """Cents as a French amount: « 1 234,50 € »."""
+    return f"{french_number(cents / 100, 2)} €"
+
+
+def register(main: click.Group, friendly, context, needs_schema, progressbar) -> None:
+    """Add ``registry passes`` to ``main`` (helpers shared with ``registry.cli``)."""
+
+    @main.group("passes")
+    def passes_group() -> None:
+        """Pass numérique : programmes, émission, codes, relevés, signaux."""
+
+    @passes_group.command("programmes")
+    @with_appcontext
+    @friendly
+    def list_programmes() -> None:
+        """Lister les programmes."""
+        needs_schema()
+        with database().session() as session:
+            for p in programmes.all_programmes(session):
+                issued = issuing.issued_booklets(session, p)
+                click.echo(f"{p.id}  {p.name} ({p.commanditaire_name}) : valable du {p.valid_from:%d/%m/%Y} au "
+                           f"{p.valid_until:%d/%m/%Y} (+{p.tolerance_days} j), {euros(p.face_value_cents)} le pass, "
+                           f"{number(issued)}/{number(p.booklets_ordered)} carnets émis")
+
+    @passes_group.command("issue")
+    @click.argument("programme_id", type=click.UUID, metavar="PROGRAMME")
+    @click.option("--booklets", type=click.IntRange(min=1), required=True, help="Nombre de carnets à émettre.")
+    @with_appcontext
+    @friendly
+    def issue(programme_id: uuid.UUID, booklets: int) -> None:
+        """Émettre des carnets et leurs pass."""
+        needs_schema()
+        with database().write_session() as session, progressbar("Pass") as advance:
+            done = issuing.issue(session, programmes.get(session, programme_id), booklets, context("cli"),
+                                 progress=advance)
+        click.echo(f"Carnets {number(done.first)} à {number(done.last)} émis : {number(done.passes)} pass.")
+
+    @passes_group.command("codes")
+    @click.argument("programme_id", type=click.UUID, metavar="PROGRAMME")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                  help="Fichier CSV pour l'imprimeur (carnet, position, code).")
+    @with_appcontext
+    @friendly
+    def export_codes(programme_id: uuid.UUID, output: Path) -> None:
+        """Écrire les codes des pass d'un programme (CSV pour l'imprimeur)."""
+        needs_schema()
+        count = 0
+        with database().session() as session, output.open("w", encoding="utf-8", newline="") as out:
+            out.write("carnet,position,code\n")
+            for booklet, position, code in issuing.codes_of(session, programmes.get(session, programme_id)):
+                out.write(f"{booklet},{position},{codes.shown(code)}\n")
+                count += 1
+        click.echo(f"{number(count)} codes écrits dans {output}.")
+
+    @passes_group.command("statements")
+    @click.option("--month", required=True, metavar="AAAA-MM", help="Le mois des encaissements.")
+    @with_appcontext
+    @friendly
+    def build_statements(month: str) -> None:
+        """Établir les relevés (contre-paiements) d'un mois terminé, par lieu ; sans effet s'ils existent."""
+        needs_schema()
+        try:
+            first = parse_month(month)
+        except ValueError as exc:
+            raise InvalidInput.on("month", str(exc)) from None
+        with database().write_session() as session, progressbar("Relevés") as advance:
+            linked = statements.build_month(session, first, context("cli"), progress=advance)
+            found = statements.of_month(session, first)
+        click.echo(f"{number(linked)} encaissements ajoutés aux relevés de {first:%m/%Y}.")
+        for figures in found:
+            paid = f", payé ({figures.statement.paid_reference})" if figures.statement.paid_at else ""
+            click.echo(f"  {figures.venue.nom} : {number(figures.passes)} pass, {euros(figures.amount_cents)}{paid}")
+        click.echo(f"Total : {number(sum(f.passes for f in found))} pass, "
+                   f"{euros(sum(f.amount_cents for f in found))}.")
+
+    @passes_group.command("signals")
+    @click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Premier jour.")
+    @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Dernier jour.")
+    @with_appcontext
+    @friendly
+    def list_signals(first, last) -> None:
+        """Signaux de fraude à examiner sur une période."""
+        needs_schema()
+        with database().session() as session:
+            found = signals.signals(session, first.date(), last.date())
+        for signal in found:
+            click.echo(f"{signal.day:%d/%m/%Y}  {signals.KINDS[signal.kind]} : {signal.detail}")
+        click.echo(f"{number(len(found))} signal(aux).")
