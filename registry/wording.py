@@ -35,7 +35,13 @@ VENUE_VERBS = {"venue.created": "a créé le lieu", "venue.updated": "a modifié
                "venue.duplicate_dismissed": "a écarté un doublon supposé",
                "manager.invited": "a invité le gestionnaire du lieu",
                "proposal.submitted": "a proposé des changements", "proposal.accepted": "a accepté une proposition",
-               "proposal.refused": "a refusé une proposition"}
+               "proposal.refused": "a refusé une proposition",
+               "pass.redeemed": "a encaissé un pass", "pass.redemption_cancelled": "a annulé un encaissement",
+               "programme.venue_accepted": "a accepté le lieu pour un programme Pass numérique",
+               "programme.venue_refused": "a refusé le lieu pour un programme Pass numérique",
+               "programme.venue_suspended": "a suspendu le lieu pour un programme Pass numérique",
+               "venue.bank_account": "a enregistré les coordonnées bancaires du lieu",
+               "statement.paid": "a marqué payé un relevé de pass"}
 #: What a public report may be about, and what becomes of it.
 REPORT_REASONS = {"horaires": "Horaires", "services": "Services proposés", "adresse": "Adresse",
                   "contacts": "Téléphone, courriel ou site", "n-existe-plus": "Le lieu n'existe plus", "autre": "Autre"}

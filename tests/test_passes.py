@@ -180,6 +180,17 @@ def test_a_programme_runs_its_whole_cycle(app, client, operator, qualified, crea
     assert session.scalar(select(func.count()).select_from(Booklet)) == 1001
     assert session.scalar(select(func.count()).select_from(Pass)) == 10_010
     assert session.scalar(select(func.count()).select_from(Programme)) == 2
+    # Every decision was journaled, and a venue's history tells each in French.
+    from registry.models import JournalEntry
+    from registry.wording import journal_sentence
+
+    session.rollback()  # a fresh snapshot: the API's writes since the recount
+    actions = set(session.scalars(select(JournalEntry.action)))
+    assert {"programme.created", "programme.issued", "prescriber.added", "booklets.given", "booklet.handed_out",
+            "pass.redeemed", "programme.venue_suspended", "statements.built", "venue.bank_account",
+            "statement.paid"} <= actions
+    for entry in session.scalars(select(JournalEntry).where(JournalEntry.venue_pk.is_not(None))):
+        assert "a fait «" not in journal_sentence(entry, {}, {}).text, entry.action
 
 
 def test_a_venue_that_loses_its_qualification_stops_accepting_at_once(client, operator, qualified, programme,

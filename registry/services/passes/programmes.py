@@ -12,10 +12,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, literal, not_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from geodata.distances import haversine_m
-from registry.errors import InvalidInput, NotFound
+from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import Programme, ProgrammeVenue, Venue, utcnow
 from registry.services import journal, lookup, territories
 from registry.services.context import Context
@@ -169,7 +170,11 @@ def decide(session: Session, programme: Programme, venue_id: uuid.UUID, status: 
         decision.decided_at = utcnow()
     journal.record(session, ctx.actor, f"programme.venue_{status}", "programme", programme.id, venue_pk=venue.pk,
                    before=before, after={"status": status, "reason": reason, "programme": programme.name})
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # a first decision on the same venue at the same time: the primary key kept one
+        session.rollback()
+        raise Conflict("Une autre décision sur ce lieu vient d'être prise : relisez-la avant de décider.") from None
     return decision
 
 

@@ -11,7 +11,8 @@ from datetime import date
 
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
-from sqlalchemy import and_, exists, func, literal, select, update
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from registry.errors import Conflict, InvalidInput, NotFound
@@ -70,18 +71,23 @@ def build_month(session: Session, month: date, ctx: Context, progress: Progress 
     progress(0, len(venues))
     known = set(session.scalars(select(Statement.venue_pk).where(Statement.month == month)))
     missing = [v for v in venues if v not in known]
-    if missing:
-        session.execute(Statement.__table__.insert(), [
-            {"id": uuid.uuid4(), "venue_pk": v, "month": month, "created_at": utcnow(), "created_by": ctx.actor}
-            for v in missing])
     statement_of_venue = (select(Statement.pk).where(Statement.venue_pk == Redemption.venue_pk,
                                                      Statement.month == month).scalar_subquery())
-    linked = session.execute(update(Redemption).where(open_).values(statement_pk=statement_of_venue)
-                             .execution_options(synchronize_session=False)).rowcount
-    if linked:
-        journal.record(session, ctx.actor, "statements.built", "statement_month", month.strftime("%Y-%m"),
-                       after={"month": month, "venues": len(venues), "redemptions": linked})
-    session.commit()
+    try:
+        if missing:
+            session.execute(Statement.__table__.insert(), [
+                {"id": uuid.uuid4(), "venue_pk": v, "month": month, "created_at": utcnow(), "created_by": ctx.actor}
+                for v in missing])
+        linked = session.execute(update(Redemption).where(open_).values(statement_pk=statement_of_venue)
+                                 .execution_options(synchronize_session=False)).rowcount
+        if linked:
+            journal.record(session, ctx.actor, "statements.built", "statement_month", month.strftime("%Y-%m"),
+                           after={"month": month, "venues": len(venues), "redemptions": linked})
+        session.commit()
+    except IntegrityError:  # the same month's statements built at the same time: the unique index kept one
+        session.rollback()
+        raise Conflict("Les relevés de ce mois sont établis en ce moment par ailleurs : relancez ensuite (sans "
+                       "effet s'il n'y a plus rien à ajouter).") from None
     progress(len(venues), len(venues))
     return linked
 
@@ -206,17 +212,3 @@ def _french(error: SchwiftyException) -> str:
     if "country" in text:
         return "code pays inconnu."
     return "format non reconnu (2 lettres du pays, 2 chiffres de clé, puis le numéro de compte)."
-
-
-def unpaid_total(session: Session) -> int:
-    """What the operator owes the venues (cents): every statement not yet paid, recomputed."""
-    value = select(func.coalesce(func.sum(Programme.face_value_cents), 0)).join(
-        Programme, Programme.pk == Redemption.programme_pk).join(Statement, Statement.pk == Redemption.statement_pk) \
-        .where(Statement.paid_at.is_(None))
-    return session.scalar(value)
-
-
-def has_unpaid(session: Session, venue_pk: int) -> bool:
-    """Whether a statement of the venue waits to be paid."""
-    return bool(session.scalar(select(exists(select(literal(1)).where(Statement.venue_pk == venue_pk,
-                                                                      Statement.paid_at.is_(None))))))
