@@ -11,6 +11,8 @@ from registry.services import tokens
 
 ROLES = ("anonyme", "territoire", "operateur", "operateur_dans", "operateur_hors", "admin")
 D = "<venue>"  # a published, qualified venue in Rodez (Aveyron, département 12)
+P = "<programme>"  # a Pass numérique programme for Aveyron
+Z = "00000000-0000-4000-8000-000000000000"  # no such record
 
 #: (method, URL, body) → the status of each caller, in the order of ROLES. 401: no token; 403: a token whose role
 #: or territory does not allow it. Public reads answer everyone.
@@ -75,6 +77,32 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
                                                                                           404),
     # operateur_hors: the file's venue lies outside its territory, so every row is rejected (422).
     ("POST", "/api/v1/operator/imports"): (401, 403, 200, 200, 422, 200),
+    # The pass: a programme for Aveyron (an operator limited to Paris neither sees nor creates it).
+    ("GET", "/api/v1/operator/programmes"): (401, 403, 200, 200, 200, 200),
+    ("POST", "/api/v1/operator/programmes"): (401, 403, 201, 201, 403, 201),
+    ("GET", f"/api/v1/operator/programmes/{P}"): (401, 403, 200, 200, 404, 200),
+    ("POST", f"/api/v1/operator/programmes/{P}/issues"): (401, 403, 201, 201, 404, 201),
+    ("GET", f"/api/v1/operator/programmes/{P}/codes.csv"): (401, 403, 200, 200, 404, 200),
+    ("PUT", f"/api/v1/operator/programmes/{P}/venues/{D}"): (401, 403, 200, 200, 404, 200),
+    ("GET", f"/api/v1/operator/programmes/{P}/prescribers"): (401, 403, 200, 200, 404, 200),
+    ("POST", f"/api/v1/operator/programmes/{P}/prescribers"): (401, 403, 201, 201, 404, 201),
+    ("POST", f"/api/v1/operator/programmes/{P}/prescribers/{Z}/booklets"): (401, 403, 404, 404, 404, 404),
+    ("POST", f"/api/v1/operator/programmes/{P}/booklets/1/hand-out"): (401, 403, 404, 404, 404, 404),
+    ("GET", f"/api/v1/operator/programmes/{P}/allocation?booklets=10"): (401, 403, 422, 422, 404, 422),
+    ("GET", "/api/v1/operator/statements?month=2026-01"): (401, 403, 200, 200, 200, 200),
+    ("POST", "/api/v1/operator/statements"): (401, 403, 200, 403, 403, 200),  # every venue's: no scoped token
+    ("POST", f"/api/v1/operator/statements/{Z}/payment"): (401, 403, 404, 404, 404, 404),
+    ("GET", "/api/v1/operator/pass-signals?first=2026-01-01&last=2026-01-31"): (401, 403, 200, 200, 200, 200),
+    ("POST", "/api/v1/passes/checks"): (401, 403, 404, 404, 403, 404),  # allowed; the code is unknown
+    ("POST", "/api/v1/passes/redemptions"): (401, 403, 404, 404, 403, 404),
+    ("POST", f"/api/v1/passes/redemptions/{Z}/cancellation"): (401, 403, 404, 404, 404, 404),
+    ("GET", "/api/v1/passes/services"): (401, 403, 200, 200, 200, 200),
+    ("GET", f"/api/v1/venues/{D}/redemptions"): (401, 403, 200, 200, 403, 200),
+    ("GET", f"/api/v1/venues/{D}/statements"): (401, 403, 200, 200, 403, 200),
+    ("GET", f"/api/v1/statements/{Z}.csv"): (401, 403, 404, 404, 404, 404),
+    ("GET", f"/api/v1/venues/{D}/bank-account"): (401, 403, 404, 404, 403, 404),  # allowed; none recorded
+    ("PUT", f"/api/v1/venues/{D}/bank-account"): (401, 403, 200, 200, 403, 200),
+    ("POST", "/api/v1/passes/where"): (404, 404, 404, 404, 404, 404),  # anyone; the code is unknown
 }
 
 
@@ -119,10 +147,46 @@ def body_for(method: str, url: str, client, headers) -> dict:
     if url.endswith("/imports"):
         csv = b"id,nom,commune,code_postal,code_insee,adresse,date_maj\nm1,Lieu,Rodez,12000,12202,1 rue A,2024-01-01\n"
         return {"data": {"file": (io.BytesIO(csv), "lieux.csv")}, "content_type": "multipart/form-data"}
+    if url.endswith("/operator/programmes") and method == "POST":
+        return {"json": PROGRAMME}
+    if url.endswith("/issues"):
+        return {"json": {"booklets": 1}}
+    if "/programmes/" in url and "/venues/" in url:
+        return {"json": {"status": "accepted"}}
+    if url.endswith("/prescribers") and method == "POST":
+        return {"json": {"name": "CCAS de Rodez", "commune_code": "12202"}}
+    if url.endswith("/booklets"):
+        return {"json": {"first": 1, "last": 1}}
+    if url.endswith("/hand-out"):
+        return {"json": {"commune_code": "12202", "target_public": True}}
+    if url.endswith("/operator/statements"):
+        return {"json": {"month": "2026-01"}}
+    if url.endswith("/payment"):
+        return {"json": {"reference": "VIR-1"}}
+    if url.endswith(("/passes/checks", "/passes/redemptions")):
+        return {"json": {"code": "7K3M-Q9XD-2HNB-R4TC", "venue_id": url_venue(client),
+                         **({"service": "Aide aux démarches administratives", "duration_minutes": 60}
+                            if url.endswith("redemptions") else {})}}
+    if url.endswith("/cancellation"):
+        return {"json": {"reason": "Contrôle de la matrice"}}
+    if url.endswith("/bank-account") and method == "PUT":
+        return {"json": {"iban": "FR7630006000011234567890189", "holder": "Commune de Rodez"}}
+    if url.endswith("/passes/where"):
+        return {"json": {"code": "7K3M-Q9XD-2HNB-R4TC"}}
     if method == "PATCH":
         etag = client.get(url, headers=headers).headers.get("ETag", '"1"')
         return {"json": {"presentation_resume": "Vérifié"}, "headers": {"If-Match": etag}}
     return {}
+
+
+PROGRAMME = {"name": "Pass numérique Aveyron", "commanditaire_name": "Département de l'Aveyron",
+             "perimeter": ["departement:12"], "valid_from": "2026-01-01", "valid_until": "2027-12-31",
+             "face_value_cents": 1000, "booklets_ordered": 100}
+
+
+def url_venue(client) -> str:
+    """The matrix's venue (the only published one)."""
+    return client.get("/api/v1/venues?per_page=1").get_json()["features"][0]["id"]
 
 
 def test_every_api_route_is_in_the_matrix(app):
@@ -134,7 +198,8 @@ def test_every_api_route_is_in_the_matrix(app):
         for rule_method, rule in routes:
             pattern = "^" + "".join("[^/]+" if part.startswith("<") else re.escape(part)
                                     for part in re.split(r"(<[^>]+>)", rule)) + "$"
-            if rule_method == method and re.match(pattern, path.replace(D, "x").replace("<evaluation>", "1")):
+            if rule_method == method and re.match(pattern, path.replace(D, "x").replace("<evaluation>", "1")
+                                                           .replace(P, "x")):
                 covered.add((rule_method, rule))
     assert routes - covered == set()
 
@@ -145,6 +210,9 @@ def test_authorisation_matrix(method, url, client, callers, qualified, operator)
     evaluation = client.post(f"/api/v1/operator/venues/{venue_id}/evaluations",
                              json={"criteria_set": "pass-numerique"}, headers=operator).get_json()["id"]
     target = url.replace(D, venue_id).replace("<evaluation>", str(evaluation))
+    if P in target:
+        programme = client.post("/api/v1/operator/programmes", json=PROGRAMME, headers=operator).get_json()["id"]
+        target = target.replace(P, programme)
     statuses = []
     for role in ROLES:
         headers = callers[role]

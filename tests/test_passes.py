@@ -168,7 +168,8 @@ def test_a_programme_runs_its_whole_cycle(app, client, operator, qualified, crea
     bank = client.put(f"/api/v1/venues/{rodez}/bank-account", headers=operator,
                       json={"iban": "FR76 3000 6000 0112 3456 7890 189", "holder": "Commune de Rodez",
                             "payment_ready": True})
-    assert bank.status_code == 200 and bank.get_json()["iban"].endswith("0189") and "3456" not in bank.get_json()["iban"]
+    shown = bank.get_json()["iban"]
+    assert bank.status_code == 200 and shown.endswith("0189") and "3456" not in shown
     bad_iban = client.put(f"/api/v1/venues/{rodez}/bank-account", headers=at_rodez,
                           json={"iban": "FR76 3000 6000 0112 3456 7890 188", "holder": "Commune de Rodez"})
     assert bad_iban.status_code == 422 and "iban" in bad_iban.get_json()["errors"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from flask import Response, current_app, request, stream_with_context
+from flask import Response, current_app, request
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
@@ -253,7 +253,7 @@ class SignalArgs(schemas.FrenchSchema):
 
 class SignalSchema(Schema):
     kind = fields.String(metadata={"enum": list(signals.KINDS)})
-    label = fields.Function(lambda s: signals.KINDS[s["kind"]])
+    label = fields.Function(lambda s: signals.KINDS[s.kind])
     day = fields.Date()
     venue_ids = fields.List(fields.String())
     detail = fields.String()
@@ -284,6 +284,11 @@ class WhereSchema(Schema):
 # --- Operators -------------------------------------------------------------------------------------------------
 
 
+def _programme(session, programme_id: uuid.UUID):
+    """The programme, if the operator's territories hold its perimeter."""
+    return programmes.get(session, programme_id, service_context().scope)
+
+
 @operator.route("/programmes")
 class Programmes(MethodView):
     @operator.doc(security=BEARER)
@@ -291,7 +296,7 @@ class Programmes(MethodView):
     @require_role(*WRITE_ROLES)
     def get(self):
         """Les programmes, les plus récents d'abord"""
-        return programmes.all_programmes(db_session())
+        return programmes.all_programmes(db_session(), service_context().scope)
 
     @operator.doc(security=BEARER)
     @operator.arguments(ProgrammeInSchema)
@@ -310,7 +315,7 @@ class OneProgramme(MethodView):
     @require_role(*WRITE_ROLES)
     def get(self, programme_id: uuid.UUID):
         """Un programme"""
-        return programmes.get(db_session(), programme_id)
+        return _programme(db_session(), programme_id)
 
 
 @operator.route("/programmes/<uuid:programme_id>/issues")
@@ -322,7 +327,16 @@ class Issues(MethodView):
     def post(self, data: dict, programme_id: uuid.UUID):
         """Émettre des carnets et leurs pass (codes impossibles à deviner)"""
         session = db_session()
-        return issuing.issue(session, programmes.get(session, programme_id), data["booklets"], service_context())
+        return issuing.issue(session, _programme(session, programme_id), data["booklets"], service_context())
+
+
+class CodesArgs(schemas.FrenchSchema):
+    first = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    last = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+
+
+#: Booklets in one download of codes (500,000 codes at most: about 10 MB).
+CODES_BOOKLETS = 10_000
 
 
 @operator.route("/programmes/<uuid:programme_id>/codes.csv")
@@ -330,19 +344,23 @@ class Codes(MethodView):
     @operator.doc(security=BEARER, responses={"200": {"description": "carnet, position, code (CSV, pour "
                                                                      "l'imprimeur)",
                                                       "content": {"text/csv": {"schema": {"type": "string"}}}}})
+    @operator.arguments(CodesArgs, location="query")
     @require_role(*WRITE_ROLES)
-    def get(self, programme_id: uuid.UUID):
-        """Les codes des pass, carnet par carnet (CSV pour l'imprimeur)"""
+    def get(self, args: dict, programme_id: uuid.UUID):
+        """Les codes des pass, carnet par carnet (CSV pour l'imprimeur ; 10 000 carnets au plus par fichier :
+        ``first`` et ``last`` choisissent la plage)"""
         session = db_session()
-        programme = programmes.get(session, programme_id)
-
-        def rows():
-            yield "carnet,position,code\n"
-            for number, position, code in issuing.codes_of(session, programme):
-                yield f"{number},{position},{codes.shown(code)}\n"
-
-        return Response(stream_with_context(rows()), mimetype="text/csv", headers={
-            "Content-Disposition": f'attachment; filename="codes-{programme_id}.csv"', "Cache-Control": "no-store"})
+        programme = _programme(session, programme_id)
+        last = args["last"] or args["first"] + CODES_BOOKLETS - 1
+        if last < args["first"] or last - args["first"] >= CODES_BOOKLETS:
+            raise InvalidInput.on("last", f"Plage de {CODES_BOOKLETS:,} carnets au plus, « last » après « first »."
+                                  .replace(",", "\u202f"))
+        lines = ["carnet,position,code\n"]
+        lines.extend(f"{number},{position},{codes.shown(code)}\n"
+                     for number, position, code in issuing.codes_of(session, programme, args["first"], last))
+        return Response("".join(lines), mimetype="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="codes-{programme_id}-{args["first"]}-{last}.csv"',
+            "Cache-Control": "no-store"})
 
 
 @operator.route("/programmes/<uuid:programme_id>/venues/<uuid:venue_id>")
@@ -354,7 +372,7 @@ class VenueDecision(MethodView):
     def put(self, data: dict, programme_id: uuid.UUID, venue_id: uuid.UUID):
         """Décision du commanditaire sur un lieu pour ce programme (accepter, refuser, suspendre)"""
         session = db_session()
-        return programmes.decide(session, programmes.get(session, programme_id), venue_id, data["status"],
+        return programmes.decide(session, _programme(session, programme_id), venue_id, data["status"],
                                  data["reason"], service_context())
 
 
@@ -366,7 +384,7 @@ class Prescribers(MethodView):
     def get(self, programme_id: uuid.UUID):
         """Les prescripteurs (aiguilleurs) du programme"""
         session = db_session()
-        return distribution.prescribers_of(session, programmes.get(session, programme_id))
+        return distribution.prescribers_of(session, _programme(session, programme_id))
 
     @operator.doc(security=BEARER)
     @operator.arguments(PrescriberInSchema)
@@ -375,7 +393,7 @@ class Prescribers(MethodView):
     def post(self, data: dict, programme_id: uuid.UUID):
         """Ajouter un prescripteur (CCAS, mairie, agence CAF, association…)"""
         session = db_session()
-        programme = programmes.get(session, programme_id)
+        programme = _programme(session, programme_id)
         return distribution.add_prescriber(session, programme, data.pop("name"), data.pop("commune_code"),
                                            service_context(), **data)
 
@@ -390,7 +408,7 @@ class GiveBooklets(MethodView):
         """Confier une plage de carnets à un prescripteur (toute la plage ou rien)"""
         session = db_session()
         ctx = service_context()
-        programme = programmes.get(session, programme_id)
+        programme = _programme(session, programme_id)
         to = distribution.prescriber(session, programme, prescriber_id)
         return {"given": distribution.give_booklets(session, programme, to, data["first"], data["last"],
                                                     data["on"] or ctx.day(), ctx)}
@@ -406,7 +424,7 @@ class HandOut(MethodView):
         """Remise d'un carnet à un bénéficiaire : la date, sa commune, public cible ou non (rien de personnel)"""
         session = db_session()
         ctx = service_context()
-        programme = programmes.get(session, programme_id)
+        programme = _programme(session, programme_id)
         by = distribution.prescriber(session, programme, data["prescriber_id"]) if data["prescriber_id"] else None
         return distribution.hand_out(session, programme, number, data["on"] or ctx.day(), data["commune_code"],
                                      data["target_public"], ctx, by)
@@ -421,7 +439,7 @@ class Allocation(MethodView):
     def get(self, args: dict, programme_id: uuid.UUID):
         """Proposition de répartition des carnets entre prescripteurs (part fixe + part selon la population)"""
         session = db_session()
-        return distribution.propose_allocation(session, programmes.get(session, programme_id), args["booklets"],
+        return distribution.propose_allocation(session, _programme(session, programme_id), args["booklets"],
                                                args["fixed"])
 
 
@@ -433,7 +451,7 @@ class Statements(MethodView):
     @require_role(*WRITE_ROLES)
     def get(self, args: dict):
         """Les relevés d'un mois (contre-paiements), par lieu"""
-        return statements.of_month(db_session(), _month(args["month"]))
+        return statements.of_month(db_session(), _month(args["month"]), scope=service_context().scope)
 
     @operator.doc(security=BEARER)
     @operator.arguments(MonthArgs)
@@ -468,13 +486,7 @@ class Signals(MethodView):
         """Signaux de fraude à examiner sur une période (62 jours au plus)"""
         if args["last"] < args["first"] or (args["last"] - args["first"]).days > 62:
             raise InvalidInput.on("last", "Période de 62 jours au plus, la fin après le début.")
-        session = db_session()
-        found = signals.signals(session, args["first"], args["last"])
-        pks = {pk for s in found for pk in s.venue_pks}
-        ids = dict(session.execute(Venue.__table__.select().with_only_columns(Venue.pk, Venue.id)
-                                   .where(Venue.pk.in_(pks))).all()) if pks else {}
-        return [{"kind": s.kind, "day": s.day, "detail": s.detail, "venue_ids": [str(ids[pk]) for pk in s.venue_pks]}
-                for s in found]
+        return signals.signals(db_session(), args["first"], args["last"], service_context().scope)
 
 
 def _month(text: str) -> date:
@@ -522,14 +534,18 @@ class Cancellation(MethodView):
         return redemption.cancel(db_session(), redemption_id, data["reason"], service_context())
 
 
+class ServicesSchema(Schema):
+    services = fields.List(fields.String())
+
+
 @venue_side.route("/passes/services")
 class Services(MethodView):
     @venue_side.doc(security=BEARER)
-    @venue_side.response(200, fields.List(fields.String()))
+    @venue_side.response(200, ServicesSchema)
     @require_role(*VENUE_ROLES)
     def get(self):
         """Le catalogue des services payables en pass"""
-        return list(services_catalogue())
+        return {"services": list(services_catalogue())}
 
 
 def _own_venue(venue_id: uuid.UUID) -> Venue:
@@ -571,7 +587,8 @@ class StatementCsv(MethodView):
     @require_role(*VENUE_ROLES)
     def get(self, statement_id: uuid.UUID):
         """Un relevé en CSV (une ligne par programme)"""
-        found = statements.get(db_session(), statement_id, service_context().venue_pk)
+        ctx = service_context()
+        found = statements.get(db_session(), statement_id, ctx.venue_pk, ctx.scope)
         rows = [{"lieu": found.venue.nom, "mois": found.statement.month.strftime("%Y-%m"), "programme": line.programme,
                  "commanditaire": line.commanditaire, "valeur_pass": euros(line.face_value_cents),
                  "pass": line.passes, "montant": euros(line.amount_cents)} for line in found.lines]

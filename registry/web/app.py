@@ -21,8 +21,9 @@ from registry.db import Database
 from registry.plugins import make_plugin_manager
 from registry.services import journal_chain
 from registry.services.criteria import build_catalogue
-from registry.web import (api_coverage, api_criteria, api_exchange, api_qualifications, api_search, api_territories,
-                          api_managers, api_passes, api_reports, api_venues, auditor, collectivites, managers, ogc, pages)
+from registry.web import (api_coverage, api_criteria, api_exchange, api_managers, api_passes, api_qualifications,
+                          api_reports, api_search, api_territories, api_venues, auditor, collectivites, managers, ogc,
+                          pages)
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
 from registry.web.layout import init_layout
@@ -78,11 +79,12 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
         for command in commands or []:
             app.cli.add_command(command)
     public_pages = (collectivites.collectivites,) if app.config["PUBLIC_COVERAGE"] else ()
-    limiter = init_security(app, (api_search.blp, ogc.blp, api_territories.blp, api_criteria.public, pages.pages, *public_pages),
-                  (api_venues.operator, api_criteria.operator, api_qualifications.blp, api_coverage.blp,
-                   api_exchange.blp, api_reports.operator, api_managers.operator, auditor.auditor, collectivites.collectivites,
-                   managers.manager_pages, api_passes.operator, api_passes.venue_side),
-                  strict=(api_reports.public, app.view_functions["pages.report_error"]))
+    limiter = init_security(
+        app, (api_search.blp, ogc.blp, api_territories.blp, api_criteria.public, pages.pages, *public_pages),
+        (api_venues.operator, api_criteria.operator, api_qualifications.blp, api_coverage.blp, api_exchange.blp,
+         api_reports.operator, api_managers.operator, auditor.auditor, collectivites.collectivites,
+         managers.manager_pages, api_passes.operator, api_passes.venue_side),
+        strict=(api_reports.public, app.view_functions["pages.report_error"]))
     api_passes.install_limits(app, limiter)
     _errors_as_problem_json(api)
     register_error_handlers(app)

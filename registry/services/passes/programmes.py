@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, literal, not_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from geodata.distances import haversine_m
-from registry.errors import Conflict, InvalidInput, NotFound
-from registry.models import Programme, ProgrammeVenue, Venue, utcnow
+from registry.errors import Conflict, Forbidden, InvalidInput, NotFound
+from registry.models import Programme, ProgrammeVenue, Territory, Venue, utcnow
 from registry.services import journal, lookup, territories
 from registry.services.context import Context
 from registry.services.qualifications import venue_holds
@@ -102,6 +102,8 @@ def create(session: Session, data: ProgrammeInput, ctx: Context) -> Programme:
     if errors:
         raise InvalidInput("Programme invalide : " + " ; ".join(f"{k} : {v[0]}" for k, v in errors.items()), errors)
     perimeter = _canonical_refs(session, data.perimeter, "perimeter")
+    if not within_scope(session, perimeter, ctx.scope):
+        raise Forbidden(f"Le périmètre du programme dépasse le vôtre ({', '.join(ctx.scope)}).")
     commanditaire = (_canonical_refs(session, [data.commanditaire_territory], "commanditaire_territory")[0]
                      if data.commanditaire_territory else None)
     programme = Programme(
@@ -128,17 +130,29 @@ def describe(programme: Programme) -> dict[str, Any]:
             "booklets_ordered": programme.booklets_ordered, "acceptance": programme.acceptance}
 
 
-def get(session: Session, programme_id: uuid.UUID) -> Programme:
-    """The programme, or ``NotFound``."""
+def within_scope(session: Session, perimeter: list[str], scope: tuple[str, ...]) -> bool:
+    """Whether every commune of the ``perimeter`` territories lies within ``scope`` (always, for no scope)."""
+    if not scope:
+        return True
+    commune = aliased(Territory)  # the scope's conditions read territories too: not to be correlated with it
+    outside = select(commune.code).where(
+        commune.kind == "commune", territories.scope_filter(session, commune.code, tuple(perimeter)),
+        not_(territories.scope_filter(session, commune.code, scope))).limit(1)
+    return session.scalar(outside) is None
+
+
+def get(session: Session, programme_id: uuid.UUID, scope: tuple[str, ...] = ()) -> Programme:
+    """The programme, or ``NotFound`` (also when its perimeter exceeds an operator's ``scope``)."""
     programme = session.scalar(select(Programme).where(Programme.id == programme_id))
-    if programme is None:
+    if programme is None or not within_scope(session, programme.perimeter, scope):
         raise NotFound(f"Aucun programme {programme_id}.")
     return programme
 
 
-def all_programmes(session: Session) -> list[Programme]:
-    """Every programme, the most recent first."""
-    return list(session.scalars(select(Programme).order_by(Programme.valid_from.desc(), Programme.pk.desc())))
+def all_programmes(session: Session, scope: tuple[str, ...] = ()) -> list[Programme]:
+    """Every programme (within an operator's ``scope``), the most recent first."""
+    found = session.scalars(select(Programme).order_by(Programme.valid_from.desc(), Programme.pk.desc()))
+    return [p for p in found if within_scope(session, p.perimeter, scope)]
 
 
 def last_valid_day(programme: Programme) -> date:

@@ -10,7 +10,8 @@ The thresholds are the deployment's choice (no public text sets them)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from sqlalchemy import and_, func, select
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from geodata.distances import haversine_m
 from registry import hours
 from registry.models import Booklet, Pass, Redemption, Venue
+from registry.services import territories
 from registry.services.passes.days import PARIS
 
 SPIKE_FACTOR = 3.0
@@ -38,13 +40,20 @@ class Signal:
     day: date
     venue_pks: tuple[int, ...]
     detail: str
+    venue_ids: tuple[uuid.UUID, ...] = ()
 
 
-def signals(session: Session, first: date, last: date) -> list[Signal]:
-    """Every signal of the days ``first`` … ``last``, by day then kind."""
+def signals(session: Session, first: date, last: date, scope: tuple[str, ...] = ()) -> list[Signal]:
+    """Every signal of the days ``first`` … ``last`` about a venue within an operator's ``scope``, by day then
+    kind."""
     found = [*_spikes(session, first, last), *_distant(session, first, last), *_outside_hours(session, first, last),
              *_re_redeemed(session, first, last)]
-    return sorted(found, key=lambda s: (s.day, s.kind, s.venue_pks))
+    pks = {pk for signal in found for pk in signal.venue_pks}
+    venues = {pk: (venue_id, commune) for pk, venue_id, commune in session.execute(
+        select(Venue.pk, Venue.id, Venue.commune_code).where(Venue.pk.in_(pks)))} if pks else {}
+    seen = [replace(s, venue_ids=tuple(venues[pk][0] for pk in s.venue_pks)) for s in found
+            if any(territories.in_scope(session, venues[pk][1], scope) for pk in s.venue_pks)]
+    return sorted(seen, key=lambda s: (s.day, s.kind, s.venue_pks))
 
 
 def _live_between(first: date, last: date):

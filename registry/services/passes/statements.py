@@ -15,9 +15,9 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry.errors import Conflict, InvalidInput, NotFound
+from registry.errors import Conflict, Forbidden, InvalidInput, NotFound
 from registry.models import BankAccount, Programme, Redemption, Statement, Venue, utcnow
-from registry.services import journal
+from registry.services import journal, territories
 from registry.services.context import Context
 from registry.services.passes.days import month_start, next_month
 
@@ -60,7 +60,10 @@ def build_month(session: Session, month: date, ctx: Context, progress: Progress 
     """Create the statements of ``month`` (a month that ended more than a day ago: a redemption may be
     cancelled within 24 hours) and link to them every redemption of the month not cancelled and not yet on a
     statement, in set-based writes; idempotent (a second run links what the first could not, if anything).
-    Returns how many redemptions were linked."""
+    Returns how many redemptions were linked. Every venue's at once: an operator limited to territories may not."""
+    if ctx.scope:
+        raise Forbidden("Les relevés d'un mois sont établis pour tous les lieux : il faut un jeton d'opérateur sans "
+                        "restriction de territoire.")
     month = month_start(month)
     if next_month(month) >= ctx.day():
         raise InvalidInput.on("month", "Ce mois n'est pas terminé depuis au moins un jour : son relevé viendra "
@@ -111,10 +114,14 @@ def figures(session: Session, statements: list[Statement]) -> list[Figures]:
     return [Figures(s, venues[s.venue_pk], lines.get(s.pk, [])) for s in statements]
 
 
-def of_month(session: Session, month: date, venue_pk: int | None = None) -> list[Figures]:
-    """The statements of a month (of one venue, when given), by venue name."""
+def of_month(session: Session, month: date, venue_pk: int | None = None, scope: tuple[str, ...] = ()
+             ) -> list[Figures]:
+    """The statements of a month (of one venue, when given; of the venues within an operator's ``scope``), by
+    venue name."""
     statement = (select(Statement).join(Venue, Venue.pk == Statement.venue_pk)
-                 .where(Statement.month == month_start(month)).order_by(Venue.nom, Statement.pk))
+                 .where(Statement.month == month_start(month),
+                        *territories.venue_filters(session, Venue.commune_code, None, scope))
+                 .order_by(Venue.nom, Statement.pk))
     if venue_pk is not None:
         statement = statement.where(Statement.venue_pk == venue_pk)
     return figures(session, list(session.scalars(statement)))
@@ -126,12 +133,17 @@ def of_venue(session: Session, venue_pk: int) -> list[Figures]:
                                                  .order_by(Statement.month.desc()))))
 
 
-def get(session: Session, statement_id: uuid.UUID, venue_pk: int | None = None) -> Figures:
-    """One statement with its figures; a venue's member sees only their venue's (``NotFound`` otherwise)."""
+def get(session: Session, statement_id: uuid.UUID, venue_pk: int | None = None, scope: tuple[str, ...] = ()
+        ) -> Figures:
+    """One statement with its figures; a venue's member sees only their venue's, an operator those of the venues
+    within their ``scope`` (``NotFound`` otherwise)."""
     statement = session.scalar(select(Statement).where(Statement.id == statement_id))
     if statement is None or (venue_pk is not None and statement.venue_pk != venue_pk):
         raise NotFound(f"Aucun relevé {statement_id}.")
-    return figures(session, [statement])[0]
+    found = figures(session, [statement])[0]
+    if not territories.in_scope(session, found.venue.commune_code, scope):
+        raise NotFound(f"Aucun relevé {statement_id}.")
+    return found
 
 
 def mark_paid(session: Session, statement_id: uuid.UUID, reference: str, ctx: Context) -> Figures:
@@ -139,7 +151,7 @@ def mark_paid(session: Session, statement_id: uuid.UUID, reference: str, ctx: Co
     reference = (reference or "").strip()
     if not reference or len(reference) > 200:
         raise InvalidInput.on("reference", "Référence du paiement obligatoire (200 caractères au plus).")
-    found = get(session, statement_id)
+    found = get(session, statement_id, scope=ctx.scope)
     if found.venue.pk not in _payable(session, [found.venue.pk]):
         raise Conflict("Coordonnées bancaires du lieu absentes ou circuit de paiement non prêt : "
                        "le relevé ne peut pas être payé.")
