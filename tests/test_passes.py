@@ -346,3 +346,20 @@ def test_the_cli_issues_exports_codes_and_builds_statements(app, client, operato
     assert "3/5 carnets émis" in listed.output and "10,00 €" in listed.output
     bad_month = CliRunner().invoke(main, ["passes", "statements", "--month", "2026-13"], env=env)
     assert bad_month.exit_code == 1 and "AAAA-MM" in bad_month.output
+
+
+def test_checks_are_limited_per_venue_and_per_client(database_url, qualified, venue_token, session):
+    from registry import create_app
+
+    rodez, millau = qualified(), qualified(**MILLAU_FRANCE_SERVICES, publication_status="published")
+    limited = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECURE_COOKIES": False,
+                          "RATELIMIT_PASS_VENUE": "5 per minute", "RATELIMIT_PASS_CHECKS": "8 per minute"})
+    client = limited.test_client()
+    at_rodez, at_millau = venue_token(rodez), venue_token(millau)
+
+    def check(headers, venue_id):
+        return client.post("/api/v1/passes/checks", json={"code": codes.new_codes(1)[0], "venue_id": venue_id},
+                           headers=headers).status_code
+
+    assert [check(at_rodez, rodez) for _ in range(6)] == [404] * 5 + [429]  # the venue's budget
+    assert [check(at_millau, millau) for _ in range(3)] == [404, 404, 429]  # the client's budget (8) is spent

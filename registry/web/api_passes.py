@@ -27,6 +27,9 @@ operator = Blueprint("operator_passes", __name__, url_prefix="/api/v1/operator",
 venue_side = Blueprint("venue_passes", __name__, url_prefix="/api/v1",
                        description="Encaisser un pass, ses encaissements et ses relevés (membres d'un lieu, jeton "
                                    "« venue », ou opérateurs).")
+codes_side = Blueprint("pass_codes", __name__, url_prefix="/api/v1/passes",
+                       description="Vérifier et encaisser un pass (membres d'un lieu ou opérateurs ; nombre de "
+                                   "vérifications limité par client et par lieu).")
 public = Blueprint("public_passes", __name__, url_prefix="/api/v1/passes",
                    description="Où utiliser mon pass ? (sans jeton ; nombre de vérifications limité).")
 VENUE_ROLES = (*WRITE_ROLES, "venue")
@@ -499,22 +502,22 @@ def _month(text: str) -> date:
 # --- A venue's members ----------------------------------------------------------------------------------------
 
 
-@venue_side.route("/passes/checks")
+@codes_side.route("/checks")
 class Checks(MethodView):
-    @venue_side.doc(security=BEARER)
-    @venue_side.arguments(CheckInSchema)
-    @venue_side.response(200, VerdictSchema)
+    @codes_side.doc(security=BEARER)
+    @codes_side.arguments(CheckInSchema)
+    @codes_side.response(200, VerdictSchema)
     @require_role(*VENUE_ROLES)
     def post(self, data: dict):
         """Ce pass est-il valable ici, aujourd'hui ? (rien n'est enregistré ; nombre de vérifications limité)"""
         return redemption.check(db_session(), data["code"], data["venue_id"], service_context())
 
 
-@venue_side.route("/passes/redemptions")
+@codes_side.route("/redemptions")
 class Redemptions(MethodView):
-    @venue_side.doc(security=BEARER)
-    @venue_side.arguments(RedeemInSchema)
-    @venue_side.response(201, RedemptionSchema)
+    @codes_side.doc(security=BEARER)
+    @codes_side.arguments(RedeemInSchema)
+    @codes_side.response(201, RedemptionSchema)
     @require_role(*VENUE_ROLES)
     def post(self, data: dict):
         """Encaisser un pass pour un service : une fois, jamais deux (409 avec la raison sinon)"""
@@ -645,14 +648,9 @@ def request_venue_key() -> str:
     return f"venue:{body.get('venue_id', '')}" if isinstance(body, dict) else "venue:"
 
 
-def install_limits(app, limiter) -> None:
-    """Codes cannot be enumerated: checks and redemptions are limited per client and per venue (one budget for
-    both), the public « where » per client."""
-    # A decorated limit is checked by its wrapper, not by the limiter's middleware: the wrapper replaces the view.
-    for endpoint in ("venue_passes.Checks", "venue_passes.Redemptions"):
-        view = limiter.shared_limit(app.config["RATELIMIT_PASS_CHECKS"], scope="pass-client")(
-            app.view_functions[endpoint])
-        app.view_functions[endpoint] = limiter.shared_limit(app.config["RATELIMIT_PASS_VENUE"], scope="pass-venue",
-                                                            key_func=request_venue_key)(view)
-    app.view_functions["public_passes.Where"] = limiter.limit(app.config["RATELIMIT_PASS_PUBLIC"])(
-        app.view_functions["public_passes.Where"])
+def install_limits(limiter, config) -> None:
+    """Codes cannot be enumerated: checks and redemptions share a budget per client and one per venue, the public
+    « where » has its own per client (limits on blueprints, which the limiter checks before the view)."""
+    limiter.shared_limit(config["RATELIMIT_PASS_CHECKS"], scope="pass-client")(codes_side)
+    limiter.shared_limit(config["RATELIMIT_PASS_VENUE"], scope="pass-venue", key_func=request_venue_key)(codes_side)
+    limiter.limit(config["RATELIMIT_PASS_PUBLIC"])(public)

@@ -65,7 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     for blueprint in (api_search.blp, api_venues.operator, api_territories.blp, api_criteria.public,
                       api_criteria.operator, api_qualifications.blp, api_coverage.blp, api_exchange.blp, ogc.blp,
                       api_reports.public, api_reports.operator, api_managers.operator, api_passes.operator,
-                      api_passes.venue_side, api_passes.public):
+                      api_passes.venue_side, api_passes.codes_side, api_passes.public):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer tokens, no cookies: nothing to forge
     app.register_blueprint(pages.pages)
@@ -83,9 +83,9 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
         app, (api_search.blp, ogc.blp, api_territories.blp, api_criteria.public, pages.pages, *public_pages),
         (api_venues.operator, api_criteria.operator, api_qualifications.blp, api_coverage.blp, api_exchange.blp,
          api_reports.operator, api_managers.operator, auditor.auditor, collectivites.collectivites,
-         managers.manager_pages, api_passes.operator, api_passes.venue_side),
+         managers.manager_pages, api_passes.operator, api_passes.venue_side, api_passes.codes_side),
         strict=(api_reports.public, app.view_functions["pages.report_error"]))
-    api_passes.install_limits(app, limiter)
+    api_passes.install_limits(limiter, app.config)
     _errors_as_problem_json(api)
     register_error_handlers(app)
     app.after_request(_cache_public_reads)
