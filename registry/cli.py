@@ -260,6 +260,8 @@ def plugins_command() -> None:
         click.echo("Désactivés : " + ", ".join(blocked))
     for criteria_set in current_app.extensions["registry.criteria"].sets.values():
         click.echo(f"  jeu de critères {criteria_set.key} : {criteria_set.title} ({len(criteria_set.criteria)} critères)")
+    for rule in current_app.extensions["registry.funding"].rules.values():
+        click.echo(f"  règle de financement {rule.key} : {rule.title} ({len(rule.inputs)} entrées)")
 
 
 @main.command("evaluate")
