@@ -1,7 +1,7 @@
 """Built-in funding rules of the Pass numérique's calls for projects (State co-funding of collectivités).
 
 - ``aap-2020``: the 2020 call's rule as its FAQ states it (the State matches the collectivité's share plus the
-  European funds, 50 % of the project, capped at 3 M€; 10 % of the project may pay for engineering).
+  European funds, 50\u00a0% of the project, capped at 3 M€; 10\u00a0% of the project may pay for engineering).
 - ``aap-2019``: the 2019 call's rate, a base and bonuses, as the Mission Société Numérique's public simulator
   computed it (repository ``SocieteNumerique/pass-numerique``), re-implemented from its published rule and test
   cases. See ``docs/funding.md``.
@@ -31,7 +31,7 @@ def _euros(value: Decimal) -> str:
 
 
 def _percent(rate: Decimal | Fraction) -> str:
-    """« 50 % », « 4 % », « 33,3 % »."""
+    """« 50\u00a0% », « 4\u00a0% », « 33,3\u00a0% »."""
     value = Decimal(rate.numerator) / Decimal(rate.denominator) * 100 if isinstance(rate, Fraction) else rate * 100
     shown = f"{value:.1f}".rstrip("0").rstrip(".").replace(".", ",")
     return f"{shown}\u00a0%"
@@ -41,9 +41,9 @@ def _percent(rate: Decimal | Fraction) -> str:
 
 FAQ_2020 = Source(
     title="Appel à projets Pass numérique 2020, foire aux questions (ANCT, Programme Société Numérique)",
-    note="La part de l'État égale la part de la collectivité plus les fonds européens mobilisés (50 % du projet), "
-         "plafonnée à 3 M€ ; 10 % du projet peuvent financer l'ingénierie ; 20 % de la subvention versés à la "
-         "signature de la convention, puis chaque année 50 % du montant des pass utilisés l'année précédente.")
+    note="La part de l'État égale la part de la collectivité plus les fonds européens mobilisés (50\u00a0% du projet), "
+         "plafonnée à 3 M€ ; 10\u00a0% du projet peuvent financer l'ingénierie ; 20\u00a0% de la subvention versés à la "
+         "signature de la convention, puis chaque année 50\u00a0% du montant des pass utilisés l'année précédente.")
 STATE_CAP_2020 = Decimal(3_000_000)
 ENGINEERING_SHARE_2020 = Decimal("0.10")
 PAID_AT_SIGNATURE_2020 = Decimal("0.20")
@@ -57,7 +57,7 @@ def simulate_2020(inputs: Mapping[str, Any]) -> Simulation:
     engineering_cap = round_cents(total * ENGINEERING_SHARE_2020)
     if engineering > engineering_cap:
         raise InputError({"engineering_amount": [
-            f"L'ingénierie ne peut dépasser 10 % du projet, soit {_euros(engineering_cap)} pour un projet de "
+            f"L'ingénierie ne peut dépasser 10\u00a0% du projet, soit {_euros(engineering_cap)} pour un projet de "
             f"{_euros(total)} ({_euros(engineering)} demandés)."]})
     rate = (state / total).quantize(Decimal("0.0001")) if total else Decimal("0.5")
     at_signature = round_cents(state * PAID_AT_SIGNATURE_2020)
@@ -68,10 +68,10 @@ def simulate_2020(inputs: Mapping[str, Any]) -> Simulation:
          f"Part de l'État plafonnée à {_euros(STATE_CAP_2020)} (la part de la collectivité plus les fonds européens "
          f"en demanderaient {_euros(own + eu)})."),
         f"Projet total : {_euros(total)}, financé à {_percent(rate)} par l'État.",
-        f"Ingénierie : {_euros(engineering)} (10 % du projet au plus, soit {_euros(engineering_cap)}) ; "
+        f"Ingénierie : {_euros(engineering)} (10\u00a0% du projet au plus, soit {_euros(engineering_cap)}) ; "
         f"achat de pass : {_euros(total - engineering)}.",
-        f"Versement : 20 % de la subvention à la signature de la convention ({_euros(at_signature)}), puis chaque "
-        "année, sur déclaration avant le 31 mars des pass utilisés l'année précédente, 50 % de leur montant.",
+        f"Versement : 20\u00a0% de la subvention à la signature de la convention ({_euros(at_signature)}), puis chaque "
+        "année, sur déclaration avant le 31 mars des pass utilisés l'année précédente, 50\u00a0% de leur montant.",
     ]
     return Simulation(
         state_rate=rate, state_amount=state, total_amount=total, passes_amount=total - engineering,
@@ -84,8 +84,8 @@ def simulate_2020(inputs: Mapping[str, Any]) -> Simulation:
 
 AAP_2020 = FundingRule(
     id="aap-2020", version="1", title="Appel à projets Pass numérique 2020",
-    description="L'État finance autant que la collectivité et les fonds européens qu'elle mobilise, soit 50 % du "
-                "projet, dans la limite de 3 M€ ; 10 % du projet peuvent aller à l'ingénierie (coordination, "
+    description="L'État finance autant que la collectivité et les fonds européens qu'elle mobilise, soit 50\u00a0% du "
+                "projet, dans la limite de 3 M€ ; 10\u00a0% du projet peuvent aller à l'ingénierie (coordination, "
                 "stratégie de déploiement) et ne sont pas dépensés en pass.",
     inputs=(
         Input("collectivite_amount", "number", "Part de la collectivité (€)", unit="euros", minimum=0, maximum=MAX_EUROS,
@@ -93,7 +93,7 @@ AAP_2020 = FundingRule(
         Input("eu_funds_amount", "number", "Fonds européens mobilisés (€)", unit="euros", minimum=0, maximum=MAX_EUROS,
               required=False, default=ZERO),
         Input("engineering_amount", "number", "Part du projet consacrée à l'ingénierie (€)", unit="euros",
-              minimum=0, maximum=MAX_EUROS, required=False, default=ZERO, help="10 % du projet au plus, non dépensés en pass"),
+              minimum=0, maximum=MAX_EUROS, required=False, default=ZERO, help="10\u00a0% du projet au plus, non dépensés en pass"),
     ),
     simulate=simulate_2020, sources=(FAQ_2020,))
 
@@ -123,13 +123,13 @@ STATE_CAP_2019 = Decimal(1_200_000)
 
 
 def population_points(excess: Fraction) -> int:
-    """5 points per tenth of population above the national figure, from +10 % (5) to +50 % and more (25)."""
+    """5 points per tenth of population above the national figure, from +10\u00a0% (5) to +50\u00a0% and more (25)."""
     tenths = excess * 10
     return 0 if tenths < 1 else min(25, 5 * int(tenths))
 
 
 def density_points(ratio: Fraction) -> int:
-    """5 points per tenth of the national density below half of it: (40 %, 50 %] 5 … (0, 10 %] 25; none at 0."""
+    """5 points per tenth of the national density below half of it: (40\u00a0%, 50\u00a0%] 5 … (0, 10\u00a0%] 25; none at 0."""
     if ratio <= 0 or ratio > Fraction(1, 2):
         return 0
     # (0.4, 0.5] → 5, (0.3, 0.4] → 10, … (0, 0.1] → 25: the tenth the ratio reaches, counted from the top.
@@ -208,8 +208,8 @@ def simulate_2019(inputs: Mapping[str, Any]) -> Simulation:
 
 AAP_2019 = FundingRule(
     id="aap-2019", version="1", title="Appel à projets Pass numérique 2019",
-    description="Un taux de base de 20 % et des bonus : organisation locale (15 %), hub territorial (5 %), autres "
-                "partenaires (10 %), fonds européens (10 %) et territoire (2 à 5 % selon sa population, sa densité "
+    description="Un taux de base de 20\u00a0% et des bonus : organisation locale (15\u00a0%), hub territorial (5\u00a0%), autres "
+                "partenaires (10\u00a0%), fonds européens (10\u00a0%) et territoire (2 à 5\u00a0% selon sa population, sa densité "
                 "et son taux de pauvreté comparés aux moyennes nationales à son échelle) ; l'État apporte ce taux "
                 "du projet, la collectivité le reste, dans la limite de 1,2 M€ pour l'État. Sans public cible, pas "
                 "de cofinancement.",
@@ -222,7 +222,7 @@ AAP_2019 = FundingRule(
               maximum=1_000_000,
               from_territory="density"),
         Input("poverty_rate", "number", "Taux de pauvreté", unit="share", minimum=0, maximum=1,
-              help="une part : 0.14 pour 14 %"),
+              help="une part : 0.14 pour 14\u00a0%"),
         Input("budget", "number", "Part de la collectivité (€)", unit="euros", minimum=0, maximum=MAX_EUROS),
         Input("target_public", "boolean", "Le projet vise le public cible de l'appel à projets"),
         Input("organised_locally", "boolean", "Organisation locale du projet", required=False, default=False),

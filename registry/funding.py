@@ -87,8 +87,7 @@ class Input:
         if self.type == "boolean":
             made: fields.Field = fields.Boolean(**options, error_messages={"invalid": "Booléen attendu (true ou false)."})
         elif self.type == "integer":
-            made = fields.Integer(strict=False, validate=validators, **options,
-                                  error_messages={"invalid": "Entier attendu."})
+            made = WholeNumber(validate=validators, **options, error_messages={"invalid": "Entier attendu."})
         else:
             made = fields.Decimal(validate=validators, allow_nan=False, **options,
                                   error_messages={"invalid": "Nombre attendu.", "special": "Nombre fini attendu."})
@@ -107,6 +106,21 @@ class Input:
         if not self.required and self.default is not None:
             schema["default"] = plain(self.default)
         return schema
+
+
+class WholeNumber(fields.Integer):
+    """An integer, given as a number or a text: ``1.5``, ``"1,5"`` and ``true`` are refused, never truncated."""
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        try:
+            number = Decimal(str(value).strip())
+        except (ArithmeticError, ValueError):
+            raise self.make_error("invalid") from None
+        if not number.is_finite() or number != number.to_integral_value():
+            raise self.make_error("invalid")
+        return int(number)
 
 
 class InputError(InvalidInput):
