@@ -222,7 +222,7 @@ AAP_2019 = FundingRule(
               maximum=1_000_000,
               from_territory="density"),
         Input("poverty_rate", "number", "Taux de pauvreté", unit="share", minimum=0, maximum=1,
-              help="une part : 0.14 pour 14\u00a0%"),
+              help="taux de pauvreté de l'INSEE, au seuil de 60\u00a0% du revenu médian"),
         Input("budget", "number", "Part de la collectivité (€)", unit="euros", minimum=0, maximum=MAX_EUROS),
         Input("target_public", "boolean", "Le projet vise le public cible de l'appel à projets"),
         Input("organised_locally", "boolean", "Organisation locale du projet", required=False, default=False),

@@ -96,7 +96,11 @@ class Input:
 
     def json_schema(self) -> dict[str, Any]:
         """The input as a JSON Schema property (for the OpenAPI document)."""
-        schema: dict[str, Any] = {"type": self.type, "description": self.label + (f" ({self.help})" if self.help else "")}
+        notes = [self.help] if self.help else []
+        if self.unit == "share":
+            notes.append("une part : 0.14 pour 14 %")
+        schema: dict[str, Any] = {"type": self.type,
+                                  "description": self.label + (f" ({' ; '.join(notes)})" if notes else "")}
         if self.minimum is not None:
             schema["minimum"] = plain(self.minimum)
         if self.maximum is not None:
