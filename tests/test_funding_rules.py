@@ -221,6 +221,32 @@ def test_registry_plugins_lists_the_funding_rules(database_url):
     assert "règle de financement aap-2020@1 : Appel à projets Pass numérique 2020 (3 entrées)" in listed
 
 
+def test_registry_funding_lists_and_simulates_the_rules(database_url):
+    from registry.cli import main
+
+    env = {"REGISTRY_DATABASE_URL": database_url}
+    listed = CliRunner().invoke(main, ["funding", "rules"], env=env).output
+    assert "aap-2019@1 : Appel à projets Pass numérique 2019" in listed
+    assert "  hub (boolean, facultatif, par défaut non) : Hub territorial associé" in listed
+    assert "front/test/services/calculator.test.js" in listed
+    result = CliRunner().invoke(main, ["funding", "simulate", "aap-2020", "collectivite_amount=100000",
+                                       "engineering_amount=20000"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "Part de l'État : 100\u202f000\u00a0€ (50\u00a0%)\nProjet total : 200\u202f000\u00a0€\nAchat de pass : " \
+           "180\u202f000\u00a0€" in result.output
+    result = CliRunner().invoke(main, ["funding", "simulate", "aap-2019", "scale=3", "population=55391", "density=103",
+                                       "poverty_rate=0.14", "budget=34027", "target_public=true",
+                                       "organised_locally=true", "hub=true", "partners=true", "eu_funds=true",
+                                       "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert (json.loads(result.output)["state_rate"], json.loads(result.output)["state_amount"]) == (0.64, 60492)
+    refused = CliRunner().invoke(main, ["funding", "simulate", "aap-2020", "collectivite_amount=100000",
+                                        "engineering_amount=30000"], env=env)
+    assert refused.exit_code == 1
+    assert "engineering_amount : L'ingénierie ne peut dépasser 10\u00a0% du projet" in refused.output
+    assert CliRunner().invoke(main, ["funding", "simulate", "aap-2020", "100000"], env=env).exit_code == 2
+
+
 @pytest.mark.parametrize("passes_amount, face_value, per_booklet, expected", [
     pytest.param(180_000, 10, 10, (18_000, 1_800, 1_800), id="180000-euros-carnets-de-10-pass-de-10"),
     pytest.param(1_005, 10, 10, (100, 10, 10), id="centaines-entamees-non-comptees"),
