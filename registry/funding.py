@@ -20,8 +20,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 from registry.errors import InvalidInput
 from registry.wording import french_number
 
-__all__ = ["FundingRule", "Input", "InputError", "Simulation", "Source", "INPUT_TYPES", "UNITS", "round_euros",
-           "round_cents", "plain"]
+__all__ = ["FundingRule", "Input", "InputError", "Simulation", "Source", "INPUT_TYPES", "UNITS", "TERRITORY_FIGURES",
+           "round_euros", "round_cents", "plain"]
 
 #: Types an input may have: numbers arrive as ``Decimal``, integers as ``int``, booleans as ``bool``.
 INPUT_TYPES = ("number", "integer", "boolean")

@@ -106,11 +106,11 @@ def _reach_inputs(form: Form) -> tuple[Decimal, int] | None:
 def _fill_from_territory(rule: FundingRule, form: Form, territory: Territory) -> None:
     """Fill the inputs a territory's figures give (population, density, scale), once per territory chosen: the
     person may then correct them."""
-    figures = funding.territory_figures(read_session(), territory)
     ref = f"{territory.kind}:{territory.code}"
-    if form.values.get("chiffres_de") == ref:
+    if form.values.get("chiffres_de") == ref or not any(item.from_territory for item in rule.inputs):
         return
     form.values["chiffres_de"] = ref
+    figures = funding.territory_figures(read_session(), territory)
     filled = []
     for item in rule.inputs:
         value = getattr(figures, item.from_territory) if item.from_territory else None
