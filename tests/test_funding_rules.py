@@ -419,6 +419,18 @@ def test_the_page_takes_the_density_from_imported_boundaries(client, session):
     assert "d'après les contours importés" in _text(html)
 
 
+@pytest.mark.parametrize("typed, state", [
+    pytest.param("100 000", "100\u202f000", id="espaces"),
+    pytest.param("100\u202f000 €", "100\u202f000", id="espace-fine-et-euro"),
+    pytest.param("100.000", "100\u202f000", id="points-des-milliers"),
+    pytest.param("1234,5", "1\u202f234,50", id="virgule-decimale"),
+    pytest.param("1234.5", "1\u202f234,50", id="point-decimal"),
+])
+def test_the_page_reads_amounts_as_people_type_them(client, typed, state):
+    page = client.get("/simulateur", query_string={"regle": "aap-2020", "collectivite_amount": typed, "calculer": "1"})
+    assert f"Résultat : l'État apporte {state}\u00a0€" in _text(page.get_data(as_text=True))
+
+
 def test_the_page_names_each_wrong_field_in_french(client):
     page = client.get("/simulateur?regle=aap-2019&population=beaucoup&poverty_rate=140&calculer=1"
                       "&valeur_faciale=0")

@@ -21,6 +21,7 @@ from registry.wording import french_number
 simulator = Blueprint("simulator", __name__)
 #: What a person may type around a number: spaces between thousands, a currency or percent sign.
 _NOISE = re.compile(r"[\s\u00a0\u202f€%]")
+_DOTTED_THOUSANDS = re.compile(r"\d{1,3}(\.\d{3})+")
 
 
 def _catalogue() -> funding.FundingCatalogue:
@@ -76,6 +77,8 @@ def _raw_inputs(rule: FundingRule, form: Form) -> dict[str, Any]:
         if not text.strip():
             continue
         value = _number(text)
+        if item.unit in ("euros", "inhabitants") and _DOTTED_THOUSANDS.fullmatch(value):
+            value = value.replace(".", "")  # « 100.000 € » is a hundred thousand euros, as many write it
         if item.unit == "share":
             try:
                 value = str(Decimal(value) / 100)
