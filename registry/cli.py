@@ -15,7 +15,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from geodata.boundaries import BoundaryFileError
 from geodata.reference import KIND_LABELS, KINDS
-from registry import cli_exchange, cli_french, cli_passes, create_app, migrations
+from registry import cli_exchange, cli_french, cli_funding, cli_passes, create_app, migrations
 from registry.db import DatabaseUnavailable, make_engine
 from registry.errors import RegistryError
 from registry.formats import ZoneFields
@@ -263,6 +263,8 @@ def plugins_command() -> None:
         click.echo("Désactivés : " + ", ".join(blocked))
     for criteria_set in current_app.extensions["registry.criteria"].sets.values():
         click.echo(f"  jeu de critères {criteria_set.key} : {criteria_set.title} ({len(criteria_set.criteria)} critères)")
+    for rule in current_app.extensions["registry.funding"].rules.values():
+        click.echo(f"  règle de financement {rule.key} : {rule.title} ({len(rule.inputs)} entrées)")
 
 
 @main.command("evaluate")
@@ -458,3 +460,4 @@ def demo_command() -> None:
 
 cli_exchange.register(main, _friendly_errors, _context, _needs_schema)
 cli_passes.register(main, _friendly_errors, _context, _needs_schema, _progressbar)
+cli_funding.register(main, _friendly_errors)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from registry.eligibility import CriteriaSet
     from registry.formats import Exporter, Importer, ZoneReader
+    from registry.funding import FundingRule
 
 hookspec = pluggy.HookspecMarker("registry")
 hookimpl = pluggy.HookimplMarker("registry")
@@ -24,6 +25,12 @@ hookimpl = pluggy.HookimplMarker("registry")
 @hookspec
 def registry_criteria_sets() -> list[CriteriaSet]:
     """Return the criteria sets (labels, qualifications) this plugin provides."""
+
+
+@hookspec
+def registry_funding_rules() -> list[FundingRule]:
+    """Return the funding rules (``registry.funding.FundingRule``) this plugin provides: how the State's share
+    of a collectivité's Pass numérique project is computed (a call for projects' rule, a deployment's own)."""
 
 
 @hookspec

@@ -25,6 +25,9 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/v1/venues/map?bbox=1,43,4,45&zoom=8"): (200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/criteria-sets"): (200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/criteria-sets/pass-numerique"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/funding-rules"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/funding-rules/aap-2020"): (200, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/funding-rules/aap-2020/simulations"): (200, 200, 200, 200, 200, 200),  # public, nothing stored
     ("GET", "/api/v1/territories?q=Rodez"): (200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/territories/departement/12"): (200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/geocode?q=Rodez"): (404, 404, 404, 404, 404, 404),  # no geocoder plugin configured: for all
@@ -136,6 +139,8 @@ def body_for(method: str, url: str, client, headers) -> dict:
         return {"json": {"duplicate": "00000000-0000-4000-8000-000000000000"}}
     if url.endswith("/reports"):
         return {"json": {"reason": "horaires", "text": "Contrôle de la matrice"}}
+    if url.endswith("/simulations"):
+        return {"json": {"collectivite_amount": 100000}}
     if url.endswith("/resolution"):
         return {"json": {"outcome": "accepted"}}
     if url.endswith("/managers"):

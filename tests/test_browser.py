@@ -292,7 +292,11 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
               "/une-page-absente", "/auditeur/", "/couverture/", f"/lieux/{venue}", "/carte/integrer",
               "/carte/integree?territory=departement:12", "/fiche?lieu=Rodez", "/ogc/?f=html",
               "/ogc/collections?f=html", "/ogc/collections/pass-numerique/items?f=html",
-              f"/ogc/collections/pass-numerique/items/{venue}?f=html"]
+              f"/ogc/collections/pass-numerique/items/{venue}?f=html", "/simulateur",
+              "/simulateur?regle=aap-2020&collectivite_amount=100000&engineering_amount=20000&calculer=1",
+              "/simulateur?regle=aap-2019&territoire=Aveyron&poverty_rate=16&budget=436000&target_public=oui"
+              "&calculer=1", "/simulateur?regle=aap-2019&population=beaucoup&calculer=1",
+              "/simulateur?regle=aap-2020&territoire=Saint-G"]
     found: dict[str, object] = {}
     for width in (1280, 390):
         browser.set_window_size(width, 900)
@@ -464,3 +468,33 @@ def test_a_manager_invited_by_mail_closes_the_venue_for_a_while(database_url, sm
         assert venue["id"] in {f["id"] for f in found}
         during = client.get("/api/v1/venues", query_string={"open_now": "true"}).get_json()["features"]
         assert venue["id"] not in {f["id"] for f in during}
+
+
+@pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
+def test_a_collectivite_simulates_its_2019_project_on_a_phone_with_the_keyboard(live_server, browser, tmp_path):
+    """The territory chosen from the suggestions fills the population and the scale; the rest typed in French
+    (« 16,4 », « 436 000 »); the result in French formats."""
+    app, base = live_server
+    browser.set_window_size(390, 900)
+    browser.get(f"{base}/simulateur?regle=aap-2019")
+    assert heading_shows(browser, "Simuler le cofinancement d'un projet Pass numérique")
+    field = browser.find_element(By.ID, "territoire")
+    field.send_keys("Aveyr")
+    WebDriverWait(browser, 5).until(lambda d: d.find_elements(
+        By.CSS_SELECTOR, "#territoires option[value='Aveyron (département 12)']"))
+    field.send_keys("on (département 12)")
+    browser.find_element(By.ID, "density").send_keys("32,5")
+    browser.find_element(By.ID, "poverty_rate").send_keys("16,4")
+    browser.find_element(By.ID, "budget").send_keys("436 000")
+    for name in ("target_public", "organised_locally"):
+        browser.find_element(By.ID, name).send_keys(Keys.SPACE)
+    browser.find_element(By.ID, "budget").send_keys(Keys.ENTER)
+    assert _wait_text(browser, "h2", "Résultat : l'État apporte")
+    figures = browser.find_element(By.ID, "chiffres").text
+    population = app.test_client().get("/api/v1/territories/departement/12").get_json()["population"]
+    assert browser.find_element(By.ID, "population").get_attribute("value") == f"{population:,}".replace(",", "\u202f")
+    assert browser.find_element(By.ID, "scale").get_attribute("value") == "2"
+    assert "Part de l'État" in figures and "%" in figures and "Personnes accompagnées" in figures
+    assert "habitants de Aveyron" in figures
+    assert urlsplit(browser.current_url).fragment == "resultat"  # the result in view, not the form's top
+    browser.save_screenshot(str(tmp_path / "simulateur.png"))

@@ -24,3 +24,16 @@ def test_ogc_page_names_every_declared_conformance_class():
     page = (DOCS / "ogc.md").read_text(encoding="utf-8")
     for uri in CONFORMANCE:
         assert f"`{uri.rsplit('/', 1)[-1]}`" in page, uri
+
+
+def test_funding_page_names_every_built_in_rule_and_its_inputs():
+    from registry.services.funding import build_funding_catalogue
+
+    page = (DOCS / "funding.md").read_text(encoding="utf-8")
+    for rule in build_funding_catalogue(make_plugin_manager()).rules.values():
+        assert f"## `{rule.id}`" in page
+        for item in rule.inputs:
+            assert f"`{item.name}`" in page, (rule.id, item.name)
+        for source in rule.sources:
+            for path in source.paths:
+                assert path in page, path

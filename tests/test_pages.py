@@ -16,7 +16,7 @@ from registry import create_app, hookimpl
 STATIC = Path(__file__).parents[1] / "registry" / "web"
 #: Pages anyone may open (the operators' and collectivités' pages answer their login page).
 PAGES = ["/", "/carte", "/plan-du-site", "/accessibilite", "/mentions-legales", "/donnees-personnelles",
-         "/auditeur/", "/couverture/", "/api/docs"]
+         "/auditeur/", "/couverture/", "/api/docs", "/simulateur"]
 ENGLISH = re.compile(r"\b(Not Found|Method Not Allowed|Internal Server Error|Too Many Requests|Request Entity Too "
                      r"Large|Bad Request|The requested URL)\b")
 

@@ -81,6 +81,23 @@ def test_hook_registry_criteria_sets(example_app, installed_example):
     assert "registry_criteria_sets" in plugins["label_exemple"].hooks
 
 
+def test_hook_registry_funding_rules(example_app):
+    """The plugin's rule joins the built-in ones: listed by the API, simulated, on the simulator page."""
+    client = example_app.test_client()
+    assert [r["id"] for r in client.get("/api/v1/funding-rules").get_json()] == [
+        "aap-2019", "aap-2020", "abondement-exemple"]
+    body = client.post("/api/v1/funding-rules/abondement-exemple/simulations", json={"commune_amount": 80000})
+    assert body.status_code == 200
+    assert {k: body.get_json()[k] for k in ("state_rate", "state_amount", "total_amount")} == {
+        "state_rate": 0.38, "state_amount": 50000, "total_amount": 130000}
+    refused = client.post("/api/v1/funding-rules/abondement-exemple/simulations", json={"commune_amount": -5})
+    assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["commune_amount"]
+    page = client.get("/simulateur?regle=abondement-exemple&commune_amount=80+000&calculer=1")
+    assert page.status_code == 200 and "l'État apporte 50\u202f000\u00a0€" in page.get_data(as_text=True)
+    plugins = {info.name: info for info in describe_plugins(example_app.extensions["registry.plugins"])}
+    assert "registry_funding_rules" in plugins["label_exemple"].hooks
+
+
 def test_hook_registry_venue_changed(example_app, installed_example):
     from registry.services import tokens
 

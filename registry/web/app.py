@@ -21,9 +21,10 @@ from registry.db import Database
 from registry.plugins import make_plugin_manager
 from registry.services import journal_chain
 from registry.services.criteria import build_catalogue
-from registry.web import (api_coverage, api_criteria, api_exchange, api_managers, api_passes, api_qualifications,
-                          api_reports, api_search, api_territories, api_venues, auditor, collectivites, managers, ogc,
-                          pages)
+from registry.services.funding import build_funding_catalogue
+from registry.web import (api_coverage, api_criteria, api_exchange, api_funding, api_managers, api_passes,
+                          api_qualifications, api_reports, api_search, api_territories, api_venues, auditor,
+                          collectivites, managers, ogc, pages, simulator)
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
 from registry.web.layout import init_layout
@@ -53,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     pm = make_plugin_manager(disabled=disabled, extra=plugins)
     app.extensions["registry.plugins"] = pm
     app.extensions["registry.criteria"] = build_catalogue(pm, app.config["CRITERIA_PARAMS"])
+    app.extensions["registry.funding"] = build_funding_catalogue(pm)
 
     api = ProblemApi(app, spec_kwargs={
         "info": {"description": "API du registre des lieux d'inclusion numérique qualifiés pour le Pass "
@@ -64,14 +66,16 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     csrf = CSRFProtect(app)
     for blueprint in (api_search.blp, api_venues.operator, api_territories.blp, api_criteria.public,
                       api_criteria.operator, api_qualifications.blp, api_coverage.blp, api_exchange.blp, ogc.blp,
-                      api_reports.public, api_reports.operator, api_managers.operator, api_passes.operator,
-                      api_passes.venue_side, api_passes.codes_side, api_passes.public):
+                      api_reports.public, api_reports.operator, api_managers.operator, api_funding.blp,
+                      api_passes.operator, api_passes.venue_side, api_passes.codes_side, api_passes.public):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer tokens, no cookies: nothing to forge
+    api_funding.document_inputs(api, app.extensions["registry.funding"])
     app.register_blueprint(pages.pages)
     app.register_blueprint(auditor.auditor)
     app.register_blueprint(collectivites.collectivites)
     app.register_blueprint(managers.manager_pages)
+    app.register_blueprint(simulator.simulator)
     for blueprints in pm.hook.registry_blueprints():
         for blueprint in blueprints or []:
             app.register_blueprint(blueprint)
@@ -80,7 +84,8 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
             app.cli.add_command(command)
     public_pages = (collectivites.collectivites,) if app.config["PUBLIC_COVERAGE"] else ()
     limiter = init_security(
-        app, (api_search.blp, ogc.blp, api_territories.blp, api_criteria.public, pages.pages, *public_pages),
+        app, (api_search.blp, ogc.blp, api_territories.blp, api_criteria.public, api_funding.blp, pages.pages,
+              simulator.simulator, *public_pages),
         (api_venues.operator, api_criteria.operator, api_qualifications.blp, api_coverage.blp, api_exchange.blp,
          api_reports.operator, api_managers.operator, auditor.auditor, collectivites.collectivites,
          managers.manager_pages, api_passes.operator, api_passes.venue_side, api_passes.codes_side),
@@ -116,7 +121,7 @@ def _errors_as_problem_json(api: Api) -> None:
             content["application/problem+json"] = content.pop("application/json")
 
 
-PUBLIC_BLUEPRINTS = {"venues", "ogc", "territories", "criteria"}
+PUBLIC_BLUEPRINTS = {"venues", "ogc", "territories", "criteria", "funding"}
 #: What makes a response conditional (``make_conditional``): a validator, or a range.
 CONDITIONAL_HEADERS = ("If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range")
 

@@ -15,7 +15,8 @@ from flask_compress import Compress
 from registry.wording import french_number, paris_time
 
 NAVIGATION = (("pages.public_map", "Trouver un lieu"), ("collectivites.index", "Couverture des territoires"),
-              ("auditor.queue", "Espace des opérateurs"), ("pages.api_docs", "Données et API"))
+              ("simulator.page", "Simuler un cofinancement"), ("auditor.queue", "Espace des opérateurs"),
+              ("pages.api_docs", "Données et API"))
 FOOTER_LINKS = (("pages.site_map", "Plan du site"), ("pages.accessibility", "Accessibilité : partiellement conforme"),
                 ("pages.legal_notice", "Mentions légales"), ("pages.personal_data", "Données personnelles"))
 #: Lifetime of an asset requested with its version (``?v=``): a year; without it, an hour.

@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 #: Paths anyone may read from another site (GET only, no credentials).
 #: The public API's paths (CORS): the territories' coverage is not public (a token reads it), so it is left out.
-PUBLIC_API = r"^/(api/v1/(venues|territories(?!/[^/]+/[^/]+/coverage)|criteria-sets)|ogc)(/.*)?$"
+PUBLIC_API = r"^/(api/v1/(venues|territories(?!/[^/]+/[^/]+/coverage)|criteria-sets|funding-rules)|ogc)(/.*)?$"
 
 
 def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...],

@@ -11,6 +11,7 @@ from flask import Blueprint
 from registry import hookimpl
 from registry.eligibility import CriteriaSet, Fact, criterion, met, unknown, unmet
 from registry.formats import Exporter, Importer, SourceRow
+from registry.funding import FundingRule, Input, Simulation, Source, round_euros
 
 WIFI = Fact("public_wifi", "boolean", "Wi-Fi public gratuit")
 CHANGES: list[tuple[str, str]] = []
@@ -108,3 +109,23 @@ def registry_importers():
 @hookimpl
 def registry_exporters():
     return [NamesExporter()]
+
+
+def simulate_top_up(inputs):
+    """The département doubles a commune's share, up to 50 000 € (a rule made up for the example)."""
+    top_up = min(inputs["commune_amount"], 50_000)
+    total = inputs["commune_amount"] + top_up
+    return Simulation(state_rate=round_euros(top_up * 100 / total) / 100 if total else 0, state_amount=top_up,
+                      total_amount=total, passes_amount=total,
+                      explanation=(f"Le département apporte {top_up} € (plafond : 50 000 €).",))
+
+
+TOP_UP = FundingRule(id="abondement-exemple", version="1", title="Abondement départemental d'exemple",
+                     description="Le département double la part de la commune, dans la limite de 50 000 €.",
+                     inputs=(Input("commune_amount", "number", "Part de la commune (€)", unit="euros", minimum=0),),
+                     simulate=simulate_top_up, sources=(Source("Délibération d'exemple du conseil départemental"),))
+
+
+@hookimpl
+def registry_funding_rules():
+    return [TOP_UP]
