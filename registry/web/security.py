@@ -28,8 +28,11 @@ def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...],
         proxies = app.config["PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     storage = app.config["RATELIMIT_STORAGE_URL"] or app.config["RATELIMIT_STORAGE_URI"]
+    # A store that fails (Redis down) never fails a request: the limits are then kept in the worker's memory until
+    # it answers again, and the failure is logged (flask-limiter's logger); it was a 500 on every limited request.
     limiter = Limiter(get_remote_address, app=app, storage_uri=storage, default_limits=[],
-                      storage_options={"socket_connect_timeout": 2} if storage.startswith("redis") else {})
+                      storage_options={"socket_connect_timeout": 2, "socket_timeout": 2} if storage.startswith(
+                          "redis") else {}, swallow_errors=True, in_memory_fallback_enabled=True)
     for blueprint in public_blueprints:
         # GIS clients page through whole collections: the OGC API has a budget of its own.
         budget = app.config["RATELIMIT_OGC"] if blueprint.name == "ogc" else app.config["RATELIMIT_PUBLIC"]
