@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import cql2
 import pytest
@@ -316,3 +317,14 @@ def test_filters_at_the_bounds_still_work(client, places):
     ring = [(2.5 + 0.1 * math.cos(k * math.tau / 800), 44.3 + 0.1 * math.sin(k * math.tau / 800)) for k in range(800)]
     polygon = "POLYGON((" + ", ".join(f"{x:.6f} {y:.6f}" for x, y in ring + ring[:1]) + "))"
     assert "Médiathèque de Rodez" in selected(client, filter=f"S_INTERSECTS(geometry, {polygon})")
+
+
+@pytest.mark.parametrize("extra", ["collection_id=x", "endpoint=x", "_method=POST", "feature_id=x", "_external=1"])
+def test_ogc_pages_with_extra_query_keys_are_no_500(client, places, extra):
+    feature = client.get(ITEMS, query_string={"limit": 1}).get_json()["features"][0]["id"]
+    for path in ("/ogc/", "/ogc/collections", "/ogc/collections/pass-numerique", ITEMS, f"{ITEMS}/{feature}"):
+        response = client.get(f"{path}?f=html&{extra}")
+        assert response.status_code in (200, 400), (path, extra, response.status_code)
+        if response.status_code == 200:  # the page's link to its JSON carries known parameters only
+            links = re.findall(r'href="([^"]*f=json[^"]*)"', response.get_data(as_text=True))
+            assert links and not any(extra.split("=")[0] in link for link in links), (path, links)

@@ -118,9 +118,10 @@ QUEUE_PER_PAGE = 50
 
 def _date(text: str | None) -> date | None:
     try:
-        return date.fromisoformat(text) if text else None
+        day = date.fromisoformat(text) if text else None
     except ValueError:
         raise InvalidInput.on("soumise", f"« {text} » n'est pas une date (AAAA-MM-JJ).") from None
+    return qualifications.check_day("soumise", day)
 
 
 @auditor.get("/")
@@ -152,13 +153,15 @@ def queue():
         proposed = managers.listing(db, ctx, per_page=20)
         if common["q"]:
             search = venues.list_venues(db, q=common["q"], territory=territory, scope=ctx.scope, per_page=20)
+        status = 200
     except RegistryError as exc:
         error = exc.detail
+        status = 400 if isinstance(exc, InvalidInput) else 200
     return render_template("auditor/queue.html", page=found_page, counts=counts, search=search, error=error,
                            reported=reported, reasons=reports.REASONS, proposed=proposed,
                            args=args, place=place, candidates=candidates, describe=territories.describe,
                            wording=wording, sets=ctx.catalogue.sets, user=session_user(),
-                           sorts=qualifications.QUEUE_SORTS)
+                           sorts=qualifications.QUEUE_SORTS), status
 
 
 def _chosen_set(ctx: Context, held: dict[str, Any]) -> str:

@@ -93,7 +93,10 @@ def _respond(template: str, body: dict, mimetype: str = JSON, **context) -> Resp
 
 def _page(template: str, body: dict, **context) -> Response:
     """An OGC resource as a DSFR page (the same content as its JSON, linked to it)."""
-    json_url = url_for(request.endpoint, **(request.view_args or {}), **{**request.args.to_dict(), "f": "json"})
+    # Links from the parameters the OGC API knows only: another key (``collection_id``, ``endpoint``, ``_method``)
+    # clashed with the view's arguments or url_for's own (a 500).
+    known = {k: v for k, v in request.args.items() if k in ITEM_PARAMS or k == "offset"}
+    json_url = url_for(request.endpoint, **(request.view_args or {}), **{**known, "f": "json"})
     return Response(render_template(template, body=body, json_url=json_url, titles=standard.TITLES, **context),
                     mimetype="text/html")
 
