@@ -20,7 +20,7 @@ from registry.schemas import VenuePublicSchema
 from registry.services import filters, qualifications, search, tiles
 from registry.web.api_base import Blueprint, json_response
 from registry.web.api_search import PARIS, feature, matched
-from registry.web.context import read_session, service_context
+from registry.web.context import absolute_url, read_session, service_context
 from registry.wording import french_number
 
 blp = Blueprint("ogc", __name__, url_prefix="/ogc", description="OGC API – Features : lieux qualifiés par label.")
@@ -101,13 +101,7 @@ def _page(template: str, body: dict, **context) -> Response:
                     mimetype="text/html")
 
 
-def _absolute(endpoint: str, **values) -> str:
-    """An absolute link: under ``REGISTRY_PUBLIC_URL`` when it is set (never the request's Host header, which a
-    client chooses and a shared cache would keep), else from the request."""
-    public = current_app.config["PUBLIC_URL"]
-    if public:
-        return public.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+_absolute = absolute_url
 
 
 def _collection(set_id: str) -> dict:
