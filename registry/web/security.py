@@ -11,9 +11,18 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-#: Paths anyone may read from another site (GET only, no credentials).
-#: The public API's paths (CORS): the territories' coverage is not public (a token reads it), so it is left out.
-PUBLIC_API = r"^/(api/v1/(venues|territories(?!/[^/]+/[^/]+/coverage)|criteria-sets)|ogc)(/.*)?$"
+#: The public API's routes, which any site may read (CORS: GET only, no credentials), listed one by one: a route
+#: not listed is not open. A prefix let the token-protected routes under a territory (coverage, then
+#: accessibility and siting) open to any site, with ``Authorization`` allowed.
+PUBLIC_API_ROUTES = (
+    r"/api/v1/venues", r"/api/v1/venues/map", r"/api/v1/venues/[^/]+",
+    r"/api/v1/territories", r"/api/v1/territories/[^/]+/[^/]+",
+    r"/api/v1/criteria-sets", r"/api/v1/criteria-sets/[^/]+",
+    r"/ogc/?", r"/ogc/api", r"/ogc/conformance", r"/ogc/collections", r"/ogc/collections/[^/]+",
+    r"/ogc/collections/[^/]+/(items|queryables|tiles)", r"/ogc/collections/[^/]+/items/[^/]+",
+    r"/ogc/collections/[^/]+/tiles/[^/]+", r"/ogc/collections/[^/]+/tiles/[^/]+/[0-9]+/[0-9]+/[0-9]+",
+)
+PUBLIC_API = "^(" + "|".join(PUBLIC_API_ROUTES) + ")$"
 
 
 def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...],
