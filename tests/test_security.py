@@ -158,3 +158,30 @@ def test_mailed_and_embedded_links_come_from_the_public_url_not_the_host_header(
     assert "https://lieux.example.org/carte/integree" in client.get("/carte/integrer", headers=forged).get_data(
         as_text=True)
     app.extensions["registry.db"].dispose()
+
+
+def test_every_405_says_which_methods_are_allowed(app, client):
+    """RFC 9110: a 405 carries ``Allow``; the API's problem details dropped it (pages kept it)."""
+    import uuid
+
+    def sample(part: str) -> str:
+        if part.startswith("<uuid"):
+            return str(uuid.uuid4())
+        if part.startswith("<int"):
+            return "1"
+        if part.startswith("<any("):
+            return part[5:].split(")")[0].split(",")[0].strip().strip("'\"")
+        return "x"
+
+    refused = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = "".join(sample(part) if part.startswith("<") else part for part in re.split(r"(<[^>]+>)", rule.rule))
+        method = next(m for m in ("DELETE", "PUT", "PATCH", "POST", "GET") if m not in rule.methods)
+        response = client.open(path, method=method)
+        if response.status_code == 405:
+            refused += 1
+            allowed = {m.strip() for m in response.headers.get("Allow", "").split(",") if m.strip()}
+            assert allowed and method not in allowed, (method, path, response.headers)
+    assert refused > 30
