@@ -294,7 +294,8 @@ def _compact(tree) -> str:
     ("A_CONTAINS(services, (" + ",".join(["'x'"] * 3000) + "))", "cql2-text"),
     (_compact({"op": "a_contains", "args": [{"property": "services"}, ["x"] * 3000]}), "cql2-json"),
     ("nom IN (" + ",".join(["'x'"] * 3000) + ")", "cql2-text"),
-], ids=["1500-ors", "300-ors-json", "a-contains-3000", "a-contains-3000-json", "in-3000"])
+    (_compact({"op": "or", "args": [{"op": "not", "args": [False]}] * 600}), "cql2-json"),
+], ids=["1500-ors", "300-ors-json", "a-contains-3000", "a-contains-3000-json", "in-3000", "600-booleans-json"])
 def test_filters_too_large_for_the_database_are_400_at_once(client, places, value, language):
     assert len(value) < 20_000
     response = client.get(ITEMS, query_string={"filter": value, "filter-lang": language})

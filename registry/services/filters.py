@@ -54,8 +54,6 @@ MAX_VALUES = 200
 #: CQL2 text's geometry literals: what their parentheses hold are coordinates, not operations.
 _GEOMETRY_WORDS = {"point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
                    "geometrycollection", "bbox", "envelope"}
-#: Operators that are not conditions: they combine or change them (the others count as conditions).
-_CONNECTIVES = {"and", "or", "not", "casei", "accenti"}
 _TYPES = {STRING: Text, NUMBER: Float, DATE: Date}
 
 
@@ -182,10 +180,11 @@ def _check_size(tree: Any) -> None:
             values += len(node)
             pending.extend(node)
         elif isinstance(node, dict) and "op" in node:
-            if str(node["op"]).lower() not in _CONNECTIVES:
-                terms += 1
             args = node.get("args", [])
-            pending.extend(args if isinstance(args, list) else [args])
+            args = args if isinstance(args, list) else [args]
+            if str(node["op"]).lower() in ("and", "or"):  # each operand a condition (TRUE and FALSE too)
+                terms += len(args)
+            pending.extend(args)
         if terms > MAX_TERMS:
             raise _too_many_terms()
         if values > MAX_VALUES:
