@@ -153,6 +153,42 @@ def test_update_with_current_etag_makes_a_new_revision(client, operator, create_
     assert response.headers["ETag"] == '"2"'
 
 
+@pytest.mark.parametrize("encoding", ["gzip, br", "gzip"])
+def test_a_client_accepting_compression_updates_with_the_etag_it_read(live_server, operator, create_venue, encoding):
+    """flask-compress rewrites the ETag of a compressed answer (``"1"`` becomes ``"1:br"``): echoed in If-Match,
+    it named no revision (412), so a client accepting compression could never update a venue."""
+    import json
+    import urllib.request
+
+    _app, base = live_server
+    url = f"{base}{OPERATOR_VENUES}/{create_venue().get_json()['id']}"
+    with urllib.request.urlopen(urllib.request.Request(url, headers={**operator, "Accept-Encoding": encoding})) as read:
+        assert read.headers["Content-Encoding"] in ("gzip", "br")  # (else this test proves nothing)
+        etag = read.headers["ETag"]
+    change = urllib.request.Request(url, method="PATCH", data=json.dumps({"nom": "Médiathèque Pierre-Bonnet"}).encode(),
+                                    headers={**operator, "Accept-Encoding": encoding, "If-Match": etag,
+                                             "Content-Type": "application/json"})
+    with urllib.request.urlopen(change) as written:
+        assert written.status == 200
+        again = written.headers["ETag"]
+    assert again != etag
+    stale = urllib.request.Request(url, method="PATCH", data=b'{"nom": "Perdu"}',
+                                   headers={**operator, "If-Match": etag, "Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(stale)
+        raise AssertionError("an ETag of an older revision was accepted")
+    except urllib.error.HTTPError as refused:
+        assert refused.code == 412
+
+
+@pytest.mark.parametrize("header", ['"²"', '"١"', '"1:zip"', '"99999999999999999999999999"'])
+def test_if_match_that_names_no_revision_is_412(client, operator, create_venue, header):
+    url = f"{OPERATOR_VENUES}/{create_venue().get_json()['id']}"
+    response = client.patch(url, json={"nom": "X"}, headers={**operator, "If-Match": header})
+    assert response.status_code == 412, response.get_json()
+    assert response.mimetype == "application/problem+json" and "révision" in response.get_json()["detail"]
+
+
 def test_stale_if_match_is_refused_and_changes_nothing(client, operator, create_venue):
     venue = create_venue().get_json()
     url = f"{OPERATOR_VENUES}/{venue['id']}"

@@ -178,6 +178,18 @@ def test_the_queue_is_paged_sorted_counted_and_filtered(logged_in, submitted):
     assert "n'est pas une date" in html.unescape(wrong)
 
 
+@pytest.mark.parametrize("key, value", [("soumise_du", "0001-01-01"), ("soumise_au", "9999-12-31"),
+                                        ("soumise_du", "1899-12-31")])
+def test_queue_dates_at_the_edges_of_time_are_a_clear_error(logged_in, client, operator, key, value):
+    """Converting 0001-01-01 at midnight in Paris to UTC overflowed (500), on the page and in the API."""
+    page = logged_in.get("/auditeur/", query_string={key: value})
+    assert page.status_code == 400 and "entre 1900 et 2200" in html.unescape(page.get_data(as_text=True))
+    parameter = {"soumise_du": "submitted_from", "soumise_au": "submitted_to"}[key]
+    answer = client.get("/api/v1/operator/qualifications", query_string={parameter: value}, headers=operator)
+    assert answer.status_code in (400, 422) and answer.mimetype == "application/problem+json", answer.get_json()
+    assert parameter in answer.get_json()["errors"] and "1900" in answer.get_json()["detail"], answer.get_json()
+
+
 def visible_text(page: str) -> str:
     """What a person reads of a page: no scripts, no tags, no attributes."""
     page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)

@@ -230,3 +230,29 @@ def test_authorisation_matrix(method, url, client, callers, qualified, operator)
         if response.status_code in (401, 403):
             assert response.mimetype == "application/problem+json", (role, response.get_data(as_text=True))
     assert tuple(statuses) == MATRIX[(method, url)], dict(zip(ROLES, statuses))
+
+
+TOKEN_ROUTES = [(method, url) for (method, url), statuses in MATRIX.items() if statuses[0] == 401]
+
+
+@pytest.mark.parametrize("method, url", TOKEN_ROUTES, ids=[f"{m} {u}" for m, u in TOKEN_ROUTES])
+def test_no_token_protected_route_grants_cors(method, url, client, callers, qualified):
+    """CORS is granted to an allow-list of public routes: the territories' accessibility and siting were open
+    to any site (with ``Authorization`` allowed) because their paths looked like the public API's."""
+    target = url.replace(D, qualified()).replace("<evaluation>", "1").replace("<report>", "1")
+    origin = {"Origin": "https://autre-site.example.org"}
+    preflight = client.options(target.split("?")[0], headers={
+        **origin, "Access-Control-Request-Method": method, "Access-Control-Request-Headers": "Authorization"})
+    assert "Access-Control-Allow-Origin" not in preflight.headers, preflight.headers
+    answer = client.open(target, method=method, headers={**origin, **callers["admin"]})
+    assert "Access-Control-Allow-Origin" not in answer.headers, (answer.status_code, answer.headers)
+
+
+def test_every_public_read_of_the_api_grants_cors(client, qualified):
+    venue = qualified()
+    public = [url for (method, url), statuses in MATRIX.items() if method == "GET" and statuses[0] == 200
+              and url.startswith(("/api/v1/", "/ogc/"))]
+    assert len(public) > 15
+    for url in public:
+        answer = client.get(url.replace(D, venue), headers={"Origin": "https://carte.example.org"})
+        assert answer.headers.get("Access-Control-Allow-Origin") == "*", url

@@ -498,3 +498,43 @@ def test_a_collectivite_simulates_its_2019_project_on_a_phone_with_the_keyboard(
     assert "habitants de Aveyron" in figures
     assert urlsplit(browser.current_url).fragment == "resultat"  # the result in view, not the form's top
     browser.save_screenshot(str(tmp_path / "simulateur.png"))
+
+
+HOSTILE_NAME = '<img src=x onerror="window.__pwned=1"><b>gras</b>'
+
+
+def test_a_venue_name_holding_html_shows_as_text_on_every_map(live_server, browser, qualified):
+    """Leaflet reads a tooltip's or a popup's string as HTML: the OGC pages' map bound the venue's name as one,
+    so a name stored by an operator (or an import) ran its script in every visitor's page. Every map of the
+    site, with its tooltips and popups open."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    _app, base = live_server
+    venue = qualified(nom=HOSTILE_NAME)
+
+    def no_markup_ran(where: str) -> None:
+        assert browser.execute_script("return window.__pwned") is None, where
+        for css in (".leaflet-tooltip", ".leaflet-popup-content", "#lieux"):
+            for element in browser.find_elements(By.CSS_SELECTOR, css):
+                assert not element.find_elements(By.CSS_SELECTOR, "img, b"), (where, css)
+
+    def shows_as_text(css: str) -> bool:
+        return _wait_text(browser, css, HOSTILE_NAME)
+
+    ogc = f"{base}/ogc/collections/pass-numerique/items"
+    for page in (f"{ogc}?f=html", f"{ogc}/{venue}?f=html"):
+        browser.get(page)
+        marker = WebDriverWait(browser, 10).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane path.leaflet-interactive"))[0]
+        ActionChains(browser).move_to_element(marker).perform()  # the tooltip opens (and reads its content)
+        assert shows_as_text(".leaflet-tooltip"), page
+        no_markup_ran(page)
+
+    for page in (f"{base}/carte", f"{base}/carte/integree"):
+        browser.get(page)
+        assert shows_as_text("#lieux .venue-card"), page
+        marker = WebDriverWait(browser, 10).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, ".leaflet-marker-icon"))[0]
+        browser.execute_script("arguments[0].click()", marker)  # the popup opens
+        assert shows_as_text(".leaflet-popup-content"), page
+        no_markup_ran(page)

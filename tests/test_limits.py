@@ -88,3 +88,19 @@ def test_token_and_login_guessing_is_slowed_down(database_url, session):
 def test_the_home_page_is_limited_like_the_other_public_reads(database_url):
     client = make(database_url, RATELIMIT_PUBLIC="2 per minute").test_client()
     assert [client.get("/").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_a_redis_outage_fails_no_request(database_url, token_for, caplog):
+    """The limits' store unreachable (Redis down): requests are served, limited in the worker's memory meanwhile,
+    and the failure is logged; it answered 500 on every limited request (#8)."""
+    app = make(database_url, RATELIMIT_STORAGE_URL="redis://127.0.0.1:1", RATELIMIT_PUBLIC="3 per minute")
+    client = app.test_client()
+    operator = token_for("operator")
+    with caplog.at_level("WARNING"):
+        assert [client.get("/api/v1/venues").status_code for _ in range(4)] == [200, 200, 200, 429]
+        assert client.get("/ogc/collections", query_string={"f": "json"}).status_code == 200
+        assert client.get("/api/v1/operator/venues", headers=operator).status_code == 200
+        assert client.get("/api/v1/operator/venues", headers={"Authorization": "Bearer faux"}).status_code == 401
+        assert client.get("/auditeur/connexion").status_code == 200
+        assert client.get("/").status_code == 200
+    assert any(record.name == "flask-limiter" and "unreachable" in record.getMessage() for record in caplog.records)

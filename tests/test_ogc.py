@@ -5,6 +5,8 @@ several properties, coordinate reference systems (Part 2) and vector tiles, on b
 from __future__ import annotations
 
 import json
+import math
+import re
 
 import cql2
 import pytest
@@ -243,3 +245,87 @@ def test_the_ogc_openapi_document_is_relative_to_ogc_and_leaves_the_api_one_alon
     assert "cql2-text" in next(p for p in items["get"]["parameters"] if p["name"] == "filter-lang")["schema"]["enum"]
     assert "/api" in body["paths"] and not any(path.startswith("/api/") for path in body["paths"])  # OGC paths only
     assert client.get("/api/openapi.json").get_json() == before  # the API's own document unchanged
+
+
+#: Filters that crashed the worker (the cql2 parser's stack overflowed: SIGSEGV) or answered 500.
+HOSTILE_FILTERS = {
+    "parentheses": ("(" * 1900 + "nom = 'a'" + ")" * 1900, "cql2-text"),
+    "nots": ("NOT(" * 500 + "nom = 'a'" + ")" * 500, "cql2-text"),
+    "bare-nots": ("NOT " * 1000 + "TRUE", "cql2-text"),
+    "arithmetic": ("latitude = " + "+".join(["1"] * 9900), "cql2-text"),
+    "json": ('{"op":"not","args":[' * 900 + "true" + "]}" * 900, "cql2-json"),
+    "empty-point": ("S_INTERSECTS(geometry, POINT EMPTY)", "cql2-text"),
+}
+
+
+def test_hostile_filters_are_400_and_the_worker_survives(sqlite_url):
+    """Run in a child process: a regression would kill it (SIGSEGV), not the test run."""
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys\n"
+        "from registry import create_app\n"
+        f"app = create_app({{'DATABASE_URL': {sqlite_url!r}, 'TESTING': True, 'RATELIMIT_ENABLED': False}})\n"
+        "client = app.test_client()\n"
+        "answers = {}\n"
+        "for name, (text, language) in json.loads(sys.stdin.read()).items():\n"
+        f"    response = client.get({ITEMS!r}, query_string={{'filter': text, 'filter-lang': language}})\n"
+        "    answers[name] = [response.status_code, response.get_json()]\n"
+        "print(json.dumps(answers))\n")
+    ended = subprocess.run([sys.executable, "-c", script], input=json.dumps(HOSTILE_FILTERS), capture_output=True,
+                           text=True, timeout=300)
+    assert ended.returncode == 0, (ended.returncode, ended.stderr[-2000:])
+    answers = json.loads(ended.stdout.splitlines()[-1])
+    for name, (status, body) in answers.items():
+        assert status == 400, (name, status, body)
+        assert body["code"] == "InvalidParameterValue" and body["description"].startswith("filter"), (name, body)
+    assert "imbriqué" in answers["parentheses"][1]["description"]
+    assert "imbriqué" in answers["json"][1]["description"]
+
+
+def _compact(tree) -> str:
+    return json.dumps(tree, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("value, language", [
+    (" OR ".join(["nom='x'"] * 1500), "cql2-text"),
+    (_compact({"op": "or", "args": [{"op": "=", "args": [{"property": "nom"}, "x"]}] * 300}), "cql2-json"),
+    ("A_CONTAINS(services, (" + ",".join(["'x'"] * 3000) + "))", "cql2-text"),
+    (_compact({"op": "a_contains", "args": [{"property": "services"}, ["x"] * 3000]}), "cql2-json"),
+    ("nom IN (" + ",".join(["'x'"] * 3000) + ")", "cql2-text"),
+    (_compact({"op": "or", "args": [{"op": "not", "args": [False]}] * 600}), "cql2-json"),
+], ids=["1500-ors", "300-ors-json", "a-contains-3000", "a-contains-3000-json", "in-3000", "600-booleans-json"])
+def test_filters_too_large_for_the_database_are_400_at_once(client, places, value, language):
+    assert len(value) < 20_000
+    response = client.get(ITEMS, query_string={"filter": value, "filter-lang": language})
+    assert response.status_code == 400, response.get_json()
+    body = response.get_json()
+    assert body["description"].startswith("filter") and "au plus 200" in body["description"], body
+
+
+def test_filters_at_the_bounds_still_work(client, places):
+    nested = "(" * 30 + "nom = 'Médiathèque de Rodez'" + ")" * 30
+    assert selected(client, filter=nested) == {"Médiathèque de Rodez"}
+    ors = " OR ".join(["nom = 'Médiathèque de Rodez'"] + [f"nom = 'n{i}'" for i in range(199)])
+    assert selected(client, filter=ors) == {"Médiathèque de Rodez"}
+    many = "nom IN ('Médiathèque de Rodez', " + ", ".join(f"'n{i}'" for i in range(199)) + ")"
+    assert selected(client, filter=many) == {"Médiathèque de Rodez"}
+    overlaps = "A_OVERLAPS(prise_en_charge_specifique, ('Surdité', " + \
+        ", ".join(f"'s{i}'" for i in range(199)) + "))"
+    assert selected(client, filter=overlaps) == {"EPN de Luc-la-Primaube"}
+    # a geometry's coordinates are no list values: an outline of 800 points is read
+    ring = [(2.5 + 0.1 * math.cos(k * math.tau / 800), 44.3 + 0.1 * math.sin(k * math.tau / 800)) for k in range(800)]
+    polygon = "POLYGON((" + ", ".join(f"{x:.6f} {y:.6f}" for x, y in ring + ring[:1]) + "))"
+    assert "Médiathèque de Rodez" in selected(client, filter=f"S_INTERSECTS(geometry, {polygon})")
+
+
+@pytest.mark.parametrize("extra", ["collection_id=x", "endpoint=x", "_method=POST", "feature_id=x", "_external=1"])
+def test_ogc_pages_with_extra_query_keys_are_no_500(client, places, extra):
+    feature = client.get(ITEMS, query_string={"limit": 1}).get_json()["features"][0]["id"]
+    for path in ("/ogc/", "/ogc/collections", "/ogc/collections/pass-numerique", ITEMS, f"{ITEMS}/{feature}"):
+        response = client.get(f"{path}?f=html&{extra}")
+        assert response.status_code in (200, 400), (path, extra, response.status_code)
+        if response.status_code == 200:  # the page's link to its JSON carries known parameters only
+            links = re.findall(r'href="([^"]*f=json[^"]*)"', response.get_data(as_text=True))
+            assert links and not any(extra.split("=")[0] in link for link in links), (path, links)

@@ -133,3 +133,55 @@ def test_links_never_follow_a_forged_host_header(database_url):
     page = client.get("/carte", headers={"Host": "evil.example.com"})
     assert page.status_code == 400 and "Requête refusée" in page.get_data(as_text=True)
     app.extensions["registry.db"].dispose()
+
+
+def test_mailed_and_embedded_links_come_from_the_public_url_not_the_host_header(database_url, smtp_server,
+                                                                               token_for):
+    """Without TRUSTED_HOSTS, a client chooses the Host header: an operator's invitation mailed a link to the
+    host the request named, and the embed snippet handed out an iframe of it."""
+    app = create_app({"DATABASE_URL": database_url, "SECURE_COOKIES": False, "SMTP_URL": smtp_server.url,
+                      "PUBLIC_URL": "https://lieux.example.org/", "RATELIMIT_ENABLED": False})
+    client = app.test_client()
+    operator = token_for("operator")
+    forged = {"Host": "evil.example.com"}
+    venue = client.post("/api/v1/operator/venues", json=RODEZ_MEDIATHEQUE, headers=operator).get_json()["id"]
+    invited = client.post(f"/api/v1/operator/venues/{venue}/managers", json={"email": "direction@example.fr"},
+                          headers={**operator, **forged})
+    assert invited.status_code == 201 and invited.get_json()["mailed"], invited.get_json()
+    assert invited.get_json()["link"].startswith("https://lieux.example.org/gestionnaire/invitation/")
+    (message,) = smtp_server.messages
+    assert "https://lieux.example.org/gestionnaire/invitation/" in message.get_content()
+    assert "evil" not in message.get_content()
+    for path in ("/carte/integrer?territory=departement:12", "/carte/integree?territory=departement:12"):
+        page = client.get(path, headers=forged)
+        assert page.status_code == 200 and "evil" not in page.get_data(as_text=True), path
+    assert "https://lieux.example.org/carte/integree" in client.get("/carte/integrer", headers=forged).get_data(
+        as_text=True)
+    app.extensions["registry.db"].dispose()
+
+
+def test_every_405_says_which_methods_are_allowed(app, client):
+    """RFC 9110: a 405 carries ``Allow``; the API's problem details dropped it (pages kept it)."""
+    import uuid
+
+    def sample(part: str) -> str:
+        if part.startswith("<uuid"):
+            return str(uuid.uuid4())
+        if part.startswith("<int"):
+            return "1"
+        if part.startswith("<any("):
+            return part[5:].split(")")[0].split(",")[0].strip().strip("'\"")
+        return "x"
+
+    refused = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = "".join(sample(part) if part.startswith("<") else part for part in re.split(r"(<[^>]+>)", rule.rule))
+        method = next(m for m in ("DELETE", "PUT", "PATCH", "POST", "GET") if m not in rule.methods)
+        response = client.open(path, method=method)
+        if response.status_code == 405:
+            refused += 1
+            allowed = {m.strip() for m in response.headers.get("Allow", "").split(",") if m.strip()}
+            assert allowed and method not in allowed, (method, path, response.headers)
+    assert refused > 30

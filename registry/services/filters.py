@@ -44,24 +44,151 @@ SPATIAL = {"s_intersects": "ST_Intersects", "s_within": "ST_Within", "s_contains
 _MEETING = {"s_intersects", "s_within", "s_equals", "s_touches"}
 ARRAYS = ("a_equals", "a_contains", "a_containedby", "a_overlaps")
 MAX_LENGTH = 20_000  # characters of a filter: a national outline simplified to a few thousand points fits
+#: Levels of parentheses, NOT and functions (CQL2 JSON: of arrays and objects). The parser recurses once a level:
+#: 1,900 parentheses overflowed its stack and killed the worker (SIGSEGV), before any exception could be raised.
+MAX_DEPTH = 32
+#: Conditions of a filter, and values of its lists (IN, A_…; a geometry's coordinates are not counted): SQLite
+#: compiles an expression at most 1,000 deep (1,500 OR'ed conditions were a 500), and 3,000 values took seconds.
+MAX_TERMS = 200
+MAX_VALUES = 200
+#: CQL2 text's geometry literals: what their parentheses hold are coordinates, not operations.
+_GEOMETRY_WORDS = {"point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
+                   "geometrycollection", "bbox", "envelope"}
 _TYPES = {STRING: Text, NUMBER: Float, DATE: Date}
 
 
 def parse(text: str, language: str | None) -> dict[str, Any]:
     """The CQL2 JSON tree of a ``filter`` in ``language`` (``cql2-text`` by default); ``InvalidInput`` with the
-    parser's message when it is not CQL2."""
+    parser's message when it is not CQL2, and when it is too deep or too large to be read and run safely."""
     language = language or "cql2-text"
     if language not in LANGUAGES:
         raise InvalidInput.on("filter-lang", f"« {language} » : {' ou '.join(LANGUAGES)} attendu.")
     if len(text) > MAX_LENGTH:
         raise InvalidInput.on("filter", f"Filtre trop long (au plus {french_number(MAX_LENGTH)} caractères).")
+    if language == "cql2-json":
+        _check_json_depth(text)
+    else:
+        _check_text(text)
     try:
         expression = cql2.parse_json(text) if language == "cql2-json" else cql2.parse_text(text)
         tree = expression.to_json()
-    except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
-        reason = " ".join(str(exc).split())
+    except Exception as exc:  # noqa: BLE001 - whatever the parser raises (it also raises a bare Exception) is the
+        # filter's fault: a 400, never a 500
+        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
         raise InvalidInput.on("filter", f"Filtre {language} illisible : {reason}") from None
+    _check_size(tree)
     return tree
+
+
+def _too_deep() -> InvalidInput:
+    return _error(f"Filtre trop imbriqué : au plus {MAX_DEPTH} niveaux de parenthèses, de NOT ou de fonctions.")
+
+
+def _too_many_terms() -> InvalidInput:
+    return _error(f"Filtre trop long : au plus {MAX_TERMS} conditions (reliées par AND ou OR).")
+
+
+def _check_text(text: str) -> None:
+    """Bounds CQL2 text before the parser reads it: the nesting of parentheses (functions and geometries
+    included) and NOT, and the number of AND, OR and arithmetic operators (a chain of ``+`` nests as deep)."""
+    nots = [0]  # NOTs not yet closed, at each level of parentheses (NOT a AND b: the AND closes the NOT)
+    operators = 0
+    geometry_level: int | None = None  # the level where a geometry literal's parentheses opened
+    pending_geometry = False
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char in "'\"":  # a string, or a quoted property name; a doubled quote stays inside
+            end = i + 1
+            while True:
+                end = text.find(char, end)
+                if end == -1 or end + 1 >= n or text[end + 1] != char:
+                    break
+                end += 2
+            i = n if end == -1 else end + 1
+            continue
+        if char.isalpha() or char == "_":
+            start = i
+            while i < n and (text[i].isalnum() or text[i] in "_:."):
+                i += 1
+            word = text[start:i].lower()
+            if geometry_level is not None or (pending_geometry and word in ("z", "m", "zm")):
+                continue
+            if word == "not":
+                nots[-1] += 1
+            elif word in ("and", "or", "div"):
+                operators += 1
+                if word != "div":
+                    nots[-1] = 0
+            pending_geometry = word in _GEOMETRY_WORDS
+            if len(nots) + sum(nots) > MAX_DEPTH + 1:
+                raise _too_deep()
+            continue
+        if char == "(":
+            if pending_geometry and geometry_level is None:
+                geometry_level = len(nots)
+            nots.append(0)
+            if len(nots) + sum(nots) > MAX_DEPTH + 1:
+                raise _too_deep()
+        elif char == ")":
+            if len(nots) > 1:
+                nots.pop()
+            if geometry_level is not None and len(nots) <= geometry_level:
+                geometry_level = None
+        elif char in "+-*/%^" and geometry_level is None and not (char in "+-" and _in_exponent(text, i)):
+            operators += 1
+        if not char.isspace():
+            pending_geometry = False
+        if operators > 2 * MAX_TERMS:
+            raise _too_many_terms()
+        i += 1
+
+
+def _in_exponent(text: str, i: int) -> bool:
+    """Whether the sign at ``i`` is a number's exponent's (``1e-5``)."""
+    return i >= 2 and text[i - 1] in "eE" and text[i - 2].isdigit()
+
+
+def _check_json_depth(text: str) -> None:
+    """Bounds the nesting of CQL2 JSON's arrays and objects before any parser reads it."""
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _too_deep()
+        elif char in "]}":
+            depth -= 1
+
+
+def _check_size(tree: Any) -> None:
+    """Bounds the conditions of a parsed filter and the values of its lists (a geometry's are not counted)."""
+    terms = values = 0
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            values += len(node)
+            pending.extend(node)
+        elif isinstance(node, dict) and "op" in node:
+            args = node.get("args", [])
+            args = args if isinstance(args, list) else [args]
+            if str(node["op"]).lower() in ("and", "or"):  # each operand a condition (TRUE and FALSE too)
+                terms += len(args)
+            pending.extend(args)
+        if terms > MAX_TERMS:
+            raise _too_many_terms()
+        if values > MAX_VALUES:
+            raise _error(f"Filtre trop long : au plus {MAX_VALUES} valeurs dans ses listes (IN, A_CONTAINS…).")
 
 
 def condition(session: Session, tree: dict[str, Any],
@@ -69,7 +196,12 @@ def condition(session: Session, tree: dict[str, Any],
     """The SQL condition of a CQL2 JSON tree on ``Venue`` (geometry literals given in ``filter_crs``) and the
     values of its parameters."""
     translator = _Translator(is_sqlite(session.get_bind()), filter_crs)
-    return translator.boolean(tree), translator.values
+    try:
+        return translator.boolean(tree), translator.values
+    except InvalidInput:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a tree the translation did not foresee is the filter's fault
+        raise _error(f"Filtre non pris en charge ({type(exc).__name__}).") from None
 
 
 def geometry_condition(sqlite: bool, geometry: BaseGeometry) -> tuple[ColumnElement, dict[str, Any]]:

@@ -298,6 +298,14 @@ def _scope_conditions(session: Session, ctx: Context, criteria_set: str | None, 
     return conditions
 
 
+def check_day(field: str, day: date | None) -> date | None:
+    """``day`` when it is between the years 1900 and 2200 (beyond, midnight in Paris overflows once converted
+    to UTC: 0001-01-01 was a 500), else ``InvalidInput`` on ``field``."""
+    if day is not None and not 1900 <= day.year <= 2200:
+        raise InvalidInput.on(field, f"« {day.isoformat()} » : une date entre 1900 et 2200 est attendue.")
+    return day
+
+
 def work_queue(session: Session, ctx: Context, *, page: int = 1, per_page: int = 50, status: str | None = None,
                criteria_set: str | None = None, territory: str | None = None, needs_review: bool | None = None,
                expiring_within_days: int | None = None, submitted_from: date | None = None,
@@ -306,6 +314,8 @@ def work_queue(session: Session, ctx: Context, *, page: int = 1, per_page: int =
     """Qualifications to look at, in the actor's scope: by default those awaiting a decision, flagged for
     review or expiring within 30 days; filters narrow it down (``q``: the venue's name or commune; submission
     dates inclusive); ``sort``: one of ``QUEUE_SORTS`` (default: flagged first, then the oldest change)."""
+    check_day("submitted_from", submitted_from)
+    check_day("submitted_to", submitted_to)
     today = ctx.day()
     conditions = _scope_conditions(session, ctx, criteria_set, territory, q)
     if status:

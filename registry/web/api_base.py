@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 import orjson
@@ -92,18 +94,22 @@ def etag_of(revision: int) -> str:
     return f'"{revision}"'
 
 
+#: A revision's ETag as the client echoes it: ``"3"``, weak or not, and as compression rewrote it (flask-compress
+#: answers ``"3:gzip"`` or ``"3:br"``; Apache's mod_deflate ``"3-gzip"``): the same revision, compressed.
+_ETAG = re.compile(r'(?:W/)?("?)([0-9]{1,18})(?:[:-](?:gzip|br|deflate|zstd))?\1')
+
+
 def if_match_revision(current: int) -> int:
-    """The revision the client's ``If-Match`` names (``*`` means the current one); 428 without it."""
+    """The revision the client's ``If-Match`` names (``*`` means the current one); 428 without it, 412 when it
+    names none."""
     header = request.headers.get("If-Match")
     if not header:
         raise PreconditionRequired("En-tête If-Match requis : renvoyez l'ETag lu avec le lieu.")
     if header.strip() == "*":
         return current
-    tags = [tag.strip().removeprefix("W/").strip('"') for tag in header.split(",")]
-    for tag in tags:
-        if tag.isdigit() and int(tag) == current:
-            return current
-    numbers = [int(tag) for tag in tags if tag.isdigit()]
+    numbers = [int(match[2]) for tag in header.split(",") if (match := _ETAG.fullmatch(tag.strip()))]
+    if current in numbers:
+        return current
     if not numbers:
-        raise StaleRevision(f"If-Match « {header} » ne désigne aucune révision de ce lieu.")
+        raise StaleRevision(f"If-Match « {header[:80]} » ne désigne aucune révision de ce lieu.")
     return numbers[0]

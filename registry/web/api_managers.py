@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, url_for
+from flask import current_app
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
@@ -13,7 +13,7 @@ from registry import schemas
 from registry.services import freshness, managers
 from registry.web.api_base import Blueprint, page_body
 from registry.web.auth import BEARER, WRITE_ROLES, require_role
-from registry.web.context import db_session, service_context
+from registry.web.context import absolute_url, db_session, service_context
 
 operator = Blueprint("operator_managers", __name__, url_prefix="/api/v1/operator",
                      description="Gestionnaires des lieux et leurs propositions (jeton operator ou admin).")
@@ -71,9 +71,9 @@ class Managers(MethodView):
         config = current_app.config
         invitation = managers.invite(
             db_session(), venue_id, data.get("email"), service_context(),
-            lambda secret: url_for("managers.open_invitation", secret=secret, _external=True),
+            lambda secret: absolute_url("managers.open_invitation", secret=secret),
             config["SMTP_URL"], config["MAIL_FROM"])
-        return {"link": url_for("managers.open_invitation", secret=invitation.secret, _external=True),
+        return {"link": absolute_url("managers.open_invitation", secret=invitation.secret),
                 "email": invitation.manager.email, "mail_error": invitation.mail_error,
                 "mailed": bool(invitation.manager.email) and invitation.mail_error is None}
 
@@ -144,7 +144,7 @@ class CampaignSchema(Schema):
 
 
 def _link(secret: str) -> str:
-    return url_for("managers.open_invitation", secret=secret, _external=True)
+    return absolute_url("managers.open_invitation", secret=secret)
 
 
 @operator.route("/freshness")

@@ -19,7 +19,7 @@ from registry.services import (evaluations, facts, freshness, journal, managers,
                                territories, tokens, venue_file, venues)
 from registry.services.context import Context
 from registry.web.auth import WRITE_ROLES
-from registry.web.context import auth_session, context_for, db_session
+from registry.web.context import absolute_url, auth_session, context_for, db_session
 from registry.web.venue_forms import venue_changes
 
 #: Where a login may lead back to: a page of these spaces, no second slash, no control character (a CR/LF in a
@@ -118,9 +118,10 @@ QUEUE_PER_PAGE = 50
 
 def _date(text: str | None) -> date | None:
     try:
-        return date.fromisoformat(text) if text else None
+        day = date.fromisoformat(text) if text else None
     except ValueError:
         raise InvalidInput.on("soumise", f"« {text} » n'est pas une date (AAAA-MM-JJ).") from None
+    return qualifications.check_day("soumise", day)
 
 
 @auditor.get("/")
@@ -152,13 +153,15 @@ def queue():
         proposed = managers.listing(db, ctx, per_page=20)
         if common["q"]:
             search = venues.list_venues(db, q=common["q"], territory=territory, scope=ctx.scope, per_page=20)
+        status = 200
     except RegistryError as exc:
         error = exc.detail
+        status = 400 if isinstance(exc, InvalidInput) else 200
     return render_template("auditor/queue.html", page=found_page, counts=counts, search=search, error=error,
                            reported=reported, reasons=reports.REASONS, proposed=proposed,
                            args=args, place=place, candidates=candidates, describe=territories.describe,
                            wording=wording, sets=ctx.catalogue.sets, user=session_user(),
-                           sorts=qualifications.QUEUE_SORTS)
+                           sorts=qualifications.QUEUE_SORTS), status
 
 
 def _chosen_set(ctx: Context, held: dict[str, Any]) -> str:
@@ -271,9 +274,9 @@ def invite_manager(venue_id: uuid.UUID):
     """Invite the venue's manager: the single-use link, mailed when an address is given, shown here once."""
     config = current_app.config
     invitation = managers.invite(db_session(), venue_id, request.form.get("email"), page_context(),
-                                 lambda secret: url_for("managers.open_invitation", secret=secret, _external=True),
+                                 lambda secret: absolute_url("managers.open_invitation", secret=secret),
                                  config["SMTP_URL"], config["MAIL_FROM"])
-    link = url_for("managers.open_invitation", secret=invitation.secret, _external=True)
+    link = absolute_url("managers.open_invitation", secret=invitation.secret)
     sent = (f" Envoyée à {invitation.manager.email}." if invitation.manager.email and not invitation.mail_error
             else f" {invitation.mail_error} Transmettez le lien vous-même." if invitation.mail_error else "")
     flash(f"Invitation créée : {link} (un seul usage).{sent}", "erreur" if invitation.mail_error else "gestion")
@@ -320,7 +323,7 @@ def launch_campaign():
     config = current_app.config
     campaign = freshness.launch(db_session(), page_context(), request.form.get("territory", ""),
                                 config["FRESHNESS_MONTHS"],
-                                lambda secret: url_for("managers.open_invitation", secret=secret, _external=True),
+                                lambda secret: absolute_url("managers.open_invitation", secret=secret),
                                 config["SMTP_URL"], config["MAIL_FROM"])
     return redirect(url_for("auditor.campaign_page", campaign_id=campaign.id))
 

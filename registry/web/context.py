@@ -1,8 +1,8 @@
-"""Per-request database sessions."""
+"""Per-request database sessions, and absolute links."""
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import current_app, g, request, url_for
 from pluggy import PluginManager
 from sqlalchemy.orm import Session
 
@@ -66,3 +66,13 @@ def service_context() -> Context:
     from registry.web.auth import current_token
 
     return context_for(current_token())
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """An absolute link (OGC API, invitations mailed, embed snippets): under ``REGISTRY_PUBLIC_URL`` when it is
+    set, never from the request's Host header, which a client chooses (a mailed link would lead to its host) and
+    a shared cache would keep; else from the request."""
+    public = current_app.config["PUBLIC_URL"]
+    if public:
+        return public.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)

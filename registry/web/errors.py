@@ -81,7 +81,14 @@ def handle_http_exception(error: HTTPException) -> Response:
               }.get(status, error.description or "")
     if not request.path.startswith(("/api/", "/ogc")):
         return error_page(status, detail, error)
-    return problem(status, detail)
+    return problem(status, detail, headers=_error_headers(error))
+
+
+def _error_headers(error: HTTPException) -> dict[str, str]:
+    """The headers an HTTP error carries (``Allow`` of a 405, ``Retry-After``, ``WWW-Authenticate``), but for its
+    body's."""
+    return {name: value for name, value in error.get_headers() if name.lower() not in ("content-type",
+                                                                                       "content-length")}
 
 
 #: What a person reads on an error page outside the APIs.
@@ -112,9 +119,7 @@ def error_page(status: int, detail: str, error: HTTPException | None = None) -> 
                            detail=PAGE_DETAILS.get(status, detail))
     response = Response(body, status, mimetype="text/html")
     if error is not None:
-        for name, value in error.get_headers():
-            if name.lower() not in ("content-type", "content-length"):
-                response.headers[name] = value
+        response.headers.update(_error_headers(error))
     return response
 
 

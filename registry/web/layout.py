@@ -12,6 +12,7 @@ import brotli
 from flask import Flask, Response, request, url_for
 from flask_compress import Compress
 
+from registry.web.context import absolute_url
 from registry.wording import french_number, paris_time
 
 NAVIGATION = (("pages.public_map", "Trouver un lieu"), ("collectivites.index", "Couverture des territoires"),
@@ -88,7 +89,8 @@ def init_layout(app: Flask) -> None:
         return VERSIONED_MAX_AGE if request.args.get("v") else PLAIN_MAX_AGE
 
     app.get_send_file_max_age = max_age  # type: ignore[method-assign]
-    app.context_processor(lambda: {"asset": asset, "navigation": NAVIGATION, "footer_links": FOOTER_LINKS,
+    app.context_processor(lambda: {"asset": asset, "absolute_url": absolute_url, "navigation": NAVIGATION,
+                                   "footer_links": FOOTER_LINKS,
                                    "french_number": french_number})
     app.add_template_filter(french_phone)
     app.add_template_filter(french_number)

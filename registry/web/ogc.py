@@ -20,7 +20,7 @@ from registry.schemas import VenuePublicSchema
 from registry.services import filters, qualifications, search, tiles
 from registry.web.api_base import Blueprint, json_response
 from registry.web.api_search import PARIS, feature, matched
-from registry.web.context import read_session, service_context
+from registry.web.context import absolute_url, read_session, service_context
 from registry.wording import french_number
 
 blp = Blueprint("ogc", __name__, url_prefix="/ogc", description="OGC API – Features : lieux qualifiés par label.")
@@ -93,18 +93,15 @@ def _respond(template: str, body: dict, mimetype: str = JSON, **context) -> Resp
 
 def _page(template: str, body: dict, **context) -> Response:
     """An OGC resource as a DSFR page (the same content as its JSON, linked to it)."""
-    json_url = url_for(request.endpoint, **(request.view_args or {}), **{**request.args.to_dict(), "f": "json"})
+    # Links from the parameters the OGC API knows only: another key (``collection_id``, ``endpoint``, ``_method``)
+    # clashed with the view's arguments or url_for's own (a 500).
+    known = {k: v for k, v in request.args.items() if k in ITEM_PARAMS or k == "offset"}
+    json_url = url_for(request.endpoint, **(request.view_args or {}), **{**known, "f": "json"})
     return Response(render_template(template, body=body, json_url=json_url, titles=standard.TITLES, **context),
                     mimetype="text/html")
 
 
-def _absolute(endpoint: str, **values) -> str:
-    """An absolute link: under ``REGISTRY_PUBLIC_URL`` when it is set (never the request's Host header, which a
-    client chooses and a shared cache would keep), else from the request."""
-    public = current_app.config["PUBLIC_URL"]
-    if public:
-        return public.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+_absolute = absolute_url
 
 
 def _collection(set_id: str) -> dict:

@@ -18,7 +18,7 @@ from registry import hours, standard
 from registry.db import load_json
 from registry.errors import InvalidInput
 from registry.services import qualifications, reports, search, territories
-from registry.web.context import db_session, plugins, read_session, service_context
+from registry.web.context import absolute_url, db_session, plugins, read_session, service_context
 from registry.web.security import content_security_policy
 
 pages = Blueprint("pages", __name__)
@@ -65,7 +65,7 @@ def embed_snippet():
     """How to embed the map: presets chosen in a form, the iframe to paste."""
     ctx = service_context()
     presets = _presets(request.args)
-    url = url_for("pages.embedded_map", _external=True, **presets)
+    url = absolute_url("pages.embedded_map", **presets)
     return render_template("map_embed_snippet.html", standard=standard, presets=presets, url=url,
                            sets=ctx.catalogue.sets)
 

@@ -11,9 +11,19 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-#: Paths anyone may read from another site (GET only, no credentials).
-#: The public API's paths (CORS): the territories' coverage is not public (a token reads it), so it is left out.
-PUBLIC_API = r"^/(api/v1/(venues|territories(?!/[^/]+/[^/]+/coverage)|criteria-sets|funding-rules)|ogc)(/.*)?$"
+#: The public API's routes, which any site may read (CORS: GET only, no credentials), listed one by one: a route
+#: not listed is not open. A prefix let the token-protected routes under a territory (coverage, then
+#: accessibility and siting) open to any site, with ``Authorization`` allowed.
+PUBLIC_API_ROUTES = (
+    r"/api/v1/venues", r"/api/v1/venues/map", r"/api/v1/venues/[^/]+",
+    r"/api/v1/territories", r"/api/v1/territories/[^/]+/[^/]+",
+    r"/api/v1/criteria-sets", r"/api/v1/criteria-sets/[^/]+",
+    r"/api/v1/funding-rules", r"/api/v1/funding-rules/[^/]+",
+    r"/ogc/?", r"/ogc/api", r"/ogc/conformance", r"/ogc/collections", r"/ogc/collections/[^/]+",
+    r"/ogc/collections/[^/]+/(items|queryables|tiles)", r"/ogc/collections/[^/]+/items/[^/]+",
+    r"/ogc/collections/[^/]+/tiles/[^/]+", r"/ogc/collections/[^/]+/tiles/[^/]+/[0-9]+/[0-9]+/[0-9]+",
+)
+PUBLIC_API = "^(" + "|".join(PUBLIC_API_ROUTES) + ")$"
 
 
 def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...],
@@ -28,8 +38,11 @@ def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...],
         proxies = app.config["PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     storage = app.config["RATELIMIT_STORAGE_URL"] or app.config["RATELIMIT_STORAGE_URI"]
+    # A store that fails (Redis down) never fails a request: the limits are then kept in the worker's memory until
+    # it answers again, and the failure is logged (flask-limiter's logger); it was a 500 on every limited request.
     limiter = Limiter(get_remote_address, app=app, storage_uri=storage, default_limits=[],
-                      storage_options={"socket_connect_timeout": 2} if storage.startswith("redis") else {})
+                      storage_options={"socket_connect_timeout": 2, "socket_timeout": 2} if storage.startswith(
+                          "redis") else {}, swallow_errors=True, in_memory_fallback_enabled=True)
     for blueprint in public_blueprints:
         # GIS clients page through whole collections: the OGC API has a budget of its own.
         budget = app.config["RATELIMIT_OGC"] if blueprint.name == "ogc" else app.config["RATELIMIT_PUBLIC"]

@@ -139,7 +139,7 @@
       var size = count < 10 ? 34 : count < 100 ? 40 : count < 1000 ? 48 : 56;
       var marker = L.marker([c[1], c[0]], {
         keyboard: true, title: name,
-        icon: L.divIcon({ className: "server-cluster", html: "<span>" + count.toLocaleString("fr-FR") + "</span>",
+        icon: L.divIcon({ className: "server-cluster", html: text("span", Number(count).toLocaleString("fr-FR")),
                           iconSize: [size, size] })
       });
       marker.on("click", function () { map.fitBounds([[box[1], box[0]], [box[3], box[2]]], { maxZoom: 14, padding: [30, 30] }); });
@@ -242,7 +242,7 @@
         .then(function (collection) {
           clear();
           L.circleMarker([place.center[1], place.center[0]], { radius: 8, color: "#000091", fillOpacity: 0.8 })
-            .bindTooltip(place.name).addTo(searched);
+            .bindTooltip(text("span", place.name)).addTo(searched);  // a node: Leaflet reads a string as HTML
           var points = drawVenues(collection);
           points.push([place.center[1], place.center[0]]);
           quiet = true;

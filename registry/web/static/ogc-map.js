@@ -11,8 +11,10 @@
     .then(function (data) {
       var layer = L.geoJSON(data, {
         pointToLayer: function (feature, latlng) {
-          return L.circleMarker(latlng, { radius: 6, color: "#000091", fillOpacity: 0.8 })
-            .bindTooltip(feature.properties.nom || "");
+          // A DOM node, not a string: Leaflet reads a string as HTML (a venue's name is data, shown as text).
+          var name = document.createElement("span");
+          name.textContent = feature.properties.nom || "";
+          return L.circleMarker(latlng, { radius: 6, color: "#000091", fillOpacity: 0.8 }).bindTooltip(name);
         }
       }).addTo(map);
       if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds(), { maxZoom: 14, padding: [20, 20] }); }
