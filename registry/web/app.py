@@ -21,8 +21,8 @@ from registry.db import Database
 from registry.plugins import make_plugin_manager
 from registry.services import journal_chain
 from registry.services.criteria import build_catalogue
-from registry.web import (api_coverage, api_criteria, api_exchange, api_qualifications, api_search, api_territories,
-                          api_managers, api_reports, api_venues, auditor, collectivites, managers, ogc, pages)
+from registry.web import (api_coverage, api_criteria, api_exchange, api_jobs, api_qualifications, api_search,
+                          api_territories, api_managers, api_reports, api_venues, auditor, collectivites, managers, ogc, pages)
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
 from registry.web.layout import init_layout
@@ -63,7 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     csrf = CSRFProtect(app)
     for blueprint in (api_search.blp, api_venues.operator, api_territories.blp, api_criteria.public,
                       api_criteria.operator, api_qualifications.blp, api_coverage.blp, api_exchange.blp, ogc.blp,
-                      api_reports.public, api_reports.operator, api_managers.operator):
+                      api_reports.public, api_reports.operator, api_managers.operator, api_jobs.blp):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer tokens, no cookies: nothing to forge
     app.register_blueprint(pages.pages)
@@ -79,7 +79,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     public_pages = (collectivites.collectivites,) if app.config["PUBLIC_COVERAGE"] else ()
     init_security(app, (api_search.blp, ogc.blp, api_territories.blp, api_criteria.public, pages.pages, *public_pages),
                   (api_venues.operator, api_criteria.operator, api_qualifications.blp, api_coverage.blp,
-                   api_exchange.blp, api_reports.operator, api_managers.operator, auditor.auditor, collectivites.collectivites,
+                   api_exchange.blp, api_reports.operator, api_managers.operator, api_jobs.blp, auditor.auditor, collectivites.collectivites,
                    managers.manager_pages),
                   strict=(api_reports.public, app.view_functions["pages.report_error"]))
     _errors_as_problem_json(api)

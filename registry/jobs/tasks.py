@@ -1,0 +1,184 @@
+"""What the worker runs: one handler per kind of job, each calling services (no business rule here).
+
+``execute`` claims the job (one worker wins), beats its heart in a thread while the handler runs, then records
+the outcome: ``done`` with the handler's result, ``failed`` with its error. A handler is idempotent and
+resumable (``registry.services.jobs``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.errors import RegistryError
+from registry.models import Job
+from registry.services import freshness, imports, jobs
+from registry.services.context import Context
+from registry.wording import french_number
+
+logger = logging.getLogger("registry.jobs")
+
+
+@dataclass
+class Outcome:
+    """What a handler returns: the result kept on the job (JSON) and a French message."""
+
+    result: Any = None
+    message: str | None = None
+
+
+@dataclass
+class JobRun:
+    """A running job, as its handler sees it."""
+
+    app: Flask
+    session: Session
+    job: Job
+    ctx: Context
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.job.params
+
+    def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
+        """Where the job stands (``done`` cumulative)."""
+        jobs.progress(self.session, self.job, done, total, message)
+
+    def url_for(self, endpoint: str, **values: Any) -> str:
+        """An absolute link, as the request that asked for the job would have made it (``REGISTRY_PUBLIC_URL``
+        first, else the address that request came to)."""
+        base = self.config.get("PUBLIC_URL") or self.params.get("base_url") or "http://localhost/"
+        with self.app.test_request_context(base_url=base):
+            return url_for(endpoint, _external=True, **values)
+
+
+Handler = Callable[[JobRun], Outcome]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the handler of a kind of job."""
+
+    def register(function: Handler) -> Handler:
+        HANDLERS[kind] = function
+        return function
+
+    return register
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
+
+
+class Heartbeat(threading.Thread):
+    """Says every few seconds that the worker running a job is alive, whatever the handler is doing."""
+
+    def __init__(self, app: Flask, job_id: uuid.UUID, worker: str) -> None:
+        super().__init__(name=f"heartbeat-{job_id}", daemon=True)
+        self.app, self.job_id, self.worker = app, job_id, worker
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        database = self.app.extensions["registry.db"]
+        while not self.stopped.wait(self.app.config["JOB_HEARTBEAT_SECONDS"]):
+            try:
+                with database.session() as session:
+                    jobs.heartbeat(session, self.job_id, self.worker)
+            except Exception:  # noqa: BLE001 - a missed beat is not the job's failure (busy database...)
+                logger.warning("Battement de la tâche %s manqué", self.job_id, exc_info=True)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
+
+
+def execute(app: Flask, job_id: uuid.UUID) -> None:
+    """Run one job (the queue's task): claim, run its handler, record done or failed."""
+    database, worker = app.extensions["registry.db"], worker_name()
+    with app.app_context(), database.session() as session:
+        job = jobs.start(session, job_id, worker, app.config["JOB_STALE_SECONDS"])
+        if job is None:
+            logger.info("Tâche %s : inconnue, terminée ou prise par un autre processus", job_id)
+            return
+        beat = Heartbeat(app, job.id, worker)
+        beat.start()
+        try:
+            function = HANDLERS.get(job.kind)
+            if function is None:
+                raise RegistryError(f"Sorte de tâche inconnue : {job.kind}.")
+            ctx = Context(actor=job.created_by, plugins=app.extensions["registry.plugins"],
+                          catalogue=app.extensions["registry.criteria"], scope=tuple(job.params.get("scope", ())))
+            outcome = function(JobRun(app, session, job, ctx, dict(app.config)))
+            jobs.finish(session, job, outcome.result, outcome.message)
+        except RegistryError as exc:
+            jobs.fail(session, job, exc.detail)
+        except Exception as exc:  # noqa: BLE001 - recorded on the job, logged with its traceback
+            logger.exception("Tâche %s (%s) en échec", job.id, job.kind)
+            jobs.fail(session, job, f"Erreur inattendue : {type(exc).__name__}: {exc}")
+        finally:
+            beat.stop()
+
+
+def sweep(app: Flask) -> None:
+    """Periodic: running jobs whose worker died become ``interrupted``."""
+    with app.app_context(), app.extensions["registry.db"].session() as session:
+        count = jobs.sweep(session, app.config["JOB_STALE_SECONDS"])
+    if count:
+        logger.warning("%d tâche(s) interrompue(s) : leur processus de travail s'est arrêté", count)
+
+
+@handler("campaign")
+def campaign(run: JobRun) -> Outcome:
+    """An update campaign: send its invitations still ``pending`` (``freshness.send_pending``)."""
+    campaign_id = uuid.UUID(run.params["campaign"])
+    counts = freshness.send_pending(
+        run.session, run.ctx, campaign_id,
+        lambda secret: run.url_for("managers.open_invitation", secret=secret),
+        run.config["SMTP_URL"], run.config["MAIL_FROM"],
+        progress=lambda done, total: run.progress(done, total, f"{french_number(done)} invitation(s) traitée(s) "
+                                                               f"sur {french_number(total)}."))
+    summary = {status: counts[status] for status in freshness.SENDING if counts[status]}
+    return Outcome({"campaign": str(campaign_id), "invitations": summary},
+                   "Campagne terminée : " + ", ".join(f"{french_number(n)} {freshness.SENDING[status]}"
+                                                      for status, n in summary.items()) + ".")
+
+
+@handler("import")
+def import_file(run: JobRun) -> Outcome:
+    """A large import sent to the API: the upload (the job's payload) imported as the CLI does, its report
+    kept on the job. Run again, it finds the rows already stored unchanged."""
+    params = run.params
+    payload = run.session.scalar(select(Job.payload).where(Job.pk == run.job.pk))
+    run.session.commit()
+    if payload is None:
+        raise RegistryError("Le fichier de cet import n'est plus disponible : envoyez-le de nouveau.")
+    options = imports.ImportOptions(**params["options"])
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "upload"
+        path.write_bytes(payload)
+        del payload
+        report = imports.run_import(run.session, path, run.ctx, options, filename=params["filename"],
+                                    progress=lambda rows: run.progress(
+                                        rows, None, f"{french_number(rows)} ligne(s) traitée(s)."))
+    body = json.loads(json.dumps(imports.report_json(report), default=str))
+    run.progress(report.rows, report.rows)
+    if report.failed:
+        return Outcome(body, f"Aucun lieu importé : les {french_number(report.rows)} lignes de "
+                             f"{params['filename']} ont été rejetées.")
+    return Outcome(body, f"{params['filename']} : {french_number(report.rows)} lignes, "
+                         f"{french_number(report.created)} créés, {french_number(report.updated)} mis à jour, "
+                         f"{french_number(report.unchanged)} inchangés, {french_number(report.rejected)} rejetés.")
