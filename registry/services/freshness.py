@@ -211,7 +211,7 @@ def resume(session: Session, ctx: Context, campaign_id: uuid.UUID, submit: jobs.
         submit(job.id)
     else:
         session.commit()
-        jobs.resume(session, campaign.job_id, submit, stale_after)
+        jobs.resume(session, campaign.job_id, submit, stale_after, reopen=True)
     return campaign
 
 

@@ -134,12 +134,13 @@ def fail(session: Session, job: Job, message: str) -> None:
     _write(session, job, {"state": "failed", "message": message, "finished_at": utcnow()})
 
 
-def resume(session: Session, job_id: uuid.UUID, submit: Submit, stale_after: float = STALE_AFTER) -> Job:
+def resume(session: Session, job_id: uuid.UUID, submit: Submit, stale_after: float = STALE_AFTER,
+           reopen: bool = False) -> Job:
     """Queue again a job that did not finish (``interrupted``, ``failed``, or ``queued`` with its message lost);
-    ``Conflict`` when it is done or running with a live worker."""
+    ``Conflict`` when it is running with a live worker, or done (unless ``reopen``: its caller gave it new work)."""
     job = get(session, job_id)
     state = state_of(job, stale_after)
-    if state == "done":
+    if state == "done" and not reopen:
         raise Conflict("Cette tâche est terminée : rien à reprendre.")
     if state == "running":
         raise Conflict("Cette tâche est en cours : un processus de travail s'en occupe.")
