@@ -42,13 +42,16 @@ class Outcome:
 
 @dataclass
 class JobRun:
-    """A running job, as its handler sees it."""
+    """A running job, as its handler sees it: ``session`` for its work (SQLite: each transaction takes the write
+    lock when it begins, so that a read followed by a write never fails on another writer's commit); the job's
+    own record is written on a session of its own (``progress``), never in the work's transactions."""
 
     app: Flask
     session: Session
     job: Job
     ctx: Context
     config: dict[str, Any] = field(default_factory=dict)
+    records: Session | None = None
 
     @property
     def params(self) -> dict[str, Any]:
@@ -56,7 +59,7 @@ class JobRun:
 
     def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
         """Where the job stands (``done`` cumulative)."""
-        jobs.progress(self.session, self.job, done, total, message)
+        jobs.progress(self.records or self.session, self.job, done, total, message)
 
     def url_for(self, endpoint: str, **values: Any) -> str:
         """An absolute link, as the request that asked for the job would have made it (``REGISTRY_PUBLIC_URL``
@@ -109,8 +112,8 @@ class Heartbeat(threading.Thread):
 def execute(app: Flask, job_id: uuid.UUID) -> None:
     """Run one job (the queue's task): claim, run its handler, record done or failed."""
     database, worker = app.extensions["registry.db"], worker_name()
-    with app.app_context(), database.session() as session:
-        job = jobs.start(session, job_id, worker, app.config["JOB_STALE_SECONDS"])
+    with app.app_context(), database.session() as records, database.write_session() as work:
+        job = jobs.start(records, job_id, worker, app.config["JOB_STALE_SECONDS"])
         if job is None:
             logger.info("Tâche %s : inconnue, terminée ou prise par un autre processus", job_id)
             return
@@ -122,13 +125,16 @@ def execute(app: Flask, job_id: uuid.UUID) -> None:
                 raise RegistryError(f"Sorte de tâche inconnue : {job.kind}.")
             ctx = Context(actor=job.created_by, plugins=app.extensions["registry.plugins"],
                           catalogue=app.extensions["registry.criteria"], scope=tuple(job.params.get("scope", ())))
-            outcome = function(JobRun(app, session, job, ctx, dict(app.config)))
-            jobs.finish(session, job, outcome.result, outcome.message)
+            outcome = function(JobRun(app, work, job, ctx, dict(app.config), records))
+            work.commit()
+            jobs.finish(records, job, outcome.result, outcome.message)
         except RegistryError as exc:
-            jobs.fail(session, job, exc.detail)
+            work.rollback()
+            jobs.fail(records, job, exc.detail)
         except Exception as exc:  # noqa: BLE001 - recorded on the job, logged with its traceback
             logger.exception("Tâche %s (%s) en échec", job.id, job.kind)
-            jobs.fail(session, job, f"Erreur inattendue : {type(exc).__name__}: {exc}")
+            work.rollback()
+            jobs.fail(records, job, f"Erreur inattendue : {type(exc).__name__}: {exc}")
         finally:
             beat.stop()
 
@@ -162,16 +168,17 @@ def import_file(run: JobRun) -> Outcome:
     """A large import sent to the API: the upload (the job's payload) imported as the CLI does, its report
     kept on the job. Run again, it finds the rows already stored unchanged."""
     params = run.params
-    payload = run.session.scalar(select(Job.payload).where(Job.pk == run.job.pk))
-    run.session.commit()
+    payload = run.records.scalar(select(Job.payload).where(Job.pk == run.job.pk))
+    run.records.commit()
     if payload is None:
         raise RegistryError("Le fichier de cet import n'est plus disponible : envoyez-le de nouveau.")
     options = imports.ImportOptions(**params["options"])
-    with tempfile.TemporaryDirectory() as directory:
+    # A session of its own, as the CLI's: imports take the write lock batch by batch and replay a busy one.
+    with tempfile.TemporaryDirectory() as directory, run.app.extensions["registry.db"].session() as session:
         path = Path(directory) / "upload"
         path.write_bytes(payload)
         del payload
-        report = imports.run_import(run.session, path, run.ctx, options, filename=params["filename"],
+        report = imports.run_import(session, path, run.ctx, options, filename=params["filename"],
                                     progress=lambda rows: run.progress(
                                         rows, None, f"{french_number(rows)} ligne(s) traitée(s)."))
     body = json.loads(json.dumps(imports.report_json(report), default=str))

@@ -102,7 +102,9 @@ def start(session: Session, job_id: uuid.UUID, worker: str, stale_after: float =
     session.commit()
     if not claimed:
         return None
-    return session.scalar(select(Job).where(Job.id == job_id).execution_options(populate_existing=True))
+    job = session.scalar(select(Job).where(Job.id == job_id).execution_options(populate_existing=True))
+    session.commit()  # no transaction left open (SQLite: a later write must begin its own)
+    return job
 
 
 def progress(session: Session, job: Job, done: int, total: int | None = None, message: str | None = None) -> None:
