@@ -306,3 +306,23 @@ def test_a_job_is_followed_by_its_creator_and_the_admins(app, client, session, t
     assert client.get(f"/api/v1/jobs/{job}", headers=token_for("territory")).status_code == 403
     assert client.get(f"/api/v1/jobs/{job}").status_code == 401
     assert client.get(f"/api/v1/jobs/{uuid.uuid4()}", headers=admin).status_code == 404
+
+
+def test_the_france_wide_coverage_is_computed_by_the_worker_then_served(settings):
+    application = create_app({**settings, "TESTING": True, "PUBLIC_COVERAGE": True})
+    try:
+        client = application.test_client()
+        first = client.get("/couverture/france/FR")
+        assert first.status_code == 202 and "calculée par le processus de travail" in first.get_data(as_text=True)
+        assert client.get("/couverture/france/FR", query_string={"bands": "2,4"}).status_code == 202
+        with application.app_context():
+            from registry.models import Job
+
+            with application.extensions["registry.db"].session() as session:
+                assert session.query(Job).filter_by(kind="coverage-report").count() == 1  # one at a time
+        assert run_queued(application) == 1
+        served = client.get("/couverture/france/FR")
+        assert served.status_code == 200 and "Couverture : France" in served.get_data(as_text=True)
+        assert client.get("/couverture/france/FR/telecharger.csv").status_code == 200
+    finally:
+        application.extensions["registry.db"].dispose()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import tempfile
 import socket
 import threading
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from registry.errors import RegistryError
 from registry.models import Job
-from registry.services import freshness, imports, jobs
+from registry.services import coverage, freshness, imports, jobs
 from registry.services.context import Context
 from registry.wording import french_number
 
@@ -38,13 +39,15 @@ class Outcome:
 
     result: Any = None
     message: str | None = None
+    payload: bytes | None = None  # a document kept with the job (a report), read back with ``jobs.payload_of``
 
 
 @dataclass
 class JobRun:
     """A running job, as its handler sees it: ``session`` for its work (SQLite: each transaction takes the write
-    lock when it begins, so that a read followed by a write never fails on another writer's commit); the job's
-    own record is written on a session of its own (``progress``), never in the work's transactions."""
+    lock when it begins, so that a read followed by a write never fails on another writer's commit: end it before
+    reporting progress); the job's own record is written on a session of its own (``progress``), never in the
+    work's transactions. A handler that only reads opens a plain session (``coverage_report``)."""
 
     app: Flask
     session: Session
@@ -127,7 +130,7 @@ def execute(app: Flask, job_id: uuid.UUID) -> None:
                           catalogue=app.extensions["registry.criteria"], scope=tuple(job.params.get("scope", ())))
             outcome = function(JobRun(app, work, job, ctx, dict(app.config), records))
             work.commit()
-            jobs.finish(records, job, outcome.result, outcome.message)
+            jobs.finish(records, job, outcome.result, outcome.message, outcome.payload)
         except RegistryError as exc:
             work.rollback()
             jobs.fail(records, job, exc.detail)
@@ -189,3 +192,21 @@ def import_file(run: JobRun) -> Outcome:
     return Outcome(body, f"{params['filename']} : {french_number(report.rows)} lignes, "
                          f"{french_number(report.created)} créés, {french_number(report.updated)} mis à jour, "
                          f"{french_number(report.unchanged)} inchangés, {french_number(report.rejected)} rejetés.")
+
+
+@handler("coverage-report")
+def coverage_report(run: JobRun) -> Outcome:
+    """A France-wide coverage report (34,000 communes: too long for a request), kept with the job for the day it
+    was computed on; the pages serve it from there (``registry.web.collectivites``)."""
+    params = run.params
+    # Reads only: a session that never takes the write lock (SQLite), while the job's progress is written.
+    with run.app.extensions["registry.db"].Session() as session:
+        report = coverage.compute(session, params["territory"], params["code"], run.ctx,
+                                  criteria_set=params["label"], bands=tuple(params["bands"]),
+                                  progress=lambda done, total: run.progress(run.job.done + done, total,
+                                                                            "Calcul de la couverture…"))
+    return Outcome({"communes": len(report.communes), "qualified_venues": report.qualified_venues,
+                    "computed_on": report.computed_on.isoformat()},
+                   f"Couverture calculée : {french_number(len(report.communes))} communes, "
+                   f"{french_number(report.qualified_venues)} lieux qualifiés.",
+                   pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL))

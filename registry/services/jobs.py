@@ -124,10 +124,31 @@ def heartbeat(session: Session, job_id: uuid.UUID, worker: str) -> None:
     session.commit()
 
 
-def finish(session: Session, job: Job, result: Any = None, message: str | None = None) -> None:
-    """The job is ``done``: its result (JSON) kept, its payload cleared."""
-    _write(session, job, {"state": "done", "result": result, "message": message or "Terminé.", "payload": None,
+def finish(session: Session, job: Job, result: Any = None, message: str | None = None,
+           payload: bytes | None = None) -> None:
+    """The job is ``done``: its result (JSON) kept; its payload replaced by ``payload`` (a document the handler
+    made, read back with ``payload_of``), else cleared."""
+    _write(session, job, {"state": "done", "result": result, "message": message or "Terminé.", "payload": payload,
                           "finished_at": utcnow(), "done": job.total if job.total is not None else job.done})
+
+
+def payload_of(session: Session, job: Job) -> bytes | None:
+    """A job's payload (never loaded with the job)."""
+    found = session.scalar(select(Job.payload).where(Job.pk == job.pk))
+    session.commit()
+    return found
+
+
+def latest(session: Session, kind: str, params: dict[str, Any], states: Iterable[str] = ("queued", "running",
+                                                                                           "done")) -> Job | None:
+    """The newest job of ``kind`` whose ``params`` hold these values, among ``states`` (a running job whose worker
+    died is not one of them): the cached result of a report, or the one being computed."""
+    recent = session.scalars(select(Job).where(Job.kind == kind, Job.state.in_(tuple(states)))
+                             .order_by(Job.created_at.desc(), Job.pk.desc()).limit(200))
+    for job in recent:
+        if all(job.params.get(name) == value for name, value in params.items()) and state_of(job) in states:
+            return job
+    return None
 
 
 def fail(session: Session, job: Job, message: str) -> None:
