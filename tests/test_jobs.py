@@ -56,9 +56,13 @@ def queue_url(request, job_queue_file) -> str:
 @pytest.fixture
 def settings(database_url, queue_url, smtp_server) -> dict:
     """The configuration the app and its workers share: the test's database, queue (a name of its own: other
-    tests may share the Redis database) and SMTP server."""
-    return {"DATABASE_URL": database_url, "QUEUE_URL": queue_url, "QUEUE_NAME": f"registry-test-{uuid.uuid4().hex}",
-            "SMTP_URL": smtp_server.url, **FAST}
+    tests may share the Redis database; emptied at the end) and SMTP server."""
+    from registry.jobs import make_huey
+
+    name = f"registry-test-{uuid.uuid4().hex}"
+    yield {"DATABASE_URL": database_url, "QUEUE_URL": queue_url, "QUEUE_NAME": name, "SMTP_URL": smtp_server.url,
+           **FAST}
+    make_huey(queue_url, name).flush()
 
 
 @pytest.fixture
@@ -292,6 +296,19 @@ def test_a_large_api_import_answers_202_and_its_job_ends_with_its_report(setting
         assert job["done"] == job["total"] == 61 and "60 créés" in job["message"]
         venues = client.get(f"{OPERATOR}/venues", query_string={"per_page": 1}, headers=operator).get_json()
         assert venues["total"] >= 60
+    finally:
+        application.extensions["registry.db"].dispose()
+
+
+def test_the_immediate_fallback_runs_the_job_inside_the_request(database_url, smtp_server, token_for):
+    """``REGISTRY_QUEUE_URL=immediate``: no queue, no worker; the named fallback of a single-process demo."""
+    application = create_app({"DATABASE_URL": database_url, "TESTING": True, "QUEUE_URL": "immediate",
+                              "SMTP_URL": smtp_server.url})
+    try:
+        client, operator = application.test_client(), token_for("operator")
+        due_venues(client, operator, 2)
+        body = client.post(f"{OPERATOR}/campaigns", json={"territory": "departement:12"}, headers=operator).get_json()
+        assert (body["state"], body["sent"]) == ("done", 2) and len(smtp_server.messages) == 2
     finally:
         application.extensions["registry.db"].dispose()
 
