@@ -464,3 +464,29 @@ def test_a_manager_invited_by_mail_closes_the_venue_for_a_while(database_url, sm
         assert venue["id"] in {f["id"] for f in found}
         during = client.get("/api/v1/venues", query_string={"open_now": "true"}).get_json()["features"]
         assert venue["id"] not in {f["id"] for f in during}
+
+
+@pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
+def test_a_campaign_s_page_follows_its_job_without_a_reload(live_server, browser):
+    """The campaign's page shows « en attente » while its job waits; a worker runs it; the page, not reloaded,
+    says « terminée » (job-progress.js reads it again every 3 s)."""
+    from registry.jobs import run_queued
+
+    app, base = live_server
+    with app.extensions["registry.db"].session() as session:
+        operator = tokens.create(session, "Auditrice", "operator").secret
+    headers = {"Authorization": f"Bearer {operator}"}
+    client = app.test_client()
+    client.post("/api/v1/operator/venues", headers=headers, json={**RODEZ_MEDIATHEQUE, "date_maj": "2024-01-15",
+                                                                    "courriels": ["lieu@rodez.test"]})
+    campaign = client.post("/api/v1/operator/campaigns", json={"territory": "departement:12"},
+                           headers=headers).get_json()["id"]
+    browser.get(f"{base}/auditeur/")
+    browser.find_element(By.ID, "jeton").send_keys(operator, Keys.ENTER)
+    heading_shows(browser, "File de travail")
+    browser.get(f"{base}/auditeur/campagnes/{campaign}")
+    assert _wait_text(browser, "#etat-campagne", "en attente")
+    browser.execute_script("window.notReloaded = true")
+    run_queued(app)
+    assert _wait_text(browser, "#etat-campagne", "terminée")
+    assert browser.execute_script("return window.notReloaded") is True
