@@ -194,6 +194,41 @@ def test_a_worker_killed_mid_campaign_then_a_relaunch_mails_each_address_once(qu
     assert again.status_code == 409  # nothing left: the uncertain one is not sent again blindly
 
 
+def test_a_worker_stopped_gracefully_gives_the_campaign_back_to_the_queue(queued_app, settings, smtp_server,
+                                                                          token_for):
+    """SIGTERM (systemd's stop, a deploy) while the 2nd message is being sent: the worker finishes that one,
+    gives the job back to the queue and exits 0; the next worker sends the rest. Nothing uncertain."""
+    client, operator = queued_app.test_client(), token_for("operator")
+    addresses = due_venues(client, operator, 6)
+    held, release = threading.Event(), threading.Event()
+    accept = smtp_server.handle_DATA
+
+    async def hold_the_second(server, smtp_session, envelope):
+        answer = await accept(server, smtp_session, envelope)
+        if len(smtp_server.messages) == 2:
+            held.set()
+            while not release.is_set():
+                await asyncio.sleep(0.05)
+        return answer
+
+    smtp_server.handle_DATA = hold_the_second
+    campaign = client.post(f"{OPERATOR}/campaigns", json={"territory": "departement:12"}, headers=operator).get_json()
+    with worker(settings) as process:
+        assert held.wait(60), "le deuxième message n'est pas arrivé"
+        process.send_signal(signal.SIGTERM)
+        time.sleep(1)
+        release.set()
+        assert process.wait(timeout=30) == 0
+    given_back = campaign_state(client, operator, campaign["id"])
+    assert (given_back["state"], given_back["sent"], given_back["pending"], given_back["uncertain"]) == (
+        "queued", 2, 4, 0)
+    with worker(settings) as process:
+        done = wait_for(lambda: (c := campaign_state(client, operator, campaign["id"]))["state"] == "done" and c,
+                        "campagne terminée par le processus suivant", process=process)
+    assert (done["sent"], done["uncertain"]) == (6, 0)
+    assert Counter(m["To"] for m in smtp_server.messages) == Counter(addresses)
+
+
 def test_resending_the_uncertain_invitations_revokes_their_first_link(app, client, operator, session,
                                                                       smtp_server):
     """The operator's decision, never the default: the uncertain invitation goes again with a new link."""
@@ -343,3 +378,29 @@ def test_the_france_wide_coverage_is_computed_by_the_worker_then_served(settings
         assert client.get("/couverture/france/FR/telecharger.csv").status_code == 200
     finally:
         application.extensions["registry.db"].dispose()
+
+
+def test_the_sweep_says_which_jobs_lost_their_worker_and_drops_old_documents(app, session):
+    from datetime import timedelta
+
+    from registry.models import Job, utcnow
+    from registry.services import jobs
+
+    submitted = []
+    dead = jobs.enqueue(session, "campaign", "token:a", submitted.append)
+    alive = jobs.enqueue(session, "campaign", "token:a", submitted.append)
+    old = jobs.enqueue(session, "coverage-report", "token:a", submitted.append)
+    assert submitted == [dead.id, alive.id, old.id]
+    assert jobs.start(session, dead.id, "hôte:1:w") is not None and jobs.start(session, alive.id, "hôte:2:w")
+    assert jobs.start(session, alive.id, "hôte:3:w") is None  # running elsewhere, alive: not taken twice
+    jobs.finish(session, old, {"communes": 1}, payload=b"rapport")
+    session.query(Job).filter_by(id=dead.id).update({"heartbeat_at": utcnow() - timedelta(seconds=120)})
+    session.query(Job).filter_by(id=old.id).update({"finished_at": utcnow() - timedelta(days=3)})
+    session.commit()
+    assert jobs.state_of(jobs.get(session, dead.id)) == "interrupted"  # read so before any sweep
+    assert jobs.sweep(session) == 1
+    assert [jobs.get(session, j.id).state for j in (dead, alive, old)] == ["interrupted", "running", "done"]
+    assert jobs.payload_of(session, jobs.get(session, old.id)) is None
+    jobs.resume(session, dead.id, submitted.append)
+    assert jobs.get(session, dead.id).state == "queued" and submitted[-1] == dead.id
+    assert jobs.start(session, dead.id, "hôte:4:w").attempts == 2

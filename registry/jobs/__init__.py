@@ -26,6 +26,7 @@ from registry.services.jobs import Submit
 
 logger = logging.getLogger("registry.jobs")
 EXTENSION = "registry.queue"
+STOPPING = "registry.worker_stopping"
 
 
 def queue_url(config: dict[str, Any], instance_path: str | Path) -> str:
@@ -114,10 +115,15 @@ def describe(app: Flask) -> str:
 
 
 def run_worker(app: Flask, threads: int | None = None) -> None:
-    """Run the consumer in this process until SIGINT / SIGTERM (SIGTERM: stop after the running jobs)."""
+    """Run the consumer in this process until SIGINT / SIGTERM. SIGTERM (systemd's stop, a deploy) is graceful:
+    no new job is taken, a running campaign stops after the invitation it is sending and goes back to the queue
+    (the next worker goes on with it), then the process exits. SIGINT exits at once (like a kill: the job is
+    interrupted, and resumable)."""
     huey = queue(app)
     if huey.immediate:
         raise ValueError("REGISTRY_QUEUE_URL=immediate : pas de file, donc pas de processus de travail à lancer.")
     consumer = huey.create_consumer(workers=threads or app.config["WORKER_THREADS"], worker_type="thread",
                                     periodic=True, graceful_signal="TERM", max_delay=1.0)
+    # Set when the worker is asked to stop: a long job stops between two steps and goes back to the queue.
+    app.extensions[STOPPING] = consumer.stop_flag
     consumer.run()

@@ -64,12 +64,25 @@ class JobRun:
         """Where the job stands (``done`` cumulative)."""
         jobs.progress(self.records or self.session, self.job, done, total, message)
 
+    def stopping(self) -> bool:
+        """Whether the worker was asked to stop (SIGTERM): a long handler checks it between two steps and
+        raises ``Stopped``."""
+        from registry.jobs import STOPPING
+
+        flag = self.app.extensions.get(STOPPING)
+        return flag is not None and flag.is_set()
+
     def url_for(self, endpoint: str, **values: Any) -> str:
         """An absolute link, as the request that asked for the job would have made it (``REGISTRY_PUBLIC_URL``
         first, else the address that request came to)."""
         base = self.config.get("PUBLIC_URL") or self.params.get("base_url") or "http://localhost/"
         with self.app.test_request_context(base_url=base):
             return url_for(endpoint, _external=True, **values)
+
+
+class Stopped(Exception):
+    """Raised by a handler that stopped between two steps because its worker is stopping: the job goes back to
+    the queue, to be taken up by the next worker where it stopped."""
 
 
 Handler = Callable[[JobRun], Outcome]
@@ -131,6 +144,12 @@ def execute(app: Flask, job_id: uuid.UUID) -> None:
             outcome = function(JobRun(app, work, job, ctx, dict(app.config), records))
             work.commit()
             jobs.finish(records, job, outcome.result, outcome.message, outcome.payload)
+        except Stopped:
+            work.rollback()
+            from registry.jobs import submitter
+
+            jobs.requeue(records, job, submitter(app), "Processus de travail arrêté pendant la tâche : elle "
+                                                       "reprendra là où elle en est avec le prochain.")
         except RegistryError as exc:
             work.rollback()
             jobs.fail(records, job, exc.detail)
@@ -159,7 +178,10 @@ def campaign(run: JobRun) -> Outcome:
         lambda secret: run.url_for("managers.open_invitation", secret=secret),
         run.config["SMTP_URL"], run.config["MAIL_FROM"],
         progress=lambda done, total: run.progress(done, total, f"{french_number(done)} invitation(s) traitée(s) "
-                                                               f"sur {french_number(total)}."))
+                                                               f"sur {french_number(total)}."),
+        stop=run.stopping)
+    if counts["pending"]:
+        raise Stopped()
     summary = {status: counts[status] for status in freshness.SENDING if counts[status]}
     return Outcome({"campaign": str(campaign_id), "invitations": summary},
                    "Campagne terminée : " + ", ".join(f"{french_number(n)} {freshness.SENDING[status]}"

@@ -108,13 +108,14 @@ UNCERTAIN = ("Le processus d'envoi s'est arrêté pendant cet envoi : le message
 
 
 def send_pending(session: Session, ctx: Context, campaign_id: uuid.UUID, link_for: Callable[[str], str],
-                 smtp_url: str, sender: str,
-                 progress: Callable[[int, int], None] = lambda done, total: None) -> Counter:
+                 smtp_url: str, sender: str, progress: Callable[[int, int], None] = lambda done, total: None,
+                 stop: Callable[[], bool] = lambda: False) -> Counter:
     """Send a campaign's invitations still ``pending``, one by one (the campaign's job; run again, it goes on
     where it stopped). Each is claimed with a conditional write (``pending`` → ``sending``, so that no two workers
     send it), then ends ``sent`` or ``failed`` with the reason: one message failing — whatever the error — is
     that invitation's outcome, never the campaign's end. Rows left ``sending`` by a worker that died (kill -9)
-    become ``uncertain``: maybe sent, never sent again blindly. Returns the rows by status."""
+    become ``uncertain``: maybe sent, never sent again blindly. ``stop()`` true: return after the invitation
+    being sent (its worker is stopping; the rest stays ``pending``). Returns the rows by status."""
     campaign = session.scalar(select(Campaign).where(Campaign.id == campaign_id))
     if campaign is None:
         raise NotFound("Campagne inconnue.")
@@ -126,7 +127,7 @@ def send_pending(session: Session, ctx: Context, campaign_id: uuid.UUID, link_fo
     total = sum(counts.values())
     done = total - counts["pending"]
     progress(done, total)
-    while True:
+    while not stop():
         pk = session.scalar(select(CampaignInvitation.pk).where(CampaignInvitation.campaign_pk == campaign.pk,
                                                                 CampaignInvitation.status == "pending")
                             .order_by(CampaignInvitation.pk).limit(1))

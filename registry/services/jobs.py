@@ -14,7 +14,13 @@ A new kind of job takes three steps:
 A handler is **idempotent and resumable**: a worker killed with ``kill -9`` leaves its job ``running`` with a
 heartbeat that stops; ``interrupted`` is said of it once the heartbeat is older than ``stale_after`` seconds, and
 ``resume`` queues it again: the handler runs from the start and must skip what is done (a campaign sends only the
-invitations still ``pending``; an import finds the rows already stored unchanged).
+invitations still ``pending``; an import finds the rows already stored unchanged). A handler with many steps
+checks ``run.stopping()`` between two of them and raises ``tasks.Stopped``: a worker stopped with SIGTERM (a
+deploy) then gives the job back to the queue (``requeue``) instead of being killed in the middle.
+
+The API, in short: ``enqueue`` (or ``create`` then commit and ``submit``), ``progress``, ``finish``, ``fail``
+(the worker's ``tasks.execute`` calls the last two), ``get`` (with the creator-or-admin rule), ``state_of``,
+``as_json``, ``resume``, ``latest`` (a cached report), ``payload_of``, ``sweep``.
 """
 
 from __future__ import annotations
@@ -67,7 +73,7 @@ def create(session: Session, kind: str, actor: str, *, params: dict[str, Any] | 
 
 def get(session: Session, job_id: uuid.UUID, actor: str | None = None, admin: bool = False) -> Job:
     """A job, for its creator (``actor``) or an admin (``Forbidden`` for anyone else; ``actor=None``: no check)."""
-    job = session.scalar(select(Job).where(Job.id == job_id))
+    job = session.scalar(select(Job).where(Job.id == job_id).execution_options(populate_existing=True))
     if job is None:
         raise NotFound("Tâche inconnue.")
     if actor is not None and not admin and job.created_by != actor:
@@ -173,12 +179,27 @@ def resume(session: Session, job_id: uuid.UUID, submit: Submit, stale_after: flo
     return job
 
 
+def requeue(session: Session, job: Job, submit: Submit, message: str) -> None:
+    """A running job its worker gives back (the worker is stopping): ``queued`` again, handed to the queue."""
+    _write(session, job, {"state": "queued", "message": message, "worker": None})
+    submit(job.id)
+
+
+#: How long a finished job keeps the document it made (a day's France-wide report is useless the day after).
+KEEP_PAYLOAD = timedelta(days=2)
+
+
 def sweep(session: Session, stale_after: float = STALE_AFTER) -> int:
-    """Mark ``interrupted`` the running jobs whose worker stopped beating; how many."""
-    cut = utcnow() - timedelta(seconds=stale_after)
-    count = session.execute(update(Job).where(Job.state == "running", Job.heartbeat_at < cut).values(
+    """Mark ``interrupted`` the running jobs whose worker stopped beating (how many), and drop the documents of
+    jobs finished more than ``KEEP_PAYLOAD`` ago (their record stays)."""
+    now = utcnow()
+    count = session.execute(update(Job).where(Job.state == "running",
+                                              Job.heartbeat_at < now - timedelta(seconds=stale_after)).values(
         state="interrupted", message="Interrompu : le processus de travail s'est arrêté (reprise possible).")
         .execution_options(synchronize_session=False)).rowcount
+    session.execute(update(Job).where(Job.state == "done", Job.finished_at < now - KEEP_PAYLOAD,
+                                      Job.payload.is_not(None)).values(payload=None)
+                    .execution_options(synchronize_session=False))
     session.commit()
     return count
 
