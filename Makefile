@@ -1,4 +1,5 @@
-# make run   — set up everything (venv, dependencies, SpatiaLite, database, territories, demo) and serve the app
+# make run   — set up everything (venv, dependencies, SpatiaLite, database, territories, demo), serve the app and
+#              run its job queue's worker (campaigns, large imports) beside it
 # make test  — run the whole test suite (SpatiaLite, and PostGIS when REGISTRY_TEST_POSTGIS_URL answers)
 
 VENV      ?= .venv
@@ -11,7 +12,9 @@ PYTEST_ARGS ?=
 .PHONY: run setup venv system-deps database test benchmark clean-db reference vendor
 
 run: setup
-	@echo "==> Registre servi sur http://$(HOST):$(PORT)/ (Ctrl-C pour arrêter)"
+	@echo "==> Registre servi sur http://$(HOST):$(PORT)/ et son processus de travail (Ctrl-C pour arrêter les deux)"
+	@$(REGISTRY) worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	REGISTRY_SECURE_COOKIES=$${REGISTRY_SECURE_COOKIES:-0} $(REGISTRY) run --host $(HOST) --port $(PORT)
 
 setup: system-deps venv database

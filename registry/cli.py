@@ -15,7 +15,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from geodata.boundaries import BoundaryFileError
 from geodata.reference import KIND_LABELS, KINDS
-from registry import cli_exchange, cli_french, cli_funding, cli_passes, create_app, migrations
+from registry import cli_exchange, cli_french, cli_funding, cli_jobs, cli_passes, create_app, migrations
 from registry.db import DatabaseUnavailable, make_engine
 from registry.errors import RegistryError
 from registry.formats import ZoneFields
@@ -461,3 +461,4 @@ def demo_command() -> None:
 cli_exchange.register(main, _friendly_errors, _context, _needs_schema)
 cli_passes.register(main, _friendly_errors, _context, _needs_schema, _progressbar)
 cli_funding.register(main, _friendly_errors)
+cli_jobs.register(main, _friendly_errors, _context, _needs_schema)

@@ -52,7 +52,17 @@ DEFAULTS: dict[str, Any] = {
     "JOURNAL_KEY": "",  # key of the journal's hash chain (default: derived from the secret key); keep it safe
     "PUBLIC_URL": "",  # e.g. https://lieux.example.org: absolute links (OGC API) never follow the Host header
     "TRUSTED_HOSTS": "",  # comma-separated host names the app answers for (others: 400); empty: any
-    "PUBLIC_COVERAGE": False,  # the collectivités' coverage pages open to anyone (no login), read only
+    "PUBLIC_COVERAGE": False,
+    # The job queue (docs/reliability.md): empty = Redis when REDIS_URL is set, else a SQLite file next to the
+    # database (no server); or redis://host:6379/0, sqlite:///path/queue.sqlite, or « immediate » (no queue: jobs
+    # run inside the request that asks for them; a named fallback for a single-process demo, never production).
+    "QUEUE_URL": "",
+    "REDIS_URL": "",  # e.g. redis://127.0.0.1:6379/0: the job queue's default when set
+    "QUEUE_NAME": "registry",  # the queue's name in its storage (several registries may share one Redis)
+    "WORKER_THREADS": 2,  # jobs one `registry worker` runs at once
+    "JOB_HEARTBEAT_SECONDS": 5,  # how often a running job's worker says it is alive
+    "JOB_STALE_SECONDS": 60,  # a running job without a heartbeat for this long is interrupted (its worker died)
+    "IMPORT_JOB_BYTES": 1024 * 1024,  # API imports larger than this (and every spreadsheet) run as a job: 202  # the collectivités' coverage pages open to anyone (no login), read only
 }
 
 

@@ -7,8 +7,8 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from geoalchemy2 import Geometry
-from sqlalchemy import (JSON, BigInteger, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer, String,
-                        Text, TypeDecorator, Uuid, text)
+from sqlalchemy import (JSON, BigInteger, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer,
+                        LargeBinary, String, Text, TypeDecorator, Uuid, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -409,16 +409,20 @@ class Campaign(Base):
     territory: Mapped[str] = mapped_column(String(40))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The job sending its invitations (``registry.services.jobs``; none for campaigns sent before the queue).
+    job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
     invitations: Mapped[list[CampaignInvitation]] = relationship(back_populates="campaign",
                                                                  order_by="CampaignInvitation.pk")
 
 
 class CampaignInvitation(Base):
-    """One venue of a campaign: whom it was sent to and how the sending went (``sent``, ``failed`` with the
-    server's answer, ``no_address``)."""
+    """One venue of a campaign: whom it is sent to and how the sending went: ``pending`` (not yet), ``sending``
+    (claimed by a worker), ``sent``, ``failed`` with the server's answer, ``no_address``, ``uncertain`` (its worker
+    died while sending: maybe sent, never sent again blindly)."""
 
     __tablename__ = "campaign_invitations"
+    __table_args__ = (Index("ix_campaign_invitations_status", "campaign_pk", "status"),)
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_pk: Mapped[int] = mapped_column(ForeignKey("campaigns.pk", ondelete="CASCADE"), index=True)
@@ -428,6 +432,7 @@ class CampaignInvitation(Base):
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
     due_on: Mapped[date] = mapped_column(Date)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when a worker took it for sending
 
     campaign: Mapped[Campaign] = relationship(back_populates="invitations")
     venue: Mapped[Venue] = relationship()
@@ -617,3 +622,31 @@ class Statement(Base):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paid_by: Mapped[str | None] = mapped_column(String(200))
     paid_reference: Mapped[str | None] = mapped_column(String(200))
+
+
+class Job(Base):
+    """A piece of long work run by the job queue's worker (campaign, large import, report…): its state
+    (``queued``, ``running``, ``done``, ``failed``, ``interrupted``), its cumulative progress (``done`` of
+    ``total``), a French message, its result. Written by ``registry.services.jobs`` only (migration 0021)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state", "state", "heartbeat_at"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[Any] = mapped_column(JSON, nullable=True)
+    #: An input the worker reads once (an import's upload), cleared when the job ends; never loaded unless asked.
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the running worker's last sign of life
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worker: Mapped[str | None] = mapped_column(String(200))  # host:pid of the worker running it
+    attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -159,6 +159,14 @@ def empty_database_url(request, tmp_path) -> Iterator[str]:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(autouse=True)
+def job_queue_file(tmp_path, monkeypatch) -> str:
+    """Each test's job queue in a file of its own (SQLite; PostGIS tests too), unless the test names another."""
+    url = f"sqlite:///{tmp_path / 'queue.sqlite'}"
+    monkeypatch.setenv("REGISTRY_QUEUE_URL", url)
+    return url
+
+
 @pytest.fixture
 def app(database_url):
     # The test client speaks plain HTTP: it would not send back a Secure cookie (test_security checks the default).

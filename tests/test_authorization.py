@@ -75,6 +75,11 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/v1/operator/campaigns"): (401, 403, 200, 200, 200, 200),
     ("POST", "/api/v1/operator/campaigns"): (401, 403, 201, 201, 403, 201),
     ("GET", "/api/v1/operator/campaigns/00000000-0000-4000-8000-000000000000"): (401, 403, 404, 404, 404, 404),
+    # allowed; no such campaign
+    ("POST", "/api/v1/operator/campaigns/00000000-0000-4000-8000-000000000000/resume"): (401, 403, 404, 404, 404,
+                                                                                       404),
+    # a job started by another operator: its creator and the admins only
+    ("GET", "/api/v1/jobs/<job>"): (401, 403, 403, 403, 403, 200),
     # allowed; no such proposal
     ("POST", "/api/v1/operator/proposals/00000000-0000-4000-8000-000000000000/decision"): (401, 403, 404, 404, 404,
                                                                                           404),
@@ -147,6 +152,8 @@ def body_for(method: str, url: str, client, headers) -> dict:
         return {"json": {}}
     if url.endswith("/campaigns") and method == "POST":
         return {"json": {"territory": "departement:12"}}
+    if url.endswith("/resume"):
+        return {"json": {}}
     if url.endswith("/decision"):
         return {"json": {"accept": True}}
     if url.endswith("/imports"):
@@ -204,7 +211,7 @@ def test_every_api_route_is_in_the_matrix(app):
             pattern = "^" + "".join("[^/]+" if part.startswith("<") else re.escape(part)
                                     for part in re.split(r"(<[^>]+>)", rule)) + "$"
             if rule_method == method and re.match(pattern, path.replace(D, "x").replace("<evaluation>", "1")
-                                                           .replace(P, "x")):
+                                                           .replace(P, "x").replace("<job>", "x")):
                 covered.add((rule_method, rule))
     assert routes - covered == set()
 
@@ -218,6 +225,9 @@ def test_authorisation_matrix(method, url, client, callers, qualified, operator)
     if P in target:
         programme = client.post("/api/v1/operator/programmes", json=PROGRAMME, headers=operator).get_json()["id"]
         target = target.replace(P, programme)
+    if "<job>" in target:  # a campaign's job, started by the ``operator`` fixture's token
+        target = target.replace("<job>", client.post("/api/v1/operator/campaigns", json={
+            "territory": "departement:12"}, headers=operator).get_json()["job"])
     statuses = []
     for role in ROLES:
         headers = callers[role]

@@ -538,3 +538,29 @@ def test_a_venue_name_holding_html_shows_as_text_on_every_map(live_server, brows
         browser.execute_script("arguments[0].click()", marker)  # the popup opens
         assert shows_as_text(".leaflet-popup-content"), page
         no_markup_ran(page)
+
+
+@pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
+def test_a_campaign_s_page_follows_its_job_without_a_reload(live_server, browser):
+    """The campaign's page shows « en attente » while its job waits; a worker runs it; the page, not reloaded,
+    says « terminée » (job-progress.js reads it again every 3 s)."""
+    from registry.jobs import run_queued
+
+    app, base = live_server
+    with app.extensions["registry.db"].session() as session:
+        operator = tokens.create(session, "Auditrice", "operator").secret
+    headers = {"Authorization": f"Bearer {operator}"}
+    client = app.test_client()
+    client.post("/api/v1/operator/venues", headers=headers, json={**RODEZ_MEDIATHEQUE, "date_maj": "2024-01-15",
+                                                                    "courriels": ["lieu@rodez.test"]})
+    campaign = client.post("/api/v1/operator/campaigns", json={"territory": "departement:12"},
+                           headers=headers).get_json()["id"]
+    browser.get(f"{base}/auditeur/")
+    browser.find_element(By.ID, "jeton").send_keys(operator, Keys.ENTER)
+    heading_shows(browser, "File de travail")
+    browser.get(f"{base}/auditeur/campagnes/{campaign}")
+    assert _wait_text(browser, "#etat-campagne", "en attente")
+    browser.execute_script("window.notReloaded = true")
+    run_queued(app)
+    assert _wait_text(browser, "#etat-campagne", "terminée")
+    assert browser.execute_script("return window.notReloaded") is True

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 
 from registry import create_app
+from registry.jobs import run_queued
 from registry.services import freshness
 
 OPERATOR = "/api/v1/operator"
@@ -49,7 +50,12 @@ def test_due_venues_and_a_campaign_that_says_how_each_sending_went(database_url,
         assert all(d["due_on"] == "2025-01-15" for d in due)
         launched = client.post(f"{OPERATOR}/campaigns", json={"territory": "departement:12"}, headers=operator)
         body = launched.get_json()
-        assert launched.status_code == 201 and (body["total"], body["sent"], body["no_address"]) == (3, 2, 1)
+        assert launched.status_code == 201 and (body["state"], body["total"], body["pending"], body["sent"],
+                                                body["no_address"]) == ("queued", 3, 2, 0, 1)
+        assert smtp_server.messages == []  # the request only stored them: the worker sends
+        assert run_queued(app) == 1
+        body = client.get(f"{OPERATOR}/campaigns/{body['id']}", headers=operator).get_json()
+        assert (body["state"], body["sent"], body["pending"]) == ("done", 2, 0)
         assert sorted(m["To"] for m in smtp_server.messages) == ["gestion@rodez.fr", "lieu@rodez.fr"]
         by_venue = {i["venue_nom"]: i for i in body["invitations"]}
         assert by_venue["Ancien sans adresse"]["status"] == "no_address"
@@ -63,6 +69,9 @@ def test_a_failed_sending_is_visible_in_the_campaign(database_url, venues, token
     try:
         client, operator = app.test_client(), token_for("operator")
         body = client.post(f"{OPERATOR}/campaigns", json={"territory": "departement:12"}, headers=operator).get_json()
+        run_queued(app)
+        body = client.get(f"{OPERATOR}/campaigns/{body['id']}", headers=operator).get_json()
+        assert body["state"] == "done"
         failed = [i for i in body["invitations"] if i["status"] == "failed"]
         assert len(failed) == 1 and "lieu@rodez.fr" in failed[0]["error"]
     finally:
@@ -84,7 +93,7 @@ def test_a_criteria_set_may_ask_for_fresher_data(session, app, qualified, monkey
     assert freshness.due(session, ctx, "departement:12", 12, as_of=date(2026, 7, 9)) == []
 
 
-def test_the_pages_list_due_venues_and_follow_a_campaign(client, venues, session):
+def test_the_pages_list_due_venues_and_follow_a_campaign(app, client, venues, session):
     from registry.services import tokens
     from tests.test_auditor_pages import csrf
 
@@ -94,6 +103,10 @@ def test_the_pages_list_due_venues_and_follow_a_campaign(client, venues, session
     page = client.get("/auditeur/fraicheur", query_string={"territoire": "Aveyron"}).get_data(as_text=True)
     assert "3 fiches à mettre à jour : Aveyron" in page and "Ancien sans adresse" in page
     launched = client.post("/auditeur/campagnes", data={"territory": "departement:12", "csrf_token": csrf(page)},
-                           follow_redirects=True).get_data(as_text=True)
-    assert re.search(r"0 invitation envoyée", launched) and "3 en échec" not in launched
-    assert "sans adresse" in launched and "Aucun serveur d&#39;envoi configuré" in launched
+                           follow_redirects=True)
+    text = launched.get_data(as_text=True)
+    assert "en attente d&#39;un processus de travail" in text and "1 à envoyer" in text
+    run_queued(app)
+    sent = client.get(launched.request.path).get_data(as_text=True)
+    assert re.search(r"0 invitation envoyée", sent) and "terminée" in sent and "3 en échec" not in sent
+    assert "sans adresse" in sent and "Aucun serveur d&#39;envoi configuré" in sent

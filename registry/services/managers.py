@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from marshmallow import ValidationError
+from marshmallow.validate import Email
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
@@ -45,23 +47,50 @@ def invite(session: Session, venue_id: uuid.UUID, email: str | None, ctx: Contex
     """Invite the manager of a venue (within the operator's scope). ``link_for(secret)`` makes the link; with an
     ``email``, the link is mailed (a failure is returned, never silent; the invitation stands)."""
     venue = lookup.venue_by_id(session, venue_id, ctx.scope)
+    invitation = create_invitation(session, venue, email, ctx)
+    session.commit()
+    if invitation.manager.email:
+        invitation.mail_error = mail_invitation(invitation, venue, link_for, smtp_url, sender)
+    return invitation
+
+
+def checked_email(email: str | None) -> str | None:
+    """One e-mail address checked as the API checks it (marshmallow's ``Email``), or ``None`` when blank: the
+    pages' form and the API accept the same addresses (``a@x, b@evil`` mailed both from the form)."""
     email = (email or "").strip() or None
-    if email and ("@" not in email or len(email) > 320):
-        raise InvalidInput.on("email", "Adresse électronique invalide.")
+    if email is None:
+        return None
+    try:
+        Email(error="Adresse électronique invalide.")(email)
+    except ValidationError:
+        raise InvalidInput.on("email", "Adresse électronique invalide (une seule adresse, sans nom ni "
+                                       "séparateur).") from None
+    if len(email) > 320:
+        raise InvalidInput.on("email", "Adresse électronique invalide (320 caractères au plus).")
+    return email
+
+
+def create_invitation(session: Session, venue: Venue, email: str | None, ctx: Context) -> Invitation:
+    """A new invitation of ``venue``'s manager (its link's secret in the result, only its hash kept), journalled;
+    flushed, not committed, not mailed."""
+    email = checked_email(email)
     secret = "rgi_" + secrets.token_urlsafe(32)
     manager = VenueManager(venue_pk=venue.pk, email=email, invitation_hash=_hash(secret), invited_by=ctx.actor)
     session.add(manager)
     session.flush()
     journal.record(session, ctx.actor, "manager.invited", "venue", venue.id, venue.pk, after={"email": email})
-    session.commit()
-    invitation = Invitation(manager, secret)
-    if email:
-        try:
-            send(smtp_url, sender, email, f"Mettre à jour « {venue.nom} » dans le registre du Pass numérique",
-                 invitation_text(venue, link_for(secret)))
-        except MailError as exc:
-            invitation.mail_error = str(exc)
-    return invitation
+    return Invitation(manager, secret)
+
+
+def mail_invitation(invitation: Invitation, venue: Venue, link_for, smtp_url: str, sender: str) -> str | None:
+    """Mail an invitation's link to its manager: ``None`` when sent, else why not (in French)."""
+    try:
+        send(smtp_url, sender, invitation.manager.email,
+             f"Mettre à jour « {venue.nom} » dans le registre du Pass numérique",
+             invitation_text(venue, link_for(invitation.secret)))
+    except MailError as exc:
+        return str(exc)
+    return None
 
 
 def invitation_text(venue: Venue, link: str) -> str:

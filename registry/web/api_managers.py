@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app
+from flask import current_app, request, url_for
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from registry import jobs as queue
 from registry import schemas
 from registry.services import freshness, managers
 from registry.web.api_base import Blueprint, page_body
@@ -119,6 +120,11 @@ class CampaignInSchema(schemas.FrenchSchema):
     territory = fields.String(required=True)
 
 
+class CampaignResumeSchema(schemas.FrenchSchema):
+    resend_uncertain = fields.Boolean(load_default=False, metadata={
+        "description": "Renvoyer aussi les envois incertains (nouveau lien, l'ancien révoqué)"})
+
+
 class CampaignInvitationSchema(Schema):
     venue_id = fields.Function(lambda i: str(i.venue.id))
     venue_nom = fields.Function(lambda i: i.venue.nom)
@@ -135,16 +141,21 @@ class CampaignSchema(Schema):
     territory = fields.Function(lambda p: p.campaign.territory)
     created_at = fields.Function(lambda p: p.campaign.created_at.isoformat())
     created_by = fields.Function(lambda p: p.campaign.created_by)
+    state = fields.String(metadata={"enum": list(freshness.CAMPAIGN_STATES), "description": "queued, running, "
+                                    "interrupted (le processus d'envoi s'est arrêté : reprise possible), done"})
+    job = fields.Function(lambda p: str(p.job.id) if p.job else None,
+                          metadata={"description": "La tâche qui envoie les invitations (/api/v1/jobs/<id>)"})
     total = fields.Integer()
+    pending = fields.Function(lambda p: p.by_status["pending"] + p.by_status["sending"],
+                              metadata={"description": "Invitations pas encore envoyées"})
     sent = fields.Function(lambda p: p.by_status["sent"])
     failed = fields.Function(lambda p: p.by_status["failed"])
     no_address = fields.Function(lambda p: p.by_status["no_address"])
+    uncertain = fields.Function(lambda p: p.by_status["uncertain"],
+                                metadata={"description": "Envois interrompus pendant l'envoi (message peut-être "
+                                                         "parti) : jamais renvoyés d'office"})
     updated = fields.Integer()
     invitations = fields.Function(lambda p: CampaignInvitationSchema(many=True).dump(p.campaign.invitations))
-
-
-def _link(secret: str) -> str:
-    return absolute_url("managers.open_invitation", secret=secret)
 
 
 @operator.route("/freshness")
@@ -168,17 +179,22 @@ class Campaigns(MethodView):
     def get(self):
         """Campagnes de mise à jour de vos territoires, les plus récentes d'abord"""
         session, ctx = db_session(), service_context()
-        return [freshness.progress_of(session, ctx, c.id) for c in freshness.listing(session, ctx)]
+        return [freshness.progress_of(session, ctx, c.id, current_app.config["JOB_STALE_SECONDS"])
+                for c in freshness.listing(session, ctx)]
 
     @operator.arguments(CampaignInSchema)
     @operator.response(201, CampaignSchema)
     @operator.doc(security=BEARER)
     def post(self, data: dict):
-        """Lancer une campagne : inviter le gestionnaire de chaque lieu dû du territoire (par courriel)"""
+        """Lancer une campagne : inviter le gestionnaire de chaque lieu dû du territoire (par courriel)
+
+        Les invitations sont enregistrées (« à envoyer »), puis envoyées une à une par le processus de travail :
+        suivre `state` ici ou la tâche `job` (/api/v1/jobs/<id>)."""
         session, ctx, config = db_session(), service_context(), current_app.config
-        campaign = freshness.launch(session, ctx, data["territory"], config["FRESHNESS_MONTHS"], _link,
-                                    config["SMTP_URL"], config["MAIL_FROM"])
-        return freshness.progress_of(session, ctx, campaign.id)
+        campaign = freshness.launch(session, ctx, data["territory"], config["FRESHNESS_MONTHS"],
+                                    queue.submitter(current_app), request.host_url)
+        return freshness.progress_of(session, ctx, campaign.id, config["JOB_STALE_SECONDS"]), 201, {
+            "Location": url_for("operator_managers.CampaignItem", campaign_id=campaign.id)}
 
 
 @operator.route("/campaigns/<uuid:campaign_id>")
@@ -188,5 +204,21 @@ class CampaignItem(MethodView):
     @operator.response(200, CampaignSchema)
     @operator.doc(security=BEARER)
     def get(self, campaign_id: uuid.UUID):
-        """Où en est une campagne : envois par résultat, lieux mis à jour depuis"""
-        return freshness.progress_of(db_session(), service_context(), campaign_id)
+        """Où en est une campagne : état, envois par résultat, lieux mis à jour depuis"""
+        return freshness.progress_of(db_session(), service_context(), campaign_id,
+                                     current_app.config["JOB_STALE_SECONDS"])
+
+
+@operator.route("/campaigns/<uuid:campaign_id>/resume")
+class CampaignResume(MethodView):
+    decorators = [require_role(*WRITE_ROLES)]
+
+    @operator.arguments(CampaignResumeSchema)
+    @operator.response(202, CampaignSchema)
+    @operator.doc(security=BEARER)
+    def post(self, data: dict, campaign_id: uuid.UUID):
+        """Reprendre une campagne interrompue : seules les invitations encore à envoyer partent (409 si elle est
+        en cours ou n'a plus rien à envoyer)"""
+        session, ctx, stale = db_session(), service_context(), current_app.config["JOB_STALE_SECONDS"]
+        freshness.resume(session, ctx, campaign_id, queue.submitter(current_app), stale, data["resend_uncertain"])
+        return freshness.progress_of(session, ctx, campaign_id, stale)

@@ -22,7 +22,7 @@ from registry.plugins import make_plugin_manager
 from registry.services import journal_chain
 from registry.services.criteria import build_catalogue
 from registry.services.funding import build_funding_catalogue
-from registry.web import (api_coverage, api_criteria, api_exchange, api_funding, api_managers, api_passes,
+from registry.web import (api_coverage, api_criteria, api_exchange, api_funding, api_jobs, api_managers, api_passes,
                           api_qualifications, api_reports, api_search, api_territories, api_venues, auditor,
                           collectivites, managers, ogc, pages, simulator)
 from registry.web.context import close_sessions
@@ -67,7 +67,8 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     for blueprint in (api_search.blp, api_venues.operator, api_territories.blp, api_criteria.public,
                       api_criteria.operator, api_qualifications.blp, api_coverage.blp, api_exchange.blp, ogc.blp,
                       api_reports.public, api_reports.operator, api_managers.operator, api_funding.blp,
-                      api_passes.operator, api_passes.venue_side, api_passes.codes_side, api_passes.public):
+                      api_jobs.blp, api_passes.operator, api_passes.venue_side, api_passes.codes_side,
+                      api_passes.public):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer tokens, no cookies: nothing to forge
     api_funding.document_inputs(api, app.extensions["registry.funding"])
@@ -87,7 +88,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
         app, (api_search.blp, ogc.blp, api_territories.blp, api_criteria.public, api_funding.blp, pages.pages,
               simulator.simulator, *public_pages),
         (api_venues.operator, api_criteria.operator, api_qualifications.blp, api_coverage.blp, api_exchange.blp,
-         api_reports.operator, api_managers.operator, auditor.auditor, collectivites.collectivites,
+         api_reports.operator, api_managers.operator, api_jobs.blp, auditor.auditor, collectivites.collectivites,
          managers.manager_pages, api_passes.operator, api_passes.venue_side, api_passes.codes_side),
         strict=(api_reports.public, app.view_functions["pages.report_error"]))
     api_passes.install_limits(limiter, app.config)

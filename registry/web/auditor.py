@@ -11,11 +11,12 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
+from registry import jobs as job_queue
 from registry import standard, wording
 from registry.eligibility import Fact
 from registry.errors import Forbidden, InvalidInput, RegistryError
 from registry.models import ApiToken
-from registry.services import (evaluations, facts, freshness, journal, managers, qualifications, reports,
+from registry.services import (evaluations, facts, freshness, jobs, journal, managers, qualifications, reports,
                                territories, tokens, venue_file, venues)
 from registry.services.context import Context
 from registry.web.auth import WRITE_ROLES
@@ -310,7 +311,8 @@ def freshness_page():
             error = f"Aucun territoire ne correspond à « {text} »."
     if place is not None:
         due = freshness.due(db, ctx, f"{place.kind}:{place.code}", current_app.config["FRESHNESS_MONTHS"])
-    campaigns = [freshness.progress_of(db, ctx, c.id) for c in freshness.listing(db, ctx)]
+    campaigns = [freshness.progress_of(db, ctx, c.id, current_app.config["JOB_STALE_SECONDS"])
+                 for c in freshness.listing(db, ctx)]
     return render_template("auditor/freshness.html", place=place, candidates=candidates, due=due, error=error,
                            text=text, campaigns=campaigns, describe=territories.describe, user=session_user(),
                            months=current_app.config["FRESHNESS_MONTHS"])
@@ -320,19 +322,32 @@ def freshness_page():
 @login_required
 @_flash_errors
 def launch_campaign():
-    config = current_app.config
+    """Launch a campaign: its invitations stored, then sent by the worker (the page follows its job)."""
     campaign = freshness.launch(db_session(), page_context(), request.form.get("territory", ""),
-                                config["FRESHNESS_MONTHS"],
-                                lambda secret: absolute_url("managers.open_invitation", secret=secret),
-                                config["SMTP_URL"], config["MAIL_FROM"])
+                                current_app.config["FRESHNESS_MONTHS"], job_queue.submitter(current_app),
+                                request.host_url)
     return redirect(url_for("auditor.campaign_page", campaign_id=campaign.id))
+
+
+@auditor.post("/campagnes/<uuid:campaign_id>/reprise")
+@login_required
+@_flash_errors
+def resume_campaign(campaign_id: uuid.UUID):
+    """Relaunch an interrupted campaign (only the invitations still to send; the uncertain ones if asked)."""
+    freshness.resume(db_session(), page_context(), campaign_id, job_queue.submitter(current_app),
+                     current_app.config["JOB_STALE_SECONDS"], bool(request.form.get("resend_uncertain")))
+    flash("Campagne reprise : les invitations restantes partent.", "gestion")
+    return redirect(url_for("auditor.campaign_page", campaign_id=campaign_id))
 
 
 @auditor.get("/campagnes/<uuid:campaign_id>")
 @login_required
 def campaign_page(campaign_id: uuid.UUID):
-    progress = freshness.progress_of(db_session(), page_context(), campaign_id)
-    return render_template("auditor/campaign.html", progress=progress, sending=freshness.SENDING, user=session_user())
+    stale = current_app.config["JOB_STALE_SECONDS"]
+    progress = freshness.progress_of(db_session(), page_context(), campaign_id, stale)
+    return render_template("auditor/campaign.html", progress=progress, sending=freshness.SENDING, user=session_user(),
+                           states=freshness.CAMPAIGN_STATES,
+                           job=jobs.as_json(progress.job, stale, with_result=False) if progress.job else None)
 
 
 @auditor.post("/lieux/<uuid:venue_id>/evaluations")

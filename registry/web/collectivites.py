@@ -6,20 +6,23 @@ from __future__ import annotations
 
 import functools
 import math
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
+from registry import jobs as job_queue
 from registry.errors import InvalidInput, NotFound
-from registry.services import accessibility, accessibility_formats, coverage, coverage_formats, siting, territories
+from registry.services import (accessibility, accessibility_formats, coverage, coverage_formats, jobs, siting,
+                               territories)
 from registry.services.coverage import CommuneCoverage, CoverageReport
 from registry.services.coverage_formats import FORMATS
 from registry.services.territories import place_key
 from registry.web import choropleth
 from registry.web.api_coverage import download as document_response
 from registry.web.auditor import log_in, login_required, page_context, session_user
-from registry.web.context import read_session
+from registry.web.context import db_session, read_session
 
 collectivites = Blueprint("collectivites", __name__, url_prefix="/couverture")
 ALL_ROLES = ("admin", "operator", "territory")
@@ -56,8 +59,48 @@ def login():
 def _report(kind: str, code: str) -> CoverageReport:
     args = request.args
     bands = tuple(float(b) for b in (args.get("bands") or "5,10,20").split(","))
-    return coverage.compute(read_session(), kind, code.upper(), page_context(),
-                            criteria_set=args.get("label") or "pass-numerique", bands=bands)
+    label = args.get("label") or "pass-numerique"
+    if kind == coverage.FRANCE:
+        return _france_report(label, bands)
+    return coverage.compute(read_session(), kind, code.upper(), page_context(), criteria_set=label, bands=bands)
+
+
+class ReportPending(Exception):
+    """The France-wide report is being computed by the worker (its job)."""
+
+    def __init__(self, job) -> None:
+        super().__init__(str(job.id))
+        self.job = job
+
+
+def _france_report(label: str, bands: tuple[float, ...]) -> CoverageReport:
+    """France's coverage (every commune: too long for a request) is a job, computed once a day per label and
+    bands and kept with the job: the report when it is ready, else ``ReportPending`` with the job to follow. At
+    most one national computation waits or runs at a time (a visitor cannot queue one per set of bands)."""
+    ctx, session = page_context(), db_session()
+    coverage.check_access(session, coverage.FRANCE, "FR", ctx.scope)
+    ctx.catalogue.get(label)  # an unknown label: 404 here, not in the worker
+    params = {"territory": coverage.FRANCE, "code": "FR", "label": label, "bands": sorted(set(bands)),
+              "day": ctx.day().isoformat()}
+    job = jobs.latest(session, "coverage-report", params)
+    if job is None:
+        job = jobs.latest(session, "coverage-report", {"territory": coverage.FRANCE}, ("queued", "running"))
+        session.commit()
+        if job is None:
+            job = jobs.enqueue(session, "coverage-report", ctx.actor, job_queue.submitter(current_app),
+                               params=params, scope=ctx.scope, total=4,
+                               message="Couverture de la France : en attente d'un processus de travail.")
+        raise ReportPending(job)
+    if jobs.state_of(job, current_app.config["JOB_STALE_SECONDS"]) != "done":
+        raise ReportPending(job)
+    return pickle.loads(jobs.payload_of(session, job))  # noqa: S301 - written by our worker, read from our database
+
+
+@collectivites.errorhandler(ReportPending)
+def report_pending(pending: ReportPending):
+    stale = current_app.config["JOB_STALE_SECONDS"]
+    return render_template("coverage/pending.html", job=jobs.as_json(pending.job, stale, with_result=False),
+                           user=session_user()), 202
 
 
 def _sets():
