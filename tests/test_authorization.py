@@ -98,7 +98,7 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", f"/api/v1/operator/programmes/{P}/booklets/1/hand-out"): (401, 403, 404, 404, 404, 404),
     ("GET", f"/api/v1/operator/programmes/{P}/allocation?booklets=10"): (401, 403, 422, 422, 404, 422),
     ("GET", "/api/v1/operator/statements?month=2026-01"): (401, 403, 200, 200, 200, 200),
-    ("POST", "/api/v1/operator/statements"): (401, 403, 200, 403, 403, 200),  # every venue's: no scoped token
+    ("POST", "/api/v1/operator/statements"): (401, 403, 202, 403, 403, 202),  # every venue's: no scoped token
     ("POST", f"/api/v1/operator/statements/{Z}/payment"): (401, 403, 404, 404, 404, 404),
     ("GET", "/api/v1/operator/pass-signals?first=2026-01-01&last=2026-01-31"): (401, 403, 200, 200, 200, 200),
     ("POST", "/api/v1/passes/checks"): (401, 403, 404, 404, 403, 404),  # allowed; the code is unknown

@@ -363,3 +363,40 @@ def test_checks_are_limited_per_venue_and_per_client(database_url, qualified, ve
 
     assert [check(at_rodez, rodez) for _ in range(6)] == [404] * 5 + [429]  # the venue's budget
     assert [check(at_millau, millau) for _ in range(3)] == [404, 404, 429]  # the client's budget (8) is spent
+
+
+def test_long_pass_work_goes_to_the_job_queue_and_shows_progress(app, client, operator, qualified, programme,
+                                                                 session):
+    import uuid
+
+    from registry.jobs import run_queued
+    from registry.services.context import Context
+    from registry.services.passes import redemption
+    from registry.standard import VOCABULARIES
+
+    rodez = qualified()
+    made = programme(valid_from=(TODAY - timedelta(days=90)).isoformat(), booklets_ordered=1_200)
+    pid = made["id"]
+    queued = client.post(f"/api/v1/operator/programmes/{pid}/issues", json={"booklets": 1_100}, headers=operator)
+    assert queued.status_code == 202 and queued.headers["Location"].startswith("/api/v1/jobs/")
+    assert queued.get_json()["state"] == "queued" and queued.get_json()["total"] == 11_000
+    assert run_queued(app) == 1
+    job = client.get(queued.headers["Location"], headers=operator).get_json()
+    assert job["state"] == "done" and job["done"] == job["total"] == 11_000
+    assert job["result"] == {"first": 1, "last": 1_100, "passes": 11_000}
+    # Redemptions of a month that has ended, then that month's statements by the worker.
+    day = TODAY - timedelta(days=40)
+    listed = all_codes(client, operator, pid)
+    for _, _, code in listed[:7]:
+        redemption.redeem(session, code, uuid.UUID(rodez), SERVICE, 60, Context("lieu-test", today=day),
+                          VOCABULARIES["services"])
+    month = day.strftime("%Y-%m")
+    queued = client.post("/api/v1/operator/statements", json={"month": month}, headers=operator)
+    assert queued.status_code == 202
+    assert run_queued(app) == 1
+    job = client.get(queued.headers["Location"], headers=operator).get_json()
+    assert job["state"] == "done" and job["result"]["linked"] == 7 and job["result"]["amount_cents"] == 7_000
+    found = client.get(f"/api/v1/operator/statements?month={month}", headers=operator).get_json()
+    assert [(s["venue_id"], s["passes"], s["amount_euros"]) for s in found] == [(rodez, 7, "70.00")]
+    too_soon = client.post("/api/v1/operator/statements", json={"month": TODAY.strftime("%Y-%m")}, headers=operator)
+    assert too_soon.status_code == 422 and "month" in too_soon.get_json()["errors"]

@@ -232,3 +232,37 @@ def coverage_report(run: JobRun) -> Outcome:
                    f"Couverture calculée : {french_number(len(report.communes))} communes, "
                    f"{french_number(report.qualified_venues)} lieux qualifiés.",
                    pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+@handler("pass-issue")
+def pass_issue(run: JobRun) -> Outcome:
+    """The passes of booklets the request numbered (``first`` … ``last``), a batch a transaction: run again
+    after a kill, it fills only the booklets left empty."""
+    from registry.services.passes import issuing, programmes
+
+    params = run.params
+    programme = programmes.get(run.session, uuid.UUID(params["programme"]), run.ctx.scope)
+    run.session.commit()
+    issuing.fill(run.session, programme, params["first"], params["last"], commit_each=True,
+                 progress=lambda n, total: run.progress(n, total, f"{french_number(n)} pass émis."))
+    passes = (params["last"] - params["first"] + 1) * programme.passes_per_booklet
+    return Outcome({"first": params["first"], "last": params["last"], "passes": passes},
+                   f"Carnets {french_number(params['first'])} à {french_number(params['last'])} émis : "
+                   f"{french_number(passes)} pass.")
+
+
+@handler("pass-statements")
+def pass_statements(run: JobRun) -> Outcome:
+    """A month's statements, every venue's (idempotent: run again, it links what is left, if anything)."""
+    from datetime import date
+
+    from registry.services.passes import statements
+
+    month = date.fromisoformat(run.params["month"])
+    linked = statements.build_month(run.session, month, run.ctx,
+                                    progress=lambda n, total: run.progress(n, total, "Relevés des lieux…"))
+    found = statements.of_month(run.session, month)
+    return Outcome({"month": month.strftime("%Y-%m"), "linked": linked, "statements": len(found),
+                    "amount_cents": sum(f.amount_cents for f in found)},
+                   f"Relevés de {month:%m/%Y} : {french_number(len(found))} lieux, {french_number(linked)} "
+                   "encaissements ajoutés.")

@@ -10,15 +10,17 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
+from registry import jobs as queue
 from registry import schemas
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.models import Venue
-from registry.services import lookup
+from registry.services import jobs, lookup
 from registry.services.passes import codes, distribution, issuing, programmes, redemption, signals, statements
 from registry.services.passes.days import parse_month
 from registry.services.table_formats import to_csv
 from registry.standard import VOCABULARIES
-from registry.web.api_base import Blueprint
+from registry.web import api_jobs
+from registry.web.api_base import Blueprint, json_response
 from registry.web.auth import BEARER, WRITE_ROLES, current_token, require_role
 from registry.web.context import db_session, service_context
 
@@ -225,11 +227,6 @@ class StatementSchema(Schema):
     paid_reference = fields.Function(lambda f: f.statement.paid_reference)
 
 
-class BuiltSchema(Schema):
-    linked = fields.Integer()
-    statements = fields.List(fields.Nested(StatementSchema))
-
-
 class PaymentInSchema(schemas.FrenchSchema):
     reference = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
@@ -321,16 +318,31 @@ class OneProgramme(MethodView):
         return _programme(db_session(), programme_id)
 
 
+#: Passes issued within the request; more go to the job queue.
+ISSUE_IN_REQUEST = 10_000
+
+
 @operator.route("/programmes/<uuid:programme_id>/issues")
 class Issues(MethodView):
     @operator.doc(security=BEARER)
     @operator.arguments(IssueInSchema)
     @operator.response(201, IssuedSchema)
+    @operator.alt_response(202, schema=api_jobs.JobSchema, description="Plus de 10 000 pass : émission confiée "
+                           "au processus de travail ; suivre la tâche (en-tête Location, /api/v1/jobs/<id>)")
     @require_role(*WRITE_ROLES)
     def post(self, data: dict, programme_id: uuid.UUID):
-        """Émettre des carnets et leurs pass (codes impossibles à deviner)"""
-        session = db_session()
-        return issuing.issue(session, _programme(session, programme_id), data["booklets"], service_context())
+        """Émettre des carnets et leurs pass (codes impossibles à deviner) ; au-delà de 10 000 pass, par le
+        processus de travail (202 et la tâche à suivre)"""
+        session, ctx = db_session(), service_context()
+        programme = _programme(session, programme_id)
+        if data["booklets"] * programme.passes_per_booklet <= ISSUE_IN_REQUEST:
+            return issuing.issue(session, programme, data["booklets"], ctx)
+        issued = issuing.reserve(session, programme, data["booklets"], ctx)  # committed with the job
+        job = jobs.enqueue(session, "pass-issue", ctx.actor, queue.submitter(current_app), scope=ctx.scope,
+                           params={"programme": str(programme.id), "first": issued.first, "last": issued.last},
+                           total=issued.passes,
+                           message="Émission en attente d'un processus de travail (registry worker).")
+        return _accepted(job)
 
 
 class CodesArgs(schemas.FrenchSchema):
@@ -458,14 +470,18 @@ class Statements(MethodView):
 
     @operator.doc(security=BEARER)
     @operator.arguments(MonthArgs)
-    @operator.response(200, BuiltSchema)
+    @operator.response(202, api_jobs.JobSchema)
     @require_role(*WRITE_ROLES)
     def post(self, data: dict):
-        """Établir les relevés d'un mois terminé (idempotent)"""
-        session = db_session()
+        """Établir les relevés d'un mois terminé, tous les lieux (idempotent), par le processus de travail :
+        suivre la tâche (en-tête Location), puis lire les relevés (GET)"""
+        session, ctx = db_session(), service_context()
         month = _month(data["month"])
-        linked = statements.build_month(session, month, service_context())
-        return {"linked": linked, "statements": statements.of_month(session, month)}
+        statements.check_month(month, ctx)
+        job = jobs.enqueue(session, "pass-statements", ctx.actor, queue.submitter(current_app), scope=ctx.scope,
+                           params={"month": month.isoformat()},
+                           message=f"Relevés de {month:%m/%Y} en attente d'un processus de travail.")
+        return _accepted(job)
 
 
 @operator.route("/statements/<uuid:statement_id>/payment")
@@ -490,6 +506,12 @@ class Signals(MethodView):
         if args["last"] < args["first"] or (args["last"] - args["first"]).days > 62:
             raise InvalidInput.on("last", "Période de 62 jours au plus, la fin après le début.")
         return signals.signals(db_session(), args["first"], args["last"], service_context().scope)
+
+
+def _accepted(job):
+    response = json_response(api_jobs.job_body(job), status=202)
+    response.headers.update(api_jobs.job_location(job))
+    return response
 
 
 def _month(text: str) -> date:

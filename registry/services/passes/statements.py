@@ -59,19 +59,13 @@ class Figures:
 def build_month(session: Session, month: date, ctx: Context, progress: Progress = _silent) -> int:
     """Create the statements of ``month`` (a month that ended more than a day ago: a redemption may be
     cancelled within 24 hours) and link to them every redemption of the month not cancelled and not yet on a
-    statement, in set-based writes; idempotent (a second run links what the first could not, if anything).
-    Returns how many redemptions were linked. Every venue's at once: an operator limited to territories may not."""
-    if ctx.scope:
-        raise Forbidden("Les relevés d'un mois sont établis pour tous les lieux : il faut un jeton d'opérateur sans "
-                        "restriction de territoire.")
+    statement, in set-based writes (one transaction, its progress said at its end); idempotent (a second run
+    links what the first could not, if anything). Returns how many redemptions were linked."""
     month = month_start(month)
-    if next_month(month) >= ctx.day():
-        raise InvalidInput.on("month", "Ce mois n'est pas terminé depuis au moins un jour : son relevé viendra "
-                                       f"à partir du {next_month(month).replace(day=2).strftime('%d/%m/%Y')}.")
+    check_month(month, ctx)
     open_ = and_(Redemption.redeemed_on >= month, Redemption.redeemed_on < next_month(month),
                  Redemption.cancelled_at.is_(None), Redemption.statement_pk.is_(None))
     venues = list(session.scalars(select(Redemption.venue_pk).where(open_).distinct()))
-    progress(0, len(venues))
     known = set(session.scalars(select(Statement.venue_pk).where(Statement.month == month)))
     missing = [v for v in venues if v not in known]
     statement_of_venue = (select(Statement.pk).where(Statement.venue_pk == Redemption.venue_pk,
@@ -93,6 +87,18 @@ def build_month(session: Session, month: date, ctx: Context, progress: Progress 
                        "effet s'il n'y a plus rien à ajouter).") from None
     progress(len(venues), len(venues))
     return linked
+
+
+def check_month(month: date, ctx: Context) -> None:
+    """Whether ``ctx`` may build ``month``'s statements now: every venue's at once (an operator limited to
+    territories may not), of a month ended more than a day ago."""
+    if ctx.scope:
+        raise Forbidden("Les relevés d'un mois sont établis pour tous les lieux : il faut un jeton d'opérateur sans "
+                        "restriction de territoire.")
+    month = month_start(month)
+    if next_month(month) >= ctx.day():
+        raise InvalidInput.on("month", "Ce mois n'est pas terminé depuis au moins un jour : son relevé viendra "
+                                       f"à partir du {next_month(month).replace(day=2).strftime('%d/%m/%Y')}.")
 
 
 def figures(session: Session, statements: list[Statement]) -> list[Figures]:
