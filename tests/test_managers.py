@@ -113,3 +113,60 @@ def test_a_tampered_closure_is_refused_not_a_crash(client, operator, qualified):
                                                               "csrf_token": csrf(page)}, follow_redirects=True)
     assert answer.status_code == 200 and "Fermetures temporaires" in html.unescape(answer.get_data(as_text=True))
     assert client.get("/api/v1/operator/proposals", headers=operator).get_json()["total"] == 0
+
+
+def _proposal(client, operator, venue_id: str, phone: str = "05 65 00 00 00") -> dict:
+    link = invite(client, operator, venue_id)["link"]
+    manager = client.application.test_client()
+    manager.get(urlsplit(link).path)
+    page = manager.get("/gestionnaire/").get_data(as_text=True)
+    manager.post("/gestionnaire/propositions", data={**manager_form(page), "champ-telephone": phone,
+                                                     "csrf_token": csrf(page)})
+    (proposal,) = client.get("/api/v1/operator/proposals", headers=operator).get_json()["items"]
+    return proposal
+
+
+def test_a_proposal_made_before_an_operator_edit_is_refused_until_confirmed(client, operator, qualified):
+    venue_id = qualified()
+    proposal = _proposal(client, operator, venue_id)
+    etag = client.get(f"/api/v1/operator/venues/{venue_id}", headers=operator).headers["ETag"]
+    edited = client.patch(f"/api/v1/operator/venues/{venue_id}", json={"telephone": "05 65 11 11 11"},
+                          headers={**operator, "If-Match": etag})
+    assert edited.status_code == 200
+    stale = client.post(f"/api/v1/operator/proposals/{proposal['id']}/decision", json={"accept": True},
+                        headers=operator)
+    assert stale.status_code == 409
+    assert "+33565111111" in stale.get_json()["errors"]["telephone"][0]  # the value now, beside the proposed one
+    assert client.get(f"/api/v1/venues/{venue_id}").get_json()["telephone"] == "+33565111111"
+    confirmed = client.post(f"/api/v1/operator/proposals/{proposal['id']}/decision",
+                            json={"accept": True, "confirm_stale": True}, headers=operator)
+    assert confirmed.status_code == 200 and confirmed.get_json()["status"] == "accepted"
+    assert client.get(f"/api/v1/venues/{venue_id}").get_json()["telephone"] == "+33565000000"
+
+
+def test_of_two_concurrent_decisions_on_a_proposal_or_a_report_exactly_one_wins(app, client, operator, qualified):
+    import threading
+
+    venue_id = qualified()
+    proposal = _proposal(client, operator, venue_id)
+    report = client.post(f"/api/v1/venues/{venue_id}/reports", json={"reason": "autre"}).get_json()
+    cases = {
+        "proposal": (f"/api/v1/operator/proposals/{proposal['id']}/decision",
+                     [{"accept": True}, {"accept": False, "reason": "Non"}]),
+        "report": (f"/api/v1/operator/reports/{report['id']}/resolution",
+                   [{"outcome": "accepted"}, {"outcome": "dismissed", "note": "Non"}]),
+    }
+    for name, (url, bodies) in cases.items():
+        barrier, statuses = threading.Barrier(2), []
+
+        def decide(body: dict) -> None:
+            with app.test_client() as own:
+                barrier.wait()
+                statuses.append(own.post(url, json=body, headers=operator).status_code)
+
+        threads = [threading.Thread(target=decide, args=(body,)) for body in bodies]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(statuses) == [200, 409], name

@@ -14,7 +14,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 from marshmallow.validate import Email
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from registry.errors import Conflict, InvalidInput, NotFound
@@ -158,9 +158,12 @@ def listing(session: Session, ctx: Context, *, status: str | None = "pending", v
 
 
 def decide(session: Session, proposal_id: uuid.UUID, accept: bool, reason: str | None,
-           ctx: Context) -> VenueProposal:
+           ctx: Context, confirm_stale: bool = False) -> VenueProposal:
     """Accept a proposal (applied as a new revision of the venue: journal, held qualifications re-evaluated) or
-    refuse it (a reason is required: the manager reads it)."""
+    refuse it (a reason is required: the manager reads it). A proposal made on a revision of the venue that has
+    changed since is accepted only with ``confirm_stale``: otherwise ``Conflict`` names, field by field, the
+    venue's value now and the proposed one. The decision is a conditional write on the proposal still pending:
+    of two concurrent decisions, one wins, the other gets ``Conflict``."""
     reason = (reason or "").strip() or None
     proposal = session.scalar(select(VenueProposal).where(VenueProposal.id == proposal_id))
     if proposal is None:
@@ -170,11 +173,23 @@ def decide(session: Session, proposal_id: uuid.UUID, accept: bool, reason: str |
         raise Conflict(f"Cette proposition est déjà {STATUSES[proposal.status]}.")
     if not accept and not reason:
         raise InvalidInput.on("reason", "Dites au gestionnaire pourquoi sa proposition est refusée.")
-    proposal.status = "accepted" if accept else "refused"
-    proposal.decided_by, proposal.decided_at, proposal.reason = ctx.actor, utcnow(), reason
-    journal.record(session, ctx.actor, f"proposal.{proposal.status}", "venue", venue.id, venue.pk,
+    if accept and venue.revision != proposal.base_revision and not confirm_stale:
+        raise Conflict(f"Le lieu a changé depuis la proposition (révision {proposal.base_revision}, maintenant "
+                       f"{venue.revision}) : relisez chaque champ, puis confirmez.", {
+                           name: [f"maintenant : {journal.jsonable(getattr(venue, name, None))!r} ; proposé : "
+                                  f"{value!r}"] for name, value in proposal.changes.items()})
+    status = "accepted" if accept else "refused"
+    decided = session.execute(
+        update(VenueProposal).where(VenueProposal.pk == proposal.pk, VenueProposal.status == "pending")
+        .values(status=status, decided_by=ctx.actor, decided_at=utcnow(), reason=reason)
+        .execution_options(synchronize_session=False)).rowcount
+    if decided != 1:
+        session.rollback()
+        raise Conflict("Une autre décision vient d'être prise sur cette proposition.")
+    journal.record(session, ctx.actor, f"proposal.{status}", "venue", venue.id, venue.pk,
                    before={"status": "pending"}, after={"proposal": str(proposal.id), "reason": reason})
     if accept:  # one transaction: the decision and the new revision (or neither, on a conflict)
         venues.update(session, venue.id, dict(proposal.changes), venue.revision, ctx)
     session.commit()
+    session.refresh(proposal)
     return proposal

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from registry.errors import Conflict, InvalidInput, NotFound
@@ -60,8 +60,15 @@ def resolve(session: Session, report_id: uuid.UUID, outcome: str, note: str | No
     venue = lookup.venue_by_id(session, report.venue.id, ctx.scope)
     if report.status != "open":
         raise Conflict(f"Ce signalement est déjà {STATUSES[report.status]}.")
-    report.status, report.resolution, report.resolved_by, report.resolved_at = outcome, note, ctx.actor, utcnow()
+    resolved = session.execute(  # conditional on the report still open: of two decisions at once, one wins
+        update(VenueReport).where(VenueReport.pk == report.pk, VenueReport.status == "open")
+        .values(status=outcome, resolution=note, resolved_by=ctx.actor, resolved_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount
+    if resolved != 1:
+        session.rollback()
+        raise Conflict("Une autre décision vient d'être prise sur ce signalement.")
     journal.record(session, ctx.actor, f"report.{outcome}", "venue", venue.id, venue.pk,
                    before={"status": "open"}, after={"report": str(report.id), "status": outcome, "reason": note})
     session.commit()
+    session.refresh(report)
     return report

@@ -55,6 +55,9 @@ class ProposalDecisionSchema(schemas.FrenchSchema):
                                                                     "false : refuser"})
     reason = fields.String(allow_none=True, validate=validate.Length(max=2000),
                            metadata={"description": "Obligatoire pour refuser : le gestionnaire le lit"})
+    confirm_stale = fields.Boolean(load_default=False, metadata={
+        "description": "true : appliquer une proposition faite sur une révision du lieu qui a changé depuis (409 "
+                       "sinon, avec chaque champ : sa valeur maintenant et la valeur proposée)"})
 
 
 ProposalPage = schemas.page_schema(ProposalSchema, "ProposalPage")
@@ -101,7 +104,8 @@ class ProposalDecision(MethodView):
     @operator.doc(security=BEARER)
     def post(self, data: dict, proposal_id: uuid.UUID):
         """Accepter (le lieu change : nouvelle révision) ou refuser (motif obligatoire) une proposition"""
-        return managers.decide(db_session(), proposal_id, data["accept"], data.get("reason"), service_context())
+        return managers.decide(db_session(), proposal_id, data["accept"], data.get("reason"), service_context(),
+                               data["confirm_stale"])
 
 
 class FreshnessArgs(schemas.FrenchSchema):

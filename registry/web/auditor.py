@@ -291,7 +291,7 @@ def invite_manager(venue_id: uuid.UUID):
 def decide_proposal(venue_id: uuid.UUID, proposal_id: uuid.UUID):
     """Accept a manager's proposal (a new revision of the venue) or refuse it, saying why."""
     proposal = managers.decide(db_session(), proposal_id, request.form.get("decision") == "accept",
-                               request.form.get("reason"), page_context())
+                               request.form.get("reason"), page_context(), request.form.get("confirm_stale") == "1")
     flash(f"Proposition {managers.STATUSES[proposal.status]}.", "gestion")
     return redirect(url_for("auditor.venue", venue_id=venue_id, jeu=request.form.get("jeu") or None,
                             _anchor="gestion-enregistree"))
