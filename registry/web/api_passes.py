@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from flask import Response, current_app, request, stream_with_context
+from flask import Response, current_app, jsonify, request, stream_with_context
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
@@ -16,9 +16,9 @@ from registry.models import Venue
 from registry.services import lookup
 from registry.services.passes import codes, distribution, issuing, programmes, redemption, signals, statements
 from registry.services.passes.days import parse_month
-from registry.services.table_formats import to_csv
 from registry.standard import VOCABULARIES
 from registry.web.api_base import Blueprint
+from registry.web.pass_documents import statement_csv
 from registry.web.auth import BEARER, WRITE_ROLES, current_token, require_role
 from registry.web.context import db_session, service_context
 
@@ -524,12 +524,12 @@ class Cancellation(MethodView):
 
 @venue_side.route("/passes/services")
 class Services(MethodView):
-    @venue_side.doc(security=BEARER)
-    @venue_side.response(200, fields.List(fields.String()))
+    @venue_side.doc(security=BEARER, responses={"200": {"description": "Les services payables en pass", "content": {
+        "application/json": {"schema": {"type": "array", "items": {"type": "string"}}}}}})
     @require_role(*VENUE_ROLES)
     def get(self):
         """Le catalogue des services payables en pass"""
-        return list(services_catalogue())
+        return jsonify(list(services_catalogue()))  # a bare list: no marshmallow schema dumps one (it was a 500)
 
 
 def _own_venue(venue_id: uuid.UUID) -> Venue:
@@ -572,10 +572,7 @@ class StatementCsv(MethodView):
     def get(self, statement_id: uuid.UUID):
         """Un relevé en CSV (une ligne par programme)"""
         found = statements.get(db_session(), statement_id, service_context().venue_pk)
-        rows = [{"lieu": found.venue.nom, "mois": found.statement.month.strftime("%Y-%m"), "programme": line.programme,
-                 "commanditaire": line.commanditaire, "valeur_pass": euros(line.face_value_cents),
-                 "pass": line.passes, "montant": euros(line.amount_cents)} for line in found.lines]
-        body = to_csv(rows, ["lieu", "mois", "programme", "commanditaire", "valeur_pass", "pass", "montant"])
+        body = statement_csv(found)
         return Response(body, mimetype="text/csv", headers={
             "Content-Disposition": f'attachment; filename="releve-{found.statement.month:%Y-%m}.csv"'})
 
