@@ -11,6 +11,7 @@ from registry.services import tokens
 
 ROLES = ("anonyme", "territoire", "operateur", "operateur_dans", "operateur_hors", "admin")
 D = "<venue>"  # a published, qualified venue in Rodez (Aveyron, département 12)
+NONE = "00000000-0000-4000-8000-000000000000"
 
 #: (method, URL, body) → the status of each caller, in the order of ROLES. 401: no token; 403: a token whose role
 #: or territory does not allow it. Public reads answer everyone.
@@ -75,6 +76,34 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
                                                                                           404),
     # operateur_hors: the file's venue lies outside its territory, so every row is rejected (422).
     ("POST", "/api/v1/operator/imports"): (401, 403, 200, 200, 422, 200),
+    # The pass. <programme>: a programme for the Aveyron, none of its booklets issued (each allowed caller
+    # issues one). Programmes are not limited to an operator's territories; a venue's records are.
+    ("GET", "/api/v1/operator/programmes"): (401, 403, 200, 200, 200, 200),
+    ("POST", "/api/v1/operator/programmes"): (401, 403, 201, 201, 201, 201),
+    ("GET", "/api/v1/operator/programmes/<programme>"): (401, 403, 200, 200, 200, 200),
+    ("POST", "/api/v1/operator/programmes/<programme>/issues"): (401, 403, 201, 201, 201, 201),
+    ("GET", "/api/v1/operator/programmes/<programme>/codes.csv"): (401, 403, 200, 200, 200, 200),
+    ("GET", "/api/v1/operator/programmes/<programme>/prescribers"): (401, 403, 200, 200, 200, 200),
+    ("POST", "/api/v1/operator/programmes/<programme>/prescribers"): (401, 403, 201, 201, 201, 201),
+    # allowed; no such prescriber, booklet, statement, redemption or code
+    ("POST", f"/api/v1/operator/programmes/<programme>/prescribers/{NONE}/booklets"): (401, 403, 404, 404, 404, 404),
+    ("POST", "/api/v1/operator/programmes/<programme>/booklets/999/hand-out"): (401, 403, 404, 404, 404, 404),
+    ("GET", "/api/v1/operator/programmes/<programme>/allocation?booklets=10"): (401, 403, 422, 422, 422, 422),
+    ("PUT", f"/api/v1/operator/programmes/<programme>/venues/{D}"): (401, 403, 200, 200, 200, 200),
+    ("GET", "/api/v1/operator/statements?month=2020-01"): (401, 403, 200, 200, 200, 200),
+    ("POST", "/api/v1/operator/statements"): (401, 403, 200, 200, 200, 200),
+    ("POST", f"/api/v1/operator/statements/{NONE}/payment"): (401, 403, 404, 404, 404, 404),
+    ("GET", "/api/v1/operator/pass-signals?first=2026-11-01&last=2026-11-30"): (401, 403, 200, 200, 200, 200),
+    ("GET", "/api/v1/passes/services"): (401, 403, 200, 200, 200, 200),
+    ("POST", "/api/v1/passes/checks"): (401, 403, 404, 404, 403, 404),
+    ("POST", "/api/v1/passes/redemptions"): (401, 403, 404, 404, 403, 404),
+    ("POST", f"/api/v1/passes/redemptions/{NONE}/cancellation"): (401, 403, 404, 404, 404, 404),
+    ("GET", f"/api/v1/statements/{NONE}.csv"): (401, 403, 404, 404, 404, 404),
+    ("GET", f"/api/v1/venues/{D}/redemptions"): (401, 403, 200, 200, 403, 200),
+    ("GET", f"/api/v1/venues/{D}/statements"): (401, 403, 200, 200, 403, 200),
+    ("PUT", f"/api/v1/venues/{D}/bank-account"): (401, 403, 200, 200, 403, 200),
+    ("GET", f"/api/v1/venues/{D}/bank-account"): (401, 403, 404, 404, 403, 404),  # allowed; none recorded
+    ("POST", "/api/v1/passes/where"): (404, 404, 404, 404, 404, 404),  # anyone; an unknown code
 }
 
 
@@ -119,10 +148,39 @@ def body_for(method: str, url: str, client, headers) -> dict:
     if url.endswith("/imports"):
         csv = b"id,nom,commune,code_postal,code_insee,adresse,date_maj\nm1,Lieu,Rodez,12000,12202,1 rue A,2024-01-01\n"
         return {"data": {"file": (io.BytesIO(csv), "lieux.csv")}, "content_type": "multipart/form-data"}
+    if "/api/v1/operator/programmes" in url or "/passes/" in url or url.endswith(("/statements", "/bank-account",
+                                                                                  "/payment")):
+        return pass_body(method, url)
     if method == "PATCH":
         etag = client.get(url, headers=headers).headers.get("ETag", '"1"')
         return {"json": {"presentation_resume": "Vérifié"}, "headers": {"If-Match": etag}}
     return {}
+
+
+def pass_body(method: str, url: str) -> dict:
+    """A valid body for the pass's writes."""
+    if method == "GET":
+        return {}
+    venue = url.split("/venues/")[1].split("/")[0] if "/venues/" in url else None
+    if url.endswith("/operator/programmes"):
+        return {"json": PROGRAMME}
+    bodies = {"/issues": {"booklets": 1}, "/prescribers": {"name": "CCAS de Rodez", "commune_code": "12202"},
+              "/booklets": {"first": 1, "last": 1}, "/hand-out": {"commune_code": "12202", "target_public": True},
+              "/statements": {"month": "2020-01"}, "/payment": {"reference": "VIR-1"},
+              "/checks": {"code": "7K3M-Q9XD-2HNB-R4TC", "venue_id": VENUE_OF_CHECKS},
+              "/redemptions": {"code": "7K3M-Q9XD-2HNB-R4TC", "venue_id": VENUE_OF_CHECKS,
+                               "service": "Maîtrise des outils numériques du quotidien", "duration_minutes": 60},
+              "/cancellation": {"reason": "Contrôle de la matrice"}, "/where": {"code": "7K3M-Q9XD-2HNB-R4TC"},
+              "/bank-account": {"iban": "FR7630006000011234567890189", "holder": "Commune de Rodez"}}
+    if venue and url.startswith("/api/v1/operator/programmes"):
+        return {"json": {"status": "suspended", "reason": "Contrôle de la matrice"}}
+    return {"json": next(body for end, body in bodies.items() if url.endswith(end))}
+
+
+PROGRAMME = {"name": "Pass numérique Aveyron", "commanditaire_name": "Département de l'Aveyron",
+             "perimeter": ["departement:12"], "valid_from": "2026-01-01", "valid_until": "2030-12-31",
+             "face_value_cents": 1000, "passes_per_booklet": 2, "booklets_ordered": 10}
+VENUE_OF_CHECKS = "<venue>"
 
 
 def test_every_api_route_is_in_the_matrix(app):
@@ -145,6 +203,9 @@ def test_authorisation_matrix(method, url, client, callers, qualified, operator)
     evaluation = client.post(f"/api/v1/operator/venues/{venue_id}/evaluations",
                              json={"criteria_set": "pass-numerique"}, headers=operator).get_json()["id"]
     target = url.replace(D, venue_id).replace("<evaluation>", str(evaluation))
+    if "<programme>" in target:
+        made = client.post("/api/v1/operator/programmes", json=PROGRAMME, headers=operator).get_json()["id"]
+        target = target.replace("<programme>", made)
     statuses = []
     for role in ROLES:
         headers = callers[role]
@@ -152,6 +213,8 @@ def test_authorisation_matrix(method, url, client, callers, qualified, operator)
         url_now = target.replace("<report>", client.post(f"/api/v1/venues/{venue_id}/reports", json={
             "reason": "autre"}).get_json()["id"]) if "<report>" in target else target
         options = body_for(method, url_now, client, headers)
+        if isinstance(options.get("json"), dict) and options["json"].get("venue_id") == VENUE_OF_CHECKS:
+            options["json"] = {**options["json"], "venue_id": venue_id}
         response = client.open(url_now, method=method, headers={**headers, **options.pop("headers", {})}, **options)
         statuses.append(response.status_code)
         if response.status_code in (401, 403):
