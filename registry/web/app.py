@@ -89,6 +89,8 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
                    managers.manager_pages, api_passes.operator, api_passes.venue_side, pass_venue.venue_pass,
                    pass_operator.operator_pass),
                   strict=(api_reports.public, app.view_functions["pages.report_error"]))
+    # Held here: the limiter keeps itself in app.extensions only when enabled, and the views' limits hold it weakly.
+    app.extensions["registry.limiter"] = limiter
     api_passes.install_limits(app, limiter)
     pass_venue.install_limits(app, limiter)
     pass_public.install_limits(app, limiter)
