@@ -18,7 +18,8 @@ from registry.services.passes import codes, issuing, programmes, statements
 from registry.services.table_formats import Workbook, to_csv
 from registry.wording import french_number
 
-#: Booklets one PDF holds: one request's work (WeasyPrint lays out about 3 booklets of 10 passes a second here).
+#: Booklets one PDF holds: one request's work (WeasyPrint lays out two to three booklets of 10 passes a second
+#: on the development machine: about 40 seconds for 100).
 BOOKLETS_PER_PDF = 100
 PDF = "application/pdf"
 

@@ -29,8 +29,8 @@ from registry.web.pass_venue import field_errors, month_name
 from registry.wording import french_number
 
 operator_pass = Blueprint("pass_operator", __name__, url_prefix="/operateur/pass")
-#: Booklets one page's issue may create (synchronously, in the request: 10,000 booklets of 10 passes take some
-#: twenty seconds; the job queue will take the larger ones).
+#: Booklets one page's issue may create, synchronously in the request (its page streamed, a line per batch of
+#: 10,000 passes written); larger issues go through ``registry passes issue`` until the job queue takes them.
 ISSUE_LIMIT = 10_000
 PROGRAMME_SORTS = {"nom": lambda r: r["programme"].name.lower(), "commanditaire": lambda r: r["programme"]
                    .commanditaire_name.lower(), "debut": lambda r: r["programme"].valid_from,
