@@ -337,6 +337,18 @@ def test_an_operator_issues_prints_and_distributes_booklets(operator_browser, cl
     assert "Suspendu le" in text_of(operator_browser.get(venues))
 
 
+def test_an_operator_decides_only_on_venues_of_their_territories(app, session, qualified, programme):  # noqa: F811
+    rodez = qualified()
+    pid = programme()["id"]
+    paris = app.test_client()
+    assert log_in(paris, tokens.create(session, "Opérateur Paris", "operator", ["departement:75"]).secret,
+                  "/auditeur/connexion").status_code == 302
+    venues = f"/operateur/pass/programmes/{pid}/lieux"
+    assert "Médiathèque de Rodez" not in text_of(paris.get(venues))
+    assert post(paris, f"{venues}/{rodez}", {"statut": "refused", "motif": "Hors périmètre"}, venues
+                ).status_code == 403
+
+
 def qr_codes(pdf: bytes, page: int) -> set[str] | None:
     """The QR codes on a page of a PDF, decoded by zbar from poppler's image of it; ``None`` without them."""
     if not (shutil.which("pdftoppm") and shutil.which("zbarimg")):

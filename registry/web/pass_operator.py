@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from registry.errors import InvalidInput, RegistryError
 from registry.models import Programme, Territory, Venue
-from registry.services import territories
+from registry.services import lookup, territories
 from registry.services.passes import distribution, issuing, programmes, signals, statements
 from registry.services.passes.days import month_start, parse_month
 from registry.web import pass_documents
@@ -366,9 +366,11 @@ def hand_out(programme_id: uuid.UUID):
 
 
 def _venues_page(programme: Programme, status: int = 200, **values: Any):
-    day = page_context().day()
-    return _render("venues.html", status, programme=programme, rows=programmes.perimeter_venues(
-        db_session(), programme, day), decisions=programmes.DECISIONS, modes=programmes.ACCEPTANCE_MODES, **values)
+    ctx, db = page_context(), db_session()
+    rows = [(venue, decision) for venue, decision in programmes.perimeter_venues(db, programme, ctx.day())
+            if territories.in_scope(db, venue.commune_code, ctx.scope)]  # an operator's territories only
+    return _render("venues.html", status, programme=programme, rows=rows, decisions=programmes.DECISIONS,
+                   modes=programmes.ACCEPTANCE_MODES, **values)
 
 
 @operator_pass.get("/programmes/<uuid:programme_id>/lieux")
@@ -381,6 +383,7 @@ def venues_page(programme_id: uuid.UUID):
 @login_required
 def decide(programme_id: uuid.UUID, venue_id: uuid.UUID):
     programme = _programme(programme_id)
+    lookup.venue_by_id(db_session(), venue_id, page_context().scope)  # 403 outside the operator's territories
     try:
         decision = programmes.decide(db_session(), programme, venue_id, request.form.get("statut", ""),
                                      request.form.get("motif", "").strip()[:2000] or None, page_context())
