@@ -1,13 +1,18 @@
-"""The authorisation matrix: every API route × every kind of caller, with the status each must get."""
+"""The authorisation matrix: every API route × every kind of caller, with the status each must get; and the pass's
+pages × every kind of logged-in caller."""
 
 from __future__ import annotations
 
 import io
 import re
+import uuid
 
 import pytest
 
 from registry.services import tokens
+from tests.conftest import MILLAU_FRANCE_SERVICES
+from tests.test_pass_pages import issued, log_in  # noqa: F401 - a fixture
+from tests.test_passes import programme  # noqa: F401 - a fixture used by ``issued``
 
 ROLES = ("anonyme", "territoire", "operateur", "operateur_dans", "operateur_hors", "admin")
 D = "<venue>"  # a published, qualified venue in Rodez (Aveyron, département 12)
@@ -266,3 +271,51 @@ def test_every_public_read_of_the_api_grants_cors(client, qualified):
     for url in public:
         answer = client.get(url.replace(D, venue), headers={"Origin": "https://carte.example.org"})
         assert answer.headers.get("Access-Control-Allow-Origin") == "*", url
+
+
+#: The pass's pages × who asks (logged in through the auditors' login, which every token may use): anonymous, a
+#: collectivité's token, a venue's member (own venue, then another's), an operator. 302: to the login page; 403: logged in, not allowed.
+PAGE_CALLERS = ("anonyme", "territoire", "lieu", "operateur")
+PAGES: dict[str, tuple[int, ...]] = {
+    "/lieu/": (302, 403, 302, 200),
+    "/lieu/<own>/encaisser": (302, 403, 200, 200),
+    "/lieu/<own>/encaissements": (302, 403, 200, 200),
+    "/lieu/<own>/releves": (302, 403, 200, 200),
+    "/lieu/<own>/coordonnees-bancaires": (302, 403, 200, 200),
+    "/lieu/<other>/encaisser": (302, 403, 403, 200),
+    "/lieu/<other>/encaissements": (302, 403, 403, 200),
+    "/lieu/<other>/releves": (302, 403, 403, 200),
+    "/lieu/<other>/coordonnees-bancaires": (302, 403, 403, 200),
+    "/operateur/pass/": (302, 403, 403, 200),
+    "/operateur/pass/programmes/nouveau": (302, 403, 403, 200),
+    "/operateur/pass/programmes/<programme>": (302, 403, 403, 200),
+    "/operateur/pass/programmes/<programme>/prescripteurs": (302, 403, 403, 200),
+    "/operateur/pass/programmes/<programme>/lieux": (302, 403, 403, 200),
+    "/operateur/pass/programmes/<programme>/carnets.pdf?premier=1&dernier=1": (302, 403, 403, 200),
+    "/operateur/pass/releves": (302, 403, 403, 200),
+    "/operateur/pass/signaux": (302, 403, 403, 200),
+    "/ou-utiliser-mon-pass": (200, 200, 200, 200),
+}
+
+
+def test_every_pass_page_answers_each_caller_as_the_matrix_says(app, session, qualified, issued):  # noqa: F811
+    rodez, millau = qualified(), qualified(**MILLAU_FRANCE_SERVICES, publication_status="published")
+    pid, _ = issued
+    browsers = {"anonyme": app.test_client()}
+    for name, role, extra in (("territoire", "territory", {"territories": ["departement:12"]}),
+                              ("lieu", "venue", {"venue_id": uuid.UUID(rodez)}), ("operateur", "operator", {})):
+        browsers[name] = app.test_client()
+        secret = tokens.create(session, f"matrice-{name}", role, **extra).secret
+        assert log_in(browsers[name], secret, "/auditeur/connexion").status_code == 302
+    found = {}
+    for path, expected in PAGES.items():
+        url = path.replace("<own>", rodez).replace("<other>", millau).replace("<programme>", pid)
+        found[path] = tuple(browsers[c].get(url).status_code for c in PAGE_CALLERS)
+    assert found == PAGES
+    # Every page of these spaces is in the matrix (logins aside; a statement's downloads: in the tests above).
+    rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith(("/lieu/", "/operateur/"))
+             and "GET" in r.methods and "connexion" not in r.rule and ".<any" not in r.rule}
+    for rule in rules:
+        pattern = "^" + "".join("[^/]+" if part.startswith("<") else re.escape(part)
+                                for part in re.split(r"(<[^>]+>)", rule)) + "$"
+        assert any(re.match(pattern, path.split("?")[0]) for path in PAGES), rule

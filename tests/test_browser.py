@@ -288,6 +288,7 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
         operator = tokens.create(session, "Auditrice", "operator").secret
         collectivite = tokens.create(session, "CD12", "territory", ["departement:12"]).secret
     venue = app.test_client().get("/api/v1/venues?per_page=1").get_json()["features"][0]["id"]
+    programme = _programme_with_a_booklet(app, operator)
     public = ["/", "/carte", "/plan-du-site", "/accessibilite", "/mentions-legales", "/donnees-personnelles",
               "/une-page-absente", "/auditeur/", "/couverture/", f"/lieux/{venue}", "/carte/integrer",
               "/carte/integree?territory=departement:12", "/fiche?lieu=Rodez", "/ogc/?f=html",
@@ -296,7 +297,8 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
               "/simulateur?regle=aap-2020&collectivite_amount=100000&engineering_amount=20000&calculer=1",
               "/simulateur?regle=aap-2019&territoire=Aveyron&poverty_rate=16&budget=436000&target_public=oui"
               "&calculer=1", "/simulateur?regle=aap-2019&population=beaucoup&calculer=1",
-              "/simulateur?regle=aap-2020&territoire=Saint-G"]
+              "/simulateur?regle=aap-2020&territoire=Saint-G", "/ou-utiliser-mon-pass",
+              f"/ou-utiliser-mon-pass?programme={programme}&commune=Rodez", "/lieu/connexion"]
     found: dict[str, object] = {}
     for width in (1280, 390):
         browser.set_window_size(width, 900)
@@ -309,7 +311,11 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
         campaign = app.test_client().post("/api/v1/operator/campaigns", json={"territory": "departement:12"},
                                           headers={"Authorization": f"Bearer {operator}"}).get_json()["id"]
         for path in ("/auditeur/", f"/auditeur/lieux/{venue}", "/auditeur/fraicheur?territoire=Aveyron",
-                     f"/auditeur/campagnes/{campaign}"):
+                     f"/auditeur/campagnes/{campaign}", "/operateur/pass/", "/operateur/pass/programmes/nouveau",
+                     f"/operateur/pass/programmes/{programme}", f"/operateur/pass/programmes/{programme}/prescripteurs",
+                     f"/operateur/pass/programmes/{programme}/lieux", "/operateur/pass/releves",
+                     "/operateur/pass/signaux", "/lieu/?q=Rodez", f"/lieu/{venue}/encaisser",
+                     f"/lieu/{venue}/encaissements", f"/lieu/{venue}/releves", f"/lieu/{venue}/coordonnees-bancaires"):
             browser.get(base + path)
             found[f"{path} @{width}"] = layout(browser)
         browser.delete_all_cookies()
@@ -328,6 +334,82 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
         browser.delete_all_cookies()
     problems = {page: result for page, result in found.items() if result[0] or result[1] > 0 or result[2]}
     assert problems == {}, problems
+
+
+def _programme_with_a_booklet(app, operator_secret: str) -> str:
+    """A current programme for the Aveyron with one booklet of 10 passes issued; its id."""
+    from datetime import date, timedelta
+
+    client, headers = app.test_client(), {"Authorization": f"Bearer {operator_secret}"}
+    made = client.post("/api/v1/operator/programmes", headers=headers, json={
+        "name": "Pass numérique Aveyron 2026", "commanditaire_name": "Département de l'Aveyron",
+        "perimeter": ["departement:12"], "valid_from": (date.today() - timedelta(days=30)).isoformat(),
+        "valid_until": (date.today() + timedelta(days=300)).isoformat(), "tolerance_days": 31,
+        "face_value_cents": 1000, "passes_per_booklet": 10, "booklets_ordered": 10}).get_json()
+    client.post(f"/api/v1/operator/programmes/{made['id']}/issues", json={"booklets": 1}, headers=headers)
+    return made["id"]
+
+
+@pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
+def test_a_venue_member_redeems_a_pass_by_keyboard_on_a_phone(live_server, browser, tmp_path):
+    """On a 390 px wide phone, by keyboard: a venue's member logs in, types a pass's code, reads « valable »,
+    redeems it for a service, finds it in « Mes encaissements »; the same code again is refused, in French. Every
+    page of the way passes axe and fits the phone."""
+    import uuid
+
+    from tests.conftest import qualify
+
+    app, base = live_server
+    with app.extensions["registry.db"].session() as session:
+        operator = tokens.create(session, "Opératrice", "operator").secret
+    client, headers = app.test_client(), {"Authorization": f"Bearer {operator}"}
+    venue = client.post("/api/v1/operator/venues", headers=headers, json={
+        **RODEZ_MEDIATHEQUE, "modalites_accompagnement": ["Accompagnement individuel"],
+        "modalites_acces": ["Se présenter"], "publication_status": "published"}).get_json()["id"]
+    qualify(client, headers, venue)
+    programme = _programme_with_a_booklet(app, operator)
+    code = client.get(f"/api/v1/operator/programmes/{programme}/codes.csv", headers=headers).get_data(
+        as_text=True).splitlines()[1].split(",")[2]
+    with app.extensions["registry.db"].session() as session:
+        member = tokens.create(session, "Accueil médiathèque", "venue", venue_id=uuid.UUID(venue)).secret
+
+    browser.set_window_size(390, 844)
+    browser.get(f"{base}/lieu/")
+    assert heading_shows(browser, "Connexion à l'espace des lieux")
+    assert browser.switch_to.active_element.get_attribute("id") == "jeton"
+    browser.switch_to.active_element.send_keys(member, Keys.ENTER)
+    assert heading_shows(browser, "Encaisser un pass")
+    checks = {"encaisser": layout(browser)}
+    field = browser.find_element(By.ID, "code")
+    browser.execute_script("arguments[0].focus()", field)
+    browser.switch_to.active_element.send_keys(code.lower().replace("-", " "), Keys.ENTER)
+    verdict = WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "verdict"))
+    assert "Pass valable" in verdict.text and "Pass valable ici aujourd'hui : 10,00 €" in verdict.text
+    WebDriverWait(browser, 5).until(lambda d: d.switch_to.active_element == verdict)  # focused, read out
+    checks["valable"] = layout(browser)
+    browser.find_element(By.ID, "service").send_keys("Maîtrise des outils")  # typing selects the option
+    browser.find_element(By.ID, "duree").send_keys("1 h 30")
+    press_enter_on(browser, "#encaisser button[type=submit]")
+    assert message_shows(browser, "Pass encaissé le")
+
+    press_enter_on(browser, "nav[aria-label='Pages du lieu'] a[href$='/encaissements']")
+    assert heading_shows(browser, "Mes encaissements")
+    table = browser.find_element(By.ID, "encaissements").text
+    assert "Maîtrise des outils numériques du quotidien" in table and "1 h 30" in table and "10,00 €" in table
+    assert "1 pass encaissé ce mois-ci, soit 10,00 €" in browser.find_element(By.ID, "synthese").text
+    checks["encaissements"] = layout(browser)
+
+    press_enter_on(browser, "nav[aria-label='Pages du lieu'] a[href$='/encaisser']")
+    browser.find_element(By.ID, "code").send_keys(code, Keys.ENTER)
+    refused = WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "verdict"))
+    assert "Pass refusé" in refused.text and "Ce pass a déjà été utilisé le" in refused.text and "dans ce lieu" \
+        in refused.text
+    assert "déjà été utilisé" in browser.find_element(By.ID, "code-erreur").text  # beside the field too
+    assert browser.find_element(By.ID, "code").get_attribute("aria-invalid") == "true"
+    assert not browser.find_elements(By.ID, "encaisser")  # nothing to redeem
+    checks["refus"] = layout(browser)
+    browser.save_screenshot(str(tmp_path / "encaisser.png"))
+    assert {page: found for page, found in checks.items() if found[0] or found[1] > 0 or found[2]} == {}
 
 
 @pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)

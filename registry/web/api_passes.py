@@ -17,10 +17,10 @@ from registry.models import Venue
 from registry.services import jobs, lookup
 from registry.services.passes import codes, distribution, issuing, programmes, redemption, signals, statements
 from registry.services.passes.days import parse_month
-from registry.services.table_formats import to_csv
 from registry.standard import VOCABULARIES
 from registry.web import api_jobs
 from registry.web.api_base import Blueprint, json_response
+from registry.web.pass_documents import statement_csv
 from registry.web.auth import BEARER, WRITE_ROLES, current_token, require_role
 from registry.web.context import db_session, service_context
 
@@ -614,10 +614,7 @@ class StatementCsv(MethodView):
         """Un relevé en CSV (une ligne par programme)"""
         ctx = service_context()
         found = statements.get(db_session(), statement_id, ctx.venue_pk, ctx.scope)
-        rows = [{"lieu": found.venue.nom, "mois": found.statement.month.strftime("%Y-%m"), "programme": line.programme,
-                 "commanditaire": line.commanditaire, "valeur_pass": euros(line.face_value_cents),
-                 "pass": line.passes, "montant": euros(line.amount_cents)} for line in found.lines]
-        body = to_csv(rows, ["lieu", "mois", "programme", "commanditaire", "valeur_pass", "pass", "montant"])
+        body = statement_csv(found)
         return Response(body, mimetype="text/csv", headers={
             "Content-Disposition": f'attachment; filename="releve-{found.statement.month:%Y-%m}.csv"'})
 

@@ -24,7 +24,7 @@ from registry.services.criteria import build_catalogue
 from registry.services.funding import build_funding_catalogue
 from registry.web import (api_coverage, api_criteria, api_exchange, api_funding, api_jobs, api_managers, api_passes,
                           api_qualifications, api_reports, api_search, api_territories, api_venues, auditor,
-                          collectivites, managers, ogc, pages, simulator)
+                          collectivites, managers, ogc, pages, pass_operator, pass_public, pass_venue, simulator)
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
 from registry.web.layout import init_layout
@@ -77,6 +77,9 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     app.register_blueprint(collectivites.collectivites)
     app.register_blueprint(managers.manager_pages)
     app.register_blueprint(simulator.simulator)
+    app.register_blueprint(pass_venue.venue_pass)
+    app.register_blueprint(pass_operator.operator_pass)
+    app.register_blueprint(pass_public.public_pass)
     for blueprints in pm.hook.registry_blueprints():
         for blueprint in blueprints or []:
             app.register_blueprint(blueprint)
@@ -86,12 +89,17 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     public_pages = (collectivites.collectivites,) if app.config["PUBLIC_COVERAGE"] else ()
     limiter = init_security(
         app, (api_search.blp, ogc.blp, api_territories.blp, api_criteria.public, api_funding.blp, pages.pages,
-              simulator.simulator, *public_pages),
+              simulator.simulator, pass_public.public_pass, *public_pages),
         (api_venues.operator, api_criteria.operator, api_qualifications.blp, api_coverage.blp, api_exchange.blp,
          api_reports.operator, api_managers.operator, api_jobs.blp, auditor.auditor, collectivites.collectivites,
-         managers.manager_pages, api_passes.operator, api_passes.venue_side, api_passes.codes_side),
+         managers.manager_pages, api_passes.operator, api_passes.venue_side, api_passes.codes_side,
+         pass_venue.venue_pass, pass_operator.operator_pass),
         strict=(api_reports.public, app.view_functions["pages.report_error"]))
+    # Held here: the limiter keeps itself in app.extensions only when enabled, and the views' limits hold it weakly.
+    app.extensions["registry.limiter"] = limiter
     api_passes.install_limits(limiter, app.config)
+    pass_venue.install_limits(app, limiter)
+    pass_public.install_limits(app, limiter)
     _errors_as_problem_json(api)
     register_error_handlers(app)
     app.after_request(_cache_public_reads)

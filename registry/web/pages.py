@@ -18,6 +18,7 @@ from registry import hours, standard
 from registry.db import load_json
 from registry.errors import InvalidInput
 from registry.services import qualifications, reports, search, territories
+from registry.services.passes import programmes
 from registry.web.context import absolute_url, db_session, plugins, read_session, service_context
 from registry.web.security import content_security_policy
 
@@ -124,7 +125,9 @@ def venue_page(venue_id):
     return render_template("venue.html", venue=venue, hours_text=hours.describe(venue.horaires),
                            status=hours.status(hours.effective(venue.horaires, venue.closures), now),
                            closures=hours.closure_notices(venue.closures, now.date()), point=search.drawn_point(venue),
-                           sets=ctx.catalogue.sets, reasons=reports.REASONS)
+                           sets=ctx.catalogue.sets, reasons=reports.REASONS,
+                           accepted_programmes=programmes.accepted_by(session, venue.pk, ctx.day()),
+                           last_valid_day=programmes.last_valid_day)
 
 
 @pages.post("/lieux/<uuid:venue_id>/signaler")

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from registry.errors import Conflict, InvalidInput, NotFound
@@ -141,3 +141,29 @@ def propose_allocation(session: Session, programme: Programme, booklets: int, fi
     for i in sorted(range(len(people)), key=lambda i: exact[i] - shares[i], reverse=True)[:rest - sum(shares)]:
         shares[i] += 1
     return [Share(str(p.id), p.name, w, fixed + s) for p, w, s in zip(people, weights, shares)]
+
+
+@dataclass(frozen=True)
+class BookletCounts:
+    """How many of a programme's booklets were issued, given to prescribers and handed to beneficiaries."""
+
+    issued: int
+    given: int
+    handed_out: int
+    target_public: int
+
+
+def booklet_counts(session: Session, programme: Programme) -> BookletCounts:
+    """The programme's booklets issued, given, handed out (and of those, to the target publics), in one query."""
+    row = session.execute(select(func.count(), func.count(Booklet.prescriber_pk), func.count(Booklet.handed_out_on),
+                                 func.coalesce(func.sum(case((Booklet.target_public.is_(True), 1), else_=0)), 0))
+                          .where(Booklet.programme_pk == programme.pk)).one()
+    return BookletCounts(*(int(x or 0) for x in row))
+
+
+def given_per_prescriber(session: Session, programme: Programme) -> dict[int, tuple[int, int]]:
+    """Per prescriber (primary key): booklets given to it and booklets it handed out."""
+    rows = session.execute(select(Booklet.prescriber_pk, func.count(), func.count(Booklet.handed_out_on))
+                           .where(Booklet.programme_pk == programme.pk, Booklet.prescriber_pk.is_not(None))
+                           .group_by(Booklet.prescriber_pk)).all()
+    return {pk: (given, handed) for pk, given, handed in rows}

@@ -268,3 +268,28 @@ def accepting_venues(session: Session, programme: Programme, day: date, latitude
                                                               venue["latitude"])))
         venues.sort(key=lambda v: (v["distance_m"] is None, v["distance_m"] or 0, v["nom"]))
     return venues[:limit]
+
+
+def current(session: Session, day: date) -> list[Programme]:
+    """The programmes whose passes are accepted on ``day`` (validity and tolerance), by name."""
+    return sorted((p for p in all_programmes(session) if valid_on(p, day)), key=lambda p: (p.name, p.pk))
+
+
+def accepted_by(session: Session, venue_pk: int, day: date) -> list[Programme]:
+    """The current programmes (on ``day``) whose passes the venue accepts that day, by name."""
+    return [p for p in current(session, day)
+            if session.scalar(select(Venue.pk).where(Venue.pk == venue_pk, accepting(session, p, day)))]
+
+
+def perimeter_venues(session: Session, programme: Programme, day: date,
+                     limit: int = 1_000) -> list[tuple[Venue, ProgrammeVenue | None]]:
+    """The venues holding the label on ``day`` inside the programme's perimeter, or with a decision of the
+    commanditaire, each with that decision (``None`` when there is none), by name; ``limit`` at most."""
+    holds, inside, _ = acceptance_flags(session, programme, day)
+    decided = exists(select(literal(1)).where(ProgrammeVenue.programme_pk == programme.pk,
+                                              ProgrammeVenue.venue_pk == Venue.pk))
+    venues = list(session.scalars(select(Venue).where((holds & inside) | decided)
+                                  .order_by(Venue.nom, Venue.pk).limit(limit)))
+    decisions = {d.venue_pk: d for d in session.scalars(select(ProgrammeVenue).where(
+        ProgrammeVenue.programme_pk == programme.pk, ProgrammeVenue.venue_pk.in_([v.pk for v in venues])))}
+    return [(v, decisions.get(v.pk)) for v in venues]

@@ -171,3 +171,14 @@ def redemptions_of(session: Session, venue_pk: int, month: date | None = None) -
     if month is not None:
         statement = statement.where(Redemption.redeemed_on >= month, Redemption.redeemed_on < next_month(month))
     return [(r, p) for r, p in session.execute(statement.limit(5_000))]
+
+
+def months_of(session: Session, venue_pk: int) -> list[tuple[date, int, int]]:
+    """The months a venue redeemed passes in, the latest first: ``(first day, redemptions standing, cancelled)``."""
+    rows = session.execute(select(Redemption.redeemed_on, Redemption.cancelled_at.is_(None))
+                           .where(Redemption.venue_pk == venue_pk)).all()
+    months: dict[date, list[int]] = {}
+    for day, live in rows:
+        counts = months.setdefault(day.replace(day=1), [0, 0])
+        counts[0 if live else 1] += 1
+    return [(month, live, cancelled) for month, (live, cancelled) in sorted(months.items(), reverse=True)]
