@@ -172,7 +172,7 @@ def decide(session: Session, programme: Programme, venue_id: uuid.UUID, status: 
         raise InvalidInput.on("status", "accepted, refused ou suspended attendu.")
     if status != "accepted" and not (reason or "").strip():
         raise InvalidInput.on("reason", "Motif obligatoire pour refuser ou suspendre un lieu.")
-    venue = lookup.venue_by_id(session, venue_id)
+    venue = lookup.venue_by_id(session, venue_id, ctx.scope)
     decision = session.get(ProgrammeVenue, (programme.pk, venue.pk))
     before = {"status": decision.status} if decision else None
     if decision is None:
