@@ -222,6 +222,7 @@ class Input:
     def _sheet_rows(self) -> Iterator[list[Any]]:
         from python_calamine import CalamineError, CalamineWorkbook
 
+        check_spreadsheet_bounds(self.path)
         try:
             workbook = CalamineWorkbook.from_path(str(self.path))
             yield from workbook.get_sheet_by_index(0).iter_rows()
@@ -249,6 +250,55 @@ def _is_spreadsheet(path: Path, filename: str) -> bool:
     with path.open("rb") as stream:
         head = stream.read(8)
     return head.startswith(b"\xd0\xcf\x11\xe0") or (head.startswith(b"PK\x03\x04") and _zip_is_spreadsheet(path))
+
+
+#: What a spreadsheet may hold before it is read: its reader lays a sheet out as a dense table, so one cell at
+#: ``XFD1048576`` in a 2 KB file asked for 512 GB, and its members' unpacked size bounds the reading's memory.
+MAX_SHEET_ROWS = 200_000
+MAX_SHEET_COLUMNS = 1_000
+MAX_UNPACKED_BYTES = 300 * 1024 * 1024
+_CELL_REFERENCE = re.compile(rb'<c[^>]*? r="([A-Z]{1,3})([0-9]{1,7})"')
+_DIMENSION = re.compile(rb'<dimension ref="[A-Z]{1,3}[0-9]{1,7}:([A-Z]{1,3})([0-9]{1,7})"')
+
+
+def check_spreadsheet_bounds(path: Path) -> None:
+    """Refuse (``ValueError``, in French) a spreadsheet whose unpacked size or sheets' extent (the cells an Excel
+    file places, read from its XML without laying them out) exceed what an import reads."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return  # an old binary Excel file (OLE): bounded by the upload's size
+    with zipfile.ZipFile(path) as archive:
+        unpacked = sum(member.file_size for member in archive.infolist())
+        if unpacked > MAX_UNPACKED_BYTES:
+            raise ValueError(f"tableur trop grand : {unpacked // 1024 // 1024} Mo une fois décompressé "
+                             f"({MAX_UNPACKED_BYTES // 1024 // 1024} Mo au plus)")
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                _check_sheet_extent(archive, name)
+
+
+def _check_sheet_extent(archive, name: str) -> None:
+    rows = columns = 0
+    tail = b""
+    with archive.open(name) as stream:
+        while chunk := stream.read(1 << 20):
+            text = tail + chunk
+            for letters, number in (*_DIMENSION.findall(text), *_CELL_REFERENCE.findall(text)):
+                columns = max(columns, _column_number(letters))
+                rows = max(rows, int(number))
+            if rows > MAX_SHEET_ROWS or columns > MAX_SHEET_COLUMNS:
+                raise ValueError(f"tableur trop étendu : sa feuille va jusqu'à la ligne {rows} et la colonne "
+                                 f"{columns} ({MAX_SHEET_ROWS:,} lignes et {MAX_SHEET_COLUMNS:,} colonnes au plus)"
+                                 .replace(",", "\u202f"))
+            tail = text[-64:]
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
 
 
 def _zip_is_spreadsheet(path: Path) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 
 import pytest
 from pyproj import Transformer
@@ -514,3 +515,26 @@ def test_france_services_hours_comments_give_osm_hours_or_none(do_import, sessio
     assert venue(session, "900").horaires == hours
     said = [message for _, field, message in events(report) if field == "commentaire_horaires"]
     assert said and (("lu : " + hours) in said[0] if hours else "non repris" in said[0])
+
+
+def test_a_spreadsheet_reaching_its_last_cell_is_refused_before_it_is_read(sqlite_url, tmp_path):
+    """One cell at XFD1048576 in a 5 KB file made the spreadsheet reader ask for 512 GB and abort the process:
+    the import, run in a child process so that a regression cannot take the suite down, must end with a message
+    naming the file, quickly."""
+    import subprocess
+    import sys
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet["A1"], sheet["B1"], sheet["A2"], sheet["XFD1048576"] = "nom", "commune", "Lieu", "x"
+    path = tmp_path / "immense.xlsx"
+    workbook.save(path)
+    assert path.stat().st_size < 10_000
+    done = subprocess.run([sys.executable, "-c", "from registry.cli import main; main()", "import", str(path)],
+                          env={**os.environ, "REGISTRY_DATABASE_URL": sqlite_url}, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1, (done.returncode, done.stderr[-2000:])
+    assert "immense.xlsx" in done.stderr and "tableur trop étendu" in done.stderr
+    assert "Traceback" not in done.stderr
