@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_URL": "",  # e.g. smtp://127.0.0.1:25 or smtp+starttls://user:password@host:587: invitations by e-mail
     "MAIL_FROM": "registre-pass-numerique@localhost",  # the sender of the registry's messages
     "MANAGER_SESSION_DAYS": 30,
+    "MANAGER_INVITATION_DAYS": 14,  # how long an invitation's link can be used
     "FRESHNESS_MONTHS": 12,  # a venue is due for an update this long after its date_maj (a criteria set may say less)  # how long a venue manager's invitation keeps its session open
     "BAN_URL": "",  # e.g. https://api-adresse.data.gouv.fr/search/ : enables the BAN geocoding plugin
     "PAGE_SIZE": 20,

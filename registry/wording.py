@@ -34,6 +34,7 @@ VENUE_VERBS = {"venue.created": "a créé le lieu", "venue.updated": "a modifié
                "venue.merged": "a fusionné ce lieu dans un autre", "venue.absorbed": "a fusionné un doublon dans ce lieu",
                "venue.duplicate_dismissed": "a écarté un doublon supposé",
                "manager.invited": "a invité le gestionnaire du lieu",
+               "manager.revoked": "a retiré l'accès d'un gestionnaire du lieu",
                "proposal.submitted": "a proposé des changements", "proposal.accepted": "a accepté une proposition",
                "proposal.refused": "a refusé une proposition",
                "pass.redeemed": "a encaissé un pass", "pass.redemption_cancelled": "a annulé un encaissement",

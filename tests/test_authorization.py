@@ -75,6 +75,7 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/v1/operator/reports"): (401, 403, 200, 200, 200, 200),
     ("POST", "/api/v1/operator/reports/<report>/resolution"): (401, 403, 200, 200, 403, 200),
     ("POST", f"/api/v1/operator/venues/{D}/managers"): (401, 403, 201, 201, 403, 201),
+    ("POST", f"/api/v1/operator/venues/{D}/managers/0/revocation"): (401, 403, 404, 404, 403, 404),  # no such one
     ("GET", "/api/v1/operator/proposals"): (401, 403, 200, 200, 200, 200),
     ("GET", "/api/v1/operator/freshness?territory=departement:12"): (401, 403, 200, 200, 200, 200),
     ("GET", "/api/v1/operator/campaigns"): (401, 403, 200, 200, 200, 200),

@@ -329,7 +329,10 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
         browser.delete_all_cookies()
         invitation = app.test_client().post(f"/api/v1/operator/venues/{venue}/managers", json={},
                                             headers={"Authorization": f"Bearer {operator}"}).get_json()
-        browser.get(base + urlsplit(invitation["link"]).path)  # the manager's page
+        browser.get(base + urlsplit(invitation["link"]).path)  # the invitation's page, then the manager's
+        found[f"/gestionnaire/invitation @{width}"] = layout(browser)
+        browser.find_element(By.CSS_SELECTOR, "main form button").click()
+        WebDriverWait(browser, 10).until(lambda d: urlsplit(d.current_url).path == "/gestionnaire/")
         found[f"/gestionnaire/ @{width}"] = layout(browser)
         browser.delete_all_cookies()
     problems = {page: result for page, result in found.items() if result[0] or result[1] > 0 or result[2]}
@@ -523,6 +526,8 @@ def test_a_manager_invited_by_mail_closes_the_venue_for_a_while(database_url, sm
         # The manager, in their own session, proposes the closure by keyboard.
         browser.delete_all_cookies()
         browser.get(link)
+        assert heading_shows(browser, "Gérer la fiche de « Médiathèque de Rodez »")
+        press_enter_on(browser, "main form button")
         assert heading_shows(browser, "Médiathèque de Rodez")
         for field, value in (("fermeture-du-0", date.today()), ("fermeture-au-0", until)):
             element = browser.find_element(By.ID, field)

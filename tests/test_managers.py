@@ -29,6 +29,15 @@ def invite(client, operator, venue_id, **body) -> dict:
     return response.get_json()
 
 
+def open_link(client, link: str):
+    """Open an invitation as its manager does: its page (which uses nothing), then its button (a POST)."""
+    path = urlsplit(link).path
+    page = client.get(path)
+    if page.status_code != 200:
+        return page
+    return client.post(path, data={"csrf_token": csrf(page.get_data(as_text=True))})
+
+
 def manager_form(page: str) -> dict:
     from tests.test_auditor_pages import file_form
 
@@ -53,8 +62,10 @@ def test_a_manager_invited_by_mail_proposes_a_closure_that_an_operator_accepts(m
     assert link == urlsplit(sent["link"]).path
 
     manager = mailing_app.test_client()
-    assert manager.get(link).status_code == 302
-    assert mailing_app.test_client().get(link).status_code == 404  # single use
+    scanner = mailing_app.test_client()
+    assert scanner.get(link).status_code == 200 and scanner.head(link).status_code == 200  # reading uses nothing
+    assert open_link(manager, link).status_code == 302
+    assert open_link(mailing_app.test_client(), link).status_code == 404  # single use
     page = manager.get("/gestionnaire/").get_data(as_text=True)
     assert "Médiathèque de Rodez" in page
     assert manager.get("/auditeur/").status_code == 302  # nothing else opens
@@ -91,7 +102,7 @@ def test_a_refusal_is_read_by_the_manager_and_a_failed_mail_is_said(client, oper
     failed = invite(client, operator, venue_id, email="direction@example.fr")  # no SMTP server configured
     assert not failed["mailed"] and "REGISTRY_SMTP_URL" in failed["mail_error"]
     manager = client.application.test_client()
-    manager.get(urlsplit(failed["link"]).path)
+    open_link(manager, failed["link"])
     page = manager.get("/gestionnaire/").get_data(as_text=True)
     manager.post("/gestionnaire/propositions", data={**manager_form(page), "champ-telephone": "05 65 00 00 00",
                                                      "csrf_token": csrf(page)})
@@ -107,7 +118,7 @@ def test_a_refusal_is_read_by_the_manager_and_a_failed_mail_is_said(client, oper
 def test_a_tampered_closure_is_refused_not_a_crash(client, operator, qualified):
     link = invite(client, operator, qualified())["link"]
     manager = client.application.test_client()
-    manager.get(urlsplit(link).path)
+    open_link(manager, link)
     page = manager.get("/gestionnaire/").get_data(as_text=True)
     answer = manager.post("/gestionnaire/propositions", data={**manager_form(page), "fermeture-garder": "x",
                                                               "csrf_token": csrf(page)}, follow_redirects=True)
@@ -118,7 +129,7 @@ def test_a_tampered_closure_is_refused_not_a_crash(client, operator, qualified):
 def _proposal(client, operator, venue_id: str, phone: str = "05 65 00 00 00") -> dict:
     link = invite(client, operator, venue_id)["link"]
     manager = client.application.test_client()
-    manager.get(urlsplit(link).path)
+    open_link(manager, link)
     page = manager.get("/gestionnaire/").get_data(as_text=True)
     manager.post("/gestionnaire/propositions", data={**manager_form(page), "champ-telephone": phone,
                                                      "csrf_token": csrf(page)})
@@ -170,3 +181,51 @@ def test_of_two_concurrent_decisions_on_a_proposal_or_a_report_exactly_one_wins(
         for thread in threads:
             thread.join()
         assert sorted(statuses) == [200, 409], name
+
+
+def test_an_invitation_expires_is_superseded_and_can_be_revoked(app, client, operator, qualified, session):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from registry.models import VenueManager, utcnow
+
+    venue_id = qualified()
+    first = invite(client, operator, venue_id)
+    second = invite(client, operator, venue_id)  # supersedes the unused first one
+    assert open_link(app.test_client(), first["link"]).status_code == 404
+    # An unused link expires (REGISTRY_MANAGER_INVITATION_DAYS).
+    session.execute(update(VenueManager).where(VenueManager.pk == second["manager"])
+                    .values(invited_at=utcnow() - timedelta(days=app.config["MANAGER_INVITATION_DAYS"] + 1)))
+    session.commit()
+    assert open_link(app.test_client(), second["link"]).status_code == 404
+    # Revoked, a manager's open session stops at once.
+    third = invite(client, operator, venue_id)
+    manager = app.test_client()
+    assert open_link(manager, third["link"]).status_code == 302
+    assert manager.get("/gestionnaire/").status_code == 200
+    revoked = client.post(f"/api/v1/operator/venues/{venue_id}/managers/{third['manager']}/revocation",
+                          headers=operator)
+    assert revoked.status_code == 200 and revoked.get_json()["revoked_at"]
+    assert manager.get("/gestionnaire/").status_code == 403
+
+
+def test_of_concurrent_uses_of_one_invitation_exactly_one_opens_a_session(app, client, operator, qualified):
+    import threading
+
+    link = invite(client, operator, qualified())["link"]
+    path = urlsplit(link).path
+    browsers = [app.test_client() for _ in range(6)]
+    tokens_ = [csrf(b.get(path).get_data(as_text=True)) for b in browsers]
+    barrier, statuses = threading.Barrier(6), []
+
+    def use(browser, token) -> None:
+        barrier.wait()
+        statuses.append(browser.post(path, data={"csrf_token": token}).status_code)
+
+    threads = [threading.Thread(target=use, args=pair) for pair in zip(browsers, tokens_)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [302] + [404] * 5

@@ -175,7 +175,7 @@ def campaign(run: JobRun) -> Outcome:
     campaign_id = uuid.UUID(run.params["campaign"])
     counts = freshness.send_pending(
         run.session, run.ctx, campaign_id,
-        lambda secret: run.url_for("managers.open_invitation", secret=secret),
+        lambda secret: run.url_for("managers.invitation", secret=secret),
         run.config["SMTP_URL"], run.config["MAIL_FROM"],
         progress=lambda done, total: run.progress(done, total, f"{french_number(done)} invitation(s) traitée(s) "
                                                                f"sur {french_number(total)}."),

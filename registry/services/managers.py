@@ -75,6 +75,10 @@ def create_invitation(session: Session, venue: Venue, email: str | None, ctx: Co
     flushed, not committed, not mailed."""
     email = checked_email(email)
     secret = "rgi_" + secrets.token_urlsafe(32)
+    # A new invitation supersedes the venue's unused ones: one live link at a time.
+    session.execute(update(VenueManager).where(
+        VenueManager.venue_pk == venue.pk, VenueManager.opened_at.is_(None), VenueManager.revoked_at.is_(None))
+        .values(invitation_hash=None, revoked_at=utcnow()).execution_options(synchronize_session=False))
     manager = VenueManager(venue_pk=venue.pk, email=email, invitation_hash=_hash(secret), invited_by=ctx.actor)
     session.add(manager)
     session.flush()
@@ -97,19 +101,56 @@ def invitation_text(venue: Venue, link: str) -> str:
     """The invitation's e-mail, in French."""
     return (f"Bonjour,\n\nL'opérateur du registre des lieux du Pass numérique vous invite à tenir à jour la fiche "
             f"de « {venue.nom} » ({venue.commune}) : horaires, fermetures exceptionnelles, contacts, services.\n\n"
-            f"Ouvrez ce lien (il ne sert qu'une fois) :\n{link}\n\nVos propositions seront vérifiées par "
+            f"Ouvrez ce lien (il ne sert qu'une fois, dans les jours qui viennent) :\n{link}\n\nVos propositions seront vérifiées par "
             "l'opérateur avant d'être publiées.\n")
 
 
-def open_invitation(session: Session, secret: str) -> tuple[VenueManager, str] | None:
-    """Use an invitation's link (once): the manager and a session identifier for the browser, or ``None``."""
-    manager = session.scalar(select(VenueManager).where(VenueManager.invitation_hash == _hash(secret)))
-    if manager is None or manager.revoked_at is not None:
-        return None
+def _usable(secret: str, expiry: timedelta):
+    """SQL condition: the invitation of ``secret``, unused, not revoked, sent within ``expiry``."""
+    return (VenueManager.invitation_hash == _hash(secret), VenueManager.revoked_at.is_(None),
+            VenueManager.invited_at >= utcnow() - expiry)
+
+
+def invitation_for(session: Session, secret: str, expiry: timedelta) -> VenueManager | None:
+    """The manager an invitation's link names, if it can still be used (nothing consumed: a mail scanner's or a
+    preview's GET leaves it whole)."""
+    return session.scalar(select(VenueManager).options(joinedload(VenueManager.venue))
+                          .where(*_usable(secret, expiry)))
+
+
+def open_invitation(session: Session, secret: str, expiry: timedelta) -> tuple[VenueManager, str] | None:
+    """Use an invitation's link, once (a conditional write: of two uses at once, one opens a session): the
+    manager and a session identifier for the browser, or ``None`` (unknown, used, revoked or expired)."""
     sid = secrets.token_urlsafe(32)
-    manager.invitation_hash, manager.session_hash, manager.opened_at = None, _hash(sid), utcnow()
+    manager = invitation_for(session, secret, expiry)
+    if manager is None:
+        return None
+    opened = session.execute(update(VenueManager).where(VenueManager.pk == manager.pk, *_usable(secret, expiry))
+                             .values(invitation_hash=None, session_hash=_hash(sid), opened_at=utcnow())
+                             .execution_options(synchronize_session=False)).rowcount
     session.commit()
-    return manager, sid
+    return (manager, sid) if opened == 1 else None
+
+
+def revoke(session: Session, venue_id: uuid.UUID, manager_pk: int, ctx: Context) -> VenueManager:
+    """Take a manager's access away: their link and their session stop at once (journaled)."""
+    venue = lookup.venue_by_id(session, venue_id, ctx.scope)
+    manager = session.scalar(select(VenueManager).where(VenueManager.pk == manager_pk,
+                                                        VenueManager.venue_pk == venue.pk))
+    if manager is None:
+        raise NotFound("Gestionnaire inconnu pour ce lieu.")
+    if manager.revoked_at is None:
+        manager.revoked_at, manager.invitation_hash, manager.session_hash = utcnow(), None, None
+        journal.record(session, ctx.actor, "manager.revoked", "venue", venue.id, venue.pk,
+                       after={"email": manager.email})
+        session.commit()
+    return manager
+
+
+def of_venue(session: Session, venue: Venue) -> list[VenueManager]:
+    """A venue's managers, the latest invited first."""
+    return list(session.scalars(select(VenueManager).where(VenueManager.venue_pk == venue.pk)
+                                .order_by(VenueManager.invited_at.desc(), VenueManager.pk.desc())))
 
 
 def session_manager(session: Session, sid: str | None, lifetime: timedelta) -> VenueManager | None:

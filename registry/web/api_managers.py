@@ -26,6 +26,7 @@ class InviteSchema(schemas.FrenchSchema):
 
 
 class InvitationSchema(Schema):
+    manager = fields.Integer(metadata={"description": "Le gestionnaire invité (pour lui retirer l'accès)"})
     link = fields.String(metadata={"description": "Lien d'invitation, à usage unique (montré une seule fois)"})
     email = fields.String(allow_none=True)
     mailed = fields.Boolean(metadata={"description": "Courriel envoyé"})
@@ -75,11 +76,29 @@ class Managers(MethodView):
         config = current_app.config
         invitation = managers.invite(
             db_session(), venue_id, data.get("email"), service_context(),
-            lambda secret: absolute_url("managers.open_invitation", secret=secret),
+            lambda secret: absolute_url("managers.invitation", secret=secret),
             config["SMTP_URL"], config["MAIL_FROM"])
-        return {"link": absolute_url("managers.open_invitation", secret=invitation.secret),
+        return {"manager": invitation.manager.pk,
+                "link": absolute_url("managers.invitation", secret=invitation.secret),
                 "email": invitation.manager.email, "mail_error": invitation.mail_error,
                 "mailed": bool(invitation.manager.email) and invitation.mail_error is None}
+
+
+class RevokedSchema(Schema):
+    manager = fields.Integer(attribute="pk")
+    email = fields.String(allow_none=True)
+    revoked_at = fields.DateTime()
+
+
+@operator.route("/venues/<uuid:venue_id>/managers/<int:manager>/revocation")
+class Revocation(MethodView):
+    decorators = [require_role(*WRITE_ROLES)]
+
+    @operator.response(200, RevokedSchema)
+    @operator.doc(security=BEARER)
+    def post(self, venue_id: uuid.UUID, manager: int):
+        """Retirer l'accès d'un gestionnaire : son lien et sa session cessent aussitôt (journalisé)"""
+        return managers.revoke(db_session(), venue_id, manager, service_context())
 
 
 @operator.route("/proposals")

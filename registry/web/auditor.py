@@ -196,6 +196,7 @@ def venue(venue_id: uuid.UUID):
         actions=qualifications.allowed_actions(held[chosen].status if chosen in held else None),
         reported=reports.listing(db, ctx, venue_id=venue_id, status=None, per_page=100).items,
         proposals=managers.listing(db, ctx, venue_id=venue_id, status=None, per_page=100).items,
+        venue_managers=managers.of_venue(db, found),
         vocabularies=standard.VOCABULARIES, titles=standard.TITLES, list_fields=standard.LIST_FIELDS)
 
 
@@ -275,14 +276,24 @@ def invite_manager(venue_id: uuid.UUID):
     """Invite the venue's manager: the single-use link, mailed when an address is given, shown here once."""
     config = current_app.config
     invitation = managers.invite(db_session(), venue_id, request.form.get("email"), page_context(),
-                                 lambda secret: absolute_url("managers.open_invitation", secret=secret),
+                                 lambda secret: absolute_url("managers.invitation", secret=secret),
                                  config["SMTP_URL"], config["MAIL_FROM"])
-    link = absolute_url("managers.open_invitation", secret=invitation.secret)
+    link = absolute_url("managers.invitation", secret=invitation.secret)
     sent = (f" Envoyée à {invitation.manager.email}." if invitation.manager.email and not invitation.mail_error
             else f" {invitation.mail_error} Transmettez le lien vous-même." if invitation.mail_error else "")
     flash(f"Invitation créée : {link} (un seul usage).{sent}", "erreur" if invitation.mail_error else "gestion")
     return redirect(url_for("auditor.venue", venue_id=venue_id, jeu=request.form.get("jeu") or None,
                             _anchor="gestion-enregistree"))
+
+
+@auditor.post("/lieux/<uuid:venue_id>/gestionnaires/<int:manager>/retrait")
+@login_required
+@_flash_errors
+def revoke_manager(venue_id: uuid.UUID, manager: int):
+    """Take a manager's access away (their link and session stop at once)."""
+    revoked = managers.revoke(db_session(), venue_id, manager, page_context())
+    flash(f"Accès retiré : {revoked.email or 'gestionnaire sans adresse'}.", "gestion")
+    return redirect(url_for("auditor.venue", venue_id=venue_id, _anchor="gestion-enregistree"))
 
 
 @auditor.post("/lieux/<uuid:venue_id>/propositions/<uuid:proposal_id>")

@@ -32,11 +32,28 @@ def _context(manager: VenueManager) -> Context:
                    catalogue=current_app.extensions["registry.criteria"])
 
 
+UNUSABLE = ("Ce lien d'invitation est inconnu, a déjà servi, a expiré ou a été remplacé : demandez-en un nouveau à "
+            "l'opérateur.")
+
+
+def _expiry() -> timedelta:
+    return timedelta(days=current_app.config["MANAGER_INVITATION_DAYS"])
+
+
 @manager_pages.get("/invitation/<secret>")
+def invitation(secret: str):
+    """The invitation's page: reading it (a mail scanner, a preview) uses nothing; its button opens the session."""
+    manager = managers.invitation_for(db_session(), secret, _expiry())
+    if manager is None:
+        raise NotFound(UNUSABLE)
+    return render_template("managers/invitation.html", venue=manager.venue, secret=secret)
+
+
+@manager_pages.post("/invitation/<secret>")
 def open_invitation(secret: str):
-    opened = managers.open_invitation(db_session(), secret)
+    opened = managers.open_invitation(db_session(), secret, _expiry())
     if opened is None:
-        raise NotFound("Ce lien d'invitation est inconnu ou a déjà servi : demandez-en un nouveau à l'opérateur.")
+        raise NotFound(UNUSABLE)
     session.clear()
     session["manager_sid"] = opened[1]
     session.permanent = True
