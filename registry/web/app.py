@@ -23,6 +23,7 @@ from registry.services import journal_chain
 from registry.services.criteria import build_catalogue
 from registry.web import (api_coverage, api_criteria, api_exchange, api_qualifications, api_search, api_territories,
                           api_managers, api_passes, api_reports, api_venues, auditor, collectivites, managers, ogc, pages)
+from registry.web import api_commanditaire, commanditaire
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
 from registry.web.layout import init_layout
@@ -64,24 +65,29 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     for blueprint in (api_search.blp, api_venues.operator, api_territories.blp, api_criteria.public,
                       api_criteria.operator, api_qualifications.blp, api_coverage.blp, api_exchange.blp, ogc.blp,
                       api_reports.public, api_reports.operator, api_managers.operator, api_passes.operator,
-                      api_passes.venue_side, api_passes.public):
+                      api_passes.venue_side, api_passes.public, api_commanditaire.commanditaire,
+                      api_commanditaire.open_usage):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer tokens, no cookies: nothing to forge
     app.register_blueprint(pages.pages)
     app.register_blueprint(auditor.auditor)
     app.register_blueprint(collectivites.collectivites)
     app.register_blueprint(managers.manager_pages)
+    app.register_blueprint(commanditaire.commanditaire_pages)
     for blueprints in pm.hook.registry_blueprints():
         for blueprint in blueprints or []:
             app.register_blueprint(blueprint)
     for commands in pm.hook.registry_cli_commands():
         for command in commands or []:
             app.cli.add_command(command)
-    public_pages = (collectivites.collectivites,) if app.config["PUBLIC_COVERAGE"] else ()
-    limiter = init_security(app, (api_search.blp, ogc.blp, api_territories.blp, api_criteria.public, pages.pages, *public_pages),
+    public_pages = ((collectivites.collectivites, commanditaire.commanditaire_pages) if app.config["PUBLIC_COVERAGE"]
+                    else ())
+    limiter = init_security(app, (api_search.blp, ogc.blp, api_territories.blp, api_criteria.public, pages.pages,
+                                  api_commanditaire.open_usage, *public_pages),
                   (api_venues.operator, api_criteria.operator, api_qualifications.blp, api_coverage.blp,
                    api_exchange.blp, api_reports.operator, api_managers.operator, auditor.auditor, collectivites.collectivites,
-                   managers.manager_pages, api_passes.operator, api_passes.venue_side),
+                   managers.manager_pages, api_passes.operator, api_passes.venue_side, api_commanditaire.commanditaire,
+                   commanditaire.commanditaire_pages),
                   strict=(api_reports.public, app.view_functions["pages.report_error"]))
     api_passes.install_limits(app, limiter)
     _errors_as_problem_json(api)
