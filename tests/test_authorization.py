@@ -75,6 +75,16 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
                                                                                           404),
     # operateur_hors: the file's venue lies outside its territory, so every row is rejected (422).
     ("POST", "/api/v1/operator/imports"): (401, 403, 200, 200, 422, 200),
+    # The commanditaire's side of the pass: <programme> is the Aveyron's (departement:12), with a declaration for
+    # 2025 already issued (so that a new issue changes nothing: 200).
+    ("GET", "/api/v1/programmes/<programme>/usage"): (401, 200, 200, 200, 403, 200),
+    ("PUT", "/api/v1/programmes/<programme>/end-of-validity"): (401, 200, 200, 200, 403, 200),
+    ("GET", "/api/v1/programmes/<programme>/declarations"): (401, 200, 200, 200, 403, 200),
+    ("POST", "/api/v1/programmes/<programme>/declarations"): (401, 200, 200, 200, 403, 200),
+    ("GET", "/api/v1/programmes/<programme>/declarations/2025"): (401, 200, 200, 200, 403, 200),
+    ("GET", "/api/v1/programmes/<programme>/declarations/2025/versions/1"): (401, 200, 200, 200, 403, 200),
+    ("GET", "/api/v1/open-data/pass-usage/venues.csv"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/open-data/pass-usage/communes.json"): (200, 200, 200, 200, 200, 200),
 }
 
 
@@ -116,6 +126,10 @@ def body_for(method: str, url: str, client, headers) -> dict:
         return {"json": {"territory": "departement:12"}}
     if url.endswith("/decision"):
         return {"json": {"accept": True}}
+    if url.endswith("/end-of-validity"):
+        return {"json": {"alert_email": "pass@aveyron.fr"}}
+    if url.endswith("/declarations") and method == "POST":
+        return {"json": {"year": 2025}}
     if url.endswith("/imports"):
         csv = b"id,nom,commune,code_postal,code_insee,adresse,date_maj\nm1,Lieu,Rodez,12000,12202,1 rue A,2024-01-01\n"
         return {"data": {"file": (io.BytesIO(csv), "lieux.csv")}, "content_type": "multipart/form-data"}
@@ -134,9 +148,21 @@ def test_every_api_route_is_in_the_matrix(app):
         for rule_method, rule in routes:
             pattern = "^" + "".join("[^/]+" if part.startswith("<") else re.escape(part)
                                     for part in re.split(r"(<[^>]+>)", rule)) + "$"
-            if rule_method == method and re.match(pattern, path.replace(D, "x").replace("<evaluation>", "1")):
+            if rule_method == method and re.match(pattern, path.replace(D, "x").replace("<evaluation>", "1")
+                                                                 .replace("<programme>", "x")):
                 covered.add((rule_method, rule))
     assert routes - covered == set()
+
+
+def aveyron_programme(client, operator) -> str:
+    """A programme of the Aveyron's département, with its 2025 declaration issued; its id."""
+    made = client.post("/api/v1/operator/programmes", headers=operator, json={
+        "name": "Pass Aveyron", "commanditaire_name": "Département de l'Aveyron",
+        "commanditaire_territory": "departement:12", "perimeter": ["departement:12"], "valid_from": "2025-01-01",
+        "valid_until": "2025-12-31", "face_value_cents": 1000, "booklets_ordered": 10}).get_json()
+    issued = client.post(f"/api/v1/programmes/{made['id']}/declarations", json={"year": 2025}, headers=operator)
+    assert issued.status_code == 201, issued.get_json()
+    return made["id"]
 
 
 @pytest.mark.parametrize(("method", "url"), list(MATRIX))
@@ -145,6 +171,8 @@ def test_authorisation_matrix(method, url, client, callers, qualified, operator)
     evaluation = client.post(f"/api/v1/operator/venues/{venue_id}/evaluations",
                              json={"criteria_set": "pass-numerique"}, headers=operator).get_json()["id"]
     target = url.replace(D, venue_id).replace("<evaluation>", str(evaluation))
+    if "<programme>" in target:
+        target = target.replace("<programme>", aveyron_programme(client, operator))
     statuses = []
     for role in ROLES:
         headers = callers[role]

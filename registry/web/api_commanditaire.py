@@ -33,9 +33,14 @@ PDF = "application/pdf"
 
 
 def may_see(session, programme: Programme, token) -> None:
-    """``Forbidden`` unless the token is an operator's or admin's, or a territory token whose territories
-    contain the programme's commanditaire."""
-    if token.role in WRITE_ROLES:
+    """``Forbidden`` unless the token is an admin's, an operator's (limited to territories: those that contain the
+    programme's perimeter), or a territory token whose territories contain the programme's commanditaire."""
+    if token.role == "admin" or (token.role in WRITE_ROLES and not token.territories):
+        return
+    if token.role in WRITE_ROLES:  # an operator limited to territories: the programme's perimeter lies within
+        for ref in programme.perimeter:
+            kind, _, code = ref.partition(":")
+            coverage.check_access(session, kind, code, tuple(token.territories))
         return
     if token.role == "territory" and programme.commanditaire_territory:
         kind, _, code = programme.commanditaire_territory.partition(":")
