@@ -282,3 +282,35 @@ def test_dashboard_page_for_the_commanditaire(client, session, year_programme):
     client.post("/couverture/connexion", data={"jeton": other, "csrf_token": csrf(page)})
     assert "Pass numérique Aveyron 2025" not in client.get("/couverture/programmes/").get_data(as_text=True)
     assert client.get(f"/couverture/programmes/{programme.id}").status_code == 403
+
+
+def test_open_usage_data_is_public_and_hides_small_counts(client, session, year_programme):
+    programme, rodez, millau, codes = year_programme
+    expected = recount(session, programme)
+    venues = client.get("/api/v1/open-data/pass-usage/venues.json")
+    assert venues.status_code == 200 and "public" in venues.headers["Cache-Control"]
+    body = venues.get_json()
+    assert body["licence"] == "Licence Ouverte 2.0" and body["threshold"] == 5
+    rows = body["rows"]
+    assert rows and all(r["passes"] is None or r["passes"] == 0 or r["passes"] >= 5 for r in rows)
+    assert all((r["passes"] is None) == (r["suppressed"] in ("primary", "secondary")) for r in rows)
+    # What is published is true: each venue's published months and years equal the recount.
+    months = Counter()
+    for day, venue_id in session.execute(select(Redemption.redeemed_on, Venue.id).join(
+            Venue, Venue.pk == Redemption.venue_pk).where(Redemption.cancelled_at.is_(None))):
+        months[(str(venue_id), day.strftime("%Y-%m"))] += 1
+        months[(str(venue_id), str(day.year))] += 1
+    for row in rows:
+        if row["passes"] is not None:
+            assert row["passes"] == months[(row["venue_id"], row["period"])]
+    assert sum(months[(v, p)] for v, p in months if len(p) == 4) == expected["passes"]
+    # Every small count is hidden, primary first.
+    small = {k for k, n in months.items() if 0 < n < 5}
+    published = {(r["venue_id"], r["period"]): r for r in rows}
+    assert all(published[k]["suppressed"] == "primary" for k in small)
+    csv = client.get("/api/v1/open-data/pass-usage/communes.csv").get_data(as_text=True)
+    assert csv.splitlines()[0] == "code_insee,commune,periode,type_periode,pass_utilises"
+    assert "Rodez" in csv and ",année," in csv and ",mois," in csv
+    lines = [line.rsplit(",", 1)[1] for line in csv.splitlines()[1:]]
+    assert all(v in ("< 5", "secret") or v == "0" or int(v) >= 5 for v in lines)
+    assert client.get("/api/v1/open-data/pass-usage/communes.json?year=2025").status_code == 200

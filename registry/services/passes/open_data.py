@@ -190,7 +190,7 @@ def compute(session: Session, year: int | None = None) -> OpenUsage:
             Venue.id.in_([uuid.UUID(v) for v in venue_ids])))} if venue_ids else {}
     commune_codes = {k[1] for k in values if k[0] == "cm"}
     names = dict(session.execute(select(Territory.code, Territory.name).where(
-        Territory.kind == "commune", Territory.code.in_(commune_codes)))) if commune_codes else {}
+        Territory.kind == "commune", Territory.code.in_(commune_codes))).all()) if commune_codes else {}
     venues, communes = [], []
     for key in sorted(values, key=lambda k: (k[0], str(k[1]), k[2])):
         kind, who, period = key
