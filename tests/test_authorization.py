@@ -85,6 +85,8 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/v1/programmes/<programme>/declarations/2025/versions/1"): (401, 200, 200, 200, 403, 200),
     ("GET", "/api/v1/open-data/pass-usage/venues.csv"): (200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/open-data/pass-usage/communes.json"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/ogc/collections/pass-usage"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/ogc/collections/pass-usage/items"): (200, 200, 200, 200, 200, 200),
 }
 
 

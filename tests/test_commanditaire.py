@@ -314,3 +314,14 @@ def test_open_usage_data_is_public_and_hides_small_counts(client, session, year_
     lines = [line.rsplit(",", 1)[1] for line in csv.splitlines()[1:]]
     assert all(v in ("< 5", "secret") or v == "0" or int(v) >= 5 for v in lines)
     assert client.get("/api/v1/open-data/pass-usage/communes.json?year=2025").status_code == 200
+    # The OGC collection: the accepting venues with their yearly counts, the same secrecy.
+    assert "pass-usage" in {c["id"] for c in client.get("/ogc/collections").get_json()["collections"]}
+    items = client.get("/ogc/collections/pass-usage/items?limit=10").get_json()
+    assert items["numberMatched"] == 2 and len(items["features"]) == 2
+    yearly = {(r["venue_id"], r["period"]): r for r in rows if r["period_kind"] == "year"}
+    for item in items["features"]:
+        row = yearly[(item["id"], "2025")]
+        assert item["properties"]["pass_utilises_2025"] == row["passes"]
+        assert item["properties"]["secret_2025"] == row["suppressed"]
+    html = client.get("/ogc/collections?f=html").get_data(as_text=True)
+    assert "Pass numérique : pass utilisés par lieu et par an" in html

@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from registry.models import Redemption, Territory, Venue
+from registry.services.qualifications import venue_holds
 from registry.services.passes.usage import month_of
 
 #: Counts below this are never published.
@@ -233,3 +234,31 @@ def yearly_by_venue(usage: OpenUsage) -> dict[str, dict[str, tuple[int | None, s
         if row["period_kind"] == "year":
             out[row["venue_id"]][row["period"]] = (row["passes"], row["suppressed"])
     return out
+
+
+def venue_features(session: Session, day: Any, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """The OGC collection ``pass-usage``: the venues accepting the pass on ``day`` (published, holding the
+    ``pass-numerique`` label) and those that redeemed passes, by name, with their yearly counts as the open data
+    publishes them (``pass_utilises_AAAA``: a count or null; ``secret_AAAA``: null, ``primary`` or ``secondary``);
+    one page of them and how many there are."""
+    usage = compute(session)
+    years = yearly_by_venue(usage)
+    all_years = sorted({y for by_year in years.values() for y in by_year})
+    used = [uuid.UUID(v) for v in years]
+    holds = and_(Venue.publication_status == "published", Venue.merged_into_pk.is_(None),
+                 venue_holds("pass-numerique", day, few=False))
+    condition = or_(holds, Venue.id.in_(used)) if used else holds
+    statement = (select(Venue.id, Venue.nom, Venue.commune, Venue.code_insee, Venue.longitude, Venue.latitude)
+                 .where(condition, Venue.longitude.is_not(None)))
+    total = session.scalar(select(func.count()).select_from(statement.subquery()))
+    features = []
+    for r in session.execute(statement.order_by(Venue.nom, Venue.id).limit(limit).offset(offset)):
+        properties: dict[str, Any] = {"nom": r.nom, "commune": r.commune, "code_insee": r.code_insee}
+        for year in all_years:
+            count, secret = years.get(str(r.id), {}).get(year, (0, None))
+            properties[f"pass_utilises_{year}"] = count
+            properties[f"secret_{year}"] = secret
+        features.append({"type": "Feature", "id": str(r.id),
+                         "geometry": {"type": "Point", "coordinates": [r.longitude, r.latitude]},
+                         "properties": properties})
+    return features, int(total or 0)
