@@ -325,3 +325,30 @@ def test_open_usage_data_is_public_and_hides_small_counts(client, session, year_
         assert item["properties"]["secret_2025"] == row["suppressed"]
     html = client.get("/ogc/collections?f=html").get_data(as_text=True)
     assert "Pass numérique : pass utilisés par lieu et par an" in html
+
+
+def test_public_coverage_opens_the_dashboard_read_only(database_url, client, operator):
+    from registry import create_app
+
+    made = client.post("/api/v1/operator/programmes", headers=operator, json={
+        "name": "Pass Aveyron public", "commanditaire_name": "Département de l'Aveyron",
+        "commanditaire_territory": "departement:12", "perimeter": ["departement:12"], "valid_from": "2025-01-01",
+        "valid_until": "2025-12-31", "face_value_cents": 1000, "booklets_ordered": 10}).get_json()
+    assert client.post(f"/api/v1/programmes/{made['id']}/declarations", json={"year": 2025},
+                       headers=operator).status_code == 201
+    assert client.get(f"/couverture/programmes/{made['id']}").status_code == 302  # a login, by default
+    public = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECURE_COOKIES": False,
+                         "PUBLIC_COVERAGE": True})
+    try:
+        anyone = public.test_client()
+        assert "Pass Aveyron public" in anyone.get("/couverture/programmes/").get_data(as_text=True)
+        page = anyone.get(f"/couverture/programmes/{made['id']}")
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200 and "Émettre la déclaration" not in html and "sur connexion" in html
+        assert anyone.get(f"/api/v1/programmes/{made['id']}/usage").status_code == 200
+        assert anyone.get(f"/api/v1/programmes/{made['id']}/declarations").status_code == 401
+        assert anyone.get(f"/couverture/programmes/{made['id']}/declarations/2025/1.pdf").status_code in (302, 403)
+        form = anyone.post(f"/couverture/programmes/{made['id']}/declarations", data={"annee": "2025"})
+        assert form.status_code in (302, 400)  # a login (or no CSRF token): never a write
+    finally:
+        public.extensions["registry.db"].dispose()

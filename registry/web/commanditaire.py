@@ -45,10 +45,19 @@ def dashboard_page(view: Callable) -> Callable:
     return wrapper
 
 
+def _public_read() -> bool:
+    """Whether this request reads what ``REGISTRY_PUBLIC_COVERAGE`` opens to anyone."""
+    return bool(current_app.config["PUBLIC_COVERAGE"]) and request.method == "GET"
+
+
 def _visible(programme: Programme) -> bool:
+    if _public_read():
+        return True
     user = session_user()
-    if user is None:
-        return bool(current_app.config["PUBLIC_COVERAGE"])
+    return user is not None and _may(programme, user)
+
+
+def _may(programme: Programme, user) -> bool:
     try:
         may_see(read_session(), programme, user)
     except Forbidden:
@@ -59,7 +68,7 @@ def _visible(programme: Programme) -> bool:
 def _programme(programme_id: uuid.UUID) -> Programme:
     programme = programmes.get(db_session(), programme_id)
     user = session_user()
-    if user is not None:
+    if user is not None and not _public_read():
         may_see(db_session(), programme, user)
     return programme
 
@@ -144,8 +153,9 @@ def dashboard(programme_id: uuid.UUID):
     tables = [table_of(name, rows, request.args) for name, rows in data.tables.items()]
     events = closing.events_of(db_session(), programme)
     user = session_user()
+    can_declare = user is not None and _may(programme, user)
     return render_template("commanditaire/dashboard.html", programme=programme, usage=data, tables=tables,
-                           events=events, user=user, can_declare=user is not None,
+                           events=events, user=user, can_declare=can_declare,
                            declarations=declarations.versions(db_session(), programme),
                            perimeter=programmes.perimeter_text(db_session(), programme),
                            commanditaire=_describe_ref(programme.commanditaire_territory),
@@ -215,9 +225,12 @@ def issue_declaration(programme_id: uuid.UUID):
 @commanditaire_pages.get("/<uuid:programme_id>/declarations/<int:year>/<int:number>.<any(pdf,xlsx,html):fmt>")
 @dashboard_page
 def declaration_file(programme_id: uuid.UUID, year: int, number: int, fmt: str):
-    if session_user() is None:
+    user = session_user()
+    if user is None:
         raise Forbidden("Les déclarations ne sont visibles que du commanditaire et des opérateurs.")
-    declaration = declarations.version(db_session(), _programme(programme_id), year, number)
+    programme = programmes.get(db_session(), programme_id)
+    may_see(db_session(), programme, user)  # even when the dashboard is public
+    declaration = declarations.version(db_session(), programme, year, number)
     if fmt == "html":
         return render_template("commanditaire/declaration.html", d=declaration, f=declaration.figures,
                                user=session_user())
