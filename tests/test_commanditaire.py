@@ -265,6 +265,20 @@ def test_dashboard_page_for_the_commanditaire(client, session, year_programme):
     for fmt, start in (("csv", b"month,"), ("csv-fr", "\ufeffMois;".encode()), ("xlsx", b"PK")):
         download = client.get(f"/couverture/programmes/{programme.id}/telecharger/mois.{fmt}")
         assert download.status_code == 200 and download.data.startswith(start), fmt
+    # A period: the tables count its passes only.
+    march = client.get(f"/couverture/programmes/{programme.id}?du={YEAR}-03-01&au={YEAR}-03-31")
+    assert "Pass utilisés du 01/03/2025 au 31/03/2025" in march.get_data(as_text=True)
+    months_csv = client.get(f"/couverture/programmes/{programme.id}/telecharger/mois.csv?du={YEAR}-03-01"
+                            f"&au={YEAR}-03-31").get_data(as_text=True)
+    assert [line.split(",")[0] for line in months_csv.splitlines()[1:]] == [f"{YEAR}-03"]
+    assert client.get(f"/couverture/programmes/{programme.id}?du=mars").status_code == 422
+    # The end of validity's settings.
+    saved = client.post(f"/couverture/programmes/{programme.id}/fin-de-validite",
+                        data={"courriel": "pass@aveyron.fr", "delai": "20", "csrf_token": csrf(html)})
+    assert saved.status_code == 302
+    session.rollback()
+    session.refresh(programme)
+    assert (programme.alert_email, programme.handout_block_days) == ("pass@aveyron.fr", 20)
     # Issue a declaration from the page (French amount).
     form = client.post(f"/couverture/programmes/{programme.id}/declarations",
                        data={"annee": str(YEAR), "avance": "100,50", "csrf_token": csrf(html)})

@@ -11,6 +11,7 @@ import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
@@ -141,8 +142,21 @@ def _describe_ref(ref: str | None) -> str:
         return ref
 
 
+def _period() -> tuple[date | None, date | None]:
+    """The period the page asks for (``du``, ``au``: AAAA-MM-JJ), each end optional."""
+    ends = []
+    for name in ("du", "au"):
+        text = request.args.get(name, "").strip()
+        try:
+            ends.append(date.fromisoformat(text) if text else None)
+        except ValueError:
+            raise InvalidInput.on(name, f"Date attendue au format AAAA-MM-JJ : « {text} ».") from None
+    return ends[0], ends[1]
+
+
 def _usage(programme: Programme) -> usage.Usage:
-    return usage.compute(db_session(), programme, page_context().day())
+    first, last = _period()
+    return usage.compute(db_session(), programme, page_context().day(), first, last)
 
 
 @commanditaire_pages.get("/<uuid:programme_id>")
@@ -257,3 +271,25 @@ def _local_only(url: str, *args, **kwargs):
     if not url.startswith("file://"):
         raise ValueError(f"ressource externe refusée : {url}")
     return weasyprint.default_url_fetcher(url, *args, **kwargs)
+
+
+@commanditaire_pages.post("/<uuid:programme_id>/fin-de-validite")
+@dashboard_page
+def end_of_validity(programme_id: uuid.UUID):
+    """Where the end-of-validity alert is mailed, and how many days before the end hand-outs stop."""
+    back = url_for("commanditaire.dashboard", programme_id=programme_id, _anchor="fin-de-validite")
+    try:
+        programme = _programme(programme_id)
+        text = request.form.get("delai", "").strip()
+        try:
+            block_days = int(text) if text else None
+        except ValueError:
+            raise InvalidInput.on("delai", "Un nombre de jours est attendu.") from None
+        closing.set_alerting(db_session(), programme, request.form.get("courriel", "").strip() or None, block_days,
+                             page_context())
+    except RegistryError as exc:
+        db_session().rollback()
+        flash(exc.detail, "erreur")
+        return redirect(back)
+    flash("Fin de validité : réglages enregistrés.", "info")
+    return redirect(back)
