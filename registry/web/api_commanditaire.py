@@ -254,6 +254,8 @@ class OpenArgs(FrenchSchema):
 
 
 def _open(level: str, output: str, year: int | None) -> Response:
+    if output not in ("csv", "json"):
+        raise NotFound("Format inconnu : csv ou json.")
     data = open_data.compute(read_session(), year)
     rows = data.venues if level == "venues" else data.communes
     stem = f"pass-usage-{'lieux' if level == 'venues' else 'communes'}{f'-{year}' if year else ''}"
@@ -274,7 +276,7 @@ OPEN_RESPONSES = {"200": {"description": "Pass utilisés (null et « suppressed 
                                       "text/csv": {"schema": {"type": "string"}}}}}
 
 
-@open_usage.route("/venues.<any(csv,json):output>")
+@open_usage.route("/venues.<output>")
 class OpenVenues(MethodView):
     @open_usage.doc(responses=OPEN_RESPONSES)
     @open_usage.arguments(OpenArgs, location="query", as_kwargs=True)
@@ -283,7 +285,7 @@ class OpenVenues(MethodView):
         return _open("venues", output, year)
 
 
-@open_usage.route("/communes.<any(csv,json):output>")
+@open_usage.route("/communes.<output>")
 class OpenCommunes(MethodView):
     @open_usage.doc(responses=OPEN_RESPONSES)
     @open_usage.arguments(OpenArgs, location="query", as_kwargs=True)
