@@ -5,7 +5,8 @@ a closing statement: what was issued, handed out, used and unused, and the credi
 value.
 
 ``run`` is safe to run every hour: each alert and each closing statement is recorded once (a unique key on
-``programme_events``), a mail that failed is tried again on the next run."""
+``programme_events``), a mail that failed (or had no address yet) is tried again on the next run, until the
+passes' last valid day."""
 
 from __future__ import annotations
 
@@ -104,26 +105,29 @@ def run(session: Session, ctx: Context, mailer: Mailer | None = None) -> Report:
     report = Report()
     for programme in programmes.all_programmes(session):
         end = usage.end_of_validity(programme, day)
-        if day >= end.alert_on and _record(session, programme, "alert", alert_figures(session, programme), ctx):
+        if end.alert_on <= day <= end.valid_until and _record(session, programme, "alert",
+                                                               alert_figures(session, programme), ctx):
             report.alerts.append(programme.name)
         if end.expired and _record(session, programme, "closing", closing_figures(session, programme), ctx):
             report.closings.append(programme.name)
     pending = session.execute(select(ProgrammeEvent, Programme).join(Programme, Programme.pk ==
                                                                      ProgrammeEvent.programme_pk)
-                              .where(ProgrammeEvent.kind == "alert", ProgrammeEvent.mailed_at.is_(None),
-                                     ProgrammeEvent.mailed_to.is_not(None))).all()
+                              .where(ProgrammeEvent.kind == "alert", ProgrammeEvent.mailed_at.is_(None))).all()
     for event, programme in pending:
-        if mailer is None:
-            break
+        # The address recorded with the alert, or the one given since (while the programme still runs).
+        to = event.mailed_to or (programme.alert_email if day <= programmes.last_valid_day(programme) else None)
+        if mailer is None or to is None:
+            continue
+        event.mailed_to = to
         subject, body = alert_text(event.figures)
         try:
-            mailer(event.mailed_to, subject, body)
+            mailer(to, subject, body)
         except Exception as exc:  # noqa: BLE001 - the mailer's error, kept for the next run and the dashboard
             event.mail_error = str(exc)[:2000]
             report.mail_errors.append(f"{programme.name} : {exc}")
         else:
             event.mailed_at, event.mail_error = utcnow(), None
-            report.mailed.append(event.mailed_to)
+            report.mailed.append(to)
         session.commit()
     return report
 
