@@ -112,28 +112,29 @@ def compute(session: Session, programme: Programme, year: int, advance_cents: in
 
 
 #: The figures a new version compares with the previous one, and their French names.
-COMPARED = {"passes_used": "Pass utilisés", "used_cents": "Montant des pass utilisés (centimes)",
-            "state_share_cents": "Part de l'État (centimes)", "advance_cents": "Avance reçue (centimes)",
-            "balance_cents": "Solde dû (centimes)", "booklets_handed_out": "Carnets remis",
+COMPARED = {"passes_used": "Pass utilisés", "used_cents": "Montant des pass utilisés",
+            "state_share_cents": "Part de l'État", "advance_cents": "Avance reçue",
+            "balance_cents": "Solde dû", "booklets_handed_out": "Carnets remis",
             "target_public": "Carnets remis aux publics cibles", "rule": "Règle de financement"}
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
     """What changed from one version's figures to the next: the totals, then each month and venue."""
-    found = [{"what": label, "before": before.get(key), "after": after.get(key)}
+    found = [{"what": label, "before": before.get(key), "after": after.get(key),
+              "unit": "cents" if key.endswith("_cents") else None}
              for key, label in COMPARED.items() if before.get(key) != after.get(key)]
     old_months = {m["month"]: m["passes"] for m in before.get("months", [])}
     for m in after["months"]:
         if old_months.get(m["month"], 0) != m["passes"]:
-            found.append({"what": f"Pass utilisés en {m['month']}", "before": old_months.get(m["month"], 0),
-                          "after": m["passes"]})
+            found.append({"what": f"Pass utilisés en {m['month'][5:]}/{m['month'][:4]}",
+                          "before": old_months.get(m["month"], 0), "after": m["passes"], "unit": None})
     old_venues = {v["venue_id"]: v for v in before.get("venues", [])}
     new_venues = {v["venue_id"]: v for v in after["venues"]}
     for venue_id in sorted(old_venues.keys() | new_venues.keys()):
         old, new = old_venues.get(venue_id), new_venues.get(venue_id)
         if (old or {}).get("passes", 0) != (new or {}).get("passes", 0):
             found.append({"what": f"Pass utilisés à « {(new or old)['nom']} »", "before": (old or {}).get("passes", 0),
-                          "after": (new or {}).get("passes", 0)})
+                          "after": (new or {}).get("passes", 0), "unit": None})
     return found
 
 

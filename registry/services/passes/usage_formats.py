@@ -69,9 +69,11 @@ def declaration_workbook(declaration: Declaration) -> bytes:
                                          "commune_code": "Code commune", "commune": "Commune",
                                          "passes": "Pass utilisés", "amount_cents": "Montant (centimes)"})
     if f.get("changes"):
-        book.table("Changements", [{k: "" if v is None else v for k, v in c.items()} for c in f["changes"]],
+        book.table("Changements", [{"what": c["what"], "before": "" if c["before"] is None else c["before"],
+                                    "after": "" if c["after"] is None else c["after"],
+                                    "unit": "centimes" if c.get("unit") == "cents" else ""} for c in f["changes"]],
                    {"what": "Ce qui change", "before": f"Version {f['replaces']}",
-                    "after": f"Version {declaration.version}"}, frozen=1)
+                    "after": f"Version {declaration.version}", "unit": "Unité"}, frozen=1)
     return book.close()
 
 
