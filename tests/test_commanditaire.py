@@ -119,6 +119,8 @@ def test_a_programme_through_a_year_matches_a_recount(client, session, year_prog
     url = f"/api/v1/programmes/{programme.id}/usage"
     answer = client.get(url, headers=token_for("territory", ["departement:12"]))
     assert answer.status_code == 200 and answer.get_json()["passes"]["used"] == expected["passes"]
+    far = {r["code"]: r["out_of_reach"] for r in answer.get_json()["tables"]["communes-beneficiaires"]}
+    assert far == {"12089": True, "12202": False, "12145": False}
     assert client.get(url, headers=token_for("territory", ["departement:75"])).status_code == 403
     assert client.get(url).status_code == 401
     ranged = client.get(f"{url}?from={YEAR}-03-01&to={YEAR}-03-31", headers=token_for("operator")).get_json()

@@ -81,8 +81,17 @@ def usage_json(data: usage.Usage, events: dict) -> dict:
                                 "alerted": "alert" in events, "closed": "closing" in events,
                                 "closing_statement": events["closing"].figures if "closing" in events else None},
             "reach_km": data.reach_km,
-            "tables": {name: [{k: (None if v == "" else v) for k, v in row.items()} for row in rows]
+            "tables": {name: [{k: _json_value(k, v) for k, v in row.items()} for row in rows]
                        for name, rows in data.tables.items()}}
+
+
+def _json_value(key: str, value):
+    """A table's cell in JSON: yes/no as booleans, unknown as null."""
+    if value == "":
+        return None
+    if key in ("accepting", "out_of_reach"):
+        return value == "oui"
+    return value
 
 
 class UsageArgs(FrenchSchema):
