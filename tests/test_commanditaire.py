@@ -369,3 +369,26 @@ def test_public_coverage_opens_the_dashboard_read_only(database_url, client, ope
         assert form.status_code in (302, 400)  # a login (or no CSRF token): never a write
     finally:
         public.extensions["registry.db"].dispose()
+
+
+def test_the_state_share_asks_the_funding_rules_when_there_are_some():
+    class Rule:
+        title = "Appel à projets 2019 (barème)"
+
+        def state_share(self, used_amount_cents, programme):
+            return used_amount_cents * 59 // 100
+
+    class Catalogue:
+        def get(self, rule_id):
+            if rule_id != "aap-2019":
+                raise KeyError(rule_id)
+            return Rule()
+
+    programme = object()
+    assert declarations.state_share("aap-2019", 10_000, programme, Catalogue()) == 5_900
+    assert declarations.rule_applied("aap-2019", Catalogue()) == "Appel à projets 2019 (barème)"
+    # No catalogue, or a rule it does not know: the 2020 text's payment rule, named.
+    assert declarations.state_share(None, 10_001, programme) == 5_001
+    assert declarations.state_share("aap-2030", 10_000, programme, Catalogue()) == 5_000
+    assert "50 %" in declarations.rule_applied("aap-2030", Catalogue())
+    assert "aap-2030" in declarations.rule_applied("aap-2030", Catalogue())
