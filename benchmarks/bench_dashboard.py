@@ -4,7 +4,8 @@ year; and the open usage data of the same redemptions (with secondary suppressio
 
     python -m benchmarks.bench_dashboard [--backend postgis] [--backend spatialite]
 
-Target: the dashboard under 1 s on PostGIS.
+Target: the dashboard under 1 s on PostGIS. ``--elsewhere 99000`` adds unqualified venues all over France (100,000
+venues in all).
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ SERVICES = ("Maîtrise des outils numériques du quotidien", "Aide aux démarche
             "Prise en main d'un smartphone ou d'une tablette")
 
 
-def build(session: Session, venues: int, booklets: int) -> programmes.Programme:
-    """The data set: venues in the région's communes, qualified; a programme over the région, issued, given,
-    handed out and used."""
+def build(session: Session, venues: int, booklets: int, elsewhere: int = 0) -> programmes.Programme:
+    """The data set: venues in the région's communes, qualified (and ``elsewhere`` venues all over France, 60 %
+    qualified); a programme over the région, issued, given, handed out and used."""
     rng = random.Random(11)
     ctx = Context(actor="bench", today=date(2025, 12, 31))
     territories.load_reference(session)
@@ -53,6 +54,13 @@ def build(session: Session, venues: int, booklets: int) -> programmes.Programme:
     session.execute(insert(Venue), rows)
     session.commit()
     synthetic.qualify_share(session, 1.0)
+    if elsewhere:
+        others = list(synthetic.venues(elsewhere, seed=43))
+        for number, row in enumerate(others):
+            row["origin_id"] = f"ailleurs-{number}"
+        for start in range(0, len(others), 10_000):
+            session.execute(insert(Venue), others[start:start + 10_000])
+        session.commit()
     programme = programmes.create(session, programmes.ProgrammeInput(
         name="Pass numérique Occitanie 2025", commanditaire_name="Région Occitanie", perimeter=[f"region:{REGION}"],
         valid_from=date(2025, 1, 1), valid_until=date(2025, 12, 31), face_value_cents=1000, passes_per_booklet=10,
@@ -75,7 +83,7 @@ def build(session: Session, venues: int, booklets: int) -> programmes.Programme:
     session.commit()
     passes = session.execute(select(Pass.pk, Booklet.number).join(Booklet, Booklet.pk == Pass.booklet_pk)
                              .where(Pass.programme_pk == programme.pk, Booklet.number <= handed)).all()
-    venue_pks = list(session.scalars(select(Venue.pk)))
+    venue_pks = list(session.scalars(select(Venue.pk).where(Venue.origin_id.like("bench-%"))))  # the région's
     used = rng.sample(passes, min(len(passes), int(booklets * programme.passes_per_booklet * 0.6)))
     redemptions = []
     for pass_pk, _number in used:
@@ -106,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", action="append", choices=("postgis", "spatialite"))
     parser.add_argument("--venues", type=int, default=1_000)
     parser.add_argument("--booklets", type=int, default=10_000)
+    parser.add_argument("--elsewhere", type=int, default=0,
+                        help="Lieux ailleurs en France, non qualifiés (ex. 99000 : 100 000 lieux en tout).")
     args = parser.parse_args(argv)
     backends = args.backend or (["postgis"] if postgis_available() else ["spatialite"])
     failed = False
@@ -114,8 +124,9 @@ def main(argv: list[str] | None = None) -> int:
             engine = make_engine(url)
             with Session(engine) as session:
                 started = time.perf_counter()
-                programme = build(session, args.venues, args.booklets)
+                programme = build(session, args.venues, args.booklets, args.elsewhere)
                 print(f"[{backend}] données : {time.perf_counter() - started:.1f} s")
+            vacuum_settled(engine)
             vacuum_settled(engine, "pass_redemptions")
             vacuum_settled(engine, "passes")
             with Session(engine) as session:

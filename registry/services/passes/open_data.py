@@ -78,22 +78,23 @@ def determined(equations: list[Equation], hidden: dict[Key, str] | set) -> set[K
     if not unknowns:
         return set()
     column = {k: i for i, k in enumerate(unknowns)}
-    rows = []
-    for total, parts in equations:
-        row = np.zeros(len(unknowns))
-        for key, sign in [(total, 1.0)] + [(p, -1.0) for p in parts]:
-            if key in column:
-                row[column[key]] += sign
-        if row.any():
-            rows.append(row)
-    if not rows:
+    matrix = np.zeros((len(equations), len(unknowns)))
+    for r, (total, parts) in enumerate(equations):
+        if total in column:
+            matrix[r, column[total]] += 1.0
+        for part in parts:
+            if part in column:
+                matrix[r, column[part]] -= 1.0
+    matrix = matrix[np.abs(matrix).sum(axis=1) > 0]
+    if not len(matrix):
         return set()
-    _, singular, vh = np.linalg.svd(np.array(rows))
+    _, singular, vh = np.linalg.svd(matrix)
     rank = int((singular > 1e-9).sum())
     null = vh[rank:]
     if not len(null):
         return set(unknowns)
-    return {k for k, i in column.items() if np.abs(null[:, i]).max() < 1e-9}
+    fixed = np.abs(null).max(axis=0) < 1e-9
+    return {unknowns[i] for i in np.flatnonzero(fixed)}
 
 
 def suppress(values: dict[Key, int], equations: list[Equation], threshold: int = THRESHOLD,
@@ -174,21 +175,20 @@ def build(cells: list[tuple[str, str | None, str, int]]
 
 
 def compute(session: Session, year: int | None = None) -> OpenUsage:
-    """The open usage data (every year, or ``year``): one statement for the cells, one for the venues' and
-    communes' names."""
+    """The open usage data (every year, or ``year``): one statement for the cells (with the venues' names), one
+    for the communes' names."""
     month = month_of(session, Redemption.redeemed_on).label("month")
-    statement = (select(Venue.id, Venue.commune_code, month, func.count())
+    statement = (select(Venue.id, Venue.commune_code, month, func.count(), func.max(Venue.nom),
+                        func.max(Venue.commune))
                  .select_from(Redemption).join(Venue, Venue.pk == Redemption.venue_pk)
                  .where(Redemption.cancelled_at.is_(None)).group_by(Venue.id, Venue.commune_code, month))
     if year is not None:
         statement = statement.where(month.like(f"{year:04d}-%"))
-    cells = [(str(v), c, m, int(n)) for v, c, m, n in session.execute(statement)]
+    found = session.execute(statement).all()
+    cells = [(str(v), c, m, int(n)) for v, c, m, n, _, _ in found]
     values, equations, blocks = build(cells)
     hidden = suppress(values, equations, blocks=blocks)
-    venue_ids = {v for v, *_ in cells}
-    about = {str(i): (n, c or "", cn or "") for i, n, c, cn in session.execute(
-        select(Venue.id, Venue.nom, Venue.commune_code, Venue.commune).where(
-            Venue.id.in_([uuid.UUID(v) for v in venue_ids])))} if venue_ids else {}
+    about = {str(v): (nom or "", c or "", commune or "") for v, c, _, _, nom, commune in found}
     commune_codes = {k[1] for k in values if k[0] == "cm"}
     names = dict(session.execute(select(Territory.code, Territory.name).where(
         Territory.kind == "commune", Territory.code.in_(commune_codes))).all()) if commune_codes else {}
