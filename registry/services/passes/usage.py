@@ -131,8 +131,10 @@ def _live(programme: Programme, first: date | None = None, last: date | None = N
 
 def used_per_booklet(programme: Programme, first: date | None = None, last: date | None = None):
     """Subquery: ``booklet_pk``, ``used`` (live redemptions of its passes)."""
+    # From the programme's redemptions to their passes (not every pass of every programme to its redemption).
     return (select(Pass.booklet_pk.label("booklet_pk"), func.count().label("used"))
-            .join(Redemption, Redemption.pass_pk == Pass.pk).where(*_live(programme, first, last))
+            .select_from(Redemption).join(Pass, Pass.pk == Redemption.pass_pk)
+            .where(*_live(programme, first, last), Pass.programme_pk == programme.pk)
             .group_by(Pass.booklet_pk).subquery("used_booklets"))
 
 
