@@ -95,7 +95,7 @@ AAP_2020 = FundingRule(
         Input("engineering_amount", "number", "Part du projet consacrée à l'ingénierie (€)", unit="euros",
               minimum=0, maximum=MAX_EUROS, required=False, default=ZERO, help="10\u00a0% du projet au plus, non dépensés en pass"),
     ),
-    simulate=simulate_2020, sources=(FAQ_2020,))
+    simulate=simulate_2020, sources=(FAQ_2020,), used_passes_share=PAID_ON_USE_2020)
 
 
 # --- 2019 call for projects ------------------------------------------------------------------------------------

@@ -7,11 +7,13 @@ import uuid
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from registry.cli_exchange import number
 from registry.errors import InvalidInput
-from registry.services.passes import codes, issuing, programmes, signals, statements
+from registry.services import mail
+from registry.services.passes import closing, codes, issuing, programmes, signals, statements
 from registry.services.passes.days import parse_month
 from registry.web.context import database
 from registry.wording import french_number
@@ -127,3 +129,33 @@ def register(main: click.Group, friendly, context, needs_schema, progressbar) ->
         for signal in found:
             click.echo(f"{signal.day:%d/%m/%Y}  {signals.KINDS[signal.kind]} : {signal.detail}")
         click.echo(f"{number(len(found))} signal(aux).")
+
+    @passes_group.command("close-expired")
+    @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                  help="Le jour à considérer (par défaut : aujourd'hui à Paris).")
+    @with_appcontext
+    @friendly
+    def close_expired(today) -> None:
+        """Fin de validité : alertes à 30 jours (envoyées par courriel), relevés de clôture ; à lancer chaque heure
+        (chaque alerte et chaque relevé n'est fait qu'une fois)."""
+        needs_schema()
+        config = current_app.config
+        ctx = context("cli")
+        if today is not None:
+            ctx.today = today.date()
+
+        def mailer(to: str, subject: str, body: str) -> None:
+            mail.send(config["SMTP_URL"], config["MAIL_FROM"], to, subject, body)
+
+        with database().write_session() as session:
+            done = closing.run(session, ctx, mailer if config["SMTP_URL"] else None)
+        for name in done.alerts:
+            click.echo(f"Alerte de fin de validité : {name}")
+        for name in done.closings:
+            click.echo(f"Relevé de clôture établi : {name}")
+        for to in done.mailed:
+            click.echo(f"Alerte envoyée à {to}")
+        for error in done.mail_errors:
+            click.echo(f"Envoi impossible : {error}", err=True)
+        click.echo(f"{number(len(done.alerts))} alerte(s), {number(len(done.closings))} relevé(s) de clôture, "
+                   f"{number(len(done.mailed))} courriel(s) envoyé(s).")

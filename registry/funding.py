@@ -163,6 +163,9 @@ class FundingRule:
     inputs: tuple[Input, ...]
     simulate: Callable[[Mapping[str, Any]], Simulation]
     sources: tuple[Source, ...] = ()
+    #: The share of the used passes' value the State pays each year on the collectivité's declaration (``None``:
+    #: the rule's texts do not say; the declaration then applies the 2020 call's and says so).
+    used_passes_share: Decimal | None = None
 
     def __post_init__(self) -> None:
         names = [i.name for i in self.inputs]

@@ -494,6 +494,10 @@ class Programme(TimestampMixin, Base):
     acceptance: Mapped[str] = mapped_column(String(16), default="automatic")
     funding_rule: Mapped[str | None] = mapped_column(String(40))
     created_by: Mapped[str] = mapped_column(String(200))
+    #: Where the end-of-validity alert is mailed (migration 0022).
+    alert_email: Mapped[str | None] = mapped_column(String(320))
+    #: Days before ``valid_until`` from which prescribers stop handing out booklets (null: the default, 15).
+    handout_block_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class ProgrammeVenue(Base):
@@ -650,3 +654,53 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     worker: Mapped[str | None] = mapped_column(String(200))  # host:pid of the worker running it
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- The commanditaire's and the State's side of the pass (migration 0022) ------------------------------------
+
+
+class Declaration(Base):
+    """One version of a programme's yearly declaration to the State: its figures as issued, frozen. Nobody
+    updates a declaration (the ORM refuses, so does the database through triggers); a correction issues the next
+    version, which says what changed."""
+
+    __tablename__ = "pass_declarations"
+    __table_args__ = (
+        Index("ux_pass_declarations_version", "programme_pk", "year", "version", unique=True),
+        CheckConstraint("version >= 1", name="ck_pass_declarations_version"),
+    )
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    programme_pk: Mapped[int] = mapped_column(ForeignKey("programmes.pk"))
+    year: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    passes_used: Mapped[int] = mapped_column(Integer)
+    used_cents: Mapped[int] = mapped_column(BigInteger)
+    state_share_cents: Mapped[int] = mapped_column(BigInteger)
+    advance_cents: Mapped[int] = mapped_column(BigInteger)
+    balance_cents: Mapped[int] = mapped_column(BigInteger)
+    rule: Mapped[str] = mapped_column(String(200))
+    figures: Mapped[Any] = mapped_column(JSON)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_by: Mapped[str] = mapped_column(String(200))
+
+
+class ProgrammeEvent(Base):
+    """Something the end of validity does once per programme: the alert 30 days before (``alert``) and the
+    closing statement (``closing``), with its figures; the unique key makes each happen once."""
+
+    __tablename__ = "programme_events"
+    __table_args__ = (
+        Index("ux_programme_events_kind", "programme_pk", "kind", unique=True),
+        CheckConstraint("kind IN ('alert', 'closing')", name="ck_programme_events_kind"),
+    )
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    programme_pk: Mapped[int] = mapped_column(ForeignKey("programmes.pk", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    figures: Mapped[Any] = mapped_column(JSON, nullable=True)
+    mailed_to: Mapped[str | None] = mapped_column(String(320))
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mail_error: Mapped[str | None] = mapped_column(Text)

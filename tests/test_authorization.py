@@ -117,6 +117,18 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", f"/api/v1/venues/{D}/bank-account"): (401, 403, 404, 404, 403, 404),  # allowed; none recorded
     ("PUT", f"/api/v1/venues/{D}/bank-account"): (401, 403, 200, 200, 403, 200),
     ("POST", "/api/v1/passes/where"): (404, 404, 404, 404, 404, 404),  # anyone; the code is unknown
+    # The commanditaire's side of the pass: <declared> is the Aveyron's (departement:12), with a declaration for
+    # 2025 already issued (so that a new issue changes nothing: 200).
+    ("GET", "/api/v1/programmes/<declared>/usage"): (401, 200, 200, 200, 403, 200),
+    ("PUT", "/api/v1/programmes/<declared>/end-of-validity"): (401, 200, 200, 200, 403, 200),
+    ("GET", "/api/v1/programmes/<declared>/declarations"): (401, 200, 200, 200, 403, 200),
+    ("POST", "/api/v1/programmes/<declared>/declarations"): (401, 200, 200, 200, 403, 200),
+    ("GET", "/api/v1/programmes/<declared>/declarations/2025"): (401, 200, 200, 200, 403, 200),
+    ("GET", "/api/v1/programmes/<declared>/declarations/2025/versions/1"): (401, 200, 200, 200, 403, 200),
+    ("GET", "/api/v1/open-data/pass-usage/venues.csv"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/api/v1/open-data/pass-usage/communes.json"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/ogc/collections/pass-usage"): (200, 200, 200, 200, 200, 200),
+    ("GET", "/ogc/collections/pass-usage/items"): (200, 200, 200, 200, 200, 200),
 }
 
 
@@ -162,6 +174,10 @@ def body_for(method: str, url: str, client, headers) -> dict:
         return {"json": {}}
     if url.endswith("/decision"):
         return {"json": {"accept": True}}
+    if url.endswith("/end-of-validity"):
+        return {"json": {"alert_email": "pass@aveyron.fr"}}
+    if url.endswith("/declarations") and method == "POST":
+        return {"json": {"year": 2025}}
     if url.endswith("/imports"):
         csv = b"id,nom,commune,code_postal,code_insee,adresse,date_maj\nm1,Lieu,Rodez,12000,12202,1 rue A,2024-01-01\n"
         return {"data": {"file": (io.BytesIO(csv), "lieux.csv")}, "content_type": "multipart/form-data"}
@@ -217,9 +233,21 @@ def test_every_api_route_is_in_the_matrix(app):
             pattern = "^" + "".join("[^/]+" if part.startswith("<") else re.escape(part)
                                     for part in re.split(r"(<[^>]+>)", rule)) + "$"
             if rule_method == method and re.match(pattern, path.replace(D, "x").replace("<evaluation>", "1")
-                                                           .replace(P, "x").replace("<job>", "x")):
+                                                           .replace(P, "x").replace("<job>", "x")
+                                                           .replace("<declared>", "x")):
                 covered.add((rule_method, rule))
     assert routes - covered == set()
+
+
+def aveyron_programme(client, operator) -> str:
+    """A programme of the Aveyron's département, with its 2025 declaration issued; its id."""
+    made = client.post("/api/v1/operator/programmes", headers=operator, json={
+        "name": "Pass Aveyron", "commanditaire_name": "Département de l'Aveyron",
+        "commanditaire_territory": "departement:12", "perimeter": ["departement:12"], "valid_from": "2025-01-01",
+        "valid_until": "2025-12-31", "face_value_cents": 1000, "booklets_ordered": 10}).get_json()
+    declared = client.post(f"/api/v1/programmes/{made['id']}/declarations", json={"year": 2025}, headers=operator)
+    assert declared.status_code == 201, declared.get_json()
+    return made["id"]
 
 
 @pytest.mark.parametrize(("method", "url"), list(MATRIX))
@@ -234,6 +262,8 @@ def test_authorisation_matrix(method, url, client, callers, qualified, operator)
     if "<job>" in target:  # a campaign's job, started by the ``operator`` fixture's token
         target = target.replace("<job>", client.post("/api/v1/operator/campaigns", json={
             "territory": "departement:12"}, headers=operator).get_json()["job"])
+    if "<declared>" in target:
+        target = target.replace("<declared>", aveyron_programme(client, operator))
     statuses = []
     for role in ROLES:
         headers = callers[role]

@@ -276,6 +276,18 @@ def layout(driver) -> tuple[list, int, list[str]]:
 
 
 @pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
+def commanditaire_programme(client, operator: dict[str, str]) -> str:
+    """A programme of the Aveyron (departement:12) with booklets, a hand-out and its 2025 declaration: its id."""
+    made = client.post("/api/v1/operator/programmes", headers=operator, json={
+        "name": "Pass numérique Aveyron 2025", "commanditaire_name": "Département de l'Aveyron",
+        "commanditaire_territory": "departement:12", "perimeter": ["departement:12"], "valid_from": "2025-01-01",
+        "valid_until": "2025-12-31", "face_value_cents": 1000, "booklets_ordered": 20}).get_json()
+    client.post(f"/api/v1/operator/programmes/{made['id']}/issues", json={"booklets": 20}, headers=operator)
+    client.post(f"/api/v1/programmes/{made['id']}/declarations", json={"year": 2025, "advance_cents": 5000},
+                headers=operator)
+    return made["id"]
+
+
 def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
     if not AXE.exists():
         if os.environ.get("REGISTRY_REQUIRE_BROWSER") == "1":
@@ -289,6 +301,7 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
         collectivite = tokens.create(session, "CD12", "territory", ["departement:12"]).secret
     venue = app.test_client().get("/api/v1/venues?per_page=1").get_json()["features"][0]["id"]
     programme = _programme_with_a_booklet(app, operator)
+    usage_programme = commanditaire_programme(app.test_client(), {"Authorization": f"Bearer {operator}"})
     public = ["/", "/carte", "/plan-du-site", "/accessibilite", "/mentions-legales", "/donnees-personnelles",
               "/une-page-absente", "/auditeur/", "/couverture/", f"/lieux/{venue}", "/carte/integrer",
               "/carte/integree?territory=departement:12", "/fiche?lieu=Rodez", "/ogc/?f=html",
@@ -323,7 +336,9 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
         browser.find_element(By.ID, "jeton").send_keys(collectivite, Keys.ENTER)
         heading_shows(browser, "Couverture des territoires")
         for path in ("/couverture/", "/couverture/departement/12",
-                     "/couverture/departement/12/accessibilite?nouveaux=oui&nombre=3"):
+                     "/couverture/departement/12/accessibilite?nouveaux=oui&nombre=3", "/couverture/programmes/",
+                     f"/couverture/programmes/{usage_programme}",
+                     f"/couverture/programmes/{usage_programme}/declarations/2025/1.html"):
             browser.get(base + path)
             found[f"{path} @{width}"] = layout(browser)
         browser.delete_all_cookies()
@@ -651,3 +666,29 @@ def test_a_campaign_s_page_follows_its_job_without_a_reload(live_server, browser
     run_queued(app)
     assert _wait_text(browser, "#etat-campagne", "terminée")
     assert browser.execute_script("return window.notReloaded") is True
+
+
+def test_a_commanditaire_sees_its_accepting_venues_on_the_map_and_sorts_a_table(live_server, browser):
+    app, base = live_server
+    client = app.test_client()
+    with app.extensions["registry.db"].session() as session:
+        operator = {"Authorization": f"Bearer {tokens.create(session, 'Opératrice', 'operator').secret}"}
+        collectivite = tokens.create(session, "CD12", "territory", ["departement:12"]).secret
+    venue = client.post("/api/v1/operator/venues", headers=operator, json={
+        **RODEZ_MEDIATHEQUE, "publication_status": "published", "modalites_acces": ["Se présenter"],
+        "modalites_accompagnement": ["Accompagnement individuel"]}).get_json()["id"]
+    for name, value in PASS_NUMERIQUE_FACTS.items():
+        client.post(f"/api/v1/operator/venues/{venue}/facts", json={"name": name, "value": value}, headers=operator)
+    for action in ("submit", "start_review", "qualify"):
+        client.post(f"/api/v1/operator/venues/{venue}/qualifications/pass-numerique/decisions",
+                    json={"action": action}, headers=operator)
+    programme = commanditaire_programme(client, operator)
+    browser.get(f"{base}/couverture/connexion")
+    browser.find_element(By.ID, "jeton").send_keys(collectivite, Keys.ENTER)
+    heading_shows(browser, "Couverture des territoires")
+    browser.get(f"{base}/couverture/programmes/{programme}")
+    heading_shows(browser, "Pass numérique Aveyron 2025")
+    assert _wait_text(browser, "#carte-statut", "1 lieu sur la carte")
+    assert browser.find_elements(By.CSS_SELECTOR, "#carte-usage .leaflet-interactive")
+    press_enter_on(browser, "#lieux th a")
+    assert _wait_text(browser, "#lieux th[aria-sort]", "Lieu")

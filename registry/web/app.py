@@ -22,9 +22,10 @@ from registry.plugins import make_plugin_manager
 from registry.services import journal_chain
 from registry.services.criteria import build_catalogue
 from registry.services.funding import build_funding_catalogue
-from registry.web import (api_coverage, api_criteria, api_exchange, api_funding, api_jobs, api_managers, api_passes,
-                          api_qualifications, api_reports, api_search, api_territories, api_venues, auditor,
-                          collectivites, managers, ogc, pages, pass_operator, pass_public, pass_venue, simulator)
+from registry.web import (api_commanditaire, api_coverage, api_criteria, api_exchange, api_funding, api_jobs,
+                          api_managers, api_passes, api_qualifications, api_reports, api_search, api_territories,
+                          api_venues, auditor, collectivites, commanditaire, managers, ogc, pages, pass_operator,
+                          pass_public, pass_venue, simulator)
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
 from registry.web.layout import init_layout
@@ -68,7 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
                       api_criteria.operator, api_qualifications.blp, api_coverage.blp, api_exchange.blp, ogc.blp,
                       api_reports.public, api_reports.operator, api_managers.operator, api_funding.blp,
                       api_jobs.blp, api_passes.operator, api_passes.venue_side, api_passes.codes_side,
-                      api_passes.public):
+                      api_passes.public, api_commanditaire.commanditaire, api_commanditaire.open_usage):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer tokens, no cookies: nothing to forge
     api_funding.document_inputs(api, app.extensions["registry.funding"])
@@ -80,20 +81,23 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     app.register_blueprint(pass_venue.venue_pass)
     app.register_blueprint(pass_operator.operator_pass)
     app.register_blueprint(pass_public.public_pass)
+    app.register_blueprint(commanditaire.commanditaire_pages)
     for blueprints in pm.hook.registry_blueprints():
         for blueprint in blueprints or []:
             app.register_blueprint(blueprint)
     for commands in pm.hook.registry_cli_commands():
         for command in commands or []:
             app.cli.add_command(command)
-    public_pages = (collectivites.collectivites,) if app.config["PUBLIC_COVERAGE"] else ()
+    public_pages = ((collectivites.collectivites, commanditaire.commanditaire_pages) if app.config["PUBLIC_COVERAGE"]
+                    else ())
     limiter = init_security(
         app, (api_search.blp, ogc.blp, api_territories.blp, api_criteria.public, api_funding.blp, pages.pages,
-              simulator.simulator, pass_public.public_pass, *public_pages),
+              simulator.simulator, pass_public.public_pass, api_commanditaire.open_usage, *public_pages),
         (api_venues.operator, api_criteria.operator, api_qualifications.blp, api_coverage.blp, api_exchange.blp,
          api_reports.operator, api_managers.operator, api_jobs.blp, auditor.auditor, collectivites.collectivites,
          managers.manager_pages, api_passes.operator, api_passes.venue_side, api_passes.codes_side,
-         pass_venue.venue_pass, pass_operator.operator_pass),
+         pass_venue.venue_pass, pass_operator.operator_pass, api_commanditaire.commanditaire,
+         commanditaire.commanditaire_pages),
         strict=(api_reports.public, app.view_functions["pages.report_error"]))
     # Held here: the limiter keeps itself in app.extensions only when enabled, and the views' limits hold it weakly.
     app.extensions["registry.limiter"] = limiter

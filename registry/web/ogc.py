@@ -18,6 +18,7 @@ from registry import crs, standard
 from registry.errors import InvalidInput, NotFound
 from registry.schemas import VenuePublicSchema
 from registry.services import filters, qualifications, search, tiles
+from registry.services.passes import open_data
 from registry.web.api_base import Blueprint, json_response
 from registry.web.api_search import PARIS, feature, matched
 from registry.web.context import absolute_url, read_session, service_context
@@ -229,7 +230,7 @@ class Collections(MethodView):
     def get(self):
         """Collections : une par label"""
         sets = sorted(current_app.extensions["registry.criteria"].sets)
-        body = {"collections": [_collection(s) for s in sets],
+        body = {"collections": [_collection(s) for s in sets] + [_usage_collection()],
                 "links": [{"rel": "self", "type": JSON, "href": _absolute("ogc.Collections")},
                           {"rel": "alternate", "type": "text/html", "href": _absolute("ogc.Collections", f="html")}]}
         return _respond("ogc/collections.html", body)
@@ -570,3 +571,50 @@ class Tile(MethodView):
             raise NotFound(f"Aucune tuile {matrix_set}/{z}/{row}/{col}.")
         data = tiles.tile(read_session(), collection_id, z, col, row, service_context())
         return Response(data, mimetype=MVT)
+
+
+# --- Open usage data (docs/open-data.md): the venues with their yearly counts of passes used ------------------
+
+USAGE_COLLECTION = "pass-usage"
+
+
+def _usage_collection() -> dict:
+    return {"id": USAGE_COLLECTION, "title": "Pass numérique : pass utilisés par lieu et par an",
+            "description": "Lieux qui acceptent le Pass numérique (ou en ont encaissé) et nombre de pass utilisés "
+                           "chaque année ; comptes de 1 à 4 masqués, secret secondaire (Licence Ouverte 2.0).",
+            "itemType": "feature", "crs": [CRS84], "storageCrs": CRS84,
+            "links": [{"rel": "self", "type": JSON, "href": _absolute("ogc.UsageCollection")},
+                      {"rel": "items", "type": GEOJSON, "href": _absolute("ogc.UsageItems")},
+                      {"rel": "license", "type": "text/html",
+                       "href": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"}]}
+
+
+@blp.route(f"/collections/{USAGE_COLLECTION}")
+class UsageCollection(MethodView):
+    @_answers(JSON, "La collection des pass utilisés par lieu et par an")
+    def get(self):
+        """Pass numérique : pass utilisés par lieu et par an"""
+        return _respond("ogc/collections.html", {"collections": [_usage_collection()]})
+
+
+@blp.route(f"/collections/{USAGE_COLLECTION}/items")
+class UsageItems(MethodView):
+    @_answers(GEOJSON, "FeatureCollection GeoJSON des lieux et de leurs comptes annuels", bad_request=True)
+    def get(self):
+        """Lieux et pass utilisés par an (limit, offset) ; comptes de 1 à 4 masqués"""
+        try:
+            limit = int(request.args.get("limit", 100))
+            offset = int(request.args.get("offset", 0))
+        except ValueError:
+            return _bad_request("limit et offset : des entiers.")
+        if not 1 <= limit <= PAGE_MAX or not 0 <= offset <= MAX_OFFSET:
+            return _bad_request(f"limit entre 1 et {PAGE_MAX}, offset positif.")
+        features, total = open_data.venue_features(read_session(), service_context().day(), limit, offset)
+        links = [{"rel": "self", "type": GEOJSON, "href": _absolute("ogc.UsageItems", limit=limit, offset=offset)},
+                 {"rel": "collection", "type": JSON, "href": _absolute("ogc.UsageCollection")}]
+        if offset + limit < total:
+            links.append({"rel": "next", "type": GEOJSON,
+                          "href": _absolute("ogc.UsageItems", limit=limit, offset=offset + limit)})
+        return _json({"type": "FeatureCollection", "features": features, "numberMatched": total,
+                      "numberReturned": len(features), "links": links,
+                      "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}, GEOJSON)

@@ -17,6 +17,7 @@ from registry.identifiers import siret_valid
 from registry.models import Booklet, Prescriber, Programme, Territory
 from registry.services import journal, territories
 from registry.services.context import Context
+from registry.services.passes.usage import end_of_validity
 
 _EMAIL_OR_PHONE = re.compile(r"[^\r\n\u2028\u2029\x85]{1,320}")
 
@@ -86,7 +87,17 @@ def give_booklets(session: Session, programme: Programme, to: Prescriber, first:
 def hand_out(session: Session, programme: Programme, number: int, on: date, commune_code: str,
              target_public: bool, ctx: Context, by: Prescriber | None = None) -> Booklet:
     """Record that booklet ``number`` was handed to a beneficiary: the day, the beneficiary's commune and whether
-    they belong to the target publics, nothing else. Once per booklet (a conditional write)."""
+    they belong to the target publics, nothing else. Once per booklet (a conditional write). Refused (and the
+    refusal journaled) from the programme's hand-out blocking day on (``usage.end_of_validity``)."""
+    blocked_from = end_of_validity(programme, on).blocked_from
+    if on >= blocked_from:
+        journal.record(session, ctx.actor, "booklet.hand_out_refused", "booklet", f"{programme.id}:{number}",
+                       after={"on": on, "blocked_from": blocked_from})
+        session.commit()
+        raise Conflict(f"Les remises de carnets de ce programme sont arrêtées depuis le "
+                       f"{blocked_from.strftime('%d/%m/%Y')} (fin de validité le "
+                       f"{programme.valid_until.strftime('%d/%m/%Y')}) : ce carnet n'a pas été remis.",
+                       {"on": ["Remises arrêtées avant la fin de validité."]})
     try:
         commune = territories.check_known(session, "commune", (commune_code or "").strip())
     except InvalidInput as exc:
