@@ -19,6 +19,7 @@ PUBLIC_API_ROUTES = (
     r"/api/v1/territories", r"/api/v1/territories/[^/]+/[^/]+",
     r"/api/v1/criteria-sets", r"/api/v1/criteria-sets/[^/]+",
     r"/api/v1/funding-rules", r"/api/v1/funding-rules/[^/]+",
+    r"/api/v1/open-data/pass-usage/(venues|communes)\.(csv|json)",
     r"/ogc/?", r"/ogc/api", r"/ogc/conformance", r"/ogc/collections", r"/ogc/collections/[^/]+",
     r"/ogc/collections/[^/]+/(items|queryables|tiles)", r"/ogc/collections/[^/]+/items/[^/]+",
     r"/ogc/collections/[^/]+/tiles/[^/]+", r"/ogc/collections/[^/]+/tiles/[^/]+/[0-9]+/[0-9]+/[0-9]+",
