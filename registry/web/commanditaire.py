@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
@@ -260,8 +261,9 @@ def declaration_pdf(declaration: Declaration) -> bytes:
     import weasyprint
 
     html = render_template("commanditaire/declaration_pdf.html", d=declaration, f=declaration.figures)
+    style = weasyprint.CSS(filename=str(Path(current_app.static_folder) / "declaration-print.css"))
     return weasyprint.HTML(string=html, base_url=current_app.static_folder,
-                           url_fetcher=_local_only).write_pdf()
+                           url_fetcher=_local_only).write_pdf(stylesheets=[style])
 
 
 def _local_only(url: str, *args, **kwargs):
