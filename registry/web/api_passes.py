@@ -12,9 +12,9 @@ from marshmallow import Schema, fields, validate
 
 from registry import jobs as queue
 from registry import schemas
-from registry.errors import Forbidden, InvalidInput, NotFound
+from registry.errors import InvalidInput, NotFound
 from registry.models import Venue
-from registry.services import jobs, lookup
+from registry.services import jobs
 from registry.services.passes import codes, distribution, issuing, programmes, redemption, signals, statements
 from registry.services.passes.days import parse_month
 from registry.standard import VOCABULARIES
@@ -575,11 +575,7 @@ class Services(MethodView):
 
 def _own_venue(venue_id: uuid.UUID) -> Venue:
     """The venue, if the token acts for it (a venue's member: their own; an operator: within their scope)."""
-    ctx = service_context()
-    venue = lookup.venue_by_id(db_session(), venue_id, ctx.scope)
-    if ctx.venue_pk is not None and ctx.venue_pk != venue.pk:
-        raise Forbidden("Vous ne voyez que votre lieu.")
-    return venue
+    return redemption.acting_venue(db_session(), venue_id, service_context())
 
 
 @venue_side.route("/venues/<uuid:venue_id>/redemptions")

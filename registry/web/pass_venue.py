@@ -10,9 +10,9 @@ from datetime import date, timedelta
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from registry.errors import Forbidden, InvalidInput, NotFound, RegistryError
+from registry.errors import InvalidInput, NotFound, RegistryError
 from registry.models import Venue, utcnow
-from registry.services import lookup, venues
+from registry.services import venues
 from registry.services.passes import redemption, statements
 from registry.services.passes.days import next_month, parse_month
 from registry.services.table_formats import XLSX
@@ -49,13 +49,7 @@ def field_errors(error: RegistryError) -> dict[str, str]:
 def the_venue(venue_id: uuid.UUID) -> Venue:
     """The venue the page acts for: a venue's member, their own only (403 otherwise); an operator, any in
     scope."""
-    ctx, db = page_context(), db_session()
-    if ctx.venue_pk is not None:
-        venue = db.get(Venue, ctx.venue_pk)
-        if venue is None or venue.id != venue_id:
-            raise Forbidden("Vous n'agissez que pour votre lieu.")
-        return venue
-    return lookup.venue_by_id(db, venue_id, ctx.scope)
+    return redemption.acting_venue(db_session(), venue_id, page_context())
 
 
 def _page(template: str, venue: Venue, status: int = 200, **values):

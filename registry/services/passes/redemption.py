@@ -81,7 +81,7 @@ def _refusal(session: Session, pass_: Pass, programme: Programme, venue: Venue, 
 
 def check(session: Session, text: str, venue_id: uuid.UUID, ctx: Context) -> Verdict:
     """Whether the pass of code ``text`` can be redeemed at the venue today (nothing is written)."""
-    venue = _venue_of(session, venue_id, ctx)
+    venue = acting_venue(session, venue_id, ctx)
     pass_, programme = find(session, text)
     refusal = _refusal(session, pass_, programme, venue, ctx.day())
     if refusal is not None:
@@ -91,8 +91,9 @@ def check(session: Session, text: str, venue_id: uuid.UUID, ctx: Context) -> Ver
         programmes.last_valid_day(programme))
 
 
-def _venue_of(session: Session, venue_id: uuid.UUID, ctx: Context) -> Venue:
-    """The venue the actor acts for: a venue's member only for their own venue."""
+def acting_venue(session: Session, venue_id: uuid.UUID, ctx: Context) -> Venue:
+    """The venue the actor acts for: a venue's member their own only (``Forbidden`` otherwise), an operator
+    any within their scope."""
     if ctx.venue_pk is not None:
         venue = session.get(Venue, ctx.venue_pk)
         if venue is None or venue.id != venue_id:
@@ -109,7 +110,7 @@ def redeem(session: Session, text: str, venue_id: uuid.UUID, service: str, durat
         raise InvalidInput.on("service", "Service hors du catalogue des services payables en pass.")
     if not 1 <= duration_minutes <= MAX_DURATION:
         raise InvalidInput.on("duration_minutes", f"Durée attendue entre 1 et {MAX_DURATION} minutes.")
-    venue = _venue_of(session, venue_id, ctx)
+    venue = acting_venue(session, venue_id, ctx)
     pass_, programme = find(session, text)
     now = utcnow()
     day = ctx.day()
