@@ -400,3 +400,10 @@ def test_long_pass_work_goes_to_the_job_queue_and_shows_progress(app, client, op
     assert [(s["venue_id"], s["passes"], s["amount_euros"]) for s in found] == [(rodez, 7, "70.00")]
     too_soon = client.post("/api/v1/operator/statements", json={"month": TODAY.strftime("%Y-%m")}, headers=operator)
     assert too_soon.status_code == 422 and "month" in too_soon.get_json()["errors"]
+
+
+def test_a_programme_s_funding_rule_must_be_one_the_registry_knows(client, operator):
+    bad = client.post("/api/v1/operator/programmes", headers=operator, json=programme_body(funding_rule="aap-2030"))
+    assert bad.status_code == 422 and "aap-2020" in bad.get_json()["errors"]["funding_rule"][0]
+    good = client.post("/api/v1/operator/programmes", headers=operator, json=programme_body(funding_rule="aap-2020"))
+    assert good.status_code == 201 and good.get_json()["funding_rule"] == "aap-2020"

@@ -305,7 +305,8 @@ class Programmes(MethodView):
     def post(self, data: dict):
         """Créer un programme (commande d'un commanditaire : périmètre, validité, valeur, carnets)"""
         data["target_publics"] = tuple(data["target_publics"])
-        return programmes.create(db_session(), programmes.ProgrammeInput(**data), service_context())
+        return programmes.create(db_session(), programmes.ProgrammeInput(**data), service_context(),
+                                 current_app.extensions["registry.funding"].rules)
 
 
 @operator.route("/programmes/<uuid:programme_id>")

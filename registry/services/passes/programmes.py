@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -73,9 +74,13 @@ def _canonical_refs(session: Session, refs: list[str], field: str) -> list[str]:
     return out
 
 
-def create(session: Session, data: ProgrammeInput, ctx: Context) -> Programme:
-    """Create a programme (journaled); ``InvalidInput`` names the field at fault."""
+def create(session: Session, data: ProgrammeInput, ctx: Context,
+           funding_rules: Collection[str] | None = None) -> Programme:
+    """Create a programme (journaled); ``InvalidInput`` names the field at fault. ``funding_rules``: the rule ids
+    the application knows, which ``funding_rule`` must be one of."""
     errors: dict[str, list[str]] = {}
+    if data.funding_rule and funding_rules is not None and data.funding_rule not in funding_rules:
+        errors["funding_rule"] = [f"Règle de financement inconnue ({', '.join(sorted(funding_rules)) or 'aucune'})."]
     if not data.name.strip():
         errors["name"] = ["Nom du programme obligatoire."]
     if not data.commanditaire_name.strip():
