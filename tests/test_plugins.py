@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from registry import create_app, hookimpl
+from registry import create_app, hookimpl, hookspecs
 from registry.formats import ZoneReader, ZoneRecord
 from registry.plugins import describe_plugins, make_plugin_manager
 from tests.conftest import RODEZ_MEDIATHEQUE
@@ -196,6 +197,21 @@ def test_every_hook_has_a_test_and_a_section_in_the_docs():
     for name in hooks:
         assert re.search(rf"^### `{name}", docs, re.MULTILINE), f"{name} absent de docs/plugins.md"
         assert f"def test_hook_{name}(" in tests, f"{name} sans test"
+
+
+def test_each_hooks_documented_signature_is_its_specification():
+    """The heading and the example of each hook in docs/plugins.md name the parameters the hookspec declares, in
+    its order (a renamed or added parameter fails here before a plugin author copies the old one)."""
+    docs = DOCS.read_text(encoding="utf-8")
+    for name, spec in inspect.getmembers(hookspecs, inspect.isfunction):
+        if not name.startswith("registry_"):
+            continue
+        parameters = list(inspect.signature(spec).parameters)
+        heading = re.search(rf"^### `{name}\(([^)]*)\)", docs, re.MULTILINE)
+        assert heading, f"{name} absent de docs/plugins.md"
+        assert [p.strip() for p in heading.group(1).split(",") if p.strip()] == parameters, name
+        for example in re.finditer(rf"^def {name}\(([^)]*)\)", docs, re.MULTILINE):
+            assert [p.split(":")[0].strip() for p in example.group(1).split(",") if p.strip()] == parameters, name
 
 
 def test_hook_registry_geocode(tmp_path, fake_ban):
