@@ -9,44 +9,25 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from registry.standard import TITLES
+from registry.statuses import (JournalAction, PublicationStatus, QualificationAction, QualificationStatus,
+                               ReportStatus)
 
-ACTION_LABELS = {"submit": "Soumettre", "start_review": "Commencer l'examen", "qualify": "Qualifier",
-                 "refuse": "Refuser", "request_changes": "Demander des compléments", "suspend": "Suspendre",
-                 "reinstate": "Rétablir", "revoke": "Retirer", "renew": "Renouveler"}
-STATUS_LABELS = {"submitted": "soumise", "under_review": "en examen", "qualified": "qualifié",
-                 "refused": "refusée", "changes_requested": "compléments demandés", "suspended": "suspendue",
-                 "revoked": "retirée", "expired": "expirée", None: "aucune"}
-PUBLICATION_LABELS = {"draft": "brouillon", "published": "publié", "unpublished": "dépublié"}
+JOURNAL_ACTIONS = frozenset(JournalAction)
+
+ACTION_LABELS = QualificationAction.labels()
+STATUS_LABELS: dict[str | None, str] = {**QualificationStatus.labels(), None: "aucune"}
+PUBLICATION_LABELS = PublicationStatus.labels()
 OUTCOME_LABELS = {"eligible": "éligible", "ineligible": "non éligible", "incomplete": "incomplète"}
 RESULT_LABELS = {"met": "rempli", "unmet": "non rempli", "unknown": "inconnu", "not_applicable": "sans objet"}
 SEVERITY_LABELS = {"required": "obligatoire", "recommended": "recommandé"}
 ROLE_LABELS = {"admin": "administrateur", "operator": "opérateur", "territory": "collectivité", "venue": "lieu"}
 #: A qualification's decisions as the journal tells them (« a qualifié le lieu »).
-DECISION_VERBS = {"submit": "a soumis la qualification", "start_review": "a commencé l'examen",
-                  "qualify": "a qualifié le lieu", "refuse": "a refusé la qualification",
-                  "request_changes": "a demandé des compléments", "suspend": "a suspendu la qualification",
-                  "reinstate": "a rétabli la qualification", "revoke": "a retiré la qualification",
-                  "renew": "a renouvelé la qualification", "expire": "a constaté l'expiration de la qualification",
-                  "needs_review": "a signalé la qualification à revoir"}
-VENUE_VERBS = {"venue.created": "a créé le lieu", "venue.updated": "a modifié le lieu",
-               "venue.published": "a publié le lieu", "venue.unpublished": "a dépublié le lieu",
-               "venue.draft": "a remis le lieu en brouillon", "venue.geocoded": "a placé le lieu à son adresse",
-               "venue.merged": "a fusionné ce lieu dans un autre", "venue.absorbed": "a fusionné un doublon dans ce lieu",
-               "venue.duplicate_dismissed": "a écarté un doublon supposé",
-               "manager.invited": "a invité le gestionnaire du lieu",
-               "manager.revoked": "a retiré l'accès d'un gestionnaire du lieu",
-               "proposal.submitted": "a proposé des changements", "proposal.accepted": "a accepté une proposition",
-               "proposal.refused": "a refusé une proposition",
-               "pass.redeemed": "a encaissé un pass", "pass.redemption_cancelled": "a annulé un encaissement",
-               "programme.venue_accepted": "a accepté le lieu pour un programme Pass numérique",
-               "programme.venue_refused": "a refusé le lieu pour un programme Pass numérique",
-               "programme.venue_suspended": "a suspendu le lieu pour un programme Pass numérique",
-               "venue.bank_account": "a enregistré les coordonnées bancaires du lieu",
-               "statement.paid": "a marqué payé un relevé de pass"}
+DECISION_VERBS = {action.value.split(".", 1)[1]: action.label for action in JournalAction
+                  if action.startswith("qualification.")}
 #: What a public report may be about, and what becomes of it.
 REPORT_REASONS = {"horaires": "Horaires", "services": "Services proposés", "adresse": "Adresse",
                   "contacts": "Téléphone, courriel ou site", "n-existe-plus": "Le lieu n'existe plus", "autre": "Autre"}
-REPORT_STATUSES = {"open": "à traiter", "accepted": "accepté", "dismissed": "écarté"}
+REPORT_STATUSES = ReportStatus.labels()
 #: Journal fields that are bookkeeping, not a change a person made.
 _QUIET = {"revision", "evaluation", "criteria_set", "reason", "override", "evidence", "proposal", "email"}
 
@@ -148,7 +129,7 @@ def journal_sentence(entry: Any, facts: dict[str, Any], set_titles: dict[str, st
             return Sentence(entry.at, actor, f"{actor} a signalé une erreur : "
                                              f"{REPORT_REASONS.get(after.get('reason'), after.get('reason'))}",
                             note=f"« {after['text']} »" if after.get("text") else None)
-        verb = "a accepté un signalement" if action == "report.accepted" else "a écarté un signalement"
+        verb = JournalAction(action).label
         return Sentence(entry.at, actor, f"{actor} {verb}",
                         note=f"Motif : {after['reason']}" if after.get("reason") else None)
     if action == "fact.recorded":
@@ -159,7 +140,7 @@ def journal_sentence(entry: Any, facts: dict[str, Any], set_titles: dict[str, st
         return Sentence(entry.at, actor, f"{actor} a enregistré le fait « {label} »",
                         [Change(label, french_value(shown(before.get(name))), french_value(shown(after.get(name))))],
                         note=f"Preuve : {after['evidence']}" if after.get("evidence") else None)
-    verb = VENUE_VERBS.get(action, f"a fait « {action} »")
+    verb = JournalAction(action).label if action in JOURNAL_ACTIONS else "a fait une action non répertoriée"
     changes = [Change(TITLES.get(name, _field_label(name)), french_value(before.get(name)), french_value(value))
                for name, value in after.items()
                if name not in _QUIET and (action != "venue.created" and before.get(name) != value)]

@@ -1,0 +1,104 @@
+"""Every code the registry stores has its French words, and every journal action the code records has its sentence:
+read from the source (``ast``), so a new action without a sentence fails here rather than on a person's page."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from registry import statuses
+from registry.statuses import Coded, JournalAction
+from registry.wording import journal_sentence
+
+ROOT = Path(__file__).resolve().parents[1]
+VOCABULARIES = [v for v in vars(statuses).values() if isinstance(v, type) and issubclass(v, Coded) and v is not Coded]
+
+
+def recorded_actions() -> list[tuple[str, str]]:
+    """``(where, action)`` for each action passed to ``journal.record`` or ``journal.entry_row``: a text, or a
+    pattern (``qualification\\..+``) for an f-string."""
+    found = []
+    for path in sorted((ROOT / "registry").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("record", "entry_row") and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "journal"):
+                continue
+            action = node.args[2 if node.func.attr == "record" else 1]
+            where = f"{path.relative_to(ROOT)}:{node.lineno}"
+            if isinstance(action, ast.Constant):
+                found.append((where, re.escape(action.value)))
+            elif isinstance(action, ast.JoinedStr):
+                found.append((where, "".join(re.escape(part.value) if isinstance(part, ast.Constant) else ".+"
+                                             for part in action.values)))
+            elif isinstance(action, ast.IfExp):
+                found.extend((where, re.escape(branch.value)) for branch in (action.body, action.orelse))
+            else:
+                found.append((where, ast.unparse(action)))
+    return found
+
+
+def test_the_source_records_journal_actions():
+    assert len(recorded_actions()) >= 30
+
+
+@pytest.mark.parametrize(("where", "pattern"), recorded_actions(), ids=lambda v: v)
+def test_every_recorded_action_is_a_journal_action(where, pattern):
+    assert any(re.fullmatch(pattern, action) for action in JournalAction), \
+        f"{where} : action « {pattern} » sans phrase dans registry.statuses.JournalAction"
+
+
+@pytest.mark.parametrize("action", list(JournalAction), ids=str)
+def test_every_journal_action_reads_as_a_french_sentence(action):
+    entry = SimpleNamespace(actor="operateur:camille", action=action.value, before={}, after={},
+                            at=datetime(2026, 12, 7, tzinfo=timezone.utc))
+    text = journal_sentence(entry, {}, {}).text
+    assert action.value not in text and "non répertoriée" not in text and not re.search(r"\w_\w|\w\.\w", text), text
+
+
+@pytest.mark.parametrize("vocabulary", VOCABULARIES, ids=lambda v: v.__name__)
+def test_every_code_has_french_words_and_no_two_codes_share_them(vocabulary):
+    labels = vocabulary.labels()
+    assert all(label and label != code and "_" not in label for code, label in labels.items()), labels
+    assert len(set(labels.values())) == len(labels)
+
+
+
+def migration_checks() -> dict:
+    spec = importlib.util.spec_from_file_location(
+        "status_checks", ROOT / "registry" / "migrations" / "versions" / "0030_status_checks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CHECKS
+
+
+def test_the_migration_checks_each_vocabulary_as_the_code_has_it():
+    vocabularies = {("venues", "publication_status"): statuses.PublicationStatus,
+                    ("qualifications", "status"): statuses.QualificationStatus,
+                    ("venue_reports", "status"): statuses.ReportStatus,
+                    ("venue_proposals", "status"): statuses.ProposalStatus,
+                    ("campaign_invitations", "status"): statuses.InvitationStatus}
+    assert {key: set(values) for key, values in migration_checks().items()} == \
+        {key: set(vocabulary) for key, vocabulary in vocabularies.items()}
+
+
+def test_the_database_refuses_a_status_outside_its_vocabulary(app, session, create_venue):
+    """Whatever writes the row (a service, a script, a hand in ``psql``), the database refuses a publication
+    status the registry does not know, and takes every one it knows."""
+    venue_id = create_venue().get_json()["id"]
+    pk = session.scalar(text("SELECT pk FROM venues"))
+    assert venue_id
+    for status in statuses.PublicationStatus:
+        session.execute(text("UPDATE venues SET publication_status = :s WHERE pk = :pk"), {"s": status, "pk": pk})
+        session.commit()
+    with pytest.raises(DBAPIError, match="ck_venues_publication_status"):
+        session.execute(text("UPDATE venues SET publication_status = 'publie' WHERE pk = :pk"), {"pk": pk})
+    session.rollback()
