@@ -135,7 +135,8 @@ def run(backend: str, count: int) -> None:
                     print(f"[{backend}] {kind} {code}: siting 5 of {proposals.candidates:,} candidates, greedy in "
                           f"{took:.2f} s{versus}, adds {proposals.greedy_population:,} inhabitants; exact "
                           f"{solved.exact_population if solved.exact_population is not None else '-'} in "
-                          f"{solved.exact_seconds if solved.exact_seconds is not None else '-'} s ({solved.exact_note})")
+                          f"{solved.exact_seconds if solved.exact_seconds is not None else '-'} s "
+                          f"({solved.exact_note})")
                     started = time.perf_counter()
                     sites = siting.compute(session, kind, code, ctx, count=5, radius_km=10, new_sites=True)
                     took = time.perf_counter() - started

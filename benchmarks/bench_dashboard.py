@@ -138,16 +138,17 @@ def main(argv: list[str] | None = None) -> int:
                       f"{s.started:,} entamés, {s.used_up:,} épuisés, {s.passes_used:,} utilisés ; "
                       f"{len(data.tables['lieux']):,} lieux, {len(data.tables['communes-beneficiaires']):,} "
                       f"communes de bénéficiaires dont {len(data.out_of_reach):,} hors de portée")
-                best, median = timed(lambda: usage.compute(session, programme, day))
+                best, median = timed(lambda programme=programme, day=day: usage.compute(session, programme, day))
                 target = TARGETS.get(backend)
                 verdict = "" if target is None else (" OK" if best <= target else f" AU-DELÀ DE {target} s")
                 failed |= target is not None and best > target
                 print(f"[{backend}] tableau de bord : meilleur {best * 1000:.0f} ms, médiane {median * 1000:.0f} ms"
                       f"{verdict}")
-                for name, part in (("synthèse", lambda: usage.summary(session, programme)),
-                                   ("lieux", lambda: usage.venues(session, programme, day)),
-                                   ("mois", lambda: usage.months(session, programme)),
-                                   ("prescripteurs", lambda: usage.prescribers(session, programme))):
+                parts = (("synthèse", lambda p=programme: usage.summary(session, p)),
+                         ("lieux", lambda p=programme, d=day: usage.venues(session, p, d)),
+                         ("mois", lambda p=programme: usage.months(session, p)),
+                         ("prescripteurs", lambda p=programme: usage.prescribers(session, p)))
+                for name, part in parts:
                     print(f"[{backend}]   {name} : {timed(part)[0] * 1000:.0f} ms")
                 best, _ = timed(lambda: open_data.compute(session))
                 cells = open_data.compute(session)

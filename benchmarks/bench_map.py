@@ -185,8 +185,8 @@ def main() -> None:
                     size = statistics.median(r[0] for r in runs)
                     seconds = statistics.median(r[1] for r in runs)
                     tiles = statistics.median(r[2] for r in runs)
-                    heaviest = ", ".join(f"{n} {b // 1024} Kio" for n, b in sorted(LARGEST.items(), key=lambda i: -i[1])[:4]
-                                         if b > 4096)
+                    largest = sorted(LARGEST.items(), key=lambda i: -i[1])[:4]
+                    heaviest = ", ".join(f"{n} {b // 1024} Kio" for n, b in largest if b > 4096)
                     LARGEST.clear()
                     print(f"  {name:28} {size / 1024:8.0f} Kio  {seconds * 1000:6.0f} ms"
                           f"   (cible : {TARGET_BYTES // 1024} Kio et {TARGET_SECONDS * 1000:.0f} ms ; "

@@ -70,7 +70,8 @@ def servers(url: str, tipg_bin: Path | None, pygeoapi_bin: Path | None,
                       {"DATABASE_URL": url.replace("postgresql+psycopg", "postgresql"),
                        "TIPG_DB_SCHEMAS": '["public"]'}, port,
                       {"bbox": lambda b, items=items: f"{items}?limit={PAGE}&bbox={_bbox(b)}",
-                       "cql2": lambda b, items=items: f"{items}?limit={PAGE}&filter-lang=cql2-text&filter={_filter(b)}"}))
+                       "cql2": lambda b, items=items:
+                           f"{items}?limit={PAGE}&filter-lang=cql2-text&filter={_filter(b)}"}))
     if pygeoapi_bin:
         port = free_port()
         config = pygeoapi_config(url, port, folder, max_items=PAGE)

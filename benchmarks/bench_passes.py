@@ -196,8 +196,10 @@ def run(backend: str, redemptions: int, profile: bool) -> None:
             programme = session.get(Programme, programme_pk)
             with profiled(profile, "issuing"):
                 took, issued = timed(lambda: issuing.issue(session, programme, BOOKLETS, ctx))
-            count = session.scalar(select(func.count(func.distinct(Pass.code))).where(Pass.programme_pk == programme_pk))
-            target = versus(took, TARGETS["issue"][1]) if backend == TARGETS["issue"][0] else "no target on this backend"
+            count = session.scalar(select(func.count(func.distinct(Pass.code)))
+                                   .where(Pass.programme_pk == programme_pk))
+            target = (versus(took, TARGETS["issue"][1]) if backend == TARGETS["issue"][0]
+                      else "no target on this backend")
             print(f"[{backend}] issuing {issued.last - issued.first + 1:,} booklets, {issued.passes:,} passes "
                   f"({count:,} distinct codes) in {took:.2f} s ({issued.passes / took:,.0f} passes/s); {target}",
                   flush=True)
@@ -231,7 +233,8 @@ def run(backend: str, redemptions: int, profile: bool) -> None:
                 service = rng.choice(SERVICES)
                 with Session(engine) as session:
                     recorder.reset()
-                    took, done = timed(lambda: redemption.redeem(session, code, venue_id, service, 60, ctx, SERVICES))
+                    took, done = timed(lambda code=code, venue_id=venue_id, service=service:
+                                       redemption.redeem(session, code, venue_id, service, 60, ctx, SERVICES))
                     assert done.pk is not None
                 timings.append(took)
                 in_sql.append(recorder.seconds)
@@ -244,7 +247,8 @@ def run(backend: str, redemptions: int, profile: bool) -> None:
               f"ms (the first, compiling its statements: {first * 1000:.1f} ms); target ≤ "
               f"{TARGETS['redeem'] * 1000:g} ms: median {TARGETS['redeem'] / median:.1f}×, p95 "
               f"{TARGETS['redeem'] / p95:.1f}× ({'met' if p95 <= TARGETS['redeem'] else 'p95 MISSED'}); of a "
-              f"redemption, median: {statistics.median(counts[1:]):.0f} statements {statistics.median(in_sql[1:]) * 1000:.1f} "
+              f"redemption, median: {statistics.median(counts[1:]):.0f} statements "
+              f"{statistics.median(in_sql[1:]) * 1000:.1f} "
               f"ms, the commit {statistics.median(in_commit[1:]) * 1000:.1f} ms, the rest in Python", flush=True)
 
         # 3. The month's statements.

@@ -44,14 +44,14 @@ def app(environ, start_response):
     walk = box_walk(bbox)
     params = {**DEFAULTS, "label": "pass-numerique", "today": date.today(),
               "here": spatial.point_wkt(walk.lon, walk.lat), "outline": spatial.box_wkt(walk.outline),
-              **dict(zip(("west", "south", "east", "north"), bbox)), "offset": 0, "limit": limit + 1,
+              **dict(zip(("west", "south", "east", "north"), bbox, strict=True)), "offset": 0, "limit": limit + 1,
               "page_end": limit + 1}
     cursor = _connection.execute(SQL, params)
     names = [column.name for column in cursor.description]
     features = []
     rows = cursor.fetchall()
     for values in rows[:limit]:
-        row = dict(zip(names, values))
+        row = dict(zip(names, values, strict=True))
         properties = {name: orjson.Fragment(row[name]) if name in RAW and row[name] else row[name]
                       for name in PROPERTIES}
         properties["labels"] = orjson.Fragment(row["labels_json"] or "[]")

@@ -13,7 +13,8 @@ from registry.identifiers import rna_valid, siret_valid
 from criteria.common import add_months, at_least, is_true, signed_within
 
 ARRETE = "Arrêté du 26 mars 2019 (label « numérique inclusif », niveau 1 Pass numérique)"
-APTIC = "support.aptic.fr, « Les critères d'éligibilité de la démarche devenir APTIC » et « Comment se qualifier APTIC »"
+APTIC = ("support.aptic.fr, « Les critères d'éligibilité de la démarche devenir APTIC » et « Comment se qualifier "
+         "APTIC »")
 
 LEGAL_REPRESENTATIVE = Fact("legal_representative", "string", "Représentant légal (nom)")
 OPEN_TO_PUBLIC = Fact("open_to_public", "boolean", "Lieu ouvert au public")

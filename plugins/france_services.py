@@ -53,7 +53,7 @@ def day_ranges(text: str) -> list[str] | None:
     if any(h > 24 or m > 59 for h, m in times):
         return None
     stamps = [f"{h:02d}:{m:02d}" for h, m in times]
-    ranges = list(dict.fromkeys(f"{start}-{end}" for start, end in zip(stamps[::2], stamps[1::2])))
+    ranges = list(dict.fromkeys(f"{start}-{end}" for start, end in zip(stamps[::2], stamps[1::2], strict=True)))
     return ranges if _increasing(ranges) else None
 
 
@@ -61,7 +61,8 @@ def _increasing(ranges: list[str]) -> bool:
     """Each range ends after it starts; the next one starts no earlier than the previous one ends (a range
     written twice counts once)."""
     stamps = [stamp for item in ranges for stamp in item.split("-")]
-    return all(b > a if index % 2 == 0 else b >= a for index, (a, b) in enumerate(zip(stamps, stamps[1:])))
+    return all(b > a if index % 2 == 0 else b >= a
+               for index, (a, b) in enumerate(zip(stamps, stamps[1:], strict=False)))
 
 
 ORDINALS = {"1": 1, "1er": 1, "1ere": 1, "premier": 1, "premiere": 1, "2": 2, "2e": 2, "2eme": 2, "deuxieme": 2,
@@ -105,7 +106,7 @@ def opening_hours(record: dict[str, str], monthly: dict[str, list[int]] | None =
         unreadable = ", ".join(note.field for note in notes)
         notes.extend(Note(column, record[column], f"Horaires du lieu non repris ({unreadable} illisible) : "
                                                   "ce jour n'est pas gardé seul.")
-                     for (column, _), (_, ranges) in zip(DAYS, week) if ranges is not None and
+                     for (column, _), (_, ranges) in zip(DAYS, week, strict=True) if ranges is not None and
                      (record.get(column) or "").strip())
         return None, notes
     groups: list[tuple[list[str], list[str]]] = []
@@ -117,7 +118,7 @@ def opening_hours(record: dict[str, str], monthly: dict[str, list[int]] | None =
             groups.append(([day], ranges))
     rules = [f"{days[0]}-{days[-1]}" if len(days) > 2 else ",".join(days) for days, _ in groups]
     rules = [f"{rule}[{','.join(str(w) for w in monthly[rule])}]" if rule in monthly else rule for rule in rules]
-    hours = "; ".join(f"{rule} {','.join(ranges)}" for rule, (_, ranges) in zip(rules, groups)) or None
+    hours = "; ".join(f"{rule} {','.join(ranges)}" for rule, (_, ranges) in zip(rules, groups, strict=True)) or None
     if hours is None:  # every day closed or empty: no opening hours, said for each day that says closed
         notes = [Note(column, record[column], "Aucun jour ouvert dans la liste : horaires non repris.")
                  for column, _ in DAYS if (record.get(column) or "").strip()]
@@ -147,7 +148,7 @@ class FranceServices(Importer):
             site, fields, geometry_notes = _site(record)
             source.tally(record, fields, reason=UNREAD)
 
-            def text(column: str) -> str:
+            def text(column: str, site: dict = site) -> str:
                 return str(site.get(column) or "").strip()
 
             row = SourceRow(line, {
@@ -202,7 +203,8 @@ def _site(record: dict) -> tuple[dict, dict[str, str | None], list[Note]]:
         if isinstance(coordinates, list) and len(coordinates) >= 2:
             if "latitude" not in site:
                 site["longitude"], site["latitude"] = coordinates[0], coordinates[1]
-            elif [coordinate(site.get("longitude")), coordinate(site.get("latitude"))] != [coordinate(c) for c in coordinates[:2]]:
+            elif ([coordinate(site.get("longitude")), coordinate(site.get("latitude"))]
+                  != [coordinate(c) for c in coordinates[:2]]):
                 notes.append(Note("geometry", coordinates[:2], "Point de la géométrie différent des colonnes "
                                                                "LATITUDE et LONGITUDE : celles-ci sont reprises."))
             fields["geometry"] = "latitude"

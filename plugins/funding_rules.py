@@ -41,9 +41,10 @@ def _percent(rate: Decimal | Fraction) -> str:
 
 FAQ_2020 = Source(
     title="Appel à projets Pass numérique 2020, foire aux questions (ANCT, Programme Société Numérique)",
-    note="La part de l'État égale la part de la collectivité plus les fonds européens mobilisés (50\u00a0% du projet), "
-         "plafonnée à 3 M€ ; 10\u00a0% du projet peuvent financer l'ingénierie ; 20\u00a0% de la subvention versés à la "
-         "signature de la convention, puis chaque année 50\u00a0% du montant des pass utilisés l'année précédente.")
+    note="La part de l'État égale la part de la collectivité plus les fonds européens mobilisés "
+         "(50\u00a0% du projet), plafonnée à 3 M€ ; 10\u00a0% du projet peuvent financer l'ingénierie ; "
+         "20\u00a0% de la subvention versés à la signature de la convention, puis chaque année 50\u00a0% du "
+         "montant des pass utilisés l'année précédente.")
 STATE_CAP_2020 = Decimal(3_000_000)
 ENGINEERING_SHARE_2020 = Decimal("0.10")
 PAID_AT_SIGNATURE_2020 = Decimal("0.20")
@@ -88,12 +89,13 @@ AAP_2020 = FundingRule(
                 "projet, dans la limite de 3 M€ ; 10\u00a0% du projet peuvent aller à l'ingénierie (coordination, "
                 "stratégie de déploiement) et ne sont pas dépensés en pass.",
     inputs=(
-        Input("collectivite_amount", "number", "Part de la collectivité (€)", unit="euros", minimum=0, maximum=MAX_EUROS,
-              help="montant apporté par la collectivité ou le groupement"),
-        Input("eu_funds_amount", "number", "Fonds européens mobilisés (€)", unit="euros", minimum=0, maximum=MAX_EUROS,
-              required=False, default=ZERO),
+        Input("collectivite_amount", "number", "Part de la collectivité (€)", unit="euros", minimum=0,
+              maximum=MAX_EUROS, help="montant apporté par la collectivité ou le groupement"),
+        Input("eu_funds_amount", "number", "Fonds européens mobilisés (€)", unit="euros", minimum=0,
+              maximum=MAX_EUROS, required=False, default=ZERO),
         Input("engineering_amount", "number", "Part du projet consacrée à l'ingénierie (€)", unit="euros",
-              minimum=0, maximum=MAX_EUROS, required=False, default=ZERO, help="10\u00a0% du projet au plus, non dépensés en pass"),
+              minimum=0, maximum=MAX_EUROS, required=False, default=ZERO,
+              help="10\u00a0% du projet au plus, non dépensés en pass"),
     ),
     simulate=simulate_2020, sources=(FAQ_2020,), used_passes_share=PAID_ON_USE_2020)
 
@@ -129,7 +131,7 @@ def population_points(excess: Fraction) -> int:
 
 
 def density_points(ratio: Fraction) -> int:
-    """5 points per tenth of the national density below half of it: (40\u00a0%, 50\u00a0%] 5 … (0, 10\u00a0%] 25; none at 0."""
+    """5 points per tenth of the national density below half of it: (40 %, 50 %] 5 … (0, 10 %] 25; none at 0."""
     if ratio <= 0 or ratio > Fraction(1, 2):
         return 0
     # (0.4, 0.5] → 5, (0.3, 0.4] → 10, … (0, 0.1] → 25: the tenth the ratio reaches, counted from the top.
@@ -208,9 +210,10 @@ def simulate_2019(inputs: Mapping[str, Any]) -> Simulation:
 
 AAP_2019 = FundingRule(
     id="aap-2019", version="1", title="Appel à projets Pass numérique 2019",
-    description="Un taux de base de 20\u00a0% et des bonus : organisation locale (15\u00a0%), hub territorial (5\u00a0%), autres "
-                "partenaires (10\u00a0%), fonds européens (10\u00a0%) et territoire (2 à 5\u00a0% selon sa population, sa densité "
-                "et son taux de pauvreté comparés aux moyennes nationales à son échelle) ; l'État apporte ce taux "
+    description="Un taux de base de 20\u00a0% et des bonus : organisation locale (15\u00a0%), hub territorial "
+                "(5\u00a0%), autres partenaires (10\u00a0%), fonds européens (10\u00a0%) et territoire (2 à 5\u00a0% "
+                "selon sa population, sa densité et son taux de pauvreté comparés aux moyennes nationales à son "
+                "échelle) ; l'État apporte ce taux "
                 "du projet, la collectivité le reste, dans la limite de 1,2 M€ pour l'État. Sans public cible, pas "
                 "de cofinancement.",
     inputs=(

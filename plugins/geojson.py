@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from registry import hookimpl
-from registry.formats import ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow, coordinate, rejected_row, shown
+from registry.formats import (ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow, coordinate,
+                              rejected_row, shown)
 
 from plugins.standard import V1_FIELDS, ColumnPlan, read_record, score
 
@@ -29,7 +30,8 @@ def feature_row(position: int, feature: Any, plan: ColumnPlan, source: Input | N
             and all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in coordinates[:2]):
         if row.values.get("longitude") in (None, "") or row.values.get("latitude") in (None, ""):
             row.values["longitude"], row.values["latitude"] = coordinates[0], coordinates[1]
-        elif [coordinate(row.values["longitude"]), coordinate(row.values["latitude"])] != [coordinate(c) for c in coordinates[:2]]:
+        elif ([coordinate(row.values["longitude"]), coordinate(row.values["latitude"])]
+              != [coordinate(c) for c in coordinates[:2]]):
             row.notes.append(Note("geometry", coordinates[:2], "Point de la géométrie différent des propriétés "
                                                                "longitude et latitude : celles-ci sont reprises."))
     else:

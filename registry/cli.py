@@ -262,7 +262,8 @@ def plugins_command() -> None:
     if blocked:
         click.echo("Désactivés : " + ", ".join(blocked))
     for criteria_set in current_app.extensions["registry.criteria"].sets.values():
-        click.echo(f"  jeu de critères {criteria_set.key} : {criteria_set.title} ({len(criteria_set.criteria)} critères)")
+        click.echo(f"  jeu de critères {criteria_set.key} : {criteria_set.title} "
+                   f"({len(criteria_set.criteria)} critères)")
     for rule in current_app.extensions["registry.funding"].rules.values():
         click.echo(f"  règle de financement {rule.key} : {rule.title} ({len(rule.inputs)} entrées)")
 
@@ -359,8 +360,8 @@ def _write_document(body: bytes, output_file: Path | None) -> None:
 @label_option
 @click.option("--bands", default="5,10,20", show_default=True, help="Tranches de distance en km.")
 @click.option("--format", "output", type=click.Choice(tuple(coverage_formats.FORMATS)), default="csv",
-              show_default=True, help="csv : pour les programmes ; csv-fr : pour les tableurs français (points-virgules, "
-                                      "virgules décimales) ; xlsx : classeur (avec -o).")
+              show_default=True, help="csv : pour les programmes ; csv-fr : pour les tableurs français "
+                                      "(points-virgules, virgules décimales) ; xlsx : classeur (avec -o).")
 @output_file_option
 @with_appcontext
 @_friendly_errors
@@ -369,7 +370,8 @@ def coverage_command(territory: str, criteria_set: str, bands: str, output: str,
     try:
         distances = tuple(float(b) for b in bands.split(","))
     except ValueError:
-        raise click.BadParameter("distances en km séparées par des virgules (ex. 5,10,20)", param_hint="--bands")
+        raise click.BadParameter("distances en km séparées par des virgules (ex. 5,10,20)",
+                                 param_hint="--bands") from None
     _check_output(output, output_file)
     _needs_schema()
     kind, code = coverage.parse_target(territory)
@@ -379,7 +381,8 @@ def coverage_command(territory: str, criteria_set: str, bands: str, output: str,
                                       progress=advance)
         body, _, _ = coverage_formats.document(session, report, output)
     _write_document(body, output_file)
-    summary = " ; ".join(f"{report.band_label(b.band_km)} : {french_number(b.share * 100, 1)} %" for b in report.by_band)
+    summary = " ; ".join(f"{report.band_label(b.band_km)} : {french_number(b.share * 100, 1)} %"
+                         for b in report.by_band)
     click.echo(f"{report.name} : {french_number(len(report.communes))} communes, {french_number(report.population)} "
                f"habitants, {french_number(report.qualified_in_territory)} lieux qualifiés et "
                f"{french_number(report.unqualified_venues)} recensés non qualifiés dans le territoire ({summary}). "
@@ -396,8 +399,8 @@ def coverage_command(territory: str, criteria_set: str, bands: str, output: str,
 @click.option("--threshold", type=float, default=accessibility.DEFAULT_THRESHOLD, show_default=True,
               help="Seuil de sous-dotation (h/semaine pour 1 000 habitants).")
 @click.option("--format", "output", type=click.Choice(tuple(accessibility_formats.FORMATS)), default="csv-fr",
-              show_default=True, help="csv-fr : pour les tableurs français ; csv, json, geojson : pour les programmes ; "
-                                      "xlsx : classeur (avec -o).")
+              show_default=True, help="csv-fr : pour les tableurs français ; csv, json, geojson : pour les "
+                                      "programmes ; xlsx : classeur (avec -o).")
 @output_file_option
 @with_appcontext
 @_friendly_errors

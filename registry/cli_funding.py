@@ -67,7 +67,8 @@ def register(main: click.Group, friendly) -> None:
         simulation = run.simulation
         if as_json:
             click.echo(json.dumps({
-                "rule": run.rule.id, "version": run.rule.version, "inputs": {k: plain(v) for k, v in run.inputs.items()},
+                "rule": run.rule.id, "version": run.rule.version,
+                "inputs": {k: plain(v) for k, v in run.inputs.items()},
                 "state_rate": plain(simulation.state_rate), "state_amount": plain(simulation.state_amount),
                 "total_amount": plain(simulation.total_amount), "passes_amount": plain(simulation.passes_amount),
                 "details": {k: plain(v) for k, v in simulation.details.items()},

@@ -19,12 +19,13 @@ DEFAULTS: dict[str, Any] = {
                       "&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&STYLE=normal&TILEMATRIXSET=PM&FORMAT=image/png"
                       "&TILEMATRIX={z}&TILECOL={x}&TILEROW={y}"),
     "MAP_TILES_ATTRIBUTION": "© IGN – Plan IGN",
-    "EMBED_ANCESTORS": "*",  # who may embed /carte/integree in a frame (CSP frame-ancestors): e.g. https://www.aveyron.fr
+    # Who may embed /carte/integree in a frame (CSP frame-ancestors): e.g. https://www.aveyron.fr
+    "EMBED_ANCESTORS": "*",
     "SMTP_URL": "",  # e.g. smtp://127.0.0.1:25 or smtp+starttls://user:password@host:587: invitations by e-mail
     "MAIL_FROM": "registre-pass-numerique@localhost",  # the sender of the registry's messages
-    "MANAGER_SESSION_DAYS": 30,
+    "MANAGER_SESSION_DAYS": 30,  # how long a venue manager's invitation keeps its session open
     "MANAGER_INVITATION_DAYS": 14,  # how long an invitation's link can be used
-    "FRESHNESS_MONTHS": 12,  # a venue is due for an update this long after its date_maj (a criteria set may say less)  # how long a venue manager's invitation keeps its session open
+    "FRESHNESS_MONTHS": 12,  # a venue is due for an update this long after its date_maj (a criteria set may say less)
     "BAN_URL": "",  # e.g. https://api-adresse.data.gouv.fr/search/ : enables the BAN geocoding plugin
     "PAGE_SIZE": 20,
     "MAX_PAGE_SIZE": 100,
@@ -53,7 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "JOURNAL_KEY": "",  # key of the journal's hash chain (default: derived from the secret key); keep it safe
     "PUBLIC_URL": "",  # e.g. https://lieux.example.org: absolute links (OGC API) never follow the Host header
     "TRUSTED_HOSTS": "",  # comma-separated host names the app answers for (others: 400); empty: any
-    "PUBLIC_COVERAGE": False,
+    "PUBLIC_COVERAGE": False,  # the collectivités' coverage pages open to anyone (no login), read only
     # The job queue (docs/reliability.md): empty = Redis when REDIS_URL is set, else a SQLite file next to the
     # database (no server); or redis://host:6379/0, sqlite:///path/queue.sqlite, or « immediate » (no queue: jobs
     # run inside the request that asks for them; a named fallback for a single-process demo, never production).
@@ -63,7 +64,7 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_THREADS": 2,  # jobs one `registry worker` runs at once
     "JOB_HEARTBEAT_SECONDS": 5,  # how often a running job's worker says it is alive
     "JOB_STALE_SECONDS": 60,  # a running job without a heartbeat for this long is interrupted (its worker died)
-    "IMPORT_JOB_BYTES": 1024 * 1024,  # API imports larger than this (and every spreadsheet) run as a job: 202  # the collectivités' coverage pages open to anyone (no login), read only
+    "IMPORT_JOB_BYTES": 1024 * 1024,  # API imports larger than this (and every spreadsheet) run as a job: 202
 }
 
 

@@ -54,7 +54,7 @@ def from_crs84(uri: str, points: Iterable[tuple[float, float]]) -> list[tuple[fl
     if not points:
         return []
     xs, ys = _transformer(CRS84, uri).transform([p[0] for p in points], [p[1] for p in points])
-    return [(round(x, 3), round(y, 3)) for x, y in zip(xs, ys)]  # millimetres: more would be noise
+    return [(round(x, 3), round(y, 3)) for x, y in zip(xs, ys, strict=True)]  # millimetres: more would be noise
 
 
 @lru_cache(maxsize=8)

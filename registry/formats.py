@@ -178,7 +178,7 @@ class Input:
                     line, last = last + 1, reader.line_num
                     if not any(cell.strip() for cell in cells):
                         continue
-                    record = dict(zip(header, cells))
+                    record = dict(zip(header, cells, strict=False))
                     for index in range(len(header), len(cells)):  # cells past the header: kept, unnamed
                         record[f"(colonne {index + 1} sans en-tête)"] = cells[index]
                     yield line, record
@@ -213,7 +213,7 @@ class Input:
         for number, cells in enumerate(rows, start=2):
             if not any(_cell_text(cell) for cell in cells):
                 continue
-            record = {name: ("" if cell is None else cell) for name, cell in zip(header, cells)}
+            record = {name: ("" if cell is None else cell) for name, cell in zip(header, cells, strict=False)}
             for index in range(len(header), len(cells)):
                 if _cell_text(cells[index]):
                     record[f"(colonne {index + 1} sans en-tête)"] = cells[index]

@@ -85,7 +85,8 @@ class Input:
             validators.append(validate.OneOf([value for value, _ in self.choices],
                                              error=f"Une de ces valeurs est attendue : {allowed}."))
         if self.type == "boolean":
-            made: fields.Field = fields.Boolean(**options, error_messages={"invalid": "Booléen attendu (true ou false)."})
+            made: fields.Field = fields.Boolean(**options,
+                                                error_messages={"invalid": "Booléen attendu (true ou false)."})
         elif self.type == "integer":
             made = WholeNumber(validate=validators, **options, error_messages={"invalid": "Entier attendu."})
         else:

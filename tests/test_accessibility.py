@@ -33,7 +33,7 @@ def brute_force(venues, people, places, steps=STEPS):
         demand = sum(weight(float(haversine_m(lon, lat, x, y))) * population for x, y, population in people)
         ratios.append(supply / demand if demand else 0.0)
     return [1000 * sum(weight(float(haversine_m(x, y, lon, lat))) * ratio
-                       for (lon, lat, _), ratio in zip(venues, ratios)) for x, y in places]
+                       for (lon, lat, _), ratio in zip(venues, ratios, strict=True)) for x, y in places]
 
 
 def test_a_worked_example_by_hand():
@@ -159,7 +159,8 @@ def test_api_and_cli_give_the_index(client, operator, places, database_url, tmp_
     refused = CliRunner().invoke(main, ["accessibility", "departement:12", "--format", "xlsx"], env=env)
     assert refused.exit_code == 2 and "-o" in refused.output  # a workbook is not written to a terminal
     book = tmp_path / "indice.xlsx"
-    written = CliRunner().invoke(main, ["accessibility", "departement:12", "--format", "xlsx", "-o", str(book)], env=env)
+    written = CliRunner().invoke(main, ["accessibility", "departement:12", "--format", "xlsx", "-o", str(book)],
+                                 env=env)
     assert written.exit_code == 0, written.output
     assert [s.title for s in openpyxl.load_workbook(book).worksheets] == ["Communes", "Lieux", "Synthèse"]
 

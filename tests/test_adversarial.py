@@ -128,7 +128,8 @@ def _cells(text: str, delimiter: str = ",") -> list[str]:
 
 
 def _assert_no_formula(text: str) -> None:
-    dangerous = [cell for cell in _cells(text) if cell and cell[0] in "=+-@" and not re.fullmatch(r"[+-]?[\d\s.,]+", cell)]
+    dangerous = [cell for cell in _cells(text)
+                 if cell and cell[0] in "=+-@" and not re.fullmatch(r"[+-]?[\d\s.,]+", cell)]
     assert not dangerous, dangerous
 
 

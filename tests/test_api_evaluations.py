@@ -71,7 +71,8 @@ def test_an_unmet_rule_makes_the_venue_ineligible_with_its_reason(client, operat
     result = evaluate(client, operator, venue_id)
     assert result["overall"] == "ineligible"
     unmet = [r for r in result["results"] if r["status"] == "unmet"]
-    assert [(r["criterion_id"], r["reason"]) for r in unmet] == [("mediateur-forme", "0 médiateur(s) formé(s), 1 requis")]
+    assert [(r["criterion_id"], r["reason"]) for r in unmet] == [
+        ("mediateur-forme", "0 médiateur(s) formé(s), 1 requis")]
 
 
 def test_facts_keep_their_history_and_evidence(client, operator, venue_id):

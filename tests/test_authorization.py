@@ -275,7 +275,7 @@ def test_authorisation_matrix(method, url, client, callers, qualified, operator)
         statuses.append(response.status_code)
         if response.status_code in (401, 403):
             assert response.mimetype == "application/problem+json", (role, response.get_data(as_text=True))
-    assert tuple(statuses) == MATRIX[(method, url)], dict(zip(ROLES, statuses))
+    assert tuple(statuses) == MATRIX[(method, url)], dict(zip(ROLES, statuses, strict=True))
 
 
 TOKEN_ROUTES = [(method, url) for (method, url), statuses in MATRIX.items() if statuses[0] == 401]
@@ -305,7 +305,8 @@ def test_every_public_read_of_the_api_grants_cors(client, qualified):
 
 
 #: The pass's pages × who asks (logged in through the auditors' login, which every token may use): anonymous, a
-#: collectivité's token, a venue's member (own venue, then another's), an operator. 302: to the login page; 403: logged in, not allowed.
+#: collectivité's token, a venue's member (own venue, then another's), an operator. 302: to the login page; 403:
+#: logged in, not allowed.
 PAGE_CALLERS = ("anonyme", "territoire", "lieu", "operateur")
 PAGES: dict[str, tuple[int, ...]] = {
     "/lieu/": (302, 403, 302, 200),
@@ -339,7 +340,7 @@ def test_every_pass_page_answers_each_caller_as_the_matrix_says(app, session, qu
         secret = tokens.create(session, f"matrice-{name}", role, **extra).secret
         assert log_in(browsers[name], secret, "/auditeur/connexion").status_code == 302
     found = {}
-    for path, expected in PAGES.items():
+    for path in PAGES:
         url = path.replace("<own>", rodez).replace("<other>", millau).replace("<programme>", pid)
         found[path] = tuple(browsers[c].get(url).status_code for c in PAGE_CALLERS)
     assert found == PAGES

@@ -96,7 +96,8 @@ def test_an_auditor_reviews_and_qualifies_a_venue_by_keyboard(live_server, brows
             client.post(f"/api/v1/operator/venues/{venue['id']}/facts", headers=headers,
                         json={"name": name, "value": value})
     for fact, value in (("open_to_public", True), ("accepts_pass_numerique", True)):
-        client.post(f"/api/v1/operator/venues/{venue['id']}/facts", headers=headers, json={"name": fact, "value": value})
+        client.post(f"/api/v1/operator/venues/{venue['id']}/facts", headers=headers,
+                    json={"name": fact, "value": value})
     client.post(f"/api/v1/operator/venues/{venue['id']}/qualifications/pass-numerique/decisions", headers=headers,
                 json={"action": "submit"})
 
@@ -222,7 +223,8 @@ def test_the_public_map_finds_venues_by_commune_and_filters(live_server, browser
     assert len(browser.find_elements(By.CSS_SELECTOR, "#lieux .venue-card")) == demo.QUALIFIED
     # The test's tile server answers 404: the map says so and draws the départements instead of a grey void.
     WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "fond-absent").is_displayed())
-    WebDriverWait(browser, 10).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane path")) >= 96)
+    WebDriverWait(browser, 10).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane path")) >= 96)
 
     # Keyboard only: type a commune, pick it from the suggestions, filter, submit with Enter.
     commune = browser.find_element(By.ID, "commune")
@@ -563,7 +565,8 @@ def test_a_manager_invited_by_mail_closes_the_venue_for_a_while(database_url, sm
 
         # The public map says it is closed until then; after, the venue is found open again.
         browser.get(f"{base}/carte?lieu=Rodez")
-        card = WebDriverWait(browser, 10).until(lambda d: d.find_element(By.CSS_SELECTOR, "#lieux .venue-card .closure"))
+        card = WebDriverWait(browser, 10).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, "#lieux .venue-card .closure"))
         assert card.text.startswith("Fermé exceptionnellement jusqu'au") and "(Travaux)" in card.text
         after = (until + timedelta(days=1)).isoformat() + "T10:00:00"
         found = client.get("/api/v1/venues", query_string={"open_at": after}).get_json()["features"]

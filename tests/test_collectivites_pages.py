@@ -306,7 +306,8 @@ def test_priority_zones_are_on_both_pages(app, collectivite, session, aveyron, t
 
 
 def test_the_siting_form_reads_a_french_radius_and_names_a_bad_one(collectivite, aveyron):
-    assert collectivite.get("/couverture/departement/12/accessibilite", query_string={"rayon": "7,5"}).status_code == 200
+    page = collectivite.get("/couverture/departement/12/accessibilite", query_string={"rayon": "7,5"})
+    assert page.status_code == 200
     for field, value in (("rayon", "loin"), ("nombre", "trois"), ("nombre", "0")):
         page = collectivite.get("/couverture/departement/12/accessibilite", query_string={field: value})
         assert page.status_code == 422, (field, value)

@@ -57,7 +57,7 @@ def year_programme(client, operator, qualified, session):
         distribution.hand_out(session, programme, number, on, COMMUNES[number % 3], number % 2 == 0, ctx(on),
                               by=ccas if number <= 30 else mairie)
     codes = {}
-    for number, position, code in issuing.codes_of(session, programme):
+    for number, _position, code in issuing.codes_of(session, programme):
         codes.setdefault(number, []).append(code)
     venues = [uuid.UUID(rodez), uuid.UUID(millau)]
     for number in range(1, 41):

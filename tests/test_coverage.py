@@ -254,8 +254,8 @@ def test_downloads_for_people_hold_the_same_figures(client, operator, qualified,
     headings, cells = sheet[0], sheet[1:]
     assert len(machine) == len(french) == len(cells) == 285 and list(french[0]) == list(headings)
     distance = "Distance au lieu qualifié le plus proche (km)"
-    for row, line, cell in zip(machine, french, cells):
-        by_heading = dict(zip(headings, cell))
+    for row, line, cell in zip(machine, french, cells, strict=True):
+        by_heading = dict(zip(headings, cell, strict=True))
         assert line["Code INSEE"] == by_heading["Code INSEE"] == row["code_insee"]  # « 12001 », text
         assert int(line["Habitants"]) == by_heading["Habitants"] == int(row["population"])
         assert "." not in line[distance]

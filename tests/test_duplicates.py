@@ -64,7 +64,7 @@ def test_parallel_cross_merges_leave_no_cycle(app, create_venue, operator, sessi
         statuses: list[int] = []
         start = threading.Barrier(2)
 
-        def merge(keep: str, duplicate: str) -> None:
+        def merge(keep: str, duplicate: str, start=start, statuses=statuses) -> None:
             local = app.test_client()
             start.wait()
             statuses.append(local.post(f"/api/v1/operator/venues/{keep}/merge", json={"duplicate": duplicate},

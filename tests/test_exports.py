@@ -142,8 +142,8 @@ def test_upload_endpoint_returns_the_cli_report(client, operator, token_for):
     assert response.status_code == 200, response.get_json()
     report = response.get_json()
     assert report["resume"]["crees"] == 1 and report["resume"]["rejetes"] == 1
-    assert [line for line in report["lignes"] if line["type"] == "rejet"] == [{"ligne": 3, "id": "u2", "type": "rejet", "champ": "nom", "valeur": None,
-                                 "message": "Champ obligatoire."}]
+    assert [line for line in report["lignes"] if line["type"] == "rejet"] == [
+        {"ligne": 3, "id": "u2", "type": "rejet", "champ": "nom", "valeur": None, "message": "Champ obligatoire."}]
     rejected = client.post("/api/v1/operator/imports?source=essai&sync=true", headers=operator,
                            data={"file": (io.BytesIO(body.replace(b"Lieu t\xc3\xa9l\xc3\xa9vers\xc3\xa9", b"")),
                                           "lieux.csv")}, content_type="multipart/form-data")

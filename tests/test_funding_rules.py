@@ -112,7 +112,7 @@ NAMES_2019 = ("scale", "population", "density", "poverty_rate", "budget", "targe
 
 @pytest.mark.parametrize("case, expected", PUBLISHED_2019)
 def test_aap_2019_reproduces_the_published_simulators_test_cases(case, expected):
-    inputs = dict(zip(NAMES_2019, case))
+    inputs = dict(zip(NAMES_2019, case, strict=True))
     inputs["poverty_rate"] = Decimal(inputs["poverty_rate"])
     simulation = AAP_2019.run(inputs)
     assert (simulation.state_rate, simulation.state_amount) == (Decimal(expected[0]), expected[1])
@@ -120,7 +120,7 @@ def test_aap_2019_reproduces_the_published_simulators_test_cases(case, expected)
 
 @pytest.mark.parametrize("case, expected", PUBLISHED_2019)
 def test_aap_2019_published_cases_through_the_api(client, case, expected):
-    body = dict(zip(NAMES_2019, case))
+    body = dict(zip(NAMES_2019, case, strict=True))
     body["poverty_rate"] = float(body["poverty_rate"])
     answer = client.post("/api/v1/funding-rules/aap-2019/simulations", json=body)
     assert answer.status_code == 200, answer.get_json()

@@ -132,7 +132,7 @@ def test_a_reach_box_holds_every_point_within_reach_or_says_it_cannot():
     lon, lat = rng.uniform(2, 3, 20), rng.uniform(44, 45, 20)
     west, south, east, north = reach_box(lon, lat, 20_000)
     around_lon, around_lat = rng.uniform(1, 4, 5000), rng.uniform(43, 46, 5000)
-    near = np.array([haversine_m(x, y, lon, lat).min() <= 20_000 for x, y in zip(around_lon, around_lat)])
+    near = np.array([haversine_m(x, y, lon, lat).min() <= 20_000 for x, y in zip(around_lon, around_lat, strict=True)])
     inside = (around_lon >= west) & (around_lon <= east) & (around_lat >= south) & (around_lat <= north)
     assert near.any() and not (near & ~inside).any()
     assert reach_box(np.array([-178.1]), np.array([-14.3]), 300_000) is None  # 2.8° of longitude west

@@ -66,7 +66,7 @@ def source_cells(path: Path, report: imports.ImportReport) -> list[tuple[int, st
 
         rows = list(openpyxl.load_workbook(path, read_only=True).active.iter_rows(values_only=True))
         return [(number, str(name), value) for number, row in enumerate(rows[1:], start=2)
-                for name, value in zip(rows[0], row) if value is not None and str(value).strip()]
+                for name, value in zip(rows[0], row, strict=False) if value is not None and str(value).strip()]
     if report.delimiter:
         with path.open(encoding="utf-8-sig" if report.encoding == "utf-8" else report.encoding, newline="") as stream:
             reader = csv.reader(stream, delimiter=report.delimiter)

@@ -180,7 +180,8 @@ def test_a_duplicated_id_in_one_file_is_rejected_once(do_import, tmp_path):
 
 def places(prefix: str, count: int, source: str = "france-services") -> list[str]:
     """Rows of the standard whose ``source`` column is shared by unrelated files (as in real exports)."""
-    return [f"{prefix}{i},,Lieu {prefix}{i},Rodez,12000,12202,{i} rue A,,,,,,,2024-01-05,{source}" for i in range(count)]
+    return [f"{prefix}{i},,Lieu {prefix}{i},Rodez,12000,12202,{i} rue A,,,,,,,2024-01-05,{source}"
+            for i in range(count)]
 
 
 def test_sync_unpublishes_what_the_file_no_longer_lists_and_never_deletes(do_import, session, tmp_path):
@@ -307,7 +308,8 @@ def test_unknown_formats_and_broken_files_are_clear_errors(do_import, session, t
     with pytest.raises(InvalidInput, match="lecture interrompue"):
         do_import(write(tmp_path / "cassé.json", '[{"id": "k1", "nom": "A", "services": [], "adresse": "x"'))
     assert session.scalar(select(func.count()).select_from(Venue)) == 0
-    report = do_import(write(tmp_path / "nul.csv", f"{V1_HEADER}\nn1,,Li\0eu,Rodez,12000,12202,1 rue A,,,,,,,2024-01-05,\n"))
+    report = do_import(write(tmp_path / "nul.csv",
+                             f"{V1_HEADER}\nn1,,Li\0eu,Rodez,12000,12202,1 rue A,,,,,,,2024-01-05,\n"))
     assert report.created == 1 and venue(session, "n1").nom == "Lieu"  # a NUL byte is dropped, never stored
 
 
@@ -487,7 +489,8 @@ def test_a_france_services_point_that_disagrees_with_its_columns_is_reported(do_
                   "LONGITUDE": "2.5750", "h_lundi": "09:00 - 12:00"}
     path = tmp_path / "fs.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [3.0783, 44.0986]}, "properties": properties}]}),
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [3.0783, 44.0986]},
+         "properties": properties}]}),
         encoding="utf-8")
     report = do_import(path)
     assert (report.format, report.created) == ("france-services", 1)

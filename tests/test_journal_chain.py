@@ -62,7 +62,8 @@ def test_an_untouched_journal_verifies(journaled):
                  "sans sceau", id="entry-added-behind-the-app"),
     pytest.param(["DELETE FROM journal_seals WHERE seq = 2"], "absents", id="seal-removed"),
     pytest.param(["UPDATE journal_entries SET actor = 'personne' WHERE pk = (SELECT MIN(pk) FROM journal_entries)",
-                  f"UPDATE journal_seals SET hash = '{'0' * 64}' WHERE seq = 1"], "modifiée", id="entry-and-seal-forged"),
+                  f"UPDATE journal_seals SET hash = '{'0' * 64}' WHERE seq = 1"], "modifiée",
+                 id="entry-and-seal-forged"),
 ])
 def test_every_rewrite_is_found(journaled, statements, message):
     tamper(journaled, *statements)
@@ -148,6 +149,7 @@ def test_the_serving_role_cannot_disable_drop_or_bypass_the_journal_triggers(own
         assert connection.scalar(text("SELECT count(*) FROM journal_entries")) > 0
     serving.dispose()
     # The serving role may not own the schema: upgrade refuses a URL whose role owns tables.
-    refused = CliRunner().invoke(main, ["db", "upgrade"], env={"REGISTRY_DATABASE_URL": owned_database["owner"],
-                                                             "REGISTRY_MIGRATIONS_DATABASE_URL": owned_database["owner"]})
+    refused = CliRunner().invoke(main, ["db", "upgrade"],
+                                 env={"REGISTRY_DATABASE_URL": owned_database["owner"],
+                                      "REGISTRY_MIGRATIONS_DATABASE_URL": owned_database["owner"]})
     assert refused.exit_code == 0 and "possède le schéma" in refused.output

@@ -51,7 +51,8 @@ def test_a_manager_invited_by_mail_proposes_a_closure_that_an_operator_accepts(m
     from tests.conftest import RODEZ_MEDIATHEQUE, qualify
 
     venue_id = client.post("/api/v1/operator/venues", json={
-        **RODEZ_MEDIATHEQUE, "publication_status": "published", "modalites_accompagnement": ["Accompagnement individuel"],
+        **RODEZ_MEDIATHEQUE, "publication_status": "published",
+        "modalites_accompagnement": ["Accompagnement individuel"],
         "modalites_acces": ["Se présenter"]}, headers=operator).get_json()["id"]
     qualify(client, operator, venue_id)
     sent = invite(client, operator, venue_id, email="direction@mediatheque-rodez.fr")
@@ -170,7 +171,7 @@ def test_of_two_concurrent_decisions_on_a_proposal_or_a_report_exactly_one_wins(
     for name, (url, bodies) in cases.items():
         barrier, statuses = threading.Barrier(2), []
 
-        def decide(body: dict) -> None:
+        def decide(body: dict, barrier=barrier, statuses=statuses, url=url) -> None:
             with app.test_client() as own:
                 barrier.wait()
                 statuses.append(own.post(url, json=body, headers=operator).status_code)
@@ -223,7 +224,7 @@ def test_of_concurrent_uses_of_one_invitation_exactly_one_opens_a_session(app, c
         barrier.wait()
         statuses.append(browser.post(path, data={"csrf_token": token}).status_code)
 
-    threads = [threading.Thread(target=use, args=pair) for pair in zip(browsers, tokens_)]
+    threads = [threading.Thread(target=use, args=pair) for pair in zip(browsers, tokens_, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:

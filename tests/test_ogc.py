@@ -217,7 +217,8 @@ def test_output_and_bbox_in_lambert_93_and_epsg_4326(client, places):
     xmin, ymin = to_lambert.transform(2.5, 44.28)
     xmax, ymax = to_lambert.transform(2.6, 44.37)
     inside = {nom for nom, lon, lat, _ in PLACES
-              if xmin <= to_lambert.transform(lon, lat)[0] <= xmax and ymin <= to_lambert.transform(lon, lat)[1] <= ymax}
+              if xmin <= to_lambert.transform(lon, lat)[0] <= xmax
+              and ymin <= to_lambert.transform(lon, lat)[1] <= ymax}
     assert inside and selected(client, bbox=f"{xmin},{ymin},{xmax},{ymax}", **{"bbox-crs": lambert}) == inside
     assert selected(client, bbox="44.28,2.5,44.37,2.6", **{"bbox-crs": "EPSG:4326"}) == selected(
         client, bbox="2.5,44.28,2.6,44.37")

@@ -206,8 +206,9 @@ COPY_OF_FIRST = ("(pk, at, actor, action, subject_type, subject_id, venue_pk, be
                   "postgresql": f"INSERT INTO journal_entries {COPY_OF_FIRST} "
                                 "ON CONFLICT (pk) DO UPDATE SET actor = 'falsifié'"}, id="insert-or-replace"),
     pytest.param({"sqlite": f"REPLACE INTO journal_entries {COPY_OF_FIRST}",
-                  "postgresql": "MERGE INTO journal_entries AS t USING (SELECT min(pk) AS pk FROM journal_entries) AS s "
-                                "ON t.pk = s.pk WHEN MATCHED THEN UPDATE SET actor = 'falsifié'"}, id="replace-or-merge"),
+                  "postgresql": "MERGE INTO journal_entries AS t USING (SELECT min(pk) AS pk FROM journal_entries) "
+                                "AS s ON t.pk = s.pk WHEN MATCHED THEN UPDATE SET actor = 'falsifié'"},
+                 id="replace-or-merge"),
 ])
 def test_journal_entries_cannot_be_changed_in_sql(venue_id, session, statement):
     dialect = session.get_bind().dialect.name

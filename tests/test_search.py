@@ -28,7 +28,7 @@ def test_near_sorts_by_true_distance_and_gives_it(client, places):
     body = client.get(SEARCH, query_string={"near": f"{lon},{lat}"}).get_json()
     expected = sorted(PLACES, key=lambda p: haversine_m(lon, lat, p[1], p[2]))
     assert [f["properties"]["nom"] for f in body["features"]] == [p[0] for p in expected]
-    for f, p in zip(body["features"], expected):  # ellipsoid vs sphere: within 0.5 %
+    for f, p in zip(body["features"], expected, strict=True):  # ellipsoid vs sphere: within 0.5 %
         assert f["properties"]["distance_m"] == pytest.approx(float(haversine_m(lon, lat, p[1], p[2])), rel=5e-3)
 
 

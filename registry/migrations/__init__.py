@@ -19,7 +19,8 @@ SPATIALITE_TABLES = {"data_licenses", "ElementaryGeometries", "KNN", "KNN2", "Sp
                      "views_geometry_columns_auth", "virts_geometry_columns_auth", "spatial_ref_sys_all",
                      "views_geometry_columns_statistics", "virts_geometry_columns_statistics",
                      "views_geometry_columns_field_infos", "virts_geometry_columns_field_infos",
-                     "SE_external_graphics", "SE_fonts", "SE_raster_styles", "SE_vector_styles", "rl2map_configurations"}
+                     "SE_external_graphics", "SE_fonts", "SE_raster_styles", "SE_vector_styles",
+                     "rl2map_configurations"}
 
 
 #: Indexes on expressions that the models cannot declare for one backend only (created by their migration).

@@ -3,8 +3,9 @@
 
 Supply of a qualified venue: its weekly hours of mediation, i.e. its weekly opening hours (from ``horaires``)
 times its trained mediators (the audit fact ``trained_mediators``); when one is unknown, a stated default, and
-the venue says so. Demand: the communes' populations, weighted by a ``registry_demand_weights`` plugin when one is installed. Distance: great-circle from the communes' reference points
-(straight lines, not travel times), weighted by steps (the APL's 1, 2/3 and 1/3 by default).
+the venue says so. Demand: the communes' populations, weighted by a ``registry_demand_weights`` plugin when one is
+installed. Distance: great-circle from the communes' reference points (straight lines, not travel times), weighted
+by steps (the APL's 1, 2/3 and 1/3 by default).
 Step 1: each venue's ratio = its supply / the weighted population within its reach. Step 2: each commune's
 index = 1,000 × the weighted sum of the ratios of the venues within its reach, read « heures d'accompagnement
 accessibles par semaine pour 1 000 habitants ». Communes below the threshold are « sous-dotées ».
@@ -173,9 +174,9 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     places = np.array([[c.lon, c.lat] for c in placed + zone_points])
     demand, ratio, access, within = two_steps(
         np.array([[v.lon, v.lat, v.supply] for v in report.venues]), people, places, steps, pairs)
-    for venue, weighted, share in zip(report.venues, demand, ratio):
+    for venue, weighted, share in zip(report.venues, demand, ratio, strict=True):
         venue.demand, venue.ratio = float(weighted), float(share)
-    for commune, value, count in zip(placed + zone_points, access, within):
+    for commune, value, count in zip(placed + zone_points, access, within, strict=True):
         commune.index, commune.venues_within = float(value), int(count)
     _judge(report)
     if found_zones:
@@ -188,7 +189,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     gains = marginal_gains(np.array([[v.lon, v.lat] for v in report.venues]), demand,
                            np.column_stack([places, [c.population for c in placed] + [0] * len(zone_points)]),
                            underserved, steps, pairs)
-    for venue, gain in zip(report.venues, gains):
+    for venue, gain in zip(report.venues, gains, strict=True):
         venue.gain_for_underserved = float(gain)
     return report
 
@@ -311,7 +312,7 @@ def _demand_weights(ctx: Context, codes: list[str], report: AccessibilityReport)
     if weights is None:
         return np.ones(len(codes))
     factors = np.array([weights.get(code, 1.0) for code in codes], dtype=float)
-    wrong = [code for code, f in zip(codes, factors) if not math.isfinite(f) or f < 0]
+    wrong = [code for code, f in zip(codes, factors, strict=True) if not math.isfinite(f) or f < 0]
     if wrong:
         raise ValueError(f"registry_demand_weights : poids négatif ou infini pour les communes {', '.join(wrong[:5])}")
     report.demand_weighted = True

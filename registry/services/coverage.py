@@ -252,7 +252,8 @@ def _zone_figures(report: CoverageReport, found: dict, points: list[CommuneCover
     far: dict[int, bool | None] = {}
     if points:
         distance = index.nearest(np.array([z.lon for z in points]), np.array([z.lat for z in points]))[1]
-        far = {int(z.code.split(":")[1]): bool(d > report.bands[-1] * 1000) for z, d in zip(points, distance)}
+        far = {int(z.code.split(":")[1]): bool(d > report.bands[-1] * 1000)
+               for z, d in zip(points, distance, strict=True)}
     by_code = {c.code: (c.population, None if c.band is None else math.isinf(c.band)) for c in report.communes}
     report.zones = zones.coverage_figures(found, by_code, far, f"plus de {_km(report.bands[-1])} km")
 
@@ -337,7 +338,7 @@ def _among(session: Session, column: ColumnElement, name: str, codes: list[str])
 
 def _distances(report: CoverageReport, candidates: Candidates) -> None:
     located, index = candidates.located, candidates.index
-    report.venue_points = list(zip(index.lon.tolist(), index.lat.tolist(), [v.nom for v in located]))
+    report.venue_points = list(zip(index.lon.tolist(), index.lat.tolist(), [v.nom for v in located], strict=True))
     report.approximate_venues = sum(1 for v in located if v.position_precision == AT_COMMUNE)
     with_point = [c for c in report.communes if c.lon is not None]
     report.placement = ("complete" if len(with_point) == len(report.communes) and report.communes
@@ -354,14 +355,14 @@ def _distances(report: CoverageReport, candidates: Candidates) -> None:
     # The smallest band holding the distance (``inf`` beyond the largest, or without any venue).
     band_of = np.searchsorted(np.array(report.bands) * 1000, shown, side="left").tolist()
     bands = [*report.bands, float("inf")]
-    for i, (commune, j) in enumerate(zip(with_point, nearest.tolist())):
+    for i, (commune, j) in enumerate(zip(with_point, nearest.tolist(), strict=True)):
         commune.venues_within = within[i]
         if j >= 0:
             venue = located[j]
             commune.nearest_venue_id, commune.nearest_venue_nom = str(venue.id), venue.nom
             commune.distance_m = shown[i]
         commune.band = bands[band_of[i]] if j >= 0 else float("inf")
-    for i, j in zip(query[itinerant[found]], found[itinerant[found]]):
+    for i, j in zip(query[itinerant[found]], found[itinerant[found]], strict=True):
         with_point[i].itinerant_venues.append(located[j].nom)
 
 

@@ -1,6 +1,6 @@
 """A coverage report in every format it is downloaded in (``document``: the one place the API, the pages and the
-CLI get them from, through ``table_formats``): JSON, CSV for programs, CSV for French spreadsheets, XLSX (one row per commune) and GeoJSON
-(communes with their figures)."""
+CLI get them from, through ``table_formats``): JSON, CSV for programs, CSV for French spreadsheets, XLSX (one row per
+commune) and GeoJSON (communes with their figures)."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def commune_rows(report: CoverageReport) -> list[dict[str, Any]]:
                "distance_km": "" if c.distance_m is None else round(c.distance_m / 1000, 2),
                "tranche": _band_label(report, c.band), "lieu_le_plus_proche": c.nearest_venue_nom or "",
                "lieux_dans_la_commune": c.venues_in_commune, "lieux_recenses_dans_la_commune": c.registered_in_commune}
-        for band, count in zip(report.bands, c.venues_within):
+        for band, count in zip(report.bands, c.venues_within, strict=True):
             row[f"lieux_a_{band:g}_km"] = count if c.lon is not None else ""
         row["lieux_itinerants"] = len(c.itinerant_venues) if c.lon is not None else ""
         rows.append(row)

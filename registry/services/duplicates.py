@@ -116,7 +116,8 @@ def candidates(session: Session, ctx: Context, territory: str | None = None) -> 
     same SIRET within 1 km, similar names within 100 m or the same address; pairs an operator dismissed are left
     out. Work stays bounded: groups larger than ``MAX_GROUP`` are reported as crowds."""
     briefs = _briefs(session, ctx, territory)
-    dismissed = {tuple(row) for row in session.execute(select(DuplicateDismissal.first_pk, DuplicateDismissal.second_pk))}
+    dismissed = {tuple(row) for row in
+                 session.execute(select(DuplicateDismissal.first_pk, DuplicateDismissal.second_pk))}
     pairs: dict[tuple[int, int], Candidate] = {}
     crowds: list[Crowd] = []
 
@@ -189,7 +190,7 @@ def candidates(session: Session, ctx: Context, territory: str | None = None) -> 
         address = simplified(brief.adresse or "")
         if address:
             by_address[(address, brief.code_postal)].append(brief)
-    for (address, postcode), group in by_address.items():
+    for (_address, postcode), group in by_address.items():
         pair_up(group, f"même adresse ({group[0].adresse}, {postcode})",
                 lambda a, b: consider(a, b, "même adresse", 80))
     return Scan(sorted(pairs.values(), key=lambda c: (-c.score, c.first.pk, c.second.pk)),

@@ -86,7 +86,7 @@ def records(session: Session, filters: ExportFilter, ctx: Context,
         labels = qualifications.labels_for(session, [row.pk for row in partition], ctx)
         for row in partition:
             values = dict(zip(STANDARD_FIELDS, (_decoded(value) if index in _LIST_POSITIONS else value
-                                                for index, value in enumerate(row[2:-1]))))
+                                                for index, value in enumerate(row[2:-1])), strict=True))
             values["id"] = str(row.id)
             # The standard's hours are OpenStreetMap's: closures not yet over go out as dated rules.
             coming = [c for c in _decoded(row.closures or "[]") if c["to"] >= today]

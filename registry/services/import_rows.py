@@ -129,7 +129,8 @@ class RowCleaner:
     def _identify(self, clean: CleanRow, values: dict[str, Any]) -> None:
         if clean.source_id:
             if len(clean.source_id) > 200:
-                clean.events.append(RowEvent(REJECT, "id", clean.source_id[:50], "Identifiant trop long (200 au plus)."))
+                clean.events.append(RowEvent(REJECT, "id", clean.source_id[:50],
+                                             "Identifiant trop long (200 au plus)."))
             return
         basis = "|".join(str(values.get(name) or "") for name in ("nom", "adresse", "code_postal"))
         clean.source_id = "sans-id-" + hashlib.sha1(basis.encode()).hexdigest()[:16]

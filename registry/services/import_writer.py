@@ -186,7 +186,7 @@ class ImportWriter:
             bulk_insert(session, _RAW_VENUES, inserts)
             created = dict(session.execute(select(Venue.id, Venue.pk).where(
                 Venue.id.in_([row["id"] for row in inserts]))).all())
-            for row, clean in zip(inserts, new_rows):
+            for row, clean in zip(inserts, new_rows, strict=True):
                 pk = created[row["id"]]
                 entries.append(journal.entry_row(actor, "venue.created", "venue", row["id"], pk, at=now,
                                                  encoded_after=clean.created_entry))
@@ -258,7 +258,8 @@ class ImportWriter:
         if not self.valid_rows:
             report.sync_refused = "Aucune ligne valide dans le fichier : synchronisation non faite."
             return
-        listed = [(pk, venue_id, origin_id, revision, nom) for pk, venue_id, origin_id, revision, nom in session.execute(
+        listed = [(pk, venue_id, origin_id, revision, nom)
+                  for pk, venue_id, origin_id, revision, nom in session.execute(
             select(Venue.pk, Venue.id, Venue.origin_id, Venue.revision, Venue.nom).where(
                 Venue.origin == self.dataset, Venue.publication_status == "published",
                 *territories.venue_filters(session, Venue.commune_code, scope=self.ctx.scope)))]
@@ -286,7 +287,8 @@ class ImportWriter:
                 session.commit()
             for _, _, origin_id, _, nom in chunk:
                 report.lines.append(ReportLine(0, origin_id, UNPUBLISHED, "publication_status", nom,
-                                               f"Absent du fichier : {'serait dépublié' if self.dry_run else 'dépublié'}"
+                                               "Absent du fichier : "
+                                               f"{'serait dépublié' if self.dry_run else 'dépublié'}"
                                                f" (jeu de données {self.dataset})."))
             report.unpublished += len(chunk)
 

@@ -66,7 +66,8 @@ def entry_row(actor: str, action: str, subject_type: str, subject_id: Any, venue
     return {"at": at or datetime.now(timezone.utc), "actor": actor, "action": action, "subject_type": subject_type,
             "subject_id": str(subject_id), "venue_pk": venue_pk,
             "before": None if before is None else _text(jsonable(before)),
-            "after": encoded_after if encoded_after is not None else (None if after is None else _text(jsonable(after)))}
+            "after": (encoded_after if encoded_after is not None
+                      else None if after is None else _text(jsonable(after)))}
 
 
 def _text(value: Any) -> str:
@@ -78,7 +79,7 @@ def record_many(session: Session, rows: list[dict[str, Any]]) -> None:
     for imports. Like ``record``'s, they are sealed when the transaction commits."""
     if not rows:
         return
-    for row, pk in zip(rows, journal_chain.next_pks(session, len(rows))):
+    for row, pk in zip(rows, journal_chain.next_pks(session, len(rows)), strict=True):
         row["pk"] = pk
     bulk_insert(session, _ENCODED_ENTRIES, rows)
     journal_chain.add_rows(session, rows)

@@ -101,7 +101,8 @@ def invitation_text(venue: Venue, link: str) -> str:
     """The invitation's e-mail, in French."""
     return (f"Bonjour,\n\nL'opérateur du registre des lieux du Pass numérique vous invite à tenir à jour la fiche "
             f"de « {venue.nom} » ({venue.commune}) : horaires, fermetures exceptionnelles, contacts, services.\n\n"
-            f"Ouvrez ce lien (il ne sert qu'une fois, dans les jours qui viennent) :\n{link}\n\nVos propositions seront vérifiées par "
+            f"Ouvrez ce lien (il ne sert qu'une fois, dans les jours qui viennent) :\n{link}\n\n"
+            "Vos propositions seront vérifiées par "
             "l'opérateur avant d'être publiées.\n")
 
 

@@ -194,7 +194,8 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
         # (no SQL), a box too wide for the sphere's geometry and SpatiaLite sort the box's matches by distance.
         walked = not sqlite and not query.by_hours and walk.walkable
         if walked:
-            params.update(zip(("west", "south", "east", "north"), query.bbox), outline=spatial.box_wkt(walk.outline))
+            params.update(zip(("west", "south", "east", "north"), query.bbox, strict=True),
+                          outline=spatial.box_wkt(walk.outline))
         shape = replace(shape, near=True, nearest=walked, boxed=walked, bbox=not walked)
     statements = plan(session, shape, extra)
     at_most = params["at_most"] = (offset + limit if centred else max(COUNT_BOUND, offset + limit)) + 1
@@ -265,7 +266,8 @@ def map_view(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> M
             result = search(session, by_name, ctx, 0, MAP_POINTS)
             return MapView(result.total or 0, result=result)
         return _view_of(_grid(open_points, cell))
-    key = (str(session.get_bind().url), shape, cell, tuple(sorted((name, repr(value)) for name, value in params.items())))
+    key = (str(session.get_bind().url), shape, cell,
+           tuple(sorted((name, repr(value)) for name, value in params.items())))
     version = tuple(connection.execute(_DATA_VERSION).one())
     known = _clusters.get(key)
     if known is not None and known[0] == version:  # (kept views are clusters: more than MAP_POINTS matches)
@@ -407,7 +409,7 @@ def _territory(session: Session, reference: str, params: dict[str, Any]) -> tupl
 def public_properties(venue: Row | Venue) -> dict[str, Any]:
     """The ``PUBLIC_FIELDS`` of a search row (lists as JSON text) or of a ``Venue``, by name."""
     if isinstance(venue, Row):
-        return dict(zip(PUBLIC_FIELDS, venue[1:len(PUBLIC_COLUMNS)]))  # the row starts with PUBLIC_COLUMNS
+        return dict(zip(PUBLIC_FIELDS, venue[1:len(PUBLIC_COLUMNS)], strict=True))  # the row starts with PUBLIC_COLUMNS
     return {name: getattr(venue, name) for name in PUBLIC_FIELDS}
 
 

@@ -69,9 +69,9 @@ class Shape:
 @dataclass(frozen=True)
 class Plan:
     """The statements of one shape. ``page``: the page's public rows (``offset``, ``limit``) with ``sort_key``,
-    ``labels_json`` and ``total``, the matches counted up to ``at_most`` (``NULL`` for ``nearest``); ``by_pks``: the same for chosen ``pks`` (``total`` given); ``candidates``:
-    ``pk``, ``sort_key``, ``horaires``, ``closures`` (JSON text) and the drawn point of every match, in order; ``count``: matches, up to
-    ``at_most``."""
+    ``labels_json`` and ``total``, the matches counted up to ``at_most`` (``NULL`` for ``nearest``); ``by_pks``: the
+    same for chosen ``pks`` (``total`` given); ``candidates``: ``pk``, ``sort_key``, ``horaires``, ``closures`` (JSON
+    text) and the drawn point of every match, in order; ``count``: matches, up to ``at_most``."""
 
     page: Select
     by_pks: Select
@@ -112,7 +112,7 @@ def _build(session: Session, shape: Shape, extra: ColumnElement | None = None) -
 
     def by_keys(columns) -> list:
         return [column.desc().nulls_last() if descending else column.asc().nulls_last()
-                for column, (_label, _expression, descending) in zip(columns, sorts)]
+                for column, (_label, _expression, descending) in zip(columns, sorts, strict=True)]
 
     ordered = matching.add_columns(*keys).order_by(*by_keys(keys), Venue.pk)
     page_window = (bindparam("offset", type_=Integer), bindparam("limit", type_=Integer))

@@ -95,7 +95,7 @@ def _encoded(session: Session, matching, bounds: TileBounds) -> bytes:
         if -BUFFER <= px <= EXTENT + BUFFER and -BUFFER <= py <= EXTENT + BUFFER:
             values[0] = str(values[0])
             features.append({"geometry": f"POINT({px} {py})",
-                             "properties": {k: v for k, v in zip(PROPERTIES, values) if v is not None}})
+                             "properties": {k: v for k, v in zip(PROPERTIES, values, strict=True) if v is not None}})
     if not features:
         return b""
     return mapbox_vector_tile.encode([{"name": LAYER, "features": features}],

@@ -181,9 +181,9 @@ def create(session: Session, data: dict[str, Any], ctx: Context) -> WriteResult:
         journal.record(session, ctx.actor, "venue.created", "venue", venue.id, venue.pk,
                        after=_snapshot(venue, STANDARD_FIELDS + ("origin", "origin_id", "publication_status")))
         session.commit()
-    except IntegrityError:
+    except IntegrityError as exc:
         session.rollback()
-        raise Conflict("Lieu en double pour cette source.", {"origin_id": ["Déjà utilisé pour cette source."]})
+        raise Conflict("Lieu en double pour cette source.", {"origin_id": ["Déjà utilisé pour cette source."]}) from exc
     notify_venue_changed(ctx.plugins, venue, "created", ctx.actor)
     return WriteResult(venue, warnings)
 

@@ -42,7 +42,11 @@ def readers(ctx: Context) -> dict[str, ZoneReader]:
     return by_name(ctx.plugins, "registry_zone_readers")
 
 
-def import_file(session: Session, path: Path, kind: str, ctx: Context, fields: ZoneFields = ZoneFields(),
+#: The columns of a zone file when none are named.
+DEFAULT_FIELDS = ZoneFields()
+
+
+def import_file(session: Session, path: Path, kind: str, ctx: Context, fields: ZoneFields = DEFAULT_FIELDS,
                 reader_name: str | None = None) -> ZoneImport:
     """Replace the zones of ``kind`` by those of ``path``, read by ``reader_name`` or the reader that recognises
     it best; nothing changes unless every zone is sound."""

@@ -48,7 +48,8 @@ class SearchArgsSchema(schemas.FrenchSchema):
     access = fields.List(fields.String(validate=validate.OneOf(standard.VOCABULARIES["modalites_acces"])),
                          metadata={"description": "Modalités d'accès (ex. « Se présenter » : sans rendez-vous)"})
     support = fields.List(fields.String(validate=validate.OneOf(standard.VOCABULARIES["prise_en_charge_specifique"])),
-                          metadata={"description": "Prise en charge spécifique (ex. « Surdité », « Handicaps moteurs »)"})
+                          metadata={"description":
+                                    "Prise en charge spécifique (ex. « Surdité », « Handicaps moteurs »)"})
     typology = fields.List(fields.String())
     open_at = schemas.BoundedDateTime(default_timezone=PARIS, metadata={
         "description": "Ouvert à cette date et heure (années 1900 à 2200)"})
@@ -208,7 +209,8 @@ class Search(MethodView):
 
 
 class MapArgsSchema(SearchArgsSchema):
-    bbox = fields.String(required=True, metadata={"description": "La vue de la carte : lon min,lat min,lon max,lat max"})
+    bbox = fields.String(required=True,
+                         metadata={"description": "La vue de la carte : lon min,lat min,lon max,lat max"})
     zoom = fields.Integer(required=True, validate=validate.Range(min=0, max=22, error="Zoom entre 0 et 22."))
 
     class Meta:

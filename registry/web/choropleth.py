@@ -121,7 +121,8 @@ def draw(session: Session, areas: dict[str, tuple[str, str]], legend: list[tuple
     min_x, min_y = min(b[0] for b in bounds), min(b[1] for b in bounds)
     max_x, max_y = max(b[2] for b in bounds), max(b[3] for b in bounds)
     kx = math.cos(math.radians((min_y + max_y) / 2))
-    scale = min((WIDTH - 2 * MARGIN) / max((max_x - min_x) * kx, 1e-9), (HEIGHT - 2 * MARGIN) / max(max_y - min_y, 1e-9))
+    scale = min((WIDTH - 2 * MARGIN) / max((max_x - min_x) * kx, 1e-9),
+                (HEIGHT - 2 * MARGIN) / max(max_y - min_y, 1e-9))
 
     def xy(lon: float, lat: float) -> tuple[float, float]:
         return MARGIN + (lon - min_x) * kx * scale, HEIGHT - MARGIN - (lat - min_y) * scale

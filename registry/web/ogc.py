@@ -500,7 +500,7 @@ def projected(features: list[dict], uri: str) -> list[dict]:
         return features
     placed = [f for f in features if f["geometry"] is not None]
     points = crs.from_crs84(uri, (tuple(f["geometry"]["coordinates"]) for f in placed))
-    for f, point in zip(placed, points):
+    for f, point in zip(placed, points, strict=True):
         f["geometry"] = {"type": "Point", "coordinates": list(point)}
     return features
 

@@ -30,8 +30,8 @@ def euros(cents: int) -> str:
 
 
 def qr_svg(code: str) -> Markup:
-    """The QR code of a pass's code (its 16 characters, as scanned back), as inline SVG sized by the stylesheet, with the
-    four-module quiet zone the standard asks for (readers miss codes printed closer to their neighbours)."""
+    """The QR code of a pass's code (its 16 characters, as scanned back), as inline SVG sized by the stylesheet, with
+    the four-module quiet zone the standard asks for (readers miss codes printed closer to their neighbours)."""
     return Markup(segno.make_qr(code, error="m").svg_inline(scale=1, border=4, omitsize=True, svgclass="qr",
                                                              lineclass=None))
 

@@ -60,7 +60,8 @@ def where():
         venues = programmes.accepting_venues(session, programme, day, point[1], point[0])
     status = 404 if "code" in errors else 422 if errors else 200
     options = [(str(p.id), f"{p.name} ({p.commanditaire_name})") for p in current]
-    return render_template("passes/where.html", current=current, programme_options=options, programme=programme, venues=venues, place=place,
+    return render_template("passes/where.html", current=current, programme_options=options, programme=programme,
+                           venues=venues, place=place,
                            errors=errors, code=code, commune=commune_text, chosen=chosen, today=day,
                            last_day=programmes.last_valid_day(programme) if programme else None), status
 

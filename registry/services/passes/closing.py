@@ -58,7 +58,8 @@ def alert_text(figures: dict[str, Any]) -> tuple[str, str]:
     """The alert's subject and body, in French."""
     day = lambda iso: date.fromisoformat(iso).strftime("%d/%m/%Y")  # noqa: E731
     n = french_number
-    subject = f"Pass numérique : fin de validité du programme « {figures['programme']} » le {day(figures['valid_until'])}"
+    subject = (f"Pass numérique : fin de validité du programme « {figures['programme']} » "
+               f"le {day(figures['valid_until'])}")
     body = (f"Bonjour,\n\nLes pass du programme « {figures['programme']} » ne sont plus valables après le "
             f"{day(figures['valid_until'])} (tolérance jusqu'au {day(figures['last_valid_day'])}).\n"
             f"Les prescripteurs ne pourront plus remettre de carnets à partir du {day(figures['blocked_from'])}.\n\n"

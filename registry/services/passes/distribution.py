@@ -151,7 +151,7 @@ def propose_allocation(session: Session, programme: Programme, booklets: int, fi
     shares = [int(x) for x in exact]
     for i in sorted(range(len(people)), key=lambda i: exact[i] - shares[i], reverse=True)[:rest - sum(shares)]:
         shares[i] += 1
-    return [Share(str(p.id), p.name, w, fixed + s) for p, w, s in zip(people, weights, shares)]
+    return [Share(str(p.id), p.name, w, fixed + s) for p, w, s in zip(people, weights, shares, strict=True)]
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def fill(session: Session, programme: Programme, first: int, last: int, progress
         chunk = [(b, position) for b in group for position in range(1, per + 1)]
         bulk_insert(session, Pass.__table__, [
             {"programme_pk": programme.pk, "booklet_pk": b, "position": p, "code": code}
-            for (b, p), code in zip(chunk, codes.new_codes(len(chunk)))])
+            for (b, p), code in zip(chunk, codes.new_codes(len(chunk)), strict=True)])
         if commit_each:
             session.commit()
         done += len(chunk)

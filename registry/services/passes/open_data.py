@@ -57,7 +57,7 @@ def _heuristic(values: dict[Key, int], equations: list[Equation], hidden: dict[K
             if not hidden_parts:
                 continue
 
-            def unsafe() -> bool:
+            def unsafe(hidden_parts: list = hidden_parts) -> bool:
                 return len(hidden_parts) == 1 or 0 < sum(values[p] for p in hidden_parts) < threshold
 
             while unsafe() and visible:

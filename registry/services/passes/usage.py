@@ -234,7 +234,7 @@ def beneficiary_communes(session: Session, programme: Programme, points: PointIn
         _, metres = points.nearest(np.array([found[i][5] for i in placed]), np.array([found[i][6] for i in placed]))
         distances[placed] = metres
     rows = []
-    for r, metres in zip(found, distances.tolist()):
+    for r, metres in zip(found, distances.tolist(), strict=True):
         known = not np.isnan(metres) and not np.isinf(metres)
         rows.append({"code": r[0] or "", "name": r[1] or "", "handed_out": int(r[2]), "target_public": int(r[3]),
                      "passes": int(r[4]), "nearest_km": round(metres / 1000, 1) if known else "",
