@@ -15,6 +15,9 @@ from typing import Any, NamedTuple
 
 from registry import hours
 
+__all__ = ["CriteriaSet", "criterion", "Criterion", "Fact", "VenueFacts", "Outcome", "Status", "met", "unmet",
+           "unknown", "not_applicable", "REQUIRED", "RECOMMENDED", "FACT_TYPES"]
+
 REQUIRED = "required"
 RECOMMENDED = "recommended"
 FACT_TYPES = ("boolean", "integer", "number", "string", "date", "list")

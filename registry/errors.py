@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+__all__ = ["RegistryError", "InvalidInput", "NotFound", "Conflict", "StaleRevision", "PreconditionRequired",
+           "Unauthorized", "Forbidden"]
+
 
 class RegistryError(Exception):
     """Base of domain errors: an HTTP status and a French message."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+__all__ = ["siret_valid", "rna_valid", "luhn_valid"]
+
 LA_POSTE_SIREN = "356000000"
 RNA_PATTERN = re.compile(r"^W\d{9}$")
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+__all__ = ["FIELDS", "TITLES", "VENUE_FIELDS", "VOCABULARIES", "ALIASES", "PATTERN_SPELLINGS", "FREE_LISTS",
+           "LIST_FIELDS", "SEPARATOR", "canonical_value", "normalise_phone"]
+
 SEPARATOR = "|"
 
 #: The fields of v1.0.2, in the schema's order: the one list from which the venue model, the schemas, the

@@ -5,14 +5,16 @@ import nothing of ``registry`` but the public plugin API."""
 from __future__ import annotations
 
 import ast
+import importlib
+import re
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PUBLIC_PLUGIN_API = {"registry.hookimpl", "registry.hookspecs", "registry.eligibility", "registry.formats", "registry.hours",
-                     "registry.identifiers", "registry.standard", "registry.wording", "registry.funding",
-                     "registry.errors", "registry.crs"}
+#: The modules a plugin may import (each declares ``__all__``, listed in docs/plugins.md), and ``registry`` itself.
+PUBLIC_PLUGIN_API = ("registry.eligibility", "registry.identifiers", "registry.standard", "registry.funding",
+                     "registry.formats", "registry.errors")
 
 
 def imports_of(path: Path) -> set[str]:
@@ -49,5 +51,22 @@ def test_the_pass_package_imports_only_the_layers_below_it(path):
 
 @pytest.mark.parametrize("path", files("plugins") + files("criteria"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_plugins_use_only_the_public_plugin_api(path):
-    used = {m for m in imports_of(path) if m.startswith("registry.") and m.count(".") == 1}
-    assert used <= PUBLIC_PLUGIN_API, f"{path.relative_to(ROOT)} importe {sorted(used - PUBLIC_PLUGIN_API)}"
+    """A plugin imports ``registry.hookimpl`` and the names the public modules export, nothing else."""
+    public = {"registry", "registry.hookimpl"} | {f"{module}.{name}" for module in PUBLIC_PLUGIN_API
+                                                  for name in importlib.import_module(module).__all__}
+    used = {m for m in imports_of(path) if m.startswith("registry") and m not in PUBLIC_PLUGIN_API}
+    assert used <= public, f"{path.relative_to(ROOT)} importe {sorted(used - public)}"
+
+
+@pytest.mark.parametrize("module", PUBLIC_PLUGIN_API)
+def test_the_public_plugin_api_is_declared_and_documented(module):
+    """Each public module says what it exports (``__all__``, every name defined) and docs/plugins.md lists
+    exactly those names under it."""
+    exported = importlib.import_module(module).__all__
+    assert all(hasattr(importlib.import_module(module), name) for name in exported)
+    docs = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = re.search(rf"^- `{re.escape(module)}`: (.*?)(?=^- |^$)", docs, re.MULTILINE | re.DOTALL)
+    assert section, f"{module} absent de la liste de docs/plugins.md"
+    listed = set(re.findall(r"`(\w+)(?:\(|`)", section.group(1)))
+    assert listed == set(exported), f"{module} : en trop {sorted(listed - set(exported))}, " \
+                                    f"manquants {sorted(set(exported) - listed)}"
