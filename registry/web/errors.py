@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from http import HTTPStatus
 
 from flask import Flask, Response, current_app, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
@@ -16,17 +15,23 @@ from registry.db import is_busy
 from registry.errors import RegistryError
 
 PROBLEM_JSON = "application/problem+json"
-FRENCH_TITLES = {400: "Requête invalide", 401: "Authentification requise", 403: "Accès refusé",
-                 404: "Introuvable", 405: "Méthode non autorisée", 409: "Conflit", 412: "Version périmée",
-                 413: "Requête trop volumineuse", 415: "Type de contenu non pris en charge",
-                 422: "Données invalides", 428: "En-tête If-Match requis", 429: "Trop de requêtes",
-                 500: "Erreur interne"}
+#: The title of each error, in French: ``(in an API's problem details, on a page)`` (a page speaks to a person
+#: browsing, the API to a program's author).
+TITLES = {400: ("Requête invalide", "Requête incorrecte"), 401: ("Authentification requise", "Connexion requise"),
+          403: ("Accès refusé", "Accès refusé"), 404: ("Introuvable", "Page introuvable"),
+          405: ("Méthode non autorisée", "Action non permise"), 409: ("Conflit", "Conflit"),
+          412: ("Version périmée", "Version périmée"), 413: ("Requête trop volumineuse", "Envoi trop volumineux"),
+          415: ("Type de contenu non pris en charge", "Type de fichier non pris en charge"),
+          422: ("Données invalides", "Données invalides"), 428: ("En-tête If-Match requis", "Version requise"),
+          414: ("Adresse trop longue", "Adresse trop longue"), 429: ("Trop de requêtes", "Trop de requêtes"),
+          431: ("En-têtes trop volumineux", "En-têtes trop volumineux"), 500: ("Erreur interne", "Erreur inattendue"),
+          503: ("Service momentanément indisponible", "Service momentanément indisponible")}
 
 
 def problem(status: int, detail: str, errors: dict | None = None, title: str | None = None,
             headers: dict[str, str] | None = None, extensions: dict | None = None) -> Response:
     """A problem-details response (``extensions``: further members, as RFC 7807 allows)."""
-    body = {"type": "about:blank", "title": title or FRENCH_TITLES.get(status, HTTPStatus(status).phrase),
+    body = {"type": "about:blank", "title": title or TITLES.get(status, ("Erreur",))[0],
             "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
@@ -91,10 +96,7 @@ def _error_headers(error: HTTPException) -> dict[str, str]:
                                                                                        "content-length")}
 
 
-#: What a person reads on an error page outside the APIs.
-PAGE_TITLES = {400: "Requête incorrecte", 403: "Accès refusé", 404: "Page introuvable", 405: "Action non permise",
-               413: "Envoi trop volumineux", 415: "Type de fichier non pris en charge", 429: "Trop de requêtes",
-               500: "Erreur inattendue", 503: "Service momentanément indisponible"}
+#: What a person reads on an error page outside the APIs, beyond its title.
 PAGE_DETAILS = {404: "La page que vous cherchez n'existe pas ou a été déplacée. Vérifiez l'adresse, ou repartez de "
                      "l'accueil ou de la carte des lieux.",
                 405: "Cette adresse ne permet pas cette action. Repartez de la page précédente.",
@@ -115,7 +117,7 @@ def rate_in_french(description: str | None) -> str:
 
 def error_page(status: int, detail: str, error: HTTPException | None = None) -> Response:
     """An error as a DSFR page, in French, with the error's headers (``Allow``, ``Retry-After``)."""
-    body = render_template("error.html", status=status, title=PAGE_TITLES.get(status, "Erreur"),
+    body = render_template("error.html", status=status, title=TITLES.get(status, ("", "Erreur"))[1],
                            detail=PAGE_DETAILS.get(status, detail))
     response = Response(body, status, mimetype="text/html")
     if error is not None:
