@@ -242,10 +242,12 @@ def _plain(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower().strip()
 
 
+@lru_cache(maxsize=65_536)
 def day_ranges(text: str) -> list[str] | None:
     """One day's hours as a producer writes them (``9h-12h / 14h-17h30``, ``de 9h à 12h et de 14h à 18h``,
     ``09:00 - 12:00``, HTML around it) → ``["09:00-12:00", "14:00-17:30"]``; ``[]`` when closed; ``None`` when
-    the text is anything else (« sur rendez-vous », an odd number of times, ranges out of order): never guessed."""
+    the text is anything else (« sur rendez-vous », an odd number of times, ranges out of order): never guessed.
+    Cached: the result is shared, never change it."""
     plain = _plain(text)
     if plain.strip(" .") in _CLOSED:
         return []

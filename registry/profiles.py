@@ -21,7 +21,7 @@ from typing import Any
 
 from registry import hours, standard
 from registry.formats import (NOT_AN_OBJECT, Importer, Input, Note, Sample, SourceRow, check_spreadsheet_bounds,
-                              column_key, rejected_row, split_items)
+                              column_key, rejected_row, shown, split_items)
 from registry.profile_schema import SCHEMA, SCHEMA_VERSION
 
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -29,7 +29,7 @@ EXCEL_EPOCH = date(1899, 12, 30)
 EXCEL_RANGE = (32874, 73051)
 WGS84 = "EPSG:4326"
 #: Separators of the items of a cell read by value rules (lists and enumerations in free text).
-RULE_ITEMS = re.compile(r"[|;,/\n]| et ")
+RULE_ITEMS = re.compile(r"[|;,/\n]")
 FIELD_FACT = "fait "
 #: Least number of columns a profile must name to recognise a file by itself.
 MATCH_MIN_COLUMNS = 3
@@ -41,6 +41,7 @@ class ProfileError(ValueError):
     """A profile that cannot be used: the message (French) names the key at fault."""
 
 
+@lru_cache(maxsize=65_536)
 def normalised(text: str) -> str:
     """Text as rules compare it: no accents, lower case, single spaces."""
     plain = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
@@ -268,25 +269,34 @@ class _Plan:
         self.reasons = {self.names[column_key(column)]: reason for column, reason in profile.unread.items()
                         if column_key(column) in self.names}
         self.transform = _to_wgs84(profile.crs) if profile.crs != WGS84 else None
+        # Actual column names, resolved once per file (``column_key`` per cell would cost as much as the rest).
+        self.fields = [(name, spec, self.actual(spec.columns)) for name, spec in profile.fields.items()]
+        self.days = [(day, actual) for day, column in profile.hours.items() for actual in self.actual((column,))]
+        rules: dict[str, list[Rule]] = {}
+        for rule in profile.rules:
+            for actual in self.actual(rule.columns):
+                rules.setdefault(actual, []).append(rule)
+        self.rules = list(rules.items())
+        self.facts = [(fact, self.actual(fact.columns)) for fact in profile.facts]
+
+    def actual(self, columns: tuple[str, ...]) -> tuple[str, ...]:
+        """The file's names of ``columns`` (those it has)."""
+        return tuple(self.names[key] for column in columns if (key := column_key(column)) in self.names)
 
     def knows(self, record: dict[str, Any]) -> bool:
         return record.keys() <= self.seen
 
-    def cells(self, record: dict[str, Any], columns: tuple[str, ...]) -> list[tuple[str, Any]]:
-        found = []
-        for column in columns:
-            actual = self.names.get(column_key(column))
-            if actual is not None and not _blank(value := record.get(actual)):
-                found.append((actual, value))
-        return found
+    @staticmethod
+    def cells(record: dict[str, Any], columns: tuple[str, ...]) -> list[tuple[str, Any]]:
+        return [(column, value) for column in columns if not _blank(value := record.get(column))]
 
     def read(self, line: int, record: dict[str, Any]) -> SourceRow:
         profile = self.profile
         row = SourceRow(line, {name: list(value) if isinstance(value, list) else value
                                for name, value in profile.constants.items()})
         values = row.values
-        for name, spec in profile.fields.items():
-            cells = self.cells(record, spec.columns)
+        for name, spec, columns in self.fields:
+            cells = self.cells(record, columns)
             if name in standard.LIST_FIELDS:
                 items = values.setdefault(name, [])
                 for _, value in cells:
@@ -307,8 +317,8 @@ class _Plan:
             self._hours(row, record)
         if profile.rules:
             self._rules(row, record)
-        for fact in profile.facts:
-            self._fact(row, record, fact)
+        for fact, columns in self.facts:
+            self._fact(row, record, fact, columns)
         return row
 
     @staticmethod
@@ -337,8 +347,9 @@ class _Plan:
     def _hours(self, row: SourceRow, record: dict[str, Any]) -> None:
         days: dict[str, str] = {}
         columns: dict[str, tuple[str, Any]] = {}
-        for day, column in self.profile.hours.items():
-            for actual, value in self.cells(record, (column,)):
+        for day, actual in self.days:
+            value = record.get(actual)
+            if not _blank(value):
                 days[day] = _cell_text(value)
                 columns[day] = (actual, value)
         if not days:
@@ -360,21 +371,18 @@ class _Plan:
                 row.set_aside.append(Note(column, value, "Horaires déjà donnés par une autre colonne : non repris."))
             return
         row.values["horaires"] = expression
-        for day, (column, value) in columns.items():
-            if not hours.day_ranges(_cell_text(value)) and _cell_text(value).strip(" .-"):
-                row.notes.append(Note(column, value, f"Lu comme fermé le {DAY_NAMES[day]}."))
 
     def _rules(self, row: SourceRow, record: dict[str, Any]) -> None:
-        by_column: dict[str, list[Rule]] = {}
-        for rule in self.profile.rules:
-            for column in rule.columns:
-                by_column.setdefault(column, []).append(rule)
         values = row.values
-        for column, rules in by_column.items():
-            for actual, value in self.cells(record, (column,)):
+        for actual, rules in self.rules:
+            value = record.get(actual)
+            if not _blank(value):
                 raw_items = value if isinstance(value, list) else RULE_ITEMS.split(_cell_text(value))
                 for item in raw_items:
-                    text = normalised(item)
+                    if isinstance(item, (dict, list)):
+                        row.set_aside.append(Note(actual, shown(item), "Élément structuré : non repris."))
+                        continue
+                    text = normalised(str(item))
                     if not text:
                         continue
                     matched = [rule for rule in rules if rule.applies(text)]
@@ -388,8 +396,8 @@ class _Plan:
                         row.set_aside.append(Note(actual, str(item).strip(), "Aucune règle du profil ne s'applique "
                                                                              "à ce terme : non repris."))
 
-    def _fact(self, row: SourceRow, record: dict[str, Any], fact: FactSpec) -> None:
-        for actual, value in self.cells(record, fact.columns):
+    def _fact(self, row: SourceRow, record: dict[str, Any], fact: FactSpec, columns: tuple[str, ...]) -> None:
+        for actual, value in self.cells(record, columns):
             if not (fact.yes or fact.no):
                 row.facts.setdefault(fact.fact, _typed(value))
                 continue

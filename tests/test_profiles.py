@@ -3,6 +3,7 @@ its dataset, shipped by a plugin; and profiles suggested from a file's column na
 
 from __future__ import annotations
 
+import io
 import json
 import tomllib
 
@@ -205,3 +206,25 @@ def test_the_cli_suggests_a_profile_for_an_unknown_file_and_imports_with_it(data
     assert "3 créés" in imported.output and "1 rejetés" in imported.output
     schema = runner.invoke(main, ["profile", "schema"], env={"REGISTRY_DATABASE_URL": database_url})
     assert json.loads(schema.output)["properties"]["schema_version"]["const"] == 1
+
+
+def test_the_upload_endpoint_reads_with_a_profile_and_suggests_one_for_an_unknown_file(client, operator, tmp_path):
+    body = fixtures.hub_csv(tmp_path).read_bytes()
+    unknown = client.post("/api/v1/operator/imports", headers=operator,
+                          data={"file": (io.BytesIO(body), "hub.csv")}, content_type="multipart/form-data")
+    assert unknown.status_code == 422 and "format" in unknown.get_json()["errors"]
+    problem = unknown.get_json()
+    assert "nom ← Nom de la structure" in " ".join(problem["resume_profil"])
+    load_profile(problem["profil_suggere"])
+    imported = client.post("/api/v1/operator/imports?source=hub", headers=operator, content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(body), "hub.csv"),
+                                 "profile": (io.BytesIO(problem["profil_suggere"].encode()), "hub.toml")})
+    assert imported.status_code == 200, imported.get_json()
+    assert imported.get_json()["resume"]["crees"] == 3
+    wrong = client.post("/api/v1/operator/imports", headers=operator, content_type="multipart/form-data",
+                        data={"file": (io.BytesIO(body), "hub.csv"),
+                              "profile": (io.BytesIO(b"schema_version = 1\n"), "p.toml")})
+    assert wrong.status_code == 422 and "profile" in wrong.get_json()["errors"]
+    again = client.post("/api/v1/operator/imports?source=hub", headers=operator,
+                        data={"file": (io.BytesIO(body), "hub-2025.csv")}, content_type="multipart/form-data")
+    assert again.status_code == 200 and again.get_json()["resume"]["inchanges"] == 3  # remembered

@@ -17,13 +17,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from registry import standard
 from registry.formats import Input, column_key, split_items
 from registry.hours import day_ranges
 from registry.identifiers import luhn_valid
 from registry.profile_schema import SCHEMA_VERSION
 from registry.profiles import EXCEL_RANGE, excel_date, normalised
-from registry.services.communes import Reference
+from registry.services.communes import Reference, load_reference
 
 SAMPLE_ROWS = 1000
 #: Least share of a column's values a detector must recognise to count as evidence.
@@ -455,6 +457,14 @@ def suggest_file(path: Path, filename: str, reference: Reference | None, name: s
                  encoding: str | None = None) -> Suggestion:
     """``suggest`` on a file (``ValueError`` or ``UnicodeError`` when it cannot be read)."""
     return suggest(Input(path, filename, encoding=encoding), reference, name)
+
+
+def for_upload(session: Session, path: Path, filename: str) -> Suggestion | None:
+    """The suggestion for an uploaded file no format recognises (``None`` when it cannot be read)."""
+    try:
+        return suggest_file(path, filename, load_reference(session))
+    except (ValueError, UnicodeError, LookupError):
+        return None
 
 
 def _in_vocabulary(column: _Column, target: str) -> float:
