@@ -265,6 +265,10 @@ class _Plan:
         for fact in profile.facts:
             for column in fact.columns:
                 use(column, FIELD_FACT + fact.fact)
+        # A GeoJSON feature's point gives the coordinates when the profile names no coordinate columns.
+        self.point = "geometry" in self.names.values() and not {"latitude", "longitude"} & set(profile.fields)
+        if self.point:
+            targets.setdefault("geometry", ["longitude", "latitude"])
         self.uses = {column: " + ".join(names) for column, names in targets.items()}
         self.reasons = {self.names[column_key(column)]: reason for column, reason in profile.unread.items()
                         if column_key(column) in self.names}
@@ -311,6 +315,8 @@ class _Plan:
                 values[name] = cells[0][1]
             elif cells:
                 values[name] = spec.separator.join(_cell_text(value) for _, value in cells)
+        if self.point:
+            self._geometry(row, record)
         if self.transform is not None:
             self._reproject(row)
         if profile.hours:
@@ -326,6 +332,18 @@ class _Plan:
         for column, value in cells:
             row.set_aside.append(Note(column, value, f"Autre valeur pour {name}, déjà lu dans une autre colonne : "
                                                      "non reprise."))
+
+    @staticmethod
+    def _geometry(row: SourceRow, record: dict[str, Any]) -> None:
+        geometry = record.get("geometry")
+        if _blank(geometry):
+            return
+        if isinstance(geometry, dict) and geometry.get("type") == "Point":
+            coordinates = geometry.get("coordinates")
+            if isinstance(coordinates, list) and len(coordinates) >= 2:
+                row.values["longitude"], row.values["latitude"] = coordinates[0], coordinates[1]
+                return
+        row.set_aside.append(Note("geometry", shown(geometry), "Géométrie qui n'est pas un point : non reprise."))
 
     def _reproject(self, row: SourceRow) -> None:
         values = row.values

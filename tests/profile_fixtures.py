@@ -191,3 +191,19 @@ def profile_for(container: str) -> str:
                "json": 'container = "json"\nrecord_path = "data.lieux"',
                "spreadsheet": 'container = "spreadsheet"\nsheet = "Lieux"'}[container]
     return HUB_PROFILE.replace('container = "csv"\nencoding = "cp1252"\nseparator = ";"', reading)
+
+
+def hub_geojson(directory: Path) -> Path:
+    """The hub's venues as GeoJSON points (WGS84), without coordinate columns; one geometry is not a point."""
+    import json
+
+    features = []
+    for number, record in enumerate(hub_records()):
+        properties = {name: value for name, value in record.items() if name not in ("X", "Y")}
+        geometry = ({"type": "Point", "coordinates": [2.575 + number / 100, 44.35]} if number != 1
+                    else {"type": "LineString", "coordinates": [[2.5, 44.3], [2.6, 44.4]]})
+        features.append({"type": "Feature", "geometry": geometry, "properties": properties})
+    path = directory / "hub-lieux.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+                    encoding="utf-8")
+    return path

@@ -228,3 +228,23 @@ def test_the_upload_endpoint_reads_with_a_profile_and_suggests_one_for_an_unknow
     again = client.post("/api/v1/operator/imports?source=hub", headers=operator,
                         data={"file": (io.BytesIO(body), "hub-2025.csv")}, content_type="multipart/form-data")
     assert again.status_code == 200 and again.get_json()["resume"]["inchanges"] == 3  # remembered
+
+
+def test_json_records_under_a_path_and_geojson_points_are_found(do_import, session, tmp_path):
+    suggestion = suggest_file(fixtures.hub_json(tmp_path), "hub-lieux.json", None)
+    profile = tomllib.loads(suggestion.text)
+    assert profile["source"]["record_path"] == "data.lieux" and profile["fields"]["nom"] == "Nom de la structure"
+    path = tmp_path / "lieux.geojson"
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [2.575, 44.3506]},
+                 "properties": {"Identifiant": "g1", "Nom": "Espace numérique", "Rue": "1 rue A", "CP": "12000",
+                                "Ville": "Rodez"}},
+                {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": []},
+                 "properties": {"Identifiant": "g2", "Nom": "Tiers-lieu", "Rue": "2 rue B", "CP": "12000",
+                                "Ville": "Rodez"}}]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    text = suggest_file(path, path.name, None).text
+    report = do_import(path, profile_text=text)
+    assert report.created == 2
+    assert abs(stored(session, "g1").latitude - 44.3506) < 1e-6
+    assert any(line[1] == "geometry" and "pas un point" in line[3] for line in lines(report))
+    assert {use.column: use.field for use in report.columns}["geometry"] == "longitude + latitude"

@@ -234,10 +234,26 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def sample_columns(source: Input, limit: int = SAMPLE_ROWS) -> list[_Column]:
-    """The file's columns (in order) with their first non-empty values."""
+def record_path(source: Input) -> str | None:
+    """Where a JSON document that is an object holds its records: the first array of objects in it
+    (``{"data": {"lieux": [...]}}`` → ``data.lieux``)."""
+    import ijson
+
+    with source.path.open("rb") as stream:
+        try:
+            for prefix, event, _ in ijson.parse(stream):
+                if event == "start_map" and prefix.endswith(".item") and prefix != "features.item":
+                    return prefix.removesuffix(".item")
+        except ijson.JSONError:
+            return None
+    return None
+
+
+def sample_columns(source: Input, limit: int = SAMPLE_ROWS, path: str | None = None) -> list[_Column]:
+    """The file's columns (in order) with their first non-empty values (under ``path`` in a JSON object)."""
     columns: dict[str, _Column] = {}
-    for count, (_, record) in enumerate(source.records()):
+    records = source.json_items(path + ".item") if path else source.records()
+    for count, (_, record) in enumerate(records):
         if count >= limit:
             break
         if not isinstance(record, dict):
@@ -372,7 +388,8 @@ def _rules(column: _Column) -> list[Guess]:
 
 def suggest(source: Input, reference: Reference | None = None, name: str | None = None) -> Suggestion:
     """A profile for ``source`` from its columns' names and values (see the module's docstring)."""
-    columns = sample_columns(source)
+    found_path = record_path(source) if source.sample.json_shape == "object" else None
+    columns = sample_columns(source, path=found_path)
     guesses: dict[str, Guess] = {}
     rules: list[Guess] = []
     hours: dict[str, Guess] = {}
@@ -442,6 +459,8 @@ def suggest(source: Input, reference: Reference | None = None, name: str | None 
     reading = _coordinates(columns, guesses)
     if source.sample.header and not source.sample.spreadsheet:
         reading = {"encoding": source.encoding, "separator": source.delimiter, **reading}
+    elif found_path:
+        reading = {"container": "json", "record_path": found_path, **reading}
     unread = [column.name for column in columns if column.name not in used and column.values]
     profile_name = name or _slug(Path(source.filename).stem)
     ordered = [guesses[target] for target in standard.FIELDS if target in guesses]
