@@ -248,3 +248,16 @@ def test_json_records_under_a_path_and_geojson_points_are_found(do_import, sessi
     assert abs(stored(session, "g1").latitude - 44.3506) < 1e-6
     assert any(line[1] == "geometry" and "pas un point" in line[3] for line in lines(report))
     assert {use.column: use.field for use in report.columns}["geometry"] == "longitude + latitude"
+
+
+def test_suggestion_reads_fields_from_values_alone(app, session, tmp_path):
+    from registry.services.communes import load_reference
+
+    path = tmp_path / "export.csv"
+    path.write_text("a;b;c;d;e;f;g\n"
+                    "Espace 1;12000;12202;43493312300029;contact@a.example;https://a.example;05 65 00 00 01\n"
+                    "Espace 2;12850;12176;73282932000074;b@b.example;www.b.example;0565000002\n", encoding="utf-8")
+    fields = tomllib.loads(suggest_file(path, path.name, load_reference(session)).text)["fields"]
+    assert {name: fields.get(name) for name in ("code_postal", "code_insee", "pivot", "courriels", "site_web",
+                                                "telephone")} == {
+        "code_postal": "b", "code_insee": "c", "pivot": "d", "courriels": "e", "site_web": "f", "telephone": "g"}
