@@ -79,6 +79,7 @@ NAMES: dict[str, tuple[str, ...]] = {
     "dispositif_programmes_nationaux": ("dispositif_programmes_nationaux", "dispositifs", "dispositif",
                                         "programmes", "programme", "labels_nationaux"),
     "formations_labels": ("formations_labels", "labels", "label", "formations"),
+    "autres_formations_labels": ("autres_formations_labels", "labels_autres", "autres_labels"),
 }
 _BY_NAME = {name: target for target, names in NAMES.items() for name in names}
 #: The number of the street, joined before the street in ``adresse``.
@@ -366,13 +367,24 @@ def _coordinates(columns: list[_Column], guesses: dict[str, Guess]) -> dict[str,
     return {"crs": "EPSG:2154"} if lambert >= ENOUGH else {}
 
 
-def _rules(column: _Column) -> list[Guess]:
-    """Value rules from the vocabulary terms found in a column's cells."""
+#: Fields whose values producers mix in one column (labels and programmes; publics and their needs).
+FAMILIES = {"formations_labels": "labels", "autres_formations_labels": "labels",
+            "dispositif_programmes_nationaux": "labels", "prise_en_charge_specifique": "publics",
+            "publics_specifiquement_adresses": "publics"}
+
+
+def _family(name: str) -> str:
+    return FAMILIES.get(name, name)
+
+
+def _rules(column: _Column, named: str | None) -> list[Guess]:
+    """Value rules from the vocabulary terms found in a column's cells (of the field its name says, if any)."""
     found: dict[tuple[str, str], Counter] = {}
     cells: Counter = Counter()
     for value in column.values:
         padded = f" {normalised(_text(value))} "
-        hits = {(target, value_): term for term, (target, value_) in LEXICON.items() if f" {term} " in padded}
+        hits = {(target, value_): term for term, (target, value_) in LEXICON.items()
+                if f" {term} " in padded and (named is None or _family(named) == _family(target))}
         for key, term in hits.items():
             found.setdefault(key, Counter())[term] += 1
         cells.update(set(hits))
@@ -440,7 +452,7 @@ def suggest(source: Input, reference: Reference | None = None, name: str | None 
                 evidence += f" ; {round(share * 100)} % des valeurs au format {_FORMAT_NAMES.get(date_format, date_format)}"
                 confidence = min(0.95, max(confidence, 0.5) + 0.3 * share)
         if (target in RULE_FIELDS and _in_vocabulary(column, target) < ENOUGH) or (target is None and _short(column)):
-            found = _rules(column)
+            found = _rules(column, target if target in RULE_FIELDS else None)
             if found:
                 rules.extend(found)
                 used.add(column.name)
