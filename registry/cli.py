@@ -15,7 +15,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from geodata.boundaries import BoundaryFileError
 from geodata.reference import KIND_LABELS, KINDS
-from registry import cli_exchange, cli_french, cli_funding, cli_jobs, cli_passes, create_app, migrations
+from registry import cli_exchange, cli_french, cli_funding, cli_jobs, cli_passes, cli_profiles, create_app, migrations
 from registry.db import DatabaseUnavailable, make_engine
 from registry.errors import RegistryError
 from registry.formats import ZoneFields
@@ -462,6 +462,7 @@ def demo_command() -> None:
 
 
 cli_exchange.register(main, _friendly_errors, _context, _needs_schema)
+cli_profiles.register(main, _friendly_errors)
 cli_passes.register(main, _friendly_errors, _context, _needs_schema, _progressbar)
 cli_funding.register(main, _friendly_errors)
 cli_jobs.register(main, _friendly_errors, _context, _needs_schema)

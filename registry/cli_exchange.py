@@ -11,6 +11,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from registry import cli_profiles
 from registry.services import backup, duplicates, exports, geocoding, imports
 from registry.services.import_rows import REJECT
 from registry.web.context import database
@@ -47,21 +48,28 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
     @click.option("--sync", is_flag=True, help="Dépublier les lieux du jeu de données (--source) absents du fichier.")
     @click.option("--force", is_flag=True, help="Avec --sync : dépublier même au-delà de REGISTRY_SYNC_MAX_SHARE "
                                                 "(20 % du jeu de données par défaut).")
+    @click.option("--profile", "profile", help="Profil d'import : fichier .toml (registry profile suggest), ou nom "
+                                               "d'un profil fourni par un greffon ou retenu par un jeu de données.")
     @with_appcontext
     @friendly
     def import_command(file: Path, format_: str | None, source: str | None, encoding: str | None,
-                       report_path: Path | None, dry_run: bool, sync: bool, force: bool) -> None:
-        """Importer des lieux (standard national v1.0 et v0.1, data·inclusion, France services, GeoJSON)."""
+                       report_path: Path | None, dry_run: bool, sync: bool, force: bool, profile: str | None) -> None:
+        """Importer des lieux (standard national v1.0 et v0.1, data·inclusion, France services, GeoJSON, profils)."""
         needs_schema()
+        profile_name, profile_text = cli_profiles.profile_option(profile)
         options = imports.ImportOptions(format=format_, source=source, dry_run=dry_run, sync=sync, force=force,
                                         sync_max_share=current_app.config["SYNC_MAX_SHARE"], encoding=encoding,
-                                        parallel=True)
+                                        parallel=True, profile=profile_name, profile_text=profile_text)
         with database().session() as session, click.progressbar(length=0, label=f"Import de {file.name}",
                                                                  file=sys.stderr, show_pos=True) as bar:
             def advance(rows: int) -> None:
                 bar.update(rows - bar.pos)
 
-            report = imports.run_import(session, file, context("cli:import"), options, progress=advance)
+            try:
+                report = imports.run_import(session, file, context("cli:import"), options, progress=advance)
+            except imports.UnknownFormat:
+                cli_profiles.explain_unknown(file, encoding)
+                raise click.ClickException(f"{file} : rien n'est importé sans format ni profil.") from None
         if dry_run:
             echo_columns(report)
         click.echo(f"{file} ({report.format}, {report.encoding}, jeu de données « {report.dataset} ») : "

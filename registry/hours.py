@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -225,3 +227,60 @@ def closure_notices(closures: list[dict] | None, today: date, ahead: int = 60) -
         else:
             notices.append(f"Fermeture exceptionnelle {when}{note}")
     return notices
+
+
+WEEK = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+_CLOCK = re.compile(r"(\d{1,2})\s*(?:h|:)\s*(\d{2})?")
+_HTML_TAG = re.compile(r"<[^>]*>")
+_DAY_FILLER = re.compile(r"\b(?:de|a|et|puis)\b|[\s\-–—/,;+&]")
+_CLOSED = {"", "-", "ferme", "fermee", "closed", "x", "non"}
+
+
+def _plain(text: str) -> str:
+    """A cell's text without HTML tags and entities, accents or case (``<p>9h&nbsp;-&nbsp;12h</p>`` → ``9h - 12h``)."""
+    text = html.unescape(_HTML_TAG.sub(" ", text)).replace("\u00a0", " ")
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower().strip()
+
+
+@lru_cache(maxsize=65_536)
+def day_ranges(text: str) -> list[str] | None:
+    """One day's hours as a producer writes them (``9h-12h / 14h-17h30``, ``de 9h à 12h et de 14h à 18h``,
+    ``09:00 - 12:00``, HTML around it) → ``["09:00-12:00", "14:00-17:30"]``; ``[]`` when closed; ``None`` when
+    the text is anything else (« sur rendez-vous », an odd number of times, ranges out of order): never guessed.
+    Cached: the result is shared, never change it."""
+    plain = _plain(text)
+    if plain.strip(" .") in _CLOSED:
+        return []
+    times = [(int(hour), int(minute or 0)) for hour, minute in _CLOCK.findall(plain)]
+    if not times or len(times) % 2 or _DAY_FILLER.sub("", _CLOCK.sub("", plain)):
+        return None
+    if any(hour > 24 or minute > 59 for hour, minute in times):
+        return None
+    stamps = [f"{hour:02d}:{minute:02d}" for hour, minute in times]
+    if any(later <= earlier for earlier, later in zip(stamps, stamps[1:])):
+        return None
+    return [f"{start}-{end}" for start, end in zip(stamps[::2], stamps[1::2])]
+
+
+def week_expression(days: dict[str, str]) -> tuple[str | None, list[str]]:
+    """Per-day cells (``{"Mo": "9h-12h", …}``, OSM day codes) as one ``opening_hours`` expression, consecutive
+    days with the same hours grouped (``Mo-Fr 09:00-12:00; Sa 10:00-12:00``), and the days whose text could not
+    be read (the expression is then ``None``: a week is never kept with some days missing)."""
+    week: list[tuple[str, list[str]]] = []
+    unreadable = []
+    for day in WEEK:
+        ranges = day_ranges(days.get(day) or "")
+        if ranges is None:
+            unreadable.append(day)
+        week.append((day, ranges or []))
+    if unreadable:
+        return None, unreadable
+    groups: list[tuple[list[str], list[str]]] = []
+    for day, ranges in week:
+        if ranges and groups and groups[-1][1] == ranges and WEEK.index(groups[-1][0][-1]) == WEEK.index(day) - 1:
+            groups[-1][0].append(day)
+        elif ranges:
+            groups.append(([day], ranges))
+    rules = [f"{group[0]}-{group[-1]}" if len(group) > 2 else ",".join(group) for group, _ in groups]
+    expression = "; ".join(f"{rule} {','.join(ranges)}" for rule, (_, ranges) in zip(rules, groups)) or None
+    return expression, []

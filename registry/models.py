@@ -704,3 +704,17 @@ class ProgrammeEvent(Base):
     mailed_to: Mapped[str | None] = mapped_column(String(320))
     mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     mail_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DatasetProfile(Base):
+    """The import profile a dataset was last imported with (its TOML as given): a later import of the same
+    producer reuses it."""
+
+    __tablename__ = "dataset_profiles"
+
+    dataset: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

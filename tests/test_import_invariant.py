@@ -22,7 +22,9 @@ from registry.services import imports
 from registry.services.context import Context
 from registry.services.import_report import REJECT, UNREAD_COLUMN
 from registry.standard import LIST_FIELDS
-from tests import import_fixtures
+from registry.profiles import RULE_ITEMS, load_profile
+from registry.services.profile_suggestions import suggest_file
+from tests import import_fixtures, profile_fixtures
 from tests.conftest import SHARED_DATA
 
 STANDARD_FORMATS = ("standard-csv", "standard-json", "geojson")
@@ -36,6 +38,21 @@ def shared(*parts: str):
             pytest.skip(f"données partagées absentes : {path}")
         return path
     return build
+
+
+def profiled(build, container: str):
+    """A producer's file and the profile that reads it."""
+    def with_profile(directory: Path) -> tuple[Path, dict[str, Any]]:
+        return build(directory), {"profile_text": profile_fixtures.profile_for(container)}
+    return with_profile
+
+
+def suggested(build):
+    """A producer's file and the profile the registry suggests for it, unedited."""
+    def with_suggestion(directory: Path) -> tuple[Path, dict[str, Any]]:
+        path = build(directory)
+        return path, {"profile_text": suggest_file(path, path.name, None).text}
+    return with_suggestion
 
 
 def needs_shared(build):
@@ -56,15 +73,24 @@ FILES = [
     pytest.param(import_fixtures.messy_csv, id="messy-csv"),
     pytest.param(import_fixtures.geojson_v01, id="geojson-v0.1"),
     pytest.param(import_fixtures.data_inclusion_json, id="data-inclusion"),
+    *[pytest.param(profiled(build, container), id=f"profile-{container}") for build, container in (
+        (profile_fixtures.hub_csv, "csv"), (profile_fixtures.hub_json, "json"),
+        (profile_fixtures.hub_xlsx, "spreadsheet"))],
+    pytest.param(suggested(profile_fixtures.hub_csv), id="suggested-profile-csv"),
+    pytest.param(suggested(profile_fixtures.hub_json), id="suggested-profile-json"),
+    pytest.param(suggested(profile_fixtures.hub_geojson), id="suggested-profile-geojson"),
 ]
 
 
-def source_cells(path: Path, report: imports.ImportReport) -> list[tuple[int, str, Any]]:
-    """``(line, column, value)`` of every non-empty value of the file, read with the stdlib (and openpyxl)."""
+def source_cells(path: Path, report: imports.ImportReport, reading: dict[str, Any]) -> list[tuple[int, str, Any]]:
+    """``(line, column, value)`` of every non-empty value of the file, read with the stdlib (and openpyxl), under
+    a profile's reading options (sheet, JSON record path)."""
     if path.suffix == ".xlsx":
         import openpyxl
 
-        rows = list(openpyxl.load_workbook(path, read_only=True).active.iter_rows(values_only=True))
+        workbook = openpyxl.load_workbook(path, read_only=True)
+        sheet = workbook[reading["sheet"]] if "sheet" in reading else workbook.active
+        rows = list(sheet.iter_rows(values_only=True))
         return [(number, str(name), value) for number, row in enumerate(rows[1:], start=2)
                 for name, value in zip(rows[0], row, strict=False) if value is not None and str(value).strip()]
     if report.delimiter:
@@ -85,6 +111,8 @@ def source_cells(path: Path, report: imports.ImportReport) -> list[tuple[int, st
                         cells.append((line, column, value))
             return cells
     document = json.loads(path.read_text(encoding="utf-8"))
+    for key in reading.get("record_path", "").split(".") if "record_path" in reading else ():
+        document = document[key]
     items = document["features"] if isinstance(document, dict) else document
     cells = []
     for position, item in enumerate(items, start=1):
@@ -105,10 +133,12 @@ def _items(value: Any) -> list[Any]:
 
 @pytest.mark.parametrize("build", FILES)
 def test_every_source_value_is_stored_or_reported(build, app, session, tmp_path):
-    path = build(tmp_path)
+    built = build(tmp_path)
+    path, options = built if isinstance(built, tuple) else (built, {})
+    reading = load_profile(options["profile_text"]).reading if "profile_text" in options else {}
     ctx = Context("operateur-test", plugins=app.extensions["registry.plugins"],
                   catalogue=app.extensions["registry.criteria"])
-    report = imports.run_import(session, path, ctx, imports.ImportOptions())
+    report = imports.run_import(session, path, ctx, imports.ImportOptions(**options))
     session.rollback()
     lines = list(report.lines)
     by_line: dict[int, list] = {}
@@ -123,7 +153,7 @@ def test_every_source_value_is_stored_or_reported(build, app, session, tmp_path)
     standard = report.format in STANDARD_FORMATS
     plan = ColumnPlan()
     missing = []
-    cells = source_cells(path, report)
+    cells = source_cells(path, report, reading)
     assert cells and report.rows
 
     def reported(line: int, fields: set[str], value: Any = None) -> bool:
@@ -138,7 +168,9 @@ def test_every_source_value_is_stored_or_reported(build, app, session, tmp_path)
     for line, column, value in cells:
         if column == "geometry":  # GeoJSON: the point is stored as the venue's coordinates, or reported
             venue = venues.get(created.get(line))
-            if not (venue is not None and venue.longitude is not None) and not reported(line, {"geometry"}):
+            rejected = any(event.kind == REJECT for event in by_line.get(line, []))
+            if not (venue is not None and venue.longitude is not None) and not reported(line, {"geometry"}) \
+                    and not rejected:
                 missing.append((line, column, value))
             continue
         use = columns.get(column)
@@ -153,6 +185,9 @@ def test_every_source_value_is_stored_or_reported(build, app, session, tmp_path)
             continue  # the row is rejected with its line: every value of it is named
         venue = venues.get(created.get(line))
         assert venue is not None, f"ligne {line} : ni lieu créé ni rejet"
+        if report.format.startswith("profil:"):
+            missing.extend(_profiled_missing(line, column, value, use.field.split(" + "), venue, facts, reported))
+            continue
         field = use.field.removesuffix(" (v0.1)")
         target = plan.target(column) if standard else None
         is_list = field in LIST_FIELDS or (target is not None and target[0] == "list")
@@ -174,6 +209,25 @@ def test_every_source_value_is_stored_or_reported(build, app, session, tmp_path)
             if not ok:
                 missing.append((line, column, item))
     assert not missing, f"{len(missing)} valeurs ni enregistrées ni signalées, dont : {missing[:10]}"
+
+
+def _profiled_missing(line: int, column: str, value: Any, targets: list[str], venue: Venue, facts: set,
+                      reported) -> list[tuple]:
+    """A profiled cell is stored when one of the fields (or facts) its column feeds holds a value; a cell read
+    by value rules, item by item."""
+    def stored() -> bool:
+        for target in targets:
+            if target.startswith("fait "):
+                if (venue.pk, target.removeprefix("fait ")) in facts:
+                    return True
+            elif getattr(venue, "origin_id" if target == "id" else target) not in (None, [], ""):
+                return True
+        return False
+
+    if not any(target in LIST_FIELDS for target in targets):
+        return [] if stored() or reported(line, {column}, value) else [(line, column, value)]
+    items = value if isinstance(value, list) else [item for item in RULE_ITEMS.split(str(value)) if item.strip()]
+    return [(line, column, item) for item in items if not reported(line, set(), str(item).strip()) and not stored()]
 
 
 def test_the_hybrid_export_keeps_services_hours_fees_programmes_emails_and_publics(app, session, tmp_path):

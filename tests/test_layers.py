@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 #: The modules a plugin may import (each declares ``__all__``, listed in docs/plugins.md), and ``registry`` itself.
 PUBLIC_PLUGIN_API = ("registry.eligibility", "registry.identifiers", "registry.standard", "registry.funding",
-                     "registry.formats", "registry.errors")
+                     "registry.formats", "registry.errors", "registry.profiles")
 
 
 def imports_of(path: Path) -> set[str]:

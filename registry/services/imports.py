@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from registry.errors import InvalidInput
 from registry.formats import ColumnUse, Importer, Input
 from registry.plugins import by_name
-from registry.services import heap, journal
+from registry.profiles import ProfileImporter
+from registry.services import heap, import_profiles, journal
 from registry.services.context import Context
 from registry.services.import_report import (ImportReport, ReportLines, report_json, write_report_csv,
                                              write_report_json)
@@ -31,7 +32,7 @@ from registry.services.import_rows import CleanRow, RowCleaner
 from registry.services.import_writer import ImportWriter, SyncPolicy
 
 __all__ = ["BATCH_SIZE", "ImportOptions", "ImportReport", "ReportLines", "importers", "open_input", "report_json",
-           "run_import", "write_report_csv", "write_report_json"]
+           "run_import", "UnknownFormat", "write_report_csv", "write_report_json"]
 
 BATCH_SIZE = 2000
 DATASET_MAX = 100
@@ -54,6 +55,10 @@ class ImportOptions:
     batch_size: int = BATCH_SIZE
     #: Read and clean in a second process while this one writes (two cores: about twice as fast).
     parallel: bool = False
+    #: A profile's name (shipped by a plugin or remembered by a dataset), or with ``profile_text`` its label.
+    profile: str | None = None
+    #: A profile's TOML (``registry.profiles``): the file is read with it.
+    profile_text: str | None = None
 
 
 def importers(ctx: Context) -> dict[str, Importer]:
@@ -61,24 +66,47 @@ def importers(ctx: Context) -> dict[str, Importer]:
     return by_name(ctx.plugins, "registry_importers")
 
 
-def open_input(path: Path, filename: str, options: ImportOptions, ctx: Context) -> tuple[Input, Importer]:
-    """The file with its encoding and delimiter, and the importer that reads it (``InvalidInput`` otherwise)."""
+class UnknownFormat(InvalidInput):
+    """No importer (nor remembered profile) recognises the file: a profile may be suggested for it."""
+
+
+def open_input(path: Path, filename: str, options: ImportOptions, ctx: Context,
+               profile: ProfileImporter | None = None,
+               candidates: dict[str, ProfileImporter] | None = None,
+               dataset: str | None = None) -> tuple[Input, Importer]:
+    """The file with its encoding and delimiter, and the importer that reads it: ``profile`` when given, else the
+    format named, else the importer (or one of the remembered profiles ``candidates``, by dataset) that recognises
+    it best, else the profile ``dataset`` remembers (``InvalidInput`` otherwise; ``UnknownFormat`` when none)."""
     available = importers(ctx)
     if options.format and options.format not in available:
         raise InvalidInput.on("format", f"Format inconnu : {options.format}. Formats : {', '.join(sorted(available))}.")
+    if profile is not None:
+        return _open(path, filename, options, profile), profile
+    source = _open(path, filename, options)
+    if options.format:
+        return source, available[options.format]
+    pool = {**available, **{importer.name: importer for importer in (candidates or {}).values()}}
+    scored = sorted(((importer.matches(source.sample), name) for name, importer in pool.items()), reverse=True)
+    if (not scored or scored[0][0] <= 0) and dataset in (candidates or {}):
+        scored = [(1, candidates[dataset].name)]
+    if not scored or scored[0][0] <= 0:
+        raise UnknownFormat.on("format", f"{filename} : format non reconnu (colonnes ou clés inattendues). "
+                                         f"Précisez-le : {', '.join(sorted(available))}, ou un profil.")
+    importer = pool[scored[0][1]]
+    if isinstance(importer, ProfileImporter) and importer.profile.reading:
+        source = _open(path, filename, options, importer)
+    return source, importer
+
+
+def _open(path: Path, filename: str, options: ImportOptions, profile: ProfileImporter | None = None) -> Input:
+    reading = profile.profile.reading if profile is not None else {}
     try:
-        source = Input(path, filename, encoding=options.encoding)
+        return Input(path, filename, encoding=options.encoding or reading.get("encoding"),
+                     delimiter=reading.get("separator"))
     except (UnicodeError, LookupError) as exc:
         raise InvalidInput.on("file", f"{filename} : fichier texte illisible ({exc}).") from None
     except ValueError as exc:  # a spreadsheet that cannot be opened
         raise InvalidInput.on("file", f"{filename} : {exc}.") from None
-    if options.format:
-        return source, available[options.format]
-    scored = sorted(((importer.matches(source.sample), name) for name, importer in available.items()), reverse=True)
-    if not scored or scored[0][0] <= 0:
-        raise InvalidInput.on("format", f"{filename} : format non reconnu (colonnes ou clés inattendues). "
-                                        f"Précisez-le : {', '.join(sorted(available))}.")
-    return source, available[scored[0][1]]
 
 
 def dataset_of(options: ImportOptions, importer: Importer, filename: str) -> str:
@@ -94,7 +122,12 @@ def run_import(session: Session, path: Path, ctx: Context, options: ImportOption
     if options.sync and not (options.source or "").strip():
         raise InvalidInput.on("source", "Une synchronisation porte sur un jeu de données : précisez-le (--source), "
                                         "elle ne touchera que les lieux importés sous ce nom.")
-    source, importer = open_input(Path(path), filename, options, ctx)
+    profile, candidates = None, None
+    if not options.format:
+        profile = import_profiles.chosen(session, options.profile, options.profile_text, importers(ctx))
+        candidates = import_profiles.remembered(session) if profile is None else None
+    source, importer = open_input(Path(path), filename, options, ctx, profile, candidates,
+                                  (options.source or "").strip() or Path(filename).stem)
     dataset = dataset_of(options, importer, filename)
     report = ImportReport(filename, importer.name, source.encoding,
                           source.delimiter if not source.sample.json_shape else None, dataset, options.dry_run,
@@ -127,6 +160,8 @@ def run_import(session: Session, path: Path, ctx: Context, options: ImportOption
     if options.sync:
         writer.unpublish_missing(SyncPolicy(True, options.sync_max_share, options.force))
     if not options.dry_run:
+        if isinstance(importer, ProfileImporter):
+            import_profiles.remember(session, dataset, importer, ctx.actor)
         journal.record(session, ctx.actor, "import.finished", "import", filename, after=report.summary())
         session.commit()
     return report

@@ -16,7 +16,8 @@ from marshmallow import fields, validate
 
 from registry import jobs as queue
 from registry import schemas
-from registry.services import duplicates, exports, imports, jobs
+from registry.errors import InvalidInput
+from registry.services import duplicates, exports, imports, jobs, profile_suggestions
 from registry.web import api_jobs
 from registry.web.api_base import Blueprint, json_response
 from registry.web.auth import BEARER, WRITE_ROLES, require_role
@@ -44,10 +45,14 @@ class ImportArgsSchema(schemas.FrenchSchema):
         "description": "Dépublier les lieux du jeu de données (source) absents du fichier"})
     force = fields.Boolean(load_default=False, metadata={
         "description": "Synchroniser même au-delà de la part maximale de lieux dépubliés (REGISTRY_SYNC_MAX_SHARE)"})
+    profile = fields.String(validate=validate.Length(min=1, max=100), metadata={
+        "description": "Profil d'import fourni par un greffon ou retenu par un jeu de données (son nom)"})
 
 
 class ImportFileSchema(schemas.FrenchSchema):
     file = Upload(required=True, metadata={"description": "Fichier à importer (CSV ou JSON)"})
+    profile = Upload(metadata={"description": "Profil d'import (TOML, voir registry profile schema) : le fichier "
+                                              "est lu avec lui"})
 
 
 class ReportLineSchema(schemas.FrenchSchema):
@@ -115,7 +120,8 @@ class Imports(MethodView):
         options = imports.ImportOptions(format=args.get("format"), source=args.get("source"),
                                         dry_run=args["dry_run"], sync=args["sync"], force=args["force"],
                                         sync_max_share=current_app.config["SYNC_MAX_SHARE"],
-                                        encoding=args.get("encoding"))
+                                        encoding=args.get("encoding"), profile=args.get("profile"),
+                                        profile_text=_profile_text(files.get("profile")))
         with tempfile.TemporaryDirectory() as directory:
             path = Path(directory) / "upload"
             upload.save(path)
@@ -129,12 +135,33 @@ class Imports(MethodView):
                 response = json_response(api_jobs.job_body(job), status=202)
                 response.headers.update(api_jobs.job_location(job))
                 return response
-            report = imports.run_import(db_session(), path, service_context(), options, filename=filename)
+            try:
+                report = imports.run_import(db_session(), path, service_context(), options, filename=filename)
+            except imports.UnknownFormat as error:
+                suggestion = profile_suggestions.for_upload(db_session(), path, filename)
+                return problem(422, error.detail, error.errors, "Format non reconnu", extensions=suggestion and {
+                    "profil_suggere": suggestion.text, "resume_profil": suggestion.summary()})
         if report.failed:
             detail = f"Les {report.rows} lignes de {filename} ont été rejetées : aucun lieu importé."
             return problem(422, detail, {"file": [detail]}, "Aucun lieu importé",
                            extensions=json.loads(json.dumps(imports.report_json(report), default=str)))
         return imports.report_json(report)
+
+
+MAX_PROFILE_BYTES = 256 * 1024
+
+
+def _profile_text(upload) -> str | None:
+    """An uploaded profile's TOML (a 422 naming ``profile`` when it is not UTF-8 text of reasonable size)."""
+    if upload is None:
+        return None
+    data = upload.read(MAX_PROFILE_BYTES + 1)
+    try:
+        if len(data) > MAX_PROFILE_BYTES:
+            raise UnicodeError("plus de 256 Kio")
+        return data.decode("utf-8")
+    except UnicodeError as exc:
+        raise InvalidInput.on("profile", f"Profil illisible : un texte TOML en UTF-8 est attendu ({exc}).") from None
 
 
 @blp.route("/exports")
