@@ -240,6 +240,9 @@ def set_publication_status(session: Session, venue_id: uuid.UUID, status: str, c
     venue = get(session, venue_id, scope=ctx.scope)
     if venue.merged_into_pk is not None and status == "published":
         raise Conflict("Ce lieu a été fusionné dans un autre : publiez le lieu conservé.")
+    if venue.commune_candidates and status == "published":
+        raise Conflict("La commune de ce lieu est à confirmer : confirmez-la d'abord (il sera alors publié).",
+                       {"code_insee": ["Commune à confirmer parmi : " + ", ".join(venue.commune_candidates) + "."]})
     if venue.publication_status != status:
         before = venue.publication_status
         venue.publication_status = status
