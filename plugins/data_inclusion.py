@@ -120,7 +120,7 @@ READ = {"id": "id", "siret": "pivot", "rna": "pivot", "nom": "nom", "commune": "
         "date_maj": "date_maj", "accessibilite_lieu": "fiche_acces_libre", "accessibilite": "fiche_acces_libre",
         "typologie": "typologie", "labels_autres": "autres_formations_labels",
         "reseaux_porteurs": "dispositif_programmes_nationaux", "labels_nationaux": "dispositif_programmes_nationaux",
-        "thematiques": "services", **{key: key for key in STANDARD_KEYS}, "profils": "publics",
+        "thematiques": "services", **{key: key for key in STANDARD_KEYS}, "profils": "publics_specifiquement_adresses",
         "modes_accueil": "modalites_accompagnement", "frais": "frais_a_charge", "types": "modalites_accompagnement"}
 #: Keys that give the same field: the first non-empty one is kept, another value is reported.
 ALTERNATIVES = (("siret", "rna"), ("horaires_accueil", "horaires_ouverture"), ("presentation_detail", "description"),
@@ -198,7 +198,7 @@ class DataInclusionJson(Importer):
 
 #: Keys of a data·inclusion service file; ``structure_id`` and one of the others make a file one.
 SERVICE_SIGNATURE = frozenset({"types", "profils", "modes_accueil", "frais", "thematiques", "modes_orientation_accompagnateur"})
-SERVICE_READ = {"structure_id": "id (structure)", "thematiques": "services", "profils": "publics",
+SERVICE_READ = {"structure_id": "id", "thematiques": "services", "profils": "publics_specifiquement_adresses",
                 "modes_accueil": "modalites_accompagnement", "frais": "frais_a_charge",
                 "types": "modalites_accompagnement", **{key: key for key in STANDARD_KEYS}}
 

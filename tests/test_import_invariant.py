@@ -56,6 +56,7 @@ FILES = [
     pytest.param(import_fixtures.messy_csv, id="messy-csv"),
     pytest.param(import_fixtures.geojson_v01, id="geojson-v0.1"),
     pytest.param(import_fixtures.data_inclusion_json, id="data-inclusion"),
+    pytest.param(import_fixtures.wild_csv, id="mac-roman-cr-slips-undated-uncertain"),
 ]
 
 
