@@ -324,6 +324,7 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
         campaign = app.test_client().post("/api/v1/operator/campaigns", json={"territory": "departement:12"},
                                           headers={"Authorization": f"Bearer {operator}"}).get_json()["id"]
         for path in ("/auditeur/", f"/auditeur/lieux/{venue}", "/auditeur/fraicheur?territoire=Aveyron",
+                     "/auditeur/communes-a-confirmer",
                      f"/auditeur/campagnes/{campaign}", "/operateur/pass/", "/operateur/pass/programmes/nouveau",
                      f"/operateur/pass/programmes/{programme}", f"/operateur/pass/programmes/{programme}/prescripteurs",
                      f"/operateur/pass/programmes/{programme}/lieux", "/operateur/pass/releves",

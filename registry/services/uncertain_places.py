@@ -61,6 +61,8 @@ def confirm(session: Session, ctx: Context, venue_id: uuid.UUID, code: str) -> V
     venue = session.scalar(select(Venue).where(Venue.id == venue_id))
     if venue is None:
         raise NotFound(f"Aucun lieu {venue_id}.")
+    if not venue.commune_candidates and not territories.in_scope(session, venue.commune_code, ctx.scope):
+        raise Forbidden(f"Ce lieu est hors de votre périmètre ({', '.join(ctx.scope)}).")
     if not venue.commune_candidates:
         raise Conflict("La commune de ce lieu n'est pas à confirmer (déjà confirmée, ou jamais incertaine).")
     if code not in venue.commune_candidates:
