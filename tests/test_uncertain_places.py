@@ -106,3 +106,10 @@ def test_hints_place_the_venue_when_they_can(do_import, session, tmp_path, row, 
     stored = venue(session, row.split(",")[0])
     assert (stored.commune_code, stored.publication_status) == (expected, "published")
     assert any(field == "code_insee" and expected in message for _, field, message in events(report, "réparation"))
+
+
+def test_the_api_asks_which_commune_a_shared_postcode_means(client, operator):
+    answer = client.post("/api/v1/operator/venues", headers=operator,
+                         json={"nom": "Lieu", "adresse": "1 rue A", "code_postal": "12850"})
+    assert answer.status_code == 422
+    assert "Sainte-Radegonde (12241)" in answer.get_json()["errors"]["commune"][0]

@@ -292,14 +292,17 @@ def departements_of_postcode(lookup: CommuneLookup, postcode: str) -> set[str]:
 
 
 def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None, name: str | None,
-            point: tuple[float, float] | None = None, hints: tuple[str | None, ...] = ()) -> Resolution:
+            point: tuple[float, float] | None = None, hints: tuple[str | None, ...] = (),
+            nearest: bool = True) -> Resolution:
     """The current commune of a venue, from its INSEE code (a truncated code completed only when the result
     agrees with the postcode or the point, an arrondissement or former commune led to its commune), else from its
     postcode (and its commune's name when the postcode serves several, else the commune named in ``hints``: the
     address, the venue's name). The code, the postcode and the point
     (``(lon, lat)``) are checked against each other: a code whose commune is not where the point is (another
     territory, or farther from the point than the commune's boundary) gives way to the postcode when one of the
-    postcode's communes is where the point is, and is reported either way."""
+    postcode's communes is where the point is, and is reported either way. Nothing else naming a commune, the
+    point gives it (``nearest``: the nearest reference point that may hold it; the API asks imported boundaries
+    first); nothing at all, the postcode's communes are the ``candidates`` when it serves several."""
     resolution = Resolution()
     findings = resolution.findings
     area = area_of(*point) if point else None
@@ -339,7 +342,7 @@ def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None,
             if point and not _where(candidates[0], point, area):
                 findings.append(Finding(WARNING, "latitude", point[1], _far_message(candidates[0], point, area)
                                         + " : à vérifier."))
-    if resolution.commune is None and point:
+    if resolution.commune is None and point and nearest:
         _at_point(lookup, resolution, point, area)
     if resolution.commune is None and postcode:
         resolution.candidates = [c for c in _postcode_communes(lookup, postcode, None, point, area)]
