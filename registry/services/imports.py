@@ -100,6 +100,9 @@ def run_import(session: Session, path: Path, ctx: Context, options: ImportOption
                           source.delimiter if not source.sample.json_shape else None, dataset, options.dry_run,
                           options.sync, matricules=importer.matricule_ids)
     if importer.completes:
+        if options.sync:
+            raise InvalidInput.on("sync", f"{importer.title} : ce fichier complète des lieux déjà importés, il ne "
+                                          "peut pas synchroniser un jeu de données.")
         datasets = {dataset} if options.source else import_completions.datasets_read_by(session, importer.completes)
         report.dataset = ", ".join(sorted(datasets))
         try:
