@@ -36,18 +36,20 @@ class GeocodingReport:
 
 def refine(session: Session, ctx: Context, geocode: Geocoder, territory: str | None = None,
            progress: Callable[[int, int], None] = lambda done, total: None) -> GeocodingReport:
-    """Place at their address the venues (in ``territory`` and the actor's scope) drawn at their commune's point."""
+    """Place at their address the venues (in ``territory`` and the actor's scope) drawn at their commune's point,
+    and those whose commune is to be confirmed (an answer in one of their candidate communes settles it)."""
     statement = select(Venue).where(Venue.position_precision == communes.AT_COMMUNE,
                                     Venue.merged_into_pk.is_(None)).order_by(Venue.pk)
     for condition in territories.venue_filters(session, Venue.commune_code, territory, ctx.scope):
         statement = statement.where(condition)
-    targets = list(session.scalars(statement))
+    approximate = list(session.scalars(statement))
     held = [place.venue for place in uncertain_places.listing(session, ctx)
             if territory is None or any(territories.in_scope(session, code, (territory,))
                                         for code in place.venue.commune_candidates)]
     lookup = communes.DatabaseLookup(session)
     report = GeocodingReport()
-    for index, venue in enumerate(held + targets, 1):
+    targets = held + approximate
+    for index, venue in enumerate(targets, 1):
         report.examined += 1
         places = geocode(f"{venue.adresse}, {venue.code_postal} {venue.commune or ''}".strip())
         if places is None:
@@ -55,6 +57,7 @@ def refine(session: Session, ctx: Context, geocode: Geocoder, territory: str | N
             break
         if venue.commune_candidates:
             _place_uncertain(session, ctx, lookup, venue, places, report)
+            progress(1, len(targets))
             continue
         commune = lookup.commune(venue.commune_code or "")
         place = next((p for p in places if _names(lookup, p.get("citycode"), venue.commune_code)
