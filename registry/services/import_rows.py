@@ -120,12 +120,10 @@ class RowCleaner:
             commune = self.reference.commune(clean.commune_code) if clean.commune_code else None
             columns = stored_columns({**clean.values, "commune_code": clean.commune_code,
                                       "commune_candidates": clean.candidates or None}, commune)
-            if clean.candidates:
-                pass  # said by _commune: kept off the map until its commune is confirmed
-            elif columns["position_precision"] == communes.AT_COMMUNE:
+            if columns["position_precision"] == communes.AT_COMMUNE:
                 clean.events.append(RowEvent(WARNING, "latitude", None, "Sans coordonnées : lieu placé au point de "
                                              f"référence de {commune.name} (position approximative)."))
-            elif columns["geom"] is None:
+            elif columns["geom"] is None and not clean.candidates:  # a commune to confirm is said by _commune
                 clean.events.append(RowEvent(WARNING, "latitude", None, "Sans coordonnées ni commune placée : lieu "
                                              "absent de la carte et des recherches de proximité."))
             clean.insert_row = {name: orjson.dumps(value).decode() if name in venues.LIST_FIELDS or
