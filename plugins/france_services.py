@@ -134,6 +134,7 @@ class FranceServices(Importer):
     name = "france-services"
     title = "Liste officielle des France services (ANCT : CSV, JSON, GeoJSON, XLSX ou ODS)"
     default_source = "france-services"
+    matricule_ids = True
 
     def matches(self, sample: Sample) -> int:
         known = {_BY_NAME[key] for key in sample.columns if key in _BY_NAME}

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from registry import hookimpl
 from registry.formats import (NOT_AN_OBJECT, ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow,
-                              SafeCsvWriter, column_key, rejected_row, shown, split_items, write_json_array)
+                              SafeCsvWriter, column_key, known_column, rejected_row, shown, split_items, write_json_array)
 from registry.standard import FIELDS, FREE_LISTS, LIST_FIELDS, PATTERN_SPELLINGS, SEPARATOR, canonical_value
 
 from plugins import standard_v01 as v01
@@ -89,6 +89,9 @@ class ColumnPlan:
         if column in self.targets:
             return self.targets[column]
         key = column_key(column)
+        if key not in KNOWN_COLUMNS and (slip := known_column(key, KNOWN_COLUMNS)) is not None:
+            self.reasons[column] = f"nom proche de {slip} : lue comme {slip}"
+            key = slip
         target: tuple[str, str] | None = None
         if key in _SCALAR_TARGETS:
             target = ("scalar", _SCALAR_TARGETS[key])
@@ -211,8 +214,9 @@ class StandardJson(Importer):
 
 
 def v1_cells(record: ExportRecord) -> list[str]:
-    """The CSV cells of a record in v1.0 column order (lists joined by ``|``; empty optional fields empty)."""
-    values = record.values
+    """The CSV cells of a record in v1.0 column order (lists joined by ``|``; empty optional fields empty; a venue
+    without update date gets the day the registry recorded it: the standard requires one)."""
+    values = record.dated()
     cells = []
     for name in V1_FIELDS:
         value = values.get(name)
@@ -248,7 +252,7 @@ class StandardV1JsonExporter(Exporter):
     extension = "json"
 
     def write(self, records: Iterable[ExportRecord], out: TextIO) -> None:
-        write_json_array(({name: record.values.get(name) for name in V1_FIELDS} for record in records), out)
+        write_json_array(({name: record.dated().get(name) for name in V1_FIELDS} for record in records), out)
 
 
 @hookimpl

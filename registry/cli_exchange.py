@@ -28,7 +28,8 @@ def echo_columns(report: imports.ImportReport) -> None:
     """How each source column was read (``--dry-run``)."""
     click.echo("Lecture des colonnes :")
     for use in report.columns:
-        target = f"→ {use.field}" if use.field else f"non lue ({use.reason or 'inconnue'})"
+        target = (f"→ {use.field}" + (f" ({use.reason})" if use.reason else "")) if use.field \
+            else f"non lue ({use.reason or 'inconnue'})"
         click.echo(f"  {use.column} {target} : {number(use.values)} valeur(s)")
 
 

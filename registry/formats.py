@@ -36,6 +36,26 @@ DELIMITERS = (",", ";", "\t")
 SAMPLE_RECORDS = 50
 
 
+#: How close a misspelt column name must be to a known one to be read as it (edits: insertions, deletions,
+#: substitutions, transpositions), and how long it must be for a slip to be told from another word.
+SLIP_EDITS = 2
+SLIP_MIN_LENGTH = 6
+
+
+def known_column(key: str, known: Iterable[str]) -> str | None:
+    """The known column name a normalised ``key`` is a slip of (``conditions_access`` → ``conditions_acces``):
+    the only one within ``SLIP_EDITS`` edits, with the same digits (``adresse_2`` is another column, not a slip
+    of ``adresse``); ``None`` otherwise."""
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    if len(key) < SLIP_MIN_LENGTH:
+        return None
+    digits = re.sub(r"\D", "", key)
+    close = [name for name in known if len(name) >= SLIP_MIN_LENGTH and re.sub(r"\D", "", name) == digits
+             and DamerauLevenshtein.distance(key, name, score_cutoff=SLIP_EDITS) <= SLIP_EDITS]
+    return close[0] if len(close) == 1 else None
+
+
 def column_key(name: str) -> str:
     """A column name as mappings compare it: no case, accents, spaces, dots or dashes
     (``COMPLEMENT.D.ADRESSE`` → ``complement_d_adresse``, ``Code postal`` → ``code_postal``)."""
@@ -151,8 +171,9 @@ class Input:
     def tally(self, record: dict[str, Any], fields: dict[str, str | None],
               reasons: dict[str, str] | None = None, reason: str = "") -> None:
         """Count the non-empty values of ``record`` per column: ``fields`` names the field each column is read
-        into (absent or ``None``: not read; ``reasons`` or ``reason`` says why). The import reports every
-        column not read, with its number of values and an example."""
+        into (absent or ``None``: not read; ``reasons`` or ``reason`` says why; ``reasons`` may also say how a read
+        column was understood, e.g. a misspelt name). The import reports every column not read, with its number
+        of values and an example, and every read column with a reason."""
         columns = self.columns
         for column, value in record.items():
             if value.__class__ is str:
@@ -163,7 +184,7 @@ class Input:
             use = columns.get(column)
             if use is None:
                 target = fields.get(column)
-                why = "" if target else (reasons or {}).get(column, reason)
+                why = (reasons or {}).get(column, "" if target else reason)
                 use = columns[column] = ColumnUse(column, target, why, 0, value)
             use.values += 1
 
@@ -340,8 +361,24 @@ class _Utf8Reader:
         return self.stream.read(size).encode("utf-8")
 
 
+#: Byte-order marks of the encodings read from them alone (UTF-32 before UTF-16: their marks begin alike).
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+#: The 8-bit encodings of files in the wild (Windows, then old Macs' Mac Roman), told apart by the French letters
+#: each decoding gives (a Mac Roman « é » read as Windows-1252 is « Ž »); Latin-1 reads anything.
+_EIGHT_BIT = ("cp1252", "mac_roman")
+_FRENCH_LETTERS = frozenset("éèàçêôîûùâëïüœ’")
+
+
 def detect_encoding(path: Path) -> str:
-    """``utf-8`` when the whole file decodes as UTF-8, else ``cp1252`` (Windows Latin-1), read in chunks."""
+    """The file's encoding: the one its byte-order mark names (UTF-16, UTF-32), else ``utf-8`` when the whole
+    file decodes as UTF-8, else the 8-bit encoding whose reading gives the most French letters (``cp1252``,
+    ``mac_roman``), else ``latin-1``. Read in chunks."""
+    with path.open("rb") as stream:
+        head = stream.read(4)
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
     decoder = codecs.getincrementaldecoder("utf-8")()
     with path.open("rb") as stream:
         try:
@@ -349,8 +386,19 @@ def detect_encoding(path: Path) -> str:
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return "cp1252" if _decodes(path, "cp1252") else "latin-1"
+            return _eight_bit(path)
     return "utf-8"
+
+
+def _eight_bit(path: Path) -> str:
+    with path.open("rb") as stream:
+        sample = stream.read(1 << 20)
+    scores = []
+    for encoding in _EIGHT_BIT:
+        text = sample.decode(encoding, errors="replace")
+        scores.append((sum(1 for char in text if char in _FRENCH_LETTERS) - 10 * text.count("\ufffd"), encoding))
+    best = max(scores)[1]
+    return best if _decodes(path, best) else "latin-1"
 
 
 def _decodes(path: Path, encoding: str) -> bool:
@@ -366,9 +414,17 @@ def _decodes(path: Path, encoding: str) -> bool:
 
 def detect_delimiter(text: str) -> str:
     """The CSV delimiter of the header line: the most frequent of ``,`` ``;`` and tab outside quotes."""
-    header = text.split("\n", 1)[0]
+    header = first_line(text)
     unquoted = "".join(part for index, part in enumerate(header.split('"')) if index % 2 == 0)
     return max(DELIMITERS, key=unquoted.count)
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def first_line(text: str) -> str:
+    """The first line of a text, whatever its line ends (``\\r\\n``, ``\\n``, or old Macs' ``\\r`` alone)."""
+    return _LINE_END.split(text, 1)[0]
 
 
 def _sample(filename: str, text: str, delimiter: str) -> Sample:
@@ -376,7 +432,7 @@ def _sample(filename: str, text: str, delimiter: str) -> Sample:
     if stripped[:1] in ("[", "{"):
         shape, keys = _json_head(text)
         return Sample(filename, text, json_keys=keys, json_shape=shape)
-    header = next(csv.reader([text.split("\n", 1)[0]], delimiter=delimiter), [])
+    header = next(csv.reader([first_line(text)], delimiter=delimiter), [])
     return Sample(filename, text, header=tuple(name.strip() for name in header))
 
 
@@ -413,6 +469,13 @@ class Importer(ABC):
     title: str = ""
     #: The source (``origin``) of every row when the user gives no ``--source`` (else each row's ``source``).
     default_source: str | None = None
+    #: Whether the rows' ``id`` are France services matricules (the national list's importer, a profile mapping
+    #: the matricule): the duplicate finder pairs such venues by matricule, whatever the dataset's name.
+    matricule_ids: bool = False
+    #: The importer whose datasets this one completes (``None``: it reads venues): its rows add to venues
+    #: already in the registry, found by their ``id`` (a data·inclusion service's ``structure_id``), and create
+    #: none (``registry.services.import_completions``).
+    completes: str | None = None
 
     @abstractmethod
     def matches(self, sample: Sample) -> int:
@@ -425,11 +488,19 @@ class Importer(ABC):
 
 @dataclass(frozen=True)
 class ExportRecord:
-    """A venue to export: the standard v1.0 fields (``id`` is the registry's id; lists as lists) and the
-    labels it holds today (criteria set ids)."""
+    """A venue to export: the standard v1.0 fields (``id`` is the registry's id; lists as lists), the
+    labels it holds today (criteria set ids) and the day the registry first recorded it (ISO), the date a format
+    that requires ``date_maj`` writes when the source gave none (``dated``)."""
 
     values: dict[str, Any]
     labels: tuple[str, ...] = ()
+    recorded_on: str | None = None
+
+    def dated(self) -> dict[str, Any]:
+        """``values`` with a ``date_maj`` for formats that require one: the source's, else ``recorded_on``."""
+        if self.values.get("date_maj") or not self.recorded_on:
+            return self.values
+        return {**self.values, "date_maj": self.recorded_on}
 
 
 class Exporter(ABC):

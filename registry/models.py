@@ -131,11 +131,16 @@ class Venue(TimestampMixin, Base):
     #: How ``geom`` was found: ``exact`` (the record's own coordinates), ``commune`` (no coordinates: the commune's
     #: reference point, approximate). The standard's ``latitude`` / ``longitude`` stay the record's own.
     position_precision: Mapped[str | None] = mapped_column(String(16))
+    #: The communes a venue may lie in when its source does not say which (a postcode serving several, no other
+    #: hint): its commune is « à confirmer », the venue kept unpublished until an operator or the geocoder
+    #: settles it (``services.uncertain_places``). ``None`` otherwise.
+    commune_candidates: Mapped[list[str] | None] = mapped_column(JSONList)
 
     # National standard v1.0 (schéma des lieux de médiation numérique)
     pivot: Mapped[str | None] = mapped_column(String(14))
     nom: Mapped[str] = mapped_column(String(250))
-    commune: Mapped[str] = mapped_column(String(200))
+    #: ``None`` only while the commune is « à confirmer » and the source named none (``commune_candidates``).
+    commune: Mapped[str | None] = mapped_column(String(200))
     code_postal: Mapped[str] = mapped_column(String(5))
     code_insee: Mapped[str | None] = mapped_column(String(5))
     adresse: Mapped[str] = mapped_column(String(500))
@@ -152,7 +157,8 @@ class Venue(TimestampMixin, Base):
     source: Mapped[str | None] = mapped_column(String(200))
     itinerance: Mapped[list[str]] = mapped_column(JSONList, default=list)
     structure_parente: Mapped[str | None] = mapped_column(String(250))
-    date_maj: Mapped[date] = mapped_column(Date)
+    #: ``None`` when the source gave no date (nothing invented: the venue is then due for an update).
+    date_maj: Mapped[date | None] = mapped_column(Date)
     services: Mapped[list[str]] = mapped_column(JSONList, default=list)
     publics_specifiquement_adresses: Mapped[list[str]] = mapped_column(JSONList, default=list)
     prise_en_charge_specifique: Mapped[list[str]] = mapped_column(JSONList, default=list)

@@ -90,6 +90,7 @@ class JournalAction(Coded):
     VENUE_UNPUBLISHED = "venue.unpublished", "a dépublié le lieu"
     VENUE_DRAFT = "venue.draft", "a remis le lieu en brouillon"
     VENUE_GEOCODED = "venue.geocoded", "a placé le lieu à son adresse"
+    VENUE_COMMUNE_CONFIRMED = "venue.commune_confirmed", "a confirmé la commune du lieu"
     VENUE_MERGED = "venue.merged", "a fusionné ce lieu dans un autre"
     VENUE_ABSORBED = "venue.absorbed", "a fusionné un doublon dans ce lieu"
     VENUE_DUPLICATE_DISMISSED = "venue.duplicate_dismissed", "a écarté un doublon supposé"

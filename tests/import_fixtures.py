@@ -107,7 +107,9 @@ def data_inclusion_json(directory: Path) -> Path:
          "commune": "Rodez", "code_postal": "12000", "code_insee": "12202", "adresse": "2 rue B",
          "date_maj": "2024-02-01T10:00:00+01:00", "courriel": "a@example.org", "lien_source": "https://dora.example",
          "reseaux_porteurs": ["france-service", "mission-locale"], "antenne": False,
-         "thematiques": ["numerique--realiser-des-demarches-administratives", "famille--garde-d-enfants"]},
+         "thematiques": ["numerique--realiser-des-demarches-administratives", "famille--garde-d-enfants"],
+         "profils": ["seniors-65", "personnes-sans-abri"], "modes_accueil": ["a-distance", "en-presentiel"],
+         "frais": ["gratuit"], "labels_nationaux": ["aptic"], "modalites_acces": ["Se présenter"]},
     ]
     path = directory / "structures.json"
     path.write_text(json.dumps(structures, ensure_ascii=False), encoding="utf-8")
@@ -126,4 +128,16 @@ def hybrid_xlsx(directory: Path) -> Path:
     sheet.append([numbers[name](value) if name in numbers else value for name, value in record.items()])
     path = directory / "export-regional-2024.xlsx"
     workbook.save(path)
+    return path
+
+
+def wild_csv(directory: Path) -> Path:
+    """A file as old tools write it: Mac Roman, CR line ends, a misspelt column, an accent lost (« ? »), a row without
+    date, a row whose postcode serves two communes and says nothing else."""
+    rows = ["id;nom;commune;code_postal;adresse;conditions_access;date_maj",
+            "w1;M\ufffddiath\u00e8que;Rodez;12000;2 rue B\u00e9teille;Gratuit;2024-03-01",
+            "w2;Espace num\u00e9rique;Onet-le-Ch\u00e2teau;12850;1 place X;Payant;",
+            "w3;Point num\u00e9rique du Causse;;12850;12 route de Vabre;;2024-03-01"]
+    path = directory / "vieux-mac.csv"
+    path.write_bytes(("\r".join(rows) + "\r").encode("mac_roman", errors="replace"))
     return path

@@ -68,6 +68,9 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/v1/operator/qualifications"): (401, 403, 200, 200, 200, 200),
     ("POST", f"/api/v1/operator/venues/{D}/merge"): (401, 403, 404, 404, 403, 404),  # allowed; no such duplicate
     ("GET", "/api/v1/operator/duplicates"): (401, 403, 200, 200, 200, 200),
+    ("GET", "/api/v1/operator/places/to-confirm"): (401, 403, 200, 200, 200, 200),
+    # allowed; this venue's commune is not to be confirmed
+    ("POST", f"/api/v1/operator/venues/{D}/commune"): (401, 403, 409, 409, 403, 409),
     # allowed; the second venue of the pair does not exist
     ("POST", "/api/v1/operator/duplicates/dismissals"): (401, 403, 404, 404, 403, 404),
     ("GET", "/api/v1/operator/exports"): (401, 403, 200, 200, 200, 200),
@@ -158,6 +161,8 @@ def body_for(method: str, url: str, client, headers) -> dict:
     if url.endswith("/dismissals"):
         return {"json": {"first": client.get("/api/v1/venues?per_page=1").get_json()["features"][0]["id"],
                          "other": "00000000-0000-4000-8000-000000000000"}}
+    if url.endswith("/commune"):
+        return {"json": {"code_insee": "12202"}}
     if url.endswith("/merge"):
         return {"json": {"duplicate": "00000000-0000-4000-8000-000000000000"}}
     if url.endswith("/reports"):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.services import demo, territories, tokens
+from registry.services import demo, imports, territories, tokens
 from registry.services.context import Context
 from tests.conftest import PASS_NUMERIQUE_FACTS, RODEZ_MEDIATHEQUE, shared_file
 
@@ -290,7 +290,7 @@ def commanditaire_programme(client, operator: dict[str, str]) -> str:
     return made["id"]
 
 
-def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
+def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser, tmp_path):
     if not AXE.exists():
         if os.environ.get("REGISTRY_REQUIRE_BROWSER") == "1":
             raise RuntimeError(f"axe-core absent ({AXE}) : npm install --prefix tests/browser")
@@ -301,6 +301,11 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
                                         catalogue=app.extensions["registry.criteria"]))
         operator = tokens.create(session, "Auditrice", "operator").secret
         collectivite = tokens.create(session, "CD12", "territory", ["departement:12"]).secret
+        held = tmp_path / "a-confirmer.csv"  # a venue whose commune is to confirm: the work list's form
+        held.write_text("id,nom,code_postal,adresse\nu1,Point numérique du Causse,12850,12 route de Vabre\n",
+                        encoding="utf-8")
+        imports.run_import(session, held, Context("demo", plugins=app.extensions["registry.plugins"],
+                                                  catalogue=app.extensions["registry.criteria"]))
     venue = app.test_client().get("/api/v1/venues?per_page=1").get_json()["features"][0]["id"]
     programme = _programme_with_a_booklet(app, operator)
     usage_programme = commanditaire_programme(app.test_client(), {"Authorization": f"Bearer {operator}"})
@@ -326,6 +331,7 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser):
         campaign = app.test_client().post("/api/v1/operator/campaigns", json={"territory": "departement:12"},
                                           headers={"Authorization": f"Bearer {operator}"}).get_json()["id"]
         for path in ("/auditeur/", f"/auditeur/lieux/{venue}", "/auditeur/fraicheur?territoire=Aveyron",
+                     "/auditeur/communes-a-confirmer",
                      f"/auditeur/campagnes/{campaign}", "/operateur/pass/", "/operateur/pass/programmes/nouveau",
                      f"/operateur/pass/programmes/{programme}", f"/operateur/pass/programmes/{programme}/prescripteurs",
                      f"/operateur/pass/programmes/{programme}/lieux", "/operateur/pass/releves",

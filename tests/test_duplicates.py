@@ -11,6 +11,7 @@ from sqlalchemy import select
 from registry.models import Venue
 from registry.services import duplicates
 from registry.services.context import Context
+from tests.conftest import shared_file
 from tests.test_imports import V1_HEADER, write
 
 
@@ -81,3 +82,32 @@ def test_parallel_cross_merges_leave_no_cycle(app, create_venue, operator, sessi
         assert not (a.merged_into_pk == b.pk and b.merged_into_pk == a.pk), statuses
         assert (a.merged_into_pk is None) != (b.merged_into_pk is None), statuses
     assert all(statuses[0] == 200 and statuses[1] in (409, 503) for statuses in rounds), rounds
+
+
+def test_the_matricule_rule_follows_the_importer_not_the_dataset_name(do_import, app, session, tmp_path):
+    # The national list imported under another dataset name: its ids are still matricules.
+    national = shared_file("samples", "france-services-2022-12-01.csv")
+    lines = national.read_text(encoding="utf-8").splitlines()
+    rodez = next(line for line in lines if ',"12202",' in line or ',"12202"' in line)
+    matricule = rodez.split(",")[0].strip('"')
+    do_import(write(tmp_path / "fs-2022.csv", lines[0] + "\n" + rodez + "\n"), source="anct-2022")
+    regional = write(tmp_path / "regional.csv", V1_HEADER + "\n"
+                     f"fs-{matricule},,Maison des services,Rodez,12000,12202,9 rue Inconnue,44.3700,2.6000,,,,,"
+                     "2024-01-05,\n")
+    do_import(regional, source="occitanie")
+    found = scan(app, session).candidates
+    assert [c.reasons for c in found] == [[f"même matricule France services {matricule}"]]
+
+
+def test_the_siret_rule_applies_to_venues_placed_at_their_commune(do_import, app, session, tmp_path):
+    # Two datasets give the same SIRET; one has no coordinates (placed at Rodez's point), names unalike.
+    with_point = write(tmp_path / "a.csv", V1_HEADER + "\n"
+                       "a1,21120202000013,Mairie de Rodez - espace numérique,Rodez,12000,12202,Place Foch,44.3508,"
+                       "2.5736,,,,,2024-01-05,\n")
+    without = write(tmp_path / "b.csv", V1_HEADER + "\n"
+                    "b1,21120202000013,Point d'accueil multiservices,Rodez,12000,12202,1 avenue X,,,,,,,2024-01-05,\n")
+    do_import(with_point, source="ville")
+    do_import(without, source="aidants")
+    found = scan(app, session).candidates
+    assert len(found) == 1 and found[0].reasons[0].startswith("même SIRET/RNA 21120202000013")
+    assert "position approximative" in found[0].reasons[0]

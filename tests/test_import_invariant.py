@@ -79,6 +79,7 @@ FILES = [
     pytest.param(suggested(profile_fixtures.hub_csv), id="suggested-profile-csv"),
     pytest.param(suggested(profile_fixtures.hub_json), id="suggested-profile-json"),
     pytest.param(suggested(profile_fixtures.hub_geojson), id="suggested-profile-geojson"),
+    pytest.param(import_fixtures.wild_csv, id="mac-roman-cr-slips-undated-uncertain"),
 ]
 
 

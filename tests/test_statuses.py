@@ -22,28 +22,47 @@ ROOT = Path(__file__).resolve().parents[1]
 VOCABULARIES = [v for v in vars(statuses).values() if isinstance(v, type) and issubclass(v, Coded) and v is not Coded]
 
 
+def _patterns(node: ast.expr) -> list[str] | None:
+    """The actions an argument can be: a text, an f-string's pattern (``qualification\\..+``), either branch of
+    a conditional; ``None`` for a name (a parameter: its callers say)."""
+    if isinstance(node, ast.Constant):
+        return [re.escape(node.value)]
+    if isinstance(node, ast.JoinedStr):
+        return ["".join(re.escape(part.value) if isinstance(part, ast.Constant) else ".+" for part in node.values)]
+    if isinstance(node, ast.IfExp):
+        return [*(_patterns(node.body) or []), *(_patterns(node.orelse) or [])]
+    return None
+
+
 def recorded_actions() -> list[tuple[str, str]]:
-    """``(where, action)`` for each action passed to ``journal.record`` or ``journal.entry_row``: a text, or a
-    pattern (``qualification\\..+``) for an f-string."""
-    found = []
-    for path in sorted((ROOT / "registry").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in ("record", "entry_row") and isinstance(node.func.value, ast.Name)
-                    and node.func.value.id == "journal"):
-                continue
-            action = node.args[2 if node.func.attr == "record" else 1]
-            where = f"{path.relative_to(ROOT)}:{node.lineno}"
-            if isinstance(action, ast.Constant):
-                found.append((where, re.escape(action.value)))
-            elif isinstance(action, ast.JoinedStr):
-                found.append((where, "".join(re.escape(part.value) if isinstance(part, ast.Constant) else ".+"
-                                             for part in action.values)))
-            elif isinstance(action, ast.IfExp):
-                found.extend((where, re.escape(branch.value)) for branch in (action.body, action.orelse))
-            else:
-                found.append((where, ast.unparse(action)))
-    return found
+    """``(where, pattern)`` for each action passed to ``journal.record`` or ``journal.entry_row``; when it is a
+    parameter of the function around the call, the texts that function's callers pass."""
+    trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in sorted((ROOT / "registry").rglob("*.py"))}
+    calls = [(path, node) for path, tree in trees.items() for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    found, seen = [], set()
+    for path, tree in trees.items():
+        for function in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)] + [tree]:
+            for node in ast.walk(function):
+                if id(node) in seen or not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and node.func.attr in ("record", "entry_row") and isinstance(node.func.value, ast.Name)
+                        and node.func.value.id == "journal"):
+                    continue
+                seen.add(id(node))
+                action = node.args[2 if node.func.attr == "record" else 1]
+                where = f"{path.relative_to(ROOT)}:{node.lineno}"
+                patterns = _patterns(action)
+                if patterns is None and isinstance(action, ast.Name) and isinstance(function, ast.FunctionDef):
+                    names = [a.arg for a in function.args.args]
+                    if action.id not in names:
+                        continue
+                    index = names.index(action.id)
+                    patterns = []
+                    for _, call in calls:
+                        callee = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+                        if callee == function.name and len(call.args) > index:
+                            patterns += _patterns(call.args[index]) or []
+                found.extend((where, pattern) for pattern in patterns or [ast.unparse(action)])
+    return sorted(set(found))
 
 
 def test_the_source_records_journal_actions():

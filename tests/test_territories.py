@@ -72,7 +72,9 @@ def test_venue_without_insee_code_gets_its_commune_from_the_point(session, tmp_p
     body = create_venue(code_insee=None, latitude=44.05, longitude=3.05, code_postal="12100").get_json()
     assert body["code_insee"] == "12145"
     assert body["commune"] == "Millau"
-    assert body["warnings"] == []
+    # Reported: the commune comes from the point (issue 36).
+    assert [w["message"] for w in body["warnings"]] == ["Commune déduite du point (limites communales) : 12145 "
+                                                        "(Millau)."]
 
 
 def test_file_whose_kind_cannot_be_guessed_asks_for_it(session, tmp_path):

@@ -49,6 +49,13 @@ class Commune:
 
 #: Points within this margin beyond a commune's boundary still count as in it (a town hall on a border road).
 FAR_MARGIN_KM = 1.0
+#: How far (degrees) communes are looked for around a point to find the one that holds it: beyond the largest
+#: communes' radius (Arles: 40 km).
+NEAR_DEGREES = 0.5
+
+
+def _cell(lon: float, lat: float) -> tuple[int, int]:
+    return int(lon // NEAR_DEGREES), int(lat // NEAR_DEGREES)
 #: ``Venue.position_precision``: the record's own coordinates, its address placed by the geocoder plugin
 #: (``registry venues geocode``), or its commune's reference point.
 EXACT, AT_ADDRESS, AT_COMMUNE = "exact", "address", "commune"
@@ -88,6 +95,9 @@ class Resolution:
     commune: Commune | None = None
     code_insee: str | None = None
     findings: list[Finding] = field(default_factory=list)
+    #: When no commune is found and the postcode serves several with nothing to choose between them: those
+    #: communes (the venue's commune is « à confirmer »).
+    candidates: list[Commune] = field(default_factory=list)
 
     @property
     def unknown_code(self) -> bool:
@@ -114,6 +124,14 @@ class CommuneLookup(ABC):
     def postcodes_of(self, code: str) -> set[str]:
         """The postcodes of a current commune (its arrondissements and former communes included)."""
 
+    @abstractmethod
+    def communes_of_departement(self, departement: str) -> list[Commune]:
+        """The current communes of a département."""
+
+    @abstractmethod
+    def near(self, point: tuple[float, float]) -> list[Commune]:
+        """Communes whose reference point lies within ``NEAR_DEGREES`` of ``(lon, lat)`` (at least)."""
+
 
 class Reference(CommuneLookup):
     """The territory reference in memory for the length of an import (35,000 communes: a few MB)."""
@@ -121,6 +139,8 @@ class Reference(CommuneLookup):
     def __init__(self, communes: dict[str, Commune], aliases: dict[str, tuple[str, str]],
                  postcodes: dict[str, list[str]]) -> None:
         self.communes, self.aliases, self.postcodes = communes, aliases, postcodes
+        self._by_departement: dict[str, list[Commune]] | None = None
+        self._grid: dict[tuple[int, int], list[Commune]] | None = None
         self.by_commune: dict[str, set[str]] = {}
         for postcode, codes in postcodes.items():
             for code in codes:
@@ -137,6 +157,22 @@ class Reference(CommuneLookup):
 
     def postcodes_of(self, code: str) -> set[str]:
         return self.by_commune.get(code, set())
+
+    def communes_of_departement(self, departement: str) -> list[Commune]:
+        if self._by_departement is None:
+            self._by_departement = {}
+            for commune in self.communes.values():
+                self._by_departement.setdefault(commune.departement or "", []).append(commune)
+        return self._by_departement.get(departement, [])
+
+    def near(self, point: tuple[float, float]) -> list[Commune]:
+        if self._grid is None:
+            self._grid = {}
+            for commune in self.communes.values():
+                if commune.lon is not None and commune.lat is not None:
+                    self._grid.setdefault(_cell(commune.lon, commune.lat), []).append(commune)
+        x, y = _cell(*point)
+        return [c for dx in (-1, 0, 1) for dy in (-1, 0, 1) for c in self._grid.get((x + dx, y + dy), ())]
 
     def in_scope(self, commune_code: str | None, scope: tuple[str, ...]) -> bool:
         """Whether the commune lies in one of the scope's territories (an empty scope is everywhere)."""
@@ -200,6 +236,17 @@ class DatabaseLookup(CommuneLookup):
         return set(self.session.scalars(select(Postcode.postcode).where(
             or_(Postcode.commune_code == code, Postcode.commune_code.in_(aliases)))))
 
+    def communes_of_departement(self, departement: str) -> list[Commune]:
+        return [Commune(*row) for row in self.session.execute(select(*_COMMUNE_COLUMNS).where(
+            Territory.kind == "commune", Territory.departement_code == departement))]
+
+    def near(self, point: tuple[float, float]) -> list[Commune]:
+        lon, lat = point
+        x, y = func.ST_X(Territory.reference_point), func.ST_Y(Territory.reference_point)
+        return [Commune(*row) for row in self.session.execute(select(*_COMMUNE_COLUMNS).where(
+            Territory.kind == "commune", x.between(lon - NEAR_DEGREES, lon + NEAR_DEGREES),
+            y.between(lat - NEAR_DEGREES, lat + NEAR_DEGREES)))]
+
 
 #: The overseas départements and collectivities by code, named as ``geodata.france`` names their areas.
 OVERSEAS = {"971": "Guadeloupe", "972": "Martinique", "973": "Guyane", "974": "La Réunion", "975":
@@ -219,15 +266,43 @@ def simplified(name: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", ascii_name.lower()))
 
 
+_ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
+_CEDEX = re.compile(r"\s+cedex(\s+\d+)?$")
+
+
+def place_name(name: str) -> str:
+    """A commune's name as files write it, for comparison: ``simplified``, « ST » and « STE » read as « Saint »
+    and « Sainte », a « CEDEX » mention dropped (``ST AFFRIQUE CEDEX`` → ``saint affrique``)."""
+    words = [_ABBREVIATIONS.get(word, word) for word in simplified(name).split()]
+    return _CEDEX.sub("", " ".join(words))
+
+
+def departements_of_postcode(lookup: CommuneLookup, postcode: str) -> set[str]:
+    """The départements a postcode lies in: those of its communes, else its first digits (a CEDEX code, which
+    the postcode table does not hold: ``12034`` → ``12``, ``97490`` → ``974``, ``20000`` → Corsica's two)."""
+    found = {c.departement for code in lookup.communes_of_postcode(postcode)
+             if (c := lookup.commune(code)) is not None and c.departement}
+    if found or not re.fullmatch(r"\d{5}", postcode):
+        return found
+    if postcode.startswith("97") or postcode.startswith("98"):
+        return {postcode[:3]}
+    if postcode.startswith("20"):
+        return {"2A", "2B"}
+    return {postcode[:2]}
+
+
 def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None, name: str | None,
-            point: tuple[float, float] | None = None, hints: tuple[str | None, ...] = ()) -> Resolution:
+            point: tuple[float, float] | None = None, hints: tuple[str | None, ...] = (),
+            nearest: bool = True) -> Resolution:
     """The current commune of a venue, from its INSEE code (a truncated code completed only when the result
     agrees with the postcode or the point, an arrondissement or former commune led to its commune), else from its
     postcode (and its commune's name when the postcode serves several, else the commune named in ``hints``: the
     address, the venue's name). The code, the postcode and the point
     (``(lon, lat)``) are checked against each other: a code whose commune is not where the point is (another
     territory, or farther from the point than the commune's boundary) gives way to the postcode when one of the
-    postcode's communes is where the point is, and is reported either way."""
+    postcode's communes is where the point is, and is reported either way. Nothing else naming a commune, the
+    point gives it (``nearest``: the nearest reference point that may hold it; the API asks imported boundaries
+    first); nothing at all, the postcode's communes are the ``candidates`` when it serves several."""
     resolution = Resolution()
     findings = resolution.findings
     area = area_of(*point) if point else None
@@ -253,6 +328,8 @@ def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None,
                                     "Code INSEE inconnu du référentiel des communes : ignoré."))
         elif point and not _where(resolution.commune, point, area):
             _settle_against_point(lookup, resolution, postcode, name, point, area)
+    if resolution.commune is None and name and postcode:
+        _by_name(lookup, resolution, postcode, name, point, area)
     if resolution.commune is None and postcode:
         candidates = _postcode_communes(lookup, postcode, name, point, area)
         named = _named_in(candidates, hints) if len(candidates) > 1 and not name else []
@@ -265,6 +342,12 @@ def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None,
             if point and not _where(candidates[0], point, area):
                 findings.append(Finding(WARNING, "latitude", point[1], _far_message(candidates[0], point, area)
                                         + " : à vérifier."))
+    if resolution.commune is None and point and nearest:
+        _at_point(lookup, resolution, point, area)
+    if resolution.commune is None and postcode:
+        resolution.candidates = [c for c in _postcode_communes(lookup, postcode, None, point, area)]
+        if len(resolution.candidates) < 2:
+            resolution.candidates = []
     commune = resolution.commune
     if commune is not None:
         resolution.code_insee = resolution.code_insee or commune.code
@@ -275,9 +358,46 @@ def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None,
 
 
 def _named_in(candidates: list[Commune], hints: tuple[str | None, ...]) -> list[Commune]:
-    """The candidates whose name appears, as whole words, in one of the texts (« 3 rue X, Onet-le-Château »)."""
-    texts = [f" {simplified(text)} " for text in hints if text]
-    return [c for c in candidates if any(f" {simplified(c.name)} " in text for text in texts)]
+    """The candidates whose name appears, as whole words, in one of the texts (« 3 rue X, Onet-le-Château »,
+    « Mairie de ST ROME DE TARN »)."""
+    texts = [f" {place_name(text)} " for text in hints if text]
+    return [c for c in candidates if any(f" {place_name(c.name)} " in text for text in texts)]
+
+
+def _by_name(lookup: CommuneLookup, resolution: Resolution, postcode: str, name: str,
+             point: tuple[float, float] | None, area: str | None) -> None:
+    """The commune the venue names when none of its postcode's communes has that name: in the postcode's
+    département(s) (never a commune of the same name in another territory), and where the point is when there
+    is one (a name and a point that agree are not overruled by the postcode). Covers CEDEX codes (« RODEZ
+    CEDEX », 12034), which the postcode table does not hold."""
+    wanted = place_name(name)
+    if any(place_name(c.name) == wanted for code in lookup.communes_of_postcode(postcode)
+           if (c := lookup.commune(code)) is not None):
+        return  # one of the postcode's communes: the postcode's path finds it, and says so
+    named = [c for departement in sorted(departements_of_postcode(lookup, postcode))
+             for c in lookup.communes_of_departement(departement) if place_name(c.name) == wanted]
+    if point:
+        named = [c for c in named if _where(c, point, area)]
+        how = "du nom de la commune et du point"
+    else:
+        how = "du nom de la commune et du département du code postal"
+    if len(named) == 1:
+        resolution.commune = named[0]
+        resolution.findings.append(Finding(REPAIR, "code_insee", None, f"Code INSEE déduit {how} : {named[0].code} "
+                                                                       f"({named[0].name})."))
+
+
+def _at_point(lookup: CommuneLookup, resolution: Resolution, point: tuple[float, float], area: str | None) -> None:
+    """The commune that holds the point when nothing else names one: the nearest reference point of a commune
+    of the point's territory whose boundary may reach it (reported)."""
+    near = sorted(((c.distance_km(point), c.code, c) for c in lookup.near(point)
+                   if _where(c, point, area) and c.distance_km(point) is not None), key=lambda t: t[:2])
+    if near:
+        commune = near[0][2]
+        resolution.commune = commune
+        resolution.findings.append(Finding(REPAIR, "code_insee", None, f"Commune déduite du point (la plus proche "
+                                                                       f"qui peut le contenir) : {commune.code} "
+                                                                       f"({commune.name})."))
 
 
 def _where(commune: Commune, point: tuple[float, float], area: str | None) -> bool:
@@ -302,8 +422,8 @@ def _postcode_communes(lookup: CommuneLookup, postcode: str, name: str | None, p
         near = [c for c in candidates if c.far_from(point) is None]
         candidates = near or candidates
     if len(candidates) > 1 and name:
-        wanted = simplified(name)
-        candidates = [c for c in candidates if simplified(c.name) == wanted]
+        wanted = place_name(name)
+        candidates = [c for c in candidates if place_name(c.name) == wanted]
     return candidates
 
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from geodata.distances import haversine_m
 from registry.errors import Conflict, InvalidInput
-from registry.models import DuplicateDismissal, Qualification, Venue
-from registry.services import journal, lookup, qualifications, territories
+from registry.models import DuplicateDismissal, JournalEntry, Qualification, Venue
+from registry.services import communes, journal, lookup, qualifications, territories
 from registry.services.context import Context
 from registry.services.communes import simplified
 
@@ -45,6 +45,10 @@ class VenueBrief:
     pivot: str | None
     lon: float | None
     lat: float | None
+    #: Where the venue is drawn: its own point, its address's, or its commune's (``position_precision``).
+    placed_lon: float | None = None
+    placed_lat: float | None = None
+    precision: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"id": str(self.id), "origin": self.origin, "origin_id": self.origin_id, "nom": self.nom,
@@ -90,20 +94,38 @@ class Scan:
 
 #: A group (one address, one 100 m spot) larger than this is reported as a crowd, not as its n² pairs.
 MAX_GROUP = 40
-#: A France services matricule in a source id: the national list's own (dataset ``france-services``), or a
-#: regional file's ``fs-123`` / ``france-services-123`` / ``matricule 123``.
+#: A France services matricule in a source id: a regional file's ``fs-123`` / ``france-services-123`` /
+#: ``matricule 123`` (the dataset ``france-services`` names it too), or the id itself in a dataset whose ids are
+#: matricules (``MATRICULE_ID``).
 _MATRICULE = re.compile(r"(?i)(?:^|[^a-z0-9])(?:fs|france[-_ ]?services?|matricule)[-_: ]*0*(\d{1,6})$")
+MATRICULE_ID = re.compile(r"^0*(\d{1,6})$")
 
 
-def france_services_matricule(origin: str, origin_id: str | None) -> str | None:
-    """The France services matricule a venue's source id carries, if any."""
+def france_services_matricule(origin: str, origin_id: str | None, matricule_ids: bool = False) -> str | None:
+    """The France services matricule a venue's source id carries, if any (``matricule_ids``: the venue's
+    dataset was read by an importer whose ids are matricules, whatever its name)."""
+    if matricule_ids and (found := MATRICULE_ID.match((origin_id or "").strip())):
+        return found.group(1)
     found = _MATRICULE.search(f"{origin} {origin_id or ''}".strip())
     return found.group(1) if found else None
 
 
+def matricule_datasets(session: Session) -> set[str]:
+    """The datasets an importer whose ids are France services matricules has read (the journal's
+    ``import.finished`` entries say, with the import's format)."""
+    found = set()
+    for after in session.scalars(select(JournalEntry.after).where(JournalEntry.subject_type == "import",
+                                                                  JournalEntry.action == "import.finished")):
+        if isinstance(after, dict) and (after.get("matricules_france_services") or after.get("format") ==
+                                        "france-services") and after.get("jeu_de_donnees"):
+            found.add(after["jeu_de_donnees"])
+    return found
+
+
 def _briefs(session: Session, ctx: Context, territory: str | None) -> list[VenueBrief]:
     statement = select(Venue.pk, Venue.id, Venue.origin, Venue.origin_id, Venue.nom, Venue.adresse,
-                       Venue.code_postal, Venue.commune, Venue.pivot, Venue.longitude, Venue.latitude).where(
+                       Venue.code_postal, Venue.commune, Venue.pivot, Venue.longitude, Venue.latitude,
+                       func.ST_X(Venue.geom), func.ST_Y(Venue.geom), Venue.position_precision).where(
         Venue.merged_into_pk.is_(None))
     for condition in territories.venue_filters(session, Venue.commune_code, territory, ctx.scope):
         statement = statement.where(condition)
@@ -147,8 +169,10 @@ def candidates(session: Session, ctx: Context, territory: str | None = None) -> 
                 test(brief, other)
 
     by_matricule: dict[str, list[VenueBrief]] = defaultdict(list)
+    matricule_ids = matricule_datasets(session)
     for brief in briefs:
-        if (matricule := france_services_matricule(brief.origin, brief.origin_id)) is not None:
+        if (matricule := france_services_matricule(brief.origin, brief.origin_id,
+                                                   brief.origin in matricule_ids)) is not None:
             by_matricule[matricule].append(brief)
     for matricule, group in by_matricule.items():
         pair_up(group, f"matricule France services {matricule}",
@@ -156,13 +180,16 @@ def candidates(session: Session, ctx: Context, territory: str | None = None) -> 
 
     by_pivot: dict[str, list[VenueBrief]] = defaultdict(list)
     for brief in briefs:
-        if brief.pivot and brief.pivot not in PLACEHOLDER_PIVOTS and brief.lon is not None:
+        if brief.pivot and brief.pivot not in PLACEHOLDER_PIVOTS and brief.placed_lon is not None:
             by_pivot[brief.pivot].append(brief)
 
     def same_pivot(a: VenueBrief, b: VenueBrief) -> None:
-        distance = _distance(a, b)
+        """Same SIRET within 1 km, where each venue is placed (its own point, its address's or its commune's:
+        a venue without coordinates is still compared, at its commune's point, and the reason says so)."""
+        distance = round(float(haversine_m(a.placed_lon, a.placed_lat, b.placed_lon, b.placed_lat)), 1)
         if distance <= PIVOT_DISTANCE_M:
-            consider(a, b, f"même SIRET/RNA {a.pivot} à {distance:.0f} m", 90)
+            approximate = " (position approximative)" if communes.AT_COMMUNE in (a.precision, b.precision) else ""
+            consider(a, b, f"même SIRET/RNA {a.pivot} à {distance:.0f} m{approximate}", 90)
 
     for pivot, group in by_pivot.items():
         pair_up(group, f"SIRET/RNA {pivot}", same_pivot)

@@ -23,7 +23,8 @@ BATCH_SIZE = 2000
 #: List columns are read as their JSON text and decoded here: most are empty (« [] »), and going through the
 #: driver's and SQLAlchemy's JSON processing for each of the 13 took a third of an export's time.
 _COLUMNS = (Venue.pk, Venue.id, *(cast(getattr(Venue, name), Text) if name in LIST_FIELDS else getattr(Venue, name)
-                                  for name in STANDARD_FIELDS), cast(Venue.closures, Text).label("closures"))
+                                  for name in STANDARD_FIELDS), cast(Venue.closures, Text).label("closures"),
+            Venue.created_at)
 _LIST_POSITIONS = frozenset(index for index, name in enumerate(STANDARD_FIELDS) if name in LIST_FIELDS)
 
 
@@ -86,14 +87,15 @@ def records(session: Session, filters: ExportFilter, ctx: Context,
         labels = qualifications.labels_for(session, [row.pk for row in partition], ctx)
         for row in partition:
             values = dict(zip(STANDARD_FIELDS, (_decoded(value) if index in _LIST_POSITIONS else value
-                                                for index, value in enumerate(row[2:-1])), strict=True))
+                                                for index, value in enumerate(row[2:-2])), strict=True))
             values["id"] = str(row.id)
             # The standard's hours are OpenStreetMap's: closures not yet over go out as dated rules.
             coming = [c for c in _decoded(row.closures or "[]") if c["to"] >= today]
             values["horaires"] = hours.effective(values["horaires"], coming)
             if values["date_maj"] is not None:
                 values["date_maj"] = values["date_maj"].isoformat()
-            yield ExportRecord(values, tuple(label["criteria_set"] for label in labels[row.pk]))
+            yield ExportRecord(values, tuple(label["criteria_set"] for label in labels[row.pk]),
+                               row.created_at.date().isoformat())
         done += len(partition)
         heap.collect_young()
         if progress:

@@ -39,14 +39,16 @@ def add_months(day: date, months: int) -> date:
 
 @dataclass
 class DueVenue:
+    """A venue due for an update, since ``due_on`` (``None``: its source gave no date, it is due now)."""
+
     venue: Venue
-    due_on: date
+    due_on: date | None
 
 
 def due(session: Session, ctx: Context, territory: str, default_months: int, as_of: date | None = None
         ) -> list[DueVenue]:
     """The venues of ``territory`` (within the actor's scope, not merged) due for an update on ``as_of`` (today),
-    the longest overdue first."""
+    the longest overdue first; a venue without update date (its source gave none) is due, first of all."""
     try:
         parse_territory_ref(territory)
     except ValueError as exc:
@@ -62,8 +64,10 @@ def due(session: Session, ctx: Context, territory: str, default_months: int, as_
                 Qualification.venue_pk.in_([v.pk for v in venues]), Qualification.status.in_(qualifications.HELD))):
             if set_id in periods:
                 held[venue_pk] = min(periods[set_id], held.get(venue_pk, default_months))
-    found = [DueVenue(v, add_months(v.date_maj, held.get(v.pk, default_months))) for v in venues]
-    return sorted((d for d in found if d.due_on <= as_of), key=lambda d: (d.due_on, d.venue.nom))
+    found = [DueVenue(v, add_months(v.date_maj, held.get(v.pk, default_months)) if v.date_maj else None)
+             for v in venues]
+    return sorted((d for d in found if d.due_on is None or d.due_on <= as_of),
+                  key=lambda d: (d.due_on or date.min, d.venue.nom))
 
 
 def _recipient(session: Session, venue: Venue) -> tuple[VenueManager | None, str | None]:
@@ -90,7 +94,7 @@ def launch(session: Session, ctx: Context, territory: str, default_months: int, 
     for target in targets:
         _, email = _recipient(session, target.venue)
         session.add(CampaignInvitation(campaign_pk=campaign.pk, venue_pk=target.venue.pk, email=email,
-                                       due_on=target.due_on, status="pending" if email else "no_address"))
+                                       due_on=target.due_on or ctx.day(), status="pending" if email else "no_address"))
     job = jobs.create(session, "campaign", ctx.actor, params={"campaign": str(campaign.id), "territory": territory,
                                                               "base_url": base_url}, scope=ctx.scope,
                       total=len(targets))
@@ -248,7 +252,7 @@ def progress_of(session: Session, ctx: Context, campaign_id: uuid.UUID,
         state = job_state
     else:
         state = "interrupted"
-    return CampaignProgress(campaign, by_status, sum(1 for i in invitations if i.venue.date_maj >= began),
+    return CampaignProgress(campaign, by_status, sum(1 for i in invitations if i.venue.date_maj and i.venue.date_maj >= began),
                             len(invitations), state, job, job_state)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from registry import spatial
 from registry.models import Venue
-from registry.services import communes, journal, territories
+from registry.services import communes, journal, territories, uncertain_places
 from registry.services.context import Context
 
 #: ``query -> places`` (``{"label", "lon", "lat", "citycode"}``, best first), ``None`` when no geocoder answers.
@@ -36,20 +36,29 @@ class GeocodingReport:
 
 def refine(session: Session, ctx: Context, geocode: Geocoder, territory: str | None = None,
            progress: Callable[[int, int], None] = lambda done, total: None) -> GeocodingReport:
-    """Place at their address the venues (in ``territory`` and the actor's scope) drawn at their commune's point."""
+    """Place at their address the venues (in ``territory`` and the actor's scope) drawn at their commune's point,
+    and those whose commune is to be confirmed (an answer in one of their candidate communes settles it)."""
     statement = select(Venue).where(Venue.position_precision == communes.AT_COMMUNE,
                                     Venue.merged_into_pk.is_(None)).order_by(Venue.pk)
     for condition in territories.venue_filters(session, Venue.commune_code, territory, ctx.scope):
         statement = statement.where(condition)
-    targets = list(session.scalars(statement))
+    approximate = list(session.scalars(statement))
+    held = [place.venue for place in uncertain_places.listing(session, ctx)
+            if territory is None or any(territories.in_scope(session, code, (territory,))
+                                        for code in place.venue.commune_candidates)]
     lookup = communes.DatabaseLookup(session)
     report = GeocodingReport()
+    targets = held + approximate
     for index, venue in enumerate(targets, 1):
         report.examined += 1
-        places = geocode(f"{venue.adresse}, {venue.code_postal} {venue.commune}")
+        places = geocode(f"{venue.adresse}, {venue.code_postal} {venue.commune or ''}".strip())
         if places is None:
             report.unavailable = True
             break
+        if venue.commune_candidates:
+            _place_uncertain(session, ctx, lookup, venue, places, report)
+            progress(1, len(targets))
+            continue
         commune = lookup.commune(venue.commune_code or "")
         place = next((p for p in places if _names(lookup, p.get("citycode"), venue.commune_code)
                       and commune is not None and commune.far_from((p["lon"], p["lat"])) is None), None)
@@ -70,6 +79,24 @@ def refine(session: Session, ctx: Context, geocode: Geocoder, territory: str | N
         progress(1, len(targets))
     session.commit()
     return report
+
+
+def _place_uncertain(session: Session, ctx: Context, lookup: communes.CommuneLookup, venue: Venue,
+                     places: list[dict], report: GeocodingReport) -> None:
+    """A venue whose commune is to be confirmed: the first answer in one of its candidate communes (and that the
+    commune may hold) gives both its commune and its point; the venue is then published, journaled."""
+    for place in places:
+        for code in venue.commune_candidates:
+            commune = lookup.commune(code)
+            if commune is not None and _names(lookup, place.get("citycode"), code) \
+                    and commune.far_from((place["lon"], place["lat"])) is None:
+                uncertain_places.settle(session, ctx, venue, commune, "venue.geocoded",
+                                        {"adresse_trouvee": place["label"], "longitude": place["lon"],
+                                         "latitude": place["lat"]}, point=(place["lon"], place["lat"]))
+                report.placed += 1
+                return
+    report.left.append((str(venue.id), venue.nom, "commune à confirmer : aucune adresse trouvée dans une de ses "
+                                                  "communes possibles"))
 
 
 def _names(lookup: communes.CommuneLookup, citycode: str | None, commune_code: str | None) -> bool:

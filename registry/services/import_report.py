@@ -84,6 +84,8 @@ class ImportReport:
     facts: int = 0
     #: Why a sync unpublished nothing, when it was refused.
     sync_refused: str | None = None
+    #: Whether the rows' ids are France services matricules (``Importer.matricule_ids``).
+    matricules: bool = False
     columns: list[ColumnUse] = field(default_factory=list)
     lines: ReportLines = field(default_factory=ReportLines)
 
@@ -100,13 +102,17 @@ class ImportReport:
                 "mis_a_jour": self.updated, "inchanges": self.unchanged, "rejetes": self.rejected,
                 "depublies": self.unpublished, "faits_enregistres": self.facts,
                 "synchronisation_refusee": self.sync_refused, "echec": self.failed,
+                "matricules_france_services": self.matricules,
                 "colonnes": [{"colonne": use.column, "champ": use.field, "valeurs": use.values,
                               "raison": use.reason or None} for use in self.columns]}
 
     def add_columns(self, columns: dict[str, ColumnUse]) -> None:
-        """How the importer read each column; one report line per column not read that held values."""
+        """How the importer read each column; one report line per column not read that held values, and per read
+        column with a note (a misspelt name read as the known one)."""
         self.columns = list(columns.values())
         for use in self.columns:
+            if use.field is not None and use.reason:
+                self.lines.append(ReportLine(0, None, CONVERSION, use.column, use.column, use.reason))
             if use.field is None and use.values:
                 example = use.example if isinstance(use.example, str) else shown(use.example)
                 example = example if len(example) <= EXAMPLE_MAX else example[:EXAMPLE_MAX - 1] + "…"

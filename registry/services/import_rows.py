@@ -29,10 +29,14 @@ from registry.services.import_report import CONVERSION, REJECT, REPAIR, SET_ASID
 
 REQUIRED = ("nom", "adresse", "code_postal", "commune")
 RESUME_MAX = 280
-STORED = venues.STANDARD_FIELDS + ("commune_code", "position_precision")
+STORED = venues.STANDARD_FIELDS + ("commune_code", "position_precision", "commune_candidates")
+#: What an ambiguous row leaves as it is on a venue already stored (its commune, perhaps confirmed since).
+COMMUNE_COLUMNS = ("commune", "code_insee", "commune_code", "commune_candidates")
 CHECKED_BY_REPAIRS = (*standard.VOCABULARIES, "pivot", "telephone", "latitude", "longitude", "date_maj")
 LAMBERT93_X = (0.0, 1_300_000.0)
 LAMBERT93_Y = (6_000_000.0, 7_200_000.0)
+#: The replacement character: a letter an earlier conversion of the file could not read.
+DAMAGED = "\ufffd"
 FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
@@ -59,6 +63,8 @@ class CleanRow:
     events: list[RowEvent] = field(default_factory=list)
     #: Fields the file did not give and the import filled in (an update keeps the stored value instead).
     defaulted: set[str] = field(default_factory=set)
+    #: The communes the row's venue may lie in when nothing says which (its commune « à confirmer »).
+    candidates: list[str] = field(default_factory=list)
     #: The row of a new venue, lists already as JSON text, and the ``after`` of its journal entry as JSON text
     #: (computed here, in the reading process, to spare the writing one).
     insert_row: dict[str, Any] = field(default_factory=dict)
@@ -98,6 +104,7 @@ class RowCleaner:
         clean.events.extend(RowEvent(REJECT, note.field, note.value, note.message) for note in row.errors)
         if row.errors:
             return clean
+        self._damaged(clean, values)
         self._identify(clean, values)
         self._coordinates(clean, values)
         self._postcode(clean, values)
@@ -111,20 +118,34 @@ class RowCleaner:
         if not clean.rejected:
             clean.values = venues.normalise(values)
             commune = self.reference.commune(clean.commune_code) if clean.commune_code else None
-            columns = stored_columns({**clean.values, "commune_code": clean.commune_code}, commune)
+            columns = stored_columns({**clean.values, "commune_code": clean.commune_code,
+                                      "commune_candidates": clean.candidates or None}, commune)
             if columns["position_precision"] == communes.AT_COMMUNE:
                 clean.events.append(RowEvent(WARNING, "latitude", None, "Sans coordonnées : lieu placé au point de "
                                              f"référence de {commune.name} (position approximative)."))
-            elif columns["geom"] is None:
+            elif columns["geom"] is None and not clean.candidates:  # a commune to confirm is said by _commune
                 clean.events.append(RowEvent(WARNING, "latitude", None, "Sans coordonnées ni commune placée : lieu "
                                              "absent de la carte et des recherches de proximité."))
-            clean.insert_row = {name: orjson.dumps(value).decode() if name in venues.LIST_FIELDS else value
+            clean.insert_row = {name: orjson.dumps(value).decode() if name in venues.LIST_FIELDS or
+                                (name == "commune_candidates" and value) else value
                                 for name, value in columns.items()}
             snapshot = {name: value for name, value in clean.values.items()
                         if value is not None and value != [] and name in venues.STANDARD_FIELDS}
-            clean.created_entry = canonical_json({**snapshot, **self.provenance, "origin_id": clean.source_id,
-                                                  "ligne": clean.line}).decode()
+            uncertain = {"communes_a_confirmer": clean.candidates} if clean.candidates else {}
+            clean.created_entry = canonical_json({**snapshot, **self.provenance, **uncertain,
+                                                  "origin_id": clean.source_id, "ligne": clean.line}).decode()
         return clean
+
+    @staticmethod
+    def _damaged(clean: CleanRow, values: dict[str, Any]) -> None:
+        """Values whose letters were lost before the file reached us (U+FFFD, « Ã�le-de-France »): kept as they
+        are, each reported (only the producer's source can give them back)."""
+        for name, value in values.items():
+            texts = value if isinstance(value, list) else (value,)
+            if any(isinstance(text, str) and DAMAGED in text for text in texts):
+                clean.events.append(RowEvent(WARNING, name, value, "Caractères perdus (« \ufffd » : accents "
+                                             "abîmés avant l'import) : valeur gardée telle quelle, à corriger à la "
+                                             "source."))
 
     def _identify(self, clean: CleanRow, values: dict[str, Any]) -> None:
         if clean.source_id:
@@ -184,22 +205,23 @@ class RowCleaner:
         values["code_postal"] = text
 
     def _date(self, clean: CleanRow, values: dict[str, Any]) -> None:
+        """The source's update date, read; none when it gives none (never the import's day: nothing invented,
+        and freshness then counts the venue as due). An update keeps the stored date instead."""
         raw = values.get("date_maj")
         parsed = _parse_date(raw)
         if parsed is None:
-            message = ("Date de mise à jour absente" if raw is None else "Date de mise à jour illisible")
-            clean.events.append(RowEvent(REPAIR, "date_maj", raw, f"{message} : date de l'import "
-                                                                  f"({self.today.isoformat()})."))
-            parsed = self.today
+            if raw is not None:
+                clean.events.append(RowEvent(SET_ASIDE, "date_maj", raw, "Date de mise à jour illisible : lieu "
+                                                                         "gardé sans date (à mettre à jour)."))
             clean.defaulted.add("date_maj")
         elif (problem := venues.date_maj_problem(parsed, self.today)) is not None:
-            clean.events.append(RowEvent(SET_ASIDE, "date_maj", raw, f"{problem} Date de l'import "
-                                                                     f"({self.today.isoformat()}) à la place."))
-            parsed = self.today
+            clean.events.append(RowEvent(SET_ASIDE, "date_maj", raw, f"{problem} Lieu gardé sans date (à mettre "
+                                                                     "à jour)."))
+            parsed = None
             clean.defaulted.add("date_maj")
         elif isinstance(raw, str) and raw.strip() != parsed.isoformat():
             clean.events.append(RowEvent(REPAIR, "date_maj", raw, f"Date lue : {parsed.isoformat()}."))
-        values["date_maj"] = parsed.isoformat()
+        values["date_maj"] = parsed.isoformat() if parsed else None
 
     def _pivot_and_phone(self, clean: CleanRow, values: dict[str, Any]) -> None:
         pivot = values.get("pivot")
@@ -247,6 +269,8 @@ class RowCleaner:
     def _validate(self, clean: CleanRow, values: dict[str, Any]) -> dict[str, Any]:
         data = {name: value for name, value in values.items() if name in self.fields}
         for name in REQUIRED:
+            if name == "commune" and clean.candidates:
+                continue  # « à confirmer »: kept with its candidate communes
             if data.get(name) in (None, "") and not any(e.kind == REJECT and e.field == name for e in clean.events):
                 clean.events.append(RowEvent(REJECT, name, None, "Champ obligatoire."))
         if clean.rejected:
@@ -290,7 +314,16 @@ class RowCleaner:
         clean.commune_code = commune.code if commune else None
         if commune is not None and not values.get("commune"):
             values["commune"] = commune.name
-        if not values.get("commune"):
+        if commune is None and resolution.candidates:
+            clean.candidates = [c.code for c in resolution.candidates]
+            clean.defaulted.update(COMMUNE_COLUMNS)
+            names = ", ".join(f"{c.name} ({c.code})" for c in resolution.candidates)
+            clean.events.append(RowEvent(WARNING, "commune", values.get("commune") or values.get("code_postal"),
+                                         f"Le code postal {values.get('code_postal')} dessert plusieurs communes "
+                                         f"({names}) et rien d'autre ne désigne la sienne : lieu gardé, commune à "
+                                         "confirmer (registry geocode, ou un opérateur : liste des lieux à "
+                                         "confirmer), hors de la carte et des données publiques d'ici là."))
+        elif not values.get("commune"):
             clean.events.append(RowEvent(REJECT, "commune", None, "Champ obligatoire (ou un code INSEE connu)."))
         elif commune is None and self.reference.communes:
             clean.events.append(RowEvent(WARNING, "commune", values["commune"],

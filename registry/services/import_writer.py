@@ -68,7 +68,8 @@ class ImportWriter:
                                                                             f"{seen[row.source_id]} dans ce fichier."))
                 else:
                     seen[row.source_id] = row.line
-                    if not self.reference.in_scope(row.commune_code, self.ctx.scope):
+                    if not any(self.reference.in_scope(code, self.ctx.scope)
+                               for code in ([row.commune_code] if row.commune_code else row.candidates or [None])):
                         row.events.append(RowEvent(REJECT, "code_insee", row.values.get("code_insee"),
                                                    f"Lieu hors de votre périmètre ({', '.join(self.ctx.scope)})."))
                     else:
@@ -159,8 +160,10 @@ class ImportWriter:
                 if venue_id is None or venue_id in taken:
                     venue_id = uuid.uuid4()
                 taken.add(venue_id)
+                # Published (it comes from published data), unless its commune is to be confirmed first.
+                status = "draft" if row.candidates else "published"
                 inserts.append({**row.insert_row, "id": venue_id, "origin": dataset, "origin_id": row.source_id,
-                                "publication_status": "published", "revision": 1, "created_at": now,
+                                "publication_status": status, "revision": 1, "created_at": now,
                                 "updated_at": now, "merged_into_pk": None})
                 new_rows.append(row)
                 counts["created"] += 1

@@ -23,7 +23,7 @@ from registry.errors import InvalidInput
 from registry.formats import ColumnUse, Importer, Input
 from registry.plugins import by_name
 from registry.profiles import ProfileImporter
-from registry.services import heap, import_profiles, journal
+from registry.services import heap, import_completions, import_profiles, journal
 from registry.services.context import Context
 from registry.services.import_report import (ImportReport, ReportLines, report_json, write_report_csv,
                                              write_report_json)
@@ -131,7 +131,24 @@ def run_import(session: Session, path: Path, ctx: Context, options: ImportOption
     dataset = dataset_of(options, importer, filename)
     report = ImportReport(filename, importer.name, source.encoding,
                           source.delimiter if not source.sample.json_shape else None, dataset, options.dry_run,
-                          options.sync)
+                          options.sync, matricules=importer.matricule_ids)
+    if importer.completes:
+        if options.sync:
+            raise InvalidInput.on("sync", f"{importer.title} : ce fichier complète des lieux déjà importés, il ne "
+                                          "peut pas synchroniser un jeu de données.")
+        datasets = {dataset} if options.source else import_completions.datasets_read_by(session, importer.completes)
+        report.dataset = ", ".join(sorted(datasets))
+        try:
+            import_completions.complete(session, ctx, report, importer.rows(source), datasets)
+        except (ValueError, UnicodeError) as exc:
+            session.rollback()
+            raise InvalidInput.on("file", f"{filename} : lecture interrompue après {report.rows} lignes ({exc}).") \
+                from None
+        report.add_columns(source.columns)
+        if not options.dry_run:
+            journal.record(session, ctx.actor, "import.finished", "import", filename, after=report.summary())
+            session.commit()
+        return report
     reference = load_reference(session)
     writer = ImportWriter(session, ctx, report, reference, dataset, options.dry_run, options.batch_size)
     cleaner = RowCleaner(reference, ctx.day(), {"origin": dataset, "import": filename})

@@ -106,23 +106,29 @@ def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> l
     warnings: list[InputWarning] = []
     _check_point(venue.longitude, venue.latitude)
     point = (venue.longitude, venue.latitude) if venue.longitude is not None and venue.latitude is not None else None
+    boundaries = point is not None and territories.has_boundaries(session)
     resolution = communes.resolve(communes.DatabaseLookup(session), venue.code_insee, venue.code_postal,
-                                  venue.commune, point, hints=(venue.adresse, venue.nom))
+                                  venue.commune, point, hints=(venue.adresse, venue.nom), nearest=not boundaries)
     if resolution.unknown_code:
         raise InvalidInput.on("code_insee", f"Code INSEE {venue.code_insee} inconnu du référentiel des communes.")
     for finding in resolution.findings:
         if finding.field != "code_insee" or explicit_insee or not venue.code_insee:
             warnings.append(InputWarning(finding.field, finding.message))
     commune = resolution.commune
-    if commune is None and venue.latitude is not None and territories.has_boundaries(session):
+    if commune is None and boundaries:
         found = territories.commune_at(session, venue.longitude, venue.latitude)
         if found is None:
             warnings.append(InputWarning("latitude", "Aucune commune ne contient ce point : commune non déterminée."))
         else:
             commune = communes.Commune(found.code, found.name, found.departement_code, found.region_code,
                                        found.epci_code)
+            warnings.append(InputWarning("code_insee", f"Commune déduite du point (limites communales) : "
+                                                       f"{commune.code} ({commune.name})."))
     if commune is None and not venue.commune:
-        raise InvalidInput.on("commune", "Champ obligatoire (ou code_insee, ou des coordonnées dans une commune).")
+        among = ", ".join(f"{c.name} ({c.code})" for c in resolution.candidates)
+        raise InvalidInput.on("commune", f"Le code postal {venue.code_postal} dessert plusieurs communes ({among}) : "
+                                         "précisez commune ou code_insee." if among else
+                                         "Champ obligatoire (ou code_insee, ou des coordonnées dans une commune).")
     venue.commune_code = commune.code if commune else None
     if commune is not None:
         venue.code_insee = resolution.code_insee or commune.code
@@ -240,6 +246,9 @@ def set_publication_status(session: Session, venue_id: uuid.UUID, status: str, c
     venue = get(session, venue_id, scope=ctx.scope)
     if venue.merged_into_pk is not None and status == "published":
         raise Conflict("Ce lieu a été fusionné dans un autre : publiez le lieu conservé.")
+    if venue.commune_candidates and status == "published":
+        raise Conflict("La commune de ce lieu est à confirmer : confirmez-la d'abord (il sera alors publié).",
+                       {"code_insee": ["Commune à confirmer parmi : " + ", ".join(venue.commune_candidates) + "."]})
     if venue.publication_status != status:
         before = venue.publication_status
         venue.publication_status = status

@@ -17,7 +17,7 @@ from marshmallow import fields, validate
 from registry import jobs as queue
 from registry import schemas
 from registry.errors import InvalidInput
-from registry.services import duplicates, exports, imports, jobs, profile_suggestions
+from registry.services import duplicates, exports, imports, jobs, profile_suggestions, uncertain_places
 from registry.web import api_jobs
 from registry.web.api_base import Blueprint, json_response
 from registry.web.auth import BEARER, WRITE_ROLES, require_role
@@ -38,8 +38,9 @@ class ImportArgsSchema(schemas.FrenchSchema):
     source = fields.String(validate=validate.Length(min=1, max=100),
                            metadata={"description": "Jeu de données des lieux (sinon : celui du format, ou le nom "
                                                     "du fichier) ; obligatoire pour une synchronisation"})
-    encoding = fields.String(validate=validate.OneOf(("utf-8", "cp1252", "latin-1"),
-                                                     error="utf-8, cp1252 ou latin-1 attendu."))
+    encoding = fields.String(validate=validate.OneOf(
+        ("utf-8", "cp1252", "latin-1", "mac_roman", "utf-16"),
+        error="utf-8, cp1252, latin-1, mac_roman ou utf-16 attendu."))
     dry_run = fields.Boolean(load_default=False, metadata={"description": "Tout vérifier, ne rien enregistrer"})
     sync = fields.Boolean(load_default=False, metadata={
         "description": "Dépublier les lieux du jeu de données (source) absents du fichier"})
@@ -92,6 +93,11 @@ class DismissalSchema(schemas.FrenchSchema):
     other = fields.UUID(required=True, metadata={"description": "L'autre lieu de la paire"})
     reason = fields.String(load_default=None, validate=validate.Length(max=1000),
                            metadata={"description": "Pourquoi ce n'est pas un doublon"})
+
+
+class ConfirmCommuneSchema(schemas.FrenchSchema):
+    code_insee = fields.String(required=True, validate=validate.Length(min=5, max=5),
+                               metadata={"description": "La commune du lieu, une de ses communes possibles"})
 
 
 class MergeSchema(schemas.FrenchSchema):
@@ -233,3 +239,34 @@ class Merge(MethodView):
         session = db_session()
         kept = duplicates.merge(session, venue_id, data["duplicate"], service_context())
         return json_response({"id": str(kept.id), "sources": duplicates.sources_of(session, kept)})
+
+
+@blp.route("/places/to-confirm")
+class PlacesToConfirm(MethodView):
+    decorators = [require_role(*WRITE_ROLES)]
+
+    @blp.arguments(schemas.PaginationArgsSchema, location="query")
+    @blp.response(200, description="Les lieux dont la commune est à confirmer, avec leurs communes possibles")
+    @blp.doc(security=BEARER)
+    def get(self, args: dict):
+        """Lister les lieux dont la commune est à confirmer (un code postal de plusieurs communes, rien d'autre
+        pour trancher) : gardés hors de la carte et des données publiques jusqu'à confirmation"""
+        found = uncertain_places.listing(db_session(), service_context())
+        page, per_page = args["page"], args["per_page"]
+        return json_response({"total": len(found), "page": page, "per_page": per_page,
+                              "lieux": [place.as_json() for place in found[(page - 1) * per_page:page * per_page]]})
+
+
+@blp.route("/venues/<uuid:venue_id>/commune")
+class ConfirmCommune(MethodView):
+    decorators = [require_role(*WRITE_ROLES)]
+
+    @blp.arguments(ConfirmCommuneSchema)
+    @blp.response(200, description="Le lieu, placé dans sa commune et publié")
+    @blp.doc(security=BEARER)
+    def post(self, data: dict, venue_id: uuid.UUID):
+        """Confirmer la commune d'un lieu (une de ses communes possibles) ; journalisé, le lieu est publié"""
+        venue = uncertain_places.confirm(db_session(), service_context(), venue_id, data["code_insee"])
+        return json_response({"id": str(venue.id), "commune": venue.commune, "code_insee": venue.code_insee,
+                              "publication_status": venue.publication_status, "revision": venue.revision,
+                              "position_precision": venue.position_precision})

@@ -135,7 +135,7 @@ class DueVenueSchema(Schema):
     venue_id = fields.Function(lambda d: str(d.venue.id))
     nom = fields.Function(lambda d: d.venue.nom)
     commune = fields.Function(lambda d: d.venue.commune)
-    date_maj = fields.Function(lambda d: d.venue.date_maj.isoformat())
+    date_maj = fields.Function(lambda d: d.venue.date_maj.isoformat() if d.venue.date_maj else None)
     due_on = fields.Date(metadata={"description": "Date à laquelle la mise à jour était due"})
 
 
@@ -155,7 +155,7 @@ class CampaignInvitationSchema(Schema):
     status = fields.String(metadata={"enum": list(freshness.SENDING)})
     error = fields.String(allow_none=True, metadata={"description": "Réponse du serveur d'envoi en cas d'échec"})
     due_on = fields.Date()
-    updated = fields.Function(lambda i: i.venue.date_maj >= i.campaign.created_at.date(),
+    updated = fields.Function(lambda i: i.venue.date_maj is not None and i.venue.date_maj >= i.campaign.created_at.date(),
                               metadata={"description": "Lieu mis à jour depuis le lancement"})
 
 

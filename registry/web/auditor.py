@@ -17,7 +17,7 @@ from registry.eligibility import Fact
 from registry.errors import Forbidden, InvalidInput, RegistryError
 from registry.models import ApiToken
 from registry.services import (evaluations, facts, freshness, jobs, journal, managers, qualifications, reports,
-                               territories, tokens, venue_file, venues)
+                               territories, tokens, uncertain_places, venue_file, venues)
 from registry.services.context import Context
 from registry.web.auth import WRITE_ROLES
 from registry.web.context import absolute_url, auth_session, context_for, db_session
@@ -327,6 +327,25 @@ def freshness_page():
     return render_template("auditor/freshness.html", place=place, candidates=candidates, due=due, error=error,
                            text=text, campaigns=campaigns, describe=territories.describe, user=session_user(),
                            months=current_app.config["FRESHNESS_MONTHS"])
+
+
+@auditor.get("/communes-a-confirmer")
+@login_required
+def uncertain_page():
+    """The venues whose commune is to be confirmed, each with its candidate communes to choose from."""
+    places = uncertain_places.listing(db_session(), page_context())
+    return render_template("auditor/uncertain.html", places=places, user=session_user())
+
+
+@auditor.post("/lieux/<uuid:venue_id>/commune")
+@login_required
+@_flash_errors
+def confirm_commune(venue_id: uuid.UUID):
+    """Confirm a venue's commune (journaled; the venue is published)."""
+    venue = uncertain_places.confirm(db_session(), page_context(), venue_id, request.form.get("code_insee", ""))
+    flash(f"Commune de « {venue.nom} » confirmée : {venue.commune} ({venue.code_insee}) ; le lieu est publié.",
+          "confirmation")
+    return redirect(url_for("auditor.uncertain_page"))
 
 
 @auditor.post("/campagnes")
