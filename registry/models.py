@@ -210,6 +210,8 @@ class ApiToken(Base):
     territories: Mapped[list[str]] = mapped_column(JSONList, default=list)
     #: The venue a ``venue`` token acts for (its members redeem passes and read its statements), migration 0020.
     venue_pk: Mapped[int | None] = mapped_column(Integer)
+    #: The prescriber a ``prescriber`` token acts for (its booklets received and handed out), migration 0023.
+    prescriber_pk: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

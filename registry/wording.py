@@ -20,7 +20,8 @@ PUBLICATION_LABELS = {"draft": "brouillon", "published": "publié", "unpublished
 OUTCOME_LABELS = {"eligible": "éligible", "ineligible": "non éligible", "incomplete": "incomplète"}
 RESULT_LABELS = {"met": "rempli", "unmet": "non rempli", "unknown": "inconnu", "not_applicable": "sans objet"}
 SEVERITY_LABELS = {"required": "obligatoire", "recommended": "recommandé"}
-ROLE_LABELS = {"admin": "administrateur", "operator": "opérateur", "territory": "collectivité", "venue": "lieu"}
+ROLE_LABELS = {"admin": "administrateur", "operator": "opérateur", "territory": "collectivité", "venue": "lieu",
+               "prescriber": "prescripteur"}
 #: A qualification's decisions as the journal tells them (« a qualifié le lieu »).
 DECISION_VERBS = {"submit": "a soumis la qualification", "start_review": "a commencé l'examen",
                   "qualify": "a qualifié le lieu", "refuse": "a refusé la qualification",

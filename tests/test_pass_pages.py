@@ -425,3 +425,64 @@ def test_where_to_use_my_pass_lists_accepting_venues_nearest_first_and_nothing_e
     statuses = [client.post("/ou-utiliser-mon-pass", data={"code": codes.new_codes(1)[0], "csrf_token": csrf(page)}
                             ).status_code for _ in range(10)]
     assert statuses == [404] * 8 + [429] * 2  # RATELIMIT_PASS_PUBLIC: 10 codes a minute, the two above included
+
+
+@pytest.fixture
+def prescriber_browser(app, session, client, operator):
+    """A browser logged in as the staff of a new prescriber of the programme (a ``prescriber`` token), and the
+    prescriber's id."""
+
+    def make(programme_id: str, name: str, commune_code: str = "12202"):
+        added = client.post(f"/api/v1/operator/programmes/{programme_id}/prescribers", headers=operator,
+                            json={"name": name, "commune_code": commune_code})
+        assert added.status_code == 201, added.get_json()
+        prescriber_id = added.get_json()["id"]
+        browser = app.test_client()
+        secret = tokens.create(session, name, "prescriber", prescriber_id=uuid.UUID(prescriber_id)).secret
+        response = log_in(browser, secret, "/aiguilleur/connexion")
+        assert response.status_code == 302 and response.headers["Location"] == "/aiguilleur/"
+        return browser, prescriber_id
+
+    return make
+
+
+def test_a_prescriber_sees_its_own_booklets_and_records_its_hand_outs(client, operator, programme,  # noqa: F811
+                                                                      prescriber_browser):
+    pid = programme(booklets_ordered=12)["id"]
+    client.post(f"/api/v1/operator/programmes/{pid}/issues", json={"booklets": 12}, headers=operator)
+    ccas, ccas_id = prescriber_browser(pid, "CCAS de Rodez")
+    mairie, mairie_id = prescriber_browser(pid, "Mairie de Millau", "12145")
+    earlier = (TODAY - timedelta(days=3)).isoformat()
+    for first, last, who, on in ((1, 4, ccas_id, earlier), (5, 6, mairie_id, earlier), (7, 9, ccas_id, earlier),
+                                 (10, 10, ccas_id, TODAY.isoformat())):
+        assert client.post(f"/api/v1/operator/programmes/{pid}/prescribers/{who}/booklets", headers=operator,
+                           json={"first": first, "last": last, "on": on}).status_code == 200
+    page = " ".join(text_of(ccas.get("/aiguilleur/")).split())
+    assert "Mes carnets : Pass numérique Aveyron 2026" in page and "CCAS de Rodez — Rodez" in page
+    # Received by ranges: consecutive booklets given the same day are one range, whatever the gifts.
+    ranges = re.findall(r"<tr><td>n° (\d+)(?: à (\d+))?</td><td>([\d/]+)</td>", page)
+    before = (TODAY - timedelta(days=3)).strftime("%d/%m/%Y")
+    assert ranges == [("1", "4", before), ("7", "9", before), ("10", "", TODAY.strftime("%d/%m/%Y"))]
+    assert "8 carnets reçus, 0 remis (0 à des publics cibles), 8 à remettre." in page
+    assert "Mairie de Millau" not in page
+
+    no_public = post(ccas, "/aiguilleur/remises", {"r_carnet": "2", "r_commune": "Millau"}, "/aiguilleur/")
+    assert no_public.status_code == 422 and error_beside(text_of(no_public), "r_public").startswith(
+        "Indiquez si le bénéficiaire")
+    done = post(ccas, "/aiguilleur/remises", {"r_carnet": "2", "r_commune": "Millau", "r_public": "oui",
+                                              "r_date": TODAY.isoformat()}, "/aiguilleur/")
+    assert done.status_code == 302
+    page = " ".join(text_of(ccas.get(done.headers["Location"])).split())
+    assert "Remise du carnet n° 2 enregistrée." in page and "1 remis (1 à des publics cibles), 7 à remettre" in page
+    assert f"<td>{TODAY:%d/%m/%Y}</td><td>n° 2</td>" in page and "Millau (12145)" in page
+    # Another prescriber's booklet, or one never given: refused, nothing recorded.
+    for number in ("5", "11"):
+        refused = post(ccas, "/aiguilleur/remises", {"r_carnet": number, "r_commune": "Rodez", "r_public": "non"},
+                       "/aiguilleur/")
+        assert refused.status_code == 409 and "n'a pas été confié à ce prescripteur" in error_beside(
+            text_of(refused), "r_carnet")
+    twice = post(ccas, "/aiguilleur/remises", {"r_carnet": "2", "r_commune": "Rodez", "r_public": "non"},
+                 "/aiguilleur/")
+    assert twice.status_code == 409 and "déjà été remis" in error_beside(text_of(twice), "r_carnet")
+    other = " ".join(text_of(mairie.get("/aiguilleur/")).split())
+    assert "2 carnets reçus, 0 remis" in other and "n° 5 à 6" in other and "CCAS" not in other

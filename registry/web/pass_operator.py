@@ -18,7 +18,7 @@ from markupsafe import escape
 from sqlalchemy import select
 
 from registry.errors import InvalidInput, RegistryError
-from registry.models import Programme, Territory, Venue
+from registry.models import Prescriber, Programme, Territory, Venue
 from registry.services import lookup, territories
 from registry.services.passes import distribution, issuing, programmes, signals, statements
 from registry.services.passes.days import month_start, parse_month
@@ -335,10 +335,10 @@ def give(programme_id: uuid.UUID):
     return _prescribers_page(programme, status, errors=errors, form=form)
 
 
-@operator_pass.post("/programmes/<uuid:programme_id>/remises")
-@login_required
-def hand_out(programme_id: uuid.UUID):
-    programme, form, errors = _programme(programme_id), request.form, {}
+def record_hand_out(programme: Programme, form, by: Prescriber | None = None) -> tuple[int, dict[str, str]]:
+    """The hand-out form (``r_carnet``, ``r_date``, ``r_commune``, ``r_public``) recorded, as the operator's and
+    the prescriber's pages send it: the status and the errors by field (none: recorded)."""
+    errors: dict[str, str] = {}
     number = _integer(form, "r_carnet", "Numéro du carnet", errors)
     on = _day(form, "r_date", "Date de remise", errors, page_context().day())
     if form.get("r_public") not in ("oui", "non"):
@@ -348,18 +348,27 @@ def hand_out(programme_id: uuid.UUID):
         commune = _territory(form.get("r_commune", ""), "r_commune", kind="commune").partition(":")[2]
     except InvalidInput as exc:
         errors["r_commune"] = exc.errors["r_commune"][0]
-    if not errors:
-        try:
-            distribution.hand_out(db_session(), programme, number, on, commune, form["r_public"] == "oui",
-                                  page_context())
-        except RegistryError as exc:
-            db_session().rollback()
-            errors = ({"r_carnet": exc.detail} if exc.status in (404, 409)
-                      else _renamed(exc, {"commune_code": "r_commune", "_": "r_carnet"}))
-            return _prescribers_page(programme, exc.status, errors=errors, form=form)
-        flash(f"Remise du carnet n° {number} enregistrée.", "prescripteurs")
-        return redirect(url_for("pass_operator.prescribers_page", programme_id=programme.id, _anchor="enregistre"))
-    return _prescribers_page(programme, 422, errors=errors, form=form)
+    if errors:
+        return 422, errors
+    try:
+        distribution.hand_out(db_session(), programme, number, on, commune, form["r_public"] == "oui",
+                              page_context(), by=by)
+    except RegistryError as exc:
+        db_session().rollback()
+        return exc.status, ({"r_carnet": exc.detail} if exc.status in (404, 409)
+                            else _renamed(exc, {"commune_code": "r_commune", "_": "r_carnet"}))
+    return 200, {}
+
+
+@operator_pass.post("/programmes/<uuid:programme_id>/remises")
+@login_required
+def hand_out(programme_id: uuid.UUID):
+    programme, form = _programme(programme_id), request.form
+    status, errors = record_hand_out(programme, form)
+    if errors:
+        return _prescribers_page(programme, status, errors=errors, form=form)
+    flash(f"Remise du carnet n° {form['r_carnet'].strip()} enregistrée.", "prescripteurs")
+    return redirect(url_for("pass_operator.prescribers_page", programme_id=programme.id, _anchor="enregistre"))
 
 
 # --- The commanditaire's decisions on venues -------------------------------------------------------------------

@@ -178,3 +178,59 @@ def given_per_prescriber(session: Session, programme: Programme) -> dict[int, tu
                            .where(Booklet.programme_pk == programme.pk, Booklet.prescriber_pk.is_not(None))
                            .group_by(Booklet.prescriber_pk)).all()
     return {pk: (given, handed) for pk, given, handed in rows}
+
+
+def acting_prescriber(session: Session, ctx: Context) -> tuple[Prescriber, Programme]:
+    """The prescriber a ``prescriber`` token acts for, and its programme (``NotFound`` when it is gone)."""
+    found = session.get(Prescriber, ctx.prescriber_pk) if ctx.prescriber_pk is not None else None
+    if found is None:
+        raise NotFound("Ce jeton ne désigne aucun prescripteur.")
+    return found, session.get(Programme, found.programme_pk)
+
+
+@dataclass(frozen=True)
+class Range:
+    """Booklets ``first`` … ``last`` given to a prescriber on ``given_on``; ``handed_out`` of them handed out."""
+
+    first: int
+    last: int
+    given_on: date | None
+    handed_out: int
+
+    @property
+    def booklets(self) -> int:
+        return self.last - self.first + 1
+
+
+def ranges_of(session: Session, prescriber: Prescriber) -> list[Range]:
+    """The booklets given to the prescriber as ranges of consecutive numbers given the same day, in one query
+    (gaps and islands: a number minus its rank is constant along a range)."""
+    rank = func.row_number().over(partition_by=Booklet.given_to_prescriber_on, order_by=Booklet.number)
+    numbered = (select(Booklet.number, Booklet.given_to_prescriber_on.label("given_on"),
+                       Booklet.handed_out_on, (Booklet.number - rank).label("island"))
+                .where(Booklet.prescriber_pk == prescriber.pk).subquery())
+    rows = session.execute(select(func.min(numbered.c.number), func.max(numbered.c.number), numbered.c.given_on,
+                                  func.count(numbered.c.handed_out_on))
+                           .group_by(numbered.c.given_on, numbered.c.island)
+                           .order_by(func.min(numbered.c.number))).all()
+    return [Range(int(first), int(last), given_on, int(handed)) for first, last, given_on, handed in rows]
+
+
+#: Hand-outs one page lists (the latest first); the counts cover them all.
+HANDED_OUT_SHOWN = 200
+
+
+def handed_out_by(session: Session, prescriber: Prescriber, limit: int = HANDED_OUT_SHOWN) -> list[Booklet]:
+    """The prescriber's latest hand-outs (day, booklet, commune, target public), ``limit`` at most."""
+    return list(session.scalars(select(Booklet).where(Booklet.prescriber_pk == prescriber.pk,
+                                                      Booklet.handed_out_on.is_not(None))
+                                .order_by(Booklet.handed_out_on.desc(), Booklet.number.desc()).limit(limit)))
+
+
+def prescriber_counts(session: Session, prescriber: Prescriber) -> BookletCounts:
+    """The prescriber's booklets received, handed out and handed to the target publics, in one query."""
+    row = session.execute(select(func.count(), func.count(Booklet.handed_out_on),
+                                 func.coalesce(func.sum(case((Booklet.target_public.is_(True), 1), else_=0)), 0))
+                          .where(Booklet.prescriber_pk == prescriber.pk)).one()
+    given, handed, target = (int(x or 0) for x in row)
+    return BookletCounts(given, given, handed, target)
