@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from registry.services import tokens
+from registry.services import jobs, tokens
 from registry.services.context import Context
 from registry.services.passes import distribution, programmes
 from tests.conftest import MILLAU_FRANCE_SERVICES
@@ -325,7 +325,8 @@ PAGES: dict[str, tuple[int, ...]] = {
     "/operateur/pass/programmes/<programme>": (302, 403, 403, 200, 403),
     "/operateur/pass/programmes/<programme>/prescripteurs": (302, 403, 403, 200, 403),
     "/operateur/pass/programmes/<programme>/lieux": (302, 403, 403, 200, 403),
-    "/operateur/pass/programmes/<programme>/carnets.pdf?premier=1&dernier=1": (302, 403, 403, 200, 403),
+    "/operateur/pass/taches/<job>": (302, 403, 403, 200, 403),  # its creator's (an admin's too)
+    "/operateur/pass/taches/<job>/carnets.pdf": (302, 403, 403, 200, 403),
     "/operateur/pass/releves": (302, 403, 403, 200, 403),
     "/operateur/pass/signaux": (302, 403, 403, 200, 403),
     "/aiguilleur/": (302, 403, 403, 403, 200),
@@ -338,6 +339,9 @@ def test_every_pass_page_answers_each_caller_as_the_matrix_says(app, session, qu
     pid, _ = issued
     prescriber = distribution.add_prescriber(session, programmes.get(session, uuid.UUID(pid)), "CCAS de Rodez",
                                              "12202", Context("operateur-test")).id
+    job = jobs.create(session, "pass-booklets", "token:matrice-operateur", params={"programme": pid, "first": 1,
+                                                                                    "last": 1})
+    jobs.finish(session, job, {"first": 1, "last": 1}, "Prêt.", b"%PDF-1.7")
     browsers = {"anonyme": app.test_client()}
     for name, role, extra in (("territoire", "territory", {"territories": ["departement:12"]}),
                               ("lieu", "venue", {"venue_id": uuid.UUID(rodez)}), ("operateur", "operator", {}),
@@ -347,7 +351,8 @@ def test_every_pass_page_answers_each_caller_as_the_matrix_says(app, session, qu
         assert log_in(browsers[name], secret, "/auditeur/connexion").status_code == 302
     found = {}
     for path, expected in PAGES.items():
-        url = path.replace("<own>", rodez).replace("<other>", millau).replace("<programme>", pid)
+        url = (path.replace("<own>", rodez).replace("<other>", millau).replace("<programme>", pid)
+               .replace("<job>", str(job.id)))
         found[path] = tuple(browsers[c].get(url).status_code for c in PAGE_CALLERS)
     assert found == PAGES
     # Every page of these spaces is in the matrix (logins aside; a statement's downloads: in the tests above).

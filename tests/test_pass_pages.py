@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from registry.jobs import run_queued
 from registry.models import Venue
 
 from registry.services import tokens
@@ -261,27 +262,45 @@ def test_an_operator_creates_a_programme_by_territory_name_and_errors_are_named(
 
 
 def test_an_operator_issues_prints_and_distributes_booklets(operator_browser, client, operator, programme,  # noqa: F811
-                                                           qualified, app, database_url, tmp_path):
+                                                           qualified, app, database_url, tmp_path, session):
     rodez = qualified()
     pid = programme(booklets_ordered=3)["id"]
     page_url = f"/operateur/pass/programmes/{pid}"
     too_many = post(operator_browser, f"{page_url}/emission", {"carnets": "5"}, page_url)
     assert too_many.status_code == 422 and error_beside(text_of(too_many), "carnets").startswith(
         "Le programme a commandé 3 carnets, 0 sont déjà émis : 3 au plus.")
-    issued = post(operator_browser, f"{page_url}/emission", {"carnets": "2"}, page_url)
-    streamed = text_of(issued)
-    assert issued.status_code == 200 and "<li>20 pass écrits sur 20 (100 %)</li>" in streamed
-    assert "Carnets 1 à 2 émis : 20 pass" in streamed and streamed.rstrip().endswith("</html>")
+    # Issuing: the booklets numbered in the request, their passes written by the job queue's worker.
+    asked = post(operator_browser, f"{page_url}/emission", {"carnets": "2"}, page_url)
+    assert asked.status_code == 302 and asked.headers["Location"].startswith("/operateur/pass/taches/")
+    waiting = text_of(operator_browser.get(asked.headers["Location"]))
+    assert "Émission de carnets : Pass numérique Aveyron 2026" in waiting and 'data-job-state="queued"' in waiting
+    assert "Avancement : 0 sur 20" in waiting
+    assert run_queued(app) == 1
+    done = text_of(operator_browser.get(asked.headers["Location"]))
+    assert 'data-job-state="done"' in done and "Avancement : 20 sur 20" in done
+    assert "Carnets 1 à 2 émis : 20 pass." in done and "Télécharger le PDF" not in done
     page = text_of(operator_browser.get(page_url))
     assert re.search(r"<td>3</td><td>2</td><td>0</td><td>0</td>", page)
 
-    # Printable booklets: one page each, every code printed, every QR code decoding to its code.
+    # Printable booklets, laid out by the worker: one page each, every code printed, every QR code decoding to
+    # its code; the file kept with the job, for its operator alone.
     listed = all_codes(client, operator, pid)
-    beyond = operator_browser.get(f"{page_url}/carnets.pdf?premier=1&dernier=3")
+    beyond = post(operator_browser, f"{page_url}/carnets", {"premier": "1", "dernier": "3"}, page_url)
     assert beyond.status_code == 422 and error_beside(text_of(beyond), "dernier") == \
         "Seuls 2 carnets sont émis."
-    pdf = operator_browser.get(f"{page_url}/carnets.pdf?premier=1&dernier=2")
+    asked = post(operator_browser, f"{page_url}/carnets", {"premier": "1", "dernier": "2"}, page_url)
+    job_url = asked.headers["Location"]
+    assert asked.status_code == 302 and operator_browser.get(f"{job_url}/carnets.pdf").status_code == 404
+    assert run_queued(app) == 1
+    done = text_of(operator_browser.get(job_url))
+    assert "Carnets imprimables (PDF)" in done and "Avancement : 2 sur 2" in done and "Carnets 1 à 2 prêts" in done
+    pdf = operator_browser.get(f"{job_url}/carnets.pdf")
     assert pdf.status_code == 200 and pdf.get_data().startswith(b"%PDF")
+    assert pdf.headers["Content-Disposition"] == 'attachment; filename="carnets-1-2.pdf"'
+    other = app.test_client()
+    assert log_in(other, tokens.create(session, "Autre opératrice", "operator").secret,
+                  "/auditeur/connexion").status_code == 302
+    assert other.get(job_url).status_code == 403 and other.get(f"{job_url}/carnets.pdf").status_code == 403
     text = pdf_text(pdf.get_data())
     if text is not None:
         assert all(c in text for _, _, c in listed)  # as printed: 7K3M-Q9XD-2HNB-R4TC

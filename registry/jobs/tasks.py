@@ -266,3 +266,22 @@ def pass_statements(run: JobRun) -> Outcome:
                     "amount_cents": sum(f.amount_cents for f in found)},
                    f"Relevés de {month:%m/%Y} : {french_number(len(found))} lieux, {french_number(linked)} "
                    "encaissements ajoutés.")
+
+
+@handler("pass-booklets")
+def pass_booklets(run: JobRun) -> Outcome:
+    """Printable booklets ``first`` … ``last`` as a PDF (a few minutes for hundreds), kept with the job for its
+    download; run again, it lays them out again (nothing is written but the job's record)."""
+    from registry.services.passes import programmes
+    from registry.web import pass_documents
+
+    params = run.params
+    # Reads only: a session that never takes the write lock (SQLite), while the job's progress is written.
+    with run.app.extensions["registry.db"].Session() as session:
+        programme = programmes.get(session, uuid.UUID(params["programme"]), run.ctx.scope)
+        body = pass_documents.booklets_pdf(session, programme, params["first"], params["last"], progress=lambda
+                                           n, total: run.progress(n, total, f"{french_number(n)} carnet(s) mis en "
+                                                                            f"page sur {french_number(total)}."))
+    return Outcome({"first": params["first"], "last": params["last"], "bytes": len(body)},
+                   f"Carnets {french_number(params['first'])} à {french_number(params['last'])} prêts : PDF de "
+                   f"{french_number(len(body) / 1_000_000, 1)} Mo.", body)
