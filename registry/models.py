@@ -517,6 +517,18 @@ class ProgrammeVenue(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class VenueServiceArea(Base):
+    """One territory of an itinerant venue's area of intervention (« zone d'intervention »: the standard says only
+    that a venue is ``Itinérant``, not where it goes), as the operator named it (``departement:12``,
+    ``commune:12145``…); migration 0023."""
+
+    __tablename__ = "venue_service_areas"
+
+    venue_pk: Mapped[int] = mapped_column(ForeignKey("venues.pk", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+
+
 class Prescriber(Base):
     """A structure handing booklets to the people it helps (« aiguilleur »: CCAS, mairie, CAF agency…)."""
 
