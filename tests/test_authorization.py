@@ -67,6 +67,9 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", f"/api/v1/operator/venues/{D}/qualifications/pass-numerique/decisions"): (401, 403, 200, 200, 403,
                                                                                         200),
     ("GET", f"/api/v1/operator/venues/{D}/history"): (401, 403, 200, 200, 403, 200),
+    ("GET", f"/api/v1/operator/venues/{D}/service-area"): (401, 403, 200, 200, 403, 200),
+    # allowed; the matrix's venue is not itinerant, so it has no area of intervention
+    ("PUT", f"/api/v1/operator/venues/{D}/service-area"): (401, 403, 422, 422, 403, 422),
     ("GET", "/api/v1/operator/qualifications"): (401, 403, 200, 200, 200, 200),
     ("POST", f"/api/v1/operator/venues/{D}/merge"): (401, 403, 404, 404, 403, 404),  # allowed; no such duplicate
     ("GET", "/api/v1/operator/duplicates"): (401, 403, 200, 200, 200, 200),
@@ -195,6 +198,8 @@ def body_for(method: str, url: str, client, headers) -> dict:
         return {"json": {"first": 1, "last": 1}}
     if url.endswith("/hand-out"):
         return {"json": {"commune_code": "12202", "target_public": True}}
+    if url.endswith("/service-area") and method == "PUT":
+        return {"json": {"territories": ["departement:12"]}}
     if url.endswith("/operator/statements"):
         return {"json": {"month": "2026-01"}}
     if url.endswith("/payment"):
