@@ -505,3 +505,30 @@ def test_a_prescriber_sees_its_own_booklets_and_records_its_hand_outs(client, op
     assert twice.status_code == 409 and "déjà été remis" in error_beside(text_of(twice), "r_carnet")
     other = " ".join(text_of(mairie.get("/aiguilleur/")).split())
     assert "2 carnets reçus, 0 remis" in other and "n° 5 à 6" in other and "CCAS" not in other
+
+
+def test_a_prescriber_is_mailed_the_booklets_it_is_given(app, client, operator, programme,  # noqa: F811
+                                                          operator_browser, smtp_server):
+    app.config["SMTP_URL"] = smtp_server.url
+    pid = programme(booklets_ordered=5)["id"]
+    client.post(f"/api/v1/operator/programmes/{pid}/issues", json={"booklets": 5}, headers=operator)
+    ids = {}
+    for name, contact in (("CCAS de Rodez", "ccas@rodez.test"), ("Mairie de Millau", "05 65 59 50 00")):
+        ids[name] = client.post(f"/api/v1/operator/programmes/{pid}/prescribers", headers=operator,
+                                json={"name": name, "commune_code": "12202", "contact": contact}).get_json()["id"]
+    people = f"/operateur/pass/programmes/{pid}/prescripteurs"
+    done = post(operator_browser, f"{people}/carnets", {"g_prescripteur": ids["CCAS de Rodez"], "g_premier": "1",
+                                                        "g_dernier": "3", "g_date": TODAY.isoformat()}, people)
+    assert done.status_code == 302
+    page = " ".join(text_of(operator_browser.get(done.headers["Location"])).split())
+    assert "3 carnets (n° 1 à 3) confiés à CCAS de Rodez, prévenu par courriel (ccas@rodez.test)." in page
+    [message] = smtp_server.messages
+    assert message["To"] == "ccas@rodez.test"
+    assert message["Subject"] == "Pass numérique : carnets n° 1 à 3 confiés à CCAS de Rodez"
+    body = message.get_content()
+    assert "3 carnets (n° 1 à 3) du programme « Pass numérique Aveyron 2026 »" in body
+    assert "http://localhost/aiguilleur/" in body and "rien de personnel" in body
+    # A phone number is not mailed.
+    assert post(operator_browser, f"{people}/carnets", {"g_prescripteur": ids["Mairie de Millau"], "g_premier": "4",
+                                                        "g_dernier": "4"}, people).status_code == 302
+    assert len(smtp_server.messages) == 1

@@ -17,6 +17,7 @@ from registry import jobs as job_queue
 from registry.errors import InvalidInput, NotFound, RegistryError
 from registry.models import Prescriber, Programme, Territory, Venue
 from registry.services import jobs, lookup, territories
+from registry.services.mail import MailError
 from registry.services.passes import distribution, issuing, programmes, signals, statements
 from registry.services.passes.days import month_start, parse_month
 from registry.web import pass_documents
@@ -322,7 +323,8 @@ def give(programme_id: uuid.UUID):
                       else _renamed(exc, {"first": "g_premier", "last": "g_dernier", "_": "g_premier"}))
         else:
             flash(f"{french_number(given)} carnet{'s' if given > 1 else ''} (n° {first} à {last}) confié"
-                  f"{'s' if given > 1 else ''} à {to.name}.", "prescripteurs")
+                  f"{'s' if given > 1 else ''} à {to.name}{_mailed(programme, to, first, last, on)}.",
+                  "prescripteurs")
             return redirect(url_for("pass_operator.prescribers_page", programme_id=programme.id,
                                     _anchor="enregistre"))
     return _prescribers_page(programme, status, errors=errors, form=form)
@@ -351,6 +353,17 @@ def record_hand_out(programme: Programme, form, by: Prescriber | None = None) ->
         return exc.status, ({"r_carnet": exc.detail} if exc.status in (404, 409)
                             else _renamed(exc, {"commune_code": "r_commune", "_": "r_carnet"}))
     return 200, {}
+
+
+def _mailed(programme: Programme, to: Prescriber, first: int, last: int, on: date) -> str:
+    """Mail the prescriber its booklets (``distribution.mail_gift``); what the message to the operator adds."""
+    config = current_app.config
+    try:
+        address = distribution.mail_gift(programme, to, first, last, on, config["SMTP_URL"], config["MAIL_FROM"],
+                                         url_for("prescriber_pass.home", _external=True))
+    except MailError as exc:
+        return f" ; le courriel au prescripteur n'est pas parti : {exc}"
+    return f", prévenu par courriel ({address})" if address else ""
 
 
 @operator_pass.post("/programmes/<uuid:programme_id>/remises")

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.identifiers import siret_valid
 from registry.models import Booklet, Prescriber, Programme, Territory
-from registry.services import journal, territories
+from registry.services import journal, mail, territories
 from registry.services.context import Context
+from registry.services.passes.programmes import last_valid_day
 from registry.services.passes.usage import end_of_validity
 
 _EMAIL_OR_PHONE = re.compile(r"[^\r\n\u2028\u2029\x85]{1,320}")
@@ -234,3 +235,22 @@ def prescriber_counts(session: Session, prescriber: Prescriber) -> BookletCounts
                           .where(Booklet.prescriber_pk == prescriber.pk)).one()
     given, handed, target = (int(x or 0) for x in row)
     return BookletCounts(given, given, handed, target)
+
+
+def mail_gift(programme: Programme, to: Prescriber, first: int, last: int, on: date, smtp_url: str, sender: str,
+              link: str) -> str | None:
+    """Tell a prescriber by mail which booklets it was given (its contact, when it is an e-mail address; a phone
+    number is not mailed): the address mailed, or ``None``. ``mail.MailError`` when the server refuses it (the
+    gift stands)."""
+    if not smtp_url or "@" not in (to.contact or ""):
+        return None
+    address = mail.single_address(to.contact)
+    count = last - first + 1
+    numbers = f"n° {first}" if count == 1 else f"n° {first} à {last}"
+    body = (f"Bonjour,\n\nLe {on.strftime('%d/%m/%Y')}, l'opérateur du Pass numérique a confié à {to.name} "
+            f"{count} carnet{'s' if count > 1 else ''} ({numbers}) du programme « {programme.name} » "
+            f"({programme.commanditaire_name}).\n\nChaque remise à un bénéficiaire s'enregistre sur {link} : la date, "
+            "sa commune et s'il relève des publics cibles, rien de personnel. Les pass sont valables jusqu'au "
+            f"{last_valid_day(programme).strftime('%d/%m/%Y')}.\n")
+    mail.send(smtp_url, sender, address, f"Pass numérique : carnet{'s' if count > 1 else ''} {numbers} confié{'s' if count > 1 else ''} à {to.name}", body)
+    return address
