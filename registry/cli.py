@@ -216,13 +216,16 @@ def tokens_group() -> None:
 @click.option("--territory", "territories_", multiple=True, help="ex. departement:12 (répétable).")
 @click.option("--venue", "venue_id", type=click.UUID, metavar="UUID",
               help="Le lieu d'un jeton « venue » (ses membres encaissent les pass).")
+@click.option("--prescriber", "prescriber_id", type=click.UUID, metavar="UUID",
+              help="Le prescripteur d'un jeton « prescriber » (ses carnets reçus et remis).")
 @with_appcontext
 @_friendly_errors
-def tokens_create(name: str, role: str, territories_: tuple[str, ...], venue_id: uuid.UUID | None) -> None:
+def tokens_create(name: str, role: str, territories_: tuple[str, ...], venue_id: uuid.UUID | None,
+                  prescriber_id: uuid.UUID | None) -> None:
     """Créer un jeton ; son secret n'est affiché qu'une fois."""
     _needs_schema()
     with database().session() as session:
-        created = tokens.create(session, name, role, list(territories_), venue_id)
+        created = tokens.create(session, name, role, list(territories_), venue_id, prescriber_id)
     click.echo(f"Jeton « {name} » ({role}) créé. Conservez ce secret, il ne sera plus affiché :", err=True)
     click.echo(created.secret)
 

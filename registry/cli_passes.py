@@ -77,14 +77,14 @@ def register(main: click.Group, friendly, context, needs_schema, progressbar) ->
     @passes_group.command("booklets")
     @click.argument("programme_id", type=click.UUID, metavar="PROGRAMME")
     @click.option("--first", type=click.IntRange(min=1), default=1, show_default=True, help="Premier carnet.")
-    @click.option("--last", type=click.IntRange(min=1), default=None, help="Dernier carnet (par défaut : 100 "
+    @click.option("--last", type=click.IntRange(min=1), default=None, help="Dernier carnet (par défaut : 500 "
                   "carnets au plus, jusqu'au dernier émis).")
     @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
                   help="Fichier PDF à écrire (une page A4 par carnet).")
     @with_appcontext
     @friendly
     def booklets(programme_id: uuid.UUID, first: int, last: int | None, output: Path) -> None:
-        """Écrire les carnets imprimables d'un programme (PDF, codes et QR codes), 100 au plus par fichier."""
+        """Écrire les carnets imprimables d'un programme (PDF, codes et QR codes), 500 au plus par fichier."""
         from registry.web import pass_documents
 
         needs_schema()

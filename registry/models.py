@@ -216,6 +216,8 @@ class ApiToken(Base):
     territories: Mapped[list[str]] = mapped_column(JSONList, default=list)
     #: The venue a ``venue`` token acts for (its members redeem passes and read its statements), migration 0020.
     venue_pk: Mapped[int | None] = mapped_column(Integer)
+    #: The prescriber a ``prescriber`` token acts for (its booklets received and handed out), migration 0023.
+    prescriber_pk: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -519,6 +521,18 @@ class ProgrammeVenue(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(200))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VenueServiceArea(Base):
+    """One territory of an itinerant venue's area of intervention (« zone d'intervention »: the standard says only
+    that a venue is ``Itinérant``, not where it goes), as the operator named it (``departement:12``,
+    ``commune:12145``…); migration 0023."""
+
+    __tablename__ = "venue_service_areas"
+
+    venue_pk: Mapped[int] = mapped_column(ForeignKey("venues.pk", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
 
 
 class Prescriber(Base):

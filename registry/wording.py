@@ -20,7 +20,8 @@ PUBLICATION_LABELS = PublicationStatus.labels()
 OUTCOME_LABELS = {"eligible": "éligible", "ineligible": "non éligible", "incomplete": "incomplète"}
 RESULT_LABELS = {"met": "rempli", "unmet": "non rempli", "unknown": "inconnu", "not_applicable": "sans objet"}
 SEVERITY_LABELS = {"required": "obligatoire", "recommended": "recommandé"}
-ROLE_LABELS = {"admin": "administrateur", "operator": "opérateur", "territory": "collectivité", "venue": "lieu"}
+ROLE_LABELS = {"admin": "administrateur", "operator": "opérateur", "territory": "collectivité", "venue": "lieu",
+               "prescriber": "prescripteur"}
 #: A qualification's decisions as the journal tells them (« a qualifié le lieu »).
 DECISION_VERBS = {action.value.split(".", 1)[1]: action.label for action in JournalAction
                   if action.startswith("qualification.")}

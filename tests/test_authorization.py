@@ -9,7 +9,9 @@ import uuid
 
 import pytest
 
-from registry.services import tokens
+from registry.services import jobs, tokens
+from registry.services.context import Context
+from registry.services.passes import distribution, programmes
 from tests.conftest import MILLAU_FRANCE_SERVICES
 from tests.test_pass_pages import issued, log_in  # noqa: F401 - a fixture
 from tests.test_passes import programme  # noqa: F401 - a fixture used by ``issued``
@@ -65,6 +67,9 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", f"/api/v1/operator/venues/{D}/qualifications/pass-numerique/decisions"): (401, 403, 200, 200, 403,
                                                                                         200),
     ("GET", f"/api/v1/operator/venues/{D}/history"): (401, 403, 200, 200, 403, 200),
+    ("GET", f"/api/v1/operator/venues/{D}/service-area"): (401, 403, 200, 200, 403, 200),
+    # allowed; the matrix's venue is not itinerant, so it has no area of intervention
+    ("PUT", f"/api/v1/operator/venues/{D}/service-area"): (401, 403, 422, 422, 403, 422),
     ("GET", "/api/v1/operator/qualifications"): (401, 403, 200, 200, 200, 200),
     ("POST", f"/api/v1/operator/venues/{D}/merge"): (401, 403, 404, 404, 403, 404),  # allowed; no such duplicate
     ("GET", "/api/v1/operator/duplicates"): (401, 403, 200, 200, 200, 200),
@@ -198,6 +203,8 @@ def body_for(method: str, url: str, client, headers) -> dict:
         return {"json": {"first": 1, "last": 1}}
     if url.endswith("/hand-out"):
         return {"json": {"commune_code": "12202", "target_public": True}}
+    if url.endswith("/service-area") and method == "PUT":
+        return {"json": {"territories": ["departement:12"]}}
     if url.endswith("/operator/statements"):
         return {"json": {"month": "2026-01"}}
     if url.endswith("/payment"):
@@ -310,47 +317,56 @@ def test_every_public_read_of_the_api_grants_cors(client, qualified):
 
 
 #: The pass's pages × who asks (logged in through the auditors' login, which every token may use): anonymous, a
-#: collectivité's token, a venue's member (own venue, then another's), an operator. 302: to the login page; 403:
-#: logged in, not allowed.
-PAGE_CALLERS = ("anonyme", "territoire", "lieu", "operateur")
+#: collectivité's token, a venue's member (own venue, then another's), an operator, a prescriber's staff (its own
+#: booklets only). 302: to the login page; 403: logged in, not allowed.
+PAGE_CALLERS = ("anonyme", "territoire", "lieu", "operateur", "aiguilleur")
 PAGES: dict[str, tuple[int, ...]] = {
-    "/lieu/": (302, 403, 302, 200),
-    "/lieu/<own>/encaisser": (302, 403, 200, 200),
-    "/lieu/<own>/encaissements": (302, 403, 200, 200),
-    "/lieu/<own>/releves": (302, 403, 200, 200),
-    "/lieu/<own>/coordonnees-bancaires": (302, 403, 200, 200),
-    "/lieu/<other>/encaisser": (302, 403, 403, 200),
-    "/lieu/<other>/encaissements": (302, 403, 403, 200),
-    "/lieu/<other>/releves": (302, 403, 403, 200),
-    "/lieu/<other>/coordonnees-bancaires": (302, 403, 403, 200),
-    "/operateur/pass/": (302, 403, 403, 200),
-    "/operateur/pass/programmes/nouveau": (302, 403, 403, 200),
-    "/operateur/pass/programmes/<programme>": (302, 403, 403, 200),
-    "/operateur/pass/programmes/<programme>/prescripteurs": (302, 403, 403, 200),
-    "/operateur/pass/programmes/<programme>/lieux": (302, 403, 403, 200),
-    "/operateur/pass/programmes/<programme>/carnets.pdf?premier=1&dernier=1": (302, 403, 403, 200),
-    "/operateur/pass/releves": (302, 403, 403, 200),
-    "/operateur/pass/signaux": (302, 403, 403, 200),
-    "/ou-utiliser-mon-pass": (200, 200, 200, 200),
+    "/lieu/": (302, 403, 302, 200, 403),
+    "/lieu/<own>/encaisser": (302, 403, 200, 200, 403),
+    "/lieu/<own>/encaissements": (302, 403, 200, 200, 403),
+    "/lieu/<own>/releves": (302, 403, 200, 200, 403),
+    "/lieu/<own>/coordonnees-bancaires": (302, 403, 200, 200, 403),
+    "/lieu/<other>/encaisser": (302, 403, 403, 200, 403),
+    "/lieu/<other>/encaissements": (302, 403, 403, 200, 403),
+    "/lieu/<other>/releves": (302, 403, 403, 200, 403),
+    "/lieu/<other>/coordonnees-bancaires": (302, 403, 403, 200, 403),
+    "/operateur/pass/": (302, 403, 403, 200, 403),
+    "/operateur/pass/programmes/nouveau": (302, 403, 403, 200, 403),
+    "/operateur/pass/programmes/<programme>": (302, 403, 403, 200, 403),
+    "/operateur/pass/programmes/<programme>/prescripteurs": (302, 403, 403, 200, 403),
+    "/operateur/pass/programmes/<programme>/lieux": (302, 403, 403, 200, 403),
+    "/operateur/pass/taches/<job>": (302, 403, 403, 200, 403),  # its creator's (an admin's too)
+    "/operateur/pass/taches/<job>/carnets.pdf": (302, 403, 403, 200, 403),
+    "/operateur/pass/releves": (302, 403, 403, 200, 403),
+    "/operateur/pass/signaux": (302, 403, 403, 200, 403),
+    "/aiguilleur/": (302, 403, 403, 403, 200),
+    "/ou-utiliser-mon-pass": (200, 200, 200, 200, 200),
 }
 
 
 def test_every_pass_page_answers_each_caller_as_the_matrix_says(app, session, qualified, issued):  # noqa: F811
     rodez, millau = qualified(), qualified(**MILLAU_FRANCE_SERVICES, publication_status="published")
     pid, _ = issued
+    prescriber = distribution.add_prescriber(session, programmes.get(session, uuid.UUID(pid)), "CCAS de Rodez",
+                                             "12202", Context("operateur-test")).id
+    job = jobs.create(session, "pass-booklets", "token:matrice-operateur", params={"programme": pid, "first": 1,
+                                                                                    "last": 1})
+    jobs.finish(session, job, {"first": 1, "last": 1}, "Prêt.", b"%PDF-1.7")
     browsers = {"anonyme": app.test_client()}
     for name, role, extra in (("territoire", "territory", {"territories": ["departement:12"]}),
-                              ("lieu", "venue", {"venue_id": uuid.UUID(rodez)}), ("operateur", "operator", {})):
+                              ("lieu", "venue", {"venue_id": uuid.UUID(rodez)}), ("operateur", "operator", {}),
+                              ("aiguilleur", "prescriber", {"prescriber_id": prescriber})):
         browsers[name] = app.test_client()
         secret = tokens.create(session, f"matrice-{name}", role, **extra).secret
         assert log_in(browsers[name], secret, "/auditeur/connexion").status_code == 302
     found = {}
     for path in PAGES:
-        url = path.replace("<own>", rodez).replace("<other>", millau).replace("<programme>", pid)
+        url = (path.replace("<own>", rodez).replace("<other>", millau).replace("<programme>", pid)
+               .replace("<job>", str(job.id)))
         found[path] = tuple(browsers[c].get(url).status_code for c in PAGE_CALLERS)
     assert found == PAGES
     # Every page of these spaces is in the matrix (logins aside; a statement's downloads: in the tests above).
-    rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith(("/lieu/", "/operateur/"))
+    rules = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith(("/lieu/", "/operateur/", "/aiguilleur/"))
              and "GET" in r.methods and "connexion" not in r.rule and ".<any" not in r.rule}
     for rule in rules:
         pattern = "^" + "".join("[^/]+" if part.startswith("<") else re.escape(part)

@@ -701,3 +701,155 @@ def test_a_commanditaire_sees_its_accepting_venues_on_the_map_and_sorts_a_table(
     assert browser.find_elements(By.CSS_SELECTOR, "#carte-usage .leaflet-interactive")
     press_enter_on(browser, "#lieux th a")
     assert _wait_text(browser, "#lieux th[aria-sort]", "Lieu")
+
+
+@pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
+def test_the_pass_s_whole_cycle_in_a_browser(live_server, browser):
+    """The pass's life in pages, by keyboard: an operator creates a programme of the Aveyron valid in Millau,
+    issues booklets (the job queue's worker writes them), gives them to two prescribers; a prescriber hands one
+    out; on a 390 px phone, a venue of Millau redeems a pass and one of Rodez is refused (outside the
+    perimeter, in French); the month over, the operator builds the statement and marks it paid. Every pass page
+    on the way passes axe and fits both 1280 and 390 px."""
+    import uuid
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from registry.jobs import run_queued
+    from registry.models import Redemption
+    from tests.conftest import MILLAU_FRANCE_SERVICES, qualify
+
+    if not AXE.exists():
+        pytest.skip("axe-core absent (npm install --prefix tests/browser)")
+    app, base = live_server
+    with app.extensions["registry.db"].session() as session:
+        operator = tokens.create(session, "Opératrice", "operator").secret
+    client, headers = app.test_client(), {"Authorization": f"Bearer {operator}"}
+    venues = {}
+    millau = {**MILLAU_FRANCE_SERVICES, "pivot": "21200001900019", "horaires": "Mo-Fr 09:00-17:00"}
+    for name, fields in (("millau", millau), ("rodez", RODEZ_MEDIATHEQUE)):
+        venues[name] = client.post("/api/v1/operator/venues", headers=headers, json={
+            **fields, "modalites_accompagnement": ["Accompagnement individuel"], "modalites_acces": ["Se présenter"],
+            "publication_status": "published"}).get_json()["id"]
+        qualify(client, headers, venues[name])
+    found: dict[str, object] = {}
+
+    def checked(name: str) -> None:
+        """axe, overflow and cut labels of the current page at 1280 px and at 390 px."""
+        width = browser.get_window_size()["width"]
+        for size in (1280, 390):
+            browser.set_window_size(size, 900)
+            found[f"{name} @{size}"] = layout(browser)
+        browser.set_window_size(width, 900)
+
+    def fill(values: dict[str, str]) -> None:
+        for field, value in values.items():
+            element = browser.find_element(By.ID, field)
+            element.clear()
+            element.send_keys(value)
+
+    browser.set_window_size(1280, 900)
+    browser.get(f"{base}/auditeur/")
+    browser.find_element(By.ID, "jeton").send_keys(operator, Keys.ENTER)
+    heading_shows(browser, "File de travail")
+    browser.get(f"{base}/operateur/pass/programmes/nouveau")
+    checked("nouveau programme")
+    today = date.today()
+    fill({"nom": "Pass numérique Millau", "commanditaire": "Département de l'Aveyron", "collectivite": "Aveyron",
+          "territoire": "Millau", "tolerance": "31", "valeur": "10", "carnets": "4"})
+    for field, day in (("debut", today - timedelta(days=60)), ("fin", today + timedelta(days=200))):
+        browser.execute_script("arguments[0].value = arguments[1]", browser.find_element(By.ID, field),
+                               day.isoformat())
+    press_enter_on(browser, "main form button[type=submit]")
+    assert heading_shows(browser, "Pass numérique Millau")
+    programme = urlsplit(browser.current_url).path.rsplit("/", 1)[1]
+    checked("programme")
+
+    fill({"carnets": "3"})
+    press_enter_on(browser, "#emettre button[type=submit]")
+    assert heading_shows(browser, "Émission de carnets")
+    assert browser.find_element(By.ID, "tache").get_attribute("data-job-state") == "queued"
+    checked("tâche en attente")
+    assert run_queued(app) == 1  # the worker's handler, in this process
+    assert _wait_text(browser, "#tache-terminee", "Carnets 1 à 3 émis : 30 pass.")  # the page reloads itself
+    checked("tâche terminée")
+
+    browser.get(f"{base}/operateur/pass/programmes/{programme}/prescripteurs")
+    for name, commune in (("CCAS de Millau", "Millau"), ("Mairie de Creissels", "Creissels")):
+        fill({"p_nom": name, "p_commune": commune})
+        press_enter_on(browser, "#formulaire-prescripteur button[type=submit]")
+        assert message_shows(browser, f"Prescripteur « {name} » ajouté.")
+    prescribers = {p["name"]: p["id"] for p in client.get(
+        f"/api/v1/operator/programmes/{programme}/prescribers", headers=headers).get_json()}
+    for name, first, last in (("CCAS de Millau", "1", "2"), ("Mairie de Creissels", "3", "3")):
+        browser.find_element(By.ID, "g_prescripteur").send_keys(name)
+        fill({"g_premier": first, "g_dernier": last})
+        press_enter_on(browser, "#formulaire-plage button[type=submit]")
+        assert message_shows(browser, f"à {name}.")
+    checked("prescripteurs")
+
+    browser.delete_all_cookies()
+    with app.extensions["registry.db"].session() as session:
+        ccas = tokens.create(session, "CCAS de Millau", "prescriber",
+                             prescriber_id=uuid.UUID(prescribers["CCAS de Millau"])).secret
+    browser.get(f"{base}/aiguilleur/")
+    assert heading_shows(browser, "Connexion à l'espace des prescripteurs")
+    checked("connexion prescripteur")
+    browser.find_element(By.ID, "jeton").send_keys(ccas, Keys.ENTER)
+    assert heading_shows(browser, "Mes carnets : Pass numérique Millau")
+    assert "n° 1 à 2" in browser.find_element(By.ID, "plages").text
+    fill({"r_carnet": "1", "r_commune": "Millau"})
+    choice = browser.find_element(By.ID, "r_public-oui")
+    browser.execute_script("arguments[0].focus()", choice)
+    choice.send_keys(Keys.SPACE)  # a radio button is chosen by Space (Enter would send the form)
+    press_enter_on(browser, "#formulaire-remise button[type=submit]")
+    assert message_shows(browser, "Remise du carnet n° 1 enregistrée.")
+    assert "Oui" in browser.find_element(By.ID, "remises").text
+    checked("carnets du prescripteur")
+
+    code = client.get(f"/api/v1/operator/programmes/{programme}/codes.csv", headers=headers).get_data(
+        as_text=True).splitlines()[1].split(",")[2]
+    browser.set_window_size(390, 844)
+    for venue, expected in (("rodez", "Ce pass n'est valable que sur son périmètre"),
+                            ("millau", "Pass valable ici aujourd'hui : 10,00 €")):
+        browser.delete_all_cookies()
+        with app.extensions["registry.db"].session() as session:
+            member = tokens.create(session, f"Accueil {venue}", "venue", venue_id=uuid.UUID(venues[venue])).secret
+        browser.get(f"{base}/lieu/")
+        browser.find_element(By.ID, "jeton").send_keys(member, Keys.ENTER)
+        assert heading_shows(browser, "Encaisser un pass")
+        browser.find_element(By.ID, "code").send_keys(code, Keys.ENTER)
+        verdict = WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "verdict"))
+        assert expected in verdict.text
+        checked(f"vérification {venue}")
+    browser.find_element(By.ID, "service").send_keys("Aide aux démarches")
+    browser.find_element(By.ID, "duree").send_keys("1 h")
+    press_enter_on(browser, "#encaisser button[type=submit]")
+    assert message_shows(browser, "Pass encaissé le")
+    checked("encaissé")
+
+    # A month later: the redemption belongs to a month that is over (the time passes in the database).
+    with app.extensions["registry.db"].session() as session:
+        for done in session.scalars(select(Redemption)):
+            done.redeemed_on, done.redeemed_at = (done.redeemed_on - timedelta(days=31),
+                                                  done.redeemed_at - timedelta(days=31))
+        session.commit()
+    month = (today - timedelta(days=31)).strftime("%Y-%m")
+    client.put(f"/api/v1/venues/{venues['millau']}/bank-account", headers=headers, json={
+        "iban": "FR7630006000011234567890189", "holder": "Commune de Millau", "payment_ready": True})
+    browser.set_window_size(1280, 900)
+    browser.delete_all_cookies()
+    browser.get(f"{base}/auditeur/")
+    browser.find_element(By.ID, "jeton").send_keys(operator, Keys.ENTER)
+    heading_shows(browser, "File de travail")
+    browser.get(f"{base}/operateur/pass/releves?mois={month}")
+    press_enter_on(browser, "#etablir button[type=submit]")
+    assert message_shows(browser, "1 encaissement ajouté.")
+    assert "1 relevé : 1 pass, 10,00 €" in browser.find_element(By.ID, "totaux").text
+    reference = browser.find_element(By.CSS_SELECTOR, "input[name=reference]")
+    reference.send_keys("VIR-MILLAU-1", Keys.ENTER)
+    assert message_shows(browser, "(VIR-MILLAU-1)")
+    assert "reste à payer : 0,00 €" in browser.find_element(By.ID, "totaux").text
+    checked("relevés payés")
+    problems = {page: result for page, result in found.items() if result[0] or result[1] > 0 or result[2]}
+    assert problems == {}, problems

@@ -383,3 +383,34 @@ def test_the_state_share_is_the_programme_s_funding_rule_s(app):
     assert declarations.state_share(None, 10_001, programme) == 5_001
     assert declarations.state_share("aap-2030", 10_000, programme, catalogue) == 5_000
     assert "aap-2030" in declarations.rule_applied("aap-2030", catalogue)
+
+def test_close_expired_runs_as_a_job_of_the_queue_once_an_hour(app, client, session, year_programme, smtp_server,
+                                                               operator):
+    """The hourly ``pass-close-expired`` job does what ``registry passes close-expired`` does: one alert mailed,
+    whatever the number of runs; the periodic task queues one job at a time."""
+    from registry import jobs as job_queue
+    from registry.jobs import tasks
+    from registry.models import Job
+    from registry.services import jobs
+
+    programme, *_ = year_programme
+    client.put(f"/api/v1/programmes/{programme.id}/end-of-validity", headers=operator,
+               json={"alert_email": "pass@aveyron.fr", "handout_block_days": None})
+    app.config["SMTP_URL"] = smtp_server.url
+    tasks.enqueue_close_expired(app)
+    tasks.enqueue_close_expired(app)  # one waits already: no second
+    session.rollback()
+    [job] = session.scalars(select(Job).where(Job.kind == "pass-close-expired")).all()
+    job.params = {**job.params, "today": f"{YEAR}-12-05"}  # the alert's day
+    session.commit()
+    assert job_queue.run_queued(app) == 1
+    session.refresh(job)
+    assert job.state == "done" and job.result["alerts"] == [programme.name]
+    assert job.result["mailed"] == ["pass@aveyron.fr"] and job.message.startswith("Fin de validité : 1 alerte(s)")
+    again = jobs.enqueue(session, "pass-close-expired", "test", job_queue.submitter(app),
+                         params={"today": f"{YEAR}-12-06"})
+    assert job_queue.run_queued(app) == 1
+    session.refresh(again)
+    assert again.state == "done" and again.result["alerts"] == [] and again.result["mailed"] == []
+    [message] = smtp_server.messages
+    assert message["To"] == "pass@aveyron.fr"

@@ -404,3 +404,45 @@ def test_the_sweep_says_which_jobs_lost_their_worker_and_drops_old_documents(app
     jobs.resume(session, dead.id, submitted.append)
     assert jobs.get(session, dead.id).state == "queued" and submitted[-1] == dead.id
     assert jobs.start(session, dead.id, "hôte:4:w").attempts == 2
+
+
+def test_the_operator_s_pages_issue_and_print_booklets_through_a_real_worker(queued_app, settings, session):
+    """Issuing 1,200 booklets (12,000 passes) and a PDF of booklets from the operator's pages: each request
+    answers at once with the job's page, a ``registry worker`` does the work, the page shows where it stands, then
+    the result (the PDF to download)."""
+    from registry.services import tokens
+    from tests.test_pass_pages import log_in, pdf_text, post, text_of
+    from tests.test_passes import programme_body
+
+    client, browser = queued_app.test_client(), queued_app.test_client()
+    operator = {"Authorization": f"Bearer {tokens.create(session, 'Opératrice API', 'operator').secret}"}
+    made = client.post(f"{OPERATOR}/programmes", json=programme_body(booklets_ordered=1_200), headers=operator)
+    assert made.status_code == 201, made.get_json()
+    assert log_in(browser, tokens.create(session, "Opératrice pages", "operator").secret,
+                  "/auditeur/connexion").status_code == 302
+    page_url = f"/operateur/pass/programmes/{made.get_json()['id']}"
+    started = time.monotonic()
+    asked = post(browser, f"{page_url}/emission", {"carnets": "1200"}, page_url)
+    assert asked.status_code == 302 and time.monotonic() - started < 30  # numbered only: no pass written yet
+    issue_url = asked.headers["Location"]
+    waiting = text_of(browser.get(issue_url))
+    assert 'data-job-state="queued"' in waiting and "Avancement : 0 sur 12\u202f000" in waiting
+    with worker(settings) as process:
+        wait_for(lambda: 'data-job-state="done"' in text_of(browser.get(issue_url)), "émission terminée",
+                 process=process)
+        done = text_of(browser.get(issue_url))
+        assert "Avancement : 12\u202f000 sur 12\u202f000" in done and "Carnets 1 à 1\u202f200 émis : 12\u202f000 pass." \
+            in done
+        asked = post(browser, f"{page_url}/carnets", {"premier": "11", "dernier": "13"}, page_url)
+        assert asked.status_code == 302
+        pdf_url = asked.headers["Location"]
+        wait_for(lambda: 'data-job-state="done"' in text_of(browser.get(pdf_url)), "PDF prêt", process=process)
+    done = text_of(browser.get(pdf_url))
+    assert "Avancement : 3 sur 3" in done and "Carnets 11 à 13 prêts" in done
+    pdf = browser.get(f"{pdf_url}/carnets.pdf")
+    assert pdf.status_code == 200 and pdf.get_data().startswith(b"%PDF")
+    text = pdf_text(pdf.get_data())
+    assert text is None or ("Carnet n° 11 " in text and "Carnet n° 13 " in text and "Carnet n° 14 " not in text)
+    codes = client.get(f"{OPERATOR}/programmes/{made.get_json()['id']}/codes.csv?first=1&last=1200",
+                       headers=operator).get_data(as_text=True).splitlines()
+    assert len(codes) == 1 + 12_000 and len({line.split(",")[2] for line in codes[1:]}) == 12_000

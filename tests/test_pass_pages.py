@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from registry.jobs import run_queued
 from registry.models import Venue
 
 from registry.services import tokens
@@ -261,27 +262,45 @@ def test_an_operator_creates_a_programme_by_territory_name_and_errors_are_named(
 
 
 def test_an_operator_issues_prints_and_distributes_booklets(operator_browser, client, operator, programme,  # noqa: F811
-                                                           qualified, app, database_url, tmp_path):
+                                                           qualified, app, database_url, tmp_path, session):
     rodez = qualified()
     pid = programme(booklets_ordered=3)["id"]
     page_url = f"/operateur/pass/programmes/{pid}"
     too_many = post(operator_browser, f"{page_url}/emission", {"carnets": "5"}, page_url)
     assert too_many.status_code == 422 and error_beside(text_of(too_many), "carnets").startswith(
         "Le programme a commandé 3 carnets, 0 sont déjà émis : 3 au plus.")
-    issued = post(operator_browser, f"{page_url}/emission", {"carnets": "2"}, page_url)
-    streamed = text_of(issued)
-    assert issued.status_code == 200 and "<li>20 pass écrits sur 20 (100 %)</li>" in streamed
-    assert "Carnets 1 à 2 émis : 20 pass" in streamed and streamed.rstrip().endswith("</html>")
+    # Issuing: the booklets numbered in the request, their passes written by the job queue's worker.
+    asked = post(operator_browser, f"{page_url}/emission", {"carnets": "2"}, page_url)
+    assert asked.status_code == 302 and asked.headers["Location"].startswith("/operateur/pass/taches/")
+    waiting = text_of(operator_browser.get(asked.headers["Location"]))
+    assert "Émission de carnets : Pass numérique Aveyron 2026" in waiting and 'data-job-state="queued"' in waiting
+    assert "Avancement : 0 sur 20" in waiting
+    assert run_queued(app) == 1
+    done = text_of(operator_browser.get(asked.headers["Location"]))
+    assert 'data-job-state="done"' in done and "Avancement : 20 sur 20" in done
+    assert "Carnets 1 à 2 émis : 20 pass." in done and "Télécharger le PDF" not in done
     page = text_of(operator_browser.get(page_url))
     assert re.search(r"<td>3</td><td>2</td><td>0</td><td>0</td>", page)
 
-    # Printable booklets: one page each, every code printed, every QR code decoding to its code.
+    # Printable booklets, laid out by the worker: one page each, every code printed, every QR code decoding to
+    # its code; the file kept with the job, for its operator alone.
     listed = all_codes(client, operator, pid)
-    beyond = operator_browser.get(f"{page_url}/carnets.pdf?premier=1&dernier=3")
+    beyond = post(operator_browser, f"{page_url}/carnets", {"premier": "1", "dernier": "3"}, page_url)
     assert beyond.status_code == 422 and error_beside(text_of(beyond), "dernier") == \
         "Seuls 2 carnets sont émis."
-    pdf = operator_browser.get(f"{page_url}/carnets.pdf?premier=1&dernier=2")
+    asked = post(operator_browser, f"{page_url}/carnets", {"premier": "1", "dernier": "2"}, page_url)
+    job_url = asked.headers["Location"]
+    assert asked.status_code == 302 and operator_browser.get(f"{job_url}/carnets.pdf").status_code == 404
+    assert run_queued(app) == 1
+    done = text_of(operator_browser.get(job_url))
+    assert "Carnets imprimables (PDF)" in done and "Avancement : 2 sur 2" in done and "Carnets 1 à 2 prêts" in done
+    pdf = operator_browser.get(f"{job_url}/carnets.pdf")
     assert pdf.status_code == 200 and pdf.get_data().startswith(b"%PDF")
+    assert pdf.headers["Content-Disposition"] == 'attachment; filename="carnets-1-2.pdf"'
+    other = app.test_client()
+    assert log_in(other, tokens.create(session, "Autre opératrice", "operator").secret,
+                  "/auditeur/connexion").status_code == 302
+    assert other.get(job_url).status_code == 403 and other.get(f"{job_url}/carnets.pdf").status_code == 403
     text = pdf_text(pdf.get_data())
     if text is not None:
         assert all(c in text for _, _, c in listed)  # as printed: 7K3M-Q9XD-2HNB-R4TC
@@ -425,3 +444,91 @@ def test_where_to_use_my_pass_lists_accepting_venues_nearest_first_and_nothing_e
     statuses = [client.post("/ou-utiliser-mon-pass", data={"code": codes.new_codes(1)[0], "csrf_token": csrf(page)}
                             ).status_code for _ in range(10)]
     assert statuses == [404] * 8 + [429] * 2  # RATELIMIT_PASS_PUBLIC: 10 codes a minute, the two above included
+
+
+@pytest.fixture
+def prescriber_browser(app, session, client, operator):
+    """A browser logged in as the staff of a new prescriber of the programme (a ``prescriber`` token), and the
+    prescriber's id."""
+
+    def make(programme_id: str, name: str, commune_code: str = "12202"):
+        added = client.post(f"/api/v1/operator/programmes/{programme_id}/prescribers", headers=operator,
+                            json={"name": name, "commune_code": commune_code})
+        assert added.status_code == 201, added.get_json()
+        prescriber_id = added.get_json()["id"]
+        browser = app.test_client()
+        secret = tokens.create(session, name, "prescriber", prescriber_id=uuid.UUID(prescriber_id)).secret
+        response = log_in(browser, secret, "/aiguilleur/connexion")
+        assert response.status_code == 302 and response.headers["Location"] == "/aiguilleur/"
+        return browser, prescriber_id
+
+    return make
+
+
+def test_a_prescriber_sees_its_own_booklets_and_records_its_hand_outs(client, operator, programme,  # noqa: F811
+                                                                      prescriber_browser):
+    pid = programme(booklets_ordered=12)["id"]
+    client.post(f"/api/v1/operator/programmes/{pid}/issues", json={"booklets": 12}, headers=operator)
+    ccas, ccas_id = prescriber_browser(pid, "CCAS de Rodez")
+    mairie, mairie_id = prescriber_browser(pid, "Mairie de Millau", "12145")
+    earlier = (TODAY - timedelta(days=3)).isoformat()
+    for first, last, who, on in ((1, 4, ccas_id, earlier), (5, 6, mairie_id, earlier), (7, 9, ccas_id, earlier),
+                                 (10, 10, ccas_id, TODAY.isoformat())):
+        assert client.post(f"/api/v1/operator/programmes/{pid}/prescribers/{who}/booklets", headers=operator,
+                           json={"first": first, "last": last, "on": on}).status_code == 200
+    page = " ".join(text_of(ccas.get("/aiguilleur/")).split())
+    assert "Mes carnets : Pass numérique Aveyron 2026" in page and "CCAS de Rodez — Rodez" in page
+    # Received by ranges: consecutive booklets given the same day are one range, whatever the gifts.
+    ranges = re.findall(r"<tr><td>n° (\d+)(?: à (\d+))?</td><td>([\d/]+)</td>", page)
+    before = (TODAY - timedelta(days=3)).strftime("%d/%m/%Y")
+    assert ranges == [("1", "4", before), ("7", "9", before), ("10", "", TODAY.strftime("%d/%m/%Y"))]
+    assert "8 carnets reçus, 0 remis (0 à des publics cibles), 8 à remettre." in page
+    assert "Mairie de Millau" not in page
+
+    no_public = post(ccas, "/aiguilleur/remises", {"r_carnet": "2", "r_commune": "Millau"}, "/aiguilleur/")
+    assert no_public.status_code == 422 and error_beside(text_of(no_public), "r_public").startswith(
+        "Indiquez si le bénéficiaire")
+    done = post(ccas, "/aiguilleur/remises", {"r_carnet": "2", "r_commune": "Millau", "r_public": "oui",
+                                              "r_date": TODAY.isoformat()}, "/aiguilleur/")
+    assert done.status_code == 302
+    page = " ".join(text_of(ccas.get(done.headers["Location"])).split())
+    assert "Remise du carnet n° 2 enregistrée." in page and "1 remis (1 à des publics cibles), 7 à remettre" in page
+    assert f"<td>{TODAY:%d/%m/%Y}</td><td>n° 2</td>" in page and "Millau (12145)" in page
+    # Another prescriber's booklet, or one never given: refused, nothing recorded.
+    for number in ("5", "11"):
+        refused = post(ccas, "/aiguilleur/remises", {"r_carnet": number, "r_commune": "Rodez", "r_public": "non"},
+                       "/aiguilleur/")
+        assert refused.status_code == 409 and "n'a pas été confié à ce prescripteur" in error_beside(
+            text_of(refused), "r_carnet")
+    twice = post(ccas, "/aiguilleur/remises", {"r_carnet": "2", "r_commune": "Rodez", "r_public": "non"},
+                 "/aiguilleur/")
+    assert twice.status_code == 409 and "déjà été remis" in error_beside(text_of(twice), "r_carnet")
+    other = " ".join(text_of(mairie.get("/aiguilleur/")).split())
+    assert "2 carnets reçus, 0 remis" in other and "n° 5 à 6" in other and "CCAS" not in other
+
+
+def test_a_prescriber_is_mailed_the_booklets_it_is_given(app, client, operator, programme,  # noqa: F811
+                                                          operator_browser, smtp_server):
+    app.config["SMTP_URL"] = smtp_server.url
+    pid = programme(booklets_ordered=5)["id"]
+    client.post(f"/api/v1/operator/programmes/{pid}/issues", json={"booklets": 5}, headers=operator)
+    ids = {}
+    for name, contact in (("CCAS de Rodez", "ccas@rodez.test"), ("Mairie de Millau", "05 65 59 50 00")):
+        ids[name] = client.post(f"/api/v1/operator/programmes/{pid}/prescribers", headers=operator,
+                                json={"name": name, "commune_code": "12202", "contact": contact}).get_json()["id"]
+    people = f"/operateur/pass/programmes/{pid}/prescripteurs"
+    done = post(operator_browser, f"{people}/carnets", {"g_prescripteur": ids["CCAS de Rodez"], "g_premier": "1",
+                                                        "g_dernier": "3", "g_date": TODAY.isoformat()}, people)
+    assert done.status_code == 302
+    page = " ".join(text_of(operator_browser.get(done.headers["Location"])).split())
+    assert "3 carnets (n° 1 à 3) confiés à CCAS de Rodez, prévenu par courriel (ccas@rodez.test)." in page
+    [message] = smtp_server.messages
+    assert message["To"] == "ccas@rodez.test"
+    assert message["Subject"] == "Pass numérique : carnets n° 1 à 3 confiés à CCAS de Rodez"
+    body = message.get_content()
+    assert "3 carnets (n° 1 à 3) du programme « Pass numérique Aveyron 2026 »" in body
+    assert "http://localhost/aiguilleur/" in body and "rien de personnel" in body
+    # A phone number is not mailed.
+    assert post(operator_browser, f"{people}/carnets", {"g_prescripteur": ids["Mairie de Millau"], "g_premier": "4",
+                                                        "g_dernier": "4"}, people).status_code == 302
+    assert len(smtp_server.messages) == 1

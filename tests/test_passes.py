@@ -407,3 +407,46 @@ def test_a_programme_s_funding_rule_must_be_one_the_registry_knows(client, opera
     assert bad.status_code == 422 and "aap-2020" in bad.get_json()["errors"]["funding_rule"][0]
     good = client.post("/api/v1/operator/programmes", headers=operator, json=programme_body(funding_rule="aap-2020"))
     assert good.status_code == 201 and good.get_json()["funding_rule"] == "aap-2020"
+
+
+def test_an_itinerant_venue_accepts_a_programme_whose_perimeter_meets_its_area_of_intervention(
+        client, operator, qualified, programme, venue_token, session):
+    """A bus based in Rodez that roams the Aveyron accepts a programme for Millau once its area of intervention
+    is recorded; the same SQL condition lists it in « Où utiliser mon pass ? »; a fixed venue of Rodez stays
+    outside the perimeter."""
+    from registry.models import JournalEntry
+
+    fixed = qualified()
+    bus = qualified(nom="Bus numérique de l'Aveyron", itinerance=["Itinérant"])
+    pid = programme(booklets_ordered=1, perimeter=["commune:12145"])["id"]
+    client.post(f"/api/v1/operator/programmes/{pid}/issues", json={"booklets": 1}, headers=operator)
+    (_, _, code), (_, _, other) = all_codes(client, operator, pid)[:2]
+
+    def verdict(venue_id: str) -> dict:
+        return client.post("/api/v1/passes/checks", json={"code": code, "venue_id": venue_id},
+                           headers=operator).get_json()
+
+    def where() -> list[str]:
+        return [v["nom"] for v in client.post("/api/v1/passes/where", json={"code": code}).get_json()["venues"]]
+
+    assert verdict(bus)["reason"] == "not_accepted_here" and where() == []
+    area = "/api/v1/operator/venues/{}/service-area"
+    not_itinerant = client.put(area.format(fixed), json={"territories": ["departement:12"]}, headers=operator)
+    assert not_itinerant.status_code == 422 and "territories" in not_itinerant.get_json()["errors"]
+    unknown = client.put(area.format(bus), json={"territories": ["departement:99"]}, headers=operator)
+    assert unknown.status_code == 422 and "territories" in unknown.get_json()["errors"]
+    # Roaming the département: its area meets the perimeter (Millau).
+    done = client.put(area.format(bus), json={"territories": ["departement:12"]}, headers=operator)
+    assert done.status_code == 200 and done.get_json() == {"territories": ["departement:12"]}
+    assert verdict(bus)["valid"] is True and verdict(fixed)["reason"] == "not_accepted_here"
+    assert where() == ["Bus numérique de l'Aveyron"]
+    assert redeem(client, venue_token(bus), other, bus).status_code == 201
+    # Roaming Rodez only: outside the perimeter again, with the refusal in French.
+    assert client.put(area.format(bus), json={"territories": ["commune:12202"]}, headers=operator).status_code == 200
+    refused = verdict(bus)
+    assert refused["reason"] == "not_accepted_here" and "périmètre" in refused["message"] and where() == []
+    assert client.get(area.format(bus), headers=operator).get_json() == {"territories": ["commune:12202"]}
+    changes = session.scalars(select(JournalEntry).where(JournalEntry.action == "venue.service_area")
+                              .order_by(JournalEntry.pk)).all()
+    assert [(c.before["territories"], c.after["territories"]) for c in changes] == [
+        ([], ["departement:12"]), (["departement:12"], ["commune:12202"])]

@@ -78,6 +78,10 @@ def queue(app: Flask) -> Huey:
         def sweep() -> None:
             tasks.sweep(app)
 
+        @huey.periodic_task(crontab(minute="5"), name="registry.pass_close_expired")
+        def close_expired() -> None:
+            tasks.enqueue_close_expired(app)
+
         huey.registry_run_job = run_job
         app.extensions[EXTENSION] = huey
     return huey

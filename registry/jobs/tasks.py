@@ -266,3 +266,57 @@ def pass_statements(run: JobRun) -> Outcome:
                     "amount_cents": sum(f.amount_cents for f in found)},
                    f"Relevés de {month:%m/%Y} : {french_number(len(found))} lieux, {french_number(linked)} "
                    "encaissements ajoutés.")
+
+
+@handler("pass-booklets")
+def pass_booklets(run: JobRun) -> Outcome:
+    """Printable booklets ``first`` … ``last`` as a PDF (a few minutes for hundreds), kept with the job for its
+    download; run again, it lays them out again (nothing is written but the job's record)."""
+    from registry.services.passes import programmes
+    from registry.web import pass_documents
+
+    params = run.params
+    # Reads only: a session that never takes the write lock (SQLite), while the job's progress is written.
+    with run.app.extensions["registry.db"].Session() as session:
+        programme = programmes.get(session, uuid.UUID(params["programme"]), run.ctx.scope)
+        body = pass_documents.booklets_pdf(session, programme, params["first"], params["last"], progress=lambda
+                                           n, total: run.progress(n, total, f"{french_number(n)} carnet(s) mis en "
+                                                                            f"page sur {french_number(total)}."))
+    return Outcome({"first": params["first"], "last": params["last"], "bytes": len(body)},
+                   f"Carnets {french_number(params['first'])} à {french_number(params['last'])} prêts : PDF de "
+                   f"{french_number(len(body) / 1_000_000, 1)} Mo.", body)
+
+
+@handler("pass-close-expired")
+def pass_close_expired(run: JobRun) -> Outcome:
+    """End of validity, as ``registry passes close-expired``: the alerts due (mailed), the closing statements due;
+    safe to run again (each alert and each closing statement is recorded once, a failed mail tried again)."""
+    from datetime import date
+
+    from registry.services import mail
+    from registry.services.passes import closing
+
+    if run.params.get("today"):
+        run.ctx.today = date.fromisoformat(run.params["today"])
+    config = run.config
+
+    def mailer(to: str, subject: str, body: str) -> None:
+        mail.send(config["SMTP_URL"], config["MAIL_FROM"], to, subject, body)
+
+    done = closing.run(run.session, run.ctx, mailer if config["SMTP_URL"] else None)
+    return Outcome({"alerts": done.alerts, "closings": done.closings, "mailed": done.mailed,
+                    "mail_errors": done.mail_errors},
+                   f"Fin de validité : {french_number(len(done.alerts))} alerte(s), "
+                   f"{french_number(len(done.closings))} relevé(s) de clôture, {french_number(len(done.mailed))} "
+                   f"courriel(s) envoyé(s)" + (f", {french_number(len(done.mail_errors))} envoi(s) impossible(s)"
+                                               if done.mail_errors else "") + ".")
+
+
+def enqueue_close_expired(app: Flask) -> None:
+    """Periodic (hourly): a ``pass-close-expired`` job, unless one already waits or runs."""
+    from registry.jobs import submitter
+
+    with app.app_context(), app.extensions["registry.db"].session() as session:
+        if jobs.latest(session, "pass-close-expired", {}, ("queued", "running")) is None:
+            jobs.enqueue(session, "pass-close-expired", "registry worker", submitter(app),
+                         message="Fin de validité des programmes : en attente d'un processus de travail.")

@@ -27,6 +27,8 @@ class Context:
     today: date | None = None
     #: The venue a venue's member acts for (a ``venue`` token): they act for it alone.
     venue_pk: int | None = None
+    #: The prescriber a prescriber's member acts for (a ``prescriber`` token): its booklets alone.
+    prescriber_pk: int | None = None
 
     def day(self) -> date:
         """Today in Paris (a server's clock may run on UTC: after 23:00 there, it is already tomorrow in France),

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from geodata.reference import parse_territory_ref
 from registry.errors import InvalidInput, NotFound
-from registry.models import ApiToken, PageSession, Territory, Venue, utcnow
+from registry.models import ApiToken, PageSession, Prescriber, Territory, Venue, utcnow
 
-ROLES = ("admin", "operator", "territory", "venue")
+ROLES = ("admin", "operator", "territory", "venue", "prescriber")
 PREFIX = "rgt_"
 
 
@@ -32,14 +32,16 @@ def _hash(secret: str) -> str:
 
 
 def create(session: Session, name: str, role: str, territories: list[str] | None = None,
-           venue_id: uuid.UUID | None = None) -> CreatedToken:
+           venue_id: uuid.UUID | None = None, prescriber_id: uuid.UUID | None = None) -> CreatedToken:
     """Create a token; ``territory`` tokens need at least one known territory (``departement:12``...), ``venue``
-    tokens (a venue's members: they redeem passes and read its statements) their venue."""
+    tokens (a venue's members: they redeem passes and read its statements) their venue, ``prescriber`` tokens (a
+    prescriber's staff: they see its booklets and record hand-outs) their prescriber."""
     name = (name or "").strip()
     if not name:
         raise InvalidInput.on("name", "Nom du jeton obligatoire.")
     if role not in ROLES:
-        raise InvalidInput.on("role", f"Rôle inconnu : {role} (admin, operator, territory ou venue).")
+        raise InvalidInput.on("role", f"Rôle inconnu : {role} (admin, operator, territory, venue ou "
+                                         "prescriber).")
     refs = []
     for value in territories or []:
         try:
@@ -56,9 +58,16 @@ def create(session: Session, name: str, role: str, territories: list[str] | None
         venue_pk = session.scalar(select(Venue.pk).where(Venue.id == venue_id)) if venue_id else None
         if venue_pk is None:
             raise InvalidInput.on("venue", "Un jeton « venue » doit nommer un lieu existant (son identifiant).")
+    prescriber_pk = None
+    if role == "prescriber":
+        prescriber_pk = (session.scalar(select(Prescriber.pk).where(Prescriber.id == prescriber_id))
+                         if prescriber_id else None)
+        if prescriber_pk is None:
+            raise InvalidInput.on("prescriber", "Un jeton « prescriber » doit nommer un prescripteur existant (son "
+                                                "identifiant).")
     secret = PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(name=name, role=role, territories=refs, venue_pk=venue_pk, prefix=secret[:12],
-                     token_hash=_hash(secret))
+    token = ApiToken(name=name, role=role, territories=refs, venue_pk=venue_pk, prescriber_pk=prescriber_pk,
+                     prefix=secret[:12], token_hash=_hash(secret))
     session.add(token)
     session.commit()
     return CreatedToken(token, secret)

@@ -14,8 +14,9 @@ from registry import jobs as queue
 from registry import schemas
 from registry.errors import InvalidInput, NotFound
 from registry.models import Venue
-from registry.services import jobs
-from registry.services.passes import codes, distribution, issuing, programmes, redemption, signals, statements
+from registry.services import jobs, lookup
+from registry.services.passes import (codes, distribution, issuing, itinerant, programmes, redemption, signals,
+                                      statements)
 from registry.services.passes.days import parse_month
 from registry.standard import VOCABULARIES
 from registry.web import api_jobs
@@ -390,6 +391,33 @@ class VenueDecision(MethodView):
         session = db_session()
         return programmes.decide(session, _programme(session, programme_id), venue_id, data["status"],
                                  data["reason"], service_context())
+
+
+class ServiceAreaSchema(schemas.FrenchSchema):
+    territories = fields.List(fields.String(), required=True, validate=validate.Length(max=200), metadata={
+        "description": "Territoires desservis par un lieu itinérant (departement:12, epci:200069433, "
+                       "commune:12145…) ; liste vide : aucun"})
+
+
+@operator.route("/venues/<uuid:venue_id>/service-area")
+class ServiceArea(MethodView):
+    @operator.doc(security=BEARER)
+    @operator.response(200, ServiceAreaSchema)
+    @require_role(*WRITE_ROLES)
+    def get(self, venue_id: uuid.UUID):
+        """Zone d'intervention d'un lieu itinérant"""
+        session = db_session()
+        venue = lookup.venue_by_id(session, venue_id, service_context().scope)
+        return {"territories": itinerant.area_of(session, venue.pk)}
+
+    @operator.doc(security=BEARER)
+    @operator.arguments(ServiceAreaSchema)
+    @operator.response(200, ServiceAreaSchema)
+    @require_role(*WRITE_ROLES)
+    def put(self, data: dict, venue_id: uuid.UUID):
+        """Fixer la zone d'intervention d'un lieu itinérant : il accepte les pass d'un programme dont le périmètre
+        la rencontre"""
+        return {"territories": itinerant.set_area(db_session(), venue_id, data["territories"], service_context())}
 
 
 @operator.route("/programmes/<uuid:programme_id>/prescribers")

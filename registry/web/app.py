@@ -25,7 +25,7 @@ from registry.services.funding import build_funding_catalogue
 from registry.web import (api_commanditaire, api_coverage, api_criteria, api_exchange, api_funding, api_jobs,
                           api_managers, api_passes, api_qualifications, api_reports, api_search, api_territories,
                           api_venues, auditor, collectivites, commanditaire, managers, ogc, pages, pass_operator,
-                          pass_public, pass_venue, simulator)
+                          pass_prescriber, pass_public, pass_venue, simulator)
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
 from registry.web.layout import init_layout
@@ -80,6 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     app.register_blueprint(simulator.simulator)
     app.register_blueprint(pass_venue.venue_pass)
     app.register_blueprint(pass_operator.operator_pass)
+    app.register_blueprint(pass_prescriber.prescriber_pass)
     app.register_blueprint(pass_public.public_pass)
     app.register_blueprint(commanditaire.commanditaire_pages)
     for blueprints in pm.hook.registry_blueprints():
@@ -96,7 +97,8 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
         (api_venues.operator, api_criteria.operator, api_qualifications.blp, api_coverage.blp, api_exchange.blp,
          api_reports.operator, api_managers.operator, api_jobs.blp, auditor.auditor, collectivites.collectivites,
          managers.manager_pages, api_passes.operator, api_passes.venue_side, api_passes.codes_side,
-         pass_venue.venue_pass, pass_operator.operator_pass, api_commanditaire.commanditaire,
+         pass_venue.venue_pass, pass_operator.operator_pass, pass_prescriber.prescriber_pass,
+         api_commanditaire.commanditaire,
          commanditaire.commanditaire_pages),
         strict=(api_reports.public, app.view_functions["pages.report_error"]))
     # Held here: the limiter keeps itself in app.extensions only when enabled, and the views' limits hold it weakly.

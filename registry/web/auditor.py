@@ -25,7 +25,7 @@ from registry.web.venue_forms import venue_changes
 
 #: Where a login may lead back to: a page of these spaces, no second slash, no control character (a CR/LF in a
 #: ``Location`` header was a 500).
-SAFE_NEXT = re.compile(r"/(auditeur|couverture|lieu|operateur)(?:[/?][^\x00-\x1f\x7f\\]*)?")
+SAFE_NEXT = re.compile(r"/(aiguilleur|auditeur|couverture|lieu|operateur)(?:[/?][^\x00-\x1f\x7f\\]*)?")
 
 auditor = Blueprint("auditor", __name__, url_prefix="/auditeur")
 
@@ -103,7 +103,8 @@ def log_in(template: str, home: Callable[[str], str]):
 @auditor.route("/connexion", methods=["GET", "POST"])
 def login():
     return log_in("auditor/login.html", lambda role: "auditor.queue" if role in WRITE_ROLES
-                  else "venue_pass.home" if role == "venue" else "collectivites.index")
+                  else "venue_pass.home" if role == "venue" else "prescriber_pass.home" if role == "prescriber"
+                  else "collectivites.index")
 
 
 @auditor.post("/deconnexion")

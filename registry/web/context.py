@@ -58,7 +58,8 @@ def context_for(token) -> Context:
     scope = tuple(token.territories) if token is not None and token.role != "admin" else ()
     return Context(actor=f"token:{token.name}" if token is not None else "anonymous", plugins=plugins(),
                    catalogue=current_app.extensions["registry.criteria"], scope=scope,
-                   venue_pk=token.venue_pk if token is not None and token.role == "venue" else None)
+                   venue_pk=token.venue_pk if token is not None and token.role == "venue" else None,
+                   prescriber_pk=token.prescriber_pk if token is not None and token.role == "prescriber" else None)
 
 
 def service_context() -> Context:

@@ -4,6 +4,7 @@ never reaching the network) and as XLSX. Used by the pages and by ``registry pas
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,9 +19,11 @@ from registry.services.passes import codes, issuing, programmes, statements
 from registry.services.table_formats import Workbook, to_csv
 from registry.wording import french_number
 
-#: Booklets one PDF holds: one request's work (WeasyPrint lays out two to three booklets of 10 passes a second
-#: on the development machine: about 40 seconds for 100).
-BOOKLETS_PER_PDF = 100
+#: Booklets one PDF holds: a job of the worker's (WeasyPrint lays out two to three booklets of 10 passes a second
+#: on the development machine: about 40 seconds for 100, three to four minutes for 500).
+BOOKLETS_PER_PDF = 500
+#: Booklets laid out at a time (the job's progress moves at each).
+BOOKLETS_PER_STEP = 10
 PDF = "application/pdf"
 
 
@@ -62,9 +65,17 @@ def booklets_html(session: Session, programme: Programme, first: int, last: int)
                            stylesheet=_stylesheet())
 
 
-def booklets_pdf(session: Session, programme: Programme, first: int, last: int) -> bytes:
-    """Booklets ``first`` … ``last`` of the programme as a PDF, one A4 page per booklet."""
-    return to_pdf(booklets_html(session, programme, first, last))
+def booklets_pdf(session: Session, programme: Programme, first: int, last: int,
+                 progress: Callable[[int, int], None] | None = None) -> bytes:
+    """Booklets ``first`` … ``last`` of the programme as a PDF, one A4 page per booklet, laid out
+    ``BOOKLETS_PER_STEP`` at a time (``progress(booklets done, total)`` after each), then written as one file."""
+    documents = []
+    for start in range(first, last + 1, BOOKLETS_PER_STEP):
+        end = min(last, start + BOOKLETS_PER_STEP - 1)
+        documents.append(_html(booklets_html(session, programme, start, end)).render())
+        if progress is not None:
+            progress(end - first + 1, last - first + 1)
+    return documents[0].copy([page for document in documents for page in document.pages]).write_pdf()
 
 
 def statement_html(figures: statements.Figures, account: BankAccount | None) -> str:
@@ -133,8 +144,13 @@ def _fetcher():
     return LocalOnly(allowed_protocols=("file", "data"), allow_redirects=False)
 
 
-def to_pdf(html: str) -> bytes:
-    """HTML as PDF bytes, its fonts and stylesheet read from the static files only."""
+def _html(html: str):
+    """WeasyPrint's document of ``html``, its fonts and stylesheet read from the static files only."""
     from weasyprint import HTML
 
-    return HTML(string=html, base_url=_static().as_uri() + "/", url_fetcher=_fetcher()).write_pdf()
+    return HTML(string=html, base_url=_static().as_uri() + "/", url_fetcher=_fetcher())
+
+
+def to_pdf(html: str) -> bytes:
+    """HTML as PDF bytes, its fonts and stylesheet read from the static files only."""
+    return _html(html).write_pdf()

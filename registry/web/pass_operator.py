@@ -1,37 +1,32 @@
 """The operators' pass pages (``/operateur/pass/``, reached from the auditors' work queue): programmes and their
-creation (the perimeter chosen by territory name), a programme's booklets (issue with progress, printable PDF),
-its prescribers (booklets given by ranges, hand-outs recorded without anything personal), the commanditaire's
-decisions on venues, the month's statements (build, sums, mark paid) and the fraud signals of a period."""
+creation (the perimeter chosen by territory name), a programme's booklets (issued and printed as PDF by the job
+queue's worker, their progress on the job's page), its prescribers (booklets given by ranges, hand-outs recorded
+without anything personal), the commanditaire's decisions on venues, the month's statements (build, sums, mark
+paid) and the fraud signals of a period."""
 
 from __future__ import annotations
 
-import queue
-import threading
-import time
 import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request,
-                   stream_with_context, url_for)
-from markupsafe import escape
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from registry.errors import InvalidInput, RegistryError
-from registry.models import Programme, Territory, Venue
-from registry.services import lookup, territories
+from registry import jobs as job_queue
+from registry.errors import InvalidInput, NotFound, RegistryError
+from registry.models import Prescriber, Programme, Territory, Venue
+from registry.services import jobs, lookup, territories
+from registry.services.mail import MailError
 from registry.services.passes import distribution, issuing, programmes, signals, statements
 from registry.services.passes.days import month_start, parse_month
 from registry.web import pass_documents
 from registry.web.auditor import login_required, page_context, session_user
-from registry.web.context import database, db_session
+from registry.web.context import db_session
 from registry.web.pass_venue import field_errors, month_name
 from registry.wording import french_number
 
 operator_pass = Blueprint("pass_operator", __name__, url_prefix="/operateur/pass")
-#: Booklets one page's issue may create, synchronously in the request (its page streamed, a line per batch of
-#: 10,000 passes written); larger issues go through ``registry passes issue`` until the job queue takes them.
-ISSUE_LIMIT = 10_000
 PROGRAMME_SORTS = {"nom": lambda r: r["programme"].name.lower(), "commanditaire": lambda r: r["programme"]
                    .commanditaire_name.lower(), "debut": lambda r: r["programme"].valid_from,
                    "fin": lambda r: r["last_day"], "emis": lambda r: r["issued"]}
@@ -171,7 +166,7 @@ def _programme_page(programme: Programme, status: int = 200, **values: Any):
     db = db_session()
     return _render("programme.html", status, programme=programme, counts=distribution.booklet_counts(db, programme),
                    perimeter=programmes.perimeter_text(db, programme), last_day=programmes.last_valid_day(programme),
-                   per_pdf=pass_documents.BOOKLETS_PER_PDF, issue_limit=ISSUE_LIMIT,
+                   per_pdf=pass_documents.BOOKLETS_PER_PDF,
                    publics=programmes.TARGET_PUBLICS, modes=programmes.ACCEPTANCE_MODES, **values)
 
 
@@ -184,75 +179,33 @@ def programme_page(programme_id: uuid.UUID):
 @operator_pass.post("/programmes/<uuid:programme_id>/emission")
 @login_required
 def issue(programme_id: uuid.UUID):
-    """Issue booklets in the request, the page showing the passes written as they are (a streamed page)."""
-    programme = _programme(programme_id)
-    errors: dict[str, str] = {}
+    """Number the booklets and journal the issue in the request; their passes are written by the job queue's
+    worker (``pass-issue``), whose progress the job's page shows."""
+    programme, errors = _programme(programme_id), {}
     booklets = _integer(request.form, "carnets", "Carnets à émettre", errors)
-    already = issuing.issued_booklets(db_session(), programme)
-    if booklets is not None and not 1 <= booklets <= ISSUE_LIMIT:
-        errors["carnets"] = f"Entre 1 et {french_number(ISSUE_LIMIT)} carnets par émission depuis cette page."
-    elif booklets is not None and already + booklets > programme.booklets_ordered:
-        errors["carnets"] = (f"Le programme a commandé {french_number(programme.booklets_ordered)} carnets, "
-                             f"{french_number(already)} sont déjà émis : "
-                             f"{french_number(programme.booklets_ordered - already)} au plus.")
     if errors:
         return _programme_page(programme, 422, errors=errors)
-    page = render_template("passes/operator/issuing.html", user=session_user(), programme=programme,
-                           booklets=booklets, passes=booklets * programme.passes_per_booklet, marker="<!--progress-->")
-    head, _, tail = page.partition("<!--progress-->")
-    pk, actor = programme.pk, page_context()
-    db_session().rollback()  # the worker writes with its own session (SQLite: one writer at a time)
-    app = current_app._get_current_object()
-    events: queue.Queue = queue.Queue()
-
-    def work() -> None:
-        with app.app_context(), database().write_session() as own:
-            started = time.monotonic()
-            try:
-                done = issuing.issue(own, own.get(Programme, pk), booklets, actor,
-                                     progress=lambda n, total: events.put(("progress", n, total)))
-                events.put(("done", done, time.monotonic() - started))
-            except RegistryError as exc:
-                events.put(("error", exc.detail, None))
-            except Exception as exc:  # noqa: BLE001 - shown, then raised in the worker's log
-                events.put(("error", "Erreur interne pendant l'émission : rien n'a été émis.", None))
-                raise exc
-
-    def stream():
-        yield head
-        worker = threading.Thread(target=work, daemon=True)
-        worker.start()
-        while True:
-            kind, first, second = events.get()
-            if kind == "progress":
-                yield (f'<li>{french_number(first)} pass écrits sur {french_number(second)} '
-                       f'({first * 100 // second} %)</li>\n')
-                continue
-            if kind == "done":
-                yield (f'</ol><div class="fr-alert fr-alert--success fr-mb-2w" id="emission-terminee" role="status">'
-                       f'<p>Carnets {french_number(first.first)} à {french_number(first.last)} émis : '
-                       f'{french_number(first.passes)} pass, en {french_number(second, 1)} s.</p></div>')
-            else:
-                yield (f'</ol><div class="fr-alert fr-alert--error fr-mb-2w" id="emission-terminee" role="alert">'
-                       f'<p>{escape(first)}</p></div>')
-            break
-        worker.join()
-        yield tail
-
-    # Sent as it is written (no compression, which would hold the lines back until the end).
-    return Response(stream_with_context(stream()), mimetype="text/html",
-                    headers={"Content-Encoding": "identity", "Cache-Control": "no-store",
-                             "X-Accel-Buffering": "no"})
+    db, ctx = db_session(), page_context()
+    try:
+        issued = issuing.reserve(db, programme, booklets, ctx)  # committed with the job
+    except RegistryError as exc:
+        db.rollback()
+        return _programme_page(programme, exc.status, errors=_renamed(exc, {"booklets": "carnets", "_": "carnets"}))
+    job = jobs.enqueue(db, "pass-issue", ctx.actor, job_queue.submitter(current_app), scope=ctx.scope,
+                       params={"programme": str(programme.id), "first": issued.first, "last": issued.last},
+                       total=issued.passes, message="Émission en attente d'un processus de travail (registry worker).")
+    return redirect(url_for("pass_operator.job_page", job_id=job.id))
 
 
-@operator_pass.get("/programmes/<uuid:programme_id>/carnets.pdf")
+@operator_pass.post("/programmes/<uuid:programme_id>/carnets")
 @login_required
 def booklets_pdf(programme_id: uuid.UUID):
-    """Booklets ``premier`` … ``dernier`` as a PDF (``BOOKLETS_PER_PDF`` at most)."""
-    programme = _programme(programme_id)
+    """Booklets ``premier`` … ``dernier`` as a PDF (``BOOKLETS_PER_PDF`` at most), laid out by the job queue's
+    worker (``pass-booklets``): the job's page shows its progress, then the file to download."""
+    programme, form = _programme(programme_id), request.form
     errors: dict[str, str] = {}
-    first = _integer(request.args, "premier", "Premier carnet", errors, 1)
-    last = _integer(request.args, "dernier", "Dernier carnet", errors, 0) or None
+    first = _integer(form, "premier", "Premier carnet", errors, 1)
+    last = _integer(form, "dernier", "Dernier carnet", errors, 0) or None
     if not errors:
         try:
             first, last = pass_documents.booklet_range(programme, first, last,
@@ -260,10 +213,51 @@ def booklets_pdf(programme_id: uuid.UUID):
         except InvalidInput as exc:
             errors = field_errors(exc)
     if errors:
-        return _programme_page(programme, 422, errors=errors, pdf_args=request.args)
-    body = pass_documents.booklets_pdf(db_session(), programme, first, last)
+        return _programme_page(programme, 422, errors=errors, pdf_args=form)
+    ctx = page_context()
+    job = jobs.enqueue(db_session(), "pass-booklets", ctx.actor, job_queue.submitter(current_app), scope=ctx.scope,
+                       params={"programme": str(programme.id), "first": first, "last": last},
+                       total=last - first + 1, message="Carnets en attente d'un processus de travail (registry "
+                                                       "worker).")
+    return redirect(url_for("pass_operator.job_page", job_id=job.id))
+
+
+#: The pass's kinds of job the operator's pages follow, in French.
+JOB_KINDS = {"pass-issue": "Émission de carnets", "pass-booklets": "Carnets imprimables (PDF)",
+             "pass-statements": "Relevés du mois"}
+
+
+def _own_job(job_id: uuid.UUID):
+    """A pass job of the logged-in operator's (an admin's: any); another kind of job is not found here."""
+    user = session_user()
+    job = jobs.get(db_session(), job_id, page_context().actor, admin=user.role == "admin")
+    if job.kind not in JOB_KINDS:
+        raise NotFound("Tâche inconnue.")
+    return job
+
+
+@operator_pass.get("/taches/<uuid:job_id>")
+@login_required
+def job_page(job_id: uuid.UUID):
+    """A pass job's progress (refreshed by ``job-progress.js``), then its result: the programme's page, or the
+    PDF to download."""
+    job = _own_job(job_id)
+    programme = programmes.get(db_session(), uuid.UUID(job.params["programme"]))
+    return _render("job.html", job=jobs.as_json(job, current_app.config["JOB_STALE_SECONDS"]), kind=JOB_KINDS[job.kind],
+                   programme=programme, params=job.params)
+
+
+@operator_pass.get("/taches/<uuid:job_id>/carnets.pdf")
+@login_required
+def job_document(job_id: uuid.UUID):
+    """The PDF a ``pass-booklets`` job made (kept two days), to its operator."""
+    job = _own_job(job_id)
+    body = jobs.payload_of(db_session(), job) if job.kind == "pass-booklets" and job.state == "done" else None
+    if body is None:
+        raise NotFound("Ce fichier n'est pas (ou plus) disponible : préparez-le de nouveau.")
     return Response(body, mimetype=pass_documents.PDF, headers={
-        "Content-Disposition": f'attachment; filename="carnets-{first}-{last}.pdf"', "Cache-Control": "no-store"})
+        "Content-Disposition": f'attachment; filename="carnets-{job.params["first"]}-{job.params["last"]}.pdf"',
+        "Cache-Control": "private, no-store"})
 
 
 # --- Prescribers and hand-outs ---------------------------------------------------------------------------------
@@ -329,16 +323,17 @@ def give(programme_id: uuid.UUID):
                       else _renamed(exc, {"first": "g_premier", "last": "g_dernier", "_": "g_premier"}))
         else:
             flash(f"{french_number(given)} carnet{'s' if given > 1 else ''} (n° {first} à {last}) confié"
-                  f"{'s' if given > 1 else ''} à {to.name}.", "prescripteurs")
+                  f"{'s' if given > 1 else ''} à {to.name}{_mailed(programme, to, first, last, on)}.",
+                  "prescripteurs")
             return redirect(url_for("pass_operator.prescribers_page", programme_id=programme.id,
                                     _anchor="enregistre"))
     return _prescribers_page(programme, status, errors=errors, form=form)
 
 
-@operator_pass.post("/programmes/<uuid:programme_id>/remises")
-@login_required
-def hand_out(programme_id: uuid.UUID):
-    programme, form, errors = _programme(programme_id), request.form, {}
+def record_hand_out(programme: Programme, form, by: Prescriber | None = None) -> tuple[int, dict[str, str]]:
+    """The hand-out form (``r_carnet``, ``r_date``, ``r_commune``, ``r_public``) recorded, as the operator's and
+    the prescriber's pages send it: the status and the errors by field (none: recorded)."""
+    errors: dict[str, str] = {}
     number = _integer(form, "r_carnet", "Numéro du carnet", errors)
     on = _day(form, "r_date", "Date de remise", errors, page_context().day())
     if form.get("r_public") not in ("oui", "non"):
@@ -348,18 +343,38 @@ def hand_out(programme_id: uuid.UUID):
         commune = _territory(form.get("r_commune", ""), "r_commune", kind="commune").partition(":")[2]
     except InvalidInput as exc:
         errors["r_commune"] = exc.errors["r_commune"][0]
-    if not errors:
-        try:
-            distribution.hand_out(db_session(), programme, number, on, commune, form["r_public"] == "oui",
-                                  page_context())
-        except RegistryError as exc:
-            db_session().rollback()
-            errors = ({"r_carnet": exc.detail} if exc.status in (404, 409)
-                      else _renamed(exc, {"commune_code": "r_commune", "_": "r_carnet"}))
-            return _prescribers_page(programme, exc.status, errors=errors, form=form)
-        flash(f"Remise du carnet n° {number} enregistrée.", "prescripteurs")
-        return redirect(url_for("pass_operator.prescribers_page", programme_id=programme.id, _anchor="enregistre"))
-    return _prescribers_page(programme, 422, errors=errors, form=form)
+    if errors:
+        return 422, errors
+    try:
+        distribution.hand_out(db_session(), programme, number, on, commune, form["r_public"] == "oui",
+                              page_context(), by=by)
+    except RegistryError as exc:
+        db_session().rollback()
+        return exc.status, ({"r_carnet": exc.detail} if exc.status in (404, 409)
+                            else _renamed(exc, {"commune_code": "r_commune", "_": "r_carnet"}))
+    return 200, {}
+
+
+def _mailed(programme: Programme, to: Prescriber, first: int, last: int, on: date) -> str:
+    """Mail the prescriber its booklets (``distribution.mail_gift``); what the message to the operator adds."""
+    config = current_app.config
+    try:
+        address = distribution.mail_gift(programme, to, first, last, on, config["SMTP_URL"], config["MAIL_FROM"],
+                                         url_for("prescriber_pass.home", _external=True))
+    except MailError as exc:
+        return f" ; le courriel au prescripteur n'est pas parti : {exc}"
+    return f", prévenu par courriel ({address})" if address else ""
+
+
+@operator_pass.post("/programmes/<uuid:programme_id>/remises")
+@login_required
+def hand_out(programme_id: uuid.UUID):
+    programme, form = _programme(programme_id), request.form
+    status, errors = record_hand_out(programme, form)
+    if errors:
+        return _prescribers_page(programme, status, errors=errors, form=form)
+    flash(f"Remise du carnet n° {form['r_carnet'].strip()} enregistrée.", "prescripteurs")
+    return redirect(url_for("pass_operator.prescribers_page", programme_id=programme.id, _anchor="enregistre"))
 
 
 # --- The commanditaire's decisions on venues -------------------------------------------------------------------

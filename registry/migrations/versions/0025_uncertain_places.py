@@ -3,7 +3,7 @@ whose commune is uncertain keeps its candidate communes until an operator confir
 (venues.commune_candidates), and no commune name when its source gives none (venues.commune nullable)
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0024
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = '0025'
-down_revision = '0022'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 

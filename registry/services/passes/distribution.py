@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.identifiers import siret_valid
 from registry.models import Booklet, Prescriber, Programme, Territory
-from registry.services import journal, territories
+from registry.services import journal, mail, territories
 from registry.services.context import Context
+from registry.services.passes.programmes import last_valid_day
 from registry.services.passes.usage import end_of_validity
 
 _EMAIL_OR_PHONE = re.compile(r"[^\r\n\u2028\u2029\x85]{1,320}")
@@ -178,3 +179,78 @@ def given_per_prescriber(session: Session, programme: Programme) -> dict[int, tu
                            .where(Booklet.programme_pk == programme.pk, Booklet.prescriber_pk.is_not(None))
                            .group_by(Booklet.prescriber_pk)).all()
     return {pk: (given, handed) for pk, given, handed in rows}
+
+
+def acting_prescriber(session: Session, ctx: Context) -> tuple[Prescriber, Programme]:
+    """The prescriber a ``prescriber`` token acts for, and its programme (``NotFound`` when it is gone)."""
+    found = session.get(Prescriber, ctx.prescriber_pk) if ctx.prescriber_pk is not None else None
+    if found is None:
+        raise NotFound("Ce jeton ne désigne aucun prescripteur.")
+    return found, session.get(Programme, found.programme_pk)
+
+
+@dataclass(frozen=True)
+class Range:
+    """Booklets ``first`` … ``last`` given to a prescriber on ``given_on``; ``handed_out`` of them handed out."""
+
+    first: int
+    last: int
+    given_on: date | None
+    handed_out: int
+
+    @property
+    def booklets(self) -> int:
+        return self.last - self.first + 1
+
+
+def ranges_of(session: Session, prescriber: Prescriber) -> list[Range]:
+    """The booklets given to the prescriber as ranges of consecutive numbers given the same day, in one query
+    (gaps and islands: a number minus its rank is constant along a range)."""
+    rank = func.row_number().over(partition_by=Booklet.given_to_prescriber_on, order_by=Booklet.number)
+    numbered = (select(Booklet.number, Booklet.given_to_prescriber_on.label("given_on"),
+                       Booklet.handed_out_on, (Booklet.number - rank).label("island"))
+                .where(Booklet.prescriber_pk == prescriber.pk).subquery())
+    rows = session.execute(select(func.min(numbered.c.number), func.max(numbered.c.number), numbered.c.given_on,
+                                  func.count(numbered.c.handed_out_on))
+                           .group_by(numbered.c.given_on, numbered.c.island)
+                           .order_by(func.min(numbered.c.number))).all()
+    return [Range(int(first), int(last), given_on, int(handed)) for first, last, given_on, handed in rows]
+
+
+#: Hand-outs one page lists (the latest first); the counts cover them all.
+HANDED_OUT_SHOWN = 200
+
+
+def handed_out_by(session: Session, prescriber: Prescriber, limit: int = HANDED_OUT_SHOWN) -> list[Booklet]:
+    """The prescriber's latest hand-outs (day, booklet, commune, target public), ``limit`` at most."""
+    return list(session.scalars(select(Booklet).where(Booklet.prescriber_pk == prescriber.pk,
+                                                      Booklet.handed_out_on.is_not(None))
+                                .order_by(Booklet.handed_out_on.desc(), Booklet.number.desc()).limit(limit)))
+
+
+def prescriber_counts(session: Session, prescriber: Prescriber) -> BookletCounts:
+    """The prescriber's booklets received, handed out and handed to the target publics, in one query."""
+    row = session.execute(select(func.count(), func.count(Booklet.handed_out_on),
+                                 func.coalesce(func.sum(case((Booklet.target_public.is_(True), 1), else_=0)), 0))
+                          .where(Booklet.prescriber_pk == prescriber.pk)).one()
+    given, handed, target = (int(x or 0) for x in row)
+    return BookletCounts(given, given, handed, target)
+
+
+def mail_gift(programme: Programme, to: Prescriber, first: int, last: int, on: date, smtp_url: str, sender: str,
+              link: str) -> str | None:
+    """Tell a prescriber by mail which booklets it was given (its contact, when it is an e-mail address; a phone
+    number is not mailed): the address mailed, or ``None``. ``mail.MailError`` when the server refuses it (the
+    gift stands)."""
+    if not smtp_url or "@" not in (to.contact or ""):
+        return None
+    address = mail.single_address(to.contact)
+    count = last - first + 1
+    numbers = f"n° {first}" if count == 1 else f"n° {first} à {last}"
+    body = (f"Bonjour,\n\nLe {on.strftime('%d/%m/%Y')}, l'opérateur du Pass numérique a confié à {to.name} "
+            f"{count} carnet{'s' if count > 1 else ''} ({numbers}) du programme « {programme.name} » "
+            f"({programme.commanditaire_name}).\n\nChaque remise à un bénéficiaire s'enregistre sur {link} : la date, "
+            "sa commune et s'il relève des publics cibles, rien de personnel. Les pass sont valables jusqu'au "
+            f"{last_valid_day(programme).strftime('%d/%m/%Y')}.\n")
+    mail.send(smtp_url, sender, address, f"Pass numérique : carnet{'s' if count > 1 else ''} {numbers} confié{'s' if count > 1 else ''} à {to.name}", body)
+    return address

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, literal, not_, select
+from sqlalchemy import ColumnElement, and_, exists, false, literal, not_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -21,6 +21,7 @@ from registry.errors import Conflict, Forbidden, InvalidInput, NotFound
 from registry.models import Programme, ProgrammeVenue, Territory, Venue, utcnow
 from registry.services import journal, lookup, territories
 from registry.services.context import Context
+from registry.services.passes import itinerant
 from registry.services.qualifications import venue_holds
 
 #: The label a venue must hold to accept passes.
@@ -204,11 +205,13 @@ def _decision(programme: Programme, venue_pk: ColumnElement) -> ColumnElement:
 
 def acceptance_flags(session: Session, programme: Programme, day: date) -> tuple[ColumnElement, ...]:
     """The three conditions of acceptance as SQL on venues: published and holding the label on ``day``, inside
-    the perimeter, and the commanditaire's decision (a status, or null)."""
+    the perimeter (its commune, or for an itinerant venue a commune of its area of intervention), and the
+    commanditaire's decision (a status, or null)."""
     holds = and_(Venue.publication_status == "published", Venue.merged_into_pk.is_(None),
                  venue_holds(LABEL, day, few=True))
-    inside = territories.scope_filter(session, Venue.commune_code, tuple(programme.perimeter)) \
-        if programme.perimeter else false()
+    perimeter = tuple(programme.perimeter)
+    inside = or_(territories.scope_filter(session, Venue.commune_code, perimeter),
+                 itinerant.roams_into(session, perimeter)) if perimeter else false()
     return holds, inside, _decision(programme, Venue.pk)
 
 
