@@ -284,7 +284,7 @@ def test_search_features_carry_exactly_the_public_schema(client, places):
     from registry.schemas import VenuePublicSchema
 
     feature = client.get(SEARCH).get_json()["features"][0]
-    extra = {"horaires_texte", "ouvert_maintenant", "fermetures_texte"}
+    extra = {"horaires_texte", "ouvert_maintenant", "fermetures_texte", "telephone_texte"}
     assert set(feature["properties"]) - extra == set(VenuePublicSchema().fields)
 
 
