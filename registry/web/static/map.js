@@ -375,7 +375,13 @@
     { timeout: 10000 });
   });
   showView.addEventListener("click", function () { communeInput.value = ""; toUrl(true); loadView(); });
-  form.addEventListener("submit", function (event) { event.preventDefault(); toUrl(true); run(); });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    toUrl(true);
+    run();
+    // On a phone the answer comes first: the status, then the results, brought into view (the map follows them).
+    if (!embedded && window.matchMedia("(max-width: 61.99em)").matches) { status.scrollIntoView({ block: "start" }); }
+  });
   window.addEventListener("popstate", function () { fromUrl(); run(); });
   fromUrl();
   run();
