@@ -255,13 +255,15 @@ def day_answer(expression: str | None, closures: list[dict] | None, days: tuple[
     combined = effective(expression, closures)
     for day in days:
         spans = _openings(combined, day)
+        if spans is None:
+            return None
         if spans:
             times = ", ".join(f"{_clock(begin)} – {_clock(end) if end.date() == day else '24 h'}"
                               for begin, end in spans)
             return f"Ouvert {WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]}, {times}"
     day = days[0]
-    closed = any(date.fromisoformat(c["from"]) <= day <= date.fromisoformat(c["to"]) and not c.get("hours")
-                 for c in closures or [])
+    closed = bool(_openings(expression, day)) and any(  # open that week, not that day
+        date.fromisoformat(c["from"]) <= day <= date.fromisoformat(c["to"]) for c in closures or [])
     weekday = "ce week-end" if len(days) == 2 and {d.weekday() for d in days} == {5, 6} else \
         f"ce {WEEKDAYS[day.weekday()]}"
     return f"Fermé {weekday}" + (" (fermeture exceptionnelle)" if closed else "")

@@ -136,3 +136,17 @@ def test_a_day_filter_means_the_next_such_day_and_says_it_on_each_result(client,
     assert found[0]["properties"]["telephone_texte"] == "05 65 46 46 53" and open_one
     plain = client.get("/api/v1/venues?near=2.575,44.35").get_json()["features"]
     assert "jour_texte" not in plain[0]["properties"] and len(plain) == 2
+
+
+def test_a_day_s_answer_says_what_the_venue_opens_that_day_and_why_it_is_closed():
+    from registry.hours import day_answer
+
+    saturday, sunday = date(2026, 12, 12), date(2026, 12, 13)
+    closed = [{"from": "2026-12-12", "to": "2026-12-13", "hours": None}]
+    assert day_answer("Mo-Fr 09:00-12:00; Sa 09:00-13:00", [], (saturday,)) == "Ouvert samedi 12 décembre, 9 h – 13 h"
+    assert day_answer("Sa 09:00-12:00,14:00-18:00", closed, (saturday,)) == "Fermé ce samedi (fermeture exceptionnelle)"
+    assert day_answer("Mo-Fr 09:00-12:00", closed, (saturday, sunday)) == "Fermé ce week-end"  # closed anyway
+    assert day_answer("Sa 09:00-12:00", [{**closed[0], "hours": "14:00-15:00"}], (saturday,)) == \
+        "Ouvert samedi 12 décembre, 14 h – 15 h"  # exceptional hours that day
+    assert day_answer("Su 10:00-12:00", [], (saturday, sunday)) == "Ouvert dimanche 13 décembre, 10 h – 12 h"
+    assert day_answer("du mardi au samedi", [], (saturday,)) is None  # unreadable: nothing said
