@@ -63,7 +63,7 @@ def load_demo(app) -> None:
 
 
 @pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
-def test_a_town_hall_embeds_the_map_chosen_by_name_and_its_venues_open_outside_the_frame(database_url, browser):
+def test_a_town_hall_embeds_the_map_chosen_by_name_and_its_venues_open_outside_the_frame(database_url, browser):  # noqa: F811
     with town_hall_site() as (site, page), serving(database_url, EMBED_ANCESTORS=site) as (app, base):
         load_demo(app)
         checks = {}
@@ -123,7 +123,7 @@ def open_popup(driver):
 
 
 @pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
-def test_a_beneficiary_s_phone_shows_the_answer_first_for_saturday_morning(database_url, browser):
+def test_a_beneficiary_s_phone_shows_the_answer_first_for_saturday_morning(database_url, browser):  # noqa: F811
     """At 390 px: results before the map and in view after the search, no scroll box inside the page, each card
     saying what the venue opens on the Saturday asked for, phones in French, the popup in the DSFR's font without a
     bullet and inside the map; an address without a geocoder falls back to its commune and says so."""
@@ -184,7 +184,7 @@ def test_a_beneficiary_s_phone_shows_the_answer_first_for_saturday_morning(datab
 
 
 @pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
-def test_a_prescriber_prints_the_sheet_of_the_commune_searched_for_one_programme(database_url, browser):
+def test_a_prescriber_prints_the_sheet_of_the_commune_searched_for_one_programme(database_url, browser):  # noqa: F811
     """From the map's search to the sheet of that commune, by keyboard; the programme chosen; Chromium prints it on
     one A4 page; the server's PDF downloads; a postcode serving several communes asks which one."""
     with serving(database_url) as (app, base):
