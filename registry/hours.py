@@ -284,3 +284,45 @@ def week_expression(days: dict[str, str]) -> tuple[str | None, list[str]]:
     rules = [f"{group[0]}-{group[-1]}" if len(group) > 2 else ",".join(group) for group, _ in groups]
     expression = "; ".join(f"{rule} {','.join(ranges)}" for rule, (_, ranges) in zip(rules, groups)) or None
     return expression, []
+
+
+def _openings(expression: str, day: date) -> list[tuple[datetime, datetime]] | None:
+    """The openings of ``day`` (merged), or ``None`` when the hours cannot be read that day."""
+    start = datetime.combine(day, datetime.min.time())
+    spans: list[list[datetime]] = []
+    try:
+        intervals = OpeningHours(expression.strip()).intervals(start, start + timedelta(days=1))
+        for begin, end, state, _comment in intervals:
+            if state == State.UNKNOWN:
+                return None
+            if state == State.OPEN:
+                if spans and spans[-1][1] == begin:
+                    spans[-1][1] = end
+                else:
+                    spans.append([begin, end])
+    except (ParserError, ValueError, TypeError):
+        return None
+    return [(begin, end) for begin, end in spans]
+
+
+def day_answer(expression: str | None, closures: list[dict] | None, days: tuple[date, ...]) -> str | None:
+    """What a venue opens on the day asked for (the first of ``days`` it opens, else the first), in French:
+    « Ouvert samedi 12 décembre, 9 h – 13 h », « Fermé ce samedi (fermeture exceptionnelle) », « Fermé ce
+    samedi »; ``None`` when its hours cannot be read."""
+    if not days or not expression or not parses(expression):
+        return None
+    combined = effective(expression, closures)
+    for day in days:
+        spans = _openings(combined, day)
+        if spans is None:
+            return None
+        if spans:
+            times = ", ".join(f"{_clock(begin)} – {_clock(end) if end.date() == day else '24 h'}"
+                              for begin, end in spans)
+            return f"Ouvert {WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]}, {times}"
+    day = days[0]
+    closed = bool(_openings(expression, day)) and any(  # open that week, not that day
+        date.fromisoformat(c["from"]) <= day <= date.fromisoformat(c["to"]) for c in closures or [])
+    weekday = "ce week-end" if len(days) == 2 and {d.weekday() for d in days} == {5, 6} else \
+        f"ce {WEEKDAYS[day.weekday()]}"
+    return f"Fermé {weekday}" + (" (fermeture exceptionnelle)" if closed else "")

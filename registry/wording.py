@@ -8,6 +8,8 @@ from datetime import date, datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import phonenumbers
+
 from registry.standard import TITLES
 from registry.statuses import (JournalAction, PublicationStatus, QualificationAction, QualificationStatus,
                                ReportStatus)
@@ -40,6 +42,27 @@ def french_number(value: float | int, decimals: int = 0) -> str:
 
 
 PARIS = ZoneInfo("Europe/Paris")
+
+
+def french_phone(value: str | None) -> str:
+    """A stored number as a French reader writes it (``phonenumbers``): ``+33565595000`` → ``05 65 59 50 00``,
+    ``+262262…`` → ``02 62 …``, a foreign one international (``+32 2 555 12 34``); unreadable text as it is."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, "FR")
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_possible_number(number):
+        return value
+    if phonenumbers.region_code_for_number(number) not in _FRENCH_REGIONS:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    digits = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL).replace(" ", "")
+    return " ".join(digits[i:i + 2] for i in range(0, len(digits), 2)) if len(digits) == 10 else digits
+
+
+#: France and its overseas départements (written, in France, as national numbers).
+_FRENCH_REGIONS = {"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF"}
 
 
 def paris_time(moment: datetime) -> str:

@@ -117,11 +117,13 @@ def test_a_venue_has_its_own_page(client, qualified):
 
 
 def test_french_phone_numbers():
-    from registry.web.layout import french_phone
+    from registry.wording import french_phone
 
     assert french_phone("+33565595000") == "05 65 59 50 00"
+    assert french_phone("+33 5 65 46 46 53") == french_phone("0565464653") == "05 65 46 46 53"
     assert french_phone("+262262123456") == "02 62 12 34 56"
-    assert french_phone("+41221234567") == "+41221234567"
+    assert french_phone("+41221234567") == "+41 22 123 45 67"  # abroad: international, grouped
+    assert french_phone("standard de la mairie") == "standard de la mairie"
 
 
 def test_the_map_can_be_embedded_where_allowed_and_only_there(database_url):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from registry.services import qualifications, search
 from registry.services.venues import LIST_FIELDS
 from registry.web.api_base import Blueprint, json_response
 from registry.web.context import read_session, service_context
+from registry.wording import french_phone
 
 blp = Blueprint("venues", __name__, url_prefix="/api/v1",
                 description="Recherche publique des lieux qualifiés (sans jeton).")
@@ -28,8 +29,6 @@ PARIS = ZoneInfo("Europe/Paris")
 DAYS = {"lundi": (0,), "mardi": (1,), "mercredi": (2,), "jeudi": (3,), "vendredi": (4,), "samedi": (5,),
         "dimanche": (6,), "week-end": (5, 6)}
 SLOTS = {"matin": (8, 12), "apres-midi": (12, 18), "soir": (18, 22)}
-#: How many weeks ahead a day filter looks (a place open the 2nd and 4th Saturdays is found).
-WEEKS_AHEAD = 5
 FORMATS = {"geojson": "application/geo+json", "csv": "text/csv", "json": "application/json"}
 
 
@@ -55,7 +54,8 @@ class SearchArgsSchema(schemas.FrenchSchema):
         "description": "Ouvert à cette date et heure (années 1900 à 2200)"})
     open_now = fields.Boolean()
     day = fields.String(validate=validate.OneOf(tuple(DAYS)), metadata={
-        "description": "Ouvert ce jour-là (l'un des cinq prochains) : lundi … dimanche, ou week-end"})
+        "description": "Ouvert le prochain de ces jours (fermetures temporaires comprises ; jour_texte dans chaque "
+                       "résultat) : lundi … dimanche, ou week-end"})
     slot = fields.String(validate=validate.OneOf(tuple(SLOTS)), metadata={
         "description": "Ouvert à ce moment de la journée : matin (8 h – 12 h), apres-midi (12 h – 18 h), "
                        "soir (18 h – 22 h) ; avec day, ce jour-là, sinon l'un des sept prochains jours"})
@@ -82,15 +82,20 @@ class SearchArgsSchema(schemas.FrenchSchema):
 
 
 def windows(day: str | None, slot: str | None, now: datetime) -> tuple[tuple[datetime, datetime], ...]:
-    """The local time windows a day and slot filter mean, from today on."""
+    """The local time windows a day and slot filter mean: a day is the next such day (« samedi »: the coming
+    Saturday, today if its slot is not over; « week-end »: the next Saturday and Sunday), a slot alone any of the
+    next seven days."""
     if not day and not slot:
         return ()
-    weekdays = DAYS[day] if day else tuple(range(7))
     start_hour, end_hour = SLOTS[slot] if slot else (0, 24)
-    today = now.astimezone(PARIS).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
-    horizon = 7 * WEEKS_AHEAD if day else 7
-    return tuple((date + timedelta(hours=start_hour), date + timedelta(hours=end_hour))
-                 for date in (today + timedelta(days=n) for n in range(horizon)) if date.weekday() in weekdays)
+    local = now.astimezone(PARIS).replace(tzinfo=None)
+    today = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    spans = [(date + timedelta(hours=start_hour), date + timedelta(hours=end_hour))
+             for date in (today + timedelta(days=n) for n in range(8))]
+    if not day:
+        return tuple(spans[:7])
+    return tuple(sorted(next(span for span in spans if span[0].weekday() == weekday and span[1] > local)
+                        for weekday in DAYS[day]))
 
 
 def _query(args: dict) -> search.SearchQuery:
@@ -107,10 +112,11 @@ def _query(args: dict) -> search.SearchQuery:
 
 
 def feature(venue, distance: float | None, labels: list[dict], now: datetime | None = None,
-            decode_lists: bool = False) -> dict:
+            decode_lists: bool = False, days: tuple[date, ...] = ()) -> dict:
     """A venue (a ``Venue``, or a search row with its lists as JSON text) as a GeoJSON feature with its public
-    fields, labels, distance, and its hours in plain French with its closures' notices and whether it is open
-    ``now`` (default: now in Paris; ``null`` when its hours cannot be read), closures included. Values stay
+    fields, labels, distance, its phone as a French reader writes it, and its hours in plain French with its
+    closures' notices and whether it is open ``now`` (default: now in Paris; ``null`` when its hours cannot be
+    read), closures included; with ``days`` (a day filter's), what it opens those days (``jour_texte``). Values stay
     Python's (dates, UUIDs): ``json_response`` writes them, and a row's lists as their JSON text, unless
     ``decode_lists``."""
     properties = search.public_properties(venue)  # dumped without marshmallow: the public search's hot path
@@ -132,6 +138,9 @@ def feature(venue, distance: float | None, labels: list[dict], now: datetime | N
     properties["horaires_texte"] = described
     properties["fermetures_texte"] = list(notices)
     properties["ouvert_maintenant"] = open_now
+    properties["telephone_texte"] = french_phone(properties["telephone"]) or None
+    if days:
+        properties["jour_texte"] = hours.day_answer(venue.horaires, _closures(venue.closures), days)
     if distance is not None:
         properties["distance_m"] = round(distance, 1)
     drawn = search.drawn_point(venue)
@@ -152,6 +161,18 @@ def _hours_texts(expression: str | None, closures: str | None, moment: datetime
     """``_hours_of`` for closures as JSON text, kept for the minute (hours are written to the minute): venues of
     a page, and pages of the same minute, share a few hours."""
     return _hours_of(expression, (load_json(closures) if closures else None) or [], moment)
+
+
+def _closures(value: str | list | None) -> list[dict]:
+    """A venue's closures as a list (a search row's are JSON text)."""
+    return (load_json(value) if isinstance(value, str) else value) or []
+
+
+def asked_days(args: dict) -> tuple[date, ...]:
+    """The days a search's ``day`` filter means (``windows``), for each result's ``jour_texte``."""
+    if not args.get("day"):
+        return ()
+    return tuple(start.date() for start, _ in windows(args["day"], args.get("slot"), datetime.now(timezone.utc)))
 
 
 def _link(page: int, per_page: int) -> str:
@@ -194,8 +215,9 @@ class Search(MethodView):
         output = args.get("format") or next((name for name, mime in FORMATS.items()
                                              if request.accept_mimetypes.best == mime), "geojson")
         now = datetime.now(PARIS)
-        features = [feature(v, result.distances.get(v.pk), result.labels[v.pk], now, decode_lists=output == "csv")
-                    for v in result.venues]
+        days = asked_days(args)
+        features = [feature(v, result.distances.get(v.pk), result.labels[v.pk], now, decode_lists=output == "csv",
+                            days=days) for v in result.venues]
         if output == "csv":
             return Response(_csv(features), mimetype="text/csv")
         links = [{"rel": "self", "href": _link(page, per_page)}]
@@ -228,7 +250,8 @@ class MapView(MethodView):
         view = search.map_view(session, _query(args), ctx, args["zoom"])
         if view.result is not None:
             now = datetime.now(PARIS)
-            features = [feature(v, None, view.result.labels[v.pk], now) for v in view.result.venues]
+            days = asked_days(args)
+            features = [feature(v, None, view.result.labels[v.pk], now, days=days) for v in view.result.venues]
         else:
             features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [c.lon, c.lat]},
                          "properties": {"cluster": True, "count": c.count, "bbox": list(c.bbox)}}

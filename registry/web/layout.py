@@ -13,7 +13,7 @@ from flask import Flask, Response, request, url_for
 from flask_compress import Compress
 
 from registry.web.context import absolute_url
-from registry.wording import french_number, paris_time
+from registry.wording import french_number, french_phone, paris_time
 
 NAVIGATION = (("pages.public_map", "Trouver un lieu"), ("collectivites.index", "Couverture des territoires"),
               ("simulator.page", "Simuler un cofinancement"), ("auditor.queue", "Espace des opérateurs"),
@@ -55,25 +55,6 @@ def compress_files_best(response: Response) -> Response:
 @lru_cache(maxsize=512)
 def _digest(path: Path, mtime_ns: int) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-
-
-#: Overseas dialling codes written, in France, as a ten-digit number starting with 0.
-_OVERSEAS_CODES = ("262", "269", "508", "590", "594", "596")
-
-
-def french_phone(value: str | None) -> str:
-    """``+33565595000`` as a French reader writes it: ``05 65 59 50 00`` (``+262262…`` → ``02 62 …``)."""
-    if not value:
-        return ""
-    digits = value.replace(" ", "")
-    national = None
-    if digits.startswith("+33") and len(digits) == 12:
-        national = "0" + digits[3:]
-    elif digits.startswith("+") and digits[1:4] in _OVERSEAS_CODES and len(digits) == 13:
-        national = "0" + digits[4:]
-    if national is None or not national.isdigit():
-        return value
-    return " ".join(national[i:i + 2] for i in range(0, 10, 2))
 
 
 def init_layout(app: Flask) -> None:

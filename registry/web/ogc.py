@@ -55,7 +55,7 @@ CONFORMANCE = ["http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
                "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets"]
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 #: What a feature holds beyond the public schema's fields.
-OUTPUT_EXTRAS = {"horaires_texte", "ouvert_maintenant", "fermetures_texte"}
+OUTPUT_EXTRAS = {"horaires_texte", "ouvert_maintenant", "fermetures_texte", "telephone_texte"}
 PROPERTY_FILTERS = ("nom", "commune", "code_postal", "code_insee", "pivot", "source", "structure_parente")
 #: The largest page (a national copy by a GIS client is then a few dozen requests).
 PAGE_MAX = 10_000

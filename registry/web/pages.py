@@ -4,6 +4,7 @@ personal data) and the API documentation (assets served by the app)."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,12 +14,14 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
                    send_from_directory, url_for)
 from swagger_ui_bundle import swagger_ui_path
 
-from geodata.reference import REFERENCE_DIR
+from geodata.reference import REFERENCE_DIR, parse_territory_ref
 from registry import hours, standard
 from registry.db import load_json
-from registry.errors import InvalidInput
+from registry.errors import InvalidInput, NotFound
 from registry.services import qualifications, reports, search, territories
+from registry.models import Programme
 from registry.services.passes import programmes
+from registry.web import pass_documents
 from registry.web.context import absolute_url, db_session, plugins, read_session, service_context
 from registry.web.security import content_security_policy
 
@@ -51,8 +54,9 @@ def map_outline():
 @pages.get("/carte/integree")
 def embedded_map():
     """The map alone, to be framed by other sites (``REGISTRY_EMBED_ANCESTORS``), with its presets."""
-    ctx = service_context()
-    body = render_template("map_embedded.html", standard=standard, presets=_presets(request.args),
+    ctx, presets = service_context(), _presets(request.args)
+    body = render_template("map_embedded.html", standard=standard, presets=presets,
+                           bounds=_bounds(read_session(), presets.get("territory", "")),
                            label=ctx.catalogue.sets.get(request.args.get("label", "pass-numerique")))
     response = Response(body, mimetype="text/html")
     ancestors = " ".join(part for part in current_app.config["EMBED_ANCESTORS"].split() if _source(part))
@@ -61,14 +65,46 @@ def embedded_map():
     return response
 
 
+def _bounds(session, reference: str) -> str | None:
+    """« west,south,east,north » of a preset territory (its boundary, else a few kilometres around its point), for
+    the embedded map to open on it even when it holds no venue; ``None`` when unknown or not located."""
+    try:
+        territory = territories.get(session, *parse_territory_ref(reference))
+    except (ValueError, NotFound):
+        return None
+    if territory.boundary is None and territory.reference_point is None:
+        return None
+    if territory.boundary is not None:
+        box = to_shape(territory.boundary).bounds
+    else:
+        point = to_shape(territory.reference_point)
+        box = (point.x - .05, point.y - .04, point.x + .05, point.y + .04)
+    return ",".join(f"{value:.5f}" for value in box)
+
+
 @pages.get("/carte/integrer")
 def embed_snippet():
-    """How to embed the map: presets chosen in a form, the iframe to paste."""
-    ctx = service_context()
+    """How to embed the map, for a town hall's webmaster: the territory chosen by its name (suggestions as one
+    types), a place searched at once, a service; the iframe to paste and, below, that very iframe."""
+    ctx, session = service_context(), read_session()
     presets = _presets(request.args)
+    typed = request.args.get("territoire", "").strip()[:200]
+    candidates = territories.choose(session, typed) if typed else []
+    chosen = candidates[0] if len(candidates) == 1 else None
+    if chosen is not None:
+        presets["territory"] = f"{chosen.kind}:{chosen.code}"
+    elif typed:
+        presets.pop("territory", None)
+    elif presets.get("territory"):  # a link with a reference (``territory=commune:12202``) names it
+        named = territories.choose(session, presets["territory"])
+        chosen = named[0] if len(named) == 1 else None
+        if chosen is None:
+            presets.pop("territory")
     url = absolute_url("pages.embedded_map", **presets)
     return render_template("map_embed_snippet.html", standard=standard, presets=presets, url=url,
-                           sets=ctx.catalogue.sets)
+                           sets=ctx.catalogue.sets, typed=typed, chosen=chosen,
+                           candidates=candidates if chosen is None else [], describe=territories.describe), \
+        (200 if not typed or chosen else 404 if not candidates else 200)
 
 
 #: What an embedded map may be preset with (the public search's own parameters).
@@ -88,33 +124,117 @@ def _source(part: str) -> bool:
 SHEET_VENUES = 8
 
 
-@pages.get("/fiche")
-def orientation_sheet():
-    """A printable sheet for prescribers: the nearest qualified venues of a commune or an address."""
-    typed = request.args.get("lieu", "").strip()[:200]
+@dataclass
+class Sheet:
+    """An orientation sheet: what was typed, the place found (« Rodez (12202) », (lon, lat)), the communes to
+    choose from when a postcode serves several, what to tell of the place (an address placed at its commune),
+    the programme chosen, the venues as ``(venue, metres, hours in French, closure notices)``."""
+
+    typed: str
+    place: tuple[str, tuple[float, float]] | None = None
+    choices: list = field(default_factory=list)
+    note: str | None = None
+    programme: Programme | None = None
+    venues: list = field(default_factory=list)
+
+
+def _sheet() -> Sheet:
+    """The sheet the query string asks for (``lieu``, ``programme``)."""
     session, ctx = read_session(), service_context()
-    place, venues = None, []
-    if typed:
-        place = _place(session, typed)
-        if place is not None:
-            result = search.search(session, search.SearchQuery(near=place[1]), ctx, limit=SHEET_VENUES)
-            today = datetime.now(PARIS).date()
-            venues = [(row, result.distances[row.pk], hours.describe(row.horaires),
-                       hours.closure_notices(load_json(row.closures) if row.closures else [], today))
-                      for row in result.venues]
-    return render_template("sheet.html", typed=typed, place=place, venues=venues, today=datetime.now(PARIS)), \
-        (200 if not typed or place else 404)
+    today = ctx.day()
+    sheet = Sheet(request.args.get("lieu", "").strip()[:200])
+    wanted = request.args.get("programme", "")
+    sheet.programme = next((p for p in programmes.current(session, today) if str(p.id) == wanted), None)
+    if not sheet.typed:
+        return sheet
+    sheet.choices = _communes(session, sheet.typed)
+    if len(sheet.choices) == 1:
+        sheet.place, sheet.choices = _at(sheet.choices[0]), []
+    elif not sheet.choices:
+        sheet.place = _geocoded(sheet.typed)
+        if sheet.place is None and (commune := _commune_of_address(session, sheet.typed)) is not None:
+            sheet.place = _at(commune)
+            sheet.note = (f"Adresse non localisée : lieux les plus proches de la commune {commune.name}.")
+    if sheet.place is None:
+        return sheet
+    if sheet.programme is not None:
+        lon, lat = sheet.place[1]
+        accepting = programmes.accepting_venues(session, sheet.programme, today, lat, lon, limit=SHEET_VENUES)
+        rows = [(search.public_venue(session, v["id"], ctx), v["distance_m"] or 0) for v in accepting]
+    else:
+        result = search.search(session, search.SearchQuery(near=sheet.place[1]), ctx, limit=SHEET_VENUES)
+        rows = [(row, result.distances[row.pk]) for row in result.venues]
+    sheet.venues = [(venue, metres, hours.describe(venue.horaires), hours.closure_notices(
+        load_json(venue.closures) if isinstance(venue.closures, str) else venue.closures, today))
+        for venue, metres in rows]
+    return sheet
 
 
-def _place(session, typed: str) -> tuple[str, tuple[float, float]] | None:
-    """``(name, (lon, lat))`` of what the text names: a commune (name, postcode, INSEE code), else an address
-    through the geocoder plugin; ``None`` when nothing matches."""
-    communes = territories.search(session, typed, kind="commune", limit=1)
-    if communes and communes[0].reference_point is not None:
-        point = to_shape(communes[0].reference_point)
-        return f"{communes[0].name} ({communes[0].code})", (point.x, point.y)
+#: A commune as the map's suggestions name it: « Rodez (12202) ».
+_SUGGESTED = re.compile(r".+ \((?:commune )?(?P<code>\d[\dAB]\d{3})\)")
+
+
+def _communes(session, typed: str) -> list:
+    """The communes the text names (several for a postcode serving several, by population), located."""
+    if suggested := _SUGGESTED.fullmatch(typed):
+        found = territories.search(session, suggested["code"], kind="commune", limit=1)
+    else:
+        found = territories.search(session, typed, kind="commune", limit=20 if typed.isdigit() else 1)
+    return [commune for commune in found if commune.reference_point is not None]
+
+
+def _at(commune) -> tuple[str, tuple[float, float]]:
+    point = to_shape(commune.reference_point)
+    return f"{commune.name} ({commune.code})", (point.x, point.y)
+
+
+def _geocoded(typed: str) -> tuple[str, tuple[float, float]] | None:
+    """An address placed by the geocoder plugin, if one is configured."""
     places = plugins().hook.registry_geocode(query=typed, limit=1, config=current_app.config) or []
     return (places[0]["label"], (places[0]["lon"], places[0]["lat"])) if places else None
+
+
+def _commune_of_address(session, typed: str):
+    """The commune an address's last words name (« 2 avenue Victor Hugo Rodez » → Rodez), as the map does."""
+    words = typed.replace(",", " ").split()
+    for size in range(1, min(3, len(words) - 1) + 1):
+        found = _communes(session, " ".join(words[-size:]))
+        if found:
+            return found[0]
+    return None
+
+
+@pages.get("/fiche")
+def orientation_sheet():
+    """A printable sheet for prescribers: the nearest qualified venues of a commune or an address (those accepting
+    one programme's passes, when one is chosen), on one A4 page."""
+    sheet = _sheet()
+    status = 404 if sheet.typed and not sheet.place and not sheet.choices else 200
+    return render_template("sheet.html", sheet=sheet, today=datetime.now(PARIS), last_valid_day=programmes.last_valid_day,
+                           current=programmes.current(read_session(), service_context().day()), **_sheet_links(sheet)), status
+
+
+@pages.get("/fiche.pdf")
+def orientation_sheet_pdf():
+    """The orientation sheet as a one-page PDF, laid out by the server (WeasyPrint, as the pass booklets)."""
+    sheet = _sheet()
+    if not sheet.place:
+        return orientation_sheet()
+    html = render_template("sheet_print.html", sheet=sheet, today=datetime.now(PARIS),
+                           last_valid_day=programmes.last_valid_day, stylesheet=pass_documents.stylesheet(),
+                           **_sheet_links(sheet))
+    name = re.sub(r"[^A-Za-z0-9]+", "-", sheet.place[0].encode("ascii", "ignore").decode()).strip("-").lower()
+    return Response(pass_documents.to_pdf(html), mimetype=pass_documents.PDF, headers={
+        "Content-Disposition": f'attachment; filename="fiche-orientation-{name or "lieux"}.pdf"'})
+
+
+def _sheet_links(sheet: Sheet) -> dict[str, str]:
+    """The sheet's own address (printed on it, to find it again) and its PDF's."""
+    args = {"lieu": sheet.place[0] if sheet.place else sheet.typed}
+    if sheet.programme is not None:
+        args["programme"] = str(sheet.programme.id)
+    return {"sheet_url": absolute_url("pages.orientation_sheet", **args),
+            "pdf_url": url_for("pages.orientation_sheet_pdf", **args)}
 
 
 @pages.get("/lieux/<uuid:venue_id>")

@@ -1,6 +1,6 @@
 """The pass's documents: printable booklets (one A4 page per booklet, each pass's code with its QR code) and a
 venue's statement, as PDF (WeasyPrint, from templates styled with the vendored DSFR fonts and a print stylesheet,
-never reaching the network) and as XLSX. Used by the pages and by ``registry passes booklets``."""
+never reaching the network; the orientation sheet's PDF too) and as XLSX. Used by the pages and by ``registry passes booklets``."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def booklets_html(session: Session, programme: Programme, first: int, last: int)
     return render_template("passes/print/booklets.html", programme=programme, booklets=booklets,
                            perimeter=programmes.perimeter_text(session, programme),
                            last_day=programmes.last_valid_day(programme), value=euros(programme.face_value_cents),
-                           stylesheet=_stylesheet())
+                           stylesheet=stylesheet())
 
 
 def booklets_pdf(session: Session, programme: Programme, first: int, last: int,
@@ -80,7 +80,7 @@ def booklets_pdf(session: Session, programme: Programme, first: int, last: int,
 
 def statement_html(figures: statements.Figures, account: BankAccount | None) -> str:
     """A venue's statement as HTML, before PDF."""
-    return render_template("passes/print/statement.html", figures=figures, euros=euros, stylesheet=_stylesheet(),
+    return render_template("passes/print/statement.html", figures=figures, euros=euros, stylesheet=stylesheet(),
                            iban=statements.masked(account.iban) if account else None)
 
 
@@ -123,7 +123,8 @@ def _static() -> Path:
     return Path(current_app.static_folder or "")
 
 
-def _stylesheet() -> str:
+def stylesheet() -> str:
+    """The printed documents' stylesheet (booklets, statements, orientation sheets), as a file URI."""
     return (_static() / "pass-print.css").as_uri()
 
 

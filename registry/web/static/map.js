@@ -16,8 +16,16 @@
   var mode = "view";  // "view": what the map shows; "place": the nearest venues of a searched place
   var quiet = false;  // the map moves because of us: no reload
   var fitFirst = Boolean(element.dataset.territory);
+  var embedded = Boolean(element.dataset.embedded);  // in another site's frame: pages open outside it
+  var more = document.getElementById("plus-de-criteres");
+  var sheetLink = document.getElementById("lien-fiche");
 
   var map = L.map(element, { zoomControl: false }).setView([46.6, 2.4], 6);
+  if (element.dataset.bounds) {  // a preset territory's extent: the map opens on it, venues or not
+    var box = element.dataset.bounds.split(",").map(Number);
+    map.fitBounds([[box[1], box[0]], [box[3], box[2]]], { maxZoom: 13 });
+    fitFirst = false;
+  }
   L.control.zoom({ zoomInTitle: "Zoomer", zoomOutTitle: "Dézoomer" }).addTo(map);
   map.attributionControl.setPrefix('<a href="https://leafletjs.com" hreflang="en">Leaflet</a>');
   var tiles = L.tileLayer(element.dataset.tiles, { maxZoom: 18, attribution: element.dataset.attribution }).addTo(map);
@@ -66,25 +74,40 @@
     return (metres / 1000).toFixed(metres < 10000 ? 1 : 0).replace(".", ",") + " km";
   }
 
-  function card(feature) {
+  function outside(link) {  // a link of the embedded map opens a new window, never inside the frame
+    if (embedded) {
+      link.target = "_blank";
+      link.rel = "noopener";
+      link.title = link.textContent + " (nouvelle fenêtre)";
+    }
+    return link;
+  }
+
+  // A venue as a list item, or as a popup's content (a block, without a list's bullet).
+  function card(feature, tag) {
     var p = feature.properties;
-    var item = document.createElement("li");
-    item.className = "venue-card";
+    var item = document.createElement(tag || "li");
+    item.className = tag ? "venue-popup" : "venue-card";
     var heading = document.createElement("h2");
-    var page = text("a", p.nom);
+    var page = outside(text("a", p.nom));
     page.href = element.dataset.venues + feature.id;
     heading.appendChild(page);
     item.appendChild(heading);
     item.appendChild(text("p", p.adresse + ", " + p.code_postal + " " + p.commune));
     if (p.distance_m !== undefined) { item.appendChild(text("p", "À " + km(p.distance_m))); }
-    if (p.ouvert_maintenant === true) { item.appendChild(text("p", "Ouvert maintenant", "open")); }
-    if (p.ouvert_maintenant === false) { item.appendChild(text("p", "Fermé en ce moment", "closed")); }
+    if (p.jour_texte) {  // a day was asked for: that day's answer, not this moment's
+      item.appendChild(text("p", p.jour_texte, p.jour_texte.indexOf("Ouvert") === 0 ? "open" : "closed"));
+    } else if (p.ouvert_maintenant === true) {
+      item.appendChild(text("p", "Ouvert maintenant", "open"));
+    } else if (p.ouvert_maintenant === false) {
+      item.appendChild(text("p", "Fermé en ce moment", "closed"));
+    }
     (p.fermetures_texte || []).forEach(function (notice) { item.appendChild(text("p", notice, "closure")); });
     if (p.horaires_texte || p.horaires) { item.appendChild(text("p", "Horaires : " + (p.horaires_texte || p.horaires))); }
     if (p.services && p.services.length) { item.appendChild(text("p", "Services : " + p.services.join(", "))); }
     if (p.frais_a_charge && p.frais_a_charge.length) { item.appendChild(text("p", "Frais : " + p.frais_a_charge.join(", "))); }
     if (p.telephone) {
-      var phone = text("a", p.telephone);
+      var phone = text("a", p.telephone_texte || p.telephone);
       phone.href = "tel:" + p.telephone;
       var line = text("p", "Téléphone : ");
       line.appendChild(phone);
@@ -95,7 +118,7 @@
     }
     if (feature.geometry && p.position_precision !== "commune") {
       var c = feature.geometry.coordinates;
-      var link = text("a", "Itinéraire vers " + p.nom);
+      var link = outside(text("a", "Itinéraire vers " + p.nom));
       link.href = "https://www.openstreetmap.org/directions?to=" + c[1] + "%2C" + c[0];
       link.rel = "noopener";
       item.appendChild(link);
@@ -120,7 +143,8 @@
       var name = feature.properties.nom + (approximate ? " (position approximative)" : "");
       // A venue placed at its commune's point is drawn faded and named as approximate.
       var marker = L.marker([c[1], c[0]], { title: name, alt: name, opacity: approximate ? 0.55 : 1 });
-      marker.bindPopup(card(feature));
+      marker.bindPopup(card(feature, "div"), { maxWidth: Math.min(300, element.clientWidth - 60), keepInView: true,
+                                               autoPanPadding: [10, 10] });
       markers.push(marker);
       points.push([c[1], c[0]]);
     });
@@ -211,9 +235,29 @@
         return fetch(element.dataset.geocode + "?" + new URLSearchParams({ q: typed, limit: "1" }))
           .then(function (response) { return response.ok ? response.json() : []; })
           .then(function (places) {
-            return places.length ? { name: places[0].label, center: [places[0].lon, places[0].lat] } : null;
+            return places.length ? { name: places[0].label, center: [places[0].lon, places[0].lat] } :
+              communeOf(typed);
           });
       });
+  }
+
+  // No geocoder, or an address it cannot place: the commune its last words name (« 2 avenue Victor Hugo Rodez »
+  // → Rodez), said so in the status. At most three look-ups.
+  function communeOf(typed) {
+    var words = typed.replace(/,/g, " ").split(/\s+/).filter(Boolean);
+    function attempt(size) {
+      if (size > 3 || size >= words.length) { return Promise.resolve(null); }
+      var tail = words.slice(words.length - size).join(" ");
+      return fetch(element.dataset.territories + "?" + new URLSearchParams({ q: tail, kind: "commune", limit: "1" }))
+        .then(function (response) { return response.ok ? response.json() : []; })
+        .then(function (territories) {
+          var t = territories[0];
+          if (!t || !t.center) { return attempt(size + 1); }
+          return { name: t.name + " (" + t.code + ")", center: t.center,
+                   fallback: "Adresse non localisée : recherche autour de la commune " + t.name + ". " };
+        });
+    }
+    return attempt(1);
   }
 
   function searchPlace(typed, given) {
@@ -250,10 +294,10 @@
           quiet = false;
           var n = collection.numberReturned;
           var nearest = n ? collection.features[0].properties.distance_m : null;
-          status.textContent = n === 0 ? "Aucun lieu ne correspond à ces critères" +
+          status.textContent = (place.fallback || "") + (n === 0 ? "Aucun lieu ne correspond à ces critères" +
             (radius ? " dans un rayon de " + radius + " km : élargissez le rayon." : ".") :
             (n > 1 ? "Les " + n + " lieux trouvés les plus proches" : "1 lieu trouvé") + " de " + place.name +
-            " ; le plus proche est à " + km(nearest) + ".";
+            " ; le plus proche est à " + km(nearest) + ".");
           showView.hidden = false;
         });
     }).catch(function () { status.textContent = "La recherche a échoué : réessayez."; });
@@ -269,6 +313,7 @@
     if (communeInput.value.trim()) { params.set("lieu", communeInput.value.trim()); }
     if (form.elements.radius_km.value) { params.set("rayon", form.elements.radius_km.value); }
     var url = location.pathname + (params.toString() ? "?" + params.toString() : "");
+    sheetPreset();
     if (push) { history.pushState(null, "", url); } else { history.replaceState(null, "", url); }
   }
 
@@ -278,6 +323,17 @@
     FILTERS.forEach(function (name) { form.elements[name].value = params.get(name) || ""; });
     form.elements.open_now.checked = params.get("open_now") === "true";
     form.elements.radius_km.value = params.get("rayon") || "";
+    var folded = Array.prototype.some.call(more.querySelectorAll("select, input"), function (field) {
+      return field.type === "checkbox" ? field.checked : field.value;
+    });
+    if (folded) { more.open = true; }  // a criterion given in the URL is shown
+    sheetPreset();
+  }
+
+  function sheetPreset() {  // the orientation sheet keeps the commune searched on the map
+    if (!sheetLink) { return; }
+    var typed = communeInput.value.trim();
+    sheetLink.href = sheetLink.pathname + (typed ? "?" + new URLSearchParams({ lieu: typed }).toString() : "");
   }
 
   var pause = null;
@@ -319,7 +375,13 @@
     { timeout: 10000 });
   });
   showView.addEventListener("click", function () { communeInput.value = ""; toUrl(true); loadView(); });
-  form.addEventListener("submit", function (event) { event.preventDefault(); toUrl(true); run(); });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    toUrl(true);
+    run();
+    // On a phone the answer comes first: the status, then the results, brought into view (the map follows them).
+    if (!embedded && window.matchMedia("(max-width: 61.99em)").matches) { status.scrollIntoView({ block: "start" }); }
+  });
   window.addEventListener("popstate", function () { fromUrl(); run(); });
   fromUrl();
   run();
