@@ -704,3 +704,13 @@ class ProgrammeEvent(Base):
     mailed_to: Mapped[str | None] = mapped_column(String(320))
     mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     mail_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DataMark(Base):
+    """When a kind of reference data the reports read (``territories``, ``zones``) last changed: part of the data
+    version that keys the reports computed once (``registry.services.data_version``; migration 0027)."""
+
+    __tablename__ = "data_marks"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
