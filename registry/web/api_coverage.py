@@ -12,6 +12,7 @@ from registry.schemas import FrenchSchema
 from registry.services import (accessibility, accessibility_formats, coverage, coverage_cache, coverage_formats, jobs,
                                siting)
 from registry.web.api_base import Blueprint
+from registry.web.api_jobs import JobSchema
 from registry.web.auth import BEARER, require_role
 from registry.web.context import read_session, service_context
 
@@ -48,6 +49,16 @@ class CoverageArgsSchema(FrenchSchema):
             raise ValidationError(exc.errors["bands"]) from None
 
 
+class PendingReportSchema(FrenchSchema):
+    detail = fields.String()
+    job = fields.Nested(JobSchema, metadata={"description": "La tâche qui le calcule, et son avancement"})
+
+
+PENDING = {"schema": PendingReportSchema, "description": "Région, ou tranche au-delà de 30 km : rapport calculé une "
+                                                          "fois par le processus de travail ; redemandez-le après "
+                                                          "Retry-After"}
+
+
 def wanted_format(explicit: str | None) -> str:
     """``format`` parameter, else the Accept header, else JSON."""
     if explicit:
@@ -73,6 +84,7 @@ class Coverage(MethodView):
     decorators = [require_role("admin", "operator", "territory")]
 
     @blp.arguments(CoverageArgsSchema, location="query", as_kwargs=True)
+    @blp.alt_response(202, **PENDING)
     @blp.alt_response(200, schema=coverage_formats.CoverageSchema, success=True,
                       description="JSON ; CSV (une ligne par commune), CSV pour tableur, XLSX ou GeoJSON (communes "
                                   "et chiffres) avec format=csv|csv-fr|xlsx|geojson ou l'en-tête Accept")
@@ -123,6 +135,7 @@ class Accessibility(MethodView):
     decorators = [require_role("admin", "operator", "territory")]
 
     @blp.arguments(AccessibilityArgsSchema, location="query", as_kwargs=True)
+    @blp.alt_response(202, **PENDING)
     @blp.doc(security=BEARER)
     def get(self, kind: str, code: str, label: str, steps: str | None, threshold: float, format: str | None = None):
         """Indice d'accessibilité (E2SFCA) de chaque commune : heures d'accompagnement accessibles par semaine pour
