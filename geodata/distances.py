@@ -11,6 +11,7 @@ the antimeridian. Every distance reported is the great-circle distance in metres
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,6 +125,29 @@ class PointIndex:
         query, found, distances = pairs["i"].astype(int), pairs["j"].astype(int), arc_m(pairs["v"])
         keep = distances <= radius_m
         return query[keep], found[keep], distances[keep]
+
+    def count_within(self, lon: np.ndarray, lat: np.ndarray, radius_m: float) -> np.ndarray:
+        """For each query point, how many points lie within ``radius_m`` (by chord, a few more at worst: an upper
+        bound of what ``within`` returns), without building the pairs."""
+        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+        if not len(self) or not len(lon):
+            return np.zeros(len(lon), dtype=np.int64)
+        return np.asarray(self.tree.query_ball_point(unit_vectors(lon, lat), chord(float(radius_m)),
+                                                     return_length=True), dtype=np.int64)
+
+    def within_chunks(self, lon: np.ndarray, lat: np.ndarray, radius_m: float, max_pairs: int
+                      ) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+        """``within``, a run of consecutive query points at a time so that a run holds at most ``max_pairs`` pairs
+        (or one query point's): (offset of the run, query indexes within the run, point indexes, metres). The
+        memory stays bounded whatever the radius."""
+        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+        cumulated = np.cumsum(self.count_within(lon, lat, radius_m))
+        start = 0
+        while start < len(lon):
+            before = int(cumulated[start - 1]) if start else 0  # the longest run within the budget, one point at least
+            end = max(start + 1, int(np.searchsorted(cumulated, before + max_pairs, side="right")))
+            yield (start, *self.within(lon[start:end], lat[start:end], radius_m))
+            start = end
 
     def nearest(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each query point: the index of the nearest point and its distance in metres (-1, inf if none)."""

@@ -44,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_PUBLIC": "300 per minute",  # per client address, each public endpoint group
     "RATELIMIT_OGC": "3000 per minute",  # the OGC API, per client address: GIS clients page whole collections
     "RATELIMIT_REPORTS": "10 per hour",  # error reports from the public, per client address
+    "RATELIMIT_PUBLIC_COVERAGE": "10 per minute",  # anonymous coverage, accessibility, siting pages, per address
+    "PUBLIC_COVERAGE_CONCURRENCY": 2,  # anonymous computations of those pages at a time (all workers, via Redis)
     "RATELIMIT_PASS_CHECKS": "30 per minute",  # pass codes checked or redeemed, per client address
     "RATELIMIT_PASS_VENUE": "300 per hour",  # pass codes checked or redeemed, per venue
     "RATELIMIT_PASS_PUBLIC": "10 per minute",  # « Où utiliser mon pass ? », per client address

@@ -738,3 +738,13 @@ class DatasetProfile(Base):
     text: Mapped[str] = mapped_column(Text)
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DataMark(Base):
+    """When a kind of reference data the reports read (``territories``, ``zones``) last changed: part of the data
+    version that keys the reports computed once (``registry.services.data_version``; migration 0027)."""
+
+    __tablename__ = "data_marks"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -365,7 +365,7 @@ def test_the_france_wide_coverage_is_computed_by_the_worker_then_served(settings
     try:
         client = application.test_client()
         first = client.get("/couverture/france/FR")
-        assert first.status_code == 202 and "calculée par le processus de travail" in first.get_data(as_text=True)
+        assert first.status_code == 202 and "calculé par le processus de travail" in first.get_data(as_text=True)
         assert client.get("/couverture/france/FR", query_string={"bands": "2,4"}).status_code == 202
         with application.app_context():
             from registry.models import Job

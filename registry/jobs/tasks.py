@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from registry.errors import RegistryError
 from registry.models import Job
-from registry.services import coverage, freshness, imports, jobs
+from registry.services import coverage_cache, freshness, imports, jobs
 from registry.services.context import Context
 from registry.wording import french_number
 
@@ -218,19 +218,17 @@ def import_file(run: JobRun) -> Outcome:
 
 @handler("coverage-report")
 def coverage_report(run: JobRun) -> Outcome:
-    """A France-wide coverage report (34,000 communes: too long for a request), kept with the job for the day it
-    was computed on; the pages serve it from there (``registry.web.collectivites``)."""
+    """A France-wide or large report (coverage or accessibility: too long for a request), kept with the job for the
+    day and the data version it was computed for; the pages and the API serve it from there
+    (``registry.services.coverage_cache``)."""
     params = run.params
     # Reads only: a session that never takes the write lock (SQLite), while the job's progress is written.
     with run.app.extensions["registry.db"].Session() as session:
-        report = coverage.compute(session, params["territory"], params["code"], run.ctx,
-                                  criteria_set=params["label"], bands=tuple(params["bands"]),
-                                  progress=lambda done, total: run.progress(run.job.done + done, total,
-                                                                            "Calcul de la couverture…"))
-    return Outcome({"communes": len(report.communes), "qualified_venues": report.qualified_venues,
-                    "computed_on": report.computed_on.isoformat()},
-                   f"Couverture calculée : {french_number(len(report.communes))} communes, "
-                   f"{french_number(report.qualified_venues)} lieux qualifiés.",
+        report = coverage_cache.compute(session, run.ctx, params,
+                                        lambda done, total: run.progress(run.job.done + done, total,
+                                                                         "Calcul en cours…"))
+    return Outcome({"communes": len(report.communes), "computed_on": report.computed_on.isoformat()},
+                   f"Rapport calculé : {french_number(len(report.communes))} communes.",
                    pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL))
 
 

@@ -29,6 +29,7 @@ from registry.models import Territory, Venue
 from registry.services import coverage, fact_values, qualifications, territories, zones
 from registry.services.context import Context
 from registry.services.search_plans import venues_within_reach
+from registry.wording import french_number
 
 #: (upper bound in km, weight) of each distance step, nearest first: the APL's weights (1, 2/3, 1/3) on
 #: straight-line distances.
@@ -38,6 +39,11 @@ DEFAULT_THRESHOLD = 1.0
 #: What a venue is assumed to offer when its hours or its mediators are unknown (and it says so).
 DEFAULT_WEEKLY_HOURS = 7.0
 DEFAULT_MEDIATORS = 1
+#: The farthest step (km): the work grows with its square.
+MAX_STEP_KM = 50.0
+#: At most this many venue–commune pairs within the last step in a request (they are held in memory, a few times);
+#: beyond, smaller steps or a smaller territory are asked for. France's report is computed by the worker, unbounded.
+MAX_PAIRS = 4_000_000
 
 
 @dataclass
@@ -114,7 +120,7 @@ class AccessibilityReport:
 
 def parse_steps(text: str | None) -> tuple[tuple[float, float], ...]:
     """``"10:1,15:0.66,20:0.33"`` → steps (``None``: ``DEFAULT_STEPS``, exactly 2/3 and 1/3); ``InvalidInput`` on
-    field ``steps`` unless the bounds grow (0 to 200 km) and the weights are in (0, 1] and do not grow."""
+    field ``steps`` unless the bounds grow (0 to ``MAX_STEP_KM``) and the weights are in (0, 1] and do not grow."""
     if text is None:
         return DEFAULT_STEPS
     try:
@@ -129,9 +135,16 @@ def parse_steps(text: str | None) -> tuple[tuple[float, float], ...]:
 def check_steps(steps: tuple[tuple[float, float], ...]) -> None:
     bounds, weights = [km for km, _ in steps], [w for _, w in steps]
     if (not steps or not all(math.isfinite(x) for x in bounds + weights) or bounds != sorted(set(bounds))
-            or bounds[0] <= 0 or bounds[-1] > 200 or not all(0 < w <= 1 for w in weights)
-            or weights != sorted(weights, reverse=True)):
-        raise InvalidInput.on("steps", "Paliers croissants de 0 à 200 km, poids entre 0 et 1 qui ne croissent pas.")
+            or bounds[0] <= 0 or bounds[-1] > MAX_STEP_KM or not all(0 < w <= 1 for w in weights)
+            or weights != sorted(weights, reverse=True) or len(steps) > 8):
+        raise InvalidInput.on("steps", f"De 1 à 8 paliers croissants de 0 à {MAX_STEP_KM:g} km, poids entre 0 et 1 "
+                                       "qui ne croissent pas.")
+
+
+def check_threshold(threshold: float) -> None:
+    """``InvalidInput`` on field ``threshold`` unless a finite, non-negative number of hours."""
+    if not math.isfinite(threshold) or threshold < 0:
+        raise InvalidInput.on("threshold", "Un seuil positif est attendu (heures par semaine pour 1 000 habitants).")
 
 
 def weights_of(distances_m: np.ndarray, steps: tuple[tuple[float, float], ...]) -> np.ndarray:
@@ -143,12 +156,13 @@ def weights_of(distances_m: np.ndarray, steps: tuple[tuple[float, float], ...]) 
 
 def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: str = "pass-numerique",
             steps: tuple[tuple[float, float], ...] = DEFAULT_STEPS,
-            threshold: float = DEFAULT_THRESHOLD) -> AccessibilityReport:
-    """The accessibility index of every commune of a territory (``kind`` may be ``france``) for a label."""
+            threshold: float = DEFAULT_THRESHOLD, unbounded: bool = False) -> AccessibilityReport:
+    """The accessibility index of every commune of a territory (``kind`` may be ``france``) for a label;
+    ``InvalidInput`` on ``steps`` when more than ``MAX_PAIRS`` venue–commune pairs lie within the last step
+    (unless ``unbounded``: the worker's)."""
     label_set = ctx.catalogue.get(criteria_set)
     check_steps(steps)
-    if not math.isfinite(threshold) or threshold < 0:
-        raise InvalidInput.on("threshold", "Un seuil positif est attendu (heures par semaine pour 1 000 habitants).")
+    check_threshold(threshold)
     name = "France" if kind == coverage.FRANCE else territories.get(session, kind, code).name
     coverage.check_access(session, kind, code, ctx.scope)
     rows = session.execute(coverage.communes_statement(session, kind, code).order_by(Territory.code)).all()
@@ -169,6 +183,9 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
         return report
     codes, people = _populated_communes(session, np.array([v.lon for v in report.venues]),
                                         np.array([v.lat for v in report.venues]), reach_m)
+    if not unbounded:
+        _check_pairs(report.venues, people, np.array([[c.lon, c.lat] for c in placed + zone_points]), reach_m,
+                     MAX_PAIRS)
     people[:, 2] *= _demand_weights(ctx, codes, report)
     pairs = _memoised(_distances(ctx))  # step 2 and the marginal gains ask for the same pairs (France: step 1 too)
     places = np.array([[c.lon, c.lat] for c in placed + zone_points])
@@ -192,6 +209,19 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     for venue, gain in zip(report.venues, gains, strict=True):
         venue.gain_for_underserved = float(gain)
     return report
+
+
+def _check_pairs(venues: list[VenueSupply], people: np.ndarray, places: np.ndarray, reach_m: float,
+                 max_pairs: int) -> None:
+    """``InvalidInput`` on ``steps`` when the pairs of either step (venues and the communes around them, the
+    territory's places and the venues) exceed ``max_pairs``, counted without building them."""
+    index = PointIndex(np.array([v.lon for v in venues]), np.array([v.lat for v in venues]))
+    pairs = max(int(index.count_within(people[:, 0], people[:, 1], reach_m).sum()),
+                int(index.count_within(places[:, 0], places[:, 1], reach_m).sum()))
+    if pairs > max_pairs:
+        raise InvalidInput.on("steps", f"Trop de paires lieu–commune à portée ({french_number(pairs)} ; "
+                                       f"{french_number(max_pairs)} au plus) : des paliers plus courts ou un "
+                                       "territoire plus petit sont attendus.")
 
 
 def marginal_gains(venues: np.ndarray, demand: np.ndarray, places: np.ndarray, wanted: np.ndarray,

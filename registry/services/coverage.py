@@ -29,6 +29,13 @@ from registry.services.search_plans import list_holds, venues_within_reach
 
 DEFAULT_BANDS = (5.0, 10.0, 20.0)
 FRANCE = "france"
+#: At most this many bands, the largest at most ``MAX_BAND_KM`` (``PUBLIC_MAX_BAND_KM`` for anonymous visitors):
+#: the work of a report grows with the square of its largest band.
+MAX_BANDS = 8
+MAX_BAND_KM = 100.0
+PUBLIC_MAX_BAND_KM = 30.0
+#: Commune–venue pairs held at once while counting the venues within the bands (``PointIndex.within_chunks``).
+PAIRS_PER_RUN = 1_000_000
 Progress = Callable[[int, int], None]
 
 
@@ -202,13 +209,34 @@ def parse_target(value: str) -> tuple[str, str]:
         raise InvalidInput.on("territory", str(exc)) from None
 
 
+def parse_bands(text: str | None, max_km: float = MAX_BAND_KM) -> tuple[float, ...]:
+    """``"5,10,20"`` (``None``: ``DEFAULT_BANDS``) → sorted bands; ``InvalidInput`` on field ``bands`` unless
+    1 to ``MAX_BANDS`` distances in (0, ``max_km``]."""
+    if text is None or not text.strip():
+        return DEFAULT_BANDS
+    try:
+        values = [float(b) for b in text.split(",")]
+    except ValueError:
+        raise InvalidInput.on("bands", "Distances en km séparées par des virgules attendues (ex. 5,10,20).") from None
+    return check_bands(values, max_km)
+
+
+def check_bands(values, max_km: float = MAX_BAND_KM) -> tuple[float, ...]:
+    """The bands sorted, once each; ``InvalidInput`` on field ``bands`` unless 1 to ``MAX_BANDS`` distances in
+    (0, ``max_km``]."""
+    bands = tuple(sorted({float(b) for b in values}))
+    if (not bands or len(bands) > MAX_BANDS or not all(math.isfinite(b) for b in bands) or bands[0] <= 0
+            or bands[-1] > max_km):
+        raise InvalidInput.on("bands", f"De 1 à {MAX_BANDS} distances entre 0 et {_km(max_km)} km sont attendues "
+                                       "(ex. 5,10,20).")
+    return bands
+
+
 def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: str = "pass-numerique",
             bands: tuple[float, ...] = DEFAULT_BANDS, progress: Progress = lambda done, total: None) -> CoverageReport:
     """The coverage report of a territory (``kind`` may be ``france``) for the label of ``criteria_set``."""
     label_set = ctx.catalogue.get(criteria_set)
-    bands = tuple(sorted({float(b) for b in bands}))
-    if not bands or not all(math.isfinite(b) for b in bands) or bands[0] <= 0 or bands[-1] > 200:
-        raise InvalidInput.on("bands", "Des distances entre 0 et 200 km sont attendues (ex. 5,10,20).")
+    bands = check_bands(bands)
     name = "France" if kind == FRANCE else territories.get(session, kind, code).name
     check_access(session, kind, code, ctx.scope)
     today = ctx.day()
@@ -347,10 +375,18 @@ def _distances(report: CoverageReport, candidates: Candidates) -> None:
         return
     lon, lat = np.array([c.lon for c in with_point]), np.array([c.lat for c in with_point])
     nearest, distance = index.nearest(lon, lat)
-    query, found, pair_distance = index.within(lon, lat, report.bands[-1] * 1000)
     itinerant = np.array([bool(v.itinerant) for v in located], dtype=bool)
-    within = np.column_stack([np.bincount(query[pair_distance <= band * 1000], minlength=len(with_point))
-                              for band in report.bands]).tolist()
+    counts = np.zeros((len(with_point), len(report.bands)), dtype=np.int64)
+    itinerant_pairs = []
+    # A run of communes at a time: the pairs within the largest band, never all of them at once (France at 100 km:
+    # hundreds of millions).
+    for start, query, found, pair_distance in index.within_chunks(lon, lat, report.bands[-1] * 1000, PAIRS_PER_RUN):
+        run = int(query.max()) + 1 if len(query) else 0
+        for column, band in enumerate(report.bands):
+            counts[start:start + run, column] = np.bincount(query[pair_distance <= band * 1000], minlength=run)
+        moving = itinerant[found]
+        itinerant_pairs.append(np.column_stack([query[moving] + start, found[moving]]))
+    within = counts.tolist()
     shown = [round(d, 1) for d in distance.tolist()]  # Python's rounding of the decimal value, as before
     # The smallest band holding the distance (``inf`` beyond the largest, or without any venue).
     band_of = np.searchsorted(np.array(report.bands) * 1000, shown, side="left").tolist()
@@ -362,8 +398,10 @@ def _distances(report: CoverageReport, candidates: Candidates) -> None:
             commune.nearest_venue_id, commune.nearest_venue_nom = str(venue.id), venue.nom
             commune.distance_m = shown[i]
         commune.band = bands[band_of[i]] if j >= 0 else float("inf")
-    for i, j in zip(query[itinerant[found]], found[itinerant[found]], strict=True):
-        with_point[i].itinerant_venues.append(located[j].nom)
+    names = [v.nom for v in located]
+    for pairs in itinerant_pairs:
+        for i, j in pairs.tolist():
+            with_point[i].itinerant_venues.append(names[j])
 
 
 def _aggregates(session: Session, report: CoverageReport) -> None:

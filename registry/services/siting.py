@@ -27,10 +27,18 @@ from registry.models import Territory, Venue
 from registry.services import coverage, qualifications, territories
 from registry.services.context import Context
 from registry.services.search_plans import venues_within_reach
+from registry.wording import french_number
 
 #: Beyond this many candidates the exact optimum is not sought (its time grows fast); the greedy answer stays.
 EXACT_MAX_CANDIDATES = 2_000
 EXACT_SECONDS = 20.0
+#: The largest radius (km), and anonymous visitors' (``PUBLIC_MAX_RADIUS_KM``): the work grows with its square.
+MAX_RADIUS_KM = 50.0
+PUBLIC_MAX_RADIUS_KM = 20.0
+#: At most this many candidate–commune pairs within the radius (a sparse matrix of them is built): beyond, a
+#: smaller radius or territory is asked for (France at 100 km: 66 s of CPU).
+MAX_PAIRS = 5_000_000
+PAIRS_PER_RUN = 1_000_000
 
 
 @dataclass
@@ -86,14 +94,18 @@ class SitingReport:
 
 
 def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: str = "pass-numerique",
-            count: int = 3, radius_km: float = 10.0, exact: bool = True, new_sites: bool = False) -> SitingReport:
-    """The ``count`` venues to qualify that bring the most of the territory's inhabitants within ``radius_km``;
-    with ``new_sites``, a new venue at a commune's reference point is a candidate too."""
+            count: int = 3, radius_km: float = 10.0, exact: bool = True, new_sites: bool = False,
+            max_radius_km: float = MAX_RADIUS_KM, field_names: tuple[str, str] = ("count", "radius_km")
+            ) -> SitingReport:
+    """The ``count`` venues to qualify that bring the most of the territory's inhabitants within ``radius_km``
+    (at most ``max_radius_km``); with ``new_sites``, a new venue at a commune's reference point is a candidate too.
+    ``field_names``: the names of the count and the radius in the errors (the pages' ``nombre`` and ``rayon``)."""
     label_set = ctx.catalogue.get(criteria_set)
+    count_field, radius_field = field_names
     if not 1 <= count <= 50:
-        raise InvalidInput.on("count", "Entre 1 et 50 lieux.")
-    if not math.isfinite(radius_km) or not 0 < radius_km <= 100:
-        raise InvalidInput.on("radius_km", "Un rayon entre 0 et 100 km est attendu.")
+        raise InvalidInput.on(count_field, "Entre 1 et 50 lieux.")
+    if not math.isfinite(radius_km) or not 0 < radius_km <= max_radius_km:
+        raise InvalidInput.on(radius_field, f"Un rayon entre 0 et {max_radius_km:g} km est attendu.")
     name = "France" if kind == coverage.FRANCE else territories.get(session, kind, code).name
     coverage.check_access(session, kind, code, ctx.scope)
     today = ctx.day()
@@ -116,18 +128,14 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
         candidates += [(f"commune:{r[0]}", f"Nouveau lieu à {r[1]}", r[1], r[5], r[6], True) for r in rows]
     covered = np.zeros(len(rows), dtype=bool)
     if qualified and len(rows):
-        query, _found, _d = PointIndex(np.array([q[3] for q in qualified]), np.array([q[4] for q in qualified])
-                                       ).within(lon, lat, radius_m)
-        covered[query] = True
+        covered = PointIndex(np.array([q[3] for q in qualified]), np.array([q[4] for q in qualified])
+                             ).nearest(lon, lat)[1] <= radius_m
     report = SitingReport(kind, code, name, criteria_set, label_set.label, count, radius_km, today,
                           int(people.sum()), int(people[covered].sum()), len(candidates), [], new_sites)
     if not candidates or not len(rows):
         return report
-    query, found, _d = PointIndex(np.array([c[3] for c in candidates]), np.array([c[4] for c in candidates])
-                                  ).within(lon, lat, radius_m)
-    keep = ~covered[query]  # communes already within reach gain nothing
-    reach = csr_matrix((np.ones(int(keep.sum())), (found[keep], query[keep])), shape=(len(candidates), len(rows)))
-    reach.data[:] = 1
+    reach = _reach(PointIndex(np.array([c[3] for c in candidates]), np.array([c[4] for c in candidates])),
+                   lon, lat, radius_m, ~covered, radius_field)
     for chosen, communes in greedy(reach, people, count):
         venue = candidates[chosen]
         report.proposals.append(Proposal(str(venue[0]), venue[1], venue[2], venue[3], venue[4],
@@ -135,6 +143,27 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     if exact:
         _solve(report, reach, people, count, candidates)
     return report
+
+
+def _reach(index: PointIndex, lon: np.ndarray, lat: np.ndarray, radius_m: float, open_: np.ndarray,
+           radius_field: str) -> csr_matrix:
+    """Candidate × commune: 1 where the candidate lies within ``radius_m`` of a commune not yet within reach
+    (``open_``: communes already within reach gain nothing). Counted first: ``InvalidInput`` on ``radius_field``
+    beyond ``MAX_PAIRS``; then built a run of communes at a time."""
+    wanted = np.flatnonzero(open_)
+    pairs = int(index.count_within(lon[wanted], lat[wanted], radius_m).sum())
+    if pairs > MAX_PAIRS:
+        raise InvalidInput.on(radius_field, f"Trop de paires lieu–commune à ce rayon ({french_number(pairs)} ; "
+                                            f"{french_number(MAX_PAIRS)} au plus) : réduisez le rayon ou choisissez "
+                                            "un territoire plus petit.")
+    rows, columns = [], []
+    for start, query, found, _d in index.within_chunks(lon[wanted], lat[wanted], radius_m, PAIRS_PER_RUN):
+        rows.append(found)
+        columns.append(wanted[query + start])
+    found, query = (np.concatenate(rows), np.concatenate(columns)) if rows else (np.array([], int), np.array([], int))
+    reach = csr_matrix((np.ones(len(found)), (found, query)), shape=(len(index), len(lon)))
+    reach.data[:] = 1
+    return reach
 
 
 def greedy(reach: csr_matrix, people: np.ndarray, count: int) -> list[tuple[int, list[int]]]:

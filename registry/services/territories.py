@@ -24,6 +24,7 @@ from registry import spatial
 from registry.db import is_sqlite
 from registry.errors import InvalidInput, NotFound
 from registry.models import CommuneAlias, Postcode, Territory
+from registry.services import data_version
 from registry.services.communes import simplified
 
 #: Called with (rows just done, total rows) as long work advances.
@@ -98,6 +99,7 @@ def load_reference(session: Session, directory: Path = REFERENCE_DIR, progress: 
     session.execute(insert(CommuneAlias), [{"code": a.code, "commune_code": a.commune_code, "nature": a.nature}
                                            for a in read_aliases(directory)])
     placed, unplaced = _place_communes(session, directory, progress)
+    data_version.touch(session, "territories")
     session.commit()
     _lookups.clear()
     return ReferenceReport(reference_version(directory), dict(counts), len(inserts), len(updates), placed, unplaced)
@@ -171,6 +173,7 @@ def import_boundaries(session: Session, path: Path, kind: str | None = None,
         session.execute(update(Territory), rows[start:start + 1000])
         progress(len(rows[start:start + 1000]), len(rows))
     report.matched = len(rows)
+    data_version.touch(session, "territories")
     if kind == "commune" and rows:
         departements = select(Territory.departement_code).where(Territory.code.in_(list(parts))).distinct()
         report.still_missing = list(session.scalars(

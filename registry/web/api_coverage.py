@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response, current_app, jsonify, request
 from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates
 
+from registry import jobs as job_queue
+from registry.errors import InvalidInput
 from registry.schemas import FrenchSchema
-from registry.services import accessibility, accessibility_formats, coverage, coverage_formats, siting
+from registry.services import (accessibility, accessibility_formats, coverage, coverage_cache, coverage_formats, jobs,
+                               siting)
 from registry.web.api_base import Blueprint
+from registry.web.api_jobs import JobSchema
 from registry.web.auth import BEARER, require_role
 from registry.web.context import read_session, service_context
 
@@ -31,15 +35,28 @@ def format_field() -> fields.String:
 
 class CoverageArgsSchema(FrenchSchema):
     label = fields.String(load_default="pass-numerique", metadata={"description": "Jeu de critères du label"})
-    bands = fields.String(load_default="5,10,20", metadata={"description": "Tranches de distance en km"})
+    bands = fields.String(load_default="5,10,20", metadata={
+        "description": f"Tranches de distance en km (1 à {coverage.MAX_BANDS}, {coverage.MAX_BAND_KM:g} km au plus ; "
+                       f"une région, ou une tranche au-delà de {coverage.PUBLIC_MAX_BAND_KM:g} km, est calculée une "
+                       "fois par le processus de travail : 202 et l'avancement tant qu'elle ne l'est pas)"})
     format = format_field()
 
     @validates("bands")
     def _bands(self, value: str, **kwargs) -> None:
         try:
-            [float(b) for b in value.split(",")]
-        except ValueError:
-            raise ValidationError("Distances en km séparées par des virgules attendues (ex. 5,10,20).") from None
+            coverage.parse_bands(value)
+        except InvalidInput as exc:
+            raise ValidationError(exc.errors["bands"]) from None
+
+
+class PendingReportSchema(FrenchSchema):
+    detail = fields.String()
+    job = fields.Nested(JobSchema, metadata={"description": "La tâche qui le calcule, et son avancement"})
+
+
+PENDING = {"schema": PendingReportSchema, "description": "Région, ou tranche au-delà de 30 km : rapport calculé une "
+                                                          "fois par le processus de travail ; redemandez-le après "
+                                                          "Retry-After"}
 
 
 def wanted_format(explicit: str | None) -> str:
@@ -67,6 +84,7 @@ class Coverage(MethodView):
     decorators = [require_role("admin", "operator", "territory")]
 
     @blp.arguments(CoverageArgsSchema, location="query", as_kwargs=True)
+    @blp.alt_response(202, **PENDING)
     @blp.alt_response(200, schema=coverage_formats.CoverageSchema, success=True,
                       description="JSON ; CSV (une ligne par commune), CSV pour tableur, XLSX ou GeoJSON (communes "
                                   "et chiffres) avec format=csv|csv-fr|xlsx|geojson ou l'en-tête Accept")
@@ -78,10 +96,28 @@ class Coverage(MethodView):
         "application/geo+json": {"schema": {"type": "object", "description": "FeatureCollection des communes"}}}}})
     def get(self, kind: str, code: str, label: str, bands: str, format: str | None = None):
         """Couverture d'un territoire : distance de chaque commune au lieu qualifié le plus proche"""
-        session = read_session()
-        report = coverage.compute(session, kind, code.upper(), service_context(), criteria_set=label,
-                                  bands=tuple(float(b) for b in bands.split(",")))
+        session, ctx, wanted = read_session(), service_context(), coverage.parse_bands(bands)
+        if not coverage_cache.computed_once(kind, wanted):
+            report = coverage.compute(session, kind, code.upper(), ctx, criteria_set=label, bands=wanted)
+            return render(report, wanted_format(format), session)
+        try:
+            report = coverage_cache.report(session, ctx, job_queue.submitter(current_app),
+                                           current_app.config["JOB_STALE_SECONDS"],
+                                           {"report": "coverage", "territory": kind, "code": code.upper(),
+                                            "label": label, "bands": list(wanted)})
+        except coverage_cache.ReportPending as pending:
+            return pending_response(pending)
         return render(report, wanted_format(format), session)
+
+
+def pending_response(pending: coverage_cache.ReportPending) -> Response:
+    """202: the report is being computed by the worker; its job and progress (ask again in a while)."""
+    response = jsonify({"detail": "Rapport en cours de calcul par le processus de travail : redemandez-le dans un "
+                                  "moment.",
+                        "job": jobs.as_json(pending.job, current_app.config["JOB_STALE_SECONDS"], with_result=False)})
+    response.status_code = 202
+    response.headers["Retry-After"] = "10"
+    return response
 
 
 class AccessibilityArgsSchema(FrenchSchema):
@@ -99,13 +135,25 @@ class Accessibility(MethodView):
     decorators = [require_role("admin", "operator", "territory")]
 
     @blp.arguments(AccessibilityArgsSchema, location="query", as_kwargs=True)
+    @blp.alt_response(202, **PENDING)
     @blp.doc(security=BEARER)
     def get(self, kind: str, code: str, label: str, steps: str | None, threshold: float, format: str | None = None):
         """Indice d'accessibilité (E2SFCA) de chaque commune : heures d'accompagnement accessibles par semaine pour
         1 000 habitants"""
-        session = read_session()
-        report = accessibility.compute(session, kind, code.upper(), service_context(), criteria_set=label,
-                                       steps=accessibility.parse_steps(steps), threshold=threshold)
+        session, ctx, wanted = read_session(), service_context(), accessibility.parse_steps(steps)
+        if not coverage_cache.computed_once(kind):
+            report = accessibility.compute(session, kind, code.upper(), ctx, criteria_set=label, steps=wanted,
+                                           threshold=threshold)
+            return download(*accessibility_formats.index_document(session, report, wanted_format(format)))
+        accessibility.check_threshold(threshold)  # refused here, not in the worker
+        try:
+            report = coverage_cache.report(session, ctx, job_queue.submitter(current_app),
+                                           current_app.config["JOB_STALE_SECONDS"],
+                                           {"report": "accessibility", "territory": kind, "code": code.upper(),
+                                            "label": label, "steps": [list(step) for step in wanted],
+                                            "threshold": threshold})
+        except coverage_cache.ReportPending as pending:
+            return pending_response(pending)
         return download(*accessibility_formats.index_document(session, report, wanted_format(format)))
 
 

@@ -100,12 +100,13 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
          pass_venue.venue_pass, pass_operator.operator_pass, pass_prescriber.prescriber_pass,
          api_commanditaire.commanditaire,
          commanditaire.commanditaire_pages),
-        strict=(api_reports.public, app.view_functions["pages.report_error"]))
+        strict=(api_reports.public, "pages.report_error"))
     # Held here: the limiter keeps itself in app.extensions only when enabled, and the views' limits hold it weakly.
     app.extensions["registry.limiter"] = limiter
     api_passes.install_limits(limiter, app.config)
     pass_venue.install_limits(app, limiter)
     pass_public.install_limits(app, limiter)
+    collectivites.install_limits(app, limiter)
     _errors_as_problem_json(api)
     register_error_handlers(app)
     app.after_request(_cache_public_reads)

@@ -18,6 +18,9 @@ from registry.services.siting import SitingReport
 from registry.wording import french_number
 
 WIDTH, HEIGHT, MARGIN = 800.0, 600.0, 10.0
+#: Beyond this many communes no map is drawn (France's 35,000: tens of megabytes of SVG, a few pixels each): the
+#: pages say so and point to the GeoJSON.
+MAX_COMMUNES = 6_000
 COLOURS = ["#1a7f37", "#7ac143", "#f2c94c", "#d64545"]  # best served ... worst served
 UNKNOWN = "#c8c8c8"
 
@@ -48,6 +51,8 @@ class Choropleth:
     legend: list[tuple[str, str]]
     width: float = WIDTH
     height: float = HEIGHT
+    omitted: int = 0  # communes not drawn: more than ``limit``
+    limit: int = MAX_COMMUNES
 
 
 def band_colour(report: CoverageReport, band: float | None) -> str:
@@ -107,8 +112,11 @@ def accessibility_map(session: Session, report: AccessibilityReport, siting: Sit
 def draw(session: Session, areas: dict[str, tuple[str, str]], legend: list[tuple[str, str]],
          points: list[tuple[float, float, str, int | None]]) -> Choropleth:
     """Project the communes' boundaries (``areas``: code -> fill, title; equirectangular, scaled at the mean
-    latitude) into an SVG viewBox, with the points inside their frame (a number: a proposal)."""
+    latitude) into an SVG viewBox, with the points inside their frame (a number: a proposal); nothing beyond
+    ``MAX_COMMUNES`` communes (``omitted``)."""
     codes = list(areas)
+    if len(codes) > MAX_COMMUNES:
+        return Choropleth([], [], legend, omitted=len(codes))
     geometries = {}
     for start in range(0, len(codes), 5000):
         geometries.update({code: to_shape(b).simplify(0.002) for code, b in session.execute(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import math
-import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,12 +13,12 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from registry import jobs as job_queue
 from registry.errors import InvalidInput, NotFound
-from registry.services import (accessibility, accessibility_formats, coverage, coverage_formats, jobs, siting,
-                               territories)
+from registry.services import (accessibility, accessibility_formats, coverage, coverage_cache, coverage_formats, jobs,
+                               siting, territories)
 from registry.services.coverage import CommuneCoverage, CoverageReport
 from registry.services.coverage_formats import FORMATS
 from registry.services.territories import place_key
-from registry.web import choropleth
+from registry.web import choropleth, security
 from registry.web.api_coverage import download as document_response
 from registry.web.auditor import log_in, login_required, page_context, session_user
 from registry.web.context import db_session, read_session
@@ -56,51 +55,40 @@ def login():
     return log_in("coverage/login.html", lambda role: "collectivites.index")
 
 
+def _anonymous() -> bool:
+    """A visitor without a login (``REGISTRY_PUBLIC_COVERAGE``): the expensive parameters are not theirs."""
+    return session_user() is None
+
+
 def _report(kind: str, code: str) -> CoverageReport:
     args = request.args
-    bands = tuple(float(b) for b in (args.get("bands") or "5,10,20").split(","))
+    bands = coverage.parse_bands(args.get("bands"),
+                                 coverage.PUBLIC_MAX_BAND_KM if _anonymous() else coverage.MAX_BAND_KM)
     label = args.get("label") or "pass-numerique"
-    if kind == coverage.FRANCE:
-        return _france_report(label, bands)
+    if coverage_cache.computed_once(kind, bands):
+        return _computed_once({"report": "coverage", "territory": kind, "code": code.upper(), "label": label,
+                               "bands": list(bands)})
     return coverage.compute(read_session(), kind, code.upper(), page_context(), criteria_set=label, bands=bands)
 
 
-class ReportPending(Exception):
-    """The France-wide report is being computed by the worker (its job)."""
-
-    def __init__(self, job) -> None:
-        super().__init__(str(job.id))
-        self.job = job
-
-
-def _france_report(label: str, bands: tuple[float, ...]) -> CoverageReport:
-    """France's coverage (every commune: too long for a request) is a job, computed once a day per label and
-    bands and kept with the job: the report when it is ready, else ``ReportPending`` with the job to follow. At
-    most one national computation waits or runs at a time (a visitor cannot queue one per set of bands)."""
-    ctx, session = page_context(), db_session()
-    coverage.check_access(session, coverage.FRANCE, "FR", ctx.scope)
-    ctx.catalogue.get(label)  # an unknown label: 404 here, not in the worker
-    params = {"territory": coverage.FRANCE, "code": "FR", "label": label, "bands": sorted(set(bands)),
-              "day": ctx.day().isoformat()}
-    job = jobs.latest(session, "coverage-report", params)
-    if job is None:
-        job = jobs.latest(session, "coverage-report", {"territory": coverage.FRANCE}, ("queued", "running"))
-        session.commit()
-        if job is None:
-            job = jobs.enqueue(session, "coverage-report", ctx.actor, job_queue.submitter(current_app),
-                               params=params, scope=ctx.scope, total=4,
-                               message="Couverture de la France : en attente d'un processus de travail.")
-        raise ReportPending(job)
-    if jobs.state_of(job, current_app.config["JOB_STALE_SECONDS"]) != "done":
-        raise ReportPending(job)
-    return pickle.loads(jobs.payload_of(session, job))  # noqa: S301 - written by our worker, read from our database
+def _computed_once(params: dict):
+    """A France-wide or large report, computed once per data version by the worker: the report when it is
+    ready, else ``ReportPending`` with the job to follow (``coverage_cache``)."""
+    return coverage_cache.report(db_session(), page_context(), job_queue.submitter(current_app),
+                                 current_app.config["JOB_STALE_SECONDS"], params)
 
 
-@collectivites.errorhandler(ReportPending)
-def report_pending(pending: ReportPending):
+@collectivites.errorhandler(coverage_cache.ReportPending)
+def report_pending(pending: coverage_cache.ReportPending):
     stale = current_app.config["JOB_STALE_SECONDS"]
-    return render_template("coverage/pending.html", job=jobs.as_json(pending.job, stale, with_result=False),
-                           user=session_user()), 202
+    params = pending.job.params
+    kind = params.get("territory", coverage.FRANCE)
+    name = "France" if kind == coverage.FRANCE else f"{coverage.describe_kind(kind)} {params.get('code')}"
+    response = current_app.make_response((render_template(
+        "coverage/pending.html", job=jobs.as_json(pending.job, stale, with_result=False), name=name,
+        accessibility=params.get("report") == "accessibility", user=session_user()), 202))
+    response.headers["Retry-After"] = "10"
+    return response
 
 
 def _sets():
@@ -169,10 +157,7 @@ def communes_table(report: CoverageReport, args) -> CommunesTable:
     known = sorted((c for c in by_code if key(c) is not None), key=key, reverse=descending)
     ordered = known + [c for c in by_code if key(c) is None]
     pages = max(1, math.ceil(len(ordered) / COMMUNES_PER_PAGE))
-    try:
-        page = min(max(1, int(args.get("page", 1))), pages)
-    except ValueError:
-        page = 1
+    page = _page_number(args, pages)
     start = (page - 1) * COMMUNES_PER_PAGE
     return CommunesTable(ordered[start:start + COMMUNES_PER_PAGE], len(ordered), sort, descending, name, beyond,
                          page, pages)
@@ -183,8 +168,10 @@ def communes_table(report: CoverageReport, args) -> CommunesTable:
 def territory(kind: str, code: str):
     try:
         report = _report(kind, code)
-    except ValueError:
-        return render_template("coverage/index.html", error="Tranches : des nombres séparés par des virgules.",
+    except InvalidInput as exc:
+        if "bands" not in exc.errors:
+            raise
+        return render_template("coverage/index.html", error=f"Tranches : {exc.errors['bands'][0]}",
                                user=session_user(), sets=_sets(), mine=[], text=""), 422
     chart = choropleth.coverage_map(read_session(), report)
     return render_template("coverage/territory.html", report=report, chart=chart, user=session_user(),
@@ -201,12 +188,15 @@ def download(kind: str, code: str, fmt: str):
 
 
 def _accessibility(kind: str, code: str) -> accessibility.AccessibilityReport:
-    return accessibility.compute(read_session(), kind, code.upper(), page_context(),
-                                 criteria_set=request.args.get("label") or "pass-numerique")
+    label = request.args.get("label") or "pass-numerique"
+    if coverage_cache.computed_once(kind):
+        return _computed_once({"report": "accessibility", "territory": kind, "code": code.upper(), "label": label})
+    return accessibility.compute(read_session(), kind, code.upper(), page_context(), criteria_set=label)
 
 
 def _siting(kind: str, code: str) -> siting.SitingReport:
-    """The siting the page shows: ``nombre`` venues (3), ``rayon`` km (10), ``nouveaux`` sites or not."""
+    """The siting the page shows: ``nombre`` venues (3), ``rayon`` km (10; at most ``PUBLIC_MAX_RADIUS_KM`` for
+    anonymous visitors), ``nouveaux`` sites or not."""
     args = request.args
     try:
         count = int(args.get("nombre") or 3)
@@ -218,21 +208,41 @@ def _siting(kind: str, code: str) -> siting.SitingReport:
         raise InvalidInput.on("rayon", "Un rayon en km est attendu (ex. 10 ou 7,5).") from None
     return siting.compute(read_session(), kind, code.upper(), page_context(),
                           criteria_set=args.get("label") or "pass-numerique", count=count, radius_km=radius_km,
-                          new_sites=args.get("nouveaux") == "oui")
+                          new_sites=args.get("nouveaux") == "oui", field_names=("nombre", "rayon"),
+                          max_radius_km=siting.PUBLIC_MAX_RADIUS_KM if _anonymous() else siting.MAX_RADIUS_KM)
+
+
+#: Venues listed on the accessibility page: those whose one more hour helps the « sous-dotées » communes most
+#: (every one in the downloads).
+VENUES_SHOWN = 200
 
 
 @collectivites.get("/<any(france,region,departement,epci,commune):kind>/<code>/accessibilite")
 @coverage_page
 def accessibility_page(kind: str, code: str):
-    """The accessibility index of the territory's communes (map, summary, sortable table), where to qualify next
-    (map and table), the venues' supply, downloads."""
+    """The accessibility index of the territory's communes (map, summary, a page of the table), where to qualify
+    next (map and table), the venues' supply (those that help most), downloads."""
     report = _accessibility(kind, code)
     communes = sorted(report.communes, key=lambda c: (c.index is None, c.index if c.index is not None else 0, c.code))
+    pages = max(1, math.ceil(len(communes) / COMMUNES_PER_PAGE))
+    page = _page_number(request.args, pages)
+    venues = sorted(report.venues, key=lambda v: (-v.gain_for_underserved, v.nom))[:VENUES_SHOWN]
     proposals = _siting(kind, code)
-    return render_template("coverage/accessibility.html", report=report, communes=communes, user=session_user(),
+    return render_template("coverage/accessibility.html", report=report, user=session_user(),
+                           communes=communes[(page - 1) * COMMUNES_PER_PAGE:page * COMMUNES_PER_PAGE],
+                           page=page, pages=pages, venues=venues,
                            describe=coverage.describe_kind(kind), unit=accessibility_formats.UNIT,
                            defaults=accessibility, siting=proposals,
+                           max_radius_km=siting.PUBLIC_MAX_RADIUS_KM if _anonymous() else siting.MAX_RADIUS_KM,
                            chart=choropleth.accessibility_map(read_session(), report, proposals))
+
+
+def _page_number(args, pages: int) -> int:
+    """The ``page`` asked for in ``args``, within 1 … ``pages``."""
+    try:
+        return min(max(1, int(args.get("page", 1))), pages)
+    except ValueError:
+        return 1
 
 
 @collectivites.get("/<any(france,region,departement,epci,commune):kind>/<code>/accessibilite.<fmt>")
@@ -249,6 +259,24 @@ def siting_download(kind: str, code: str, fmt: str):
     if fmt not in FORMATS:
         raise NotFound("Format inconnu : csv, csv-fr, xlsx, geojson ou json.")
     return _attachment(*accessibility_formats.siting_document(_siting(kind, code), fmt))
+
+
+#: The views that compute a report (coverage, accessibility, siting): anonymous visitors' are held to their own
+#: budget and concurrency cap (``install_limits``).
+COMPUTING = ("collectivites.territory", "collectivites.download", "collectivites.accessibility_page",
+             "collectivites.accessibility_download", "collectivites.siting_download")
+
+
+def install_limits(app, limiter) -> None:
+    """Anonymous visitors (``REGISTRY_PUBLIC_COVERAGE``) of the computing views: ``RATELIMIT_PUBLIC_COVERAGE`` per
+    client address and ``PUBLIC_COVERAGE_CONCURRENCY`` computations at a time; logged-in users are not held to
+    them (the blueprint's limits still apply to everyone)."""
+    for endpoint in COMPUTING:
+        capped = security.concurrency_cap(limiter, "couverture-anonyme", app.config["PUBLIC_COVERAGE_CONCURRENCY"],
+                                          _anonymous)(app.view_functions[endpoint])
+        app.view_functions[endpoint] = limiter.shared_limit(
+            app.config["RATELIMIT_PUBLIC_COVERAGE"], scope="couverture-anonyme", override_defaults=False,
+            exempt_when=lambda: not _anonymous())(capped)
 
 
 def _attachment(body: bytes, media_type: str, filename: str) -> Response:

@@ -3,13 +3,19 @@ security headers (a Content Security Policy without inline script on every respo
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, request
+from flask import Blueprint, Flask, abort, current_app, request
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+logger = logging.getLogger("registry.security")
 
 #: The public API's routes, which any site may read (CORS: GET only, no credentials), listed one by one: a route
 #: not listed is not open. A prefix let the token-protected routes under a territory (coverage, then
@@ -30,7 +36,8 @@ PUBLIC_API = "^(" + "|".join(PUBLIC_API_ROUTES) + ")$"
 def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...],
                   auth_blueprints: tuple[Blueprint, ...] = (), strict: tuple = ()) -> Limiter:
     """Install the limiter, CORS and the headers on ``app``; returns the limiter. ``strict``: the blueprints and
-    views the public writes through (error reports), held to ``RATELIMIT_REPORTS`` per client address."""
+    endpoints (names of views) the public writes through (error reports), held to ``RATELIMIT_REPORTS`` per client
+    address."""
     app.config.update(RATELIMIT_HEADERS_ENABLED=True, SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=app.config["SECURE_COOKIES"])
     if app.config["PROXIES"]:
@@ -49,7 +56,7 @@ def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...],
         budget = app.config["RATELIMIT_OGC"] if blueprint.name == "ogc" else app.config["RATELIMIT_PUBLIC"]
         limiter.limit(budget)(blueprint)
     for target in strict:
-        limiter.shared_limit(app.config["RATELIMIT_REPORTS"], scope="signalements")(target)
+        limit_view(app, target, limiter.shared_limit(app.config["RATELIMIT_REPORTS"], scope="signalements"))
     for blueprint in auth_blueprints:
         # Only failed authentications count: a client guessing tokens or logins is slowed down, not a user.
         limiter.shared_limit(app.config["RATELIMIT_AUTH"], scope="authentification",
@@ -92,6 +99,53 @@ def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...],
         return response
 
     return limiter
+
+
+def limit_view(app: Flask, target: Blueprint | str, decorator: Callable) -> None:
+    """Apply a limiter's ``decorator`` to a blueprint, or to the view of an endpoint by replacing it in
+    ``app.view_functions``: a decorated view left out of them is never limited (flask-limiter checks a decorated
+    view's limits in its wrapper only; the report form was unlimited so)."""
+    if isinstance(target, str):
+        app.view_functions[target] = decorator(app.view_functions[target])
+    else:
+        decorator(target)
+
+
+#: How long a running request holds its place under ``concurrency_cap`` at most (a worker killed mid-request
+#: gives it back then).
+HOLD_SECONDS = 120
+
+
+def concurrency_cap(limiter: Limiter, name: str, cap: int, applies: Callable[[], bool]) -> Callable:
+    """A view decorator: at most ``cap`` requests of ``name`` at a time when ``applies()``, counted in the
+    limiter's store (Redis: across every worker; else this worker's memory); beyond, 503 with ``Retry-After``.
+    A store that fails lets the request through (logged), as the limits do."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if not applies():
+                return view(*args, **kwargs)
+            key = f"{current_app.config.get('RATELIMIT_KEY_PREFIX', '')}/running/{name}"
+            try:
+                running = limiter.storage.incr(key, HOLD_SECONDS)
+            except Exception:  # noqa: BLE001 - the store is down: no cap rather than no service
+                logger.warning("Plafond de calculs simultanés « %s » : stockage injoignable", name, exc_info=True)
+                return view(*args, **kwargs)
+            try:
+                if running > cap:
+                    raise ServiceUnavailable(f"Trop de calculs en cours ({cap} au plus à la fois) : réessayez dans "
+                                             "un instant.", retry_after=5)
+                return view(*args, **kwargs)
+            finally:
+                try:
+                    limiter.storage.incr(key, HOLD_SECONDS, amount=-1)
+                except Exception:  # noqa: BLE001 - forgotten after HOLD_SECONDS
+                    logger.warning("Plafond de calculs simultanés « %s » : place non rendue", name, exc_info=True)
+
+        return wrapper
+
+    return decorate
 
 
 def _has_nul(values) -> bool:
