@@ -27,7 +27,8 @@ DECISION_VERBS = {"submit": "a soumis la qualification", "start_review": "a comm
                   "request_changes": "a demandé des compléments", "suspend": "a suspendu la qualification",
                   "reinstate": "a rétabli la qualification", "revoke": "a retiré la qualification",
                   "renew": "a renouvelé la qualification", "expire": "a constaté l'expiration de la qualification",
-                  "needs_review": "a signalé la qualification à revoir"}
+                  "needs_review": "a signalé la qualification à revoir",
+                  "review_cleared": "a levé le signalement « à revoir » (le lieu est de nouveau éligible)"}
 VENUE_VERBS = {"venue.created": "a créé le lieu", "venue.updated": "a modifié le lieu",
                "venue.published": "a publié le lieu", "venue.unpublished": "a dépublié le lieu",
                "venue.draft": "a remis le lieu en brouillon", "venue.geocoded": "a placé le lieu à son adresse",
