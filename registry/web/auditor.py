@@ -12,7 +12,8 @@ from typing import Any
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
 from registry import jobs as job_queue
-from registry import standard, wording
+from registry import hours, standard, wording
+from registry.hours_text import read_french
 from registry.eligibility import Fact
 from registry.errors import Forbidden, InvalidInput, RegistryError, StaleRevision
 from registry.models import ApiToken
@@ -21,7 +22,7 @@ from registry.services import (evaluations, facts, freshness, jobs, journal, man
 from registry.services.context import Context
 from registry.web.auth import WRITE_ROLES
 from registry.web.context import absolute_url, auth_session, context_for, db_session
-from registry.web.venue_forms import field_errors, shown_values, venue_changes
+from registry.web.venue_forms import field_errors, hours_reading, shown_values, venue_changes
 
 #: Where a login may lead back to: a page of these spaces, no second slash, no control character (a CR/LF in a
 #: ``Location`` header was a 500).
@@ -204,14 +205,28 @@ def _venue_page(venue_id: uuid.UUID, form=None, errors: dict[str, str] | None = 
     history = [wording.journal_sentence(entry, ctx.catalogue.audit_facts(), set_titles)
                for entry in journal.venue_history(db, found)]
     shown = shown_values(form, found, [fact.name for entry in file.entries for fact in entry.venue_fields])
+    proposals = managers.listing(db, ctx, venue_id=venue_id, status=None, per_page=100).items
     return render_template(
         "auditor/venue.html", venue=found, file=file, sets=sorted(ctx.catalogue.sets.values(), key=lambda s: s.id),
         held=held, chosen=chosen, journal=history, user=session_user(), wording=wording,
         actions=qualifications.allowed_actions(held[chosen].status if chosen in held else None),
         reported=reports.listing(db, ctx, venue_id=venue_id, status=None, per_page=100).items,
-        proposals=managers.listing(db, ctx, venue_id=venue_id, status=None, per_page=100).items,
-        venue_managers=managers.of_venue(db, found), form=form, errors=errors or {}, problem=problem, field_values=shown,
+        proposals=proposals, venue_managers=managers.of_venue(db, found), form=form, errors=errors or {}, problem=problem, field_values=shown, reading=hours_reading(form),
+        hours_warning=_hours_warning(found.horaires, [p for p in proposals if p.status == "pending"]),
         vocabularies=standard.VOCABULARIES, titles=standard.TITLES, list_fields=standard.LIST_FIELDS), status
+
+
+def _hours_warning(current: str | None, pending: list) -> str | None:
+    """What the auditor must know before unreadable hours go public: the venue's own, or a pending proposal's
+    (a search by day would miss the venue, the freshness checks would flag it)."""
+    proposed = [p.changes["horaires"] for p in pending if p.changes.get("horaires")]
+    for label, value in [("Les horaires du lieu", current), *(("Les horaires d'une proposition", v) for v in proposed)]:
+        if value and not hours.parses(value):
+            reading = read_french(value)
+            return (f"{label} ne se lisent pas : « {value} ». La recherche par jour ignorerait le lieu. "
+                    + (f"Lecture possible : « {hours.describe(reading) or reading} » ; reportez-la dans le champ "
+                       "Horaires et confirmez-la." if reading else "Corrigez le champ Horaires avant de publier."))
+    return None
 
 
 def _parse(fact_type: str, raw: str) -> Any:

@@ -13,7 +13,7 @@ from registry.models import VenueManager
 from registry.services import managers
 from registry.services.context import Context
 from registry.web.context import db_session, plugins
-from registry.web.venue_forms import NEW_CLOSURES, field_errors, shown_values, venue_changes
+from registry.web.venue_forms import NEW_CLOSURES, field_errors, hours_reading, shown_values, venue_changes
 
 manager_pages = Blueprint("managers", __name__, url_prefix="/gestionnaire")
 
@@ -71,7 +71,7 @@ def _home(manager: VenueManager, form=None, errors: dict[str, str] | None = None
     return render_template("managers/home.html", venue=venue, proposals=managers.for_manager(db_session(), manager),
                            fields=managers.PROPOSABLE, titles=standard.TITLES, vocabularies=standard.VOCABULARIES,
                            list_fields=standard.LIST_FIELDS, statuses=managers.STATUSES, new_closures=NEW_CLOSURES,
-                           form=form, errors=errors or {}, shown=shown_values(form, venue, [
+                           form=form, errors=errors or {}, reading=hours_reading(form), shown=shown_values(form, venue, [
                                name for name in managers.PROPOSABLE if name != "closures"])), status
 
 

@@ -7,8 +7,9 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from registry import schemas, standard
+from registry import hours, schemas, standard
 from registry.errors import InvalidInput
+from registry.hours_text import read_french
 from registry.identifiers import luhn_valid, siret_valid
 
 #: How many new closures a form offers at once.
@@ -32,11 +33,16 @@ def venue_changes(form) -> dict[str, Any]:
         else:
             data[name] = form.get(f"champ-{name}", "").strip() or None
     errors: dict[str, list[str]] = {}
+    if data.get("horaires"):
+        data["horaires"], problem = _hours(data["horaires"], form.get("horaires-confirmation"))
+        if problem:
+            errors["champ-horaires"] = [problem]
     try:
         loaded = schemas.VenueUpdateSchema().load(data)
     except ValidationError as exc:
         loaded = {}
-        errors = {f"champ-{name}": [f"{_title(name)} : {_text(message)}"] for name, message in exc.messages.items()}
+        errors.update({f"champ-{name}": [f"{_title(name)} : {_text(message)}"]
+                       for name, message in exc.messages.items()})
     pivot = loaded.get("pivot") or ""
     if pivot.isdigit() and not _key_valid(pivot):
         errors["champ-pivot"] = [f"{_title('pivot')} : la clé de contrôle de « {pivot} » est fausse ; vérifiez "
@@ -44,6 +50,33 @@ def venue_changes(form) -> dict[str, Any]:
     if errors:
         raise InvalidInput(next(iter(errors.values()))[0], errors)
     return loaded
+
+
+UNREADABLE_HOURS = ("Ces horaires ne se lisent pas : écrivez-les jour par jour, par exemple « du lundi au vendredi de "
+                    "9 h à 12 h et de 14 h à 17 h, le samedi de 10 h à 12 h » ou « le jeudi sur rendez-vous » (ou, "
+                    "pour les experts, dans la syntaxe OpenStreetMap : Mo-Fr 09:00-12:00).")
+
+
+def _hours(typed: str, confirmed: str | None) -> tuple[str, str | None]:
+    """The OpenStreetMap rule to store for hours typed in a form, and why it cannot be stored yet: French text
+    is read, then stored once its reading is confirmed (``confirmed`` holds the rule the person accepted);
+    text that cannot be read is refused, never published for the search to misread."""
+    if hours.parses(typed):
+        return typed, None
+    reading = read_french(typed)
+    if reading is None:
+        return typed, UNREADABLE_HOURS
+    if confirmed == reading:
+        return reading, None
+    return typed, ("Horaires lus comme : « " + (hours.describe(reading) or reading) + " ». Vérifiez cette lecture, "
+                   "cochez « Je confirme » sous le champ, puis enregistrez à nouveau.")
+
+
+def hours_reading(form) -> tuple[str, str] | None:
+    """The rule and the French reading of the hours typed in ``form`` as French text (to confirm), if any."""
+    typed = (form.get("champ-horaires", "") if form is not None else "").strip()
+    reading = read_french(typed) if typed and not hours.parses(typed) else None
+    return (reading, hours.describe(reading) or reading) if reading else None
 
 
 def shown_values(form, venue, names) -> dict[str, Any]:
