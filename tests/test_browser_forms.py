@@ -41,7 +41,7 @@ def _operator(app) -> tuple[str, dict[str, str]]:
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_a_manager_gives_hours_day_by_day_or_in_french_and_confirms_the_reading(live_server, browser, width):
+def test_a_manager_gives_hours_day_by_day_or_in_french_and_confirms_the_reading(live_server, browser, width):  # noqa: F811
     app, base = live_server
     _secret, headers = _operator(app)
     client = app.test_client()
@@ -76,7 +76,7 @@ def test_a_manager_gives_hours_day_by_day_or_in_french_and_confirms_the_reading(
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_an_auditor_s_failed_save_keeps_every_value_and_marks_the_faulty_field(live_server, browser, width):
+def test_an_auditor_s_failed_save_keeps_every_value_and_marks_the_faulty_field(live_server, browser, width):  # noqa: F811
     app, base = live_server
     secret, headers = _operator(app)
     venue = app.test_client().post("/api/v1/operator/venues", json=RODEZ_MEDIATHEQUE,
