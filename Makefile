@@ -15,6 +15,7 @@ run: setup
 	@echo "==> Registre servi sur http://$(HOST):$(PORT)/ et son processus de travail (Ctrl-C pour arrêter les deux)"
 	@echo "    Espace des opérateurs : http://$(HOST):$(PORT)/auditeur/connexion, avec un jeton créé par"
 	@echo "    $(REGISTRY) tokens create --name \"Votre nom\" --role operator   (le secret s'affiche une fois)"
+	@echo "    Lieux fictifs de démonstration chargés : $(REGISTRY) demo --remove les retire avant des données réelles"
 	@$(REGISTRY) worker & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	REGISTRY_SECURE_COOKIES=$${REGISTRY_SECURE_COOKIES:-0} $(REGISTRY) run --host $(HOST) --port $(PORT)
