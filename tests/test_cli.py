@@ -64,6 +64,8 @@ def test_demo_remove_takes_the_fictional_venues_out_of_search_and_coverage(run, 
     assert search["numberMatched"] == 0
     report = client.get("/api/v1/territories/departement/12/coverage", headers=operator).get_json()
     assert "fictif" not in json.dumps(report, ensure_ascii=False)
+    siting = client.get("/api/v1/territories/departement/12/siting", headers=operator).get_json()
+    assert "fictif" not in json.dumps(siting, ensure_ascii=False)
     from registry.models import JournalEntry
 
     with client.application.extensions["registry.db"].session() as session:

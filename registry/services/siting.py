@@ -26,6 +26,7 @@ from registry.errors import InvalidInput
 from registry.models import Territory, Venue
 from registry.services import coverage, qualifications, territories
 from registry.services.context import Context
+from registry.services.demo import ORIGIN as DEMO_ORIGIN
 from registry.services.search_plans import venues_within_reach
 from registry.wording import french_number
 
@@ -112,7 +113,9 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
         located = located if around is None else located.where(around)
     holds = qualifications.venue_holds(criteria_set, today, few=around is not None)
     qualified = session.execute(located.where(Venue.publication_status == "published", holds)).all()
-    candidates = [tuple(c) + (False,) for c in session.execute(located.where(not_(holds)).order_by(Venue.pk))]
+    # The demo's fictional venues are never proposed (a real territory's plan would name places that do not exist).
+    candidates = [tuple(c) + (False,) for c in session.execute(
+        located.where(not_(holds), Venue.origin != DEMO_ORIGIN).order_by(Venue.pk))]
     if new_sites:
         candidates += [(f"commune:{r[0]}", f"Nouveau lieu à {r[1]}", r[1], r[5], r[6], True) for r in rows]
     covered = np.zeros(len(rows), dtype=bool)
