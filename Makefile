@@ -13,6 +13,9 @@ PYTEST_ARGS ?=
 
 run: setup
 	@echo "==> Registre servi sur http://$(HOST):$(PORT)/ et son processus de travail (Ctrl-C pour arrêter les deux)"
+	@echo "    Espace des opérateurs : http://$(HOST):$(PORT)/auditeur/connexion, avec un jeton créé par"
+	@echo "    $(REGISTRY) tokens create --name \"Votre nom\" --role operator   (le secret s'affiche une fois)"
+	@echo "    Lieux fictifs de démonstration chargés : $(REGISTRY) demo --remove les retire avant des données réelles"
 	@$(REGISTRY) worker & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	REGISTRY_SECURE_COOKIES=$${REGISTRY_SECURE_COOKIES:-0} $(REGISTRY) run --host $(HOST) --port $(PORT)
@@ -41,11 +44,11 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 
 database: venv
 	@echo "==> Schéma de la base"
-	$(REGISTRY) db upgrade
+	@$(REGISTRY) db upgrade
 	@echo "==> Référentiel des territoires"
-	$(REGISTRY) territories load
+	@$(REGISTRY) territories load
 	@echo "==> Jeu de démonstration"
-	$(REGISTRY) demo
+	@$(REGISTRY) demo
 
 test: system-deps venv
 	@if command -v npm >/dev/null 2>&1 && [ ! -d tests/browser/node_modules/axe-core ]; then \

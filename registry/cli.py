@@ -453,14 +453,22 @@ def siting_command(territory: str, criteria_set: str, count: int, radius_km: flo
 
 
 @main.command("demo")
+@click.option("--remove", is_flag=True, help="Retirer le jeu de démonstration : qualifications retirées, lieux "
+                                            "dépubliés (journalisé).")
 @with_appcontext
 @_friendly_errors
-def demo_command() -> None:
-    """Charger le jeu de démonstration (lieux fictifs en Aveyron)."""
+def demo_command(remove: bool) -> None:
+    """Charger le jeu de démonstration (lieux fictifs en Aveyron), ou le retirer avant d'importer des données
+    réelles."""
     _needs_schema()
     with database().session() as session:
+        if remove:
+            removed = demo.remove_demo(session, _context("registry demo --remove"))
+            click.echo(f"Démonstration retirée : {removed} lieux fictifs dépubliés et déqualifiés (journalisé).")
+            return
         report = demo.load_demo(session, _context("registry demo"))
-    click.echo(f"Démonstration : {report.created} lieux fictifs créés, {report.existing} déjà présents.")
+    click.echo(f"Démonstration : {report.created} lieux fictifs créés, {report.existing} déjà présents. "
+               "Avant d'importer des données réelles : registry demo --remove.")
     click.echo(f"Base : {current_app.config['DATABASE_URL']}")
 
 

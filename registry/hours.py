@@ -75,7 +75,8 @@ DAYS = {"Mo": "lundi", "Tu": "mardi", "We": "mercredi", "Th": "jeudi", "Fr": "ve
         "Su": "dimanche"}
 _RULE = re.compile(r"^(?P<days>(?:Mo|Tu|We|Th|Fr|Sa|Su)(?:-(?:Mo|Tu|We|Th|Fr|Sa|Su))?"
                    r"(?:,(?:Mo|Tu|We|Th|Fr|Sa|Su)(?:-(?:Mo|Tu|We|Th|Fr|Sa|Su))?)*)\s+"
-                   r"(?P<times>off|closed|\d\d:\d\d-\d\d:\d\d(?:,\d\d:\d\d-\d\d:\d\d)*)$")
+                   r"(?P<times>off|closed|open|\d\d:\d\d-\d\d:\d\d(?:,\d\d:\d\d-\d\d:\d\d)*)"
+                   r'(?P<appointment> "sur rendez-vous")?$')
 
 
 def _time(value: str) -> str:
@@ -97,7 +98,8 @@ def _days(value: str) -> str:
 
 @lru_cache(maxsize=4096)
 def describe(expression: str | None) -> str | None:
-    """Plain French for the common ``opening_hours`` forms (``Mo-Fr 09:00-12:00; Sa 10:00-12:00``);
+    """Plain French for the common ``opening_hours`` forms (``Mo-Fr 09:00-12:00; Sa 10:00-12:00``, ``Th open
+    "sur rendez-vous"``);
     ``None`` when the expression uses anything else (then show it as it is)."""
     if not expression or not expression.strip():
         return None
@@ -109,8 +111,13 @@ def describe(expression: str | None) -> str | None:
         if match is None:
             return None
         times = match["times"]
+        if times == "open" and not match["appointment"]:
+            return None
         when = "fermé" if times in ("off", "closed") else ", ".join(
-            f"{_time(start)} – {_time(end)}" for start, end in (span.split("-") for span in times.split(",")))
+            f"{_time(start)} – {_time(end)}" for start, end in (span.split("-") for span in times.split(","))
+        ) if times != "open" else ""
+        if match["appointment"]:
+            when = f"{when}, sur rendez-vous" if when else "sur rendez-vous"
         rules.append(f"{_days(match['days'])} : {when}")
     return " ; ".join(rules)
 

@@ -109,6 +109,8 @@ class JournalAction(Coded):
     QUALIFICATION_RENEW = "qualification.renew", "a renouvelé la qualification"
     QUALIFICATION_EXPIRE = "qualification.expire", "a constaté l'expiration de la qualification"
     QUALIFICATION_NEEDS_REVIEW = "qualification.needs_review", "a signalé la qualification à revoir"
+    QUALIFICATION_REVIEW_CLEARED = ("qualification.review_cleared",
+                                    "a levé le signalement « à revoir » (le lieu est de nouveau éligible)")
     MANAGER_INVITED = "manager.invited", "a invité le gestionnaire du lieu"
     MANAGER_REVOKED = "manager.revoked", "a retiré l'accès d'un gestionnaire du lieu"
     PROPOSAL_SUBMITTED = "proposal.submitted", "a proposé des changements"

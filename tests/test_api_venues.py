@@ -181,6 +181,28 @@ def test_a_client_accepting_compression_updates_with_the_etag_it_read(live_serve
         assert refused.code == 412
 
 
+def test_the_readme_s_script_with_requests_updates_through_the_compression_layer(live_server, operator, create_venue):
+    """A script that follows the README with ``requests`` (which asks for gzip, and brotli when installed) read a
+    compressed venue, sent its ETag back, and got 412: the tag the server gave must be accepted, an older one not."""
+    import requests
+
+    _app, base = live_server
+    url = f"{base}{OPERATOR_VENUES}/{create_venue().get_json()['id']}"
+    with requests.Session() as http:
+        http.headers.update(operator)
+        read = http.get(url, timeout=30)
+        assert read.headers.get("Content-Encoding") in ("gzip", "br")  # through flask-compress (else proves nothing)
+        etag = read.headers["ETag"]
+        changed = http.patch(url, json={"nom": "Médiathèque Pierre-Bonnet"}, headers={"If-Match": etag}, timeout=30)
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["revision"] == read.json()["revision"] + 1
+        stale = http.patch(url, json={"nom": "Perdu"}, headers={"If-Match": etag}, timeout=30)
+        assert stale.status_code == 412 and "révision" in stale.json()["detail"]
+        again = http.patch(url, json={"nom": "Médiathèque de Rodez"}, headers={"If-Match": changed.headers["ETag"]},
+                           timeout=30)
+        assert again.status_code == 200 and http.get(url, timeout=30).json()["nom"] == "Médiathèque de Rodez"
+
+
 @pytest.mark.parametrize("header", ['"²"', '"١"', '"1:zip"', '"99999999999999999999999999"'])
 def test_if_match_that_names_no_revision_is_412(client, operator, create_venue, header):
     url = f"{OPERATOR_VENUES}/{create_venue().get_json()['id']}"

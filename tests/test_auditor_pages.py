@@ -94,7 +94,7 @@ def test_an_auditor_records_facts_and_venue_fields_evaluates_and_decides(logged_
     bad = logged_in.post(f"{url}/dossier", data={**file_form(saved), "fait-trained_mediators": ["deux"],
                                                  "champ-pivot": ["W123456789"], "csrf_token": [csrf(saved)]},
                          follow_redirects=True).get_data(as_text=True)
-    assert "« deux » n'est pas une valeur valable" in html.unescape(bad) and 'value="13002526500013"' in bad
+    assert "« deux » n'est pas un nombre entier" in html.unescape(bad) and 'value="W123456789"' in bad
     token = csrf(bad)
     evaluated = html.unescape(logged_in.post(f"{url}/evaluations", data={"criteria_set": "pass-numerique",
                                                                          "csrf_token": token},
@@ -112,6 +112,74 @@ def test_an_auditor_records_facts_and_venue_fields_evaluates_and_decides(logged_
     assert illegal.status_code == 200 and "Décision impossible" in html.unescape(illegal.get_data(as_text=True))
     queue = logged_in.get("/auditeur/").get_data(as_text=True)
     assert "Médiathèque de Rodez" in queue and "soumise" in queue
+
+
+def test_a_failed_save_keeps_every_value_typed_and_marks_each_faulty_field_in_french(logged_in, create_venue):
+    """One bad date erased the whole form (legal representative, mediators, evidence…) and the message began with
+    an English parameter name (« value : ») without marking any field."""
+    venue_id = create_venue(pivot=None).get_json()["id"]
+    url = f"/auditeur/lieux/{venue_id}"
+    page = logged_in.get(url).get_data(as_text=True)
+    typed = {"fait-legal_representative": ["Mme Claire Fabre"], "fait-trained_mediators": ["3"],
+             "preuve-trained_mediators": ["attestations de formation"], "fait-charter_signed_on": ["31/02/2026"],
+             "fait-terms_signed_on": ["15/01/2026"], "champ-pivot": ["13002526500014"]}
+    response = logged_in.post(f"{url}/dossier", data={**file_form(page), **typed, "csrf_token": csrf(page)})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    kept = file_form(body)
+    assert {name: kept[name] for name in typed} == typed  # nothing typed is lost
+    text = html.unescape(body)
+    assert "value :" not in text and "Rien n'est enregistré" in text
+    assert "« 31/02/2026 » n'est pas une date (JJ/MM/AAAA)" in text
+    assert "clé de contrôle de « 13002526500014 » est fausse" in text  # the SIRET's key, checked when typed
+    for field in ("fait-charter_signed_on", "champ-pivot"):
+        assert re.search(rf'id="{field}"[^>]*aria-describedby="{field}-erreur"', body), field
+        assert f'id="{field}-erreur"' in body and f'href="#{field}"' in body
+    assert body.count("fr-input-group--error") == 2  # the two faulty fields, not the good ones
+    assert logged_in.get(url).get_data(as_text=True).count("Mme Claire Fabre") == 0  # nothing written
+    fixed = logged_in.post(f"{url}/dossier", data={**kept, "fait-charter_signed_on": ["28/02/2026"],
+                                                   "champ-pivot": ["13002526500013"], "csrf_token": csrf(body)},
+                           follow_redirects=True)
+    assert "Enregistré :" in html.unescape(fixed.get_data(as_text=True))
+    assert "Mme Claire Fabre" in fixed.get_data(as_text=True)
+
+
+def test_to_review_names_the_failing_criterion_clears_itself_and_shows_no_internal_number(
+        logged_in, create_venue, client, operator):
+    """« À revoir » said « évaluation non éligible (n° 1829) »; it stayed after the venue was fixed; a refusal's
+    flash ended with the evaluation's number."""
+    venue_id = create_venue(modalites_accompagnement=["Accompagnement individuel"]).get_json()["id"]
+    url = f"/auditeur/lieux/{venue_id}"
+    page = logged_in.get(url).get_data(as_text=True)
+    facts_ok = {"fait-legal_representative": "Mme Fabre", "fait-open_to_public": "oui",
+                "fait-zero_cost_with_pass": "oui", "fait-charter_signed_on": "2026-01-05",
+                "fait-terms_signed_on": "2026-01-05", "fait-bank_details_checked": "oui",
+                "fait-trained_mediators": "2", "fait-accepts_pass_numerique": "oui"}
+    page = html.unescape(logged_in.post(f"{url}/dossier", data={**file_form(page), **facts_ok,
+                                                                "csrf_token": csrf(page)},
+                                        follow_redirects=True).get_data(as_text=True))
+    token = csrf(page)
+    for action in ("submit", "start_review", "qualify"):
+        decided = logged_in.post(f"{url}/qualifications/pass-numerique", data={"action": action, "csrf_token": token},
+                                 follow_redirects=True).get_data(as_text=True)
+    assert "Décision enregistrée : qualifié." in html.unescape(decided)
+    page = logged_in.get(url).get_data(as_text=True)
+    logged_in.post(f"{url}/dossier", data={**file_form(page), "fait-trained_mediators": "0", "csrf_token": token})
+    flagged = visible_text(logged_in.get(url).get_data(as_text=True))
+    review = re.search(r"À revoir\s*(.*?)\s*Dernière évaluation", flagged, re.S).group(1)
+    assert "« Au moins un médiateur numérique formé » (non rempli)" in review, review
+    assert not re.search(r"n° ?\d", review), review
+    page = logged_in.get(url).get_data(as_text=True)
+    logged_in.post(f"{url}/dossier", data={**file_form(page), "fait-trained_mediators": "3", "csrf_token": token})
+    cleared = visible_text(logged_in.get(url).get_data(as_text=True))
+    assert "À revoir" not in cleared and "levé le signalement « à revoir »" in cleared
+    other = create_venue(nom="Tiers-lieu sans dossier").get_json()["id"]
+    for action in ("submit", "start_review", "qualify"):
+        refused = logged_in.post(f"/auditeur/lieux/{other}/qualifications/pass-numerique",
+                                 data={"action": action, "csrf_token": token}, follow_redirects=True)
+    message = visible_text(refused.get_data(as_text=True))
+    assert "n'est pas éligible" in message
+    assert not re.search(r"dérogation motivée est possible\.\s*\d", message)
 
 
 def test_venues_outside_the_auditors_scope_are_refused(logged_in, create_venue):

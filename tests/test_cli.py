@@ -54,6 +54,29 @@ def test_demo_venues_are_published_and_placed(run, database_url, client):
     assert {label["label"] for venue in venues for label in venue["labels"]} == {"Accepte le Pass numérique"}
 
 
+def test_demo_remove_takes_the_fictional_venues_out_of_search_and_coverage(run, database_url, client, operator):
+    """``make run`` loads fictional venues into the database a user then fills with real imports: coverage counted
+    « … de démonstration (fictif) » as a real nearest venue. ``registry demo --remove`` takes them out, journaled."""
+    run(database_url, "demo")
+    removed = run(database_url, "demo", "--remove")
+    assert removed.exit_code == 0 and f"{len(demo.DEMO_VENUES)} lieux fictifs" in removed.stdout
+    search = client.get("/api/v1/venues", query_string={"territory": "departement:12"}).get_json()
+    assert search["numberMatched"] == 0
+    report = client.get("/api/v1/territories/departement/12/coverage", headers=operator).get_json()
+    assert "fictif" not in json.dumps(report, ensure_ascii=False)
+    siting = client.get("/api/v1/territories/departement/12/siting", headers=operator).get_json()
+    assert "fictif" not in json.dumps(siting, ensure_ascii=False)
+    from registry.models import JournalEntry
+
+    with client.application.extensions["registry.db"].session() as session:
+        actions = {(entry.actor, entry.action) for entry in session.scalars(
+            select(JournalEntry).join(Venue, Venue.pk == JournalEntry.venue_pk).where(Venue.origin == demo.ORIGIN))}
+    assert {"qualification.revoke", "venue.unpublished"} <= {
+        action for actor, action in actions if "demo --remove" in actor}, actions
+    again = run(database_url, "demo", "--remove")
+    assert "0 lieux fictifs" in again.stdout  # nothing left to take out
+
+
 def test_import_boundaries_reports_what_it_did(run, database_url, tmp_path):
     path = write_geojson(tmp_path / "communes.geojson", [
         {"type": "Feature", "properties": {"code": "12202", "nom": "Rodez"}, "geometry": square(2.5, 44.3)},

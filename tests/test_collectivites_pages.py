@@ -170,6 +170,10 @@ def test_the_accessibility_page_reads_in_french_least_served_first(collectivite,
     text = unescape(re.sub(r"<[^>]+>", " ", main))
     assert "heures d'accompagnement accessibles par semaine pour 1 000 habitants" in text
     assert "habitants en communes sous-dotées" in text and "E2SFCA" in text
+    # In words for non-specialists: what the index says, what a good value is, why the two counts differ.
+    assert "Ce que dit l'indice" in text and "Plus il est haut, mieux la commune est servie" in text
+    assert "Pourquoi ce n'est pas le même compte que « à plus de 10 km »" in text
+    assert "glouton" not in text and "exact_ids" not in text
     dotted = re.search(r".{0,40}\d\.\d.{0,40}", text)
     assert dotted is None, dotted.group(0)
     parser = Cells("table-accessibilite")
@@ -194,7 +198,7 @@ def test_the_accessibility_page_proposes_where_to_qualify_next(collectivite, ave
     parser = Cells("table-propositions")
     parser.feed(html)
     assert parser.rows[1][:2] == ["1", "Maison de Decazeville"] and number(parser.rows[1][3]) > 0
-    assert "La réponse gloutonne est optimale." in html
+    assert "vérifié : aucun autre ensemble d'autant de lieux n'en rapprocherait davantage" in unescape(html)
 
 
 def test_the_accessibility_map_colours_every_commune_and_numbers_the_proposals(collectivite, client, operator, aveyron,
@@ -225,7 +229,8 @@ def test_the_accessibility_map_colours_every_commune_and_numbers_the_proposals(c
     parser = Cells("table-propositions")
     parser.feed(html)
     assert [r[0] for r in parser.rows[1:]] == ["1", "2", "3", "4"]
-    assert any("(nouveau lieu)" in r[1] for r in parser.rows[1:])
+    assert any(r[1].startswith("Nouveau lieu à ") for r in parser.rows[1:])
+    assert not any(r[1].lower().count("nouveau lieu") > 1 for r in parser.rows[1:])  # « nouveau lieu » said once
     assert re.findall(r'<g class="proposal" data-number="(\d+)">', html) == ["1", "2", "3", "4"]
     assert 'id="nouveaux" name="nouveaux" value="oui" checked' in html
 

@@ -321,3 +321,74 @@ def test_france_gives_each_commune_and_area_the_figures_of_its_own_coverage(sess
     epcis = {e.code: e for e in france.epci}
     assert aveyron.epci and all(epcis[e.code] == e for e in aveyron.epci)
     assert sum(d.registered for d in france.departements) == 5
+
+
+def test_the_french_spreadsheet_csv_keeps_codes_leading_zeros_and_runs_no_formula():
+    """Double-clicked, the French CSV turned département 01's ``01001`` into ``1001``: a code starting with 0 is
+    written ``="01001"`` (text for Excel and LibreOffice), other cells stay as they were, a formula stays inert."""
+    import csv
+    import io
+
+    from registry.services.table_formats import to_csv_fr
+
+    rows = [{"code_insee": "01001", "commune": "L'Abergement-Clémenciat", "departement": "01", "code_postal": "01400",
+             "population": 779, "distance_km": 10.01, "note": "=HYPERLINK(\"x\")"},
+            {"code_insee": "12202", "commune": "Rodez", "departement": "12", "code_postal": "12000",
+             "population": 24000, "distance_km": 0.5, "note": ""}]
+    columns = {"code_insee": "Code INSEE", "commune": "Commune", "departement": "Département",
+               "code_postal": "Code postal", "population": "Habitants", "distance_km": "Distance (km)", "note": "Note"}
+    cells = list(csv.reader(io.StringIO(to_csv_fr(rows, columns).decode("utf-8-sig")), delimiter=";"))
+    assert cells[1] == ['="01001"', "L'Abergement-Clémenciat", '="01"', '="01400"', "779", "10,01",
+                        "'=HYPERLINK(\"x\")"]
+    assert cells[2][:4] == ["12202", "Rodez", "12", "12000"]
+
+
+def test_xlsx_distances_stay_in_their_band():
+    """« 10,0 » under « de 10 à 20 km »: a distance is rounded up to the hundredth (bands hold distances up to
+    their bound) and shown with two decimals."""
+    import io
+
+    import openpyxl
+
+    from registry.services.coverage_formats import kilometres
+    from registry.services.table_formats import Workbook
+
+    bands = (5, 10, 20)
+
+    def band(km: float) -> int | None:
+        return next((b for b in bands if km <= b), None)
+
+    assert kilometres(10_004) == 10.01 and kilometres(10_000) == 10.0 and kilometres(19_999.2) == 20.0
+    for metres in [*range(0, 25_000, 7), 4_999.99, 5_000.0, 5_000.01, 9_990.5, 10_000.001]:
+        assert band(kilometres(metres)) == band(metres / 1000), metres
+    book = Workbook("Couverture", __import__("datetime").date(2026, 12, 7))
+    book.table("Communes", [{"code": "12202", "distance_km": kilometres(10_004)}],
+               {"code": "Code INSEE", "distance_km": "Distance (km)"}, formats={"distance_km": book.kilometres})
+    cell = openpyxl.load_workbook(io.BytesIO(book.close()))["Communes"]["B2"]
+    assert cell.value == 10.01 and cell.number_format == "0.00"
+
+
+def test_libreoffice_opens_the_french_csv_with_its_codes_as_text(tmp_path):
+    """The French CSV as LibreOffice opens it with its default import options (semicolons, UTF-8): « 01001 »
+    stays text, where a bare 01002 becomes the number 1002. Runs where LibreOffice is installed
+    (``libreoffice-calc-nogui``)."""
+    import shutil
+    import subprocess
+
+    import openpyxl
+
+    from registry.services.table_formats import to_csv_fr
+
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.skip("LibreOffice (soffice) absent")
+    csv_file = tmp_path / "communes-tableur.csv"
+    csv_file.write_bytes(to_csv_fr([{"code_insee": "01001", "commune": "L'Abergement-Clémenciat",
+                                     "code_postal": "01400", "population": 779}],
+                                   {"code_insee": "Code INSEE", "commune": "Commune", "code_postal": "Code postal",
+                                    "population": "Habitants"}))
+    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/profil", "--headless",
+                    "--infilter=CSV:59,34,76,1", "--convert-to", "xlsx", "--outdir", str(tmp_path), str(csv_file)],
+                   check=True, capture_output=True, timeout=180)
+    sheet = openpyxl.load_workbook(tmp_path / "communes-tableur.xlsx", data_only=True).active
+    assert list(sheet.iter_rows(min_row=2, values_only=True)) == [("01001", "L'Abergement-Clémenciat", "01400", 779)]

@@ -123,7 +123,7 @@ def test_a_tampered_closure_is_refused_not_a_crash(client, operator, qualified):
     page = manager.get("/gestionnaire/").get_data(as_text=True)
     answer = manager.post("/gestionnaire/propositions", data={**manager_form(page), "fermeture-garder": "x",
                                                               "csrf_token": csrf(page)}, follow_redirects=True)
-    assert answer.status_code == 200 and "Fermetures temporaires" in html.unescape(answer.get_data(as_text=True))
+    assert answer.status_code == 422 and "Fermetures temporaires" in html.unescape(answer.get_data(as_text=True))
     assert client.get("/api/v1/operator/proposals", headers=operator).get_json()["total"] == 0
 
 

@@ -188,3 +188,35 @@ def test_every_ogc_resource_has_its_html_page(client, qualified):
         assert client.get(path, query_string={"f": "xml"}).status_code == 400, path
     items = client.get(resources[3], query_string={"f": "html"}).get_data(as_text=True)
     assert "Médiathèque de Rodez" in items and 'id="carte-ogc"' in items
+
+
+def test_a_newcomer_s_home_page_has_one_title_and_links_the_api_as_what_it_is(client):
+    """The home page's title read « Registre des lieux du Pass numérique — Registre des lieux du Pass numérique »,
+    and its « API publique » link opened a raw JSON page."""
+    page = client.get("/").get_data(as_text=True)
+    assert re.search(r"<title>(.*?)</title>", page).group(1) == "Registre des lieux du Pass numérique"
+    assert 'href="/api/docs"' in page and 'href="/api/v1/venues"' not in page
+    other = client.get("/plan-du-site").get_data(as_text=True)
+    assert re.search(r"<title>(.*?)</title>", other).group(1).count("Registre des lieux du Pass numérique") == 1
+
+
+def test_every_folder_of_package_data_is_a_declared_package():
+    """setuptools warned ~700 lines (« Package would be ignored ») during ``make run``: each folder holding
+    templates, static files or reference data that Python could import must be in ``packages`` (found as
+    namespace packages)."""
+    import configparser
+    from pathlib import Path
+
+    from setuptools import find_namespace_packages
+
+    root = Path(__file__).resolve().parent.parent
+    config = configparser.ConfigParser()
+    config.read(root / "setup.cfg")
+    assert config["options"]["packages"].strip() == "find_namespace:"
+    found = config["options.packages.find"]
+    packages = set(find_namespace_packages(str(root), include=found["include"].split(),
+                                           exclude=found.get("exclude", "").split()))
+    folders = {path.parent.relative_to(root).parts for top in ("registry", "geodata") for path in (root / top).rglob("*")
+               if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts}
+    data_folders = {".".join(parts) for parts in folders if all(part.isidentifier() for part in parts)}
+    assert data_folders - packages == set()

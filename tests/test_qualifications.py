@@ -132,7 +132,7 @@ def test_qualifying_needs_an_eligible_evaluation_or_a_reasoned_override(client, 
     decide(client, operator, venue_id, "submit")
     decide(client, operator, venue_id, "start_review")
     refused = decide(client, operator, venue_id, "qualify", expect=409)
-    assert "pas éligible (évaluation incomplète)" in refused["detail"]
+    assert "pas éligible à la révision 1 : évaluation incomplète" in refused["detail"]
     assert "« Charte signée et en cours de validité » (inconnu)" in refused["detail"]
     assert "reason" in decide(client, operator, venue_id, "qualify", expect=422, override=True)["errors"]
     forced = decide(client, operator, venue_id, "qualify", override=True, reason="convention signée, pièces à venir")

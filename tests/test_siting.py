@@ -66,7 +66,7 @@ def test_the_proposals_of_a_departement_add_what_they_say(app, session, aveyron_
                if haversine_m(x, y, proposal.lon, proposal.lat) <= 10_000} - reached
         assert set(proposal.communes) == new and proposal.population_added == sum(points[c][2] for c in new)
         reached |= new
-    assert report.exact_population == report.greedy_population and "optimale" in report.exact_note
+    assert report.exact_population == report.greedy_population and "vérifié : aucun autre ensemble" in report.exact_note
 
 
 def test_api_and_cli_propose_the_same_venues(client, operator, aveyron_candidates, database_url):

@@ -4,6 +4,7 @@ commune) and GeoJSON (communes with their figures)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from marshmallow import Schema, fields
@@ -84,13 +85,19 @@ def _band_label(report: CoverageReport, band: float | None) -> str:
     return "distance inconnue" if band is None else report.band_label(band)
 
 
+def kilometres(metres: float) -> float:
+    """A distance in km rounded up to the hundredth: it stays in its band (bands hold distances up to their
+    bound, so 10 004 m, of « de 10 à 20 km », reads 10,01 km, not 10,0)."""
+    return math.ceil(round(metres, 3) / 10) / 100
+
+
 def commune_rows(report: CoverageReport) -> list[dict[str, Any]]:
     """One flat dict per commune (the CSV columns; numbers as numbers, "" when unknown)."""
     rows = []
     for c in report.communes:
         row = {"code_insee": c.code, "commune": c.name, "population": c.population,
                "departement": c.departement_code or "", "epci": c.epci_code or "",
-               "distance_km": "" if c.distance_m is None else round(c.distance_m / 1000, 2),
+               "distance_km": "" if c.distance_m is None else kilometres(c.distance_m),
                "tranche": _band_label(report, c.band), "lieu_le_plus_proche": c.nearest_venue_nom or "",
                "lieux_dans_la_commune": c.venues_in_commune, "lieux_recenses_dans_la_commune": c.registered_in_commune}
         for band, count in zip(report.bands, c.venues_within, strict=True):
@@ -118,7 +125,7 @@ def to_xlsx(report: CoverageReport) -> bytes:
     """A workbook: « Communes » (one row per commune, numbers as numbers, filters, frozen headings) and
     « Synthèse » (population per distance band)."""
     book = table_formats.Workbook(f"Couverture : {report.name}", report.computed_on)
-    book.table("Communes", commune_rows(report), french_columns(report), formats={"distance_km": book.decimal})
+    book.table("Communes", commune_rows(report), french_columns(report), formats={"distance_km": book.kilometres})
     lines: list[list] = [[f"Couverture : {report.name}", f"label « {report.label} »",
                           f"au {report.computed_on.strftime('%d/%m/%Y')}"], [],
                          ["Lieu qualifié le plus proche", "Communes", "Habitants", "Part"]]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.errors import InvalidInput
-from registry.models import Territory, Venue
+from registry.models import Qualification, Territory, Venue
 from registry.services import facts, qualifications, venues
 from registry.services.context import Context
 
@@ -87,6 +87,26 @@ def load_demo(session: Session, ctx: Context) -> DemoReport:
             _qualify(session, result.venue, ctx)
         created += 1
     return DemoReport(created, len(existing))
+
+
+REMOVAL_REASON = "Jeu de démonstration retiré (registry demo --remove) : lieu fictif."
+
+
+def remove_demo(session: Session, ctx: Context) -> int:
+    """Take the demo venues out of everything public and counted: each held qualification revoked and each
+    venue unpublished, both journaled (nothing deleted: the journal keeps what was shown). Returns how many demo
+    venues were still public or qualified."""
+    removed = 0
+    for venue in list(session.scalars(select(Venue).where(Venue.origin == ORIGIN).order_by(Venue.origin_id))):
+        held = list(session.scalars(select(Qualification).where(Qualification.venue_pk == venue.pk,
+                                                                Qualification.status.in_(qualifications.HELD))))
+        public = venue.publication_status == "published"
+        for qualification in held:
+            qualifications.decide(session, venue.id, qualification.criteria_set, "revoke", ctx, reason=REMOVAL_REASON)
+        if public:
+            venues.set_publication_status(session, venue.id, "unpublished", ctx)
+        removed += bool(held) or public
+    return removed
 
 
 def _qualify(session: Session, venue: Venue, ctx: Context) -> None:

@@ -132,18 +132,15 @@ def _relied_on(session: Session, venue: Venue, set_id: str, action: str, ctx: Co
                               .order_by(EvaluationRecord.pk.desc()).limit(1))
     evaluation = evaluations.store_evaluation(session, venue, set_id, ctx)
     if evaluation.overall != "eligible" and not override:
-        titles = {c.id: c.title for c in ctx.catalogue.get(set_id).criteria}
-        failing = [f"« {titles.get(r['criterion_id'], r['criterion_id'])} » ({RESULT_LABELS[r['status']]})"
-                   for r in evaluation.results if r["severity"] == "required" and r["status"] in ("unmet", "unknown")]
         session.commit()  # the evaluation is kept: it explains the refusal
-        raise Conflict(f"Le lieu n'est pas éligible (évaluation {OUTCOME_LABELS[evaluation.overall]}) à la révision "
-                       f"{venue.revision} : " + ", ".join(failing) + ". Une dérogation motivée est possible.",
-                       {"evaluation": [str(evaluation.pk)]})
+        raise Conflict(f"Le lieu n'est pas éligible à la révision {venue.revision} : {_failing(ctx, evaluation)} "
+                       "Une dérogation motivée est possible.", {"evaluation": [str(evaluation.pk)]})
     return evaluation
 
 
 def review_held(session: Session, venue: Venue, ctx: Context) -> list[Qualification]:
-    """Re-evaluate the venue's held qualifications (after a change); flag those no longer eligible.
+    """Re-evaluate the venue's held qualifications (after a change); flag those no longer eligible, saying which
+    criteria failed, and clear the flag of those eligible again.
 
     Adds evaluations and journal entries to the session (the caller commits); nothing is revoked.
     Returns the qualifications newly flagged ``needs_review``.
@@ -155,15 +152,28 @@ def review_held(session: Session, venue: Venue, ctx: Context) -> list[Qualificat
         if qualification.criteria_set not in ctx.catalogue.sets:
             continue
         evaluation = evaluations.store_evaluation(session, venue, qualification.criteria_set, ctx)
-        if evaluation.overall != "eligible" and not qualification.needs_review:
+        if evaluation.overall == "eligible" and qualification.needs_review:
+            qualification.needs_review, qualification.review_reason = False, None
+            journal.record(session, ctx.actor, "qualification.review_cleared", "venue", venue.id, venue.pk,
+                           after={"criteria_set": qualification.criteria_set, "evaluation": evaluation.pk,
+                                  "overall": evaluation.overall})
+        elif evaluation.overall != "eligible" and not qualification.needs_review:
             qualification.needs_review = True
-            qualification.review_reason = (f"Révision {venue.revision} : évaluation "
-                                           f"{OUTCOME_LABELS[evaluation.overall]} (n° {evaluation.pk})")
+            qualification.review_reason = f"Révision {venue.revision} : " + _failing(ctx, evaluation)
             journal.record(session, ctx.actor, "qualification.needs_review", "venue", venue.id, venue.pk,
                            after={"criteria_set": qualification.criteria_set, "evaluation": evaluation.pk,
                                   "overall": evaluation.overall})
             flagged.append(qualification)
     return flagged
+
+
+def _failing(ctx: Context, evaluation: EvaluationRecord) -> str:
+    """The required criteria an evaluation found unmet or unknown, by title, as a person reads them."""
+    titles = {c.id: c.title for c in ctx.catalogue.get(evaluation.criteria_set).criteria}
+    failing = [f"« {titles.get(r['criterion_id'], r['criterion_id'])} » ({RESULT_LABELS[r['status']]})"
+               for r in evaluation.results if r["severity"] == "required" and r["status"] in ("unmet", "unknown")]
+    return (f"évaluation {OUTCOME_LABELS[evaluation.overall]}" + (" : " + ", ".join(failing) if failing else "")
+            + ".")
 
 
 def expire_due(session: Session, ctx: Context) -> list[Qualification]:

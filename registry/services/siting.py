@@ -26,6 +26,7 @@ from registry.errors import InvalidInput
 from registry.models import Territory, Venue
 from registry.services import coverage, qualifications, territories
 from registry.services.context import Context
+from registry.services.demo import ORIGIN as DEMO_ORIGIN
 from registry.services.search_plans import venues_within_reach
 from registry.wording import french_number
 
@@ -123,7 +124,9 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
         located = located if around is None else located.where(around)
     holds = qualifications.venue_holds(criteria_set, today, few=around is not None)
     qualified = session.execute(located.where(Venue.publication_status == "published", holds)).all()
-    candidates = [tuple(c) + (False,) for c in session.execute(located.where(not_(holds)).order_by(Venue.pk))]
+    # The demo's fictional venues are never proposed (a real territory's plan would name places that do not exist).
+    candidates = [tuple(c) + (False,) for c in session.execute(
+        located.where(not_(holds), Venue.origin != DEMO_ORIGIN).order_by(Venue.pk))]
     if new_sites:
         candidates += [(f"commune:{r[0]}", f"Nouveau lieu à {r[1]}", r[1], r[5], r[6], True) for r in rows]
     covered = np.zeros(len(rows), dtype=bool)
@@ -216,16 +219,21 @@ def optimum(reach: csr_matrix, people: np.ndarray, count: int, seconds: float = 
 
 def _solve(report: SitingReport, reach: csr_matrix, people: np.ndarray, count: int, candidates: list) -> None:
     if report.candidates > EXACT_MAX_CANDIDATES:
-        report.exact_note = (f"Optimum exact non cherché au-delà de {EXACT_MAX_CANDIDATES} candidats : la "
-                             "réponse gloutonne garantit au moins 63 % de l'optimum.")
+        report.exact_note = (f"Les lieux sont choisis un à un, chacun celui qui ajoute le plus d'habitants ; au-delà de "
+                             f"{EXACT_MAX_CANDIDATES} candidats, on ne vérifie pas s'il existe un meilleur ensemble "
+                             "(ce choix un à un en atteint toujours au moins 63 %).")
         return
     started = time.perf_counter()
     solved = optimum(reach, people, count)
     report.exact_seconds = round(time.perf_counter() - started, 3)
     if solved is None:
-        report.exact_note = f"Optimum exact non atteint en {EXACT_SECONDS:g} s : la réponse gloutonne reste."
+        report.exact_note = (f"Les lieux sont choisis un à un, chacun celui qui ajoute le plus d'habitants ; la "
+                             f"recherche d'un meilleur ensemble n'a pas abouti en {EXACT_SECONDS:g} s.")
         return
     report.exact_population = int(round(solved[0]))
     report.exact_ids = [str(candidates[j][0]) for j in solved[1]]
-    report.exact_note = ("La réponse gloutonne est optimale." if report.exact_population == report.greedy_population
-                         else "L'optimum exact couvre davantage : voir exact_ids.")
+    report.exact_note = ("Les lieux sont choisis un à un, chacun celui qui ajoute le plus d'habitants ; vérifié : "
+                         "aucun autre ensemble d'autant de lieux n'en rapprocherait davantage."
+                         if report.exact_population == report.greedy_population else
+                         "Les lieux sont choisis un à un ; un autre ensemble d'autant de lieux rapprocherait "
+                         f"{french_number(report.exact_population)} habitants : il figure dans le téléchargement JSON.")

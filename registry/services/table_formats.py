@@ -4,8 +4,10 @@ unknown; ``columns`` map each key to its French heading."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from typing import Any
@@ -16,10 +18,12 @@ from shapely.geometry import mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.formats import SafeDictWriter
+from registry.formats import SafeDictWriter, spreadsheet_safe
 from registry.models import Territory
 
 Row = dict[str, Any]
+#: A code that a spreadsheet would read as a number and strip of its leading zero.
+LEADING_ZERO_CODE = re.compile(r"0[0-9]+")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Download formats: name -> (media type, file extension).
 FORMATS = {"json": ("application/json", "json"), "csv": ("text/csv", "csv"),
@@ -56,13 +60,23 @@ def to_csv(rows: Sequence[Row], keys: Sequence[str]) -> bytes:
 
 def to_csv_fr(rows: Sequence[Row], columns: dict[str, str]) -> bytes:
     """CSV for a French spreadsheet: headings in French, semicolons, decimal commas, UTF-8 with a byte-order mark
-    (so that Excel reads the accents), CRLF line ends."""
+    (so that Excel reads the accents), CRLF line ends; a code starting with 0 (INSEE, postcode, département) as
+    the formula ``="01001"``, which Excel and LibreOffice show as the text 01001 (read as a number, it lost its
+    zero: département 01's ``01001`` became ``1001``)."""
     out = io.StringIO()
-    writer = SafeDictWriter(out, fieldnames=list(columns), delimiter=";", lineterminator="\r\n")
-    writer.writerow(columns)
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([spreadsheet_safe(heading) for heading in columns.values()])
     for row in rows:
-        writer.writerow({k: str(v).replace(".", ",") if isinstance(v, float) else v for k, v in row.items()})
+        writer.writerow([_french_cell(row.get(key, "")) for key in columns])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _french_cell(value: Any) -> Any:
+    if isinstance(value, float):
+        return str(value).replace(".", ",")
+    if isinstance(value, str) and LEADING_ZERO_CODE.fullmatch(value):
+        return f'="{value}"'  # digits only: nothing to run
+    return spreadsheet_safe(value)
 
 
 class Workbook:
@@ -74,6 +88,7 @@ class Workbook:
         self.book.set_properties({"title": title, "created": datetime.combine(day, time.min)})
         self.bold = self.book.add_format({"bold": True, "text_wrap": True, "valign": "top"})
         self.decimal = self.book.add_format({"num_format": "0.0"})
+        self.kilometres = self.book.add_format({"num_format": "0.00"})
         self.hundredths = self.book.add_format({"num_format": "0.00"})
         self.percent = self.book.add_format({"num_format": "0.0 %"})
 

@@ -6,22 +6,23 @@ import functools
 import re
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
 from registry import jobs as job_queue
-from registry import standard, wording
+from registry import hours, standard, wording
+from registry.hours_text import read_french
 from registry.eligibility import Fact
-from registry.errors import Forbidden, InvalidInput, RegistryError
+from registry.errors import Forbidden, InvalidInput, RegistryError, StaleRevision
 from registry.models import ApiToken
 from registry.services import (evaluations, facts, freshness, jobs, journal, managers, qualifications, reports,
                                territories, tokens, uncertain_places, venue_file, venues)
 from registry.services.context import Context
 from registry.web.auth import WRITE_ROLES
 from registry.web.context import absolute_url, auth_session, context_for, db_session
-from registry.web.venue_forms import venue_changes
+from registry.web.venue_forms import field_errors, hours_reading, shown_values, venue_changes
 
 #: Where a login may lead back to: a page of these spaces, no second slash, no control character (a CR/LF in a
 #: ``Location`` header was a 500).
@@ -72,14 +73,20 @@ def _flash_errors(view: Callable) -> Callable:
             return view(*args, **kwargs)
         except RegistryError as exc:
             db_session().rollback()
-            details = "; ".join(f"{' '.join(messages)}" for messages in exc.errors.values())
-            flash(f"{exc.detail} {details}".strip() if details and details not in exc.detail else exc.detail,
-                  "erreur")
+            flash(page_message(exc), "erreur")
             back = (url_for("auditor.venue", venue_id=kwargs["venue_id"], jeu=request.form.get("jeu") or None)
                     if "venue_id" in kwargs else url_for("auditor.queue"))
             return redirect(request.referrer or back)
 
     return wrapper
+
+
+def page_message(exc: RegistryError) -> str:
+    """A domain error as a person reads it: the messages of a wrong input (the API's ``detail`` starts with the
+    field's English name), else the detail alone (``errors`` may carry internal numbers, for API clients)."""
+    if isinstance(exc, InvalidInput) and exc.errors:
+        return " ".join(message for messages in exc.errors.values() for message in messages)
+    return exc.detail
 
 
 def log_in(template: str, home: Callable[[str], str]):
@@ -181,6 +188,13 @@ def _chosen_set(ctx: Context, held: dict[str, Any]) -> str:
 @auditor.get("/lieux/<uuid:venue_id>")
 @login_required
 def venue(venue_id: uuid.UUID):
+    return _venue_page(venue_id)
+
+
+def _venue_page(venue_id: uuid.UUID, form=None, errors: dict[str, str] | None = None, problem: str | None = None,
+                status: int = 200):
+    """The venue's file; after a failed save, with what was typed (``form``), each faulty field's message
+    (``errors``, by field id) and the whole ``problem``."""
     ctx, db = page_context(), db_session()
     found = venues.get(db, venue_id, scope=ctx.scope)
     current = facts.latest(facts.history(db, venue_id, ctx.scope))
@@ -191,14 +205,29 @@ def venue(venue_id: uuid.UUID):
     set_titles = {s.id: s.title for s in ctx.catalogue.sets.values()}
     history = [wording.journal_sentence(entry, ctx.catalogue.audit_facts(), set_titles)
                for entry in journal.venue_history(db, found)]
+    shown = shown_values(form, found, [fact.name for entry in file.entries for fact in entry.venue_fields])
+    proposals = managers.listing(db, ctx, venue_id=venue_id, status=None, per_page=100).items
     return render_template(
         "auditor/venue.html", venue=found, file=file, sets=sorted(ctx.catalogue.sets.values(), key=lambda s: s.id),
         held=held, chosen=chosen, journal=history, user=session_user(), wording=wording,
         actions=qualifications.allowed_actions(held[chosen].status if chosen in held else None),
         reported=reports.listing(db, ctx, venue_id=venue_id, status=None, per_page=100).items,
-        proposals=managers.listing(db, ctx, venue_id=venue_id, status=None, per_page=100).items,
-        venue_managers=managers.of_venue(db, found),
-        vocabularies=standard.VOCABULARIES, titles=standard.TITLES, list_fields=standard.LIST_FIELDS)
+        proposals=proposals, venue_managers=managers.of_venue(db, found), form=form, errors=errors or {}, problem=problem, field_values=shown, reading=hours_reading(form),
+        hours_warning=_hours_warning(found.horaires, [p for p in proposals if p.status == "pending"]),
+        vocabularies=standard.VOCABULARIES, titles=standard.TITLES, list_fields=standard.LIST_FIELDS), status
+
+
+def _hours_warning(current: str | None, pending: list) -> str | None:
+    """What the auditor must know before unreadable hours go public: the venue's own, or a pending proposal's
+    (a search by day would miss the venue, the freshness checks would flag it)."""
+    proposed = [p.changes["horaires"] for p in pending if p.changes.get("horaires")]
+    for label, value in [("Les horaires du lieu", current), *(("Les horaires d'une proposition", v) for v in proposed)]:
+        if value and not hours.parses(value):
+            reading = read_french(value)
+            return (f"{label} ne se lisent pas : « {value} ». La recherche par jour ignorerait le lieu. "
+                    + (f"Lecture possible : « {hours.describe(reading) or reading} » ; reportez-la dans le champ "
+                       "Horaires et confirmez-la." if reading else "Corrigez le champ Horaires avant de publier."))
+    return None
 
 
 def _parse(fact_type: str, raw: str) -> Any:
@@ -213,44 +242,74 @@ def _parse(fact_type: str, raw: str) -> Any:
             return float(raw.replace(",", "."))
         if fact_type == "list":
             return [item.strip() for item in raw.replace("\n", ",").split(",") if item.strip()]
+        if fact_type == "date":
+            return (datetime.strptime(raw, "%d/%m/%Y").date() if "/" in raw else date.fromisoformat(raw)).isoformat()
     except (KeyError, ValueError):
-        raise ValueError(f"« {raw} » n'est pas une valeur valable.") from None
+        expected = {"date": "une date (JJ/MM/AAAA)", "integer": "un nombre entier", "number": "un nombre",
+                    "boolean": "oui ou non"}.get(fact_type, "une valeur valable")
+        raise ValueError(f"« {raw} » n'est pas {expected}.") from None
     return raw
 
 
 def _fact_changes(form, declared: dict[str, Fact], current: dict[str, Any]) -> dict[str, tuple[Any, str | None]]:
     """The facts of the form whose value was given and differs from the current one (or comes with a new piece
-    of evidence); ``InvalidInput`` naming the first wrong one."""
-    changes = {}
+    of evidence); ``InvalidInput`` naming every wrong one (``fait-<name>``), in French."""
+    changes, errors = {}, {}
     for name in form.getlist("faits"):
         fact = declared.get(name)
         raw, evidence = form.get(f"fait-{name}", "").strip(), form.get(f"preuve-{name}", "").strip() or None
         if fact is None or not raw:
             continue
         try:
-            value = _parse(fact.type, raw)
+            value = facts.coerce(fact, _parse(fact.type, raw))
         except ValueError as exc:
-            raise InvalidInput.on(f"fait-{name}", f"{fact.label} : {exc}") from None
+            errors[f"fait-{name}"] = [f"{fact.label} : {exc}"]
+            continue
+        except InvalidInput as exc:
+            errors[f"fait-{name}"] = [message for messages in exc.errors.values() for message in messages]
+            continue
         row = current.get(name)
         if row is None or row.value != value or (evidence and evidence != row.evidence):
             changes[name] = (value, evidence)
+    if errors:
+        raise InvalidInput(next(iter(errors.values()))[0], errors)
     return changes
 
 
 @auditor.post("/lieux/<uuid:venue_id>/dossier")
 @login_required
-@_flash_errors
 def save_file(venue_id: uuid.UUID):
-    """Save, in one form, the venue's fields and the facts an auditor changed in the file."""
-    ctx, db = page_context(), db_session()
-    set_id = request.form.get("jeu", "")
+    """Save, in one form, the venue's fields and the facts an auditor changed in the file; a failed save shows
+    the file again with everything typed kept and each faulty field marked (422), nothing written."""
+    ctx, db, form = page_context(), db_session(), request.form
+    set_id = form.get("jeu", "")
     current = facts.latest(facts.history(db, venue_id, ctx.scope))
+    errors: dict[str, list[str]] = {}
+    changes, fact_changes = {}, {}
     try:
-        revision = int(request.form.get("revision", ""))
-    except ValueError:
-        raise InvalidInput.on("revision", "Révision du lieu manquante : rechargez la page.") from None
-    saved = venue_file.save(db, venue_id, revision, venue_changes(request.form),
-                            _fact_changes(request.form, ctx.catalogue.audit_facts(), current), ctx)
+        changes = venue_changes(form)
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    try:
+        fact_changes = _fact_changes(form, ctx.catalogue.audit_facts(), current)
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    if errors:
+        count = len(errors)
+        return _venue_page(venue_id, form, field_errors(errors), status=422, problem=(
+            f"Rien n'est enregistré : {count} champ{'s' if count > 1 else ''} à corriger (signalé{'s' if count > 1 else ''} "
+            "ci-dessous). Vos autres saisies sont conservées."))
+    revision = form.get("revision", "")
+    try:
+        if not revision.isdigit():
+            raise StaleRevision("La révision du lieu manque au formulaire : rechargez la page.")
+        saved = venue_file.save(db, venue_id, int(revision), changes, fact_changes, ctx)
+    except RegistryError as exc:
+        db.rollback()
+        faulty = field_errors(exc.errors) if isinstance(exc, InvalidInput) else {}
+        return _venue_page(venue_id, form, faulty, status=exc.status, problem=(
+            "Rien n'est enregistré : " + (" ".join(faulty.values()) if faulty else exc.detail)
+            + " Vos saisies sont conservées."))
     labels = {**standard.TITLES, **{n: f.label for n, f in ctx.catalogue.audit_facts().items()}}
     flash("Enregistré : " + ", ".join(labels.get(n, n) for n in saved) + "." if saved
           else "Rien à enregistrer : aucune valeur n'a changé.", "dossier")

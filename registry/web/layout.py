@@ -12,6 +12,7 @@ import brotli
 from flask import Flask, Response, request, url_for
 from flask_compress import Compress
 
+from registry import hours
 from registry.web.context import absolute_url
 from registry.wording import french_number, french_phone, paris_time
 
@@ -74,6 +75,7 @@ def init_layout(app: Flask) -> None:
                                    "footer_links": FOOTER_LINKS,
                                    "french_number": french_number})
     app.add_template_filter(french_phone)
+    app.add_template_filter(hours.describe, "hours_reading")
     app.add_template_filter(french_number)
     app.add_template_filter(paris_time)
     app.config.setdefault("COMPRESS_MIMETYPES", [

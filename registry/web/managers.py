@@ -13,7 +13,7 @@ from registry.models import VenueManager
 from registry.services import managers
 from registry.services.context import Context
 from registry.web.context import db_session, plugins
-from registry.web.venue_forms import NEW_CLOSURES, venue_changes
+from registry.web.venue_forms import NEW_CLOSURES, field_errors, hours_reading, shown_values, venue_changes
 
 manager_pages = Blueprint("managers", __name__, url_prefix="/gestionnaire")
 
@@ -62,11 +62,17 @@ def open_invitation(secret: str):
 
 @manager_pages.get("/")
 def home():
-    manager = current_manager()
-    return render_template("managers/home.html", venue=manager.venue, proposals=managers.for_manager(db_session(),
-                                                                                                       manager),
+    return _home(current_manager())
+
+
+def _home(manager: VenueManager, form=None, errors: dict[str, str] | None = None, status: int = 200):
+    """The manager's page; after a refused proposal, with what was typed (``form``) and each faulty field marked."""
+    venue = manager.venue
+    return render_template("managers/home.html", venue=venue, proposals=managers.for_manager(db_session(), manager),
                            fields=managers.PROPOSABLE, titles=standard.TITLES, vocabularies=standard.VOCABULARIES,
-                           list_fields=standard.LIST_FIELDS, statuses=managers.STATUSES, new_closures=NEW_CLOSURES)
+                           list_fields=standard.LIST_FIELDS, statuses=managers.STATUSES, new_closures=NEW_CLOSURES,
+                           form=form, errors=errors or {}, reading=hours_reading(form), shown=shown_values(form, venue, [
+                               name for name in managers.PROPOSABLE if name != "closures"])), status
 
 
 @manager_pages.post("/propositions")
@@ -76,7 +82,6 @@ def propose():
         managers.propose(db_session(), manager, venue_changes(request.form), _context(manager))
     except InvalidInput as exc:
         db_session().rollback()
-        flash(" ".join(" ".join(m) for m in exc.errors.values()) or exc.detail, "erreur")
-        return redirect(url_for("managers.home"))
+        return _home(manager, request.form, field_errors(exc.errors), 422)
     flash("Merci : votre proposition est transmise à l'opérateur, qui la vérifiera avant publication.", "proposition")
     return redirect(url_for("managers.home", _anchor="proposition-envoyee"))
