@@ -104,6 +104,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     api_passes.install_limits(limiter, app.config)
     pass_venue.install_limits(app, limiter)
     pass_public.install_limits(app, limiter)
+    managers.install_limits(app, limiter)
     _errors_as_problem_json(api)
     register_error_handlers(app)
     app.after_request(_cache_public_reads)
