@@ -26,6 +26,7 @@ from registry.web import (api_commanditaire, api_coverage, api_criteria, api_exc
                           api_managers, api_passes, api_qualifications, api_reports, api_search, api_territories,
                           api_venues, auditor, collectivites, commanditaire, managers, ogc, pages, pass_operator,
                           pass_public, pass_venue, simulator)
+from registry.web.auth import presents_no_false_credentials
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
 from registry.web.layout import init_layout
@@ -98,7 +99,8 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
          managers.manager_pages, api_passes.operator, api_passes.venue_side, api_passes.codes_side,
          pass_venue.venue_pass, pass_operator.operator_pass, api_commanditaire.commanditaire,
          commanditaire.commanditaire_pages),
-        strict=(api_reports.public, app.view_functions["pages.report_error"]))
+        strict=(api_reports.public, app.view_functions["pages.report_error"]),
+        valid_credentials=presents_no_false_credentials)
     # Held here: the limiter keeps itself in app.extensions only when enabled, and the views' limits hold it weakly.
     app.extensions["registry.limiter"] = limiter
     api_passes.install_limits(limiter, app.config)
