@@ -59,11 +59,16 @@ class GeoJsonZones(ZoneReader):
             features = json.loads(path.read_text(encoding="utf-8"))["features"]
             if not isinstance(features, list):
                 raise TypeError
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise InvalidInput.on("fichier", f"{path.name} : une FeatureCollection GeoJSON est attendue.") from None
         records, seen = [], defaultdict(int)
         for number, feature in enumerate(features, start=1):
-            properties = (feature.get("properties") if isinstance(feature, dict) else None) or {}
+            if not isinstance(feature, dict):
+                raise InvalidInput.on("features", f"{path.name}, entité {number} : un objet Feature est attendu.")
+            properties = feature.get("properties") or {}
+            if not isinstance(properties, dict):
+                raise InvalidInput.on("properties", f"{path.name}, entité {number} : « properties » doit être un "
+                                                    "objet (propriété → valeur).")
             for key in properties:
                 seen[key] += 1
             code = str(properties.get(fields.code) or "").strip()

@@ -315,18 +315,32 @@ def journal_group() -> None:
 
 
 @journal_group.command("verify")
+@click.option("--checkpoint", "checkpoint_file", envvar="REGISTRY_JOURNAL_CHECKPOINT",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Fichier hors de la base où garder le point de contrôle : la chaîne y est comparée, puis il est "
+                   "mis à jour si elle est intacte.")
 @with_appcontext
 @_friendly_errors
-def journal_verify() -> None:
-    """Vérifier la chaîne de sceaux du journal : toute entrée modifiée, retirée ou ajoutée hors de l'application."""
+def journal_verify(checkpoint_file: Path | None) -> None:
+    """Vérifier la chaîne de sceaux du journal : toute entrée modifiée, retirée ou ajoutée hors de l'application,
+    et la fin du journal retirée depuis le point de contrôle précédent."""
     _needs_schema()
+    previous = None
+    if checkpoint_file is not None and checkpoint_file.exists():
+        try:
+            previous = journal_chain.Checkpoint.parse(checkpoint_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise click.ClickException(f"{checkpoint_file} : {error}") from None
     with database().session() as session:
-        result = journal_chain.verify(session, current_app.extensions["registry.journal_key"])
+        result = journal_chain.verify(session, current_app.extensions["registry.journal_key"], previous)
     count = f"{result.sealed:,}".replace(",", "\u202f")
     legacy = f"{result.unsealed_before_chain:,}".replace(",", "\u202f")
     before = f" ; {legacy} entrée(s) antérieure(s) au chaînage, non scellée(s)" if result.unsealed_before_chain else ""
     if result.intact:
         click.echo(f"Journal intact : {count} entrée(s) scellée(s), chaîne vérifiée{before}.")
+        click.echo(f"Point de contrôle (à garder hors de la base) : {result.checkpoint}")
+        if checkpoint_file is not None:
+            checkpoint_file.write_text(f"{result.checkpoint}\n", encoding="utf-8")
         return
     for problem in result.problems:
         click.echo(problem, err=True)

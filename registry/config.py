@@ -49,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_PASS_CHECKS": "30 per minute",  # pass codes checked or redeemed, per client address
     "RATELIMIT_PASS_VENUE": "300 per hour",  # pass codes checked or redeemed, per venue
     "RATELIMIT_PASS_PUBLIC": "10 per minute",  # « Où utiliser mon pass ? », per client address
+    "RATELIMIT_MANAGERS": "30 per hour",  # proposals sent from the venue managers' page, per client address
     "PASS_SERVICES": "",  # the services a pass pays for, comma-separated (default: the national standard's)
     "CORS_ORIGINS": "*",  # sites allowed to read the public API from a browser (comma-separated)
     "SECURE_COOKIES": True,  # session cookies only over HTTPS (set 0 for a plain-HTTP development server)

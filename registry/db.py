@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
@@ -194,6 +196,9 @@ class Database:
             self.fallback_engine = make_engine(url, isolation_level="AUTOCOMMIT")
             self.FallbackSession = sessionmaker(self.fallback_engine, expire_on_commit=False)
         self._replica_ok, self._checked_until = True, 0.0
+        #: The primary's WAL positions at each check (time, position) the replica has not replayed yet.
+        self._primary_positions: deque[tuple[float, int]] = deque(maxlen=10_000)
+        self._positions_lock = threading.Lock()
 
     def read_session(self) -> Session:
         """A session for public reads: on the replica while it answers and keeps up, else on the primary, so a
@@ -203,22 +208,40 @@ class Database:
         return self.FallbackSession()
 
     def replica_usable(self) -> bool:
-        """Whether the replica answers and has replayed what it received within ``MAX_REPLICA_LAG`` (checked at
-        most every ``REPLICA_CHECK_SECONDS``)."""
+        """Whether the replica answers, streams WAL from the primary (a WAL receiver runs) and is not stale: when
+        it has not replayed the primary's current WAL position, its data is as old as the last transaction it
+        replayed, and as the first check that saw the position it still misses; beyond ``MAX_REPLICA_LAG`` seconds
+        it serves nothing (checked at most every ``REPLICA_CHECK_SECONDS``). Measured against the primary, so a
+        standby whose stream broke, which has replayed all it received, is stale all the same."""
         now = time.monotonic()
         if now < self._checked_until:
             return self._replica_ok
         try:
+            with self.fallback_engine.connect() as primary:
+                position = primary.execute(text("SELECT (pg_current_wal_flush_lsn() - '0/0'::pg_lsn)::bigint")).scalar()
             with self.read_engine.connect() as connection:
-                lag = connection.execute(text(
-                    "SELECT CASE WHEN pg_is_in_recovery() AND pg_last_wal_receive_lsn() IS DISTINCT FROM "
-                    "pg_last_wal_replay_lsn() THEN EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) "
-                    "ELSE 0 END")).scalar()
-            usable = (lag or 0) <= self.MAX_REPLICA_LAG
+                standby, replayed, receiving, replayed_age = connection.execute(text(
+                    "SELECT pg_is_in_recovery(), (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint, "
+                    "EXISTS (SELECT 1 FROM pg_stat_wal_receiver), "
+                    "EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())")).one()
+            with self._positions_lock:
+                staleness = self._staleness(now, position, replayed, replayed_age)
+            usable = not standby or (receiving and staleness <= self.MAX_REPLICA_LAG)
         except SQLAlchemyError:
             usable = False
         self._replica_ok, self._checked_until = usable, now + self.REPLICA_CHECK_SECONDS
         return usable
+
+    def _staleness(self, now: float, position: int, replayed: int | None, replayed_age) -> float:
+        """How old the replica's data is at least (seconds): 0 when it has replayed the primary's ``position``."""
+        if replayed is not None and replayed >= position:
+            self._primary_positions.clear()
+            return 0.0
+        self._primary_positions.append((now, position))
+        while self._primary_positions and replayed is not None and self._primary_positions[0][1] <= replayed:
+            self._primary_positions.popleft()
+        seen = now - self._primary_positions[0][0] if self._primary_positions else 0.0
+        return max(seen, float(replayed_age or 0.0))
 
     def write_session(self) -> Session:
         """A session whose transactions take the write lock when they begin (SQLite; no-op on PostgreSQL)."""

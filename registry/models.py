@@ -332,6 +332,17 @@ class JournalHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class JournalChainStart(Base):
+    """Where the hash chain began (one row, written once by migration 0028): the last key and the number of the
+    entries written before it, unsealed. Any other unsealed entry is a forgery."""
+
+    __tablename__ = "journal_chain_start"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_unsealed_pk: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    unsealed_count: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+
 class DuplicateDismissal(Base):
     """A pair of venues an operator said are not one place (« pas un doublon »): never proposed again."""
 

@@ -3,7 +3,8 @@
 # pg_basebackup -R: the read-replica tests point REGISTRY_READ_DATABASE_URL at it. Run as root (CI, a test machine).
 set -euo pipefail
 port="${1:-5433}"
-directory="/var/lib/postgresql/15/registry-standby"
+directory="/var/lib/postgresql/15/registry-standby-$port"
+slot="registry_standby_$port"  # one standby per port: several can run side by side
 bin="/usr/lib/postgresql/15/bin"
 hba="/etc/postgresql/15/main/pg_hba.conf"
 
@@ -23,9 +24,9 @@ rm -rf "$directory"
 mkdir -p "$directory" && chown postgres:postgres "$directory" && chmod 700 "$directory"
 # A replication slot keeps on the primary the WAL the standby has not received yet (the test suite creates and
 # drops a database per test: without it, the primary recycles WAL the standby still needs).
-psql -h 127.0.0.1 -p 5432 -U postgres -Atqc "SELECT pg_drop_replication_slot('registry_standby') FROM pg_replication_slots WHERE slot_name = 'registry_standby'" >/dev/null
+psql -h 127.0.0.1 -p 5432 -U postgres -Atqc "SELECT pg_drop_replication_slot('$slot') FROM pg_replication_slots WHERE slot_name = '$slot'" >/dev/null
 runuser -u postgres -- "$bin/pg_basebackup" -h 127.0.0.1 -p 5432 -U postgres -D "$directory" -R -X stream -c fast \
-  -C -S registry_standby
+  -C -S "$slot"
 cat > "$directory/postgresql.conf" <<CONF
 port = $port
 listen_addresses = '127.0.0.1'

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -195,6 +196,51 @@ def serving(database_url: str, **config):
     finally:
         server.shutdown()
         application.extensions["registry.db"].dispose()
+
+
+@contextmanager
+def gunicorn_serving(database_url: str, tmp_path: Path, workers: int = 2, threads: int = 1, **config):
+    """The production server — gunicorn with ``registry.web.gunicorn_conf`` — on a free loopback port, the schema
+    migrated, ``config`` given as ``REGISTRY_*`` variables: its base URL. Stopped at the end (its own process)."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    import requests
+
+    engine = make_engine(database_url)
+    migrations.upgrade(engine)
+    engine.dispose()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "REGISTRY_DATABASE_URL": database_url, "REGISTRY_SECURE_COOKIES": "0",
+           "REGISTRY_INSTANCE": str(tmp_path / "instance"), **{f"REGISTRY_{k}": str(v) for k, v in config.items()}}
+    log = (tmp_path / f"gunicorn-{port}.log").open("wb")
+    process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "python:registry.web.gunicorn_conf",
+                                "-b", f"127.0.0.1:{port}", "-w", str(workers), "--threads", str(threads),
+                                "registry.web.wsgi:app"], env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if requests.get(f"{base}/api/v1/criteria-sets", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, (tmp_path / f"gunicorn-{port}.log").read_text()
+            time.sleep(0.3)
+        yield base, process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
 
 
 @pytest.fixture

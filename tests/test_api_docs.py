@@ -59,3 +59,24 @@ def test_unknown_api_route_is_a_json_problem(client):
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
     response = client.delete("/api/v1/venues")
     assert response.status_code == 405 and response.mimetype == "application/problem+json"
+
+
+def test_accessibility_and_siting_answer_what_their_200_documents(client, session, qualified, token_for):
+    """Their 200 was undocumented: a client (schemathesis) could not know the JSON, CSV, XLSX or GeoJSON answers."""
+    from registry.services import territories
+    from tests.conftest import shared_file
+
+    territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    qualified(nom="Médiathèque de Rodez", longitude=2.575, latitude=44.351)
+    spec = client.get("/api/openapi.json").get_json()
+    headers = token_for("operator")
+    for route in ("accessibility", "siting"):
+        documented = spec["paths"][f"/api/v1/territories/{{kind}}/{{code}}/{route}"]["get"]["responses"]["200"]
+        content = documented["content"]
+        assert set(content) >= {"application/json", "text/csv", "application/geo+json"}
+        for output in ("json", "csv", "csv-fr", "xlsx", "geojson"):
+            answer = client.get(f"/api/v1/territories/departement/12/{route}?format={output}", headers=headers)
+            assert answer.status_code == 200 and answer.mimetype in content, (route, output, answer.mimetype)
+            schema = content[answer.mimetype]["schema"]
+            if schema.get("type") == "object":
+                assert set(schema["required"]) <= set(answer.get_json()), (route, output)

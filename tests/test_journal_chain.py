@@ -22,7 +22,7 @@ def tamper(url: str, *statements: str) -> None:
         sqlite = engine.dialect.name == "sqlite"
         if sqlite:
             for name in ("journal_entries_no_update", "journal_entries_no_delete", "journal_seals_no_update",
-                         "journal_seals_no_delete"):
+                         "journal_seals_no_delete", "journal_entries_fresh_key"):
                 connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
         else:
             connection.exec_driver_sql("ALTER TABLE journal_entries DISABLE TRIGGER USER")
@@ -72,6 +72,56 @@ def test_every_rewrite_is_found(journaled, statements, message):
     assert "Journal altéré" in result.output
 
 
+@pytest.mark.parametrize("key", [-5, 0], ids=["negative", "zero"])
+def test_a_backdated_entry_is_no_history(journaled, key):
+    """An entry with a key below the chain's start passed for an entry written before the chain (« intact »)."""
+    tamper(journaled, "INSERT INTO journal_entries (pk, at, actor, action, subject_type, subject_id) "
+                      f"SELECT {key}, at, 'personne', 'venue.created', 'venue', 'x' FROM journal_entries LIMIT 1")
+    result = run(journaled, "journal", "verify")
+    assert result.exit_code == 1 and f"Entrée {key} sans sceau" in result.output, result.output
+
+
+def test_no_key_but_the_next_one(journaled):
+    """The database refuses an entry whose key goes back, whoever inserts it (the triggers on)."""
+    engine = create_engine(journaled)
+    for key in (-5, 0, "(SELECT MIN(pk) + 0 FROM journal_entries) - 1", "(SELECT MAX(pk) FROM journal_entries) + 100"):
+        with engine.connect() as connection, pytest.raises(Exception, match="journal_entries: a key"):
+            connection.execute(text("INSERT INTO journal_entries (pk, at, actor, action, subject_type, subject_id) "
+                                    f"VALUES ({key}, CURRENT_TIMESTAMP, 'personne', 'venue.created', 'venue', 'x')"))
+            connection.commit()
+        if engine.dialect.name == "sqlite":
+            break  # SQLite: a key beyond every other is the next one
+    engine.dispose()
+    assert run(journaled, "journal", "verify").exit_code == 0
+
+
+def test_a_checkpoint_finds_the_tail_cut_back(journaled, tmp_path):
+    checkpoint = tmp_path / "point.txt"
+    first = run(journaled, "journal", "verify", "--checkpoint", str(checkpoint))
+    assert first.exit_code == 0 and "Point de contrôle" in first.output, first.output
+    seq, digest = checkpoint.read_text().strip().split(":")
+    assert f"{seq}:{digest}" in first.output and int(seq) > 2
+    # A superuser removes the last two entries and their seals and moves the chain's tip back.
+    engine = create_engine(journaled)
+    with engine.connect() as connection:
+        kept = connection.execute(text(f"SELECT seq, hash FROM journal_seals WHERE seq = {int(seq) - 2}")).one()
+    engine.dispose()
+    tamper(journaled, f"DELETE FROM journal_entries WHERE pk IN (SELECT entry_pk FROM journal_seals WHERE seq > {kept.seq})",
+           f"DELETE FROM journal_seals WHERE seq > {kept.seq}",
+           f"UPDATE journal_head SET seq = {kept.seq}, hash = '{kept.hash}'")
+    assert run(journaled, "journal", "verify").exit_code == 0  # the database alone cannot tell
+    result = run(journaled, "journal", "verify", "--checkpoint", str(checkpoint))
+    assert result.exit_code == 1 and "fin du journal supprimée" in result.output, result.output
+    assert checkpoint.read_text().strip() == f"{seq}:{digest}"  # kept until the chain is intact again
+
+
+def test_an_unreadable_checkpoint_is_named(journaled, tmp_path):
+    checkpoint = tmp_path / "point.txt"
+    checkpoint.write_text("n'importe quoi")
+    result = run(journaled, "journal", "verify", "--checkpoint", str(checkpoint))
+    assert result.exit_code == 1 and "point.txt" in result.output and "illisible" in result.output
+
+
 def test_seals_cannot_be_recomputed_without_the_key(journaled):
     engine = create_engine(journaled)
     with engine.connect() as connection:
@@ -99,6 +149,9 @@ SERVING_ROLE_ATTEMPTS = [
     "ALTER TABLE journal_entries OWNER TO registry_test_app",
     "DROP TABLE journal_entries",
     "CREATE TABLE autre (a int)",
+    "UPDATE journal_chain_start SET unsealed_count = 10",
+    "INSERT INTO journal_entries (pk, at, actor, action, subject_type, subject_id) "
+    "VALUES (-5, now(), 'personne', 'venue.created', 'venue', 'x')",
     "CREATE OR REPLACE FUNCTION journal_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS "
     "$$ BEGIN RETURN NEW; END $$",
 ]
@@ -143,7 +196,7 @@ def test_the_serving_role_cannot_disable_drop_or_bypass_the_journal_triggers(own
         assert result.exit_code == 0, (args, result.output)
     serving = create_engine(owned_database["app"])
     for statement in SERVING_ROLE_ATTEMPTS:
-        with serving.connect() as connection, pytest.raises(Exception, match="(?i)permission|owner|propriétaire"):
+        with serving.connect() as connection, pytest.raises(Exception, match="(?i)permission|owner|propriétaire|a key must"):
             connection.exec_driver_sql(statement)
     with serving.connect() as connection:
         assert connection.scalar(text("SELECT count(*) FROM journal_entries")) > 0

@@ -85,6 +85,34 @@ def test_token_and_login_guessing_is_slowed_down(database_url, session):
     assert logins == [401, 401, 401, 429]
 
 
+def test_failed_tokens_never_lock_out_valid_ones_from_the_same_address(database_url, session):
+    """20 failed tokens from an address (an office behind one NAT) locked out every valid token from it: valid
+    credentials now pass, guesses stay slowed down."""
+    import re
+
+    from registry.services import tokens
+
+    app = make(database_url, RATELIMIT_AUTH="3 per minute")
+    secret = tokens.create(session, "Auditrice", "operator").secret
+    client = app.test_client()
+    browser = app.test_client()  # the same address, signed in on the pages before the guessing
+    form = browser.get("/auditeur/connexion").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    assert browser.post("/auditeur/connexion", data={"jeton": secret, "csrf_token": csrf}).status_code == 302
+    guesses = [client.get("/api/v1/operator/venues", headers={"Authorization": f"Bearer rgt_faux{n}"}).status_code
+               for n in range(5)]
+    assert guesses == [401, 401, 401, 429, 429]
+    assert [client.get("/api/v1/operator/venues", headers={"Authorization": f"Bearer {secret}"}).status_code
+            for _ in range(3)] == [200, 200, 200]
+    assert browser.get("/auditeur/").status_code == 200
+    late = app.test_client()  # a colleague signing in now
+    form = late.get("/auditeur/connexion").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    assert late.post("/auditeur/connexion", data={"jeton": "rgt_faux", "csrf_token": csrf}).status_code == 429
+    assert late.post("/auditeur/connexion", data={"jeton": secret, "csrf_token": csrf}).status_code == 302
+    assert client.get("/api/v1/operator/venues", headers={"Authorization": "Bearer rgt_faux9"}).status_code == 429
+
+
 def test_the_home_page_is_limited_like_the_other_public_reads(database_url):
     client = make(database_url, RATELIMIT_PUBLIC="2 per minute").test_client()
     assert [client.get("/").status_code for _ in range(3)] == [200, 200, 429]

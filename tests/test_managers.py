@@ -230,3 +230,47 @@ def test_of_concurrent_uses_of_one_invitation_exactly_one_opens_a_session(app, c
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [302] + [404] * 5
+
+
+def _manager(client, operator, venue_id: str):
+    manager = client.application.test_client()
+    open_link(manager, invite(client, operator, venue_id)["link"])
+    return manager
+
+
+def _send(manager, **fields):
+    page = manager.get("/gestionnaire/").get_data(as_text=True)
+    return manager.post("/gestionnaire/propositions", data={**manager_form(page), **fields, "csrf_token": csrf(page)},
+                        follow_redirects=True)
+
+
+def test_a_proposal_is_bounded_in_size_and_in_number(client, operator, qualified):
+    """A 2 MB field was stored and shown to operators; 52 proposals could await a decision."""
+    manager = _manager(client, operator, qualified())
+    huge = _send(manager, **{"champ-presentation_detail": "x" * 2_000_000})
+    assert huge.status_code == 200 and "5\u202f000 caractères au plus" in html.unescape(huge.get_data(as_text=True))
+    assert client.get("/api/v1/operator/proposals", headers=operator).get_json()["total"] == 0
+    for n in range(10):
+        assert "transmise" in _send(manager, **{"champ-presentation_detail": f"Présentation {n}"}).get_data(
+            as_text=True)
+    refused = html.unescape(_send(manager, **{"champ-presentation_detail": "Une de trop"}).get_data(as_text=True))
+    assert "Déjà 10 propositions en attente" in refused
+    assert client.get("/api/v1/operator/proposals", headers=operator).get_json()["total"] == 10
+
+
+def test_proposals_are_rate_limited_per_client_address(database_url, token_for):
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECURE_COOKIES": False,
+                      "RATELIMIT_MANAGERS": "3 per hour"})
+    client = app.test_client()
+    from tests.conftest import RODEZ_MEDIATHEQUE
+
+    with app.extensions["registry.db"].session() as session:
+        from registry.services import tokens
+
+        operator = {"Authorization": f"Bearer {tokens.create(session, 'Opérateur', 'operator').secret}"}
+    venue_id = client.post("/api/v1/operator/venues", json=RODEZ_MEDIATHEQUE, headers=operator).get_json()["id"]
+    manager = _manager(client, operator, venue_id)
+    answers = [_send(manager, **{"champ-presentation_detail": f"Présentation {n}"}).status_code for n in range(4)]
+    assert answers == [200, 200, 200, 429]
+    assert manager.get("/gestionnaire/").status_code == 200  # reading is not limited
+    app.extensions["registry.db"].dispose()

@@ -264,3 +264,26 @@ def test_the_production_entry_point_serves_the_public_search(tmp_path):
     env = {**os.environ, "REGISTRY_DATABASE_URL": url, "REGISTRY_INSTANCE": str(tmp_path / "instance")}
     ended = subprocess.run([sys.executable, "-c", serve], capture_output=True, text=True, timeout=120, env=env)
     assert ended.returncode == 0, ended.stderr
+
+
+def test_a_request_line_too_long_for_gunicorn_is_a_problem_document(tmp_path):
+    """A 20,000-character filter was longer than gunicorn's request line: refused in plain text, the connection
+    closed before the line was read (clients saw it dropped). Through the production server and its settings."""
+    import requests
+
+    from tests.conftest import gunicorn_serving
+
+    polygon = ", ".join(f"{2 + n / 10000:.4f} {44 + n / 10000:.4f}" for n in range(900))
+    long_filter = f"S_INTERSECTS(geometry, POLYGON(({polygon}, 2.0000 44.0000)))"
+    assert len(long_filter) > 20_000 - 8_000
+    with gunicorn_serving(f"sqlite:///{tmp_path / 'registry.sqlite'}", tmp_path, workers=1) as (base, _):
+        fits = requests.get(f"{base}/ogc/collections/pass-numerique/items",
+                            params={"filter": long_filter[:7000] + ")))", "f": "json"}, timeout=30)
+        assert fits.headers["Content-Type"].startswith("application/") and fits.status_code in (200, 400)
+        for size in (20_000, 200_000):
+            answer = requests.get(f"{base}/ogc/collections/pass-numerique/items",
+                                  params={"filter": (long_filter * 10)[:size], "f": "json"}, timeout=30)
+            assert answer.status_code == 414, answer.text
+            assert answer.headers["Content-Type"] == "application/problem+json"
+            assert "filter" in answer.json()["detail"]
+        assert requests.get(f"{base}/api/v1/venues", timeout=30).status_code == 200  # the worker serves on

@@ -22,25 +22,28 @@ STANDBY_URL = os.environ.get("REGISTRY_TEST_STANDBY_URL", "postgresql+psycopg://
 
 @pytest.fixture
 def standby(postgis_url):
-    """The URL of the test database on the standby, once the standby has it."""
-    database_url = postgis_url
-    url = make_url(STANDBY_URL).set(database=make_url(database_url).database).render_as_string(hide_password=False)
-    admin = create_engine(make_url(STANDBY_URL).render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    """The URL of the test database on the standby, once the standby has it. Without a standby the test is
+    skipped (failed with ``REGISTRY_REQUIRE_STANDBY=1``)."""
+    name = make_url(postgis_url).database
+    url = make_url(STANDBY_URL).set(database=name).render_as_string(hide_password=False)
+    admin = create_engine(make_url(STANDBY_URL).render_as_string(hide_password=False), isolation_level="AUTOCOMMIT",
+                          connect_args={"connect_timeout": 3})
     deadline = time.monotonic() + 20
+    while True:
+        try:
+            with admin.connect() as connection:
+                if connection.scalar(text("SELECT count(*) FROM pg_database WHERE datname = :name"), {"name": name}):
+                    break
+        except Exception as exc:  # noqa: BLE001 - no standby here
+            admin.dispose()
+            if os.environ.get("REGISTRY_REQUIRE_STANDBY") == "1":
+                pytest.fail(f"réplique injoignable ({STANDBY_URL}) : {exc}")
+            pytest.skip(f"réplique injoignable ({STANDBY_URL})")
+        if time.monotonic() > deadline:
+            admin.dispose()
+            pytest.fail("la base de test n'est pas arrivée sur la réplique en 20 s")
+        time.sleep(0.2)
     try:
-        while True:
-            try:
-                with admin.connect() as connection:
-                    if connection.scalar(text("SELECT count(*) FROM pg_database WHERE datname = :name"),
-                                         {"name": make_url(database_url).database}):
-                        break
-            except Exception as exc:  # noqa: BLE001 - no standby here
-                if os.environ.get("REGISTRY_REQUIRE_STANDBY") == "1":
-                    pytest.fail(f"réplique injoignable ({STANDBY_URL}) : {exc}")
-                pytest.skip(f"réplique injoignable ({STANDBY_URL})")
-            if time.monotonic() > deadline:
-                pytest.fail("la base de test n'est pas arrivée sur la réplique en 20 s")
-            time.sleep(0.2)
         yield url, admin
     finally:
         with admin.connect() as connection:
@@ -101,6 +104,53 @@ def test_a_lagging_standby_gives_way_to_the_primary(postgis_url, standby):
     time.sleep(1.5)
     assert not database.replica_usable()
     assert "Lieu en retard" in public_names(client)  # served by the primary meanwhile
+    database.dispose()
+
+
+def wait_for(admin, query: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        with admin.connect() as connection:
+            if connection.scalar(text(query)):
+                return
+        assert time.monotonic() < deadline, f"toujours faux après {seconds} s : {query}"
+        time.sleep(0.2)
+
+
+def test_a_standby_whose_stream_broke_gives_way_to_the_primary(postgis_url, standby):
+    """The standby has replayed all it received, and receives nothing more: stale all the same (the check compared
+    what it received with what it replayed, and trusted it forever)."""
+    url, admin = standby
+    app, operator = replicated_app(postgis_url, url)
+    database = app.extensions["registry.db"]
+    database.MAX_REPLICA_LAG, database.REPLICA_CHECK_SECONDS = 1.0, 0.0
+    client = app.test_client()
+    assert database.replica_usable()
+    with admin.connect() as connection:
+        conninfo = connection.scalar(text("SHOW primary_conninfo"))
+        connection.execute(text("ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=1'"))
+        connection.execute(text("SELECT pg_reload_conf()"))
+    try:
+        wait_for(admin, "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_wal_receiver)")
+        venue_id = client.post("/api/v1/operator/venues", headers=operator,
+                               json={**QUALIFIABLE, "nom": "Lieu sans flux"}).get_json()["id"]
+        qualify(client, operator, venue_id)
+        time.sleep(1.5)
+        with admin.connect() as connection:
+            assert connection.scalar(text("SELECT pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() "
+                                          "AND NOT pg_is_wal_replay_paused()"))
+        assert not database.replica_usable()
+        assert "Lieu sans flux" in public_names(client)  # served by the primary
+    finally:
+        with admin.connect() as connection:
+            quoted = conninfo.replace("'", "''")
+            connection.execute(text(f"ALTER SYSTEM SET primary_conninfo = '{quoted}'"))
+            connection.execute(text("SELECT pg_reload_conf()"))
+        wait_for(admin, "SELECT EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')")
+    deadline = time.monotonic() + 10
+    while not database.replica_usable():  # the stream back, the standby serves again once it caught up
+        assert time.monotonic() < deadline, "la réplique n'a pas repris le service en 10 s"
+        time.sleep(0.2)
     database.dispose()
 
 

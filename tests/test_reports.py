@@ -104,3 +104,28 @@ def test_the_venue_page_form_reaches_the_operators_file(client, qualified, sessi
     assert "Signalement écarté." in dismissed
     assert "Une personne a signalé une erreur : Le lieu n'existe plus" in dismissed and "« Local vide »" in dismissed
     assert "Auditrice a écarté un signalement" in dismissed and "Motif : Le lieu a déménagé, pas fermé" in dismissed
+
+
+def test_a_refused_report_never_waits_for_the_sqlite_write_lock(database_url, client, qualified, create_venue):
+    """While another writer holds SQLite's write lock (an import), a report on a venue the public cannot see
+    answers 404 at once: it took the lock before its checks and answered 503 after 10 s."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL has no single write lock")
+    import sqlite3
+    import time
+
+    from sqlalchemy.engine import make_url
+
+    draft = create_venue(publication_status="draft").get_json()["id"]
+    venue_id = qualified()
+    holder = sqlite3.connect(make_url(database_url).database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        for target in (draft, "00000000-0000-4000-8000-000000000000"):
+            started = time.monotonic()
+            report(client, target, expect=404)
+            assert time.monotonic() - started < 3
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert report(client, venue_id)["status"] == "open"  # the lock released, a sound report is recorded

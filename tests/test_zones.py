@@ -86,6 +86,35 @@ def test_zones_of_communes_and_of_polygons_in_coverage_and_in_the_index(ctx, ses
     ("sans-geometrie.geojson", json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"code": "Z4"}, "geometry": None}]}),
      ["sans-geometrie.geojson", "entité 1", "ni communes ni polygone"]),
+    # Tracebacks and invalid polygons the review found (issue #33).
+    ("noeud.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "Z5"}, "geometry": {"type": "Polygon", "coordinates": [
+            [[2.5, 44.3], [2.6, 44.4], [2.6, 44.3], [2.5, 44.4], [2.5, 44.3]]]}}]}),
+     ["noeud.geojson", "entité 1", "Z5", "polygone invalide", "geometry"]),
+    ("hors-terre.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "Z6"}, "geometry": square(500, 44.3)}]}),
+     ["hors-terre.geojson", "entité 1", "longitude"]),
+    ("entite-nombre.geojson", json.dumps({"type": "FeatureCollection", "features": [7]}),
+     ["entite-nombre.geojson", "entité 1", "objet"]),
+    ("proprietes-liste.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": ["code"], "geometry": square(2.5, 44.3)}]}),
+     ["proprietes-liste.geojson", "entité 1", "properties"]),
+    ("coordonnees.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "Z7"}, "geometry": {"type": "Polygon", "coordinates": 5}}]}),
+     ["coordonnees.geojson", "entité 1", "géométrie illisible"]),
+    ("geometrie-texte.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "Z8"}, "geometry": "POLYGON"}]}),
+     ["geometrie-texte.geojson", "entité 1", "géométrie illisible"]),
+    ("imbrique.geojson", '{"type": "FeatureCollection", "features": ' + "[" * 100_000 + "]" * 100_000 + "}",
+     ["imbrique.geojson", "FeatureCollection"]),
+    ("code-long.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "Z" * 61}, "geometry": square(2.5, 44.3)}]}),
+     ["code-long.geojson", "entité 1", "60 caractères"]),
+    ("population-enorme.geojson", json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "Z9", "population": 10 ** 30}, "geometry": square(2.5, 44.3)}]}),
+     ["population-enorme.geojson", "entité 1", "population"]),
+    ("nul.csv", "code_commune\n12202\x00\n", ["nul.csv", "ligne 2"]),
+    ("code-long.csv", "code_commune;code\n12202;" + "Z" * 61 + "\n", ["code-long.csv", "ligne 2", "60 caractères"]),
 ])
 def test_bad_zone_files_are_refused_naming_file_line_and_field(database_url, session, tmp_path, name, content,
                                                                words):

@@ -11,7 +11,7 @@ from registry.errors import RegistryError
 #: Tables written once and never changed: the serving role may read and add to them, nothing else.
 APPEND_ONLY = ("journal_entries", "journal_seals")
 #: Tables the serving role only reads.
-READ_ONLY = ("alembic_version",)
+READ_ONLY = ("alembic_version", "journal_chain_start")
 
 
 class RoleError(RegistryError):

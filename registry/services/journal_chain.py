@@ -17,11 +17,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 import orjson
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from registry.db import bulk_insert, is_sqlite
-from registry.models import JournalEntry, JournalHead, JournalSeal
+from registry.models import JournalChainStart, JournalEntry, JournalHead, JournalSeal
 
 KEY = "journal_key"
 _PENDING = "journal_pending"
@@ -112,25 +112,50 @@ def _forget_pending(session: Session, previous_transaction) -> None:
     session.info.pop(_ORM_PENDING, None)
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """The chain's tip as ``verify`` found it, to keep outside the database: a later ``verify`` given it finds a
+    chain cut back behind it (its last seals and entries removed, the tip moved back), which the database alone
+    cannot show. The hash is a seal: no one without the key can make one up."""
+
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+    @classmethod
+    def parse(cls, value: str) -> "Checkpoint":
+        """A checkpoint as ``str`` writes it (``ValueError`` otherwise)."""
+        seq, _, digest = value.strip().partition(":")
+        if not seq.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ValueError(f"point de contrôle illisible : « {value.strip()[:80]} » (attendu : numéro:empreinte)")
+        return cls(int(seq), digest)
+
+
 @dataclass
 class Verification:
-    """What ``verify`` found: sealed entries, entries from before the chain, and every problem (French)."""
+    """What ``verify`` found: sealed entries, entries from before the chain, every problem (French), and the
+    checkpoint to keep."""
 
     sealed: int = 0
     unsealed_before_chain: int = 0
     problems: list[str] = field(default_factory=list)
+    checkpoint: Checkpoint = Checkpoint(0, "0" * 64)
 
     @property
     def intact(self) -> bool:
         return not self.problems
 
 
-def verify(session: Session, key: bytes, batch: int = 10_000, limit: int = 20) -> Verification:
-    """Recompute the chain seal by seal: an entry changed, a seal or an entry removed, an entry added without a
-    seal after the chain began, are problems (the first ``limit`` are listed)."""
+def verify(session: Session, key: bytes, previous_checkpoint: Checkpoint | None = None, batch: int = 10_000,
+           limit: int = 20) -> Verification:
+    """Recompute the chain seal by seal: an entry changed, a seal or an entry removed, a gap in the seals' numbers,
+    an entry without a seal beyond those recorded at the chain's start, a chain cut back behind
+    ``previous_checkpoint``, are problems (the first ``limit`` are listed)."""
     result = Verification()
-    previous, expected_seq, first_sealed = "0" * 64, 1, None
-    last = 0
+    previous, expected_seq = "0" * 64, 1
+    last, at_checkpoint = 0, None
     columns = (JournalSeal.seq, JournalSeal.entry_pk, JournalSeal.hash, JournalEntry.pk, JournalEntry.at,
                JournalEntry.actor, JournalEntry.action, JournalEntry.subject_type, JournalEntry.subject_id,
                JournalEntry.venue_pk, JournalEntry.before, JournalEntry.after)
@@ -148,10 +173,11 @@ def verify(session: Session, key: bytes, batch: int = 10_000, limit: int = 20) -
             break
         for seq, entry_pk, stored, pk, at, actor, action, subject_type, subject_id, venue_pk, before, after in rows:
             last = seq
-            first_sealed = entry_pk if first_sealed is None else min(first_sealed, entry_pk)
             if seq != expected_seq:
                 problem(f"Sceaux {expected_seq} à {seq - 1} absents : la chaîne est rompue.")
             expected_seq = seq + 1
+            if previous_checkpoint is not None and seq == previous_checkpoint.seq:
+                at_checkpoint = stored
             if pk is None:
                 problem(f"Entrée {entry_pk} (sceau {seq}) supprimée du journal.")
                 previous = stored
@@ -167,11 +193,30 @@ def verify(session: Session, key: bytes, batch: int = 10_000, limit: int = 20) -
     head = session.scalar(select(JournalHead).where(JournalHead.id == 1))
     if head is not None and (head.seq != expected_seq - 1 or (head.seq and head.hash != previous)):
         problem(f"Sceaux au-delà du numéro {expected_seq - 1} absents (la tête de la chaîne est au sceau {head.seq}).")
-    unsealed = select(JournalEntry.pk).where(JournalEntry.pk.not_in(select(JournalSeal.entry_pk)))
-    if first_sealed is None:
-        result.unsealed_before_chain = len(session.scalars(unsealed).all())
-        return result
-    result.unsealed_before_chain = len(session.scalars(unsealed.where(JournalEntry.pk < first_sealed)).all())
-    for pk in session.scalars(unsealed.where(JournalEntry.pk > first_sealed).order_by(JournalEntry.pk).limit(limit)):
-        problem(f"Entrée {pk} sans sceau : ajoutée au journal hors de l'application.")
+    result.checkpoint = Checkpoint(expected_seq - 1, previous)
+    if previous_checkpoint is not None and previous_checkpoint.seq:
+        if at_checkpoint is None:
+            problem(f"Sceaux {expected_seq} à {previous_checkpoint.seq} absents : la chaîne s'arrête avant le point "
+                    "de contrôle précédent (fin du journal supprimée).")
+        elif at_checkpoint != previous_checkpoint.hash:
+            problem(f"Sceau {previous_checkpoint.seq} différent de celui du point de contrôle précédent : la chaîne "
+                    "a été réécrite depuis.")
+    _check_unsealed(session, result, problem, limit)
     return result
+
+
+def _check_unsealed(session: Session, result: Verification, problem, limit: int) -> None:
+    """Unsealed entries are those recorded at the chain's start, no other."""
+    start = session.scalar(select(JournalChainStart).where(JournalChainStart.id == 1))
+    bound, count = (start.last_unsealed_pk, start.unsealed_count) if start is not None else (0, 0)
+    if start is None:
+        problem("Début de la chaîne non enregistré (journal_chain_start vide).")
+    unsealed = select(JournalEntry.pk).where(JournalEntry.pk.not_in(select(JournalSeal.entry_pk)))
+    before_chain = unsealed.where(JournalEntry.pk > 0, JournalEntry.pk <= bound).subquery()
+    result.unsealed_before_chain = session.scalar(select(func.count()).select_from(before_chain))
+    if result.unsealed_before_chain != count:
+        problem(f"{result.unsealed_before_chain} entrée(s) non scellée(s) antérieures au chaînage, "
+                f"{count} au début de la chaîne : entrées ajoutées ou retirées hors de l'application.")
+    others = unsealed.where((JournalEntry.pk <= 0) | (JournalEntry.pk > bound)).order_by(JournalEntry.pk)
+    for pk in session.scalars(others.limit(limit)):
+        problem(f"Entrée {pk} sans sceau : ajoutée au journal hors de l'application.")

@@ -14,12 +14,12 @@ from typing import Any
 
 from marshmallow import ValidationError
 from marshmallow.validate import Email
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import Venue, VenueManager, VenueProposal, utcnow
-from registry.services import journal, lookup, venues
+from registry.services import journal, journal_chain, lookup, venues
 from registry.services.context import Context
 from registry.services.mail import MailError, send
 from registry.services.pagination import Page, paginate
@@ -29,6 +29,11 @@ PROPOSABLE = ("horaires", "closures", "telephone", "courriels", "site_web", "pri
               "presentation_detail", "services", "modalites_acces", "modalites_accompagnement", "frais_a_charge",
               "publics_specifiquement_adresses", "prise_en_charge_specifique", "fiche_acces_libre")
 STATUSES = {"pending": "en attente", "accepted": "acceptée", "refused": "refusée"}
+#: A proposed field's size at most (its value as JSON, in characters): the standard's longest free text, the
+#: presentation, fits; a 2 MB field no longer does.
+MAX_FIELD_CHARACTERS = 5_000
+#: Proposals of one manager awaiting the operator's decision at most: beyond, they wait for the decisions.
+MAX_PENDING = 10
 
 
 def _hash(secret: str) -> str:
@@ -175,6 +180,14 @@ def propose(session: Session, manager: VenueManager, changes: dict[str, Any], ct
     changed = {name: value for name, value in wanted.items() if getattr(venue, name) != value}
     if not changed:
         raise InvalidInput.on("changes", "Rien n'a changé : modifiez au moins une information.")
+    for name, value in changed.items():
+        if len(journal_chain.canonical_json(journal.jsonable(value)).decode("utf-8")) > MAX_FIELD_CHARACTERS:
+            raise InvalidInput.on(name, f"{MAX_FIELD_CHARACTERS:,} caractères au plus.".replace(",", "\u202f"))
+    pending = session.scalar(select(func.count()).select_from(VenueProposal).where(
+        VenueProposal.manager_pk == manager.pk, VenueProposal.status == "pending"))
+    if pending >= MAX_PENDING:
+        raise InvalidInput.on("changes", f"Déjà {pending} propositions en attente : l'opérateur doit en décider "
+                                         "avant que vous en fassiez d'autres.")
     proposal = VenueProposal(id=uuid.uuid4(), venue_pk=venue.pk, manager_pk=manager.pk,
                              changes=journal.jsonable(changed), base_revision=venue.revision)
     session.add(proposal)

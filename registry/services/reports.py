@@ -21,15 +21,24 @@ OUTCOMES = ("accepted", "dismissed")
 MAX_TEXT = 2000
 
 
-def submit(session: Session, venue_id: uuid.UUID, reason: str, text: str | None, ctx: Context) -> VenueReport:
-    """Record a report on a venue the public can see (published, with a label shown today)."""
+def submit(session: Session, venue_id: uuid.UUID, reason: str, text: str | None, ctx: Context,
+           checking: Session | None = None) -> VenueReport:
+    """Record a report on a venue the public can see (published, with a label shown today). ``checking``: a
+    session that takes no write lock, for the checks: on SQLite a report that is refused never waits for the
+    write lock, nor holds it while checked (``session`` writes)."""
     if reason not in REASONS:
         raise InvalidInput.on("reason", "Motif inconnu : " + ", ".join(REASONS) + ".")
     text = (text or "").strip() or None
     if text and len(text) > MAX_TEXT:
         raise InvalidInput.on("text", f"{MAX_TEXT} caractères au plus.")
-    venue = session.scalar(select(Venue).where(Venue.id == venue_id, Venue.publication_status == "published"))
-    if venue is None or not qualifications.labels_for(session, [venue.pk], ctx).get(venue.pk):
+    reader = checking or session
+    venue_pk = reader.scalar(select(Venue.pk).where(Venue.id == venue_id, Venue.publication_status == "published"))
+    if venue_pk is None or not qualifications.labels_for(reader, [venue_pk], ctx).get(venue_pk):
+        raise NotFound("Lieu inconnu.")
+    if checking is not None:
+        checking.rollback()  # its read snapshot ends here
+    venue = session.scalar(select(Venue).where(Venue.pk == venue_pk, Venue.publication_status == "published"))
+    if venue is None:  # unpublished meanwhile
         raise NotFound("Lieu inconnu.")
     report = VenueReport(id=uuid.uuid4(), venue_pk=venue.pk, reason=reason, text=text, status="open")
     session.add(report)

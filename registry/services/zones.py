@@ -9,12 +9,16 @@ none is invented: a zone without one counts as of unknown population. Importing 
 
 from __future__ import annotations
 
+import csv
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shapely.errors import ShapelyError
 from shapely.geometry import shape
+from shapely.validation import explain_validity
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
@@ -59,6 +63,10 @@ def import_file(session: Session, path: Path, kind: str, ctx: Context, fields: Z
     except UnicodeDecodeError as exc:
         raise InvalidInput.on("fichier", f"{path.name} : octet {exc.start + 1} illisible en UTF-8 ; enregistrez "
                                          "le fichier en UTF-8.") from None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError, csv.Error) as exc:
+        # A reader (a plugin's too) that fails on a file it cannot read: the file is named, never a traceback.
+        raise InvalidInput.on("fichier", f"{path.name} : fichier illisible par le lecteur {reader.name} "
+                                         f"({type(exc).__name__} : {str(exc)[:200]}).") from None
     rows = [_row(session, path, record, fields) for record in records]
     if any(r.geometry is None and r.population is not None for r in records):
         # A list of communes counts its communes' inhabitants: the file's own figure is not kept, and said so.
@@ -92,9 +100,28 @@ def _reader(found: dict[str, ZoneReader], path: Path, name: str | None) -> ZoneR
     return found[scored[0][1]]
 
 
+#: The stored columns' sizes: a longer value is refused, never cut.
+MAX_CODE, MAX_NAME = 60, 200
+#: More inhabitants than France has is no population a zone can have.
+MAX_POPULATION = 100_000_000
+
+
+def _text_problem(value: str, limit: int) -> str | None:
+    if len(value) > limit:
+        return f"{limit} caractères au plus"
+    if any(ord(c) < 32 for c in value):
+        return "caractère de contrôle (nul, saut de ligne…) interdit"
+    return None
+
+
 def _row(session: Session, path: Path, record: ZoneRecord, fields: ZoneFields) -> dict:
     """A zone read from a file as stored: communes read as today's, a polygon checked and placed."""
-    where = f"{path.name}, {record.place} ({record.code})"
+    where = f"{path.name}, {record.place} ({record.code[:60]!s})"
+    for name, value, limit in ((fields.code, record.code, MAX_CODE), (fields.name, record.name, MAX_NAME),
+                               *(("code_commune", code, 10) for code in record.communes)):
+        problem = _text_problem(str(value), limit)
+        if problem:
+            raise InvalidInput.on(name, f"{where} : « {name} » : {problem}.")
     communes = []
     for code in record.communes:
         resolved = territories.resolve_commune_code(session, str(code).strip().upper())  # a former code: today's
@@ -107,13 +134,15 @@ def _row(session: Session, path: Path, record: ZoneRecord, fields: ZoneFields) -
         return row
     try:
         geometry = shape(record.geometry)
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ShapelyError):
         raise InvalidInput.on("geometry", f"{where} : géométrie illisible.") from None
     if geometry.geom_type not in ("Polygon", "MultiPolygon") or geometry.is_empty:
         raise InvalidInput.on("geometry", f"{where} : un polygone est attendu.")
+    _check_polygon(geometry, where)
     population = record.population
     if population is not None and (isinstance(population, bool) or not isinstance(population, (int, float))
-                                   or not float(population).is_integer() or population < 0):
+                                   or not math.isfinite(population) or not float(population).is_integer()
+                                   or not 0 <= population <= MAX_POPULATION):
         raise InvalidInput.on(fields.population or "population", f"{where} : population « {population} » illisible.")
     point = geometry.point_on_surface()
     commune = territories.commune_at(session, point.x, point.y)
@@ -121,6 +150,21 @@ def _row(session: Session, path: Path, record: ZoneRecord, fields: ZoneFields) -
                communes=sorted(set(communes) | ({commune.code} if commune else set())),
                boundary=json.dumps(record.geometry))
     return row
+
+
+def _check_polygon(geometry, where: str) -> None:
+    """A polygon in longitude and latitude, valid (no crossing sides, rings closed, holes inside): an invalid one
+    was stored and its point, its commune and its figures were whatever GEOS made of it."""
+    west, south, east, north = geometry.bounds
+    if not all(math.isfinite(v) for v in geometry.bounds) or west < -180 or east > 180:
+        raise InvalidInput.on("geometry", f"{where} : longitude hors de −180…180 (coordonnées en degrés WGS 84 "
+                                          "attendues).")
+    if south < -90 or north > 90:
+        raise InvalidInput.on("geometry", f"{where} : latitude hors de −90…90 (coordonnées en degrés WGS 84 "
+                                          "attendues).")
+    if not geometry.is_valid:
+        raise InvalidInput.on("geometry", f"{where} : polygone invalide ({explain_validity(geometry)}) ; "
+                                          "corrigez-le, par exemple avec « Réparer les géométries » de QGIS.")
 
 
 @dataclass

@@ -120,6 +120,36 @@ def pending_response(pending: coverage_cache.ReportPending) -> Response:
     return response
 
 
+def report_responses(description: str, json_schema: dict) -> dict:
+    """The documented 200 of a report the ``format`` parameter or ``Accept`` chooses: JSON, CSV, XLSX, GeoJSON."""
+    return {"200": {"description": description, "content": {
+        "application/json": {"schema": json_schema},
+        "text/csv": {"schema": {"type": "string"}},
+        coverage_formats.FORMATS["xlsx"][0]: {"schema": {"type": "string", "format": "binary"}},
+        "application/geo+json": {"schema": {"type": "object", "required": ["type", "features"], "properties": {
+            "type": {"type": "string", "enum": ["FeatureCollection"]}, "features": {"type": "array"}}}}}}}
+
+
+def _object(description: str, properties: dict[str, str]) -> dict:
+    """A JSON object whose ``properties`` (name → JSON type) are all present."""
+    return {"type": "object", "description": description, "required": list(properties),
+            "properties": {name: {"type": kind} if kind != "number|null" else {"type": "number", "nullable": True}
+                           for name, kind in properties.items()}}
+
+
+ACCESSIBILITY_JSON = _object("L'indice : méthode, paramètres, chiffres du territoire, chaque commune, chaque lieu", {
+    "kind": "string", "code": "string", "name": "string", "criteria_set": "string", "label": "string",
+    "computed_on": "string", "unit": "string", "method": "string", "steps": "array", "demand": "string",
+    "threshold": "number", "population": "integer", "mean_index": "number|null", "underserved_population": "integer",
+    "assumed_venues": "integer", "zones": "array", "communes": "array", "venues": "array",
+    "best_hours_for_underserved": "array"})
+SITING_JSON = _object("Les lieux à qualifier ensuite (réponse gloutonne) et l'optimum exact quand il est calculé", {
+    "kind": "string", "code": "string", "name": "string", "criteria_set": "string", "label": "string",
+    "computed_on": "string", "count": "integer", "radius_km": "number", "population": "integer",
+    "covered_before": "integer", "candidates": "integer", "new_sites": "boolean", "greedy_population": "integer",
+    "proposals": "array"})
+
+
 class AccessibilityArgsSchema(FrenchSchema):
     label = fields.String(load_default="pass-numerique", metadata={"description": "Jeu de critères du label"})
     steps = fields.String(load_default=None, metadata={
@@ -136,7 +166,9 @@ class Accessibility(MethodView):
 
     @blp.arguments(AccessibilityArgsSchema, location="query", as_kwargs=True)
     @blp.alt_response(202, **PENDING)
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, responses=report_responses(
+        "JSON ; CSV (une ligne par commune), CSV pour tableur, XLSX ou GeoJSON (communes et indices) avec "
+        "format=csv|csv-fr|xlsx|geojson ou l'en-tête Accept", ACCESSIBILITY_JSON))
     def get(self, kind: str, code: str, label: str, steps: str | None, threshold: float, format: str | None = None):
         """Indice d'accessibilité (E2SFCA) de chaque commune : heures d'accompagnement accessibles par semaine pour
         1 000 habitants"""
@@ -171,7 +203,9 @@ class Siting(MethodView):
     decorators = [require_role("admin", "operator", "territory")]
 
     @blp.arguments(SitingArgsSchema, location="query", as_kwargs=True)
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, responses=report_responses(
+        "JSON ; CSV (une ligne par lieu proposé), CSV pour tableur, XLSX ou GeoJSON (les lieux proposés en "
+        "points) avec format=csv|csv-fr|xlsx|geojson ou l'en-tête Accept", SITING_JSON))
     def get(self, kind: str, code: str, label: str, count: int, radius_km: float, new_sites: bool,
             format: str | None = None):
         """Où qualifier ensuite : les lieux recensés non qualifiés (et, si demandé, de nouveaux sites aux points des

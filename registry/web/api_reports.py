@@ -12,7 +12,7 @@ from registry import schemas
 from registry.services import reports
 from registry.web.api_base import Blueprint, page_body
 from registry.web.auth import BEARER, WRITE_ROLES, require_role
-from registry.web.context import db_session, service_context
+from registry.web.context import auth_session, db_session, service_context
 
 public = Blueprint("public_reports", __name__, url_prefix="/api/v1",
                    description="Signaler une erreur sur un lieu (sans jeton ; limité à quelques envois par heure).")
@@ -78,7 +78,8 @@ class Reports(MethodView):
     @public.response(201, ReceiptSchema)
     def post(self, data: dict, venue_id: uuid.UUID):
         """Signaler une erreur sur un lieu (horaires, services, adresse, contacts, lieu fermé…)"""
-        return reports.submit(db_session(), venue_id, data["reason"], data.get("text"), service_context())
+        return reports.submit(db_session(), venue_id, data["reason"], data.get("text"), service_context(),
+                              auth_session())
 
 
 @operator.route("/reports")

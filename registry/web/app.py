@@ -26,6 +26,7 @@ from registry.web import (api_commanditaire, api_coverage, api_criteria, api_exc
                           api_managers, api_passes, api_qualifications, api_reports, api_search, api_territories,
                           api_venues, auditor, collectivites, commanditaire, managers, ogc, pages, pass_operator,
                           pass_prescriber, pass_public, pass_venue, simulator)
+from registry.web.auth import presents_no_false_credentials
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
 from registry.web.layout import init_layout
@@ -100,13 +101,15 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
          pass_venue.venue_pass, pass_operator.operator_pass, pass_prescriber.prescriber_pass,
          api_commanditaire.commanditaire,
          commanditaire.commanditaire_pages),
-        strict=(api_reports.public, "pages.report_error"))
+        strict=(api_reports.public, "pages.report_error"),
+        valid_credentials=presents_no_false_credentials)
     # Held here: the limiter keeps itself in app.extensions only when enabled, and the views' limits hold it weakly.
     app.extensions["registry.limiter"] = limiter
     api_passes.install_limits(limiter, app.config)
     pass_venue.install_limits(app, limiter)
     pass_public.install_limits(app, limiter)
     collectivites.install_limits(app, limiter)
+    managers.install_limits(app, limiter)
     _errors_as_problem_json(api)
     register_error_handlers(app)
     app.after_request(_cache_public_reads)

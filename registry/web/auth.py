@@ -32,6 +32,23 @@ def current_token() -> ApiToken | None:
     return g.api_token
 
 
+def presents_no_false_credentials() -> bool:
+    """Whether the request tries no credential, or only a valid one (a bearer token, the login form's token):
+    the failed-authentication limit holds back guesses alone, so guessing from a shared address (an office's) no
+    longer locks its users out, nor keeps them from the login page. A token is 256 random bits: no guessing rate
+    finds one."""
+    if request.headers.get("Authorization"):
+        try:
+            return current_token() is not None
+        except Unauthorized:
+            g.pop("api_token", None)  # the view checks it again and says why
+            return False
+    if request.method == "POST" and "jeton" in request.form:  # a space's login form (``auditor.log_in``)
+        secret = request.form["jeton"].strip()
+        return bool(secret) and tokens.authenticate(auth_session(), secret) is not None
+    return True
+
+
 def require_role(*roles: str) -> Callable:
     """Decorator: the request needs a valid token with one of ``roles`` (401 without one, 403 otherwise)."""
 

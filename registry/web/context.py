@@ -25,8 +25,9 @@ def db_session() -> Session:
 
 
 def auth_session() -> Session:
-    """The request's session for checking its token or login (primary database, never the write lock): a false
-    token answers 401 at once, without waiting for another writer."""
+    """The request's session for checks before a write — its token or login, an anonymous report — (primary
+    database, never the write lock): a false token answers 401, a report on an unknown venue 404, at once, without
+    waiting for another writer."""
     if "auth_session" not in g:
         g.auth_session = database().Session()
     return g.auth_session

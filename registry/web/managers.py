@@ -18,6 +18,12 @@ from registry.web.venue_forms import NEW_CLOSURES, field_errors, hours_reading, 
 manager_pages = Blueprint("managers", __name__, url_prefix="/gestionnaire")
 
 
+def install_limits(app, limiter) -> None:
+    """Proposals sent from the managers' page: ``RATELIMIT_MANAGERS`` per client address (reading is free)."""
+    app.view_functions["managers.propose"] = limiter.limit(app.config["RATELIMIT_MANAGERS"], methods=["POST"])(
+        app.view_functions["managers.propose"])
+
+
 def current_manager() -> VenueManager:
     """The manager of this browser's session, or ``Forbidden`` (a manager's session opens nothing else)."""
     lifetime = timedelta(days=current_app.config["MANAGER_SESSION_DAYS"])

@@ -396,7 +396,9 @@ ITEM_PARAMETERS = [
      "description": "Système de coordonnées des géométries rendues (en-tête Content-Crs)"},
     {"name": "filter", "in": "query", "schema": {"type": "string"},
      "description": "Filtre CQL2 sur les propriétés de /queryables (ex. commune = 'Rodez' AND "
-                    "A_OVERLAPS(frais_a_charge, ('Gratuit')))"},
+                    "A_OVERLAPS(frais_a_charge, ('Gratuit'))) ; 20 000 caractères au plus, et la ligne de requête "
+                    "entière 8 190 octets au plus avec le serveur de production (gunicorn, "
+                    "registry.web.gunicorn_conf) : au-delà, 414 (document problem+json)"},
     {"name": "filter-lang", "in": "query", "schema": {"type": "string", "enum": list(filters.LANGUAGES),
                                                        "default": "cql2-text"},
      "description": "Langage du filtre"},

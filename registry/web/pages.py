@@ -22,7 +22,7 @@ from registry.services import qualifications, reports, search, territories
 from registry.models import Programme
 from registry.services.passes import programmes
 from registry.web import pass_documents
-from registry.web.context import absolute_url, db_session, plugins, read_session, service_context
+from registry.web.context import absolute_url, auth_session, db_session, plugins, read_session, service_context
 from registry.web.security import content_security_policy
 
 pages = Blueprint("pages", __name__)
@@ -260,7 +260,7 @@ def report_error(venue_id):
         return redirect(back)
     try:
         reports.submit(db_session(), venue_id, request.form.get("reason", ""), request.form.get("text"),
-                       service_context())
+                       service_context(), auth_session())
     except InvalidInput as exc:
         flash(" ".join(" ".join(m) for m in exc.errors.values()) or exc.detail, "erreur")
         return redirect(back)

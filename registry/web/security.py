@@ -34,10 +34,12 @@ PUBLIC_API = "^(" + "|".join(PUBLIC_API_ROUTES) + ")$"
 
 
 def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...],
-                  auth_blueprints: tuple[Blueprint, ...] = (), strict: tuple = ()) -> Limiter:
+                  auth_blueprints: tuple[Blueprint, ...] = (), strict: tuple = (),
+                  valid_credentials: Callable[[], bool] | None = None) -> Limiter:
     """Install the limiter, CORS and the headers on ``app``; returns the limiter. ``strict``: the blueprints and
     endpoints (names of views) the public writes through (error reports), held to ``RATELIMIT_REPORTS`` per client
-    address."""
+    address. ``valid_credentials``: whether a request tries no false credential, which exempts it from the failed
+    authentications' limit."""
     app.config.update(RATELIMIT_HEADERS_ENABLED=True, SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=app.config["SECURE_COOKIES"])
     if app.config["PROXIES"]:
@@ -60,7 +62,8 @@ def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...],
     for blueprint in auth_blueprints:
         # Only failed authentications count: a client guessing tokens or logins is slowed down, not a user.
         limiter.shared_limit(app.config["RATELIMIT_AUTH"], scope="authentification",
-                             deduct_when=lambda response: response.status_code == 401)(blueprint)
+                             deduct_when=lambda response: response.status_code == 401,
+                             exempt_when=valid_credentials)(blueprint)
     listed = [origin.strip() for origin in app.config["CORS_ORIGINS"].split(",") if origin.strip()]
     origins = listed if listed and listed != ["*"] else "*"
     CORS(app, resources={PUBLIC_API: {"origins": origins}}, methods=["GET", "HEAD", "OPTIONS"],

@@ -1,4 +1,5 @@
-"""WSGI entry point for production servers: ``gunicorn 'registry.web.wsgi:app'`` (configuration from the
+"""WSGI entry point for production servers: ``gunicorn -c python:registry.web.gunicorn_conf 'registry.web.wsgi:app'``
+(gunicorn's settings: ``registry.web.gunicorn_conf``; the application's configuration from the
 environment, ``REGISTRY_*``)."""
 
 import gc

@@ -4,13 +4,13 @@ no CHECK to an existing table: triggers that refuse the same rows. The values ar
 new status is a new migration).
 
 Revision ID: 0030
-Revises: 0027
+Revises: 0028
 Create Date: 2026-12-07
 """
 from alembic import op
 
 revision = '0030'
-down_revision = '0027'
+down_revision = '0028'
 branch_labels = None
 depends_on = None
 
