@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import functools
-import sys
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -24,6 +22,7 @@ from registry.plugins import describe_plugins, installed_entry_points
 from registry.services import (accessibility, accessibility_formats, coverage, coverage_formats, demo, evaluations,
                                journal_chain, qualifications, siting, territories, tokens, zones)
 from registry.services.context import Context
+from registry.cli_progress import progressbar
 from registry.wording import french_number
 from registry.web.context import database
 
@@ -44,17 +43,6 @@ def _friendly_errors(command: Callable) -> Callable:
             raise click.ClickException(str(exc)) from None
 
     return wrapper
-
-
-@contextmanager
-def _progressbar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr fed by a service's ``progress(done, total)`` callback."""
-    with click.progressbar(length=1, label=label, file=sys.stderr) as bar:
-        def advance(done: int, total: int) -> None:
-            bar.length = max(total, 1)
-            bar.update(done)
-
-        yield advance
 
 
 def _context(actor: str) -> Context:
@@ -140,7 +128,7 @@ def territories_group() -> None:
 def territories_load() -> None:
     """Charger ou mettre à jour le référentiel INSEE livré avec le projet."""
     _needs_schema()
-    with database().session() as session, _progressbar("Territoires") as advance:
+    with database().session() as session, progressbar("Territoires") as advance:
         report = territories.load_reference(session, progress=advance)
     counts = ", ".join(f"{cli_exchange.number(n)} {KIND_LABELS[kind]}{'' if kind == 'epci' or n < 2 else 's'}"
                        for kind, n in report.counts.items())
@@ -160,7 +148,7 @@ def territories_load() -> None:
 def territories_import_boundaries(file: Path, kind: str | None) -> None:
     """Importer des contours (GeoJSON ou GeoJSON.gz, propriétés code et nom)."""
     _needs_schema()
-    with database().session() as session, _progressbar("Contours") as advance:
+    with database().session() as session, progressbar("Contours") as advance:
         report = territories.import_boundaries(session, file, kind=kind, progress=advance)
     click.echo(f"{file} : {report.features} objets, {report.matched} territoires ({report.kind}) avec contour.")
     for code, former in sorted(report.reconstructed.items()):
@@ -282,7 +270,7 @@ def evaluate_command(set_ids: tuple[str, ...], territory: str | None) -> None:
     _needs_schema()
     catalogue = current_app.extensions["registry.criteria"]
     ids = sorted(catalogue.sets) if "all" in set_ids else [catalogue.get(i).id for i in set_ids]
-    with database().session() as session, _progressbar("Évaluations") as advance:
+    with database().session() as session, progressbar("Évaluations") as advance:
         counts = evaluations.bulk_evaluate(session, ids, _context("registry evaluate"), territory=territory,
                                            progress=advance)
     for set_id, by_overall in counts.items():
@@ -393,7 +381,7 @@ def coverage_command(territory: str, criteria_set: str, bands: str, output: str,
     _needs_schema()
     kind, code = coverage.parse_target(territory)
     with database().session() as session:
-        with _progressbar("Couverture") as advance:
+        with progressbar("Couverture") as advance:
             report = coverage.compute(session, kind, code, _context("registry coverage"), criteria_set, distances,
                                       progress=advance)
         body, _, _ = coverage_formats.document(session, report, output)
@@ -488,6 +476,6 @@ def demo_command(remove: bool) -> None:
 
 cli_exchange.register(main, _friendly_errors, _context, _needs_schema)
 cli_profiles.register(main, _friendly_errors)
-cli_passes.register(main, _friendly_errors, _context, _needs_schema, _progressbar)
+cli_passes.register(main, _friendly_errors, _context, _needs_schema, progressbar)
 cli_funding.register(main, _friendly_errors)
 cli_jobs.register(main, _friendly_errors, _context, _needs_schema)

@@ -15,6 +15,7 @@ from registry import cli_profiles
 from registry.services import backup, duplicates, exports, geocoding, imports
 from registry.services.import_rows import REJECT
 from registry.web.context import database
+from registry.cli_progress import progressbar
 
 SHOWN_REJECTIONS = 20
 
@@ -61,11 +62,7 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
         options = imports.ImportOptions(format=format_, source=source, dry_run=dry_run, sync=sync, force=force,
                                         sync_max_share=current_app.config["SYNC_MAX_SHARE"], encoding=encoding,
                                         parallel=True, profile=profile_name, profile_text=profile_text)
-        with database().session() as session, click.progressbar(length=0, label=f"Import de {file.name}",
-                                                                 file=sys.stderr, show_pos=True) as bar:
-            def advance(rows: int) -> None:
-                bar.update(rows - bar.pos)
-
+        with database().session() as session, progressbar(f"Import de {file.name}") as advance:
             try:
                 report = imports.run_import(session, file, context("cli:import"), options, progress=advance)
             except imports.UnknownFormat:
@@ -127,10 +124,8 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
                                        None if publication_status == "all" else publication_status)
         out = output_file.open("w", encoding="utf-8", newline="") if output_file else sys.stdout
         try:
-            with database().session() as session, click.progressbar(
-                    length=0, label="Export", file=sys.stderr, show_pos=True) as bar:
-                count = exports.run_export(session, exporter, out, filters, ctx,
-                                           progress=lambda done: bar.update(done - bar.pos))
+            with database().session() as session, progressbar("Export") as advance:
+                count = exports.run_export(session, exporter, out, filters, ctx, progress=advance)
         finally:
             if output_file:
                 out.close()
@@ -172,12 +167,7 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
         def ask(query: str) -> list[dict] | None:
             return ctx.plugins.hook.registry_geocode(query=query, limit=3, config=current_app.config)
 
-        with database().session() as session, click.progressbar(length=0, label="Géocodage", file=sys.stderr,
-                                                                 show_pos=True) as bar:
-            def advance(done: int, total: int) -> None:
-                bar.length = total
-                bar.update(done)
-
+        with database().session() as session, progressbar("Géocodage") as advance:
             report = geocoding.refine(session, ctx, ask, territory=territory, progress=advance)
         for venue_id, nom, reason in report.left[:SHOWN_REJECTIONS]:
             click.echo(f"  {venue_id} {nom} : {reason}")
@@ -194,11 +184,7 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
     def backup_command(file: Path) -> None:
         """Sauvegarder la base SQLite en ligne (l'application peut continuer à tourner)."""
         needs_schema()
-        with click.progressbar(length=1, label="Sauvegarde", file=sys.stderr) as bar:
-            def advance(done: int, total: int) -> None:
-                bar.length = max(total, 1)
-                bar.update(done - bar.pos)
-
+        with progressbar("Sauvegarde") as advance:
             pages = backup.backup(database().engine, file, progress=advance)
         click.echo(f"Sauvegarde : {file} ({pages} pages, {file.stat().st_size / 1e6:.1f} Mo).")
 

@@ -25,7 +25,7 @@ import orjson
 
 __all__ = ["Importer", "Exporter", "Sample", "Input", "SourceRow", "Note", "ExportRecord", "ZoneReader", "ZoneRecord",
            "ZoneFields", "split_items", "column_key", "coordinate", "shown", "rejected_row", "SafeCsvWriter",
-           "write_json_array", "NOT_AN_OBJECT"]
+           "write_json_array", "known_column", "NOT_AN_OBJECT"]
 
 SAMPLE_BYTES = 64 * 1024
 #: Spreadsheets read with python-calamine (first sheet, first row as header): Excel and OpenDocument.

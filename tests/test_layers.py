@@ -70,3 +70,17 @@ def test_the_public_plugin_api_is_declared_and_documented(module):
     listed = set(re.findall(r"`(\w+)(?:\(|`)", section.group(1)))
     assert listed == set(exported), f"{module} : en trop {sorted(listed - set(exported))}, " \
                                     f"manquants {sorted(set(exported) - listed)}"
+
+
+def test_long_work_reports_progress_one_way():
+    """Every service taking a ``progress`` callback takes the one convention (``registry.services.progress``:
+    cumulative ``(done, total)``), so the CLI's one bar and the jobs read every service alike."""
+    odd = []
+    for path in files("registry/services"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for argument in node.args.args + node.args.kwonlyargs:
+                    if argument.arg == "progress" and ast.unparse(argument.annotation or ast.Constant(None)) not in (
+                            "Progress", "Progress | None"):
+                        odd.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert not odd, odd

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from registry.models import JournalEntry, Venue
+from registry.models import JournalEntry
 from tests.test_auditor_pages import csrf, logged_in  # noqa: F401 - the fixture
 from tests.test_imports import V1_HEADER, events, venue, write
 
@@ -59,7 +59,7 @@ def test_an_ambiguous_postcode_keeps_the_venue_to_confirm_then_publishes_it(do_i
     assert venue(session, "u1").commune_code == "12241"
 
 
-def test_the_work_list_page_confirms_a_commune(do_import, logged_in, session, tmp_path):
+def test_the_work_list_page_confirms_a_commune(do_import, logged_in, session, tmp_path):  # noqa: F811 - the fixture
     do_import(write(tmp_path / "lieux.csv", V1_HEADER + "\n"
                     "u2,,Point numérique,,12850,,3 chemin X,,,,,,,2024-01-05,\n"))
     page = logged_in.get("/auditeur/communes-a-confirmer").get_data(as_text=True)

@@ -204,7 +204,7 @@ def import_file(run: JobRun) -> Outcome:
         path.write_bytes(payload)
         del payload
         report = imports.run_import(session, path, run.ctx, options, filename=params["filename"],
-                                    progress=lambda rows: run.progress(
+                                    progress=lambda rows, _total: run.progress(
                                         rows, None, f"{french_number(rows)} ligne(s) traitée(s)."))
     body = json.loads(json.dumps(imports.report_json(report), default=str))
     run.progress(report.rows, report.rows)
@@ -225,7 +225,7 @@ def coverage_report(run: JobRun) -> Outcome:
     # Reads only: a session that never takes the write lock (SQLite), while the job's progress is written.
     with run.app.extensions["registry.db"].Session() as session:
         report = coverage_cache.compute(session, run.ctx, params,
-                                        lambda done, total: run.progress(run.job.done + done, total,
+                                        lambda done, total: run.progress(done, total,
                                                                          "Calcul en cours…"))
     return Outcome({"communes": len(report.communes), "computed_on": report.computed_on.isoformat()},
                    f"Rapport calculé : {french_number(len(report.communes))} communes.",

@@ -6,7 +6,6 @@ PostgreSQL is backed up with ``pg_dump`` / restored with ``pg_restore`` (``docs/
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -15,6 +14,7 @@ from sqlalchemy import Engine, text
 from registry import migrations
 from registry.db import is_sqlite, make_engine
 from registry.errors import Conflict, InvalidInput
+from registry.services.progress import Progress
 
 PAGES_PER_STEP = 1024
 
@@ -25,7 +25,7 @@ def _require_sqlite(engine: Engine) -> None:
                                           "pg_dump (voir docs/reliability.md).")
 
 
-def backup(engine: Engine, target: Path, progress: Callable[[int, int], None] | None = None) -> int:
+def backup(engine: Engine, target: Path, progress: Progress | None = None) -> int:
     """Copy the live database into ``target`` (a new file), page by page, without stopping writers.
 
     Returns the number of pages copied. The copy is consistent: SQLite restarts it if a write happens midway.

@@ -10,7 +10,6 @@ import re
 import unicodedata
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 from geodata.distances import haversine_m
 from geodata.france import area_of
 from registry.models import CommuneAlias, Postcode, Territory
-from registry.services.import_report import REPAIR, SET_ASIDE, WARNING
+from registry.services.findings import REPAIR, SET_ASIDE, WARNING, Finding
 
 
 @dataclass
@@ -74,17 +73,6 @@ def placement(lon: float | None, lat: float | None, commune: Commune | None,
     if commune is not None and commune.lon is not None and commune.lat is not None:
         return commune.lon, commune.lat, AT_COMMUNE
     return None
-
-
-@dataclass
-class Finding:
-    """Something the resolver did or doubts: ``kind`` is an import report's (réparation, valeur ignorée,
-    avertissement)."""
-
-    kind: str
-    field: str
-    value: Any
-    message: str
 
 
 @dataclass

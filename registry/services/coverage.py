@@ -26,6 +26,7 @@ from registry.services import qualifications, territories, zones
 from registry.services.communes import AT_COMMUNE
 from registry.services.context import Context
 from registry.services.search_plans import list_holds, venues_within_reach
+from registry.services.progress import Progress, no_progress
 
 DEFAULT_BANDS = (5.0, 10.0, 20.0)
 FRANCE = "france"
@@ -36,7 +37,6 @@ MAX_BAND_KM = 100.0
 PUBLIC_MAX_BAND_KM = 30.0
 #: Commune–venue pairs held at once while counting the venues within the bands (``PointIndex.within_chunks``).
 PAIRS_PER_RUN = 1_000_000
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -233,7 +233,7 @@ def check_bands(values, max_km: float = MAX_BAND_KM) -> tuple[float, ...]:
 
 
 def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: str = "pass-numerique",
-            bands: tuple[float, ...] = DEFAULT_BANDS, progress: Progress = lambda done, total: None) -> CoverageReport:
+            bands: tuple[float, ...] = DEFAULT_BANDS, progress: Progress = no_progress) -> CoverageReport:
     """The coverage report of a territory (``kind`` may be ``france``) for the label of ``criteria_set``."""
     label_set = ctx.catalogue.get(criteria_set)
     bands = check_bands(bands)
@@ -261,14 +261,14 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
                                    z.latitude) for kind_zones in found_zones.values() for z in kind_zones
                    if z.longitude is not None]
     candidates = _candidates(session, qualified, communes + zone_points, bands, kind == FRANCE)
-    progress(1, steps)
+    progress(2, steps)
     report = CoverageReport(kind, code, name, criteria_set, label_set.label, bands, today, communes,
                             len(candidates.rows), "none", candidates_reach_km=candidates.reach_km)
     _distances(report, candidates)
-    progress(1, steps)
+    progress(3, steps)
     _aggregates(session, report)
     _zone_figures(report, found_zones, zone_points, candidates.index)
-    progress(1, steps)
+    progress(4, steps)
     return report
 
 

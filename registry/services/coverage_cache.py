@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from registry.models import Job
 from registry.services import accessibility, coverage, data_version, jobs
 from registry.services.context import Context
+from registry.services.progress import Progress
 
 KIND = "coverage-report"
 #: Reports waiting or being computed at a time (each holds a worker for a while).
@@ -63,7 +64,7 @@ def _in_flight(session: Session) -> list[Job]:
     return list(session.scalars(select(Job).where(Job.kind == KIND, Job.state.in_(("queued", "running")))))
 
 
-def compute(session: Session, ctx: Context, params: dict[str, Any], progress: coverage.Progress) -> Any:
+def compute(session: Session, ctx: Context, params: dict[str, Any], progress: Progress) -> Any:
     """What the worker computes for ``params`` (``report``)."""
     if params.get("report") == "accessibility":
         steps = tuple(tuple(step) for step in params.get("steps") or accessibility.DEFAULT_STEPS)

@@ -6,7 +6,6 @@ import hashlib
 import json
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -20,8 +19,8 @@ from registry.models import EvaluationRecord, Venue, utcnow
 from registry.services import fact_values, journal, lookup, territories
 from registry.services.context import Context
 from registry.services.criteria import Catalogue
+from registry.services.progress import Progress, no_progress
 
-Progress = Callable[[int, int], None]
 
 
 def _results(evaluation: Evaluation) -> list[dict[str, Any]]:
@@ -111,7 +110,7 @@ def _latest_digests(session: Session, venue_pks: list[int], set_ids: list[str]) 
 
 
 def bulk_evaluate(session: Session, set_ids: list[str], ctx: Context, territory: str | None = None,
-                  progress: Progress = lambda done, total: None, batch_size: int = 2000) -> dict[str, Counter]:
+                  progress: Progress = no_progress, batch_size: int = 2000) -> dict[str, Counter]:
     """Evaluate every venue (of a territory) against the sets; each batch is written and committed at once.
 
     A venue whose latest evaluation already says the same thing for the same revision is not stored again,

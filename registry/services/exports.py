@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -18,6 +18,7 @@ from registry.plugins import by_name
 from registry.services import heap, qualifications, territories
 from registry.services.context import Context
 from registry.services.venues import LIST_FIELDS, PUBLICATION_STATUSES, STANDARD_FIELDS
+from registry.services.progress import Progress
 
 BATCH_SIZE = 2000
 #: List columns are read as their JSON text and decoded here: most are empty (« [] »), and going through the
@@ -79,7 +80,7 @@ def _statement(session: Session, filters: ExportFilter, ctx: Context):
 
 
 def records(session: Session, filters: ExportFilter, ctx: Context,
-            progress: Callable[[int], None] | None = None) -> Iterator[ExportRecord]:
+            progress: Progress | None = None) -> Iterator[ExportRecord]:
     """The matching venues as export records, by batches of ``BATCH_SIZE``, in a stable order."""
     statement = _statement(session, filters, ctx).execution_options(yield_per=BATCH_SIZE)
     done, today = 0, ctx.day().isoformat()
@@ -99,7 +100,7 @@ def records(session: Session, filters: ExportFilter, ctx: Context,
         done += len(partition)
         heap.collect_young()
         if progress:
-            progress(done)
+            progress(done, 0)
 
 
 def _decoded(text: str | None) -> list[str]:
@@ -107,7 +108,7 @@ def _decoded(text: str | None) -> list[str]:
 
 
 def run_export(session: Session, exporter: Exporter, out: TextIO, filters: ExportFilter, ctx: Context,
-               progress: Callable[[int], None] | None = None) -> int:
+               progress: Progress | None = None) -> int:
     """Write the matching venues to ``out``; the number of venues written."""
     count = 0
 

@@ -23,6 +23,7 @@ from registry.errors import Conflict, Forbidden, InvalidInput, NotFound
 from registry.models import Campaign, CampaignInvitation, Job, Qualification, Venue, VenueManager, utcnow
 from registry.services import coverage, jobs, journal, managers, qualifications, territories
 from registry.services.context import Context
+from registry.services.progress import Progress, no_progress
 
 SENDING = {"pending": "à envoyer", "sending": "envoi en cours", "sent": "envoyée", "failed": "échec de l'envoi",
            "no_address": "sans adresse", "uncertain": "envoi incertain"}
@@ -112,7 +113,7 @@ UNCERTAIN = ("Le processus d'envoi s'est arrêté pendant cet envoi : le message
 
 
 def send_pending(session: Session, ctx: Context, campaign_id: uuid.UUID, link_for: Callable[[str], str],
-                 smtp_url: str, sender: str, progress: Callable[[int, int], None] = lambda done, total: None,
+                 smtp_url: str, sender: str, progress: Progress = no_progress,
                  stop: Callable[[], bool] = lambda: False) -> Counter:
     """Send a campaign's invitations still ``pending``, one by one (the campaign's job; run again, it goes on
     where it stopped). Each is claimed with a conditional write (``pending`` → ``sending``, so that no two workers

@@ -18,6 +18,7 @@ from registry import spatial
 from registry.models import Venue
 from registry.services import communes, journal, territories, uncertain_places
 from registry.services.context import Context
+from registry.services.progress import Progress, no_progress
 
 #: ``query -> places`` (``{"label", "lon", "lat", "citycode"}``, best first), ``None`` when no geocoder answers.
 Geocoder = Callable[[str], list[dict] | None]
@@ -35,7 +36,7 @@ class GeocodingReport:
 
 
 def refine(session: Session, ctx: Context, geocode: Geocoder, territory: str | None = None,
-           progress: Callable[[int, int], None] = lambda done, total: None) -> GeocodingReport:
+           progress: Progress = no_progress) -> GeocodingReport:
     """Place at their address the venues (in ``territory`` and the actor's scope) drawn at their commune's point,
     and those whose commune is to be confirmed (an answer in one of their candidate communes settles it)."""
     statement = select(Venue).where(Venue.position_precision == communes.AT_COMMUNE,
@@ -57,7 +58,7 @@ def refine(session: Session, ctx: Context, geocode: Geocoder, territory: str | N
             break
         if venue.commune_candidates:
             _place_uncertain(session, ctx, lookup, venue, places, report)
-            progress(1, len(targets))
+            progress(index, len(targets))
             continue
         commune = lookup.commune(venue.commune_code or "")
         place = next((p for p in places if _names(lookup, p.get("citycode"), venue.commune_code)
@@ -76,7 +77,7 @@ def refine(session: Session, ctx: Context, geocode: Geocoder, territory: str | N
             report.placed += 1
         if index % BATCH == 0:
             session.commit()
-        progress(1, len(targets))
+        progress(index, len(targets))
     session.commit()
     return report
 

@@ -18,7 +18,8 @@ from registry.formats import SourceRow
 from registry.models import JournalEntry, Venue
 from registry.services import facts, journal, qualifications, venues
 from registry.services.context import Context
-from registry.services.import_report import CONVERSION, REJECT, SET_ASIDE, ImportReport, ReportLine
+from registry.services.import_report import ImportReport, ReportLine
+from registry.services.findings import CONVERSION, REJECT, SET_ASIDE
 
 BATCH = 500
 

@@ -10,10 +10,8 @@ from typing import Any
 
 from registry.formats import ColumnUse, SafeCsvWriter, shown, write_json_array
 from registry.services import journal
+from registry.services.findings import CONVERSION, UNREAD_COLUMN
 
-#: Kinds of report lines (shown as they are: French words).
-REJECT, REPAIR, SET_ASIDE, CONVERSION = "rejet", "réparation", "valeur ignorée", "conversion"
-WARNING, UNREAD_COLUMN, UNPUBLISHED = "avertissement", "colonne non lue", "dépublication"
 EXAMPLE_MAX = 80
 
 

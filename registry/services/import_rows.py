@@ -2,7 +2,7 @@
 
 A repair changes a value and says so; a value that cannot be repaired in an optional field is set aside (the
 venue is kept without it); a missing or invalid required field rejects the row. Every such event is a
-``RowEvent`` the import report lists with the row's line.
+``Finding`` the import report lists with the row's line.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from registry.schemas import VenueStandardSchema
 from registry.services import communes, venues
 from registry.services.communes import Reference
 from registry.services.journal_chain import canonical_json
-from registry.services.import_report import CONVERSION, REJECT, REPAIR, SET_ASIDE, WARNING
+from registry.services.findings import CONVERSION, REJECT, REPAIR, SET_ASIDE, WARNING, Finding
 
 REQUIRED = ("nom", "adresse", "code_postal", "commune")
 RESUME_MAX = 280
@@ -41,17 +41,6 @@ FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
 @dataclass(slots=True)
-class RowEvent:
-    """What happened to one value of one row (``kind``: rejet, réparation, valeur ignorée, conversion,
-    avertissement)."""
-
-    kind: str
-    field: str
-    value: Any
-    message: str
-
-
-@dataclass(slots=True)
 class CleanRow:
     """A row ready to store: the standard's values, the resolved commune, its facts; or why it is rejected."""
 
@@ -60,7 +49,7 @@ class CleanRow:
     values: dict[str, Any] = field(default_factory=dict)
     commune_code: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
-    events: list[RowEvent] = field(default_factory=list)
+    events: list[Finding] = field(default_factory=list)
     #: Fields the file did not give and the import filled in (an update keeps the stored value instead).
     defaulted: set[str] = field(default_factory=set)
     #: The communes the row's venue may lie in when nothing says which (its commune « à confirmer »).
@@ -99,9 +88,9 @@ class RowCleaner:
         values = {name: (value.replace("\x00", "").strip() or None if value.__class__ is str else
                          _blank_to_none(value)) for name, value in row.values.items()}
         clean = CleanRow(row.line, _text(values.pop("id", None)), facts=dict(row.facts))
-        clean.events.extend(RowEvent(CONVERSION, note.field, note.value, note.message) for note in row.notes)
-        clean.events.extend(RowEvent(SET_ASIDE, note.field, note.value, note.message) for note in row.set_aside)
-        clean.events.extend(RowEvent(REJECT, note.field, note.value, note.message) for note in row.errors)
+        clean.events.extend(Finding(CONVERSION, note.field, note.value, note.message) for note in row.notes)
+        clean.events.extend(Finding(SET_ASIDE, note.field, note.value, note.message) for note in row.set_aside)
+        clean.events.extend(Finding(REJECT, note.field, note.value, note.message) for note in row.errors)
         if row.errors:
             return clean
         self._damaged(clean, values)
@@ -121,10 +110,10 @@ class RowCleaner:
             columns = stored_columns({**clean.values, "commune_code": clean.commune_code,
                                       "commune_candidates": clean.candidates or None}, commune)
             if columns["position_precision"] == communes.AT_COMMUNE:
-                clean.events.append(RowEvent(WARNING, "latitude", None, "Sans coordonnées : lieu placé au point de "
+                clean.events.append(Finding(WARNING, "latitude", None, "Sans coordonnées : lieu placé au point de "
                                              f"référence de {commune.name} (position approximative)."))
             elif columns["geom"] is None and not clean.candidates:  # a commune to confirm is said by _commune
-                clean.events.append(RowEvent(WARNING, "latitude", None, "Sans coordonnées ni commune placée : lieu "
+                clean.events.append(Finding(WARNING, "latitude", None, "Sans coordonnées ni commune placée : lieu "
                                              "absent de la carte et des recherches de proximité."))
             clean.insert_row = {name: orjson.dumps(value).decode() if name in venues.LIST_FIELDS or
                                 (name == "commune_candidates" and value) else value
@@ -143,19 +132,19 @@ class RowCleaner:
         for name, value in values.items():
             texts = value if isinstance(value, list) else (value,)
             if any(isinstance(text, str) and DAMAGED in text for text in texts):
-                clean.events.append(RowEvent(WARNING, name, value, "Caractères perdus (« \ufffd » : accents "
+                clean.events.append(Finding(WARNING, name, value, "Caractères perdus (« \ufffd » : accents "
                                              "abîmés avant l'import) : valeur gardée telle quelle, à corriger à la "
                                              "source."))
 
     def _identify(self, clean: CleanRow, values: dict[str, Any]) -> None:
         if clean.source_id:
             if len(clean.source_id) > 200:
-                clean.events.append(RowEvent(REJECT, "id", clean.source_id[:50],
+                clean.events.append(Finding(REJECT, "id", clean.source_id[:50],
                                              "Identifiant trop long (200 au plus)."))
             return
         basis = "|".join(str(values.get(name) or "") for name in ("nom", "adresse", "code_postal"))
         clean.source_id = "sans-id-" + hashlib.sha1(basis.encode()).hexdigest()[:16]
-        clean.events.append(RowEvent(REPAIR, "id", None, f"Identifiant absent : {clean.source_id} (tiré du nom, "
+        clean.events.append(Finding(REPAIR, "id", None, f"Identifiant absent : {clean.source_id} (tiré du nom, "
                                                          "de l'adresse et du code postal)."))
 
     def _coordinates(self, clean: CleanRow, values: dict[str, Any]) -> None:
@@ -168,18 +157,18 @@ class RowCleaner:
             self._drop_point(clean, values, f"{raw_lat}, {raw_lon}", "Coordonnées illisibles : ignorées.")
             return
         if (isinstance(raw_lon, str) and "," in raw_lon) or (isinstance(raw_lat, str) and "," in raw_lat):
-            clean.events.append(RowEvent(REPAIR, "latitude", f"{raw_lat}, {raw_lon}", "Virgule décimale lue."))
+            clean.events.append(Finding(REPAIR, "latitude", f"{raw_lat}, {raw_lon}", "Virgule décimale lue."))
         if lon is None or lat is None:
             self._drop_point(clean, values, f"{raw_lat}, {raw_lon}", "Latitude et longitude vont ensemble : ignorées.")
             return
         if _is_lambert93(lon, lat) or _is_lambert93(lat, lon):
             x, y = (lon, lat) if _is_lambert93(lon, lat) else (lat, lon)
             lon, lat = (round(v, 6) for v in _lambert93().transform(x, y))
-            clean.events.append(RowEvent(REPAIR, "latitude", f"{raw_lat}, {raw_lon}",
+            clean.events.append(Finding(REPAIR, "latitude", f"{raw_lat}, {raw_lon}",
                                          f"Coordonnées Lambert-93 converties en WGS84 : {lat}, {lon}."))
         elif not area_of(lon, lat) and area_of(lat, lon):
             lon, lat = lat, lon
-            clean.events.append(RowEvent(REPAIR, "latitude", f"{raw_lat}, {raw_lon}",
+            clean.events.append(Finding(REPAIR, "latitude", f"{raw_lat}, {raw_lon}",
                                          "Latitude et longitude inversées : remises dans l'ordre."))
         if not area_of(lon, lat):
             self._drop_point(clean, values, f"{raw_lat}, {raw_lon}",
@@ -190,7 +179,7 @@ class RowCleaner:
     @staticmethod
     def _drop_point(clean: CleanRow, values: dict[str, Any], shown: str, message: str) -> None:
         values["longitude"] = values["latitude"] = None
-        clean.events.append(RowEvent(SET_ASIDE, "latitude", shown, message))
+        clean.events.append(Finding(SET_ASIDE, "latitude", shown, message))
 
     def _postcode(self, clean: CleanRow, values: dict[str, Any]) -> None:
         raw = values.get("code_postal")
@@ -200,7 +189,7 @@ class RowCleaner:
         if text.endswith(".0"):
             text = text[:-2]
         if re.fullmatch(r"\d{4}", text):
-            clean.events.append(RowEvent(REPAIR, "code_postal", raw, f"Zéro initial perdu : 0{text}."))
+            clean.events.append(Finding(REPAIR, "code_postal", raw, f"Zéro initial perdu : 0{text}."))
             text = "0" + text
         values["code_postal"] = text
 
@@ -211,16 +200,16 @@ class RowCleaner:
         parsed = _parse_date(raw)
         if parsed is None:
             if raw is not None:
-                clean.events.append(RowEvent(SET_ASIDE, "date_maj", raw, "Date de mise à jour illisible : lieu "
+                clean.events.append(Finding(SET_ASIDE, "date_maj", raw, "Date de mise à jour illisible : lieu "
                                                                          "gardé sans date (à mettre à jour)."))
             clean.defaulted.add("date_maj")
         elif (problem := venues.date_maj_problem(parsed, self.today)) is not None:
-            clean.events.append(RowEvent(SET_ASIDE, "date_maj", raw, f"{problem} Lieu gardé sans date (à mettre "
+            clean.events.append(Finding(SET_ASIDE, "date_maj", raw, f"{problem} Lieu gardé sans date (à mettre "
                                                                      "à jour)."))
             parsed = None
             clean.defaulted.add("date_maj")
         elif isinstance(raw, str) and raw.strip() != parsed.isoformat():
-            clean.events.append(RowEvent(REPAIR, "date_maj", raw, f"Date lue : {parsed.isoformat()}."))
+            clean.events.append(Finding(REPAIR, "date_maj", raw, f"Date lue : {parsed.isoformat()}."))
         values["date_maj"] = parsed.isoformat() if parsed else None
 
     def _pivot_and_phone(self, clean: CleanRow, values: dict[str, Any]) -> None:
@@ -228,7 +217,7 @@ class RowCleaner:
         if pivot is not None:
             pivot = _text(pivot).replace(" ", "").replace(".", "")
             if not standard.PIVOT_PATTERN.match(pivot):
-                clean.events.append(RowEvent(SET_ASIDE, "pivot", values["pivot"],
+                clean.events.append(Finding(SET_ASIDE, "pivot", values["pivot"],
                                              "SIRET ou RNA invalide (9 à 14 lettres ou chiffres) : ignoré."))
                 pivot = None
             values["pivot"] = pivot
@@ -236,9 +225,9 @@ class RowCleaner:
         if phone is not None:
             normalised = standard.normalise_phone(_text(phone))
             if normalised is None:
-                clean.events.append(RowEvent(SET_ASIDE, "telephone", phone, "Numéro de téléphone invalide : ignoré."))
+                clean.events.append(Finding(SET_ASIDE, "telephone", phone, "Numéro de téléphone invalide : ignoré."))
             elif normalised != phone:
-                clean.events.append(RowEvent(REPAIR, "telephone", phone, f"Numéro normalisé : {normalised}."))
+                clean.events.append(Finding(REPAIR, "telephone", phone, f"Numéro normalisé : {normalised}."))
             values["telephone"] = normalised
 
     def _vocabularies(self, clean: CleanRow, values: dict[str, Any]) -> None:
@@ -247,7 +236,7 @@ class RowCleaner:
             for value in values.get(name) or []:
                 canonical = standard.canonical_value(name, value)
                 if canonical is None:
-                    clean.events.append(RowEvent(SET_ASIDE, name, value, "Valeur hors du standard : ignorée."))
+                    clean.events.append(Finding(SET_ASIDE, name, value, "Valeur hors du standard : ignorée."))
                 else:
                     kept.append(canonical)
             if name in values:
@@ -257,14 +246,14 @@ class RowCleaner:
         resume = values.get("presentation_resume")
         if isinstance(resume, str) and len(resume) > RESUME_MAX:
             values["presentation_resume"] = resume[:RESUME_MAX - 1].rstrip() + "…"
-            clean.events.append(RowEvent(REPAIR, "presentation_resume", resume[:40] + "…",
+            clean.events.append(Finding(REPAIR, "presentation_resume", resume[:40] + "…",
                                          f"Résumé de {len(resume)} caractères coupé à {RESUME_MAX}."))
 
     @staticmethod
     def _hours(clean: CleanRow, values: dict[str, Any]) -> None:
         text = values.get("horaires")
         if text is not None and (problem := venues.hours_problem(_text(text))):
-            clean.events.append(RowEvent(WARNING, "horaires", text, problem))
+            clean.events.append(Finding(WARNING, "horaires", text, problem))
 
     def _validate(self, clean: CleanRow, values: dict[str, Any]) -> dict[str, Any]:
         data = {name: value for name, value in values.items() if name in self.fields}
@@ -272,7 +261,7 @@ class RowCleaner:
             if name == "commune" and clean.candidates:
                 continue  # « à confirmer »: kept with its candidate communes
             if data.get(name) in (None, "") and not any(e.kind == REJECT and e.field == name for e in clean.events):
-                clean.events.append(RowEvent(REJECT, name, None, "Champ obligatoire."))
+                clean.events.append(Finding(REJECT, name, None, "Champ obligatoire."))
         if clean.rejected:
             return data
         for _ in range(3):
@@ -287,15 +276,15 @@ class RowCleaner:
                 if name in REQUIRED or name not in data:
                     if any(event.kind == REJECT and event.field == name for event in clean.events):
                         continue
-                    clean.events.append(RowEvent(REJECT, name, data.get(name), _first(problem)))
+                    clean.events.append(Finding(REJECT, name, data.get(name), _first(problem)))
                 elif isinstance(data[name], list) and isinstance(problem, dict):
                     bad = {int(index) for index in problem if str(index).isdigit()}
                     for index in sorted(bad):
-                        clean.events.append(RowEvent(SET_ASIDE, name, data[name][index], _first(problem[index])
+                        clean.events.append(Finding(SET_ASIDE, name, data[name][index], _first(problem[index])
                                                      + " Valeur ignorée."))
                     data[name] = [item for index, item in enumerate(data[name]) if index not in bad]
                 else:
-                    clean.events.append(RowEvent(SET_ASIDE, name, data[name], _first(problem) + " Valeur ignorée."))
+                    clean.events.append(Finding(SET_ASIDE, name, data[name], _first(problem) + " Valeur ignorée."))
                     data[name] = [] if isinstance(data[name], list) else None
             if clean.rejected:
                 return data
@@ -308,7 +297,7 @@ class RowCleaner:
         resolution = communes.resolve(self.reference, _text(code) if code is not None else None,
                                       values.get("code_postal"), _text(values.get("commune")) or None, point,
                                       hints=(_text(values.get("adresse")), _text(values.get("nom"))))
-        clean.events.extend(RowEvent(f.kind, f.field, f.value, f.message) for f in resolution.findings)
+        clean.events.extend(Finding(f.kind, f.field, f.value, f.message) for f in resolution.findings)
         commune = resolution.commune
         values["code_insee"] = resolution.code_insee
         clean.commune_code = commune.code if commune else None
@@ -318,15 +307,15 @@ class RowCleaner:
             clean.candidates = [c.code for c in resolution.candidates]
             clean.defaulted.update(COMMUNE_COLUMNS)
             names = ", ".join(f"{c.name} ({c.code})" for c in resolution.candidates)
-            clean.events.append(RowEvent(WARNING, "commune", values.get("commune") or values.get("code_postal"),
+            clean.events.append(Finding(WARNING, "commune", values.get("commune") or values.get("code_postal"),
                                          f"Le code postal {values.get('code_postal')} dessert plusieurs communes "
                                          f"({names}) et rien d'autre ne désigne la sienne : lieu gardé, commune à "
                                          "confirmer (registry geocode, ou un opérateur : liste des lieux à "
                                          "confirmer), hors de la carte et des données publiques d'ici là."))
         elif not values.get("commune"):
-            clean.events.append(RowEvent(REJECT, "commune", None, "Champ obligatoire (ou un code INSEE connu)."))
+            clean.events.append(Finding(REJECT, "commune", None, "Champ obligatoire (ou un code INSEE connu)."))
         elif commune is None and self.reference.communes:
-            clean.events.append(RowEvent(WARNING, "commune", values["commune"],
+            clean.events.append(Finding(WARNING, "commune", values["commune"],
                                          "Commune non retrouvée dans le référentiel (ni code INSEE connu, ni code "
                                          "postal et nom concordants) : lieu gardé sans commune, absent des "
                                          "recherches par territoire et de la couverture."))

@@ -23,9 +23,10 @@ from registry.models import AuditFact, Qualification, Venue
 from registry.plugins import notify_venue_changed
 from registry.services import fact_values, facts, journal, qualifications, territories
 from registry.services.context import Context
-from registry.services.import_report import REJECT, SET_ASIDE, UNPUBLISHED, ImportReport, ReportLine
+from registry.services.import_report import ImportReport, ReportLine
 from registry.services.communes import Reference
-from registry.services.import_rows import STORED, CleanRow, RowEvent, stored_columns
+from registry.services.import_rows import STORED, CleanRow, stored_columns
+from registry.services.findings import REJECT, SET_ASIDE, UNPUBLISHED, Finding
 
 ATTEMPTS = 3
 BUSY_ATTEMPTS = 30
@@ -64,13 +65,13 @@ class ImportWriter:
         for row in batch:
             if not row.rejected:
                 if row.source_id in seen:
-                    row.events.append(RowEvent(REJECT, "id", row.source_id, f"Identifiant déjà lu ligne "
+                    row.events.append(Finding(REJECT, "id", row.source_id, f"Identifiant déjà lu ligne "
                                                                             f"{seen[row.source_id]} dans ce fichier."))
                 else:
                     seen[row.source_id] = row.line
                     if not any(self.reference.in_scope(code, self.ctx.scope)
                                for code in ([row.commune_code] if row.commune_code else row.candidates or [None])):
-                        row.events.append(RowEvent(REJECT, "code_insee", row.values.get("code_insee"),
+                        row.events.append(Finding(REJECT, "code_insee", row.values.get("code_insee"),
                                                    f"Lieu hors de votre périmètre ({', '.join(self.ctx.scope)})."))
                     else:
                         self._check_facts(row)
@@ -128,7 +129,7 @@ class ImportWriter:
                     raise InvalidInput.on("name", f"Fait d'audit inconnu des référentiels : {name}.")
                 row.facts[name] = facts.coerce(fact, row.facts[name])
             except InvalidInput as error:
-                row.events.append(RowEvent(SET_ASIDE, name, row.facts.pop(name), f"{error} Non enregistré."))
+                row.events.append(Finding(SET_ASIDE, name, row.facts.pop(name), f"{error} Non enregistré."))
 
     def _store(self, accepted: list[CleanRow]) -> tuple[dict[str, int], list[tuple[int, str]], list[CleanRow]]:
         """Write one batch; returns the counts, the venues changed, and the rows refused because the venue they

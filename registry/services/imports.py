@@ -30,13 +30,13 @@ from registry.services.import_report import (ImportReport, ReportLines, report_j
 from registry.services.communes import load_reference
 from registry.services.import_rows import CleanRow, RowCleaner
 from registry.services.import_writer import ImportWriter, SyncPolicy
+from registry.services.progress import Progress
 
 __all__ = ["BATCH_SIZE", "ImportOptions", "ImportReport", "ReportLines", "importers", "open_input", "report_json",
            "run_import", "UnknownFormat", "write_report_csv", "write_report_json"]
 
 BATCH_SIZE = 2000
 DATASET_MAX = 100
-Progress = Callable[[int], None]
 
 
 @dataclass
@@ -166,14 +166,14 @@ def run_import(session: Session, path: Path, ctx: Context, options: ImportOption
                 writer.write(batch)
                 heap.collect_young()
                 if progress:
-                    progress(report.rows)
+                    progress(report.rows, 0)
     except (ValueError, UnicodeError) as exc:  # a file broken past its beginning (JSON syntax, encoding)
         session.rollback()
         raise InvalidInput.on("file", f"{filename} : lecture interrompue après {report.rows} lignes ({exc}) ; "
                                       "les lots précédents sont enregistrés.") from None
     report.add_columns(columns if options.parallel else source.columns)
     if progress:
-        progress(report.rows)
+        progress(report.rows, 0)
     if options.sync:
         writer.unpublish_missing(SyncPolicy(True, options.sync_max_share, options.force))
     if not options.dry_run:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,14 +25,9 @@ from registry.errors import InvalidInput, NotFound
 from registry.models import CommuneAlias, Postcode, Territory
 from registry.services import data_version
 from registry.services.communes import simplified
+from registry.services.progress import Progress, no_progress
 
-#: Called with (rows just done, total rows) as long work advances.
-Progress = Callable[[int, int], None]
 BATCH = 5000
-
-
-def _noop(_done: int, _total: int) -> None:
-    pass
 
 
 @dataclass
@@ -62,11 +56,11 @@ def _place_communes(session: Session, directory: Path, progress: Progress) -> tu
                          "radius_km": point.radius_km})
     for start in range(0, len(rows), BATCH):
         session.execute(update(Territory), rows[start:start + BATCH])
-        progress(len(rows[start:start + BATCH]), len(rows))
+        progress(min(start + BATCH, len(rows)), len(rows))
     return len(rows), sorted(unplaced)
 
 
-def load_reference(session: Session, directory: Path = REFERENCE_DIR, progress: Progress = _noop) -> ReferenceReport:
+def load_reference(session: Session, directory: Path = REFERENCE_DIR, progress: Progress = no_progress) -> ReferenceReport:
     """Insert or update every territory of the reference (idempotent; boundaries are kept)."""
     records = list(read_territories(directory))
     populations: dict[tuple[str, str], int] = defaultdict(int)
@@ -91,7 +85,7 @@ def load_reference(session: Session, directory: Path = REFERENCE_DIR, progress: 
     for rows, statement in ((inserts, insert(Territory)), (updates, update(Territory))):
         for start in range(0, len(rows), BATCH):
             session.execute(statement, rows[start:start + BATCH])
-            progress(len(rows[start:start + BATCH]), len(records))
+            progress(min(start + BATCH, len(records)), len(records))
     session.execute(delete(Postcode))
     session.execute(insert(Postcode), [{"postcode": p, "commune_code": r.code} for r in records
                                        if r.kind == "commune" for p in set(r.postcodes)])
@@ -132,7 +126,7 @@ def _detect_kind(path: Path, codes: list[str]) -> str:
 
 
 def import_boundaries(session: Session, path: Path, kind: str | None = None,
-                      progress: Progress = _noop) -> BoundaryReport:
+                      progress: Progress = no_progress) -> BoundaryReport:
     """Set the boundaries (and a reference point on their surface) of the territories a GeoJSON file holds.
 
     Idempotent. Commune codes that the reference no longer has but that designate a current commune (former
@@ -171,7 +165,7 @@ def import_boundaries(session: Session, path: Path, kind: str | None = None,
             report.reconstructed[code] = sorted(former[code])
     for start in range(0, len(rows), 1000):
         session.execute(update(Territory), rows[start:start + 1000])
-        progress(len(rows[start:start + 1000]), len(rows))
+        progress(min(start + 1000, len(rows)), len(rows))
     report.matched = len(rows)
     data_version.touch(session, "territories")
     if kind == "commune" and rows:

@@ -21,6 +21,7 @@ from registry.plugins import notify_venue_changed
 from registry.services import communes, journal, lookup, qualifications, territories
 from registry.services.context import Context
 from registry.services.pagination import Page, paginate
+from registry.services.findings import WARNING, Finding
 
 STANDARD_FIELDS = standard.VENUE_FIELDS
 LIST_FIELDS = standard.LIST_FIELDS
@@ -30,19 +31,11 @@ OLDEST_DATE_MAJ = date(1990, 1, 1)
 
 
 @dataclass
-class InputWarning:
-    """Something odd in accepted input (kept, not rejected)."""
-
-    field: str
-    message: str
-
-
-@dataclass
 class WriteResult:
     """A venue just written and the warnings its input raised."""
 
     venue: Venue
-    warnings: list[InputWarning] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
 
 
 def normalise(data: dict[str, Any]) -> dict[str, Any]:
@@ -94,16 +87,16 @@ def _check_point(lon: float | None, lat: float | None) -> None:
     )
 
 
-def _locate(session: Session, venue: Venue, explicit_insee: bool) -> list[InputWarning]:
+def _locate(session: Session, venue: Venue, explicit_insee: bool) -> list[Finding]:
     """Resolve the commune from ``code_insee`` (or from the point when boundaries are loaded)."""
     with session.no_autoflush:
         return _resolve_location(session, venue, explicit_insee)
 
 
-def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> list[InputWarning]:
+def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> list[Finding]:
     """The commune through the resolver the imports use; an unknown INSEE code is refused (an import sets it
     aside), the point decides when nothing else does and boundaries are loaded."""
-    warnings: list[InputWarning] = []
+    warnings: list[Finding] = []
     _check_point(venue.longitude, venue.latitude)
     point = (venue.longitude, venue.latitude) if venue.longitude is not None and venue.latitude is not None else None
     boundaries = point is not None and territories.has_boundaries(session)
@@ -113,16 +106,16 @@ def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> l
         raise InvalidInput.on("code_insee", f"Code INSEE {venue.code_insee} inconnu du référentiel des communes.")
     for finding in resolution.findings:
         if finding.field != "code_insee" or explicit_insee or not venue.code_insee:
-            warnings.append(InputWarning(finding.field, finding.message))
+            warnings.append(Finding(WARNING, finding.field, None, finding.message))
     commune = resolution.commune
     if commune is None and boundaries:
         found = territories.commune_at(session, venue.longitude, venue.latitude)
         if found is None:
-            warnings.append(InputWarning("latitude", "Aucune commune ne contient ce point : commune non déterminée."))
+            warnings.append(Finding(WARNING, "latitude", None, "Aucune commune ne contient ce point : commune non déterminée."))
         else:
             commune = communes.Commune(found.code, found.name, found.departement_code, found.region_code,
                                        found.epci_code)
-            warnings.append(InputWarning("code_insee", f"Commune déduite du point (limites communales) : "
+            warnings.append(Finding(WARNING, "code_insee", None, f"Commune déduite du point (limites communales) : "
                                                        f"{commune.code} ({commune.name})."))
     if commune is None and not venue.commune:
         among = ", ".join(f"{c.name} ({c.code})" for c in resolution.candidates)
@@ -141,12 +134,12 @@ def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> l
     venue.geom = spatial.point_value(*placed[:2]) if placed else None
     venue.position_precision = placed[2] if placed else None
     if placed and placed[2] == communes.AT_COMMUNE:
-        warnings.append(InputWarning("latitude", f"Sans coordonnées : lieu placé au point de référence de "
+        warnings.append(Finding(WARNING, "latitude", None, f"Sans coordonnées : lieu placé au point de référence de "
                                                  f"{commune.name} (position approximative)."))
     return warnings
 
 
-def _check_values(venue: Venue, today: date) -> list[InputWarning]:
+def _check_values(venue: Venue, today: date) -> list[Finding]:
     """The rules an import applies to the same values: an untrustworthy date is refused, unreadable hours
     are kept with a warning."""
     problem = date_maj_problem(venue.date_maj, today)
@@ -156,7 +149,7 @@ def _check_values(venue: Venue, today: date) -> list[InputWarning]:
         if problem := hours.closure_problem(closure):
             raise InvalidInput.on("closures", problem)
     problem = hours_problem(venue.horaires)
-    return [InputWarning("horaires", problem)] if problem else []
+    return [Finding(WARNING, "horaires", None, problem)] if problem else []
 
 
 def _snapshot(venue: Venue, names) -> dict[str, Any]:

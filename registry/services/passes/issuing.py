@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -15,14 +15,10 @@ from registry.models import Booklet, Pass, Programme
 from registry.services import journal
 from registry.services.context import Context
 from registry.services.passes import codes
+from registry.services.progress import Progress, no_progress
 
-Progress = Callable[[int, int], None]
 #: Passes written per statement, about (whole booklets: a batch never splits one).
 BATCH = 10_000
-
-
-def _silent(_done: int, _total: int) -> None:
-    pass
 
 
 @dataclass(frozen=True)
@@ -70,7 +66,7 @@ def reserve(session: Session, programme: Programme, booklets: int, ctx: Context)
     return issued
 
 
-def fill(session: Session, programme: Programme, first: int, last: int, progress: Progress = _silent,
+def fill(session: Session, programme: Programme, first: int, last: int, progress: Progress = no_progress,
          commit_each: bool = False) -> int:
     """Give booklets ``first`` … ``last`` that have none their passes, each with a fresh code, ``BATCH`` passes
     a statement; ``commit_each``: commit every batch, a booklet always with all its passes (the job queue's
@@ -98,7 +94,7 @@ def fill(session: Session, programme: Programme, first: int, last: int, progress
 
 
 def issue(session: Session, programme: Programme, booklets: int, ctx: Context,
-          progress: Progress = _silent) -> Issued:
+          progress: Progress = no_progress) -> Issued:
     """Create ``booklets`` more booklets of the programme with their passes, in one transaction."""
     issued = reserve(session, programme, booklets, ctx)
     fill(session, programme, issued.first, issued.last, progress)

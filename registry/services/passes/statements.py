@@ -5,7 +5,6 @@ redemptions a statement links, never stored."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,12 +19,8 @@ from registry.models import BankAccount, Programme, Redemption, Statement, Venue
 from registry.services import journal, territories
 from registry.services.context import Context
 from registry.services.passes.days import month_start, next_month
+from registry.services.progress import Progress, no_progress
 
-Progress = Callable[[int, int], None]
-
-
-def _silent(_done: int, _total: int) -> None:
-    pass
 
 
 @dataclass(frozen=True)
@@ -56,7 +51,7 @@ class Figures:
         return sum(line.amount_cents for line in self.lines)
 
 
-def build_month(session: Session, month: date, ctx: Context, progress: Progress = _silent) -> int:
+def build_month(session: Session, month: date, ctx: Context, progress: Progress = no_progress) -> int:
     """Create the statements of ``month`` (a month that ended more than a day ago: a redemption may be
     cancelled within 24 hours) and link to them every redemption of the month not cancelled and not yet on a
     statement, in set-based writes (one transaction, its progress said at its end); idempotent (a second run
