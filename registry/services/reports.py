@@ -29,7 +29,7 @@ def submit(session: Session, venue_id: uuid.UUID, reason: str, text: str | None,
     if text and len(text) > MAX_TEXT:
         raise InvalidInput.on("text", f"{MAX_TEXT} caractères au plus.")
     venue = session.scalar(select(Venue).where(Venue.id == venue_id, Venue.publication_status == "published"))
-    if venue is None or not qualifications.labels_for(session, [venue.pk], ctx).get(venue.pk):
+    if venue is None or not qualifications.public_labels(session, [venue.pk], ctx).get(venue.pk):
         raise NotFound("Lieu inconnu.")
     report = VenueReport(id=uuid.uuid4(), venue_pk=venue.pk, reason=reason, text=text, status="open")
     session.add(report)
