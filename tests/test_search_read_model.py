@@ -19,7 +19,8 @@ def _labels_served(client, venue_id: str) -> list[str]:
 
 
 def _listed(client, **args) -> set[str]:
-    return {f["id"] for f in client.get("/api/v1/venues", query_string={"per_page": 100, **args}).get_json()["features"]}
+    found = client.get("/api/v1/venues", query_string={"per_page": 100, **args}).get_json()
+    return {feature["id"] for feature in found["features"]}
 
 
 def test_every_write_shows_in_public_reads_at_once(client, operator, qualified, create_venue, session):

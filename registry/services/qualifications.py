@@ -22,12 +22,12 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from registry.db import is_sqlite, load_json
+from registry.db import load_json
 from registry.errors import Conflict, InvalidInput, NotFound, StaleRevision
 from registry.models import EvaluationRecord, Qualification, Venue, utcnow
 from registry.services import evaluations, journal, lookup, search_read_model, territories

@@ -15,7 +15,7 @@ from geoalchemy2.shape import to_shape
 import orjson
 from opening_hours import OpeningHours, ParserError, State
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, select
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, select
 from sqlalchemy.orm import Session
 
 from geodata.distances import box_walk, degree_box

@@ -23,9 +23,10 @@ from registry.services.venues import LIST_FIELDS, STANDARD_FIELDS
 #: What a search returns of each venue: its public fields, the lists as their JSON text (most responses write
 #: them out as they are: ``orjson.Fragment``).
 PUBLIC_COLUMNS = (PublicVenue.pk, PublicVenue.id,
-                  *(cast(getattr(PublicVenue, name), Text).label(name) if name in LIST_FIELDS else getattr(PublicVenue, name)
-                    for name in STANDARD_FIELDS),
-                  PublicVenue.commune_code, PublicVenue.position_precision, cast(PublicVenue.closures, Text).label("closures"))
+                  *(cast(getattr(PublicVenue, name), Text).label(name) if name in LIST_FIELDS
+                    else getattr(PublicVenue, name) for name in STANDARD_FIELDS),
+                  PublicVenue.commune_code, PublicVenue.position_precision,
+                  cast(PublicVenue.closures, Text).label("closures"))
 #: Where a venue is drawn: its own coordinates, or its commune's point (``position_precision`` says which).
 DRAWN_COLUMNS = (func.ST_X(PublicVenue.geom).label("drawn_lon"), func.ST_Y(PublicVenue.geom).label("drawn_lat"))
 #: What anyone may read of a qualified venue (``VenuePublicSchema``'s fields but the labels): the columns above
@@ -107,8 +108,8 @@ def _build(session: Session, shape: Shape, extra: ColumnElement | None = None) -
     if shape.near:  # (a box's walk needs no distance in metres: the sphere's, as the index orders them)
         sorts = [("sort_key", _knn(here) if shape.boxed else distance_m(session, here), False)]
     else:  # the first key is ``sort_key``, the next ``sort_key_1``…
-        sorts = [("sort_key" if n == 0 else f"sort_key_{n}", getattr(PublicVenue, name.lstrip("-")), name.startswith("-"))
-                 for n, name in enumerate(shape.sort or ("nom",))]
+        sorts = [("sort_key" if n == 0 else f"sort_key_{n}", getattr(PublicVenue, name.lstrip("-")),
+                  name.startswith("-")) for n, name in enumerate(shape.sort or ("nom",))]
     keys = [expression.label(label) for label, expression, _descending in sorts]
 
     def by_keys(columns) -> list:
@@ -141,8 +142,8 @@ def _build(session: Session, shape: Shape, extra: ColumnElement | None = None) -
 
     # One statement a page: its rows, and its total counted once (an uncorrelated subquery) up to ``at_most``.
     total = literal(None, type_=Integer) if shape.nearest else count.scalar_subquery()
-    candidates = ordered.with_only_columns(PublicVenue.pk, keys[0]).add_columns(PublicVenue.horaires, cast(PublicVenue.closures, Text),
-                                                                          *DRAWN_COLUMNS)
+    candidates = ordered.with_only_columns(PublicVenue.pk, keys[0]).add_columns(
+        PublicVenue.horaires, cast(PublicVenue.closures, Text), *DRAWN_COLUMNS)
     plan_ = Plan(page=public(paged, total), by_pks=public(chosen, bindparam("total", type_=Integer)),
                  candidates=candidates, count=count, cells=_cells(matching, shape.sqlite),
                  extent=_extent(matching), matching=matching.with_only_columns(PublicVenue.pk))
@@ -186,9 +187,11 @@ def _matching(session: Session, shape: Shape, today: ColumnElement) -> Select:
         statement = statement.where(or_(*[_contains(shape.sqlite, column, f"{name}_{n}") for n in range(count)]))
     if shape.q:
         pattern = bindparam("q", type_=Text)
-        statement = statement.where(or_(func.lower(PublicVenue.nom).like(pattern), func.lower(PublicVenue.commune).like(pattern)))
+        statement = statement.where(or_(func.lower(PublicVenue.nom).like(pattern),
+                                        func.lower(PublicVenue.commune).like(pattern)))
     if shape.bbox:
-        statement = statement.where(venue_in_box(session, spatial.from_wkt(bindparam("bbox", type_=Text)), PublicVenue))
+        box = spatial.from_wkt(bindparam("bbox", type_=Text))
+        statement = statement.where(venue_in_box(session, box, PublicVenue))
     if shape.within:
         statement = statement.where(_within(session))
     if shape.boxed:

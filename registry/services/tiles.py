@@ -90,8 +90,8 @@ def _tile(session: Session, label: str, z: int, x: int, y: int, ctx: Context) ->
         return _encoded(session, matching, bounds)
     envelope = func.ST_TileEnvelope(z, x, y)
     rows = (select(func.ST_AsMVTGeom(func.ST_Transform(PublicVenue.geom, 3857), envelope, EXTENT, BUFFER, True)
-                   .label("geom"), cast(PublicVenue.id, Text).label("id"), PublicVenue.nom, PublicVenue.commune, PublicVenue.code_insee,
-                   PublicVenue.position_precision)
+                   .label("geom"), cast(PublicVenue.id, Text).label("id"), PublicVenue.nom, PublicVenue.commune,
+                   PublicVenue.code_insee, PublicVenue.position_precision)
             .where(PublicVenue.seq.in_(matching), PublicVenue.geom.is_not(None)).subquery("mvt"))
     statement = (select(func.ST_AsMVT(literal_column("mvt"), LAYER, EXTENT, "geom")).select_from(rows)
                  .where(rows.c.geom.is_not(None)))
@@ -100,7 +100,8 @@ def _tile(session: Session, label: str, z: int, x: int, y: int, ctx: Context) ->
 
 def _encoded(session: Session, matching, bounds: TileBounds) -> bytes:
     rows = session.execute(select(func.ST_X(PublicVenue.geom), func.ST_Y(PublicVenue.geom), PublicVenue.id,
-                                  PublicVenue.nom, PublicVenue.commune, PublicVenue.code_insee, PublicVenue.position_precision)
+                                  PublicVenue.nom, PublicVenue.commune, PublicVenue.code_insee,
+                                  PublicVenue.position_precision)
                            .where(PublicVenue.seq.in_(matching), PublicVenue.geom.is_not(None))).all()
     features = []
     for lon, lat, *values in rows:
