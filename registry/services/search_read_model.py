@@ -141,12 +141,20 @@ def kept_view(session: Session, key: str, current: str, compute: Callable[[], by
     return body
 
 
+#: Views kept at most (a map's views are keyed by their box: odd boxes must not grow the table without end).
+VIEWS_KEPT = 2_000
+
+
 def _keep_view(session: Session, key: str, current: str, body: bytes) -> None:
-    bind = session.get_bind()
+    """Keep ``body`` as the view ``key`` of version ``current``, dropping the views of older versions (and all of
+    them beyond ``VIEWS_KEPT``)."""
+    bind, table = session.get_bind(), PublicView.__table__
     try:
         with bind.connect() as connection, connection.begin():
-            connection.execute(delete(PublicView.__table__).where(PublicView.key == key))
-            connection.execute(insert(PublicView.__table__).values(key=key, version=current, body=body))
+            connection.execute(delete(table).where(or_(table.c.key == key, table.c.version != current)))
+            if connection.execute(select(func.count()).select_from(table)).scalar() >= VIEWS_KEPT:
+                connection.execute(delete(table))
+            connection.execute(insert(table).values(key=key, version=current, body=body))
     except SQLAlchemyError:  # a read-only replica, a concurrent writer of the same view: served, not kept
         return
 
