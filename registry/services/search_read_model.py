@@ -20,7 +20,7 @@ from sqlalchemy import (ColumnElement, Select, Text, cast, delete, event, exists
                         select)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 
 from registry.db import is_sqlite
@@ -33,23 +33,28 @@ COLUMNS = ("pk", "label", "valid_until", "labels", *PUBLIC_VENUE_COLUMNS)
 _CHUNK = 500
 
 
-def _labels(sqlite: bool) -> ColumnElement:
-    """Every label the venue holds (qualified), by criteria set, as JSON text: ``[{"s": set, "u": valid until}]``."""
-    other = aliased(Qualification)
-    if sqlite:  # (read through the (venue, criteria set) index: in the sets' order)
-        aggregate = func.json_group_array(func.json_object("s", other.criteria_set, "u", other.valid_until))
-    else:
-        aggregate = cast(func.json_agg(aggregate_order_by(
-            func.json_build_object("s", other.criteria_set, "u", other.valid_until), other.criteria_set)), Text)
-    return (select(aggregate).where(other.venue_pk == Venue.pk, other.status == HELD)
-            .scalar_subquery().label("labels"))
+def _labels(sqlite: bool, pks: list[int] | None):
+    """Every label each venue holds (qualified), by criteria set, as JSON text (``[{"s": set, "u": valid
+    until}]``): a subquery of ``venue_pk`` and ``labels``, grouped (a correlated subquery was planned as a scan of
+    the qualifications for every venue when their statistics were stale, after an import)."""
+    held = select(Qualification.venue_pk, Qualification.criteria_set, Qualification.valid_until).where(
+        Qualification.status == HELD)
+    if pks is not None:
+        held = held.where(Qualification.venue_pk.in_(pks))
+    held = held.order_by(Qualification.venue_pk, Qualification.criteria_set).subquery()
+    item = (func.json_object if sqlite else func.json_build_object)("s", held.c.criteria_set, "u", held.c.valid_until)
+    aggregate = (func.json_group_array(item) if sqlite  # (in the subquery's order)
+                 else cast(func.json_agg(aggregate_order_by(item, held.c.criteria_set)), Text))
+    return select(held.c.venue_pk, aggregate.label("labels")).group_by(held.c.venue_pk).subquery()
 
 
 def _source(sqlite: bool, pks: list[int] | None) -> Select:
     """The rows the write side implies (for the venues ``pks``; ``None``: every venue)."""
-    statement = (select(Venue.pk, Qualification.criteria_set, Qualification.valid_until, _labels(sqlite),
+    labels = _labels(sqlite, pks)
+    statement = (select(Venue.pk, Qualification.criteria_set, Qualification.valid_until, labels.c.labels,
                         *(getattr(Venue, name) for name in PUBLIC_VENUE_COLUMNS))
                  .join(Qualification, Qualification.venue_pk == Venue.pk)
+                 .join(labels, labels.c.venue_pk == Venue.pk)
                  .where(Venue.publication_status == "published", Qualification.status == HELD))
     return statement if pks is None else statement.where(Venue.pk.in_(pks))
 
