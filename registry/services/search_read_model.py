@@ -17,7 +17,7 @@ from datetime import date
 from itertools import chain
 
 from sqlalchemy import (ColumnElement, Select, Text, cast, delete, event, exists, func, insert, literal, or_,
-                        select)
+                        select, text)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
@@ -74,9 +74,11 @@ def refresh(session: Session, pks: Iterable[int | None]) -> None:
 
 def rebuild(session: Session) -> int:
     """Rewrite the whole read model (the migration's backfill, a repair); the rows written."""
-    connection = session.connection()
+    connection, sqlite = session.connection(), is_sqlite(session.get_bind())
+    if not sqlite:  # (after a bulk load, stale statistics planned a join of every venue with every label)
+        connection.execute(text("ANALYZE venues, qualifications"))
     connection.execute(delete(_TABLE))
-    connection.execute(insert(_TABLE).from_select(COLUMNS, _source(is_sqlite(session.get_bind()), None)))
+    connection.execute(insert(_TABLE).from_select(COLUMNS, _source(sqlite, None)))
     connection.execute(insert(PublicChange.__table__).values(at=func.current_timestamp()))
     return connection.execute(select(func.count()).select_from(_TABLE)).scalar()
 
