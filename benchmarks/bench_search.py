@@ -233,10 +233,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(command: list[str], env: dict, port: int) -> subprocess.Popen:
+def serve(command: list[str], env: dict, port: int, wait_s: float = 10) -> subprocess.Popen:
     process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    for _ in range(100):
+    for _ in range(int(wait_s * 10)):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return process
