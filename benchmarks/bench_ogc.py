@@ -1,23 +1,27 @@
 """OGC API – Features against its peers, in one run on the same PostGIS data: our ``/ogc`` items, tipg and
-pygeoapi, each served by 2 worker processes, loaded by 8 keep-alive loopback clients for a bounded time.
+pygeoapi, each served by 2 worker processes, loaded by 8 keep-alive loopback clients.
 
-    python -m benchmarks.bench_ogc [--venues 100000] [--seconds 15] --tipg VENV/bin --pygeoapi VENV/bin
+    python -m benchmarks.bench_ogc [--venues 100000] [--seconds 15] [--rounds 3] --tipg VENV/bin --pygeoapi VENV/bin
 
-Two queries, the same for every server (random boxes and départements drawn from one seed): a bbox page of 50
-(boxes of about 20 km), and a CQL2 filter page of 50 (``code_postal LIKE 'DD%'``, a random département). tipg
-and pygeoapi serve ``bench_qualified_venues``, a table of the qualified published venues with a GiST index (what
-they can serve); ours serves the registry's own tables (publication, today's qualification, labels). Before
-timing, each server's ``numberMatched`` is compared with ours on the same queries (ours says « more than
-1,000 » beyond that, and for a box « more than » its page's end when the page is full). Prints throughput, median
-and 99th percentile latency per server and query, and our ratios (targets: ahead of tipg, ≥ 5× pygeoapi).
-Peers are installed by the user in their own virtual environments (``pip install tipg uvicorn``;
-``pip install pygeoapi gunicorn psycopg2-binary geoalchemy2 pygeofilter``); without them, ours alone is timed.
+Queries, the same for every server (random boxes drawn from one seed), pages of 50: a bbox page, a bbox page
+sorted by name (``sortby``), CQL2 ``code_postal LIKE 'DD%'`` (a random département), CQL2
+``A_CONTAINS(services, …)`` and ``A_OVERLAPS(services, …)``, CQL2 ``S_INTERSECTS`` with a département-sized
+polygon around the box. Ours also answers the bbox page on ``/api/v1/venues`` (the OGC page should cost the same).
+Fair: every server runs throughout and they take turns (``--rounds`` slices of each query's time, servers in
+turn, so the machine's drift falls on all alike); tipg and pygeoapi serve ``bench_qualified_venues`` (the
+qualified published venues) with the indexes ours has (GiST on the point, ``text_pattern_ops`` on the postcode,
+GIN on the services); each server's ``numberMatched`` is compared with ours on the same queries before timing
+(ours may say only « more than » its bound). Prints throughput, median and p99 latency per server and query,
+and our ratios to each peer (targets: ≥ 2× tipg, ≥ 3× pygeoapi). Peers are installed by the user in their own
+virtual environments (``pip install tipg uvicorn``; ``pip install pygeoapi gunicorn psycopg2-binary geoalchemy2
+pygeofilter``); without them, ours alone is timed, with the same SQL behind a bare WSGI app as the floor.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -29,15 +33,21 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from benchmarks.bench_search import (CLIENTS, free_port, load, percentile, populate, pygeoapi_config,
                                      qualified_table, serve)
 from benchmarks.db import fresh_database, postgis_available
+from registry import standard
 from registry.db import make_engine
 
 PAGE = 50
 Box = tuple[float, float, float, float]
+OURS = "registry /ogc"
+BASELINE = "registry (baseline)"
+QUERIES = ("bbox", "sortby", "like", "contains", "overlaps", "intersects")
+SERVICES = standard.VOCABULARIES["services"]
 
 
 def departement(box: Box) -> str:
@@ -45,33 +55,65 @@ def departement(box: Box) -> str:
     return f"{int(abs(box[0] * 7919 + box[1] * 104729)) % 95 + 1:02d}"
 
 
+def _service(box: Box, n: int = 0) -> str:
+    return SERVICES[(int(abs(box[0] * 7919 + box[1] * 104729)) + n) % len(SERVICES)]
+
+
 def _bbox(box: Box) -> str:
     return f"{box[0]:.4f},{box[1]:.4f},{box[2]:.4f},{box[3]:.4f}"
 
 
-def _filter(box: Box) -> str:
-    return quote(f"code_postal LIKE '{departement(box)}%'")
+def _polygon(box: Box) -> str:
+    """A département-sized hexagon (about 100 km across) around the box's centre."""
+    lon, lat = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    points = [(lon + 0.6 * math.cos(math.radians(a)), lat + 0.45 * math.sin(math.radians(a)))
+              for a in range(0, 360, 60)]
+    return "POLYGON((" + ", ".join(f"{x:.4f} {y:.4f}" for x, y in [*points, points[0]]) + "))"
 
 
-def servers(url: str, tipg_bin: Path | None, pygeoapi_bin: Path | None,
-            folder: Path) -> list[tuple[str, list[str], dict, int, dict[str, Callable[[Box], str]]]]:
-    """(name, command, environment, port, {query: path maker}) of each server to time."""
+def _cql2(query: str, box: Box) -> str:
+    text = {"like": f"code_postal LIKE '{departement(box)}%'",
+            "contains": f"A_CONTAINS(services, ('{_service(box)}'))",
+            "overlaps": f"A_OVERLAPS(services, ('{_service(box)}', '{_service(box, 1)}'))",
+            "intersects": f"S_INTERSECTS(geometry, {_polygon(box)})"}[query]
+    return f"filter-lang=cql2-text&filter={quote(text)}"
+
+
+def paths(items: str, extra: str = "") -> dict[str, Callable[[Box], str]]:
+    """Each query's path on a server whose items are at ``items``."""
+    found = {"bbox": lambda b: f"{items}?limit={PAGE}&bbox={_bbox(b)}{extra}",
+             "sortby": lambda b: f"{items}?limit={PAGE}&bbox={_bbox(b)}&sortby=nom{extra}"}
+    for query in ("like", "contains", "overlaps", "intersects"):
+        found[query] = lambda b, query=query: f"{items}?limit={PAGE}&{_cql2(query, b)}{extra}"
+    return found
+
+
+def servers(url: str, tipg_bin: Path | None, pygeoapi_bin: Path | None, folder: Path,
+            baseline: Path | None = None) -> list[tuple[str, list[str], dict, int, dict[str, Callable[[Box], str]]]]:
+    """(name, command, environment, port, {query: path maker}) of each server to time (``baseline``: a source
+    tree of the registry, an earlier commit's, served too from the same database)."""
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    ours, port = "/ogc/collections/pass-numerique/items", free_port()
-    found = [("registry /ogc", [gunicorn, "-w", "2", "-b", f"127.0.0.1:{port}", "registry.web.wsgi:app"],
-              {"REGISTRY_DATABASE_URL": url, "REGISTRY_INSTANCE": tempfile.mkdtemp(),
-               "REGISTRY_RATELIMIT_ENABLED": "0"}, port,  # the load comes from one address, on purpose
-              {"bbox": lambda b: f"{ours}?limit={PAGE}&bbox={_bbox(b)}",
-               "cql2": lambda b: f"{ours}?limit={PAGE}&filter={_filter(b)}"})]
+    ours = paths("/ogc/collections/pass-numerique/items")
+    ours["bbox (API)"] = lambda b: f"/api/v1/venues?per_page={PAGE}&bbox={_bbox(b)}"
+    found = []
+    for name, tree in ((OURS, Path.cwd()), (BASELINE, baseline)):
+        if tree is not None:
+            port = free_port()
+            found.append((name, [gunicorn, "-w", "2", "-b", f"127.0.0.1:{port}", "--chdir", str(tree),
+                                 "registry.web.wsgi:app"],
+                          {"REGISTRY_DATABASE_URL": url, "REGISTRY_INSTANCE": tempfile.mkdtemp(),
+                           "REGISTRY_RATELIMIT_ENABLED": "0", "PYTHONPATH": str(tree)},  # load from one address
+                          port, ours))
+    port = free_port()
+    found.append(("floor (bare SQL)", [gunicorn, "-w", "2", "-b", f"127.0.0.1:{port}", "benchmarks.floor_app:app"],
+                  {"REGISTRY_DATABASE_URL": url}, port, {"bbox": lambda b: f"/?limit={PAGE}&bbox={_bbox(b)}"}))
     if tipg_bin:
-        items, port = "/collections/public.bench_qualified_venues/items", free_port()
+        port = free_port()
         found.append(("tipg", [str(tipg_bin / "uvicorn"), "tipg.main:app", "--workers", "2", "--log-level", "error",
                                "--port", str(port)],
                       {"DATABASE_URL": url.replace("postgresql+psycopg", "postgresql"),
                        "TIPG_DB_SCHEMAS": '["public"]'}, port,
-                      {"bbox": lambda b, items=items: f"{items}?limit={PAGE}&bbox={_bbox(b)}",
-                       "cql2": lambda b, items=items:
-                           f"{items}?limit={PAGE}&filter-lang=cql2-text&filter={_filter(b)}"}))
+                      paths("/collections/public.bench_qualified_venues/items")))
     if pygeoapi_bin:
         port = free_port()
         config = pygeoapi_config(url, port, folder, max_items=PAGE)
@@ -79,12 +121,10 @@ def servers(url: str, tipg_bin: Path | None, pygeoapi_bin: Path | None,
         subprocess.run([str(pygeoapi_bin / "pygeoapi"), "openapi", "generate", str(config), "--output-file",
                         str(openapi)], check=True, capture_output=True, env={"PYGEOAPI_CONFIG": str(config),
                                                                             "PATH": str(pygeoapi_bin)})
-        items = "/collections/venues/items"
         found.append(("pygeoapi", [str(pygeoapi_bin / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
                                    "pygeoapi.flask_app:APP"],
                       {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}, port,
-                      {"bbox": lambda b, items=items: f"{items}?f=json&limit={PAGE}&bbox={_bbox(b)}",
-                       "cql2": lambda b, items=items: f"{items}?f=json&limit={PAGE}&filter={_filter(b)}"}))
+                      paths("/collections/venues/items", "&f=json")))
     return found
 
 
@@ -92,68 +132,112 @@ CHECKS: list[Box] = [(2.45, 44.25, 2.71, 44.43), (2.22, 48.77, 2.48, 48.95), (4.
                      (-1.68, 48.02, -1.42, 48.2), (5.25, 43.2, 5.51, 43.38)]
 
 
-def matched(base: str, path: str) -> int | tuple[str, int] | None:
-    """``numberMatched``, or ``(">", n)`` when the server says only that more than ``n`` match (ours beyond
-    1,000 matches, or a box's full page)."""
+def matched(base: str, path: str) -> int | tuple[str, int] | None | str:
+    """``numberMatched``, ``(">", n)`` when the server says only that more than ``n`` match (ours beyond 1,000
+    matches, or a box's full page), or ``"refused"`` with the server's status."""
     try:
-        with urllib.request.urlopen(base + path, timeout=30) as response:
+        with urllib.request.urlopen(base + path, timeout=60) as response:
             body = json.loads(response.read())
     except urllib.error.HTTPError as error:
-        raise SystemExit(f"{base + path}: {error.code} {error.read()[:500]!r}") from None
+        return f"refused ({error.code})"
     if "numberMatched" not in body and "numberMatchedMoreThan" in body:
         return (">", body["numberMatchedMoreThan"])
-    return body.get("numberMatched")
+    return body.get("numberMatched", (">", len(body.get("features", [])) - 1))
 
 
-def agree(count: int | tuple[str, int] | None, ours: int | tuple[str, int] | None) -> bool:
+def agree(count, ours) -> bool:
     """Whether a peer's count says what ours says (exactly, or more than ours' bound)."""
     if isinstance(ours, tuple) and isinstance(count, int):
         return count > ours[1]
+    if isinstance(ours, int) and isinstance(count, tuple):
+        return ours > count[1]
     return count == ours
 
 
-def run(url: str, seconds: float, tipg_bin: Path | None, pygeoapi_bin: Path | None) -> None:
+def peers_table(url: str) -> None:
+    """``bench_qualified_venues`` with its services (a text array) and the indexes ours has: GiST on the point,
+    ``text_pattern_ops`` on the postcode, GIN on the services."""
     qualified_table(url)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("ALTER TABLE bench_qualified_venues ADD COLUMN services text[]"))
+        connection.execute(text("UPDATE bench_qualified_venues b SET services = ARRAY(SELECT jsonb_array_elements_text("
+                                "v.services)) FROM venues v WHERE v.pk = b.pk"))
+        connection.execute(text("CREATE INDEX ON bench_qualified_venues (code_postal text_pattern_ops)"))
+        connection.execute(text("CREATE INDEX ON bench_qualified_venues USING gin (services)"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE bench_qualified_venues"))
+        connection.execute(text("VACUUM ANALYZE public_venues"))
+    engine.dispose()
+
+
+def run(url: str, seconds: float, rounds: int, tipg_bin: Path | None, pygeoapi_bin: Path | None,
+        baseline: Path | None) -> None:
+    peers_table(url)
     folder = Path(tempfile.mkdtemp())
-    figures: dict[tuple[str, str], tuple[float, float, float]] = {}
-    reference: dict[tuple[str, int], int | None] = {}
-    for name, command, env, port, queries in servers(url, tipg_bin, pygeoapi_bin, folder):
-        process = serve(command, env, port)
-        base = f"http://127.0.0.1:{port}"
-        try:
+    found = servers(url, tipg_bin, pygeoapi_bin, folder, baseline)
+    processes = []
+    times: dict[tuple[str, str], list[float]] = {}
+    counts: dict[tuple[str, str], tuple[int, int]] = {}
+    try:
+        for _name, command, env, port, _queries in found:  # (tipg reads the catalogue first: slow on a busy host)
+            processes.append(serve(command, env, port, wait_s=120))
+        refused: set[tuple[str, str]] = set()
+        for name, _command, _env, port, queries in found:  # the same answers before any timing
             for query, make_path in queries.items():
-                for n, box in enumerate(CHECKS):  # the same answers before any timing
-                    count = matched(base, make_path(box))
-                    expected = reference.setdefault((query, n), count)
-                    agreement = "" if agree(count, expected) else f" (ours: {expected})"
-                    if agreement:
-                        print(f"[{name}] {query} {_bbox(box)}: numberMatched {count}{agreement}")
-                latencies: list[float] = []
-                load(base, make_path, 2)  # warm-up
-                rate, ok, errors = load(base, make_path, seconds, latencies)
-                median, p99 = statistics.median(latencies), percentile(latencies, 0.99)
-                figures[(name, query)] = (rate, median, p99)
-                print(f"[postgis] {name:14} {query:5}: {rate:7,.0f} req/s, median {median:6.1f} ms, "
-                      f"p99 {p99:6.1f} ms ({ok} ok, {errors} errors, {CLIENTS} clients, {seconds:g} s)")
-        finally:
+                for box in CHECKS:
+                    count = matched(f"http://127.0.0.1:{port}", make_path(box))
+                    expected = matched(f"http://127.0.0.1:{found[0][3]}", found[0][4][query](box))
+                    if isinstance(count, str):
+                        refused.add((name, query))
+                        print(f"[{name}] {query}: {count}")
+                        break
+                    if not agree(count, expected):
+                        print(f"[{name}] {query} {_bbox(box)}: numberMatched {count} (ours: {expected})")
+        for query in (*QUERIES, "bbox (API)"):
+            for name, _command, _env, port, queries in found:
+                if query in queries and (name, query) not in refused:
+                    load(f"http://127.0.0.1:{port}", queries[query], 1)  # warm-up
+            for _round in range(rounds):  # servers in turn: the machine's drift falls on all alike
+                for name, _command, _env, port, queries in found:
+                    if query not in queries or (name, query) in refused:
+                        continue
+                    latencies = times.setdefault((name, query), [])
+                    rate, ok, errors = load(f"http://127.0.0.1:{port}", queries[query], seconds / rounds, latencies)
+                    done, failed = counts.get((name, query), (0, 0))
+                    counts[(name, query)] = (done + ok, failed + errors)
+    finally:
+        for process in processes:
             process.terminate()
             process.wait(timeout=10)
-    for query in ("bbox", "cql2"):
-        ours = figures[("registry /ogc", query)][0]
-        for peer, target in (("tipg", 1.0), ("pygeoapi", 5.0)):
-            if (peer, query) in figures:
-                ratio = ours / figures[(peer, query)][0]
-                print(f"[postgis] {query}: ours / {peer} = {ratio:.1f}× (target ≥ {target:g}×)"
-                      f"{'' if ratio >= target else ' — below target'}")
+    rates = {key: counts[key][0] / seconds for key in counts}
+    for (name, query), latencies in times.items():
+        print(f"[postgis] {name:18} {query:10}: {rates[name, query]:7,.0f} req/s, median "
+              f"{statistics.median(latencies):6.1f} ms, p99 {percentile(latencies, 0.99):6.1f} ms "
+              f"({counts[name, query][0]} ok, {counts[name, query][1]} errors, {CLIENTS} clients, {seconds:g} s)")
+    for query in QUERIES:
+        for peer, target in (("tipg", 2.0), ("pygeoapi", 3.0), ("floor (bare SQL)", None), (BASELINE, None)):
+            if (peer, query) in rates and (OURS, query) in rates:
+                ratio = rates[OURS, query] / rates[peer, query]
+                verdict = "" if target is None or ratio >= target else " — below target"
+                print(f"[postgis] {query}: ours / {peer} = {ratio:.2f}×"
+                      f"{f' (target ≥ {target:g}×)' if target else ''}{verdict}")
+    for name in (OURS, BASELINE):
+        if (name, "bbox (API)") in rates:
+            print(f"[postgis] {name} bbox: OGC items / API = {rates[name, 'bbox'] / rates[name, 'bbox (API)']:.2f}×"
+                  " (target ≥ 0.9×)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--venues", type=int, default=100_000)
-    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--seconds", type=float, default=15, help="timed seconds per server and query")
+    parser.add_argument("--rounds", type=int, default=3, help="turns the servers take for each query")
     parser.add_argument("--tipg", type=Path, help="bin folder of a virtual environment with tipg and uvicorn")
     parser.add_argument("--pygeoapi", type=Path, help="bin folder of a virtual environment with pygeoapi, "
                                                      "gunicorn, psycopg2-binary, geoalchemy2 and pygeofilter")
+    parser.add_argument("--baseline", type=Path, help="a source tree of the registry (an earlier commit, e.g. from "
+                                                     "git archive) served too, from the same database")
     args = parser.parse_args()
     if not postgis_available():
         sys.exit("PostGIS ne répond pas (REGISTRY_TEST_POSTGRES_URL) : ce banc compare des serveurs sur PostGIS.")
@@ -165,7 +249,7 @@ def main() -> None:
             print(f"[postgis] {args.venues} venues, 60 % qualified ({time.perf_counter() - started:.0f} s)")
         engine.dispose()
         print(f"[postgis] database {urlparse(url).path.lstrip('/')}")
-        run(url, args.seconds, args.tipg, args.pygeoapi)
+        run(url, args.seconds, args.rounds, args.tipg, args.pygeoapi, args.baseline)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from registry.formats import ZoneFields
 from registry.migrations.roles import grant_serving_role
 from registry.plugins import describe_plugins, installed_entry_points
 from registry.services import (accessibility, accessibility_formats, coverage, coverage_formats, demo, evaluations,
-                               journal_chain, qualifications, siting, territories, tokens, zones)
+                               journal_chain, qualifications, search_read_model, siting, territories, tokens, zones)
 from registry.services.context import Context
 from registry.cli_progress import progressbar
 from registry.wording import french_number
@@ -334,6 +334,35 @@ def journal_verify(checkpoint_file: Path | None) -> None:
         click.echo(problem, err=True)
     raise click.ClickException(f"Journal altéré : {len(result.problems)} problème(s) ({count} entrée(s) "
                                f"vérifiée(s)){before}.")
+
+
+@main.group("search")
+def search_group() -> None:
+    """La recherche publique et son modèle de lecture (lieux publiés et labels)."""
+
+
+@search_group.command("verify")
+@click.option("--repair", is_flag=True, help="Reconstruire le modèle de lecture s'il diffère.")
+@with_appcontext
+@_friendly_errors
+def search_verify(repair: bool) -> None:
+    """Vérifier que le modèle de lecture public est ce que les lieux et les qualifications impliquent."""
+    _needs_schema()
+    with database().session() as session:
+        rows, problems = search_read_model.verify(session)
+        if not problems:
+            click.echo(f"Modèle de lecture conforme : {french_number(rows)} ligne(s) (lieu publié, label).")
+            return
+        words = {"missing": "absente", "extra": "en trop", "different": "différente"}
+        for kind, pk, label in problems:
+            click.echo(f"  lieu n° {pk}, label {label} : ligne {words[kind]}", err=True)
+        if repair:
+            written = search_read_model.rebuild(session)
+            session.commit()
+            click.echo(f"Modèle de lecture reconstruit : {french_number(written)} ligne(s).")
+            return
+    raise click.ClickException(f"Modèle de lecture différent : {len(problems)} écart(s) (les 100 premiers "
+                               "listés ; --repair pour le reconstruire).")
 
 
 #: The label whose venues count (coverage, accessibility, siting).

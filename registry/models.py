@@ -8,7 +8,7 @@ from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (JSON, BigInteger, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer,
-                        LargeBinary, String, Text, TypeDecorator, Uuid, text)
+                        LargeBinary, String, Table, Column, Text, TypeDecorator, Uuid, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -759,3 +759,51 @@ class DataMark(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+#: The venue columns the public read model copies (``PublicVenue``): what a public read serves or filters by.
+PUBLIC_VENUE_COLUMNS = ("id", *(name for name in Venue.__table__.columns.keys()
+                                if name not in ("pk", "id", "origin", "origin_id", "publication_status", "revision",
+                                                "merged_into_pk", "created_at", "updated_at")))
+
+
+class PublicVenue(Base):
+    """The public read model (``services.search_read_model``): one row per published venue and label it holds
+    (qualified), with the venue's public columns, the label's validity (checked against today when read) and
+    every label the venue holds (``labels``: JSON text). Kept in the transaction of every write that changes it."""
+
+    __table__ = Table(
+        "public_venues", Base.metadata,
+        Column("seq", Integer, primary_key=True),
+        Column("pk", Integer, nullable=False),
+        Column("label", String(100), nullable=False),
+        Column("valid_until", Date, nullable=True),
+        Column("labels", Text, nullable=False),
+        *(Column(name, Venue.__table__.c[name].type, nullable=True) for name in PUBLIC_VENUE_COLUMNS),
+        Index("ux_public_venues_label", "label", "pk", unique=True),
+        Index("ix_public_venues_pk", "pk"),
+        Index("ix_public_venues_nom", "label", "nom", postgresql_include=["pk", "valid_until"]),
+        *(Index(f"ix_public_venues_{name}", name, postgresql_ops={name: "text_pattern_ops"},
+                postgresql_include=["label", "valid_until"]) for name in ("code_postal", "code_insee", "commune")),
+        sqlite_autoincrement=True,
+    )
+
+
+class PublicChange(Base):
+    """One row per change of the public read model: its latest ``pk`` is the public data's version."""
+
+    __tablename__ = "public_changes"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PublicView(Base):
+    """A computed public view (a map's clusters, a low-zoom tile) kept for one version of the public data, shared
+    by every worker."""
+
+    __tablename__ = "public_views"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(LargeBinary)

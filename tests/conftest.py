@@ -161,6 +161,32 @@ def empty_database_url(request, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
+def public_read_model_checked(request) -> Iterator[None]:
+    """After every test on ``database_url`` (both backends), whatever it wrote (API, pages, imports, merges,
+    decisions, expiry, proposals, demo): the public read model equals what the venues and qualifications imply
+    (``registry search verify``). A test that breaks it on purpose marks itself ``read_model_broken``."""
+    if "database_url" not in request.fixturenames or request.node.get_closest_marker("read_model_broken"):
+        yield
+        return
+    url = request.getfixturevalue("database_url")
+    yield
+    from sqlalchemy import inspect
+    from sqlalchemy.orm import Session
+
+    from registry.services import search_read_model
+
+    engine = make_engine(url)
+    try:
+        if "public_venues" not in inspect(engine).get_table_names():  # (a test of older revisions)
+            return
+        with Session(engine) as session:
+            _rows, problems = search_read_model.verify(session)
+    finally:
+        engine.dispose()
+    assert not problems, f"modèle de lecture public différent de ce qu'impliquent les écritures : {problems[:5]}"
+
+
+@pytest.fixture(autouse=True)
 def job_queue_file(tmp_path, monkeypatch) -> str:
     """Each test's job queue in a file of its own (SQLite; PostGIS tests too), unless the test names another."""
     url = f"sqlite:///{tmp_path / 'queue.sqlite'}"

@@ -24,9 +24,9 @@ def test_upgrade_creates_every_table_and_spatial_index(empty_database_url):
                 enabled = connection.execute(text(
                     "SELECT tablename || '.' || replace(indexname, 'idx_' || tablename || '_', '') FROM pg_indexes "
                     "WHERE indexdef LIKE '%USING gist%'")).scalars().all()
-        expected = {"venues.geom", "territories.boundary", "territories.reference_point"}
-        if engine.dialect.name == "postgresql":
-            expected.add("venues.ix_venues_geog")  # the geography expression index (migration 0004)
+        expected = {"venues.geom", "territories.boundary", "territories.reference_point", "public_venues.geom"}
+        if engine.dialect.name == "postgresql":  # the geography expression indexes (migrations 0004 and 0026)
+            expected |= {"venues.ix_venues_geog", "public_venues.ix_public_venues_geog"}
         assert set(enabled) == expected
         assert migrations.current_revision(engine) == migrations.head_revision()
     finally:

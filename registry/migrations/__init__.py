@@ -24,7 +24,11 @@ SPATIALITE_TABLES = {"data_licenses", "ElementaryGeometries", "KNN", "KNN2", "Sp
 
 
 #: Indexes on expressions that the models cannot declare for one backend only (created by their migration).
-EXPRESSION_INDEXES = {"ix_venues_geog", "ix_venues_departement_nom"}
+EXPRESSION_INDEXES = {"ix_venues_geog", "ix_venues_departement_nom", "ix_public_venues_geog",
+                      "ix_public_venues_departement",
+                      *(f"ix_public_venues_{name}_gin" for name in (
+                          "services", "publics_specifiquement_adresses", "frais_a_charge", "modalites_acces",
+                          "prise_en_charge_specifique", "modalites_accompagnement", "typologie"))}
 
 
 def include_object(obj, name, type_, reflected, compare_to):

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from registry import crs, spatial, standard
 from registry.db import is_sqlite
 from registry.errors import InvalidInput
-from registry.models import Venue
+from registry.models import PublicVenue
 from registry.wording import french_number
 
 STRING, NUMBER, DATE, ARRAY_, GEOMETRY = "string", "number", "date", "array", "geometry"
@@ -330,19 +330,19 @@ class _Translator:
 
     def spatial(self, op: str, geometry: BaseGeometry) -> ColumnElement:
         literal_sql = spatial.from_wkt(self._bind(geometry.wkt, Text))
-        predicate = getattr(func, SPATIAL[op])(Venue.geom, literal_sql)
+        predicate = getattr(func, SPATIAL[op])(PublicVenue.geom, literal_sql)
         if not self.sqlite:
             return predicate
         predicate = predicate == 1  # SpatiaLite answers 1, 0 or -1
         if op in _MEETING:  # through the R*Tree: SpatiaLite never uses it by itself
             frame = spatial.from_wkt(self._bind(box(*geometry.bounds).wkt, Text))
-            return and_(spatial.rtree_filter(Venue.pk, "venues", "geom", frame), predicate)
+            return and_(spatial.rtree_filter(PublicVenue.seq, "public_venues", "geom", frame), predicate)
         return predicate
 
     def array(self, op: str, left: Any, right: Any) -> ColumnElement:
         if not (isinstance(left, dict) and QUERYABLES.get(left.get("property")) == ARRAY_):
             raise _error(f"{op.upper()} : une propriété liste d'abord ({', '.join(_arrays())}).")
-        column = getattr(Venue, left["property"])
+        column = getattr(PublicVenue, left["property"])
         if not isinstance(right, list) or not all(isinstance(item, str) for item in right):
             raise _error(f"{op.upper()} : une liste de textes entre parenthèses, ex. ('Gratuit', 'Payant').")
         if self.sqlite:
@@ -386,7 +386,7 @@ class _Translator:
             kind = QUERYABLES.get(name)
             if kind is None:
                 raise _error(f"Propriété inconnue : {name} (voir /queryables).")
-            return (Venue.geom if kind == GEOMETRY else getattr(Venue, name)), kind
+            return (PublicVenue.geom if kind == GEOMETRY else getattr(PublicVenue, name)), kind
         if isinstance(node, dict) and node.get("op", "").lower() == "casei":
             expression, kind = self.value(_one(node["args"], "casei"))
             if kind != STRING:

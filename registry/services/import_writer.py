@@ -21,7 +21,7 @@ from registry.db import bulk_insert, is_busy, refresh_statistics, text_columns
 from registry.errors import Conflict, InvalidInput
 from registry.models import AuditFact, Qualification, Venue
 from registry.plugins import notify_venue_changed
-from registry.services import fact_values, facts, journal, qualifications, territories
+from registry.services import fact_values, facts, journal, qualifications, search_read_model, territories
 from registry.services.context import Context
 from registry.services.import_report import ImportReport, ReportLine
 from registry.services.communes import Reference
@@ -204,6 +204,7 @@ class ImportWriter:
             pks = dict(session.execute(select(Venue.origin_id, Venue.pk).where(
                 Venue.origin == dataset, Venue.origin_id.in_(list(facts_by_id)))).all())
             counts["facts"], with_facts = self._record_facts(facts_by_id, pks, now, entries)
+        search_read_model.refresh(session, (pk for pk, _ in changed))  # (Core writes: no flush refreshes it)
         journal.record_many(session, entries)
         flagged = self._review({pk for pk, _ in changed} | with_facts)
         if self.dry_run:
@@ -280,6 +281,7 @@ class ImportWriter:
         for start in range(0, len(missing), self.batch_size):
             chunk = missing[start:start + self.batch_size]
             session.execute(_UNPUBLISH, [{"b_pk": pk, "b_revision": rev, "b_now": now} for pk, _, _, rev, _ in chunk])
+            search_read_model.refresh(session, (pk for pk, *_ in chunk))
             journal.record_many(session, [
                 journal.entry_row(self.ctx.actor, "venue.unpublished", "venue", venue_id, pk,
                                   {"publication_status": "published"},

@@ -22,15 +22,16 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from registry.db import is_sqlite, load_json
+from registry.db import load_json
 from registry.errors import Conflict, InvalidInput, NotFound, StaleRevision
 from registry.models import EvaluationRecord, Qualification, Venue, utcnow
-from registry.services import evaluations, journal, lookup, territories
+from registry.services import evaluations, journal, lookup, search_read_model, territories
+from registry.services.search_read_model import venue_holds  # noqa: F401  (where its callers look for it)
 from registry.services.context import Context
 from registry.services.pagination import Page, paginate
 from registry.wording import ACTION_LABELS, OUTCOME_LABELS, PARIS, RESULT_LABELS, STATUS_LABELS
@@ -234,56 +235,37 @@ def labels_for(session: Session, venue_pks: list[int], ctx: Context) -> dict[int
     return labels
 
 
+def public_labels(session: Session, venue_pks: list[int], ctx: Context) -> dict[int, list[dict[str, Any]]]:
+    """``labels_for`` for public reads: from the public read model (published venues only)."""
+    sets = ctx.catalogue.sets
+    return search_read_model.labels_for(session, venue_pks, ctx.day(),
+                                        lambda name: sets[name].label if name in sets else name)
+
+
 def shown_on(day: date | ColumnElement, status: ColumnElement = Qualification.status) -> ColumnElement:
     """SQL condition: the qualification is a label its venue shows on ``day`` (qualified, still valid)."""
     return and_(status == "qualified", or_(Qualification.valid_until.is_(None), Qualification.valid_until >= day))
 
 
-def venue_holds(criteria_set: str, day: date, few: bool) -> ColumnElement:
-    """SQL condition on venues: the venue shows the label of ``criteria_set`` on ``day``. For ``few`` venues (a
-    territory's), looked up venue by venue through the qualifications' index: ``OFFSET 0`` keeps PostgreSQL from
-    turning it into a join that reads every qualification of France for the few hundred venues of a
-    département (21 ms instead of 5 at 100,000 venues). For most venues (France's), that join."""
-    found = select(literal(1)).where(Qualification.venue_pk == Venue.pk, Qualification.criteria_set == criteria_set,
-                                     shown_on(day))
-    return exists(found.offset(0) if few else found)
-
-
-def labels_column(session: Session, venue_pk: ColumnElement, today: date | ColumnElement) -> ColumnElement:
-    """A column for a query on venues: the labels the venue of ``venue_pk`` may show ``today``, as JSON text
-    (read it with ``labels_from_column``). Saves ``labels_for``'s round trip on hot paths."""
-    shown = shown_on(today)
-    if is_sqlite(session.get_bind()):
-        aggregate = func.json_group_array(func.json_object("s", Qualification.criteria_set,
-                                                           "u", Qualification.valid_until))
-        # Without statistics SQLite would read the venue's labels through the status index (every qualified
-        # venue, for each row): ``status || ''`` leaves it the (venue, criteria set) index.
-        shown = shown_on(today, Qualification.status.concat(""))
-    else:
-        aggregate = cast(func.json_agg(func.json_build_object("s", Qualification.criteria_set,
-                                                              "u", Qualification.valid_until)), Text)
-    return (select(aggregate).where(Qualification.venue_pk == venue_pk, shown)
-            .scalar_subquery().label("labels_json"))
-
-
 def labels_from_column(text: str | None, ctx: Context) -> list[dict[str, Any]]:
-    """What ``labels_column`` gave, as ``labels_for`` gives it for one venue."""
-    sets = ctx.catalogue.sets
+    """The labels a venue shows today, as ``labels_for`` gives them, from the read model's ``labels`` (every
+    label it holds, with its validity: those valid today are kept)."""
+    sets, today = ctx.catalogue.sets, ctx.day()
     return [{"criteria_set": name, "valid_until": until, "label": sets[name].label if name in sets else name}
-            for name, until in _labels_read(text)]
+            for name, until in _labels_read(text) if until is None or until >= today]
 
 
 @lru_cache(maxsize=4096)
 def _labels_read(text: str | None) -> tuple[tuple[str, date | None], ...]:
-    """``labels_column``'s JSON text as (criteria set, valid until) by criteria set (read once for the many
-    venues sharing it)."""
+    """The read model's ``labels`` as (criteria set, valid until) by criteria set (read once for the many venues
+    sharing it)."""
     items = sorted(load_json(text) or [], key=lambda item: item["s"])
     return tuple((item["s"], date.fromisoformat(item["u"]) if item["u"] else None) for item in items)
 
 
 def attach_labels(session: Session, venues: list[Venue], ctx: Context) -> list[Venue]:
-    """Set on each venue (ORM object) the labels it may show today (see ``labels_for``)."""
-    labels = labels_for(session, [v.pk for v in venues], ctx)
+    """Set on each published venue (ORM object) the labels it shows today, from the public read model."""
+    labels = public_labels(session, [v.pk for v in venues], ctx)
     for venue in venues:
         venue.labels = labels[venue.pk]
     return venues

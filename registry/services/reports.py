@@ -33,7 +33,7 @@ def submit(session: Session, venue_id: uuid.UUID, reason: str, text: str | None,
         raise InvalidInput.on("text", f"{MAX_TEXT} caractères au plus.")
     reader = checking or session
     venue_pk = reader.scalar(select(Venue.pk).where(Venue.id == venue_id, Venue.publication_status == "published"))
-    if venue_pk is None or not qualifications.labels_for(reader, [venue_pk], ctx).get(venue_pk):
+    if venue_pk is None or not qualifications.public_labels(reader, [venue_pk], ctx).get(venue_pk):
         raise NotFound("Lieu inconnu.")
     if checking is not None:
         checking.rollback()  # its read snapshot ends here

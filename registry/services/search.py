@@ -4,6 +4,7 @@ The SQL is in ``search_plans``; this module turns a query into its shape and par
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -11,9 +12,10 @@ from functools import lru_cache
 from typing import Any
 
 from geoalchemy2.shape import to_shape
+import orjson
 from opening_hours import OpeningHours, ParserError, State
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, select
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, select
 from sqlalchemy.orm import Session
 
 from geodata.distances import box_walk, degree_box
@@ -21,8 +23,8 @@ from geodata.reference import parse_territory_ref
 from registry import crs, hours, spatial
 from registry.db import is_sqlite, load_json
 from registry.errors import InvalidInput, NotFound
-from registry.models import Qualification, Venue
-from registry.services import filters, qualifications, territories
+from registry.models import PublicVenue, Venue
+from registry.services import filters, qualifications, search_read_model, territories
 from registry.services.context import Context
 from registry.services.search_plans import (COUNT_BOUND, LIST_FILTERS, PUBLIC_COLUMNS, PUBLIC_FIELDS, SORTABLE,
                                             Plan, Shape, list_value, plan)
@@ -266,31 +268,24 @@ def map_view(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> M
             result = search(session, by_name, ctx, 0, MAP_POINTS)
             return MapView(result.total or 0, result=result)
         return _view_of(_grid(open_points, cell))
-    key = (str(session.get_bind().url), shape, cell,
-           tuple(sorted((name, repr(value)) for name, value in params.items())))
-    version = tuple(connection.execute(_DATA_VERSION).one())
-    known = _clusters.get(key)
-    if known is not None and known[0] == version:  # (kept views are clusters: more than MAP_POINTS matches)
-        return known[1]
-    if connection.execute(statements.count, {**params, "at_most": MAP_POINTS + 1}).scalar() <= MAP_POINTS:
+    # The clusters of a view read every match of it (the national view: every qualified venue of France): a view
+    # is kept in the database for the public data's version, for every worker (``today`` is in its key).
+    key = "map:" + hashlib.sha256(repr((shape, cell, sorted((name, repr(value)) for name, value in params.items())))
+                                  .encode()).hexdigest()[:56]
+    current = search_read_model.version(session)
+
+    def clusters() -> bytes:
+        if connection.execute(statements.count, {**params, "at_most": MAP_POINTS + 1}).scalar() <= MAP_POINTS:
+            return b"few"
+        rows = connection.execute(statements.cells, {**params, "cell": cell}).all()
+        return orjson.dumps([[row.n, row.lon, row.lat, row.west, row.south, row.east, row.north] for row in rows])
+
+    kept = search_read_model.kept_view(session, key, current, clusters)
+    if kept == b"few":
         result = search(session, by_name, ctx, 0, MAP_POINTS)
         return MapView(result.total or 0, result=result)
-    rows = connection.execute(statements.cells, {**params, "cell": cell}).all()
-    view = _view_of([Cluster(row.n, row.lon, row.lat, (row.west, row.south, row.east, row.north)) for row in rows])
-    if len(_clusters) >= _CLUSTER_VIEWS_KEPT:  # views are few in practice; never let odd ones grow the memory
-        _clusters.clear()
-    _clusters[key] = (version, view)
-    return view
-
-
-#: The clusters of a view read every match of it (the national view: every qualified venue of France): a view
-#: asked again (everyone's first national view) is kept until the data changes, what ``_DATA_VERSION`` tells
-#: (the latest change of a venue or a qualification, and the latest venue; ``today`` is in the view's key).
-_clusters: dict[tuple, tuple[tuple, MapView]] = {}
-_CLUSTER_VIEWS_KEPT = 256
-_DATA_VERSION = select(select(func.max(Venue.updated_at)).scalar_subquery(),
-                       select(func.max(Venue.pk)).scalar_subquery(),
-                       select(func.max(Qualification.updated_at)).scalar_subquery())
+    return _view_of([Cluster(n, lon, lat, (west, south, east, north))
+                     for n, lon, lat, west, south, east, north in orjson.loads(kept)])
 
 
 def _grid(points: list[tuple[float, float]], cell: float) -> list[Cluster]:
@@ -313,10 +308,11 @@ def extent(session: Session, query: SearchQuery, ctx: Context) -> tuple[list[flo
     return box, [first, last]
 
 
-def matching_pks(session: Session, query: SearchQuery, ctx: Context) -> Select:
-    """The pks of the matches of ``query``, its parameters bound (a subquery for other statements)."""
+def matching_rows(session: Session, query: SearchQuery, ctx: Context) -> Select:
+    """The read-model rows (``PublicVenue.seq``) of the matches of ``query``, its parameters bound (a subquery
+    for other statements)."""
     shape, params, extra = _prepare(session, query, ctx, 0, 1)
-    return plan(session, shape, extra).matching.params(params)
+    return plan(session, shape, extra).matching.with_only_columns(PublicVenue.seq).params(params)
 
 
 def _view_of(clusters: list[Cluster]) -> MapView:
@@ -428,10 +424,8 @@ def drawn_point(venue: Row | Venue) -> tuple[float, float] | None:
 
 def public_venue(session: Session, venue_id, ctx: Context) -> Venue:
     """A published venue holding at least one label valid today, or ``NotFound``."""
-    today = ctx.day()
-    labelled = exists().where(Qualification.venue_pk == Venue.pk, qualifications.shown_on(today))
-    venue = session.scalar(select(Venue).where(Venue.id == venue_id, Venue.publication_status == "published",
-                                               labelled))
+    labelled = exists().where(PublicVenue.pk == Venue.pk, search_read_model.shown_today(ctx.day()))
+    venue = session.scalar(select(Venue).where(Venue.id == venue_id, labelled))
     if venue is None:
         raise NotFound(f"Aucun lieu qualifié {venue_id}.")
     return venue

@@ -15,18 +15,20 @@ from sqlalchemy.orm import Session
 from geodata.distances import reach_box
 from registry import spatial
 from registry.db import UNPREPARED, is_sqlite
-from registry.models import Qualification, Territory, Venue
-from registry.services import qualifications, territories
+from registry.models import PublicVenue, Territory, Venue
+from registry.services import territories
+from registry.services.search_read_model import shown_today
 from registry.services.venues import LIST_FIELDS, STANDARD_FIELDS
 
 #: What a search returns of each venue: its public fields, the lists as their JSON text (most responses write
 #: them out as they are: ``orjson.Fragment``).
-PUBLIC_COLUMNS = (Venue.pk, Venue.id,
-                  *(cast(getattr(Venue, name), Text).label(name) if name in LIST_FIELDS else getattr(Venue, name)
-                    for name in STANDARD_FIELDS),
-                  Venue.commune_code, Venue.position_precision, cast(Venue.closures, Text).label("closures"))
+PUBLIC_COLUMNS = (PublicVenue.pk, PublicVenue.id,
+                  *(cast(getattr(PublicVenue, name), Text).label(name) if name in LIST_FIELDS
+                    else getattr(PublicVenue, name) for name in STANDARD_FIELDS),
+                  PublicVenue.commune_code, PublicVenue.position_precision,
+                  cast(PublicVenue.closures, Text).label("closures"))
 #: Where a venue is drawn: its own coordinates, or its commune's point (``position_precision`` says which).
-DRAWN_COLUMNS = (func.ST_X(Venue.geom).label("drawn_lon"), func.ST_Y(Venue.geom).label("drawn_lat"))
+DRAWN_COLUMNS = (func.ST_X(PublicVenue.geom).label("drawn_lon"), func.ST_Y(PublicVenue.geom).label("drawn_lat"))
 #: What anyone may read of a qualified venue (``VenuePublicSchema``'s fields but the labels): the columns above
 #: after ``pk``, in their order.
 PUBLIC_FIELDS = tuple(column.key for column in PUBLIC_COLUMNS[1:])
@@ -106,15 +108,15 @@ def _build(session: Session, shape: Shape, extra: ColumnElement | None = None) -
     if shape.near:  # (a box's walk needs no distance in metres: the sphere's, as the index orders them)
         sorts = [("sort_key", _knn(here) if shape.boxed else distance_m(session, here), False)]
     else:  # the first key is ``sort_key``, the next ``sort_key_1``…
-        sorts = [("sort_key" if n == 0 else f"sort_key_{n}", getattr(Venue, name.lstrip("-")), name.startswith("-"))
-                 for n, name in enumerate(shape.sort or ("nom",))]
+        sorts = [("sort_key" if n == 0 else f"sort_key_{n}", getattr(PublicVenue, name.lstrip("-")),
+                  name.startswith("-")) for n, name in enumerate(shape.sort or ("nom",))]
     keys = [expression.label(label) for label, expression, _descending in sorts]
 
     def by_keys(columns) -> list:
         return [column.desc().nulls_last() if descending else column.asc().nulls_last()
                 for column, (_label, _expression, descending) in zip(columns, sorts, strict=True)]
 
-    ordered = matching.add_columns(*keys).order_by(*by_keys(keys), Venue.pk)
+    ordered = matching.add_columns(*keys).order_by(*by_keys(keys), PublicVenue.pk)
     page_window = (bindparam("offset", type_=Integer), bindparam("limit", type_=Integer))
     if shape.nearest:
         # The KNN index walks the venues nearest first and stops at the page's end (with the venues tied with
@@ -127,24 +129,24 @@ def _build(session: Session, shape: Shape, extra: ColumnElement | None = None) -
                  .offset(page_window[0]).limit(page_window[1]).subquery())
     else:
         paged = ordered.offset(page_window[0]).limit(page_window[1]).subquery()
-    chosen = (select(Venue.pk, *keys).where(Venue.pk.in_(bindparam("pks", expanding=True))).subquery())
-    labels = qualifications.labels_column(session, Venue.pk, today)
-    counted = matching.with_only_columns(Venue.pk).limit(bindparam("at_most", type_=Integer)).subquery()
+    chosen = matching.add_columns(*keys).where(PublicVenue.pk.in_(bindparam("pks", expanding=True))).subquery()
+    labels = PublicVenue.labels.label("labels_json")  # every label the venue holds: today's picked when read
+    counted = matching.with_only_columns(PublicVenue.pk).limit(bindparam("at_most", type_=Integer)).subquery()
     count = select(func.count()).select_from(counted)
 
     def public(page, total: ColumnElement) -> Select:
         page_keys = [page.c[label] for label, _expression, _descending in sorts]
         order = [page.c.knn] if "knn" in page.c else by_keys(page_keys)
         return (select(*PUBLIC_COLUMNS, *DRAWN_COLUMNS, page.c.sort_key, total.label("total"), labels)
-                .join(page, page.c.pk == Venue.pk).order_by(*order, Venue.pk))
+                .join(page, page.c.seq == PublicVenue.seq).order_by(*order, PublicVenue.pk))
 
     # One statement a page: its rows, and its total counted once (an uncorrelated subquery) up to ``at_most``.
     total = literal(None, type_=Integer) if shape.nearest else count.scalar_subquery()
-    candidates = ordered.with_only_columns(Venue.pk, keys[0]).add_columns(Venue.horaires, cast(Venue.closures, Text),
-                                                                          *DRAWN_COLUMNS)
+    candidates = ordered.with_only_columns(PublicVenue.pk, keys[0]).add_columns(
+        PublicVenue.horaires, cast(PublicVenue.closures, Text), *DRAWN_COLUMNS)
     plan_ = Plan(page=public(paged, total), by_pks=public(chosen, bindparam("total", type_=Integer)),
                  candidates=candidates, count=count, cells=_cells(matching, shape.sqlite),
-                 extent=_extent(matching), matching=matching.with_only_columns(Venue.pk))
+                 extent=_extent(matching), matching=matching.with_only_columns(PublicVenue.pk))
     if shape.extra:  # a filter's best plan depends on its values (a LIKE prefix): planned for them each time
         plan_ = Plan(**{field.name: getattr(plan_, field.name).execution_options(**{UNPREPARED: True})
                         for field in fields(Plan)})
@@ -155,64 +157,62 @@ def _cells(matching: Select, sqlite: bool) -> Select:
     """The matches grouped by square cells of ``cell`` degrees: what a map draws as clusters at small zooms.
     Coordinates are shifted to be positive, so that SQLite's truncating cast floors (PostgreSQL's would round:
     ``floor`` there)."""
-    x, y = func.ST_X(Venue.geom), func.ST_Y(Venue.geom)
+    x, y = func.ST_X(PublicVenue.geom), func.ST_Y(PublicVenue.geom)
     cell = bindparam("cell", type_=Float)
     column, row = ((x + 180) / cell, (y + 90) / cell)
     if not sqlite:
         column, row = func.floor(column), func.floor(row)
     column, row = cast(column, Integer), cast(row, Integer)
-    return (select(func.count().label("n"), func.avg(x).label("lon"), func.avg(y).label("lat"),
-                   func.min(x).label("west"), func.min(y).label("south"), func.max(x).label("east"),
-                   func.max(y).label("north"), func.min(Venue.pk).label("pk"))
-            .where(Venue.pk.in_(matching.with_only_columns(Venue.pk)), Venue.geom.is_not(None))
-            .group_by(column, row))
+    return (matching.with_only_columns(func.count().label("n"), func.avg(x).label("lon"), func.avg(y).label("lat"),
+                                       func.min(x).label("west"), func.min(y).label("south"),
+                                       func.max(x).label("east"), func.max(y).label("north"),
+                                       func.min(PublicVenue.pk).label("pk"))
+            .where(PublicVenue.geom.is_not(None)).group_by(column, row))
 
 
 def _extent(matching: Select) -> Select:
     """The matches' bounding box (drawn points) and their first and last update dates."""
-    x, y = func.ST_X(Venue.geom), func.ST_Y(Venue.geom)
-    return (select(func.min(x), func.min(y), func.max(x), func.max(y), func.min(Venue.date_maj),
-                   func.max(Venue.date_maj)).where(Venue.pk.in_(matching.with_only_columns(Venue.pk))))
+    x, y = func.ST_X(PublicVenue.geom), func.ST_Y(PublicVenue.geom)
+    return matching.with_only_columns(func.min(x), func.min(y), func.max(x), func.max(y),
+                                      func.min(PublicVenue.date_maj), func.max(PublicVenue.date_maj))
 
 
 def _matching(session: Session, shape: Shape, today: ColumnElement) -> Select:
-    """The pks of the matching venues (narrow: sorting and counting need nothing else)."""
-    labelled = exists().where(Qualification.venue_pk == Venue.pk,
-                              Qualification.criteria_set == bindparam("label", type_=Text),
-                              qualifications.shown_on(today))
-    status = Venue.publication_status
-    if shape.sqlite:  # without statistics SQLite would read every published venue through the status index and
-        status = status.concat("")  # sort them, rather than walk the names (``ix_venues_nom``) and stop
-    statement = select(Venue.pk).where(status == "published", labelled)
+    """The matching venues' pks and read-model rows (narrow: sorting and counting need nothing else): the rows
+    of the read model for the label, valid today."""
+    statement = select(PublicVenue.pk, PublicVenue.seq).where(PublicVenue.label == bindparam("label", type_=Text),
+                                                              shown_today(today))
     for name, count in shape.lists:
-        column = getattr(Venue, LIST_FILTERS[name])
+        column = getattr(PublicVenue, LIST_FILTERS[name])
         statement = statement.where(or_(*[_contains(shape.sqlite, column, f"{name}_{n}") for n in range(count)]))
     if shape.q:
         pattern = bindparam("q", type_=Text)
-        statement = statement.where(or_(func.lower(Venue.nom).like(pattern), func.lower(Venue.commune).like(pattern)))
+        statement = statement.where(or_(func.lower(PublicVenue.nom).like(pattern),
+                                        func.lower(PublicVenue.commune).like(pattern)))
     if shape.bbox:
-        statement = statement.where(venue_in_box(session, spatial.from_wkt(bindparam("bbox", type_=Text))))
+        box = spatial.from_wkt(bindparam("bbox", type_=Text))
+        statement = statement.where(venue_in_box(session, box, PublicVenue))
     if shape.within:
         statement = statement.where(_within(session))
     if shape.boxed:
         statement = statement.where(_boxed(session))
     if shape.territory:
         code = bindparam("territory", type_=Text)
-        if shape.territory == "departement" and not shape.sqlite:  # a page by name walks migration 0018's index
-            condition = territories.departement_of(Venue.commune_code) == code
+        if shape.territory == "departement" and not shape.sqlite:  # a page by name walks migration 0026's index
+            condition = territories.departement_of(PublicVenue.commune_code) == code
         else:
-            condition = territories.membership_condition(session, Venue.commune_code, shape.territory, code)
+            condition = territories.membership_condition(session, PublicVenue.commune_code, shape.territory, code)
         if shape.outlined:
             outline = (select(Territory.boundary).where(Territory.kind == shape.territory, Territory.code == code)
                        .scalar_subquery())
-            condition = or_(condition, spatial.contains(session, outline, Venue.geom))
+            condition = or_(condition, spatial.contains(session, outline, PublicVenue.geom))
         statement = statement.where(condition)
     for name in shape.properties:
-        statement = statement.where(getattr(Venue, name) == bindparam(f"property_{name}", type_=Text))
+        statement = statement.where(getattr(PublicVenue, name) == bindparam(f"property_{name}", type_=Text))
     if shape.updated_from:
-        statement = statement.where(Venue.date_maj >= bindparam("updated_from", type_=Date))
+        statement = statement.where(PublicVenue.date_maj >= bindparam("updated_from", type_=Date))
     if shape.updated_to:
-        statement = statement.where(Venue.date_maj <= bindparam("updated_to", type_=Date))
+        statement = statement.where(PublicVenue.date_maj <= bindparam("updated_to", type_=Date))
     return statement
 
 
@@ -246,20 +246,22 @@ def venues_within_reach(session: Session, lon, lat, reach_m: float) -> ColumnEle
     return None if box is None else venue_in_box(session, spatial.from_wkt(spatial.box_wkt(box)))
 
 
-def venue_in_box(session: Session, envelope: ColumnElement) -> ColumnElement:
-    """The venue's point lies in the box ``envelope``, through the spatial index (SpatiaLite's R*Tree, GiST)."""
+def venue_in_box(session: Session, envelope: ColumnElement, model: type = Venue) -> ColumnElement:
+    """The point of ``model`` (a venue, or the read model's row) lies in the box ``envelope``, through the spatial
+    index (SpatiaLite's R*Tree, GiST)."""
     if is_sqlite(session.get_bind()):
-        return and_(spatial.index_filter(session, Venue.pk, "venues", "geom", envelope),
-                    func.MbrIntersects(Venue.geom, envelope) == 1)
-    return Venue.geom.op("&&")(envelope)
+        key = model.seq if model is PublicVenue else model.pk  # (the R*Tree holds rowids)
+        return and_(spatial.index_filter(session, key, model.__table__.name, "geom", envelope),
+                    func.MbrIntersects(model.geom, envelope) == 1)
+    return model.geom.op("&&")(envelope)
 
 
 def distance_m(session: Session, here: ColumnElement) -> ColumnElement:
     """Distance in metres on the WGS84 ellipsoid from the venue to ``here`` (``_here``: a point on SQLite, a
     geography on PostgreSQL)."""
     if is_sqlite(session.get_bind()):
-        return func.ST_Distance(Venue.geom, here, 1)
-    return func.ST_Distance(_geography(Venue.geom), here)
+        return func.ST_Distance(PublicVenue.geom, here, 1)
+    return func.ST_Distance(_geography(PublicVenue.geom), here)
 
 
 def _here(session: Session) -> ColumnElement:
@@ -278,7 +280,7 @@ def _geography(geometry: ColumnElement) -> ColumnElement:
 def _knn(here: ColumnElement) -> ColumnElement:
     """PostGIS's index-assisted distance ordering to ``here`` (``_here``'s geography: the sphere's great circle,
     as ``ix_venues_geog`` holds it)."""
-    return _geography(Venue.geom).op("<->", return_type=Float)(here)
+    return _geography(PublicVenue.geom).op("<->", return_type=Float)(here)
 
 
 def _boxed(session: Session) -> ColumnElement:
@@ -286,8 +288,8 @@ def _boxed(session: Session) -> ColumnElement:
     great-circle sides, hence the widening, ``geodata.distances.box_walk``), then its sides compared (the venues
     are points)."""
     outline = select(_geography(spatial.from_wkt(bindparam("outline", type_=Text)))).scalar_subquery()
-    x, y = func.ST_X(Venue.geom), func.ST_Y(Venue.geom)
-    return and_(_geography(Venue.geom).op("&&")(outline),
+    x, y = func.ST_X(PublicVenue.geom), func.ST_Y(PublicVenue.geom)
+    return and_(_geography(PublicVenue.geom).op("&&")(outline),
                 x.between(bindparam("west", type_=Float), bindparam("east", type_=Float)),
                 y.between(bindparam("south", type_=Float), bindparam("north", type_=Float)))
 
@@ -296,6 +298,6 @@ def _within(session: Session) -> ColumnElement:
     """Within ``radius_m`` of ``here`` (SQLite: through the index with ``near_box``, a box holding the circle)."""
     here, radius = _here(session), bindparam("radius_m", type_=Float)
     if is_sqlite(session.get_bind()):
-        return and_(venue_in_box(session, spatial.from_wkt(bindparam("near_box", type_=Text))),
+        return and_(venue_in_box(session, spatial.from_wkt(bindparam("near_box", type_=Text)), PublicVenue),
                     distance_m(session, here) <= radius)
-    return func.ST_DWithin(_geography(Venue.geom), here, radius)
+    return func.ST_DWithin(_geography(PublicVenue.geom), here, radius)

@@ -11,8 +11,8 @@ from sqlalchemy import Text, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from registry.db import is_sqlite
-from registry.models import Venue
-from registry.services import search
+from registry.models import PublicVenue
+from registry.services import search, search_read_model
 from registry.services.context import Context
 
 #: Half the side of the Web Mercator square, in metres.
@@ -67,28 +67,42 @@ def to_lonlat(x: float, y: float) -> tuple[float, float]:
     return x * 180 / HALF_WORLD, math.degrees(math.atan(math.sinh(y * math.pi / HALF_WORLD)))
 
 
+#: Tiles up to this zoom hold a region or more (1.3 s and 4.9 MB each at 100,000 venues): kept per data version.
+KEPT_ZOOM = 7
+
+
 def tile(session: Session, label: str, z: int, x: int, y: int, ctx: Context) -> bytes:
     """The tile ``z/x/y`` (column ``x``, row ``y``) of the venues holding ``label`` today: one layer ``lieux``
-    of points with ``PROPERTIES`` (empty bytes: no venue there)."""
+    of points with ``PROPERTIES`` (empty bytes: no venue there). Low-zoom tiles are computed once per version
+    of the public data and day, for every worker (``search_read_model.kept_view``)."""
+    if z > KEPT_ZOOM:
+        return _tile(session, label, z, x, y, ctx)
+    key = f"tile:{label}:{ctx.day().isoformat()}:{z}/{x}/{y}"[:64]
+    return search_read_model.kept_view(session, key, search_read_model.version(session),
+                                       lambda: _tile(session, label, z, x, y, ctx))
+
+
+def _tile(session: Session, label: str, z: int, x: int, y: int, ctx: Context) -> bytes:
     bounds = TileBounds.of(z, x, y)
     query = search.SearchQuery(label=label, bbox=bounds.buffered_lonlat())
-    matching = search.matching_pks(session, query, ctx)
+    matching = search.matching_rows(session, query, ctx)
     if is_sqlite(session.get_bind()):
         return _encoded(session, matching, bounds)
     envelope = func.ST_TileEnvelope(z, x, y)
-    rows = (select(func.ST_AsMVTGeom(func.ST_Transform(Venue.geom, 3857), envelope, EXTENT, BUFFER, True)
-                   .label("geom"), cast(Venue.id, Text).label("id"), Venue.nom, Venue.commune, Venue.code_insee,
-                   Venue.position_precision)
-            .where(Venue.pk.in_(matching), Venue.geom.is_not(None)).subquery("mvt"))
+    rows = (select(func.ST_AsMVTGeom(func.ST_Transform(PublicVenue.geom, 3857), envelope, EXTENT, BUFFER, True)
+                   .label("geom"), cast(PublicVenue.id, Text).label("id"), PublicVenue.nom, PublicVenue.commune,
+                   PublicVenue.code_insee, PublicVenue.position_precision)
+            .where(PublicVenue.seq.in_(matching), PublicVenue.geom.is_not(None)).subquery("mvt"))
     statement = (select(func.ST_AsMVT(literal_column("mvt"), LAYER, EXTENT, "geom")).select_from(rows)
                  .where(rows.c.geom.is_not(None)))
     return bytes(session.execute(statement).scalar() or b"")
 
 
 def _encoded(session: Session, matching, bounds: TileBounds) -> bytes:
-    rows = session.execute(select(func.ST_X(Venue.geom), func.ST_Y(Venue.geom), Venue.id,
-                                  Venue.nom, Venue.commune, Venue.code_insee, Venue.position_precision)
-                           .where(Venue.pk.in_(matching), Venue.geom.is_not(None))).all()
+    rows = session.execute(select(func.ST_X(PublicVenue.geom), func.ST_Y(PublicVenue.geom), PublicVenue.id,
+                                  PublicVenue.nom, PublicVenue.commune, PublicVenue.code_insee,
+                                  PublicVenue.position_precision)
+                           .where(PublicVenue.seq.in_(matching), PublicVenue.geom.is_not(None))).all()
     features = []
     for lon, lat, *values in rows:
         px, py = bounds.pixel(*to_mercator(lon, lat))

@@ -482,7 +482,7 @@ class Item(MethodView):
             return _bad_request(exc.detail)
         session, ctx = read_session(), service_context()
         venue = search.public_venue(session, venue_id, ctx)
-        labels = qualifications.labels_for(session, [venue.pk], ctx)[venue.pk]
+        labels = qualifications.public_labels(session, [venue.pk], ctx)[venue.pk]
         if collection_id not in {label["criteria_set"] for label in labels}:
             raise NotFound(f"Ce lieu n'est pas dans la collection {collection_id}.")
         body = projected([feature(venue, None, labels)], target)[0]

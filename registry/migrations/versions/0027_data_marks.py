@@ -2,7 +2,7 @@
 and large reports computed once in the job queue
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0026
 Create Date: 2026-12-07
 
 Venues and qualifications carry their own ``updated_at``; the territories' reference and boundaries are written in
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0027'
-down_revision = '0025'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 
