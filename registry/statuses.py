@@ -95,6 +95,7 @@ class JournalAction(Coded):
     VENUE_ABSORBED = "venue.absorbed", "a fusionné un doublon dans ce lieu"
     VENUE_DUPLICATE_DISMISSED = "venue.duplicate_dismissed", "a écarté un doublon supposé"
     VENUE_BANK_ACCOUNT = "venue.bank_account", "a enregistré les coordonnées bancaires du lieu"
+    VENUE_SERVICE_AREA = "venue.service_area", "a enregistré la zone d'intervention du lieu itinérant"
     FACT_RECORDED = "fact.recorded", "a enregistré un constat d'audit"
     EVALUATION_STORED = "evaluation.stored", "a évalué le lieu"
     EVALUATIONS_BULK = "evaluations.bulk", "a réévalué des lieux en lot"
