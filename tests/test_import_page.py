@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 import tomllib
+import uuid
 from html.parser import HTMLParser
 
 import pytest
@@ -13,9 +14,12 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from registry.models import DatasetProfile, Venue
+from registry.services import tokens
+from registry.web.app import create_app
 from registry.profiles import load_profile
 from tests import profile_fixtures as fixtures
 from tests.test_auditor_pages import csrf, logged_in  # noqa: F401 - the fixture
+from tests.test_jobs import FAST, wait_for, worker
 
 PAGE = "/auditeur/imports"
 
@@ -75,16 +79,20 @@ def changed(values: list[tuple[str, str]], **changes: str) -> list[tuple[str, st
     return out
 
 
-@pytest.fixture
-def uploaded(logged_in, app, tmp_path):  # noqa: F811 - the fixture imported above
+def upload_hub(client, tmp_path) -> str:
     """The hub's CSV (Windows-1252, semicolons, Lambert-93, per-day hours) sent on the page: its review page."""
-    app.config["UPLOADS_DIR"] = str(tmp_path / "envois")
-    page = logged_in.get(PAGE).get_data(as_text=True)
+    page = client.get(PAGE).get_data(as_text=True)
     with fixtures.hub_csv(tmp_path).open("rb") as stream:
-        response = logged_in.post(PAGE, data={"csrf_token": csrf(page), "fichier": (stream, "hub-lieux-2024.csv")},
-                                  content_type="multipart/form-data")
+        response = client.post(PAGE, data={"csrf_token": csrf(page), "fichier": (stream, "hub-lieux-2024.csv")},
+                               content_type="multipart/form-data")
     assert response.status_code == 302, response.get_data(as_text=True)
     return response.headers["Location"]
+
+
+@pytest.fixture
+def uploaded(logged_in, app, tmp_path):  # noqa: F811 - the fixture imported above
+    app.config["UPLOADS_DIR"] = str(tmp_path / "envois")
+    return upload_hub(logged_in, tmp_path)
 
 
 def test_an_operator_reviews_the_suggestion_dry_runs_then_imports(logged_in, uploaded, session):  # noqa: F811
@@ -146,3 +154,31 @@ def test_the_profile_downloads_and_mistakes_are_named(logged_in, uploaded):  # n
 
 def test_the_page_needs_an_operator_and_the_csrf_token(client, uploaded):
     assert client.post(uploaded, data={"action": "essai"}).status_code == 400
+
+
+def test_a_large_file_is_imported_by_the_worker_and_its_page_shows_the_report(database_url, job_queue_file,
+                                                                               smtp_server, session, tmp_path):
+    settings = {"DATABASE_URL": database_url, "QUEUE_URL": job_queue_file,
+                "QUEUE_NAME": f"registry-test-{uuid.uuid4().hex}", "SMTP_URL": smtp_server.url, **FAST}
+    application = create_app({**settings, "TESTING": True, "SECURE_COOKIES": False, "IMPORT_JOB_BYTES": 100,
+                              "UPLOADS_DIR": str(tmp_path / "envois")})
+    try:
+        client = application.test_client()
+        secret = tokens.create(session, "Opératrice", "operator").secret
+        login = client.get("/auditeur/connexion").get_data(as_text=True)
+        client.post("/auditeur/connexion", data={"jeton": secret, "csrf_token": csrf(login)})
+        review = upload_hub(client, tmp_path)
+        values = form_values(client.get(review).get_data(as_text=True))
+        sent = client.post(review, data=MultiDict([*values, ("action", "importer")]))
+        assert sent.status_code == 302 and "/auditeur/imports/taches/" in sent.headers["Location"]
+        follow = sent.headers["Location"]
+        assert "Tâche : en attente" in text(client.get(follow).get_data(as_text=True))
+        with worker(settings) as process:
+            shown = wait_for(lambda: "terminé" in (t := text(client.get(follow).get_data(as_text=True))) and t,
+                             "import terminé", process=process)
+        assert "Import de hub-lieux-2024.csv : terminé" in shown and "3 créée(s)" in shown, shown
+        session.rollback()
+        assert session.get(DatasetProfile, "hub-lieux-2024") is not None
+        assert session.scalar(select(func.count()).select_from(Venue)) == 3
+    finally:
+        application.extensions["registry.db"].dispose()
