@@ -148,7 +148,12 @@ def test_the_profile_downloads_and_mistakes_are_named(logged_in, uploaded):  # n
     wrong = logged_in.post(uploaded, data=MultiDict([*changed(values, champ_nom="Pas une colonne"), ("action", "essai")]))
     assert wrong.status_code == 422 and "« Pas une colonne » n'est pas une colonne" in text(wrong.get_data(as_text=True))
     named = logged_in.post(uploaded, data=MultiDict([*changed(values, nom="Nom Invalide"), ("action", "essai")]))
-    assert named.status_code == 422 and "name" in text(named.get_data(as_text=True))
+    shown = text(named.get_data(as_text=True))
+    assert named.status_code == 422 and "« Nom Invalide » : le nom d'un profil s'écrit en lettres minuscules" in shown
+    assert 'value="Nom Invalide"' in named.get_data(as_text=True)  # the operator's corrections are kept
+    no_terms = [(n, "" if n == "regle-termes" else v) for n, v in values]
+    refused = logged_in.post(uploaded, data=MultiDict([*no_terms, ("action", "essai")]))
+    assert refused.status_code == 422 and "donnez au moins un terme" in text(refused.get_data(as_text=True))
     assert logged_in.get(f"{PAGE}/{'x' * 32}").status_code == 404
 
 

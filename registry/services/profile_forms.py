@@ -32,6 +32,7 @@ from registry.services.profile_suggestions import (NO, PASS_FACT, YES, Suggestio
 
 KEEP_SECONDS = 24 * 3600
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 #: Reading options an operator may set, with their labels.
 READING = {"encoding": "Encodage", "separator": "Séparateur", "sheet": "Feuille",
            "record_path": "Chemin des lieux (JSON)", "crs": "Système de coordonnées"}
@@ -260,10 +261,22 @@ def to_toml(form: ProfileForm) -> str:
     if form.unread:
         lines += ["[unread]"] + [f"{_string(column)} = {_string(reason)}" for column, reason in form.unread.items()]
     text = "\n".join(lines) + "\n"
-    if not form.fields:
-        raise InvalidInput.on("profile", "Choisissez la colonne d'au moins un champ.")
+    _check(form)
     import_profiles.load(text, form.name)
     return text
+
+
+def _check(form: ProfileForm) -> None:
+    """What the JSON Schema would refuse in English, said in French on the form's field."""
+    if not NAME.fullmatch(form.name):
+        raise InvalidInput.on("nom", f"« {form.name} » : le nom d'un profil s'écrit en lettres minuscules sans "
+                                     "accent, chiffres, « - », « . » ou « _ » (100 au plus).")
+    if not form.fields:
+        raise InvalidInput.on("profile", "Choisissez la colonne d'au moins un champ.")
+    for number, rule in enumerate(form.rules, start=1):
+        if not rule.terms:
+            raise InvalidInput.on("regle-termes", f"Règle {number} ({rule.value}) : donnez au moins un terme, ou "
+                                                  "retirez la règle.")
 
 
 def options(form: ProfileForm, dataset: str, dry_run: bool) -> ImportOptions:

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from registry import jobs as job_queue
 from registry import standard
-from registry.errors import InvalidInput, RegistryError
+from registry.errors import InvalidInput, NotFound, RegistryError
 from registry.profile_schema import DAYS
 from registry.services import imports, jobs, profile_forms
 from registry.web.api_exchange import SPREADSHEETS
@@ -104,6 +104,8 @@ def job_page(job_id: uuid.UUID):
     """An import sent to the worker: its progress, then its report."""
     user = session_user()
     job = jobs.get(db_session(), job_id, page_context().actor, admin=user.role == "admin")
+    if job.kind != "import":
+        raise NotFound("Tâche inconnue.")
     shown = jobs.as_json(job, current_app.config["JOB_STALE_SECONDS"])
     return _render("auditor/import_job.html", job=shown, report=shown["result"])
 
