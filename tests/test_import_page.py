@@ -187,3 +187,17 @@ def test_a_large_file_is_imported_by_the_worker_and_its_page_shows_the_report(da
         assert session.scalar(select(func.count()).select_from(Venue)) == 3
     finally:
         application.extensions["registry.db"].dispose()
+
+
+@pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
+@pytest.mark.parametrize("content, name", [(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20, "image.xlsx"),
+                                           (b"", "vide.csv"), (b'{"a": [1, 2', "coupe.json")])
+def test_an_unreadable_file_is_a_clear_error_on_the_page(logged_in, app, tmp_path, content, name):  # noqa: F811
+    import io
+
+    app.config["UPLOADS_DIR"] = str(tmp_path / "envois")
+    page = logged_in.get(PAGE).get_data(as_text=True)
+    response = logged_in.post(PAGE, data={"csrf_token": csrf(page), "fichier": (io.BytesIO(content), name)},
+                              content_type="multipart/form-data")
+    assert response.status_code == 422 and f"{name} :" in text(response.get_data(as_text=True))
+    assert list((tmp_path / "envois").iterdir()) == []  # nothing kept

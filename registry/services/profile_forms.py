@@ -110,6 +110,9 @@ def save_upload(directory: Path, data: bytes, filename: str, session: Session) -
     except (ValueError, UnicodeError, LookupError) as exc:
         path.unlink(missing_ok=True)
         raise InvalidInput.on("file", f"{filename} : fichier illisible ({exc}).") from None
+    if not columns:
+        path.unlink(missing_ok=True)
+        raise InvalidInput.on("file", f"{filename} : aucune colonne lue (fichier vide, ou sans lieux ni en-tête).")
     upload = Upload(token, filename, path, columns, _evidence(suggestion), _from_suggestion(suggestion))
     (directory / f"{token}.json").write_text(json.dumps(
         {"filename": filename, "columns": columns, "evidence": upload.evidence, "form": asdict(upload.form)},
