@@ -104,6 +104,7 @@ def test_an_operator_reviews_the_suggestion_dry_runs_then_imports(logged_in, upl
     assert values["champ-nom"] == "Nom de la structure" and values["champ-code_postal"] == "CP"
     assert values["jour-Mo"] == "Lundi" and values["lecture-crs"] == "EPSG:2154"
     assert "Proposé par le registre" in page and "confiance" in page
+    assert "Lundi, proposé par le registre : jour « Lundi »" in text(page)
     assert "Remarque : sans correspondance dans le standard" in text(page)
     rules = [value for name, value in form_values(page) if name == "regle-valeur"]
     assert "Aide aux démarches administratives" in rules

@@ -3,6 +3,8 @@ clean and no horizontal overflow at 1280 and 390 px (needs chromium, like ``test
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from sqlalchemy import func, select
 
@@ -16,6 +18,8 @@ from tests.test_browser import AXE, By, Keys, browser, heading_shows, layout, pr
 def test_an_operator_imports_a_producer_s_file_by_keyboard_on_a_phone_and_a_desktop(live_server, browser,  # noqa: F811
                                                                                      tmp_path):
     if not AXE.exists():
+        if os.environ.get("REGISTRY_REQUIRE_BROWSER") == "1":
+            raise RuntimeError(f"axe-core absent ({AXE}) : npm install --prefix tests/browser")
         pytest.skip("axe-core absent (npm install --prefix tests/browser)")
     app, base = live_server
     app.config["UPLOADS_DIR"] = str(tmp_path / "envois")
