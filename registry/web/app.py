@@ -24,8 +24,8 @@ from registry.services.criteria import build_catalogue
 from registry.services.funding import build_funding_catalogue
 from registry.web import (api_commanditaire, api_coverage, api_criteria, api_exchange, api_funding, api_jobs,
                           api_managers, api_passes, api_qualifications, api_reports, api_search, api_territories,
-                          api_venues, auditor, collectivites, commanditaire, managers, ogc, pages, pass_operator,
-                          pass_prescriber, pass_public, pass_venue, simulator)
+                          api_venues, auditor, collectivites, commanditaire, managers, ogc, operator_imports, pages,
+                          pass_operator, pass_prescriber, pass_public, pass_venue, simulator)
 from registry.web.auth import presents_no_false_credentials
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
@@ -76,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     api_funding.document_inputs(api, app.extensions["registry.funding"])
     app.register_blueprint(pages.pages)
     app.register_blueprint(auditor.auditor)
+    app.register_blueprint(operator_imports.operator_imports)
     app.register_blueprint(collectivites.collectivites)
     app.register_blueprint(managers.manager_pages)
     app.register_blueprint(simulator.simulator)
