@@ -25,8 +25,8 @@ from benchmarks import synthetic
 from benchmarks.db import fresh_database, postgis_available, vacuum_settled
 from registry.db import bulk_insert, make_engine
 from registry.models import Booklet, Pass, Redemption, Territory, Venue
-from registry.services import territories
-from registry.services.context import Context
+from registry.services.territories import territories
+from registry.services.base.context import Context
 from registry.services.passes import distribution, issuing, open_data, programmes, usage
 
 TARGETS = {"postgis": 1.0}

@@ -18,9 +18,9 @@ from benchmarks.db import fresh_database, postgis_available
 from registry.db import make_engine
 from registry.models import AuditFact, EvaluationRecord, Venue
 from registry.plugins import make_plugin_manager
-from registry.services.context import Context
-from registry.services.criteria import build_catalogue
-from registry.services.evaluations import bulk_evaluate
+from registry.services.base.context import Context
+from registry.services.base.criteria import build_catalogue
+from registry.services.qualification.evaluations import bulk_evaluate
 
 TARGET = 10_000
 

@@ -118,7 +118,7 @@ import json, resource, sys, time
 from pathlib import Path
 from registry import create_app
 from registry.services import exports, imports
-from registry.services.context import Context
+from registry.services.base.context import Context
 
 url, path, export_path = sys.argv[1:4]
 profile = Path(sys.argv[4]).read_text(encoding="utf-8") if len(sys.argv) > 4 else None
@@ -147,7 +147,7 @@ print(json.dumps({"rows": report.rows, "created": report.created, "rejected": re
 def run(backend: str, path: Path, rows: int, profile: Path | None = None) -> dict:
     with fresh_database(backend) as url, tempfile.TemporaryDirectory() as tmp:
         from registry.db import make_engine
-        from registry.services import territories
+        from registry.services.territories import territories
         from sqlalchemy.orm import Session
 
         engine = make_engine(url)

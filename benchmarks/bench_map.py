@@ -33,7 +33,7 @@ from benchmarks import synthetic
 from benchmarks.db import fresh_database
 from registry.db import make_engine
 from registry.models import Venue
-from registry.services import territories
+from registry.services.territories import territories
 
 TARGET_BYTES, TARGET_SECONDS = 300 * 1024, 1.0
 #: The path of the tiles' URLs (their bytes are counted apart).

@@ -44,8 +44,8 @@ from geodata.reference import read_territories
 from registry import standard
 from registry.db import bulk_insert, make_engine
 from registry.models import Pass, Programme, Qualification, Redemption, Venue
-from registry.services import territories
-from registry.services.context import Context
+from registry.services.territories import territories
+from registry.services.base.context import Context
 from registry.services.passes import issuing, programmes, redemption, statements
 from registry.services.passes.days import month_start, next_month, paris_day
 

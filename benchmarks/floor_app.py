@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from geodata.distances import box_walk
 from registry import spatial
 from registry.db import make_engine
-from registry.services.search_plans import PUBLIC_COLUMNS, Shape, plan
-from registry.services.venues import LIST_FIELDS
+from registry.services.search.search_plans import PUBLIC_COLUMNS, Shape, plan
+from registry.services.venues.venues import LIST_FIELDS
 
 URL = os.environ["REGISTRY_DATABASE_URL"]
 _engine = make_engine(URL)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from geodata.reference import read_territories
 from registry import standard
 from registry.models import Qualification, Venue
-from registry.services import search_read_model
+from registry.services.qualification import read_model
 
 HOURS = [
     "Mo-Fr 09:00-12:00,14:00-17:00", "Tu-Sa 10:00-18:00", "Mo-Fr 08:30-12:30,13:30-17:00", "We 14:00-18:00",
@@ -104,6 +104,6 @@ def qualify_share(session: Session, share: float = 0.6, seed: int = 5, criteria_
             {"id": uuid.uuid4(), "venue_pk": pk, "criteria_set": criteria_set, "status": "qualified",
              "needs_review": False, "valid_from": date.today(), "valid_until": until, "version": 1}
             for pk in chosen[start:start + 10_000]])
-    search_read_model.rebuild(session)  # (Core writes: the public read model is rebuilt, as a migration would)
+    read_model.rebuild(session)  # (Core writes: the public read model is rebuilt, as a migration would)
     session.commit()
     return len(chosen)

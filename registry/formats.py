@@ -1,7 +1,7 @@
 """Public API of the data-exchange plugins: what an importer reads and yields, what an exporter writes.
 
 An importer recognises a file from its ``Sample`` and turns it into ``SourceRow`` values named as the national
-standard v1.0 names its fields; the core repairs, validates and stores them (``registry.services.imports``).
+standard v1.0 names its fields; the core repairs, validates and stores them (``registry.services.exchange.imports``).
 An exporter writes ``ExportRecord`` values to a text stream. Both are returned by the ``registry_importers``
 and ``registry_exporters`` hooks. A zone reader turns a file of priority zones into ``ZoneRecord`` values
 (``registry_zone_readers``). See ``docs/plugins.md``.
@@ -474,7 +474,7 @@ class Importer(ABC):
     matricule_ids: bool = False
     #: The importer whose datasets this one completes (``None``: it reads venues): its rows add to venues
     #: already in the registry, found by their ``id`` (a data·inclusion service's ``structure_id``), and create
-    #: none (``registry.services.import_completions``).
+    #: none (``registry.services.exchange.import_completions``).
     completes: str | None = None
 
     @abstractmethod
@@ -592,7 +592,7 @@ class ZoneFields:
 
 @dataclass
 class ZoneRecord:
-    """A priority zone as its file gives it; the core checks and stores it (``registry.services.zones``).
+    """A priority zone as its file gives it; the core checks and stores it (``registry.services.territories.zones``).
 
     ``place`` names where it was read (« ligne 3 », « entité 2 ») for messages; ``communes`` are commune codes
     as given (a former code is read as its commune today); ``geometry`` a GeoJSON geometry, kept as given;

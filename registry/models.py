@@ -176,7 +176,7 @@ class Venue(TimestampMixin, Base):
 
     facts: Mapped[list[AuditFact]] = relationship(back_populates="venue", order_by="AuditFact.recorded_at")
 
-    #: Not stored: the labels the venue may show today, filled by ``qualifications.attach_labels`` for public reads.
+    #: Not stored: the labels the venue may show today, filled by ``labels.attach_labels`` for public reads.
     labels = ()
 
     __mapper_args__ = {"version_id_col": revision}
@@ -261,7 +261,7 @@ class EvaluationRecord(Base):
 class JournalEntry(Base):
     """One write to the registry: who, what, when, the state before and after. Append-only.
 
-    The ORM refuses to update or delete entries (``registry.services.journal``) and so does the database
+    The ORM refuses to update or delete entries (``registry.services.journal.journal``) and so does the database
     (triggers created by migrations 0003 and 0008); every committed entry is sealed in ``journal_seals``.
     """
 
@@ -312,7 +312,7 @@ class Qualification(TimestampMixin, Base):
 
 class JournalSeal(Base):
     """The hash chain over the journal: each committed entry, in commit order (``seq``), sealed by an HMAC of
-    its content and of the previous seal (``registry.services.journal_chain``). Append-only, like the journal."""
+    its content and of the previous seal (``registry.services.journal.chain``). Append-only, like the journal."""
 
     __tablename__ = "journal_seals"
 
@@ -428,7 +428,7 @@ class Campaign(Base):
     territory: Mapped[str] = mapped_column(String(40))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: The job sending its invitations (``registry.services.jobs``; none for campaigns sent before the queue).
+    #: The job sending its invitations (``registry.services.base.jobs``; none for campaigns sent before the queue).
     job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
     invitations: Mapped[list[CampaignInvitation]] = relationship(back_populates="campaign",
@@ -662,7 +662,7 @@ class Statement(Base):
 class Job(Base):
     """A piece of long work run by the job queue's worker (campaign, large import, report…): its state
     (``queued``, ``running``, ``done``, ``failed``, ``interrupted``), its cumulative progress (``done`` of
-    ``total``), a French message, its result. Written by ``registry.services.jobs`` only (migration 0021)."""
+    ``total``), a French message, its result. Written by ``registry.services.base.jobs`` only (migration 0021)."""
 
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_state", "state", "heartbeat_at"),)
@@ -753,7 +753,7 @@ class DatasetProfile(Base):
 
 class DataMark(Base):
     """When a kind of reference data the reports read (``territories``, ``zones``) last changed: part of the data
-    version that keys the reports computed once (``registry.services.data_version``; migration 0027)."""
+    version that keys the reports computed once (``registry.services.base.data_version``; migration 0027)."""
 
     __tablename__ = "data_marks"
 
@@ -768,7 +768,7 @@ PUBLIC_VENUE_COLUMNS = ("id", *(name for name in Venue.__table__.columns.keys()
 
 
 class PublicVenue(Base):
-    """The public read model (``services.search_read_model``): one row per published venue and label it holds
+    """The public read model (``services.read_model``): one row per published venue and label it holds
     (qualified), with the venue's public columns, the label's validity (checked against today when read) and
     every label the venue holds (``labels``: JSON text). Kept in the transaction of every write that changes it."""
 

@@ -25,8 +25,10 @@ from sqlalchemy.engine import make_url
 
 from registry import create_app, migrations
 from registry.db import make_engine
-from registry.services import imports, territories, tokens
-from registry.services.context import Context
+from registry.services.exchange import imports
+from registry.services.territories import territories
+from registry.services.accounts import tokens
+from registry.services.base.context import Context
 
 SHARED_DATA = Path(os.environ.get("REGISTRY_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 POSTGRES_ADMIN_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL",
@@ -173,14 +175,14 @@ def public_read_model_checked(request) -> Iterator[None]:
     from sqlalchemy import inspect
     from sqlalchemy.orm import Session
 
-    from registry.services import search_read_model
+    from registry.services.qualification import read_model
 
     engine = make_engine(url)
     try:
         if "public_venues" not in inspect(engine).get_table_names():  # (a test of older revisions)
             return
         with Session(engine) as session:
-            _rows, problems = search_read_model.verify(session)
+            _rows, problems = read_model.verify(session)
     finally:
         engine.dispose()
     assert not problems, f"modèle de lecture public différent de ce qu'impliquent les écritures : {problems[:5]}"

@@ -14,10 +14,11 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
 from geodata.distances import haversine_m
-from registry.cli import main
+from registry.cli.core import main
 from registry.models import Territory, Venue
-from registry.services import accessibility, search_read_model
-from registry.services.context import Context
+from registry.services.coverage import accessibility
+from registry.services.qualification import read_model
+from registry.services.base.context import Context
 from tests.conftest import PLACES
 
 STEPS = accessibility.DEFAULT_STEPS
@@ -114,7 +115,7 @@ def test_a_departement_against_brute_force(app, session, qualified, places):
     # Its hours changed since it was qualified (a later import): no weekly figure can be read from them.
     session.execute(update(Venue).where(Venue.id == uuid.UUID(appointment))
                     .values(horaires='Mo-Fr 09:00-12:00 "sur rendez-vous"'))
-    search_read_model.rebuild(session)  # (a Core write: the read model follows as the application's writes make it)
+    read_model.rebuild(session)  # (a Core write: the read model follows as the application's writes make it)
     session.commit()
     ctx = Context("t", catalogue=app.extensions["registry.criteria"])
     report = accessibility.compute(session, "departement", "12", ctx)

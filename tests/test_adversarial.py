@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from registry.services import imports
-from registry.services.context import Context
+from registry.services.exchange import imports
+from registry.services.base.context import Context
 from tests.conftest import RODEZ_MEDIATHEQUE
 
 OPERATOR_VENUES = "/api/v1/operator/venues"
@@ -167,7 +167,7 @@ def _login(client, secret: str, next_url: str | None = None):
 
 
 def test_smaller_page_defects(client, session):
-    from registry.services import tokens
+    from registry.services.accounts import tokens
 
     secret = tokens.create(session, "CD12", "territory", ["departement:12"]).secret
     # A CR/LF in the login's next was copied into the Location header (500).
@@ -217,7 +217,7 @@ def test_a_false_token_is_refused_without_waiting_for_the_write_lock(sqlite_url)
 
 
 def test_logging_out_ends_every_copy_of_the_session_cookie(app, session):
-    from registry.services import tokens
+    from registry.services.accounts import tokens
 
     secret = tokens.create(session, "Auditrice", "operator").secret
     browser = app.test_client()

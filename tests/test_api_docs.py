@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from registry.services.venues import STANDARD_FIELDS
+from registry.services.venues.venues import STANDARD_FIELDS
 
 
 def test_openapi_document_covers_every_api_route(app, client):
@@ -63,7 +63,7 @@ def test_unknown_api_route_is_a_json_problem(client):
 
 def test_accessibility_and_siting_answer_what_their_200_documents(client, session, qualified, token_for):
     """Their 200 was undocumented: a client (schemathesis) could not know the JSON, CSV, XLSX or GeoJSON answers."""
-    from registry.services import territories
+    from registry.services.territories import territories
     from tests.conftest import shared_file
 
     territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))

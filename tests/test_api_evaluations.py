@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from registry.cli import main
+from registry.cli.core import main
 from registry.models import AuditFact, EvaluationRecord
 from tests.conftest import MILLAU_FRANCE_SERVICES, PASS_NUMERIQUE_FACTS
 

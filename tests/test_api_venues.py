@@ -130,7 +130,7 @@ def test_territory_token_cannot_write(client, token_for, session):
 
 
 def test_revoked_token_is_refused(client, session):
-    from registry.services import tokens
+    from registry.services.accounts import tokens
 
     created = tokens.create(session, "ancien auditeur", "operator")
     tokens.revoke(session, created.token.prefix)
@@ -347,9 +347,9 @@ def test_bad_list_parameters_are_named(client, operator, query, field):
 ])
 def test_the_api_and_an_import_store_the_same_venue_from_the_same_values(values, app, client, operator, session,
                                                                          tmp_path):
-    from registry.services import imports
-    from registry.services.context import Context
-    from registry.services.venues import STANDARD_FIELDS
+    from registry.services.exchange import imports
+    from registry.services.base.context import Context
+    from registry.services.venues.venues import STANDARD_FIELDS
 
     given = {**RODEZ_MEDIATHEQUE, "date_maj": "2026-01-15", **values}
     given = {name: value for name, value in given.items() if value is not None}

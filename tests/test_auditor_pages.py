@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from registry.services import tokens
+from registry.services.accounts import tokens
 
 
 def csrf(html: str) -> str:
@@ -268,7 +268,8 @@ def test_no_internal_code_is_shown_to_a_person(logged_in, client, create_venue, 
     """The operators' and collectivités' pages after a venue's whole life (created, facts, evaluations,
     decisions with a derogation, an update, unpublished): no status, action, outcome, role, journal or
     criterion code in what they show."""
-    from registry.services import qualifications, venues
+    from registry.services.qualification import qualifications
+    from registry.services.venues import venues
     from registry.wording import ACTION_LABELS, OUTCOME_LABELS, PUBLICATION_LABELS, RESULT_LABELS, ROLE_LABELS
 
     catalogue = app.extensions["registry.criteria"]
@@ -286,7 +287,7 @@ def test_no_internal_code_is_shown_to_a_person(logged_in, client, create_venue, 
     page = logged_in.get(url).get_data(as_text=True)
     logged_in.post(f"{url}/dossier", data={**file_form(page), "champ-horaires": "Mo-Fr 09:00-12:00",
                                            "csrf_token": csrf(page)})
-    from registry.services.context import Context
+    from registry.services.base.context import Context
 
     venues.set_publication_status(session, __import__("uuid").UUID(venue_id), "unpublished",
                                   Context("test", catalogue=catalogue))
@@ -298,7 +299,7 @@ def test_no_internal_code_is_shown_to_a_person(logged_in, client, create_venue, 
              for path in ["/auditeur/", "/auditeur/?etat=suspended", url, *(f"{url}?jeu={s}" for s in catalogue.sets),
                           "/couverture/", "/couverture/departement/12", "/auditeur/fraicheur?territoire=Aveyron",
                           urlsplit(campaign.headers["Location"]).path]}
-    from registry.services import freshness, managers, reports
+    from registry.services.contributions import freshness, managers, reports
 
     codes = {*wording_codes(), *ACTION_LABELS, *freshness.SENDING, *managers.STATUSES, *reports.STATUSES,
              *OUTCOME_LABELS, *RESULT_LABELS, *PUBLICATION_LABELS, *ROLE_LABELS,

@@ -9,8 +9,9 @@ import uuid
 
 import pytest
 
-from registry.services import jobs, tokens
-from registry.services.context import Context
+from registry.services.base import jobs
+from registry.services.accounts import tokens
+from registry.services.base.context import Context
 from registry.services.passes import distribution, programmes
 from tests.conftest import MILLAU_FRANCE_SERVICES
 from tests.test_pass_pages import issued, log_in  # noqa: F401 - a fixture

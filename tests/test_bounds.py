@@ -17,7 +17,8 @@ import requests
 from geodata.distances import PointIndex
 from registry import create_app
 from registry.jobs import run_queued
-from registry.services import accessibility, coverage, data_version, siting
+from registry.services.coverage import accessibility, coverage, siting
+from registry.services.base import data_version
 from tests.conftest import shared_file
 from tests.test_auditor_pages import csrf
 
@@ -81,7 +82,7 @@ def test_the_expensive_parameters_are_left_to_logged_in_users(database_url, sess
         assert wide.status_code == 422 and "30 km" in wide.get_data(as_text=True)
         far = visitor.get("/couverture/departement/12/accessibilite", query_string={"rayon": "25"})
         assert far.status_code == 422 and "rayon" in far.get_data(as_text=True)
-        from registry.services import tokens
+        from registry.services.accounts import tokens
 
         user = app.test_client()
         secret = tokens.create(session, "CD12", "territory", ["departement:12"]).secret
@@ -117,8 +118,8 @@ def test_a_large_report_is_computed_once_per_data_version_then_served(app, clien
 
 
 def test_the_data_version_follows_territories_and_zones(app, places, session, tmp_path):
-    from registry.services import territories, zones
-    from registry.services.context import Context
+    from registry.services.territories import territories, zones
+    from registry.services.base.context import Context
 
     first = data_version.current(session)
     assert data_version.current(session) == first  # nothing changed, nothing said
@@ -134,7 +135,7 @@ def test_the_data_version_follows_territories_and_zones(app, places, session, tm
 
 def test_the_accessibility_page_lists_a_page_of_communes_and_no_map_beyond_its_limit(database_url, places,
                                                                                      monkeypatch):
-    from registry.web import choropleth, collectivites
+    from registry.web.pages import choropleth, collectivites
 
     monkeypatch.setattr(collectivites, "COMMUNES_PER_PAGE", 100)
     monkeypatch.setattr(choropleth, "MAX_COMMUNES", 200)
@@ -180,7 +181,7 @@ def test_anonymous_visitors_have_their_own_budget_and_concurrency_cap(database_u
         busy = closed.test_client().get("/couverture/commune/12202")
         assert busy.status_code == 503 and busy.headers["Retry-After"]
         assert "réessayez" in busy.get_data(as_text=True)
-        from registry.services import tokens
+        from registry.services.accounts import tokens
 
         user = closed.test_client()
         secret = tokens.create(session, "CD12", "territory", ["departement:12"]).secret
@@ -218,7 +219,8 @@ def test_france_at_the_largest_band_stays_under_a_peak_rss_ceiling(postgis_url, 
     from benchmarks import synthetic
     from registry.db import make_engine
     from registry.models import Venue
-    from registry.services import territories, tokens
+    from registry.services.territories import territories
+    from registry.services.accounts import tokens
     from tests.test_jobs import FAST, environment, wait_for, worker
 
     if not sys.platform.startswith("linux"):

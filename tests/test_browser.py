@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from registry.services import demo, imports, territories, tokens
-from registry.services.context import Context
+from registry.services.demo import demo
+from registry.services.exchange import imports
+from registry.services.territories import territories
+from registry.services.accounts import tokens
+from registry.services.base.context import Context
 from tests.conftest import PASS_NUMERIQUE_FACTS, RODEZ_MEDIATHEQUE, shared_file
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -158,7 +161,7 @@ def test_a_collectivite_finds_its_most_populated_communes_far_from_a_venue(live_
     import io
     import urllib.request
 
-    from registry.services import coverage
+    from registry.services.coverage import coverage
 
     app, base = live_server
     boundaries = shared_file("boundaries", "communes-12-aveyron-2018.geojson")

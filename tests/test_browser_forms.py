@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from registry.services import tokens
+from registry.services.accounts import tokens
 from tests.conftest import RODEZ_MEDIATHEQUE
 from tests.test_browser import AXE, browser, layout, message_shows  # noqa: F401  (browser: a fixture)
 

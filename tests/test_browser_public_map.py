@@ -12,8 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from registry.services import demo, tokens
-from registry.services.context import Context
+from registry.services.demo import demo
+from registry.services.accounts import tokens
+from registry.services.base.context import Context
 from tests.conftest import RODEZ_MEDIATHEQUE, qualify, serving
 from tests.test_browser import (AXE, By, Keys, NoSuchElementException, StaleElementReferenceException, WebDriverWait, _wait_text, browser, heading_shows,  # noqa: F401
                                 layout, press_enter_on)

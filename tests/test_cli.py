@@ -9,9 +9,10 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from registry import migrations
-from registry.cli import main
+from registry.cli.core import main
 from registry.models import ApiToken, Venue
-from registry.services import demo
+from registry.services.demo import demo
+from registry.services.venues.venues import DEMO_ORIGIN
 from tests.conftest import shared_file
 from tests.test_geodata import square, write_geojson
 
@@ -70,7 +71,7 @@ def test_demo_remove_takes_the_fictional_venues_out_of_search_and_coverage(run, 
 
     with client.application.extensions["registry.db"].session() as session:
         actions = {(entry.actor, entry.action) for entry in session.scalars(
-            select(JournalEntry).join(Venue, Venue.pk == JournalEntry.venue_pk).where(Venue.origin == demo.ORIGIN))}
+            select(JournalEntry).join(Venue, Venue.pk == JournalEntry.venue_pk).where(Venue.origin == DEMO_ORIGIN))}
     assert {"qualification.revoke", "venue.unpublished"} <= {
         action for actor, action in actions if "demo --remove" in actor}, actions
     again = run(database_url, "demo", "--remove")

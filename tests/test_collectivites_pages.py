@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from registry import create_app
-from registry.services import tokens
+from registry.services.accounts import tokens
 from tests.conftest import shared_file
 from tests.test_auditor_pages import csrf
 
@@ -31,7 +31,7 @@ def collectivite(client, session):
 def aveyron(session, qualified, create_venue):
     """The Aveyron's communes with their real boundaries, a venue qualified in Rodez and one in Millau, one
     registered but unqualified."""
-    from registry.services import territories
+    from registry.services.territories import territories
 
     territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
     qualified(latitude=44.351, longitude=2.575)
@@ -206,7 +206,7 @@ def test_the_accessibility_map_colours_every_commune_and_numbers_the_proposals(c
     """The choropleth holds every commune once, coloured by its class of index (as the API gives it), the
     qualified venues and the proposals numbered as in their table; with new sites, a commune's centre may be
     proposed."""
-    from registry.web.choropleth import index_classes
+    from registry.web.pages.choropleth import index_classes
 
     create_venue(nom="Maison de Decazeville", code_insee="12089", code_postal="12300", commune="Decazeville",
                  latitude=44.560, longitude=2.251)
@@ -292,8 +292,9 @@ def test_every_download_of_the_index_and_the_proposals_holds_every_row(collectiv
 
 def test_priority_zones_are_on_both_pages(app, collectivite, session, aveyron, tmp_path):
     """Imported zones show on the coverage page and on the accessibility page with the figures of the reports."""
-    from registry.services import accessibility, coverage, zones
-    from registry.services.context import Context
+    from registry.services.coverage import accessibility, coverage
+    from registry.services.territories import zones
+    from registry.services.base.context import Context
 
     path = tmp_path / "frr.csv"
     path.write_text("code_commune;code;nom\n12145;F1;Sud\n12089;F1;Sud\n12202;F2;Centre\n", encoding="utf-8")

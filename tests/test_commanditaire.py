@@ -15,8 +15,8 @@ from sqlalchemy import select, text
 
 from registry.errors import Conflict
 from registry.models import Booklet, Declaration, JournalEntry, Pass, ProgrammeEvent, Redemption, Venue
-from registry.services import tokens
-from registry.services.context import Context
+from registry.services.accounts import tokens
+from registry.services.base.context import Context
 from registry.services.passes import declarations, distribution, issuing, programmes, redemption, usage
 from tests.conftest import MILLAU_FRANCE_SERVICES
 from tests.test_auditor_pages import csrf
@@ -202,7 +202,7 @@ def test_end_of_validity_alerts_blocks_and_closes_once(app, client, session, yea
                                                        operator, database_url):
     from click.testing import CliRunner
 
-    from registry.cli import main
+    from registry.cli.core import main
 
     programme, rodez, millau, codes = year_programme
     response = client.put(f"/api/v1/programmes/{programme.id}/end-of-validity", headers=operator,
@@ -391,7 +391,7 @@ def test_close_expired_runs_as_a_job_of_the_queue_once_an_hour(app, client, sess
     from registry import jobs as job_queue
     from registry.jobs import tasks
     from registry.models import Job
-    from registry.services import jobs
+    from registry.services.base import jobs
 
     programme, *_ = year_programme
     client.put(f"/api/v1/programmes/{programme.id}/end-of-validity", headers=operator,

@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from geodata.distances import PointIndex, haversine_m
-from registry.cli import main
-from registry.services import coverage, territories
-from registry.services.context import Context
+from registry.cli.core import main
+from registry.services.coverage import coverage
+from registry.services.territories import territories
+from registry.services.base.context import Context
 from tests.conftest import shared_file
 from tests.test_geodata import square, write_geojson
 
@@ -329,7 +330,7 @@ def test_the_french_spreadsheet_csv_keeps_codes_leading_zeros_and_runs_no_formul
     import csv
     import io
 
-    from registry.services.table_formats import to_csv_fr
+    from registry.services.base.table_formats import to_csv_fr
 
     rows = [{"code_insee": "01001", "commune": "L'Abergement-Clémenciat", "departement": "01", "code_postal": "01400",
              "population": 779, "distance_km": 10.01, "note": "=HYPERLINK(\"x\")"},
@@ -350,8 +351,8 @@ def test_xlsx_distances_stay_in_their_band():
 
     import openpyxl
 
-    from registry.services.coverage_formats import kilometres
-    from registry.services.table_formats import Workbook
+    from registry.services.coverage.coverage_formats import kilometres
+    from registry.services.base.table_formats import Workbook
 
     bands = (5, 10, 20)
 
@@ -377,7 +378,7 @@ def test_libreoffice_opens_the_french_csv_with_its_codes_as_text(tmp_path):
 
     import openpyxl
 
-    from registry.services.table_formats import to_csv_fr
+    from registry.services.base.table_formats import to_csv_fr
 
     soffice = shutil.which("soffice")
     if soffice is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from registry.plugins import make_plugin_manager
-from registry.services.criteria import build_catalogue
+from registry.services.base.criteria import build_catalogue
 
 DOCS = Path(__file__).parents[1] / "docs"
 
@@ -19,7 +19,7 @@ def test_criteria_page_lists_every_built_in_criterion_with_its_severity():
 
 
 def test_ogc_page_names_every_declared_conformance_class():
-    from registry.web.ogc import CONFORMANCE
+    from registry.web.ogc.features import CONFORMANCE
 
     page = (DOCS / "ogc.md").read_text(encoding="utf-8")
     for uri in CONFORMANCE:
@@ -27,7 +27,7 @@ def test_ogc_page_names_every_declared_conformance_class():
 
 
 def test_funding_page_names_every_built_in_rule_and_its_inputs():
-    from registry.services.funding import build_funding_catalogue
+    from registry.services.passes.funding import build_funding_catalogue
 
     page = (DOCS / "funding.md").read_text(encoding="utf-8")
     for rule in build_funding_catalogue(make_plugin_manager()).rules.values():

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from registry.cli import main
+from registry.cli.core import main
 from registry.models import JournalEntry, Venue
 from tests.conftest import MILLAU_FRANCE_SERVICES, shared_file
 

@@ -10,7 +10,7 @@ import pytest
 
 from registry import create_app
 from registry.jobs import run_queued
-from registry.services import freshness
+from registry.services.contributions import freshness
 
 OPERATOR = "/api/v1/operator"
 
@@ -81,7 +81,7 @@ def test_a_failed_sending_is_visible_in_the_campaign(database_url, venues, token
 def test_a_criteria_set_may_ask_for_fresher_data(session, app, qualified, monkeypatch):
     from dataclasses import replace
 
-    from registry.services.context import Context
+    from registry.services.base.context import Context
 
     catalogue = app.extensions["registry.criteria"]
     monkeypatch.setitem(catalogue.sets, "pass-numerique", replace(catalogue.sets["pass-numerique"],
@@ -94,7 +94,7 @@ def test_a_criteria_set_may_ask_for_fresher_data(session, app, qualified, monkey
 
 
 def test_the_pages_list_due_venues_and_follow_a_campaign(app, client, venues, session):
-    from registry.services import tokens
+    from registry.services.accounts import tokens
     from tests.test_auditor_pages import csrf
 
     secret = tokens.create(session, "Auditrice", "operator", ["departement:12"]).secret

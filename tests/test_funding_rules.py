@@ -15,8 +15,9 @@ from click.testing import CliRunner
 from registry import create_app, hookimpl
 from registry.funding import FundingRule, Input, InputError, Simulation
 from registry.plugins import make_plugin_manager
-from registry.services import funding, territories
-from registry.services.criteria import CatalogueError
+from registry.services.passes import funding
+from registry.services.territories import territories
+from registry.services.base.criteria import CatalogueError
 from registry.wording import french_number
 from tests.conftest import shared_file
 
@@ -213,7 +214,7 @@ def test_a_rule_id_given_twice_stops_the_app_at_start_up(tmp_path):
 
 
 def test_registry_plugins_lists_the_funding_rules(database_url):
-    from registry.cli import main
+    from registry.cli.core import main
 
     listed = CliRunner().invoke(main, ["plugins"], env={"REGISTRY_DATABASE_URL": database_url}).output
     assert "funding_rules" in listed and "registry_funding_rules" in listed
@@ -222,7 +223,7 @@ def test_registry_plugins_lists_the_funding_rules(database_url):
 
 
 def test_registry_funding_lists_and_simulates_the_rules(database_url):
-    from registry.cli import main
+    from registry.cli.core import main
 
     env = {"REGISTRY_DATABASE_URL": database_url}
     listed = CliRunner().invoke(main, ["funding", "rules"], env=env).output

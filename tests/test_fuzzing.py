@@ -9,7 +9,7 @@ from schemathesis.specs.openapi.checks import ignored_auth, positive_data_accept
 from hypothesis import HealthCheck, given, settings
 
 from registry import create_app
-from registry.services import tokens
+from registry.services.accounts import tokens
 
 ROLES = (None, "territory", "operator", "admin")
 EXAMPLES = 10  # per operation; each example is sent once per role

@@ -70,7 +70,7 @@ def test_a_manager_s_french_hours_are_read_back_confirmed_then_stored_as_the_rul
 
 
 def test_the_auditor_is_warned_before_unreadable_hours_go_public(client, operator, create_venue, session):
-    from registry.services import tokens
+    from registry.services.accounts import tokens
 
     venue_id = create_venue(horaires="du mardi au samedi de 9h à 13h").get_json()["id"]
     secret = tokens.create(session, "Auditrice", "operator").secret

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from registry.models import DatasetProfile, Venue
-from registry.services import tokens
+from registry.services.accounts import tokens
 from registry.web.app import create_app
 from registry.profiles import load_profile
 from tests import profile_fixtures as fixtures

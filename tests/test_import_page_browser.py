@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from registry.models import Venue
-from registry.services import tokens
+from registry.services.accounts import tokens
 from tests import profile_fixtures as fixtures
 from tests.test_browser import AXE, By, Keys, browser, heading_shows, layout, press_enter_on, _wait_text  # noqa: F401
 

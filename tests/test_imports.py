@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from registry.errors import InvalidInput
 from registry.models import AuditFact, JournalEntry, Venue
-from registry.services import imports
+from registry.services.exchange import imports
 from tests.conftest import shared_file
 
 V1_HEADER = ("id,pivot,nom,commune,code_postal,code_insee,adresse,latitude,longitude,telephone,courriels,"
@@ -362,7 +362,7 @@ def test_an_import_killed_mid_way_leaves_whole_batches_and_can_be_rerun(database
 def test_a_large_report_spills_to_disk_and_is_written_whole(database_url, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from registry.cli import main
+    from registry.cli.core import main
 
     monkeypatch.setattr(imports.ReportLines, "IN_MEMORY", 2)
     rows = [f"t{i},,Lieu {i},Rodez,12000,12202,{i} rue A,,,05 65 00 00 0{i},,,,2024-01-05," for i in range(5)]
@@ -386,7 +386,7 @@ def test_a_large_report_spills_to_disk_and_is_written_whole(database_url, tmp_pa
 def test_the_cli_shows_how_columns_are_read_and_fails_when_every_row_is_rejected(database_url, tmp_path):
     from click.testing import CliRunner
 
-    from registry.cli import main
+    from registry.cli.core import main
 
     def run(*args: str):
         return CliRunner().invoke(main, ["import", *args], env={"REGISTRY_DATABASE_URL": database_url})
@@ -416,7 +416,7 @@ ANCT_NAMES = {"id_fs": "MATRICULE", "lib_fs": "lib_france_services", "adresse": 
 def test_the_france_services_list_imports_alike_from_csv_geojson_and_xlsx(do_import, session, tmp_path):
     import openpyxl
 
-    from registry.services.venues import STANDARD_FIELDS
+    from registry.services.venues.venues import STANDARD_FIELDS
 
     source = shared_file("samples", "france-services-2022-12-01.csv")
     with source.open(encoding="utf-8", newline="") as stream:
@@ -535,7 +535,7 @@ def test_a_spreadsheet_reaching_its_last_cell_is_refused_before_it_is_read(sqlit
     path = tmp_path / "immense.xlsx"
     workbook.save(path)
     assert path.stat().st_size < 10_000
-    done = subprocess.run([sys.executable, "-c", "from registry.cli import main; main()", "import", str(path)],
+    done = subprocess.run([sys.executable, "-c", "from registry.cli.core import main; main()", "import", str(path)],
                           env={**os.environ, "REGISTRY_DATABASE_URL": sqlite_url}, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 1, (done.returncode, done.stderr[-2000:])

@@ -289,7 +289,7 @@ def test_one_message_failing_is_that_invitation_s_failure_not_the_campaign_s_end
 
 def test_the_auditor_s_invite_form_takes_one_address_as_the_api_does(client, session, create_venue, smtp_server,
                                                                      app):
-    from registry.services import tokens
+    from registry.services.accounts import tokens
     from tests.test_auditor_pages import csrf
 
     app.config.update(SMTP_URL=smtp_server.url)
@@ -384,7 +384,7 @@ def test_the_sweep_says_which_jobs_lost_their_worker_and_drops_old_documents(app
     from datetime import timedelta
 
     from registry.models import Job, utcnow
-    from registry.services import jobs
+    from registry.services.base import jobs
 
     submitted = []
     dead = jobs.enqueue(session, "campaign", "token:a", submitted.append)
@@ -410,7 +410,7 @@ def test_the_operator_s_pages_issue_and_print_booklets_through_a_real_worker(que
     """Issuing 1,200 booklets (12,000 passes) and a PDF of booklets from the operator's pages: each request
     answers at once with the job's page, a ``registry worker`` does the work, the page shows where it stands, then
     the result (the PDF to download)."""
-    from registry.services import tokens
+    from registry.services.accounts import tokens
     from tests.test_pass_pages import log_in, pdf_text, post, text_of
     from tests.test_passes import programme_body
 

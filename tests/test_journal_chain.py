@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from registry.cli import main
-from registry.services import journal_chain
+from registry.cli.core import main
+from registry.services.journal import chain as journal_chain
 
 
 def run(url: str, *args: str):

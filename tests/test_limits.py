@@ -61,7 +61,7 @@ def test_behind_a_trusted_proxy_limits_count_clients_not_the_proxy(database_url)
 
 
 def test_token_and_login_guessing_is_slowed_down(database_url, session):
-    from registry.services import tokens
+    from registry.services.accounts import tokens
 
     app = make(database_url, RATELIMIT_AUTH="3 per minute")
     guesser = app.test_client()
@@ -90,7 +90,7 @@ def test_failed_tokens_never_lock_out_valid_ones_from_the_same_address(database_
     credentials now pass, guesses stay slowed down."""
     import re
 
-    from registry.services import tokens
+    from registry.services.accounts import tokens
 
     app = make(database_url, RATELIMIT_AUTH="3 per minute")
     secret = tokens.create(session, "Auditrice", "operator").secret

@@ -24,7 +24,7 @@ READERS, WRITERS = 6, 2
 
 @pytest.mark.slow
 def test_concurrent_searches_and_writes_without_errors(live_server, database_url):
-    from registry.services import tokens
+    from registry.services.accounts import tokens
 
     app, base = live_server
     with app.extensions["registry.db"].session() as session:
@@ -104,7 +104,7 @@ def _worst_requests() -> list[str]:
     filters allowed, one beyond, a polygon filter, a low-zoom tile, the largest page, a large coverage."""
     from urllib.parse import quote
 
-    from registry.services import filters
+    from registry.services.search import filters
 
     deep = "(" * (filters.MAX_DEPTH - 2) + "commune = 'Rodez'" + ")" * (filters.MAX_DEPTH - 2)
     wide = " OR ".join(f"nom = 'Lieu {n}'" for n in range(filters.MAX_TERMS))
@@ -138,7 +138,7 @@ def test_abusive_anonymous_clients_leave_a_legitimate_client_served(database_url
     a p99 under a second, no request is a 5xx or a dropped connection, and every worker is still alive."""
     import subprocess
 
-    from registry.services import tokens
+    from registry.services.accounts import tokens
     from tests.conftest import gunicorn_serving
     from tests.test_limits import REDIS_URL
 

@@ -265,7 +265,7 @@ def test_proposals_are_rate_limited_per_client_address(database_url, token_for):
     from tests.conftest import RODEZ_MEDIATHEQUE
 
     with app.extensions["registry.db"].session() as session:
-        from registry.services import tokens
+        from registry.services.accounts import tokens
 
         operator = {"Authorization": f"Bearer {tokens.create(session, 'Opérateur', 'operator').secret}"}
     venue_id = client.post("/api/v1/operator/venues", json=RODEZ_MEDIATHEQUE, headers=operator).get_json()["id"]

@@ -163,7 +163,7 @@ def test_conformance_declares_filter_and_crs(client):
 def test_vector_tiles_carry_the_venues_of_their_square(client, places):
     import mapbox_vector_tile
 
-    from registry.services.tiles import EXTENT, TileBounds, to_mercator
+    from registry.services.search.tiles import EXTENT, TileBounds, to_mercator
 
     tilesets = client.get("/ogc/collections/pass-numerique/tiles").get_json()["tilesets"]
     template = next(link["href"] for link in tilesets[0]["links"] if link["rel"] == "item")

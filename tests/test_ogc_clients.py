@@ -175,7 +175,7 @@ def test_a_recent_gdal_copies_in_lambert_93_with_its_default_settings(recorded, 
 def test_gdal_reads_a_vector_tile_where_its_venues_are(live_server, places, tmp_path):
     import urllib.request
 
-    from registry.services.tiles import HALF_WORLD, to_mercator
+    from registry.services.search.tiles import HALF_WORLD, to_mercator
 
     _app, base = live_server
     z = 9

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from registry.jobs import run_queued
 from registry.models import Venue
 
-from registry.services import tokens
+from registry.services.accounts import tokens
 from registry.services.passes import codes, redemption
 from registry.services.passes.days import paris_day
 from tests.conftest import MILLAU_FRANCE_SERVICES
@@ -127,7 +127,7 @@ def test_a_venue_member_checks_redeems_sees_it_and_cannot_redeem_it_twice(client
 
 def test_a_venue_cannot_see_another_venues_redemptions_or_statements_nor_act_for_it(client, operator, qualified,
                                                                                      issued, member, session):
-    from registry.services.context import Context
+    from registry.services.base.context import Context
     from registry.services.passes import statements
 
     rodez, millau = qualified(), qualified(**MILLAU_FRANCE_SERVICES, publication_status="published")
@@ -178,7 +178,7 @@ def test_a_redemption_is_cancelled_from_the_page_with_a_reason(qualified, issued
 def test_a_statement_downloads_as_csv_xlsx_and_pdf_with_the_same_sums(qualified, issued, member, session):
     import openpyxl
 
-    from registry.services.context import Context
+    from registry.services.base.context import Context
     from registry.services.passes import statements
 
     rodez = qualified()
@@ -312,7 +312,7 @@ def test_an_operator_issues_prints_and_distributes_booklets(operator_browser, cl
     # The command line writes the same booklets.
     from click.testing import CliRunner
 
-    from registry.cli import main
+    from registry.cli.core import main
 
     out = tmp_path / "carnets.pdf"
     written = CliRunner().invoke(main, ["passes", "booklets", pid, "--first", "1", "--last", "2", "-o", str(out)],
@@ -384,7 +384,7 @@ def qr_codes(pdf: bytes, page: int) -> set[str] | None:
 
 def test_the_operator_builds_and_pays_the_months_statements_and_reads_signals(operator_browser, qualified, issued,
                                                                              member, session, client, operator):
-    from registry.services.context import Context
+    from registry.services.base.context import Context
     from registry.services.passes import statements
 
     rodez = qualified()

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from registry.models import Booklet, Pass, Programme, Redemption
-from registry.services import tokens
+from registry.services.accounts import tokens
 from registry.services.passes import codes
 from registry.services.passes.days import paris_day
 from tests.conftest import MILLAU_FRANCE_SERVICES
@@ -141,7 +141,7 @@ def test_a_programme_runs_its_whole_cycle(app, client, operator, qualified, crea
     # The month's statements, from a day after it ended; sums equal to a recount.
     next_month_day = (TODAY.replace(day=28) + timedelta(days=8)).replace(day=2)
     app.config["TESTING_TODAY"] = next_month_day
-    from registry.services.context import Context
+    from registry.services.base.context import Context
     from registry.services.passes import statements
 
     ctx = Context("operateur-test", today=next_month_day)
@@ -235,7 +235,7 @@ def test_twenty_concurrent_redemptions_of_one_code_give_exactly_one_success(app,
     import uuid
 
     from registry.errors import Conflict
-    from registry.services.context import Context
+    from registry.services.base.context import Context
     from registry.services.passes import redemption
     from registry.standard import VOCABULARIES
 
@@ -315,7 +315,7 @@ def test_allocation_adds_up_to_the_booklets_shared(client, operator, programme):
 
 def test_statements_wait_for_the_month_to_be_over(session):
     from registry.errors import InvalidInput
-    from registry.services.context import Context
+    from registry.services.base.context import Context
     from registry.services.passes import statements
 
     with pytest.raises(InvalidInput) as error:
@@ -327,7 +327,7 @@ def test_statements_wait_for_the_month_to_be_over(session):
 def test_the_cli_issues_exports_codes_and_builds_statements(app, client, operator, programme, tmp_path, database_url):
     from click.testing import CliRunner
 
-    from registry.cli import main
+    from registry.cli.core import main
 
     pid = programme(booklets_ordered=5)["id"]
     env = {"REGISTRY_DATABASE_URL": database_url}
@@ -370,7 +370,7 @@ def test_long_pass_work_goes_to_the_job_queue_and_shows_progress(app, client, op
     import uuid
 
     from registry.jobs import run_queued
-    from registry.services.context import Context
+    from registry.services.base.context import Context
     from registry.services.passes import redemption
     from registry.standard import VOCABULARIES
 

@@ -15,8 +15,9 @@ from geodata.distances import haversine_m
 from geodata.france import area_of
 from geodata.reference import read_commune_points, read_territories
 from registry.models import Territory, Venue
-from registry.services import communes, coverage
-from registry.services.context import Context
+from registry.services.territories import communes
+from registry.services.coverage import coverage
+from registry.services.base.context import Context
 from tests.test_imports import V1_HEADER, events, venue, write
 
 OPERATOR = "/api/v1/operator"
@@ -45,7 +46,7 @@ def test_every_commune_of_the_reference_has_a_point_in_its_territory():
 
 
 def test_territories_load_places_the_communes_and_keeps_imported_boundaries_points(session):
-    from registry.services import territories
+    from registry.services.territories import territories
 
     report = territories.load_reference(session)
     assert report.placed + len(report.unplaced) == report.counts["commune"]
@@ -235,7 +236,7 @@ def test_the_geocoder_places_approximate_venues_at_their_address(do_import, sess
                                                                  database_url):
     from click.testing import CliRunner
 
-    from registry.cli import main
+    from registry.cli.core import main
     from registry.models import JournalEntry
 
     url, asked = fake_ban  # answers « Place d'Armes 12000 Rodez » (12202) to every query

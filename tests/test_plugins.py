@@ -100,7 +100,7 @@ def test_hook_registry_funding_rules(example_app):
 
 
 def test_hook_registry_venue_changed(example_app, installed_example):
-    from registry.services import tokens
+    from registry.services.accounts import tokens
 
     with example_app.extensions["registry.db"].session() as session:
         secret = tokens.create(session, "op", "operator").secret
@@ -115,7 +115,7 @@ def test_hook_registry_venue_changed(example_app, installed_example):
 
 
 def test_hook_registry_qualification_decided(example_app, installed_example):
-    from registry.services import tokens
+    from registry.services.accounts import tokens
 
     with example_app.extensions["registry.db"].session() as session:
         secret = tokens.create(session, "op", "operator").secret
@@ -157,7 +157,7 @@ def test_hook_registry_blueprints(example_app):
 
 
 def test_hook_registry_cli_commands(installed_example, database_url):
-    from registry.cli import main
+    from registry.cli.core import main
 
     result = CliRunner().invoke(main, ["label-exemple"], env={"REGISTRY_DATABASE_URL": database_url})
     assert result.output.strip() == "bonjour du label d'exemple"
@@ -167,7 +167,7 @@ def test_hook_registry_cli_commands(installed_example, database_url):
 
 
 def test_hook_registry_importers(installed_example, database_url, tmp_path):
-    from registry.cli import main
+    from registry.cli.core import main
 
     path = tmp_path / "annuaire.txt"
     path.write_text("annuaire\nA1;Espace numérique d'exemple;1 rue Béteille;12000;12202\n", encoding="utf-8")
@@ -177,7 +177,7 @@ def test_hook_registry_importers(installed_example, database_url, tmp_path):
 
 
 def test_hook_registry_exporters(installed_example, database_url, tmp_path):
-    from registry.cli import main
+    from registry.cli.core import main
 
     env = {"REGISTRY_DATABASE_URL": database_url}
     path = tmp_path / "annuaire.txt"
@@ -237,9 +237,9 @@ def test_hook_registry_distances(app, session, places):
     """``registry_distances``: a plugin's distances replace the great-circle ones (here, every distance
     doubled, which must give what halved steps give)."""
     from registry import hookimpl
-    from registry.services import accessibility
-    from registry.services.accessibility import great_circle_pairs
-    from registry.services.context import Context
+    from registry.services.coverage import accessibility
+    from registry.services.coverage.accessibility import great_circle_pairs
+    from registry.services.base.context import Context
 
     class Doubled:
         @hookimpl
@@ -276,8 +276,9 @@ def test_hook_registry_zone_readers(app, session, qualified, tmp_path):
     """``registry_zone_readers``: a plugin's reader reads its format, recognised or named, through the registry's
     one write path."""
     from registry.errors import InvalidInput
-    from registry.services import coverage, zones
-    from registry.services.context import Context
+    from registry.services.coverage import coverage
+    from registry.services.territories import zones
+    from registry.services.base.context import Context
 
     qualified(nom="Médiathèque de Rodez", longitude=2.575, latitude=44.351)
 
@@ -307,8 +308,8 @@ def test_hook_registry_demand_weights(app, session, places):
     """``registry_demand_weights``: a plugin's weights multiply the demand of step 1 (every commune weighing 2,
     every venue's ratio and so every index is halved); a commune it leaves out weighs 1."""
     from registry import hookimpl
-    from registry.services import accessibility, accessibility_formats
-    from registry.services.context import Context
+    from registry.services.coverage import accessibility, accessibility_formats
+    from registry.services.base.context import Context
 
     class Weights:
         def __init__(self, weight, only=None):

@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from registry.cli import main
+from registry.cli.core import main
 from registry.errors import InvalidInput
 from registry.hours import day_ranges, week_expression
 from registry.models import AuditFact, DatasetProfile, Venue
 from registry.profiles import ProfileError, ProfileImporter, load_profile
-from registry.services.profile_suggestions import suggest_file
+from registry.services.exchange.profile_suggestions import suggest_file
 from tests import profile_fixtures as fixtures
 
 WEEK = ("Mo,Tu 09:00-12:00,14:00-17:00; We 09:00-12:00; Th 09:00-12:00,14:00-17:00; "
@@ -140,7 +140,7 @@ def test_profiles_ship_in_plugins_through_the_importer_hook(app, do_import, sess
 
 
 def test_suggestion_from_names_and_values(app, session, tmp_path):
-    from registry.services.communes import load_reference
+    from registry.services.territories.communes import load_reference
 
     suggestion = suggest_file(fixtures.hub_csv(tmp_path), "hub-lieux-2024.csv", load_reference(session))
     profile = tomllib.loads(suggestion.text)
@@ -165,7 +165,7 @@ def test_suggestion_from_names_and_values(app, session, tmp_path):
 
 
 def test_the_suggested_profile_imports_the_file_unedited(app, do_import, session, tmp_path):
-    from registry.services.communes import load_reference
+    from registry.services.territories.communes import load_reference
 
     path = fixtures.hub_csv(tmp_path)
     suggestion = suggest_file(path, path.name, load_reference(session))
@@ -251,7 +251,7 @@ def test_json_records_under_a_path_and_geojson_points_are_found(do_import, sessi
 
 
 def test_suggestion_reads_fields_from_values_alone(app, session, tmp_path):
-    from registry.services.communes import load_reference
+    from registry.services.territories.communes import load_reference
 
     path = tmp_path / "export.csv"
     path.write_text("a;b;c;d;e;f;g\n"

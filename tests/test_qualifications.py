@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, func, select, text, update
 
-from registry.cli import main
+from registry.cli.core import main
 from registry.models import JournalEntry, Qualification
-from registry.services.journal import JournalIsAppendOnly
-from registry.services import search_read_model
+from registry.services.journal.journal import JournalIsAppendOnly
+from registry.services.qualification import read_model
 from tests.conftest import MILLAU_FRANCE_SERVICES
 from tests.conftest import PASS_NUMERIQUE_FACTS
 from tests.test_api_evaluations import record
@@ -67,7 +67,7 @@ def test_a_venue_walks_through_its_whole_life_cycle(client, operator, eligible_v
 
     # A year goes by: the public view drops the label at once, before any cron run.
     session.execute(update(Qualification).values(valid_until=date.today() - timedelta(days=1)))
-    search_read_model.rebuild(session)  # (a Core write: the read model follows as the application's writes make it)
+    read_model.rebuild(session)  # (a Core write: the read model follows as the application's writes make it)
     session.commit()
     assert public_labels(client, venue_id) == []
     result = CliRunner().invoke(main, ["qualifications", "expire"], env={"REGISTRY_DATABASE_URL": database_url})

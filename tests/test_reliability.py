@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select
 
-from registry.cli import main
+from registry.cli.core import main
 from registry.models import EvaluationRecord, JournalEntry, Venue
 from tests.conftest import RODEZ_MEDIATHEQUE
 
@@ -75,7 +75,7 @@ def test_backup_is_consistent_while_writers_write(tmp_path, sqlite_template):
     import shutil
 
     from registry.db import make_engine
-    from registry.services import backup
+    from registry.services.exchange import backup
 
     database = tmp_path / "registre.sqlite"
     shutil.copyfile(sqlite_template, database)

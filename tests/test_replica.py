@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from registry import create_app
-from registry.services import tokens
+from registry.services.accounts import tokens
 from tests.conftest import RODEZ_MEDIATHEQUE, qualify
 
 QUALIFIABLE = {**RODEZ_MEDIATHEQUE, "publication_status": "published",

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from registry import create_app
-from registry.services import tokens
+from registry.services.accounts import tokens
 from tests.test_auditor_pages import csrf
 
 REPORTS = "/api/v1/operator/reports"

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from geodata.distances import haversine_m
-from registry.services import territories
+from registry.services.territories import territories
 from tests.conftest import PLACES, shared_file
 
 SEARCH = "/api/v1/venues"
@@ -181,7 +181,7 @@ def test_postgis_search_queries_use_their_indexes(session, what):
 
     from benchmarks import synthetic
     from registry.models import Venue
-    from registry.services.search_plans import Shape, plan
+    from registry.services.search.search_plans import Shape, plan
 
     # Enough venues for the planner to weigh its indexes as it will in production.
     session.execute(insert(Venue), list(synthetic.venues(10_000)))
@@ -290,7 +290,7 @@ def test_search_features_carry_exactly_the_public_schema(client, places):
 
 
 def test_the_map_view_gives_venues_when_few_and_clusters_when_many(client, qualified, monkeypatch):
-    from registry.services import search as search_service
+    from registry.services.search import search as search_service
 
     points = [(2.575 + 0.01 * i, 44.35 + 0.01 * (i % 3)) for i in range(6)] + [(3.078, 44.098), (3.08, 44.1)]
     for i, (lon, lat) in enumerate(points):

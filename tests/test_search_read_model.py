@@ -7,9 +7,9 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import delete, select, text, update
 
-from registry.cli import main
+from registry.cli.core import main
 from registry.models import PublicVenue, Qualification, Venue
-from registry.services import search_read_model
+from registry.services.qualification import read_model
 
 
 def _labels_served(client, venue_id: str) -> list[str]:
@@ -57,7 +57,7 @@ def test_a_label_past_its_validity_is_not_served_without_any_job(client, qualifi
     session.commit()
     assert venue_id not in _listed(client)
     assert _labels_served(client, venue_id) == []
-    search_read_model.rebuild(session)  # (back to what the write side implies)
+    read_model.rebuild(session)  # (back to what the write side implies)
     session.commit()
     assert venue_id in _listed(client)
 
@@ -88,7 +88,7 @@ def test_verify_finds_and_repairs_a_read_model_that_differs(database_url, qualif
 def test_the_map_view_is_kept_per_data_version_for_every_worker(client, qualified, session, app):
     """A view computed once is kept in the database (every worker reads it); a write makes a new version."""
     from registry.models import PublicView
-    from registry.services import search
+    from registry.services.search import search
 
     for n in range(3):
         qualified(nom=f"Lieu {n}", longitude=2.5 + n / 100, latitude=44.3)
@@ -98,7 +98,7 @@ def test_the_map_view_is_kept_per_data_version_for_every_worker(client, qualifie
         first = client.get("/api/v1/venues/map", query_string=query).get_json()
         assert first["clustered"] and first["numberMatched"] == 3
         kept = session.execute(select(PublicView.key, PublicView.version)).all()
-        assert len(kept) == 1 and kept[0].version == search_read_model.version(session)
+        assert len(kept) == 1 and kept[0].version == read_model.version(session)
         assert client.get("/api/v1/venues/map", query_string=query).get_json() == first
         qualified(nom="Lieu 4", longitude=2.6, latitude=44.31)
         after = client.get("/api/v1/venues/map", query_string=query).get_json()

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from scipy.sparse import csr_matrix
 
 from geodata.distances import haversine_m
-from registry.cli import main
-from registry.services import siting
-from registry.services.context import Context
+from registry.cli.core import main
+from registry.services.coverage import siting
+from registry.services.base.context import Context
 
 
 def covered_population(reach: np.ndarray, people: np.ndarray, chosen) -> float:

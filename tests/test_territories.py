@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from geodata.boundaries import BoundaryFileError
 from registry.models import Territory
-from registry.services import territories
+from registry.services.territories import territories
 from tests.conftest import shared_file
 from tests.test_geodata import square, write_geojson
 

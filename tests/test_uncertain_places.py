@@ -73,7 +73,7 @@ def test_the_work_list_page_confirms_a_commune(do_import, logged_in, session, tm
 
 def test_the_geocoder_places_a_venue_whose_commune_is_to_confirm(do_import, session, tmp_path, fake_ban,
                                                                  database_url):
-    from registry.cli import main
+    from registry.cli.core import main
 
     url, asked = fake_ban  # answers « Place d'Armes 12000 Rodez » (12202)
     do_import(write(tmp_path / "lieux.csv", V1_HEADER + "\n"

@@ -3,7 +3,7 @@ and in Redis in production (``REGISTRY_REDIS_URL`` or ``REGISTRY_QUEUE_URL=redis
 out like the web tier. ``registry worker`` runs the consumer for the app's configuration.
 
 The queue carries one task, ``registry.job``, whose only argument is a job's identifier: what the job does, its
-state and progress are in the database (``registry.services.jobs``, handlers in ``registry.jobs.tasks``). A
+state and progress are in the database (``registry.services.base.jobs``, handlers in ``registry.jobs.tasks``). A
 message lost with a killed worker (Huey removes a message when a worker takes it) loses nothing: the job's
 record stays, says ``interrupted`` once its heartbeat stops, and ``resume`` queues it again.
 
@@ -22,7 +22,7 @@ from flask import Flask
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy.engine import make_url
 
-from registry.services.jobs import Submit
+from registry.services.base.jobs import Submit
 
 logger = logging.getLogger("registry.jobs")
 EXTENSION = "registry.queue"

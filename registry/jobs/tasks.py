@@ -2,7 +2,7 @@
 
 ``execute`` claims the job (one worker wins), beats its heart in a thread while the handler runs, then records
 the outcome: ``done`` with the handler's result, ``failed`` with its error. A handler is idempotent and
-resumable (``registry.services.jobs``).
+resumable (``registry.services.base.jobs``).
 """
 
 from __future__ import annotations
@@ -26,8 +26,11 @@ from sqlalchemy.orm import Session
 
 from registry.errors import RegistryError
 from registry.models import Job
-from registry.services import coverage_cache, freshness, imports, jobs
-from registry.services.context import Context
+from registry.services.coverage import coverage_cache
+from registry.services.contributions import freshness
+from registry.services.exchange import imports
+from registry.services.base import jobs
+from registry.services.base.context import Context
 from registry.wording import french_number
 
 logger = logging.getLogger("registry.jobs")
@@ -220,7 +223,7 @@ def import_file(run: JobRun) -> Outcome:
 def coverage_report(run: JobRun) -> Outcome:
     """A France-wide or large report (coverage or accessibility: too long for a request), kept with the job for the
     day and the data version it was computed for; the pages and the API serve it from there
-    (``registry.services.coverage_cache``)."""
+    (``registry.services.coverage.coverage_cache``)."""
     params = run.params
     # Reads only: a session that never takes the write lock (SQLite), while the job's progress is written.
     with run.app.extensions["registry.db"].Session() as session:
@@ -271,7 +274,7 @@ def pass_booklets(run: JobRun) -> Outcome:
     """Printable booklets ``first`` … ``last`` as a PDF (a few minutes for hundreds), kept with the job for its
     download; run again, it lays them out again (nothing is written but the job's record)."""
     from registry.services.passes import programmes
-    from registry.web import pass_documents
+    from registry.web.pages import pass_documents
 
     params = run.params
     # Reads only: a session that never takes the write lock (SQLite), while the job's progress is written.
@@ -291,7 +294,7 @@ def pass_close_expired(run: JobRun) -> Outcome:
     safe to run again (each alert and each closing statement is recorded once, a failed mail tried again)."""
     from datetime import date
 
-    from registry.services import mail
+    from registry.services.base import mail
     from registry.services.passes import closing
 
     if run.params.get("today"):

@@ -19,17 +19,20 @@ from registry import __version__, schemas
 from registry.config import load_config
 from registry.db import Database
 from registry.plugins import make_plugin_manager
-from registry.services import journal_chain
-from registry.services.criteria import build_catalogue
-from registry.services.funding import build_funding_catalogue
-from registry.web import (api_commanditaire, api_coverage, api_criteria, api_exchange, api_funding, api_jobs,
-                          api_managers, api_passes, api_qualifications, api_reports, api_search, api_territories,
-                          api_venues, auditor, collectivites, commanditaire, managers, ogc, operator_imports, pages,
-                          pass_operator, pass_prescriber, pass_public, pass_venue, simulator)
+from registry.services.journal import chain as journal_chain
+from registry.services.base.criteria import build_catalogue
+from registry.services.passes.funding import build_funding_catalogue
+from registry.web.api import (commanditaire as api_commanditaire, coverage as api_coverage, criteria as api_criteria,
+    exchange as api_exchange, funding as api_funding, jobs as api_jobs, managers as api_managers, passes as api_passes,
+    qualifications as api_qualifications, reports as api_reports, search as api_search, territories as api_territories,
+    venues as api_venues)
+from registry.web.pages import (auditor, collectivites, commanditaire, managers, operator_imports, public as pages,
+    pass_operator, pass_prescriber, pass_public, pass_venue, simulator)
+from registry.web.ogc import features as ogc
 from registry.web.auth import presents_no_false_credentials
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
-from registry.web.layout import init_layout
+from registry.web.pages.layout import init_layout
 from registry.web.security import init_security
 
 

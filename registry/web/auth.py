@@ -9,7 +9,7 @@ from flask import g, request
 
 from registry.errors import Forbidden, Unauthorized
 from registry.models import ApiToken
-from registry.services import tokens
+from registry.services.accounts import tokens
 from registry.web.context import auth_session
 
 WRITE_ROLES = ("operator", "admin")

@@ -7,7 +7,7 @@ from pluggy import PluginManager
 from sqlalchemy.orm import Session
 
 from registry.db import Database
-from registry.services.context import Context
+from registry.services.base.context import Context
 
 
 def database() -> Database:

@@ -6,7 +6,7 @@ Revises: 0020
 Create Date: 2026-12-07
 
 The queue itself (Huey: a SQLite file or Redis) only carries job identifiers; what a person reads — state,
-progress, message, result — is this table, written by ``registry.services.jobs`` alone. An import's upload waits
+progress, message, result — is this table, written by ``registry.services.base.jobs`` alone. An import's upload waits
 in ``payload`` until its job has run (then it is cleared).
 """
 import sqlalchemy as sa

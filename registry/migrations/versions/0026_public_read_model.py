@@ -54,10 +54,10 @@ def upgrade() -> None:
                     sa.Column("body", sa.LargeBinary(), nullable=False))
     from sqlalchemy.orm import Session
 
-    from registry.services import search_read_model
+    from registry.services.qualification import read_model
 
     with Session(op.get_bind()) as session:
-        search_read_model.rebuild(session)
+        read_model.rebuild(session)
     if postgresql:
         op.execute("ANALYZE public_venues")
 

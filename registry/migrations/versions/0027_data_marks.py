@@ -6,7 +6,7 @@ Revises: 0026
 Create Date: 2026-12-07
 
 Venues and qualifications carry their own ``updated_at``; the territories' reference and boundaries are written in
-bulk by the CLI, which now records here when it did (``registry.services.data_version``).
+bulk by the CLI, which now records here when it did (``registry.services.base.data_version``).
 """
 import sqlalchemy as sa
 from alembic import op

@@ -27,7 +27,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from registry.models import Redemption, Territory, Venue
-from registry.services.qualifications import venue_holds
+from registry.services.qualification.read_model import venue_holds
 from registry.services.passes.usage import month_of
 
 #: Counts below this are never published.

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from geodata.distances import haversine_m
 from registry import hours
 from registry.models import Booklet, Pass, Redemption, Venue
-from registry.services import territories
+from registry.services.territories import territories
 from registry.services.passes.days import PARIS
 
 SPIKE_FACTOR = 3.0
