@@ -27,10 +27,10 @@ from benchmarks.db import fresh_database, postgis_available, vacuum_settled
 from registry.db import make_engine
 from registry.models import Territory, Venue
 from registry.plugins import make_plugin_manager
-from registry.services.coverage import accessibility, coverage, siting
-from registry.services.territories import territories
 from registry.services.base.context import Context
 from registry.services.base.criteria import build_catalogue
+from registry.services.coverage import accessibility, coverage, siting
+from registry.services.territories import territories
 
 BOUNDARIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "boundaries" / "communes-2018.geojson.gz"
 TARGETS = {("postgis", "france"): 5.0, ("postgis", "departement"): 1.0, ("spatialite", "departement"): 3.0}

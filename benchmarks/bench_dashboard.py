@@ -16,7 +16,7 @@ import statistics
 import sys
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -25,9 +25,9 @@ from benchmarks import synthetic
 from benchmarks.db import fresh_database, postgis_available, vacuum_settled
 from registry.db import bulk_insert, make_engine
 from registry.models import Booklet, Pass, Redemption, Territory, Venue
-from registry.services.territories import territories
 from registry.services.base.context import Context
 from registry.services.passes import distribution, issuing, open_data, programmes, usage
+from registry.services.territories import territories
 
 TARGETS = {"postgis": 1.0}
 RUNS = 5
@@ -91,7 +91,7 @@ def build(session: Session, venues: int, booklets: int, elsewhere: int = 0) -> p
         redemptions.append({"id": uuid.uuid4(), "pass_pk": pass_pk, "programme_pk": programme.pk,
                             "venue_pk": rng.choice(venue_pks), "service": rng.choice(SERVICES),
                             "duration_minutes": rng.choice((60, 90, 120)),
-                            "redeemed_at": datetime.combine(day, datetime.min.time(), timezone.utc),
+                            "redeemed_at": datetime.combine(day, datetime.min.time(), UTC),
                             "redeemed_on": day, "redeemed_by": "bench"})
     for start in range(0, len(redemptions), 10_000):
         bulk_insert(session, Redemption.__table__, redemptions[start:start + 10_000])

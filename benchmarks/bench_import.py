@@ -146,9 +146,10 @@ print(json.dumps({"rows": report.rows, "created": report.created, "rejected": re
 
 def run(backend: str, path: Path, rows: int, profile: Path | None = None) -> dict:
     with fresh_database(backend) as url, tempfile.TemporaryDirectory() as tmp:
+        from sqlalchemy.orm import Session
+
         from registry.db import make_engine
         from registry.services.territories import territories
-        from sqlalchemy.orm import Session
 
         engine = make_engine(url)
         with Session(engine) as session:

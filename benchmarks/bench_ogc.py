@@ -36,8 +36,16 @@ from urllib.parse import quote, urlparse
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from benchmarks.bench_search import (CLIENTS, free_port, load, percentile, populate, pygeoapi_config,
-                                     qualified_table, serve)
+from benchmarks.bench_search import (
+    CLIENTS,
+    free_port,
+    load,
+    percentile,
+    populate,
+    pygeoapi_config,
+    qualified_table,
+    serve,
+)
 from benchmarks.db import fresh_database, postgis_available
 from registry import standard
 from registry.db import make_engine

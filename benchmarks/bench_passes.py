@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, func, insert, select, text
@@ -44,10 +44,10 @@ from geodata.reference import read_territories
 from registry import standard
 from registry.db import bulk_insert, make_engine
 from registry.models import Pass, Programme, Qualification, Redemption, Venue
-from registry.services.territories import territories
 from registry.services.base.context import Context
 from registry.services.passes import issuing, programmes, redemption, statements
 from registry.services.passes.days import month_start, next_month, paris_day
+from registry.services.territories import territories
 
 VENUES = 10_000
 IN_PERIMETER = 1_000
@@ -151,7 +151,7 @@ def month_rows(session: Session, programme: Programme, venue_pks: list[int], mon
     rows = []
     for pass_pk in pass_pks:
         day = month + timedelta(days=rng.randrange(days))
-        at = datetime(day.year, day.month, day.day, rng.randint(7, 17), rng.randrange(60), tzinfo=timezone.utc)
+        at = datetime(day.year, day.month, day.day, rng.randint(7, 17), rng.randrange(60), tzinfo=UTC)
         rows.append({"id": uuid.UUID(int=rng.getrandbits(128)), "pass_pk": pass_pk, "programme_pk": programme.pk,
                      "venue_pk": rng.choice(venue_pks), "service": rng.choice(SERVICES),
                      "duration_minutes": rng.choice((30, 45, 60, 90, 120)), "redeemed_at": at, "redeemed_on": day,

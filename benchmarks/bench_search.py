@@ -46,10 +46,10 @@ from benchmarks.db import fresh_database, kept_database, postgis_available, vacu
 from registry.db import make_engine
 from registry.models import PublicView, Venue
 from registry.plugins import make_plugin_manager
-from registry.services.search import search
-from registry.services.territories import territories
 from registry.services.base.context import Context
 from registry.services.base.criteria import build_catalogue
+from registry.services.search import search
+from registry.services.territories import territories
 
 CLIENTS = 8
 #: The throughput's servers are loaded in this many turns each.

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from criteria.common import missing
 from registry import hookimpl
 from registry.eligibility import RECOMMENDED, CriteriaSet, Fact, criterion, met, unknown, unmet
-
-from criteria.common import missing
 
 SOURCE = "aidantsconnect.beta.gouv.fr, FAQ « habilitation »"
 STRUCTURE_KIND = Fact("structure_kind", "string", "Type de structure", choices=(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from criteria.common import at_least, is_true
 from registry import hookimpl
 from registry.eligibility import CriteriaSet, Fact, criterion, met, unknown, unmet
-
-from criteria.common import at_least, is_true
 
 SOURCE = "Circulaire du 23 août 2001 (Sénat, rapport r19-711)"
 COMPUTERS = Fact("computers", "integer", "Nombre d'ordinateurs à disposition du public")

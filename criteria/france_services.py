@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from criteria.common import is_true, missing
 from registry import hookimpl
 from registry.eligibility import RECOMMENDED, CriteriaSet, Fact, criterion, met, unknown, unmet
-
-from criteria.common import is_true, missing
 
 CIRCULAIRE = "Circulaire n° 6094-SG du 1er juillet 2019 ; référentiel approuvé par arrêté du 16 juin 2025"
 SECONDARY = "(source secondaire)"

@@ -6,11 +6,10 @@ these criteria follow the public description of APTIC's qualification (see docs/
 
 from __future__ import annotations
 
+from criteria.common import add_months, at_least, is_true, signed_within
 from registry import hookimpl
 from registry.eligibility import RECOMMENDED, CriteriaSet, Fact, criterion, met, unknown, unmet
 from registry.identifiers import rna_valid, siret_valid
-
-from criteria.common import add_months, at_least, is_true, signed_within
 
 ARRETE = "Arrêté du 26 mars 2019 (label « numérique inclusif », niveau 1 Pass numérique)"
 APTIC = ("support.aptic.fr, « Les critères d'éligibilité de la démarche devenir APTIC » et « Comment se qualifier "

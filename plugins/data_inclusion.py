@@ -7,9 +7,19 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from registry import hookimpl
-from registry.formats import (NOT_AN_OBJECT, ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow,
-                              rejected_row, split_items, write_json_array)
-
+from registry.formats import (
+    NOT_AN_OBJECT,
+    Exporter,
+    ExportRecord,
+    Importer,
+    Input,
+    Note,
+    Sample,
+    SourceRow,
+    rejected_row,
+    split_items,
+    write_json_array,
+)
 
 #: Keys only data·inclusion has (``labels_nationaux``, ``accessibilite``, ``courriel``… are v0.1's too): two at
 #: least make a file data·inclusion's.

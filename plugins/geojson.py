@@ -6,11 +6,20 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
-from registry import hookimpl
-from registry.formats import (ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow, coordinate,
-                              rejected_row, shown)
-
 from plugins.standard import V1_FIELDS, ColumnPlan, read_record, score
+from registry import hookimpl
+from registry.formats import (
+    Exporter,
+    ExportRecord,
+    Importer,
+    Input,
+    Note,
+    Sample,
+    SourceRow,
+    coordinate,
+    rejected_row,
+    shown,
+)
 
 
 def feature_row(position: int, feature: Any, plan: ColumnPlan, source: Input | None = None) -> SourceRow:

@@ -7,13 +7,27 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any, TextIO
 
-from registry import hookimpl
-from registry.formats import (NOT_AN_OBJECT, ExportRecord, Exporter, Importer, Input, Note, Sample, SourceRow,
-                              SafeCsvWriter, column_key, known_column, rejected_row, shown, split_items, write_json_array)
-from registry.standard import FIELDS, FREE_LISTS, LIST_FIELDS, PATTERN_SPELLINGS, SEPARATOR, canonical_value
-
 from plugins import standard_v01 as v01
 from plugins.standard_v01 import lookup
+from registry import hookimpl
+from registry.formats import (
+    NOT_AN_OBJECT,
+    Exporter,
+    ExportRecord,
+    Importer,
+    Input,
+    Note,
+    SafeCsvWriter,
+    Sample,
+    SourceRow,
+    column_key,
+    known_column,
+    rejected_row,
+    shown,
+    split_items,
+    write_json_array,
+)
+from registry.standard import FIELDS, FREE_LISTS, LIST_FIELDS, PATTERN_SPELLINGS, SEPARATOR, canonical_value
 
 #: Columns of v1.0.2, in the schema's order.
 V1_FIELDS = FIELDS

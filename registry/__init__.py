@@ -14,7 +14,7 @@ __all__ = ["create_app", "hookimpl"]
 __version__ = "0.1.0"
 
 
-def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, ...] = ()) -> "Flask":
+def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, ...] = ()) -> Flask:
     """Build the Flask application (see ``registry.web.app.create_app``)."""
     from registry.web.app import create_app as _create_app
 

@@ -110,7 +110,7 @@ class Criterion:
     source: str
     check: Callable[..., Outcome]
 
-    def evaluate(self, facts: "VenueFacts", overrides: Mapping[str, Any] | None = None) -> Outcome:
+    def evaluate(self, facts: VenueFacts, overrides: Mapping[str, Any] | None = None) -> Outcome:
         """Run the check with the default parameters updated by ``overrides``."""
         return self.check(facts, **{**self.params, **(overrides or {})})
 

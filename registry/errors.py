@@ -25,7 +25,7 @@ class InvalidInput(RegistryError):
     title = "Données invalides"
 
     @classmethod
-    def on(cls, field: str, message: str) -> "InvalidInput":
+    def on(cls, field: str, message: str) -> InvalidInput:
         """An error on one field."""
         return cls(f"{field} : {message}", {field: [message]})
 

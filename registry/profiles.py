@@ -20,8 +20,19 @@ from functools import lru_cache
 from typing import Any
 
 from registry import hours, standard
-from registry.formats import (NOT_AN_OBJECT, Importer, Input, Note, Sample, SourceRow, check_spreadsheet_bounds,
-                              column_key, rejected_row, shown, split_items)
+from registry.formats import (
+    NOT_AN_OBJECT,
+    Importer,
+    Input,
+    Note,
+    Sample,
+    SourceRow,
+    check_spreadsheet_bounds,
+    column_key,
+    rejected_row,
+    shown,
+    split_items,
+)
 from registry.profile_schema import SCHEMA, SCHEMA_VERSION
 
 __all__ = ["ProfileImporter", "load_profile", "ProfileError"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
@@ -59,7 +59,7 @@ class BoundedDateTime(fields.AwareDateTime):
     def _deserialize(self, value, attr, data, **kwargs):
         moment = super()._deserialize(value, attr, data, **kwargs)
         try:
-            moment.astimezone(timezone.utc)
+            moment.astimezone(UTC)
         except (OverflowError, ValueError):
             raise self.make_error("bounds") from None
         if not 1900 <= moment.year <= 2200:
@@ -290,4 +290,4 @@ class OperatorVenueListArgsSchema(VenueListArgsSchema):
     publication_status = fields.String(validate=validate.OneOf(("draft", "published", "unpublished"),
                                                                error="draft, published ou unpublished attendu."))
     origin = fields.String()
-    updated_since = BoundedDateTime(default_timezone=timezone.utc)
+    updated_since = BoundedDateTime(default_timezone=UTC)

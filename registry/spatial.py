@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from registry.db import is_sqlite
 
-
 _SPATIAL_INDEX = table("SpatialIndex", column("rowid"), column("f_table_name"), column("f_geometry_column"),
                        column("search_frame"))
 

@@ -4,15 +4,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 
 from registry.standard import TITLES
-from registry.statuses import (JournalAction, PublicationStatus, QualificationAction, QualificationStatus,
-                               ReportStatus)
+from registry.statuses import JournalAction, PublicationStatus, QualificationAction, QualificationStatus, ReportStatus
 
 JOURNAL_ACTIONS = frozenset(JournalAction)
 
@@ -67,7 +66,7 @@ _FRENCH_REGIONS = {"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF"}
 
 def paris_time(moment: datetime) -> str:
     """A stored moment (UTC, naive or not) as a French reader in France reads it: « 02/12/2026 à 14:03 »."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return aware.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
 
 

@@ -25,10 +25,10 @@ from sqlalchemy.engine import make_url
 
 from registry import create_app, migrations
 from registry.db import make_engine
-from registry.services.exchange import imports
-from registry.services.territories import territories
 from registry.services.accounts import tokens
 from registry.services.base.context import Context
+from registry.services.exchange import imports
+from registry.services.territories import territories
 
 SHARED_DATA = Path(os.environ.get("REGISTRY_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 POSTGRES_ADMIN_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL",

@@ -16,9 +16,9 @@ from sqlalchemy import func, select, update
 from geodata.distances import haversine_m
 from registry.cli.core import main
 from registry.models import Territory, Venue
+from registry.services.base.context import Context
 from registry.services.coverage import accessibility
 from registry.services.qualification import read_model
-from registry.services.base.context import Context
 from tests.conftest import PLACES
 
 STEPS = accessibility.DEFAULT_STEPS

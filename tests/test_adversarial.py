@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from registry.services.exchange import imports
 from registry.services.base.context import Context
+from registry.services.exchange import imports
 from tests.conftest import RODEZ_MEDIATHEQUE
 
 OPERATOR_VENUES = "/api/v1/operator/venues"

@@ -347,8 +347,8 @@ def test_bad_list_parameters_are_named(client, operator, query, field):
 ])
 def test_the_api_and_an_import_store_the_same_venue_from_the_same_values(values, app, client, operator, session,
                                                                          tmp_path):
-    from registry.services.exchange import imports
     from registry.services.base.context import Context
+    from registry.services.exchange import imports
     from registry.services.venues.venues import STANDARD_FIELDS
 
     given = {**RODEZ_MEDIATHEQUE, "date_maj": "2026-01-15", **values}

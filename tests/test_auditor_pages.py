@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC
 from urllib.parse import urlsplit
 
 import pytest
@@ -190,8 +191,9 @@ def test_venues_outside_the_auditors_scope_are_refused(logged_in, create_venue):
 
 
 def test_a_revoked_token_ends_the_session(logged_in, session):
-    from registry.models import ApiToken
     from sqlalchemy import select
+
+    from registry.models import ApiToken
 
     token = session.scalar(select(ApiToken).where(ApiToken.name == "Auditrice Aveyron"))
     tokens.revoke(session, token.prefix)
@@ -201,7 +203,7 @@ def test_a_revoked_token_ends_the_session(logged_in, session):
 @pytest.fixture
 def submitted(client, session, create_venue, operator):
     """63 submitted venues: 60 in Rodez, 3 in Montpellier (outside Aveyron), submitted one after the other."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from registry.models import Qualification
 
@@ -214,7 +216,7 @@ def submitted(client, session, create_venue, operator):
                                json={"action": "submit"}, headers=operator)
         assert response.status_code == 200
         names.append(f"Lieu {number:02d}")
-    start = datetime(2026, 11, 1, 9, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 1, 9, tzinfo=UTC)
     for q in session.scalars(select(Qualification)):  # one submission a day, in the order of the names
         q.submitted_at = start + timedelta(days=int(q.venue.nom.split()[1]))
     session.commit()

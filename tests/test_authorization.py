@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from registry.services.base import jobs
 from registry.services.accounts import tokens
+from registry.services.base import jobs
 from registry.services.base.context import Context
 from registry.services.passes import distribution, programmes
 from tests.conftest import MILLAU_FRANCE_SERVICES

@@ -17,8 +17,8 @@ import requests
 from geodata.distances import PointIndex
 from registry import create_app
 from registry.jobs import run_queued
-from registry.services.coverage import accessibility, coverage, siting
 from registry.services.base import data_version
+from registry.services.coverage import accessibility, coverage, siting
 from tests.conftest import shared_file
 from tests.test_auditor_pages import csrf
 
@@ -118,8 +118,8 @@ def test_a_large_report_is_computed_once_per_data_version_then_served(app, clien
 
 
 def test_the_data_version_follows_territories_and_zones(app, places, session, tmp_path):
-    from registry.services.territories import territories, zones
     from registry.services.base.context import Context
+    from registry.services.territories import territories, zones
 
     first = data_version.current(session)
     assert data_version.current(session) == first  # nothing changed, nothing said
@@ -213,14 +213,15 @@ def test_france_at_the_largest_band_stays_under_a_peak_rss_ceiling(postgis_url, 
     venues: the page at the largest band asks the worker, then serves its report; neither exceeds the ceiling
     (at 200 km a worker reached 19.7 GB)."""
     import socket
+
     from sqlalchemy import insert, select
     from sqlalchemy.orm import Session
 
     from benchmarks import synthetic
     from registry.db import make_engine
     from registry.models import Venue
-    from registry.services.territories import territories
     from registry.services.accounts import tokens
+    from registry.services.territories import territories
     from tests.test_jobs import FAST, environment, wait_for, worker
 
     if not sys.platform.startswith("linux"):

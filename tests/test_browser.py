@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import os
 import shutil
-from urllib.parse import urlsplit
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from registry.services.accounts import tokens
+from registry.services.base.context import Context
 from registry.services.demo import demo
 from registry.services.exchange import imports
 from registry.services.territories import territories
-from registry.services.accounts import tokens
-from registry.services.base.context import Context
 from tests.conftest import PASS_NUMERIQUE_FACTS, RODEZ_MEDIATHEQUE, shared_file
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -27,10 +27,9 @@ if not (CHROMIUM and CHROMEDRIVER):
     pytest.skip("chromium / chromedriver absents", allow_module_level=True)
 
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,  # noqa: E402
-                                        WebDriverException)
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 

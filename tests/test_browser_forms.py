@@ -7,14 +7,13 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from registry.services.accounts import tokens
 from tests.conftest import RODEZ_MEDIATHEQUE
 from tests.test_browser import AXE, browser, layout, message_shows  # noqa: F401  (browser: a fixture)
-
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not AXE.exists(), reason="axe-core absent (npm install --prefix tests/browser)")
 

@@ -12,12 +12,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from registry.services.demo import demo
 from registry.services.accounts import tokens
 from registry.services.base.context import Context
+from registry.services.demo import demo
 from tests.conftest import RODEZ_MEDIATHEQUE, qualify, serving
-from tests.test_browser import (AXE, By, Keys, NoSuchElementException, StaleElementReferenceException, WebDriverWait, _wait_text, browser, heading_shows,  # noqa: F401
-                                layout, press_enter_on)
+from tests.test_browser import (  # noqa: F401
+    AXE,
+    By,
+    Keys,
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverWait,
+    _wait_text,
+    browser,
+    heading_shows,
+    layout,
+    press_enter_on,
+)
 from tests.test_public_map_pages import pdf_pages
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",

@@ -91,8 +91,8 @@ def test_exports_carry_the_closures_not_yet_over_as_dated_hours(client, operator
     import csv
     import io
 
-    from registry.services.exchange import exports
     from registry.services.base.context import Context
+    from registry.services.exchange import exports
 
     over = {"from": "2020-01-01", "to": "2020-01-02", "hours": None, "note": None}
     venue_id = qualified(horaires=WEEKLY)

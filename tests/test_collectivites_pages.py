@@ -292,9 +292,9 @@ def test_every_download_of_the_index_and_the_proposals_holds_every_row(collectiv
 
 def test_priority_zones_are_on_both_pages(app, collectivite, session, aveyron, tmp_path):
     """Imported zones show on the coverage page and on the accessibility page with the figures of the reports."""
+    from registry.services.base.context import Context
     from registry.services.coverage import accessibility, coverage
     from registry.services.territories import zones
-    from registry.services.base.context import Context
 
     path = tmp_path / "frr.csv"
     path.write_text("code_commune;code;nom\n12145;F1;Sud\n12089;F1;Sud\n12202;F2;Centre\n", encoding="utf-8")

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from geodata.distances import PointIndex, haversine_m
 from registry.cli.core import main
+from registry.services.base.context import Context
 from registry.services.coverage import coverage
 from registry.services.territories import territories
-from registry.services.base.context import Context
 from tests.conftest import shared_file
 from tests.test_geodata import square, write_geojson
 
@@ -351,8 +351,8 @@ def test_xlsx_distances_stay_in_their_band():
 
     import openpyxl
 
-    from registry.services.coverage.coverage_formats import kilometres
     from registry.services.base.table_formats import Workbook
+    from registry.services.coverage.coverage_formats import kilometres
 
     bands = (5, 10, 20)
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from registry.models import Venue
-from registry.services.venues import duplicates
 from registry.services.base.context import Context
+from registry.services.venues import duplicates
 from tests.conftest import shared_file
 from tests.test_imports import V1_HEADER, write
 

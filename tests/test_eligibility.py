@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from registry.eligibility import (RECOMMENDED, REQUIRED, CriteriaSet, Fact, Overall, VenueFacts, criterion, evaluate,
-                                  met, unknown, unmet)
+from registry.eligibility import (
+    RECOMMENDED,
+    REQUIRED,
+    CriteriaSet,
+    Fact,
+    Overall,
+    VenueFacts,
+    criterion,
+    evaluate,
+    met,
+    unknown,
+    unmet,
+)
 from registry.hours import weekly_opening
 from registry.identifiers import rna_valid, siret_valid
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-
 from registry import create_app
 from registry.web.errors import TITLES, problem
 

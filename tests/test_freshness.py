@@ -35,8 +35,9 @@ def venues(client, operator, create_venue):
 
 def test_due_venues_and_a_campaign_that_says_how_each_sending_went(database_url, venues, smtp_server, token_for,
                                                                    session):
-    from registry.models import VenueManager
     from sqlalchemy import select
+
+    from registry.models import VenueManager
 
     manager = session.scalar(select(VenueManager))
     manager.email = "gestion@rodez.fr"

@@ -12,17 +12,22 @@ from fractions import Fraction
 import pytest
 from click.testing import CliRunner
 
+from plugins.funding_rules import (
+    AAP_2019,
+    AAP_2020,
+    density_points,
+    population_points,
+    poverty_points,
+    territory_bonus_points,
+)
 from registry import create_app, hookimpl
 from registry.funding import FundingRule, Input, InputError, Simulation
 from registry.plugins import make_plugin_manager
+from registry.services.base.criteria import CatalogueError
 from registry.services.passes import funding
 from registry.services.territories import territories
-from registry.services.base.criteria import CatalogueError
 from registry.wording import french_number
 from tests.conftest import shared_file
-
-from plugins.funding_rules import (AAP_2019, AAP_2020, density_points, population_points, poverty_points,
-                                   territory_bonus_points)
 
 SPATIALITE = pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)
 

@@ -12,8 +12,7 @@ from shapely.geometry import MultiPolygon
 
 from geodata.boundaries import BoundaryFileError, read_boundaries
 from geodata.france import area_of
-from geodata.reference import (REFERENCE_DIR, parse_territory_ref, read_aliases, read_territories,
-                               reference_version)
+from geodata.reference import REFERENCE_DIR, parse_territory_ref, read_aliases, read_territories, reference_version
 
 
 def test_reference_holds_every_level_with_parents_and_populations():

@@ -18,14 +18,14 @@ from sqlalchemy import select
 from plugins.standard import FACT, ColumnPlan, translate
 from registry.formats import column_key, split_items
 from registry.models import AuditFact, JournalEntry, Venue
-from registry.services.exchange import imports
-from registry.services.base.context import Context
-from registry.standard import LIST_FIELDS
 from registry.profiles import RULE_ITEMS, load_profile
+from registry.services.base.context import Context
+from registry.services.base.findings import REJECT, UNREAD_COLUMN
+from registry.services.exchange import imports
 from registry.services.exchange.profile_suggestions import suggest_file
+from registry.standard import LIST_FIELDS
 from tests import import_fixtures, profile_fixtures
 from tests.conftest import SHARED_DATA
-from registry.services.base.findings import REJECT, UNREAD_COLUMN
 
 STANDARD_FORMATS = ("standard-csv", "standard-json", "geojson")
 COORDINATES = {"latitude", "longitude"}

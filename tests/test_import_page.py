@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from registry.models import DatasetProfile, Venue
+from registry.profiles import load_profile
 from registry.services.accounts import tokens
 from registry.web.app import create_app
-from registry.profiles import load_profile
 from tests import profile_fixtures as fixtures
 from tests.test_auditor_pages import csrf, logged_in  # noqa: F401 - the fixture
 from tests.test_jobs import FAST, wait_for, worker

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from registry.models import Venue
 from registry.services.accounts import tokens
 from tests import profile_fixtures as fixtures
-from tests.test_browser import AXE, By, Keys, browser, heading_shows, layout, press_enter_on, _wait_text  # noqa: F401
+from tests.test_browser import AXE, By, Keys, _wait_text, browser, heading_shows, layout, press_enter_on  # noqa: F401
 
 
 @pytest.mark.parametrize("database_url", ["spatialite"], indirect=True)

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from registry.models import Venue
-from registry.services.exchange import exports
-from registry.services.contributions import freshness
 from registry.services.base.context import Context
+from registry.services.contributions import freshness
+from registry.services.exchange import exports
 from tests.test_imports import events, venue, write
 
 HEADER = "id;nom;commune;code_postal;code_insee;adresse;services;conditions_access;date_maj"

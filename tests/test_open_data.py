@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from registry.services.passes import open_data
 
-
 cells_strategy = st.lists(
     st.tuples(st.integers(0, 5), st.integers(0, 2), st.sampled_from(["2026-01", "2026-02", "2026-03", "2027-01"]),
               st.one_of(st.integers(1, 4), st.integers(1, 30))),

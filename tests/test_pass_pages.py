@@ -20,7 +20,6 @@ from sqlalchemy import select
 
 from registry.jobs import run_queued
 from registry.models import Venue
-
 from registry.services.accounts import tokens
 from registry.services.passes import codes, redemption
 from registry.services.passes.days import paris_day

@@ -15,9 +15,9 @@ from geodata.distances import haversine_m
 from geodata.france import area_of
 from geodata.reference import read_commune_points, read_territories
 from registry.models import Territory, Venue
-from registry.services.territories import communes
-from registry.services.coverage import coverage
 from registry.services.base.context import Context
+from registry.services.coverage import coverage
+from registry.services.territories import communes
 from tests.test_imports import V1_HEADER, events, venue, write
 
 OPERATOR = "/api/v1/operator"

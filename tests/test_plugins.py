@@ -237,9 +237,9 @@ def test_hook_registry_distances(app, session, places):
     """``registry_distances``: a plugin's distances replace the great-circle ones (here, every distance
     doubled, which must give what halved steps give)."""
     from registry import hookimpl
+    from registry.services.base.context import Context
     from registry.services.coverage import accessibility
     from registry.services.coverage.accessibility import great_circle_pairs
-    from registry.services.base.context import Context
 
     class Doubled:
         @hookimpl
@@ -276,9 +276,9 @@ def test_hook_registry_zone_readers(app, session, qualified, tmp_path):
     """``registry_zone_readers``: a plugin's reader reads its format, recognised or named, through the registry's
     one write path."""
     from registry.errors import InvalidInput
+    from registry.services.base.context import Context
     from registry.services.coverage import coverage
     from registry.services.territories import zones
-    from registry.services.base.context import Context
 
     qualified(nom="Médiathèque de Rodez", longitude=2.575, latitude=44.351)
 
@@ -308,8 +308,8 @@ def test_hook_registry_demand_weights(app, session, places):
     """``registry_demand_weights``: a plugin's weights multiply the demand of step 1 (every commune weighing 2,
     every venue's ratio and so every index is halved); a commune it leaves out weighs 1."""
     from registry import hookimpl
-    from registry.services.coverage import accessibility, accessibility_formats
     from registry.services.base.context import Context
+    from registry.services.coverage import accessibility, accessibility_formats
 
     class Weights:
         def __init__(self, weight, only=None):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html as markup
 import re
 import zlib
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -122,7 +122,7 @@ def test_the_embedding_page_takes_the_territory_by_name_and_previews_the_very_fr
 
 def test_a_day_filter_means_the_next_such_day_and_says_it_on_each_result(client, qualified):
     saturday = date.today() + timedelta(days=(5 - date.today().weekday()) % 7 or 7)
-    if datetime.now(timezone.utc).weekday() == 5:
+    if datetime.now(UTC).weekday() == 5:
         pytest.skip("a Saturday's own morning may be over: the day asked is then the next one")
     open_one = qualified(nom="Ouvert le samedi", horaires="Mo-Fr 09:00-12:00; Sa 09:00-13:00",
                          telephone="+33565464653")

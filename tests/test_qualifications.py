@@ -12,8 +12,7 @@ from registry.cli.core import main
 from registry.models import JournalEntry, Qualification
 from registry.services.journal.journal import JournalIsAppendOnly
 from registry.services.qualification import read_model
-from tests.conftest import MILLAU_FRANCE_SERVICES
-from tests.conftest import PASS_NUMERIQUE_FACTS
+from tests.conftest import MILLAU_FRANCE_SERVICES, PASS_NUMERIQUE_FACTS
 from tests.test_api_evaluations import record
 
 OPERATOR = "/api/v1/operator"

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import event
 
 from geodata.distances import haversine_m
+from registry.services.base.context import Context
 from registry.services.search import search
 from registry.services.territories import territories
-from registry.services.base.context import Context
 from tests.conftest import PLACES, shared_file
 
 SEARCH = "/api/v1/venues"

@@ -13,8 +13,8 @@ from scipy.sparse import csr_matrix
 
 from geodata.distances import haversine_m
 from registry.cli.core import main
-from registry.services.coverage import siting
 from registry.services.base.context import Context
+from registry.services.coverage import siting
 
 
 def covered_population(reach: np.ndarray, people: np.ndarray, chosen) -> float:

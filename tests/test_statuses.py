@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -78,7 +78,7 @@ def test_every_recorded_action_is_a_journal_action(where, pattern):
 @pytest.mark.parametrize("action", list(JournalAction), ids=str)
 def test_every_journal_action_reads_as_a_french_sentence(action):
     entry = SimpleNamespace(actor="operateur:camille", action=action.value, before={}, after={},
-                            at=datetime(2026, 12, 7, tzinfo=timezone.utc))
+                            at=datetime(2026, 12, 7, tzinfo=UTC))
     text = journal_sentence(entry, {}, {}).text
     assert action.value not in text and "non répertoriée" not in text and not re.search(r"\w_\w|\w\.\w", text), text
 

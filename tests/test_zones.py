@@ -12,9 +12,9 @@ from geodata.distances import haversine_m
 from registry.cli.core import main
 from registry.formats import ZoneFields
 from registry.models import PriorityZone
+from registry.services.base.context import Context
 from registry.services.coverage import accessibility, coverage
 from registry.services.territories import territories, zones
-from registry.services.base.context import Context
 from tests.conftest import shared_file
 
 

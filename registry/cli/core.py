@@ -13,25 +13,28 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from geodata.boundaries import BoundaryFileError
 from geodata.reference import KIND_LABELS, KINDS
-from registry.cli import (exchange as cli_exchange, french as cli_french, funding as cli_funding, jobs as cli_jobs,
-    passes as cli_passes, profiles as cli_profiles)
 from registry import create_app, migrations
+from registry.cli import exchange as cli_exchange
+from registry.cli import french as cli_french
+from registry.cli import funding as cli_funding
+from registry.cli import jobs as cli_jobs
+from registry.cli import passes as cli_passes
+from registry.cli import profiles as cli_profiles
+from registry.cli.progress import progressbar
 from registry.db import DatabaseUnavailable, make_engine
 from registry.errors import RegistryError
 from registry.formats import ZoneFields
 from registry.migrations.roles import grant_serving_role
 from registry.plugins import describe_plugins, installed_entry_points
-from registry.services.coverage import accessibility, accessibility_formats, coverage, coverage_formats, siting
-from registry.services.demo import demo
-from registry.services.qualification import evaluations, qualifications, read_model
-from registry.services.journal import chain as journal_chain
-from registry.services.territories import territories, zones
 from registry.services.accounts import tokens
 from registry.services.base.context import Context
-from registry.cli.progress import progressbar
-from registry.wording import french_number
+from registry.services.coverage import accessibility, accessibility_formats, coverage, coverage_formats, siting
+from registry.services.demo import demo
+from registry.services.journal import chain as journal_chain
+from registry.services.qualification import evaluations, qualifications, read_model
+from registry.services.territories import territories, zones
 from registry.web.context import database
-
+from registry.wording import french_number
 
 cli_french.install()
 

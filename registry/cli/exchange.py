@@ -12,11 +12,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from registry.cli import profiles as cli_profiles
-from registry.services.exchange import backup, exports, imports
-from registry.services.venues import duplicates, geocoding
-from registry.services.exchange.import_rows import REJECT
-from registry.web.context import database
 from registry.cli.progress import progressbar
+from registry.services.exchange import backup, exports, imports
+from registry.services.exchange.import_rows import REJECT
+from registry.services.venues import duplicates, geocoding
+from registry.web.context import database
 
 SHOWN_REJECTIONS = 20
 

@@ -10,8 +10,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from registry import jobs as queue
-from registry.services.contributions import freshness
 from registry.services.base import jobs
+from registry.services.contributions import freshness
 from registry.web.context import database
 
 

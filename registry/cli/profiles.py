@@ -12,8 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from registry.errors import InvalidInput
 from registry.profile_schema import SCHEMA
-from registry.services.territories import communes
 from registry.services.exchange import profile_suggestions
+from registry.services.territories import communes
 from registry.web.context import database
 
 

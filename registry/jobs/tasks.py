@@ -11,8 +11,8 @@ import json
 import logging
 import os
 import pickle
-import tempfile
 import socket
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable
@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 
 from registry.errors import RegistryError
 from registry.models import Job
-from registry.services.coverage import coverage_cache
-from registry.services.contributions import freshness
-from registry.services.exchange import imports
 from registry.services.base import jobs
 from registry.services.base.context import Context
+from registry.services.contributions import freshness
+from registry.services.coverage import coverage_cache
+from registry.services.exchange import imports
 from registry.wording import french_number
 
 logger = logging.getLogger("registry.jobs")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic import command
-from geoalchemy2 import alembic_helpers
 from alembic.config import Config
+from geoalchemy2 import alembic_helpers
 from sqlalchemy import Engine
 
 MIGRATIONS_DIR = Path(__file__).parent

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import os
 import secrets
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
@@ -19,19 +18,39 @@ from registry import __version__, schemas
 from registry.config import load_config
 from registry.db import Database
 from registry.plugins import make_plugin_manager
-from registry.services.journal import chain as journal_chain
 from registry.services.base.criteria import build_catalogue
+from registry.services.journal import chain as journal_chain
 from registry.services.passes.funding import build_funding_catalogue
-from registry.web.api import (commanditaire as api_commanditaire, coverage as api_coverage, criteria as api_criteria,
-    exchange as api_exchange, funding as api_funding, jobs as api_jobs, managers as api_managers, passes as api_passes,
-    qualifications as api_qualifications, reports as api_reports, search as api_search, territories as api_territories,
-    venues as api_venues)
-from registry.web.pages import (auditor, collectivites, commanditaire, managers, operator_imports, public as pages,
-    pass_operator, pass_prescriber, pass_public, pass_venue, simulator)
-from registry.web.ogc import features as ogc
+from registry.web.api import commanditaire as api_commanditaire
+from registry.web.api import coverage as api_coverage
+from registry.web.api import criteria as api_criteria
+from registry.web.api import exchange as api_exchange
+from registry.web.api import funding as api_funding
+from registry.web.api import jobs as api_jobs
+from registry.web.api import managers as api_managers
+from registry.web.api import passes as api_passes
+from registry.web.api import qualifications as api_qualifications
+from registry.web.api import reports as api_reports
+from registry.web.api import search as api_search
+from registry.web.api import territories as api_territories
+from registry.web.api import venues as api_venues
 from registry.web.auth import presents_no_false_credentials
 from registry.web.context import close_sessions
 from registry.web.errors import register_error_handlers
+from registry.web.ogc import features as ogc
+from registry.web.pages import (
+    auditor,
+    collectivites,
+    commanditaire,
+    managers,
+    operator_imports,
+    pass_operator,
+    pass_prescriber,
+    pass_public,
+    pass_venue,
+    simulator,
+)
+from registry.web.pages import public as pages
 from registry.web.pages.layout import init_layout
 from registry.web.security import init_security
 

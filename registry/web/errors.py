@@ -7,9 +7,8 @@ import json
 import re
 
 from flask import Flask, Response, current_app, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
-
 from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from registry.db import is_busy
 from registry.errors import RegistryError

@@ -22,12 +22,12 @@ from geodata.reference import parse_territory_ref
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound
 from registry.models import Campaign, CampaignInvitation, Job, Qualification, Venue, VenueManager, utcnow
 from registry.services.base import jobs
-from registry.services.journal import journal
-from registry.services.contributions import managers
-from registry.services.qualification import qualifications
-from registry.services.territories import territories
 from registry.services.base.context import Context
 from registry.services.base.progress import Progress, no_progress
+from registry.services.contributions import managers
+from registry.services.journal import journal
+from registry.services.qualification import qualifications
+from registry.services.territories import territories
 
 SENDING = {"pending": "à envoyer", "sending": "envoi en cours", "sent": "envoyée", "failed": "échec de l'envoi",
            "no_address": "sans adresse", "uncertain": "envoi incertain"}

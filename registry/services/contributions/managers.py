@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session, joinedload
 
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import Venue, VenueManager, VenueProposal, utcnow
-from registry.services.journal import journal, chain as journal_chain
-from registry.services.territories import lookup
-from registry.services.venues import venues
 from registry.services.base.context import Context
 from registry.services.base.mail import MailError, send
 from registry.services.base.pagination import Page, paginate
+from registry.services.journal import chain as journal_chain
+from registry.services.journal import journal
+from registry.services.territories import lookup
+from registry.services.venues import venues
 
 #: The fields a manager may propose to change: the public description a venue keeps up to date itself.
 PROPOSABLE = ("horaires", "closures", "telephone", "courriels", "site_web", "prise_rdv", "presentation_resume",

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import Venue, VenueReport, utcnow
-from registry.services.journal import journal
-from registry.services.territories import lookup
 from registry.services.base.context import Context
 from registry.services.base.pagination import Page, paginate
-from registry.wording import REPORT_REASONS, REPORT_STATUSES
+from registry.services.journal import journal
 from registry.services.qualification import labels
+from registry.services.territories import lookup
+from registry.wording import REPORT_REASONS, REPORT_STATUSES
 
 REASONS, STATUSES = REPORT_REASONS, REPORT_STATUSES
 OUTCOMES = ("accepted", "dismissed")

@@ -26,13 +26,12 @@ from geodata.distances import PointIndex, reach_box
 from registry import hours
 from registry.errors import InvalidInput
 from registry.models import Territory, Venue
-from registry.services.coverage import coverage
-from registry.services.qualification import fact_values
-from registry.services.territories import territories, zones
 from registry.services.base.context import Context
+from registry.services.coverage import coverage
+from registry.services.qualification import fact_values, read_model
+from registry.services.territories import territories, zones
 from registry.services.venues.predicates import venues_within_reach
 from registry.wording import french_number
-from registry.services.qualification import read_model
 
 #: (upper bound in km, weight) of each distance step, nearest first: the APL's weights (1, 2/3, 1/3) on
 #: straight-line distances.

@@ -22,13 +22,13 @@ from geodata.reference import KIND_LABELS, parse_territory_ref
 from registry.db import is_sqlite
 from registry.errors import InvalidInput
 from registry.models import Territory, Venue
+from registry.services.base.context import Context
+from registry.services.base.progress import Progress, no_progress
+from registry.services.qualification import read_model
 from registry.services.territories import territories, zones
 from registry.services.territories.communes import AT_COMMUNE
 from registry.services.territories.territories import FRANCE
-from registry.services.base.context import Context
 from registry.services.venues.predicates import list_holds, venues_within_reach
-from registry.services.base.progress import Progress, no_progress
-from registry.services.qualification import read_model
 
 DEFAULT_BANDS = (5.0, 10.0, 20.0)
 #: At most this many bands, the largest at most ``MAX_BAND_KM`` (``PUBLIC_MAX_BAND_KM`` for anonymous visitors):

@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.models import Job
-from registry.services.territories import territories
-from registry.services.coverage import accessibility, coverage
 from registry.services.base import data_version, jobs
 from registry.services.base.context import Context
 from registry.services.base.progress import Progress
+from registry.services.coverage import accessibility, coverage
+from registry.services.territories import territories
 
 KIND = "coverage-report"
 #: Reports waiting or being computed at a time (each holds a worker for a while).

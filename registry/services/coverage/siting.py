@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session
 from geodata.distances import PointIndex
 from registry.errors import InvalidInput
 from registry.models import Territory, Venue
-from registry.services.coverage import coverage
-from registry.services.territories import territories
 from registry.services.base.context import Context
-from registry.services.venues.venues import DEMO_ORIGIN
-from registry.services.venues.predicates import venues_within_reach
-from registry.wording import french_number
+from registry.services.coverage import coverage
 from registry.services.qualification import read_model
+from registry.services.territories import territories
+from registry.services.venues.predicates import venues_within_reach
+from registry.services.venues.venues import DEMO_ORIGIN
+from registry.wording import french_number
 
 #: Beyond this many candidates the exact optimum is not sought (its time grows fast); the greedy answer stays.
 EXACT_MAX_CANDIDATES = 2_000

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from registry.errors import InvalidInput
 from registry.models import Qualification, Territory, Venue
+from registry.services.base.context import Context
 from registry.services.qualification import facts, qualifications
 from registry.services.venues import venues
-from registry.services.base.context import Context
 
 _ALL_DAYS = "Mo-Fr 09:00-12:00,14:00-17:30"
 # (origin_id, nom, code_insee, code_postal, adresse, lat, lon, typologie, services, frais, accompagnement, horaires)

@@ -16,12 +16,11 @@ from registry.formats import Exporter, ExportRecord
 from registry.models import Qualification, Venue
 from registry.plugins import by_name
 from registry.services.base import heap
-from registry.services.qualification import qualifications
-from registry.services.territories import territories
 from registry.services.base.context import Context
-from registry.services.venues.venues import LIST_FIELDS, PUBLICATION_STATUSES, STANDARD_FIELDS
 from registry.services.base.progress import Progress
-from registry.services.qualification import labels
+from registry.services.qualification import labels, qualifications
+from registry.services.territories import territories
+from registry.services.venues.venues import LIST_FIELDS, PUBLICATION_STATUSES, STANDARD_FIELDS
 
 BATCH_SIZE = 2000
 #: List columns are read as their JSON text and decoded here: most are empty (« [] »), and going through the

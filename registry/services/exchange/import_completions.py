@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 from registry.errors import InvalidInput
 from registry.formats import SourceRow
 from registry.models import JournalEntry, Venue
-from registry.services.qualification import facts, qualifications
-from registry.services.journal import journal
-from registry.services.venues import venues
 from registry.services.base.context import Context
-from registry.services.exchange.import_report import ImportReport, ReportLine
 from registry.services.base.findings import CONVERSION, REJECT, SET_ASIDE
+from registry.services.exchange.import_report import ImportReport, ReportLine
+from registry.services.journal import journal
+from registry.services.qualification import facts, qualifications
+from registry.services.venues import venues
 
 BATCH = 500
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry.formats import ColumnUse, SafeCsvWriter, shown, write_json_array
-from registry.services.journal import journal
 from registry.services.base.findings import CONVERSION, UNREAD_COLUMN
+from registry.services.journal import journal
 
 EXAMPLE_MAX = 80
 

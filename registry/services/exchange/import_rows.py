@@ -22,11 +22,11 @@ from geodata.france import area_of
 from registry import standard
 from registry.formats import SourceRow
 from registry.schemas import VenueStandardSchema
-from registry.services.territories import communes
-from registry.services.venues import venues
-from registry.services.territories.communes import Reference
-from registry.services.journal.chain import canonical_json
 from registry.services.base.findings import CONVERSION, REJECT, REPAIR, SET_ASIDE, WARNING, Finding
+from registry.services.journal.chain import canonical_json
+from registry.services.territories import communes
+from registry.services.territories.communes import Reference
+from registry.services.venues import venues
 
 REQUIRED = ("nom", "adresse", "code_postal", "commune")
 RESUME_MAX = 280

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
@@ -21,14 +21,14 @@ from registry.db import bulk_insert, is_busy, refresh_statistics, text_columns
 from registry.errors import Conflict, InvalidInput
 from registry.models import AuditFact, Qualification, Venue
 from registry.plugins import notify_venue_changed
-from registry.services.qualification import fact_values, facts, qualifications, read_model
-from registry.services.journal import journal
-from registry.services.territories import territories
 from registry.services.base.context import Context
-from registry.services.exchange.import_report import ImportReport, ReportLine
-from registry.services.territories.communes import Reference
-from registry.services.exchange.import_rows import STORED, CleanRow, stored_columns
 from registry.services.base.findings import REJECT, SET_ASIDE, UNPUBLISHED, Finding
+from registry.services.exchange.import_report import ImportReport, ReportLine
+from registry.services.exchange.import_rows import STORED, CleanRow, stored_columns
+from registry.services.journal import journal
+from registry.services.qualification import fact_values, facts, qualifications, read_model
+from registry.services.territories import territories
+from registry.services.territories.communes import Reference
 
 ATTEMPTS = 3
 BUSY_ATTEMPTS = 30
@@ -144,7 +144,7 @@ class ImportWriter:
         existing = {r.origin_id: r for r in session.execute(
             select(_TABLE).where(_by_source(_TABLE.c.origin, _TABLE.c.origin_id,
                                             [(dataset, row.source_id) for row in accepted])))}
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         actor, filename = self.ctx.actor, self.report.filename
         inserts, new_rows, updates, entries, changed, forbidden = [], [], [], [], [], []
         facts_by_id: dict[str, CleanRow] = {}
@@ -278,7 +278,7 @@ class ImportWriter:
                                    f"{round(policy.max_share * 100)} %) : rien n'est dépublié (--force pour passer "
                                    "outre).")
             return
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         reason = f"absent de {report.filename} (synchronisation du jeu de données {self.dataset})"
         for start in range(0, len(missing), self.batch_size):
             chunk = missing[start:start + self.batch_size]

@@ -24,15 +24,20 @@ from registry.formats import ColumnUse, Importer, Input
 from registry.plugins import by_name
 from registry.profiles import ProfileImporter
 from registry.services.base import heap
-from registry.services.exchange import import_completions, import_profiles
-from registry.services.journal import journal
 from registry.services.base.context import Context
-from registry.services.exchange.import_report import (ImportReport, ReportLines, report_json, write_report_csv,
-    write_report_json)
-from registry.services.territories.communes import load_reference
+from registry.services.base.progress import Progress
+from registry.services.exchange import import_completions, import_profiles
+from registry.services.exchange.import_report import (
+    ImportReport,
+    ReportLines,
+    report_json,
+    write_report_csv,
+    write_report_json,
+)
 from registry.services.exchange.import_rows import CleanRow, RowCleaner
 from registry.services.exchange.import_writer import ImportWriter, SyncPolicy
-from registry.services.base.progress import Progress
+from registry.services.journal import journal
+from registry.services.territories.communes import load_reference
 
 __all__ = ["BATCH_SIZE", "ImportOptions", "ImportReport", "ReportLines", "importers", "open_input", "report_json",
            "run_import", "UnknownFormat", "write_report_csv", "write_report_json"]

@@ -25,10 +25,18 @@ from registry.formats import Input
 from registry.models import DatasetProfile
 from registry.profile_schema import DAYS, SCHEMA_VERSION
 from registry.services.exchange import import_profiles
-from registry.services.territories.communes import load_reference
 from registry.services.exchange.imports import ImportOptions
-from registry.services.exchange.profile_suggestions import (NO, PASS_FACT, YES, Suggestion, percent, record_path,
-    sample_columns, suggest)
+from registry.services.exchange.profile_suggestions import (
+    NO,
+    PASS_FACT,
+    YES,
+    Suggestion,
+    percent,
+    record_path,
+    sample_columns,
+    suggest,
+)
+from registry.services.territories.communes import load_reference
 
 KEEP_SECONDS = 24 * 3600
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -49,7 +49,7 @@ def canonical(pk: int, at: datetime, actor: str, action: str, subject_type: str,
               venue_pk: int | None, before: bytes, after: bytes) -> bytes:
     """The content a seal covers, as the same bytes at writing and at verifying: the entry's columns (UTC time)
     and its ``before`` and ``after`` as ``canonical_json`` gives them."""
-    moment = (at.astimezone(timezone.utc) if at.tzinfo else at).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    moment = (at.astimezone(UTC) if at.tzinfo else at).strftime("%Y-%m-%dT%H:%M:%S.%f")
     return b"\x1f".join((orjson.dumps([pk, moment, actor, action, subject_type, subject_id, venue_pk]), before, after))
 
 
@@ -125,7 +125,7 @@ class Checkpoint:
         return f"{self.seq}:{self.hash}"
 
     @classmethod
-    def parse(cls, value: str) -> "Checkpoint":
+    def parse(cls, value: str) -> Checkpoint:
         """A checkpoint as ``str`` writes it (``ValueError`` otherwise)."""
         seq, _, digest = value.strip().partition(":")
         if not seq.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from registry.db import bulk_insert, text_columns
 from registry.models import JournalEntry, Venue
 from registry.services.journal import chain as journal_chain
-
 
 _ENCODED_ENTRIES = text_columns(JournalEntry.__table__)
 
@@ -63,7 +62,7 @@ def entry_row(actor: str, action: str, subject_type: str, subject_id: Any, venue
     """An entry as a row for ``record_many``: the columns ``record`` writes, ``before`` and ``after`` as JSON
     text as ``journal_chain.canonical_json`` writes it (``encoded_after``: an ``after`` already encoded so, e.g. by
     an import's reading process)."""
-    return {"at": at or datetime.now(timezone.utc), "actor": actor, "action": action, "subject_type": subject_type,
+    return {"at": at or datetime.now(UTC), "actor": actor, "action": action, "subject_type": subject_type,
             "subject_id": str(subject_id), "venue_pk": venue_pk,
             "before": None if before is None else _text(jsonable(before)),
             "after": (encoded_after if encoded_after is not None

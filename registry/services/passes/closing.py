@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from registry.errors import InvalidInput
 from registry.models import Programme, ProgrammeEvent, utcnow
-from registry.services.journal import journal
 from registry.services.base.context import Context
+from registry.services.journal import journal
 from registry.services.passes import programmes, usage
 from registry.wording import french_number
 

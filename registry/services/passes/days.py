@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -10,7 +10,7 @@ PARIS = ZoneInfo("Europe/Paris")
 
 def paris_day(moment: datetime | None = None) -> date:
     """The day in Paris at ``moment`` (now by default)."""
-    return (moment or datetime.now(timezone.utc)).astimezone(PARIS).date()
+    return (moment or datetime.now(UTC)).astimezone(PARIS).date()
 
 
 def month_start(day: date) -> date:

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.models import Booklet, Declaration, Programme, Redemption, Venue
-from registry.services.journal import journal
 from registry.services.base.context import Context
+from registry.services.journal import journal
 from registry.services.passes.usage import month_of
 from registry.wording import french_number
 

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.identifiers import siret_valid
 from registry.models import Booklet, Prescriber, Programme, Territory
-from registry.services.journal import journal
 from registry.services.base import mail
-from registry.services.territories import territories
 from registry.services.base.context import Context
+from registry.services.journal import journal
 from registry.services.passes.programmes import last_valid_day
 from registry.services.passes.usage import end_of_validity
+from registry.services.territories import territories
 
 _EMAIL_OR_PHONE = re.compile(r"[^\r\n\u2028\u2029\x85]{1,320}")
 

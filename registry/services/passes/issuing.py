@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from registry.db import bulk_insert
 from registry.errors import Conflict, InvalidInput
 from registry.models import Booklet, Pass, Programme
-from registry.services.journal import journal
 from registry.services.base.context import Context
-from registry.services.passes import codes
 from registry.services.base.progress import Progress, no_progress
+from registry.services.journal import journal
+from registry.services.passes import codes
 
 #: Passes written per statement, about (whole booklets: a batch never splits one).
 BATCH = 10_000

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, aliased
 
 from registry.errors import Forbidden, InvalidInput
 from registry.models import Territory, Venue, VenueServiceArea
+from registry.services.base.context import Context
 from registry.services.journal import journal
 from registry.services.territories import lookup, territories
-from registry.services.base.context import Context
 
 ITINERANT = "Itinérant"
 

@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from registry.models import Redemption, Territory, Venue
-from registry.services.qualification.read_model import venue_holds
 from registry.services.passes.usage import month_of
+from registry.services.qualification.read_model import venue_holds
 
 #: Counts below this are never published.
 THRESHOLD = 5

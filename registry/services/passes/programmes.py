@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session, aliased
 from geodata.distances import haversine_m
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound
 from registry.models import Programme, ProgrammeVenue, Territory, Venue, utcnow
-from registry.services.journal import journal
-from registry.services.territories import lookup, territories
 from registry.services.base.context import Context
+from registry.services.journal import journal
 from registry.services.passes import itinerant
 from registry.services.qualification.read_model import venue_holds
+from registry.services.territories import lookup, territories
 
 #: The label a venue must hold to accept passes.
 LABEL = "pass-numerique"

@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound
 from registry.models import Pass, Programme, Redemption, Venue, utcnow
-from registry.services.journal import journal
-from registry.services.territories import lookup
 from registry.services.base.context import Context
+from registry.services.journal import journal
 from registry.services.passes import codes, programmes
 from registry.services.passes.days import next_month
+from registry.services.territories import lookup
 from registry.wording import paris_time
 
 UNKNOWN_CODE = "Code inconnu : vérifiez chaque caractère (le dernier est une clé de contrôle)."

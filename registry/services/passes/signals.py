@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, aliased
 from geodata.distances import haversine_m
 from registry import hours
 from registry.models import Booklet, Pass, Redemption, Venue
-from registry.services.territories import territories
 from registry.services.passes.days import PARIS
+from registry.services.territories import territories
 
 SPIKE_FACTOR = 3.0
 SPIKE_MINIMUM = 10

@@ -16,12 +16,11 @@ from sqlalchemy.orm import Session
 
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound
 from registry.models import BankAccount, Programme, Redemption, Statement, Venue, utcnow
-from registry.services.journal import journal
-from registry.services.territories import territories
 from registry.services.base.context import Context
-from registry.services.passes.days import month_start, next_month
 from registry.services.base.progress import Progress, no_progress
-
+from registry.services.journal import journal
+from registry.services.passes.days import month_start, next_month
+from registry.services.territories import territories
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from registry.models import Declaration
+from registry.services.base.table_formats import XLSX, Workbook, to_csv, to_csv_fr
 from registry.services.passes import open_data
 from registry.services.passes.usage import COLUMNS, TABLE_TITLES, Usage
-from registry.services.base.table_formats import XLSX, Workbook, to_csv, to_csv_fr
 
 #: Download formats of the dashboard's tables: name -> (media type, extension).
 FORMATS = {"csv": ("text/csv", "csv"), "csv-fr": ("text/csv", "csv"), "xlsx": (XLSX, "xlsx")}

@@ -16,13 +16,12 @@ from registry.db import bulk_insert
 from registry.eligibility import VENUE_FACTS, CriteriaSet, Evaluation, VenueFacts, evaluate
 from registry.errors import NotFound
 from registry.models import EvaluationRecord, Venue, utcnow
-from registry.services.qualification import fact_values
-from registry.services.journal import journal
-from registry.services.territories import lookup, territories
 from registry.services.base.context import Context
 from registry.services.base.criteria import Catalogue
 from registry.services.base.progress import Progress, no_progress
-
+from registry.services.journal import journal
+from registry.services.qualification import fact_values
+from registry.services.territories import lookup, territories
 
 
 def _results(evaluation: Evaluation) -> list[dict[str, Any]]:

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from registry.eligibility import Fact
 from registry.errors import InvalidInput
 from registry.models import AuditFact
-from registry.services.qualification import fact_values, qualifications
-from registry.services.journal import journal
-from registry.services.territories import lookup
 from registry.services.base.context import Context
+from registry.services.journal import journal
+from registry.services.qualification import fact_values, qualifications
+from registry.services.territories import lookup
 
 TYPE_LABELS = {"boolean": "un booléen (true ou false)", "integer": "un entier positif ou nul",
                "number": "un nombre positif ou nul", "string": "un texte non vide",

@@ -11,7 +11,6 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from registry.db import load_json
-
 from registry.models import Qualification, Venue
 from registry.services.base.context import Context
 from registry.services.qualification import read_model

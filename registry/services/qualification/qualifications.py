@@ -28,11 +28,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from registry.errors import Conflict, InvalidInput, NotFound, StaleRevision
 from registry.models import EvaluationRecord, Qualification, Venue, utcnow
-from registry.services.qualification import evaluations
-from registry.services.journal import journal
-from registry.services.territories import lookup, territories
 from registry.services.base.context import Context
 from registry.services.base.pagination import Page, paginate
+from registry.services.journal import journal
+from registry.services.qualification import evaluations
+from registry.services.territories import lookup, territories
 from registry.wording import ACTION_LABELS, OUTCOME_LABELS, PARIS, RESULT_LABELS, STATUS_LABELS
 
 HELD = ("qualified", "suspended")

@@ -16,10 +16,23 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from itertools import chain
 
-from sqlalchemy import (ColumnElement, Select, Text, cast, delete, event, exists, func, insert, literal, or_,
-                        select, text)
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    cast,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 

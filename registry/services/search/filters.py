@@ -17,8 +17,23 @@ from typing import Any
 import cql2
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import (ColumnElement, Date, Float, Text, and_, bindparam, exists, false, func, literal,
-                        not_, or_, select, true, type_coerce)
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Float,
+    Text,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Session
 

@@ -11,8 +11,8 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from geoalchemy2.shape import to_shape
 import orjson
+from geoalchemy2.shape import to_shape
 from opening_hours import OpeningHours, ParserError, State
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, Row, Select, and_, exists, select
@@ -24,15 +24,22 @@ from registry import crs, hours, spatial
 from registry.db import is_sqlite, load_json
 from registry.errors import InvalidInput, NotFound
 from registry.models import PublicVenue, Venue
-from registry.services.search import filters
-from registry.services.qualification import read_model
-from registry.services.territories import territories
 from registry.services.base.context import Context
-from registry.services.search.search_plans import (COUNT_BOUND, LIST_FILTERS, PUBLIC_COLUMNS, PUBLIC_FIELDS, SORTABLE,
-    Plan, Shape, plan)
-from registry.wording import french_number
-from registry.services.qualification import labels
+from registry.services.qualification import labels, read_model
+from registry.services.search import filters
+from registry.services.search.search_plans import (
+    COUNT_BOUND,
+    LIST_FILTERS,
+    PUBLIC_COLUMNS,
+    PUBLIC_FIELDS,
+    SORTABLE,
+    Plan,
+    Shape,
+    plan,
+)
+from registry.services.territories import territories
 from registry.services.venues.predicates import list_value
+from registry.wording import french_number
 
 __all__ = ["LIST_FILTERS", "PUBLIC_FIELDS", "SearchQuery", "SearchResult", "is_open", "parse_bbox", "parse_point",
            "public_properties", "public_venue", "search"]

@@ -6,19 +6,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from sqlalchemy import (ColumnElement, Date, Float, Integer, Select, Text, and_, bindparam, cast, func,
-                        literal, or_, select)
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Float,
+    Integer,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from registry import spatial
-from registry.standard import LIST_FIELDS
-from registry.standard import VENUE_FIELDS as STANDARD_FIELDS
 from registry.db import UNPREPARED, is_sqlite
 from registry.models import PublicVenue, Territory
-from registry.services.territories import territories
 from registry.services.qualification.read_model import shown_today
+from registry.services.territories import territories
 from registry.services.venues.predicates import geography, holds, venue_in_box
+from registry.standard import LIST_FIELDS
+from registry.standard import VENUE_FIELDS as STANDARD_FIELDS
 
 #: What a search returns of each venue: its public fields, the lists as their JSON text (most responses write
 #: them out as they are: ``orjson.Fragment``).

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from registry.db import is_sqlite
 from registry.models import PublicVenue
-from registry.services.search import search
-from registry.services.qualification import read_model
 from registry.services.base.context import Context
+from registry.services.qualification import read_model
+from registry.services.search import search
 
 #: Half the side of the Web Mercator square, in metres.
 HALF_WORLD = 20_037_508.342789244

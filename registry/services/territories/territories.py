@@ -17,15 +17,22 @@ from sqlalchemy.orm import Session
 
 from geodata.boundaries import BoundaryFileError, as_multipolygon, read_boundaries
 from geodata.distances import farthest_km
-from geodata.reference import (KIND_LABELS, REFERENCE_DIR, parse_territory_ref, read_aliases, read_commune_points,
-                               read_territories, reference_version)
+from geodata.reference import (
+    KIND_LABELS,
+    REFERENCE_DIR,
+    parse_territory_ref,
+    read_aliases,
+    read_commune_points,
+    read_territories,
+    reference_version,
+)
 from registry import spatial
 from registry.db import is_sqlite
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.models import CommuneAlias, Postcode, Territory
 from registry.services.base import data_version
-from registry.services.territories.communes import simplified
 from registry.services.base.progress import Progress, no_progress
+from registry.services.territories.communes import simplified
 
 BATCH = 5000
 

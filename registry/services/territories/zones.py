@@ -26,8 +26,8 @@ from registry.errors import InvalidInput
 from registry.formats import ZoneFields, ZoneReader, ZoneRecord
 from registry.models import PriorityZone, Territory
 from registry.plugins import by_name
-from registry.services.territories import territories
 from registry.services.base.context import Context
+from registry.services.territories import territories
 
 
 @dataclass

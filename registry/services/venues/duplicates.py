@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from geodata.distances import haversine_m
 from registry.errors import Conflict, InvalidInput
 from registry.models import DuplicateDismissal, JournalEntry, Qualification, Venue
-from registry.services.territories import communes, lookup, territories
+from registry.services.base.context import Context
 from registry.services.journal import journal
 from registry.services.qualification import qualifications
-from registry.services.base.context import Context
+from registry.services.territories import communes, lookup, territories
 from registry.services.territories.communes import simplified
 
 NAME_DISTANCE_M = 100.0

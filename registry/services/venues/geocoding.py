@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from registry import spatial
 from registry.models import Venue
-from registry.services.territories import communes, territories
-from registry.services.journal import journal
-from registry.services.venues import uncertain_places
 from registry.services.base.context import Context
 from registry.services.base.progress import Progress, no_progress
+from registry.services.journal import journal
+from registry.services.territories import communes, territories
+from registry.services.venues import uncertain_places
 
 #: ``query -> places`` (``{"label", "lon", "lat", "citycode"}``, best first), ``None`` when no geocoder answers.
 Geocoder = Callable[[str], list[dict] | None]

@@ -16,9 +16,9 @@ from registry import spatial
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleRevision
 from registry.models import Venue
 from registry.plugins import notify_venue_changed
-from registry.services.territories import communes, territories
-from registry.services.journal import journal
 from registry.services.base.context import Context
+from registry.services.journal import journal
+from registry.services.territories import communes, territories
 
 #: The status an uncertain venue is kept in until its commune is confirmed (never published before).
 HELD = "draft"

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from registry.eligibility import CriteriaSet, Criterion, Fact
 from registry.errors import InvalidInput
 from registry.models import AuditFact, EvaluationRecord, Qualification, Venue
+from registry.services.base.context import Context
 from registry.services.qualification import facts
 from registry.services.venues import venues
-from registry.services.base.context import Context
 
 #: The order of the file's criteria: what stops the decision first.
 _ORDER = {"unmet": 0, "unknown": 1, None: 2, "met": 3, "not_applicable": 4}

@@ -18,12 +18,12 @@ from registry import hours, spatial, standard
 from registry.errors import Conflict, Forbidden, InvalidInput, StaleRevision
 from registry.models import Venue
 from registry.plugins import notify_venue_changed
-from registry.services.territories import communes, lookup, territories
+from registry.services.base.context import Context
+from registry.services.base.findings import WARNING, Finding
+from registry.services.base.pagination import Page, paginate
 from registry.services.journal import journal
 from registry.services.qualification import qualifications
-from registry.services.base.context import Context
-from registry.services.base.pagination import Page, paginate
-from registry.services.base.findings import WARNING, Finding
+from registry.services.territories import communes, lookup, territories
 
 STANDARD_FIELDS = standard.VENUE_FIELDS
 LIST_FIELDS = standard.LIST_FIELDS

@@ -16,9 +16,9 @@ from marshmallow import Schema, fields, validate
 from registry.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from registry.models import Declaration, Programme
 from registry.schemas import FrenchSchema
-from registry.services.territories import territories
-from registry.services.passes import closing, declarations, open_data, programmes, usage, usage_formats
 from registry.services.base.table_formats import XLSX, to_json_text
+from registry.services.passes import closing, declarations, open_data, programmes, usage, usage_formats
+from registry.services.territories import territories
 from registry.web.api.base import Blueprint
 from registry.web.auth import BEARER, WRITE_ROLES, current_token
 from registry.web.context import db_session, read_session, service_context

@@ -9,9 +9,15 @@ from marshmallow import ValidationError, fields, validate, validates
 from registry import jobs as job_queue
 from registry.errors import InvalidInput
 from registry.schemas import FrenchSchema
-from registry.services.coverage import (accessibility, accessibility_formats, coverage, coverage_cache,
-    coverage_formats, siting)
 from registry.services.base import jobs
+from registry.services.coverage import (
+    accessibility,
+    accessibility_formats,
+    coverage,
+    coverage_cache,
+    coverage_formats,
+    siting,
+)
 from registry.web.api.base import Blueprint
 from registry.web.api.jobs import JobSchema
 from registry.web.auth import BEARER, require_role

@@ -9,8 +9,8 @@ from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from registry.schemas import FrenchSchema
-from registry.services.qualification import evaluations, facts
 from registry.services.base.criteria import Catalogue
+from registry.services.qualification import evaluations, facts
 from registry.web.api.base import Blueprint
 from registry.web.auth import BEARER, WRITE_ROLES, require_role
 from registry.web.context import db_session, service_context

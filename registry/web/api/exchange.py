@@ -17,9 +17,9 @@ from marshmallow import fields, validate
 from registry import jobs as queue
 from registry import schemas
 from registry.errors import InvalidInput
-from registry.services.venues import duplicates, uncertain_places
-from registry.services.exchange import exports, imports, profile_suggestions
 from registry.services.base import jobs
+from registry.services.exchange import exports, imports, profile_suggestions
+from registry.services.venues import duplicates, uncertain_places
 from registry.web.api import jobs as api_jobs
 from registry.web.api.base import Blueprint, json_response
 from registry.web.auth import BEARER, WRITE_ROLES, require_role

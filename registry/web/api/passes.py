@@ -15,16 +15,24 @@ from registry import schemas
 from registry.errors import InvalidInput, NotFound
 from registry.models import Venue
 from registry.services.base import jobs
-from registry.services.territories import lookup
-from registry.services.passes import (codes, distribution, issuing, itinerant, programmes, redemption, signals,
-                                      statements)
+from registry.services.passes import (
+    codes,
+    distribution,
+    issuing,
+    itinerant,
+    programmes,
+    redemption,
+    signals,
+    statements,
+)
 from registry.services.passes.days import parse_month
+from registry.services.territories import lookup
 from registry.standard import VOCABULARIES
 from registry.web.api import jobs as api_jobs
 from registry.web.api.base import Blueprint, json_response
-from registry.web.pages.pass_documents import statement_csv
 from registry.web.auth import BEARER, WRITE_ROLES, current_token, require_role
 from registry.web.context import db_session, service_context
+from registry.web.pages.pass_documents import statement_csv
 
 operator = Blueprint("operator_passes", __name__, url_prefix="/api/v1/operator",
                      description="Programmes Pass numérique : émission, distribution, relevés, signaux (opérateurs).")

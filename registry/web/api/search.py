@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -16,12 +16,12 @@ from marshmallow import ValidationError, fields, validate, validates
 from registry import hours, schemas, standard
 from registry.db import load_json
 from registry.formats import SafeDictWriter
+from registry.services.qualification import labels
 from registry.services.search import search
 from registry.services.venues.venues import LIST_FIELDS
 from registry.web.api.base import Blueprint, json_response
 from registry.web.context import read_session, service_context
 from registry.wording import french_phone
-from registry.services.qualification import labels
 
 blp = Blueprint("venues", __name__, url_prefix="/api/v1",
                 description="Recherche publique des lieux qualifiés (sans jeton).")
@@ -102,14 +102,14 @@ def windows(day: str | None, slot: str | None, now: datetime) -> tuple[tuple[dat
 def _query(args: dict) -> search.SearchQuery:
     moment = args.get("open_at")
     if args.get("open_now"):
-        moment = datetime.now(timezone.utc)
+        moment = datetime.now(UTC)
     return search.SearchQuery(
         label=args["label"], near=search.parse_point(args["near"]) if args.get("near") else None,
         radius_km=args.get("radius_km"), bbox=search.parse_bbox(args["bbox"]) if args.get("bbox") else None,
         territory=args.get("territory"), q=args.get("q"),
         lists={name: args[name] for name in search.LIST_FILTERS if args.get(name)},
         open_at=moment.astimezone(PARIS) if moment else None,
-        open_during=windows(args.get("day"), args.get("slot"), datetime.now(timezone.utc)))
+        open_during=windows(args.get("day"), args.get("slot"), datetime.now(UTC)))
 
 
 def feature(venue, distance: float | None, labels: list[dict], now: datetime | None = None,
@@ -173,7 +173,7 @@ def asked_days(args: dict) -> tuple[date, ...]:
     """The days a search's ``day`` filter means (``windows``), for each result's ``jour_texte``."""
     if not args.get("day"):
         return ()
-    return tuple(start.date() for start, _ in windows(args["day"], args.get("slot"), datetime.now(timezone.utc)))
+    return tuple(start.date() for start, _ in windows(args["day"], args.get("slot"), datetime.now(UTC)))
 
 
 def _link(page: int, per_page: int) -> str:

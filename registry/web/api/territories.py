@@ -8,10 +8,10 @@ from geoalchemy2.shape import to_shape
 from marshmallow import Schema, fields, validate
 
 from geodata.reference import KINDS
+from registry.errors import NotFound
 from registry.schemas import FrenchSchema
 from registry.services.territories import territories
 from registry.web.api.base import Blueprint
-from registry.errors import NotFound
 from registry.web.context import plugins, read_session
 
 blp = Blueprint("territories", __name__, url_prefix="/api/v1", description="Référentiel des territoires (INSEE).")

@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from registry import schemas
 from registry.services.venues import venues
-from registry.web.api.base import Blueprint, page_body, etag_of, if_match_revision
+from registry.web.api.base import Blueprint, etag_of, if_match_revision, page_body
 from registry.web.auth import BEARER, WRITE_ROLES, require_role
 from registry.web.context import db_session, service_context
 

@@ -7,23 +7,22 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from flask import Response, current_app, render_template, request, url_for
 from flask.views import MethodView
-
 from shapely.geometry import box
 
 from registry import crs, standard
 from registry.errors import InvalidInput, NotFound
 from registry.schemas import VenuePublicSchema
-from registry.services.search import filters, search, tiles
 from registry.services.passes import open_data
+from registry.services.qualification import labels
+from registry.services.search import filters, search, tiles
 from registry.web.api.base import Blueprint, json_response
 from registry.web.api.search import PARIS, feature, matched
 from registry.web.context import absolute_url, read_session, service_context
 from registry.wording import french_number
-from registry.services.qualification import labels
 
 blp = Blueprint("ogc", __name__, url_prefix="/ogc", description="OGC API – Features : lieux qualifiés par label.")
 GEOJSON, JSON = "application/geo+json", "application/json"
@@ -457,7 +456,7 @@ class Items(MethodView):
         # numberMatched when counted exactly (the standard allows leaving it out: a client then follows « next »)
         body = {"type": "FeatureCollection", "features": features, **matched(result),
                 "numberReturned": len(features), "links": links,
-                "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                "timeStamp": datetime.now(UTC).isoformat(timespec="seconds")}
         if html:
             return _page("ogc/items.html", body, collection=_collection_title(collection_id),
                          collection_id=collection_id, offset=offset, limit=limit, has_next=result.has_next,
@@ -620,4 +619,4 @@ class UsageItems(MethodView):
                           "href": _absolute("ogc.UsageItems", limit=limit, offset=offset + limit)})
         return _json({"type": "FeatureCollection", "features": features, "numberMatched": total,
                       "numberReturned": len(features), "links": links,
-                      "timeStamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}, GEOJSON)
+                      "timeStamp": datetime.now(UTC).isoformat(timespec="seconds")}, GEOJSON)

@@ -11,20 +11,20 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
-from registry import jobs as job_queue
 from registry import hours, standard, wording
-from registry.hours_text import read_french
+from registry import jobs as job_queue
 from registry.eligibility import Fact
 from registry.errors import Forbidden, InvalidInput, RegistryError, StaleRevision
+from registry.hours_text import read_french
 from registry.models import ApiToken
-from registry.services.qualification import evaluations, facts, qualifications
-from registry.services.contributions import freshness, managers, reports
-from registry.services.base import jobs
-from registry.services.journal import journal
-from registry.services.territories import territories
 from registry.services.accounts import tokens
-from registry.services.venues import uncertain_places, venue_file, venues
+from registry.services.base import jobs
 from registry.services.base.context import Context
+from registry.services.contributions import freshness, managers, reports
+from registry.services.journal import journal
+from registry.services.qualification import evaluations, facts, qualifications
+from registry.services.territories import territories
+from registry.services.venues import uncertain_places, venue_file, venues
 from registry.web.auth import WRITE_ROLES
 from registry.web.context import absolute_url, auth_session, context_for, db_session
 from registry.web.pages.venue_forms import field_errors, hours_reading, shown_values, venue_changes

@@ -13,18 +13,24 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from registry import jobs as job_queue
 from registry.errors import InvalidInput, NotFound
-from registry.services.coverage import (accessibility, accessibility_formats, coverage, coverage_cache,
-    coverage_formats, siting)
 from registry.services.base import jobs
-from registry.services.territories import territories
+from registry.services.coverage import (
+    accessibility,
+    accessibility_formats,
+    coverage,
+    coverage_cache,
+    coverage_formats,
+    siting,
+)
 from registry.services.coverage.coverage import CommuneCoverage, CoverageReport
 from registry.services.coverage.coverage_formats import FORMATS
+from registry.services.territories import territories
 from registry.services.territories.territories import place_key
-from registry.web.pages import choropleth
 from registry.web import security
 from registry.web.api.coverage import download as document_response
-from registry.web.pages.auditor import log_in, login_required, page_context, session_user
 from registry.web.context import db_session, read_session
+from registry.web.pages import choropleth
+from registry.web.pages.auditor import log_in, login_required, page_context, session_user
 
 collectivites = Blueprint("collectivites", __name__, url_prefix="/couverture")
 ALL_ROLES = ("admin", "operator", "territory")

@@ -19,12 +19,12 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 
 from registry.errors import Forbidden, InvalidInput, NotFound, RegistryError
 from registry.models import Declaration, Programme
-from registry.services.territories import territories
 from registry.services.passes import closing, declarations, programmes, usage, usage_formats
+from registry.services.territories import territories
 from registry.services.territories.territories import place_key
 from registry.web.api.commanditaire import funding_catalogue, may_see
-from registry.web.pages.auditor import login_required, page_context, session_user
 from registry.web.context import db_session, read_session
+from registry.web.pages.auditor import login_required, page_context, session_user
 
 commanditaire_pages = Blueprint("commanditaire", __name__, url_prefix="/couverture/programmes")
 ALL_ROLES = ("admin", "operator", "territory")

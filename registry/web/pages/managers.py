@@ -10,8 +10,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from registry import standard
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.models import VenueManager
-from registry.services.contributions import managers
 from registry.services.base.context import Context
+from registry.services.contributions import managers
 from registry.web.context import db_session, plugins
 from registry.web.pages.venue_forms import NEW_CLOSURES, field_errors, hours_reading, shown_values, venue_changes
 

@@ -16,11 +16,11 @@ from registry import jobs as job_queue
 from registry import standard
 from registry.errors import InvalidInput, NotFound, RegistryError
 from registry.profile_schema import DAYS
-from registry.services.exchange import imports, profile_forms
 from registry.services.base import jobs
+from registry.services.exchange import imports, profile_forms
 from registry.web.api.exchange import SPREADSHEETS
-from registry.web.pages.auditor import login_required, page_context, session_user
 from registry.web.context import db_session
+from registry.web.pages.auditor import login_required, page_context, session_user
 
 operator_imports = Blueprint("operator_imports", __name__, url_prefix="/auditeur/imports")
 #: Report lines shown on the page (the whole report: the API, or the CLI).

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from registry.errors import InvalidInput
 from registry.models import BankAccount, Programme
-from registry.services.passes import codes, issuing, programmes, statements
 from registry.services.base.table_formats import Workbook, to_csv
+from registry.services.passes import codes, issuing, programmes, statements
 from registry.wording import french_number
 
 #: Booklets one PDF holds: a job of the worker's (WeasyPrint lays out two to three booklets of 10 passes a second

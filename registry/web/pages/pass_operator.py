@@ -17,13 +17,13 @@ from registry import jobs as job_queue
 from registry.errors import InvalidInput, NotFound, RegistryError
 from registry.models import Prescriber, Programme, Territory, Venue
 from registry.services.base import jobs
-from registry.services.territories import lookup, territories
 from registry.services.base.mail import MailError
 from registry.services.passes import distribution, issuing, programmes, signals, statements
 from registry.services.passes.days import month_start, parse_month
+from registry.services.territories import lookup, territories
+from registry.web.context import db_session
 from registry.web.pages import pass_documents
 from registry.web.pages.auditor import login_required, page_context, session_user
-from registry.web.context import db_session
 from registry.web.pages.pass_venue import field_errors, month_name
 from registry.wording import french_number
 

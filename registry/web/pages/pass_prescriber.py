@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from registry.models import Territory
 from registry.services.passes import distribution, programmes
-from registry.web.pages.auditor import log_in, login_required, page_context, session_user
 from registry.web.context import db_session
+from registry.web.pages.auditor import log_in, login_required, page_context, session_user
 from registry.web.pages.pass_operator import record_hand_out
 
 prescriber_pass = Blueprint("prescriber_pass", __name__, url_prefix="/aiguilleur")

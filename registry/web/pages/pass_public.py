@@ -11,8 +11,8 @@ from flask import Blueprint, render_template, request
 from geoalchemy2.shape import to_shape
 
 from registry.errors import NotFound
-from registry.services.territories import territories
 from registry.services.passes import programmes, redemption
+from registry.services.territories import territories
 from registry.web.context import read_session, service_context
 
 public_pass = Blueprint("pass_public", __name__)

@@ -6,20 +6,20 @@ PDF), and record their bank details. Every form is a CSRF-protected POST; errors
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from registry.errors import InvalidInput, NotFound, RegistryError
 from registry.models import Venue, utcnow
-from registry.services.venues import venues
+from registry.services.base.table_formats import XLSX
 from registry.services.passes import redemption, statements
 from registry.services.passes.days import next_month, parse_month
-from registry.services.base.table_formats import XLSX
-from registry.web.pages import pass_documents
+from registry.services.venues import venues
 from registry.web.api.passes import services_catalogue
-from registry.web.pages.auditor import log_in, login_required, page_context, session_user
 from registry.web.context import db_session
+from registry.web.pages import pass_documents
+from registry.web.pages.auditor import log_in, login_required, page_context, session_user
 from registry.wording import french_number
 
 venue_pass = Blueprint("venue_pass", __name__, url_prefix="/lieu")
@@ -143,9 +143,8 @@ def _redemptions(venue: Venue, month_text: str | None, status: int = 200, errors
 
 
 def _aware(moment):
-    from datetime import timezone
 
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @venue_pass.get("/<uuid:venue_id>/encaissements")

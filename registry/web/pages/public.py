@@ -9,24 +9,34 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from geoalchemy2.shape import to_shape
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
-                   send_from_directory, url_for)
 from swagger_ui_bundle import swagger_ui_path
 
 from geodata.reference import REFERENCE_DIR, parse_territory_ref
 from registry import hours, standard
 from registry.db import load_json
 from registry.errors import InvalidInput, NotFound
+from registry.models import Programme
 from registry.services.contributions import reports
+from registry.services.passes import programmes
+from registry.services.qualification import labels
 from registry.services.search import search
 from registry.services.territories import territories
-from registry.models import Programme
-from registry.services.passes import programmes
-from registry.web.pages import pass_documents
 from registry.web.context import absolute_url, auth_session, db_session, plugins, read_session, service_context
+from registry.web.pages import pass_documents
 from registry.web.security import content_security_policy
-from registry.services.qualification import labels
 
 pages = Blueprint("pages", __name__)
 PARIS = ZoneInfo("Europe/Paris")
