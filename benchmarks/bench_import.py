@@ -160,7 +160,8 @@ def run(backend: str, path: Path, rows: int, profile: Path | None = None) -> dic
                                 check=True, capture_output=True, text=True).stdout
     figures = json.loads(output.strip().splitlines()[-1])
     rate, export_rate = figures["rows"] / figures["import_s"], figures["exported"] / figures["export_s"]
-    print(f"[{backend}{', profile' if profile else ''}] {rows:,} rows: import {figures['import_s']:.1f} s = {rate:,.0f} rows/s "
+    print(f"[{backend}{', profile' if profile else ''}] {rows:,} rows: import {figures['import_s']:.1f} s = "
+          f"{rate:,.0f} rows/s "
           f"({rate / IMPORT_TARGET:.1f}× the {IMPORT_TARGET:,}/s target; {figures['created']:,} created, "
           f"{figures['rejected']} rejected); same file again {figures['reimport_s']:.1f} s "
           f"({figures['unchanged']:,} unchanged); export {figures['export_s']:.1f} s = {export_rate:,.0f} rows/s "

@@ -208,7 +208,8 @@ class DataInclusionJson(Importer):
 
 
 #: Keys of a data·inclusion service file; ``structure_id`` and one of the others make a file one.
-SERVICE_SIGNATURE = frozenset({"types", "profils", "modes_accueil", "frais", "thematiques", "modes_orientation_accompagnateur"})
+SERVICE_SIGNATURE = frozenset({"types", "profils", "modes_accueil", "frais", "thematiques",
+                               "modes_orientation_accompagnateur"})
 SERVICE_READ = {"structure_id": "id", "thematiques": "services", "profils": "publics_specifiquement_adresses",
                 "modes_accueil": "modalites_accompagnement", "frais": "frais_a_charge",
                 "types": "modalites_accompagnement", **{key: key for key in STANDARD_KEYS}}

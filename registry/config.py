@@ -68,7 +68,8 @@ DEFAULTS: dict[str, Any] = {
     "JOB_HEARTBEAT_SECONDS": 5,  # how often a running job's worker says it is alive
     "JOB_STALE_SECONDS": 60,  # a running job without a heartbeat for this long is interrupted (its worker died)
     "IMPORT_JOB_BYTES": 1024 * 1024,  # API imports larger than this (and every spreadsheet) run as a job: 202
-    "UPLOADS_DIR": "",  # files sent to the operators' import page, kept 24 h between its steps (default: instance/imports)
+    # Files sent to the operators' import page, kept 24 h between its steps (default: instance/imports).
+    "UPLOADS_DIR": "",
 }
 
 

@@ -264,9 +264,9 @@ def day_ranges(text: str) -> list[str] | None:
     if any(hour > 24 or minute > 59 for hour, minute in times):
         return None
     stamps = [f"{hour:02d}:{minute:02d}" for hour, minute in times]
-    if any(later <= earlier for earlier, later in zip(stamps, stamps[1:])):
+    if any(later <= earlier for earlier, later in zip(stamps, stamps[1:], strict=False)):
         return None
-    return [f"{start}-{end}" for start, end in zip(stamps[::2], stamps[1::2])]
+    return [f"{start}-{end}" for start, end in zip(stamps[::2], stamps[1::2], strict=True)]
 
 
 def week_expression(days: dict[str, str]) -> tuple[str | None, list[str]]:
@@ -289,7 +289,8 @@ def week_expression(days: dict[str, str]) -> tuple[str | None, list[str]]:
         elif ranges:
             groups.append(([day], ranges))
     rules = [f"{group[0]}-{group[-1]}" if len(group) > 2 else ",".join(group) for group, _ in groups]
-    expression = "; ".join(f"{rule} {','.join(ranges)}" for rule, (_, ranges) in zip(rules, groups)) or None
+    expression = "; ".join(f"{rule} {','.join(ranges)}"
+                           for rule, (_, ranges) in zip(rules, groups, strict=True)) or None
     return expression, []
 
 

@@ -160,8 +160,8 @@ def load_profile(text: str, origin: str = "profil") -> Profile:
     facts = tuple(FactSpec(item["fact"], _columns(item["columns"]), tuple(normalised(t) for t in item.get("yes", ())),
                            tuple(normalised(t) for t in item.get("no", ()))) for item in data.get("facts", []))
     profile = Profile(data["name"], data.get("version", 1), data.get("title", data["name"]), text,
-                      dict(data.get("source", {})), fields, dict(data.get("constants", {})), dict(data.get("hours", {})),
-                      tuple(rules), facts, dict(data.get("unread", {})))
+                      dict(data.get("source", {})), fields, dict(data.get("constants", {})),
+                      dict(data.get("hours", {})), tuple(rules), facts, dict(data.get("unread", {})))
     if profile.crs != WGS84:
         try:
             _to_wgs84(profile.crs)
@@ -466,7 +466,7 @@ def _sheet_records(source: Input, sheet: str | int) -> Iterator[tuple[int, dict[
     for number, cells in enumerate(rows, start=2):
         if not any(_cell_text(cell) for cell in cells if cell is not None):
             continue
-        record = {name: ("" if cell is None else cell) for name, cell in zip(header, cells)}
+        record = {name: ("" if cell is None else cell) for name, cell in zip(header, cells, strict=False)}
         for index in range(len(header), len(cells)):
             if cells[index] not in (None, ""):
                 record[f"(colonne {index + 1} sans en-tête)"] = cells[index]

@@ -246,7 +246,8 @@ def gunicorn_serving(database_url: str, tmp_path: Path, workers: int = 2, thread
     env = {**os.environ, "REGISTRY_DATABASE_URL": database_url, "REGISTRY_SECURE_COOKIES": "0",
            "REGISTRY_INSTANCE": str(tmp_path / "instance"), **{f"REGISTRY_{k}": str(v) for k, v in config.items()}}
     log = (tmp_path / f"gunicorn-{port}.log").open("wb")
-    process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "python:registry.web.gunicorn_conf",
+    process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"),
+                                "-c", "python:registry.web.gunicorn_conf",
                                 "-b", f"127.0.0.1:{port}", "-w", str(workers), "--threads", str(threads),
                                 "registry.web.wsgi:app"], env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
@@ -258,7 +259,8 @@ def gunicorn_serving(database_url: str, tmp_path: Path, workers: int = 2, thread
                     break
             except requests.RequestException:
                 pass
-            assert process.poll() is None and time.monotonic() < deadline, (tmp_path / f"gunicorn-{port}.log").read_text()
+            assert process.poll() is None and time.monotonic() < deadline, \
+                (tmp_path / f"gunicorn-{port}.log").read_text()
             time.sleep(0.3)
         yield base, process
     finally:

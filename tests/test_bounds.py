@@ -40,8 +40,8 @@ def test_runs_of_pairs_are_the_pairs_within_a_budget():
     runs = list(points.within_chunks(lon, lat, 30_000, 5_000))
     assert len(runs) > 10 and all(len(q) <= 5_000 for _s, q, _f, _d in runs)
     joined = sorted(zip(np.concatenate([q + s for s, q, _f, _d in runs]).tolist(),
-                        np.concatenate([f for _s, _q, f, _d in runs]).tolist()))
-    assert joined == sorted(zip(query.tolist(), found.tolist()))
+                        np.concatenate([f for _s, _q, f, _d in runs]).tolist(), strict=True))
+    assert joined == sorted(zip(query.tolist(), found.tolist(), strict=True))
     assert (points.count_within(lon, lat, 30_000) >= np.bincount(query, minlength=len(lon))).all()
 
 

@@ -64,7 +64,8 @@ def test_a_manager_gives_hours_day_by_day_or_in_french_and_confirms_the_reading(
     browser.find_element(By.CSS_SELECTOR, "#proposition button[type=submit]").send_keys(Keys.ENTER)
     message_shows(browser, "n'est pas envoyée")
     page = browser.find_element(By.TAG_NAME, "main").text
-    assert "Horaires lus comme : « Mardi, du jeudi au samedi : 9 h – 13 h ; Mercredi : 9 h – 13 h, 14 h – 18 h »" in page
+    assert ("Horaires lus comme : « Mardi, du jeudi au samedi : 9 h – 13 h ; Mercredi : 9 h – 13 h, "
+            "14 h – 18 h »") in page
     assert browser.find_element(By.ID, "champ-horaires").get_attribute("aria-invalid") == "true"
     assert fits(browser)
     tick(browser, "horaires-confirmation")

@@ -114,7 +114,7 @@ def test_a_town_hall_embeds_the_map_chosen_by_name_and_its_venues_open_outside_t
             frame_window, windows = browser.current_window_handle, set(browser.window_handles)
             browser.execute_script("arguments[0].focus()", link)
             link.send_keys(Keys.ENTER)  # by keyboard: the venue's page opens outside the frame, and loads
-            WebDriverWait(browser, 10).until(lambda d: len(d.window_handles) > len(windows))
+            WebDriverWait(browser, 10).until(lambda d, seen=windows: len(d.window_handles) > len(seen))
             browser.switch_to.window(next(iter(set(browser.window_handles) - windows)))
             assert heading_shows(browser, name)
             browser.close()
@@ -185,7 +185,7 @@ def test_a_beneficiary_s_phone_shows_the_answer_first_for_saturday_morning(datab
 
             # The venue's popup, opened by keyboard from its marker: a block in the DSFR's font, inside the map.
             popup = WebDriverWait(browser, 10).until(open_popup)
-            WebDriverWait(browser, 5).until(lambda d: d.execute_script(  # the map pans it into view
+            WebDriverWait(browser, 5).until(lambda d, popup=popup: d.execute_script(  # the map pans it into view
                 "var p = arguments[0].getBoundingClientRect(), m = document.getElementById('carte')"
                 ".getBoundingClientRect(); return p.left >= m.left && p.right <= m.right && p.top >= m.top;", popup))
             content = popup.find_element(By.CSS_SELECTOR, ".leaflet-popup-content > *")

@@ -146,8 +146,10 @@ def test_the_profile_downloads_and_mistakes_are_named(logged_in, uploaded):  # n
     assert download.status_code == 200 and download.mimetype == "application/toml"
     assert tomllib.loads(download.get_data(as_text=True))["fields"]["nom"] == "Nom de la structure"
 
-    wrong = logged_in.post(uploaded, data=MultiDict([*changed(values, champ_nom="Pas une colonne"), ("action", "essai")]))
-    assert wrong.status_code == 422 and "« Pas une colonne » n'est pas une colonne" in text(wrong.get_data(as_text=True))
+    wrong = logged_in.post(uploaded, data=MultiDict([*changed(values, champ_nom="Pas une colonne"),
+                                                     ("action", "essai")]))
+    assert wrong.status_code == 422
+    assert "« Pas une colonne » n'est pas une colonne" in text(wrong.get_data(as_text=True))
     named = logged_in.post(uploaded, data=MultiDict([*changed(values, nom="Nom Invalide"), ("action", "essai")]))
     shown = text(named.get_data(as_text=True))
     assert named.status_code == 422 and "« Nom Invalide » : le nom d'un profil s'écrit en lettres minuscules" in shown

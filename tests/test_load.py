@@ -155,7 +155,8 @@ def test_abusive_anonymous_clients_leave_a_legitimate_client_served(database_url
         workers = set(subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True,
                                      text=True).stdout.split())
         worst, legit = _worst_requests(), ["/api/v1/venues?near=2.575,44.35&per_page=20",
-                                           "/api/v1/venues?territory=departement:12", "/ogc/collections/pass-numerique/items?limit=10&f=json"]
+                                           "/api/v1/venues?territory=departement:12",
+                                           "/ogc/collections/pass-numerique/items?limit=10&f=json"]
         statuses: Counter = Counter()
         latencies: list[float] = []
         stop = time.monotonic() + SECONDS

@@ -248,7 +248,7 @@ def test_a_proposal_is_bounded_in_size_and_in_number(client, operator, qualified
     """A 2 MB field was stored and shown to operators; 52 proposals could await a decision."""
     manager = _manager(client, operator, qualified())
     huge = _send(manager, **{"champ-presentation_detail": "x" * 2_000_000})
-    assert huge.status_code == 200 and "5\u202f000 caractères au plus" in html.unescape(huge.get_data(as_text=True))
+    assert huge.status_code == 422 and "5\u202f000 caractères au plus" in html.unescape(huge.get_data(as_text=True))
     assert client.get("/api/v1/operator/proposals", headers=operator).get_json()["total"] == 0
     for n in range(10):
         assert "transmise" in _send(manager, **{"champ-presentation_detail": f"Présentation {n}"}).get_data(

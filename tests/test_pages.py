@@ -216,7 +216,8 @@ def test_every_folder_of_package_data_is_a_declared_package():
     found = config["options.packages.find"]
     packages = set(find_namespace_packages(str(root), include=found["include"].split(),
                                            exclude=found.get("exclude", "").split()))
-    folders = {path.parent.relative_to(root).parts for top in ("registry", "geodata") for path in (root / top).rglob("*")
+    folders = {path.parent.relative_to(root).parts
+               for top in ("registry", "geodata") for path in (root / top).rglob("*")
                if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts}
     data_folders = {".".join(parts) for parts in folders if all(part.isidentifier() for part in parts)}
     assert data_folders - packages == set()

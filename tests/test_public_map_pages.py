@@ -132,7 +132,8 @@ def test_a_day_filter_means_the_next_such_day_and_says_it_on_each_result(client,
     assert [f["properties"]["nom"] for f in found] == ["Ouvert le samedi"]  # closed that Saturday: left out
     months = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
               "novembre", "décembre")
-    assert found[0]["properties"]["jour_texte"] == f"Ouvert samedi {saturday.day} {months[saturday.month - 1]}, 9 h – 13 h"
+    assert found[0]["properties"]["jour_texte"] == \
+        f"Ouvert samedi {saturday.day} {months[saturday.month - 1]}, 9 h – 13 h"
     assert found[0]["properties"]["telephone_texte"] == "05 65 46 46 53" and open_one
     plain = client.get("/api/v1/venues?near=2.575,44.35").get_json()["features"]
     assert "jour_texte" not in plain[0]["properties"] and len(plain) == 2

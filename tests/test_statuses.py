@@ -58,7 +58,8 @@ def recorded_actions() -> list[tuple[str, str]]:
                     index = names.index(action.id)
                     patterns = []
                     for _, call in calls:
-                        callee = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+                        callee = (call.func.attr if isinstance(call.func, ast.Attribute)
+                                  else getattr(call.func, "id", ""))
                         if callee == function.name and len(call.args) > index:
                             patterns += _patterns(call.args[index]) or []
                 found.extend((where, pattern) for pattern in patterns or [ast.unparse(action)])

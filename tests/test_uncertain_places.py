@@ -54,8 +54,9 @@ def test_an_ambiguous_postcode_keeps_the_venue_to_confirm_then_publishes_it(do_i
     again = client.post(f"/api/v1/operator/venues/{kept.id}/commune", json={"code_insee": "12241"}, headers=operator)
     assert again.status_code == 409
     # The same file again keeps the confirmed commune.
-    assert do_import(write(tmp_path / "lieux.csv", V1_HEADER + "\n"
-                           "u1,,Espace numérique du Causse,,12850,,12 route de Vabre,,,,,,,2024-01-05,\n")).unchanged == 1
+    again = write(tmp_path / "lieux.csv", V1_HEADER + "\n"
+                  "u1,,Espace numérique du Causse,,12850,,12 route de Vabre,,,,,,,2024-01-05,\n")
+    assert do_import(again).unchanged == 1
     assert venue(session, "u1").commune_code == "12241"
 
 

@@ -257,8 +257,8 @@ def progress_of(session: Session, ctx: Context, campaign_id: uuid.UUID,
         state = job_state
     else:
         state = "interrupted"
-    return CampaignProgress(campaign, by_status, sum(1 for i in invitations if i.venue.date_maj and i.venue.date_maj >= began),
-                            len(invitations), state, job, job_state)
+    updated = sum(1 for i in invitations if i.venue.date_maj and i.venue.date_maj >= began)
+    return CampaignProgress(campaign, by_status, updated, len(invitations), state, job, job_state)
 
 
 def listing(session: Session, ctx: Context) -> list[Campaign]:

@@ -43,8 +43,9 @@ def computed_once(kind: str, bands: tuple[float, ...] = coverage.DEFAULT_BANDS) 
 
 def report(session: Session, ctx: Context, submit: jobs.Submit, stale_after: float, params: dict[str, Any]) -> Any:
     """The report of ``params`` (``report``: ``coverage`` or ``accessibility``; ``territory``, ``code``, ``label``;
-    ``bands``, or ``steps`` and ``threshold``) computed for today's data: the one kept with its job, else ``ReportPending`` with the job computing
-    it (queued now if none is), or the one in flight when ``MAX_IN_FLIGHT`` are."""
+    ``bands``, or ``steps`` and ``threshold``) computed for today's data: the one kept with its job, else
+    ``ReportPending`` with the job computing it (queued now if none is), or the one in flight when
+    ``MAX_IN_FLIGHT`` are."""
     territories.check_access(session, params["territory"], params["code"], ctx.scope)
     ctx.catalogue.get(params["label"])  # an unknown label: refused here, not in the worker
     keyed = {**params, "day": ctx.day().isoformat(), "data": data_version.current(session)}

@@ -221,7 +221,7 @@ def optimum(reach: csr_matrix, people: np.ndarray, count: int, seconds: float = 
 
 def _solve(report: SitingReport, reach: csr_matrix, people: np.ndarray, count: int, candidates: list) -> None:
     if report.candidates > EXACT_MAX_CANDIDATES:
-        report.exact_note = (f"Les lieux sont choisis un à un, chacun celui qui ajoute le plus d'habitants ; au-delà de "
+        report.exact_note = ("Les lieux sont choisis un à un, chacun celui qui ajoute le plus d'habitants ; au-delà de "
                              f"{EXACT_MAX_CANDIDATES} candidats, on ne vérifie pas s'il existe un meilleur ensemble "
                              "(ce choix un à un en atteint toujours au moins 63 %).")
         return

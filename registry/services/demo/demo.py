@@ -97,7 +97,8 @@ def remove_demo(session: Session, ctx: Context) -> int:
     venue unpublished, both journaled (nothing deleted: the journal keeps what was shown). Returns how many demo
     venues were still public or qualified."""
     removed = 0
-    for venue in list(session.scalars(select(Venue).where(Venue.origin == venues.DEMO_ORIGIN).order_by(Venue.origin_id))):
+    demo = select(Venue).where(Venue.origin == venues.DEMO_ORIGIN).order_by(Venue.origin_id)
+    for venue in list(session.scalars(demo)):
         held = list(session.scalars(select(Qualification).where(Qualification.venue_pk == venue.pk,
                                                                 Qualification.status.in_(qualifications.HELD))))
         public = venue.publication_status == "published"

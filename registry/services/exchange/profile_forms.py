@@ -218,14 +218,15 @@ def from_fields(upload: Upload, fields: Mapping[str, list[str]]) -> ProfileForm:
         if chosen:
             form.hours[day] = chosen[0]
     removed = set(fields.get("regle-retirer", []))
-    rows = zip(*(fields.get(f"regle-{key}", []) for key in ("champ", "valeur", "colonne", "termes", "sauf")))
+    rows = zip(*(fields.get(f"regle-{key}", []) for key in ("champ", "valeur", "colonne", "termes", "sauf")),
+               strict=False)
     evidence = {f"{row.field} = {row.value}": row.evidence for row in upload.form.rules}
     for index, (target, value, column, terms, excluded) in enumerate(rows):
         if str(index) not in removed and value.strip():
             form.rules.append(RuleRow(target, value.strip(), _column(column, known, "regle-colonne"),
                                       _items(terms), _items(excluded), evidence.get(f"{target} = {value.strip()}", "")))
     removed = set(fields.get("fait-retirer", []))
-    rows = zip(*(fields.get(f"fait-{key}", []) for key in ("nom", "colonne", "oui", "non")))
+    rows = zip(*(fields.get(f"fait-{key}", []) for key in ("nom", "colonne", "oui", "non")), strict=False)
     for index, (fact, column, yes, no) in enumerate(rows):
         if str(index) not in removed and fact.strip():
             form.facts.append(FactRow(fact.strip(), _column(column, known, "fait-colonne"), _items(yes),

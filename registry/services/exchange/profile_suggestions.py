@@ -165,8 +165,10 @@ RULE_FIELDS = ("services", "publics_specifiquement_adresses", "prise_en_charge_s
                "autres_formations_labels")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.I)
 _URL = re.compile(r"^(https?://|www\.)\S+$", re.I)
-_DATE_FORMATS = (("%Y-%m-%d", re.compile(r"^\d{4}-\d{2}-\d{2}$")), ("%d/%m/%Y", re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")),
-                 ("%d/%m/%y", re.compile(r"^\d{1,2}/\d{1,2}/\d{2}$")), ("%d-%m-%Y", re.compile(r"^\d{1,2}-\d{1,2}-\d{4}$")),
+_DATE_FORMATS = (("%Y-%m-%d", re.compile(r"^\d{4}-\d{2}-\d{2}$")),
+                 ("%d/%m/%Y", re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")),
+                 ("%d/%m/%y", re.compile(r"^\d{1,2}/\d{1,2}/\d{2}$")),
+                 ("%d-%m-%Y", re.compile(r"^\d{1,2}-\d{1,2}-\d{4}$")),
                  ("%d.%m.%Y", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}$")))
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
@@ -286,7 +288,8 @@ def _date_format(column: _Column) -> tuple[str | None, float]:
     if column.share(lambda v: isinstance(v, datetime) or _ISO_TIME.match(_text(v))) >= ENOUGH:
         return "iso", column.share(lambda v: isinstance(v, datetime) or bool(_ISO_TIME.match(_text(v))))
     for pattern, shape in _DATE_FORMATS:
-        share = column.share(lambda v: bool(shape.match(_text(v))) and _strptime(_text(v), pattern))
+        share = column.share(lambda v, shape=shape, pattern=pattern: bool(shape.match(_text(v)))
+                             and _strptime(_text(v), pattern))
         if share >= ENOUGH:
             return pattern, share
     share = column.share(lambda v: (n := _number(v)) is not None and EXCEL_RANGE[0] <= n < EXCEL_RANGE[1]
@@ -322,7 +325,8 @@ def _by_values(column: _Column, reference: Reference | None) -> list[tuple[str, 
         names = {normalised(commune.name) for commune in reference.communes.values()}
         add("commune", sum(1 for text in texts if normalised(text) in names) / len(texts), "des noms de communes")
     else:
-        add("code_postal", sum(1 for d in digits if re.fullmatch(r"\d{4,5}", d)) / len(digits), "des codes à 5 chiffres")
+        add("code_postal", sum(1 for d in digits if re.fullmatch(r"\d{4,5}", d)) / len(digits),
+            "des codes à 5 chiffres")
     add("pivot", sum(1 for d in digits if re.fullmatch(r"\d{14}", d) and luhn_valid(d)) / len(digits),
         "des SIRET valides")
     add("telephone", sum(1 for text in texts if standard.normalise_phone(text)) / len(texts),
@@ -449,7 +453,8 @@ def suggest(source: Input, reference: Reference | None = None, name: str | None 
                 continue
             target = "date_maj"
             if date_format:
-                evidence += f" ; {round(share * 100)} % des valeurs au format {_FORMAT_NAMES.get(date_format, date_format)}"
+                evidence += (f" ; {round(share * 100)} % des valeurs au format "
+                             f"{_FORMAT_NAMES.get(date_format, date_format)}")
                 confidence = min(0.95, max(confidence, 0.5) + 0.3 * share)
         if (target in RULE_FIELDS and _in_vocabulary(column, target) < ENOUGH) or (target is None and _short(column)):
             found = _rules(column, target if target in RULE_FIELDS else None)

@@ -254,5 +254,6 @@ def mail_gift(programme: Programme, to: Prescriber, first: int, last: int, on: d
             f"({programme.commanditaire_name}).\n\nChaque remise à un bénéficiaire s'enregistre sur {link} : la date, "
             "sa commune et s'il relève des publics cibles, rien de personnel. Les pass sont valables jusqu'au "
             f"{last_valid_day(programme).strftime('%d/%m/%Y')}.\n")
-    mail.send(smtp_url, sender, address, f"Pass numérique : carnet{'s' if count > 1 else ''} {numbers} confié{'s' if count > 1 else ''} à {to.name}", body)
+    plural = "s" if count > 1 else ""
+    mail.send(smtp_url, sender, address, f"Pass numérique : carnet{plural} {numbers} confié{plural} à {to.name}", body)
     return address

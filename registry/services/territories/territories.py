@@ -67,7 +67,8 @@ def _place_communes(session: Session, directory: Path, progress: Progress) -> tu
     return len(rows), sorted(unplaced)
 
 
-def load_reference(session: Session, directory: Path = REFERENCE_DIR, progress: Progress = no_progress) -> ReferenceReport:
+def load_reference(session: Session, directory: Path = REFERENCE_DIR,
+                   progress: Progress = no_progress) -> ReferenceReport:
     """Insert or update every territory of the reference (idempotent; boundaries are kept)."""
     records = list(read_territories(directory))
     populations: dict[tuple[str, str], int] = defaultdict(int)

@@ -115,7 +115,8 @@ def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> l
     if commune is None and boundaries:
         found = territories.commune_at(session, venue.longitude, venue.latitude)
         if found is None:
-            warnings.append(Finding(WARNING, "latitude", None, "Aucune commune ne contient ce point : commune non déterminée."))
+            warnings.append(Finding(WARNING, "latitude", None,
+                                    "Aucune commune ne contient ce point : commune non déterminée."))
         else:
             commune = communes.Commune(found.code, found.name, found.departement_code, found.region_code,
                                        found.epci_code)

@@ -155,7 +155,8 @@ class CampaignInvitationSchema(Schema):
     status = fields.String(metadata={"enum": list(freshness.SENDING)})
     error = fields.String(allow_none=True, metadata={"description": "Réponse du serveur d'envoi en cas d'échec"})
     due_on = fields.Date()
-    updated = fields.Function(lambda i: i.venue.date_maj is not None and i.venue.date_maj >= i.campaign.created_at.date(),
+    updated = fields.Function(lambda i: i.venue.date_maj is not None
+                              and i.venue.date_maj >= i.campaign.created_at.date(),
                               metadata={"description": "Lieu mis à jour depuis le lancement"})
 
 

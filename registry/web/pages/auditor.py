@@ -217,7 +217,8 @@ def _venue_page(venue_id: uuid.UUID, form=None, errors: dict[str, str] | None = 
         held=held, chosen=chosen, journal=history, user=session_user(), wording=wording,
         actions=qualifications.allowed_actions(held[chosen].status if chosen in held else None),
         reported=reports.listing(db, ctx, venue_id=venue_id, status=None, per_page=100).items,
-        proposals=proposals, venue_managers=managers.of_venue(db, found), form=form, errors=errors or {}, problem=problem, field_values=shown, reading=hours_reading(form),
+        proposals=proposals, venue_managers=managers.of_venue(db, found), form=form, errors=errors or {},
+        problem=problem, field_values=shown, reading=hours_reading(form),
         hours_warning=_hours_warning(found.horaires, [p for p in proposals if p.status == "pending"]),
         vocabularies=standard.VOCABULARIES, titles=standard.TITLES, list_fields=standard.LIST_FIELDS), status
 
@@ -302,7 +303,8 @@ def save_file(venue_id: uuid.UUID):
     if errors:
         count = len(errors)
         return _venue_page(venue_id, form, field_errors(errors), status=422, problem=(
-            f"Rien n'est enregistré : {count} champ{'s' if count > 1 else ''} à corriger (signalé{'s' if count > 1 else ''} "
+            f"Rien n'est enregistré : {count} champ{'s' if count > 1 else ''} à corriger "
+            f"(signalé{'s' if count > 1 else ''} "
             "ci-dessous). Vos autres saisies sont conservées."))
     revision = form.get("revision", "")
     try:

@@ -77,8 +77,9 @@ def _home(manager: VenueManager, form=None, errors: dict[str, str] | None = None
     return render_template("managers/home.html", venue=venue, proposals=managers.for_manager(db_session(), manager),
                            fields=managers.PROPOSABLE, titles=standard.TITLES, vocabularies=standard.VOCABULARIES,
                            list_fields=standard.LIST_FIELDS, statuses=managers.STATUSES, new_closures=NEW_CLOSURES,
-                           form=form, errors=errors or {}, reading=hours_reading(form), shown=shown_values(form, venue, [
-                               name for name in managers.PROPOSABLE if name != "closures"])), status
+                           form=form, errors=errors or {}, reading=hours_reading(form),
+                           shown=shown_values(form, venue, [name for name in managers.PROPOSABLE
+                                                            if name != "closures"])), status
 
 
 @manager_pages.post("/propositions")

@@ -25,7 +25,7 @@ from registry.web.pages.auditor import login_required, page_context, session_use
 operator_imports = Blueprint("operator_imports", __name__, url_prefix="/auditeur/imports")
 #: Report lines shown on the page (the whole report: the API, or the CLI).
 LINES_SHOWN = 20
-DAY_LABELS = dict(zip(DAYS, ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")))
+DAY_LABELS = dict(zip(DAYS, ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche"), strict=True))
 
 
 def _directory() -> Path:

@@ -1,6 +1,7 @@
 """The pass's documents: printable booklets (one A4 page per booklet, each pass's code with its QR code) and a
 venue's statement, as PDF (WeasyPrint, from templates styled with the vendored DSFR fonts and a print stylesheet,
-never reaching the network; the orientation sheet's PDF too) and as XLSX. Used by the pages and by ``registry passes booklets``."""
+never reaching the network; the orientation sheet's PDF too) and as XLSX. Used by the pages and by
+``registry passes booklets``."""
 
 from __future__ import annotations
 

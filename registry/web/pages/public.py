@@ -223,8 +223,10 @@ def orientation_sheet():
     one programme's passes, when one is chosen), on one A4 page."""
     sheet = _sheet()
     status = 404 if sheet.typed and not sheet.place and not sheet.choices else 200
-    return render_template("sheet.html", sheet=sheet, today=datetime.now(PARIS), last_valid_day=programmes.last_valid_day,
-                           current=programmes.current(read_session(), service_context().day()), **_sheet_links(sheet)), status
+    return render_template("sheet.html", sheet=sheet, today=datetime.now(PARIS),
+                           last_valid_day=programmes.last_valid_day,
+                           current=programmes.current(read_session(), service_context().day()),
+                           **_sheet_links(sheet)), status
 
 
 @pages.get("/fiche.pdf")

@@ -87,7 +87,8 @@ def shown_values(form, venue, names) -> dict[str, Any]:
     shown: dict[str, Any] = {}
     for name in names:
         if name in standard.LIST_FIELDS:
-            shown[name] = form.getlist(f"champ-{name}") if name in standard.VOCABULARIES else [form.get(f"champ-{name}", "")]
+            shown[name] = (form.getlist(f"champ-{name}") if name in standard.VOCABULARIES
+                           else [form.get(f"champ-{name}", "")])
         else:
             shown[name] = form.get(f"champ-{name}", "")
     return shown
