@@ -49,7 +49,7 @@ def browser(tmp_path):
     driver.quit()
 
 
-def _wait_text(driver, css: str, text: str) -> bool:
+def _wait_text(driver, css: str, text: str, seconds: float = 10) -> bool:
     """Wait until the element ``css`` of the current page says ``text`` (the new page has loaded)."""
 
     def shown(d) -> bool:
@@ -58,7 +58,7 @@ def _wait_text(driver, css: str, text: str) -> bool:
         except (NoSuchElementException, StaleElementReferenceException, WebDriverException):
             return False
 
-    WebDriverWait(driver, 10).until(shown)
+    WebDriverWait(driver, seconds).until(shown)
     return True
 
 
@@ -845,8 +845,12 @@ def test_the_pass_s_whole_cycle_in_a_browser(live_server, browser):
     browser.find_element(By.ID, "jeton").send_keys(operator, Keys.ENTER)
     heading_shows(browser, "File de travail")
     browser.get(f"{base}/operateur/pass/releves?mois={month}")
-    press_enter_on(browser, "#etablir button[type=submit]")
-    assert message_shows(browser, "1 encaissement ajouté.")
+    press_enter_on(browser, "#etablir button[type=submit]")  # the worker builds them; the job's page follows it
+    assert heading_shows(browser, "Relevés du mois")
+    assert run_queued(app) == 1  # the worker's handler, in this process
+    assert _wait_text(browser, "#tache-terminee", "1 encaissement ajouté.", seconds=30)
+    press_enter_on(browser, "#voir-releves")
+    heading_shows(browser, "Relevés")
     assert "1 relevé : 1 pass, 10,00 €" in browser.find_element(By.ID, "totaux").text
     reference = browser.find_element(By.CSS_SELECTOR, "input[name=reference]")
     reference.send_keys("VIR-MILLAU-1", Keys.ENTER)

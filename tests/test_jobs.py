@@ -17,6 +17,7 @@ import time
 import uuid
 from collections import Counter
 from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -433,6 +434,13 @@ def test_the_operator_s_pages_issue_and_print_booklets_through_a_real_worker(que
         done = text_of(browser.get(issue_url))
         assert "Avancement : 12\u202f000 sur 12\u202f000" in done
         assert "Carnets 1 à 1\u202f200 émis : 12\u202f000 pass." in done
+        last_month = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+        asked = post(browser, "/operateur/pass/releves", {"mois": last_month}, "/operateur/pass/releves")
+        assert asked.status_code == 302  # a month's statements: the worker builds them too
+        statements_url = asked.headers["Location"]
+        wait_for(lambda: 'data-job-state="done"' in text_of(browser.get(statements_url)), "relevés établis",
+                 process=process)
+        assert "Voir les relevés de" in text_of(browser.get(statements_url))
         asked = post(browser, f"{page_url}/carnets", {"premier": "11", "dernier": "13"}, page_url)
         assert asked.status_code == 302
         pdf_url = asked.headers["Location"]

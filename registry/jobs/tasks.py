@@ -263,10 +263,11 @@ def pass_statements(run: JobRun) -> Outcome:
     linked = statements.build_month(run.session, month, run.ctx,
                                     progress=lambda n, total: run.progress(n, total, "Relevés des lieux…"))
     found = statements.of_month(run.session, month)
-    return Outcome({"month": month.strftime("%Y-%m"), "linked": linked, "statements": len(found),
+    venues, plural = len(found), "s" if linked > 1 else ""
+    return Outcome({"month": month.strftime("%Y-%m"), "linked": linked, "statements": venues,
                     "amount_cents": sum(f.amount_cents for f in found)},
-                   f"Relevés de {month:%m/%Y} : {french_number(len(found))} lieux, {french_number(linked)} "
-                   "encaissements ajoutés.")
+                   f"Relevés de {month:%m/%Y} : {french_number(venues)} lieu{'x' if venues > 1 else ''}, "
+                   f"{french_number(linked)} encaissement{plural} ajouté{plural}.")
 
 
 @handler("pass-booklets")

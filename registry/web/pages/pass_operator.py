@@ -243,9 +243,11 @@ def job_page(job_id: uuid.UUID):
     """A pass job's progress (refreshed by ``job-progress.js``), then its result: the programme's page, or the
     PDF to download."""
     job = _own_job(job_id)
-    programme = programmes.get(db_session(), uuid.UUID(job.params["programme"]))
+    programme = (programmes.get(db_session(), uuid.UUID(job.params["programme"])) if "programme" in job.params
+                 else None)
+    month = date.fromisoformat(job.params["month"]) if "month" in job.params else None
     return _render("job.html", job=jobs.as_json(job, current_app.config["JOB_STALE_SECONDS"]), kind=JOB_KINDS[job.kind],
-                   programme=programme, params=job.params)
+                   programme=programme, params=job.params, month=month)
 
 
 @operator_pass.get("/taches/<uuid:job_id>/carnets.pdf")
@@ -443,15 +445,18 @@ def statements_page():
 @operator_pass.post("/releves")
 @login_required
 def build_statements():
+    """A month's statements, built by the job queue's worker (``pass-statements``, as the API does): the job's
+    page shows its progress, then leads back to the month's statements."""
     month = _month_arg(request.form.get("mois"))
+    ctx = page_context()
     try:
-        linked = statements.build_month(db_session(), month, page_context())
+        statements.check_month(month, ctx)
     except RegistryError as exc:
-        db_session().rollback()
         return _statements_page(month, exc.status, errors={"mois": " ".join(field_errors(exc).values())})
-    flash(f"Relevés de {month_name(month)} établis : {french_number(linked)} encaissement"
-          f"{'s' if linked > 1 else ''} ajouté{'s' if linked > 1 else ''}.", "releves")
-    return redirect(url_for("pass_operator.statements_page", mois=month.strftime("%Y-%m"), _anchor="enregistre"))
+    job = jobs.enqueue(db_session(), "pass-statements", ctx.actor, job_queue.submitter(current_app), scope=ctx.scope,
+                       params={"month": month.isoformat()},
+                       message=f"Relevés de {month_name(month)} en attente d'un processus de travail.")
+    return redirect(url_for("pass_operator.job_page", job_id=job.id))
 
 
 @operator_pass.post("/releves/<uuid:statement_id>/paiement")
