@@ -483,8 +483,8 @@ def demo_command(remove: bool, force: bool) -> None:
             click.echo(f"Démonstration retirée : {removed} lieux fictifs dépubliés et déqualifiés (journalisé).")
             return
         report = demo.load_demo(session, _context("registry demo"), force=force)
-    click.echo(f"Démonstration : {report.created} lieux fictifs créés, {report.existing} déjà présents. "
-               "Avant d'importer des données réelles : registry demo --remove.")
+    click.echo(f"Démonstration : {report.created} lieux fictifs créés, {report.existing} déjà présents. Les données "
+               "réelles vont dans une autre base (make serve) ; registry demo --remove retire ces lieux.")
     click.echo(f"Base : {current_app.config['DATABASE_URL']}")
 
 
