@@ -1,5 +1,7 @@
-# make run   — set up everything (venv, dependencies, SpatiaLite, database, territories, demo), serve the app and
-#              run its job queue's worker (campaigns, large imports) beside it
+# make run   — set up everything (venv, dependencies, SpatiaLite, territories) in a demo database of its own
+#              (instance/demo.sqlite, fictional venues, every page says so), serve the app and run its job queue's
+#              worker (campaigns, large imports) beside it
+# make serve — the same with your own database (REGISTRY_DATABASE_URL, default instance/registry.sqlite), no demo
 # make test  — run the whole test suite (SpatiaLite, and PostGIS when REGISTRY_TEST_POSTGIS_URL answers)
 
 VENV      ?= .venv
@@ -8,14 +10,34 @@ HOST      ?= 127.0.0.1
 PORT      ?= 5000
 REGISTRY  := $(BIN)/registry
 PYTEST_ARGS ?=
+DEMO_DATABASE_URL := sqlite:///$(CURDIR)/instance/demo.sqlite
 
-.PHONY: run setup venv system-deps database test benchmark clean-db reference vendor
+.PHONY: run serve serve-app instance setup venv system-deps database test benchmark clean-db reference vendor
 
-run: setup
+# The demo's own database, never the one real data go to; REGISTRY_DEMO puts a notice on every page.
+run: export REGISTRY_DATABASE_URL = $(DEMO_DATABASE_URL)
+run: export REGISTRY_DEMO = 1
+run: instance setup
+	@echo "==> Jeu de démonstration (lieux fictifs) dans sa propre base : $(DEMO_DATABASE_URL)"
+	@$(REGISTRY) demo
+	@echo "==> DÉMONSTRATION : données fictives, annoncées sur chaque page. Vos données réelles : make serve"
+	@echo "    (base REGISTRY_DATABASE_URL, par défaut instance/registry.sqlite, sans démonstration)."
+	@echo "    Jeton d'opérateur pour cette base : REGISTRY_DATABASE_URL=$(DEMO_DATABASE_URL) \\"
+	@echo "      $(REGISTRY) tokens create --name \"Votre nom\" --role operator"
+	@$(MAKE) --no-print-directory serve-app
+
+serve: setup
+	@echo "==> Votre base, sans démonstration : $${REGISTRY_DATABASE_URL:-instance/registry.sqlite}"
+	@echo "    Jeton d'opérateur : $(REGISTRY) tokens create --name \"Votre nom\" --role operator"
+	@$(MAKE) --no-print-directory serve-app
+
+instance:
+	@mkdir -p instance
+
+serve-app:
 	@echo "==> Registre servi sur http://$(HOST):$(PORT)/ et son processus de travail (Ctrl-C pour arrêter les deux)"
-	@echo "    Espace des opérateurs : http://$(HOST):$(PORT)/auditeur/connexion, avec un jeton créé par"
-	@echo "    $(REGISTRY) tokens create --name \"Votre nom\" --role operator   (le secret s'affiche une fois)"
-	@echo "    Lieux fictifs de démonstration chargés : $(REGISTRY) demo --remove les retire avant des données réelles"
+	@echo "    Espace des opérateurs : http://$(HOST):$(PORT)/auditeur/connexion, avec le jeton (le secret s'affiche"
+	@echo "    une fois à sa création)"
 	@$(REGISTRY) worker & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	REGISTRY_SECURE_COOKIES=$${REGISTRY_SECURE_COOKIES:-0} $(REGISTRY) run --host $(HOST) --port $(PORT)
@@ -47,8 +69,6 @@ database: venv
 	@$(REGISTRY) db upgrade
 	@echo "==> Référentiel des territoires"
 	@$(REGISTRY) territories load
-	@echo "==> Jeu de démonstration"
-	@$(REGISTRY) demo
 
 test: system-deps venv
 	@if command -v npm >/dev/null 2>&1 && [ ! -d tests/browser/node_modules/axe-core ]; then \

@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "MANAGER_INVITATION_DAYS": 14,  # how long an invitation's link can be used
     "FRESHNESS_MONTHS": 12,  # a venue is due for an update this long after its date_maj (a criteria set may say less)
     "BAN_URL": "",  # e.g. https://api-adresse.data.gouv.fr/search/ : enables the BAN geocoding plugin
+    "DEMO": False,  # this database serves the demo set (`make run`): every page says its data are fictional
     "PAGE_SIZE": 20,
     "MAX_PAGE_SIZE": 100,
     "API_TITLE": "Registre des lieux du Pass numérique",

@@ -364,6 +364,29 @@ def test_every_page_passes_axe_and_fits_a_390_px_phone(live_server, browser, tmp
     assert problems == {}, problems
 
 
+def test_the_api_docs_pass_axe_and_fit_a_390_px_phone(live_server, browser):
+    """Swagger UI (vendored) failed axe on /api/docs (#38 point 10): contrast, names that did not match the visible
+    labels, buttons inside buttons. Drawn, with operations opened, then tried out, at 1280 and 390 px."""
+    if not AXE.exists():
+        pytest.skip("axe-core absent (npm install --prefix tests/browser)")
+    _app, base = live_server
+    found = {}
+    for width in (1280, 390):
+        browser.set_window_size(width, 900)
+        browser.get(base + "/api/docs")
+        WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock-summary-control"))
+        found[f"dessinée @{width}"] = layout(browser)
+        for method in ("get", "post", "patch"):  # parameters, a request body, examples
+            browser.find_element(By.CSS_SELECTOR, f".opblock-{method} .opblock-summary-control").click()
+        WebDriverWait(browser, 10).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".try-out__btn")) == 3)
+        found[f"opérations ouvertes @{width}"] = layout(browser)
+        for button in browser.find_elements(By.CSS_SELECTOR, ".try-out__btn"):
+            button.click()
+        WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".btn.execute"))
+        found[f"essai @{width}"] = layout(browser)
+    assert {page: result for page, result in found.items() if result[0] or result[1] > 0 or result[2]} == {}
+
+
 def _programme_with_a_booklet(app, operator_secret: str) -> str:
     """A current programme for the Aveyron with one booklet of 10 passes issued; its id."""
     from datetime import date, timedelta

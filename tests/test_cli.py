@@ -78,6 +78,40 @@ def test_demo_remove_takes_the_fictional_venues_out_of_search_and_coverage(run, 
     assert "0 lieux fictifs" in again.stdout  # nothing left to take out
 
 
+def _real_venues(tmp_path):
+    path = tmp_path / "lieux.csv"
+    path.write_text("id,nom,commune,code_postal,code_insee,adresse,date_maj\n"
+                    "r1,Médiathèque Jean Jaurès,Rodez,12000,12202,1 rue A,2024-01-01\n", encoding="utf-8")
+    return path
+
+
+def test_the_demo_is_refused_in_a_database_of_real_venues_unless_forced(run, database_url, tmp_path, session):
+    """``make run`` put fictional venues into the database real imports went to (#38 point 6): the demo now refuses
+    a database that holds real venues, says why and how to force it, and loads nothing."""
+    imported = run(database_url, "import", str(_real_venues(tmp_path)))
+    assert imported.exit_code == 0 and "démonstration" not in imported.output
+    refused = run(database_url, "demo")
+    assert refused.exit_code == 1, refused.output
+    assert "1 lieu(x) réel(s)" in refused.output and "registry demo --force" in refused.output
+    assert session.scalar(select(func.count()).select_from(Venue).where(Venue.origin == demo.ORIGIN)) == 0
+    forced = run(database_url, "demo", "--force")
+    assert forced.exit_code == 0 and f"{len(demo.DEMO_VENUES)} lieux fictifs créés" in forced.stdout
+
+
+def test_an_import_into_a_database_showing_the_demo_warns(run, database_url, tmp_path):
+    """Real data imported beside published demo venues would be counted with them: the import says so and names
+    the way out; once ``demo --remove`` has run, it no longer warns."""
+    run(database_url, "demo")
+    path = _real_venues(tmp_path)
+    warned = run(database_url, "import", str(path))
+    assert warned.exit_code == 0 and "1 créés" in warned.stdout
+    assert f"{len(demo.DEMO_VENUES)} lieu(x) fictif(s) de démonstration" in warned.stderr
+    assert "registry demo --remove" in warned.stderr
+    assert "démonstration" not in run(database_url, "import", str(path), "--dry-run").stderr
+    run(database_url, "demo", "--remove")
+    assert "démonstration" not in run(database_url, "import", str(path)).stderr
+
+
 def test_import_boundaries_reports_what_it_did(run, database_url, tmp_path):
     path = write_geojson(tmp_path / "communes.geojson", [
         {"type": "Feature", "properties": {"code": "12202", "nom": "Rodez"}, "geometry": square(2.5, 44.3)},

@@ -50,6 +50,22 @@ def limited(database_url):
                        "MAX_CONTENT_LENGTH": 1024}, plugins=(Broken(),))
 
 
+def test_the_demo_database_says_on_every_page_that_its_data_are_fictional(database_url, monkeypatch):
+    """``make run`` serves the demo's own database with ``REGISTRY_DEMO=1`` (#38 point 6): every page, the
+    embedded map included, says its venues are fictional; a registry of real data says nothing of the kind."""
+    notice = "Données de démonstration (fictives)"
+    pages = [*PAGES, "/carte/integree?territory=departement:12", "/une-page-absente"]
+    served = create_app({"DATABASE_URL": database_url, "TESTING": True})
+    assert not any(notice in served.test_client().get(path).get_data(as_text=True) for path in pages)
+    served.extensions["registry.db"].dispose()
+    monkeypatch.setenv("REGISTRY_DEMO", "1")
+    demo = create_app({"DATABASE_URL": database_url, "TESTING": True})
+    client = demo.test_client()
+    assert {path: notice in client.get(path, follow_redirects=True).get_data(as_text=True)
+            for path in pages} == dict.fromkeys(pages, True)
+    demo.extensions["registry.db"].dispose()
+
+
 @pytest.mark.parametrize(("method", "path", "status", "title"), [
     ("GET", "/une-page-qui-n-existe-pas", 404, "Page introuvable"),
     ("POST", "/carte", 405, "Action non permise"),

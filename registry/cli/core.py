@@ -495,9 +495,11 @@ def siting_command(territory: str, criteria_set: str, count: int, radius_km: flo
 @main.command("demo")
 @click.option("--remove", is_flag=True, help="Retirer le jeu de démonstration : qualifications retirées, lieux "
                                             "dépubliés (journalisé).")
+@click.option("--force", is_flag=True, help="Charger la démonstration même dans une base qui contient des lieux "
+                                           "réels (ils seraient mêlés aux lieux fictifs).")
 @with_appcontext
 @_friendly_errors
-def demo_command(remove: bool) -> None:
+def demo_command(remove: bool, force: bool) -> None:
     """Charger le jeu de démonstration (lieux fictifs en Aveyron), ou le retirer avant d'importer des données
     réelles."""
     _needs_schema()
@@ -506,9 +508,9 @@ def demo_command(remove: bool) -> None:
             removed = demo.remove_demo(session, _context("registry demo --remove"))
             click.echo(f"Démonstration retirée : {removed} lieux fictifs dépubliés et déqualifiés (journalisé).")
             return
-        report = demo.load_demo(session, _context("registry demo"))
-    click.echo(f"Démonstration : {report.created} lieux fictifs créés, {report.existing} déjà présents. "
-               "Avant d'importer des données réelles : registry demo --remove.")
+        report = demo.load_demo(session, _context("registry demo"), force=force)
+    click.echo(f"Démonstration : {report.created} lieux fictifs créés, {report.existing} déjà présents. Les données "
+               "réelles vont dans une autre base (make serve) ; registry demo --remove retire ces lieux.")
     click.echo(f"Base : {current_app.config['DATABASE_URL']}")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry.errors import InvalidInput
@@ -64,10 +64,27 @@ class DemoReport:
     existing: int
 
 
-def load_demo(session: Session, ctx: Context) -> DemoReport:
-    """Create the demo venues that are not there yet (idempotent). Needs the territory reference."""
+def real_venue_count(session: Session) -> int:
+    """How many venues of the database are not the demo's (imported or created: real data)."""
+    return session.scalar(select(func.count()).select_from(Venue).where(Venue.origin != venues.DEMO_ORIGIN)) or 0
+
+
+def public_demo_count(session: Session) -> int:
+    """How many demo venues are still published (0 once ``remove_demo`` has run, or without a demo)."""
+    return session.scalar(select(func.count()).select_from(Venue).where(
+        Venue.origin == venues.DEMO_ORIGIN, Venue.publication_status == "published")) or 0
+
+
+def load_demo(session: Session, ctx: Context, force: bool = False) -> DemoReport:
+    """Create the demo venues that are not there yet (idempotent). Needs the territory reference; refuses a
+    database that holds real venues unless ``force`` (fictional venues would be counted with them)."""
     if session.scalar(select(Territory.pk).where(Territory.kind == "commune").limit(1)) is None:
         raise InvalidInput.on("territories", "Référentiel des territoires vide : lancez « registry territories load ».")
+    if not force and (real := real_venue_count(session)):
+        raise InvalidInput.on("venues", f"Cette base contient {real} lieu(x) réel(s) : le jeu de démonstration n'y "
+                                        "est pas chargé, ses lieux fictifs seraient comptés avec eux (couverture, "
+                                        "implantation). La démonstration a sa propre base (make run) ; pour la "
+                                        "charger ici quand même : registry demo --force.")
     existing = set(session.scalars(select(Venue.origin_id).where(Venue.origin == venues.DEMO_ORIGIN)))
     created = 0
     for (origin_id, nom, insee, postcode, adresse, lat, lon, typologie, services, frais, accompagnement,
