@@ -93,7 +93,7 @@ def test_the_demo_is_refused_in_a_database_of_real_venues_unless_forced(run, dat
     refused = run(database_url, "demo")
     assert refused.exit_code == 1, refused.output
     assert "1 lieu(x) réel(s)" in refused.output and "registry demo --force" in refused.output
-    assert session.scalar(select(func.count()).select_from(Venue).where(Venue.origin == demo.ORIGIN)) == 0
+    assert session.scalar(select(func.count()).select_from(Venue).where(Venue.origin == DEMO_ORIGIN)) == 0
     forced = run(database_url, "demo", "--force")
     assert forced.exit_code == 0 and f"{len(demo.DEMO_VENUES)} lieux fictifs créés" in forced.stdout
 
