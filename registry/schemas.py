@@ -256,6 +256,11 @@ class ProblemSchema(Schema):
     detail = fields.String(metadata={"description": "Ce qui ne va pas, en français"})
     errors = fields.Dict(keys=fields.String(), values=fields.Raw(), metadata={
         "description": "Messages par champ : une liste, ou pour un champ liste, les messages par position"})
+    profil_suggere = fields.String(metadata={
+        "description": "Import d'un fichier au format non reconnu : le profil d'import suggéré (TOML), à revoir puis "
+                       "à renvoyer avec le fichier (champ profile)"})
+    resume_profil = fields.List(fields.String(), metadata={
+        "description": "Import d'un fichier au format non reconnu : le profil suggéré en une ligne par champ"})
 
 
 class PageLinksSchema(Schema):
