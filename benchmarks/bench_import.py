@@ -117,7 +117,7 @@ CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 from registry import create_app
-from registry.services import exports, imports
+from registry.services.exchange import exports, imports
 from registry.services.base.context import Context
 
 url, path, export_path = sys.argv[1:4]
