@@ -23,6 +23,8 @@ from typing import Any, TextIO
 import ijson
 import orjson
 
+from registry.wording import french_number
+
 __all__ = ["Importer", "Exporter", "Sample", "Input", "SourceRow", "Note", "ExportRecord", "ZoneReader", "ZoneRecord",
            "ZoneFields", "split_items", "column_key", "coordinate", "shown", "rejected_row", "SafeCsvWriter",
            "write_json_array", "known_column", "NOT_AN_OBJECT"]
@@ -314,8 +316,8 @@ def _check_sheet_extent(archive, name: str) -> None:
                 rows = max(rows, int(number))
             if rows > MAX_SHEET_ROWS or columns > MAX_SHEET_COLUMNS:
                 raise ValueError(f"tableur trop étendu : sa feuille va jusqu'à la ligne {rows} et la colonne "
-                                 f"{columns} ({MAX_SHEET_ROWS:,} lignes et {MAX_SHEET_COLUMNS:,} colonnes au plus)"
-                                 .replace(",", "\u202f"))
+                                 f"{columns} ({french_number(MAX_SHEET_ROWS)} lignes et "
+                                 f"{french_number(MAX_SHEET_COLUMNS)} colonnes au plus)")
             tail = text[-64:]
 
 

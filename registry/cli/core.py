@@ -330,8 +330,8 @@ def journal_verify(checkpoint_file: Path | None) -> None:
             raise click.ClickException(f"{checkpoint_file} : {error}") from None
     with database().session() as session:
         result = journal_chain.verify(session, current_app.extensions["registry.journal_key"], previous)
-    count = f"{result.sealed:,}".replace(",", "\u202f")
-    legacy = f"{result.unsealed_before_chain:,}".replace(",", "\u202f")
+    count = french_number(result.sealed)
+    legacy = french_number(result.unsealed_before_chain)
     before = f" ; {legacy} entrée(s) antérieure(s) au chaînage, non scellée(s)" if result.unsealed_before_chain else ""
     if result.intact:
         click.echo(f"Journal intact : {count} entrée(s) scellée(s), chaîne vérifiée{before}.")

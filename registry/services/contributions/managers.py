@@ -26,6 +26,7 @@ from registry.services.journal import chain as journal_chain
 from registry.services.journal import journal
 from registry.services.territories import lookup
 from registry.services.venues import venues
+from registry.wording import french_number
 
 #: The fields a manager may propose to change: the public description a venue keeps up to date itself.
 PROPOSABLE = ("horaires", "closures", "telephone", "courriels", "site_web", "prise_rdv", "presentation_resume",
@@ -185,7 +186,7 @@ def propose(session: Session, manager: VenueManager, changes: dict[str, Any], ct
         raise InvalidInput.on("changes", "Rien n'a changé : modifiez au moins une information.")
     for name, value in changed.items():
         if len(journal_chain.canonical_json(journal.jsonable(value)).decode("utf-8")) > MAX_FIELD_CHARACTERS:
-            raise InvalidInput.on(name, f"{MAX_FIELD_CHARACTERS:,} caractères au plus.".replace(",", "\u202f"))
+            raise InvalidInput.on(name, f"{french_number(MAX_FIELD_CHARACTERS)} caractères au plus.")
     pending = session.scalar(select(func.count()).select_from(VenueProposal).where(
         VenueProposal.manager_pk == manager.pk, VenueProposal.status == "pending"))
     if pending >= MAX_PENDING:

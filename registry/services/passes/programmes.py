@@ -24,6 +24,7 @@ from registry.services.journal import journal
 from registry.services.passes import itinerant
 from registry.services.qualification.read_model import venue_holds
 from registry.services.territories import lookup, territories
+from registry.wording import french_number
 
 #: The label a venue must hold to accept passes.
 LABEL = "pass-numerique"
@@ -100,7 +101,7 @@ def create(session: Session, data: ProgrammeInput, ctx: Context,
     if not 1 <= data.passes_per_booklet <= 50:
         errors["passes_per_booklet"] = ["Entre 1 et 50 pass par carnet."]
     if not 1 <= data.booklets_ordered <= MAX_BOOKLETS:
-        errors["booklets_ordered"] = [f"Entre 1 et {MAX_BOOKLETS:,} carnets.".replace(",", "\u202f")]
+        errors["booklets_ordered"] = [f"Entre 1 et {french_number(MAX_BOOKLETS)} carnets."]
     if data.acceptance not in ACCEPTANCE_MODES:
         errors["acceptance"] = ["automatic ou decision attendu."]
     unknown = [t for t in data.target_publics if t not in TARGET_PUBLICS]

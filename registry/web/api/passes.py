@@ -33,6 +33,7 @@ from registry.web.api.base import Blueprint, json_response
 from registry.web.auth import BEARER, WRITE_ROLES, current_token, require_role
 from registry.web.context import db_session, service_context
 from registry.web.pages.pass_documents import statement_csv
+from registry.wording import french_number
 
 operator = Blueprint("operator_passes", __name__, url_prefix="/api/v1/operator",
                      description="Programmes Pass numérique : émission, distribution, relevés, signaux (opérateurs).")
@@ -379,8 +380,8 @@ class Codes(MethodView):
         programme = _programme(session, programme_id)
         last = args["last"] or args["first"] + CODES_BOOKLETS - 1
         if last < args["first"] or last - args["first"] >= CODES_BOOKLETS:
-            raise InvalidInput.on("last", f"Plage de {CODES_BOOKLETS:,} carnets au plus, « last » après « first »."
-                                  .replace(",", "\u202f"))
+            raise InvalidInput.on("last", f"Plage de {french_number(CODES_BOOKLETS)} carnets au plus, « last » après "
+                                          "« first ».")
         lines = ["carnet,position,code\n"]
         lines.extend(f"{number},{position},{codes.shown(code)}\n"
                      for number, position, code in issuing.codes_of(session, programme, args["first"], last))
