@@ -1,7 +1,9 @@
 """Fixtures: a fresh database per test on SpatiaLite and on PostGIS, an app, tokens, named venues.
 
 Each backend gets a template database once per session (schema migrated, territory reference loaded);
-each test gets a copy (a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL).
+each test gets a copy (a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL). On PostgreSQL
+threads make the next copies while a test runs and drop the used ones behind it: a test waits for neither (PostgreSQL
+15's ``DROP DATABASE`` waits for a checkpoint, seconds on a busy server).
 
 PostGIS: ``REGISTRY_TEST_POSTGRES_URL`` names a server database to connect to for administration (default
 ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``). When it does not answer, PostGIS tests are
@@ -13,9 +15,12 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -66,6 +71,71 @@ def sqlite_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("template") / "registry.sqlite"
     _build_template(f"sqlite:///{path}")
     return path
+
+
+class PostgisCopies:
+    """Copies of the template database, made ahead (``AHEAD`` of them) and dropped behind, by threads.
+
+    ``take()`` gives a fresh copy (made while the previous test ran); ``give_back(name)`` drops it later. Drops run
+    on several connections at once so that they share their checkpoints; at most ``BEHIND`` wait (disk space), and
+    ``close()`` waits for all of them."""
+
+    AHEAD = 2
+    BEHIND = 8
+
+    def __init__(self, admin, template: str) -> None:
+        self.admin, self.template = admin, template
+        self._making = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-copy")
+        self._dropping = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pg-drop")
+        self._ahead: deque[Future] = deque()
+        self._behind: deque[Future] = deque()
+        self._lock = threading.Lock()
+
+    def _make(self) -> str:
+        name = f"registry_test_{os.getpid()}_{next(_counter)}"
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+        return name
+
+    def _drop(self, name: str) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def take(self) -> str:
+        with self._lock:
+            while len(self._ahead) < self.AHEAD + 1:
+                self._ahead.append(self._making.submit(self._make))
+            made = self._ahead.popleft()
+        return made.result()
+
+    def give_back(self, name: str) -> None:
+        with self._lock:
+            self._behind.append(self._dropping.submit(self._drop, name))
+            while len(self._behind) > self.BEHIND:
+                self._behind.popleft().result()
+            while self._behind and self._behind[0].done():
+                self._behind.popleft().result()  # a failed drop is reported, not lost
+
+    def close(self) -> None:
+        with self._lock:
+            ahead, self._ahead = list(self._ahead), deque()
+        for made in ahead:
+            self.give_back(made.result())
+        self._making.shutdown()
+        with self._lock:
+            for dropped in self._behind:
+                dropped.result()
+        self._dropping.shutdown()
+
+
+@pytest.fixture(scope="session")
+def postgis_copies(postgis_server) -> Iterator[PostgisCopies]:
+    admin, template = postgis_server
+    copies = PostgisCopies(admin, template)
+    try:
+        yield copies
+    finally:
+        copies.close()
 
 
 @pytest.fixture(scope="session")
@@ -133,13 +203,12 @@ def _fresh_database(request, path: Path, postgis: bool | None = None) -> Iterato
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    admin, template = request.getfixturevalue("postgis_server")
-    name = f"registry_test_{os.getpid()}_{next(_counter)}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    copies = request.getfixturevalue("postgis_copies")
+    name = copies.take()
+    try:
+        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        copies.give_back(name)
 
 
 @pytest.fixture(params=BACKENDS)
