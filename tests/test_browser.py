@@ -33,20 +33,61 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+IMPLICIT_WAIT = 5
+_chromium: list = []  # the session's one Chromium (starting one costs seconds), reset between tests
 
-@pytest.fixture
-def browser(tmp_path):
+
+def _start_chromium(profile: Path):
     os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager reach the network
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
                  "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1280,2000"):
+                 "--disable-sync", f"--user-data-dir={profile}", "--window-size=1280,2000"):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.implicitly_wait(5)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def _reset(driver) -> None:
+    """The state a fresh Chromium has: one window on a blank page, 1280×2000, no cookies, nothing cached."""
+    first, *others = driver.window_handles
+    for handle in others:
+        driver.switch_to.window(handle)
+        driver.close()
+    driver.switch_to.window(first)
+    driver.get("about:blank")
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    driver.execute_cdp_cmd("Network.clearBrowserCache", {})
+    driver.set_window_size(1280, 2000)
+    driver.implicitly_wait(IMPLICIT_WAIT)
+
+
+@pytest.fixture
+def browser(request, tmp_path_factory):
+    """A headless Chromium, blank (no cookies, no cache, one window): the session's one, reset after each test
+    (a new one when the last test left it unusable)."""
+    if not _chromium:
+        _chromium.append(_start_chromium(tmp_path_factory.mktemp("chromium")))
+        request.config.add_cleanup(lambda: _chromium and _chromium.pop().quit())
+    driver = _chromium[0]
+    driver.implicitly_wait(IMPLICIT_WAIT)
     yield driver
-    driver.quit()
+    try:
+        _reset(driver)
+    except WebDriverException:
+        _chromium.clear()
+        driver.quit()
+
+
+def absent(scope, by: str, value: str) -> bool:
+    """No element ``value`` in ``scope`` (a driver or an element), now: without the implicit wait, which makes
+    every look-up that finds nothing last ``IMPLICIT_WAIT`` seconds."""
+    driver = getattr(scope, "parent", scope)
+    driver.implicitly_wait(0)
+    try:
+        return not scope.find_elements(by, value)
+    finally:
+        driver.implicitly_wait(IMPLICIT_WAIT)
 
 
 def _wait_text(driver, css: str, text: str, seconds: float = 10) -> bool:
@@ -457,7 +498,7 @@ def test_a_venue_member_redeems_a_pass_by_keyboard_on_a_phone(live_server, brows
         in refused.text
     assert "déjà été utilisé" in browser.find_element(By.ID, "code-erreur").text  # beside the field too
     assert browser.find_element(By.ID, "code").get_attribute("aria-invalid") == "true"
-    assert not browser.find_elements(By.ID, "encaisser")  # nothing to redeem
+    assert absent(browser, By.ID, "encaisser")  # nothing to redeem
     checks["refus"] = layout(browser)
     browser.save_screenshot(str(tmp_path / "encaisser.png"))
     assert {page: found for page, found in checks.items() if found[0] or found[1] > 0 or found[2]} == {}
@@ -652,7 +693,7 @@ def test_a_venue_name_holding_html_shows_as_text_on_every_map(live_server, brows
         assert browser.execute_script("return window.__pwned") is None, where
         for css in (".leaflet-tooltip", ".leaflet-popup-content", "#lieux"):
             for element in browser.find_elements(By.CSS_SELECTOR, css):
-                assert not element.find_elements(By.CSS_SELECTOR, "img, b"), (where, css)
+                assert absent(element, By.CSS_SELECTOR, "img, b"), (where, css)
 
     def shows_as_text(css: str) -> bool:
         return _wait_text(browser, css, HOSTILE_NAME)
