@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from apispec import APISpec
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_smorest import Api
@@ -85,8 +86,10 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
                                 "numérique. Les champs des lieux sont ceux du schéma national des lieux de "
                                 "médiation numérique v1.0.", "x-registry-version": __version__}})
     app.extensions["registry.api"] = api
-    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    api.spec.components.schema("CriterionResult", schema=api_criteria.CriterionResultSchema)
+    api.document_later(lambda spec: spec.components.security_scheme("bearerAuth", {"type": "http",
+                                                                                   "scheme": "bearer"}))
+    api.document_later(lambda spec: spec.components.schema("CriterionResult",
+                                                           schema=api_criteria.CriterionResultSchema))
     csrf = CSRFProtect(app)
     for blueprint in (api_search.blp, api_venues.operator, api_territories.blp, api_criteria.public,
                       api_criteria.operator, api_qualifications.blp, api_coverage.blp, api_exchange.blp, ogc.blp,
@@ -95,7 +98,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
                       api_passes.public, api_commanditaire.commanditaire, api_commanditaire.open_usage):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer tokens, no cookies: nothing to forge
-    api_funding.document_inputs(api, app.extensions["registry.funding"])
+    api.document_later(lambda spec: api_funding.document_inputs(spec, app.extensions["registry.funding"]))
     app.register_blueprint(pages.pages)
     app.register_blueprint(auditor.auditor)
     app.register_blueprint(operator_imports.operator_imports)
@@ -133,7 +136,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     pass_public.install_limits(app, limiter)
     collectivites.install_limits(app, limiter)
     managers.install_limits(app, limiter)
-    _errors_as_problem_json(api)
+    api.document_later(_errors_as_problem_json)
     register_error_handlers(app)
     app.after_request(_cache_public_reads)
     init_layout(app)
@@ -151,13 +154,47 @@ class CookieSessions(SecureCookieSessionInterface):
 
 
 class ProblemApi(Api):
-    """flask-smorest's Api, with errors documented as what the API answers: RFC 7807 problem details."""
+    """flask-smorest's Api, with errors documented as what the API answers: RFC 7807 problem details.
+
+    The OpenAPI document is written when first read (``/api/openapi.json``, the docs page, the OGC service
+    description), not at the app's creation: documenting every view took about half of ``create_app``, paid by
+    every worker and every test for a document most of them never serve. The routes are registered at once."""
 
     ERROR_SCHEMA = schemas.ProblemSchema
 
+    def init_app(self, app: Flask, *, spec_kwargs: dict | None = None) -> None:
+        self._undocumented: list[Callable[[APISpec], None]] = []
+        super().init_app(app, spec_kwargs=spec_kwargs)
 
-def _errors_as_problem_json(api: Api) -> None:
-    for response in api.spec.components.responses.values():
+    @property
+    def spec(self) -> APISpec:
+        """The OpenAPI document, finished on first read."""
+        while getattr(self, "_undocumented", None):
+            self._undocumented.pop(0)(self._spec)
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: APISpec) -> None:
+        self._spec = value
+
+    def document_later(self, write: Callable[[APISpec], None]) -> None:
+        """Write ``write(spec)`` into the document when it is first read, after what was deferred before it."""
+        self._undocumented.append(write)
+
+    def register_blueprint(self, blp, *, parameters=None, **options) -> None:
+        """flask-smorest's registration, the blueprint's documentation deferred to the document's first read."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+
+        def document(spec: APISpec) -> None:
+            blp.register_views_in_doc(self, self._app, spec, name=name, parameters=parameters)
+            spec.tag({"name": name, "description": blp.description})
+        self.document_later(document)
+
+
+def _errors_as_problem_json(spec: APISpec) -> None:
+    for response in spec.components.responses.values():
         content = response.get("content", {})
         if "application/json" in content:
             content["application/problem+json"] = content.pop("application/json")

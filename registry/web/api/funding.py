@@ -145,14 +145,14 @@ class FundingSimulations(MethodView):
         return simulation_body(run.rule, run.inputs, run.simulation)
 
 
-def document_inputs(api: Any, catalogue: FundingCatalogue) -> None:
+def document_inputs(spec: Any, catalogue: FundingCatalogue) -> None:
     """Each rule's inputs as a component of the OpenAPI document (``FundingInputs-<rule>``), and the simulations'
     body as any of them (call after the blueprint's registration, which documents ``SimulationInput``)."""
     refs = []
     for rule_id, rule in sorted(catalogue.rules.items()):
-        api.spec.components.schema(f"FundingInputs-{rule_id}", component=rule.json_schema())
+        spec.components.schema(f"FundingInputs-{rule_id}", component=rule.json_schema())
         refs.append({"$ref": f"#/components/schemas/FundingInputs-{rule_id}"})
-    body = api.spec.components.schemas.get("SimulationInput")
+    body = spec.components.schemas.get("SimulationInput")
     if body is not None and refs:
         body["anyOf"] = refs
         body["description"] = ("Les entrées de la règle du chemin, par nom : FundingInputs-<règle> (voir aussi "
