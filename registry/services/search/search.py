@@ -224,9 +224,10 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
             counted = rows[0].total if rows else (
                 connection.execute(statements.count, params).scalar() if offset and not shape.nearest else 0)
     else:
-        open_pks = _open_pks(connection, statements.candidates, params, query)
+        # Hours are no SQL: the candidates are read in order until ``at_most`` open ones (a count as bounded as
+        # SQL's; « open now » across France never reads and parses every venue's hours behind a page).
+        open_pks = _open_pks(connection, statements.candidates, params, query, at_most)
         counted = len(open_pks)
-        at_most = counted + 1  # every candidate was read: the count is exact
         rows = connection.execute(statements.by_pks, {**params, "pks": open_pks[offset:offset + limit],
                                                       "total": counted}).all()
     bounded = not query.near or query.radius_km is not None
@@ -373,11 +374,20 @@ def _prepare(session: Session, query: SearchQuery, ctx: Context, offset: int,
     return shape, params, and_(*extra) if extra else None
 
 
-def _open_pks(connection, candidates, params: dict[str, Any], query: SearchQuery) -> list[int]:
+def _open_pks(connection, candidates, params: dict[str, Any], query: SearchQuery, at_most: int) -> list[int]:
     """Opening hours are not SQL: the candidates whose hours pass the query's filters, in order (hours parsed
-    once, cached)."""
-    return [row[0] for row in connection.execute(candidates, params)
-            if query.hours_match(effective_hours(row[2], row[3]))]
+    once, cached), the first ``at_most`` of them."""
+    found: list[int] = []
+    result = connection.execute(candidates, params)
+    try:
+        for row in result:
+            if query.hours_match(effective_hours(row[2], row[3])):
+                found.append(row[0])
+                if len(found) >= at_most:
+                    break
+    finally:
+        result.close()
+    return found
 
 
 def _widen_until_enough(connection, statements: Plan, params: dict[str, Any], query: SearchQuery, needed: int,
@@ -390,7 +400,7 @@ def _widen_until_enough(connection, statements: Plan, params: dict[str, Any], qu
         if not query.by_hours:
             found = connection.execute(statements.count, {**params, "at_most": needed}).scalar()
         else:
-            found = len(_open_pks(connection, statements.candidates, params, query))
+            found = len(_open_pks(connection, statements.candidates, params, query, needed))
         if found >= needed:
             return
     _set_radius(params, query.near, AUTO_RADII_KM[-1], sqlite)
