@@ -96,8 +96,15 @@ def paths(items: str, extra: str = "") -> dict[str, Callable[[Box], str]]:
     return found
 
 
+#: (name, command, environment, port, {query: path maker}) of a server to time.
+Server = tuple[str, list[str], dict, int, dict[str, Callable[[Box], str]]]
+#: Per (server, query): the latencies (ms) and the (answered, failed) counts.
+Timings = dict[tuple[str, str], list[float]]
+Counts = dict[tuple[str, str], tuple[int, int]]
+
+
 def servers(url: str, tipg_bin: Path | None, pygeoapi_bin: Path | None, folder: Path,
-            baseline: Path | None = None) -> list[tuple[str, list[str], dict, int, dict[str, Callable[[Box], str]]]]:
+            baseline: Path | None = None) -> list[Server]:
     """(name, command, environment, port, {query: path maker}) of each server to time (``baseline``: a source
     tree of the registry, an earlier commit's, served too from the same database)."""
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
@@ -181,49 +188,76 @@ def peers_table(url: str) -> None:
 
 def run(url: str, seconds: float, rounds: int, tipg_bin: Path | None, pygeoapi_bin: Path | None,
         baseline: Path | None) -> None:
+    """Serve, check that every server answers alike, time them in turn, print the figures and the ratios."""
     peers_table(url)
     folder = Path(tempfile.mkdtemp())
     found = servers(url, tipg_bin, pygeoapi_bin, folder, baseline)
     processes = []
-    times: dict[tuple[str, str], list[float]] = {}
-    counts: dict[tuple[str, str], tuple[int, int]] = {}
     try:
         for _name, command, env, port, _queries in found:  # (tipg reads the catalogue first: slow on a busy host)
             processes.append(serve(command, env, port, wait_s=120))
-        refused: set[tuple[str, str]] = set()
-        for name, _command, _env, port, queries in found:  # the same answers before any timing
-            for query, make_path in queries.items():
-                for box in CHECKS:
-                    count = matched(f"http://127.0.0.1:{port}", make_path(box))
-                    expected = matched(f"http://127.0.0.1:{found[0][3]}", found[0][4][query](box))
-                    if isinstance(count, str):
-                        refused.add((name, query))
-                        print(f"[{name}] {query}: {count}")
-                        break
-                    if not agree(count, expected):
-                        print(f"[{name}] {query} {_bbox(box)}: numberMatched {count} (ours: {expected})")
-        # The OGC bbox page and the API's take turns within the same rounds: timed minutes apart (the API's after
-        # every other query), their ratio measured the machine's drift (0.55–0.92× in two runs, 1.87× in a third).
-        for group in (("bbox", "bbox (API)"), *((query,) for query in QUERIES if query != "bbox")):
-            turns = [(query, server) for query in group for server in found
-                     if query in server[4] and (server[0], query) not in refused]
-            for query, (_name, _command, _env, port, queries) in turns:
-                load(f"http://127.0.0.1:{port}", queries[query], 1)  # warm-up
-            for number in range(rounds):  # servers in turn, in alternate orders: the drift falls on all alike
-                for query, (name, _command, _env, port, queries) in (turns if number % 2 == 0 else turns[::-1]):
-                    latencies = times.setdefault((name, query), [])
-                    rate, ok, errors = load(f"http://127.0.0.1:{port}", queries[query], seconds / rounds, latencies)
-                    done, failed = counts.get((name, query), (0, 0))
-                    counts[(name, query)] = (done + ok, failed + errors)
+        refused = compare_answers(found)
+        times, counts = time_in_turn(found, refused, seconds, rounds)
     finally:
         for process in processes:
             process.terminate()
             process.wait(timeout=10)
     rates = {key: counts[key][0] / seconds for key in counts}
+    print_latencies(times, counts, rates, seconds)
+    print_ratios(rates)
+
+
+def compare_answers(found: list[Server]) -> set[tuple[str, str]]:
+    """Each server's ``numberMatched`` against ours' on the same boxes (differences printed); the (server,
+    query) pairs a server refuses, left out of the timing."""
+    refused: set[tuple[str, str]] = set()
+    for name, _command, _env, port, queries in found:
+        for query, make_path in queries.items():
+            for box in CHECKS:
+                count = matched(f"http://127.0.0.1:{port}", make_path(box))
+                expected = matched(f"http://127.0.0.1:{found[0][3]}", found[0][4][query](box))
+                if isinstance(count, str):
+                    refused.add((name, query))
+                    print(f"[{name}] {query}: {count}")
+                    break
+                if not agree(count, expected):
+                    print(f"[{name}] {query} {_bbox(box)}: numberMatched {count} (ours: {expected})")
+    return refused
+
+
+def time_in_turn(found: list[Server], refused: set[tuple[str, str]], seconds: float,
+                 rounds: int) -> tuple[Timings, Counts]:
+    """Each query on every server that answers it: a warm-up, then ``rounds`` slices, servers in turn and in
+    alternate orders (the machine's drift falls on all alike). The OGC bbox page and the API's take turns within the
+    same rounds: timed minutes apart (the API's after every other query), their ratio measured the machine's drift
+    (0.55–0.92× in two runs, 1.87× in a third)."""
+    times: Timings = {}
+    counts: Counts = {}
+    for group in (("bbox", "bbox (API)"), *((query,) for query in QUERIES if query != "bbox")):
+        turns = [(query, name, port, queries[query]) for query in group
+                 for name, _command, _env, port, queries in found
+                 if query in queries and (name, query) not in refused]
+        for _query, _name, port, make_path in turns:
+            load(f"http://127.0.0.1:{port}", make_path, 1)  # warm-up
+        for number in range(rounds):
+            for query, name, port, make_path in (turns if number % 2 == 0 else turns[::-1]):
+                latencies = times.setdefault((name, query), [])
+                _rate, ok, errors = load(f"http://127.0.0.1:{port}", make_path, seconds / rounds, latencies)
+                done, failed = counts.get((name, query), (0, 0))
+                counts[(name, query)] = (done + ok, failed + errors)
+    return times, counts
+
+
+def print_latencies(times: Timings, counts: Counts, rates: dict[tuple[str, str], float], seconds: float) -> None:
+    """Throughput, median and p99 latency of each server on each query."""
     for (name, query), latencies in times.items():
         print(f"[postgis] {name:18} {query:10}: {rates[name, query]:7,.0f} req/s, median "
               f"{statistics.median(latencies):6.1f} ms, p99 {percentile(latencies, 0.99):6.1f} ms "
               f"({counts[name, query][0]} ok, {counts[name, query][1]} errors, {CLIENTS} clients, {seconds:g} s)")
+
+
+def print_ratios(rates: dict[tuple[str, str], float]) -> None:
+    """Our throughput over each peer's, against the targets, and the OGC page's over the API's."""
     for query in QUERIES:
         for peer, target in (("tipg", 2.0), ("pygeoapi", 3.0), ("floor (bare SQL)", None), (BASELINE, None)):
             if (peer, query) in rates and (OURS, query) in rates:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -152,83 +153,90 @@ def callers(session) -> dict[str, dict[str, str]]:
             "operateur_hors": header("operator", ["departement:75"]), "admin": header("admin")}
 
 
-def body_for(method: str, url: str, client, headers) -> dict:
-    """A valid request body for each write, so that only the caller decides the status."""
-    if url.endswith("/operator/venues") and method == "POST":
-        return {"json": {"nom": "Nouveau lieu", "adresse": "1 rue A", "code_postal": "12000", "code_insee": "12202"}}
-    if url.endswith("/facts"):
-        return {"json": {"name": "trained_mediators", "value": 3}}
-    if url.endswith("/evaluations"):
-        return {"json": {"criteria_set": "pass-numerique"}}
-    if url.endswith("/decisions"):  # suspend, then reinstate: each allowed caller makes a legal decision
-        held = client.get(url.rsplit("/", 3)[0] + "/qualifications", headers=headers).get_json()
-        suspended = isinstance(held, list) and any(q.get("status") == "suspended" for q in held)
-        return {"json": {"action": "reinstate" if suspended else "suspend", "reason": "Contrôle de la matrice"}}
-    if url.endswith("/dismissals"):
-        return {"json": {"first": client.get("/api/v1/venues?per_page=1").get_json()["features"][0]["id"],
-                         "other": "00000000-0000-4000-8000-000000000000"}}
-    if url.endswith("/commune"):
-        return {"json": {"code_insee": "12202"}}
-    if url.endswith("/merge"):
-        return {"json": {"duplicate": "00000000-0000-4000-8000-000000000000"}}
-    if url.endswith("/reports"):
-        return {"json": {"reason": "horaires", "text": "Contrôle de la matrice"}}
-    if url.endswith("/simulations"):
-        return {"json": {"collectivite_amount": 100000}}
-    if url.endswith("/resolution"):
-        return {"json": {"outcome": "accepted"}}
-    if url.endswith("/managers"):
-        return {"json": {}}
-    if url.endswith("/campaigns") and method == "POST":
-        return {"json": {"territory": "departement:12"}}
-    if url.endswith("/resume"):
-        return {"json": {}}
-    if url.endswith("/decision"):
-        return {"json": {"accept": True}}
-    if url.endswith("/end-of-validity"):
-        return {"json": {"alert_email": "pass@aveyron.fr"}}
-    if url.endswith("/declarations") and method == "POST":
-        return {"json": {"year": 2025}}
-    if url.endswith("/imports"):
-        csv = b"id,nom,commune,code_postal,code_insee,adresse,date_maj\nm1,Lieu,Rodez,12000,12202,1 rue A,2024-01-01\n"
-        return {"data": {"file": (io.BytesIO(csv), "lieux.csv")}, "content_type": "multipart/form-data"}
-    if url.endswith("/operator/programmes") and method == "POST":
-        return {"json": PROGRAMME}
-    if url.endswith("/issues"):
-        return {"json": {"booklets": 1}}
-    if "/programmes/" in url and "/venues/" in url:
-        return {"json": {"status": "accepted"}}
-    if url.endswith("/prescribers") and method == "POST":
-        return {"json": {"name": "CCAS de Rodez", "commune_code": "12202"}}
-    if url.endswith("/booklets"):
-        return {"json": {"first": 1, "last": 1}}
-    if url.endswith("/hand-out"):
-        return {"json": {"commune_code": "12202", "target_public": True}}
-    if url.endswith("/service-area") and method == "PUT":
-        return {"json": {"territories": ["departement:12"]}}
-    if url.endswith("/operator/statements"):
-        return {"json": {"month": "2026-01"}}
-    if url.endswith("/payment"):
-        return {"json": {"reference": "VIR-1"}}
-    if url.endswith(("/passes/checks", "/passes/redemptions")):
-        return {"json": {"code": "7K3M-Q9XD-2HNB-R4TC", "venue_id": url_venue(client),
-                         **({"service": "Aide aux démarches administratives", "duration_minutes": 60}
-                            if url.endswith("redemptions") else {})}}
-    if url.endswith("/cancellation"):
-        return {"json": {"reason": "Contrôle de la matrice"}}
-    if url.endswith("/bank-account") and method == "PUT":
-        return {"json": {"iban": "FR7630006000011234567890189", "holder": "Commune de Rodez"}}
-    if url.endswith("/passes/where"):
-        return {"json": {"code": "7K3M-Q9XD-2HNB-R4TC"}}
-    if method == "PATCH":
-        etag = client.get(url, headers=headers).headers.get("ETag", '"1"')
-        return {"json": {"presentation_resume": "Vérifié"}, "headers": {"If-Match": etag}}
-    return {}
-
-
 PROGRAMME = {"name": "Pass numérique Aveyron", "commanditaire_name": "Département de l'Aveyron",
              "perimeter": ["departement:12"], "valid_from": "2026-01-01", "valid_until": "2027-12-31",
              "face_value_cents": 1000, "booklets_ordered": 100}
+
+
+def ends(suffix: str | tuple[str, ...], method: str | None = None) -> Callable[[str, str], bool]:
+    """A write to a URL ending with ``suffix`` (one of them, for a tuple), with ``method`` when it is given."""
+    return lambda called, url: url.endswith(suffix) and method in (None, called)
+
+
+def decision(method: str, url: str, client, headers) -> dict:
+    """Suspend, then reinstate: each allowed caller makes a legal decision."""
+    held = client.get(url.rsplit("/", 3)[0] + "/qualifications", headers=headers).get_json()
+    suspended = isinstance(held, list) and any(q.get("status") == "suspended" for q in held)
+    return {"json": {"action": "reinstate" if suspended else "suspend", "reason": "Contrôle de la matrice"}}
+
+
+def dismissal(method: str, url: str, client, headers) -> dict:
+    """The matrix's venue and a venue that does not exist."""
+    return {"json": {"first": url_venue(client), "other": "00000000-0000-4000-8000-000000000000"}}
+
+
+def import_file(method: str, url: str, client, headers) -> dict:
+    """A one-venue CSV file, uploaded."""
+    csv = b"id,nom,commune,code_postal,code_insee,adresse,date_maj\nm1,Lieu,Rodez,12000,12202,1 rue A,2024-01-01\n"
+    return {"data": {"file": (io.BytesIO(csv), "lieux.csv")}, "content_type": "multipart/form-data"}
+
+
+def pass_code(method: str, url: str, client, headers) -> dict:
+    """An unknown code at the matrix's venue (a redemption also says its service and duration)."""
+    return {"json": {"code": "7K3M-Q9XD-2HNB-R4TC", "venue_id": url_venue(client),
+                     **({"service": "Aide aux démarches administratives", "duration_minutes": 60}
+                        if url.endswith("redemptions") else {})}}
+
+
+def patch(method: str, url: str, client, headers) -> dict:
+    """A change of the record's summary, with the ETag it has now."""
+    etag = client.get(url, headers=headers).headers.get("ETag", '"1"')
+    return {"json": {"presentation_resume": "Vérifié"}, "headers": {"If-Match": etag}}
+
+
+#: A valid body for each write, the first that matches: a JSON body, or a function giving the request's options.
+WRITE_BODIES: list[tuple[Callable[[str, str], bool], dict | Callable[..., dict]]] = [
+    (ends("/operator/venues", "POST"),
+     {"nom": "Nouveau lieu", "adresse": "1 rue A", "code_postal": "12000", "code_insee": "12202"}),
+    (ends("/facts"), {"name": "trained_mediators", "value": 3}),
+    (ends("/evaluations"), {"criteria_set": "pass-numerique"}),
+    (ends("/decisions"), decision),
+    (ends("/dismissals"), dismissal),
+    (ends("/commune"), {"code_insee": "12202"}),
+    (ends("/merge"), {"duplicate": "00000000-0000-4000-8000-000000000000"}),
+    (ends("/reports"), {"reason": "horaires", "text": "Contrôle de la matrice"}),
+    (ends("/simulations"), {"collectivite_amount": 100000}),
+    (ends("/resolution"), {"outcome": "accepted"}),
+    (ends("/managers"), {}),
+    (ends("/campaigns", "POST"), {"territory": "departement:12"}),
+    (ends("/resume"), {}),
+    (ends("/decision"), {"accept": True}),
+    (ends("/end-of-validity"), {"alert_email": "pass@aveyron.fr"}),
+    (ends("/declarations", "POST"), {"year": 2025}),
+    (ends("/imports"), import_file),
+    (ends("/operator/programmes", "POST"), PROGRAMME),
+    (ends("/issues"), {"booklets": 1}),
+    (lambda method, url: "/programmes/" in url and "/venues/" in url, {"status": "accepted"}),
+    (ends("/prescribers", "POST"), {"name": "CCAS de Rodez", "commune_code": "12202"}),
+    (ends("/booklets"), {"first": 1, "last": 1}),
+    (ends("/hand-out"), {"commune_code": "12202", "target_public": True}),
+    (ends("/service-area", "PUT"), {"territories": ["departement:12"]}),
+    (ends("/operator/statements"), {"month": "2026-01"}),
+    (ends("/payment"), {"reference": "VIR-1"}),
+    (ends(("/passes/checks", "/passes/redemptions")), pass_code),
+    (ends("/cancellation"), {"reason": "Contrôle de la matrice"}),
+    (ends("/bank-account", "PUT"), {"iban": "FR7630006000011234567890189", "holder": "Commune de Rodez"}),
+    (ends("/passes/where"), {"code": "7K3M-Q9XD-2HNB-R4TC"}),
+    (lambda method, url: method == "PATCH", patch),
+]
+
+
+def body_for(method: str, url: str, client, headers) -> dict:
+    """A valid request body for each write, so that only the caller decides the status."""
+    for matches, body in WRITE_BODIES:
+        if matches(method, url):
+            return body(method, url, client, headers) if callable(body) else {"json": body}
+    return {}
 
 
 def url_venue(client) -> str:

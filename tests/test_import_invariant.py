@@ -141,24 +141,41 @@ def test_every_source_value_is_stored_or_reported(build, app, session, tmp_path)
                   catalogue=app.extensions["registry.criteria"])
     report = imports.run_import(session, path, ctx, imports.ImportOptions(**options))
     session.rollback()
-    lines = list(report.lines)
-    by_line: dict[int, list] = {}
-    for line in lines:
-        by_line.setdefault(line.line, []).append(line)
-    unread = {line.field for line in lines if line.kind == UNREAD_COLUMN}
-    columns = {use.column: use for use in report.columns}
-    created = {entry.after["ligne"]: entry.venue_pk for entry in session.scalars(
-        select(JournalEntry).where(JournalEntry.action == "venue.created"))}
-    venues = {venue.pk: venue for venue in session.scalars(select(Venue))}
-    facts = {(fact.venue_pk, fact.name) for fact in session.scalars(select(AuditFact))}
-    standard = report.format in STANDARD_FORMATS
-    plan = ColumnPlan()
-    missing = []
+    found = Imported(session, report)
     cells = source_cells(path, report, reading)
     assert cells and report.rows
+    missing = [gap for line, column, value in cells for gap in missing_of_cell(found, line, column, value)]
+    assert not missing, f"{len(missing)} valeurs ni enregistrées ni signalées, dont : {missing[:10]}"
 
-    def reported(line: int, fields: set[str], value: Any = None) -> bool:
-        for event in by_line.get(line, []):
+
+class Imported:
+    """What an import stored (venues by their source line, audit facts) and reported, to look cells up in."""
+
+    def __init__(self, session, report: imports.ImportReport) -> None:
+        self.report = report
+        self.by_line: dict[int, list] = {}
+        for line in report.lines:
+            self.by_line.setdefault(line.line, []).append(line)
+        self.unread = {line.field for line in report.lines if line.kind == UNREAD_COLUMN}
+        self.columns = {use.column: use for use in report.columns}
+        self.created = {entry.after["ligne"]: entry.venue_pk for entry in session.scalars(
+            select(JournalEntry).where(JournalEntry.action == "venue.created"))}
+        self.venues = {venue.pk: venue for venue in session.scalars(select(Venue))}
+        self.facts = {(fact.venue_pk, fact.name) for fact in session.scalars(select(AuditFact))}
+        self.standard = report.format in STANDARD_FORMATS
+        self.plan = ColumnPlan()
+
+    def venue(self, line: int) -> Venue | None:
+        """The venue created from a source line."""
+        return self.venues.get(self.created.get(line))
+
+    def rejected(self, line: int) -> bool:
+        """Whether the report rejects the line."""
+        return any(event.kind == REJECT for event in self.by_line.get(line, []))
+
+    def reported(self, line: int, fields: set[str], value: Any = None) -> bool:
+        """Whether the report says something of the line about the value (or within it) or one of the fields."""
+        for event in self.by_line.get(line, []):
             if value is not None and (event.value == value or (isinstance(event.value, str) and isinstance(value, str)
                                                                and value in event.value)):
                 return True
@@ -166,50 +183,45 @@ def test_every_source_value_is_stored_or_reported(build, app, session, tmp_path)
                 return True
         return False
 
-    for line, column, value in cells:
-        if column == "geometry":  # GeoJSON: the point is stored as the venue's coordinates, or reported
-            venue = venues.get(created.get(line))
-            rejected = any(event.kind == REJECT for event in by_line.get(line, []))
-            if not (venue is not None and venue.longitude is not None) and not reported(line, {"geometry"}) \
-                    and not rejected:
-                missing.append((line, column, value))
-            continue
-        use = columns.get(column)
-        if use is None:
-            missing.append((line, column, value, "colonne absente du rapport"))
-            continue
-        if use.field is None:
-            if column not in unread:
-                missing.append((line, column, value, "colonne non lue sans ligne au rapport"))
-            continue
-        if any(event.kind == REJECT for event in by_line.get(line, [])):
-            continue  # the row is rejected with its line: every value of it is named
-        venue = venues.get(created.get(line))
-        assert venue is not None, f"ligne {line} : ni lieu créé ni rejet"
-        if report.format.startswith("profil:"):
-            missing.extend(_profiled_missing(line, column, value, use.field.split(" + "), venue, facts, reported))
-            continue
-        field = use.field.removesuffix(" (v0.1)")
-        target = plan.target(column) if standard else None
-        is_list = field in LIST_FIELDS or (target is not None and target[0] == "list")
-        if not is_list:
-            name = "origin_id" if field == "id" else field
-            fields = {column, field} | (COORDINATES if field in COORDINATES else set())
-            if getattr(venue, name) is None and not reported(line, fields, value):
-                missing.append((line, column, value))
-            continue
-        for item in _items(value):
-            if reported(line, set(), item):
-                continue
-            if standard:
-                stored_field, stored_value, _ = translate(target[1], str(item))
-                ok = ((stored_field == FACT and (venue.pk, "accepts_pass_numerique") in facts)
-                      or (stored_field not in (None, FACT) and stored_value in getattr(venue, stored_field)))
-            else:
-                ok = bool(getattr(venue, field))
-            if not ok:
-                missing.append((line, column, item))
-    assert not missing, f"{len(missing)} valeurs ni enregistrées ni signalées, dont : {missing[:10]}"
+
+def missing_of_cell(found: Imported, line: int, column: str, value: Any) -> list[tuple]:
+    """What of a source cell is neither stored nor reported (nothing when all of it is)."""
+    if column == "geometry":  # GeoJSON: the point is stored as the venue's coordinates, or reported
+        venue = found.venue(line)
+        placed = venue is not None and venue.longitude is not None
+        return [] if placed or found.reported(line, {"geometry"}) or found.rejected(line) else [(line, column, value)]
+    use = found.columns.get(column)
+    if use is None:
+        return [(line, column, value, "colonne absente du rapport")]
+    if use.field is None:
+        return [] if column in found.unread else [(line, column, value, "colonne non lue sans ligne au rapport")]
+    if found.rejected(line):
+        return []  # the row is rejected with its line: every value of it is named
+    venue = found.venue(line)
+    assert venue is not None, f"ligne {line} : ni lieu créé ni rejet"
+    if found.report.format.startswith("profil:"):
+        return _profiled_missing(line, column, value, use.field.split(" + "), venue, found.facts, found.reported)
+    return _field_missing(found, line, column, value, use.field.removesuffix(" (v0.1)"), venue)
+
+
+def _field_missing(found: Imported, line: int, column: str, value: Any, field: str, venue: Venue) -> list[tuple]:
+    """A cell of a format's field: stored in the field, or each item of a list stored or reported."""
+    target = found.plan.target(column) if found.standard else None
+    if not (field in LIST_FIELDS or (target is not None and target[0] == "list")):
+        fields = {column, field} | (COORDINATES if field in COORDINATES else set())
+        stored = getattr(venue, "origin_id" if field == "id" else field) is not None
+        return [] if stored or found.reported(line, fields, value) else [(line, column, value)]
+    return [(line, column, item) for item in _items(value)
+            if not found.reported(line, set(), item) and not _item_stored(found, venue, field, target, item)]
+
+
+def _item_stored(found: Imported, venue: Venue, field: str, target: tuple | None, item: Any) -> bool:
+    """Whether a list's item is in the venue (a standard's value translated first: a list or the pass fact)."""
+    if not found.standard:
+        return bool(getattr(venue, field))
+    stored_field, stored_value, _ = translate(target[1], str(item))
+    return ((stored_field == FACT and (venue.pk, "accepts_pass_numerique") in found.facts)
+            or (stored_field not in (None, FACT) and stored_value in getattr(venue, stored_field)))
 
 
 def _profiled_missing(line: int, column: str, value: Any, targets: list[str], venue: Venue, facts: set,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -13,6 +14,7 @@ from flask.cli import with_appcontext
 
 from registry.cli import profiles as cli_profiles
 from registry.cli.progress import progressbar
+from registry.services.base.context import Context
 from registry.services.demo import demo
 from registry.services.exchange import backup, exports, imports
 from registry.services.exchange.import_rows import REJECT
@@ -36,8 +38,18 @@ def echo_columns(report: imports.ImportReport) -> None:
         click.echo(f"  {use.column} {target} : {number(use.values)} valeur(s)")
 
 
-def register(main: click.Group, friendly, context, needs_schema) -> None:
-    """Add the data-exchange commands to ``main`` (helpers shared with ``registry.cli.core``)."""
+def write_report(report: imports.ImportReport, path: Path) -> None:
+    """The import's line-by-line report in ``path``: JSON for a ``.json`` name, CSV otherwise."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        if path.suffix.lower() == ".json":
+            imports.write_report_json(report, out)
+        else:
+            imports.write_report_csv(report, out)
+
+
+def _add_import(main: click.Group, friendly: Callable, context: Callable[[str], Context],
+                needs_schema: Callable[[], None]) -> None:
+    """Add ``registry import`` to ``main``."""
 
     @main.command("import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -95,11 +107,7 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
         if len(rejections) > SHOWN_REJECTIONS and not report_path:
             click.echo(f"… et {len(rejections) - SHOWN_REJECTIONS} autres rejets : --report pour tout voir.", err=True)
         if report_path:
-            with report_path.open("w", encoding="utf-8", newline="") as out:
-                if report_path.suffix.lower() == ".json":
-                    imports.write_report_json(report, out)
-                else:
-                    imports.write_report_csv(report, out)
+            write_report(report, report_path)
             click.echo(f"Rapport : {report_path} ({number(len(report.lines))} lignes).")
         if report.sync_refused:
             click.echo(f"{file}: {report.sync_refused}", err=True)
@@ -108,6 +116,11 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
                                        "importé.")
         if report.sync_refused and sync:
             raise click.ClickException(f"{file} : synchronisation refusée.")
+
+
+def _add_export(main: click.Group, friendly: Callable, context: Callable[[str], Context],
+                needs_schema: Callable[[], None]) -> None:
+    """Add ``registry export`` to ``main``."""
 
     @main.command("export")
     @click.option("--format", "format_", default="standard-csv", show_default=True,
@@ -140,6 +153,11 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
         click.echo(f"{count} lieux exportés ({exporter.title})" + (f" dans {output_file}." if output_file else "."),
                    err=True)
 
+
+def _add_duplicates(main: click.Group, friendly: Callable, context: Callable[[str], Context],
+                    needs_schema: Callable[[], None]) -> None:
+    """Add ``registry duplicates`` to ``main``."""
+
     @main.command("duplicates")
     @click.option("--territory", help="ex. departement:12.")
     @click.option("--format", "output", type=click.Choice(("text", "json")), default="text", show_default=True)
@@ -163,6 +181,11 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
             click.echo(f"À examiner à part : {crowd.reason}, {number(crowd.venues)} lieux.")
         click.echo(f"{number(len(scan.candidates))} paires candidates.", err=True)
 
+
+def _add_geocode(main: click.Group, friendly: Callable, context: Callable[[str], Context],
+                 needs_schema: Callable[[], None]) -> None:
+    """Add ``registry geocode`` to ``main``."""
+
     @main.command("geocode")
     @click.option("--territory", help="ex. departement:12.")
     @with_appcontext
@@ -185,6 +208,11 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
             raise click.ClickException("Aucun géocodeur ne répond (REGISTRY_BAN_URL non défini ou service "
                                        "injoignable) : relancez plus tard.")
 
+
+def _add_backup(main: click.Group, friendly: Callable, context: Callable[[str], Context],
+                needs_schema: Callable[[], None]) -> None:
+    """Add ``registry backup`` to ``main``."""
+
     @main.command("backup")
     @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
     @with_appcontext
@@ -195,6 +223,11 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
         with progressbar("Sauvegarde") as advance:
             pages = backup.backup(database().engine, file, progress=advance)
         click.echo(f"Sauvegarde : {file} ({pages} pages, {file.stat().st_size / 1e6:.1f} Mo).")
+
+
+def _add_restore(main: click.Group, friendly: Callable, context: Callable[[str], Context],
+                 needs_schema: Callable[[], None]) -> None:
+    """Add ``registry restore`` to ``main``."""
 
     @main.command("restore")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -207,3 +240,13 @@ def register(main: click.Group, friendly, context, needs_schema) -> None:
             raise click.ClickException("La restauration remplace tout le contenu actuel : relancez avec --yes.")
         revision = backup.restore(database().engine, file)
         click.echo(f"Base restaurée depuis {file} (schéma {revision}) ; « registry db upgrade » si besoin.")
+
+
+_ADDERS = (_add_import, _add_export, _add_duplicates, _add_geocode, _add_backup, _add_restore)
+
+
+def register(main: click.Group, friendly: Callable, context: Callable[[str], Context],
+             needs_schema: Callable[[], None]) -> None:
+    """Add the data-exchange commands to ``main`` (helpers shared with ``registry.cli.core``)."""
+    for add in _ADDERS:
+        add(main, friendly, context, needs_schema)

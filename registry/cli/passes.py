@@ -4,6 +4,7 @@ signals from the command line (the same services as the API)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -13,6 +14,7 @@ from flask.cli import with_appcontext
 from registry.cli.exchange import number
 from registry.errors import InvalidInput
 from registry.services.base import mail
+from registry.services.base.context import Context
 from registry.services.passes import closing, codes, issuing, programmes, signals, statements
 from registry.services.passes.days import parse_month
 from registry.web.context import database
@@ -24,12 +26,9 @@ def euros(cents: int) -> str:
     return f"{french_number(cents / 100, 2)} €"
 
 
-def register(main: click.Group, friendly, context, needs_schema, progressbar) -> None:
-    """Add ``registry passes`` to ``main`` (helpers shared with ``registry.cli.core``)."""
-
-    @main.group("passes")
-    def passes_group() -> None:
-        """Pass numérique : programmes, émission, codes, relevés, signaux."""
+def _add_programmes(passes_group: click.Group, friendly: Callable, context: Callable[[str], Context],
+                    needs_schema: Callable[[], None], progressbar: Callable) -> None:
+    """Add ``registry passes programmes`` to the group."""
 
     @passes_group.command("programmes")
     @with_appcontext
@@ -44,6 +43,11 @@ def register(main: click.Group, friendly, context, needs_schema, progressbar) ->
                            f"{p.valid_until:%d/%m/%Y} (+{p.tolerance_days} j), {euros(p.face_value_cents)} le pass, "
                            f"{number(issued)}/{number(p.booklets_ordered)} carnets émis")
 
+
+def _add_issue(passes_group: click.Group, friendly: Callable, context: Callable[[str], Context],
+               needs_schema: Callable[[], None], progressbar: Callable) -> None:
+    """Add ``registry passes issue`` to the group."""
+
     @passes_group.command("issue")
     @click.argument("programme_id", type=click.UUID, metavar="PROGRAMME")
     @click.option("--booklets", type=click.IntRange(min=1), required=True, help="Nombre de carnets à émettre.")
@@ -56,6 +60,11 @@ def register(main: click.Group, friendly, context, needs_schema, progressbar) ->
             done = issuing.issue(session, programmes.get(session, programme_id), booklets, context("cli"),
                                  progress=advance)
         click.echo(f"Carnets {number(done.first)} à {number(done.last)} émis : {number(done.passes)} pass.")
+
+
+def _add_codes(passes_group: click.Group, friendly: Callable, context: Callable[[str], Context],
+               needs_schema: Callable[[], None], progressbar: Callable) -> None:
+    """Add ``registry passes codes`` to the group."""
 
     @passes_group.command("codes")
     @click.argument("programme_id", type=click.UUID, metavar="PROGRAMME")
@@ -73,6 +82,11 @@ def register(main: click.Group, friendly, context, needs_schema, progressbar) ->
                 out.write(f"{booklet},{position},{codes.shown(code)}\n")
                 count += 1
         click.echo(f"{number(count)} codes écrits dans {output}.")
+
+
+def _add_booklets(passes_group: click.Group, friendly: Callable, context: Callable[[str], Context],
+                  needs_schema: Callable[[], None], progressbar: Callable) -> None:
+    """Add ``registry passes booklets`` to the group."""
 
     @passes_group.command("booklets")
     @click.argument("programme_id", type=click.UUID, metavar="PROGRAMME")
@@ -95,6 +109,11 @@ def register(main: click.Group, friendly, context, needs_schema, progressbar) ->
             output.write_bytes(pass_documents.booklets_pdf(session, programme, first, last))
         click.echo(f"Carnets {number(first)} à {number(last)} écrits dans {output}.")
 
+
+def _add_statements(passes_group: click.Group, friendly: Callable, context: Callable[[str], Context],
+                    needs_schema: Callable[[], None], progressbar: Callable) -> None:
+    """Add ``registry passes statements`` to the group."""
+
     @passes_group.command("statements")
     @click.option("--month", required=True, metavar="AAAA-MM", help="Le mois des encaissements.")
     @with_appcontext
@@ -116,6 +135,11 @@ def register(main: click.Group, friendly, context, needs_schema, progressbar) ->
         click.echo(f"Total : {number(sum(f.passes for f in found))} pass, "
                    f"{euros(sum(f.amount_cents for f in found))}.")
 
+
+def _add_signals(passes_group: click.Group, friendly: Callable, context: Callable[[str], Context],
+                 needs_schema: Callable[[], None], progressbar: Callable) -> None:
+    """Add ``registry passes signals`` to the group."""
+
     @passes_group.command("signals")
     @click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Premier jour.")
     @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Dernier jour.")
@@ -129,6 +153,11 @@ def register(main: click.Group, friendly, context, needs_schema, progressbar) ->
         for signal in found:
             click.echo(f"{signal.day:%d/%m/%Y}  {signals.KINDS[signal.kind]} : {signal.detail}")
         click.echo(f"{number(len(found))} signal(aux).")
+
+
+def _add_close_expired(passes_group: click.Group, friendly: Callable, context: Callable[[str], Context],
+                       needs_schema: Callable[[], None], progressbar: Callable) -> None:
+    """Add ``registry passes close-expired`` to the group."""
 
     @passes_group.command("close-expired")
     @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
@@ -159,3 +188,18 @@ def register(main: click.Group, friendly, context, needs_schema, progressbar) ->
             click.echo(f"Envoi impossible : {error}", err=True)
         click.echo(f"{number(len(done.alerts))} alerte(s), {number(len(done.closings))} relevé(s) de clôture, "
                    f"{number(len(done.mailed))} courriel(s) envoyé(s).")
+
+
+_ADDERS = (_add_programmes, _add_issue, _add_codes, _add_booklets, _add_statements, _add_signals, _add_close_expired)
+
+
+def register(main: click.Group, friendly: Callable, context: Callable[[str], Context],
+             needs_schema: Callable[[], None], progressbar: Callable) -> None:
+    """Add ``registry passes`` to ``main`` (helpers shared with ``registry.cli.core``)."""
+
+    @main.group("passes")
+    def passes_group() -> None:
+        """Pass numérique : programmes, émission, codes, relevés, signaux."""
+
+    for add in _ADDERS:
+        add(passes_group, friendly, context, needs_schema, progressbar)

@@ -67,6 +67,31 @@ def _reject(report: ImportReport, row: SourceRow, source_id: str | None, field_n
 
 def _complete_batch(session: Session, ctx: Context, report: ImportReport, batch: list[SourceRow],
                     datasets: set[str]) -> None:
+    """Add a batch's rows to the structures they name, one venue at a time; commit (roll back on a dry run)."""
+    wanted, rows_of = _gather(report, batch)
+    found = _venues_named(session, datasets, wanted)
+    named = ", ".join(sorted(datasets)) or "aucun jeu de structures data·inclusion importé"
+    declared = ctx.catalogue.audit_facts() if ctx.catalogue else {}
+    for source_id, additions in wanted.items():
+        matches = found.get(source_id, [])
+        if len(matches) != 1:
+            message = _unmatched(source_id, matches, named)
+            for row in rows_of[source_id]:
+                _reject(report, row, source_id, "structure_id", message)
+            continue
+        venue = matches[0]
+        changed = _add_lists(session, ctx, report, venue, additions)
+        _record_facts(session, ctx, report, venue, source_id, additions, declared)
+        if changed:
+            qualifications.notify(ctx, qualifications.review_held(session, venue, ctx), "needs_review")
+    if report.dry_run:
+        session.rollback()
+    else:
+        session.commit()
+
+
+def _gather(report: ImportReport, batch: list[SourceRow]) -> tuple[dict[str, _Additions], dict[str, list[SourceRow]]]:
+    """Each structure's additions and rows (the report takes the rows' notes and refuses the rows in error)."""
     wanted: dict[str, _Additions] = {}
     rows_of: dict[str, list[SourceRow]] = {}
     for row in batch:
@@ -89,56 +114,61 @@ def _complete_batch(session: Session, ctx: Context, report: ImportReport, batch:
             if name in venues.LIST_FIELDS and value:
                 known = additions.lists.setdefault(name, [])
                 known.extend(item for item in value if item not in known)
+    return wanted, rows_of
+
+
+def _venues_named(session: Session, datasets: set[str], wanted: dict[str, _Additions]) -> dict[str, list[Venue]]:
+    """The venues of ``datasets`` (not merged) whose source id is wanted, by source id."""
     found: dict[str, list[Venue]] = {}
     if datasets and wanted:
         for venue in session.scalars(select(Venue).where(Venue.origin.in_(sorted(datasets)),
                                                          Venue.origin_id.in_(list(wanted)),
                                                          Venue.merged_into_pk.is_(None))):
             found.setdefault(venue.origin_id, []).append(venue)
-    named = ", ".join(sorted(datasets)) or "aucun jeu de structures data·inclusion importé"
-    declared = ctx.catalogue.audit_facts() if ctx.catalogue else {}
-    for source_id, additions in wanted.items():
-        matches = found.get(source_id, [])
-        if len(matches) != 1:
-            message = (f"Structure {source_id} absente du registre ({named}) : service non rattaché. Importez "
-                       "d'abord ses structures (data·inclusion), ou précisez leur jeu de données (--source)."
-                       if not matches else
-                       f"Structure {source_id} présente dans plusieurs jeux de données "
-                       f"({', '.join(v.origin for v in matches)}) : précisez lequel (--source).")
-            for row in rows_of[source_id]:
-                _reject(report, row, source_id, "structure_id", message)
-            continue
-        venue = matches[0]
-        changes = {name: list(dict.fromkeys([*(getattr(venue, name) or []), *values]))
-                   for name, values in additions.lists.items()}
-        changes = {name: value for name, value in changes.items() if value != (getattr(venue, name) or [])}
-        if changes:
-            before = {name: getattr(venue, name) for name in changes}
-            for name, value in changes.items():
-                setattr(venue, name, value)
-            session.flush()  # a new revision
-            journal.record(session, ctx.actor, "venue.updated", "venue", venue.id, venue.pk, before=before,
-                           after={**changes, "revision": venue.revision, "import": report.filename,
-                                  "lignes": additions.lines})
-            report.updated += 1
-        else:
-            report.unchanged += 1
-        for name, value in additions.facts.items():
-            if report.dry_run:
-                continue
-            if name not in declared:
-                report.lines.append(ReportLine(additions.lines[0], source_id, SET_ASIDE, name, value,
-                                               f"Fait d'audit inconnu des référentiels : {name}. Non enregistré."))
-                continue
-            try:
-                facts.record(session, venue.id, name, value, f"Déclaré dans {report.filename} (ligne "
-                                                             f"{additions.lines[0]})", ctx)
-                report.facts += 1
-            except InvalidInput as error:
-                report.lines.append(ReportLine(additions.lines[0], source_id, SET_ASIDE, name, value, str(error)))
-        if changes:
-            qualifications.notify(ctx, qualifications.review_held(session, venue, ctx), "needs_review")
+    return found
+
+
+def _unmatched(source_id: str, matches: list[Venue], named: str) -> str:
+    """Why the rows of a structure found in no dataset, or in several (``named``: the datasets looked in)."""
+    if not matches:
+        return (f"Structure {source_id} absente du registre ({named}) : service non rattaché. Importez "
+                "d'abord ses structures (data·inclusion), ou précisez leur jeu de données (--source).")
+    return (f"Structure {source_id} présente dans plusieurs jeux de données "
+            f"({', '.join(v.origin for v in matches)}) : précisez lequel (--source).")
+
+
+def _add_lists(session: Session, ctx: Context, report: ImportReport, venue: Venue, additions: _Additions) -> bool:
+    """Add the new list values to the venue (a revision and a journal entry); whether anything changed."""
+    changes = {name: list(dict.fromkeys([*(getattr(venue, name) or []), *values]))
+               for name, values in additions.lists.items()}
+    changes = {name: value for name, value in changes.items() if value != (getattr(venue, name) or [])}
+    if not changes:
+        report.unchanged += 1
+        return False
+    before = {name: getattr(venue, name) for name in changes}
+    for name, value in changes.items():
+        setattr(venue, name, value)
+    session.flush()  # a new revision
+    journal.record(session, ctx.actor, "venue.updated", "venue", venue.id, venue.pk, before=before,
+                   after={**changes, "revision": venue.revision, "import": report.filename,
+                          "lignes": additions.lines})
+    report.updated += 1
+    return True
+
+
+def _record_facts(session: Session, ctx: Context, report: ImportReport, venue: Venue, source_id: str,
+                  additions: _Additions, declared: dict[str, Any]) -> None:
+    """Record the rows' audit facts on the venue (none on a dry run); unknown or invalid ones set aside."""
     if report.dry_run:
-        session.rollback()
-    else:
-        session.commit()
+        return
+    for name, value in additions.facts.items():
+        if name not in declared:
+            report.lines.append(ReportLine(additions.lines[0], source_id, SET_ASIDE, name, value,
+                                           f"Fait d'audit inconnu des référentiels : {name}. Non enregistré."))
+            continue
+        try:
+            facts.record(session, venue.id, name, value, f"Déclaré dans {report.filename} (ligne "
+                                                         f"{additions.lines[0]})", ctx)
+            report.facts += 1
+        except InvalidInput as error:
+            report.lines.append(ReportLine(additions.lines[0], source_id, SET_ASIDE, name, value, str(error)))

@@ -212,46 +212,55 @@ def _in_child_process(batches: Callable[[], Iterator[list[CleanRow]]], source: I
     A broken file's ``ValueError`` is raised here; the child leaves when this process dies (kill -9)."""
     context = multiprocessing.get_context("fork")
     channel = context.Queue(maxsize=2)
-    parent = os.getpid()
-
-    def put(item: tuple[str, Any]) -> None:
-        while True:
-            try:
-                channel.put(item, timeout=1)
-                return
-            except queue.Full:
-                if os.getppid() != parent:
-                    os._exit(1)
-
-    def produce() -> None:
-        try:
-            for batch in batches():
-                put(("batch", batch))
-            put(("end", source.columns))
-        except (ValueError, UnicodeError) as exc:
-            put(("error", str(exc)))
-        except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
-            put(("crash", f"{type(exc).__name__}: {exc}"))
-
-    process = context.Process(target=produce, daemon=True)
+    process = context.Process(target=_produce, args=(channel, batches, source, os.getpid()), daemon=True)
     process.start()
     try:
         while True:
-            try:
-                kind, payload = channel.get(timeout=1)
-            except queue.Empty:
-                if not process.is_alive():
-                    raise RuntimeError("Le processus de lecture de l'import s'est arrêté.") from None
-                continue
+            kind, payload = _receive(channel, process)
             if kind == "end":
                 columns.update(payload)
                 return
-            if kind == "error":
-                raise ValueError(payload)
-            if kind == "crash":
-                raise RuntimeError(payload)
+            if kind in _CHILD_ERRORS:
+                raise _CHILD_ERRORS[kind](payload)
             yield payload
     finally:
         if process.is_alive():
             process.terminate()
         process.join()
+
+
+#: What the reading child sends when it fails: a broken file's message, or any other exception's.
+_CHILD_ERRORS: dict[str, type[Exception]] = {"error": ValueError, "crash": RuntimeError}
+
+
+def _produce(channel: Any, batches: Callable[[], Iterator[list[CleanRow]]], source: Input, parent: int) -> None:
+    """The child's work: send each batch, then the columns read (``end``), or what failed."""
+    try:
+        for batch in batches():
+            _put(channel, ("batch", batch), parent)
+        _put(channel, ("end", source.columns), parent)
+    except (ValueError, UnicodeError) as exc:
+        _put(channel, ("error", str(exc)), parent)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
+        _put(channel, ("crash", f"{type(exc).__name__}: {exc}"), parent)
+
+
+def _put(channel: Any, item: tuple[str, Any], parent: int) -> None:
+    """Send ``item`` to the parent, waiting while the channel is full; leave when the parent is gone."""
+    while True:
+        try:
+            channel.put(item, timeout=1)
+            return
+        except queue.Full:
+            if os.getppid() != parent:
+                os._exit(1)
+
+
+def _receive(channel: Any, process: Any) -> tuple[str, Any]:
+    """The child's next message; ``RuntimeError`` when the child stopped without a word."""
+    while True:
+        try:
+            return channel.get(timeout=1)
+        except queue.Empty:
+            if not process.is_alive():
+                raise RuntimeError("Le processus de lecture de l'import s'est arrêté.") from None

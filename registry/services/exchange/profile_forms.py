@@ -188,53 +188,71 @@ def from_fields(upload: Upload, fields: Mapping[str, list[str]]) -> ProfileForm:
     Fields: ``champ-<field>`` (its columns, in order), ``format-date``, ``jour-<Mo…Su>``, ``lecture-<option>``;
     per rule ``regle-champ``, ``regle-valeur``, ``regle-colonne``, ``regle-termes``, ``regle-sauf`` (terms split on
     « ; ») and ``regle-retirer`` (the numbers of the rules taken out); facts alike (``fait-…``)."""
-    def one(name: str) -> str:
-        return (fields.get(name) or [""])[0].strip()
-
-    known = set(upload.columns)
-
-    def columns(name: str) -> list[str]:
-        chosen = [value for value in fields.get(name, []) if value]
-        for value in chosen:
-            if value not in known:
-                raise InvalidInput.on(name, f"« {value} » n'est pas une colonne de {upload.filename}.")
-        return list(dict.fromkeys(chosen))
-
-    name = one("nom") or upload.form.name
-    form = ProfileForm(name, one("titre") or name)
-    for option in READING:
-        value = one(f"lecture-{option}")
-        if value:
-            form.reading[option] = int(value) if option == "sheet" and value.isdigit() else value
-    if "container" in upload.form.reading:
-        form.reading["container"] = upload.form.reading["container"]
+    posted = _Posted(upload, fields)
+    name = posted.one("nom") or upload.form.name
+    form = ProfileForm(name, posted.one("titre") or name, _reading(posted))
     for target in standard.FIELDS:
-        chosen = columns(f"champ-{target}")
+        chosen = posted.columns(f"champ-{target}")
         if chosen:
             form.fields[target] = chosen
-    form.date_format = one("format-date") if "date_maj" in form.fields else ""
+    form.date_format = posted.one("format-date") if "date_maj" in form.fields else ""
     for day in DAYS:
-        chosen = columns(f"jour-{day}")
+        chosen = posted.columns(f"jour-{day}")
         if chosen:
             form.hours[day] = chosen[0]
-    removed = set(fields.get("regle-retirer", []))
-    rows = zip(*(fields.get(f"regle-{key}", []) for key in ("champ", "valeur", "colonne", "termes", "sauf")),
-               strict=False)
     evidence = {f"{row.field} = {row.value}": row.evidence for row in upload.form.rules}
-    for index, (target, value, column, terms, excluded) in enumerate(rows):
-        if str(index) not in removed and value.strip():
-            form.rules.append(RuleRow(target, value.strip(), _column(column, known, "regle-colonne"),
+    for target, value, column, terms, excluded in posted.rows("regle", ("champ", "valeur", "colonne", "termes",
+                                                                         "sauf")):
+        if value.strip():
+            form.rules.append(RuleRow(target, value.strip(), _column(column, posted.known, "regle-colonne"),
                                       _items(terms), _items(excluded), evidence.get(f"{target} = {value.strip()}", "")))
-    removed = set(fields.get("fait-retirer", []))
-    rows = zip(*(fields.get(f"fait-{key}", []) for key in ("nom", "colonne", "oui", "non")), strict=False)
-    for index, (fact, column, yes, no) in enumerate(rows):
-        if str(index) not in removed and fact.strip():
-            form.facts.append(FactRow(fact.strip(), _column(column, known, "fait-colonne"), _items(yes),
+    for fact, column, yes, no in posted.rows("fait", ("nom", "colonne", "oui", "non")):
+        if fact.strip():
+            form.facts.append(FactRow(fact.strip(), _column(column, posted.known, "fait-colonne"), _items(yes),
                                       _items(no)))
     used = form.used()
     form.unread = {column: upload.form.unread.get(column, SET_ASIDE) for column in upload.columns
                    if column not in used}
     return form
+
+
+class _Posted:
+    """The fields an operator posted, read as one text, as columns of the upload, or as rows of a table."""
+
+    def __init__(self, upload: Upload, fields: Mapping[str, list[str]]) -> None:
+        self.upload = upload
+        self.fields = fields
+        self.known = set(upload.columns)
+
+    def one(self, name: str) -> str:
+        """The field's first value, stripped (``""`` when absent)."""
+        return (self.fields.get(name) or [""])[0].strip()
+
+    def columns(self, name: str) -> list[str]:
+        """The field's non-empty values, each a column of the upload (``InvalidInput`` otherwise), once each."""
+        chosen = [value for value in self.fields.get(name, []) if value]
+        for value in chosen:
+            if value not in self.known:
+                raise InvalidInput.on(name, f"« {value} » n'est pas une colonne de {self.upload.filename}.")
+        return list(dict.fromkeys(chosen))
+
+    def rows(self, prefix: str, keys: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """The rows of a table (``<prefix>-<key>`` for each column), but those ``<prefix>-retirer`` takes out."""
+        removed = set(self.fields.get(f"{prefix}-retirer", []))
+        rows = zip(*(self.fields.get(f"{prefix}-{key}", []) for key in keys), strict=False)
+        return [row for index, row in enumerate(rows) if str(index) not in removed]
+
+
+def _reading(posted: _Posted) -> dict[str, Any]:
+    """The reading options set on the form (a sheet's number as a number), and the upload's container kept."""
+    reading: dict[str, Any] = {}
+    for option in READING:
+        value = posted.one(f"lecture-{option}")
+        if value:
+            reading[option] = int(value) if option == "sheet" and value.isdigit() else value
+    if "container" in posted.upload.form.reading:
+        reading["container"] = posted.upload.form.reading["container"]
+    return reading
 
 
 def _column(column: str, known: set[str], name: str) -> list[str]:

@@ -402,87 +402,125 @@ def _rules(column: _Column, named: str | None) -> list[Guess]:
     return guesses
 
 
+@dataclass
+class _Found:
+    """What ``suggest`` has found so far, column after column."""
+
+    guesses: dict[str, Guess] = field(default_factory=dict)
+    rules: list[Guess] = field(default_factory=list)
+    hours: dict[str, Guess] = field(default_factory=dict)
+    facts: list[Guess] = field(default_factory=list)
+    street: list[str] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)
+
+
 def suggest(source: Input, reference: Reference | None = None, name: str | None = None) -> Suggestion:
     """A profile for ``source`` from its columns' names and values (see the module's docstring)."""
     found_path = record_path(source) if source.sample.json_shape == "object" else None
     columns = sample_columns(source, path=found_path)
-    guesses: dict[str, Guess] = {}
-    rules: list[Guess] = []
-    hours: dict[str, Guess] = {}
-    facts: list[Guess] = []
-    street: list[str] = []
-    used: set[str] = set()
+    found = _Found()
     for column in columns:
-        if not column.values:
-            continue
-        key = column.key
-        day = next((code for word, code in DAYS.items() if word in key.split("_")), None)
-        if day is not None:
-            readable = column.share(lambda v: day_ranges(_text(v)) is not None)
-            hours[day] = Guess(f"horaires ({day})", [column.name], 0.5 + readable / 2,
-                               [f"jour « {column.name} »", f"{round(readable * 100)} % des cellules lues comme "
-                                                           "horaires"])
-            used.add(column.name)
-            continue
-        if key in PASS_COLUMNS or key.startswith(("aptic", "cheque", "pass_num")):
-            yes_no = column.share(lambda v: normalised(_text(v)) in YES + NO)
-            facts.append(Guess(f"fait {PASS_FACT}", [column.name], 0.5 + yes_no * 0.4,
-                               [f"colonne « {column.name} » : chèques APTIC / Pass numérique",
-                                f"{round(yes_no * 100)} % des valeurs sont oui ou non"]))
-            used.add(column.name)
-            continue
-        if key in STREET_NUMBER or key in STREET_TYPE:
-            street.append(column.name)
-            used.add(column.name)
-            continue
-        target, confidence, evidence = _by_name(column)
-        date_format = None
-        values = _by_values(column, None if target in ("nom", "adresse") else reference)
-        if target in ("latitude", "longitude"):
-            pass
-        elif target is not None and any(found == target for found, _, _ in values):
-            share = next(share for found, share, _ in values if found == target)
-            confidence = min(0.98, confidence + 0.4 * share)
-            evidence = f"{evidence} ; " + next(text for found, _, text in values if found == target)
-        elif values and (target is None or confidence < 0.6):
-            target, share, evidence = max(values, key=lambda item: item[1])
-            confidence = 0.5 + 0.4 * share
-        if target == "date_maj" or (target is None and "date" in key):
-            date_format, share = _date_format(column)
-            if date_format is None and target is None:
-                continue
-            target = "date_maj"
-            if date_format:
-                evidence += (f" ; {round(share * 100)} % des valeurs au format "
-                             f"{_FORMAT_NAMES.get(date_format, date_format)}")
-                confidence = min(0.95, max(confidence, 0.5) + 0.3 * share)
-        if (target in RULE_FIELDS and _in_vocabulary(column, target) < ENOUGH) or (target is None and _short(column)):
-            found = _rules(column, target if target in RULE_FIELDS else None)
-            if found:
-                rules.extend(found)
-                used.add(column.name)
-                continue
-        if target is None:
-            continue
-        options = {"date_format": date_format} if target == "date_maj" and date_format not in (None, "iso") else {}
-        if target in guesses and guesses[target].confidence >= confidence:
-            continue
-        guesses[target] = Guess(target, [column.name], round(confidence, 2), [evidence], options)
+        if column.values and not any(read(found, column) for read in _SPECIAL_COLUMNS):
+            _field_column(found, column, reference)
+    guesses = found.guesses
     for guess in guesses.values():
-        used.update(guess.columns)
-    if street and "adresse" in guesses:
-        guesses["adresse"].columns = street + guesses["adresse"].columns
+        found.used.update(guess.columns)
+    if found.street and "adresse" in guesses:
+        guesses["adresse"].columns = found.street + guesses["adresse"].columns
         guesses["adresse"].evidence.append(f"numéro et voie joints : {' + '.join(guesses['adresse'].columns)}")
     reading = _coordinates(columns, guesses)
     if source.sample.header and not source.sample.spreadsheet:
         reading = {"encoding": source.encoding, "separator": source.delimiter, **reading}
     elif found_path:
         reading = {"container": "json", "record_path": found_path, **reading}
-    unread = [column.name for column in columns if column.name not in used and column.values]
+    unread = [column.name for column in columns if column.name not in found.used and column.values]
     profile_name = name or _slug(Path(source.filename).stem)
     ordered = [guesses[target] for target in standard.FIELDS if target in guesses]
-    text = _toml(profile_name, source, reading, ordered, hours, rules, facts, unread)
-    return Suggestion(profile_name, text, ordered + list(hours.values()) + rules + facts, unread, reading)
+    text = _toml(profile_name, source, reading, ordered, found.hours, found.rules, found.facts, unread)
+    return Suggestion(profile_name, text, ordered + list(found.hours.values()) + found.rules + found.facts, unread,
+                      reading)
+
+
+def _day_column(found: _Found, column: _Column) -> bool:
+    """A day's opening hours, when the column's name says a day."""
+    day = next((code for word, code in DAYS.items() if word in column.key.split("_")), None)
+    if day is None:
+        return False
+    readable = column.share(lambda v: day_ranges(_text(v)) is not None)
+    found.hours[day] = Guess(f"horaires ({day})", [column.name], 0.5 + readable / 2,
+                             [f"jour « {column.name} »", f"{round(readable * 100)} % des cellules lues comme "
+                                                         "horaires"])
+    found.used.add(column.name)
+    return True
+
+
+def _pass_column(found: _Found, column: _Column) -> bool:
+    """The Pass numérique fact (APTIC cheques, pass accepted), when the column's name says so."""
+    key = column.key
+    if not (key in PASS_COLUMNS or key.startswith(("aptic", "cheque", "pass_num"))):
+        return False
+    yes_no = column.share(lambda v: normalised(_text(v)) in YES + NO)
+    found.facts.append(Guess(f"fait {PASS_FACT}", [column.name], 0.5 + yes_no * 0.4,
+                             [f"colonne « {column.name} » : chèques APTIC / Pass numérique",
+                              f"{round(yes_no * 100)} % des valeurs sont oui ou non"]))
+    found.used.add(column.name)
+    return True
+
+
+def _street_column(found: _Found, column: _Column) -> bool:
+    """A street number or type, joined to the address later."""
+    if column.key not in STREET_NUMBER and column.key not in STREET_TYPE:
+        return False
+    found.street.append(column.name)
+    found.used.add(column.name)
+    return True
+
+
+#: Columns read by their name alone, each by the first reader that takes it; the others are fields or rules.
+_SPECIAL_COLUMNS = (_day_column, _pass_column, _street_column)
+
+
+def _field_column(found: _Found, column: _Column, reference: Reference | None) -> None:
+    """The standard's field a column gives (the likelier of two columns wins), or value rules from its cells."""
+    target, confidence, evidence = _target(column, reference)
+    date_format = None
+    if target == "date_maj" or (target is None and "date" in column.key):
+        date_format, share = _date_format(column)
+        if date_format is None and target is None:
+            return
+        target = "date_maj"
+        if date_format:
+            evidence += (f" ; {round(share * 100)} % des valeurs au format "
+                         f"{_FORMAT_NAMES.get(date_format, date_format)}")
+            confidence = min(0.95, max(confidence, 0.5) + 0.3 * share)
+    if (target in RULE_FIELDS and _in_vocabulary(column, target) < ENOUGH) or (target is None and _short(column)):
+        rules = _rules(column, target if target in RULE_FIELDS else None)
+        if rules:
+            found.rules.extend(rules)
+            found.used.add(column.name)
+            return
+    if target is None:
+        return
+    options = {"date_format": date_format} if target == "date_maj" and date_format not in (None, "iso") else {}
+    if target in found.guesses and found.guesses[target].confidence >= confidence:
+        return
+    found.guesses[target] = Guess(target, [column.name], round(confidence, 2), [evidence], options)
+
+
+def _target(column: _Column, reference: Reference | None) -> tuple[str | None, float, str]:
+    """The field a column's name says, confirmed or overruled by its values: ``(field, confidence, evidence)``."""
+    target, confidence, evidence = _by_name(column)
+    values = _by_values(column, None if target in ("nom", "adresse") else reference)
+    if target in ("latitude", "longitude"):
+        return target, confidence, evidence
+    if target is not None and any(found == target for found, _, _ in values):
+        share = next(share for found, share, _ in values if found == target)
+        confidence = min(0.98, confidence + 0.4 * share)
+        evidence = f"{evidence} ; " + next(text for found, _, text in values if found == target)
+    elif values and (target is None or confidence < 0.6):
+        target, share, evidence = max(values, key=lambda item: item[1])
+        confidence = 0.5 + 0.4 * share
+    return target, confidence, evidence
 
 
 _FORMAT_NAMES = {"excel": "numéro de série Excel", "%d/%m/%Y": "JJ/MM/AAAA", "%Y-%m-%d": "AAAA-MM-JJ",

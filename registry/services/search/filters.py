@@ -11,6 +11,7 @@ A_EQUALS, A_CONTAINS, A_CONTAINEDBY, A_OVERLAPS on the list properties.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -106,57 +107,84 @@ def _too_many_terms() -> InvalidInput:
 def _check_text(text: str) -> None:
     """Bounds CQL2 text before the parser reads it: the nesting of parentheses (functions and geometries
     included) and NOT, and the number of AND, OR and arithmetic operators (a chain of ``+`` nests as deep)."""
-    nots = [0]  # NOTs not yet closed, at each level of parentheses (NOT a AND b: the AND closes the NOT)
-    operators = 0
-    geometry_level: int | None = None  # the level where a geometry literal's parentheses opened
-    pending_geometry = False
+    bounds = _TextBounds()
     i, n = 0, len(text)
     while i < n:
         char = text[i]
-        if char in "'\"":  # a string, or a quoted property name; a doubled quote stays inside
-            end = i + 1
-            while True:
-                end = text.find(char, end)
-                if end == -1 or end + 1 >= n or text[end + 1] != char:
-                    break
-                end += 2
-            i = n if end == -1 else end + 1
-            continue
-        if char.isalpha() or char == "_":
-            start = i
-            while i < n and (text[i].isalnum() or text[i] in "_:."):
-                i += 1
-            word = text[start:i].lower()
-            if geometry_level is not None or (pending_geometry and word in ("z", "m", "zm")):
-                continue
-            if word == "not":
-                nots[-1] += 1
-            elif word in ("and", "or", "div"):
-                operators += 1
-                if word != "div":
-                    nots[-1] = 0
-            pending_geometry = word in _GEOMETRY_WORDS
-            if len(nots) + sum(nots) > MAX_DEPTH + 1:
-                raise _too_deep()
-            continue
-        if char == "(":
-            if pending_geometry and geometry_level is None:
-                geometry_level = len(nots)
-            nots.append(0)
-            if len(nots) + sum(nots) > MAX_DEPTH + 1:
-                raise _too_deep()
-        elif char == ")":
-            if len(nots) > 1:
-                nots.pop()
-            if geometry_level is not None and len(nots) <= geometry_level:
-                geometry_level = None
-        elif char in "+-*/%^" and geometry_level is None and not (char in "+-" and _in_exponent(text, i)):
-            operators += 1
-        if not char.isspace():
-            pending_geometry = False
-        if operators > 2 * MAX_TERMS:
-            raise _too_many_terms()
+        if char in "'\"":  # a string, or a quoted property name
+            i = _after_quoted(text, i)
+        elif char.isalpha() or char == "_":
+            end = _word_end(text, i)
+            bounds.word(text[i:end].lower())
+            i = end
+        else:
+            bounds.symbol(text, i)
+            i += 1
+
+
+def _after_quoted(text: str, i: int) -> int:
+    """Where the string or quoted name opening at ``i`` ends (a doubled quote stays inside; unclosed: the end)."""
+    quote, end = text[i], i + 1
+    while True:
+        end = text.find(quote, end)
+        if end == -1 or end + 1 >= len(text) or text[end + 1] != quote:
+            break
+        end += 2
+    return len(text) if end == -1 else end + 1
+
+
+def _word_end(text: str, i: int) -> int:
+    """Where the word (a keyword, a property or function name) starting at ``i`` ends."""
+    while i < len(text) and (text[i].isalnum() or text[i] in "_:."):
         i += 1
+    return i
+
+
+class _TextBounds:
+    """What ``_check_text`` counts while it reads: NOTs and parentheses open, operators, geometry literals."""
+
+    def __init__(self) -> None:
+        self.nots = [0]  # NOTs not yet closed, at each level of parentheses (NOT a AND b: the AND closes the NOT)
+        self.operators = 0
+        self.geometry_level: int | None = None  # the level where a geometry literal's parentheses opened
+        self.pending_geometry = False
+
+    def word(self, word: str) -> None:
+        """A word, outside a geometry literal's coordinates: NOT opens a level, AND and OR close the NOTs."""
+        if self.geometry_level is not None or (self.pending_geometry and word in ("z", "m", "zm")):
+            return
+        if word == "not":
+            self.nots[-1] += 1
+        elif word in ("and", "or", "div"):
+            self.operators += 1
+            if word != "div":
+                self.nots[-1] = 0
+        self.pending_geometry = word in _GEOMETRY_WORDS
+        self._check_depth()
+
+    def symbol(self, text: str, i: int) -> None:
+        """Any other character: a parenthesis, an arithmetic operator, a digit, a space…"""
+        char = text[i]
+        if char == "(":
+            if self.pending_geometry and self.geometry_level is None:
+                self.geometry_level = len(self.nots)
+            self.nots.append(0)
+            self._check_depth()
+        elif char == ")":
+            if len(self.nots) > 1:
+                self.nots.pop()
+            if self.geometry_level is not None and len(self.nots) <= self.geometry_level:
+                self.geometry_level = None
+        elif char in "+-*/%^" and self.geometry_level is None and not (char in "+-" and _in_exponent(text, i)):
+            self.operators += 1
+        if not char.isspace():
+            self.pending_geometry = False
+        if self.operators > 2 * MAX_TERMS:
+            raise _too_many_terms()
+
+    def _check_depth(self) -> None:
+        if len(self.nots) + sum(self.nots) > MAX_DEPTH + 1:
+            raise _too_deep()
 
 
 def _in_exponent(text: str, i: int) -> bool:
@@ -267,6 +295,7 @@ class _Translator:
     # --- conditions -----------------------------------------------------------------------------------------
 
     def boolean(self, node: Any) -> ColumnElement:
+        """The condition a node states: TRUE, FALSE, or an operator of ``_CONDITIONS`` and its arguments."""
         if node is True:
             return true()
         if node is False:
@@ -274,41 +303,64 @@ class _Translator:
         if not isinstance(node, dict) or "op" not in node:
             raise _error(f"Une condition est attendue, pas {_show(node)}.")
         op, args = node["op"].lower(), node.get("args", [])
-        if op in ("and", "or"):
-            parts = [self.boolean(arg) for arg in args]
-            return and_(*parts) if op == "and" else or_(*parts)
-        if op == "not":
-            return not_(self.boolean(_one(args, op)))
-        if op in COMPARISONS:
-            return self.comparison(op, *_two(args, op))
-        if op == "like":
-            return self.like(*_two(args, op))
-        if op == "between":
-            if len(args) != 3:
-                raise _error("BETWEEN : une valeur et deux bornes.")
-            value, kind = self.value(args[0])
-            where = f"« {_name(args[0])} BETWEEN … »"
-            low, high = self.typed(args[1], kind, where), self.typed(args[2], kind, where)
-            _ordered(kind, "BETWEEN")
-            return value.between(low, high)
-        if op == "in":
-            value, options = _two(args, op)
-            expression, kind = self.value(value)
-            if not isinstance(options, list) or not options:
-                raise _error("IN : une liste de valeurs entre parenthèses.")
-            return expression.in_([self.typed(option, kind, f"« {_name(value)} IN (…) »") for option in options])
-        if op == "isnull":
-            return self.is_null(_one(args, op))
-        if op in SPATIAL:
-            target, literal_geometry = _two(args, op)
-            if target != {"property": "geometry"}:
-                raise _error(f"{op.upper()} porte sur la propriété geometry.")
-            return self.spatial(op, self.geometry_literal(literal_geometry))
-        if op in ARRAYS:
-            return self.array(op, *_two(args, op))
-        if op == "accenti":
-            raise _error("ACCENTI n'est pas pris en charge (CASEI l'est).")
-        raise _error(f"Opérateur non pris en charge : {node['op']}.")
+        handler = _CONDITIONS.get(op)
+        if handler is None:
+            raise _error(f"Opérateur non pris en charge : {node['op']}.")
+        return handler(self, op, args)
+
+    def _and_or(self, op: str, args: list) -> ColumnElement:
+        """AND or OR of conditions."""
+        parts = [self.boolean(arg) for arg in args]
+        return and_(*parts) if op == "and" else or_(*parts)
+
+    def _not(self, op: str, args: list) -> ColumnElement:
+        """NOT of one condition."""
+        return not_(self.boolean(_one(args, op)))
+
+    def _comparison_node(self, op: str, args: list) -> ColumnElement:
+        """=, <>, <, <=, >, >= of two arguments."""
+        return self.comparison(op, *_two(args, op))
+
+    def _like_node(self, op: str, args: list) -> ColumnElement:
+        """LIKE of a value and a pattern."""
+        return self.like(*_two(args, op))
+
+    def _between(self, op: str, args: list) -> ColumnElement:
+        """BETWEEN of a value and two bounds of its type, which must be ordered."""
+        if len(args) != 3:
+            raise _error("BETWEEN : une valeur et deux bornes.")
+        value, kind = self.value(args[0])
+        where = f"« {_name(args[0])} BETWEEN … »"
+        low, high = self.typed(args[1], kind, where), self.typed(args[2], kind, where)
+        _ordered(kind, "BETWEEN")
+        return value.between(low, high)
+
+    def _in(self, op: str, args: list) -> ColumnElement:
+        """IN of a value and a non-empty list of its type."""
+        value, options = _two(args, op)
+        expression, kind = self.value(value)
+        if not isinstance(options, list) or not options:
+            raise _error("IN : une liste de valeurs entre parenthèses.")
+        return expression.in_([self.typed(option, kind, f"« {_name(value)} IN (…) »") for option in options])
+
+    def _isnull(self, op: str, args: list) -> ColumnElement:
+        """IS NULL of one value."""
+        return self.is_null(_one(args, op))
+
+    def _spatial_node(self, op: str, args: list) -> ColumnElement:
+        """S_… of the venue's geometry and a geometry literal."""
+        target, literal_geometry = _two(args, op)
+        if target != {"property": "geometry"}:
+            raise _error(f"{op.upper()} porte sur la propriété geometry.")
+        return self.spatial(op, self.geometry_literal(literal_geometry))
+
+    def _array_node(self, op: str, args: list) -> ColumnElement:
+        """A_… of a list property and a list of texts."""
+        return self.array(op, *_two(args, op))
+
+    def _accenti(self, op: str, args: list) -> ColumnElement:
+        """ACCENTI, refused with a hint."""
+        raise _error("ACCENTI n'est pas pris en charge (CASEI l'est).")
 
     def comparison(self, op: str, left: Any, right: Any) -> ColumnElement:
         if _is_literal(left) and not _is_literal(right):
@@ -454,6 +506,15 @@ class _Translator:
         except ValueError as exc:
             raise _error(f"Géométrie {exc}") from None
 
+
+#: Each operator a condition may have, with the translator's method that reads its arguments.
+_CONDITIONS: dict[str, Callable[[_Translator, str, list], ColumnElement]] = {
+    "and": _Translator._and_or, "or": _Translator._and_or, "not": _Translator._not,
+    **dict.fromkeys(COMPARISONS, _Translator._comparison_node), "like": _Translator._like_node,
+    "between": _Translator._between, "in": _Translator._in, "isnull": _Translator._isnull,
+    **dict.fromkeys(SPATIAL, _Translator._spatial_node), **dict.fromkeys(ARRAYS, _Translator._array_node),
+    "accenti": _Translator._accenti,
+}
 
 def _glob(pattern: str) -> str:
     """A CQL2 LIKE pattern (``%``, ``_``, ``\\`` escaping) as a SQLite GLOB pattern."""

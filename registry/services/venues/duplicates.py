@@ -8,6 +8,7 @@ import math
 import re
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,6 +135,48 @@ def _briefs(session: Session, ctx: Context, territory: str | None) -> list[Venue
     return [VenueBrief(*row) for row in session.execute(statement)]
 
 
+class _Pairing:
+    """The pairs found so far, keyed by their venues' pks, and the crowds left apart."""
+
+    def __init__(self, dismissed: set[tuple[int, int]]) -> None:
+        self.dismissed = dismissed
+        self.pairs: dict[tuple[int, int], Candidate] = {}
+        self.crowds: list[Crowd] = []
+
+    def consider(self, a: VenueBrief, b: VenueBrief, reason: str, score: int) -> None:
+        """Add ``reason`` to the pair ``a``, ``b`` (unless one dataset or dismissed); a second reason adds 5."""
+        key = (min(a.pk, b.pk), max(a.pk, b.pk))
+        if a.origin == b.origin or a.pk == b.pk or key in self.dismissed:
+            return
+        first, second = (a, b) if a.pk < b.pk else (b, a)
+        candidate = self.pairs.setdefault(key, Candidate(first, second, distance_m=_distance(a, b)))
+        if reason not in candidate.reasons:
+            candidate.reasons.append(reason)
+            candidate.score = min(100, max(candidate.score, score) + (5 if len(candidate.reasons) > 1 else 0))
+
+    def crowded(self, group: list[VenueBrief], reason: str) -> bool:
+        """Whether the group is too large to pair (then listed apart, when it mixes datasets)."""
+        if len(group) <= MAX_GROUP:
+            return False
+        if len({b.origin for b in group}) > 1:
+            self.crowds.append(Crowd(reason, len(group), sorted(group, key=lambda b: b.pk)[:5]))
+        return True
+
+    def pair_up(self, group: list[VenueBrief], reason: str,
+                test: Callable[[VenueBrief, VenueBrief], None]) -> None:
+        """Run ``test`` on every two venues of a group mixing datasets, unless it is a crowd."""
+        if len({b.origin for b in group}) < 2 or self.crowded(group, reason):
+            return
+        for index, brief in enumerate(group):
+            for other in group[index + 1:]:
+                test(brief, other)
+
+    def scan(self) -> Scan:
+        """The pairs best first, the crowds largest first."""
+        return Scan(sorted(self.pairs.values(), key=lambda c: (-c.score, c.first.pk, c.second.pk)),
+                    sorted(self.crowds, key=lambda c: -c.venues))
+
+
 def candidates(session: Session, ctx: Context, territory: str | None = None) -> Scan:
     """Likely duplicates among the venues in ``territory`` (and the actor's scope), best first: pairs from
     different datasets (the same ``source`` may come in two files) with the same France services matricule, the
@@ -142,88 +185,81 @@ def candidates(session: Session, ctx: Context, territory: str | None = None) -> 
     briefs = _briefs(session, ctx, territory)
     dismissed = {tuple(row) for row in
                  session.execute(select(DuplicateDismissal.first_pk, DuplicateDismissal.second_pk))}
-    pairs: dict[tuple[int, int], Candidate] = {}
-    crowds: list[Crowd] = []
+    pairing = _Pairing(dismissed)
+    _same_matricule(pairing, briefs, matricule_datasets(session))
+    _same_pivot(pairing, briefs)
+    _similar_names(pairing, briefs)
+    _same_address(pairing, briefs)
+    return pairing.scan()
 
-    def consider(a: VenueBrief, b: VenueBrief, reason: str, score: int) -> None:
-        key = (min(a.pk, b.pk), max(a.pk, b.pk))
-        if a.origin == b.origin or a.pk == b.pk or key in dismissed:
-            return
-        first, second = (a, b) if a.pk < b.pk else (b, a)
-        candidate = pairs.setdefault(key, Candidate(first, second, distance_m=_distance(a, b)))
-        if reason not in candidate.reasons:
-            candidate.reasons.append(reason)
-            candidate.score = min(100, max(candidate.score, score) + (5 if len(candidate.reasons) > 1 else 0))
 
-    def crowded(group: list[VenueBrief], reason: str) -> bool:
-        """Whether the group is too large to pair (then listed apart, when it mixes datasets)."""
-        if len(group) <= MAX_GROUP:
-            return False
-        if len({b.origin for b in group}) > 1:
-            crowds.append(Crowd(reason, len(group), sorted(group, key=lambda b: b.pk)[:5]))
-        return True
-
-    def pair_up(group: list[VenueBrief], reason: str, test) -> None:
-        if len({b.origin for b in group}) < 2 or crowded(group, reason):
-            return
-        for index, brief in enumerate(group):
-            for other in group[index + 1:]:
-                test(brief, other)
-
+def _same_matricule(pairing: _Pairing, briefs: list[VenueBrief], matricule_ids: set[str]) -> None:
+    """Pairs with the same France services matricule (``matricule_ids``: datasets whose ids are matricules)."""
     by_matricule: dict[str, list[VenueBrief]] = defaultdict(list)
-    matricule_ids = matricule_datasets(session)
     for brief in briefs:
         if (matricule := france_services_matricule(brief.origin, brief.origin_id,
                                                    brief.origin in matricule_ids)) is not None:
             by_matricule[matricule].append(brief)
     for matricule, group in by_matricule.items():
-        pair_up(group, f"matricule France services {matricule}",
-                lambda a, b, m=matricule: consider(a, b, f"même matricule France services {m}", 95))
+        pairing.pair_up(group, f"matricule France services {matricule}",
+                        lambda a, b, m=matricule: pairing.consider(a, b, f"même matricule France services {m}", 95))
 
+
+def _same_pivot(pairing: _Pairing, briefs: list[VenueBrief]) -> None:
+    """Pairs with the same SIRET within 1 km, where each venue is placed (its own point, its address's or its
+    commune's: a venue without coordinates is still compared, at its commune's point, and the reason says so)."""
     by_pivot: dict[str, list[VenueBrief]] = defaultdict(list)
     for brief in briefs:
         if brief.pivot and brief.pivot not in PLACEHOLDER_PIVOTS and brief.placed_lon is not None:
             by_pivot[brief.pivot].append(brief)
 
-    def same_pivot(a: VenueBrief, b: VenueBrief) -> None:
-        """Same SIRET within 1 km, where each venue is placed (its own point, its address's or its commune's:
-        a venue without coordinates is still compared, at its commune's point, and the reason says so)."""
+    def near(a: VenueBrief, b: VenueBrief) -> None:
         distance = round(float(haversine_m(a.placed_lon, a.placed_lat, b.placed_lon, b.placed_lat)), 1)
         if distance <= PIVOT_DISTANCE_M:
             approximate = " (position approximative)" if communes.AT_COMMUNE in (a.precision, b.precision) else ""
-            consider(a, b, f"même SIRET/RNA {a.pivot} à {distance:.0f} m{approximate}", 90)
+            pairing.consider(a, b, f"même SIRET/RNA {a.pivot} à {distance:.0f} m{approximate}", 90)
 
     for pivot, group in by_pivot.items():
-        pair_up(group, f"SIRET/RNA {pivot}", same_pivot)
+        pairing.pair_up(group, f"SIRET/RNA {pivot}", near)
 
+
+def _similar_names(pairing: _Pairing, briefs: list[VenueBrief]) -> None:
+    """Pairs with similar names within 100 m, looked for in the 3 × 3 spots around each venue's (a crowded spot
+    is left apart and not looked into from its neighbours)."""
     names = {brief.pk: simplified(brief.nom) for brief in briefs}
     spots: dict[tuple[int, int], list[VenueBrief]] = defaultdict(list)
     for brief in briefs:
         if brief.lon is not None:
             spots[_spot(brief)].append(brief)
     for (x, y), members in spots.items():
-        if crowded(members, f"plus de {MAX_GROUP} lieux à moins de {NAME_DISTANCE_M:.0f} m"):
+        if pairing.crowded(members, f"plus de {MAX_GROUP} lieux à moins de {NAME_DISTANCE_M:.0f} m"):
             continue
         around = [other for dx in (-1, 0, 1) for dy in (-1, 0, 1)
                   if len(spots.get((x + dx, y + dy), ())) <= MAX_GROUP for other in spots.get((x + dx, y + dy), ())]
         for brief in members:
             for other in around:
-                if other.pk > brief.pk and other.origin != brief.origin \
-                        and (distance := _distance(brief, other)) <= NAME_DISTANCE_M:
-                    similarity = fuzz.token_set_ratio(names[brief.pk], names[other.pk])
-                    if similarity >= NAME_SIMILARITY:
-                        consider(brief, other, f"noms proches ({similarity:.0f} %) à {distance:.0f} m",
-                                 int(similarity))
+                _compare_names(pairing, brief, other, names)
+
+
+def _compare_names(pairing: _Pairing, brief: VenueBrief, other: VenueBrief, names: dict[int, str]) -> None:
+    """Pair ``brief`` with a later venue of another dataset within 100 m whose simplified name is close."""
+    if other.pk > brief.pk and other.origin != brief.origin \
+            and (distance := _distance(brief, other)) <= NAME_DISTANCE_M:
+        similarity = fuzz.token_set_ratio(names[brief.pk], names[other.pk])
+        if similarity >= NAME_SIMILARITY:
+            pairing.consider(brief, other, f"noms proches ({similarity:.0f} %) à {distance:.0f} m", int(similarity))
+
+
+def _same_address(pairing: _Pairing, briefs: list[VenueBrief]) -> None:
+    """Pairs at the same simplified address and postcode."""
     by_address: dict[tuple[str, str], list[VenueBrief]] = defaultdict(list)
     for brief in briefs:
         address = simplified(brief.adresse or "")
         if address:
             by_address[(address, brief.code_postal)].append(brief)
     for (_address, postcode), group in by_address.items():
-        pair_up(group, f"même adresse ({group[0].adresse}, {postcode})",
-                lambda a, b: consider(a, b, "même adresse", 80))
-    return Scan(sorted(pairs.values(), key=lambda c: (-c.score, c.first.pk, c.second.pk)),
-                sorted(crowds, key=lambda c: -c.venues))
+        pairing.pair_up(group, f"même adresse ({group[0].adresse}, {postcode})",
+                        lambda a, b: pairing.consider(a, b, "même adresse", 80))
 
 
 def _spot(brief: VenueBrief) -> tuple[int, int]:
