@@ -103,7 +103,7 @@ class RowCleaner:
         self._vocabularies(clean, values)
         self._resume(clean, values)
         self._hours(clean, values)
-        self._commune(clean, values)
+        self._commune(clean, values, _text(row.departement) if row.departement is not None else None)
         values = self._validate(clean, values)
         if not clean.rejected:
             clean.values = venues.normalise(values)
@@ -291,13 +291,14 @@ class RowCleaner:
                 return data
         return data
 
-    def _commune(self, clean: CleanRow, values: dict[str, Any]) -> None:
+    def _commune(self, clean: CleanRow, values: dict[str, Any], departement: str | None = None) -> None:
         code = values.get("code_insee")
         point = (values["longitude"], values["latitude"]) if values.get("longitude") is not None \
             and values.get("latitude") is not None else None
         resolution = communes.resolve(self.reference, _text(code) if code is not None else None,
                                       values.get("code_postal"), _text(values.get("commune")) or None, point,
-                                      hints=(_text(values.get("adresse")), _text(values.get("nom"))))
+                                      hints=(_text(values.get("adresse")), _text(values.get("nom"))),
+                                      departement=departement or None)
         clean.events.extend(Finding(f.kind, f.field, f.value, f.message) for f in resolution.findings)
         commune = resolution.commune
         values["code_insee"] = resolution.code_insee
