@@ -33,10 +33,16 @@ class Commune:
     radius_km: float | None = None  # greatest distance from that point to the boundary
 
     def distance_km(self, point: tuple[float, float]) -> float | None:
-        """Great-circle distance from the reference point to ``(lon, lat)``, when the commune has a point."""
+        """Great-circle distance from the reference point to ``(lon, lat)``, when the commune has a point (the
+        last one asked is remembered: the resolver asks it several times for one row)."""
         if self.lon is None or self.lat is None:
             return None
-        return haversine_point_m(self.lon, self.lat, point[0], point[1]) / 1000
+        last = self.__dict__.get("_last_distance")
+        if last is not None and last[0] == point:
+            return last[1]
+        distance = haversine_point_m(self.lon, self.lat, point[0], point[1]) / 1000
+        self.__dict__["_last_distance"] = (point, distance)
+        return distance
 
     def far_from(self, point: tuple[float, float]) -> float | None:
         """The distance (km) when ``point`` surely lies outside the commune (farther than its boundary from its
@@ -284,7 +290,11 @@ METROPOLE = "France métropolitaine et Corse"
 
 def area_of_commune(commune: Commune) -> str:
     """The territory (metropolitan France or an overseas one) a commune lies in."""
-    return OVERSEAS.get(commune.departement or "", OVERSEAS.get(commune.code[:3], METROPOLE))
+    area = commune.__dict__.get("_area")
+    if area is None:
+        area = commune.__dict__["_area"] = OVERSEAS.get(commune.departement or "",
+                                                        OVERSEAS.get(commune.code[:3], METROPOLE))
+    return area
 
 
 @lru_cache(maxsize=65536)
