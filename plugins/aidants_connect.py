@@ -1,9 +1,12 @@
 """The list of structures habilitées Aidants Connect, as the programme publishes it: ``Data pass ID``, ``Name``,
 ``SIRET`` (often a 9-digit SIREN written with spaces), ``Adresse``, ``Code postal`` (a number: ``1000`` for 01000),
 ``Département``, ``Région``, ``Nombre de mandats``, ``Nombre d'usagers accompagnés``, ``Nombre d'agents formés``,
-``commune`` (often empty), ``date_maj`` (dd/mm/yyyy); no coordinates. Any container (CSV, JSON, XLSX, ODS).
+``commune`` (often empty), ``date_maj`` (dd/mm/yyyy); no coordinates. Any container (CSV, JSON, XLSX, ODS). The
+names each column has had are in ``COLUMNS``; a name one slip away from one of them (``Code postale``,
+``Nombre de mandat``) is read as it, with a report line.
 
-The commune comes from the postcode (with the address or the name when the postcode serves several communes),
+The commune comes from the postcode (with the address, the name or the ``Département`` column when the postcode
+serves several communes),
 the position from the commune's reference point (approximate); the counts are audit facts of the Aidants Connect
 criteria set, with the file as evidence. A SIREN is kept apart: the standard's ``pivot`` takes a SIRET (an
 establishment) or an RNA number, not a SIREN (a company)."""
@@ -12,10 +15,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from registry import hookimpl
-from registry.formats import Importer, Input, Note, Sample, SourceRow, column_key, rejected_row
+from registry.formats import Importer, Input, Note, Sample, SourceRow, column_key, known_alias, rejected_row
 
 #: Field of the standard (or audit fact) each column goes to, and the names the column has had.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -30,10 +34,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "aidants_users": ("nombre_d_usagers_accompagnes", "nombre_usagers_accompagnes", "usagers_accompagnes"),
     "aidants_trained": ("nombre_d_agents_formes", "nombre_agents_formes", "agents_formes", "aidants_formes"),
 }
+#: Read as the hint that places a venue whose postcode serves several communes (not stored: the commune gives it).
+HINT = "departement"
+HINT_FIELD = "indice département (départage les communes du code postal)"
+COLUMNS[HINT] = ("departement",)
 _BY_NAME = {name: target for target, names in COLUMNS.items() for name in names}
 #: Columns the commune already gives (named in the report, not stored twice).
-DERIVED = {"departement": "redondant : la commune donne son département",
-           "region": "redondant : la commune donne sa région"}
+DERIVED = {"region": "redondant : la commune donne sa région"}
 SIGNATURE = {"id", "siret", "aidants_mandates"}
 FACTS = ("aidants_mandates", "aidants_users", "aidants_trained")
 DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
@@ -63,8 +70,7 @@ class AidantsConnect(Importer):
     default_source = "aidants-connect"
 
     def matches(self, sample: Sample) -> int:
-        keys = sample.columns
-        known = {_BY_NAME[key] for key in keys if key in _BY_NAME}
+        known = {target for name in (sample.header or sample.json_keys) if (target := _known(name)[0])}
         return 60 if SIGNATURE <= known else 0
 
     def rows(self, source: Input) -> Iterator[SourceRow]:
@@ -76,16 +82,28 @@ class AidantsConnect(Importer):
             fields: dict[str, str | None] = {}
             reasons: dict[str, str] = {}
             for column, value in record.items():
-                key = column_key(column)
-                target = _BY_NAME.get(key)
+                target, slip = _known(column)
                 if target is not None and target not in values:
                     values[target] = value
-                    fields[column] = target if target not in FACTS else f"fait {target}"
-                elif key in DERIVED:
+                    fields[column] = HINT_FIELD if target == HINT else target if target not in FACTS \
+                        else f"fait {target}"
+                    if slip:
+                        reasons[column] = slip
+                elif (key := column_key(column)) in DERIVED:
                     reasons[column] = DERIVED[key]
             source.tally(record, fields, reasons=reasons, reason="colonne de la liste Aidants Connect sans champ "
                                                                  "dans le standard")
             yield _row(line, values, source.filename)
+
+
+@lru_cache(maxsize=1024)
+def _known(name: str) -> tuple[str | None, str | None]:
+    """The field a source column gives, and how a misspelt name was understood."""
+    key = column_key(name)
+    if key in _BY_NAME:
+        return _BY_NAME[key], None
+    slip = known_alias(key, _BY_NAME)
+    return (None, None) if slip is None else (_BY_NAME[slip], f"nom proche de {slip} : lue comme {slip}")
 
 
 def _row(line: int, values: dict[str, Any], filename: str) -> SourceRow:
@@ -94,7 +112,7 @@ def _row(line: int, values: dict[str, Any], filename: str) -> SourceRow:
         "code_postal": postcode(values.get("code_postal")), "commune": values.get("commune"),
         "date_maj": values.get("date_maj"), "dispositif_programmes_nationaux": ["Aidants Connect"],
         "services": ["Aide aux démarches administratives"], "source": "Aidants Connect",
-    })
+    }, departement=values.get(HINT))
     raw_postcode = values.get("code_postal")
     if raw_postcode is not None and str(raw_postcode).strip() != row.values["code_postal"]:
         row.notes.append(Note("code_postal", raw_postcode, f"Code postal lu : {row.values['code_postal']}."))

@@ -1,22 +1,37 @@
 """The official list of France services sites (ANCT): one row per site, hours per day converted to the
 OpenStreetMap ``opening_hours`` syntax the standard uses. Any container (CSV, JSON, GeoJSON, XLSX, ODS), and the
-column names the list has had over the years (``id_fs`` or ``MATRICULE``, ``lib_fs`` or ``lib_france_services``,
-``mail`` or ``CONTACT.MAIL``…), compared after ``column_key``."""
+column names the list has had over the years (``COLUMNS``: ``id_fs`` or ``MATRICULE``, ``lib_fs`` or
+``lib_france_services``, ``mail`` or ``CONTACT.MAIL``…), compared after ``column_key``; a name one slip away from
+one of them (``lib_f_s``, ``comentaire``) is read as it, with a report line. ``insee_dep`` (the 2022 list's
+département) is read as the hint that places a site whose postcode serves several communes."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Iterator
+from functools import lru_cache
 
 from registry import hookimpl
-from registry.formats import Importer, Input, Note, Sample, SourceRow, column_key, coordinate, rejected_row
+from registry.formats import (
+    Importer,
+    Input,
+    Note,
+    Sample,
+    SourceRow,
+    column_key,
+    coordinate,
+    known_alias,
+    rejected_row,
+)
 
 DAYS = (("h_lundi", "Mo"), ("h_mardi", "Tu"), ("h_mercredi", "We"), ("h_jeudi", "Th"), ("h_vendredi", "Fr"),
         ("h_samedi", "Sa"))
 TIME = re.compile(r"(\d{1,2})\s*[:h]\s*(\d{2})")
 CLOSED = {"", "-", "fermé", "ferme"}
 FILE_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
+#: How the report names a column read as the département hint (not stored: it places the site).
+HINT = "indice département (départage les communes du code postal)"
 #: The list's columns (the 2022 CSV's names), the field of the standard each goes to, and the names each has had.
 COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "id_fs": ("id", ("id_fs", "matricule")),
@@ -33,6 +48,7 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "commentaire": ("presentation_detail", ("commentaire",)),
     "commentaire_horaires": ("horaires", ("commentaire_horaires", "commentaires_horaires")),
     "itinerance": ("itinerance", ("itinerance",)),
+    "insee_dep": (HINT, ("insee_dep",)),
     **{column: ("horaires", (column,)) for column, _ in DAYS},
 }
 _BY_NAME = {name: column for column, (_, names) in COLUMNS.items() for name in names}
@@ -137,7 +153,7 @@ class FranceServices(Importer):
     matricule_ids = True
 
     def matches(self, sample: Sample) -> int:
-        known = {_BY_NAME[key] for key in sample.columns if key in _BY_NAME}
+        known = {column for name in (sample.header or sample.json_keys) if (column := _known(name)[0])}
         return 50 if SIGNATURE <= known else 0
 
     def rows(self, source: Input) -> Iterator[SourceRow]:
@@ -146,8 +162,8 @@ class FranceServices(Importer):
             if not isinstance(record, dict):
                 yield rejected_row(line, "Élément qui n'est pas un objet : non lu.")
                 continue
-            site, fields, geometry_notes = _site(record)
-            source.tally(record, fields, reason=UNREAD)
+            site, fields, reasons, geometry_notes = _site(record)
+            source.tally(record, fields, reasons, reason=UNREAD)
 
             def text(column: str, site: dict = site) -> str:
                 return str(site.get(column) or "").strip()
@@ -162,7 +178,7 @@ class FranceServices(Importer):
                 "itinerance": ["Itinérant" if text("itinerance").lower() in ("oui", "true", "1") else "Fixe"],
                 "typologie": ["RFS"], "dispositif_programmes_nationaux": ["France Services"],
                 "services": ["Aide aux démarches administratives"], "source": "ANCT",
-            })
+            }, departement=site.get("insee_dep"))
             if found:
                 row.values["date_maj"] = found.group(1)
             row.values["horaires"], notes = opening_hours({column: text(column) for column, _ in DAYS})
@@ -187,16 +203,30 @@ class FranceServices(Importer):
             yield row
 
 
-def _site(record: dict) -> tuple[dict, dict[str, str | None], list[Note]]:
-    """The record under the list's 2022 column names, the field each source column is read into, and a note when
-    a GeoJSON point disagrees with the coordinate columns (the point gives the coordinates when no column does)."""
+@lru_cache(maxsize=1024)
+def _known(name: str) -> tuple[str | None, str | None]:
+    """The list's column (2022 name) a source column is, and how a misspelt name was understood."""
+    key = column_key(name)
+    if key in _BY_NAME:
+        return _BY_NAME[key], None
+    slip = known_alias(key, _BY_NAME)
+    return (None, None) if slip is None else (_BY_NAME[slip], f"nom proche de {slip} : lue comme {slip}")
+
+
+def _site(record: dict) -> tuple[dict, dict[str, str | None], dict[str, str], list[Note]]:
+    """The record under the list's 2022 column names, the field each source column is read into (with how a
+    misspelt name was understood), and a note when a GeoJSON point disagrees with the coordinate columns (the
+    point gives the coordinates when no column does)."""
     site: dict = {}
     fields: dict[str, str | None] = {}
+    reasons: dict[str, str] = {}
     for name, value in record.items():
-        column = _BY_NAME.get(column_key(name))
+        column, slip = _known(name)
         if column is not None and column not in site:
             site[column] = value
             fields[name] = COLUMNS[column][0]
+            if slip:
+                reasons[name] = slip
     notes: list[Note] = []
     geometry = record.get("geometry")
     if isinstance(geometry, dict) and geometry.get("type") == "Point":
@@ -209,7 +239,7 @@ def _site(record: dict) -> tuple[dict, dict[str, str | None], list[Note]]:
                 notes.append(Note("geometry", coordinates[:2], "Point de la géométrie différent des colonnes "
                                                                "LATITUDE et LONGITUDE : celles-ci sont reprises."))
             fields["geometry"] = "latitude"
-    return site, fields, notes
+    return site, fields, reasons, notes
 
 
 

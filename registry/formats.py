@@ -27,7 +27,7 @@ from registry.wording import french_number
 
 __all__ = ["Importer", "Exporter", "Sample", "Input", "SourceRow", "Note", "ExportRecord", "ZoneReader", "ZoneRecord",
            "ZoneFields", "split_items", "column_key", "coordinate", "shown", "rejected_row", "SafeCsvWriter",
-           "write_json_array", "known_column", "NOT_AN_OBJECT"]
+           "write_json_array", "known_column", "known_alias", "NOT_AN_OBJECT"]
 
 SAMPLE_BYTES = 64 * 1024
 #: Spreadsheets read with python-calamine (first sheet, first row as header): Excel and OpenDocument.
@@ -56,6 +56,21 @@ def known_column(key: str, known: Iterable[str]) -> str | None:
     close = [name for name in known if len(name) >= SLIP_MIN_LENGTH and re.sub(r"\D", "", name) == digits
              and DamerauLevenshtein.distance(key, name, score_cutoff=SLIP_EDITS) <= SLIP_EDITS]
     return close[0] if len(close) == 1 else None
+
+
+def known_alias(key: str, by_name: dict[str, Any]) -> str | None:
+    """``known_column`` for a mapping of names to targets where several names lead to one target (an importer's
+    names over the years: ``lib_fs``, ``lib_france_services``): the closest known name a normalised ``key`` is a
+    slip of, when every close name leads to the same target; ``None`` otherwise."""
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    if len(key) < SLIP_MIN_LENGTH or key in by_name:
+        return None
+    digits = re.sub(r"\D", "", key)
+    close = sorted((DamerauLevenshtein.distance(key, name, score_cutoff=SLIP_EDITS), name) for name in by_name
+                   if len(name) >= SLIP_MIN_LENGTH and re.sub(r"\D", "", name) == digits)
+    close = [(distance, name) for distance, name in close if distance <= SLIP_EDITS]
+    return close[0][1] if close and len({str(by_name[name]) for _, name in close}) == 1 else None
 
 
 def column_key(name: str) -> str:
@@ -105,7 +120,8 @@ class SourceRow:
     Multi-valued fields are lists of strings; other values are strings or numbers as read. ``facts`` are audit
     facts the file states (e.g. ``accepts_pass_numerique``); ``notes`` say what the importer converted;
     ``set_aside`` names the source values it could not read (each is reported, none is stored); ``errors``
-    reject the row.
+    reject the row. ``departement`` is the département another column gives (a code or a name, as written): not
+    stored, a hint that places a venue whose postcode serves several communes (reported when it contradicts them).
     """
 
     line: int
@@ -114,6 +130,7 @@ class SourceRow:
     notes: list[Note] = field(default_factory=list)
     errors: list[Note] = field(default_factory=list)
     set_aside: list[Note] = field(default_factory=list)
+    departement: Any = None
 
 
 @dataclass

@@ -83,6 +83,13 @@ SCHEMA: dict[str, Any] = {
                                "yes": TERMS, "no": TERMS},
             },
         },
+        "hints": {
+            "type": "object", "additionalProperties": False,
+            "description": "Colonnes qui aident à placer un lieu sans être enregistrées",
+            "properties": {"departement": {"type": "string", "minLength": 1, "description": "Colonne du département "
+                                           "(code ou nom) : départage les communes d'un code postal qui en dessert "
+                                           "plusieurs"}},
+        },
         "unread": {"type": "object", "additionalProperties": {"type": "string"},
                    "description": "Colonnes laissées de côté, avec la raison dite au rapport"},
     },

@@ -44,6 +44,8 @@ WGS84 = "EPSG:4326"
 #: Separators of the items of a cell read by value rules (lists and enumerations in free text).
 RULE_ITEMS = re.compile(r"[|;,/\n]")
 FIELD_FACT = "fait "
+#: How the report names a column read as the département hint (not stored: it places the venue).
+HINT_DEPARTEMENT = "indice département (départage les communes du code postal)"
 #: Least number of columns a profile must name to recognise a file by itself.
 MATCH_MIN_COLUMNS = 3
 DAY_NAMES = {"Mo": "lundi", "Tu": "mardi", "We": "mercredi", "Th": "jeudi", "Fr": "vendredi", "Sa": "samedi",
@@ -112,12 +114,14 @@ class Profile:
     rules: tuple[Rule, ...]
     facts: tuple[FactSpec, ...]
     unread: dict[str, str] = field(default_factory=dict)
+    #: Columns read as hints, not stored (``departement``: the département, code or name).
+    hints: dict[str, str] = field(default_factory=dict)
 
     @property
     def columns(self) -> frozenset[str]:
         """Every column the profile reads, normalised by ``column_key``."""
         named = [column for spec in self.fields.values() for column in spec.columns]
-        named += list(self.hours.values())
+        named += list(self.hours.values()) + list(self.hints.values())
         named += [column for item in (*self.rules, *self.facts) for column in item.columns]
         return frozenset(column_key(column) for column in named)
 
@@ -161,7 +165,8 @@ def load_profile(text: str, origin: str = "profil") -> Profile:
                            tuple(normalised(t) for t in item.get("no", ()))) for item in data.get("facts", []))
     profile = Profile(data["name"], data.get("version", 1), data.get("title", data["name"]), text,
                       dict(data.get("source", {})), fields, dict(data.get("constants", {})),
-                      dict(data.get("hours", {})), tuple(rules), facts, dict(data.get("unread", {})))
+                      dict(data.get("hours", {})), tuple(rules), facts, dict(data.get("unread", {})),
+                      dict(data.get("hints", {})))
     if profile.crs != WGS84:
         try:
             _to_wgs84(profile.crs)
@@ -278,6 +283,8 @@ class _Plan:
         for fact in profile.facts:
             for column in fact.columns:
                 use(column, FIELD_FACT + fact.fact)
+        if "departement" in profile.hints:
+            use(profile.hints["departement"], HINT_DEPARTEMENT)
         # A GeoJSON feature's point gives the coordinates when the profile names no coordinate columns.
         self.point = "geometry" in self.names.values() and not {"latitude", "longitude"} & set(profile.fields)
         if self.point:
@@ -295,6 +302,7 @@ class _Plan:
                 rules.setdefault(actual, []).append(rule)
         self.rules = list(rules.items())
         self.facts = [(fact, self.actual(fact.columns)) for fact in profile.facts]
+        self.departement = self.actual((profile.hints["departement"],)) if "departement" in profile.hints else ()
 
     def actual(self, columns: tuple[str, ...]) -> tuple[str, ...]:
         """The file's names of ``columns`` (those it has)."""
@@ -338,6 +346,8 @@ class _Plan:
             self._rules(row, record)
         for fact, columns in self.facts:
             self._fact(row, record, fact, columns)
+        for _, value in self.cells(record, self.departement):
+            row.departement = value
         return row
 
     @staticmethod

@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from registry.cli.core import main
 from registry.models import JournalEntry, Venue
+from registry.services.base.context import Context
+from registry.services.demo import demo
 from tests.conftest import MILLAU_FRANCE_SERVICES, shared_file
 
 MESSY = shared_file("samples", "france-services-2022-12-01.csv")
@@ -169,3 +171,25 @@ def test_upload_endpoint_returns_the_cli_report(client, operator, token_for):
     exported = client.get("/api/v1/operator/exports?format=standard-csv", headers=operator)
     assert exported.status_code == 200 and exported.mimetype == "text/csv"
     assert "Lieu téléversé" in exported.get_data(as_text=True)
+
+
+def test_the_upload_endpoint_warns_beside_published_demo_venues(app, client, operator, session):
+    """As the CLI does (#36): an import into a database that still publishes the demo's fictional venues says, in
+    the report's ``resume.avertissements``, that they are counted with the imported ones and how to remove them;
+    without the demo, nothing is said."""
+    body = ("id,nom,commune,code_postal,code_insee,adresse,date_maj\n"
+            "u1,Lieu téléversé,Rodez,12000,12202,1 rue A,2024-01-01\n").encode()
+
+    def upload():
+        response = client.post("/api/v1/operator/imports", headers=operator,
+                               data={"file": (io.BytesIO(body), "lieux.csv")}, content_type="multipart/form-data")
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["resume"]
+
+    assert "avertissements" not in upload()
+    demo.load_demo(session, Context("demo", plugins=app.extensions["registry.plugins"],
+                                    catalogue=app.extensions["registry.criteria"]), force=True)
+    session.commit()
+    warnings = upload()["avertissements"]
+    assert len(warnings) == 1 and f"{len(demo.DEMO_VENUES)} lieu(x) fictif(s) de démonstration" in warnings[0]
+    assert "registry demo --remove" in warnings[0]

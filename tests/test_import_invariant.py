@@ -23,11 +23,15 @@ from registry.services.base.context import Context
 from registry.services.base.findings import REJECT, UNREAD_COLUMN
 from registry.services.exchange import imports
 from registry.services.exchange.profile_suggestions import suggest_file
+from registry.services.territories.communes import load_reference
 from registry.standard import LIST_FIELDS
 from tests import import_fixtures, profile_fixtures
+from tests import test_departement_hint as departement_hint
 from tests.conftest import SHARED_DATA
 
 STANDARD_FORMATS = ("standard-csv", "standard-json", "geojson")
+#: How the report names a column read as the département hint (the importers' and the profiles' wording).
+HINT = "indice département"
 COORDINATES = {"latitude", "longitude"}
 
 
@@ -80,6 +84,8 @@ FILES = [
     pytest.param(suggested(profile_fixtures.hub_json), id="suggested-profile-json"),
     pytest.param(suggested(profile_fixtures.hub_geojson), id="suggested-profile-geojson"),
     pytest.param(import_fixtures.wild_csv, id="mac-roman-cr-slips-undated-uncertain"),
+    pytest.param(lambda directory: (departement_hint.write_csv(directory / "reseau.csv", departement_hint.ROWS),
+                                    {"profile_text": departement_hint.PROFILE}), id="profile-departement-hint"),
 ]
 
 
@@ -164,6 +170,8 @@ class Imported:
         self.facts = {(fact.venue_pk, fact.name) for fact in session.scalars(select(AuditFact))}
         self.standard = report.format in STANDARD_FORMATS
         self.plan = ColumnPlan()
+        self.reference = load_reference(session)
+        self.departement_of = {code: commune.departement for code, commune in self.reference.communes.items()}
 
     def venue(self, line: int) -> Venue | None:
         """The venue created from a source line."""
@@ -199,6 +207,9 @@ def missing_of_cell(found: Imported, line: int, column: str, value: Any) -> list
         return []  # the row is rejected with its line: every value of it is named
     venue = found.venue(line)
     assert venue is not None, f"ligne {line} : ni lieu créé ni rejet"
+    if use.field.startswith(HINT):  # not stored: the venue's commune lies in it, or the report says otherwise
+        placed = found.departement_of.get(venue.commune_code) == found.reference.departement_code(str(value))
+        return [] if placed or found.reported(line, {column, "departement"}, value) else [(line, column, value)]
     if found.report.format.startswith("profil:"):
         return _profiled_missing(line, column, value, use.field.split(" + "), venue, found.facts, found.reported)
     return _field_missing(found, line, column, value, use.field.removesuffix(" (v0.1)"), venue)

@@ -204,3 +204,18 @@ def test_an_unreadable_file_is_a_clear_error_on_the_page(logged_in, app, tmp_pat
                               content_type="multipart/form-data")
     assert response.status_code == 422 and f"{name} :" in text(response.get_data(as_text=True))
     assert list((tmp_path / "envois").iterdir()) == []  # nothing kept
+
+
+def test_the_page_warns_when_the_demo_venues_are_still_published(logged_in, uploaded, app, session):  # noqa: F811
+    """The page says what the CLI and the API say (#36): imported venues would be counted with the demo's."""
+    from registry.services.base.context import Context
+    from registry.services.demo import demo
+
+    demo.load_demo(session, Context("demo", plugins=app.extensions["registry.plugins"],
+                                    catalogue=app.extensions["registry.criteria"]), force=True)
+    session.commit()
+    page = logged_in.get(uploaded).get_data(as_text=True)
+    dry = logged_in.post(uploaded, data=MultiDict([*form_values(page), ("action", "essai")]))
+    shown = text(dry.get_data(as_text=True))
+    assert dry.status_code == 200, shown
+    assert f"{len(demo.DEMO_VENUES)} lieu(x) fictif(s) de démonstration" in shown and "registry demo --remove" in shown

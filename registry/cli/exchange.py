@@ -77,7 +77,7 @@ def _add_import(main: click.Group, friendly: Callable, context: Callable[[str], 
                                         sync_max_share=current_app.config["SYNC_MAX_SHARE"], encoding=encoding,
                                         parallel=True, profile=profile_name, profile_text=profile_text)
         with database().session() as session:
-            demo_shown = demo.public_demo_count(session)
+            demo_warning = demo.import_warning(session)
         with database().session() as session, progressbar(f"Import de {file.name}") as advance:
             try:
                 report = imports.run_import(session, file, context("cli:import"), options, progress=advance)
@@ -86,10 +86,8 @@ def _add_import(main: click.Group, friendly: Callable, context: Callable[[str], 
                 raise click.ClickException(f"{file} : rien n'est importé sans format ni profil.") from None
         if dry_run:
             echo_columns(report)
-        elif demo_shown:
-            click.echo(f"Attention : cette base sert aussi {demo_shown} lieu(x) fictif(s) de démonstration, comptés "
-                       "avec les lieux importés (couverture, implantation) : registry demo --remove les retire, ou "
-                       "servez vos données dans leur propre base (make serve).", err=True)
+        elif demo_warning:
+            click.echo(demo_warning, err=True)
         click.echo(f"{file} ({report.format}, {report.encoding}, jeu de données « {report.dataset} ») : "
                    f"{number(report.rows)} lignes, {number(report.created)} créés, {number(report.updated)} mis à "
                    f"jour, {number(report.unchanged)} inchangés, {number(report.rejected)} rejetés"

@@ -30,6 +30,7 @@ from registry.services.base import jobs
 from registry.services.base.context import Context
 from registry.services.contributions import freshness
 from registry.services.coverage import coverage_cache
+from registry.services.demo import demo
 from registry.services.exchange import imports
 from registry.wording import french_number
 
@@ -209,7 +210,7 @@ def import_file(run: JobRun) -> Outcome:
         report = imports.run_import(session, path, run.ctx, options, filename=params["filename"],
                                     progress=lambda rows, _total: run.progress(
                                         rows, None, f"{french_number(rows)} ligne(s) traitée(s)."))
-    body = json.loads(json.dumps(imports.report_json(report), default=str))
+        body = json.loads(json.dumps(demo.with_import_warning(session, imports.report_json(report)), default=str))
     run.progress(report.rows, report.rows)
     if report.failed:
         return Outcome(body, f"Aucun lieu importé : les {french_number(report.rows)} lignes de "

@@ -12,6 +12,7 @@ from registry.models import Qualification, Territory, Venue
 from registry.services.base.context import Context
 from registry.services.qualification import facts, qualifications
 from registry.services.venues import venues
+from registry.wording import french_number
 
 _ALL_DAYS = "Mo-Fr 09:00-12:00,14:00-17:30"
 # (origin_id, nom, code_insee, code_postal, adresse, lat, lon, typologie, services, frais, accompagnement, horaires)
@@ -73,6 +74,26 @@ def public_demo_count(session: Session) -> int:
     """How many demo venues are still published (0 once ``remove_demo`` has run, or without a demo)."""
     return session.scalar(select(func.count()).select_from(Venue).where(
         Venue.origin == venues.DEMO_ORIGIN, Venue.publication_status == "published")) or 0
+
+
+def import_warning(session: Session) -> str | None:
+    """What an import says when the database still publishes demo venues (the CLI, the API's report under
+    ``resume.avertissements``, the operators' import page): real data would be counted with fictional venues."""
+    shown = public_demo_count(session)
+    if not shown:
+        return None
+    return (f"Attention : cette base sert aussi {french_number(shown)} lieu(x) fictif(s) de démonstration, comptés "
+            "avec les lieux importés (couverture, implantation) : registry demo --remove les retire, ou servez vos "
+            "données dans leur propre base (make serve).")
+
+
+def with_import_warning(session: Session, body: dict) -> dict:
+    """An import's JSON report (``report_json``) with the demo's warning, when there is one, in
+    ``resume.avertissements``."""
+    warning = import_warning(session)
+    if warning:
+        body["resume"].setdefault("avertissements", []).append(warning)
+    return body
 
 
 def load_demo(session: Session, ctx: Context, force: bool = False) -> DemoReport:

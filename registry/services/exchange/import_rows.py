@@ -83,6 +83,8 @@ class RowCleaner:
         # The repairs above already checked these with the same rules (registry.standard): not twice.
         self.schema = VenueStandardSchema(exclude=CHECKED_BY_REPAIRS)
         self.fields = frozenset(VenueStandardSchema().fields)
+        #: ``(field, value)`` pairs the schema accepted in this import (each field is checked on its own).
+        self._valid: set[tuple[str, Any]] = set()
 
     def clean(self, row: SourceRow) -> CleanRow:
         """Repair, validate and normalise one row."""
@@ -103,7 +105,7 @@ class RowCleaner:
         self._vocabularies(clean, values)
         self._resume(clean, values)
         self._hours(clean, values)
-        self._commune(clean, values)
+        self._commune(clean, values, _text(row.departement) if row.departement is not None else None)
         values = self._validate(clean, values)
         if not clean.rejected:
             clean.values = venues.normalise(values)
@@ -265,11 +267,19 @@ class RowCleaner:
                 clean.events.append(Finding(REJECT, name, None, "Champ obligatoire."))
         if clean.rejected:
             return data
+        valid = self._valid
         for _ in range(3):
+            # Empty values have nothing to check: leaving them out halves the cost of a typical row; values
+            # already found valid in this import (a commune, a postcode, a list of services) are not checked again.
+            todo = {name: value for name, value in data.items() if name in self.schema.fields and value is not None
+                    and value != [] and _memo_key(name, value) not in valid}
+            if not todo:
+                return data
             try:
-                # Empty values have nothing to check: leaving them out halves the cost of a typical row.
-                self.schema.load({name: value for name, value in data.items()
-                                  if name in self.schema.fields and value is not None and value != []})
+                self.schema.load(todo)
+                if len(valid) > VALID_MEMO_MAX:
+                    valid.clear()
+                valid.update(key for name, value in todo.items() if (key := _memo_key(name, value)) is not None)
                 return data
             except ValidationError as error:
                 messages = error.normalized_messages()
@@ -291,13 +301,14 @@ class RowCleaner:
                 return data
         return data
 
-    def _commune(self, clean: CleanRow, values: dict[str, Any]) -> None:
+    def _commune(self, clean: CleanRow, values: dict[str, Any], departement: str | None = None) -> None:
         code = values.get("code_insee")
         point = (values["longitude"], values["latitude"]) if values.get("longitude") is not None \
             and values.get("latitude") is not None else None
         resolution = communes.resolve(self.reference, _text(code) if code is not None else None,
                                       values.get("code_postal"), _text(values.get("commune")) or None, point,
-                                      hints=(_text(values.get("adresse")), _text(values.get("nom"))))
+                                      hints=(_text(values.get("adresse")), _text(values.get("nom"))),
+                                      departement=departement or None)
         clean.events.extend(Finding(f.kind, f.field, f.value, f.message) for f in resolution.findings)
         commune = resolution.commune
         values["code_insee"] = resolution.code_insee
@@ -350,6 +361,24 @@ def _blank_to_none(value: Any) -> Any:
     if isinstance(value, list):
         return [item.replace("\x00", "") if isinstance(item, str) else item for item in value]
     return value
+
+
+#: How many valid values an import remembers (then it forgets them all), and how long a remembered one may be.
+VALID_MEMO_MAX = 50_000
+VALID_MEMO_LENGTH = 200
+
+
+def _memo_key(name: str, value: Any) -> tuple[str, Any] | None:
+    """A short value's key in the memo of valid values (``None``: long or unhashable, always checked)."""
+    if value.__class__ is str:
+        return (name, value) if len(value) <= VALID_MEMO_LENGTH else None
+    if value.__class__ is list:
+        if all(item.__class__ is str and len(item) <= VALID_MEMO_LENGTH for item in value) and len(value) <= 20:
+            return name, tuple(value)
+        return None
+    if value.__class__ in (int, float, bool):
+        return name, value.__class__, value
+    return None
 
 
 def _text(value: Any) -> str:

@@ -27,6 +27,7 @@ from registry.profile_schema import DAYS, SCHEMA_VERSION
 from registry.services.exchange import import_profiles
 from registry.services.exchange.imports import ImportOptions
 from registry.services.exchange.profile_suggestions import (
+    HINT_DEPARTEMENT,
     NO,
     PASS_FACT,
     YES,
@@ -83,10 +84,13 @@ class ProfileForm:
     rules: list[RuleRow] = field(default_factory=list)
     facts: list[FactRow] = field(default_factory=list)
     unread: dict[str, str] = field(default_factory=dict)
+    #: Hint columns (``departement``), kept from the suggestion.
+    hints: dict[str, str] = field(default_factory=dict)
 
     def used(self) -> set[str]:
         """The columns this profile reads."""
         named = {c for columns in self.fields.values() for c in columns} | set(self.hours.values())
+        named |= set(self.hints.values())
         return named | {c for row in (*self.rules, *self.facts) for c in row.columns}
 
 
@@ -166,6 +170,8 @@ def _from_suggestion(suggestion: Suggestion) -> ProfileForm:
             form.hours[guess.target[len("horaires ("):-1]] = guess.columns[0]
         elif guess.target.startswith("fait "):
             form.facts.append(FactRow(PASS_FACT, list(guess.columns), list(YES), list(NO), evidence[guess.target]))
+        elif guess.target == HINT_DEPARTEMENT:
+            form.hints["departement"] = guess.columns[0]
         else:
             form.fields[guess.target] = list(guess.columns)
             form.date_format = guess.options.get("date_format", form.date_format)
@@ -210,6 +216,7 @@ def from_fields(upload: Upload, fields: Mapping[str, list[str]]) -> ProfileForm:
         if fact.strip():
             form.facts.append(FactRow(fact.strip(), _column(column, posted.known, "fait-colonne"), _items(yes),
                                       _items(no)))
+    form.hints = dict(upload.form.hints)
     used = form.used()
     form.unread = {column: upload.form.unread.get(column, SET_ASIDE) for column in upload.columns
                    if column not in used}
@@ -288,6 +295,8 @@ def to_toml(form: ProfileForm) -> str:
     for fact in form.facts:
         lines += ["[[facts]]", f"fact = {_string(fact.fact)}", f"columns = {_string(fact.columns)}",
                   f"yes = {_string(fact.yes)}", f"no = {_string(fact.no)}", ""]
+    if form.hints:
+        lines += ["[hints]"] + [f"{key} = {_string(column)}" for key, column in form.hints.items()] + [""]
     if form.unread:
         lines += ["[unread]"] + [f"{_string(column)} = {_string(reason)}" for column, reason in form.unread.items()]
     text = "\n".join(lines) + "\n"

@@ -323,7 +323,9 @@ def _by_values(column: _Column, reference: Reference | None) -> list[tuple[str, 
         add("code_insee", sum(1 for d in digits if reference.commune(d.zfill(5)) is not None) / len(digits),
             "des codes INSEE de communes")
         names = {normalised(commune.name) for commune in reference.communes.values()}
-        add("commune", sum(1 for text in texts if normalised(text) in names) / len(texts), "des noms de communes")
+        communes = sum(1 for text in texts if normalised(text) in names) / len(texts)
+        if not _departement_like(column, reference, communes):
+            add("commune", communes, "des noms de communes")
     else:
         add("code_postal", sum(1 for d in digits if re.fullmatch(r"\d{4,5}", d)) / len(digits),
             "des codes à 5 chiffres")
@@ -425,6 +427,8 @@ def suggest(source: Input, reference: Reference | None = None, name: str | None 
     guesses = found.guesses
     for guess in guesses.values():
         found.used.update(guess.columns)
+    hints = [hint] if (hint := _departement_hint(columns, found.used, reference)) else []
+    found.used.update(column for guess in hints for column in guess.columns)
     if found.street and "adresse" in guesses:
         guesses["adresse"].columns = found.street + guesses["adresse"].columns
         guesses["adresse"].evidence.append(f"numéro et voie joints : {' + '.join(guesses['adresse'].columns)}")
@@ -436,9 +440,9 @@ def suggest(source: Input, reference: Reference | None = None, name: str | None 
     unread = [column.name for column in columns if column.name not in found.used and column.values]
     profile_name = name or _slug(Path(source.filename).stem)
     ordered = [guesses[target] for target in standard.FIELDS if target in guesses]
-    text = _toml(profile_name, source, reading, ordered, found.hours, found.rules, found.facts, unread)
-    return Suggestion(profile_name, text, ordered + list(found.hours.values()) + found.rules + found.facts, unread,
-                      reading)
+    text = _toml(profile_name, source, reading, ordered, found.hours, found.rules, found.facts, unread, hints)
+    return Suggestion(profile_name, text, ordered + list(found.hours.values()) + found.rules + found.facts + hints,
+                      unread, reading)
 
 
 def _day_column(found: _Found, column: _Column) -> bool:
@@ -523,6 +527,48 @@ def _target(column: _Column, reference: Reference | None) -> tuple[str | None, f
     return target, confidence, evidence
 
 
+#: Names of a column that gives the département (code or name), normalised by ``column_key``.
+DEPARTEMENT_NAMES = ("departement", "dept", "dep", "code_departement", "code_dept", "code_dep", "insee_dep",
+                     "cod_dep", "num_dep", "num_departement", "numero_departement", "nom_departement",
+                     "departement_code", "departement_nom", "lib_dep", "libelle_departement")
+HINT_DEPARTEMENT = "departement (indice)"
+_DEPARTEMENT_CODE = re.compile(r"\d{2,3}|2[AB]", re.I)
+
+
+def _departement_like(column: _Column, reference: Reference, communes: float) -> bool:
+    """Whether a column gives départements rather than communes: its name says so, or more of its values are
+    département names than commune names (« Var », « Haute-Loire »; « Paris », both, stays a commune)."""
+    if column.key in DEPARTEMENT_NAMES or "departement" in column.key.split("_"):
+        return True
+    if not reference.departements:
+        return False
+    names = column.share(lambda v: not _DEPARTEMENT_CODE.fullmatch(_text(v))
+                         and reference.departement_code(_text(v)) is not None)
+    return names >= ENOUGH and names > communes
+
+
+def _departement_hint(columns: list[_Column], used: set[str], reference: Reference | None) -> Guess | None:
+    """A column no field reads whose name says « département » (and whose values are département codes or names),
+    or whose values are département names: suggested as the hint that places a venue whose postcode serves
+    several communes. Codes alone (« 12 ») say too little without the name."""
+    for column in columns:
+        if column.name in used or not column.values:
+            continue
+        named = column.key in DEPARTEMENT_NAMES or "departement" in column.key.split("_")
+        if reference is not None and reference.departements:
+            readable = column.share(lambda v: reference.departement_code(_text(v)) is not None)
+            names = column.share(lambda v: not _DEPARTEMENT_CODE.fullmatch(_text(v))
+                                 and reference.departement_code(_text(v)) is not None)
+        else:
+            readable = column.share(lambda v: bool(_DEPARTEMENT_CODE.fullmatch(_text(v).removesuffix(".0"))))
+            names = 0.0
+        if (named and readable >= 0.5) or (names >= ENOUGH and _departement_like(column, reference, 0.0)):
+            evidence = [f"colonne « {column.name} »" if named else "noms de départements",
+                        f"{round(readable * 100)} % des valeurs sont des codes ou noms de départements"]
+            return Guess(HINT_DEPARTEMENT, [column.name], round(0.5 + 0.45 * readable, 2), evidence)
+    return None
+
+
 _FORMAT_NAMES = {"excel": "numéro de série Excel", "%d/%m/%Y": "JJ/MM/AAAA", "%Y-%m-%d": "AAAA-MM-JJ",
                  "%d/%m/%y": "JJ/MM/AA", "%d-%m-%Y": "JJ-MM-AAAA", "%d.%m.%Y": "JJ.MM.AAAA", "iso": "ISO 8601"}
 
@@ -575,7 +621,7 @@ def _comment(guess: Guess) -> str:
 
 
 def _toml(name: str, source: Input, reading: dict[str, Any], guesses: list[Guess], hours: dict[str, Guess],
-          rules: list[Guess], facts: list[Guess], unread: list[str]) -> str:
+          rules: list[Guess], facts: list[Guess], unread: list[str], hints: list[Guess] = ()) -> str:
     lines = [f"# Profil suggéré par le registre pour {source.filename} : relisez chaque ligne avant de l'utiliser.",
              f"# Puis : registry import {source.filename} --profile <ce fichier> --dry-run",
              f"schema_version = {SCHEMA_VERSION}", f"name = {_string(name)}", "version = 1",
@@ -608,6 +654,10 @@ def _toml(name: str, source: Input, reading: dict[str, Any], guesses: list[Guess
     for guess in facts:
         lines += ["[[facts]]", _comment(guess), f"fact = {_string(PASS_FACT)}", f"columns = {_string(guess.columns)}",
                   f"yes = {_string(list(YES))}", f"no = {_string(list(NO))}", ""]
+    if hints:
+        lines += ["# Le département départage les communes d'un code postal qui en dessert plusieurs.", "[hints]"]
+        lines += [line for guess in hints for line in (_comment(guess), f"departement = {_string(guess.columns[0])}")]
+        lines.append("")
     if unread:
         lines += ["# Colonnes sans correspondance trouvée : rapportées comme non lues à chaque import.", "[unread]"]
         lines += [f"{_key(column)} = \"sans correspondance dans le standard\"" for column in unread]

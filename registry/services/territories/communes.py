@@ -10,11 +10,12 @@ import re
 import unicodedata
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from geodata.distances import haversine_m
+from geodata.distances import haversine_point_m
 from geodata.france import area_of
 from registry.models import CommuneAlias, Postcode, Territory
 from registry.services.base.findings import REPAIR, SET_ASIDE, WARNING, Finding
@@ -32,10 +33,16 @@ class Commune:
     radius_km: float | None = None  # greatest distance from that point to the boundary
 
     def distance_km(self, point: tuple[float, float]) -> float | None:
-        """Great-circle distance from the reference point to ``(lon, lat)``, when the commune has a point."""
+        """Great-circle distance from the reference point to ``(lon, lat)``, when the commune has a point (the
+        last one asked is remembered: the resolver asks it several times for one row)."""
         if self.lon is None or self.lat is None:
             return None
-        return float(haversine_m(self.lon, self.lat, *point)) / 1000
+        last = self.__dict__.get("_last_distance")
+        if last is not None and last[0] == point:
+            return last[1]
+        distance = haversine_point_m(self.lon, self.lat, point[0], point[1]) / 1000
+        self.__dict__["_last_distance"] = (point, distance)
+        return distance
 
     def far_from(self, point: tuple[float, float]) -> float | None:
         """The distance (km) when ``point`` surely lies outside the commune (farther than its boundary from its
@@ -96,6 +103,9 @@ class Resolution:
 class CommuneLookup(ABC):
     """Where the resolver finds communes, aliases (arrondissements, former communes) and postcodes."""
 
+    _departement_names: dict[str, str] | None = None
+    _departements_by_name: dict[str, str] = {}
+
     @abstractmethod
     def commune(self, code: str) -> Commune | None:
         """The current commune of that code."""
@@ -120,13 +130,39 @@ class CommuneLookup(ABC):
     def near(self, point: tuple[float, float]) -> list[Commune]:
         """Communes whose reference point lies within ``NEAR_DEGREES`` of ``(lon, lat)`` (at least)."""
 
+    @abstractmethod
+    def departement_names(self) -> dict[str, str]:
+        """The départements' names by code."""
+
+    def departement_code(self, text: str) -> str | None:
+        """The code of the département ``text`` names, as files write it: its code (``12``, ``2A``, ``974``, ``1``
+        or ``1.0`` for ``01``), its name (« Aveyron », « ALPES DE HAUTE PROVENCE »), or both (« 12 - Aveyron »,
+        « Aveyron (12) », whose code and name must agree); ``None`` when it names none."""
+        if self._departement_names is None:
+            names = self._departement_names = self.departement_names()
+            self._departements_by_name = {place_name(name): code for code, name in names.items()}
+        names, by_name = self._departement_names, self._departements_by_name
+        text = str(text).strip()
+        code = re.sub(r"\.0$", "", text).upper()
+        if re.fullmatch(r"\d{1,3}|2[AB]", code):
+            code = code.zfill(2)
+            return code if code in names else None
+        if (found := by_name.get(place_name(text))) is not None:
+            return found
+        both = re.fullmatch(r"(\d{2,3}|2[AB])\s*[-–:]\s*(.+)|(.+?)\s*\((\d{2,3}|2[AB])\)", text, re.I)
+        if both:
+            code, name = (both.group(1), both.group(2)) if both.group(1) else (both.group(4), both.group(3))
+            return code.upper() if by_name.get(place_name(name)) == code.upper() else None
+        return None
+
 
 class Reference(CommuneLookup):
     """The territory reference in memory for the length of an import (35,000 communes: a few MB)."""
 
     def __init__(self, communes: dict[str, Commune], aliases: dict[str, tuple[str, str]],
-                 postcodes: dict[str, list[str]]) -> None:
+                 postcodes: dict[str, list[str]], departements: dict[str, str] | None = None) -> None:
         self.communes, self.aliases, self.postcodes = communes, aliases, postcodes
+        self.departements = departements or {}
         self._by_departement: dict[str, list[Commune]] | None = None
         self._grid: dict[tuple[int, int], list[Commune]] | None = None
         self.by_commune: dict[str, set[str]] = {}
@@ -162,6 +198,9 @@ class Reference(CommuneLookup):
         x, y = _cell(*point)
         return [c for dx in (-1, 0, 1) for dy in (-1, 0, 1) for c in self._grid.get((x + dx, y + dy), ())]
 
+    def departement_names(self) -> dict[str, str]:
+        return self.departements
+
     def in_scope(self, commune_code: str | None, scope: tuple[str, ...]) -> bool:
         """Whether the commune lies in one of the scope's territories (an empty scope is everywhere)."""
         if not scope:
@@ -191,7 +230,9 @@ def load_reference(session: Session) -> Reference:
         target = aliases[code][0] if code in aliases else code
         if target not in postcodes.setdefault(postcode, []):
             postcodes[postcode].append(target)
-    return Reference(communes, aliases, postcodes)
+    departements = dict(session.execute(select(Territory.code, Territory.name).where(
+        Territory.kind == "departement")).all())
+    return Reference(communes, aliases, postcodes, departements)
 
 
 class DatabaseLookup(CommuneLookup):
@@ -235,6 +276,10 @@ class DatabaseLookup(CommuneLookup):
             Territory.kind == "commune", x.between(lon - NEAR_DEGREES, lon + NEAR_DEGREES),
             y.between(lat - NEAR_DEGREES, lat + NEAR_DEGREES)))]
 
+    def departement_names(self) -> dict[str, str]:
+        return dict(self.session.execute(select(Territory.code, Territory.name).where(
+            Territory.kind == "departement")).all())
+
 
 #: The overseas départements and collectivities by code, named as ``geodata.france`` names their areas.
 OVERSEAS = {"971": "Guadeloupe", "972": "Martinique", "973": "Guyane", "974": "La Réunion", "975":
@@ -245,9 +290,14 @@ METROPOLE = "France métropolitaine et Corse"
 
 def area_of_commune(commune: Commune) -> str:
     """The territory (metropolitan France or an overseas one) a commune lies in."""
-    return OVERSEAS.get(commune.departement or "", OVERSEAS.get(commune.code[:3], METROPOLE))
+    area = commune.__dict__.get("_area")
+    if area is None:
+        area = commune.__dict__["_area"] = OVERSEAS.get(commune.departement or "",
+                                                        OVERSEAS.get(commune.code[:3], METROPOLE))
+    return area
 
 
+@lru_cache(maxsize=65536)
 def simplified(name: str) -> str:
     """A place name for comparison: no accents, no case, words only (``Saint-Affrique`` → ``saint affrique``)."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
@@ -258,6 +308,7 @@ _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "sain
 _CEDEX = re.compile(r"\s+cedex(\s+\d+)?$")
 
 
+@lru_cache(maxsize=65536)
 def place_name(name: str) -> str:
     """A commune's name as files write it, for comparison: ``simplified``, « ST » and « STE » read as « Saint »
     and « Sainte », a « CEDEX » mention dropped (``ST AFFRIQUE CEDEX`` → ``saint affrique``)."""
@@ -281,7 +332,7 @@ def departements_of_postcode(lookup: CommuneLookup, postcode: str) -> set[str]:
 
 def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None, name: str | None,
             point: tuple[float, float] | None = None, hints: tuple[str | None, ...] = (),
-            nearest: bool = True) -> Resolution:
+            nearest: bool = True, departement: str | None = None) -> Resolution:
     """The current commune of a venue, from its INSEE code (a truncated code completed only when the result
     agrees with the postcode or the point, an arrondissement or former commune led to its commune), else from its
     postcode (and its commune's name when the postcode serves several, else the commune named in ``hints``: the
@@ -290,32 +341,16 @@ def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None,
     territory, or farther from the point than the commune's boundary) gives way to the postcode when one of the
     postcode's communes is where the point is, and is reported either way. Nothing else naming a commune, the
     point gives it (``nearest``: the nearest reference point that may hold it; the API asks imported boundaries
-    first); nothing at all, the postcode's communes are the ``candidates`` when it serves several."""
+    first); nothing at all, the postcode's communes are the ``candidates`` when it serves several, narrowed by the
+    ``departement`` another column gives (a code or a name): the one candidate of that département is the
+    commune; a département that holds none of them is reported (the commune stays to confirm)."""
     resolution = Resolution()
     findings = resolution.findings
     area = area_of(*point) if point else None
     point = point if area else None  # a point outside France (refused by the callers) says nothing here
     code = (code_insee or "").strip().upper() or None
     if code is not None:
-        repaired = _repair_insee(code, lookup, postcode, point, area)
-        if repaired != code:
-            by_postcode = bool(postcode and lookup.communes_of_postcode(postcode))
-            findings.append(Finding(REPAIR, "code_insee", code, f"Code tronqué complété : {repaired} (confirmé par "
-                                    + ("le code postal)." if by_postcode else "le point).")))
-            code = repaired
-        given = code
-        alias = lookup.alias(code)
-        if alias is not None:
-            findings.append(Finding(REPAIR, "code_insee", code, f"{code} ({alias[1]}) : commune de rattachement "
-                                                                f"{alias[0]}."))
-            code = alias[0]
-        resolution.commune = lookup.commune(code)
-        resolution.code_insee = given if resolution.commune is not None else None
-        if resolution.commune is None:
-            findings.append(Finding(SET_ASIDE, "code_insee", code_insee,
-                                    "Code INSEE inconnu du référentiel des communes : ignoré."))
-        elif point and not _where(resolution.commune, point, area):
-            _settle_against_point(lookup, resolution, postcode, name, point, area)
+        _by_code(lookup, resolution, code_insee, code, postcode, name, point, area)
     if resolution.commune is None and name and postcode:
         _by_name(lookup, resolution, postcode, name, point, area)
     if resolution.commune is None and postcode:
@@ -336,6 +371,8 @@ def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None,
         resolution.candidates = [c for c in _postcode_communes(lookup, postcode, None, point, area)]
         if len(resolution.candidates) < 2:
             resolution.candidates = []
+    if departement:
+        _by_departement(lookup, resolution, postcode, departement)
     commune = resolution.commune
     if commune is not None:
         resolution.code_insee = resolution.code_insee or commune.code
@@ -343,6 +380,76 @@ def resolve(lookup: CommuneLookup, code_insee: str | None, postcode: str | None,
             findings.append(Finding(WARNING, "code_postal", postcode, f"Le code postal {postcode} n'est pas celui "
                                                                       f"de {commune.name} ({commune.code})."))
     return resolution
+
+
+def _by_code(lookup: CommuneLookup, resolution: Resolution, code_insee: str | None, code: str, postcode: str | None,
+             name: str | None, point: tuple[float, float] | None, area: str | None) -> None:
+    """The commune of the INSEE code a row gives (a truncated code completed, an arrondissement or former commune
+    led to its commune), checked against the point."""
+    findings = resolution.findings
+    repaired = _repair_insee(code, lookup, postcode, point, area)
+    if repaired != code:
+        by_postcode = bool(postcode and lookup.communes_of_postcode(postcode))
+        findings.append(Finding(REPAIR, "code_insee", code, f"Code tronqué complété : {repaired} (confirmé par "
+                                + ("le code postal)." if by_postcode else "le point).")))
+        code = repaired
+    given = code
+    alias = lookup.alias(code)
+    if alias is not None:
+        findings.append(Finding(REPAIR, "code_insee", code, f"{code} ({alias[1]}) : commune de rattachement "
+                                                            f"{alias[0]}."))
+        code = alias[0]
+    resolution.commune = lookup.commune(code)
+    resolution.code_insee = given if resolution.commune is not None else None
+    if resolution.commune is None:
+        findings.append(Finding(SET_ASIDE, "code_insee", code_insee,
+                                "Code INSEE inconnu du référentiel des communes : ignoré."))
+    elif point and not _where(resolution.commune, point, area):
+        _settle_against_point(lookup, resolution, postcode, name, point, area)
+
+
+def _by_departement(lookup: CommuneLookup, resolution: Resolution, postcode: str | None, departement: str) -> None:
+    """The département another column of the row gives: it narrows the postcode's candidate communes (the one of
+    that département is the venue's); it is reported when it cannot be read, contradicts the candidates or the
+    commune found otherwise, or finds nothing to place."""
+    findings = resolution.findings
+    code = lookup.departement_code(departement)
+    if code is None:
+        findings.append(Finding(WARNING, "departement", departement, "Département non reconnu (ni code ni nom) : "
+                                                                     "non repris."))
+        return
+    candidates = resolution.candidates
+    if resolution.commune is None and candidates:
+        within = [c for c in candidates if c.departement == code]
+        names = ", ".join(f"{c.name} ({c.code})" for c in candidates)
+        if len(within) == 1:
+            resolution.commune, resolution.candidates = within[0], []
+            findings.append(Finding(REPAIR, "code_insee", None, f"Code INSEE déduit du code postal et du "
+                                                                f"département ({code}) : {within[0].code} "
+                                                                f"({within[0].name}), seule commune du département "
+                                                                f"parmi {names}."))
+        elif not within:
+            findings.append(Finding(WARNING, "departement", departement, f"Le département {code} ne contient aucune "
+                                                                         f"des communes du code postal {postcode} "
+                                                                         f"({names}) : il les contredit, commune à "
+                                                                         "confirmer."))
+        elif len(within) < len(candidates):
+            resolution.candidates = within
+            findings.append(Finding(REPAIR, "commune", departement, "Communes possibles réduites à celles du "
+                                                                    f"département {code}."))
+        else:
+            findings.append(Finding(WARNING, "departement", departement, f"Département {code} lu : toutes les "
+                                                                         f"communes du code postal {postcode} en "
+                                                                         "sont, il ne les départage pas."))
+        return
+    commune = resolution.commune
+    if commune is None:
+        findings.append(Finding(WARNING, "departement", departement, f"Département {code} lu, mais aucune commune "
+                                                                     "retrouvée : non repris."))
+    elif commune.departement != code:
+        findings.append(Finding(WARNING, "departement", departement, f"Le département {code} n'est pas celui de "
+                                                                     f"{commune.name} ({commune.code}, département "
+                                                                     f"{commune.departement}) : à vérifier."))
 
 
 def _named_in(candidates: list[Commune], hints: tuple[str | None, ...]) -> list[Commune]:

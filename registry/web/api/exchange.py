@@ -18,6 +18,7 @@ from registry import jobs as queue
 from registry import schemas
 from registry.errors import InvalidInput
 from registry.services.base import jobs
+from registry.services.demo import demo
 from registry.services.exchange import exports, imports, profile_suggestions
 from registry.services.venues import duplicates, uncertain_places
 from registry.web.api import jobs as api_jobs
@@ -71,7 +72,9 @@ class ReportLineSchema(schemas.FrenchSchema):
 class ImportReportSchema(schemas.FrenchSchema):
     resume = fields.Dict(metadata={"description": "Totaux (lignes, crees, mis_a_jour, inchanges, rejetes…), "
                                                  "jeu_de_donnees, echec (toutes les lignes rejetées), colonnes "
-                                                 "(comment chaque colonne a été lue)"})
+                                                 "(comment chaque colonne a été lue), avertissements (ex. des lieux "
+                                                 "fictifs de démonstration encore publiés, comptés avec les lieux "
+                                                 "importés)"})
     lignes = fields.List(fields.Nested(ReportLineSchema))
 
 
@@ -153,7 +156,7 @@ class Imports(MethodView):
             detail = f"Les {report.rows} lignes de {filename} ont été rejetées : aucun lieu importé."
             return problem(422, detail, {"file": [detail]}, "Aucun lieu importé",
                            extensions=json.loads(json.dumps(imports.report_json(report), default=str)))
-        return imports.report_json(report)
+        return demo.with_import_warning(db_session(), imports.report_json(report))
 
 
 MAX_PROFILE_BYTES = 256 * 1024

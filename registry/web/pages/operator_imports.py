@@ -17,6 +17,7 @@ from registry import standard
 from registry.errors import InvalidInput, NotFound, RegistryError
 from registry.profile_schema import DAYS
 from registry.services.base import jobs
+from registry.services.demo import demo
 from registry.services.exchange import imports, profile_forms
 from registry.web.api.exchange import SPREADSHEETS
 from registry.web.context import db_session
@@ -95,7 +96,8 @@ def run(token: str):
         db_session().rollback()
         return _render("auditor/import_profile.html", 422, upload=found, form=form, dataset=dataset,
                        error=exc.detail)
-    result = json.loads(json.dumps(imports.report_json(report), default=str))
+    body = demo.with_import_warning(db_session(), imports.report_json(report))
+    result = json.loads(json.dumps(body, default=str))
     return _render("auditor/import_profile.html", upload=found, form=form, dataset=options.source, report=result)
 
 
