@@ -127,3 +127,12 @@ def test_long_work_reports_progress_one_way():
                             "Progress", "Progress | None"):
                         odd.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
     assert not odd, odd
+
+
+def test_french_numbers_are_written_in_one_place():
+    """Thousands in French (narrow no-break space) are written by ``registry.wording.french_number`` only: the
+    CLI, the pages and the reports read the same figures alike."""
+    own = [str(path.relative_to(ROOT)) for path in files("registry")
+           if path.name != "wording.py" and re.search(r"""\.replace\(["'],["'], ["']\\u202f""",
+                                                      path.read_text(encoding="utf-8"))]
+    assert not own, f"séparateur de milliers écrit hors de registry.wording : {own}"
