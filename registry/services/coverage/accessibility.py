@@ -27,7 +27,6 @@ from registry import hours
 from registry.errors import InvalidInput
 from registry.models import Territory, Venue
 from registry.services.base.context import Context
-from registry.services.coverage import coverage
 from registry.services.qualification import fact_values, read_model
 from registry.services.territories import territories, zones
 from registry.services.venues.predicates import venues_within_reach
@@ -165,7 +164,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     label_set = ctx.catalogue.get(criteria_set)
     check_steps(steps)
     check_threshold(threshold)
-    name = "France" if kind == coverage.FRANCE else territories.get(session, kind, code).name
+    name = territories.name_of(session, kind, code)
     territories.check_access(session, kind, code, ctx.scope)
     rows = session.execute(territories.communes_statement(session, kind, code).order_by(Territory.code)).all()
     communes = [CommuneAccess(r[0], r[1], r[2] or 0, r[5], r[6]) for r in rows]
@@ -179,7 +178,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
                    for kind_zones in found_zones.values() for z in kind_zones if z.longitude is not None]
     reach_m = steps[-1][0] * 1000
     report.venues = _venues(session, criteria_set, ctx.day(), placed + zone_points, reach_m,
-                            kind == coverage.FRANCE)
+                            kind == territories.FRANCE)
     if not report.venues:
         _judge(report)
         return report

@@ -25,7 +25,6 @@ from geodata.distances import PointIndex
 from registry.errors import InvalidInput
 from registry.models import Territory, Venue
 from registry.services.base.context import Context
-from registry.services.coverage import coverage
 from registry.services.qualification import read_model
 from registry.services.territories import territories
 from registry.services.venues.predicates import venues_within_reach
@@ -109,7 +108,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
         raise InvalidInput.on(count_field, "Entre 1 et 50 lieux.")
     if not math.isfinite(radius_km) or not 0 < radius_km <= max_radius_km:
         raise InvalidInput.on(radius_field, f"Un rayon entre 0 et {max_radius_km:g} km est attendu.")
-    name = "France" if kind == coverage.FRANCE else territories.get(session, kind, code).name
+    name = territories.name_of(session, kind, code)
     territories.check_access(session, kind, code, ctx.scope)
     today = ctx.day()
     rows = [r for r in session.execute(territories.communes_statement(session, kind, code).order_by(Territory.code))
@@ -121,7 +120,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     located = select(Venue.id, Venue.nom, Venue.commune, func.ST_X(Venue.geom), func.ST_Y(Venue.geom)).where(
         Venue.geom.is_not(None), Venue.merged_into_pk.is_(None))
     around = None  # only venues that can reach one of the communes (when a box can hold them)
-    if kind != coverage.FRANCE and len(rows):
+    if kind != territories.FRANCE and len(rows):
         around = venues_within_reach(session, lon, lat, radius_m)
         located = located if around is None else located.where(around)
     holds = read_model.venue_holds(criteria_set, today, few=around is not None)

@@ -466,6 +466,11 @@ def venue_filters(session: Session, commune_code_column: ColumnElement, territor
 FRANCE = "france"
 
 
+def name_of(session: Session, kind: str, code: str) -> str:
+    """The name a report gives the territory: « France » for the whole, else the territory's (``NotFound``)."""
+    return "France" if kind == FRANCE else get(session, kind, code).name
+
+
 def communes_statement(session: Session, kind: str, code: str) -> Select:
     """The territory's communes (all of France's for ``france``): code, name, population, département, EPCI and
     their reference point's longitude and latitude (``None`` when not placed)."""
