@@ -8,9 +8,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geoalchemy2.shape import from_shape
+from geoalchemy2.shape import from_shape, to_shape
 from rapidfuzz import fuzz, process
 from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 from sqlalchemy import ColumnElement, Select, case, delete, false, func, insert, literal_column, or_, select, update
 from sqlalchemy.orm import Session
@@ -233,6 +234,17 @@ def has_boundaries(session: Session, kind: str = "commune") -> bool:
                                                      Territory.boundary.is_not(None)).limit(1)) is not None
 
 
+def commune_boundaries(session: Session, codes: list[str]) -> dict[str, BaseGeometry]:
+    """The imported boundaries of these communes (shapely), by code; communes without one are left out."""
+    found: dict[str, BaseGeometry] = {}
+    for start in range(0, len(codes), BATCH):
+        found.update({code: to_shape(boundary) for code, boundary in session.execute(
+            select(Territory.code, Territory.boundary).where(
+                Territory.kind == "commune", Territory.code.in_(codes[start:start + BATCH]),
+                Territory.boundary.is_not(None)))})
+    return found
+
+
 def postcodes_of(session: Session, commune_code: str) -> set[str]:
     """The postcodes of a commune, its municipal arrondissements and former communes included."""
     codes = select(CommuneAlias.code).where(CommuneAlias.commune_code == commune_code)
@@ -318,6 +330,14 @@ def membership_condition(session: Session, commune_code_column: ColumnElement, k
 _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 #: How close a misspelt name must be to a territory's (rapidfuzz ratio, 0-100).
 FUZZY_CUTOFF = 82
+
+
+def commune_names(session: Session, codes: set[str]) -> dict[str, str]:
+    """The names of these communes, by code (unknown codes are left out)."""
+    if not codes:
+        return {}
+    return dict(session.execute(select(Territory.code, Territory.name).where(
+        Territory.kind == "commune", Territory.code.in_(codes))).all())
 
 
 def place_key(name: str) -> str:

@@ -197,6 +197,11 @@ def get(session: Session, venue_id: uuid.UUID, scope: tuple[str, ...] = ()) -> V
     return lookup.venue_by_id(session, venue_id, scope)
 
 
+def by_pks(session: Session, pks: set[int]) -> dict[int, Venue]:
+    """Venues by primary key (for lists that hold keys, such as the fraud signals), no scope applied."""
+    return {v.pk: v for v in session.scalars(select(Venue).where(Venue.pk.in_(pks)))} if pks else {}
+
+
 def update(session: Session, venue_id: uuid.UUID, changes: dict[str, Any], expected_revision: int,
            ctx: Context) -> WriteResult:
     """Apply ``changes`` to the venue if it is still at ``expected_revision``; a real change makes a new revision.
