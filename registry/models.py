@@ -193,9 +193,6 @@ class Venue(TimestampMixin, Base):
 
     facts: Mapped[list[AuditFact]] = relationship(back_populates="venue", order_by="AuditFact.recorded_at")
 
-    #: Not stored: the labels the venue may show today, filled by ``labels.attach_labels`` for public reads.
-    labels = ()
-
     __mapper_args__ = {"version_id_col": revision}
 
 
