@@ -30,6 +30,7 @@ from registry.services.base.context import Context
 from registry.services.qualification import fact_values, read_model
 from registry.services.territories import territories, zones
 from registry.services.venues.predicates import venues_within_reach
+from registry.statuses import PublicationStatus
 from registry.wording import french_number
 
 #: (upper bound in km, weight) of each distance step, nearest first: the APL's weights (1, 2/3, 1/3) on
@@ -303,7 +304,7 @@ def _venues(session: Session, criteria_set: str, today: date, placed: list[Commu
     their weekly hours and trained mediators."""
     around = (None if everywhere
               else venues_within_reach(session, [c.lon for c in placed], [c.lat for c in placed], reach_m))
-    labelled = and_(Venue.publication_status == "published",
+    labelled = and_(Venue.publication_status == PublicationStatus.PUBLISHED,
                     read_model.venue_holds(criteria_set, today, few=around is not None))
     statement = select(Venue.pk, Venue.id, Venue.nom, func.ST_X(Venue.geom), func.ST_Y(Venue.geom),
                        Venue.horaires).where(labelled, Venue.geom.is_not(None)).order_by(Venue.pk)

@@ -28,6 +28,7 @@ from registry.services.qualification import read_model
 from registry.services.territories import territories, zones
 from registry.services.territories.communes import AT_COMMUNE
 from registry.services.venues.predicates import list_holds, venues_within_reach
+from registry.statuses import PublicationStatus
 
 DEFAULT_BANDS = (5.0, 10.0, 20.0)
 #: At most this many bands, the largest at most ``MAX_BAND_KM`` (``PUBLIC_MAX_BAND_KM`` for anonymous visitors):
@@ -224,7 +225,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
 
     def qualified(few: bool) -> Select:
         """The qualified venues (``few``: a box will bound them, ``read_model.venue_holds``)."""
-        labelled = and_(Venue.publication_status == "published",
+        labelled = and_(Venue.publication_status == PublicationStatus.PUBLISHED,
                         read_model.venue_holds(criteria_set, today, few=few))
         itinerant = list_holds(sqlite, Venue.itinerance, "Itinérant")
         return select(Venue.id, Venue.nom, func.ST_X(Venue.geom).label("lon"), func.ST_Y(Venue.geom).label("lat"),
@@ -318,7 +319,7 @@ def _communes_around(session: Session, criteria_set: str, today: date, epcis: li
     ``criteria_set`` on ``today``) and registered (any status), in one statement (the venues through their commune
     index). A venue counts in the commune it is filed under, wherever its point lies."""
     holds = read_model.venue_holds(criteria_set, today, few=epcis is not None)
-    qualified = func.count(Venue.pk).filter(and_(Venue.publication_status == "published", holds))
+    qualified = func.count(Venue.pk).filter(and_(Venue.publication_status == PublicationStatus.PUBLISHED, holds))
     statement = (select(Territory.code, Territory.epci_code, Territory.departement_code, qualified.label("qualified"),
                         func.count(Venue.pk).label("registered"))
                  .select_from(Territory).outerjoin(Venue, Venue.commune_code == Territory.code)

@@ -29,6 +29,7 @@ from registry.services.qualification import read_model
 from registry.services.territories import territories
 from registry.services.venues.predicates import venues_within_reach
 from registry.services.venues.venues import DEMO_ORIGIN
+from registry.statuses import PublicationStatus
 from registry.wording import french_number
 
 #: Beyond this many candidates the exact optimum is not sought (its time grows fast); the greedy answer stays.
@@ -124,7 +125,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
         around = venues_within_reach(session, lon, lat, radius_m)
         located = located if around is None else located.where(around)
     holds = read_model.venue_holds(criteria_set, today, few=around is not None)
-    qualified = session.execute(located.where(Venue.publication_status == "published", holds)).all()
+    qualified = session.execute(located.where(Venue.publication_status == PublicationStatus.PUBLISHED, holds)).all()
     # The demo's fictional venues are never proposed (a real territory's plan would name places that do not exist).
     candidates = [tuple(c) + (False,) for c in session.execute(
         located.where(not_(holds), Venue.origin != DEMO_ORIGIN).order_by(Venue.pk))]

@@ -15,6 +15,7 @@ from registry.db import load_json
 from registry.models import Qualification, Venue
 from registry.services.base.context import Context
 from registry.services.qualification import read_model
+from registry.statuses import QualificationStatus
 
 
 def labels_for(session: Session, venue_pks: list[int], ctx: Context) -> dict[int, list[dict[str, Any]]]:
@@ -42,7 +43,8 @@ def public_labels(session: Session, venue_pks: list[int], ctx: Context) -> dict[
 
 def shown_on(day: date | ColumnElement, status: ColumnElement = Qualification.status) -> ColumnElement:
     """SQL condition: the qualification is a label its venue shows on ``day`` (qualified, still valid)."""
-    return and_(status == "qualified", or_(Qualification.valid_until.is_(None), Qualification.valid_until >= day))
+    return and_(status == QualificationStatus.QUALIFIED,
+                or_(Qualification.valid_until.is_(None), Qualification.valid_until >= day))
 
 
 def labels_from_column(text: str | None, ctx: Context) -> list[dict[str, Any]]:

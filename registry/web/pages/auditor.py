@@ -23,6 +23,7 @@ from registry.services.contributions import freshness, managers, reports, venue_
 from registry.services.qualification import evaluations, facts, qualifications
 from registry.services.territories import territories
 from registry.services.venues import uncertain_places, venue_file, venues
+from registry.statuses import ReportStatus
 from registry.web.auth import WRITE_ROLES
 from registry.web.context import absolute_url, auth_session, context_for, db_session
 from registry.web.pages.venue_forms import field_errors, hours_reading, shown_values, venue_changes
@@ -292,8 +293,8 @@ def resolve_report(venue_id: uuid.UUID, report_id: uuid.UUID):
     """Accept a public report (then correct the venue in its file) or dismiss it with a reason."""
     report = reports.resolve(db_session(), report_id, request.form.get("outcome", ""), request.form.get("note"),
                              page_context())
-    flash(f"Signalement {reports.STATUSES[report.status]}." + (" Corrigez le lieu ci-dessous." if
-                                                               report.status == "accepted" else ""), "signalement")
+    correct = " Corrigez le lieu ci-dessous." if report.status == ReportStatus.ACCEPTED else ""
+    flash(f"Signalement {reports.STATUSES[report.status]}.{correct}", "signalement")
     return redirect(url_for("auditor.venue", venue_id=venue_id, jeu=request.form.get("jeu") or None,
                             _anchor="signalement-traite"))
 
