@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from rapidfuzz import fuzz, process
@@ -450,6 +452,22 @@ def scope_filter(session: Session, commune_code_column: ColumnElement, scope: tu
     return condition
 
 
+def covers(parents: Mapping[str, str | None], scope: Iterable[str]) -> bool:
+    """Whether a place lies within ``scope`` (``("departement:12", "epci:200…")``; empty: everywhere), given
+    ``parents``: its own code and those of the territories it lies in, by kind (``{"commune": "12202",
+    "departement": "12", "region": "76", "epci": "241200187"}``). The one rule behind ``in_scope`` (a venue's
+    commune) and ``check_access`` (every commune of a territory); pure, no database."""
+    refs = tuple(scope)
+    return not refs or any(parents.get(kind) == code for kind, _, code in (ref.partition(":") for ref in refs))
+
+
+def parents_of(commune: Any) -> dict[str, str | None]:
+    """A commune's code and its département's, région's and EPCI's, by kind (what ``covers`` reads), from a
+    ``Territory`` or a row of these columns."""
+    return {"commune": commune.code, "departement": commune.departement_code, "region": commune.region_code,
+            "epci": commune.epci_code}
+
+
 def in_scope(session: Session, commune_code: str | None, scope: tuple[str, ...]) -> bool:
     """Whether a commune belongs to one of the ``scope`` territories (always, when the scope is empty)."""
     if not scope:
@@ -457,11 +475,7 @@ def in_scope(session: Session, commune_code: str | None, scope: tuple[str, ...])
     if commune_code is None:
         return False
     commune = session.scalar(select(Territory).where(Territory.kind == "commune", Territory.code == commune_code))
-    if commune is None:
-        return False
-    codes = {"commune": commune.code, "departement": commune.departement_code, "region": commune.region_code,
-             "epci": commune.epci_code}
-    return any(codes.get(ref.partition(":")[0]) == ref.partition(":")[2] for ref in scope)
+    return commune is not None and covers(parents_of(commune), scope)
 
 
 def venue_filters(session: Session, commune_code_column: ColumnElement, territory: str | None = None,
@@ -508,11 +522,9 @@ def check_access(session: Session, kind: str, code: str, scope: tuple[str, ...])
         return
     if kind == FRANCE:
         raise Forbidden("La couverture nationale est réservée aux jetons sans périmètre.")
-    if f"{kind}:{code}" in scope:
+    if covers({kind: code}, scope):
         return
-    communes = communes_statement(session, kind, code).with_only_columns(Territory.code).subquery()
-    outside = session.scalar(select(func.count()).select_from(communes).where(
-        ~communes.c.code.in_(select(Territory.code).where(
-            Territory.kind == "commune", scope_filter(session, Territory.code, scope)))))
-    if outside:
+    communes = session.execute(communes_statement(session, kind, code).with_only_columns(
+        Territory.code, Territory.departement_code, Territory.region_code, Territory.epci_code))
+    if not all(covers(parents_of(commune), scope) for commune in communes):
         raise Forbidden(f"Ce territoire déborde de votre périmètre ({', '.join(scope)}).")
