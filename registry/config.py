@@ -38,8 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
     "JSON_SORT_KEYS": False,
     "RATELIMIT_ENABLED": True,  # rate limits of the public endpoints (Flask-Limiter)
-    "RATELIMIT_STORAGE_URI": "memory://",  # per process; e.g. redis://host:6379 to share between workers
-    "RATELIMIT_STORAGE_URL": "",  # the same (the documented name), e.g. redis://127.0.0.1:6379: wins when set
+    "RATELIMIT_STORAGE_URL": "memory://",  # per process; e.g. redis://host:6379 to share between workers
     "RATELIMIT_AUTH": "20 per minute",  # failed logins and bearer tokens, per client address
     "PROXIES": 0,  # how many trusted proxies stand in front (X-Forwarded-For, -Proto, -Host read through them)
     "RATELIMIT_PUBLIC": "300 per minute",  # per client address, each public endpoint group
@@ -74,6 +73,10 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+#: Keys renamed: set under the former name, the app refuses to start rather than silently ignore it.
+RENAMED = {"RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URL"}
+
+
 def _coerce(value: str, default: Any) -> Any:
     if isinstance(default, bool):
         return value.strip().lower() in ("1", "true", "yes", "on")
@@ -87,6 +90,9 @@ def _coerce(value: str, default: Any) -> Any:
 def load_config(instance_path: str | Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Merge defaults, ``REGISTRY_<KEY>`` environment variables and explicit overrides."""
     config = dict(DEFAULTS)
+    for former, key in RENAMED.items():
+        if os.environ.get(f"REGISTRY_{former}") or former in (overrides or {}):
+            raise ValueError(f"REGISTRY_{former} a été renommée REGISTRY_{key} : donnez-lui ce nom.")
     for key, default in DEFAULTS.items():
         env = os.environ.get(f"REGISTRY_{key}")
         if env is not None and env != "":

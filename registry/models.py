@@ -29,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from registry.statuses import PublicationStatus
+
 JSONList = JSON().with_variant(JSONB(), "postgresql")
 
 
@@ -139,7 +141,7 @@ class Venue(TimestampMixin, Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
     origin: Mapped[str] = mapped_column(String(100), default="registry")
     origin_id: Mapped[str | None] = mapped_column(String(200))
-    publication_status: Mapped[str] = mapped_column(String(16), default="draft")
+    publication_status: Mapped[str] = mapped_column(String(16), default=PublicationStatus.DRAFT)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     #: Set when this record was merged into another venue (a duplicate): it stays, unpublished, with its source id.
     merged_into_pk: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -192,9 +194,6 @@ class Venue(TimestampMixin, Base):
     closures: Mapped[list[dict] | None] = mapped_column(JSONList)
 
     facts: Mapped[list[AuditFact]] = relationship(back_populates="venue", order_by="AuditFact.recorded_at")
-
-    #: Not stored: the labels the venue may show today, filled by ``labels.attach_labels`` for public reads.
-    labels = ()
 
     __mapper_args__ = {"version_id_col": revision}
 

@@ -222,7 +222,7 @@ class VenuePublicSchema(VenueStandardSchema):
                        "géocodeur ; commune : sans coordonnées, le lieu est placé au point de référence de sa "
                        "commune (position approximative). Sans coordonnées, latitude et longitude restent nulles ; "
                        "null : lieu non placé"})
-    labels = fields.List(fields.Nested(LabelSchema), dump_only=True, metadata={
+    labels = fields.List(fields.Nested(LabelSchema), dump_only=True, dump_default=list, metadata={
         "description": "Labels actifs aujourd'hui (qualification en cours de validité)"})
     closures = fields.Function(lambda venue: (venue.get("closures") if isinstance(venue, dict) else venue.closures)
                                or [], dump_only=True, metadata={

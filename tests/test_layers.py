@@ -127,3 +127,35 @@ def test_long_work_reports_progress_one_way():
                             "Progress", "Progress | None"):
                         odd.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
     assert not odd, odd
+
+
+def test_french_numbers_are_written_in_one_place():
+    """Thousands in French (narrow no-break space) are written by ``registry.wording.french_number`` only: the
+    CLI, the pages and the reports read the same figures alike."""
+    own = [str(path.relative_to(ROOT)) for path in files("registry")
+           if path.name != "wording.py" and re.search(r"""\.replace\(["'],["'], ["']\\u202f""",
+                                                      path.read_text(encoding="utf-8"))]
+    assert not own, f"séparateur de milliers écrit hors de registry.wording : {own}"
+
+
+#: Modules of ``registry/web`` allowed to use SQL, each with the reason it cannot move into a service.
+WEB_SQL_ALLOWED: dict[str, str] = {}
+SQL_NAMES = {"select", "text", "func", "insert", "update", "delete"}
+SQL_CALLS = {"execute", "scalar", "scalars"}
+
+
+@pytest.mark.parametrize("path", files("registry/web"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_web_layer_writes_no_sql(path):
+    """Views parse, call a service and render: no ``select``/``text``/``func`` of SQLAlchemy imported, no
+    ``execute``/``scalar(s)`` on a session, in any module of ``registry/web`` (but those listed with their reason)."""
+    if module_name(path) in WEB_SQL_ALLOWED:
+        pytest.skip(WEB_SQL_ALLOWED[module_name(path)])
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+            found += [f"{node.lineno}: {alias.name}" for alias in node.names if alias.name in SQL_NAMES]
+        elif isinstance(node, ast.Import):
+            found += [f"{node.lineno}: {alias.name}" for alias in node.names if alias.name == "sqlalchemy"]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SQL_CALLS:
+            found.append(f"{node.lineno}: {ast.unparse(node.func)}")
+    assert not found, f"{path.relative_to(ROOT)} : SQL dans la couche web ({', '.join(found)})"

@@ -44,6 +44,19 @@ def test_limits_are_shared_by_every_worker_through_redis(database_url, redis_url
     assert make(database_url, RATELIMIT_STORAGE_URL=redis_url).test_client().get("/api/v1/venues").status_code == 200
 
 
+def test_the_store_has_one_name_and_the_former_one_stops_the_start(monkeypatch, tmp_path):
+    """``REGISTRY_RATELIMIT_STORAGE_URL`` names the store; the former ``…_URI`` is not silently ignored (limits
+    would fall back to each worker's memory): the app refuses to start and says the name to use."""
+    from registry.config import load_config
+
+    monkeypatch.setenv("REGISTRY_RATELIMIT_STORAGE_URL", "redis://127.0.0.1:6379/8")
+    assert load_config(tmp_path)["RATELIMIT_STORAGE_URL"] == "redis://127.0.0.1:6379/8"
+    assert "RATELIMIT_STORAGE_URI" not in load_config(tmp_path)
+    monkeypatch.setenv("REGISTRY_RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/8")
+    with pytest.raises(ValueError, match="REGISTRY_RATELIMIT_STORAGE_URL"):
+        load_config(tmp_path)
+
+
 def test_behind_a_trusted_proxy_limits_count_clients_not_the_proxy(database_url):
     app = make(database_url, PROXIES=1, RATELIMIT_PUBLIC="2 per minute")
     client = app.test_client()

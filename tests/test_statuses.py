@@ -122,3 +122,52 @@ def test_the_database_refuses_a_status_outside_its_vocabulary(app, session, crea
     with pytest.raises(DBAPIError, match="ck_venues_publication_status"):
         session.execute(text("UPDATE venues SET publication_status = 'publie' WHERE pk = :pk"), {"pk": pk})
     session.rollback()
+
+
+#: Vocabularies of ``registry.statuses`` a bare string may not stand for in the code.
+_STATUS_WORDS = {member.value for vocabulary in (statuses.PublicationStatus, statuses.QualificationStatus,
+                                                 statuses.ReportStatus, statuses.ProposalStatus,
+                                                 statuses.InvitationStatus) for member in vocabulary}
+#: Where such words are another vocabulary's, with the reason.
+_OTHER_VOCABULARIES = {
+    "registry/services/passes": "the pass's own decisions and states (programmes.DECISIONS, redemption verdicts)",
+    "registry/statuses.py": "the vocabularies themselves",
+    "registry/migrations": "a migration keeps the words of its day",
+}
+
+
+def _bare_statuses(path: Path) -> list[str]:
+    """Comparisons, keyword arguments and assignments of a status (a name holding ``status``) to a bare word of
+    the vocabularies."""
+    found = []
+
+    def bare(node) -> bool:
+        return isinstance(node, ast.Constant) and node.value in _STATUS_WORDS
+
+    def bare_in(node) -> bool:
+        return bare(node) or (isinstance(node, (ast.Tuple, ast.List, ast.Set)) and any(map(bare, node.elts)))
+
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(map(bare_in, sides)) and any("status" in ast.unparse(side).lower() for side in sides):
+                found.append(f"{node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.keyword) and node.arg and "status" in node.arg and bare(node.value):
+            found.append(f"{node.value.lineno}: {node.arg}={node.value.value!r}")
+        elif isinstance(node, ast.Assign) and bare(node.value) and any(
+                "status" in ast.unparse(target).lower() for target in node.targets):
+            found.append(f"{node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.Call) and ast.unparse(node.func).endswith(".in_") and any(
+                map(bare_in, node.args)) and "status" in ast.unparse(node.func).lower():
+            found.append(f"{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "registry").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_statuses_are_named_by_their_vocabulary_not_by_bare_words(path):
+    """``PublicationStatus.PUBLISHED``, never ``"published"``: a typo is an error at import, and a reader finds
+    every place a status is used from its vocabulary."""
+    where = str(path.relative_to(ROOT))
+    if where.startswith(tuple(_OTHER_VOCABULARIES)):
+        pytest.skip(next(reason for prefix, reason in _OTHER_VOCABULARIES.items() if where.startswith(prefix)))
+    assert not _bare_statuses(path), f"{where} : {_bare_statuses(path)}"

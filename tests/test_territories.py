@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Point
 from sqlalchemy import func, select
 
 from geodata.boundaries import BoundaryFileError
+from registry.errors import Forbidden
 from registry.models import Territory
 from registry.services.territories import territories
 from tests.conftest import shared_file
@@ -133,3 +136,46 @@ def test_a_commune_is_found_as_people_type_it(session, typed, expected):
 def test_text_that_names_no_commune_finds_nothing(session):
     assert territories.search(session, "Nulle-Part-sur-Mer", kind="commune") == []
     assert territories.search(session, "99999", kind="commune") == []
+
+
+_KINDS = ("commune", "departement", "region", "epci")
+_CODES = st.sampled_from(["12", "46", "76", "971", "2A", "", "12202", "46042", "241200187", "200023737"])
+_PARENTS = st.fixed_dictionaries({}, optional={kind: st.one_of(st.none(), _CODES) for kind in _KINDS})
+_REFS = st.builds(lambda kind, code: f"{kind}:{code}", st.sampled_from(_KINDS), _CODES)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_PARENTS, st.lists(_REFS, max_size=4))
+def test_a_place_is_covered_when_one_of_its_territories_is_in_the_scope(parents, scope):
+    named = {f"{kind}:{code}" for kind, code in parents.items() if code is not None}
+    assert territories.covers(parents, scope) == (not scope or bool(named & set(scope)))
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_PARENTS, st.lists(_REFS, min_size=1, max_size=4), _REFS)
+def test_a_wider_scope_never_uncovers_and_an_empty_one_covers_everything(parents, scope, more):
+    assert territories.covers(parents, ())
+    assert not territories.covers(parents, scope) or territories.covers(parents, [*scope, more])
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(target=st.sampled_from(["departement:12", "departement:46", "region:76", "commune:12202", "epci:AVEYRON"]),
+       scope=st.lists(st.sampled_from(["departement:12", "departement:46", "region:76", "region:84", "commune:12202",
+                                       "epci:AVEYRON"]), min_size=1, max_size=3))
+def test_the_access_check_agrees_with_the_scope_as_sql_filters_it(session, target, scope):
+    """``check_access`` (``covers`` on every commune of the territory) lets an actor read a territory exactly
+    when no commune of it lies outside the communes its scope selects in SQL (``scope_filter``)."""
+    epci = session.scalar(select(Territory.epci_code).where(Territory.kind == "commune", Territory.code == "12202"))
+    kind, _, code = target.replace("AVEYRON", epci).partition(":")
+    scope = tuple(ref.replace("AVEYRON", epci) for ref in scope)
+    communes = territories.communes_statement(session, kind, code).with_only_columns(Territory.code).subquery()
+    outside = session.scalar(select(func.count()).select_from(communes).where(~communes.c.code.in_(
+        select(Territory.code).where(Territory.kind == "commune", territories.scope_filter(session, Territory.code,
+                                                                                            scope)))))
+    try:
+        territories.check_access(session, kind, code, scope)
+        allowed = True
+    except Forbidden:
+        allowed = False
+    assert allowed == (outside == 0)

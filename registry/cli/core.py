@@ -139,12 +139,12 @@ def territories_load() -> None:
     _needs_schema()
     with database().session() as session, progressbar("Territoires") as advance:
         report = territories.load_reference(session, progress=advance)
-    counts = ", ".join(f"{cli_exchange.number(n)} {KIND_LABELS[kind]}{'' if kind == 'epci' or n < 2 else 's'}"
+    counts = ", ".join(f"{french_number(n)} {KIND_LABELS[kind]}{'' if kind == 'epci' or n < 2 else 's'}"
                        for kind, n in report.counts.items())
-    click.echo(f"Référentiel {report.version} : {counts} ({cli_exchange.number(report.created)} créés, "
-               f"{cli_exchange.number(report.updated)} mis à jour).")
-    click.echo(f"Points de référence : {cli_exchange.number(report.placed)} communes placées depuis le référentiel"
-               + (f", {cli_exchange.number(len(report.unplaced))} sans point ({', '.join(report.unplaced[:8])}"
+    click.echo(f"Référentiel {report.version} : {counts} ({french_number(report.created)} créés, "
+               f"{french_number(report.updated)} mis à jour).")
+    click.echo(f"Points de référence : {french_number(report.placed)} communes placées depuis le référentiel"
+               + (f", {french_number(len(report.unplaced))} sans point ({', '.join(report.unplaced[:8])}"
                   f"{'…' if len(report.unplaced) > 8 else ''})" if report.unplaced else "")
                + " ; les communes aux contours importés gardent le point de leur contour.")
 

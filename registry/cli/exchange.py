@@ -20,13 +20,9 @@ from registry.services.exchange import backup, exports, imports
 from registry.services.exchange.import_rows import REJECT
 from registry.services.venues import duplicates, geocoding
 from registry.web.context import database
+from registry.wording import french_number as number  # the name the command bodies use
 
 SHOWN_REJECTIONS = 20
-
-
-def number(value: int) -> str:
-    """An integer in French (``171 566``, narrow no-break space)."""
-    return f"{value:,}".replace(",", "\u202f")
 
 
 def echo_columns(report: imports.ImportReport) -> None:

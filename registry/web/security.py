@@ -47,7 +47,7 @@ def init_security(app: Flask, public_blueprints: tuple[Blueprint, ...],
         # proxy); headers set by the client itself beyond those are ignored.
         proxies = app.config["PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
-    storage = app.config["RATELIMIT_STORAGE_URL"] or app.config["RATELIMIT_STORAGE_URI"]
+    storage = app.config["RATELIMIT_STORAGE_URL"]
     # A store that fails (Redis down) never fails a request: the limits are then kept in the worker's memory until
     # it answers again, and the failure is logged (flask-limiter's logger); it was a 500 on every limited request.
     limiter = Limiter(get_remote_address, app=app, storage_uri=storage, default_limits=[],

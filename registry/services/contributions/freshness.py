@@ -28,9 +28,9 @@ from registry.services.contributions import managers
 from registry.services.journal import journal
 from registry.services.qualification import qualifications
 from registry.services.territories import territories
+from registry.statuses import InvitationStatus
 
-SENDING = {"pending": "à envoyer", "sending": "envoi en cours", "sent": "envoyée", "failed": "échec de l'envoi",
-           "no_address": "sans adresse", "uncertain": "envoi incertain"}
+SENDING = InvitationStatus.labels()
 CAMPAIGN_STATES = {"queued": "en attente d'un processus de travail", "running": "envoi en cours",
                    "interrupted": "interrompue", "done": "terminée"}
 
@@ -98,8 +98,9 @@ def launch(session: Session, ctx: Context, territory: str, default_months: int, 
     session.flush()
     for target in targets:
         _, email = _recipient(session, target.venue)
+        status = InvitationStatus.PENDING if email else InvitationStatus.NO_ADDRESS
         session.add(CampaignInvitation(campaign_pk=campaign.pk, venue_pk=target.venue.pk, email=email,
-                                       due_on=target.due_on or ctx.day(), status="pending" if email else "no_address"))
+                                       due_on=target.due_on or ctx.day(), status=status))
     job = jobs.create(session, "campaign", ctx.actor, params={"campaign": str(campaign.id), "territory": territory,
                                                               "base_url": base_url}, scope=ctx.scope,
                       total=len(targets))
@@ -129,8 +130,9 @@ def send_pending(session: Session, ctx: Context, campaign_id: uuid.UUID, link_fo
     if campaign is None:
         raise NotFound("Campagne inconnue.")
     session.execute(update(CampaignInvitation).where(CampaignInvitation.campaign_pk == campaign.pk,
-                                                     CampaignInvitation.status == "sending")
-                    .values(status="uncertain", error=UNCERTAIN).execution_options(synchronize_session=False))
+                                                     CampaignInvitation.status == InvitationStatus.SENDING)
+                    .values(status=InvitationStatus.UNCERTAIN, error=UNCERTAIN)
+                    .execution_options(synchronize_session=False))
     session.commit()
     counts = _counts(session, campaign.pk)
     total = sum(counts.values())
@@ -138,14 +140,14 @@ def send_pending(session: Session, ctx: Context, campaign_id: uuid.UUID, link_fo
     progress(done, total)
     while not stop():
         pk = session.scalar(select(CampaignInvitation.pk).where(CampaignInvitation.campaign_pk == campaign.pk,
-                                                                CampaignInvitation.status == "pending")
+                                                                CampaignInvitation.status == InvitationStatus.PENDING)
                             .order_by(CampaignInvitation.pk).limit(1))
         session.commit()  # each claim in a transaction of its own, begun by its write
         if pk is None:
             break
-        claimed = session.execute(update(CampaignInvitation).where(CampaignInvitation.pk == pk,
-                                                                   CampaignInvitation.status == "pending")
-                                  .values(status="sending", claimed_at=utcnow())
+        claimed = session.execute(update(CampaignInvitation).where(
+                                  CampaignInvitation.pk == pk, CampaignInvitation.status == InvitationStatus.PENDING)
+                                  .values(status=InvitationStatus.SENDING, claimed_at=utcnow())
                                   .execution_options(synchronize_session=False)).rowcount
         session.commit()
         if not claimed:  # another worker took it
@@ -155,11 +157,13 @@ def send_pending(session: Session, ctx: Context, campaign_id: uuid.UUID, link_fo
         except Exception as exc:  # noqa: BLE001 - this invitation fails, the campaign goes on
             session.rollback()
             manager_pk, error = None, f"Erreur inattendue : {type(exc).__name__}: {exc}"
-        values = {"status": "failed" if error else "sent", "error": error}
+        values = {"status": InvitationStatus.FAILED if error else InvitationStatus.SENT, "error": error}
         if manager_pk is not None:
             values["manager_pk"] = manager_pk
-        session.execute(update(CampaignInvitation).where(CampaignInvitation.pk == pk, CampaignInvitation.status
-                                                         .in_(("sending", "uncertain"))).values(**values)
+        session.execute(update(CampaignInvitation).where(
+                            CampaignInvitation.pk == pk,
+                            CampaignInvitation.status.in_((InvitationStatus.SENDING, InvitationStatus.UNCERTAIN)))
+                        .values(**values)
                         .execution_options(synchronize_session=False))
         session.commit()
         done += 1
@@ -200,8 +204,10 @@ def resume(session: Session, ctx: Context, campaign_id: uuid.UUID, submit: jobs.
     campaign = found.campaign
     if found.state in ("running", "queued") and found.job_state == "running":
         raise Conflict("Cette campagne est en cours d'envoi : un processus de travail s'en occupe.")
-    uncertain = [i for i in campaign.invitations if i.status == "uncertain"] if resend_uncertain else []
-    if not found.by_status["pending"] and not found.by_status["sending"] and not uncertain:
+    uncertain = [i for i in campaign.invitations if i.status == InvitationStatus.UNCERTAIN] if resend_uncertain \
+        else []
+    waiting = found.by_status[InvitationStatus.PENDING] + found.by_status[InvitationStatus.SENDING]
+    if not waiting and not uncertain:
         raise Conflict("Rien à reprendre : aucune invitation de cette campagne n'attend d'être envoyée.")
     for row in uncertain:
         if row.manager_pk is not None:
@@ -251,7 +257,7 @@ def progress_of(session: Session, ctx: Context, campaign_id: uuid.UUID,
     by_status = Counter(i.status for i in invitations)
     job = session.scalar(select(Job).where(Job.id == campaign.job_id)) if campaign.job_id else None
     job_state = jobs.state_of(job, stale_after) if job is not None else None
-    if not by_status["pending"] and not by_status["sending"]:
+    if not by_status[InvitationStatus.PENDING] and not by_status[InvitationStatus.SENDING]:
         state = "done"
     elif job_state in ("queued", "running"):
         state = job_state

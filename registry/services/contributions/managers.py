@@ -26,6 +26,7 @@ from registry.services.journal import chain as journal_chain
 from registry.services.journal import journal
 from registry.services.territories import lookup
 from registry.services.venues import venues
+from registry.statuses import ProposalStatus
 from registry.wording import french_number
 
 #: The fields a manager may propose to change: the public description a venue keeps up to date itself.
@@ -188,7 +189,7 @@ def propose(session: Session, manager: VenueManager, changes: dict[str, Any], ct
         if len(journal_chain.canonical_json(journal.jsonable(value)).decode("utf-8")) > MAX_FIELD_CHARACTERS:
             raise InvalidInput.on(name, f"{french_number(MAX_FIELD_CHARACTERS)} caractères au plus.")
     pending = session.scalar(select(func.count()).select_from(VenueProposal).where(
-        VenueProposal.manager_pk == manager.pk, VenueProposal.status == "pending"))
+        VenueProposal.manager_pk == manager.pk, VenueProposal.status == ProposalStatus.PENDING))
     if pending >= MAX_PENDING:
         raise InvalidInput.on("changes", f"Déjà {pending} propositions en attente : l'opérateur doit en décider "
                                          "avant que vous en fassiez d'autres.")
@@ -228,7 +229,7 @@ def decide(session: Session, proposal_id: uuid.UUID, accept: bool, reason: str |
     if proposal is None:
         raise NotFound("Proposition inconnue.")
     venue = lookup.venue_by_id(session, proposal.venue.id, ctx.scope)
-    if proposal.status != "pending":
+    if proposal.status != ProposalStatus.PENDING:
         raise Conflict(f"Cette proposition est déjà {STATUSES[proposal.status]}.")
     if not accept and not reason:
         raise InvalidInput.on("reason", "Dites au gestionnaire pourquoi sa proposition est refusée.")
@@ -237,9 +238,9 @@ def decide(session: Session, proposal_id: uuid.UUID, accept: bool, reason: str |
                        f"{venue.revision}) : relisez chaque champ, puis confirmez.", {
                            name: [f"maintenant : {journal.jsonable(getattr(venue, name, None))!r} ; proposé : "
                                   f"{value!r}"] for name, value in proposal.changes.items()})
-    status = "accepted" if accept else "refused"
+    status = ProposalStatus.ACCEPTED if accept else ProposalStatus.REFUSED
     decided = session.execute(
-        update(VenueProposal).where(VenueProposal.pk == proposal.pk, VenueProposal.status == "pending")
+        update(VenueProposal).where(VenueProposal.pk == proposal.pk, VenueProposal.status == ProposalStatus.PENDING)
         .values(status=status, decided_by=ctx.actor, decided_at=utcnow(), reason=reason)
         .execution_options(synchronize_session=False)).rowcount
     if decided != 1:

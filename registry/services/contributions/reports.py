@@ -16,10 +16,11 @@ from registry.services.base.pagination import Page, paginate
 from registry.services.journal import journal
 from registry.services.qualification import labels
 from registry.services.territories import lookup
+from registry.statuses import PublicationStatus, ReportStatus
 from registry.wording import REPORT_REASONS, REPORT_STATUSES
 
 REASONS, STATUSES = REPORT_REASONS, REPORT_STATUSES
-OUTCOMES = ("accepted", "dismissed")
+OUTCOMES = (ReportStatus.ACCEPTED, ReportStatus.DISMISSED)
 MAX_TEXT = 2000
 
 
@@ -34,15 +35,16 @@ def submit(session: Session, venue_id: uuid.UUID, reason: str, text: str | None,
     if text and len(text) > MAX_TEXT:
         raise InvalidInput.on("text", f"{MAX_TEXT} caractères au plus.")
     reader = checking or session
-    venue_pk = reader.scalar(select(Venue.pk).where(Venue.id == venue_id, Venue.publication_status == "published"))
+    published = Venue.publication_status == PublicationStatus.PUBLISHED
+    venue_pk = reader.scalar(select(Venue.pk).where(Venue.id == venue_id, published))
     if venue_pk is None or not labels.public_labels(reader, [venue_pk], ctx).get(venue_pk):
         raise NotFound("Lieu inconnu.")
     if checking is not None:
         checking.rollback()  # its read snapshot ends here
-    venue = session.scalar(select(Venue).where(Venue.pk == venue_pk, Venue.publication_status == "published"))
+    venue = session.scalar(select(Venue).where(Venue.pk == venue_pk, published))
     if venue is None:  # unpublished meanwhile
         raise NotFound("Lieu inconnu.")
-    report = VenueReport(id=uuid.uuid4(), venue_pk=venue.pk, reason=reason, text=text, status="open")
+    report = VenueReport(id=uuid.uuid4(), venue_pk=venue.pk, reason=reason, text=text, status=ReportStatus.OPEN)
     session.add(report)
     session.flush()
     journal.record(session, ctx.actor, "report.submitted", "venue", venue.id, venue.pk,
@@ -63,16 +65,16 @@ def resolve(session: Session, report_id: uuid.UUID, outcome: str, note: str | No
     if outcome not in OUTCOMES:
         raise InvalidInput.on("outcome", "accepted ou dismissed attendu.")
     note = (note or "").strip() or None
-    if outcome == "dismissed" and not note:
+    if outcome == ReportStatus.DISMISSED and not note:
         raise InvalidInput.on("note", "Dites pourquoi le signalement est écarté.")
     report = session.scalar(select(VenueReport).where(VenueReport.id == report_id))
     if report is None:
         raise NotFound("Signalement inconnu.")
     venue = lookup.venue_by_id(session, report.venue.id, ctx.scope)
-    if report.status != "open":
+    if report.status != ReportStatus.OPEN:
         raise Conflict(f"Ce signalement est déjà {STATUSES[report.status]}.")
     resolved = session.execute(  # conditional on the report still open: of two decisions at once, one wins
-        update(VenueReport).where(VenueReport.pk == report.pk, VenueReport.status == "open")
+        update(VenueReport).where(VenueReport.pk == report.pk, VenueReport.status == ReportStatus.OPEN)
         .values(status=outcome, resolution=note, resolved_by=ctx.actor, resolved_at=utcnow())
         .execution_options(synchronize_session=False)).rowcount
     if resolved != 1:

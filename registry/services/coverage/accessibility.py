@@ -27,10 +27,10 @@ from registry import hours
 from registry.errors import InvalidInput
 from registry.models import Territory, Venue
 from registry.services.base.context import Context
-from registry.services.coverage import coverage
 from registry.services.qualification import fact_values, read_model
 from registry.services.territories import territories, zones
 from registry.services.venues.predicates import venues_within_reach
+from registry.statuses import PublicationStatus
 from registry.wording import french_number
 
 #: (upper bound in km, weight) of each distance step, nearest first: the APL's weights (1, 2/3, 1/3) on
@@ -165,7 +165,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     label_set = ctx.catalogue.get(criteria_set)
     check_steps(steps)
     check_threshold(threshold)
-    name = "France" if kind == coverage.FRANCE else territories.get(session, kind, code).name
+    name = territories.name_of(session, kind, code)
     territories.check_access(session, kind, code, ctx.scope)
     rows = session.execute(territories.communes_statement(session, kind, code).order_by(Territory.code)).all()
     communes = [CommuneAccess(r[0], r[1], r[2] or 0, r[5], r[6]) for r in rows]
@@ -179,7 +179,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
                    for kind_zones in found_zones.values() for z in kind_zones if z.longitude is not None]
     reach_m = steps[-1][0] * 1000
     report.venues = _venues(session, criteria_set, ctx.day(), placed + zone_points, reach_m,
-                            kind == coverage.FRANCE)
+                            kind == territories.FRANCE)
     if not report.venues:
         _judge(report)
         return report
@@ -304,7 +304,7 @@ def _venues(session: Session, criteria_set: str, today: date, placed: list[Commu
     their weekly hours and trained mediators."""
     around = (None if everywhere
               else venues_within_reach(session, [c.lon for c in placed], [c.lat for c in placed], reach_m))
-    labelled = and_(Venue.publication_status == "published",
+    labelled = and_(Venue.publication_status == PublicationStatus.PUBLISHED,
                     read_model.venue_holds(criteria_set, today, few=around is not None))
     statement = select(Venue.pk, Venue.id, Venue.nom, func.ST_X(Venue.geom), func.ST_Y(Venue.geom),
                        Venue.horaires).where(labelled, Venue.geom.is_not(None)).order_by(Venue.pk)

@@ -27,8 +27,8 @@ from registry.services.base.progress import Progress, no_progress
 from registry.services.qualification import read_model
 from registry.services.territories import territories, zones
 from registry.services.territories.communes import AT_COMMUNE
-from registry.services.territories.territories import FRANCE
 from registry.services.venues.predicates import list_holds, venues_within_reach
+from registry.statuses import PublicationStatus
 
 DEFAULT_BANDS = (5.0, 10.0, 20.0)
 #: At most this many bands, the largest at most ``MAX_BAND_KM`` (``PUBLIC_MAX_BAND_KM`` for anonymous visitors):
@@ -176,8 +176,8 @@ def shown_km(bands: tuple[float, ...], distance_m: float | None, band: float | N
 
 def parse_target(value: str) -> tuple[str, str]:
     """``departement:12`` or ``france``; ``InvalidInput`` on field ``territory`` otherwise."""
-    if value.strip().lower() == FRANCE:
-        return FRANCE, "FR"
+    if value.strip().lower() == territories.FRANCE:
+        return territories.FRANCE, "FR"
     try:
         return parse_territory_ref(value)
     except ValueError as exc:
@@ -212,7 +212,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     """The coverage report of a territory (``kind`` may be ``france``) for the label of ``criteria_set``."""
     label_set = ctx.catalogue.get(criteria_set)
     bands = check_bands(bands)
-    name = "France" if kind == FRANCE else territories.get(session, kind, code).name
+    name = territories.name_of(session, kind, code)
     territories.check_access(session, kind, code, ctx.scope)
     today = ctx.day()
     steps = 4
@@ -225,7 +225,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
 
     def qualified(few: bool) -> Select:
         """The qualified venues (``few``: a box will bound them, ``read_model.venue_holds``)."""
-        labelled = and_(Venue.publication_status == "published",
+        labelled = and_(Venue.publication_status == PublicationStatus.PUBLISHED,
                         read_model.venue_holds(criteria_set, today, few=few))
         itinerant = list_holds(sqlite, Venue.itinerance, "Itinérant")
         return select(Venue.id, Venue.nom, func.ST_X(Venue.geom).label("lon"), func.ST_Y(Venue.geom).label("lat"),
@@ -235,7 +235,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     zone_points = [CommuneCoverage(f"zone:{z.pk}", z.name or z.code, z.population or 0, None, None, z.longitude,
                                    z.latitude) for kind_zones in found_zones.values() for z in kind_zones
                    if z.longitude is not None]
-    candidates = _candidates(session, qualified, communes + zone_points, bands, kind == FRANCE)
+    candidates = _candidates(session, qualified, communes + zone_points, bands, kind == territories.FRANCE)
     progress(2, steps)
     report = CoverageReport(kind, code, name, criteria_set, label_set.label, bands, today, communes,
                             len(candidates.rows), "none", candidates_reach_km=candidates.reach_km)
@@ -319,7 +319,7 @@ def _communes_around(session: Session, criteria_set: str, today: date, epcis: li
     ``criteria_set`` on ``today``) and registered (any status), in one statement (the venues through their commune
     index). A venue counts in the commune it is filed under, wherever its point lies."""
     holds = read_model.venue_holds(criteria_set, today, few=epcis is not None)
-    qualified = func.count(Venue.pk).filter(and_(Venue.publication_status == "published", holds))
+    qualified = func.count(Venue.pk).filter(and_(Venue.publication_status == PublicationStatus.PUBLISHED, holds))
     statement = (select(Territory.code, Territory.epci_code, Territory.departement_code, qualified.label("qualified"),
                         func.count(Venue.pk).label("registered"))
                  .select_from(Territory).outerjoin(Venue, Venue.commune_code == Territory.code)
@@ -394,7 +394,7 @@ def _aggregates(session: Session, report: CoverageReport) -> None:
     epcis = sorted({c.epci_code for c in report.communes if c.epci_code})
     departements = sorted({c.departement_code for c in report.communes if c.departement_code})
     around = _communes_around(session, report.criteria_set, report.computed_on,
-                              None if report.kind == FRANCE else epcis, departements)
+                              None if report.kind == territories.FRANCE else epcis, departements)
     counted = {row.code: (row.qualified, row.registered) for row in around}
     for commune in report.communes:
         commune.venues_in_commune, commune.registered_in_commune = counted.get(commune.code, (0, 0))
@@ -424,4 +424,4 @@ def _aggregates(session: Session, report: CoverageReport) -> None:
 
 def describe_kind(kind: str) -> str:
     """A territory kind in French."""
-    return "France" if kind == FRANCE else KIND_LABELS[kind]
+    return "France" if kind == territories.FRANCE else KIND_LABELS[kind]

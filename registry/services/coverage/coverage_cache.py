@@ -38,7 +38,7 @@ class ReportPending(Exception):
 
 def computed_once(kind: str, bands: tuple[float, ...] = coverage.DEFAULT_BANDS) -> bool:
     """Whether a report of this territory and these bands is computed once in the job queue."""
-    return kind in (coverage.FRANCE, "region") or bands[-1] > coverage.PUBLIC_MAX_BAND_KM
+    return kind in (territories.FRANCE, "region") or bands[-1] > coverage.PUBLIC_MAX_BAND_KM
 
 
 def report(session: Session, ctx: Context, submit: jobs.Submit, stale_after: float, params: dict[str, Any]) -> Any:

@@ -25,11 +25,11 @@ from geodata.distances import PointIndex
 from registry.errors import InvalidInput
 from registry.models import Territory, Venue
 from registry.services.base.context import Context
-from registry.services.coverage import coverage
 from registry.services.qualification import read_model
 from registry.services.territories import territories
 from registry.services.venues.predicates import venues_within_reach
 from registry.services.venues.venues import DEMO_ORIGIN
+from registry.statuses import PublicationStatus
 from registry.wording import french_number
 
 #: Beyond this many candidates the exact optimum is not sought (its time grows fast); the greedy answer stays.
@@ -109,7 +109,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
         raise InvalidInput.on(count_field, "Entre 1 et 50 lieux.")
     if not math.isfinite(radius_km) or not 0 < radius_km <= max_radius_km:
         raise InvalidInput.on(radius_field, f"Un rayon entre 0 et {max_radius_km:g} km est attendu.")
-    name = "France" if kind == coverage.FRANCE else territories.get(session, kind, code).name
+    name = territories.name_of(session, kind, code)
     territories.check_access(session, kind, code, ctx.scope)
     today = ctx.day()
     rows = [r for r in session.execute(territories.communes_statement(session, kind, code).order_by(Territory.code))
@@ -121,11 +121,11 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     located = select(Venue.id, Venue.nom, Venue.commune, func.ST_X(Venue.geom), func.ST_Y(Venue.geom)).where(
         Venue.geom.is_not(None), Venue.merged_into_pk.is_(None))
     around = None  # only venues that can reach one of the communes (when a box can hold them)
-    if kind != coverage.FRANCE and len(rows):
+    if kind != territories.FRANCE and len(rows):
         around = venues_within_reach(session, lon, lat, radius_m)
         located = located if around is None else located.where(around)
     holds = read_model.venue_holds(criteria_set, today, few=around is not None)
-    qualified = session.execute(located.where(Venue.publication_status == "published", holds)).all()
+    qualified = session.execute(located.where(Venue.publication_status == PublicationStatus.PUBLISHED, holds)).all()
     # The demo's fictional venues are never proposed (a real territory's plan would name places that do not exist).
     candidates = [tuple(c) + (False,) for c in session.execute(
         located.where(not_(holds), Venue.origin != DEMO_ORIGIN).order_by(Venue.pk))]

@@ -12,6 +12,7 @@ from registry.models import Qualification, Territory, Venue
 from registry.services.base.context import Context
 from registry.services.qualification import facts, qualifications
 from registry.services.venues import venues
+from registry.statuses import PublicationStatus
 from registry.wording import french_number
 
 _ALL_DAYS = "Mo-Fr 09:00-12:00,14:00-17:30"
@@ -73,7 +74,7 @@ def real_venue_count(session: Session) -> int:
 def public_demo_count(session: Session) -> int:
     """How many demo venues are still published (0 once ``remove_demo`` has run, or without a demo)."""
     return session.scalar(select(func.count()).select_from(Venue).where(
-        Venue.origin == venues.DEMO_ORIGIN, Venue.publication_status == "published")) or 0
+        Venue.origin == venues.DEMO_ORIGIN, Venue.publication_status == PublicationStatus.PUBLISHED)) or 0
 
 
 def import_warning(session: Session) -> str | None:
@@ -139,11 +140,11 @@ def remove_demo(session: Session, ctx: Context) -> int:
     for venue in list(session.scalars(demo)):
         held = list(session.scalars(select(Qualification).where(Qualification.venue_pk == venue.pk,
                                                                 Qualification.status.in_(qualifications.HELD))))
-        public = venue.publication_status == "published"
+        public = venue.publication_status == PublicationStatus.PUBLISHED
         for qualification in held:
             qualifications.decide(session, venue.id, qualification.criteria_set, "revoke", ctx, reason=REMOVAL_REASON)
         if public:
-            venues.set_publication_status(session, venue.id, "unpublished", ctx)
+            venues.set_publication_status(session, venue.id, PublicationStatus.UNPUBLISHED, ctx)
         removed += bool(held) or public
     return removed
 

@@ -29,6 +29,7 @@ from registry.services.journal import journal
 from registry.services.qualification import fact_values, facts, qualifications, read_model
 from registry.services.territories import territories
 from registry.services.territories.communes import Reference
+from registry.statuses import PublicationStatus
 
 ATTEMPTS = 3
 BUSY_ATTEMPTS = 30
@@ -164,7 +165,7 @@ class ImportWriter:
                     venue_id = uuid.uuid4()
                 taken.add(venue_id)
                 # Published (it comes from published data), unless its commune is to be confirmed first.
-                status = "draft" if row.candidates else "published"
+                status = PublicationStatus.DRAFT if row.candidates else PublicationStatus.PUBLISHED
                 inserts.append({**row.insert_row, "id": venue_id, "origin": dataset, "origin_id": row.source_id,
                                 "publication_status": status, "revision": 1, "created_at": now,
                                 "updated_at": now, "merged_into_pk": None})
@@ -268,7 +269,7 @@ class ImportWriter:
         listed = [(pk, venue_id, origin_id, revision, nom)
                   for pk, venue_id, origin_id, revision, nom in session.execute(
             select(Venue.pk, Venue.id, Venue.origin_id, Venue.revision, Venue.nom).where(
-                Venue.origin == self.dataset, Venue.publication_status == "published",
+                Venue.origin == self.dataset, Venue.publication_status == PublicationStatus.PUBLISHED,
                 *territories.venue_filters(session, Venue.commune_code, scope=self.ctx.scope)))]
         missing = [venue for venue in listed if venue[2] not in self.seen]
         share = len(missing) / len(listed) if listed else 0.0
@@ -307,7 +308,7 @@ _UPDATE = (update(_TABLE).where(_TABLE.c.pk == bindparam("b_pk"), _TABLE.c.revis
            .values({**{name: bindparam(f"b_{name}", type_=_TABLE.c[name].type) for name in STORED + ("geom",)},
                     "revision": bindparam("b_new_revision"), "updated_at": bindparam("b_now")}))
 _UNPUBLISH = (update(_TABLE).where(_TABLE.c.pk == bindparam("b_pk"), _TABLE.c.revision == bindparam("b_revision"))
-              .values(publication_status="unpublished", revision=_TABLE.c.revision + 1,
+              .values(publication_status=PublicationStatus.UNPUBLISHED, revision=_TABLE.c.revision + 1,
                       updated_at=bindparam("b_now")))
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from registry.models import Redemption, Territory, Venue
 from registry.services.passes.usage import month_of
 from registry.services.qualification.read_model import venue_holds
+from registry.statuses import PublicationStatus
 
 #: Counts below this are never published.
 THRESHOLD = 5
@@ -244,7 +245,7 @@ def venue_features(session: Session, day: Any, limit: int, offset: int = 0) -> t
     years = yearly_by_venue(usage)
     all_years = sorted({y for by_year in years.values() for y in by_year})
     used = [uuid.UUID(v) for v in years]
-    holds = and_(Venue.publication_status == "published", Venue.merged_into_pk.is_(None),
+    holds = and_(Venue.publication_status == PublicationStatus.PUBLISHED, Venue.merged_into_pk.is_(None),
                  venue_holds("pass-numerique", day, few=False))
     condition = or_(holds, Venue.id.in_(used)) if used else holds
     statement = (select(Venue.id, Venue.nom, Venue.commune, Venue.code_insee, Venue.longitude, Venue.latitude)

@@ -24,6 +24,7 @@ from registry.services.journal import journal
 from registry.services.passes import itinerant
 from registry.services.qualification.read_model import venue_holds
 from registry.services.territories import lookup, territories
+from registry.statuses import PublicationStatus
 from registry.wording import french_number
 
 #: The label a venue must hold to accept passes.
@@ -209,7 +210,7 @@ def acceptance_flags(session: Session, programme: Programme, day: date) -> tuple
     """The three conditions of acceptance as SQL on venues: published and holding the label on ``day``, inside
     the perimeter (its commune, or for an itinerant venue a commune of its area of intervention), and the
     commanditaire's decision (a status, or null)."""
-    holds = and_(Venue.publication_status == "published", Venue.merged_into_pk.is_(None),
+    holds = and_(Venue.publication_status == PublicationStatus.PUBLISHED, Venue.merged_into_pk.is_(None),
                  venue_holds(LABEL, day, few=True))
     perimeter = tuple(programme.perimeter)
     inside = or_(territories.scope_filter(session, Venue.commune_code, perimeter),

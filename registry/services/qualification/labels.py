@@ -3,6 +3,7 @@ from the public read model (``read_model``), the operators' views from the quali
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -14,6 +15,7 @@ from registry.db import load_json
 from registry.models import Qualification, Venue
 from registry.services.base.context import Context
 from registry.services.qualification import read_model
+from registry.statuses import QualificationStatus
 
 
 def labels_for(session: Session, venue_pks: list[int], ctx: Context) -> dict[int, list[dict[str, Any]]]:
@@ -41,7 +43,8 @@ def public_labels(session: Session, venue_pks: list[int], ctx: Context) -> dict[
 
 def shown_on(day: date | ColumnElement, status: ColumnElement = Qualification.status) -> ColumnElement:
     """SQL condition: the qualification is a label its venue shows on ``day`` (qualified, still valid)."""
-    return and_(status == "qualified", or_(Qualification.valid_until.is_(None), Qualification.valid_until >= day))
+    return and_(status == QualificationStatus.QUALIFIED,
+                or_(Qualification.valid_until.is_(None), Qualification.valid_until >= day))
 
 
 def labels_from_column(text: str | None, ctx: Context) -> list[dict[str, Any]]:
@@ -60,9 +63,16 @@ def _labels_read(text: str | None) -> tuple[tuple[str, date | None], ...]:
     return tuple((item["s"], date.fromisoformat(item["u"]) if item["u"] else None) for item in items)
 
 
-def attach_labels(session: Session, venues: list[Venue], ctx: Context) -> list[Venue]:
-    """Set on each published venue (ORM object) the labels it shows today, from the public read model."""
+@dataclass(frozen=True)
+class Label:
+    """A label a venue shows: the criteria set it was qualified for, the set's label and until when it holds."""
+
+    criteria_set: str
+    label: str
+    valid_until: date | None
+
+
+def shown_labels(session: Session, venues: list[Venue], ctx: Context) -> dict[int, tuple[Label, ...]]:
+    """The labels each published venue shows today, by the venue's primary key, from the public read model."""
     labels = public_labels(session, [v.pk for v in venues], ctx)
-    for venue in venues:
-        venue.labels = labels[venue.pk]
-    return venues
+    return {venue.pk: tuple(Label(**label) for label in labels[venue.pk]) for venue in venues}

@@ -33,21 +33,22 @@ from registry.services.base.pagination import Page, paginate
 from registry.services.journal import journal
 from registry.services.qualification import evaluations
 from registry.services.territories import lookup, territories
+from registry.statuses import QualificationStatus
 from registry.wording import ACTION_LABELS, OUTCOME_LABELS, PARIS, RESULT_LABELS, STATUS_LABELS
 
-HELD = ("qualified", "suspended")
-STATUSES = ("submitted", "under_review", "qualified", "refused", "changes_requested", "suspended", "revoked",
-            "expired")
+S = QualificationStatus
+HELD = (S.QUALIFIED, S.SUSPENDED)
+STATUSES = tuple(QualificationStatus)
 TRANSITIONS: dict[str, tuple[frozenset[str | None], str]] = {
-    "submit": (frozenset({None, "refused", "changes_requested", "expired", "revoked"}), "submitted"),
-    "start_review": (frozenset({"submitted"}), "under_review"),
-    "qualify": (frozenset({"under_review"}), "qualified"),
-    "refuse": (frozenset({"under_review"}), "refused"),
-    "request_changes": (frozenset({"under_review"}), "changes_requested"),
-    "suspend": (frozenset({"qualified"}), "suspended"),
-    "reinstate": (frozenset({"suspended"}), "qualified"),
-    "revoke": (frozenset(HELD), "revoked"),
-    "renew": (frozenset({"qualified", "expired"}), "qualified"),
+    "submit": (frozenset({None, S.REFUSED, S.CHANGES_REQUESTED, S.EXPIRED, S.REVOKED}), S.SUBMITTED),
+    "start_review": (frozenset({S.SUBMITTED}), S.UNDER_REVIEW),
+    "qualify": (frozenset({S.UNDER_REVIEW}), S.QUALIFIED),
+    "refuse": (frozenset({S.UNDER_REVIEW}), S.REFUSED),
+    "request_changes": (frozenset({S.UNDER_REVIEW}), S.CHANGES_REQUESTED),
+    "suspend": (frozenset({S.QUALIFIED}), S.SUSPENDED),
+    "reinstate": (frozenset({S.SUSPENDED}), S.QUALIFIED),
+    "revoke": (frozenset(HELD), S.REVOKED),
+    "renew": (frozenset({S.QUALIFIED, S.EXPIRED}), S.QUALIFIED),
 }
 ACTIONS = tuple(TRANSITIONS)
 REASON_REQUIRED = frozenset({"refuse", "request_changes", "suspend", "revoke"})
@@ -182,7 +183,7 @@ def expire_due(session: Session, ctx: Context) -> list[Qualification]:
         Qualification.status.in_(HELD), Qualification.valid_until < ctx.day())))
     for qualification in due:
         before = _state(qualification)
-        qualification.status = "expired"
+        qualification.status = S.EXPIRED
         journal.record(session, ctx.actor, "qualification.expire", "venue", qualification.venue.id,
                        qualification.venue_pk, before=before, after=_state(qualification))
     session.commit()
@@ -235,7 +236,7 @@ QUEUE_SORTS = {"submitted": (Qualification.submitted_at,), "venue": (Venue.nom,)
                "status": (Qualification.status,), "set": (Qualification.criteria_set,),
                "valid_until": (Qualification.valid_until,)}
 #: What awaits an auditor: a decision to take, or a qualification flagged for review.
-AWAITING = ("submitted", "under_review", "changes_requested")
+AWAITING = (S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED)
 
 
 def _scope_conditions(session: Session, ctx: Context, criteria_set: str | None, territory: str | None,

@@ -38,8 +38,9 @@ from sqlalchemy.orm.attributes import get_history
 
 from registry.db import is_sqlite
 from registry.models import PUBLIC_VENUE_COLUMNS, PublicChange, PublicVenue, PublicView, Qualification, Venue
+from registry.statuses import PublicationStatus, QualificationStatus
 
-HELD = "qualified"
+HELD = QualificationStatus.QUALIFIED
 _TABLE = PublicVenue.__table__
 #: The read model's columns a refresh writes (all but its own key ``seq``), in the order ``_source`` selects them.
 COLUMNS = ("pk", "label", "valid_until", "labels", *PUBLIC_VENUE_COLUMNS)
@@ -68,7 +69,7 @@ def _source(sqlite: bool, pks: list[int] | None) -> Select:
                         *(getattr(Venue, name) for name in PUBLIC_VENUE_COLUMNS))
                  .join(Qualification, Qualification.venue_pk == Venue.pk)
                  .join(labels, labels.c.venue_pk == Venue.pk)
-                 .where(Venue.publication_status == "published", Qualification.status == HELD))
+                 .where(Venue.publication_status == PublicationStatus.PUBLISHED, Qualification.status == HELD))
     return statement if pks is None else statement.where(Venue.pk.in_(pks))
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from geoalchemy2.shape import from_shape
+from geoalchemy2.shape import from_shape, to_shape
 from rapidfuzz import fuzz, process
 from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 from sqlalchemy import ColumnElement, Select, case, delete, false, func, insert, literal_column, or_, select, update
 from sqlalchemy.orm import Session
@@ -233,6 +236,17 @@ def has_boundaries(session: Session, kind: str = "commune") -> bool:
                                                      Territory.boundary.is_not(None)).limit(1)) is not None
 
 
+def commune_boundaries(session: Session, codes: list[str]) -> dict[str, BaseGeometry]:
+    """The imported boundaries of these communes (shapely), by code; communes without one are left out."""
+    found: dict[str, BaseGeometry] = {}
+    for start in range(0, len(codes), BATCH):
+        found.update({code: to_shape(boundary) for code, boundary in session.execute(
+            select(Territory.code, Territory.boundary).where(
+                Territory.kind == "commune", Territory.code.in_(codes[start:start + BATCH]),
+                Territory.boundary.is_not(None)))})
+    return found
+
+
 def postcodes_of(session: Session, commune_code: str) -> set[str]:
     """The postcodes of a commune, its municipal arrondissements and former communes included."""
     codes = select(CommuneAlias.code).where(CommuneAlias.commune_code == commune_code)
@@ -318,6 +332,14 @@ def membership_condition(session: Session, commune_code_column: ColumnElement, k
 _ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 #: How close a misspelt name must be to a territory's (rapidfuzz ratio, 0-100).
 FUZZY_CUTOFF = 82
+
+
+def commune_names(session: Session, codes: set[str]) -> dict[str, str]:
+    """The names of these communes, by code (unknown codes are left out)."""
+    if not codes:
+        return {}
+    return dict(session.execute(select(Territory.code, Territory.name).where(
+        Territory.kind == "commune", Territory.code.in_(codes))).all())
 
 
 def place_key(name: str) -> str:
@@ -430,6 +452,22 @@ def scope_filter(session: Session, commune_code_column: ColumnElement, scope: tu
     return condition
 
 
+def covers(parents: Mapping[str, str | None], scope: Iterable[str]) -> bool:
+    """Whether a place lies within ``scope`` (``("departement:12", "epci:200…")``; empty: everywhere), given
+    ``parents``: its own code and those of the territories it lies in, by kind (``{"commune": "12202",
+    "departement": "12", "region": "76", "epci": "241200187"}``). The one rule behind ``in_scope`` (a venue's
+    commune) and ``check_access`` (every commune of a territory); pure, no database."""
+    refs = tuple(scope)
+    return not refs or any(parents.get(kind) == code for kind, _, code in (ref.partition(":") for ref in refs))
+
+
+def parents_of(commune: Any) -> dict[str, str | None]:
+    """A commune's code and its département's, région's and EPCI's, by kind (what ``covers`` reads), from a
+    ``Territory`` or a row of these columns."""
+    return {"commune": commune.code, "departement": commune.departement_code, "region": commune.region_code,
+            "epci": commune.epci_code}
+
+
 def in_scope(session: Session, commune_code: str | None, scope: tuple[str, ...]) -> bool:
     """Whether a commune belongs to one of the ``scope`` territories (always, when the scope is empty)."""
     if not scope:
@@ -437,11 +475,7 @@ def in_scope(session: Session, commune_code: str | None, scope: tuple[str, ...])
     if commune_code is None:
         return False
     commune = session.scalar(select(Territory).where(Territory.kind == "commune", Territory.code == commune_code))
-    if commune is None:
-        return False
-    codes = {"commune": commune.code, "departement": commune.departement_code, "region": commune.region_code,
-             "epci": commune.epci_code}
-    return any(codes.get(ref.partition(":")[0]) == ref.partition(":")[2] for ref in scope)
+    return commune is not None and covers(parents_of(commune), scope)
 
 
 def venue_filters(session: Session, commune_code_column: ColumnElement, territory: str | None = None,
@@ -466,6 +500,11 @@ def venue_filters(session: Session, commune_code_column: ColumnElement, territor
 FRANCE = "france"
 
 
+def name_of(session: Session, kind: str, code: str) -> str:
+    """The name a report gives the territory: « France » for the whole, else the territory's (``NotFound``)."""
+    return "France" if kind == FRANCE else get(session, kind, code).name
+
+
 def communes_statement(session: Session, kind: str, code: str) -> Select:
     """The territory's communes (all of France's for ``france``): code, name, population, département, EPCI and
     their reference point's longitude and latitude (``None`` when not placed)."""
@@ -483,11 +522,9 @@ def check_access(session: Session, kind: str, code: str, scope: tuple[str, ...])
         return
     if kind == FRANCE:
         raise Forbidden("La couverture nationale est réservée aux jetons sans périmètre.")
-    if f"{kind}:{code}" in scope:
+    if covers({kind: code}, scope):
         return
-    communes = communes_statement(session, kind, code).with_only_columns(Territory.code).subquery()
-    outside = session.scalar(select(func.count()).select_from(communes).where(
-        ~communes.c.code.in_(select(Territory.code).where(
-            Territory.kind == "commune", scope_filter(session, Territory.code, scope)))))
-    if outside:
+    communes = session.execute(communes_statement(session, kind, code).with_only_columns(
+        Territory.code, Territory.departement_code, Territory.region_code, Territory.epci_code))
+    if not all(covers(parents_of(commune), scope) for commune in communes):
         raise Forbidden(f"Ce territoire déborde de votre périmètre ({', '.join(scope)}).")

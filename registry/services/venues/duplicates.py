@@ -24,6 +24,7 @@ from registry.services.journal import journal
 from registry.services.qualification import qualifications
 from registry.services.territories import communes, lookup, territories
 from registry.services.territories.communes import simplified
+from registry.statuses import PublicationStatus
 
 NAME_DISTANCE_M = 100.0
 PIVOT_DISTANCE_M = 1000.0
@@ -316,7 +317,7 @@ def merge(session: Session, keep_id: uuid.UUID, duplicate_id: uuid.UUID, ctx: Co
                        "(ou fusionnez dans l'autre sens).", {"duplicate": ["Qualification en cours."]})
     before = {"publication_status": duplicate.publication_status, "merged_into": None}
     duplicate.merged_into_pk = keep.pk
-    duplicate.publication_status = "unpublished"
+    duplicate.publication_status = PublicationStatus.UNPUBLISHED
     session.flush()
     journal.record(session, ctx.actor, "venue.merged", "venue", duplicate.id, duplicate.pk, before=before,
                    after={"publication_status": "unpublished", "merged_into": keep.id, "revision": duplicate.revision})

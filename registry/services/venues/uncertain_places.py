@@ -19,9 +19,10 @@ from registry.plugins import notify_venue_changed
 from registry.services.base.context import Context
 from registry.services.journal import journal
 from registry.services.territories import communes, territories
+from registry.statuses import PublicationStatus
 
 #: The status an uncertain venue is kept in until its commune is confirmed (never published before).
-HELD = "draft"
+HELD = PublicationStatus.DRAFT
 
 
 @dataclass
@@ -92,7 +93,7 @@ def settle(session: Session, ctx: Context, venue: Venue, commune: communes.Commu
     venue.position_precision = placed[2] if placed else None
     venue.commune_candidates = None
     if venue.publication_status == HELD and venue.merged_into_pk is None:
-        venue.publication_status = "published"
+        venue.publication_status = PublicationStatus.PUBLISHED
     try:
         session.flush()  # a new revision, conditional on the one read (the mapper's version counter)
     except StaleDataError:

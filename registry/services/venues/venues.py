@@ -24,10 +24,11 @@ from registry.services.base.pagination import Page, paginate
 from registry.services.journal import journal
 from registry.services.qualification import qualifications
 from registry.services.territories import communes, lookup, territories
+from registry.statuses import PublicationStatus
 
 STANDARD_FIELDS = standard.VENUE_FIELDS
 LIST_FIELDS = standard.LIST_FIELDS
-PUBLICATION_STATUSES = ("draft", "published", "unpublished")
+PUBLICATION_STATUSES = tuple(PublicationStatus)
 #: An update date before this one is a placeholder (1970-01-01, 1900-01-01…), not a real date.
 OLDEST_DATE_MAJ = date(1990, 1, 1)
 #: The origin of the demonstration's fictional venues (``services.demo``), which siting never proposes.
@@ -166,7 +167,7 @@ def create(session: Session, data: dict[str, Any], ctx: Context) -> WriteResult:
     data = normalise(data)
     venue = Venue(id=uuid.uuid4(), origin=data.pop("origin", None) or "registry",
                   origin_id=data.pop("origin_id", None),
-                  publication_status=data.pop("publication_status", None) or "draft")
+                  publication_status=data.pop("publication_status", None) or PublicationStatus.DRAFT)
     for name in LIST_FIELDS:
         setattr(venue, name, [])
     for name, value in data.items():
@@ -195,6 +196,11 @@ def create(session: Session, data: dict[str, Any], ctx: Context) -> WriteResult:
 def get(session: Session, venue_id: uuid.UUID, scope: tuple[str, ...] = ()) -> Venue:
     """One venue by id, within ``scope`` (the public view of a venue is ``search.public_venue``)."""
     return lookup.venue_by_id(session, venue_id, scope)
+
+
+def by_pks(session: Session, pks: set[int]) -> dict[int, Venue]:
+    """Venues by primary key (for lists that hold keys, such as the fraud signals), no scope applied."""
+    return {v.pk: v for v in session.scalars(select(Venue).where(Venue.pk.in_(pks)))} if pks else {}
 
 
 def update(session: Session, venue_id: uuid.UUID, changes: dict[str, Any], expected_revision: int,
@@ -242,9 +248,9 @@ def set_publication_status(session: Session, venue_id: uuid.UUID, status: str, c
     if status not in PUBLICATION_STATUSES:
         raise InvalidInput.on("publication_status", f"Statut inconnu : {status}.")
     venue = get(session, venue_id, scope=ctx.scope)
-    if venue.merged_into_pk is not None and status == "published":
+    if venue.merged_into_pk is not None and status == PublicationStatus.PUBLISHED:
         raise Conflict("Ce lieu a été fusionné dans un autre : publiez le lieu conservé.")
-    if venue.commune_candidates and status == "published":
+    if venue.commune_candidates and status == PublicationStatus.PUBLISHED:
         raise Conflict("La commune de ce lieu est à confirmer : confirmez-la d'abord (il sera alors publié).",
                        {"code_insee": ["Commune à confirmer parmi : " + ", ".join(venue.commune_candidates) + "."]})
     if venue.publication_status != status:

@@ -18,6 +18,7 @@ from registry.db import load_json
 from registry.formats import SafeDictWriter
 from registry.services.qualification import labels
 from registry.services.search import search
+from registry.services.search.search_plans import PUBLIC_FIELDS
 from registry.services.venues.venues import LIST_FIELDS
 from registry.web.api.base import Blueprint, json_response
 from registry.web.context import read_session, service_context
@@ -268,4 +269,6 @@ class PublicVenue(MethodView):
     def get(self, venue_id: uuid.UUID):
         """Lire un lieu qualifié (ses champs publics et ses labels)"""
         session, ctx = read_session(), service_context()
-        return labels.attach_labels(session, [search.public_venue(session, venue_id, ctx)], ctx)[0]
+        venue = search.public_venue(session, venue_id, ctx)
+        shown = labels.shown_labels(session, [venue], ctx)[venue.pk]
+        return {**{name: getattr(venue, name) for name in PUBLIC_FIELDS}, "labels": shown}

@@ -28,7 +28,8 @@ def _written(result: venues.WriteResult, status: int):
 
 
 def _as_dict(venue) -> dict:
-    return {name: getattr(venue, name) for name in schemas.VenueSchema().fields}
+    """The operator's view of a venue as a dict (its labels are not read here: the schema dumps ``[]``)."""
+    return {name: getattr(venue, name) for name in schemas.VenueSchema().fields if name != "labels"}
 
 
 def _with_etag(venue):

@@ -11,20 +11,19 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
-from registry import hours, standard, wording
 from registry import jobs as job_queue
+from registry import standard, wording
 from registry.eligibility import Fact
 from registry.errors import Forbidden, InvalidInput, RegistryError, StaleRevision
-from registry.hours_text import read_french
 from registry.models import ApiToken
 from registry.services.accounts import tokens
 from registry.services.base import jobs
 from registry.services.base.context import Context
-from registry.services.contributions import freshness, managers, reports
-from registry.services.journal import journal
+from registry.services.contributions import freshness, managers, reports, venue_view
 from registry.services.qualification import evaluations, facts, qualifications
 from registry.services.territories import territories
 from registry.services.venues import uncertain_places, venue_file, venues
+from registry.statuses import ReportStatus
 from registry.web.auth import WRITE_ROLES
 from registry.web.context import absolute_url, auth_session, context_for, db_session
 from registry.web.pages.venue_forms import field_errors, hours_reading, shown_values, venue_changes
@@ -178,18 +177,6 @@ def queue():
                            sorts=qualifications.QUEUE_SORTS), status
 
 
-def _chosen_set(ctx: Context, held: dict[str, Any]) -> str:
-    """The criteria set the file opens on: the one asked for (the queue's), else one with a qualification under
-    way, else the Pass numérique's, else the first."""
-    sets = ctx.catalogue.sets
-    wanted = request.args.get("jeu", "")
-    if wanted in sets:
-        return wanted
-    pending = [set_id for set_id, q in held.items()
-               if set_id in sets and q.status in ("submitted", "under_review", "changes_requested")]
-    return pending[0] if pending else ("pass-numerique" if "pass-numerique" in sets else sorted(sets)[0])
-
-
 @auditor.get("/lieux/<uuid:venue_id>")
 @login_required
 def venue(venue_id: uuid.UUID):
@@ -200,40 +187,16 @@ def _venue_page(venue_id: uuid.UUID, form=None, errors: dict[str, str] | None = 
                 status: int = 200):
     """The venue's file; after a failed save, with what was typed (``form``), each faulty field's message
     (``errors``, by field id) and the whole ``problem``."""
-    ctx, db = page_context(), db_session()
-    found = venues.get(db, venue_id, scope=ctx.scope)
-    current = facts.latest(facts.history(db, venue_id, ctx.scope))
-    latest = {e.criteria_set: e for e in evaluations.latest_for_venue(db, venue_id, ctx.scope)}
-    held = {q.criteria_set: q for q in qualifications.for_venue(db, venue_id, ctx.scope)}
-    chosen = _chosen_set(ctx, held)
-    file = venue_file.build(ctx.catalogue.sets[chosen], found, held.get(chosen), latest.get(chosen), current)
-    set_titles = {s.id: s.title for s in ctx.catalogue.sets.values()}
-    history = [wording.journal_sentence(entry, ctx.catalogue.audit_facts(), set_titles)
-               for entry in journal.venue_history(db, found)]
-    shown = shown_values(form, found, [fact.name for entry in file.entries for fact in entry.venue_fields])
-    proposals = managers.listing(db, ctx, venue_id=venue_id, status=None, per_page=100).items
+    ctx = page_context()
+    view = venue_view.venue_view(db_session(), venue_id, ctx, request.args.get("jeu", ""))
+    shown = shown_values(form, view.venue, [fact.name for entry in view.file.entries for fact in entry.venue_fields])
     return render_template(
-        "auditor/venue.html", venue=found, file=file, sets=sorted(ctx.catalogue.sets.values(), key=lambda s: s.id),
-        held=held, chosen=chosen, journal=history, user=session_user(), wording=wording,
-        actions=qualifications.allowed_actions(held[chosen].status if chosen in held else None),
-        reported=reports.listing(db, ctx, venue_id=venue_id, status=None, per_page=100).items,
-        proposals=proposals, venue_managers=managers.of_venue(db, found), form=form, errors=errors or {},
-        problem=problem, field_values=shown, reading=hours_reading(form),
-        hours_warning=_hours_warning(found.horaires, [p for p in proposals if p.status == "pending"]),
-        vocabularies=standard.VOCABULARIES, titles=standard.TITLES, list_fields=standard.LIST_FIELDS), status
-
-
-def _hours_warning(current: str | None, pending: list) -> str | None:
-    """What the auditor must know before unreadable hours go public: the venue's own, or a pending proposal's
-    (a search by day would miss the venue, the freshness checks would flag it)."""
-    proposed = [p.changes["horaires"] for p in pending if p.changes.get("horaires")]
-    for label, value in [("Les horaires du lieu", current), *(("Les horaires d'une proposition", v) for v in proposed)]:
-        if value and not hours.parses(value):
-            reading = read_french(value)
-            return (f"{label} ne se lisent pas : « {value} ». La recherche par jour ignorerait le lieu. "
-                    + (f"Lecture possible : « {hours.describe(reading) or reading} » ; reportez-la dans le champ "
-                       "Horaires et confirmez-la." if reading else "Corrigez le champ Horaires avant de publier."))
-    return None
+        "auditor/venue.html", venue=view.venue, file=view.file, held=view.held, chosen=view.chosen,
+        sets=sorted(ctx.catalogue.sets.values(), key=lambda s: s.id), journal=view.journal, user=session_user(),
+        wording=wording, actions=view.actions, reported=view.reported, proposals=view.proposals,
+        venue_managers=view.managers, form=form, errors=errors or {}, problem=problem, field_values=shown,
+        reading=hours_reading(form), hours_warning=view.hours_warning, vocabularies=standard.VOCABULARIES,
+        titles=standard.TITLES, list_fields=standard.LIST_FIELDS), status
 
 
 def _parse(fact_type: str, raw: str) -> Any:
@@ -330,8 +293,8 @@ def resolve_report(venue_id: uuid.UUID, report_id: uuid.UUID):
     """Accept a public report (then correct the venue in its file) or dismiss it with a reason."""
     report = reports.resolve(db_session(), report_id, request.form.get("outcome", ""), request.form.get("note"),
                              page_context())
-    flash(f"Signalement {reports.STATUSES[report.status]}." + (" Corrigez le lieu ci-dessous." if
-                                                               report.status == "accepted" else ""), "signalement")
+    correct = " Corrigez le lieu ci-dessous." if report.status == ReportStatus.ACCEPTED else ""
+    flash(f"Signalement {reports.STATUSES[report.status]}.{correct}", "signalement")
     return redirect(url_for("auditor.venue", venue_id=venue_id, jeu=request.form.get("jeu") or None,
                             _anchor="signalement-traite"))
 

@@ -6,15 +6,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from geoalchemy2.shape import to_shape
 from shapely.geometry import MultiPolygon, Polygon
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.models import Territory
 from registry.services.coverage.accessibility import AccessibilityReport, CommuneAccess
 from registry.services.coverage.coverage import CoverageReport
 from registry.services.coverage.siting import SitingReport
+from registry.services.territories import territories
 from registry.wording import french_number
 
 WIDTH, HEIGHT, MARGIN = 800.0, 600.0, 10.0
@@ -117,12 +115,8 @@ def draw(session: Session, areas: dict[str, tuple[str, str]], legend: list[tuple
     codes = list(areas)
     if len(codes) > MAX_COMMUNES:
         return Choropleth([], [], legend, omitted=len(codes))
-    geometries = {}
-    for start in range(0, len(codes), 5000):
-        geometries.update({code: to_shape(b).simplify(0.002) for code, b in session.execute(
-            select(Territory.code, Territory.boundary).where(
-                Territory.kind == "commune", Territory.code.in_(codes[start:start + 5000]),
-                Territory.boundary.is_not(None)))})
+    geometries = {code: outline.simplify(0.002)
+                  for code, outline in territories.commune_boundaries(session, codes).items()}
     if not geometries:
         return Choropleth([], [], legend)
     bounds = [g.bounds for g in geometries.values()]

@@ -91,8 +91,8 @@ def _computed_once(params: dict):
 def report_pending(pending: coverage_cache.ReportPending):
     stale = current_app.config["JOB_STALE_SECONDS"]
     params = pending.job.params
-    kind = params.get("territory", coverage.FRANCE)
-    name = "France" if kind == coverage.FRANCE else f"{coverage.describe_kind(kind)} {params.get('code')}"
+    kind = params.get("territory", territories.FRANCE)
+    name = "France" if kind == territories.FRANCE else f"{coverage.describe_kind(kind)} {params.get('code')}"
     response = current_app.make_response((render_template(
         "coverage/pending.html", job=jobs.as_json(pending.job, stale, with_result=False), name=name,
         accessibility=params.get("report") == "accessibility", user=session_user()), 202))
@@ -114,8 +114,8 @@ def index():
     if not text:
         return render_template("coverage/index.html", **page)
     if text.lower() == "france":
-        return redirect(url_for("collectivites.territory", kind="france", code="FR", label=request.args.get("label"),
-                                bands=request.args.get("bands")))
+        return redirect(url_for("collectivites.territory", kind=territories.FRANCE, code="FR",
+                                label=request.args.get("label"), bands=request.args.get("bands")))
     found = territories.choose(read_session(), text)
     if len(found) == 1:
         return redirect(url_for("collectivites.territory", kind=found[0].kind, code=found[0].code,

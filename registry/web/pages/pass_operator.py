@@ -11,16 +11,16 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from registry import jobs as job_queue
 from registry.errors import InvalidInput, NotFound, RegistryError
-from registry.models import Prescriber, Programme, Territory, Venue
+from registry.models import Prescriber, Programme
 from registry.services.base import jobs
 from registry.services.base.mail import MailError
 from registry.services.passes import distribution, issuing, programmes, signals, statements
 from registry.services.passes.days import month_start, parse_month
 from registry.services.territories import lookup, territories
+from registry.services.venues import venues
 from registry.web.context import db_session
 from registry.web.pages import pass_documents
 from registry.web.pages.auditor import login_required, page_context, session_user
@@ -269,8 +269,7 @@ def job_document(job_id: uuid.UUID):
 def _prescribers_page(programme: Programme, status: int = 200, **values: Any):
     db = db_session()
     people = distribution.prescribers_of(db, programme)
-    communes = dict(db.execute(select(Territory.code, Territory.name).where(
-        Territory.kind == "commune", Territory.code.in_({p.commune_code for p in people}))).all()) if people else {}
+    communes = territories.commune_names(db, {p.commune_code for p in people})
     values.setdefault("form", {})
     return _render("prescribers.html", status, programme=programme, people=people, communes=communes,
                    prescriber_options=[(str(p.id), p.name) for p in people],
@@ -401,7 +400,7 @@ def venues_page(programme_id: uuid.UUID):
 @login_required
 def decide(programme_id: uuid.UUID, venue_id: uuid.UUID):
     programme = _programme(programme_id)
-    lookup.venue_by_id(db_session(), venue_id, page_context().scope)  # 403 outside the operator's territories
+    venue = lookup.venue_by_id(db_session(), venue_id, page_context().scope)  # 403 outside the operator's territories
     try:
         decision = programmes.decide(db_session(), programme, venue_id, request.form.get("statut", ""),
                                      request.form.get("motif", "").strip()[:2000] or None, page_context())
@@ -409,7 +408,6 @@ def decide(programme_id: uuid.UUID, venue_id: uuid.UUID):
         db_session().rollback()
         errors = {f"{k}-{venue_id}": v for k, v in _renamed(exc, {"status": "statut", "reason": "motif"}).items()}
         return _venues_page(programme, exc.status, errors=errors)
-    venue = db_session().get(Venue, decision.venue_pk)
     flash(f"{venue.nom} : {programmes.DECISIONS[decision.status]} pour ce programme.", "decision")
     return redirect(url_for("pass_operator.venues_page", programme_id=programme.id, _anchor="enregistre"))
 
@@ -489,6 +487,6 @@ def signals_page():
     if not errors:
         found = signals.signals(db_session(), first, last)
         pks = {pk for s in found for pk in s.venue_pks}
-        names = {v.pk: v for v in db_session().scalars(select(Venue).where(Venue.pk.in_(pks)))} if pks else {}
+        names = venues.by_pks(db_session(), pks)
     return _render("signals.html", 422 if errors else 200, errors=errors, found=found, venues=names, first=first,
                    last=last, kinds=signals.KINDS)

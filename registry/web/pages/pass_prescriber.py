@@ -5,10 +5,9 @@ target public: nothing personal). A prescriber sees its own booklets only; the o
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
-from registry.models import Territory
 from registry.services.passes import distribution, programmes
+from registry.services.territories import territories
 from registry.web.context import db_session
 from registry.web.pages.auditor import log_in, login_required, page_context, session_user
 from registry.web.pages.pass_operator import record_hand_out
@@ -27,8 +26,7 @@ def _home(status: int = 200, errors: dict[str, str] | None = None, form=None):
     prescriber, programme = distribution.acting_prescriber(db, page_context())
     handed = distribution.handed_out_by(db, prescriber)
     codes = {prescriber.commune_code} | {b.beneficiary_commune_code for b in handed}
-    communes = dict(db.execute(select(Territory.code, Territory.name).where(
-        Territory.kind == "commune", Territory.code.in_(codes))).all())
+    communes = territories.commune_names(db, codes)
     return render_template("passes/prescriber/home.html", user=session_user(), prescriber=prescriber,
                            programme=programme, ranges=distribution.ranges_of(db, prescriber), handed=handed,
                            counts=distribution.prescriber_counts(db, prescriber), communes=communes,

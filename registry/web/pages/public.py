@@ -255,9 +255,10 @@ def _sheet_links(sheet: Sheet) -> dict[str, str]:
 @pages.get("/lieux/<uuid:venue_id>")
 def venue_page(venue_id):
     session, ctx = read_session(), service_context()
-    venue = labels.attach_labels(session, [search.public_venue(session, venue_id, ctx)], ctx)[0]
+    venue = search.public_venue(session, venue_id, ctx)
     now = datetime.now(PARIS)
-    return render_template("venue.html", venue=venue, hours_text=hours.describe(venue.horaires),
+    return render_template("venue.html", venue=venue, labels=labels.shown_labels(session, [venue], ctx)[venue.pk],
+                           hours_text=hours.describe(venue.horaires),
                            status=hours.status(hours.effective(venue.horaires, venue.closures), now),
                            closures=hours.closure_notices(venue.closures, now.date()), point=search.drawn_point(venue),
                            sets=ctx.catalogue.sets, reasons=reports.REASONS,
