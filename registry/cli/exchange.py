@@ -20,7 +20,7 @@ from registry.services.exchange import backup, exports, imports
 from registry.services.exchange.import_rows import REJECT
 from registry.services.venues import duplicates, geocoding
 from registry.web.context import database
-from registry.wording import french_number as number  # the name the command bodies use
+from registry.wording import french_number
 
 SHOWN_REJECTIONS = 20
 
@@ -31,7 +31,7 @@ def echo_columns(report: imports.ImportReport) -> None:
     for use in report.columns:
         target = (f"→ {use.field}" + (f" ({use.reason})" if use.reason else "")) if use.field \
             else f"non lue ({use.reason or 'inconnue'})"
-        click.echo(f"  {use.column} {target} : {number(use.values)} valeur(s)")
+        click.echo(f"  {use.column} {target} : {french_number(use.values)} valeur(s)")
 
 
 def write_report(report: imports.ImportReport, path: Path) -> None:
@@ -85,15 +85,17 @@ def _add_import(main: click.Group, friendly: Callable, context: Callable[[str], 
         elif demo_warning:
             click.echo(demo_warning, err=True)
         click.echo(f"{file} ({report.format}, {report.encoding}, jeu de données « {report.dataset} ») : "
-                   f"{number(report.rows)} lignes, {number(report.created)} créés, {number(report.updated)} mis à "
-                   f"jour, {number(report.unchanged)} inchangés, {number(report.rejected)} rejetés"
-                   + (f", {number(report.unpublished)} dépubliés" if sync else "")
-                   + (f", {number(report.facts)} faits d'audit" if report.facts else "")
+                   f"{french_number(report.rows)} lignes, {french_number(report.created)} créés, "
+                   f"{french_number(report.updated)} mis à jour, {french_number(report.unchanged)} inchangés, "
+                   f"{french_number(report.rejected)} rejetés"
+                   + (f", {french_number(report.unpublished)} dépubliés" if sync else "")
+                   + (f", {french_number(report.facts)} faits d'audit" if report.facts else "")
                    + (" — essai : rien n'est enregistré" if dry_run else "") + ".")
         unread = [use for use in report.columns if use.field is None and use.values]
         if unread:
             click.echo(f"{len(unread)} colonne(s) non lue(s) : "
-                       + ", ".join(f"{use.column} ({number(use.values)} valeurs)" for use in unread) + ".", err=True)
+                       + ", ".join(f"{use.column} ({french_number(use.values)} valeurs)" for use in unread) + ".",
+                       err=True)
         rejections = [line for line in report.lines if line.kind == REJECT]
         for line in rejections[:SHOWN_REJECTIONS]:
             click.echo(f"{file}:{line.line}: {line.field}: {line.message}"
@@ -102,11 +104,11 @@ def _add_import(main: click.Group, friendly: Callable, context: Callable[[str], 
             click.echo(f"… et {len(rejections) - SHOWN_REJECTIONS} autres rejets : --report pour tout voir.", err=True)
         if report_path:
             write_report(report, report_path)
-            click.echo(f"Rapport : {report_path} ({number(len(report.lines))} lignes).")
+            click.echo(f"Rapport : {report_path} ({french_number(len(report.lines))} lignes).")
         if report.sync_refused:
             click.echo(f"{file}: {report.sync_refused}", err=True)
         if report.failed:
-            raise click.ClickException(f"{file} : les {number(report.rows)} lignes ont été rejetées, aucun lieu "
+            raise click.ClickException(f"{file} : les {french_number(report.rows)} lignes ont été rejetées, aucun lieu "
                                        "importé.")
         if report.sync_refused and sync:
             raise click.ClickException(f"{file} : synchronisation refusée.")
@@ -172,8 +174,8 @@ def _add_duplicates(main: click.Group, friendly: Callable, context: Callable[[st
                        f"  ≈  {candidate.second.id} {candidate.second.nom} ({candidate.second.origin})"
                        f"  [{', '.join(candidate.reasons)}]")
         for crowd in scan.crowds:
-            click.echo(f"À examiner à part : {crowd.reason}, {number(crowd.venues)} lieux.")
-        click.echo(f"{number(len(scan.candidates))} paires candidates.", err=True)
+            click.echo(f"À examiner à part : {crowd.reason}, {french_number(crowd.venues)} lieux.")
+        click.echo(f"{french_number(len(scan.candidates))} paires candidates.", err=True)
 
 
 def _add_geocode(main: click.Group, friendly: Callable, context: Callable[[str], Context],
@@ -196,8 +198,9 @@ def _add_geocode(main: click.Group, friendly: Callable, context: Callable[[str],
             report = geocoding.refine(session, ctx, ask, territory=territory, progress=advance)
         for venue_id, nom, reason in report.left[:SHOWN_REJECTIONS]:
             click.echo(f"  {venue_id} {nom} : {reason}")
-        click.echo(f"{number(report.examined)} lieux examinés, {number(report.placed)} placés à leur adresse, "
-                   f"{number(len(report.left))} laissés au point de leur commune.")
+        click.echo(f"{french_number(report.examined)} lieux examinés, "
+                   f"{french_number(report.placed)} placés à leur adresse, "
+                   f"{french_number(len(report.left))} laissés au point de leur commune.")
         if report.unavailable:
             raise click.ClickException("Aucun géocodeur ne répond (REGISTRY_BAN_URL non défini ou service "
                                        "injoignable) : relancez plus tard.")

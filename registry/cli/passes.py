@@ -18,7 +18,6 @@ from registry.services.passes import closing, codes, issuing, programmes, signal
 from registry.services.passes.days import parse_month
 from registry.web.context import database
 from registry.wording import french_number
-from registry.wording import french_number as number  # the name the command bodies use
 
 
 def euros(cents: int) -> str:
@@ -41,7 +40,7 @@ def _add_programmes(passes_group: click.Group, friendly: Callable, context: Call
                 issued = issuing.issued_booklets(session, p)
                 click.echo(f"{p.id}  {p.name} ({p.commanditaire_name}) : valable du {p.valid_from:%d/%m/%Y} au "
                            f"{p.valid_until:%d/%m/%Y} (+{p.tolerance_days} j), {euros(p.face_value_cents)} le pass, "
-                           f"{number(issued)}/{number(p.booklets_ordered)} carnets émis")
+                           f"{french_number(issued)}/{french_number(p.booklets_ordered)} carnets émis")
 
 
 def _add_issue(passes_group: click.Group, friendly: Callable, context: Callable[[str], Context],
@@ -59,7 +58,8 @@ def _add_issue(passes_group: click.Group, friendly: Callable, context: Callable[
         with database().write_session() as session, progressbar("Pass") as advance:
             done = issuing.issue(session, programmes.get(session, programme_id), booklets, context("cli"),
                                  progress=advance)
-        click.echo(f"Carnets {number(done.first)} à {number(done.last)} émis : {number(done.passes)} pass.")
+        click.echo(f"Carnets {french_number(done.first)} à {french_number(done.last)} émis : "
+                   f"{french_number(done.passes)} pass.")
 
 
 def _add_codes(passes_group: click.Group, friendly: Callable, context: Callable[[str], Context],
@@ -81,7 +81,7 @@ def _add_codes(passes_group: click.Group, friendly: Callable, context: Callable[
             for booklet, position, code in issuing.codes_of(session, programmes.get(session, programme_id)):
                 out.write(f"{booklet},{position},{codes.shown(code)}\n")
                 count += 1
-        click.echo(f"{number(count)} codes écrits dans {output}.")
+        click.echo(f"{french_number(count)} codes écrits dans {output}.")
 
 
 def _add_booklets(passes_group: click.Group, friendly: Callable, context: Callable[[str], Context],
@@ -107,7 +107,7 @@ def _add_booklets(passes_group: click.Group, friendly: Callable, context: Callab
             first, last = pass_documents.booklet_range(programme, first, last,
                                                        issuing.issued_booklets(session, programme))
             output.write_bytes(pass_documents.booklets_pdf(session, programme, first, last))
-        click.echo(f"Carnets {number(first)} à {number(last)} écrits dans {output}.")
+        click.echo(f"Carnets {french_number(first)} à {french_number(last)} écrits dans {output}.")
 
 
 def _add_statements(passes_group: click.Group, friendly: Callable, context: Callable[[str], Context],
@@ -128,11 +128,12 @@ def _add_statements(passes_group: click.Group, friendly: Callable, context: Call
         with database().write_session() as session, progressbar("Relevés") as advance:
             linked = statements.build_month(session, first, context("cli"), progress=advance)
             found = statements.of_month(session, first)
-        click.echo(f"{number(linked)} encaissements ajoutés aux relevés de {first:%m/%Y}.")
+        click.echo(f"{french_number(linked)} encaissements ajoutés aux relevés de {first:%m/%Y}.")
         for figures in found:
             paid = f", payé ({figures.statement.paid_reference})" if figures.statement.paid_at else ""
-            click.echo(f"  {figures.venue.nom} : {number(figures.passes)} pass, {euros(figures.amount_cents)}{paid}")
-        click.echo(f"Total : {number(sum(f.passes for f in found))} pass, "
+            click.echo(f"  {figures.venue.nom} : {french_number(figures.passes)} pass, "
+                       f"{euros(figures.amount_cents)}{paid}")
+        click.echo(f"Total : {french_number(sum(f.passes for f in found))} pass, "
                    f"{euros(sum(f.amount_cents for f in found))}.")
 
 
@@ -152,7 +153,7 @@ def _add_signals(passes_group: click.Group, friendly: Callable, context: Callabl
             found = signals.signals(session, first.date(), last.date())
         for signal in found:
             click.echo(f"{signal.day:%d/%m/%Y}  {signals.KINDS[signal.kind]} : {signal.detail}")
-        click.echo(f"{number(len(found))} signal(aux).")
+        click.echo(f"{french_number(len(found))} signal(aux).")
 
 
 def _add_close_expired(passes_group: click.Group, friendly: Callable, context: Callable[[str], Context],
@@ -186,8 +187,9 @@ def _add_close_expired(passes_group: click.Group, friendly: Callable, context: C
             click.echo(f"Alerte envoyée à {to}")
         for error in done.mail_errors:
             click.echo(f"Envoi impossible : {error}", err=True)
-        click.echo(f"{number(len(done.alerts))} alerte(s), {number(len(done.closings))} relevé(s) de clôture, "
-                   f"{number(len(done.mailed))} courriel(s) envoyé(s).")
+        click.echo(f"{french_number(len(done.alerts))} alerte(s), "
+                   f"{french_number(len(done.closings))} relevé(s) de clôture, "
+                   f"{french_number(len(done.mailed))} courriel(s) envoyé(s).")
 
 
 _ADDERS = (_add_programmes, _add_issue, _add_codes, _add_booklets, _add_statements, _add_signals, _add_close_expired)
