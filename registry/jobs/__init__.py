@@ -14,7 +14,6 @@ it (a single-process demonstration without a worker). Never in production: a lon
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -110,18 +109,18 @@ def submitter(app: Flask) -> Submit:
 def run_queued(app: Flask) -> int:
     """Run, in this process and one by one, the tasks waiting in the queue until it is empty: how many jobs (a
     worker without threads, for tests and one-off maintenance; ``registry worker`` is the real thing). The map's
-    views asked after writes run too, uncounted."""
+    views asked after writes run too (at once), uncounted."""
     huey, count = queue(app), 0
     while (task := huey.dequeue()) is not None:
+        task.eta = None  # (asked for later: now)
         huey.execute(task)
         count += isinstance(task, huey.registry_run_job.task_class)
     return count
 
 
-#: A process asks for the map's views at most once in this many seconds (a burst of writes: one computation; the
-#: worker's periodic check catches the last writes up within a minute).
-VIEWS_EVERY_SECONDS = 1.0
-_VIEWS_ASKED = "registry.map_views_asked"
+#: The map's views are asked for this many seconds after a write (the writes of a burst then find them computed
+#: by the first task: the others only check).
+VIEWS_AFTER_SECONDS = 1.0
 
 
 def data_changed(app: Flask) -> None:
@@ -129,14 +128,10 @@ def data_changed(app: Flask) -> None:
     (``tasks.map_views``), so that no visitor waits on them. Not with the ``immediate`` fallback (views are then
     computed by the request that first asks); a queue out of reach is logged, never the write's failure."""
     app = _real(app)
-    now = time.monotonic()
-    if now - app.extensions.get(_VIEWS_ASKED, -VIEWS_EVERY_SECONDS) < VIEWS_EVERY_SECONDS:
-        return
-    app.extensions[_VIEWS_ASKED] = now
     try:
         huey = queue(app)
         if not huey.immediate:
-            huey.registry_map_views()
+            huey.registry_map_views.schedule(delay=VIEWS_AFTER_SECONDS)
     except Exception:  # noqa: BLE001 - the periodic check computes them later
         logger.warning("Vues de la carte : file des tâches injoignable", exc_info=True)
 

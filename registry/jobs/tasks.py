@@ -180,10 +180,12 @@ def sweep(app: Flask) -> None:
 def map_views(app: Flask) -> None:
     """After a change of the data (and every minute): the map's national views computed for the new data version
     unless kept already (``search.compute_map_views``), and the change log pruned (``data_version.prune``)."""
-    with app.app_context(), app.extensions["registry.db"].session() as session:
+    database = app.extensions["registry.db"]
+    with app.app_context(), database.session() as session:
         ctx = Context(actor="registry worker", plugins=app.extensions["registry.plugins"],
                       catalogue=app.extensions["registry.criteria"])
         computed = search.compute_map_views(session, ctx)
+    with app.app_context(), database.write_session() as session:  # (a transaction of its own: SQLite's snapshot)
         data_version.prune(session)
         session.commit()
     if computed:
