@@ -767,16 +767,6 @@ class DatasetProfile(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class DataMark(Base):
-    """When a kind of reference data the reports read (``territories``, ``zones``) last changed: part of the data
-    version that keys the reports computed once (``registry.services.base.data_version``; migration 0027)."""
-
-    __tablename__ = "data_marks"
-
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
 #: The venue columns the public read model copies (``PublicVenue``): what a public read serves or filters by.
 PUBLIC_VENUE_COLUMNS = ("id", *(name for name in Venue.__table__.columns.keys()
                                 if name not in ("pk", "id", "origin", "origin_id", "publication_status", "revision",
@@ -806,7 +796,8 @@ class PublicVenue(Base):
 
 
 class PublicChange(Base):
-    """One row per change of the public read model: its latest ``pk`` is the public data's version."""
+    """One row per change of the data the public and the reports read: its latest ``pk`` is the data version
+    (``registry.services.base.data_version``); pruned after a day but the latest."""
 
     __tablename__ = "public_changes"
 

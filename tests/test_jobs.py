@@ -454,3 +454,70 @@ def test_the_operator_s_pages_issue_and_print_booklets_through_a_real_worker(que
     codes = client.get(f"{OPERATOR}/programmes/{made.get_json()['id']}/codes.csv?first=1&last=1200",
                        headers=operator).get_data(as_text=True).splitlines()
     assert len(codes) == 1 + 12_000 and len({line.split(",")[2] for line in codes[1:]}) == 12_000
+
+
+def _qualified_near_rodez(settings: dict, count: int) -> None:
+    """``count`` published venues around Rodez holding the Pass numérique: written through the venue service, their
+    qualifications stored as held (the read model follows both in the same transaction)."""
+    from registry.models import Qualification
+    from registry.services.base.context import Context
+    from registry.services.venues import venues
+
+    application = create_app({**settings, "TESTING": True})
+    try:
+        with application.app_context(), application.extensions["registry.db"].session() as session:
+            ctx = Context("test", plugins=application.extensions["registry.plugins"],
+                          catalogue=application.extensions["registry.criteria"])
+            for n in range(count):
+                venue = venues.create(session, {
+                    "publication_status": "published", "nom": f"Lieu {n}", "code_insee": "12202",
+                    "code_postal": "12000", "adresse": f"{n} rue de la Paix", "latitude": 44.2 + (n % 20) / 50,
+                    "longitude": 2.3 + (n // 20) / 30}, ctx).venue
+                session.add(Qualification(venue_pk=venue.pk, criteria_set="pass-numerique", status="qualified",
+                                          valid_from=ctx.day()))
+            session.commit()
+    finally:
+        application.extensions["registry.db"].dispose()
+
+
+def test_the_map_s_views_are_shared_by_every_process_and_computed_by_the_worker_after_a_write(
+        settings, tmp_path, token_for):
+    """Served by gunicorn (two processes) with a ``registry worker``: the national view computed once is served
+    by every process without computing it again, whatever the screen's box; after a write, the previous version's
+    view is served (marked stale) until the worker has computed the new one, then that one."""
+    import requests
+
+    from tests.conftest import gunicorn_serving
+
+    _qualified_near_rodez(settings, 305)  # (beyond 300 venues in view: clusters)
+    headers = token_for("operator")
+    config = {key: settings[key] for key in ("QUEUE_URL", "QUEUE_NAME")}
+    with gunicorn_serving(settings["DATABASE_URL"], tmp_path, workers=2, RATELIMIT_ENABLED=0, **config) as (base, _):
+        def view(west: float = -5.2) -> requests.Response:
+            answer = requests.get(f"{base}/api/v1/venues/map", params={"bbox": f"{west},41.3,9.6,51.1", "zoom": 6},
+                                  timeout=30)
+            assert answer.status_code == 200 and answer.json()["clustered"], answer.text
+            return answer
+
+        first = view()
+        assert first.headers["Server-Timing"] == 'view;desc="computed"' and first.json()["numberMatched"] == 305
+        for n in range(12):  # every process, every screen's box: the one view kept for the data version
+            again = view(-5.2 + n / 10)
+            assert again.headers["Server-Timing"] == 'view;desc="kept"', n
+            assert again.json()["features"] == first.json()["features"]
+
+        venue_id = requests.get(f"{base}/api/v1/venues", params={"q": "Lieu 0", "per_page": 1},
+                                timeout=30).json()["features"][0]["id"]
+        removed = requests.post(f"{base}/api/v1/operator/venues/{venue_id}/unpublish", headers=headers, timeout=30)
+        assert removed.status_code == 200, removed.text
+        stale = view()  # no worker yet: the previous version's view, said to be stale
+        assert stale.headers["Server-Timing"] == 'view;desc="stale"'
+        assert stale.json()["stale"] is True and stale.json()["numberMatched"] == 305
+
+        with worker(settings) as process:
+            def fresh():
+                answer = view()
+                return answer if answer.headers["Server-Timing"] == 'view;desc="kept"' else None
+
+            served = wait_for(fresh, "la vue de la nouvelle version des données", process=process)
+        assert "stale" not in served.json() and served.json()["numberMatched"] == 304

@@ -5,7 +5,7 @@ on ``database_url`` is also verified after it: ``conftest.public_read_model_chec
 from __future__ import annotations
 
 from click.testing import CliRunner
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from registry.cli.core import main
 from registry.models import PublicVenue, Qualification, Venue
@@ -86,22 +86,61 @@ def test_verify_finds_and_repairs_a_read_model_that_differs(database_url, qualif
 
 
 def test_the_map_view_is_kept_per_data_version_for_every_worker(client, qualified, session, app):
-    """A view computed once is kept in the database (every worker reads it); a write makes a new version."""
+    """A view computed once is kept in the database (every worker reads it), the same for every screen's box at a
+    region's zoom or less; a write makes a new version: the previous one's view is served, said to be stale,
+    until the worker has computed the new one."""
+    from registry.jobs import run_queued
     from registry.models import PublicView
+    from registry.services.base import data_version
     from registry.services.search import search
 
     for n in range(3):
         qualified(nom=f"Lieu {n}", longitude=2.5 + n / 100, latitude=44.3)
+    run_queued(app)  # (the views of the versions above)
+    session.execute(delete(PublicView))
+    session.commit()
     old_points, search.MAP_POINTS = search.MAP_POINTS, 1  # (clusters from two venues on)
     try:
         query = {"bbox": "-5.5,41,10,51.5", "zoom": 5}
-        first = client.get("/api/v1/venues/map", query_string=query).get_json()
-        assert first["clustered"] and first["numberMatched"] == 3
+        computed = client.get("/api/v1/venues/map", query_string=query)
+        first = computed.get_json()
+        assert first["clustered"] and first["numberMatched"] == 3 and "stale" not in first
+        assert computed.headers["Server-Timing"] == 'view;desc="computed"'
         kept = session.execute(select(PublicView.key, PublicView.version)).all()
-        assert len(kept) == 1 and kept[0].version == read_model.version(session)
-        assert client.get("/api/v1/venues/map", query_string=query).get_json() == first
+        assert len(kept) == search.GRID_ZOOM + 1  # every zoom's grid from one statement
+        assert {version for _key, version in kept} == {data_version.current(session)}
+        again = client.get("/api/v1/venues/map", query_string={**query, "bbox": "-5,41.5,9.5,51"})
+        assert again.headers["Server-Timing"] == 'view;desc="kept"' and again.get_json() == first
         qualified(nom="Lieu 4", longitude=2.6, latitude=44.31)
-        after = client.get("/api/v1/venues/map", query_string=query).get_json()
-        assert after["numberMatched"] == 4
+        stale = client.get("/api/v1/venues/map", query_string=query).get_json()
+        assert stale["stale"] is True and stale["numberMatched"] == 3
+        assert run_queued(app) == 0  # (no job: the map's views, asked after the writes, are not jobs)
+        session.commit()
+        after = client.get("/api/v1/venues/map", query_string=query)
+        assert after.headers["Server-Timing"] == 'view;desc="kept"'
+        assert after.get_json()["numberMatched"] == 4 and "stale" not in after.get_json()
     finally:
         search.MAP_POINTS = old_points
+
+
+def test_one_data_version_for_the_reports_and_the_map_and_its_log_pruned(app, client, qualified, session):
+    """The data version the reports and the map's views are keyed on is the change log's latest key, written by
+    every change; the log keeps a day of changes and always its latest (the version never goes back)."""
+    from datetime import timedelta
+
+    from registry.models import PublicChange, utcnow
+    from registry.services.base import data_version
+
+    before = data_version.current(session)
+    session.commit()
+    qualified(nom="Lieu nouveau")
+    version = data_version.current(session)
+    assert int(version) > int(before)
+    count = session.scalar(select(func.count()).select_from(PublicChange))
+    assert count > 1 and data_version.prune(session) == 0  # (all younger than a day)
+    assert data_version.prune(session, now=utcnow() + timedelta(days=2)) == count - 1
+    session.commit()
+    assert data_version.current(session) == version
+    session.commit()
+    qualified(nom="Lieu suivant")
+    assert int(data_version.current(session)) > int(version)  # (never a key used before)

@@ -82,7 +82,16 @@ def queue(app: Flask) -> Huey:
         def close_expired() -> None:
             tasks.enqueue_close_expired(app)
 
+        @huey.task(name="registry.map_views")
+        def map_views() -> None:
+            tasks.map_views(app)
+
+        @huey.periodic_task(crontab(minute="*"), name="registry.map_views_due")
+        def map_views_due() -> None:  # (writes outside the app: the CLI's imports and loads)
+            tasks.map_views(app)
+
         huey.registry_run_job = run_job
+        huey.registry_map_views = map_views
         app.extensions[EXTENSION] = huey
     return huey
 
@@ -98,13 +107,33 @@ def submitter(app: Flask) -> Submit:
 
 
 def run_queued(app: Flask) -> int:
-    """Run, in this process and one by one, the jobs waiting in the queue until it is empty: how many (a worker
-    without threads, for tests and one-off maintenance; ``registry worker`` is the real thing)."""
+    """Run, in this process and one by one, the tasks waiting in the queue until it is empty: how many jobs (a
+    worker without threads, for tests and one-off maintenance; ``registry worker`` is the real thing). The map's
+    views asked after writes run too (at once), uncounted."""
     huey, count = queue(app), 0
     while (task := huey.dequeue()) is not None:
+        task.eta = None  # (asked for later: now)
         huey.execute(task)
-        count += 1
+        count += isinstance(task, huey.registry_run_job.task_class)
     return count
+
+
+#: The map's views are asked for this many seconds after a write (the writes of a burst then find them computed
+#: by the first task: the others only check).
+VIEWS_AFTER_SECONDS = 1.0
+
+
+def data_changed(app: Flask) -> None:
+    """After a commit that changed the data version: ask the worker to compute the new version's map views
+    (``tasks.map_views``), so that no visitor waits on them. Not with the ``immediate`` fallback (views are then
+    computed by the request that first asks); a queue out of reach is logged, never the write's failure."""
+    app = _real(app)
+    try:
+        huey = queue(app)
+        if not huey.immediate:
+            huey.registry_map_views.schedule(delay=VIEWS_AFTER_SECONDS)
+    except Exception:  # noqa: BLE001 - the periodic check computes them later
+        logger.warning("Vues de la carte : file des tâches injoignable", exc_info=True)
 
 
 def describe(app: Flask) -> str:

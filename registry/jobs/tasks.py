@@ -26,12 +26,13 @@ from sqlalchemy.orm import Session
 
 from registry.errors import RegistryError
 from registry.models import Job
-from registry.services.base import jobs
+from registry.services.base import data_version, jobs
 from registry.services.base.context import Context
 from registry.services.contributions import freshness
 from registry.services.coverage import coverage_cache
 from registry.services.demo import demo
 from registry.services.exchange import imports
+from registry.services.search import search
 from registry.wording import french_number
 
 logger = logging.getLogger("registry.jobs")
@@ -147,6 +148,10 @@ def execute(app: Flask, job_id: uuid.UUID) -> None:
                           catalogue=app.extensions["registry.criteria"], scope=tuple(job.params.get("scope", ())))
             outcome = function(JobRun(app, work, job, ctx, dict(app.config), records))
             work.commit()
+            if data_version.committed_change(work):
+                from registry.jobs import data_changed
+
+                data_changed(app)
             jobs.finish(records, job, outcome.result, outcome.message, outcome.payload)
         except Stopped:
             work.rollback()
@@ -171,6 +176,21 @@ def sweep(app: Flask) -> None:
         count = jobs.sweep(session, app.config["JOB_STALE_SECONDS"])
     if count:
         logger.warning("%d tâche(s) interrompue(s) : leur processus de travail s'est arrêté", count)
+
+
+def map_views(app: Flask) -> None:
+    """After a change of the data (and every minute): the map's national views computed for the new data version
+    unless kept already (``search.compute_map_views``), and the change log pruned (``data_version.prune``)."""
+    database = app.extensions["registry.db"]
+    with app.app_context(), database.session() as session:
+        ctx = Context(actor="registry worker", plugins=app.extensions["registry.plugins"],
+                      catalogue=app.extensions["registry.criteria"])
+        computed = search.compute_map_views(session, ctx)
+    with app.app_context(), database.write_session() as session:  # (a transaction of its own: SQLite's snapshot)
+        data_version.prune(session)
+        session.commit()
+    if computed:
+        logger.info("Vues de la carte calculées pour %d label(s)", computed)
 
 
 @handler("campaign")

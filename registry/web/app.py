@@ -10,15 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from apispec import APISpec
-from flask import Flask, request
+from flask import Flask, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_smorest import Api
 from flask_wtf import CSRFProtect
 
 from registry import __version__, schemas
+from registry import jobs as job_queue
 from registry.config import load_config
 from registry.db import Database
 from registry.plugins import make_plugin_manager
+from registry.services.base import data_version
 from registry.services.base.criteria import build_catalogue
 from registry.services.journal import chain as journal_chain
 from registry.services.passes.funding import build_funding_catalogue
@@ -139,6 +141,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: tuple[object, .
     api.document_later(_errors_as_problem_json)
     register_error_handlers(app)
     app.after_request(_cache_public_reads)
+    app.after_request(_views_after_writes)
     init_layout(app)
     return app
 
@@ -203,6 +206,14 @@ def _errors_as_problem_json(spec: APISpec) -> None:
 PUBLIC_BLUEPRINTS = {"venues", "ogc", "territories", "criteria", "funding"}
 #: What makes a response conditional (``make_conditional``): a validator, or a range.
 CONDITIONAL_HEADERS = ("If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range", "Range")
+
+
+def _views_after_writes(response):
+    """A request that committed a change of the data asks the worker for the new version's map views."""
+    session = g.get("db_session")
+    if session is not None and data_version.committed_change(session):
+        job_queue.data_changed(current_app)
+    return response
 
 
 def _cache_public_reads(response):

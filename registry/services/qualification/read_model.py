@@ -5,14 +5,15 @@ label's ``valid_until`` (checked against today by every read: no nightly job is 
 holds (``labels``). Public search, OGC items, tiles, the map and the open data read it; nothing public reads the
 qualifications. It is kept in the transaction of every write that changes it: each flush of a ``Venue`` or a
 ``Qualification`` (the ORM's writes: venue edits, decisions, expiry, merges, unpublication, demo) refreshes their
-venues' rows (``_keep``), and the Core writes of imports call ``refresh``. Each refresh adds a ``PublicChange``:
-its latest key is the public data's version (``version``), which keys the views kept for every worker
-(``kept_view``). ``verify`` compares the table with what the write side implies.
+venues' rows (``_keep``), and the Core writes of imports call ``refresh``. Each refresh records a change of the data
+version (``data_version.touch``), which keys the views kept for every worker (``kept_view``). ``verify`` compares
+the table with what the write side implies.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 from itertools import chain
 
@@ -37,7 +38,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 
 from registry.db import is_sqlite
-from registry.models import PUBLIC_VENUE_COLUMNS, PublicChange, PublicVenue, PublicView, Qualification, Venue
+from registry.models import PUBLIC_VENUE_COLUMNS, PublicVenue, PublicView, Qualification, Venue, utcnow
+from registry.services.base import data_version
 from registry.statuses import PublicationStatus, QualificationStatus
 
 HELD = QualificationStatus.QUALIFIED
@@ -83,7 +85,7 @@ def refresh(session: Session, pks: Iterable[int | None]) -> None:
         chunk = chosen[start:start + _CHUNK]
         connection.execute(delete(_TABLE).where(_TABLE.c.pk.in_(chunk)))
         connection.execute(insert(_TABLE).from_select(COLUMNS, _source(sqlite, chunk)))
-    connection.execute(insert(PublicChange.__table__).values(at=func.current_timestamp()))
+    data_version.touch(session)
 
 
 def rebuild(session: Session) -> int:
@@ -93,7 +95,7 @@ def rebuild(session: Session) -> int:
         connection.execute(text("ANALYZE venues, qualifications"))
     connection.execute(delete(_TABLE))
     connection.execute(insert(_TABLE).from_select(COLUMNS, _source(sqlite, None)))
-    connection.execute(insert(PublicChange.__table__).values(at=func.current_timestamp()))
+    data_version.touch(session)
     return connection.execute(select(func.count()).select_from(_TABLE)).scalar()
 
 
@@ -145,36 +147,60 @@ def labels_for(session: Session, venue_pks: list[int], day: date,
     return labels
 
 
-def version(session: Session) -> str:
-    """The public data's version: the latest change of the read model."""
-    return str(session.execute(select(func.max(PublicChange.pk))).scalar() or 0)
-
-
-def kept_view(session: Session, key: str, current: str, compute: Callable[[], bytes]) -> bytes:
-    """The view ``key`` for the data version ``current``: kept in the database for every worker, computed (and
-    kept) when missing or older. The view is written in its own short transaction when the session only reads
-    (a read replica: computed, not kept)."""
-    found = session.execute(select(PublicView.version, PublicView.body).where(PublicView.key == key)).first()
-    if found is not None and found.version == current:
-        return bytes(found.body)
-    body = compute()
-    _keep_view(session, key, current, body)
-    return body
-
-
+#: A view of the previous data version is served (marked stale) this long after the data changed, while the
+#: worker computes the new version's (``registry.jobs``); later, a request computes it (no worker ran).
+STALE_SECONDS = 300.0
 #: Views kept at most (a map's views are keyed by their box: odd boxes must not grow the table without end).
 VIEWS_KEPT = 2_000
 
 
-def _keep_view(session: Session, key: str, current: str, body: bytes) -> None:
-    """Keep ``body`` as the view ``key`` of version ``current``, dropping the views of older versions (and all of
-    them beyond ``VIEWS_KEPT``)."""
+@dataclass
+class Kept:
+    """A view as served: its ``body``; ``how``: ``kept`` (for the current data version), ``stale`` (the previous
+    version's, the current one being computed by the worker) or ``computed`` (by this request)."""
+
+    body: bytes
+    how: str
+
+    @property
+    def stale(self) -> bool:
+        return self.how == "stale"
+
+
+def kept_view(session: Session, key: str, compute: Callable[[], bytes], stale_for: float | None = None) -> Kept:
+    """The view ``key`` for the current data version, kept in the database for every worker and host: computed (and
+    kept) when missing, or when the one kept is older and the data changed more than ``stale_for`` seconds ago
+    (``STALE_SECONDS`` by default; else that one is served, stale). The view is written in its own short
+    transaction (a read replica: computed, not kept)."""
+    current, changed = data_version.changed_at(session)
+    stale_for = STALE_SECONDS if stale_for is None else stale_for
+    found = session.execute(select(PublicView.version, PublicView.body).where(PublicView.key == key)).first()
+    if found is not None and found.version == current:
+        return Kept(bytes(found.body), "kept")
+    if found is not None and changed is not None and (utcnow() - changed).total_seconds() < stale_for:
+        return Kept(bytes(found.body), "stale")
+    body = compute()
+    keep_view(session, key, current, body)
+    return Kept(body, "computed")
+
+
+def has_view(session: Session, key: str, version: str) -> bool:
+    """Whether the view ``key`` of ``version`` is kept."""
+    return session.execute(select(literal(1)).where(PublicView.key == key, PublicView.version == version)
+                           ).first() is not None
+
+
+def keep_view(session: Session, key: str, current: str, body: bytes) -> None:
+    """Keep ``body`` as the view ``key`` of version ``current`` (replacing the key's older one, which was served
+    stale meanwhile); beyond ``VIEWS_KEPT`` views, the older versions' go (then all of them)."""
     bind, table = session.get_bind(), PublicView.__table__
     try:
         with bind.connect() as connection, connection.begin():
-            connection.execute(delete(table).where(or_(table.c.key == key, table.c.version != current)))
+            connection.execute(delete(table).where(table.c.key == key))
             if connection.execute(select(func.count()).select_from(table)).scalar() >= VIEWS_KEPT:
-                connection.execute(delete(table))
+                connection.execute(delete(table).where(table.c.version != current))
+                if connection.execute(select(func.count()).select_from(table)).scalar() >= VIEWS_KEPT:
+                    connection.execute(delete(table))
             connection.execute(insert(table).values(key=key, version=current, body=body))
     except SQLAlchemyError:  # a read-only replica, a concurrent writer of the same view: served, not kept
         return

@@ -24,6 +24,7 @@ from registry import crs, hours, spatial
 from registry.db import is_sqlite, load_json
 from registry.errors import InvalidInput, NotFound
 from registry.models import PublicVenue, Venue
+from registry.services.base import data_version
 from registry.services.base.context import Context
 from registry.services.qualification import labels, read_model
 from registry.services.search import filters
@@ -257,34 +258,62 @@ class Cluster:
 @dataclass
 class MapView:
     """What a map's viewport shows: its venues (``result``) when they are few, else ``clusters``; ``total``
-    matches in the viewport either way."""
+    matches in the viewport either way (the clusters': their whole cells'). ``stale``: clusters of the previous
+    data version, the worker computing the current one's."""
 
     total: int
     result: SearchResult | None = None
     clusters: list[Cluster] = field(default_factory=list)
+    stale: bool = False
+    how: str = "computed"
+
+
+#: Up to this zoom (a region or more on a screen), a view's clusters are cut from the grid of every match of the
+#: query whatever the box (the same for every screen's box), kept per data version for every worker and host; the
+#: grids of every zoom up to it come from one statement (cells nest: a cell holds four of the next zoom's).
+GRID_ZOOM = 7
+
+
+def cell_degrees(zoom: int) -> float:
+    """The side of a cluster's grid cell at ``zoom``, in degrees."""
+    return 360 * CLUSTER_PIXELS / (256 * 2 ** max(0, min(zoom, 22)))
 
 
 def map_view(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> MapView:
     """The matches in ``query.bbox``: every venue when they are at most ``MAP_POINTS`` (then one query for the
-    page), else clusters of grid cells sized for ``zoom`` (one grouped query; the page is never read; with
-    ``open_at``, the open candidates grouped here, hours being no SQL)."""
+    page), else clusters of grid cells sized for ``zoom``: up to ``GRID_ZOOM`` the cells the box touches of the
+    grid of every match (kept per data version: ``grids``), beyond, one grouped query of the box's matches (kept
+    per data version and box). With ``open_at``, the open candidates grouped here, hours being no SQL."""
     shape, params, extra = _prepare(session, query, ctx, 0, MAP_POINTS)
     by_name = replace(query, sort=query.sort or ("nom",))  # a view's few venues are listed by name
     connection = session.connection()
     statements = plan(session, shape, extra)
-    cell = 360 * CLUSTER_PIXELS / (256 * 2 ** max(0, min(zoom, 22)))
+    cell = cell_degrees(zoom)
+
+    def few() -> MapView:
+        result = search(session, by_name, ctx, 0, MAP_POINTS)
+        return MapView(result.total or 0, result=result, how="few")
+
     if query.by_hours:
         open_points = [(row[4], row[5]) for row in connection.execute(statements.candidates, params)
                        if row[4] is not None and query.hours_match(effective_hours(row[2], row[3]))]
         if len(open_points) <= MAP_POINTS:
-            result = search(session, by_name, ctx, 0, MAP_POINTS)
-            return MapView(result.total or 0, result=result)
+            return few()
         return _view_of(_grid(open_points, cell))
-    # The clusters of a view read every match of it (the national view: every qualified venue of France): a view
-    # is kept in the database for the public data's version, for every worker (``today`` is in its key).
+    if zoom <= GRID_ZOOM and query.bbox is not None:
+        if connection.execute(statements.count, {**params, "at_most": MAP_POINTS + 1}).scalar() <= MAP_POINTS:
+            return few()
+        kept = read_model.kept_view(session, grid_key(session, query, ctx, zoom),
+                                    lambda: grids(session, query, ctx)[zoom])
+        west, south, east, north = query.bbox
+        shown = [Cluster(n, lon, lat, (w, s, e, n_))
+                 for n, lon, lat, w, s, e, n_ in orjson.loads(kept.body)
+                 if w <= east and e >= west and s <= north and n_ >= south]
+        return replace(_view_of(shown), stale=kept.stale, how=kept.how)
+    # The clusters of a larger zoom's view read every match of its box: kept per data version and box, for every
+    # worker (``today`` is in its key).
     key = "map:" + hashlib.sha256(repr((shape, cell, sorted((name, repr(value)) for name, value in params.items())))
                                   .encode()).hexdigest()[:56]
-    current = read_model.version(session)
 
     def clusters() -> bytes:
         if connection.execute(statements.count, {**params, "at_most": MAP_POINTS + 1}).scalar() <= MAP_POINTS:
@@ -292,12 +321,57 @@ def map_view(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> M
         rows = connection.execute(statements.cells, {**params, "cell": cell}).all()
         return orjson.dumps([[row.n, row.lon, row.lat, row.west, row.south, row.east, row.north] for row in rows])
 
-    kept = read_model.kept_view(session, key, current, clusters)
-    if kept == b"few":
-        result = search(session, by_name, ctx, 0, MAP_POINTS)
-        return MapView(result.total or 0, result=result)
-    return _view_of([Cluster(n, lon, lat, (west, south, east, north))
-                     for n, lon, lat, west, south, east, north in orjson.loads(kept)])
+    kept = read_model.kept_view(session, key, clusters)
+    if kept.body == b"few":
+        return few()
+    return replace(_view_of([Cluster(n, lon, lat, (west, south, east, north))
+                             for n, lon, lat, west, south, east, north in orjson.loads(kept.body)]),
+                   stale=kept.stale, how=kept.how)
+
+
+def grid_key(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> str:
+    """The key of the grid of ``query``'s matches (whatever its box) at ``zoom``: its shape and values, the day."""
+    shape, params, _extra = _prepare(session, replace(query, bbox=None), ctx, 0, MAP_POINTS)
+    return f"grid:{zoom}:" + hashlib.sha256(repr((shape, sorted((name, repr(value)) for name, value
+                                                                in params.items()))).encode()).hexdigest()[:48]
+
+
+def grids(session: Session, query: SearchQuery, ctx: Context) -> dict[int, bytes]:
+    """The clusters of every match of ``query`` (whatever its box) at each zoom up to ``GRID_ZOOM``, each kept for
+    the current data version: one grouped statement at ``GRID_ZOOM``, the smaller zooms merged from it."""
+    whole = replace(query, bbox=None)
+    version = data_version.current(session)  # (before the matches: a change meanwhile makes a newer version)
+    shape, params, extra = _prepare(session, whole, ctx, 0, MAP_POINTS)
+    finest = cell_degrees(GRID_ZOOM)
+    rows = session.connection().execute(plan(session, shape, extra).cells, {**params, "cell": finest}).all()
+    # A cell's column and row from one of its venues (its westernmost and southernmost, as SQL computed them).
+    cells = [(int((row.west + 180) / finest), int((row.south + 90) / finest), row) for row in rows]
+    bodies = {}
+    for zoom in range(GRID_ZOOM, -1, -1):
+        shift, merged = GRID_ZOOM - zoom, {}
+        for column, row_, r in cells:
+            found = merged.setdefault((column >> shift, row_ >> shift), [0, 0.0, 0.0, r.west, r.south, r.east, r.north])
+            found[0] += r.n
+            found[1] += r.n * r.lon
+            found[2] += r.n * r.lat
+            found[3:] = [min(found[3], r.west), min(found[4], r.south), max(found[5], r.east), max(found[6], r.north)]
+        bodies[zoom] = orjson.dumps([[n, lon / n, lat / n, w, s, e, n_] for n, lon, lat, w, s, e, n_
+                                     in merged.values()])
+        read_model.keep_view(session, grid_key(session, whole, ctx, zoom), version, bodies[zoom])
+    return bodies
+
+
+def compute_map_views(session: Session, ctx: Context) -> int:
+    """The worker's job after a change of the data: the national views (the grids of every label, no filter, at
+    each zoom up to ``GRID_ZOOM``) computed for the current data version unless kept already: how many labels."""
+    version, done = data_version.current(session), 0
+    for label in sorted(ctx.catalogue.sets):
+        query = SearchQuery(label=label)
+        if read_model.has_view(session, grid_key(session, query, ctx, GRID_ZOOM), version):
+            continue
+        grids(session, query, ctx)
+        done += 1
+    return done
 
 
 def _grid(points: list[tuple[float, float]], cell: float) -> list[Cluster]:

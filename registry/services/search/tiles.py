@@ -75,12 +75,12 @@ KEPT_ZOOM = 7
 def tile(session: Session, label: str, z: int, x: int, y: int, ctx: Context) -> bytes:
     """The tile ``z/x/y`` (column ``x``, row ``y``) of the venues holding ``label`` today: one layer ``lieux``
     of points with ``PROPERTIES`` (empty bytes: no venue there). Low-zoom tiles are computed once per version
-    of the public data and day, for every worker (``read_model.kept_view``)."""
+    of the data and day, for every worker (``read_model.kept_view``: the previous version's while the new one's is
+being computed)."""
     if z > KEPT_ZOOM:
         return _tile(session, label, z, x, y, ctx)
     key = f"tile:{label}:{ctx.day().isoformat()}:{z}/{x}/{y}"[:64]
-    return read_model.kept_view(session, key, read_model.version(session),
-                                       lambda: _tile(session, label, z, x, y, ctx))
+    return read_model.kept_view(session, key, lambda: _tile(session, label, z, x, y, ctx)).body
 
 
 def _tile(session: Session, label: str, z: int, x: int, y: int, ctx: Context) -> bytes:

@@ -104,7 +104,7 @@ def load_reference(session: Session, directory: Path = REFERENCE_DIR,
     session.execute(insert(CommuneAlias), [{"code": a.code, "commune_code": a.commune_code, "nature": a.nature}
                                            for a in read_aliases(directory)])
     placed, unplaced = _place_communes(session, directory, progress)
-    data_version.touch(session, "territories")
+    data_version.touch(session)
     session.commit()
     _lookups.clear()
     return ReferenceReport(reference_version(directory), dict(counts), len(inserts), len(updates), placed, unplaced)
@@ -178,7 +178,7 @@ def import_boundaries(session: Session, path: Path, kind: str | None = None,
         session.execute(update(Territory), rows[start:start + 1000])
         progress(min(start + 1000, len(rows)), len(rows))
     report.matched = len(rows)
-    data_version.touch(session, "territories")
+    data_version.touch(session)
     if kind == "commune" and rows:
         departements = select(Territory.departement_code).where(Territory.code.in_(list(parts))).distinct()
         report.still_missing = list(session.scalars(

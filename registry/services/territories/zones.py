@@ -26,6 +26,7 @@ from registry.errors import InvalidInput
 from registry.formats import ZoneFields, ZoneReader, ZoneRecord
 from registry.models import PriorityZone, Territory
 from registry.plugins import by_name
+from registry.services.base import data_version
 from registry.services.base.context import Context
 from registry.services.territories import territories
 
@@ -84,6 +85,7 @@ def import_file(session: Session, path: Path, kind: str, ctx: Context, fields: Z
     session.execute(delete(PriorityZone).where(PriorityZone.kind == kind))
     if rows:
         session.execute(insert(PriorityZone), [{**row, "kind": kind, "source": path.name} for row in rows])
+    data_version.touch(session)
     session.commit()
     return report
 

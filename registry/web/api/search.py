@@ -245,7 +245,9 @@ class MapArgsSchema(SearchArgsSchema):
 class MapView(MethodView):
     @blp.arguments(MapArgsSchema, location="query")
     @blp.alt_response(200, success=True, description="GeoJSON FeatureCollection : les lieux de la vue (300 au plus), "
-                                                     "ou des regroupements (propriétés cluster, count, bbox)")
+                                                     "ou des regroupements (propriétés cluster, count, bbox ; "
+                                                     "stale : ceux de la version précédente des données, la "
+                                                     "nouvelle étant en calcul)")
     def get(self, args: dict):
         """Ce que montre une vue de carte : ses lieux quand ils sont peu nombreux, sinon des regroupements"""
         session, ctx = read_session(), service_context()
@@ -258,9 +260,14 @@ class MapView(MethodView):
             features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [c.lon, c.lat]},
                          "properties": {"cluster": True, "count": c.count, "bbox": list(c.bbox)}}
                         for c in view.clusters]
-        return json_response({"type": "FeatureCollection", "numberMatched": view.total,
-                              "numberReturned": len(features), "clustered": view.result is None,
-                              "features": features}, FORMATS["geojson"])
+        body = {"type": "FeatureCollection", "numberMatched": view.total, "numberReturned": len(features),
+                "clustered": view.result is None, "features": features}
+        if view.stale:
+            body["stale"] = True
+        response = json_response(body, FORMATS["geojson"])
+        # How the view was had (``kept`` for this data version, ``stale``, ``computed`` by this request, ``few``).
+        response.headers["Server-Timing"] = f'view;desc="{view.how}"'
+        return response
 
 
 @blp.route("/venues/<uuid:venue_id>")
