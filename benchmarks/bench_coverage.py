@@ -27,10 +27,10 @@ from benchmarks.db import fresh_database, postgis_available, vacuum_settled
 from registry.db import make_engine
 from registry.models import Territory, Venue
 from registry.plugins import make_plugin_manager
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.base.criteria import build_catalogue
 from registry.services.coverage import accessibility, coverage, siting
-from registry.services.territories import territories
 
 BOUNDARIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "boundaries" / "communes-2018.geojson.gz"
 TARGETS = {("postgis", "france"): 5.0, ("postgis", "departement"): 1.0, ("spatialite", "departement"): 3.0}
@@ -92,8 +92,8 @@ def run(backend: str, count: int) -> None:
         engine = make_engine(url)
         with Session(engine) as session:
             started = time.perf_counter()
-            territories.load_reference(session)
-            report = territories.import_boundaries(session, BOUNDARIES)
+            territories.reference.load_reference(session)
+            report = territories.reference.import_boundaries(session, BOUNDARIES)
             populate(session, count)
             print(f"[{backend}] set-up: {report.matched} communes with boundaries, {count} venues "
                   f"({time.perf_counter() - started:.0f} s)")

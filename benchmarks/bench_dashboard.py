@@ -25,9 +25,9 @@ from benchmarks import synthetic
 from benchmarks.db import fresh_database, postgis_available, vacuum_settled
 from registry.db import bulk_insert, make_engine
 from registry.models import Booklet, Pass, Redemption, Territory, Venue
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.passes import distribution, issuing, open_data, programmes, usage
-from registry.services.territories import territories
 
 TARGETS = {"postgis": 1.0}
 RUNS = 5
@@ -41,7 +41,7 @@ def build(session: Session, venues: int, booklets: int, elsewhere: int = 0) -> p
     qualified); a programme over the région, issued, given, handed out and used."""
     rng = random.Random(11)
     ctx = Context(actor="bench", today=date(2025, 12, 31))
-    territories.load_reference(session)
+    territories.reference.load_reference(session)
     communes = session.execute(select(Territory.code, Territory.name).where(
         Territory.kind == "commune", Territory.region_code == REGION)).all()
     rows = []

@@ -149,11 +149,11 @@ def run(backend: str, path: Path, rows: int, profile: Path | None = None) -> dic
         from sqlalchemy.orm import Session
 
         from registry.db import make_engine
-        from registry.services.territories import territories
+        from registry.services import territories
 
         engine = make_engine(url)
         with Session(engine) as session:
-            territories.load_reference(session)
+            territories.reference.load_reference(session)
         engine.dispose()
         output = subprocess.run([sys.executable, "-c", CHILD, url, str(path), str(Path(tmp) / "export.csv"),
                                  *([str(profile)] if profile else [])],

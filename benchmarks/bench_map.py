@@ -33,7 +33,7 @@ from benchmarks import synthetic
 from benchmarks.db import fresh_database
 from registry.db import make_engine
 from registry.models import Venue
-from registry.services.territories import territories
+from registry.services import territories
 
 TARGET_BYTES, TARGET_SECONDS = 300 * 1024, 1.0
 #: The path of the tiles' URLs (their bytes are counted apart).
@@ -49,7 +49,7 @@ SCENARIOS = [
 def populate(url: str, count: int) -> None:
     engine = make_engine(url)
     with Session(engine) as session:
-        territories.load_reference(session)
+        territories.reference.load_reference(session)
         rows = list(synthetic.venues(count))
         for start in range(0, len(rows), 5000):
             session.execute(insert(Venue), rows[start:start + 5000])

@@ -44,10 +44,10 @@ from geodata.reference import read_territories
 from registry import standard
 from registry.db import bulk_insert, make_engine
 from registry.models import Pass, Programme, Qualification, Redemption, Venue
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.passes import issuing, programmes, redemption, statements
 from registry.services.passes.days import month_start, next_month, paris_day
-from registry.services.territories import territories
 
 VENUES = 10_000
 IN_PERIMETER = 1_000
@@ -177,7 +177,7 @@ def run(backend: str, redemptions: int, profile: bool) -> None:
         engine = make_engine(url)
         with Session(engine) as session:
             started = time.perf_counter()
-            territories.load_reference(session)
+            territories.reference.load_reference(session)
             session.commit()
             perimeter_pks = populate(session)
             ctx = Context("bench")

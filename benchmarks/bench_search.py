@@ -46,10 +46,10 @@ from benchmarks.db import fresh_database, kept_database, postgis_available, vacu
 from registry.db import make_engine
 from registry.models import PublicView, Venue
 from registry.plugins import make_plugin_manager
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.base.criteria import build_catalogue
 from registry.services.search import search
-from registry.services.territories import territories
 
 CLIENTS = 8
 #: The throughput's servers are loaded in this many turns each.
@@ -75,7 +75,7 @@ def _box(rng: random.Random) -> tuple[float, float, float, float]:
 
 
 def populate(session: Session, count: int) -> None:
-    territories.load_reference(session)
+    territories.reference.load_reference(session)
     rows = synthetic.venues(count)
     while batch := list(itertools.islice(rows, 5000)):
         session.execute(insert(Venue), batch)

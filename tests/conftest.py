@@ -30,10 +30,10 @@ from sqlalchemy.engine import make_url
 
 from registry import create_app, migrations
 from registry.db import make_engine
+from registry.services import territories
 from registry.services.accounts import tokens
 from registry.services.base.context import Context
 from registry.services.exchange import imports
-from registry.services.territories import territories
 
 SHARED_DATA = Path(os.environ.get("REGISTRY_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 POSTGRES_ADMIN_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL",
@@ -59,7 +59,7 @@ def _build_template(url: str) -> None:
             from sqlalchemy.orm import Session
 
             with Session(connection) as session:
-                territories.load_reference(session)
+                territories.reference.load_reference(session)
             if engine.dialect.name == "sqlite":
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:

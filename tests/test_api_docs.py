@@ -63,10 +63,10 @@ def test_unknown_api_route_is_a_json_problem(client):
 
 def test_accessibility_and_siting_answer_what_their_200_documents(client, session, qualified, token_for):
     """Their 200 was undocumented: a client (schemathesis) could not know the JSON, CSV, XLSX or GeoJSON answers."""
-    from registry.services.territories import territories
+    from registry.services import territories
     from tests.conftest import shared_file
 
-    territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    territories.reference.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
     qualified(nom="Médiathèque de Rodez", longitude=2.575, latitude=44.351)
     spec = client.get("/api/openapi.json").get_json()
     headers = token_for("operator")

@@ -118,12 +118,13 @@ def test_a_large_report_is_computed_once_per_data_version_then_served(app, clien
 
 
 def test_the_data_version_follows_territories_and_zones(app, places, session, tmp_path):
+    from registry.services import territories
     from registry.services.base.context import Context
-    from registry.services.territories import territories, zones
+    from registry.services.territories import zones
 
     first = data_version.current(session)
     assert data_version.current(session) == first  # nothing changed, nothing said
-    territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    territories.reference.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
     second = data_version.current(session)
     assert second != first
     path = tmp_path / "frr.csv"
@@ -220,15 +221,15 @@ def test_france_at_the_largest_band_stays_under_a_peak_rss_ceiling(postgis_url, 
     from benchmarks import synthetic
     from registry.db import make_engine
     from registry.models import Venue
+    from registry.services import territories
     from registry.services.accounts import tokens
-    from registry.services.territories import territories
     from tests.test_jobs import FAST, environment, wait_for, worker
 
     if not sys.platform.startswith("linux"):
         pytest.skip("VmHWM : Linux seulement")
     engine = make_engine(postgis_url)
     with Session(engine) as session:
-        territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+        territories.reference.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
         rows = list(synthetic.venues(VENUES))
         for start in range(0, len(rows), 5000):
             session.execute(insert(Venue), rows[start:start + 5000])

@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from registry.services import territories
 from registry.services.accounts import tokens
 from registry.services.base.context import Context
 from registry.services.demo import demo
 from registry.services.exchange import imports
-from registry.services.territories import territories
 from tests.conftest import PASS_NUMERIQUE_FACTS, RODEZ_MEDIATHEQUE, shared_file
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -206,7 +206,7 @@ def test_a_collectivite_finds_its_most_populated_communes_far_from_a_venue(live_
     app, base = live_server
     boundaries = shared_file("boundaries", "communes-12-aveyron-2018.geojson")
     with app.extensions["registry.db"].session() as session:
-        territories.import_boundaries(session, boundaries)
+        territories.reference.import_boundaries(session, boundaries)
         demo.load_demo(session, Context("demo", plugins=app.extensions["registry.plugins"],
                                         catalogue=app.extensions["registry.criteria"]))
         secret = tokens.create(session, "CD12", "territory", ["departement:12"]).secret
@@ -257,7 +257,7 @@ def test_a_collectivite_finds_its_most_populated_communes_far_from_a_venue(live_
 def test_the_public_map_finds_venues_by_commune_and_filters(live_server, browser, tmp_path):
     app, base = live_server
     with app.extensions["registry.db"].session() as session:
-        territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+        territories.reference.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
         demo.load_demo(session, Context("demo", plugins=app.extensions["registry.plugins"],
                                         catalogue=app.extensions["registry.criteria"]))
     browser.get(f"{base}/carte")

@@ -31,9 +31,9 @@ def collectivite(client, session):
 def aveyron(session, qualified, create_venue):
     """The Aveyron's communes with their real boundaries, a venue qualified in Rodez and one in Millau, one
     registered but unqualified."""
-    from registry.services.territories import territories
+    from registry.services import territories
 
-    territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    territories.reference.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
     qualified(latitude=44.351, longitude=2.575)
     qualified(nom="France services de Millau", code_insee="12145", code_postal="12100", commune="Millau",
               latitude=44.099, longitude=3.078)

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from geodata.distances import PointIndex, haversine_m
 from registry.cli.core import main
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.coverage import coverage
-from registry.services.territories import territories
 from tests.conftest import shared_file
 from tests.test_geodata import square, write_geojson
 
@@ -51,7 +51,7 @@ def test_synthetic_territory_against_brute_force(session, tmp_path, qualified, a
     features = [{"type": "Feature", "properties": {"code": code}, "geometry": square(x, y, 0.05)}
                 for code, x, y in (("12202", 2.55, 44.33), ("12145", 3.05, 44.08), ("12300", 2.0, 44.33),
                                    ("12089", 2.2, 44.55))]
-    territories.import_boundaries(session, write_geojson(tmp_path / "communes.geojson", features))
+    territories.reference.import_boundaries(session, write_geojson(tmp_path / "communes.geojson", features))
     points = [(2.58, 44.36, {}), (2.62, 44.40, {}), (3.09, 44.12, {"itinerance": ["Itinérant"]}),
               (2.9, 44.2, {})]
     for number, (lon, lat, extra) in enumerate(points):
@@ -118,7 +118,7 @@ def test_a_venue_without_coordinates_counts_at_its_communes_point(session, quali
 
 
 def test_real_aveyron_against_brute_force(session, qualified, app):
-    territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    territories.reference.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
     points = [(2.575, 44.351), (3.078, 44.099), (2.035, 44.352), (2.251, 44.560), (2.764, 44.523)]
     for lon, lat in points:
         qualified(lon, lat)
@@ -163,7 +163,7 @@ def test_the_venues_read_around_a_territory_give_the_figures_of_all_of_france(se
 
 
 def test_api_and_cli_agree(client, operator, qualified, database_url, session, tmp_path):
-    territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    territories.reference.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
     qualified(2.575, 44.351)
     qualified(3.078, 44.099)
     api_csv = client.get("/api/v1/territories/departement/12/coverage", query_string={"format": "csv"},
@@ -240,7 +240,7 @@ def test_downloads_for_people_hold_the_same_figures(client, operator, qualified,
     French headings, codes kept as text, numbers as numbers."""
     import openpyxl
 
-    territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    territories.reference.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
     qualified(2.575, 44.351)
     qualified(3.078, 44.099)
     url = "/api/v1/territories/departement/12/coverage"

@@ -23,9 +23,9 @@ from plugins.funding_rules import (
 from registry import create_app, hookimpl
 from registry.funding import FundingRule, Input, InputError, Simulation
 from registry.plugins import make_plugin_manager
+from registry.services import territories
 from registry.services.base.criteria import CatalogueError
 from registry.services.passes import funding
-from registry.services.territories import territories
 from registry.wording import french_number
 from tests.conftest import shared_file
 
@@ -411,14 +411,14 @@ def test_the_page_fills_population_and_scale_from_the_territory_and_computes_201
 
 
 def test_the_page_takes_the_density_from_imported_boundaries(client, session):
-    territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    territories.reference.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
     html = client.get("/simulateur?regle=aap-2019&territoire=Rodez").get_data(as_text=True)
     rodez = client.get("/api/v1/territories/commune/12202").get_json()
-    figures = funding.territory_figures(session, territories.get(session, "commune", "12202"))
+    figures = funding.territory_figures(session, territories.codes.get(session, "commune", "12202"))
     assert figures.population == rodez["population"] and 10 < figures.area_km2 < 12  # Rodez: 11.2 km²
     assert abs(figures.density - Decimal(rodez["population"]) / figures.area_km2) < 1  # the area shown is rounded
     assert f'name="density" value="{french_number(figures.density, 1)}"' in html
-    aveyron = funding.territory_figures(session, territories.get(session, "departement", "12"))
+    aveyron = funding.territory_figures(session, territories.codes.get(session, "departement", "12"))
     assert 8_700 < aveyron.area_km2 < 8_800 and aveyron.scale == 2  # summed from its communes' boundaries
     page = client.get("/simulateur?regle=aap-2019&territoire=Aveyron+(département+12)").get_data(as_text=True)
     assert f'name="density" value="{french_number(aveyron.density, 1)}"' in page

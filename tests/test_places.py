@@ -46,9 +46,9 @@ def test_every_commune_of_the_reference_has_a_point_in_its_territory():
 
 
 def test_territories_load_places_the_communes_and_keeps_imported_boundaries_points(session):
-    from registry.services.territories import territories
+    from registry.services import territories
 
-    report = territories.load_reference(session)
+    report = territories.reference.load_reference(session)
     assert report.placed + len(report.unplaced) == report.counts["commune"]
     assert report.placed > 34_800
     placed = session.scalar(select(func.count()).select_from(Territory).where(

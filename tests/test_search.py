@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from geodata.distances import haversine_m
-from registry.services.territories import territories
+from registry.services import territories
 from tests.conftest import PLACES, shared_file
 
 SEARCH = "/api/v1/venues"
@@ -60,7 +60,7 @@ def test_departement_membership_is_exactly_the_reference(session):
     communes = session.execute(select(Territory.code, Territory.departement_code)
                                .where(Territory.kind == "commune")).all()
     for departement in session.scalars(select(Territory.code).where(Territory.kind == "departement")):
-        condition = territories.membership_filter(session, Territory.code, "departement", departement)
+        condition = territories.scope.membership_filter(session, Territory.code, "departement", departement)
         found = set(session.scalars(select(Territory.code).where(Territory.kind == "commune", condition)))
         assert found == {code for code, parent in communes if parent == departement}, departement
 
@@ -73,13 +73,14 @@ def test_the_departement_of_every_commune_code_is_its_reference_departement(sess
     from registry.models import Territory
 
     rows = session.execute(select(Territory.code, Territory.departement_code,
-                                  territories.departement_of(Territory.code)).where(Territory.kind == "commune")).all()
+                                  territories.scope.departement_of(Territory.code))
+                           .where(Territory.kind == "commune")).all()
     assert len(rows) > 30_000
     assert [(code, parent) for code, parent, computed in rows if computed != parent] == []
 
 
 def test_territory_by_real_boundary_catches_a_venue_filed_under_another_commune(client, session, qualified):
-    territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    territories.reference.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
     # Filed under Onet-le-Château, but its point lies in Rodez (place d'Armes).
     qualified(nom="Lieu mal rangé", code_insee="12176", code_postal="12850", longitude=2.5740, latitude=44.3510)
     assert names(client, territory="commune:12202") == ["Lieu mal rangé"]

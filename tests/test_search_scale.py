@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import Engine, event
 
 from geodata.distances import haversine_m
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.search import search
-from registry.services.territories import territories
 from tests.conftest import PLACES, shared_file
 
 SEARCH = "/api/v1/venues"
@@ -203,7 +203,7 @@ def test_kept_clusters_follow_every_change(app, client, operator, qualified, pla
 def test_a_boundary_imported_counts_at_once_for_searches(client, session, qualified):
     qualified(nom="Lieu mal rangé", code_insee="12176", code_postal="12850", longitude=2.5740, latitude=44.3510)
     assert client.get(SEARCH, query_string={"territory": "commune:12202"}).get_json()["features"] == []
-    territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    territories.reference.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
     body = client.get(SEARCH, query_string={"territory": "commune:12202"}).get_json()
     assert [f["properties"]["nom"] for f in body["features"]] == ["Lieu mal rangé"]
 

@@ -13,6 +13,7 @@ from scipy.sparse import csr_matrix
 
 from geodata.distances import haversine_m
 from registry.cli.core import main
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.coverage import siting
 
@@ -57,7 +58,7 @@ def test_the_proposals_of_a_departement_add_what_they_say(app, session, aveyron_
     report = siting.compute(session, "departement", "12", ctx, count=3, radius_km=10)
     assert report.candidates == 4 and len(report.proposals) == 3
     assert "Maison d'Onet" not in [p.nom for p in report.proposals]  # Onet is already within reach of Rodez
-    rows = list(session.execute(siting.territories.communes_statement(session, "departement", "12")))
+    rows = list(session.execute(territories.scope.communes_statement(session, "departement", "12")))
     points = {r[0]: (r[5], r[6], r[2] or 0) for r in rows if r[5] is not None}
     reached = {code for code, (x, y, _) in points.items() if haversine_m(x, y, 2.575, 44.351) <= 10_000}
     assert report.covered_before == sum(points[c][2] for c in reached)

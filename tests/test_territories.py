@@ -11,20 +11,20 @@ from sqlalchemy import func, select
 from geodata.boundaries import BoundaryFileError
 from registry.errors import Forbidden
 from registry.models import Territory
-from registry.services.territories import territories
+from registry.services import territories
 from tests.conftest import shared_file
 from tests.test_geodata import square, write_geojson
 
 
 def test_loading_the_reference_twice_changes_nothing(session):
     before = session.scalar(select(func.count()).select_from(Territory))
-    report = territories.load_reference(session)
+    report = territories.reference.load_reference(session)
     assert report.created == 0 and report.updated == before
     assert session.scalar(select(func.count()).select_from(Territory)) == before
 
 
 def test_departement_and_region_populations_are_the_sums_of_their_communes(session):
-    aveyron = territories.get(session, "departement", "12")
+    aveyron = territories.codes.get(session, "departement", "12")
     communes = session.scalar(select(func.sum(Territory.population)).where(
         Territory.kind == "commune", Territory.departement_code == "12"))
     assert aveyron.population == communes > 270_000
@@ -43,35 +43,35 @@ def synthetic_boundaries(tmp_path):
 
 
 def test_boundaries_import_reports_merged_and_unknown_codes(session, tmp_path):
-    report = territories.import_boundaries(session, synthetic_boundaries(tmp_path))
+    report = territories.reference.import_boundaries(session, synthetic_boundaries(tmp_path))
     assert report.kind == "commune"
     assert report.matched == 3
     assert report.reconstructed == {"12218": ["12076"]}
     assert report.unmatched == [("12999", "Nulle part")]
-    severac = territories.get(session, "commune", "12218")
-    assert territories.commune_at(session, 3.15, 44.35).code == "12218"  # inside the former 12076 part
+    severac = territories.codes.get(session, "commune", "12218")
+    assert territories.codes.commune_at(session, 3.15, 44.35).code == "12218"  # inside the former 12076 part
     assert severac.reference_point is not None
 
 
 def test_boundaries_import_is_idempotent(session, tmp_path):
     path = synthetic_boundaries(tmp_path)
-    first = territories.import_boundaries(session, path)
-    second = territories.import_boundaries(session, path)
+    first = territories.reference.import_boundaries(session, path)
+    second = territories.reference.import_boundaries(session, path)
     assert (first.matched, first.reconstructed, first.unmatched) == (second.matched, second.reconstructed,
                                                                       second.unmatched)
     assert session.scalar(select(func.count()).where(Territory.boundary.is_not(None))) == 3
 
 
 def test_commune_is_found_from_a_point_only_inside_a_boundary(session, tmp_path):
-    assert territories.commune_at(session, 2.55, 44.35) is None  # no boundary yet
-    territories.import_boundaries(session, synthetic_boundaries(tmp_path))
-    assert territories.commune_at(session, 2.55, 44.35).code == "12202"
-    assert territories.commune_at(session, 3.05, 44.05).code == "12145"
-    assert territories.commune_at(session, 2.0, 44.0) is None
+    assert territories.codes.commune_at(session, 2.55, 44.35) is None  # no boundary yet
+    territories.reference.import_boundaries(session, synthetic_boundaries(tmp_path))
+    assert territories.codes.commune_at(session, 2.55, 44.35).code == "12202"
+    assert territories.codes.commune_at(session, 3.05, 44.05).code == "12145"
+    assert territories.codes.commune_at(session, 2.0, 44.0) is None
 
 
 def test_venue_without_insee_code_gets_its_commune_from_the_point(session, tmp_path, create_venue):
-    territories.import_boundaries(session, synthetic_boundaries(tmp_path))
+    territories.reference.import_boundaries(session, synthetic_boundaries(tmp_path))
     body = create_venue(code_insee=None, latitude=44.05, longitude=3.05, code_postal="12100").get_json()
     assert body["code_insee"] == "12145"
     assert body["commune"] == "Millau"
@@ -84,20 +84,21 @@ def test_file_whose_kind_cannot_be_guessed_asks_for_it(session, tmp_path):
     path = write_geojson(tmp_path / "contours.geojson", [
         {"type": "Feature", "properties": {"code": "12"}, "geometry": square(2, 44)}])
     with pytest.raises(BoundaryFileError, match="--kind"):
-        territories.import_boundaries(session, path)
-    report = territories.import_boundaries(session, path, kind="departement")
+        territories.reference.import_boundaries(session, path)
+    report = territories.reference.import_boundaries(session, path, kind="departement")
     assert report.matched == 1
 
 
 def test_real_aveyron_2018_boundaries_against_the_2026_reference(session):
-    report = territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    report = territories.reference.import_boundaries(session, shared_file("boundaries",
+                                                                           "communes-12-aveyron-2018.geojson"))
     assert report.features == 285
     assert report.unmatched == []
     assert report.reconstructed == {"12218": ["12076"]}
     assert report.still_missing == []
-    assert territories.commune_at(session, 2.5750, 44.3506).code == "12202"  # Rodez, place d'Armes
-    assert territories.commune_at(session, 3.0783, 44.0986).code == "12145"  # Millau
-    rodez = territories.get(session, "commune", "12202")
+    assert territories.codes.commune_at(session, 2.5750, 44.3506).code == "12202"  # Rodez, place d'Armes
+    assert territories.codes.commune_at(session, 3.0783, 44.0986).code == "12145"  # Millau
+    rodez = territories.codes.get(session, "commune", "12202")
     from geoalchemy2.shape import to_shape
 
     assert to_shape(rodez.boundary).contains(to_shape(rodez.reference_point))
@@ -105,15 +106,16 @@ def test_real_aveyron_2018_boundaries_against_the_2026_reference(session):
 
 
 def test_real_departements_file_is_recognised_by_its_name(session):
-    report = territories.import_boundaries(session, shared_file("boundaries", "departements-2018-simplified.geojson"))
+    report = territories.reference.import_boundaries(session, shared_file("boundaries",
+                                                                           "departements-2018-simplified.geojson"))
     assert report.kind == "departement"
     assert report.matched == 96 and report.unmatched == []
 
 
 def test_search_by_name_and_by_postcode(session):
-    assert territories.search(session, "Rodez")[0].code == "12202"
-    assert "12176" in {t.code for t in territories.search(session, "12850")}  # Onet-le-Château
-    assert territories.search(session, "Aveyron", kind="departement")[0].code == "12"
+    assert territories.names.search(session, "Rodez")[0].code == "12202"
+    assert "12176" in {t.code for t in territories.names.search(session, "12850")}  # Onet-le-Château
+    assert territories.names.search(session, "Aveyron", kind="departement")[0].code == "12"
 
 
 def test_territory_api(client):
@@ -130,12 +132,12 @@ def test_territory_api(client):
     ("2a004", "2A004"),
 ])
 def test_a_commune_is_found_as_people_type_it(session, typed, expected):
-    assert territories.search(session, typed, kind="commune")[0].code == expected
+    assert territories.names.search(session, typed, kind="commune")[0].code == expected
 
 
 def test_text_that_names_no_commune_finds_nothing(session):
-    assert territories.search(session, "Nulle-Part-sur-Mer", kind="commune") == []
-    assert territories.search(session, "99999", kind="commune") == []
+    assert territories.names.search(session, "Nulle-Part-sur-Mer", kind="commune") == []
+    assert territories.names.search(session, "99999", kind="commune") == []
 
 
 _KINDS = ("commune", "departement", "region", "epci")
@@ -148,14 +150,14 @@ _REFS = st.builds(lambda kind, code: f"{kind}:{code}", st.sampled_from(_KINDS), 
 @given(_PARENTS, st.lists(_REFS, max_size=4))
 def test_a_place_is_covered_when_one_of_its_territories_is_in_the_scope(parents, scope):
     named = {f"{kind}:{code}" for kind, code in parents.items() if code is not None}
-    assert territories.covers(parents, scope) == (not scope or bool(named & set(scope)))
+    assert territories.scope.covers(parents, scope) == (not scope or bool(named & set(scope)))
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_PARENTS, st.lists(_REFS, min_size=1, max_size=4), _REFS)
 def test_a_wider_scope_never_uncovers_and_an_empty_one_covers_everything(parents, scope, more):
-    assert territories.covers(parents, ())
-    assert not territories.covers(parents, scope) or territories.covers(parents, [*scope, more])
+    assert territories.scope.covers(parents, ())
+    assert not territories.scope.covers(parents, scope) or territories.scope.covers(parents, [*scope, more])
 
 
 @settings(max_examples=25, deadline=None,
@@ -169,12 +171,13 @@ def test_the_access_check_agrees_with_the_scope_as_sql_filters_it(session, targe
     epci = session.scalar(select(Territory.epci_code).where(Territory.kind == "commune", Territory.code == "12202"))
     kind, _, code = target.replace("AVEYRON", epci).partition(":")
     scope = tuple(ref.replace("AVEYRON", epci) for ref in scope)
-    communes = territories.communes_statement(session, kind, code).with_only_columns(Territory.code).subquery()
-    outside = session.scalar(select(func.count()).select_from(communes).where(~communes.c.code.in_(
-        select(Territory.code).where(Territory.kind == "commune", territories.scope_filter(session, Territory.code,
-                                                                                            scope)))))
+    communes = (territories.scope.communes_statement(session, kind, code).with_only_columns(Territory.code)
+                .subquery())
+    selected = select(Territory.code).where(Territory.kind == "commune",
+                                            territories.scope.scope_filter(session, Territory.code, scope))
+    outside = session.scalar(select(func.count()).select_from(communes).where(~communes.c.code.in_(selected)))
     try:
-        territories.check_access(session, kind, code, scope)
+        territories.scope.check_access(session, kind, code, scope)
         allowed = True
     except Forbidden:
         allowed = False

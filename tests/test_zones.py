@@ -12,9 +12,10 @@ from geodata.distances import haversine_m
 from registry.cli.core import main
 from registry.formats import ZoneFields
 from registry.models import PriorityZone
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.coverage import accessibility, coverage
-from registry.services.territories import territories, zones
+from registry.services.territories import zones
 from tests.conftest import shared_file
 
 
@@ -33,7 +34,7 @@ def ctx(app) -> Context:
 @pytest.fixture
 def rodez_only(session, qualified):
     """The Aveyron's boundaries; one qualified venue, in Rodez."""
-    territories.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
+    territories.reference.import_boundaries(session, shared_file("boundaries", "communes-12-aveyron-2018.geojson"))
     qualified(nom="Médiathèque de Rodez", longitude=2.575, latitude=44.351)
 
 

@@ -26,13 +26,14 @@ from registry.errors import RegistryError
 from registry.formats import ZoneFields
 from registry.migrations.roles import grant_serving_role
 from registry.plugins import describe_plugins, installed_entry_points
+from registry.services import territories
 from registry.services.accounts import tokens
 from registry.services.base.context import Context
 from registry.services.coverage import accessibility, accessibility_formats, coverage, coverage_formats, siting
 from registry.services.demo import demo
 from registry.services.journal import chain as journal_chain
 from registry.services.qualification import evaluations, qualifications, read_model
-from registry.services.territories import territories, zones
+from registry.services.territories import zones
 from registry.web.context import database
 from registry.wording import french_number
 
@@ -138,7 +139,7 @@ def territories_load() -> None:
     """Charger ou mettre à jour le référentiel INSEE livré avec le projet."""
     _needs_schema()
     with database().session() as session, progressbar("Territoires") as advance:
-        report = territories.load_reference(session, progress=advance)
+        report = territories.reference.load_reference(session, progress=advance)
     counts = ", ".join(f"{french_number(n)} {KIND_LABELS[kind]}{'' if kind == 'epci' or n < 2 else 's'}"
                        for kind, n in report.counts.items())
     click.echo(f"Référentiel {report.version} : {counts} ({french_number(report.created)} créés, "
@@ -158,7 +159,7 @@ def territories_import_boundaries(file: Path, kind: str | None) -> None:
     """Importer des contours (GeoJSON ou GeoJSON.gz, propriétés code et nom)."""
     _needs_schema()
     with database().session() as session, progressbar("Contours") as advance:
-        report = territories.import_boundaries(session, file, kind=kind, progress=advance)
+        report = territories.reference.import_boundaries(session, file, kind=kind, progress=advance)
     click.echo(f"{file} : {report.features} objets, {report.matched} territoires ({report.kind}) avec contour.")
     for code, former in sorted(report.reconstructed.items()):
         click.echo(f"  {code} : contour reconstitué avec les anciens codes {', '.join(former)}")

@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session, joinedload
 from geodata.reference import parse_territory_ref
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound
 from registry.models import Campaign, CampaignInvitation, Job, Qualification, Venue, VenueManager, utcnow
+from registry.services import territories
 from registry.services.base import jobs
 from registry.services.base.context import Context
 from registry.services.base.progress import Progress, no_progress
 from registry.services.contributions import managers
 from registry.services.journal import journal
 from registry.services.qualification import qualifications
-from registry.services.territories import territories
 from registry.statuses import InvitationStatus
 
 SENDING = InvitationStatus.labels()
@@ -61,7 +61,8 @@ def due(session: Session, ctx: Context, territory: str, default_months: int, as_
     as_of = as_of or ctx.day()
     periods = {s.id: s.freshness_months for s in ctx.catalogue.sets.values() if s.freshness_months}
     rows = session.scalars(select(Venue).where(
-        Venue.merged_into_pk.is_(None), *territories.venue_filters(session, Venue.commune_code, territory, ctx.scope)))
+        Venue.merged_into_pk.is_(None),
+        *territories.scope.venue_filters(session, Venue.commune_code, territory, ctx.scope)))
     venues = list(rows)
     held = {}
     if periods and venues:
@@ -92,7 +93,7 @@ def launch(session: Session, ctx: Context, territory: str, default_months: int, 
     queue then gets. ``base_url``: the address the invitations' links are made from (the request's)."""
     targets = due(session, ctx, territory, default_months)
     kind, code = parse_territory_ref(territory)
-    territories.check_access(session, kind, code, ctx.scope)
+    territories.scope.check_access(session, kind, code, ctx.scope)
     campaign = Campaign(id=uuid.uuid4(), territory=territory, created_by=ctx.actor)
     session.add(campaign)
     session.flush()

@@ -26,9 +26,10 @@ from geodata.distances import PointIndex, reach_box
 from registry import hours
 from registry.errors import InvalidInput
 from registry.models import Territory, Venue
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.qualification import fact_values, read_model
-from registry.services.territories import territories, zones
+from registry.services.territories import zones
 from registry.services.venues.predicates import venues_within_reach
 from registry.statuses import PublicationStatus
 from registry.wording import french_number
@@ -165,9 +166,9 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     label_set = ctx.catalogue.get(criteria_set)
     check_steps(steps)
     check_threshold(threshold)
-    name = territories.name_of(session, kind, code)
-    territories.check_access(session, kind, code, ctx.scope)
-    rows = session.execute(territories.communes_statement(session, kind, code).order_by(Territory.code)).all()
+    name = territories.names.name_of(session, kind, code)
+    territories.scope.check_access(session, kind, code, ctx.scope)
+    rows = session.execute(territories.scope.communes_statement(session, kind, code).order_by(Territory.code)).all()
     communes = [CommuneAccess(r[0], r[1], r[2] or 0, r[5], r[6]) for r in rows]
     report = AccessibilityReport(kind, code, name, criteria_set, label_set.label, steps, threshold, ctx.day(),
                                  communes)
@@ -179,7 +180,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
                    for kind_zones in found_zones.values() for z in kind_zones if z.longitude is not None]
     reach_m = steps[-1][0] * 1000
     report.venues = _venues(session, criteria_set, ctx.day(), placed + zone_points, reach_m,
-                            kind == territories.FRANCE)
+                            kind == territories.codes.FRANCE)
     if not report.venues:
         _judge(report)
         return report

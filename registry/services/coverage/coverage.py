@@ -22,10 +22,11 @@ from geodata.reference import KIND_LABELS, parse_territory_ref
 from registry.db import is_sqlite
 from registry.errors import InvalidInput
 from registry.models import Territory, Venue
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.base.progress import Progress, no_progress
 from registry.services.qualification import read_model
-from registry.services.territories import territories, zones
+from registry.services.territories import zones
 from registry.services.territories.communes import AT_COMMUNE
 from registry.services.venues.predicates import list_holds, venues_within_reach
 from registry.statuses import PublicationStatus
@@ -176,8 +177,8 @@ def shown_km(bands: tuple[float, ...], distance_m: float | None, band: float | N
 
 def parse_target(value: str) -> tuple[str, str]:
     """``departement:12`` or ``france``; ``InvalidInput`` on field ``territory`` otherwise."""
-    if value.strip().lower() == territories.FRANCE:
-        return territories.FRANCE, "FR"
+    if value.strip().lower() == territories.codes.FRANCE:
+        return territories.codes.FRANCE, "FR"
     try:
         return parse_territory_ref(value)
     except ValueError as exc:
@@ -212,11 +213,11 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     """The coverage report of a territory (``kind`` may be ``france``) for the label of ``criteria_set``."""
     label_set = ctx.catalogue.get(criteria_set)
     bands = check_bands(bands)
-    name = territories.name_of(session, kind, code)
-    territories.check_access(session, kind, code, ctx.scope)
+    name = territories.names.name_of(session, kind, code)
+    territories.scope.check_access(session, kind, code, ctx.scope)
     today = ctx.day()
     steps = 4
-    rows = session.execute(territories.communes_statement(session, kind, code).order_by(Territory.code)).all()
+    rows = session.execute(territories.scope.communes_statement(session, kind, code).order_by(Territory.code)).all()
     communes = [CommuneCoverage(r[0], r[1], r[2] or 0, r[3], r[4], r[5], r[6], venues_within=[0] * len(bands))
                 for r in rows]
     progress(1, steps)
@@ -235,7 +236,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     zone_points = [CommuneCoverage(f"zone:{z.pk}", z.name or z.code, z.population or 0, None, None, z.longitude,
                                    z.latitude) for kind_zones in found_zones.values() for z in kind_zones
                    if z.longitude is not None]
-    candidates = _candidates(session, qualified, communes + zone_points, bands, kind == territories.FRANCE)
+    candidates = _candidates(session, qualified, communes + zone_points, bands, kind == territories.codes.FRANCE)
     progress(2, steps)
     report = CoverageReport(kind, code, name, criteria_set, label_set.label, bands, today, communes,
                             len(candidates.rows), "none", candidates_reach_km=candidates.reach_km)
@@ -394,7 +395,7 @@ def _aggregates(session: Session, report: CoverageReport) -> None:
     epcis = sorted({c.epci_code for c in report.communes if c.epci_code})
     departements = sorted({c.departement_code for c in report.communes if c.departement_code})
     around = _communes_around(session, report.criteria_set, report.computed_on,
-                              None if report.kind == territories.FRANCE else epcis, departements)
+                              None if report.kind == territories.codes.FRANCE else epcis, departements)
     counted = {row.code: (row.qualified, row.registered) for row in around}
     for commune in report.communes:
         commune.venues_in_commune, commune.registered_in_commune = counted.get(commune.code, (0, 0))
@@ -424,4 +425,4 @@ def _aggregates(session: Session, report: CoverageReport) -> None:
 
 def describe_kind(kind: str) -> str:
     """A territory kind in French."""
-    return "France" if kind == territories.FRANCE else KIND_LABELS[kind]
+    return "France" if kind == territories.codes.FRANCE else KIND_LABELS[kind]

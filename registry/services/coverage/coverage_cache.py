@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.models import Job
+from registry.services import territories
 from registry.services.base import data_version, jobs
 from registry.services.base.context import Context
 from registry.services.base.progress import Progress
 from registry.services.coverage import accessibility, coverage
-from registry.services.territories import territories
 
 KIND = "coverage-report"
 #: Reports waiting or being computed at a time (each holds a worker for a while).
@@ -38,7 +38,7 @@ class ReportPending(Exception):
 
 def computed_once(kind: str, bands: tuple[float, ...] = coverage.DEFAULT_BANDS) -> bool:
     """Whether a report of this territory and these bands is computed once in the job queue."""
-    return kind in (territories.FRANCE, "region") or bands[-1] > coverage.PUBLIC_MAX_BAND_KM
+    return kind in (territories.codes.FRANCE, "region") or bands[-1] > coverage.PUBLIC_MAX_BAND_KM
 
 
 def report(session: Session, ctx: Context, submit: jobs.Submit, stale_after: float, params: dict[str, Any]) -> Any:
@@ -46,7 +46,7 @@ def report(session: Session, ctx: Context, submit: jobs.Submit, stale_after: flo
     ``bands``, or ``steps`` and ``threshold``) computed for today's data: the one kept with its job, else
     ``ReportPending`` with the job computing it (queued now if none is), or the one in flight when
     ``MAX_IN_FLIGHT`` are."""
-    territories.check_access(session, params["territory"], params["code"], ctx.scope)
+    territories.scope.check_access(session, params["territory"], params["code"], ctx.scope)
     ctx.catalogue.get(params["label"])  # an unknown label: refused here, not in the worker
     keyed = {**params, "day": ctx.day().isoformat(), "data": data_version.current(session)}
     job = jobs.latest(session, KIND, keyed)

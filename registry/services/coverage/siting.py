@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from geodata.distances import PointIndex
 from registry.errors import InvalidInput
 from registry.models import Territory, Venue
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.qualification import read_model
-from registry.services.territories import territories
 from registry.services.venues.predicates import venues_within_reach
 from registry.services.venues.venues import DEMO_ORIGIN
 from registry.statuses import PublicationStatus
@@ -109,11 +109,11 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
         raise InvalidInput.on(count_field, "Entre 1 et 50 lieux.")
     if not math.isfinite(radius_km) or not 0 < radius_km <= max_radius_km:
         raise InvalidInput.on(radius_field, f"Un rayon entre 0 et {max_radius_km:g} km est attendu.")
-    name = territories.name_of(session, kind, code)
-    territories.check_access(session, kind, code, ctx.scope)
+    name = territories.names.name_of(session, kind, code)
+    territories.scope.check_access(session, kind, code, ctx.scope)
     today = ctx.day()
-    rows = [r for r in session.execute(territories.communes_statement(session, kind, code).order_by(Territory.code))
-            if r[5] is not None]
+    statement = territories.scope.communes_statement(session, kind, code).order_by(Territory.code)
+    rows = [r for r in session.execute(statement) if r[5] is not None]
     codes = [r[0] for r in rows]
     people = np.array([r[2] or 0 for r in rows], dtype=float)
     lon, lat = np.array([r[5] for r in rows], dtype=float), np.array([r[6] for r in rows], dtype=float)
@@ -121,7 +121,7 @@ def compute(session: Session, kind: str, code: str, ctx: Context, criteria_set: 
     located = select(Venue.id, Venue.nom, Venue.commune, func.ST_X(Venue.geom), func.ST_Y(Venue.geom)).where(
         Venue.geom.is_not(None), Venue.merged_into_pk.is_(None))
     around = None  # only venues that can reach one of the communes (when a box can hold them)
-    if kind != territories.FRANCE and len(rows):
+    if kind != territories.codes.FRANCE and len(rows):
         around = venues_within_reach(session, lon, lat, radius_m)
         located = located if around is None else located.where(around)
     holds = read_model.venue_holds(criteria_set, today, few=around is not None)

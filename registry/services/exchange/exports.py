@@ -15,11 +15,11 @@ from registry.errors import InvalidInput
 from registry.formats import Exporter, ExportRecord
 from registry.models import Qualification, Venue
 from registry.plugins import by_name
+from registry.services import territories
 from registry.services.base import heap
 from registry.services.base.context import Context
 from registry.services.base.progress import Progress
 from registry.services.qualification import labels, qualifications
-from registry.services.territories import territories
 from registry.services.venues.venues import LIST_FIELDS, PUBLICATION_STATUSES, STANDARD_FIELDS
 
 BATCH_SIZE = 2000
@@ -62,7 +62,7 @@ def _statement(session: Session, filters: ExportFilter, ctx: Context):
         if filters.publication_status not in PUBLICATION_STATUSES:
             raise InvalidInput.on("publication_status", f"{', '.join(PUBLICATION_STATUSES)} attendu.")
         statement = statement.where(Venue.publication_status == filters.publication_status)
-    for condition in territories.venue_filters(session, Venue.commune_code, filters.territory, ctx.scope):
+    for condition in territories.scope.venue_filters(session, Venue.commune_code, filters.territory, ctx.scope):
         statement = statement.where(condition)
     if filters.label:
         ctx.catalogue.get(filters.label)

@@ -21,13 +21,13 @@ from registry.db import bulk_insert, is_busy, refresh_statistics, text_columns
 from registry.errors import Conflict, InvalidInput
 from registry.models import AuditFact, Qualification, Venue
 from registry.plugins import notify_venue_changed
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.base.findings import REJECT, SET_ASIDE, UNPUBLISHED, Finding
 from registry.services.exchange.import_report import ImportReport, ReportLine
 from registry.services.exchange.import_rows import STORED, CleanRow, stored_columns
 from registry.services.journal import journal
 from registry.services.qualification import fact_values, facts, qualifications, read_model
-from registry.services.territories import territories
 from registry.services.territories.communes import Reference
 from registry.statuses import PublicationStatus
 
@@ -270,7 +270,7 @@ class ImportWriter:
                   for pk, venue_id, origin_id, revision, nom in session.execute(
             select(Venue.pk, Venue.id, Venue.origin_id, Venue.revision, Venue.nom).where(
                 Venue.origin == self.dataset, Venue.publication_status == PublicationStatus.PUBLISHED,
-                *territories.venue_filters(session, Venue.commune_code, scope=self.ctx.scope)))]
+                *territories.scope.venue_filters(session, Venue.commune_code, scope=self.ctx.scope)))]
         missing = [venue for venue in listed if venue[2] not in self.seen]
         share = len(missing) / len(listed) if listed else 0.0
         if missing and share > policy.max_share and not policy.force:

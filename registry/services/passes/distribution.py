@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.identifiers import siret_valid
 from registry.models import Booklet, Prescriber, Programme, Territory
+from registry.services import territories
 from registry.services.base import mail
 from registry.services.base.context import Context
 from registry.services.journal import journal
 from registry.services.passes.programmes import last_valid_day
 from registry.services.passes.usage import end_of_validity
-from registry.services.territories import territories
 
 _EMAIL_OR_PHONE = re.compile(r"[^\r\n\u2028\u2029\x85]{1,320}")
 
@@ -35,7 +35,7 @@ def add_prescriber(session: Session, programme: Programme, name: str, commune_co
     if contact and not _EMAIL_OR_PHONE.fullmatch(contact):
         raise InvalidInput.on("contact", "Contact sur une ligne, 320 caractères au plus.")
     try:
-        commune = territories.check_known(session, "commune", (commune_code or "").strip())
+        commune = territories.codes.check_known(session, "commune", (commune_code or "").strip())
     except InvalidInput as exc:
         raise InvalidInput.on("commune_code", exc.errors["territory"][0]) from None
     prescriber = Prescriber(programme_pk=programme.pk, name=name.strip(), kind=kind, siret=siret or None,
@@ -102,7 +102,7 @@ def hand_out(session: Session, programme: Programme, number: int, on: date, comm
                        f"{programme.valid_until.strftime('%d/%m/%Y')}) : ce carnet n'a pas été remis.",
                        {"on": ["Remises arrêtées avant la fin de validité."]})
     try:
-        commune = territories.check_known(session, "commune", (commune_code or "").strip())
+        commune = territories.codes.check_known(session, "commune", (commune_code or "").strip())
     except InvalidInput as exc:
         raise InvalidInput.on("commune_code", exc.errors["territory"][0]) from None
     conditions = [Booklet.programme_pk == programme.pk, Booklet.number == number,

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session, aliased
 
 from registry.errors import Forbidden, InvalidInput
 from registry.models import Territory, Venue, VenueServiceArea
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.journal import journal
-from registry.services.territories import lookup, territories
+from registry.services.territories import lookup
 
 ITINERANT = "Itinérant"
 
@@ -58,4 +59,4 @@ def roams_into(session: Session, perimeter: tuple[str, ...]):
                         and_(served.kind == "epci", served.code == commune.epci_code))
     return exists(select(commune.pk).join(served, holds_commune).where(
         served.venue_pk == Venue.pk, commune.kind == "commune",
-        territories.scope_filter(session, commune.code, perimeter)))
+        territories.scope.scope_filter(session, commune.code, perimeter)))

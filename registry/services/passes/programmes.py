@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session, aliased
 from geodata.distances import haversine_m
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound
 from registry.models import Programme, ProgrammeVenue, Territory, Venue, utcnow
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.journal import journal
 from registry.services.passes import itinerant
 from registry.services.qualification.read_model import venue_holds
-from registry.services.territories import lookup, territories
+from registry.services.territories import lookup
 from registry.statuses import PublicationStatus
 from registry.wording import french_number
 
@@ -70,7 +71,7 @@ def _canonical_refs(session: Session, refs: list[str], field: str) -> list[str]:
             raise InvalidInput.on(field, f"territoire attendu sous la forme departement:12 ou commune:12202 : "
                                          f"« {ref} »")
         try:
-            current = territories.check_known(session, kind, code.strip())
+            current = territories.codes.check_known(session, kind, code.strip())
         except InvalidInput as exc:
             raise InvalidInput.on(field, exc.errors["territory"][0]) from None
         if f"{kind}:{current}" not in out:
@@ -145,8 +146,8 @@ def within_scope(session: Session, perimeter: list[str], scope: tuple[str, ...])
         return True
     commune = aliased(Territory)  # the scope's conditions read territories too: not to be correlated with it
     outside = select(commune.code).where(
-        commune.kind == "commune", territories.scope_filter(session, commune.code, tuple(perimeter)),
-        not_(territories.scope_filter(session, commune.code, scope))).limit(1)
+        commune.kind == "commune", territories.scope.scope_filter(session, commune.code, tuple(perimeter)),
+        not_(territories.scope.scope_filter(session, commune.code, scope))).limit(1)
     return session.scalar(outside) is None
 
 
@@ -213,7 +214,7 @@ def acceptance_flags(session: Session, programme: Programme, day: date) -> tuple
     holds = and_(Venue.publication_status == PublicationStatus.PUBLISHED, Venue.merged_into_pk.is_(None),
                  venue_holds(LABEL, day, few=True))
     perimeter = tuple(programme.perimeter)
-    inside = or_(territories.scope_filter(session, Venue.commune_code, perimeter),
+    inside = or_(territories.scope.scope_filter(session, Venue.commune_code, perimeter),
                  itinerant.roams_into(session, perimeter)) if perimeter else false()
     return holds, inside, _decision(programme, Venue.pk)
 
@@ -254,8 +255,8 @@ def perimeter_text(session: Session, programme: Programme) -> str:
     names = []
     for ref in programme.perimeter:
         kind, _, code = ref.partition(":")
-        territory = territories.get(session, kind, code)
-        names.append(territories.describe(territory))
+        territory = territories.codes.get(session, kind, code)
+        names.append(territories.names.describe(territory))
     return ", ".join(names)
 
 

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, aliased
 from geodata.distances import haversine_m
 from registry import hours
 from registry.models import Booklet, Pass, Redemption, Venue
+from registry.services import territories
 from registry.services.passes.days import PARIS
-from registry.services.territories import territories
 
 SPIKE_FACTOR = 3.0
 SPIKE_MINIMUM = 10
@@ -52,7 +52,7 @@ def signals(session: Session, first: date, last: date, scope: tuple[str, ...] = 
     venues = {pk: (venue_id, commune) for pk, venue_id, commune in session.execute(
         select(Venue.pk, Venue.id, Venue.commune_code).where(Venue.pk.in_(pks)))} if pks else {}
     seen = [replace(s, venue_ids=tuple(venues[pk][0] for pk in s.venue_pks)) for s in found
-            if any(territories.in_scope(session, venues[pk][1], scope) for pk in s.venue_pks)]
+            if any(territories.scope.in_scope(session, venues[pk][1], scope) for pk in s.venue_pks)]
     return sorted(seen, key=lambda s: (s.day, s.kind, s.venue_pks))
 
 

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound
 from registry.models import BankAccount, Programme, Redemption, Statement, Venue, utcnow
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.base.progress import Progress, no_progress
 from registry.services.journal import journal
 from registry.services.passes.days import month_start, next_month
-from registry.services.territories import territories
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def of_month(session: Session, month: date, venue_pk: int | None = None, scope: 
     venue name."""
     statement = (select(Statement).join(Venue, Venue.pk == Statement.venue_pk)
                  .where(Statement.month == month_start(month),
-                        *territories.venue_filters(session, Venue.commune_code, None, scope))
+                        *territories.scope.venue_filters(session, Venue.commune_code, None, scope))
                  .order_by(Venue.nom, Statement.pk))
     if venue_pk is not None:
         statement = statement.where(Statement.venue_pk == venue_pk)
@@ -142,7 +142,7 @@ def get(session: Session, statement_id: uuid.UUID, venue_pk: int | None = None, 
     if statement is None or (venue_pk is not None and statement.venue_pk != venue_pk):
         raise NotFound(f"Aucun relevé {statement_id}.")
     found = figures(session, [statement])[0]
-    if not territories.in_scope(session, found.venue.commune_code, scope):
+    if not territories.scope.in_scope(session, found.venue.commune_code, scope):
         raise NotFound(f"Aucun relevé {statement_id}.")
     return found
 

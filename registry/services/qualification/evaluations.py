@@ -16,12 +16,13 @@ from registry.db import bulk_insert
 from registry.eligibility import VENUE_FACTS, CriteriaSet, Evaluation, VenueFacts, evaluate
 from registry.errors import NotFound
 from registry.models import EvaluationRecord, Venue, utcnow
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.base.criteria import Catalogue
 from registry.services.base.progress import Progress, no_progress
 from registry.services.journal import journal
 from registry.services.qualification import fact_values
-from registry.services.territories import lookup, territories
+from registry.services.territories import lookup
 
 
 def _results(evaluation: Evaluation) -> list[dict[str, Any]]:
@@ -126,7 +127,8 @@ def bulk_evaluate(session: Session, set_ids: list[str], ctx: Context, territory:
     params = {s.id: catalogue.params(s.id) for s in criteria_sets}
     params_keys = {s.id: _params_key(s, params[s.id]) for s in criteria_sets}
     columns = [Venue.pk, Venue.revision] + [getattr(Venue, name) for name in VENUE_FACTS]
-    statement = select(*columns).where(*territories.venue_filters(session, Venue.commune_code, territory, ctx.scope))
+    statement = select(*columns).where(*territories.scope.venue_filters(session, Venue.commune_code, territory,
+                                                                        ctx.scope))
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     counts = {s.id: Counter() for s in criteria_sets}
 

@@ -28,11 +28,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from registry.errors import Conflict, InvalidInput, NotFound, StaleRevision
 from registry.models import EvaluationRecord, Qualification, Venue, utcnow
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.base.pagination import Page, paginate
 from registry.services.journal import journal
 from registry.services.qualification import evaluations
-from registry.services.territories import lookup, territories
+from registry.services.territories import lookup
 from registry.statuses import QualificationStatus
 from registry.wording import ACTION_LABELS, OUTCOME_LABELS, PARIS, RESULT_LABELS, STATUS_LABELS
 
@@ -241,7 +242,7 @@ AWAITING = (S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED)
 
 def _scope_conditions(session: Session, ctx: Context, criteria_set: str | None, territory: str | None,
                       q: str | None) -> list:
-    conditions = territories.venue_filters(session, Venue.commune_code, territory, ctx.scope)
+    conditions = territories.scope.venue_filters(session, Venue.commune_code, territory, ctx.scope)
     if criteria_set:
         conditions.append(Qualification.criteria_set == criteria_set)
     if q:

@@ -24,6 +24,7 @@ from registry import crs, hours, spatial
 from registry.db import is_sqlite, load_json
 from registry.errors import InvalidInput, NotFound
 from registry.models import PublicVenue, Venue
+from registry.services import territories
 from registry.services.base import data_version
 from registry.services.base.context import Context
 from registry.services.qualification import labels, read_model
@@ -38,7 +39,6 @@ from registry.services.search.search_plans import (
     Shape,
     plan,
 )
-from registry.services.territories import territories
 from registry.services.venues.predicates import list_value
 from registry.wording import french_number
 
@@ -493,7 +493,7 @@ def _territory(session: Session, reference: str, params: dict[str, Any]) -> tupl
         kind, code = parse_territory_ref(reference)
     except ValueError as exc:
         raise InvalidInput.on("territory", str(exc)) from None
-    params["territory"], outlined = territories.search_lookup(session, kind, code)
+    params["territory"], outlined = territories.codes.search_lookup(session, kind, code)
     return kind, outlined
 
 

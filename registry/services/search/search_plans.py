@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from registry import spatial
 from registry.db import UNPREPARED, is_sqlite
 from registry.models import PublicVenue, Territory
+from registry.services import territories
 from registry.services.qualification.read_model import shown_today
-from registry.services.territories import territories
 from registry.services.venues.predicates import geography, holds, venue_in_box
 from registry.standard import LIST_FIELDS
 from registry.standard import VENUE_FIELDS as STANDARD_FIELDS
@@ -212,9 +212,9 @@ def _matching(session: Session, shape: Shape, today: ColumnElement) -> Select:
     if shape.territory:
         code = bindparam("territory", type_=Text)
         if shape.territory == "departement" and not shape.sqlite:  # a page by name walks migration 0026's index
-            condition = territories.departement_of(PublicVenue.commune_code) == code
+            condition = territories.scope.departement_of(PublicVenue.commune_code) == code
         else:
-            condition = territories.membership_condition(session, PublicVenue.commune_code, shape.territory, code)
+            condition = territories.scope.membership_condition(session, PublicVenue.commune_code, shape.territory, code)
         if shape.outlined:
             outline = (select(Territory.boundary).where(Territory.kind == shape.territory, Territory.code == code)
                        .scalar_subquery())

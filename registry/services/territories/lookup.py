@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from registry.errors import Forbidden, NotFound
 from registry.models import Venue
-from registry.services.territories import territories
+from registry.services import territories
 
 
 def venue_by_id(session: Session, venue_id: uuid.UUID, scope: tuple[str, ...] = ()) -> Venue:
@@ -18,7 +18,7 @@ def venue_by_id(session: Session, venue_id: uuid.UUID, scope: tuple[str, ...] = 
     venue = session.scalar(select(Venue).where(Venue.id == venue_id))
     if venue is None:
         raise NotFound(f"Aucun lieu {venue_id}.")
-    if not territories.in_scope(session, venue.commune_code, scope):
+    if not territories.scope.in_scope(session, venue.commune_code, scope):
         raise Forbidden(f"Ce lieu est hors de votre périmètre ({', '.join(scope)}).")
     return venue
 
@@ -28,7 +28,7 @@ def venue_records(session: Session, model: Any, scope: tuple[str, ...] = (), *, 
     """The rows of ``model`` (a record about a venue: ``venue_pk``, ``venue``, ``status``, ``created_at``) whose
     venue lies within ``scope``, with that ``status`` and of that venue when given, oldest first."""
     statement = (select(model).join(Venue, Venue.pk == model.venue_pk).options(joinedload(model.venue))
-                 .where(*territories.venue_filters(session, Venue.commune_code, None, scope)))
+                 .where(*territories.scope.venue_filters(session, Venue.commune_code, None, scope)))
     if status:
         statement = statement.where(model.status == status)
     if venue_id:

@@ -26,9 +26,9 @@ from registry.errors import InvalidInput
 from registry.formats import ZoneFields, ZoneReader, ZoneRecord
 from registry.models import PriorityZone, Territory
 from registry.plugins import by_name
+from registry.services import territories
 from registry.services.base import data_version
 from registry.services.base.context import Context
-from registry.services.territories import territories
 
 
 @dataclass
@@ -126,7 +126,7 @@ def _row(session: Session, path: Path, record: ZoneRecord, fields: ZoneFields) -
             raise InvalidInput.on(name, f"{where} : « {name} » : {problem}.")
     communes = []
     for code in record.communes:
-        resolved = territories.resolve_commune_code(session, str(code).strip().upper())  # a former code: today's
+        resolved = territories.codes.resolve_commune_code(session, str(code).strip().upper())  # a former code: today's
         communes.append(resolved.commune.code if resolved else str(code).strip().upper())
     row = {"code": record.code, "name": record.name, "population": None, "communes": sorted(set(communes)),
            "longitude": None, "latitude": None, "boundary": None}
@@ -147,7 +147,7 @@ def _row(session: Session, path: Path, record: ZoneRecord, fields: ZoneFields) -
                                    or not 0 <= population <= MAX_POPULATION):
         raise InvalidInput.on(fields.population or "population", f"{where} : population « {population} » illisible.")
     point = geometry.point_on_surface()
-    commune = territories.commune_at(session, point.x, point.y)
+    commune = territories.codes.commune_at(session, point.x, point.y)
     row.update(population=None if population is None else int(population), longitude=point.x, latitude=point.y,
                communes=sorted(set(communes) | ({commune.code} if commune else set())),
                boundary=json.dumps(record.geometry))

@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from geodata.distances import haversine_m
 from registry.errors import Conflict, InvalidInput
 from registry.models import DuplicateDismissal, JournalEntry, Qualification, Venue
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.journal import journal
 from registry.services.qualification import qualifications
-from registry.services.territories import communes, lookup, territories
+from registry.services.territories import communes, lookup
 from registry.services.territories.communes import simplified
 from registry.statuses import PublicationStatus
 
@@ -131,7 +132,7 @@ def _briefs(session: Session, ctx: Context, territory: str | None) -> list[Venue
                        Venue.code_postal, Venue.commune, Venue.pivot, Venue.longitude, Venue.latitude,
                        func.ST_X(Venue.geom), func.ST_Y(Venue.geom), Venue.position_precision).where(
         Venue.merged_into_pk.is_(None))
-    for condition in territories.venue_filters(session, Venue.commune_code, territory, ctx.scope):
+    for condition in territories.scope.venue_filters(session, Venue.commune_code, territory, ctx.scope):
         statement = statement.where(condition)
     return [VenueBrief(*row) for row in session.execute(statement)]
 

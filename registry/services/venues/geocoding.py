@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from registry import spatial
 from registry.models import Venue
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.base.progress import Progress, no_progress
 from registry.services.journal import journal
-from registry.services.territories import communes, territories
+from registry.services.territories import communes
 from registry.services.venues import uncertain_places
 
 #: ``query -> places`` (``{"label", "lon", "lat", "citycode"}``, best first), ``None`` when no geocoder answers.
@@ -43,11 +44,11 @@ def refine(session: Session, ctx: Context, geocode: Geocoder, territory: str | N
     and those whose commune is to be confirmed (an answer in one of their candidate communes settles it)."""
     statement = select(Venue).where(Venue.position_precision == communes.AT_COMMUNE,
                                     Venue.merged_into_pk.is_(None)).order_by(Venue.pk)
-    for condition in territories.venue_filters(session, Venue.commune_code, territory, ctx.scope):
+    for condition in territories.scope.venue_filters(session, Venue.commune_code, territory, ctx.scope):
         statement = statement.where(condition)
     approximate = list(session.scalars(statement))
     held = [place.venue for place in uncertain_places.listing(session, ctx)
-            if territory is None or any(territories.in_scope(session, code, (territory,))
+            if territory is None or any(territories.scope.in_scope(session, code, (territory,))
                                         for code in place.venue.commune_candidates)]
     lookup = communes.DatabaseLookup(session)
     report = GeocodingReport()

@@ -16,9 +16,10 @@ from registry import spatial
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleRevision
 from registry.models import Venue
 from registry.plugins import notify_venue_changed
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.journal import journal
-from registry.services.territories import communes, territories
+from registry.services.territories import communes
 from registry.statuses import PublicationStatus
 
 #: The status an uncertain venue is kept in until its commune is confirmed (never published before).
@@ -41,7 +42,7 @@ class UncertainPlace:
 
 
 def _in_scope(session: Session, venue: Venue, scope: tuple[str, ...]) -> bool:
-    return any(territories.in_scope(session, code, scope) for code in venue.commune_candidates or [])
+    return any(territories.scope.in_scope(session, code, scope) for code in venue.commune_candidates or [])
 
 
 def listing(session: Session, ctx: Context) -> list[UncertainPlace]:
@@ -63,14 +64,14 @@ def confirm(session: Session, ctx: Context, venue_id: uuid.UUID, code: str) -> V
     venue = session.scalar(select(Venue).where(Venue.id == venue_id))
     if venue is None:
         raise NotFound(f"Aucun lieu {venue_id}.")
-    if not venue.commune_candidates and not territories.in_scope(session, venue.commune_code, ctx.scope):
+    if not venue.commune_candidates and not territories.scope.in_scope(session, venue.commune_code, ctx.scope):
         raise Forbidden(f"Ce lieu est hors de votre périmètre ({', '.join(ctx.scope)}).")
     if not venue.commune_candidates:
         raise Conflict("La commune de ce lieu n'est pas à confirmer (déjà confirmée, ou jamais incertaine).")
     if code not in venue.commune_candidates:
         raise InvalidInput.on("code_insee", f"{code} n'est pas une des communes possibles de ce lieu : "
                                             f"{', '.join(venue.commune_candidates)}.")
-    if not territories.in_scope(session, code, ctx.scope):
+    if not territories.scope.in_scope(session, code, ctx.scope):
         raise Forbidden(f"Cette commune est hors de votre périmètre ({', '.join(ctx.scope)}).")
     commune = communes.DatabaseLookup(session).commune(code)
     if commune is None:

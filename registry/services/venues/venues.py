@@ -18,12 +18,13 @@ from registry import hours, spatial, standard
 from registry.errors import Conflict, Forbidden, InvalidInput, StaleRevision
 from registry.models import Venue
 from registry.plugins import notify_venue_changed
+from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.base.findings import WARNING, Finding
 from registry.services.base.pagination import Page, paginate
 from registry.services.journal import journal
 from registry.services.qualification import qualifications
-from registry.services.territories import communes, lookup, territories
+from registry.services.territories import communes, lookup
 from registry.statuses import PublicationStatus
 
 STANDARD_FIELDS = standard.VENUE_FIELDS
@@ -104,7 +105,7 @@ def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> l
     warnings: list[Finding] = []
     _check_point(venue.longitude, venue.latitude)
     point = (venue.longitude, venue.latitude) if venue.longitude is not None and venue.latitude is not None else None
-    boundaries = point is not None and territories.has_boundaries(session)
+    boundaries = point is not None and territories.codes.has_boundaries(session)
     resolution = communes.resolve(communes.DatabaseLookup(session), venue.code_insee, venue.code_postal,
                                   venue.commune, point, hints=(venue.adresse, venue.nom), nearest=not boundaries)
     if resolution.unknown_code:
@@ -114,7 +115,7 @@ def _resolve_location(session: Session, venue: Venue, explicit_insee: bool) -> l
             warnings.append(Finding(WARNING, finding.field, None, finding.message))
     commune = resolution.commune
     if commune is None and boundaries:
-        found = territories.commune_at(session, venue.longitude, venue.latitude)
+        found = territories.codes.commune_at(session, venue.longitude, venue.latitude)
         if found is None:
             warnings.append(Finding(WARNING, "latitude", None,
                                     "Aucune commune ne contient ce point : commune non déterminée."))
@@ -174,7 +175,7 @@ def create(session: Session, data: dict[str, Any], ctx: Context) -> WriteResult:
         setattr(venue, name, value)
     venue.date_maj = venue.date_maj or ctx.day()
     warnings = _check_values(venue, ctx.day()) + _locate(session, venue, explicit_insee=bool(data.get("code_insee")))
-    if not territories.in_scope(session, venue.commune_code, ctx.scope):
+    if not territories.scope.in_scope(session, venue.commune_code, ctx.scope):
         raise Forbidden(f"Ce lieu serait hors de votre périmètre ({', '.join(ctx.scope)}).")
     if venue.origin_id and session.scalar(select(Venue.pk).where(Venue.origin == venue.origin,
                                                                  Venue.origin_id == venue.origin_id)):
@@ -225,7 +226,7 @@ def update(session: Session, venue_id: uuid.UUID, changes: dict[str, Any], expec
         venue.date_maj = ctx.day()
     try:
         warnings = _check_values(venue, ctx.day()) + _locate(session, venue, explicit_insee="code_insee" in changed)
-        if not territories.in_scope(session, venue.commune_code, ctx.scope):
+        if not territories.scope.in_scope(session, venue.commune_code, ctx.scope):
             raise Forbidden(f"Ce lieu serait hors de votre périmètre ({', '.join(ctx.scope)}).")
         session.flush()
         journal.record(session, ctx.actor, "venue.updated", "venue", venue.id, venue.pk, before=before,
@@ -273,7 +274,7 @@ def list_venues(session: Session, *, page: int = 1, per_page: int = 20, q: str |
                 territory: str | None = None, publication_status: str | None = None, origin: str | None = None,
                 updated_since: datetime | None = None, scope: tuple[str, ...] = ()) -> Page:
     """Venues matching the filters (and within ``scope`` when given), by name then id."""
-    statement = select(Venue).where(*territories.venue_filters(session, Venue.commune_code, territory, scope))
+    statement = select(Venue).where(*territories.scope.venue_filters(session, Venue.commune_code, territory, scope))
     if publication_status:
         statement = statement.where(Venue.publication_status == publication_status)
     if origin:

@@ -16,9 +16,9 @@ from marshmallow import Schema, fields, validate
 from registry.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from registry.models import Declaration, Programme
 from registry.schemas import FrenchSchema
+from registry.services import territories
 from registry.services.base.table_formats import XLSX, to_json_text
 from registry.services.passes import closing, declarations, open_data, programmes, usage, usage_formats
-from registry.services.territories import territories
 from registry.web.api.base import Blueprint
 from registry.web.auth import BEARER, WRITE_ROLES, current_token
 from registry.web.context import db_session, read_session, service_context
@@ -40,11 +40,11 @@ def may_see(session, programme: Programme, token) -> None:
     if token.role in WRITE_ROLES:  # an operator limited to territories: the programme's perimeter lies within
         for ref in programme.perimeter:
             kind, _, code = ref.partition(":")
-            territories.check_access(session, kind, code, tuple(token.territories))
+            territories.scope.check_access(session, kind, code, tuple(token.territories))
         return
     if token.role == "territory" and programme.commanditaire_territory:
         kind, _, code = programme.commanditaire_territory.partition(":")
-        territories.check_access(session, kind, code, tuple(token.territories))
+        territories.scope.check_access(session, kind, code, tuple(token.territories))
         return
     raise Forbidden("Ce programme n'est visible que de son commanditaire et des opérateurs.")
 

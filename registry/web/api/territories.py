@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 from geodata.reference import KINDS
 from registry.errors import NotFound
 from registry.schemas import FrenchSchema
-from registry.services.territories import territories
+from registry.services import territories
 from registry.web.api.base import Blueprint
 from registry.web.context import plugins, read_session
 
@@ -43,7 +43,7 @@ class TerritorySearch(MethodView):
     @blp.response(200, TerritorySchema(many=True))
     def get(self, q: str, limit: int, kind: str | None = None):
         """Chercher un territoire par nom, code ou code postal"""
-        return territories.search(read_session(), q, kind=kind, limit=limit)
+        return territories.names.search(read_session(), q, kind=kind, limit=limit)
 
 
 @blp.route("/territories/<any(region,departement,epci,commune):kind>/<code>")
@@ -51,7 +51,7 @@ class TerritoryItem(MethodView):
     @blp.response(200, TerritorySchema)
     def get(self, kind: str, code: str):
         """Lire un territoire"""
-        return territories.get(read_session(), kind, code.upper())
+        return territories.codes.get(read_session(), kind, code.upper())
 
 
 class GeocodeArgs(FrenchSchema):

@@ -16,12 +16,12 @@ from registry import standard, wording
 from registry.eligibility import Fact
 from registry.errors import Forbidden, InvalidInput, RegistryError, StaleRevision
 from registry.models import ApiToken
+from registry.services import territories
 from registry.services.accounts import tokens
 from registry.services.base import jobs
 from registry.services.base.context import Context
 from registry.services.contributions import freshness, managers, reports, venue_view
 from registry.services.qualification import evaluations, facts, qualifications
-from registry.services.territories import territories
 from registry.services.venues import uncertain_places, venue_file, venues
 from registry.statuses import ReportStatus
 from registry.web.auth import WRITE_ROLES
@@ -144,7 +144,7 @@ def queue():
     text = args.get("territoire", "").strip()
     place, candidates, error = None, [], None
     if text:
-        found = territories.choose(db, text)
+        found = territories.names.choose(db, text)
         if len(found) == 1:
             place = found[0]
         elif found:
@@ -172,7 +172,7 @@ def queue():
         status = 400 if isinstance(exc, InvalidInput) else 200
     return render_template("auditor/queue.html", page=found_page, counts=counts, search=search, error=error,
                            reported=reported, reasons=reports.REASONS, proposed=proposed,
-                           args=args, place=place, candidates=candidates, describe=territories.describe,
+                           args=args, place=place, candidates=candidates, describe=territories.names.describe,
                            wording=wording, sets=ctx.catalogue.sets, user=session_user(),
                            sorts=qualifications.QUEUE_SORTS), status
 
@@ -346,7 +346,7 @@ def freshness_page():
     text = request.args.get("territoire", "").strip()
     place, candidates, due, error = None, [], [], None
     if text:
-        found = territories.choose(db, text)
+        found = territories.names.choose(db, text)
         place, candidates = (found[0], []) if len(found) == 1 else (None, found)
         if not found:
             error = f"Aucun territoire ne correspond à « {text} »."
@@ -355,7 +355,7 @@ def freshness_page():
     campaigns = [freshness.progress_of(db, ctx, c.id, current_app.config["JOB_STALE_SECONDS"])
                  for c in freshness.listing(db, ctx)]
     return render_template("auditor/freshness.html", place=place, candidates=candidates, due=due, error=error,
-                           text=text, campaigns=campaigns, describe=territories.describe, user=session_user(),
+                           text=text, campaigns=campaigns, describe=territories.names.describe, user=session_user(),
                            months=current_app.config["FRESHNESS_MONTHS"])
 
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy.orm import Session
 
+from registry.services import territories
 from registry.services.coverage.accessibility import AccessibilityReport, CommuneAccess
 from registry.services.coverage.coverage import CoverageReport
 from registry.services.coverage.siting import SitingReport
-from registry.services.territories import territories
 from registry.wording import french_number
 
 WIDTH, HEIGHT, MARGIN = 800.0, 600.0, 10.0
@@ -116,7 +116,7 @@ def draw(session: Session, areas: dict[str, tuple[str, str]], legend: list[tuple
     if len(codes) > MAX_COMMUNES:
         return Choropleth([], [], legend, omitted=len(codes))
     geometries = {code: outline.simplify(0.002)
-                  for code, outline in territories.commune_boundaries(session, codes).items()}
+                  for code, outline in territories.codes.commune_boundaries(session, codes).items()}
     if not geometries:
         return Choropleth([], [], legend)
     bounds = [g.bounds for g in geometries.values()]

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from registry import jobs as job_queue
 from registry.errors import InvalidInput, NotFound
+from registry.services import territories
 from registry.services.base import jobs
 from registry.services.coverage import (
     accessibility,
@@ -24,8 +25,7 @@ from registry.services.coverage import (
 )
 from registry.services.coverage.coverage import CommuneCoverage, CoverageReport
 from registry.services.coverage.coverage_formats import FORMATS
-from registry.services.territories import territories
-from registry.services.territories.territories import place_key
+from registry.services.territories.names import place_key
 from registry.web import security
 from registry.web.api.coverage import download as document_response
 from registry.web.context import db_session, read_session
@@ -91,8 +91,8 @@ def _computed_once(params: dict):
 def report_pending(pending: coverage_cache.ReportPending):
     stale = current_app.config["JOB_STALE_SECONDS"]
     params = pending.job.params
-    kind = params.get("territory", territories.FRANCE)
-    name = "France" if kind == territories.FRANCE else f"{coverage.describe_kind(kind)} {params.get('code')}"
+    kind = params.get("territory", territories.codes.FRANCE)
+    name = "France" if kind == territories.codes.FRANCE else f"{coverage.describe_kind(kind)} {params.get('code')}"
     response = current_app.make_response((render_template(
         "coverage/pending.html", job=jobs.as_json(pending.job, stale, with_result=False), name=name,
         accessibility=params.get("report") == "accessibility", user=session_user()), 202))
@@ -109,14 +109,14 @@ def _sets():
 def index():
     text = request.args.get("territoire", "").strip()
     user = session_user()
-    mine = [t for ref in (user.territories if user else []) for t in territories.choose(read_session(), ref)]
-    page = {"user": user, "mine": mine, "sets": _sets(), "text": text, "describe": territories.describe}
+    mine = [t for ref in (user.territories if user else []) for t in territories.names.choose(read_session(), ref)]
+    page = {"user": user, "mine": mine, "sets": _sets(), "text": text, "describe": territories.names.describe}
     if not text:
         return render_template("coverage/index.html", **page)
     if text.lower() == "france":
-        return redirect(url_for("collectivites.territory", kind=territories.FRANCE, code="FR",
+        return redirect(url_for("collectivites.territory", kind=territories.codes.FRANCE, code="FR",
                                 label=request.args.get("label"), bands=request.args.get("bands")))
-    found = territories.choose(read_session(), text)
+    found = territories.names.choose(read_session(), text)
     if len(found) == 1:
         return redirect(url_for("collectivites.territory", kind=found[0].kind, code=found[0].code,
                                 label=request.args.get("label"), bands=request.args.get("bands")))

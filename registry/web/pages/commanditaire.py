@@ -19,9 +19,9 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 
 from registry.errors import Forbidden, InvalidInput, NotFound, RegistryError
 from registry.models import Declaration, Programme
+from registry.services import territories
 from registry.services.passes import closing, declarations, programmes, usage, usage_formats
-from registry.services.territories import territories
-from registry.services.territories.territories import place_key
+from registry.services.territories.names import place_key
 from registry.web.api.commanditaire import funding_catalogue, may_see
 from registry.web.context import db_session, read_session
 from registry.web.pages.auditor import login_required, page_context, session_user
@@ -138,7 +138,7 @@ def _describe_ref(ref: str | None) -> str:
         return ""
     kind, _, code = ref.partition(":")
     try:
-        return territories.describe(territories.get(read_session(), kind, code))
+        return territories.names.describe(territories.codes.get(read_session(), kind, code))
     except NotFound:
         return ref
 

@@ -15,11 +15,12 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from registry import jobs as job_queue
 from registry.errors import InvalidInput, NotFound, RegistryError
 from registry.models import Prescriber, Programme
+from registry.services import territories
 from registry.services.base import jobs
 from registry.services.base.mail import MailError
 from registry.services.passes import distribution, issuing, programmes, signals, statements
 from registry.services.passes.days import month_start, parse_month
-from registry.services.territories import lookup, territories
+from registry.services.territories import lookup
 from registry.services.venues import venues
 from registry.web.context import db_session
 from registry.web.pages import pass_documents
@@ -73,15 +74,15 @@ def _day(form, name: str, label: str, errors: dict[str, str], default: date | No
 def _territory(text: str, field: str, kind: str | None = None) -> str:
     """The territory a person named (« Aveyron », « Aveyron (département 12) », « 12202 »), as ``kind:code``;
     ``InvalidInput`` on ``field`` when none or several match."""
-    found = [t for t in territories.choose(db_session(), text) if kind is None or t.kind == kind]
+    found = [t for t in territories.names.choose(db_session(), text) if kind is None or t.kind == kind]
     if kind == "commune" and not found:
-        found = territories.search(db_session(), text, kind="commune", limit=5)
+        found = territories.names.search(db_session(), text, kind="commune", limit=5)
     if len(found) == 1:
         return f"{found[0].kind}:{found[0].code}"
     if not found:
         raise InvalidInput.on(field, f"Aucun territoire ne correspond à « {text} ».")
     raise InvalidInput.on(field, f"Plusieurs territoires correspondent à « {text} » : "
-                                 + ", ".join(territories.describe(t) for t in found[:6]) + " ; précisez.")
+                                 + ", ".join(territories.names.describe(t) for t in found[:6]) + " ; précisez.")
 
 
 def _programme(programme_id: uuid.UUID) -> Programme:
@@ -269,7 +270,7 @@ def job_document(job_id: uuid.UUID):
 def _prescribers_page(programme: Programme, status: int = 200, **values: Any):
     db = db_session()
     people = distribution.prescribers_of(db, programme)
-    communes = territories.commune_names(db, {p.commune_code for p in people})
+    communes = territories.names.commune_names(db, {p.commune_code for p in people})
     values.setdefault("form", {})
     return _render("prescribers.html", status, programme=programme, people=people, communes=communes,
                    prescriber_options=[(str(p.id), p.name) for p in people],
@@ -385,7 +386,7 @@ def hand_out(programme_id: uuid.UUID):
 def _venues_page(programme: Programme, status: int = 200, **values: Any):
     ctx, db = page_context(), db_session()
     rows = [(venue, decision) for venue, decision in programmes.perimeter_venues(db, programme, ctx.day())
-            if territories.in_scope(db, venue.commune_code, ctx.scope)]  # an operator's territories only
+            if territories.scope.in_scope(db, venue.commune_code, ctx.scope)]  # an operator's territories only
     return _render("venues.html", status, programme=programme, rows=rows, decisions=programmes.DECISIONS,
                    modes=programmes.ACCEPTANCE_MODES, **values)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from registry.services import territories
 from registry.services.passes import distribution, programmes
-from registry.services.territories import territories
 from registry.web.context import db_session
 from registry.web.pages.auditor import log_in, login_required, page_context, session_user
 from registry.web.pages.pass_operator import record_hand_out
@@ -26,7 +26,7 @@ def _home(status: int = 200, errors: dict[str, str] | None = None, form=None):
     prescriber, programme = distribution.acting_prescriber(db, page_context())
     handed = distribution.handed_out_by(db, prescriber)
     codes = {prescriber.commune_code} | {b.beneficiary_commune_code for b in handed}
-    communes = territories.commune_names(db, codes)
+    communes = territories.names.commune_names(db, codes)
     return render_template("passes/prescriber/home.html", user=session_user(), prescriber=prescriber,
                            programme=programme, ranges=distribution.ranges_of(db, prescriber), handed=handed,
                            counts=distribution.prescriber_counts(db, prescriber), communes=communes,

@@ -11,8 +11,8 @@ from flask import Blueprint, render_template, request
 from geoalchemy2.shape import to_shape
 
 from registry.errors import NotFound
+from registry.services import territories
 from registry.services.passes import programmes, redemption
-from registry.services.territories import territories
 from registry.web.context import read_session, service_context
 
 public_pass = Blueprint("pass_public", __name__)
@@ -20,7 +20,7 @@ public_pass = Blueprint("pass_public", __name__)
 
 def _commune(session, text: str):
     """The commune a person typed (name, postcode, INSEE code) and its reference point ``(lon, lat)``."""
-    found = territories.search(session, text, kind="commune", limit=1)
+    found = territories.names.search(session, text, kind="commune", limit=1)
     if not found or found[0].reference_point is None:
         return None
     point = to_shape(found[0].reference_point)

@@ -29,11 +29,11 @@ from registry import hours, standard
 from registry.db import load_json
 from registry.errors import InvalidInput, NotFound
 from registry.models import Programme
+from registry.services import territories
 from registry.services.contributions import reports
 from registry.services.passes import programmes
 from registry.services.qualification import labels
 from registry.services.search import search
-from registry.services.territories import territories
 from registry.web.context import absolute_url, auth_session, db_session, plugins, read_session, service_context
 from registry.web.pages import pass_documents
 from registry.web.security import content_security_policy
@@ -82,7 +82,7 @@ def _bounds(session, reference: str) -> str | None:
     """« west,south,east,north » of a preset territory (its boundary, else a few kilometres around its point), for
     the embedded map to open on it even when it holds no venue; ``None`` when unknown or not located."""
     try:
-        territory = territories.get(session, *parse_territory_ref(reference))
+        territory = territories.codes.get(session, *parse_territory_ref(reference))
     except (ValueError, NotFound):
         return None
     if territory.boundary is None and territory.reference_point is None:
@@ -102,21 +102,21 @@ def embed_snippet():
     ctx, session = service_context(), read_session()
     presets = _presets(request.args)
     typed = request.args.get("territoire", "").strip()[:200]
-    candidates = territories.choose(session, typed) if typed else []
+    candidates = territories.names.choose(session, typed) if typed else []
     chosen = candidates[0] if len(candidates) == 1 else None
     if chosen is not None:
         presets["territory"] = f"{chosen.kind}:{chosen.code}"
     elif typed:
         presets.pop("territory", None)
     elif presets.get("territory"):  # a link with a reference (``territory=commune:12202``) names it
-        named = territories.choose(session, presets["territory"])
+        named = territories.names.choose(session, presets["territory"])
         chosen = named[0] if len(named) == 1 else None
         if chosen is None:
             presets.pop("territory")
     url = absolute_url("pages.embedded_map", **presets)
     return render_template("map_embed_snippet.html", standard=standard, presets=presets, url=url,
                            sets=ctx.catalogue.sets, typed=typed, chosen=chosen,
-                           candidates=candidates if chosen is None else [], describe=territories.describe), \
+                           candidates=candidates if chosen is None else [], describe=territories.names.describe), \
         (200 if not typed or chosen else 404 if not candidates else 200)
 
 
@@ -190,9 +190,9 @@ _SUGGESTED = re.compile(r".+ \((?:commune )?(?P<code>\d[\dAB]\d{3})\)")
 def _communes(session, typed: str) -> list:
     """The communes the text names (several for a postcode serving several, by population), located."""
     if suggested := _SUGGESTED.fullmatch(typed):
-        found = territories.search(session, suggested["code"], kind="commune", limit=1)
+        found = territories.names.search(session, suggested["code"], kind="commune", limit=1)
     else:
-        found = territories.search(session, typed, kind="commune", limit=20 if typed.isdigit() else 1)
+        found = territories.names.search(session, typed, kind="commune", limit=20 if typed.isdigit() else 1)
     return [commune for commune in found if commune.reference_point is not None]
 
 

@@ -14,8 +14,8 @@ from flask import Blueprint, current_app, render_template, request
 from registry.errors import InvalidInput
 from registry.funding import FundingRule, Input
 from registry.models import Territory
+from registry.services import territories
 from registry.services.passes import funding
-from registry.services.territories import territories
 from registry.web.context import read_session
 from registry.wording import french_number
 
@@ -123,7 +123,7 @@ def _fill_from_territory(rule: FundingRule, form: Form, territory: Territory) ->
             filled.append(item.label.split(" (")[0].lower())
     if filled:
         form.notes.append(f"{', '.join(filled).capitalize()} repris du référentiel des territoires "
-                          f"({territories.describe(territory)}"
+                          f"({territories.names.describe(territory)}"
                           + (f", superficie {french_number(figures.area_km2, 0)} km² d'après les contours importés"
                              if figures.area_km2 else "") + ") : vous pouvez les corriger.")
     if any(item.from_territory == "density" for item in rule.inputs) and figures.density is None:
@@ -143,10 +143,10 @@ def page():
     form.values["pass_par_carnet"] = form.values["pass_par_carnet"] or str(funding.PASSES_PER_BOOKLET)
     territory, candidates = None, []
     if form.values["territoire"]:
-        found = territories.choose(read_session(), form.values["territoire"])
+        found = territories.names.choose(read_session(), form.values["territoire"])
         if len(found) == 1:
             territory = found[0]
-            form.values["territoire"] = territories.describe(territory)
+            form.values["territoire"] = territories.names.describe(territory)
             _fill_from_territory(rule, form, territory)
         elif found:
             candidates = found
@@ -169,5 +169,5 @@ def page():
     if form.errors:
         run = reach = None
     return render_template("simulator.html", rules=rules, rule=rule, form=form, run=run, reach=reach,
-                           territory=territory, candidates=candidates, describe=territories.describe,
+                           territory=territory, candidates=candidates, describe=territories.names.describe,
                            population_share=population_share, shown=shown, euros=euros, percent=percent), status
