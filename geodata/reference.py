@@ -59,7 +59,7 @@ def read_territories(directory: Path = REFERENCE_DIR) -> Iterator[TerritoryRecor
     for row in _rows("communes.csv", directory):
         code, departement = row["code"], row["departement"]
         if not (code.startswith(departement) and code[len(departement):].isdigit() and len(code) == 5):
-            # Searches by département rely on it (``territories.membership_filter``).
+            # Searches by département rely on it (``territories.scope.membership_filter``).
             raise ValueError(f"communes.csv : le code {code} n'est pas celui de son département ({departement}) "
                              "suivi de chiffres")
         yield TerritoryRecord(

@@ -22,7 +22,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_index("ix_venues_nom", "venues", ["nom", "publication_status"], postgresql_include=["pk"])
     op.create_index("ix_qualifications_updated", "qualifications", ["updated_at"])
-    if op.get_bind().dialect.name == "postgresql":  # ``territories.departement_of``
+    if op.get_bind().dialect.name == "postgresql":  # ``territories.scope.departement_of``
         departement = ("CASE WHEN substr(commune_code, 1, 2) IN ('97', '98') THEN substr(commune_code, 1, 3) "
                        "ELSE substr(commune_code, 1, 2) END")
         op.execute(f"CREATE INDEX ix_venues_departement_nom ON venues (({departement}), nom, publication_status) "

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from geodata.distances import haversine_m
+from geodata.reference import KIND_LABELS
 from registry.errors import Conflict, Forbidden, InvalidInput, NotFound
 from registry.models import Programme, ProgrammeVenue, Territory, Venue, utcnow
 from registry.services import territories
@@ -67,7 +68,7 @@ def _canonical_refs(session: Session, refs: list[str], field: str) -> list[str]:
     out: list[str] = []
     for ref in refs:
         kind, _, code = ref.strip().partition(":")
-        if kind not in territories.KIND_LABELS or not code:
+        if kind not in KIND_LABELS or not code:
             raise InvalidInput.on(field, f"territoire attendu sous la forme departement:12 ou commune:12202 : "
                                          f"« {ref} »")
         try:
