@@ -17,31 +17,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks import synthetic
 from benchmarks.db import fresh_database, postgis_available
-from geodata.reference import read_commune_points
 from registry.standard import FIELDS
 
 IMPORT_TARGET = 5_000
 EXPORT_TARGET = 20_000
 MEMORY_LIMIT_MB = 300
 HEADER = FIELDS  # the national standard v1.0, in its order
-
-
-def placed_venues(rows: int) -> Iterator[dict]:
-    """``synthetic.venues``, each a hundred metres or so from its commune's reference point, as in producers' files:
-    drawn anywhere in France, every row's point contradicted its commune and was reported (one warning per row, and
-    the resolver's slowest path), which no real file does."""
-    points = {point.code: point for point in read_commune_points()}
-    for number, venue in enumerate(synthetic.venues(rows)):
-        point = points.get(venue["code_insee"])
-        if point is not None:
-            offset = (number % 7 - 3) * 0.0003  # up to ~100 m, well inside any commune's radius
-            venue = {**venue, "latitude": round(point.lat + offset, 6), "longitude": round(point.lon - offset, 6)}
-        yield venue
 
 
 def write_csv(path: Path, rows: int) -> None:
@@ -51,7 +36,7 @@ def write_csv(path: Path, rows: int) -> None:
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(HEADER)
-        for number, venue in enumerate(placed_venues(rows)):
+        for number, venue in enumerate(synthetic.venues(rows)):
             values = {**venue, "id": f"lieu-{number}", "source": "bench", "date_maj": venue["date_maj"].isoformat(),
                       "telephone": f"05 65 {number % 100:02d} {number // 100 % 100:02d} 00",
                       "presentation_resume": "Accompagnement aux usages du numérique et aux démarches en ligne."}
@@ -118,7 +103,7 @@ def write_profiled_csv(path: Path, rows: int) -> None:
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, delimiter=";")
         writer.writerow(header)
-        for number, venue in enumerate(placed_venues(rows)):
+        for number, venue in enumerate(synthetic.venues(rows)):
             street_number, street = venue["adresse"].split(" ", 1)
             week = WEEKS[number % len(WEEKS)]
             writer.writerow([f"lieu-{number}", venue["nom"], street_number, street, venue["code_postal"],
