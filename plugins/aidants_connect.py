@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import Any
 
 from registry import hookimpl
-from registry.formats import Importer, Input, Note, Sample, SourceRow, column_key, known_alias, rejected_row
+from registry.formats import Importer, Input, Note, Sample, SourceRow, column_key, column_reader, rejected_row
 
 #: Field of the standard (or audit fact) each column goes to, and the names the column has had.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -39,6 +38,8 @@ HINT = "departement"
 HINT_FIELD = "indice département (départage les communes du code postal)"
 COLUMNS[HINT] = ("departement",)
 _BY_NAME = {name: target for target, names in COLUMNS.items() for name in names}
+#: The field a source column gives, and how a misspelt name was understood.
+_known = column_reader(_BY_NAME)
 #: Columns the commune already gives (named in the report, not stored twice).
 DERIVED = {"region": "redondant : la commune donne sa région"}
 SIGNATURE = {"id", "siret", "aidants_mandates"}
@@ -94,16 +95,6 @@ class AidantsConnect(Importer):
             source.tally(record, fields, reasons=reasons, reason="colonne de la liste Aidants Connect sans champ "
                                                                  "dans le standard")
             yield _row(line, values, source.filename)
-
-
-@lru_cache(maxsize=1024)
-def _known(name: str) -> tuple[str | None, str | None]:
-    """The field a source column gives, and how a misspelt name was understood."""
-    key = column_key(name)
-    if key in _BY_NAME:
-        return _BY_NAME[key], None
-    slip = known_alias(key, _BY_NAME)
-    return (None, None) if slip is None else (_BY_NAME[slip], f"nom proche de {slip} : lue comme {slip}")
 
 
 def _row(line: int, values: dict[str, Any], filename: str) -> SourceRow:

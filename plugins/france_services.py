@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-from functools import lru_cache
 
 from registry import hookimpl
 from registry.formats import (
@@ -19,9 +18,8 @@ from registry.formats import (
     Note,
     Sample,
     SourceRow,
-    column_key,
+    column_reader,
     coordinate,
-    known_alias,
     rejected_row,
 )
 
@@ -52,6 +50,8 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     **{column: ("horaires", (column,)) for column, _ in DAYS},
 }
 _BY_NAME = {name: column for column, (_, names) in COLUMNS.items() for name in names}
+#: The list's column (its 2022 name) a source column is, and how a misspelt name was understood.
+_known = column_reader(_BY_NAME)
 SIGNATURE = {"id_fs", "lib_fs", "insee_com", "h_lundi"}
 UNREAD = "colonne de la liste France services sans champ dans le standard"
 
@@ -201,16 +201,6 @@ class FranceServices(Importer):
                                                                    "lisibles : non repris."))
             row.notes.extend(notes + geometry_notes)
             yield row
-
-
-@lru_cache(maxsize=1024)
-def _known(name: str) -> tuple[str | None, str | None]:
-    """The list's column (2022 name) a source column is, and how a misspelt name was understood."""
-    key = column_key(name)
-    if key in _BY_NAME:
-        return _BY_NAME[key], None
-    slip = known_alias(key, _BY_NAME)
-    return (None, None) if slip is None else (_BY_NAME[slip], f"nom proche de {slip} : lue comme {slip}")
 
 
 def _site(record: dict) -> tuple[dict, dict[str, str | None], dict[str, str], list[Note]]:

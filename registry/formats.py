@@ -15,10 +15,11 @@ import json
 import re
 import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 import ijson
 import orjson
@@ -27,8 +28,9 @@ from registry.wording import french_number
 
 __all__ = ["Importer", "Exporter", "Sample", "Input", "SourceRow", "Note", "ExportRecord", "ZoneReader", "ZoneRecord",
            "ZoneFields", "split_items", "column_key", "coordinate", "shown", "rejected_row", "SafeCsvWriter",
-           "write_json_array", "known_column", "known_alias", "NOT_AN_OBJECT"]
+           "write_json_array", "known_column", "column_reader", "NOT_AN_OBJECT"]
 
+T = TypeVar("T")
 SAMPLE_BYTES = 64 * 1024
 #: Spreadsheets read with python-calamine (first sheet, first row as header): Excel and OpenDocument.
 SPREADSHEET_SUFFIXES = ("xlsx", "xlsm", "xls", "ods")
@@ -58,10 +60,26 @@ def known_column(key: str, known: Iterable[str]) -> str | None:
     return close[0] if len(close) == 1 else None
 
 
-def known_alias(key: str, by_name: dict[str, Any]) -> str | None:
-    """``known_column`` for a mapping of names to targets where several names lead to one target (an importer's
-    names over the years: ``lib_fs``, ``lib_france_services``): the closest known name a normalised ``key`` is a
-    slip of, when every close name leads to the same target; ``None`` otherwise."""
+def column_reader(by_name: Mapping[str, T]) -> Callable[[str], tuple[T | None, str | None]]:
+    """How an importer reads its source's column names: a function giving, for a column name, the target its
+    normalised name (``column_key``) has in ``by_name`` — several names may lead to one target (an importer's names
+    over the years: ``lib_fs``, ``lib_france_services``) — or the target of the known name it is a slip of, with the
+    report's reason (« nom proche de … »); ``(None, None)`` for a column it does not know. Kept per name."""
+
+    @lru_cache(maxsize=1024)
+    def read(name: str) -> tuple[T | None, str | None]:
+        key = column_key(name)
+        if key in by_name:
+            return by_name[key], None
+        slip = _alias(key, by_name)
+        return (None, None) if slip is None else (by_name[slip], f"nom proche de {slip} : lue comme {slip}")
+
+    return read
+
+
+def _alias(key: str, by_name: Mapping[str, Any]) -> str | None:
+    """The closest known name a normalised ``key`` is a slip of, when every close name leads to the same target;
+    ``None`` otherwise."""
     from rapidfuzz.distance import DamerauLevenshtein
 
     if len(key) < SLIP_MIN_LENGTH or key in by_name:

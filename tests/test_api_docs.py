@@ -80,3 +80,19 @@ def test_accessibility_and_siting_answer_what_their_200_documents(client, sessio
             schema = content[answer.mimetype]["schema"]
             if schema.get("type") == "object":
                 assert set(schema["required"]) <= set(answer.get_json()), (route, output)
+
+
+def test_the_document_written_on_first_read_is_whole_for_every_thread_reading_it_at_once(database_url):
+    """The OpenAPI document is written when first read: threads of one worker reading it at once all get all of
+    it, the same, once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from registry.web.app import create_app
+
+    settings = {"DATABASE_URL": database_url, "TESTING": True}
+    api = create_app(settings).extensions["registry.api"]
+    with ThreadPoolExecutor(8) as pool:
+        documents = list(pool.map(lambda _: api.spec.to_dict(), range(8)))
+    whole = create_app(settings).extensions["registry.api"].spec.to_dict()
+    assert all(document == whole for document in documents)
+    assert len(whole["paths"]) > 50 and whole["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -167,13 +168,16 @@ class ProblemApi(Api):
 
     def init_app(self, app: Flask, *, spec_kwargs: dict | None = None) -> None:
         self._undocumented: list[Callable[[APISpec], None]] = []
+        self._documenting = threading.RLock()  # (threads of one worker reading it first at once get it whole)
         super().init_app(app, spec_kwargs=spec_kwargs)
 
     @property
     def spec(self) -> APISpec:
         """The OpenAPI document, finished on first read."""
-        while getattr(self, "_undocumented", None):
-            self._undocumented.pop(0)(self._spec)
+        if getattr(self, "_undocumented", None):
+            with self._documenting:
+                while self._undocumented:
+                    self._undocumented.pop(0)(self._spec)
         return self._spec
 
     @spec.setter

@@ -331,9 +331,13 @@ def map_view(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> M
 
 def grid_key(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> str:
     """The key of the grid of ``query``'s matches (whatever its box) at ``zoom``: its shape and values, the day."""
+    return f"grid:{zoom}:{_grid_digest(session, query, ctx)}"
+
+
+def _grid_digest(session: Session, query: SearchQuery, ctx: Context) -> str:
     shape, params, _extra = _prepare(session, replace(query, bbox=None), ctx, 0, MAP_POINTS)
-    return f"grid:{zoom}:" + hashlib.sha256(repr((shape, sorted((name, repr(value)) for name, value
-                                                                in params.items()))).encode()).hexdigest()[:48]
+    return hashlib.sha256(repr((shape, sorted((name, repr(value)) for name, value in params.items())))
+                          .encode()).hexdigest()[:48]
 
 
 def grids(session: Session, query: SearchQuery, ctx: Context) -> dict[int, bytes]:
@@ -342,6 +346,7 @@ def grids(session: Session, query: SearchQuery, ctx: Context) -> dict[int, bytes
     whole = replace(query, bbox=None)
     version = data_version.current(session)  # (before the matches: a change meanwhile makes a newer version)
     shape, params, extra = _prepare(session, whole, ctx, 0, MAP_POINTS)
+    digest = _grid_digest(session, whole, ctx)
     finest = cell_degrees(GRID_ZOOM)
     rows = session.connection().execute(plan(session, shape, extra).cells, {**params, "cell": finest}).all()
     # A cell's column and row from one of its venues (its westernmost and southernmost, as SQL computed them).
@@ -357,7 +362,7 @@ def grids(session: Session, query: SearchQuery, ctx: Context) -> dict[int, bytes
             found[3:] = [min(found[3], r.west), min(found[4], r.south), max(found[5], r.east), max(found[6], r.north)]
         bodies[zoom] = orjson.dumps([[n, lon / n, lat / n, w, s, e, n_] for n, lon, lat, w, s, e, n_
                                      in merged.values()])
-        read_model.keep_view(session, grid_key(session, whole, ctx, zoom), version, bodies[zoom])
+        read_model.keep_view(session, f"grid:{zoom}:{digest}", version, bodies[zoom])
     return bodies
 
 
