@@ -18,7 +18,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from registry import hookimpl
-from registry.formats import Importer, Input, Note, Sample, SourceRow, column_key, column_reader, rejected_row
+from registry.formats import (
+    HINT_DEPARTEMENT,
+    Importer,
+    Input,
+    Note,
+    Sample,
+    SourceRow,
+    column_key,
+    column_reader,
+    rejected_row,
+)
 
 #: Field of the standard (or audit fact) each column goes to, and the names the column has had.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -35,7 +45,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 #: Read as the hint that places a venue whose postcode serves several communes (not stored: the commune gives it).
 HINT = "departement"
-HINT_FIELD = "indice département (départage les communes du code postal)"
 COLUMNS[HINT] = ("departement",)
 _BY_NAME = {name: target for target, names in COLUMNS.items() for name in names}
 #: The field a source column gives, and how a misspelt name was understood.
@@ -86,7 +95,7 @@ class AidantsConnect(Importer):
                 target, slip = _known(column)
                 if target is not None and target not in values:
                     values[target] = value
-                    fields[column] = HINT_FIELD if target == HINT else target if target not in FACTS \
+                    fields[column] = HINT_DEPARTEMENT if target == HINT else target if target not in FACTS \
                         else f"fait {target}"
                     if slip:
                         reasons[column] = slip

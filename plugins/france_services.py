@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from registry import hookimpl
 from registry.formats import (
+    HINT_DEPARTEMENT,
     Importer,
     Input,
     Note,
@@ -29,7 +30,6 @@ TIME = re.compile(r"(\d{1,2})\s*[:h]\s*(\d{2})")
 CLOSED = {"", "-", "fermé", "ferme"}
 FILE_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 #: How the report names a column read as the département hint (not stored: it places the site).
-HINT = "indice département (départage les communes du code postal)"
 #: The list's columns (the 2022 CSV's names), the field of the standard each goes to, and the names each has had.
 COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "id_fs": ("id", ("id_fs", "matricule")),
@@ -46,7 +46,7 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "commentaire": ("presentation_detail", ("commentaire",)),
     "commentaire_horaires": ("horaires", ("commentaire_horaires", "commentaires_horaires")),
     "itinerance": ("itinerance", ("itinerance",)),
-    "insee_dep": (HINT, ("insee_dep",)),
+    "insee_dep": (HINT_DEPARTEMENT, ("insee_dep",)),
     **{column: ("horaires", (column,)) for column, _ in DAYS},
 }
 _BY_NAME = {name: column for column, (_, names) in COLUMNS.items() for name in names}

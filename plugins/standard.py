@@ -11,6 +11,8 @@ from plugins import standard_v01 as v01
 from plugins.standard_v01 import lookup
 from registry import hookimpl
 from registry.formats import (
+    DEPARTEMENT_COLUMNS,
+    HINT_DEPARTEMENT,
     NOT_AN_OBJECT,
     Exporter,
     ExportRecord,
@@ -99,10 +101,14 @@ class ColumnPlan:
         self.reasons: dict[str, str] = {}
 
     def target(self, column: str) -> tuple[str, str] | None:
-        """``("scalar" | "list", field)`` for a column this plan reads, ``None`` for one it does not."""
+        """``("scalar" | "list", field)`` for a column this plan reads, ``("hint", "departement")`` for a column
+        giving the département (read to place the venue, not stored), ``None`` for one it does not read."""
         if column in self.targets:
             return self.targets[column]
         key = column_key(column)
+        if key in DEPARTEMENT_COLUMNS and key not in KNOWN_COLUMNS:
+            self.targets[column], self.fields[column] = ("hint", "departement"), HINT_DEPARTEMENT
+            return self.targets[column]
         if key not in KNOWN_COLUMNS and (slip := known_column(key, KNOWN_COLUMNS)) is not None:
             self.reasons[column] = f"nom proche de {slip} : lue comme {slip}"
             key = slip
@@ -139,6 +145,9 @@ def read_record(line: int, record: dict[str, Any], plan: ColumnPlan, source: Inp
         if target is None:
             continue
         kind, field = target
+        if kind == "hint":
+            row.departement = raw if raw is not None and str(raw).strip() else row.departement
+            continue
         if kind == "scalar":
             if raw is None or raw.__class__ is str and (raw == "" or raw.isspace()):
                 values.setdefault(field, raw)

@@ -28,7 +28,8 @@ from registry.wording import french_number
 
 __all__ = ["Importer", "Exporter", "Sample", "Input", "SourceRow", "Note", "ExportRecord", "ZoneReader", "ZoneRecord",
            "ZoneFields", "split_items", "column_key", "coordinate", "shown", "rejected_row", "SafeCsvWriter",
-           "write_json_array", "known_column", "column_reader", "NOT_AN_OBJECT"]
+           "write_json_array", "known_column", "column_reader", "NOT_AN_OBJECT", "DEPARTEMENT_COLUMNS",
+           "HINT_DEPARTEMENT"]
 
 T = TypeVar("T")
 SAMPLE_BYTES = 64 * 1024
@@ -39,6 +40,15 @@ DELIMITERS = (",", ";", "\t")
 #: How many JSON records detection looks at (within the first ``SAMPLE_BYTES``).
 SAMPLE_RECORDS = 50
 
+
+#: Names of a column that gives the département (code or name), normalised by ``column_key``: read as a hint
+#: (``SourceRow.departement``), never stored.
+DEPARTEMENT_COLUMNS = frozenset({
+    "departement", "dept", "dep", "code_departement", "code_dept", "code_dep", "insee_dep", "cod_dep", "num_dep",
+    "num_departement", "numero_departement", "nom_departement", "departement_code", "departement_nom", "lib_dep",
+    "libelle_departement"})
+#: How the import report names a column read as the département hint.
+HINT_DEPARTEMENT = "indice département (départage les communes du code postal)"
 
 #: How close a misspelt column name must be to a known one to be read as it (edits: insertions, deletions,
 #: substitutions, transpositions), and how long it must be for a slip to be told from another word.

@@ -21,6 +21,7 @@ from typing import Any
 
 from registry import hours, standard
 from registry.formats import (
+    HINT_DEPARTEMENT,
     NOT_AN_OBJECT,
     Importer,
     Input,
@@ -44,8 +45,6 @@ WGS84 = "EPSG:4326"
 #: Separators of the items of a cell read by value rules (lists and enumerations in free text).
 RULE_ITEMS = re.compile(r"[|;,/\n]")
 FIELD_FACT = "fait "
-#: How the report names a column read as the département hint (not stored: it places the venue).
-HINT_DEPARTEMENT = "indice département (départage les communes du code postal)"
 #: Least number of columns a profile must name to recognise a file by itself.
 MATCH_MIN_COLUMNS = 3
 DAY_NAMES = {"Mo": "lundi", "Tu": "mardi", "We": "mercredi", "Th": "jeudi", "Fr": "vendredi", "Sa": "samedi",

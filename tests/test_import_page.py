@@ -219,3 +219,34 @@ def test_the_page_warns_when_the_demo_venues_are_still_published(logged_in, uplo
     shown = text(dry.get_data(as_text=True))
     assert dry.status_code == 200, shown
     assert f"{len(demo.DEMO_VENUES)} lieu(x) fictif(s) de démonstration" in shown and "registry demo --remove" in shown
+
+
+def test_the_operator_chooses_the_departement_column_on_the_form(client, app, session, tmp_path):
+    app.config["UPLOADS_DIR"] = str(tmp_path / "envois")
+    secret = tokens.create(session, "Opératrice nationale", "operator", []).secret
+    page = client.get("/auditeur/connexion").get_data(as_text=True)
+    assert client.post("/auditeur/connexion", data={"jeton": secret, "csrf_token": csrf(page)}).status_code == 302
+    # Codes alone do not make the registry suggest the column as the hint: the operator chooses it.
+    path = tmp_path / "relais.csv"
+    path.write_text("Nom;Adresse;CP;Zone\nPoint numérique;Le bourg;42620;03\nRelais;Rue haute;13780;83\n",
+                    encoding="utf-8")
+    page = client.get(PAGE).get_data(as_text=True)
+    with path.open("rb") as stream:
+        sent = client.post(PAGE, data={"csrf_token": csrf(page), "fichier": (stream, "relais.csv")},
+                              content_type="multipart/form-data")
+    review = sent.headers["Location"]
+    values = form_values(client.get(review).get_data(as_text=True))
+    assert dict(values).get("indice-departement") == ""
+    chosen = changed(values, indice_departement="Zone") + [("action", "importer")]
+    done = client.post(review, data=MultiDict(chosen))
+    shown = text(done.get_data(as_text=True))
+    assert done.status_code == 200 and "terminé" in shown, shown
+    session.rollback()
+    placed = {v.nom: v.commune_code for v in session.scalars(select(Venue))}
+    assert placed == {"Point numérique": "03250", "Relais": "83105"}, shown
+    profile = session.scalars(select(DatasetProfile)).one()
+    assert tomllib.loads(profile.text)["hints"] == {"departement": "Zone"}
+    # A column the file does not have is named, not kept.
+    wrong = client.post(review, data=MultiDict(changed(values, indice_departement="Région")
+                                                  + [("action", "essai")]))
+    assert wrong.status_code == 422 and "indice-departement" in wrong.get_data(as_text=True)

@@ -7,6 +7,7 @@ import pytest
 
 from registry.services.passes import codes
 
+#: A fresh random sample each run; the ids name positions, so that parallel workers collect the same tests.
 SAMPLE = codes.new_codes(300)
 
 
@@ -21,7 +22,7 @@ def test_codes_carry_75_random_bits_in_crockfords_alphabet():
         assert {c[position] for c in many} == set(codes.ALPHABET)
 
 
-@pytest.mark.parametrize("code", SAMPLE[:100])
+@pytest.mark.parametrize("code", SAMPLE[:100], ids=[f"sample-{n}" for n in range(100)])
 def test_every_single_character_error_is_caught(code):
     assert codes.normalise(code) == code
     for position in range(len(code)):
@@ -30,7 +31,7 @@ def test_every_single_character_error_is_caught(code):
                 assert codes.normalise(code[:position] + symbol + code[position + 1:]) is None
 
 
-@pytest.mark.parametrize("code", SAMPLE[100:])
+@pytest.mark.parametrize("code", SAMPLE[100:], ids=[f"sample-{n}" for n in range(100, len(SAMPLE))])
 def test_every_swap_of_two_adjacent_characters_is_caught(code):
     for position in range(len(code) - 1):
         a, b = code[position], code[position + 1]

@@ -191,7 +191,8 @@ def _items(text: str) -> list[str]:
 def from_fields(upload: Upload, fields: Mapping[str, list[str]]) -> ProfileForm:
     """The profile an operator's form says (``fields``: every name with its values, in the page's order).
 
-    Fields: ``champ-<field>`` (its columns, in order), ``format-date``, ``jour-<Mo…Su>``, ``lecture-<option>``;
+    Fields: ``champ-<field>`` (its columns, in order), ``format-date``, ``jour-<Mo…Su>``, ``lecture-<option>``,
+    ``indice-departement`` (the column read as the département hint);
     per rule ``regle-champ``, ``regle-valeur``, ``regle-colonne``, ``regle-termes``, ``regle-sauf`` (terms split on
     « ; ») and ``regle-retirer`` (the numbers of the rules taken out); facts alike (``fait-…``)."""
     posted = _Posted(upload, fields)
@@ -216,7 +217,9 @@ def from_fields(upload: Upload, fields: Mapping[str, list[str]]) -> ProfileForm:
         if fact.strip():
             form.facts.append(FactRow(fact.strip(), _column(column, posted.known, "fait-colonne"), _items(yes),
                                       _items(no)))
-    form.hints = dict(upload.form.hints)
+    departement = posted.columns("indice-departement")
+    if departement:
+        form.hints["departement"] = departement[0]
     used = form.used()
     form.unread = {column: upload.form.unread.get(column, SET_ASIDE) for column in upload.columns
                    if column not in used}

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from registry import standard
-from registry.formats import Input, column_key, split_items
+from registry.formats import DEPARTEMENT_COLUMNS, Input, column_key, split_items
 from registry.hours import day_ranges
 from registry.identifiers import luhn_valid
 from registry.profile_schema import SCHEMA_VERSION
@@ -527,10 +527,6 @@ def _target(column: _Column, reference: Reference | None) -> tuple[str | None, f
     return target, confidence, evidence
 
 
-#: Names of a column that gives the département (code or name), normalised by ``column_key``.
-DEPARTEMENT_NAMES = ("departement", "dept", "dep", "code_departement", "code_dept", "code_dep", "insee_dep",
-                     "cod_dep", "num_dep", "num_departement", "numero_departement", "nom_departement",
-                     "departement_code", "departement_nom", "lib_dep", "libelle_departement")
 HINT_DEPARTEMENT = "departement (indice)"
 _DEPARTEMENT_CODE = re.compile(r"\d{2,3}|2[AB]", re.I)
 
@@ -538,7 +534,7 @@ _DEPARTEMENT_CODE = re.compile(r"\d{2,3}|2[AB]", re.I)
 def _departement_like(column: _Column, reference: Reference, communes: float) -> bool:
     """Whether a column gives départements rather than communes: its name says so, or more of its values are
     département names than commune names (« Var », « Haute-Loire »; « Paris », both, stays a commune)."""
-    if column.key in DEPARTEMENT_NAMES or "departement" in column.key.split("_"):
+    if column.key in DEPARTEMENT_COLUMNS or "departement" in column.key.split("_"):
         return True
     if not reference.departements:
         return False
@@ -554,7 +550,7 @@ def _departement_hint(columns: list[_Column], used: set[str], reference: Referen
     for column in columns:
         if column.name in used or not column.values:
             continue
-        named = column.key in DEPARTEMENT_NAMES or "departement" in column.key.split("_")
+        named = column.key in DEPARTEMENT_COLUMNS or "departement" in column.key.split("_")
         if reference is not None and reference.departements:
             readable = column.share(lambda v: reference.departement_code(_text(v)) is not None)
             names = column.share(lambda v: not _DEPARTEMENT_CODE.fullmatch(_text(v))
