@@ -2,14 +2,15 @@
 #              (instance/demo.sqlite, fictional venues, every page says so), serve the app and run its job queue's
 #              worker (campaigns, large imports) beside it
 # make serve — the same with your own database (REGISTRY_DATABASE_URL, default instance/registry.sqlite), no demo
-# make test  — run the whole test suite (SpatiaLite, and PostGIS when REGISTRY_TEST_POSTGIS_URL answers)
+# make test  — run the whole test suite on every core (SpatiaLite, and PostGIS when REGISTRY_TEST_POSTGIS_URL answers)
 
 VENV      ?= .venv
 BIN       := $(VENV)/bin
 HOST      ?= 127.0.0.1
 PORT      ?= 5000
 REGISTRY  := $(BIN)/registry
-PYTEST_ARGS ?=
+#: The suite runs on every core (pytest-xdist: one process per core, each with its own databases and browser).
+PYTEST_ARGS ?= --numprocesses=auto
 DEMO_DATABASE_URL := sqlite:///$(CURDIR)/instance/demo.sqlite
 
 .PHONY: run serve serve-app instance setup venv system-deps database test benchmark clean-db reference vendor
