@@ -9,8 +9,9 @@ venues) and reused, read once before timing (``pg_prewarm``: into PostgreSQL's b
 the system's cache); SpatiaLite ones are built in a temporary folder. Latency, timed inside the server (the
 search service; the sizes take turns every 25 queries), median and 99th percentile, for each size: the 20
 nearest qualified venues of random points, a bbox page of 50 (boxes of about 45 km, full pages at both sizes), a
-département's first 100, the map's first call (the first 100 by name, no filter) and the national map view
-(clusters). For each search the statements it ran are replayed under ``EXPLAIN ANALYZE`` (PostGIS): in-process
+département's first 100, the map's first call (the first 100 by name, no filter), a bbox page sorted by name,
+CQL2 pages of 50 (``code_postal LIKE 'DD%'``, ``A_CONTAINS`` and ``A_OVERLAPS`` on the services, ``S_INTERSECTS``
+with a département-sized polygon: ``bench_ogc``'s queries) and the national map view (clusters). For each search the statements it ran are replayed under ``EXPLAIN ANALYZE`` (PostGIS): in-process
 time over SQL time. Throughput (PostGIS, at the size of ``--throughput-at``): gunicorn, 2 workers, 8 concurrent
 clients on loopback for a bounded time in five turns taken by the servers, random ~20 km boxes of 50, against
 ``/api/v1/venues``, ``/ogc`` items, the same SQL behind a bare WSGI app (the floor) and pygeoapi's items.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import itertools
+import math
 import os
 import random
 import re
@@ -43,13 +45,14 @@ from sqlalchemy.orm import Session
 
 from benchmarks import synthetic
 from benchmarks.db import fresh_database, kept_database, postgis_available, vacuum_settled
+from registry import standard
 from registry.db import make_engine
 from registry.models import PublicView, Venue
 from registry.plugins import make_plugin_manager
 from registry.services import territories
 from registry.services.base.context import Context
 from registry.services.base.criteria import build_catalogue
-from registry.services.search import search
+from registry.services.search import filters, search
 
 CLIENTS = 8
 #: The throughput's servers are loaded in this many turns each.
@@ -62,8 +65,30 @@ SEARCHES = [
     ("département, first 100", lambda rng: search.SearchQuery(
         territory=f"departement:{rng.choice([d for d in range(1, 96) if d != 20]):02d}"), 100),
     ("first page by name, 100 (no filter)", lambda rng: search.SearchQuery(), 100),
+    ("bbox sorted by name, 50", lambda rng: search.SearchQuery(bbox=_box(rng), sort=("nom",)), 50),
+    ("CQL2 code_postal LIKE 'DD%', 50", lambda rng: search.SearchQuery(filter=_cql2(
+        f"code_postal LIKE '{rng.choice([d for d in range(1, 96) if d != 20]):02d}%'")), 50),
+    ("CQL2 A_CONTAINS(services), 50", lambda rng: search.SearchQuery(filter=_cql2(
+        f"A_CONTAINS(services, ('{rng.choice(SERVICES)}'))")), 50),
+    ("CQL2 A_OVERLAPS(services), 50", lambda rng: search.SearchQuery(filter=_cql2(
+        "A_OVERLAPS(services, ('{}', '{}'))".format(*rng.sample(SERVICES, 2)))), 50),
+    ("CQL2 S_INTERSECTS(polygon), 50", lambda rng: search.SearchQuery(filter=_cql2(
+        f"S_INTERSECTS(geometry, {_hexagon(rng)})")), 50),
 ]
+SERVICES = standard.VOCABULARIES["services"]
 GROWTH_TARGET, SQL_SHARE_TARGET, FLOOR_TARGET = 1.5, 2.0, 0.8
+
+
+def _cql2(text: str) -> dict:
+    return filters.parse(text, "cql2-text")
+
+
+def _hexagon(rng: random.Random) -> str:
+    """A département-sized hexagon (about 100 km across) within the synthetic venues' area (``bench_ogc``'s)."""
+    lon, lat = rng.uniform(-4.5 + 0.6, 7.8 - 0.6), rng.uniform(42.5 + 0.45, 50.9 - 0.45)
+    points = [(lon + 0.6 * math.cos(math.radians(a)), lat + 0.45 * math.sin(math.radians(a)))
+              for a in range(0, 360, 60)]
+    return "POLYGON((" + ", ".join(f"{x:.4f} {y:.4f}" for x, y in [*points, points[0]]) + "))"
 
 
 def _box(rng: random.Random) -> tuple[float, float, float, float]:
