@@ -4,19 +4,19 @@ and throughput under load on PostGIS against a raw-SQL floor (and pygeoapi when 
     python -m benchmarks.bench_search [--venues 10000,100000,1000000] [--seconds 15] [--port 5432]
         [--database-prefix registry_bench] [--backend postgis] [--pygeoapi /path/to/venv/bin]
 
-PostGIS databases are kept between runs (``<prefix>_<venues>``, built once: about 5 minutes for a million
-venues) and reused, read once before timing (``pg_prewarm``: into PostgreSQL's buffers when they can hold it, else
-the system's cache); SpatiaLite ones are built in a temporary folder. Latency, timed inside the server (the
-search service; the sizes take turns every 25 queries), median and 99th percentile, for each size: the 20
-nearest qualified venues of random points, a bbox page of 50 (boxes of about 45 km, full pages at both sizes), a
-département's first 100, the map's first call (the first 100 by name, no filter), a bbox page sorted by name,
-CQL2 pages of 50 (``code_postal LIKE 'DD%'``, ``A_CONTAINS`` and ``A_OVERLAPS`` on the services, ``S_INTERSECTS``
-with a département-sized polygon: ``bench_ogc``'s queries) and the national map view (clusters). For each search the statements it ran are replayed under ``EXPLAIN ANALYZE`` (PostGIS): in-process
-time over SQL time. Throughput (PostGIS, at the size of ``--throughput-at``): gunicorn, 2 workers, 8 concurrent
-clients on loopback for a bounded time in five turns taken by the servers, random ~20 km boxes of 50, against
-``/api/v1/venues``, ``/ogc`` items, the same SQL behind a bare WSGI app (the floor) and pygeoapi's items.
-Targets (issue « search at the floor »): growth 100k → 1M ≤ 1.5×, in-process ≤ 2× SQL, throughput ≥ 80 % of
-the floor.
+PostGIS databases are kept between runs (``<prefix>_<venues>``, built once: about 5 minutes for a million venues)
+and reused, read once before timing (``pg_prewarm``: into PostgreSQL's buffers when they can hold it, else the
+system's cache); SpatiaLite ones are built in a temporary folder. Latency, timed inside the server (the search
+service; the sizes take turns every 25 queries), median and 99th percentile, for each size: the 20 nearest qualified
+venues of random points, a bbox page of 50 (boxes of about 45 km, full pages at both sizes), a département's first
+100, the map's first call (the first 100 by name, no filter), a bbox page sorted by name, CQL2 pages of 50
+(``code_postal LIKE 'DD%'``, ``A_CONTAINS`` and ``A_OVERLAPS`` on the services, ``S_INTERSECTS`` with a département-
+sized polygon: ``bench_ogc``'s queries) and the national map view (clusters). For each search the statements it ran
+are replayed under ``EXPLAIN ANALYZE`` (PostGIS): in-process time over SQL time. Throughput (PostGIS, at the size of
+``--throughput-at``): gunicorn, 2 workers, 8 concurrent clients on loopback for a bounded time in five turns taken
+by the servers, random ~20 km boxes of 50, against ``/api/v1/venues``, ``/ogc`` items, the same SQL behind a bare
+WSGI app (the floor) and pygeoapi's items. Targets (issue « search at the floor »): growth 100k → 1M ≤ 1.5×, in-
+process ≤ 2× SQL, throughput ≥ 80 % of the floor.
 """
 
 from __future__ import annotations
