@@ -1,5 +1,7 @@
 """OGC API – Features against its peers, in one run on the same PostGIS data: our ``/ogc`` items, tipg and
-pygeoapi, each served by 2 worker processes, loaded by 8 keep-alive loopback clients.
+pygeoapi, each served by 2 worker processes, loaded by 8 keep-alive loopback clients. Ours runs as in production
+(gunicorn with ``registry.web.gunicorn_conf``, whose threaded worker keeps connections open), tipg under uvicorn,
+pygeoapi and the floor under gunicorn's threaded worker too (its default worker closes every connection).
 
     python -m benchmarks.bench_ogc [--venues 100000] [--seconds 15] [--rounds 3] --tipg VENV/bin --pygeoapi VENV/bin
 
@@ -38,6 +40,8 @@ from sqlalchemy.orm import Session
 
 from benchmarks.bench_search import (
     CLIENTS,
+    PRODUCTION,
+    THREADED,
     free_port,
     load,
     percentile,
@@ -114,13 +118,13 @@ def servers(url: str, tipg_bin: Path | None, pygeoapi_bin: Path | None, folder: 
     for name, tree in ((OURS, Path.cwd()), (BASELINE, baseline)):
         if tree is not None:
             port = free_port()
-            found.append((name, [gunicorn, "-w", "2", "-b", f"127.0.0.1:{port}", "--chdir", str(tree),
+            found.append((name, [gunicorn, *PRODUCTION, "-b", f"127.0.0.1:{port}", "--chdir", str(tree),
                                  "registry.web.wsgi:app"],
                           {"REGISTRY_DATABASE_URL": url, "REGISTRY_INSTANCE": tempfile.mkdtemp(),
                            "REGISTRY_RATELIMIT_ENABLED": "0", "PYTHONPATH": str(tree)},  # load from one address
                           port, ours))
     port = free_port()
-    found.append(("floor (bare SQL)", [gunicorn, "-w", "2", "-b", f"127.0.0.1:{port}", "benchmarks.floor_app:app"],
+    found.append(("floor (bare SQL)", [gunicorn, *THREADED, "-b", f"127.0.0.1:{port}", "benchmarks.floor_app:app"],
                   {"REGISTRY_DATABASE_URL": url}, port, {"bbox": lambda b: f"/?limit={PAGE}&bbox={_bbox(b)}"}))
     if tipg_bin:
         port = free_port()
@@ -136,7 +140,7 @@ def servers(url: str, tipg_bin: Path | None, pygeoapi_bin: Path | None, folder: 
         subprocess.run([str(pygeoapi_bin / "pygeoapi"), "openapi", "generate", str(config), "--output-file",
                         str(openapi)], check=True, capture_output=True, env={"PYGEOAPI_CONFIG": str(config),
                                                                             "PATH": str(pygeoapi_bin)})
-        found.append(("pygeoapi", [str(pygeoapi_bin / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
+        found.append(("pygeoapi", [str(pygeoapi_bin / "gunicorn"), *THREADED, "-b", f"127.0.0.1:{port}",
                                    "pygeoapi.flask_app:APP"],
                       {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}, port,
                       paths("/collections/venues/items", "&f=json")))

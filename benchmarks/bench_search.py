@@ -55,6 +55,11 @@ from registry.services.base.criteria import build_catalogue
 from registry.services.search import filters, search
 
 CLIENTS = 8
+#: How gunicorn serves the registry in the benchmarks: as in production (its settings, whose threaded worker keeps
+#: a client's connection open between requests), 2 workers; the floor and pygeoapi get the same threaded worker
+#: (gunicorn's default, synchronous, worker closes the connection after every request).
+PRODUCTION = ("-c", "python:registry.web.gunicorn_conf", "-w", "2")
+THREADED = ("-k", "gthread", "-w", "2")
 #: The throughput's servers are loaded in this many turns each.
 TURNS = 5
 FRANCE = (-5.2, 41.3, 9.6, 51.1)
@@ -380,11 +385,11 @@ def throughput(url: str, seconds: float, pygeoapi_bin: Path | None, limit: int =
     def box(b) -> str:
         return f"{b[0]:.4f},{b[1]:.4f},{b[2]:.4f},{b[3]:.4f}"
 
-    runs = [("registry /api/v1/venues", [gunicorn, "-w", "2", "registry.web.wsgi:app"],
+    runs = [("registry /api/v1/venues", [gunicorn, *PRODUCTION, "registry.web.wsgi:app"],
              lambda b: f"/api/v1/venues?bbox={box(b)}&per_page={limit}"),
-            ("registry /ogc items", [gunicorn, "-w", "2", "registry.web.wsgi:app"],
+            ("registry /ogc items", [gunicorn, *PRODUCTION, "registry.web.wsgi:app"],
              lambda b: f"/ogc/collections/pass-numerique/items?bbox={box(b)}&limit={limit}&f=json"),
-            ("floor (same SQL, bare WSGI)", [gunicorn, "-w", "2", "benchmarks.floor_app:app"],
+            ("floor (same SQL, bare WSGI)", [gunicorn, *THREADED, "benchmarks.floor_app:app"],
              lambda b: f"/?bbox={box(b)}&limit={limit}")]
     folder = Path(tempfile.mkdtemp())
     if pygeoapi_bin:
@@ -394,7 +399,7 @@ def throughput(url: str, seconds: float, pygeoapi_bin: Path | None, limit: int =
         subprocess.run([str(pygeoapi_bin / "pygeoapi"), "openapi", "generate", str(config), "--output-file",
                         str(openapi)], check=True, env={**os.environ, "PYGEOAPI_CONFIG": str(config)},
                        capture_output=True)
-        runs.append(("pygeoapi items", [str(pygeoapi_bin / "gunicorn"), "-w", "2", "pygeoapi.flask_app:APP"],
+        runs.append(("pygeoapi items", [str(pygeoapi_bin / "gunicorn"), *THREADED, "pygeoapi.flask_app:APP"],
                      lambda b: f"/collections/venues/items?f=json&limit={limit}&bbox={box(b)}"))
         env_pygeoapi = {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
     servers = {}  # name -> (process, base address, path maker)

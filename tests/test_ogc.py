@@ -87,6 +87,22 @@ def test_a_filter_counts_and_pages_like_any_search(client, places):
     assert names == sorted(p[0] for p in PLACES if p[2] > 44.2)
 
 
+@pytest.mark.parametrize("query", [
+    {"limit": 2, "sortby": "nom", "filter": "latitude > 44.2 AND nom <> 'Café d''été & co / 100 % ?'"},
+    {"limit": 1, "bbox": "1.5,43.2,3.5,45", "properties": "nom,commune"},
+])
+def test_page_links_are_written_as_url_for_writes_them(app, client, places, query):
+    from flask import url_for
+
+    response = client.get(ITEMS, query_string=query)
+    assert response.status_code == 200, response.get_json()
+    links = {link["rel"]: link["href"] for link in response.get_json()["links"]}
+    with app.test_request_context("/"):
+        for rel, offset in (("self", 0), ("next", query["limit"])):
+            assert links[rel] == url_for("ogc.Items", collection_id="pass-numerique", **query, offset=offset,
+                                         _external=True)
+
+
 def test_filters_in_another_crs(client, places):
     to_lambert = Transformer.from_crs("OGC:CRS84", "EPSG:2154", always_xy=True)
     x, y = to_lambert.transform(3.078, 44.099)

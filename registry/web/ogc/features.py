@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import uuid
 from datetime import UTC, date, datetime
+from urllib.parse import urlencode
 
 from flask import Response, current_app, render_template, request, url_for
 from flask.views import MethodView
@@ -103,6 +104,8 @@ def _page(template: str, body: dict, **context) -> Response:
 
 
 _absolute = absolute_url
+#: What a query string keeps unescaped, as werkzeug's ``url_for`` writes it (the WHATWG's percent-encode set).
+QUERY_SAFE = "!$'()*,/:;?@"
 
 
 def _collection(set_id: str) -> dict:
@@ -441,8 +444,10 @@ class Items(MethodView):
             return _bad_request(exc.detail)
         args = {k: v for k, v in request.args.items() if k != "offset"}
 
-        def page(at: int) -> str:
-            return _absolute("ogc.Items", collection_id=collection_id, **args, offset=at)
+        items_url = _absolute("ogc.Items", collection_id=collection_id)
+
+        def page(at: int) -> str:  # as ``url_for`` writes its query (a third of the page's Python cost otherwise)
+            return f"{items_url}?{urlencode({**args, 'offset': at}, safe=QUERY_SAFE)}"
 
         links = [{"rel": "self", "type": GEOJSON, "href": page(offset)},
                  {"rel": "collection", "type": JSON, "href": _absolute("ogc.Collection", collection_id=collection_id)}]
