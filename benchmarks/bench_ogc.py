@@ -271,8 +271,8 @@ def print_ratios(rates: dict[tuple[str, str], float]) -> None:
             if (peer, query) in rates and (OURS, query) in rates:
                 ratio = rates[OURS, query] / rates[peer, query]
                 verdict = "" if target is None or ratio >= target and ratio > 1 else " — below target"
-                print(f"[postgis] {query}: ours / {peer} = {ratio:.2f}×"
-                      f"{f' (target ≥ {target:g}×)' if target else ''}{verdict}")
+                wanted = "" if not target else " (target: ahead, > 1×)" if target == 1 else f" (target ≥ {target:g}×)"
+                print(f"[postgis] {query}: ours / {peer} = {ratio:.2f}×{wanted}{verdict}")
     for name in (OURS, BASELINE):
         if (name, "bbox (API)") in rates:
             print(f"[postgis] {name} bbox: OGC items / API = {rates[name, 'bbox'] / rates[name, 'bbox (API)']:.2f}×"

@@ -29,7 +29,6 @@ DAYS = (("h_lundi", "Mo"), ("h_mardi", "Tu"), ("h_mercredi", "We"), ("h_jeudi", 
 TIME = re.compile(r"(\d{1,2})\s*[:h]\s*(\d{2})")
 CLOSED = {"", "-", "fermé", "ferme"}
 FILE_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
-#: How the report names a column read as the département hint (not stored: it places the site).
 #: The list's columns (the 2022 CSV's names), the field of the standard each goes to, and the names each has had.
 COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "id_fs": ("id", ("id_fs", "matricule")),

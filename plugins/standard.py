@@ -146,7 +146,7 @@ def read_record(line: int, record: dict[str, Any], plan: ColumnPlan, source: Inp
             continue
         kind, field = target
         if kind == "hint":
-            row.departement = raw if raw is not None and str(raw).strip() else row.departement
+            _departement(row, column, raw)
             continue
         if kind == "scalar":
             if raw is None or raw.__class__ is str and (raw == "" or raw.isspace()):
@@ -173,6 +173,17 @@ def read_record(line: int, record: dict[str, Any], plan: ColumnPlan, source: Inp
     if source is not None:
         source.tally(record, plan.fields, plan.reasons)
     return row
+
+
+def _departement(row: SourceRow, column: str, raw: Any) -> None:
+    """The département a column gives, kept as the row's hint; another column's different one is reported."""
+    if raw is None or not str(raw).strip():
+        return
+    if row.departement is None:
+        row.departement = raw
+    elif str(raw).strip() != str(row.departement).strip():
+        row.set_aside.append(Note(column, raw, f"Autre département, déjà lu dans une autre colonne "
+                                               f"(« {row.departement} ») : non repris."))
 
 
 @lru_cache(maxsize=65_536)

@@ -233,7 +233,7 @@ def test_the_operator_chooses_the_departement_column_on_the_form(client, app, se
     page = client.get(PAGE).get_data(as_text=True)
     with path.open("rb") as stream:
         sent = client.post(PAGE, data={"csrf_token": csrf(page), "fichier": (stream, "relais.csv")},
-                              content_type="multipart/form-data")
+                           content_type="multipart/form-data")
     review = sent.headers["Location"]
     values = form_values(client.get(review).get_data(as_text=True))
     assert dict(values).get("indice-departement") == ""
@@ -248,5 +248,5 @@ def test_the_operator_chooses_the_departement_column_on_the_form(client, app, se
     assert tomllib.loads(profile.text)["hints"] == {"departement": "Zone"}
     # A column the file does not have is named, not kept.
     wrong = client.post(review, data=MultiDict(changed(values, indice_departement="Région")
-                                                  + [("action", "essai")]))
+                                               + [("action", "essai")]))
     assert wrong.status_code == 422 and "indice-departement" in wrong.get_data(as_text=True)

@@ -27,7 +27,7 @@ from registry.profile_schema import DAYS, SCHEMA_VERSION
 from registry.services.exchange import import_profiles
 from registry.services.exchange.imports import ImportOptions
 from registry.services.exchange.profile_suggestions import (
-    HINT_DEPARTEMENT,
+    DEPARTEMENT_GUESS,
     NO,
     PASS_FACT,
     YES,
@@ -170,7 +170,7 @@ def _from_suggestion(suggestion: Suggestion) -> ProfileForm:
             form.hours[guess.target[len("horaires ("):-1]] = guess.columns[0]
         elif guess.target.startswith("fait "):
             form.facts.append(FactRow(PASS_FACT, list(guess.columns), list(YES), list(NO), evidence[guess.target]))
-        elif guess.target == HINT_DEPARTEMENT:
+        elif guess.target == DEPARTEMENT_GUESS:
             form.hints["departement"] = guess.columns[0]
         else:
             form.fields[guess.target] = list(guess.columns)

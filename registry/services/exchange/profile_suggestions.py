@@ -527,7 +527,9 @@ def _target(column: _Column, reference: Reference | None) -> tuple[str | None, f
     return target, confidence, evidence
 
 
-HINT_DEPARTEMENT = "departement (indice)"
+#: The target of the guess that a column gives the département hint (``registry.formats.HINT_DEPARTEMENT`` is how
+#: the import report names such a column).
+DEPARTEMENT_GUESS = "departement (indice)"
 _DEPARTEMENT_CODE = re.compile(r"\d{2,3}|2[AB]", re.I)
 
 
@@ -561,7 +563,7 @@ def _departement_hint(columns: list[_Column], used: set[str], reference: Referen
         if (named and readable >= 0.5) or (names >= ENOUGH and _departement_like(column, reference, 0.0)):
             evidence = [f"colonne « {column.name} »" if named else "noms de départements",
                         f"{round(readable * 100)} % des valeurs sont des codes ou noms de départements"]
-            return Guess(HINT_DEPARTEMENT, [column.name], round(0.5 + 0.45 * readable, 2), evidence)
+            return Guess(DEPARTEMENT_GUESS, [column.name], round(0.5 + 0.45 * readable, 2), evidence)
     return None
 
 

@@ -37,7 +37,7 @@ def _render(template: str, status: int = 200, **values: Any):
     return render_template(template, user=session_user(), titles=standard.TITLES, fields=standard.FIELDS,
                            vocabularies=standard.VOCABULARIES, rule_fields=profile_forms.RULE_FIELDS,
                            reading=profile_forms.READING, days=DAY_LABELS, lines_shown=LINES_SHOWN,
-                           hint_departement=profile_forms.HINT_DEPARTEMENT,
+                           hint_departement=profile_forms.DEPARTEMENT_GUESS,
                            **values), status
 
 
