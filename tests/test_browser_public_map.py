@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from selenium.common.exceptions import ElementNotInteractableException
 
 from registry.services.accounts import tokens
 from registry.services.base.context import Context
@@ -124,13 +125,14 @@ def test_a_town_hall_embeds_the_map_chosen_by_name_and_its_venues_open_outside_t
 
 
 def open_popup(driver):
-    """Focus the médiathèque's marker and press Enter (markers are redrawn as the map settles: try again)."""
+    """Focus the médiathèque's marker and press Enter (markers are redrawn, and not yet interactable while the map
+    moves, as it settles: try again)."""
     try:
         marker = driver.find_element(By.CSS_SELECTOR, ".leaflet-marker-icon[title='Médiathèque de Rodez']")
         driver.execute_script("arguments[0].focus()", marker)
         marker.send_keys(Keys.ENTER)
         return driver.find_element(By.CSS_SELECTOR, ".leaflet-popup")
-    except (NoSuchElementException, StaleElementReferenceException):
+    except (NoSuchElementException, StaleElementReferenceException, ElementNotInteractableException):
         return False
 
 
