@@ -786,9 +786,15 @@ class PublicVenue(Base):
         Column("valid_until", Date, nullable=True),
         Column("labels", Text, nullable=False),
         *(Column(name, Venue.__table__.c[name].type, nullable=True) for name in PUBLIC_VENUE_COLUMNS),
+        #: The cell of a coarse grid the point lies in (``read_model.grid_cell``): a page of a box sorted by name
+        #: merges the cells' name orders (``ix_public_venues_cell_nom``) and stops at the page.
+        Column("grid_cell", Integer, nullable=True),
         Index("ux_public_venues_label", "label", "pk", unique=True),
         Index("ix_public_venues_pk", "pk"),
-        Index("ix_public_venues_nom", "label", "nom", postgresql_include=["pk", "valid_until"]),
+        Index("ix_public_venues_nom", "label", "nom", "pk",
+              postgresql_include=["valid_until", "seq", "code_postal"]),
+        Index("ix_public_venues_cell_nom", "label", "grid_cell", "nom", "pk",
+              postgresql_include=["seq", "valid_until", "geom"]),
         *(Index(f"ix_public_venues_{name}", name, postgresql_ops={name: "text_pattern_ops"},
                 postgresql_include=["label", "valid_until"]) for name in ("code_postal", "code_insee", "commune")),
         sqlite_autoincrement=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import inspect, text
+from sqlalchemy.orm import Session
 
 from registry import migrations
 from registry.db import make_engine
@@ -46,3 +47,29 @@ def test_models_and_migrations_agree(database_url):
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
+
+
+def test_a_read_model_built_before_the_grid_cells_gets_them(app, places, database_url):
+    """Migration 0034 on a database whose read model has no grid cells yet (downgraded to 0033 here): the column and
+    its index are added, every row's cell backfilled as a refresh writes it, and pages by name in a box find them."""
+    from alembic import command
+
+    from registry.services.qualification import read_model
+
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            config = migrations.alembic_config(engine)
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0033")
+        assert "grid_cell" not in {c["name"] for c in inspect(engine).get_columns("public_venues")}
+        migrations.upgrade(engine)
+        with Session(engine) as session:
+            rows, problems = read_model.verify(session)
+            cells = session.execute(text("SELECT count(grid_cell) FROM public_venues")).scalar()
+        assert rows == len(places) == cells and problems == []
+    finally:
+        engine.dispose()
+    body = app.test_client().get("/ogc/collections/pass-numerique/items",
+                                 query_string={"bbox": "2,44,3.2,44.6", "sortby": "nom"}).get_json()
+    assert [f["properties"]["nom"] for f in body["features"]] == sorted(places)

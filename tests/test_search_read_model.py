@@ -5,11 +5,14 @@ on ``database_url`` is also verified after it: ``conftest.public_read_model_chec
 from __future__ import annotations
 
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, text, update
 
 from registry.cli.core import main
 from registry.models import PublicVenue, Qualification, Venue
 from registry.services.qualification import read_model
+from registry.services.search import filters
 
 
 def _labels_served(client, venue_id: str) -> list[str]:
@@ -144,3 +147,65 @@ def test_one_data_version_for_the_reports_and_the_map_and_its_log_pruned(app, cl
     session.commit()
     qualified(nom="Lieu suivant")
     assert int(data_version.current(session)) > int(version)  # (never a key used before)
+
+
+_LON, _LAT = st.floats(-180, 180, allow_nan=False), st.floats(-90, 90, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(points=st.lists(st.tuples(_LON, _LAT), min_size=1, max_size=20), corner=st.tuples(_LON, _LAT),
+       size=st.tuples(st.floats(0, 3), st.floats(0, 3)))
+def test_the_cells_covering_a_box_hold_the_cell_of_every_point_in_it(session, points, corner, size):
+    """A page sorted by name within a box reads the cells ``cells_covering`` names: the database's cell of every
+    point in the box (on a cell's side or corner too) is one of them, on both databases; a box over ``most``
+    cells is refused, not listed."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    west, south = corner
+    box = (west, south, west + size[0], south + size[1])
+    cells = read_model.cells_covering(box, 10_000)
+    for lon, lat in [*points, (west, south), (box[2], box[3]), (west, box[3])]:
+        point = func.ST_GeomFromText(f"POINT({lon!r} {lat!r})", 4326)
+        cell = session.execute(select(read_model.grid_cell(sqlite, point))).scalar()
+        if box[0] <= lon <= box[2] and box[1] <= lat <= box[3]:
+            assert cell in cells, (lon, lat)
+    assert read_model.cells_covering(box, len(cells)) == cells
+    assert read_model.cells_covering(box, len(cells) - 1) is None
+
+
+_BOXES = st.tuples(st.floats(-10, 10), st.floats(40, 50), st.floats(0.01, 5), st.floats(0.01, 5)).map(
+    lambda b: {"bbox": [b[0], b[1], b[0] + b[2], b[1] + b[3]]})
+_ATOMS = st.one_of(_BOXES.map(lambda b: {"op": "s_intersects", "args": [{"property": "geometry"}, b]}),
+                   st.sampled_from(["nom", "code_postal"]).map(lambda p: {"op": "=", "args": [{"property": p}, "x"]}))
+_TREES = st.recursive(_ATOMS, lambda inner: st.one_of(
+    st.builds(lambda a: {"op": "not", "args": [a]}, inner),
+    st.builds(lambda op, args: {"op": op, "args": args}, st.sampled_from(["and", "or"]),
+              st.lists(inner, min_size=2, max_size=3))), max_leaves=6)
+
+
+def _lets_through(tree: dict, lon: float, lat: float, values: dict[str, bool]) -> bool:
+    """Whether a venue at (lon, lat) passes ``tree``, its text conditions given by ``values``."""
+    op, args = tree["op"], tree["args"]
+    if op == "s_intersects":
+        west, south, east, north = args[1]["bbox"]
+        return west <= lon <= east and south <= lat <= north
+    if op == "=":
+        return values[args[0]["property"]]
+    if op == "not":
+        return not _lets_through(args[0], lon, lat, values)
+    found = [_lets_through(arg, lon, lat, values) for arg in args]
+    return all(found) if op == "and" else any(found)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tree=_TREES, points=st.lists(st.tuples(st.floats(-12, 16), st.floats(38, 56)), min_size=1, max_size=30))
+def test_a_filter_s_bounds_hold_every_venue_it_lets_through(tree, points):
+    """``filters.bounds``: whatever the filter (spatial predicates, text conditions, AND, OR, NOT), every venue it
+    may let through — whatever its text fields — lies in the box it gives; it gives none when it cannot bound."""
+    found = filters.bounds(tree)
+    for lon, lat in points:
+        for nom, code in ((True, True), (True, False), (False, True), (False, False)):
+            if _lets_through(tree, lon, lat, {"nom": nom, "code_postal": code}) and found is not None:
+                assert found[0] <= lon <= found[2] and found[1] <= lat <= found[3], (tree, lon, lat, found)
+    if tree["op"] == "s_intersects":
+        assert found == tuple(tree["args"][1]["bbox"])

@@ -3,6 +3,7 @@ the KNN index with stable pages, the map's kept clusters following the data, the
 
 from __future__ import annotations
 
+import random
 from contextlib import contextmanager
 from urllib.parse import quote
 
@@ -90,8 +91,10 @@ BOUNDED_PAGES = [SEARCH + "?per_page=1", SEARCH + "?territory=departement:12&per
 def test_counts_are_exact_up_to_the_bound_then_said_to_be_more(client, places, monkeypatch, path):
     """Whatever the bound, every page tells the truth about the matches (exactly, or « more than »: on the OGC
     API ``numberMatched`` is then left out, as the standard allows), a next page exactly when there is one, and
-    the pages hold every match once. A box's page counts as far as it reads (its end): the last page, exactly."""
+    the pages hold every match once. A box's page counts as far as it reads (its end): the last page, exactly; so
+    does, on PostgreSQL, a page sorted by name within a box or a filter's geometry (merged from its grid cells)."""
     box = "bbox=" in path and "sortby=" not in path
+    stops = "bbox=" in path or "S_INTERSECTS" in path
     for bound in (1, 2, 3, 5, 1000):
         monkeypatch.setattr(search, "COUNT_BOUND", bound)
         seen, url = [], path
@@ -103,7 +106,7 @@ def test_counts_are_exact_up_to_the_bound_then_said_to_be_more(client, places, m
                 assert not box or len(seen) == len(PLACES)
             else:
                 more_than = body["numberMatchedMoreThan"]
-                assert more_than < len(PLACES) and more_than >= min(len(seen) if box else bound, len(PLACES) - 1)
+                assert more_than < len(PLACES) and more_than >= min(len(seen) if stops else bound, len(PLACES) - 1)
             url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
             assert url is None or len(seen) < len(PLACES)
         assert sorted(seen) == sorted(p[0] for p in PLACES), bound
@@ -261,3 +264,79 @@ def test_a_box_holds_the_venues_on_its_sides_and_corners(client, qualified):
         body = client.get(ITEMS, query_string={"bbox": box, "limit": 100, **sortby}).get_json()
         assert sorted(f["properties"]["nom"] for f in body["features"]) == sorted(f"Lieu {n}" for n in on)
         assert body["numberMatched"] == len(on)
+
+
+#: Venues on the half-degree grid's lines and corners (cells meet at 2.5° and 3°, 44° and 44.5°), with names tied
+#: with each other and with ``PLACES``'.
+ON_THE_GRID = [("Médiathèque de Rodez", 2.5, 44.5), ("Atelier numérique", 2.5, 44.49999),
+               ("Atelier numérique", 3.0, 44.0), ("Atelier numérique", 2.49999, 44.5),
+               ("Zénith du numérique", 2.99999, 44.25), ("Bus numérique", 2.75, 44.5)]
+
+
+def _pages(client, url: str) -> list[tuple[str, str]]:
+    """(name, id) of every feature of ``url``'s pages, each page's count checked: exact on the last page only when
+    a page stops at its end (« more than » its end before), exact or « more than » the bound else."""
+    seen = []
+    while url:
+        body = client.get(url).get_json()
+        seen += [(f["properties"]["nom"], f["id"]) for f in body["features"]]
+        url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
+        if "numberMatched" in body:
+            assert url is None or body["numberMatched"] > len(seen)
+        else:
+            assert url is not None and body["numberMatchedMoreThan"] >= len(seen)
+    return seen
+
+
+def test_pages_sorted_by_name_in_a_box_or_a_geometry_hold_its_matches_in_name_order(client, qualified, places):
+    """Sorted by name within a box, or within a filter's geometry (PostgreSQL merges the name orders of the grid
+    cells holding it and stops at the page, ``read_model.cells_covering``): whatever the box and the page size,
+    the pages give every match once, in name order, venues on the cells' sides and corners included."""
+    from shapely import wkt
+    from shapely.geometry import Point, box
+
+    ids = {(nom, places[nom]): (lon, lat) for nom, lon, lat, _extra in PLACES}
+    for nom, lon, lat in ON_THE_GRID:
+        ids[nom, qualified(nom=nom, longitude=lon, latitude=lat)] = (lon, lat)
+    rng = random.Random(5)
+    boxes = [(2.5, 44.0, 3.0, 44.5), (2.0, 44.0, 3.5, 44.5), (2.49, 44.2, 2.76, 44.5), (1.9, 43.9, 3.3, 44.7),
+             *((w, s, w + rng.uniform(0.05, 1.4), s + rng.uniform(0.05, 0.8))
+               for w, s in ((rng.uniform(1.9, 3.0), rng.uniform(43.9, 44.5)) for _ in range(12)))]
+    for west, south, east, north in boxes:
+        inside = sorted(key for key, (lon, lat) in ids.items() if west <= lon <= east and south <= lat <= north)
+        for per_page in (1, 3, 50):
+            seen = _pages(client, f"{ITEMS}?bbox={west},{south},{east},{north}&sortby=nom&limit={per_page}")
+            assert [name for name, _id in seen] == [name for name, _id in inside], (west, south, east, north)
+            assert sorted(seen) == inside
+    polygon = "POLYGON((2.2 44.0, 3.1 44.0, 2.6 44.6, 2.2 44.0))"
+    for text, holds in ((f"S_INTERSECTS(geometry, {polygon})", lambda p: wkt.loads(polygon).intersects(p)),
+                        (f"S_INTERSECTS(geometry, {polygon}) AND nom <> 'Bus numérique'",
+                         lambda p: wkt.loads(polygon).intersects(p)),
+                        ("S_INTERSECTS(geometry, BBOX(2.2, 44.0, 2.6, 44.4)) OR "
+                         "S_INTERSECTS(geometry, BBOX(2.9, 44.0, 3.1, 44.3))",
+                         lambda p: box(2.2, 44.0, 2.6, 44.4).intersects(p) or box(2.9, 44.0, 3.1, 44.3).intersects(p))):
+        inside = sorted(key for key, point in ids.items() if holds(Point(point))
+                        and not (" AND " in text and key[0] == "Bus numérique"))
+        for per_page in (1, 4):
+            seen = _pages(client, f"{ITEMS}?limit={per_page}&filter={quote(text)}")
+            assert [name for name, _id in seen] == [name for name, _id in inside], text
+            assert sorted(seen) == inside
+
+
+def test_postgresql_merges_the_grid_cells_of_a_box_sorted_by_name(app, session, places):
+    """The page of a box sorted by name (or of a spatial filter) is one statement reading the box's grid cells, each
+    in name order, when they are few; a wide box walks the label's names. The merge is what keeps the page's cost
+    from growing with the venues the box holds."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's merge of ordered index scans")
+    ctx = Context("test", catalogue=app.extensions["registry.criteria"])
+    queries = {"box": search.SearchQuery(bbox=(2.2, 44.0, 3.2, 44.6), sort=("nom",)),
+               "filter": search.SearchQuery(filter={"op": "s_intersects", "args": [
+                   {"property": "geometry"}, {"bbox": [2.2, 44.0, 3.2, 44.6]}]}),
+               "wide": search.SearchQuery(bbox=(-5.0, 42.0, 8.0, 51.0), sort=("nom",))}
+    for name, query in queries.items():
+        with statements(session.get_bind()) as ran:
+            result = search.search(session, query, ctx, limit=2)
+        assert len(ran) == 1 and ("UNION ALL" in ran[0]) == (name != "wide"), name
+        assert [v.nom for v in result.venues] == sorted(p[0] for p in PLACES)[:2]
+        assert (result.total, result.more_than) == ((None, 2) if name != "wide" else (len(PLACES), None))

@@ -12,6 +12,7 @@ the table with what the write side implies.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -19,6 +20,7 @@ from itertools import chain
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     Text,
     cast,
@@ -45,8 +47,33 @@ from registry.statuses import PublicationStatus, QualificationStatus
 HELD = QualificationStatus.QUALIFIED
 _TABLE = PublicVenue.__table__
 #: The read model's columns a refresh writes (all but its own key ``seq``), in the order ``_source`` selects them.
-COLUMNS = ("pk", "label", "valid_until", "labels", *PUBLIC_VENUE_COLUMNS)
+COLUMNS = ("pk", "label", "valid_until", "labels", *PUBLIC_VENUE_COLUMNS, "grid_cell")
 _CHUNK = 500
+#: The side of the read model's grid cells (``grid_cell``), in degrees, and the rows of cells a column counts.
+GRID_DEGREES = 0.5
+_GRID_ROWS = 400
+
+
+def grid_cell(sqlite: bool, geom: ColumnElement = PublicVenue.geom) -> ColumnElement:
+    """The grid cell of the point ``geom`` (``NULL`` without one): its column of ``GRID_DEGREES`` from 180° W
+    times ``_GRID_ROWS``, plus its row from 90° S (both positive, so SQLite's truncating cast floors)."""
+    column, row = (func.ST_X(geom) + 180) / GRID_DEGREES, (func.ST_Y(geom) + 90) / GRID_DEGREES
+    if not sqlite:
+        column, row = func.floor(column), func.floor(row)
+    return cast(column, Integer) * _GRID_ROWS + cast(row, Integer)
+
+
+def cells_covering(box: tuple[float, float, float, float], most: int) -> list[int] | None:
+    """The grid cells holding every point of the box (west, south, east, north), ``None`` when more than ``most``:
+    ``grid_cell``'s arithmetic on its corners (a point of the box gets a column and a row between theirs)."""
+    def index(value: float, origin: float) -> int:
+        return math.floor((value + origin) / GRID_DEGREES)
+
+    columns = range(index(box[0], 180), index(box[2], 180) + 1)
+    rows = range(index(box[1], 90), index(box[3], 90) + 1)
+    if len(columns) * len(rows) > most:
+        return None
+    return [column * _GRID_ROWS + row for column in columns for row in rows]
 
 
 def _labels(sqlite: bool, pks: list[int] | None):
@@ -68,7 +95,7 @@ def _source(sqlite: bool, pks: list[int] | None) -> Select:
     """The rows the write side implies (for the venues ``pks``; ``None``: every venue)."""
     labels = _labels(sqlite, pks)
     statement = (select(Venue.pk, Qualification.criteria_set, Qualification.valid_until, labels.c.labels,
-                        *(getattr(Venue, name) for name in PUBLIC_VENUE_COLUMNS))
+                        *(getattr(Venue, name) for name in PUBLIC_VENUE_COLUMNS), grid_cell(sqlite, Venue.geom))
                  .join(Qualification, Qualification.venue_pk == Venue.pk)
                  .join(labels, labels.c.venue_pk == Venue.pk)
                  .where(Venue.publication_status == PublicationStatus.PUBLISHED, Qualification.status == HELD))

@@ -254,6 +254,26 @@ def geometry_condition(sqlite: bool, geometry: BaseGeometry) -> tuple[ColumnElem
     return translator.spatial("s_intersects", geometry), translator.values
 
 
+def bounds(tree: Any, filter_crs: str = crs.CRS84) -> tuple[float, float, float, float] | None:
+    """A box (CRS84) holding every venue that a (valid) CQL2 JSON tree lets through, or ``None`` when it does not
+    bound them: a spatial predicate that holds only where the point meets its literal bounds them by the literal's
+    box; ``AND`` by the smallest of its parts' boxes, ``OR`` by the union of its parts' when each has one."""
+    if not isinstance(tree, dict) or not isinstance(tree.get("args"), list):
+        return None
+    op, args = str(tree.get("op", "")).lower(), tree["args"]
+    if op in _MEETING and len(args) == 2 and args[0] == {"property": "geometry"}:
+        return _Translator(False, filter_crs).geometry_literal(args[1]).bounds
+    if op not in ("and", "or"):
+        return None
+    found = [bounds(arg, filter_crs) for arg in args]
+    if op == "and" and any(found):
+        return min((box_ for box_ in found if box_), key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+    if op == "or" and found and all(found):
+        return (min(b[0] for b in found), min(b[1] for b in found), max(b[2] for b in found),
+                max(b[3] for b in found))
+    return None
+
+
 def skeleton(tree: Any) -> str:
     """What the SQL of a filter depends on: the tree with its literal values masked (their kinds and the lengths
     of lists kept), so that filters differing only by values share their statements."""

@@ -183,14 +183,15 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
 
     The matches are counted up to ``COUNT_BOUND`` (or the page's end): ``total`` when fewer, else ``more_than``.
     A box's page is cut by the spatial index, its matches counted as far as the page reads them (a box of a
-    country holds it all): exactly when it holds the last one, else « more than » the page's end. A ``near``
+    country holds it all): exactly when it holds the last one, else « more than » the page's end; so is a page by
+    name within a box or a filter's geometry, read from the grid cells holding it (``_grid_walk``). A ``near``
     search without a radius is not counted: every qualified venue of France matches it.
     """
     shape, params, extra = _prepare(session, query, ctx, offset, limit)
     sqlite = shape.sqlite
     connection = session.connection()
     centred = query.bbox is not None and query.near is None and not query.sort
-    walked = False  # a box's page walked by PostgreSQL's KNN index, one venue past its end
+    walked = False  # a box's page walked by the KNN index or merged from grid cells, one venue past its end
     if query.near:
         params["here"] = spatial.point_wkt(*query.near)
         if query.radius_km:
@@ -211,8 +212,15 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
             params.update(zip(("west", "south", "east", "north"), query.bbox, strict=True),
                           outline=spatial.box_wkt(walk.outline))
         shape = replace(shape, near=True, nearest=walked, boxed=walked, bbox=not walked)
+    elif not sqlite and not query.by_hours and query.sort in ((), ("nom",)) and (grid := _grid_walk(query)):
+        # Sorted by name within a box: the page reads the name orders of the box's grid cells, uncounted.
+        walked = True
+        box, cells = grid
+        shape = replace(shape, cells=len(cells))
+        params.update({f"cell_{n}": cell for n, cell in enumerate(cells)},
+                      **dict(zip(("west", "south", "east", "north"), box, strict=True)))
     statements = plan(session, shape, extra)
-    at_most = params["at_most"] = (offset + limit if centred else max(COUNT_BOUND, offset + limit)) + 1
+    at_most = params["at_most"] = (offset + limit if centred or walked else max(COUNT_BOUND, offset + limit)) + 1
     if walked:  # one venue past the page tells whether there are more
         params["limit"], params["page_end"] = limit + 1, offset + limit + 1
     if not query.by_hours:
@@ -237,6 +245,24 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
                         labels={row.pk: labels.labels_from_column(row.labels_json, ctx) for row in rows},
                         total=counted if exact else None, offset=offset, limit=limit,
                         more_than=counted - 1 if bounded and not exact else None)
+
+
+#: A page sorted by name within a box merges the name orders of at most this many grid cells (a box of about
+#: 1.5° by 1.5°); beyond, the name order is walked for the whole label (a wide box holds a good share of it).
+GRID_CELLS = 16
+
+
+def _grid_walk(query: SearchQuery) -> tuple[tuple[float, float, float, float], list[int]] | None:
+    """The box holding every match of ``query`` (the smallest of its box, its filter's and its geometry's bounds)
+    and the grid cells holding that box, unless more than ``GRID_CELLS`` or unbounded."""
+    found = [query.bbox, query.within.bounds if query.within is not None else None,
+             filters.bounds(query.filter, query.filter_crs) if query.filter is not None else None]
+    boxes = [box for box in found if box]
+    if not boxes:
+        return None
+    box = min(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+    cells = read_model.cells_covering(box, GRID_CELLS)
+    return (box, cells) if cells else None
 
 
 #: A map's view shows its venues one by one up to this many; beyond, clusters.

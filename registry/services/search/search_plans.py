@@ -20,6 +20,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
@@ -79,6 +80,9 @@ class Shape:
     updated_from: bool = False  # date_maj on or after ``updated_from``
     updated_to: bool = False  # date_maj on or before ``updated_to``
     extra: str | None = None  # the skeleton of an extra condition (``filters.skeleton``): its statements' key
+    #: Sorted by name within a box: the page merges the name orders of this many grid cells (parameters
+    #: ``cell_0``…) and stops at its end, uncounted (``read_model.cells_covering``, PostgreSQL).
+    cells: int = 0
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,10 @@ def _build(session: Session, shape: Shape, extra: ColumnElement | None = None) -
                    .fetch(bindparam("page_end", type_=Integer), with_ties=True).subquery())
         paged = (select(nearest).order_by(nearest.c.knn, nearest.c.pk)
                  .offset(page_window[0]).limit(page_window[1]).subquery())
+    elif shape.cells:
+        merged = _cells_walk(matching, shape, today)
+        paged = (select(merged).order_by(merged.c.sort_key, merged.c.pk)
+                 .offset(page_window[0]).limit(page_window[1]).subquery())
     else:
         paged = ordered.offset(page_window[0]).limit(page_window[1]).subquery()
     chosen = matching.add_columns(*keys).where(PublicVenue.pk.in_(bindparam("pks", expanding=True))).subquery()
@@ -154,16 +162,47 @@ def _build(session: Session, shape: Shape, extra: ColumnElement | None = None) -
                 .join(page, page.c.seq == PublicVenue.seq).order_by(*order, PublicVenue.pk))
 
     # One statement a page: its rows, and its total counted once (an uncorrelated subquery) up to ``at_most``.
-    total = literal(None, type_=Integer) if shape.nearest else count.scalar_subquery()
+    total = literal(None, type_=Integer) if shape.nearest or shape.cells else count.scalar_subquery()
     candidates = ordered.with_only_columns(PublicVenue.pk, keys[0]).add_columns(
         PublicVenue.horaires, cast(PublicVenue.closures, Text), *DRAWN_COLUMNS)
     plan_ = Plan(page=public(paged, total), by_pks=public(chosen, bindparam("total", type_=Integer)),
                  candidates=candidates, count=count, cells=_cells(matching, shape.sqlite),
                  extent=_extent(matching), matching=matching.with_only_columns(PublicVenue.pk))
-    if shape.extra:  # a filter's best plan depends on its values (a LIKE prefix): planned for them each time
-        plan_ = Plan(**{field.name: getattr(plan_, field.name).execution_options(**{UNPREPARED: True})
-                        for field in fields(Plan)})
+    if shape.extra:  # a filter's best plan depends on its values (a LIKE prefix): planned for them each time,
+        # but the page walking a box's cells, whose plan is that walk whatever the values (planning its branches
+        # cost more than running them)
+        plan_ = Plan(**{field.name: getattr(plan_, field.name).execution_options(
+            **{UNPREPARED: not (shape.cells and field.name == "page")}) for field in fields(Plan)})
     return plan_
+
+
+def _cells_walk(matching: Select, shape: Shape, today: ColumnElement):
+    """The first ``page_end`` matches by name of each grid cell ``cell_0``… of the box ``west``, ``south``,
+    ``east``, ``north`` (``pk``, ``seq``, ``sort_key``): each walks ``ix_public_venues_cell_nom`` in name order,
+    the label, the day and the box read in the index, and stops at the page's end, so a page costs what it shows
+    whatever the matches of the box. The box's sides are compared (as ``_boxed`` does): a box written for the
+    spatial index let PostgreSQL's generic plan, blind to a cell's share of the box, read every match of the box
+    there and sort them. Rows the index cannot decide on (a filter, a list…) are then read for them: a page's few,
+    not every match."""
+    page_end = bindparam("page_end", type_=Integer)
+    x, y = func.ST_X(PublicVenue.geom), func.ST_Y(PublicVenue.geom)
+    in_box = and_(x.between(bindparam("west", type_=Float), bindparam("east", type_=Float)),
+                  y.between(bindparam("south", type_=Float), bindparam("north", type_=Float)))
+    only_box = not (shape.lists or shape.q or shape.territory or shape.properties or shape.updated_from
+                    or shape.updated_to or shape.extra)
+    branches = []
+    for n in range(shape.cells):
+        walk = (select(PublicVenue.pk, PublicVenue.seq, PublicVenue.nom.label("sort_key"))
+                .where(PublicVenue.label == bindparam("label", type_=Text), shown_today(today),
+                       PublicVenue.grid_cell == bindparam(f"cell_{n}", type_=Integer), in_box)
+                .order_by(PublicVenue.nom, PublicVenue.pk))
+        if only_box:  # (``matching``'s box is this one)
+            branches.append(walk.limit(page_end))
+            continue
+        walked, kept = walk.offset(0).subquery(), matching.subquery()
+        branches.append(select(walked).join(kept, kept.c.seq == walked.c.seq)
+                        .order_by(walked.c.sort_key, walked.c.pk).limit(page_end))
+    return union_all(*branches).subquery()
 
 
 def _cells(matching: Select, sqlite: bool) -> Select:
@@ -229,19 +268,9 @@ def _matching(session: Session, shape: Shape, today: ColumnElement) -> Select:
     return statement
 
 
-
-
 def _contains(sqlite: bool, column, parameter: str) -> ColumnElement:
     """The JSON list ``column`` holds the value of ``parameter`` (given by ``list_value``)."""
     return holds(sqlite, column, bindparam(parameter, type_=Text if sqlite else JSONB))
-
-
-
-
-
-
-
-
 
 
 def distance_m(session: Session, here: ColumnElement) -> ColumnElement:
@@ -257,8 +286,6 @@ def _here(session: Session) -> ColumnElement:
     subquery: written inline, a prepared statement's generic plan read the text again for every venue walked)."""
     point = spatial.from_wkt(bindparam("here", type_=Text))
     return point if is_sqlite(session.get_bind()) else select(geography(point)).scalar_subquery()
-
-
 
 
 def _knn(here: ColumnElement) -> ColumnElement:
