@@ -50,10 +50,14 @@ def test_models_and_migrations_agree(database_url):
 
 
 def test_a_read_model_built_before_the_grid_cells_gets_them(app, places, database_url):
-    """Migration 0034 on a database whose read model has no grid cells yet (downgraded to 0033 here): the column and
-    its index are added, every row's cell backfilled as a refresh writes it, and pages by name in a box find them."""
+    """Migration 0034 on a database whose read model has no grid cells yet (downgraded to 0033 here): the column
+    and its index are added, the name index widened, every row's cell backfilled as a refresh writes it (the
+    schema then the models'), and pages by name in a box find them."""
     from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
 
+    from registry.migrations import include_object
     from registry.services.qualification import read_model
 
     engine = make_engine(database_url)
@@ -68,6 +72,9 @@ def test_a_read_model_built_before_the_grid_cells_gets_them(app, places, databas
             rows, problems = read_model.verify(session)
             cells = session.execute(text("SELECT count(grid_cell) FROM public_venues")).scalar()
         assert rows == len(places) == cells and problems == []
+        with engine.connect() as connection:  # the schema is the models' again, indexes included
+            context = MigrationContext.configure(connection, opts={"include_object": include_object})
+            assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
     body = app.test_client().get("/ogc/collections/pass-numerique/items",

@@ -4,6 +4,7 @@ on ``database_url`` is also verified after it: ``conftest.public_read_model_chec
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -175,7 +176,9 @@ def test_the_cells_covering_a_box_hold_the_cell_of_every_point_in_it(session, po
 
 _BOXES = st.tuples(st.floats(-10, 10), st.floats(40, 50), st.floats(0.01, 5), st.floats(0.01, 5)).map(
     lambda b: {"bbox": [b[0], b[1], b[0] + b[2], b[1] + b[3]]})
-_ATOMS = st.one_of(_BOXES.map(lambda b: {"op": "s_intersects", "args": [{"property": "geometry"}, b]}),
+_SPATIAL_OPS = ("s_intersects", "s_within", "s_touches", "s_equals", "s_disjoint", "s_contains")
+_ATOMS = st.one_of(st.builds(lambda op, b: {"op": op, "args": [{"property": "geometry"}, b]},
+                             st.sampled_from(_SPATIAL_OPS), _BOXES),
                    st.sampled_from(["nom", "code_postal"]).map(lambda p: {"op": "=", "args": [{"property": p}, "x"]}))
 _TREES = st.recursive(_ATOMS, lambda inner: st.one_of(
     st.builds(lambda a: {"op": "not", "args": [a]}, inner),
@@ -186,9 +189,11 @@ _TREES = st.recursive(_ATOMS, lambda inner: st.one_of(
 def _lets_through(tree: dict, lon: float, lat: float, values: dict[str, bool]) -> bool:
     """Whether a venue at (lon, lat) passes ``tree``, its text conditions given by ``values``."""
     op, args = tree["op"], tree["args"]
-    if op == "s_intersects":
+    if op.startswith("s_"):  # a point against a box: inside, on its sides, or out
         west, south, east, north = args[1]["bbox"]
-        return west <= lon <= east and south <= lat <= north
+        inside, closed = west < lon < east and south < lat < north, west <= lon <= east and south <= lat <= north
+        return {"s_intersects": closed, "s_within": inside, "s_touches": closed and not inside, "s_equals": False,
+                "s_disjoint": not closed, "s_contains": False}[op]
     if op == "=":
         return values[args[0]["property"]]
     if op == "not":
@@ -206,6 +211,10 @@ def test_a_filter_s_bounds_hold_every_venue_it_lets_through(tree, points):
     for lon, lat in points:
         for nom, code in ((True, True), (True, False), (False, True), (False, False)):
             if _lets_through(tree, lon, lat, {"nom": nom, "code_postal": code}) and found is not None:
-                assert found[0] <= lon <= found[2] and found[1] <= lat <= found[3], (tree, lon, lat, found)
-    if tree["op"] == "s_intersects":
-        assert found == tuple(tree["args"][1]["bbox"])
+                # (within the rounding of the filter's WKT, which the SQL reads: ``filters.sql_bounds``)
+                assert found[0] - 1e-9 <= lon <= found[2] + 1e-9 and found[1] - 1e-9 <= lat <= found[3] + 1e-9, (
+                    tree, lon, lat, found)
+    if tree["op"] in ("s_intersects", "s_within", "s_touches", "s_equals"):
+        assert found == pytest.approx(tuple(tree["args"][1]["bbox"]), abs=1e-12)
+    elif tree["op"] in ("s_disjoint", "s_contains", "not"):
+        assert found is None

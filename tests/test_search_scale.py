@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 
 from geodata.distances import haversine_m
 from registry.services import territories
@@ -259,11 +259,14 @@ def test_a_box_holds_the_venues_on_its_sides_and_corners(client, qualified):
     for name, (lon, lat) in on.items():
         qualified(nom=f"Lieu {name}", longitude=lon, latitude=lat)
     qualified(nom="Lieu dehors", longitude=2.6, latitude=south - 0.00001)
+    qualified(nom="Lieu à un cheveu dehors", longitude=west - 1e-7, latitude=44.35)  # (GiST's boxes hold it)
     box = f"{west},{south},{east},{north}"
-    for sortby in ({}, {"sortby": "nom"}):
+    for sortby in ({}, {"sortby": "nom"}, {"sortby": "-nom"}):
         body = client.get(ITEMS, query_string={"bbox": box, "limit": 100, **sortby}).get_json()
         assert sorted(f["properties"]["nom"] for f in body["features"]) == sorted(f"Lieu {n}" for n in on)
         assert body["numberMatched"] == len(on)
+        past = client.get(ITEMS, query_string={"bbox": box, "limit": 100, "offset": 200, **sortby}).get_json()
+        assert past["features"] == [] and past["numberMatched"] == len(on)
 
 
 #: Venues on the half-degree grid's lines and corners (cells meet at 2.5° and 3°, 44° and 44.5°), with names tied
@@ -340,3 +343,45 @@ def test_postgresql_merges_the_grid_cells_of_a_box_sorted_by_name(app, session, 
         assert len(ran) == 1 and ("UNION ALL" in ran[0]) == (name != "wide"), name
         assert [v.nom for v in result.venues] == sorted(p[0] for p in PLACES)[:2]
         assert (result.total, result.more_than) == ((None, 2) if name != "wide" else (len(PLACES), None))
+
+
+def test_a_page_read_from_the_grid_cells_is_the_page_postgresql_would_sort(app, session, qualified, places):
+    """Whatever the box or the spatial filter, page size and offset, the page read from the grid cells holds the
+    venues, the order and the count of the same search sorted by PostgreSQL over every match: venues of another
+    label or past their validity left out, names tied within a cell ordered alike, a point on a cell's or a box's
+    side, a filter's coordinate its WKT rounds (``0.1 + 0.2``)."""
+    from datetime import date
+
+    from registry.models import Qualification, Venue
+
+    ctx = Context("test", catalogue=app.extensions["registry.criteria"])
+    for nom, lon, lat in [*ON_THE_GRID, ("Atelier numérique", 2.61, 44.41), ("Atelier numérique", 2.62, 44.42),
+                          ("Autre label", 2.6, 44.4), ("Label échu", 2.6, 44.41), ("Lieu à 0,3°", 0.3, 44.2)]:
+        qualified(nom=nom, longitude=lon, latitude=lat)
+    held = dict(session.execute(select(Venue.nom, Qualification).join(Qualification)).all())
+    held["Autre label"].criteria_set = "france-services"  # (an ORM write: the read model follows)
+    held["Label échu"].valid_until = date(2000, 1, 1)
+    session.commit()
+
+    def within(*box) -> dict:
+        return {"op": "s_intersects", "args": [{"property": "geometry"}, {"bbox": list(box)}]}
+
+    queries = [search.SearchQuery(bbox=box, sort=("nom",)) for box in (
+        (2.5, 44.0, 3.0, 44.5), (2.0, 44.0, 3.5, 44.5), (2.49, 44.2, 2.76, 44.5), (1.9, 43.9, 3.3, 44.7))]
+    queries += [search.SearchQuery(filter=tree) for tree in (
+        within(2.2, 44.0, 3.1, 44.6), within(0.1 + 0.2, 44.1, 0.9, 44.3),
+        {"op": "or", "args": [within(2.2, 44.0, 2.6, 44.4), within(2.9, 44.0, 3.1, 44.3)]})]
+    for query in queries:
+        for offset, limit in ((0, 50), (0, 2), (2, 3), (5, 4), (40, 10)):
+            gridded = search.search(session, query, ctx, offset=offset, limit=limit)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(search, "GRID_CELLS", 0)  # (no grid: PostgreSQL sorts every match)
+                sorted_ = search.search(session, query, ctx, offset=offset, limit=limit)
+            assert [v.pk for v in gridded.venues] == [v.pk for v in sorted_.venues], (query, offset, limit)
+            assert gridded.has_next == sorted_.has_next
+            if gridded.total is not None:
+                assert gridded.total == sorted_.total
+            else:
+                assert gridded.more_than == offset + limit < (sorted_.total or sorted_.more_than + 1)
+    assert not {"Autre label", "Label échu"} & {v.nom for v in search.search(
+        session, queries[0], ctx, limit=100).venues}

@@ -32,17 +32,16 @@ def upgrade() -> None:
     op.execute(PublicVenue.__table__.update().values(grid_cell=read_model.grid_cell(sqlite)))
     op.create_index("ix_public_venues_cell_nom", "public_venues", ["label", "grid_cell", "nom", "pk"],
                     postgresql_include=["seq", "valid_until", "geom"])
-    if not sqlite:  # the name order read without the table when a postcode filters it (CQL2 ``LIKE '12%'``)
-        op.drop_index("ix_public_venues_nom", "public_venues")
-        op.create_index("ix_public_venues_nom", "public_venues", ["label", "nom", "pk"],
-                        postgresql_include=["valid_until", "seq", "code_postal"])
+    # The name order read without the table when a postcode filters it (CQL2 ``LIKE '12%'``; PostgreSQL).
+    op.drop_index("ix_public_venues_nom", "public_venues")
+    op.create_index("ix_public_venues_nom", "public_venues", ["label", "nom", "pk"],
+                    postgresql_include=["valid_until", "seq", "code_postal"])
+    if not sqlite:
         op.execute("ANALYZE public_venues")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "sqlite":
-        op.drop_index("ix_public_venues_nom", "public_venues")
-        op.create_index("ix_public_venues_nom", "public_venues", ["label", "nom"],
-                        postgresql_include=["pk", "valid_until"])
+    op.drop_index("ix_public_venues_nom", "public_venues")
+    op.create_index("ix_public_venues_nom", "public_venues", ["label", "nom"], postgresql_include=["pk", "valid_until"])
     op.drop_index("ix_public_venues_cell_nom", "public_venues")
     op.drop_column("public_venues", "grid_cell")

@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 import cql2
+import shapely
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
@@ -262,7 +263,7 @@ def bounds(tree: Any, filter_crs: str = crs.CRS84) -> tuple[float, float, float,
         return None
     op, args = str(tree.get("op", "")).lower(), tree["args"]
     if op in _MEETING and len(args) == 2 and args[0] == {"property": "geometry"}:
-        return _Translator(False, filter_crs).geometry_literal(args[1]).bounds
+        return sql_bounds(_Translator(False, filter_crs).geometry_literal(args[1]))
     if op not in ("and", "or"):
         return None
     found = [bounds(arg, filter_crs) for arg in args]
@@ -272,6 +273,22 @@ def bounds(tree: Any, filter_crs: str = crs.CRS84) -> tuple[float, float, float,
         return (min(b[0] for b in found), min(b[1] for b in found), max(b[2] for b in found),
                 max(b[3] for b in found))
     return None
+
+
+def spatial_only(tree: Any) -> bool:
+    """Whether a CQL2 JSON tree states spatial predicates on the venue's geometry alone (with AND and OR)."""
+    if not isinstance(tree, dict) or not isinstance(tree.get("args"), list):
+        return False
+    op, args = str(tree.get("op", "")).lower(), tree["args"]
+    if op in ("and", "or"):
+        return all(spatial_only(arg) for arg in args)
+    return op in SPATIAL and bool(args) and args[0] == {"property": "geometry"}
+
+
+def sql_bounds(geometry: BaseGeometry) -> tuple[float, float, float, float]:
+    """The bounds of a geometry as the SQL reads it: from its WKT, whose coordinates are rounded (``0.1 + 0.2`` is
+    written ``0.3``), so that a point on its side is within them."""
+    return shapely.from_wkt(geometry.wkt).bounds
 
 
 def skeleton(tree: Any) -> str:

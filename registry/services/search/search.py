@@ -209,16 +209,15 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
         # (no SQL), a box too wide for the sphere's geometry and SpatiaLite sort the box's matches by distance.
         walked = not sqlite and not query.by_hours and walk.walkable
         if walked:
-            params.update(zip(("west", "south", "east", "north"), query.bbox, strict=True),
-                          outline=spatial.box_wkt(walk.outline))
+            params["outline"] = spatial.box_wkt(walk.outline)
         shape = replace(shape, near=True, nearest=walked, boxed=walked, bbox=not walked)
-    elif not sqlite and not query.by_hours and query.sort in ((), ("nom",)) and (grid := _grid_walk(query)):
+    elif not query.by_hours and (grid := _grid_walk(shape, query)):
         # Sorted by name within a box: the page reads the name orders of the box's grid cells, uncounted.
         walked = True
         box, cells = grid
         shape = replace(shape, cells=len(cells))
         params.update({f"cell_{n}": cell for n, cell in enumerate(cells)},
-                      **dict(zip(("west", "south", "east", "north"), box, strict=True)))
+                      **dict(zip(("grid_west", "grid_south", "grid_east", "grid_north"), box, strict=True)))
     statements = plan(session, shape, extra)
     at_most = params["at_most"] = (offset + limit if centred or walked else max(COUNT_BOUND, offset + limit)) + 1
     if walked:  # one venue past the page tells whether there are more
@@ -252,10 +251,16 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
 GRID_CELLS = 16
 
 
-def _grid_walk(query: SearchQuery) -> tuple[tuple[float, float, float, float], list[int]] | None:
-    """The box holding every match of ``query`` (the smallest of its box, its filter's and its geometry's bounds)
-    and the grid cells holding that box, unless more than ``GRID_CELLS`` or unbounded."""
-    found = [query.bbox, query.within.bounds if query.within is not None else None,
+def _grid_walk(shape: Shape, query: SearchQuery) -> tuple[tuple[float, float, float, float], list[int]] | None:
+    """For a page by name (PostgreSQL) whose only conditions are a box and geometries (its ``bbox``, a CQL2
+    filter of spatial predicates alone, an outline in another CRS): the box holding every match (the smallest of
+    theirs) and the grid cells holding that box, unless more than ``GRID_CELLS``. (Another condition may be the
+    more selective one, read through its own index: such a page is left to PostgreSQL's plan.)"""
+    if replace(shape, bbox=False, sort=(), extra=None) != Shape(sqlite=False) or query.sort not in ((), ("nom",)):
+        return None
+    if query.filter is not None and not filters.spatial_only(query.filter):
+        return None
+    found = [query.bbox, filters.sql_bounds(query.within) if query.within is not None else None,
              filters.bounds(query.filter, query.filter_crs) if query.filter is not None else None]
     boxes = [box for box in found if box]
     if not boxes:
@@ -458,6 +463,7 @@ def _prepare(session: Session, query: SearchQuery, ctx: Context, offset: int,
         params["q"] = f"%{query.q.lower()}%"
     if query.bbox:
         params["bbox"] = spatial.box_wkt(query.bbox)
+        params.update(zip(("west", "south", "east", "north"), query.bbox, strict=True))
     for name, value in query.properties.items():
         params[f"property_{name}"] = value
     if query.territory:

@@ -177,26 +177,22 @@ def _build(session: Session, shape: Shape, extra: ColumnElement | None = None) -
 
 
 def _cells_walk(matching: Select, shape: Shape, today: ColumnElement):
-    """The first ``page_end`` matches by name of each grid cell ``cell_0``… of the box ``west``, ``south``,
-    ``east``, ``north`` (``pk``, ``seq``, ``sort_key``): each walks ``ix_public_venues_cell_nom`` in name order,
-    the label, the day and the box read in the index, and stops at the page's end, so a page costs what it shows
-    whatever the matches of the box. The box's sides are compared (as ``_boxed`` does): a box written for the
-    spatial index let PostgreSQL's generic plan, blind to a cell's share of the box, read every match of the box
-    there and sort them. Rows the index cannot decide on (a filter, a list…) are then read for them: a page's few,
-    not every match."""
+    """The first ``page_end`` matches by name of each grid cell ``cell_0``… of the box ``grid_west``,
+    ``grid_south``, ``grid_east``, ``grid_north`` (``pk``, ``seq``, ``sort_key``): each walks
+    ``ix_public_venues_cell_nom`` in name order, the label, the day and the box read in the index, and stops at the
+    page's end, so a page costs what it shows whatever the matches of the box. The box's sides are compared (as
+    ``_boxed`` does): a box written for the spatial index let PostgreSQL's generic plan, blind to a cell's share of
+    the box, read every match of the box there and sort them. A filter's geometry is then tested on the rows the
+    walk reads (a page's few, not every match)."""
     page_end = bindparam("page_end", type_=Integer)
-    x, y = func.ST_X(PublicVenue.geom), func.ST_Y(PublicVenue.geom)
-    in_box = and_(x.between(bindparam("west", type_=Float), bindparam("east", type_=Float)),
-                  y.between(bindparam("south", type_=Float), bindparam("north", type_=Float)))
-    only_box = not (shape.lists or shape.q or shape.territory or shape.properties or shape.updated_from
-                    or shape.updated_to or shape.extra)
+    in_box = _sides("grid_west", "grid_south", "grid_east", "grid_north")
     branches = []
     for n in range(shape.cells):
         walk = (select(PublicVenue.pk, PublicVenue.seq, PublicVenue.nom.label("sort_key"))
                 .where(PublicVenue.label == bindparam("label", type_=Text), shown_today(today),
                        PublicVenue.grid_cell == bindparam(f"cell_{n}", type_=Integer), in_box)
                 .order_by(PublicVenue.nom, PublicVenue.pk))
-        if only_box:  # (``matching``'s box is this one)
+        if shape.extra is None:  # a box alone (``search._grid_walk``): ``grid_…`` are its sides
             branches.append(walk.limit(page_end))
             continue
         walked, kept = walk.offset(0).subquery(), matching.subquery()
@@ -244,6 +240,8 @@ def _matching(session: Session, shape: Shape, today: ColumnElement) -> Select:
     if shape.bbox:
         box = spatial.from_wkt(bindparam("bbox", type_=Text))
         statement = statement.where(venue_in_box(session, box, PublicVenue))
+        if not shape.sqlite:  # (GiST's ``&&`` compares 4-byte floats: a point a hair outside the box overlaps it)
+            statement = statement.where(_sides("west", "south", "east", "north"))
     if shape.within:
         statement = statement.where(_within(session))
     if shape.boxed:
@@ -299,10 +297,14 @@ def _boxed(session: Session) -> ColumnElement:
     great-circle sides, hence the widening, ``geodata.distances.box_walk``), then its sides compared (the venues
     are points)."""
     outline = select(geography(spatial.from_wkt(bindparam("outline", type_=Text)))).scalar_subquery()
+    return and_(geography(PublicVenue.geom).op("&&")(outline), _sides("west", "south", "east", "north"))
+
+
+def _sides(west: str, south: str, east: str, north: str) -> ColumnElement:
+    """The point between the box's sides, the parameters named so (exactly: no index reads it)."""
     x, y = func.ST_X(PublicVenue.geom), func.ST_Y(PublicVenue.geom)
-    return and_(geography(PublicVenue.geom).op("&&")(outline),
-                x.between(bindparam("west", type_=Float), bindparam("east", type_=Float)),
-                y.between(bindparam("south", type_=Float), bindparam("north", type_=Float)))
+    return and_(x.between(bindparam(west, type_=Float), bindparam(east, type_=Float)),
+                y.between(bindparam(south, type_=Float), bindparam(north, type_=Float)))
 
 
 def _within(session: Session) -> ColumnElement:
