@@ -172,6 +172,7 @@ def test_the_cells_covering_a_box_hold_the_cell_of_every_point_in_it(session, po
             assert cell in cells, (lon, lat)
     assert read_model.cells_covering(box, len(cells)) == cells
     assert read_model.cells_covering(box, len(cells) - 1) is None
+    assert read_model.cells_covering((west - 1e300, south, box[2], box[3]), 10_000) is None  # (counted, not listed)
 
 
 _BOXES = st.tuples(st.floats(-10, 10), st.floats(40, 50), st.floats(0.01, 5), st.floats(0.01, 5)).map(

@@ -326,6 +326,17 @@ def test_pages_sorted_by_name_in_a_box_or_a_geometry_hold_its_matches_in_name_or
             assert sorted(seen) == inside
 
 
+def test_a_box_of_any_size_sorted_by_name_is_answered(client, places):
+    """A box far wider than the world, or its CQL2 twin, sorted by name: its cells are counted before any is listed
+    (listing them overflowed: a 500), and the page walks the names."""
+    huge = "-1e300,-1e300,1e300,1e300"
+    for query in ({"bbox": huge, "sortby": "nom"},
+                  {"filter": f"S_INTERSECTS(geometry, BBOX({huge.replace(',', ', ')}))"}):
+        response = client.get(ITEMS, query_string={**query, "limit": 100})
+        assert response.status_code == 200, response.get_json()
+        assert [f["properties"]["nom"] for f in response.get_json()["features"]] == sorted(places)
+
+
 def test_postgresql_merges_the_grid_cells_of_a_box_sorted_by_name(app, session, places):
     """The page of a box sorted by name (or of a spatial filter) is one statement reading the box's grid cells, each
     in name order, when they are few; a wide box walks the label's names. The merge is what keeps the page's cost

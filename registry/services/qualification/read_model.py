@@ -69,11 +69,10 @@ def cells_covering(box: tuple[float, float, float, float], most: int) -> list[in
     def index(value: float, origin: float) -> int:
         return math.floor((value + origin) / GRID_DEGREES)
 
-    columns = range(index(box[0], 180), index(box[2], 180) + 1)
-    rows = range(index(box[1], 90), index(box[3], 90) + 1)
-    if len(columns) * len(rows) > most:
+    west, south, east, north = index(box[0], 180), index(box[1], 90), index(box[2], 180), index(box[3], 90)
+    if (east - west + 1) * (north - south + 1) > most:  # (counted, not listed: a box may span 1e300 degrees)
         return None
-    return [column * _GRID_ROWS + row for column in columns for row in rows]
+    return [column * _GRID_ROWS + row for column in range(west, east + 1) for row in range(south, north + 1)]
 
 
 def _labels(sqlite: bool, pks: list[int] | None):
