@@ -169,6 +169,10 @@ def is_sqlite(bind) -> bool:
     return bind.dialect.name == "sqlite"
 
 
+#: The engine options of public reads on PostgreSQL (``Database.read_engine``).
+READS = {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None}
+
+
 class Database:
     """The engines and session factories of one application (primary and optional read replica)."""
 
@@ -185,15 +189,15 @@ class Database:
             self.read_engine = make_engine(read_url) if read_url else self.engine
         else:
             # Public reads on PostgreSQL run in autocommit on their own pool: no BEGIN and ROLLBACK round trips
-            # around each request (under READ COMMITTED every statement takes its own snapshot anyway).
-            self.read_engine = make_engine(read_url or url, isolation_level="AUTOCOMMIT",
-                                           **({"connect_timeout": 2} if read_url else {}))
+            # around each request (under READ COMMITTED every statement takes its own snapshot anyway), and no
+            # reset when a connection goes back to the pool (no transaction is ever left open to roll back).
+            self.read_engine = make_engine(read_url or url, **READS, **({"connect_timeout": 2} if read_url else {}))
         self.Session = sessionmaker(self.engine, expire_on_commit=False, info=info)
         self.WriteSession = sessionmaker(self.engine.execution_options(**{WRITE_INTENT: True}),
                                          expire_on_commit=False, info=info)
         self.ReadSession = sessionmaker(self.read_engine, expire_on_commit=False)
         if self.replica:
-            self.fallback_engine = make_engine(url, isolation_level="AUTOCOMMIT")
+            self.fallback_engine = make_engine(url, **READS)
             self.FallbackSession = sessionmaker(self.fallback_engine, expire_on_commit=False)
         self._replica_ok, self._checked_until = True, 0.0
         #: The primary's WAL positions at each check (time, position) the replica has not replayed yet.

@@ -169,6 +169,27 @@ def test_bad_search_parameters_are_named(client, query, field):
     assert response.status_code == 422 and field in response.get_json()["errors"]
 
 
+@pytest.mark.parametrize("shape", [
+    {"near": True, "within": True}, {"near": True, "nearest": True}, {"near": True, "boxed": True, "nearest": True},
+    {"bbox": True}, {"territory": "departement"}, {"sort": ("-commune", "nom")}, {"cells": 3}, {}])
+def test_a_page_s_rows_hold_their_values_where_the_search_reads_them(session, shape):
+    """Pages are read by position (``ROW_…``): every statement a page may come from holds its drawn point, sort key
+    and labels there, on both databases."""
+    from dataclasses import replace
+
+    from registry.services.search.search_plans import PUBLIC_FIELDS, ROW_DRAWN, ROW_LABELS, ROW_SORT_KEY, Shape, plan
+
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite and (shape.get("nearest") or shape.get("cells")):
+        pytest.skip("PostgreSQL's walks")
+    statements = plan(session, replace(Shape(sqlite=sqlite), **shape))
+    for statement in (statements.page, statements.by_pks):
+        names = [column.name for column in statement.selected_columns]
+        assert names[1:ROW_DRAWN] == list(PUBLIC_FIELDS)
+        assert names[ROW_DRAWN:ROW_DRAWN + 2] == ["drawn_lon", "drawn_lat"]
+        assert (names[ROW_SORT_KEY], names[ROW_LABELS]) == ("sort_key", "labels_json")
+
+
 @pytest.mark.parametrize("what", ["count-within-radius", "page-by-distance", "nearest-page", "departement-page",
                                   "first-page-by-name"])
 def test_postgis_search_queries_use_their_indexes(session, what):

@@ -3,6 +3,7 @@ from the public read model (``read_model``), the operators' views from the quali
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -47,12 +48,12 @@ def shown_on(day: date | ColumnElement, status: ColumnElement = Qualification.st
                 or_(Qualification.valid_until.is_(None), Qualification.valid_until >= day))
 
 
-def labels_from_column(text: str | None, ctx: Context) -> list[dict[str, Any]]:
-    """The labels a venue shows today, as ``labels_for`` gives them, from the read model's ``labels`` (every
+def labels_from_columns(texts: Iterable[str | None], ctx: Context) -> list[list[dict[str, Any]]]:
+    """The labels each venue shows today, as ``labels_for`` gives them, from the read model's ``labels`` (every
     label it holds, with its validity: those valid today are kept)."""
     sets, today = ctx.catalogue.sets, ctx.day()
-    return [{"criteria_set": name, "valid_until": until, "label": sets[name].label if name in sets else name}
-            for name, until in _labels_read(text) if until is None or until >= today]
+    return [[{"criteria_set": name, "valid_until": until, "label": sets[name].label if name in sets else name}
+             for name, until in _labels_read(text) if until is None or until >= today] for text in texts]
 
 
 @lru_cache(maxsize=4096)

@@ -32,8 +32,10 @@ from registry.services.search import filters
 from registry.services.search.search_plans import (
     COUNT_BOUND,
     LIST_FILTERS,
-    PUBLIC_COLUMNS,
     PUBLIC_FIELDS,
+    ROW_DRAWN,
+    ROW_LABELS,
+    ROW_SORT_KEY,
     SORTABLE,
     Plan,
     Shape,
@@ -85,7 +87,7 @@ class SearchQuery:
 
 @dataclass
 class SearchResult:
-    venues: list[Any]  # rows with the PUBLIC_COLUMNS (attribute access by name; lists as JSON text)
+    venues: list[Any]  # rows of a page (``search_plans.ROW_…``; lists as JSON text)
     distances: dict[int, float]  # venue pk -> metres (near searches)
     labels: dict[int, list[dict[str, Any]]]  # venue pk -> labels shown today (``labels.labels_for``)
     total: int | None  # the matches, when counted exactly (not for a near search without radius, nor beyond
@@ -240,8 +242,10 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
                                                       "total": counted}).all()
     bounded = not query.near or query.radius_km is not None
     exact = bounded and counted < at_most
-    return SearchResult(venues=rows, distances={row.pk: float(row.sort_key) for row in rows} if query.near else {},
-                        labels={row.pk: labels.labels_from_column(row.labels_json, ctx) for row in rows},
+    pks = [row[0] for row in rows]  # (rows read by position: ``search_plans.ROW_…``)
+    shown = labels.labels_from_columns([row[ROW_LABELS] for row in rows], ctx)
+    return SearchResult(venues=rows, distances={row[0]: float(row[ROW_SORT_KEY]) for row in rows} if query.near else {},
+                        labels=dict(zip(pks, shown, strict=True)),
                         total=counted if exact else None, offset=offset, limit=limit,
                         more_than=counted - 1 if bounded and not exact else None)
 
@@ -537,7 +541,7 @@ def _territory(session: Session, reference: str, params: dict[str, Any]) -> tupl
 def public_properties(venue: Row | Venue) -> dict[str, Any]:
     """The ``PUBLIC_FIELDS`` of a search row (lists as JSON text) or of a ``Venue``, by name."""
     if isinstance(venue, Row):
-        return dict(zip(PUBLIC_FIELDS, venue[1:len(PUBLIC_COLUMNS)], strict=True))  # the row starts with PUBLIC_COLUMNS
+        return dict(zip(PUBLIC_FIELDS, venue[1:ROW_DRAWN], strict=True))  # the row starts with PUBLIC_COLUMNS
     return {name: getattr(venue, name) for name in PUBLIC_FIELDS}
 
 
@@ -545,7 +549,7 @@ def drawn_point(venue: Row | Venue) -> tuple[float, float] | None:
     """Where the venue is drawn: its own coordinates, else its commune's reference point (``position_precision``
     ``commune``), else ``None``."""
     if isinstance(venue, Row):
-        return (venue.drawn_lon, venue.drawn_lat) if venue.drawn_lon is not None else None
+        return venue[ROW_DRAWN:ROW_DRAWN + 2] if venue[ROW_DRAWN] is not None else None
     if venue.longitude is not None and venue.latitude is not None:
         return venue.longitude, venue.latitude
     if venue.geom is None:

@@ -113,6 +113,15 @@ def _query(args: dict) -> search.SearchQuery:
         open_during=windows(args.get("day"), args.get("slot"), datetime.now(UTC)))
 
 
+def page_features(result: search.SearchResult, now: datetime | None = None, decode_lists: bool = False,
+                  days: tuple[date, ...] = ()) -> list[dict]:
+    """A search page's venues as GeoJSON features (``feature``), with their distances and labels; the minute is
+    read once for the page."""
+    moment, distances, shown = _minute(now), result.distances, result.labels
+    return [_feature(row, distances.get(row[0]), shown[row[0]], moment, decode_lists, days)
+            for row in result.venues]
+
+
 def feature(venue, distance: float | None, labels: list[dict], now: datetime | None = None,
             decode_lists: bool = False, days: tuple[date, ...] = ()) -> dict:
     """A venue (a ``Venue``, or a search row with its lists as JSON text) as a GeoJSON feature with its public
@@ -121,33 +130,42 @@ def feature(venue, distance: float | None, labels: list[dict], now: datetime | N
     read), closures included; with ``days`` (a day filter's), what it opens those days (``jour_texte``). Values stay
     Python's (dates, UUIDs): ``json_response`` writes them, and a row's lists as their JSON text, unless
     ``decode_lists``."""
+    return _feature(venue, distance, labels, _minute(now), decode_lists, days)
+
+
+def _minute(now: datetime | None) -> datetime:
+    """``now`` (default: now in Paris) to the minute: hours are written to the minute."""
+    return (now or datetime.now(PARIS)).replace(second=0, microsecond=0)
+
+
+def _feature(venue, distance: float | None, labels: list[dict], moment: datetime, decode_lists: bool,
+             days: tuple[date, ...]) -> dict:
     properties = search.public_properties(venue)  # dumped without marshmallow: the public search's hot path
     for name in LIST_FIELDS:
         value = properties[name]
         if isinstance(value, str):
             properties[name] = load_json(value) if decode_lists else orjson.Fragment(value)
-    closures = properties["closures"]
-    moment = (now or datetime.now(PARIS)).replace(second=0, microsecond=0)
+    expression, closures = properties["horaires"], properties["closures"]
     if isinstance(closures, str) or closures is None:  # a search row: its hours' texts shared by its twins
-        described, notices, open_now = _hours_texts(venue.horaires, closures, moment)
+        described, notices, open_now = _hours_texts(expression, closures, moment)
         empty = closures is None or closures in ("[]", "null")
-        closures = [] if empty else (load_json(closures) if decode_lists else orjson.Fragment(closures))
+        shown = [] if empty else (load_json(closures) if decode_lists else orjson.Fragment(closures))
     else:
-        described, notices, open_now = _hours_of(venue.horaires, closures or [], moment)
-        closures = closures or []
-    properties["closures"] = closures
+        described, notices, open_now = _hours_of(expression, closures or [], moment)
+        shown = closures or []
+    properties["closures"] = shown
     properties["labels"] = labels
     properties["horaires_texte"] = described
     properties["fermetures_texte"] = list(notices)
     properties["ouvert_maintenant"] = open_now
     properties["telephone_texte"] = french_phone(properties["telephone"]) or None
     if days:
-        properties["jour_texte"] = hours.day_answer(venue.horaires, _closures(venue.closures), days)
+        properties["jour_texte"] = hours.day_answer(expression, _closures(closures), days)
     if distance is not None:
         properties["distance_m"] = round(distance, 1)
     drawn = search.drawn_point(venue)
     geometry = {"type": "Point", "coordinates": list(drawn)} if drawn else None
-    return {"type": "Feature", "id": str(venue.id), "geometry": geometry, "properties": properties}
+    return {"type": "Feature", "id": str(properties["id"]), "geometry": geometry, "properties": properties}
 
 
 def _hours_of(expression: str | None, closures: list[dict], moment: datetime
@@ -218,8 +236,7 @@ class Search(MethodView):
                                              if request.accept_mimetypes.best == mime), "geojson")
         now = datetime.now(PARIS)
         days = asked_days(args)
-        features = [feature(v, result.distances.get(v.pk), result.labels[v.pk], now, decode_lists=output == "csv",
-                            days=days) for v in result.venues]
+        features = page_features(result, now, decode_lists=output == "csv", days=days)
         if output == "csv":
             return Response(_csv(features), mimetype="text/csv")
         links = [{"rel": "self", "href": _link(page, per_page)}]
@@ -255,7 +272,7 @@ class MapView(MethodView):
         if view.result is not None:
             now = datetime.now(PARIS)
             days = asked_days(args)
-            features = [feature(v, None, view.result.labels[v.pk], now, days=days) for v in view.result.venues]
+            features = page_features(view.result, now, days=days)
         else:
             features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [c.lon, c.lat]},
                          "properties": {"cluster": True, "count": c.count, "bbox": list(c.bbox)}}

@@ -21,7 +21,7 @@ from registry.services.passes import open_data
 from registry.services.qualification import labels
 from registry.services.search import filters, search, tiles
 from registry.web.api.base import Blueprint, json_response
-from registry.web.api.search import PARIS, feature, matched
+from registry.web.api.search import feature, matched, page_features
 from registry.web.context import absolute_url, read_session, service_context
 from registry.wording import french_number
 
@@ -455,9 +455,7 @@ class Items(MethodView):
             links.append({"rel": "next", "type": GEOJSON, "href": page(offset + limit)})
         if offset:
             links.append({"rel": "prev", "type": GEOJSON, "href": page(max(offset - limit, 0))})
-        now = datetime.now(PARIS)
-        features = projected([shaped(feature(v, None, result.labels[v.pk], now), wanted, skip_geometry)
-                              for v in result.venues], target)
+        features = projected([shaped(f, wanted, skip_geometry) for f in page_features(result)], target)
         # numberMatched when counted exactly (the standard allows leaving it out: a client then follows « next »)
         body = {"type": "FeatureCollection", "features": features, **matched(result),
                 "numberReturned": len(features), "links": links,
