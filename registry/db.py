@@ -8,16 +8,18 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import ModuleType
+from typing import Any
 
 import orjson
 import pyproj  # noqa: F401  (before SpatiaLite: see below)
 from geoalchemy2 import load_spatialite
-from sqlalchemy import JSON, Engine, Table, create_engine, event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError, SQLAlchemyError
+from psycopg.rows import namedtuple_row
+from sqlalchemy import JSON, Connection, Engine, Executable, Table, create_engine, event, text
+from sqlalchemy.engine import Compiled, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
@@ -125,6 +127,66 @@ PING_IDLE_SECONDS = 1.0
 #: values; for a postcode prefix it walked every name rather than the postcode range (49 pages a second instead
 #: of 187). Such statements are sent unprepared: planned for their values each time.
 UNPREPARED = "registry_unprepared"
+
+
+#: Statements ``fetch_rows`` compiled for PostgreSQL (by identity, each kept alive with its entry so that no other
+#: statement takes its id): (statement, SQL, compiled, its bind processors, unprepared), ``None`` for a statement the
+#: driver cannot run as compiled (expanding parameters).
+_COMPILED: dict[int, tuple[Executable, str, Compiled, dict[str, Callable], bool] | None] = {}
+_COMPILED_KEPT = 512
+
+
+def fetch_rows(connection: Connection, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
+    """``connection.execute(statement, params).all()``, its rows named tuples on PostgreSQL (attributes and
+    positions as a ``Row``'s). There the driver runs the statement, compiled once: a public page's rows went through
+    SQLAlchemy's result machinery at a quarter of the page's cost (0.7 ms of 2.8 for a page of 50). Everything else
+    SQLAlchemy does is kept: its cursor events (``before_cursor_execute``, ``after_cursor_execute``), its errors
+    (``DBAPIError``, a lost connection invalidated) and ``UNPREPARED``. For the statements public search runs
+    (bound values only); any other falls back to SQLAlchemy."""
+    if connection.dialect.name != "postgresql":
+        return connection.execute(statement, params).all()
+    compiled = _COMPILED.get(id(statement), False)
+    if compiled is False:
+        compiled = _compile_for_driver(connection, statement)
+    if compiled is None:
+        return connection.execute(statement, params).all()
+    _statement, sql, form, processors, unprepared = compiled
+    values = form.construct_params(params)
+    for name, process in processors.items():
+        values[name] = process(values[name])
+    driver = connection.connection.driver_connection
+    cursor = driver.cursor(row_factory=namedtuple_row)
+    try:
+        connection.dispatch.before_cursor_execute(connection, cursor, sql, values, None, False)
+        cursor.execute(sql, values, prepare=False if unprepared else None)
+        connection.dispatch.after_cursor_execute(connection, cursor, sql, values, None, False)
+        return cursor.fetchall()
+    except connection.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy raises it, the connection invalidated
+        lost = connection.dialect.is_disconnect(exc, driver, cursor)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(sql, values, exc, connection.dialect.loaded_dbapi.Error,
+                                  connection_invalidated=lost) from exc
+    finally:
+        cursor.close()
+
+
+def _compile_for_driver(connection: Connection, statement: Executable):
+    form = statement.compile(dialect=connection.dialect)
+    if form.post_compile_params or form.literal_execute_params:
+        found = None
+    else:
+        processors = {}
+        for bind, name in form.bind_names.items():
+            process = bind.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+            if process is not None:
+                processors[name] = process
+        found = (statement, str(form), form, processors,
+                 bool(statement.get_execution_options().get(UNPREPARED)))
+    if len(_COMPILED) >= _COMPILED_KEPT:
+        _COMPILED.clear()
+    _COMPILED[id(statement)] = found
+    return found
 
 
 def _execute_unprepared(cursor, statement, parameters, context) -> bool | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import lru_cache
@@ -15,13 +16,13 @@ import orjson
 from geoalchemy2.shape import to_shape
 from opening_hours import OpeningHours, ParserError, State
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, select
+from sqlalchemy import ColumnElement, Select, and_, exists, select
 from sqlalchemy.orm import Session
 
 from geodata.distances import box_walk, degree_box
 from geodata.reference import parse_territory_ref
 from registry import crs, hours, spatial
-from registry.db import is_sqlite, load_json
+from registry.db import fetch_rows, is_sqlite, load_json
 from registry.errors import InvalidInput, NotFound
 from registry.models import PublicVenue, Venue
 from registry.services import territories
@@ -85,9 +86,14 @@ class SearchQuery:
         return not self.open_during or open_within(expression, self.open_during)
 
 
+#: A row of a page (``search_plans.ROW_…``; lists as JSON text): a named tuple on PostgreSQL (``db.fetch_rows``),
+#: a ``Row`` on SQLite; by attribute or by position either way.
+PageRow = Sequence[Any]
+
+
 @dataclass
 class SearchResult:
-    venues: list[Any]  # rows of a page (``search_plans.ROW_…``; lists as JSON text)
+    venues: list[PageRow]
     distances: dict[int, float]  # venue pk -> metres (near searches)
     labels: dict[int, list[dict[str, Any]]]  # venue pk -> labels shown today (``labels.labels_for``)
     total: int | None  # the matches, when counted exactly (not for a near search without radius, nor beyond
@@ -225,7 +231,7 @@ def search(session: Session, query: SearchQuery, ctx: Context, offset: int = 0, 
     if walked:  # one venue past the page tells whether there are more
         params["limit"], params["page_end"] = limit + 1, offset + limit + 1
     if not query.by_hours:
-        rows = connection.execute(statements.page, params).all()
+        rows = fetch_rows(connection, statements.page, params)
         if walked:
             counted = (offset + len(rows) if rows or not offset
                        else connection.execute(statements.count, params).scalar())
@@ -538,17 +544,17 @@ def _territory(session: Session, reference: str, params: dict[str, Any]) -> tupl
     return kind, outlined
 
 
-def public_properties(venue: Row | Venue) -> dict[str, Any]:
+def public_properties(venue: PageRow | Venue) -> dict[str, Any]:
     """The ``PUBLIC_FIELDS`` of a search row (lists as JSON text) or of a ``Venue``, by name."""
-    if isinstance(venue, Row):
-        return dict(zip(PUBLIC_FIELDS, venue[1:ROW_DRAWN], strict=True))  # the row starts with PUBLIC_COLUMNS
+    if not isinstance(venue, Venue):  # a search row: it starts with PUBLIC_COLUMNS
+        return dict(zip(PUBLIC_FIELDS, venue[1:ROW_DRAWN], strict=True))
     return {name: getattr(venue, name) for name in PUBLIC_FIELDS}
 
 
-def drawn_point(venue: Row | Venue) -> tuple[float, float] | None:
+def drawn_point(venue: PageRow | Venue) -> tuple[float, float] | None:
     """Where the venue is drawn: its own coordinates, else its commune's reference point (``position_precision``
     ``commune``), else ``None``."""
-    if isinstance(venue, Row):
+    if not isinstance(venue, Venue):
         return venue[ROW_DRAWN:ROW_DRAWN + 2] if venue[ROW_DRAWN] is not None else None
     if venue.longitude is not None and venue.latitude is not None:
         return venue.longitude, venue.latitude
