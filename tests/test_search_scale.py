@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, Integer, event, select
 
 from geodata.distances import haversine_m
 from registry.services import territories
@@ -396,3 +396,56 @@ def test_a_page_read_from_the_grid_cells_is_the_page_postgresql_would_sort(app, 
                 assert gridded.more_than == offset + limit < (sorted_.total or sorted_.more_than + 1)
     assert not {"Autre label", "Label échu"} & {v.nom for v in search.search(
         session, queries[0], ctx, limit=100).venues}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_driver_s_rows_are_sqlalchemy_s(app, session, places, monkeypatch, shape):
+    """``fetch_rows`` (the driver runs a page's statement, PostgreSQL) gives the rows, names, labels, distances and
+    counts SQLAlchemy's own execution gives, page after page."""
+    ctx = Context("test", catalogue=app.extensions["registry.criteria"])
+    query = SHAPES[shape]
+    pages = []
+    for run in (search.fetch_rows, lambda connection, statement, params: connection.execute(statement, params).all()):
+        monkeypatch.setattr(search, "fetch_rows", run)
+        results = [search.search(session, query, ctx, offset=offset, limit=2) for offset in (0, 2, 4)]
+        pages.append([([tuple(row) for row in r.venues], [row._fields for row in r.venues], r.labels, r.distances,
+                       r.total, r.more_than) for r in results])
+    assert pages[0] == pages[1]
+    assert any(page[0] for page in pages[0]) or shape == "lists"  # (no place offers both of its lists' values)
+
+
+def test_the_driver_s_errors_are_sqlalchemy_s_and_its_events_are_sent(postgis_url):
+    """A statement the driver runs fails as SQLAlchemy's (``DBAPIError``: the app's error handlers read it), a lost
+    connection is invalidated (the next checkout gets a new one), observers of ``before_cursor_execute`` and
+    ``after_cursor_execute`` see it, and a statement with an expanding parameter goes through SQLAlchemy."""
+    from sqlalchemy import bindparam, literal_column, text
+    from sqlalchemy.exc import DBAPIError
+
+    from registry.db import fetch_rows, make_engine
+
+    engine = make_engine(postgis_url, isolation_level="AUTOCOMMIT")
+    seen = []
+    event.listen(engine, "before_cursor_execute", lambda *args: seen.append(("before", args[2])))
+    event.listen(engine, "after_cursor_execute", lambda *args: seen.append(("after", args[2])))
+    ratio = select((literal_column("10") / bindparam("d", type_=Integer)).label("ratio"))
+    try:
+        with engine.connect() as connection:
+            assert fetch_rows(connection, ratio, {"d": 5})[0].ratio == 2
+            assert [when for when, _sql in seen] == ["before", "after"] and "%(d)s" in seen[0][1]
+            with pytest.raises(DBAPIError) as raised:
+                fetch_rows(connection, ratio, {"d": 0})
+            assert not raised.value.connection_invalidated and "division" in str(raised.value.orig)
+            assert fetch_rows(connection, ratio, {"d": 2})[0].ratio == 5  # (autocommit: nothing left aborted)
+            listed = select(literal_column("1").label("one")).where(
+                literal_column("2").in_(bindparam("values", expanding=True)))
+            assert [tuple(row) for row in fetch_rows(connection, listed, {"values": [1, 2]})] == [(1,)]
+            pid = connection.connection.driver_connection.info.backend_pid
+            with engine.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            with pytest.raises(DBAPIError) as raised:
+                fetch_rows(connection, ratio, {"d": 1})
+            assert raised.value.connection_invalidated
+        with engine.connect() as connection:  # the pool gives a live connection again
+            assert fetch_rows(connection, ratio, {"d": 1})[0].ratio == 10
+    finally:
+        engine.dispose()
