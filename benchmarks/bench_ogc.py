@@ -13,7 +13,8 @@ Fair: every server runs throughout and they take turns (``--rounds`` slices of e
 turn, so the machine's drift falls on all alike); tipg and pygeoapi serve ``bench_qualified_venues`` (the
 qualified published venues) with the indexes ours has (GiST on the point, ``text_pattern_ops`` on the postcode,
 GIN on the services); each server's ``numberMatched`` is compared with ours on the same queries before timing
-(ours may say only « more than » its bound). Prints throughput, median and p99 latency per server and query,
+(ours may say only « more than » its bound). Prints throughput, median and p99 latency per server and query, the
+CPU time a request costs (the server's processes, PostgreSQL's, the clients'; Linux ``/proc``),
 and our ratios to each peer (targets: ≥ 2× tipg, ≥ 3× pygeoapi). Peers are installed by the user in their own
 virtual environments (``pip install tipg uvicorn``; ``pip install pygeoapi gunicorn psycopg2-binary geoalchemy2
 pygeofilter``); without them, ours alone is timed, with the same SQL behind a bare WSGI app as the floor.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -102,9 +104,41 @@ def paths(items: str, extra: str = "") -> dict[str, Callable[[Box], str]]:
 
 #: (name, command, environment, port, {query: path maker}) of a server to time.
 Server = tuple[str, list[str], dict, int, dict[str, Callable[[Box], str]]]
-#: Per (server, query): the latencies (ms) and the (answered, failed) counts.
+#: Per (server, query): the latencies (ms), the (answered, failed) counts and the CPU seconds (the server's
+#: processes, PostgreSQL's, the clients').
 Timings = dict[tuple[str, str], list[float]]
 Counts = dict[tuple[str, str], tuple[int, int]]
+Spent = dict[tuple[str, str], tuple[float, float, float]]
+#: Clock ticks a second, for the CPU times of ``/proc/<pid>/stat``.
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[int, str, float]]:
+    """Every process (Linux ``/proc``): pid -> (parent pid, name, CPU seconds used so far)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:  # (ended meanwhile)
+                continue
+            name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+            found[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / TICKS)
+    return found
+
+
+def cpu_seconds(root: int) -> tuple[float, float, float]:
+    """CPU seconds used so far by the server ``root`` and its processes, by PostgreSQL's and by this process
+    (the clients). A loaded machine is saturated: what a request costs in all decides the throughput, and it
+    moves less from run to run than the throughput does."""
+    processes = _processes()
+    tree, added = {root}, {root}
+    while added:  # (its workers, and theirs)
+        added = {pid for pid, (parent, _name, _cpu) in processes.items() if parent in added} - tree
+        tree |= added
+    server = sum(processes[pid][2] for pid in tree if pid in processes)
+    database = sum(cpu for _parent, name, cpu in processes.values() if name.startswith("postgres"))
+    return server, database, time.process_time()
 
 
 def servers(url: str, tipg_bin: Path | None, pygeoapi_bin: Path | None, folder: Path,
@@ -204,14 +238,16 @@ def run(url: str, seconds: float, rounds: int, tipg_bin: Path | None, pygeoapi_b
         for _name, command, env, port, _queries in found:  # (tipg reads the catalogue first: slow on a busy host)
             processes.append(serve(command, env, port, wait_s=120))
         refused = compare_answers(found)
-        times, counts = time_in_turn(found, refused, seconds, rounds)
+        pids = {name: process.pid for (name, *_rest), process in zip(found, processes, strict=True)}
+        times, counts, spent = time_in_turn(found, refused, seconds, rounds, pids)
     finally:
         for process in processes:
             process.terminate()
             process.wait(timeout=10)
     rates = {key: counts[key][0] / seconds for key in counts}
     print_latencies(times, counts, rates, seconds)
-    print_ratios(rates)
+    print_costs(spent, counts)
+    print_ratios(rates, spent, counts)
 
 
 def compare_answers(found: list[Server]) -> set[tuple[str, str]]:
@@ -232,14 +268,15 @@ def compare_answers(found: list[Server]) -> set[tuple[str, str]]:
     return refused
 
 
-def time_in_turn(found: list[Server], refused: set[tuple[str, str]], seconds: float,
-                 rounds: int) -> tuple[Timings, Counts]:
+def time_in_turn(found: list[Server], refused: set[tuple[str, str]], seconds: float, rounds: int,
+                 pids: dict[str, int]) -> tuple[Timings, Counts, Spent]:
     """Each query on every server that answers it: a warm-up, then ``rounds`` slices, servers in turn and in
     alternate orders (the machine's drift falls on all alike). The OGC bbox page and the API's take turns within the
     same rounds: timed minutes apart (the API's after every other query), their ratio measured the machine's drift
     (0.55–0.92× in two runs, 1.87× in a third)."""
     times: Timings = {}
     counts: Counts = {}
+    spent: Spent = {}
     for group in (("bbox", "bbox (API)"), *((query,) for query in QUERIES if query != "bbox")):
         turns = [(query, name, port, queries[query]) for query in group
                  for name, _command, _env, port, queries in found
@@ -249,10 +286,14 @@ def time_in_turn(found: list[Server], refused: set[tuple[str, str]], seconds: fl
         for number in range(rounds):
             for query, name, port, make_path in (turns if number % 2 == 0 else turns[::-1]):
                 latencies = times.setdefault((name, query), [])
+                before = cpu_seconds(pids[name])
                 _rate, ok, errors = load(f"http://127.0.0.1:{port}", make_path, seconds / rounds, latencies)
+                after = cpu_seconds(pids[name])
                 done, failed = counts.get((name, query), (0, 0))
                 counts[(name, query)] = (done + ok, failed + errors)
-    return times, counts
+                used = spent.get((name, query), (0.0, 0.0, 0.0))
+                spent[(name, query)] = tuple(u + b - a for u, a, b in zip(used, before, after, strict=True))
+    return times, counts, spent
 
 
 def print_latencies(times: Timings, counts: Counts, rates: dict[tuple[str, str], float], seconds: float) -> None:
@@ -263,9 +304,24 @@ def print_latencies(times: Timings, counts: Counts, rates: dict[tuple[str, str],
               f"({counts[name, query][0]} ok, {counts[name, query][1]} errors, {CLIENTS} clients, {seconds:g} s)")
 
 
-def print_ratios(rates: dict[tuple[str, str], float]) -> None:
+def _per_request(spent: Spent, counts: Counts, key: tuple[str, str]) -> tuple[float, float, float]:
+    """The CPU milliseconds a request cost the server, PostgreSQL and the clients."""
+    answered = max(counts[key][0], 1)
+    return tuple(1000 * used / answered for used in spent[key])
+
+
+def print_costs(spent: Spent, counts: Counts) -> None:
+    """What a request cost in CPU time, server, PostgreSQL and clients."""
+    for key in spent:
+        server, database, clients = _per_request(spent, counts, key)
+        print(f"[postgis] {key[0]:18} {key[1]:10}: {server + database + clients:5.2f} ms of CPU a request (server "
+              f"{server:.2f}, PostgreSQL {database:.2f}, clients {clients:.2f})")
+
+
+def print_ratios(rates: dict[tuple[str, str], float], spent: Spent, counts: Counts) -> None:
     """Our throughput over each peer's, against the targets, and the OGC page's over the API's: ≥ 2× tipg and ≥ 3×
-    pygeoapi on a query both answer, ahead of tipg (> 1×) on one only tipg answers (pygeoapi run, refusing it)."""
+    pygeoapi on a query both answer, ahead of tipg (> 1×) on one only tipg answers (pygeoapi run, refusing it); with
+    each, the peer's CPU time a request over ours (what the throughput's ratio is on a saturated machine, steadier)."""
     pygeoapi_ran = any(name == "pygeoapi" for name, _query in rates)
     for query in QUERIES:
         tipg_target = 2.0 if ("pygeoapi", query) in rates or not pygeoapi_ran else 1.0
@@ -275,7 +331,9 @@ def print_ratios(rates: dict[tuple[str, str], float]) -> None:
                 ratio = rates[OURS, query] / rates[peer, query]
                 verdict = "" if target is None or ratio >= target and ratio > 1 else " — below target"
                 wanted = "" if not target else " (target: ahead, > 1×)" if target == 1 else f" (target ≥ {target:g}×)"
-                print(f"[postgis] {query}: ours / {peer} = {ratio:.2f}×{wanted}{verdict}")
+                cost = sum(_per_request(spent, counts, (peer, query))) / sum(_per_request(spent, counts, (OURS, query)))
+                print(f"[postgis] {query}: ours / {peer} = {ratio:.2f}×{wanted}{verdict}; CPU a request, "
+                      f"{peer} / ours = {cost:.2f}×")
     for name in (OURS, BASELINE):
         if (name, "bbox (API)") in rates:
             print(f"[postgis] {name} bbox: OGC items / API = {rates[name, 'bbox'] / rates[name, 'bbox (API)']:.2f}×"
