@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -16,6 +17,11 @@ from tests.conftest import MILLAU_FRANCE_SERVICES, PASS_NUMERIQUE_FACTS
 from tests.test_api_evaluations import record
 
 OPERATOR = "/api/v1/operator"
+
+
+def france_today() -> date:
+    """Today in France, as the registry reads it (``Context.day``; a machine's clock may run on UTC)."""
+    return datetime.now(ZoneInfo("Europe/Paris")).date()
 
 
 @pytest.fixture
@@ -53,10 +59,10 @@ def test_a_venue_walks_through_its_whole_life_cycle(client, operator, eligible_v
     venue_id = eligible_venue_id
     assert decide(client, operator, venue_id, "submit")["status"] == "submitted"
     assert decide(client, operator, venue_id, "start_review")["status"] == "under_review"
-    before = date.today()  # the day of the decision, read around it: the suite may run across midnight
+    before = france_today()  # the day of the decision, read around it: the suite may run across midnight
     qualified = decide(client, operator, venue_id, "qualify")
     assert qualified["status"] == "qualified" and qualified["evaluation_id"]
-    assert qualified["valid_until"] in {(day + timedelta(days=365)).isoformat() for day in (before, date.today())}
+    assert qualified["valid_until"] in {(day + timedelta(days=365)).isoformat() for day in (before, france_today())}
     assert public_labels(client, venue_id) == ["Accepte le Pass numérique"]
 
     assert decide(client, operator, venue_id, "suspend", reason="contrôle en cours")["status"] == "suspended"
@@ -65,7 +71,7 @@ def test_a_venue_walks_through_its_whole_life_cycle(client, operator, eligible_v
     assert public_labels(client, venue_id) == ["Accepte le Pass numérique"]
 
     # A year goes by: the public view drops the label at once, before any cron run.
-    session.execute(update(Qualification).values(valid_until=date.today() - timedelta(days=1)))
+    session.execute(update(Qualification).values(valid_until=france_today() - timedelta(days=1)))
     read_model.rebuild(session)  # (a Core write: the read model follows as the application's writes make it)
     session.commit()
     assert public_labels(client, venue_id) == []
@@ -76,10 +82,10 @@ def test_a_venue_walks_through_its_whole_life_cycle(client, operator, eligible_v
     again = CliRunner().invoke(main, ["qualifications", "expire"], env={"REGISTRY_DATABASE_URL": database_url})
     assert "0 qualification(s) expirée(s)" in again.output  # safe to run from cron
 
-    before = date.today()  # the day of the renewal, read around it
+    before = france_today()  # the day of the renewal, read around it
     renewed = decide(client, operator, venue_id, "renew")
     assert renewed["status"] == "qualified"
-    assert renewed["valid_from"] in {before.isoformat(), date.today().isoformat()}
+    assert renewed["valid_from"] in {before.isoformat(), france_today().isoformat()}
     assert public_labels(client, venue_id) == ["Accepte le Pass numérique"]
 
     history = client.get(f"{OPERATOR}/venues/{venue_id}/history", headers=operator).get_json()

@@ -63,7 +63,7 @@ def store_evaluation(session: Session, venue: Venue, set_id: str, ctx: Context) 
     to the session (the caller commits)."""
     criteria_set = ctx.catalogue.get(set_id)
     params = ctx.catalogue.params(set_id)
-    evaluation = evaluate(criteria_set, fact_values.venue_facts(session, venue, ctx.today), params)
+    evaluation = evaluate(criteria_set, fact_values.venue_facts(session, venue, ctx.day()), params)
     digest = _digest(venue.revision, evaluation, _params_key(criteria_set, params))
     record = EvaluationRecord(**_row(venue.pk, venue.revision, criteria_set, evaluation, params, ctx.actor, digest))
     session.add(record)
@@ -122,7 +122,7 @@ def bulk_evaluate(session: Session, set_ids: list[str], ctx: Context, territory:
     Each batch adds one journal entry (``evaluations.bulk``) summing up what it stored.
     Returns, per set, how many venues are eligible, ineligible or incomplete (and ``unchanged``).
     """
-    catalogue, today = ctx.catalogue, ctx.today
+    catalogue, today = ctx.catalogue, ctx.day()
     criteria_sets = [catalogue.get(set_id) for set_id in set_ids]
     params = {s.id: catalogue.params(s.id) for s in criteria_sets}
     params_keys = {s.id: _params_key(s, params[s.id]) for s in criteria_sets}
