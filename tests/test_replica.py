@@ -4,8 +4,11 @@ lags or goes away never makes the public search fail (the primary answers instea
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -18,12 +21,21 @@ from tests.conftest import RODEZ_MEDIATHEQUE, qualify
 QUALIFIABLE = {**RODEZ_MEDIATHEQUE, "publication_status": "published",
                "modalites_accompagnement": ["Accompagnement individuel"], "modalites_acces": ["Se présenter"]}
 STANDBY_URL = os.environ.get("REGISTRY_TEST_STANDBY_URL", "postgresql+psycopg://postgres@127.0.0.1:5433/postgres")
+#: The standby is one server for every test process: a test that pauses its replay or breaks its stream holds it.
+STANDBY_LOCK = Path(tempfile.gettempdir()) / "registry-tests-standby.lock"
 
 
 @pytest.fixture
 def standby(postgis_url):
-    """The URL of the test database on the standby, once the standby has it. Without a standby the test is
-    skipped (failed with ``REGISTRY_REQUIRE_STANDBY=1``)."""
+    """The URL of the test database on the standby, once the standby has it, and the standby to this test alone
+    (the other test processes' standby tests wait). Without a standby the test is skipped (failed with
+    ``REGISTRY_REQUIRE_STANDBY=1``)."""
+    with STANDBY_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield from _standby(postgis_url)
+
+
+def _standby(postgis_url):
     name = make_url(postgis_url).database
     url = make_url(STANDBY_URL).set(database=name).render_as_string(hide_password=False)
     admin = create_engine(make_url(STANDBY_URL).render_as_string(hide_password=False), isolation_level="AUTOCOMMIT",
@@ -135,10 +147,8 @@ def test_a_standby_whose_stream_broke_gives_way_to_the_primary(postgis_url, stan
         venue_id = client.post("/api/v1/operator/venues", headers=operator,
                                json={**QUALIFIABLE, "nom": "Lieu sans flux"}).get_json()["id"]
         qualify(client, operator, venue_id)
+        wait_for(admin, "SELECT pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() AND NOT pg_is_wal_replay_paused()")
         time.sleep(1.5)
-        with admin.connect() as connection:
-            assert connection.scalar(text("SELECT pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() "
-                                          "AND NOT pg_is_wal_replay_paused()"))
         assert not database.replica_usable()
         assert "Lieu sans flux" in public_names(client)  # served by the primary
     finally:
