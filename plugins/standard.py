@@ -176,14 +176,14 @@ def read_record(line: int, record: dict[str, Any], plan: ColumnPlan, source: Inp
 
 
 def _departement(row: SourceRow, column: str, raw: Any) -> None:
-    """The département a column gives, kept as the row's hint; another column's different one is reported."""
+    """The département a column gives, kept as the row's hint; another column's, written otherwise, is left to the
+    importer to compare (it reports one naming another département)."""
     if raw is None or not str(raw).strip():
         return
     if row.departement is None:
         row.departement = raw
     elif str(raw).strip() != str(row.departement).strip():
-        row.set_aside.append(Note(column, raw, f"Autre département, déjà lu dans une autre colonne "
-                                               f"(« {row.departement} ») : non repris."))
+        row.other_departements.append((column, raw))
 
 
 @lru_cache(maxsize=65_536)

@@ -149,7 +149,9 @@ class SourceRow:
     facts the file states (e.g. ``accepts_pass_numerique``); ``notes`` say what the importer converted;
     ``set_aside`` names the source values it could not read (each is reported, none is stored); ``errors``
     reject the row. ``departement`` is the département another column gives (a code or a name, as written): not
-    stored, a hint that places a venue whose postcode serves several communes (reported when it contradicts them).
+    stored, a hint that places a venue whose postcode serves several communes (reported when it contradicts them);
+    ``other_departements`` the ``(column, value)`` of further columns that write one otherwise: the importer reports
+    those naming another département (« 03 » and « Allier » name the same one).
     """
 
     line: int
@@ -159,6 +161,7 @@ class SourceRow:
     errors: list[Note] = field(default_factory=list)
     set_aside: list[Note] = field(default_factory=list)
     departement: Any = None
+    other_departements: list[tuple[str, Any]] = field(default_factory=list)
 
 
 @dataclass

@@ -134,13 +134,16 @@ def test_the_france_services_list_forgives_slips_and_reads_its_departement(do_im
 def test_a_standard_file_with_a_departement_column_reads_it_as_the_hint(do_import, session, tmp_path):
     header = ["id", "nom", "adresse", "code_postal", "commune", "date_maj", "code_departement", "nom_departement"]
     rows = [header, ["s1", "Point numérique", "Place de l'église", "42620", "", "2024-03-05", "Allier", "Allier"],
-            ["s2", "Relais numérique", "Rue basse", "13780", "", "2024-03-05", "12", "Var"]]
+            ["s2", "Relais numérique", "Rue basse", "13780", "", "2024-03-05", "12", "Var"],
+            ["s3", "Mairie annexe", "Le bourg", "42620", "", "2024-03-05", "03", "Allier"]]
     report = do_import(write_csv(tmp_path / "lieux-mediation-numerique.csv", rows))
-    assert report.format.startswith("standard") and report.created == 2, events(report)
-    assert venue(session, "s1").commune_code == "03250"
+    assert report.format.startswith("standard") and report.created == 3, events(report)
+    assert venue(session, "s1").commune_code == venue(session, "s3").commune_code == "03250"
     assert sorted(venue(session, "s2").commune_candidates) == ["13030", "83105"]
     assert any(n == 3 and f == "departement" for n, f, _ in events(report)), events(report)
     assert {use.column: use.field for use in report.columns}["code_departement"].startswith("indice département")
     # A second column that says another département is reported, not dropped silently.
     assert any(n == 3 and f == "nom_departement" and "Autre département" in m for n, f, m in events(report))
     assert not any(n == 2 and f == "nom_departement" for n, f, _ in events(report)), events(report)
+    # The same département written as a code and as a name is no contradiction.
+    assert not any(n == 4 and f == "nom_departement" for n, f, _ in events(report)), events(report)

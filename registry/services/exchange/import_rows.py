@@ -105,6 +105,7 @@ class RowCleaner:
         self._vocabularies(clean, values)
         self._resume(clean, values)
         self._hours(clean, values)
+        self._other_departements(clean, row)
         self._commune(clean, values, _text(row.departement) if row.departement is not None else None)
         values = self._validate(clean, values)
         if not clean.rejected:
@@ -300,6 +301,15 @@ class RowCleaner:
             if clean.rejected:
                 return data
         return data
+
+    def _other_departements(self, clean: CleanRow, row: SourceRow) -> None:
+        """Report the further département columns that name another département than the hint (the same one
+        written otherwise, « 03 » and « Allier », agrees)."""
+        hint = self.reference.departement_code(_text(row.departement)) if row.other_departements else None
+        for column, value in row.other_departements:
+            if hint is None or self.reference.departement_code(_text(value)) != hint:
+                clean.events.append(Finding(SET_ASIDE, column, value, f"Autre département, déjà lu dans une autre "
+                                                                      f"colonne (« {row.departement} ») : non repris."))
 
     def _commune(self, clean: CleanRow, values: dict[str, Any], departement: str | None = None) -> None:
         code = values.get("code_insee")
