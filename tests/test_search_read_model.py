@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, event, func, select, text, update
 
 from registry.cli.core import main
 from registry.models import PublicVenue, Qualification, Venue
@@ -104,6 +104,16 @@ def test_the_map_view_is_kept_per_data_version_for_every_worker(client, qualifie
     session.execute(delete(PublicView))
     session.commit()
     old_points, search.MAP_POINTS = search.MAP_POINTS, 1  # (clusters from two venues on)
+    written = []
+
+    def count_writes(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO PUBLIC_VIEWS"):
+            written.append(statement)
+
+    database = app.extensions["registry.db"]
+    engines = {database.engine, database.read_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count_writes)
     try:
         query = {"bbox": "-5.5,41,10,51.5", "zoom": 5}
         computed = client.get("/api/v1/venues/map", query_string=query)
@@ -112,6 +122,7 @@ def test_the_map_view_is_kept_per_data_version_for_every_worker(client, qualifie
         assert computed.headers["Server-Timing"] == 'view;desc="computed"'
         kept = session.execute(select(PublicView.key, PublicView.version)).all()
         assert len(kept) == search.GRID_ZOOM + 1  # every zoom's grid from one statement
+        assert len(written) == len(kept)  # each written once
         assert {version for _key, version in kept} == {data_version.current(session)}
         again = client.get("/api/v1/venues/map", query_string={**query, "bbox": "-5,41.5,9.5,51"})
         assert again.headers["Server-Timing"] == 'view;desc="kept"' and again.get_json() == first
@@ -124,6 +135,8 @@ def test_the_map_view_is_kept_per_data_version_for_every_worker(client, qualifie
         assert after.headers["Server-Timing"] == 'view;desc="kept"'
         assert after.get_json()["numberMatched"] == 4 and "stale" not in after.get_json()
     finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count_writes)
         search.MAP_POINTS = old_points
 
 

@@ -193,11 +193,13 @@ class Kept:
         return self.how == "stale"
 
 
-def kept_view(session: Session, key: str, compute: Callable[[], bytes], stale_for: float | None = None) -> Kept:
+def kept_view(session: Session, key: str, compute: Callable[[], bytes], stale_for: float | None = None,
+              keeps: bool = False) -> Kept:
     """The view ``key`` for the current data version, kept in the database for every worker and host: computed (and
     kept) when missing, or when the one kept is older and the data changed more than ``stale_for`` seconds ago
     (``STALE_SECONDS`` by default; else that one is served, stale). The view is written in its own short
-    transaction (a read replica: computed, not kept)."""
+    transaction (a read replica: computed, not kept); by ``compute`` itself with ``keeps`` (it keeps the views it
+    computes with this one)."""
     current, changed = data_version.changed_at(session)
     stale_for = STALE_SECONDS if stale_for is None else stale_for
     found = session.execute(select(PublicView.version, PublicView.body).where(PublicView.key == key)).first()
@@ -206,7 +208,8 @@ def kept_view(session: Session, key: str, compute: Callable[[], bytes], stale_fo
     if found is not None and changed is not None and (utcnow() - changed).total_seconds() < stale_for:
         return Kept(bytes(found.body), "stale")
     body = compute()
-    keep_view(session, key, current, body)
+    if not keeps:
+        keep_view(session, key, current, body)
     return Kept(body, "computed")
 
 

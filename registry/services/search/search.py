@@ -345,7 +345,7 @@ def map_view(session: Session, query: SearchQuery, ctx: Context, zoom: int) -> M
         if connection.execute(statements.count, {**params, "at_most": MAP_POINTS + 1}).scalar() <= MAP_POINTS:
             return few()
         kept = read_model.kept_view(session, grid_key(session, query, ctx, zoom),
-                                    lambda: grids(session, query, ctx)[zoom])
+                                    lambda: grids(session, query, ctx)[zoom], keeps=True)
         west, south, east, north = query.bbox
         shown = [Cluster(n, lon, lat, (w, s, e, n_))
                  for n, lon, lat, w, s, e, n_ in orjson.loads(kept.body)
