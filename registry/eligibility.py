@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any, NamedTuple
 
 from registry import hours
-from registry.wording import PARIS
+from registry.clock import france_today
 
 __all__ = ["CriteriaSet", "criterion", "Criterion", "Fact", "VenueFacts", "Outcome", "Status", "met", "unmet",
            "unknown", "not_applicable", "REQUIRED", "RECOMMENDED", "FACT_TYPES"]
@@ -162,7 +162,7 @@ class VenueFacts:
     def __init__(self, fields: Mapping[str, Any], audit: Mapping[str, Any], today: date | None = None) -> None:
         self._fields = fields
         self._audit = audit
-        self.today = today or datetime.now(PARIS).date()  # (France's day: a server's clock may run on UTC)
+        self.today = today or france_today()
 
     def get(self, name: str) -> Any:
         """The fact's value (``None`` when unknown); audit facts win over the standard's fields."""

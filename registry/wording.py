@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from registry.clock import PARIS
 from registry.standard import TITLES
 from registry.statuses import JournalAction, PublicationStatus, QualificationAction, QualificationStatus, ReportStatus
 
@@ -41,7 +41,6 @@ def french_number(value: float | int, decimals: int = 0) -> str:
     return text.replace(",", "\u202f").replace(".", ",")
 
 
-PARIS = ZoneInfo("Europe/Paris")
 
 
 @lru_cache(maxsize=65_536)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, func, select, text, update
 
 from registry.cli.core import main
+from registry.clock import france_today
 from registry.models import JournalEntry, Qualification
 from registry.services.journal.journal import JournalIsAppendOnly
 from registry.services.qualification import read_model
@@ -17,11 +17,6 @@ from tests.conftest import MILLAU_FRANCE_SERVICES, PASS_NUMERIQUE_FACTS
 from tests.test_api_evaluations import record
 
 OPERATOR = "/api/v1/operator"
-
-
-def france_today() -> date:
-    """Today in France, as the registry reads it (``Context.day``; a machine's clock may run on UTC)."""
-    return datetime.now(ZoneInfo("Europe/Paris")).date()
 
 
 @pytest.fixture

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from pluggy import PluginManager
 
+from registry.clock import france_today
 from registry.services.base.criteria import Catalogue
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 @dataclass
@@ -33,4 +31,4 @@ class Context:
     def day(self) -> date:
         """Today in Paris (a server's clock may run on UTC: after 23:00 there, it is already tomorrow in France),
         or the day the context was given (tests, replays)."""
-        return self.today or datetime.now(PARIS).date()
+        return self.today or france_today()

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, aliased
 
 from geodata.distances import haversine_m
 from registry import hours
+from registry.clock import PARIS
 from registry.models import Booklet, Pass, Redemption, Venue
 from registry.services import territories
-from registry.services.passes.days import PARIS
 
 SPIKE_FACTOR = 3.0
 SPIKE_MINIMUM = 10

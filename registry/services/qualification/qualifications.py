@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
+from registry.clock import PARIS
 from registry.errors import Conflict, InvalidInput, NotFound, StaleRevision
 from registry.models import EvaluationRecord, Qualification, Venue, utcnow
 from registry.services import territories
@@ -35,7 +36,7 @@ from registry.services.journal import journal
 from registry.services.qualification import evaluations
 from registry.services.territories import lookup
 from registry.statuses import QualificationStatus
-from registry.wording import ACTION_LABELS, OUTCOME_LABELS, PARIS, RESULT_LABELS, STATUS_LABELS
+from registry.wording import ACTION_LABELS, OUTCOME_LABELS, RESULT_LABELS, STATUS_LABELS
 
 S = QualificationStatus
 HELD = (S.QUALIFIED, S.SUSPENDED)

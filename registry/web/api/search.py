@@ -6,7 +6,6 @@ import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import orjson
 from flask import Response, request, url_for
@@ -14,6 +13,7 @@ from flask.views import MethodView
 from marshmallow import ValidationError, fields, validate, validates
 
 from registry import hours, schemas, standard
+from registry.clock import PARIS
 from registry.db import load_json
 from registry.formats import SafeDictWriter
 from registry.services.qualification import labels
@@ -26,7 +26,6 @@ from registry.wording import french_phone
 
 blp = Blueprint("venues", __name__, url_prefix="/api/v1",
                 description="Recherche publique des lieux qualifiés (sans jeton).")
-PARIS = ZoneInfo("Europe/Paris")
 #: ``day`` values and the weekdays they mean (Monday 0); ``slot`` values and their local hours.
 DAYS = {"lundi": (0,), "mardi": (1,), "mercredi": (2,), "jeudi": (3,), "vendredi": (4,), "samedi": (5,),
         "dimanche": (6,), "week-end": (5, 6)}

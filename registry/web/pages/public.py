@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -26,6 +25,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from geodata.reference import REFERENCE_DIR, parse_territory_ref
 from registry import hours, standard
+from registry.clock import PARIS
 from registry.db import load_json
 from registry.errors import InvalidInput, NotFound
 from registry.models import Programme
@@ -39,7 +39,6 @@ from registry.web.pages import pass_documents
 from registry.web.security import content_security_policy
 
 pages = Blueprint("pages", __name__)
-PARIS = ZoneInfo("Europe/Paris")
 SWAGGER_ASSETS = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
                   "favicon-32x32.png", "favicon-16x16.png"}
 
